@@ -1,0 +1,120 @@
+// Turns chain drafts (from any of the parsers) into the readonly model:
+// resolves target names, declares chains a paste forgot, orders chains the
+// way iptables-save prints them.
+import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset, Table, TableName } from './model.ts';
+import { BUILTIN_CHAINS } from './model.ts';
+import { resolveTarget, type PendingTarget } from './rule-spec.ts';
+
+export interface RuleDraft {
+  readonly line: number;
+  readonly raw: string;
+  readonly counters?: Counters;
+  readonly matches: readonly Match[];
+  readonly target: PendingTarget | null;
+}
+
+export interface ChainDraft {
+  readonly name: string;
+  policy: Policy | 'UNKNOWN' | null | undefined;
+  counters?: Counters;
+  line?: number;
+  declared: boolean;
+  rules: RuleDraft[];
+}
+
+export interface TableDraft {
+  readonly name: TableName;
+  readonly chains: Map<string, ChainDraft>;
+  line: number;
+}
+
+export function newTableDraft(name: TableName, line: number): TableDraft {
+  return { name, chains: new Map(), line };
+}
+
+export function draftChain(table: TableDraft, name: string, line?: number): ChainDraft {
+  let c = table.chains.get(name);
+  if (!c) {
+    c = { name, policy: undefined, declared: false, rules: [], ...(line !== undefined ? { line } : {}) };
+    table.chains.set(name, c);
+  }
+  return c;
+}
+
+/** iptables-save lists built-in chains in hook order, then user chains sorted by name (strcmp). */
+export function compareChainNames(table: TableName, a: string, b: string): number {
+  const builtins = BUILTIN_CHAINS[table];
+  const ia = builtins.indexOf(a);
+  const ib = builtins.indexOf(b);
+  if (ia >= 0 || ib >= 0) return (ia < 0 ? Infinity : ia) - (ib < 0 ? Infinity : ib);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table {
+  const { name } = draft;
+  const builtins = BUILTIN_CHAINS[name];
+  for (const b of builtins) {
+    if (!draft.chains.has(b)) draftChain(draft, b);
+  }
+  // Declare chains that rules jump to but the dump never declared.
+  for (const chain of [...draft.chains.values()]) {
+    for (const r of chain.rules) {
+      if (!r.target) continue;
+      const res = resolveTarget(r.target, (n) => draft.chains.has(n));
+      if (res.undeclared) {
+        diagnostics.push({
+          line: r.line,
+          severity: 'warning',
+          code: 'undeclared-chain',
+          message: `chain "${res.undeclared}" (table ${name}) is used but never declared; declared as an empty user chain`,
+        });
+        const c = draftChain(draft, res.undeclared);
+        c.policy = null;
+      }
+    }
+  }
+  const chains: Chain[] = [...draft.chains.values()]
+    .sort((a, b) => compareChainNames(name, a.name, b.name))
+    .map((c): Chain => {
+      const builtin = builtins.includes(c.name);
+      let policy = c.policy;
+      if (builtin && (policy === undefined || policy === null)) {
+        policy = 'ACCEPT';
+        if (c.policy === undefined) {
+          diagnostics.push({
+            line: c.line ?? draft.line,
+            severity: 'info',
+            code: 'assumed-policy',
+            message: `policy of built-in chain ${name}/${c.name} is not in the input; assuming ACCEPT (the kernel's default)`,
+          });
+        }
+      }
+      if (!builtin && policy !== null && policy !== undefined) {
+        diagnostics.push({ line: c.line ?? draft.line, severity: 'error', code: 'policy-on-user-chain', message: `user chain ${c.name} cannot have a policy (${policy})` });
+      }
+      const rules: Rule[] = c.rules.map((r, idx): Rule => {
+        const target = r.target ? resolveTarget(r.target, (n) => draft.chains.has(n)).target : null;
+        return {
+          position: idx + 1,
+          line: r.line,
+          raw: r.raw,
+          ...(r.counters ? { counters: r.counters } : {}),
+          matches: r.matches,
+          target,
+        };
+      });
+      return {
+        name: c.name,
+        builtin,
+        policy: builtin ? (policy as Policy | 'UNKNOWN') : null,
+        ...(c.counters ? { counters: c.counters } : {}),
+        ...(c.line !== undefined ? { line: c.line } : {}),
+        rules,
+      };
+    });
+  return { name, chains };
+}
+
+export function buildRuleset(family: Family, tables: readonly TableDraft[], diagnostics: Diagnostic[]): Ruleset {
+  return { family, tables: tables.map((t) => buildTable(t, diagnostics)) };
+}

@@ -1,0 +1,326 @@
+// Parser for `iptables-save` / `ip6tables-save` output and for `iptables -S`
+// style fragments (`-P`/`-N`/`-A` lines without `*table` headers).
+import type { Counters, Diagnostic, Family, Policy, TableName } from './model.ts';
+import { isTableName } from './model.ts';
+import { tokenizeLine, type Token } from './lexer.ts';
+import { parseRuleSpec } from './rule-spec.ts';
+import { draftChain, newTableDraft, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
+import { inferTables } from './infer-table.ts';
+import { renderMatches, renderOptions } from './render.ts';
+
+export interface SaveParseContext {
+  readonly family: Family;
+  /** Table for lines outside `*table` sections (`-t` hint). */
+  readonly table?: TableName;
+}
+
+export interface SaveParseOutput {
+  readonly tables: TableDraft[];
+  readonly diagnostics: Diagnostic[];
+  readonly sawTableHeader: boolean;
+}
+
+const PROMPT = /^\s*(\[[^\]]*\]\s?[#$]|[\w.-]+@[\w.-]+(:\S*)?\s?[#$]|\/\s?#|~\s?[#$]|\$\s)/;
+const COUNTERS_PREFIX = /^\[(\d+):(\d+)\]$/;
+
+/** Strips a trailing `// note` or ` # note` outside quotes; returns the note, if any. */
+export function splitTrailingNote(line: string): { text: string; note?: string; kind?: '//' | '#' } {
+  let inQuote = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (ch === '\\' && inQuote) {
+      i++;
+      continue;
+    }
+    if (ch === '"') inQuote = !inQuote;
+    if (inQuote) continue;
+    if (ch === '/' && line[i + 1] === '/' && (i === 0 || /\s/.test(line[i - 1]!))) {
+      return { text: line.slice(0, i).trimEnd(), note: line.slice(i + 2).trim(), kind: '//' };
+    }
+    if (ch === '#' && i > 0 && /\s/.test(line[i - 1]!)) {
+      return { text: line.slice(0, i).trimEnd(), note: line.slice(i + 1).trim(), kind: '#' };
+    }
+  }
+  return { text: line };
+}
+
+export function tableHintFromCommand(line: string): TableName | undefined {
+  const m = /(?:^|\s)(?:-t\s*|--table[= ])(\w+)/.exec(line);
+  return m && isTableName(m[1]!) ? m[1] : undefined;
+}
+
+export function isShellPrompt(line: string): boolean {
+  return PROMPT.test(line);
+}
+
+export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext): SaveParseOutput {
+  const diagnostics: Diagnostic[] = [];
+  const tables: TableDraft[] = [];
+  const fragment = new Map<string, ChainDraft>();
+  let fragmentHint = ctx.table;
+  let current: TableDraft | undefined;
+  let skipping = false;
+  let sawTableHeader = false;
+  const diag = (line: number, severity: Diagnostic['severity'], code: string, message: string, column?: number): void => {
+    diagnostics.push({ line, severity, code, message, ...(column !== undefined ? { column } : {}) });
+  };
+
+  const chainFor = (name: string, line: number): ChainDraft =>
+    current ? draftChain(current, name, line) : fragmentChain(name, line);
+  const fragmentChain = (name: string, line: number): ChainDraft => {
+    let c = fragment.get(name);
+    if (!c) {
+      c = { name, policy: undefined, declared: false, rules: [], line };
+      fragment.set(name, c);
+    }
+    return c;
+  };
+  const knownChain = (name: string): ChainDraft | undefined => (current ? current.chains.get(name) : fragment.get(name));
+
+  const closeTable = (lineNo: number, why: string): void => {
+    if (current) {
+      diag(lineNo, 'warning', 'missing-commit', `table ${current.name} (line ${current.line}) has no COMMIT before ${why}; committed implicitly`);
+    }
+    current = undefined;
+  };
+
+  for (let idx = 0; idx < lines.length; idx++) {
+    const lineNo = idx + 1;
+    const original = lines[idx]!;
+    const line = original.replace(/\r$/, '');
+    const trimmed = line.trim();
+    if (trimmed === '') continue;
+    if (line.startsWith('#')) {
+      if (/^#\s*Warning: iptables-legacy tables present/.test(line)) {
+        diag(lineNo, 'info', 'legacy-tables-present', 'iptables-nft reports that iptables-legacy tables also exist on this node; they are not in this dump');
+      } else if (/^#\s*\[?\d*:?\d*\]?\s*-[AI]\s/.test(line)) {
+        diag(lineNo, 'info', 'commented-rule', 'commented-out rule ignored');
+      } else if (/^#\s*(ip6?tables|iptables-save|ip6tables-save)\s/.test(line)) {
+        fragmentHint = tableHintFromCommand(line) ?? fragmentHint;
+      }
+      continue;
+    }
+    if (skipping && !trimmed.startsWith('*') && trimmed !== 'COMMIT') continue;
+    if (isShellPrompt(line)) {
+      diag(lineNo, 'warning', 'shell-prompt', 'shell prompt line ignored');
+      const hint = tableHintFromCommand(line);
+      if (hint) fragmentHint = hint;
+      continue;
+    }
+    if (trimmed.startsWith('*')) {
+      const name = trimmed.slice(1).trim();
+      closeTable(lineNo, `*${name}`);
+      sawTableHeader = true;
+      if (!isTableName(name)) {
+        diag(lineNo, 'error', 'unknown-table', `unknown table "${name}" (expected raw, mangle, nat, filter or security); its lines are skipped`, 2);
+        skipping = true;
+        continue;
+      }
+      skipping = false;
+      let t = tables.find((x) => x.name === name);
+      if (t) diag(lineNo, 'warning', 'duplicate-table', `table ${name} appears twice; rules are merged`);
+      else {
+        t = newTableDraft(name, lineNo);
+        tables.push(t);
+      }
+      current = t;
+      continue;
+    }
+    if (trimmed === 'COMMIT') {
+      if (!current && !skipping) diag(lineNo, 'warning', 'stray-commit', 'COMMIT without a table');
+      current = undefined;
+      skipping = false;
+      continue;
+    }
+    if (trimmed.startsWith(':')) {
+      const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?\s*$/.exec(trimmed);
+      if (!m) {
+        diag(lineNo, 'error', 'bad-chain-declaration', `malformed chain declaration "${trimmed}"`, 1);
+        continue;
+      }
+      if (!current) diag(lineNo, 'warning', 'declaration-outside-table', 'chain declaration outside a *table section');
+      const c = chainFor(m[1]!, lineNo);
+      c.declared = true;
+      c.line = lineNo;
+      const p = m[2]!;
+      c.policy = p === '-' ? null : p === 'ACCEPT' || p === 'DROP' ? p : 'UNKNOWN';
+      if (p !== '-' && p !== 'ACCEPT' && p !== 'DROP') diag(lineNo, 'error', 'bad-policy', `bad policy "${p}" for chain ${m[1]}`);
+      if (m[3] !== undefined) c.counters = { packets: BigInt(m[3]), bytes: BigInt(m[4]!) };
+      continue;
+    }
+
+    let text = line;
+    const note = splitTrailingNote(line);
+    if (note.note !== undefined && /^\s*(\[\d+:\d+\]\s*)?-/.test(line)) {
+      diag(lineNo, 'warning', note.kind === '//' ? 'trailing-note' : 'trailing-comment', `trailing note "${note.kind} ${note.note}" ignored`, note.text.length + 2);
+      text = note.text;
+    }
+    const tok = tokenizeLine(text);
+    if (!tok.ok) {
+      diag(lineNo, 'error', 'bad-quote', tok.message, tok.column);
+      continue;
+    }
+    let tokens: readonly Token[] = tok.tokens;
+    let counters: Counters | undefined;
+    const cm = tokens[0] ? COUNTERS_PREFIX.exec(tokens[0].text) : null;
+    if (cm) {
+      counters = { packets: BigInt(cm[1]!), bytes: BigInt(cm[2]!) };
+      tokens = tokens.slice(1);
+    }
+    const cmd = tokens[0]?.text ?? '';
+    if (!cmd.startsWith('-')) {
+      diag(lineNo, 'warning', 'not-a-rule', `line is not part of a dump: "${trimmed.length > 60 ? trimmed.slice(0, 57) + '...' : trimmed}"`, 1);
+      continue;
+    }
+    const chainName = tokens[1]?.text;
+    const command = normalizeCommand(cmd);
+    if (!command) {
+      diag(lineNo, 'error', 'unknown-command', `unknown command "${cmd}"`, tokens[0]!.column);
+      continue;
+    }
+    if (!current) {
+      if (sawTableHeader && command !== 'policy' && command !== 'new') {
+        diag(lineNo, 'warning', 'outside-table', 'rule outside a *table ... COMMIT section; its table is inferred');
+      }
+    }
+    if (!chainName && command !== 'flush' && command !== 'delete-chain' && command !== 'zero') {
+      diag(lineNo, 'error', 'missing-chain', `"${cmd}" needs a chain name`, tokens[0]!.column);
+      continue;
+    }
+    switch (command) {
+      case 'append':
+      case 'insert': {
+        let rest = tokens.slice(2);
+        let position: number | undefined;
+        if (command === 'insert' && rest[0] && /^\d+$/.test(rest[0].text)) {
+          position = Number(rest[0].text);
+          rest = rest.slice(1);
+        }
+        const spec = parseRuleSpec(rest, ctx.family);
+        for (const p of spec.problems) diag(lineNo, p.severity, p.code, p.message, p.column);
+        const chain = chainFor(chainName!, lineNo);
+        const drafts: RuleDraft[] = spec.variants.map((matches) => ({
+          line: lineNo,
+          raw: original.replace(/\r$/, ''),
+          ...(counters ?? spec.counters ? { counters: (counters ?? spec.counters)! } : {}),
+          matches,
+          target: spec.target,
+        }));
+        if (command === 'append') chain.rules.push(...drafts);
+        else {
+          const at = Math.max(0, (position ?? 1) - 1);
+          if (at > chain.rules.length) {
+            diag(lineNo, 'error', 'bad-rule-position', `index of insertion too big (${position} > ${chain.rules.length + 1})`);
+          }
+          chain.rules.splice(Math.min(at, chain.rules.length), 0, ...drafts);
+        }
+        break;
+      }
+      case 'delete': {
+        const chain = knownChain(chainName!);
+        if (!chain) {
+          diag(lineNo, 'error', 'no-such-chain', `no chain named ${chainName}`);
+          break;
+        }
+        const rest = tokens.slice(2);
+        if (rest.length === 1 && /^\d+$/.test(rest[0]!.text)) {
+          const n = Number(rest[0]!.text);
+          if (n < 1 || n > chain.rules.length) diag(lineNo, 'error', 'bad-rule-position', `chain ${chainName} has no rule ${n}`);
+          else chain.rules.splice(n - 1, 1);
+          break;
+        }
+        const spec = parseRuleSpec(rest, ctx.family);
+        for (const p of spec.problems) diag(lineNo, p.severity, p.code, p.message, p.column);
+        const key = draftKey(spec.variants[0] ?? [], spec.target);
+        const at = chain.rules.findIndex((r) => draftKey(r.matches, r.target) === key);
+        if (at < 0) diag(lineNo, 'error', 'no-such-rule', `no rule in ${chainName} matches "${rest.map((t) => t.text).join(' ')}"`);
+        else chain.rules.splice(at, 1);
+        break;
+      }
+      case 'new': {
+        const c = chainFor(chainName!, lineNo);
+        if (c.declared) diag(lineNo, 'warning', 'chain-exists', `chain ${chainName} already exists`);
+        c.declared = true;
+        c.policy = null;
+        break;
+      }
+      case 'policy': {
+        const p = tokens[2]?.text;
+        if (p !== 'ACCEPT' && p !== 'DROP') {
+          diag(lineNo, 'error', 'bad-policy', `bad policy "${p ?? ''}" for ${chainName}`, tokens[2]?.column);
+          break;
+        }
+        const c = chainFor(chainName!, lineNo);
+        c.policy = p as Policy;
+        c.declared = true;
+        const pc = tokens[3]?.text === '-c' ? tokens.slice(4, 6) : [];
+        if (pc.length === 2) c.counters = { packets: BigInt(pc[0]!.text), bytes: BigInt(pc[1]!.text) };
+        break;
+      }
+      case 'flush': {
+        const target = current ? [...current.chains.values()] : [...fragment.values()];
+        for (const c of target) if (!chainName || c.name === chainName) c.rules = [];
+        break;
+      }
+      case 'delete-chain': {
+        const map = current ? current.chains : fragment;
+        if (!chainName) {
+          for (const [n, c] of map) if (c.policy === null) map.delete(n);
+        } else if (!map.delete(chainName)) diag(lineNo, 'error', 'no-such-chain', `no chain named ${chainName}`);
+        break;
+      }
+      case 'rename': {
+        const map = current ? current.chains : fragment;
+        const c = map.get(chainName!);
+        const to = tokens[2]?.text;
+        if (!c || !to) {
+          diag(lineNo, 'error', 'no-such-chain', `cannot rename ${chainName}`);
+          break;
+        }
+        map.delete(chainName!);
+        map.set(to, { ...c, name: to });
+        for (const other of map.values()) {
+          other.rules = other.rules.map((r): RuleDraft => (r.target && r.target.name === chainName ? { ...r, target: { ...r.target, name: to } } : r));
+        }
+        break;
+      }
+      case 'zero':
+        break;
+    }
+  }
+  if (current) {
+    diag(lines.length, 'warning', 'missing-commit', `table ${current.name} (line ${current.line}) is not closed with COMMIT`);
+  }
+
+  if (fragment.size > 0) {
+    const assignment = inferTables([...fragment.values()], fragmentHint, diagnostics);
+    for (const c of fragment.values()) {
+      const tname = assignment.get(c.name)!;
+      let t = tables.find((x) => x.name === tname);
+      if (!t) {
+        t = newTableDraft(tname, c.line ?? 1);
+        tables.push(t);
+      }
+      const existing = t.chains.get(c.name);
+      if (existing) {
+        existing.rules.push(...c.rules);
+        if (c.policy !== undefined) existing.policy = c.policy;
+      } else t.chains.set(c.name, c);
+    }
+  }
+  return { tables, diagnostics, sawTableHeader };
+}
+
+function normalizeCommand(cmd: string): string | undefined {
+  return (
+    {
+      '-A': 'append', '--append': 'append', '-I': 'insert', '--insert': 'insert', '-D': 'delete', '--delete': 'delete',
+      '-N': 'new', '--new-chain': 'new', '--new': 'new', '-P': 'policy', '--policy': 'policy', '-F': 'flush', '--flush': 'flush',
+      '-X': 'delete-chain', '--delete-chain': 'delete-chain', '-E': 'rename', '--rename-chain': 'rename', '-Z': 'zero', '--zero': 'zero',
+    } as Record<string, string>
+  )[cmd];
+}
+
+function draftKey(matches: RuleDraft['matches'], target: RuleDraft['target']): string {
+  return renderMatches(matches) + (target ? ` ${target.goto ? '-g' : '-j'} ${target.name}${renderOptions(target.options)}` : '');
+}

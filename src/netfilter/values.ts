@@ -1,0 +1,299 @@
+// Value normalizers: turn what a user may type into what iptables-save prints.
+import ipaddr from 'ipaddr.js';
+import type { Family } from './model.ts';
+import { ICMP_TYPES, ICMPV6_TYPES, portNumber } from './names.ts';
+
+export type Normalized = { readonly ok: true; readonly value: string } | { readonly ok: false; readonly message: string };
+
+const ok = (value: string): Normalized => ({ ok: true, value });
+const bad = (message: string): Normalized => ({ ok: false, message });
+
+export type Normalizer = (value: string, family: Family) => Normalized;
+
+export function parseUint(value: string, max = 0xffffffff): number | undefined {
+  if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(value)) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n <= max ? n : undefined;
+}
+
+export const hex = (n: number): string => '0x' + (n >>> 0).toString(16);
+
+export const uint =
+  (max = 0xffffffff): Normalizer =>
+  (v) => {
+    const n = parseUint(v, max);
+    return n === undefined ? bad(`"${v}" is not a number in 0..${max}`) : ok(String(n));
+  };
+
+/** `value[/mask]` printed as hex; mask omitted when it is all ones. */
+export const markMask: Normalizer = (v) => {
+  const [a, m, ...rest] = v.split('/');
+  const val = parseUint(a ?? '');
+  const mask = m === undefined ? 0xffffffff : parseUint(m);
+  if (rest.length || val === undefined || mask === undefined) return bad(`"${v}" is not a mark[/mask]`);
+  return ok(mask === 0xffffffff ? hex(val) : `${hex(val)}/${hex(mask)}`);
+};
+
+/** `value/mask` always with a mask (MARK --set-xmark, TPROXY --tproxy-mark). */
+export const markWithMask =
+  (defaultMask = 0xffffffff): Normalizer =>
+  (v) => {
+    const [a, m] = v.split('/');
+    const val = parseUint(a ?? '');
+    const mask = m === undefined ? defaultMask : parseUint(m);
+    if (val === undefined || mask === undefined) return bad(`"${v}" is not a mark/mask`);
+    return ok(`${hex(val)}/${hex(mask)}`);
+  };
+
+export const hexValue =
+  (max = 0xffffffff): Normalizer =>
+  (v) => {
+    const n = parseUint(v, max);
+    return n === undefined ? bad(`"${v}" is not a number`) : ok(hex(n));
+  };
+
+export const port: Normalizer = (v) => {
+  const n = portNumber(v);
+  return n === undefined ? bad(`"${v}" is not a port`) : ok(String(n));
+};
+
+/** `a[:b]`; iptables prints a single port when both ends are equal. */
+export const portRange: Normalizer = (v) => {
+  const parts = v.split(':');
+  if (parts.length > 2) return bad(`"${v}" is not a port range`);
+  if (parts.length === 1) return port(v, 'ipv4');
+  const lo = parts[0] === '' ? 0 : portNumber(parts[0]!);
+  const hi = parts[1] === '' ? 65535 : portNumber(parts[1]!);
+  if (lo === undefined || hi === undefined) return bad(`"${v}" is not a port range`);
+  if (lo > hi) return bad(`invalid port range "${v}" (start above end)`);
+  return ok(lo === hi ? String(lo) : `${lo}:${hi}`);
+};
+
+export const portList: Normalizer = (v) => {
+  const out: string[] = [];
+  const items = v.split(',');
+  if (items.length > 15) return bad('too many ports specified (at most 15)');
+  for (const item of items) {
+    const r = portRange(item, 'ipv4');
+    if (!r.ok) return r;
+    out.push(r.value);
+  }
+  return ok(out.join(','));
+};
+
+/** Comma list of names, printed in a fixed order. */
+export const flagList =
+  (order: readonly string[], aliases: Readonly<Record<string, string>> = {}): Normalizer =>
+  (v) => {
+    const seen = new Set<string>();
+    for (const raw of v.split(',')) {
+      const name = aliases[raw.toUpperCase()] ?? raw.toUpperCase();
+      if (!order.includes(name)) return bad(`unknown value "${raw}" (expected one of ${order.join(', ')})`);
+      seen.add(name);
+    }
+    return ok(order.filter((n) => seen.has(n)).join(','));
+  };
+
+export const oneOf =
+  (values: readonly string[], aliases: Readonly<Record<string, string>> = {}): Normalizer =>
+  (v) => {
+    const a = aliases[v] ?? v;
+    return values.includes(a) ? ok(a) : bad(`unknown value "${v}" (expected one of ${values.join(', ')})`);
+  };
+
+export const anyString: Normalizer = (v) => ok(v);
+
+export function parseAddress(v: string, family: Family): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  try {
+    const a = ipaddr.parse(v);
+    if (family === 'ipv4' && a.kind() !== 'ipv4') return undefined;
+    if (family === 'ipv6' && a.kind() !== 'ipv6') return undefined;
+    return a;
+  } catch {
+    return undefined;
+  }
+}
+
+const HOST_NAMES: Readonly<Record<string, Readonly<Record<Family, string>>>> = {
+  localhost: { ipv4: '127.0.0.1', ipv6: '::1' },
+  anywhere: { ipv4: '0.0.0.0/0', ipv6: '::/0' },
+};
+
+/** An address with optional prefix or dotted mask, printed as network/prefix like iptables-save. */
+export const cidr: Normalizer = (v, family) => {
+  const named = HOST_NAMES[v.split('/')[0]!.toLowerCase()];
+  if (named) v = named[family] + (v.includes('/') && !named[family].includes('/') ? v.slice(v.indexOf('/')) : '');
+  const [addrText, maskText, ...rest] = v.split('/');
+  if (rest.length) return bad(`"${v}" is not an address`);
+  const addr = parseAddress(addrText ?? '', family);
+  if (!addr) return bad(`"${v}" is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`);
+  const bits = family === 'ipv4' ? 32 : 128;
+  let prefix = bits;
+  if (maskText !== undefined) {
+    if (/^\d+$/.test(maskText)) {
+      prefix = Number(maskText);
+      if (prefix > bits) return bad(`invalid prefix length /${maskText}`);
+    } else {
+      const mask = parseAddress(maskText, family);
+      const p = mask?.prefixLengthFromSubnetMask();
+      if (p === null || p === undefined) {
+        return bad(`non-contiguous mask "${maskText}" is not supported`);
+      }
+      prefix = p;
+    }
+  }
+  const network = networkAddress(addr, prefix);
+  return ok(`${network}/${prefix}`);
+};
+
+export function networkAddress(addr: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): string {
+  const bytes = addr.toByteArray();
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, prefix - i * 8));
+    bytes[i] = bytes[i]! & ((0xff << (8 - keep)) & 0xff);
+  }
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+export const address: Normalizer = (v, family) => {
+  const a = parseAddress(v, family);
+  return a ? ok(a.toString()) : bad(`"${v}" is not an address`);
+};
+
+export const addressRange: Normalizer = (v, family) => {
+  const [a, b, ...rest] = v.split('-');
+  if (rest.length || a === undefined) return bad(`"${v}" is not an address range`);
+  const lo = parseAddress(a, family);
+  const hi = b === undefined ? lo : parseAddress(b, family);
+  if (!lo || !hi) return bad(`"${v}" is not an address range`);
+  return ok(`${lo.toString()}-${hi.toString()}`);
+};
+
+/** NAT `addr[-addr][:port[-port]]` as DNAT/SNAT print it. */
+export const natRange: Normalizer = (v, family) => {
+  let addrPart = v;
+  let portPart: string | undefined;
+  if (family === 'ipv6' && v.startsWith('[')) {
+    const end = v.indexOf(']');
+    if (end < 0) return bad(`"${v}" is not a NAT range`);
+    addrPart = v.slice(1, end);
+    const after = v.slice(end + 1);
+    if (after.startsWith(':')) portPart = after.slice(1);
+  } else if (family === 'ipv4') {
+    const i = v.indexOf(':');
+    if (i >= 0) {
+      addrPart = v.slice(0, i);
+      portPart = v.slice(i + 1);
+    }
+  }
+  let addrOut = '';
+  if (addrPart !== '') {
+    const r = addressRange(addrPart, family);
+    if (!r.ok) return r;
+    const [lo, hi] = r.value.split('-');
+    addrOut = lo === hi ? lo! : r.value;
+    if (family === 'ipv6' && portPart !== undefined) addrOut = `[${addrOut}]`;
+  }
+  if (portPart === undefined) return ok(addrOut);
+  const pr = natPorts(portPart, family);
+  if (!pr.ok) return pr;
+  return ok(`${addrOut}:${pr.value}`);
+};
+
+/** NAT port range `a[-b]`; REDIRECT/MASQUERADE `--to-ports`. */
+export const natPorts: Normalizer = (v) => {
+  const m = /^(\w+)(?:[-:](\w+))?$/.exec(v);
+  const lo = m ? portNumber(m[1]!) : undefined;
+  const hi = m?.[2] !== undefined ? portNumber(m[2]) : lo;
+  if (lo === undefined || hi === undefined) return bad(`"${v}" is not a port or port range`);
+  return ok(lo === hi ? String(lo) : `${lo}-${hi}`);
+};
+
+/** statistic `--probability`: kept as a 31-bit fraction and printed with %.11f. */
+export const probability: Normalizer = (v) => {
+  const p = Number(v);
+  if (!Number.isFinite(p) || p < 0 || p > 1 || v.trim() === '') return bad(`"${v}" is not a probability in 0..1`);
+  return ok(formatProbability(probabilityFraction(p)));
+};
+
+export const probabilityFraction = (p: number): number => Math.round(p * 0x80000000);
+export const formatProbability = (fraction: number): string => (fraction / 0x80000000).toFixed(11);
+
+export const icmpType =
+  (v6: boolean): Normalizer =>
+  (v) => {
+    const table = v6 ? ICMPV6_TYPES : ICMP_TYPES;
+    const named = table[v];
+    let type: number;
+    let codeLo: number;
+    let codeHi: number;
+    if (named) {
+      [type, codeLo, codeHi] = named;
+    } else {
+      const m = /^(\d+)(?:\/(\d+))?$/.exec(v);
+      if (!m) return bad(`unknown ICMP${v6 ? 'v6' : ''} type "${v}"`);
+      type = Number(m[1]);
+      codeLo = m[2] === undefined ? 0 : Number(m[2]);
+      codeHi = m[2] === undefined ? 255 : codeLo;
+      if (type > 255 || codeLo > 255) return bad(`invalid ICMP type "${v}"`);
+    }
+    if (!v6 && type === 255 && codeLo === 0 && codeHi === 255) return ok('any');
+    if (codeLo === 0 && codeHi === 255) return ok(String(type));
+    return ok(`${type}/${codeLo}`);
+  };
+
+const TCP_FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG'] as const;
+
+export const tcpFlagSet: Normalizer = (v) => {
+  let bits = 0;
+  for (const raw of v.split(',')) {
+    const f = raw.toUpperCase();
+    if (f === 'ALL') bits |= 0x3f;
+    else if (f === 'NONE') continue;
+    else {
+      const i = (TCP_FLAGS as readonly string[]).indexOf(f);
+      if (i < 0) return bad(`unknown TCP flag "${raw}"`);
+      bits |= 1 << i;
+    }
+  }
+  return ok(formatTcpFlags(bits));
+};
+
+export function formatTcpFlags(bits: number): string {
+  if (bits === 0) return 'NONE';
+  return TCP_FLAGS.filter((_, i) => bits & (1 << i)).join(',');
+}
+
+export function tcpFlagBits(list: string): number {
+  let bits = 0;
+  for (const f of list.split(',')) {
+    if (f === 'ALL') bits |= 0x3f;
+    const i = (TCP_FLAGS as readonly string[]).indexOf(f);
+    if (i >= 0) bits |= 1 << i;
+  }
+  return bits;
+}
+
+const RATE_UNITS: Readonly<Record<string, string>> = {
+  s: 'sec', sec: 'sec', second: 'sec', m: 'min', min: 'min', minute: 'min', h: 'hour', hour: 'hour',
+  d: 'day', day: 'day',
+};
+
+export const rate: Normalizer = (v) => {
+  const m = /^(\d+)(?:\/(\w+))?$/.exec(v);
+  if (!m) return bad(`"${v}" is not a rate (N/sec|min|hour|day)`);
+  const unit = m[2] === undefined ? 'sec' : RATE_UNITS[m[2].toLowerCase()];
+  if (!unit) return bad(`unknown rate unit in "${v}"`);
+  return ok(`${m[1]}/${unit}`);
+};
+
+export const macAddress: Normalizer = (v) =>
+  /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(v) ? ok(v.toUpperCase()) : bad(`"${v}" is not a MAC address`);
+
+export const lengthRange: Normalizer = (v) => {
+  const m = /^(\d+)(?::(\d+))?$/.exec(v);
+  if (!m) return bad(`"${v}" is not a length or range`);
+  const lo = Number(m[1]);
+  const hi = m[2] === undefined ? lo : Number(m[2]);
+  return ok(lo === hi ? String(lo) : `${lo}:${hi}`);
+};

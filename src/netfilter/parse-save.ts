@@ -1,7 +1,7 @@
 // Parser for `iptables-save` / `ip6tables-save` output and for `iptables -S`
 // style fragments (`-P`/`-N`/`-A` lines without `*table` headers).
 import type { Counters, Diagnostic, Family, Policy, TableName } from './model.ts';
-import { isTableName } from './model.ts';
+import { isBuiltinChain, isTableName } from './model.ts';
 import { tokenizeLine, type Token } from './lexer.ts';
 import { parseRuleSpec } from './rule-spec.ts';
 import { draftChain, newTableDraft, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
@@ -89,7 +89,10 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
     const original = lines[idx]!;
     const line = original.replace(/\r$/, '');
     const trimmed = line.trim();
-    if (trimmed === '') continue;
+    if (trimmed === '') {
+      if (line !== '') diag(lineNo, 'warning', 'whitespace-line', 'line holds only white space (iptables-restore rejects it)', 1);
+      continue;
+    }
     if (line.startsWith('#')) {
       if (/^#\s*Warning: iptables-legacy tables present/.test(line)) {
         diag(lineNo, 'info', 'legacy-tables-present', 'iptables-nft reports that iptables-legacy tables also exist on this node; they are not in this dump');
@@ -290,6 +293,15 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
   }
   if (current) {
     diag(lines.length, 'warning', 'missing-commit', `table ${current.name} (line ${current.line}) is not closed with COMMIT`);
+  }
+  // iptables-restore refuses `-A X` for a chain that no `:X` or `-N X` declared.
+  for (const t of tables) {
+    for (const c of t.chains.values()) {
+      if (c.declared || isBuiltinChain(t.name, c.name)) continue;
+      const line = c.rules[0]?.line ?? c.line ?? t.line;
+      diag(line, 'warning', 'undeclared-chain', `chain ${t.name}/${c.name} has rules but is never declared (":${c.name} - [0:0]" or "-N ${c.name}"); declared implicitly`);
+      c.declared = true;
+    }
   }
 
   if (fragment.size > 0) {

@@ -28,7 +28,7 @@ export interface ParseResult {
 const RESTORE_REJECTS = new Set([
   'missing-commit', 'shell-prompt', 'not-a-rule', 'trailing-note', 'trailing-comment', 'undeclared-chain',
   'unknown-option', 'unknown-match', 'outside-table', 'declaration-outside-table', 'stray-commit', 'duplicate-table',
-  'inferred-table', 'family-flag', 'chain-exists', 'listing-lossy',
+  'inferred-table', 'family-flag', 'chain-exists', 'listing-lossy', 'whitespace-line',
 ]);
 
 const UNSUPPORTED: readonly [RegExp, string][] = [

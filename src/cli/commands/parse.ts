@@ -1,0 +1,75 @@
+import { parseArgs } from 'node:util';
+import { parseDump, renderRuleset, rulesetStats, type ParseOptions, type ParseResult } from '../../netfilter/index.ts';
+import { diagnosticToJson, rulesetToJson } from '../../netfilter/json.ts';
+import { formatDiagnostic, readInput, UsageError, type Io } from '../io.ts';
+import { isTableName, type DumpFormat, type Family } from '../../netfilter/model.ts';
+
+const PARSE_FLAGS = {
+  json: { type: 'boolean' },
+  strict: { type: 'boolean' },
+  family: { type: 'string' },
+  table: { type: 'string' },
+  format: { type: 'string' },
+} as const;
+
+export function parseOptionsFrom(values: { strict?: boolean; family?: string; table?: string; format?: string }): ParseOptions {
+  const { family, table, format } = values;
+  if (family !== undefined && family !== 'ipv4' && family !== 'ipv6') throw new UsageError(`--family must be ipv4 or ipv6, not "${family}"`);
+  if (table !== undefined && !isTableName(table)) throw new UsageError(`--table must be raw, mangle, nat, filter or security, not "${table}"`);
+  if (format !== undefined && !['iptables-save', 'iptables-S', 'iptables-L'].includes(format)) {
+    throw new UsageError(`--format must be iptables-save, iptables-S or iptables-L, not "${format}"`);
+  }
+  return {
+    ...(values.strict ? { strict: true } : {}),
+    ...(family ? { family: family as Family } : {}),
+    ...(table && isTableName(table) ? { table } : {}),
+    ...(format ? { format: format as DumpFormat } : {}),
+  };
+}
+
+export async function parseFileArg(args: string[], io: Io, usage: string): Promise<{ file: string; result: ParseResult; values: Record<string, unknown> }> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: PARSE_FLAGS, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nusage: ${usage}`);
+  }
+  const [file, ...extra] = parsed.positionals;
+  if (!file || extra.length) throw new UsageError(`usage: ${usage}`);
+  const text = await readInput(file, io);
+  const result = parseDump(text, parseOptionsFrom(parsed.values));
+  return { file, result, values: parsed.values };
+}
+
+/** `parse FILE [--json]`: the model and its diagnostics. */
+export async function runParse(args: string[], io: Io): Promise<number> {
+  const { file, result, values } = await parseFileArg(args, io, 'parse FILE [--json] [--strict] [--family ipv4|ipv6] [--table T] [--format F]');
+  if (values.json) {
+    io.stdout(JSON.stringify({
+      format: result.format,
+      family: result.ruleset.family,
+      ok: result.ok,
+      stats: rulesetStats(result.ruleset),
+      tables: (rulesetToJson(result.ruleset) as { tables: unknown }).tables,
+      diagnostics: result.diagnostics.map(diagnosticToJson),
+    }, null, 2) + '\n');
+  } else {
+    const s = rulesetStats(result.ruleset);
+    io.stdout(`${file}: ${result.format}, ${result.ruleset.family}, ${s.tables} tables, ${s.chains} chains, ${s.rules} rules\n`);
+    for (const t of result.ruleset.tables) {
+      for (const c of t.chains) {
+        io.stdout(`  ${t.name}/${c.name}${c.builtin ? ` (policy ${c.policy})` : ''}: ${c.rules.length} rules\n`);
+      }
+    }
+    for (const d of result.diagnostics) io.stdout(formatDiagnostic(file, d) + '\n');
+  }
+  return result.ok ? 0 : 1;
+}
+
+/** `render FILE`: canonical iptables-save text. */
+export async function runRender(args: string[], io: Io): Promise<number> {
+  const { file, result } = await parseFileArg(args, io, 'render FILE [--strict] [--family ipv4|ipv6] [--table T] [--format F]');
+  io.stdout(renderRuleset(result.ruleset));
+  for (const d of result.diagnostics) if (d.severity !== 'info') io.stderr(formatDiagnostic(file, d) + '\n');
+  return result.ok ? 0 : 1;
+}

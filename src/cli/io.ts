@@ -1,0 +1,24 @@
+// Shared plumbing for CLI commands: reading inputs, usage errors, exit codes.
+import { readFile } from 'node:fs/promises';
+
+export class UsageError extends Error {}
+export class InputError extends Error {}
+
+export interface Io {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly readStdin: () => Promise<string>;
+}
+
+export async function readInput(file: string, io: Io): Promise<string> {
+  if (file === '-') return io.readStdin();
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+export function formatDiagnostic(file: string, d: { line: number; column?: number; severity: string; code: string; message: string }): string {
+  return `${file}:${d.line}${d.column !== undefined ? ':' + d.column : ''}: ${d.severity} [${d.code}] ${d.message}`;
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// packetpath command line: `npm run -s cli -- <command> [options]`.
+import { InputError, UsageError, type Io } from './io.ts';
+import { runParse, runRender } from './commands/parse.ts';
+
+type Command = (args: string[], io: Io) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; help: string }> = {
+  parse: { run: runParse, help: 'parse FILE [--json]        parse a dump (iptables-save, -S or -L listing) and show the model' },
+  render: { run: runRender, help: 'render FILE                print the parsed ruleset as canonical iptables-save text' },
+};
+
+export function usage(): string {
+  return ['usage: packetpath <command> [options]', '', 'commands:', ...Object.values(COMMANDS).map((c) => '  ' + c.help), ''].join('\n');
+}
+
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`packetpath: unknown command "${name}"\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(args, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`packetpath ${name}: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof InputError) {
+      io.stderr(`packetpath ${name}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+const processIo: Io = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+};
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli/main.ts')) {
+  runCli(process.argv.slice(2), processIo).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`packetpath: internal error: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

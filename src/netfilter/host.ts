@@ -1,0 +1,274 @@
+// The node's network: interfaces, addresses, routes, forwarding and ipsets.
+// Built from the host file of the CLI/trace contract, which also accepts
+// `ip -j addr` / `ip -j route` output.
+import type { Family } from './model.ts';
+import { broadcastOf, cidrContains, formatIp, isLimitedBroadcast, isMulticast, parseCidr, parseIp, type Cidr, type Ip } from './addr.ts';
+import { parseIpsets, type IpSet } from './ipset.ts';
+
+export interface HostAddress extends Cidr {
+  readonly text: string;
+}
+
+export interface HostInterface {
+  readonly name: string;
+  readonly addresses: readonly HostAddress[];
+  readonly mac?: string;
+}
+
+export type RouteType = 'unicast' | 'local' | 'blackhole' | 'unreachable' | 'prohibit' | 'broadcast' | 'throw';
+
+export interface Route {
+  readonly dst: Cidr;
+  readonly dstText: string;
+  readonly type: RouteType;
+  readonly via?: Ip;
+  readonly dev?: string;
+  readonly onlink: boolean;
+  readonly metric: number;
+  readonly src?: Ip;
+  /** True for routes the kernel adds itself (connected subnets, local addresses). */
+  readonly implicit: boolean;
+}
+
+export interface Host {
+  readonly interfaces: readonly HostInterface[];
+  readonly routes: readonly Route[];
+  readonly forwarding: { readonly ipv4: boolean; readonly ipv6: boolean };
+  readonly ipsets: ReadonlyMap<string, IpSet>;
+  /** False when no host file was given: the simulator then states what it assumed. */
+  readonly known: boolean;
+  readonly assumptions: readonly string[];
+}
+
+export interface HostFileRoute {
+  dst: string;
+  via?: string;
+  gateway?: string;
+  dev?: string;
+  type?: string;
+  onlink?: boolean;
+  flags?: string[];
+  metric?: number;
+  prefsrc?: string;
+  src?: string;
+}
+
+export interface HostFile {
+  interfaces?: { name: string; addresses?: string[]; mac?: string }[];
+  routes?: HostFileRoute[];
+  addr?: { ifname: string; address?: string; addr_info?: { family: string; local: string; prefixlen: number }[] }[];
+  route?: HostFileRoute[];
+  forwarding?: boolean | { ipv4?: boolean; ipv6?: boolean };
+  forwarding6?: boolean;
+  ipsets?: string | Record<string, string[]>;
+}
+
+export type HostResult = { ok: true; host: Host; warnings: string[] } | { ok: false; errors: string[] };
+
+const LOOPBACK: HostInterface = {
+  name: 'lo',
+  addresses: [
+    { ...parseCidr('127.0.0.1/8')!, text: '127.0.0.1/8' },
+    { ...parseCidr('::1/128')!, text: '::1/128' },
+  ],
+};
+
+/** Builds a host from a parsed host-file JSON object. */
+export function buildHost(input: unknown): HostResult {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return { ok: false, errors: ['host file must be a JSON object'] };
+  const f = input as HostFile;
+  const interfaces: HostInterface[] = [];
+  const addIface = (name: string, addrs: string[], mac?: string): void => {
+    const addresses: HostAddress[] = [];
+    for (const a of addrs) {
+      const c = parseCidr(a);
+      if (!c) errors.push(`interface ${name}: "${a}" is not an address/prefix`);
+      else addresses.push({ ...c, text: a.includes('/') ? a : `${a}/${c.prefix}` });
+    }
+    const existing = interfaces.findIndex((i) => i.name === name);
+    if (existing >= 0) interfaces[existing] = { ...interfaces[existing]!, addresses: [...interfaces[existing]!.addresses, ...addresses] };
+    else interfaces.push({ name, addresses, ...(mac ? { mac } : {}) });
+  };
+  if (Array.isArray(f.interfaces)) {
+    for (const i of f.interfaces) {
+      if (typeof i?.name !== 'string') {
+        errors.push('every interface needs a "name"');
+        continue;
+      }
+      addIface(i.name, Array.isArray(i.addresses) ? i.addresses : [], i.mac);
+    }
+  }
+  if (Array.isArray(f.addr)) {
+    for (const i of f.addr) {
+      if (typeof i?.ifname !== 'string') continue;
+      const addrs = (i.addr_info ?? []).filter((a) => a.family === 'inet' || a.family === 'inet6').map((a) => `${a.local}/${a.prefixlen}`);
+      addIface(i.ifname, addrs, i.address);
+    }
+  }
+  if (!interfaces.some((i) => i.name === 'lo')) {
+    interfaces.unshift(LOOPBACK);
+  }
+  const routes: Route[] = [];
+  for (const r of [...(f.routes ?? []), ...(f.route ?? [])]) {
+    const route = toRoute(r, errors);
+    if (route) routes.push(route);
+  }
+  routes.push(...implicitRoutes(interfaces, routes));
+  const fw = f.forwarding;
+  const forwarding = {
+    ipv4: typeof fw === 'object' && fw !== null ? fw.ipv4 ?? false : fw ?? false,
+    ipv6: typeof fw === 'object' && fw !== null ? fw.ipv6 ?? false : f.forwarding6 ?? (typeof fw === 'boolean' ? fw : false),
+  };
+  if (fw === undefined) warnings.push('host file does not say whether forwarding is on; assuming it is off, as the kernel defaults');
+  let ipsets: ReadonlyMap<string, IpSet> = new Map();
+  if (typeof f.ipsets === 'string') {
+    const parsed = parseIpsets(f.ipsets);
+    ipsets = parsed.sets;
+    warnings.push(...parsed.warnings);
+  } else if (f.ipsets && typeof f.ipsets === 'object') {
+    const text = Object.entries(f.ipsets).map(([name, members]) => [`create ${name} hash:net`, ...members.map((m) => `add ${name} ${m}`)].join('\n')).join('\n');
+    ipsets = parseIpsets(text).sets;
+  }
+  if (errors.length) return { ok: false, errors };
+  return { ok: true, host: { interfaces, routes, forwarding, ipsets, known: true, assumptions: warnings }, warnings };
+}
+
+function toRoute(r: HostFileRoute, errors: string[]): Route | undefined {
+  if (typeof r?.dst !== 'string') {
+    errors.push('every route needs a "dst"');
+    return undefined;
+  }
+  const viaText = r.via ?? r.gateway;
+  const via = viaText !== undefined ? parseIp(viaText) : undefined;
+  if (viaText !== undefined && !via) errors.push(`route ${r.dst}: bad gateway "${viaText}"`);
+  let dstText = r.dst;
+  if (dstText === 'default') dstText = via?.family === 'ipv6' || r.dev === undefined && viaText?.includes(':') ? '::/0' : '0.0.0.0/0';
+  const dst = parseCidr(dstText);
+  if (!dst) {
+    errors.push(`route: "${r.dst}" is not a destination`);
+    return undefined;
+  }
+  const type = (r.type ?? 'unicast') as RouteType;
+  if (!['unicast', 'local', 'blackhole', 'unreachable', 'prohibit', 'broadcast', 'throw'].includes(type)) {
+    errors.push(`route ${r.dst}: unknown type "${r.type}"`);
+    return undefined;
+  }
+  const srcText = r.prefsrc ?? r.src;
+  const src = srcText ? parseIp(srcText) : undefined;
+  return {
+    dst,
+    dstText: r.dst === 'default' ? 'default' : dstText,
+    type,
+    ...(via ? { via } : {}),
+    ...(r.dev ? { dev: r.dev } : {}),
+    onlink: r.onlink === true || (r.flags ?? []).includes('onlink'),
+    metric: r.metric ?? 0,
+    ...(src ? { src } : {}),
+    implicit: false,
+  };
+}
+
+/** The routes the kernel adds for each address: local, broadcast and the connected subnet. */
+function implicitRoutes(interfaces: readonly HostInterface[], explicit: readonly Route[]): Route[] {
+  const out: Route[] = [];
+  for (const i of interfaces) {
+    for (const a of i.addresses) {
+      const bits = a.ip.family === 'ipv4' ? 32 : 128;
+      out.push({ dst: { ip: a.ip, prefix: i.name === 'lo' ? a.prefix : bits }, dstText: formatIp(a.ip), type: 'local', dev: i.name, onlink: false, metric: 0, src: a.ip, implicit: true });
+      const b = broadcastOf(a);
+      if (b) out.push({ dst: { ip: b, prefix: 32 }, dstText: formatIp(b), type: 'broadcast', dev: i.name, onlink: false, metric: 0, src: a.ip, implicit: true });
+      if (a.prefix < bits && i.name !== 'lo') {
+        const already = explicit.some((r) => r.dst.prefix === a.prefix && cidrContains(r.dst, a.ip) && r.dev === i.name && !r.via);
+        if (!already) out.push({ dst: { ip: a.ip, prefix: a.prefix }, dstText: `${formatIp(a.ip)}/${a.prefix}`, type: 'unicast', dev: i.name, onlink: false, metric: 0, src: a.ip, implicit: true });
+      }
+    }
+  }
+  return out;
+}
+
+/** A host used when no host file is given. */
+export function assumedHost(): Host {
+  return {
+    interfaces: [LOOPBACK],
+    routes: implicitRoutes([LOOPBACK], []),
+    forwarding: { ipv4: true, ipv6: true },
+    ipsets: new Map(),
+    known: false,
+    assumptions: [],
+  };
+}
+
+export interface RouteDecision {
+  readonly type: RouteType;
+  readonly route?: Route;
+  /** Output device, for unicast and local routes. */
+  readonly dev?: string;
+  readonly via?: Ip;
+}
+
+/** The kernel's lookup: the local table first, then the main table by longest prefix and metric. */
+export function lookupRoute(host: Host, dst: Ip): RouteDecision | undefined {
+  let best: Route | undefined;
+  for (const r of host.routes) {
+    if (r.type !== 'local' && r.type !== 'broadcast') continue;
+    if (cidrContains(r.dst, dst) && (!best || r.dst.prefix > best.dst.prefix)) best = r;
+  }
+  if (!best) {
+    for (const r of host.routes) {
+      if (r.type === 'local' || r.type === 'broadcast') continue;
+      if (!cidrContains(r.dst, dst)) continue;
+      if (!best || r.dst.prefix > best.dst.prefix || (r.dst.prefix === best.dst.prefix && r.metric < best.metric)) best = r;
+    }
+  }
+  if (!best) return undefined;
+  return { type: best.type, route: best, ...(best.dev ? { dev: best.dev } : {}), ...(best.via ? { via: best.via } : {}) };
+}
+
+export type AddrType = 'LOCAL' | 'UNICAST' | 'BROADCAST' | 'MULTICAST' | 'BLACKHOLE' | 'UNREACHABLE' | 'PROHIBIT' | 'UNSPEC' | 'ANYCAST' | 'THROW' | 'NAT' | 'XRESOLVE';
+
+/** addrtype's view of an address (inet_dev_addr_type: the local table only). */
+export function addressType(host: Host, ip: Ip, dev?: string): AddrType {
+  if (ip.family === 'ipv4') {
+    if (isLimitedBroadcast(ip)) return 'BROADCAST';
+    if (isMulticast(ip)) return 'MULTICAST';
+    for (const r of host.routes) {
+      if ((r.type === 'local' || r.type === 'broadcast') && cidrContains(r.dst, ip)) {
+        if (dev !== undefined && r.dev !== dev) return 'UNICAST';
+        return r.type === 'local' ? 'LOCAL' : 'BROADCAST';
+      }
+    }
+    return 'UNICAST';
+  }
+  if (isMulticast(ip)) return 'MULTICAST';
+  for (const r of host.routes) {
+    if (r.type === 'local' && cidrContains(r.dst, ip) && (dev === undefined || r.dev === dev || r.dev === 'lo')) return 'LOCAL';
+  }
+  const route = lookupRoute(host, ip);
+  if (!route) return 'UNREACHABLE';
+  if (route.type === 'blackhole') return 'BLACKHOLE';
+  if (route.type === 'unreachable') return 'UNREACHABLE';
+  if (route.type === 'prohibit') return 'PROHIBIT';
+  return 'UNICAST';
+}
+
+export function findInterface(host: Host, name: string): HostInterface | undefined {
+  return host.interfaces.find((i) => i.name === name);
+}
+
+/** The address a packet leaving `dev` gets from MASQUERADE: the route's prefsrc, else the first address of dev in the next hop's subnet, else the first. */
+export function sourceAddressFor(host: Host, dev: string, family: Family, nextHop?: Ip, route?: Route): Ip | undefined {
+  if (route?.src && route.src.family === family) return route.src;
+  const iface = findInterface(host, dev);
+  const addrs = (iface?.addresses ?? []).filter((a) => a.ip.family === family);
+  if (nextHop) {
+    const inSubnet = addrs.find((a) => cidrContains(a, nextHop));
+    if (inSubnet) return inSubnet.ip;
+  }
+  return addrs[0]?.ip;
+}
+
+export function isLocalAddress(host: Host, ip: Ip): boolean {
+  return lookupRoute(host, ip)?.type === 'local';
+}

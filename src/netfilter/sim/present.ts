@@ -1,0 +1,75 @@
+// The trace as the contract's JSON and as readable text.
+import type { TraceEvent, TraceOutcome, TraceResult } from './trace.ts';
+
+export interface TraceEventJson {
+  readonly table: string;
+  readonly chain: string;
+  readonly kind: 'rule' | 'policy';
+  readonly rule: number | null;
+  readonly text: string;
+  readonly verdict: string;
+  readonly hook: string;
+  readonly line?: number;
+  readonly changes?: readonly string[];
+}
+
+export interface TraceOutcomeJson {
+  readonly probability: number | null;
+  readonly verdict: string;
+  readonly disposition: string;
+  readonly packet: Record<string, unknown>;
+  readonly events: readonly TraceEventJson[];
+  readonly assumptions: readonly string[];
+  readonly reason: string;
+  readonly nextHop?: string;
+}
+
+export interface TraceJson {
+  readonly outcomes: readonly TraceOutcomeJson[];
+  readonly warnings: readonly string[];
+}
+
+export function outcomeToJson(o: TraceOutcome): TraceOutcomeJson {
+  const { finalPacket: _internal, ...rest } = o;
+  return rest;
+}
+
+export function traceToJson(r: TraceResult): TraceJson {
+  return { outcomes: r.outcomes.map(outcomeToJson), warnings: r.warnings };
+}
+
+const pct = (p: number | null): string => (p === null ? 'unknown probability' : `${(p * 100).toFixed(p * 100 % 1 === 0 ? 0 : 2)}%`);
+
+export function formatEvent(e: TraceEvent | TraceEventJson): string {
+  const where = `${e.table.padEnd(6)} ${e.chain}`;
+  const head = e.kind === 'policy' ? `${where} (policy)` : `${where} #${e.rule}`;
+  const lines = [`  ${head.padEnd(44)} → ${e.verdict}`];
+  if (e.kind === 'rule') lines.push(`      ${e.text}`);
+  for (const c of e.changes ?? []) lines.push(`      ⇒ ${c}`);
+  return lines.join('\n');
+}
+
+/** Readable trace: one block per outcome, one line per event and what it changed. */
+export function formatTraceText(r: TraceResult | TraceJson): string {
+  const out: string[] = [];
+  r.outcomes.forEach((o, i) => {
+    out.push(`Outcome ${i + 1} of ${r.outcomes.length} (${pct(o.probability)}): ${o.verdict}, ${o.disposition}`);
+    out.push(`  ${o.reason}`);
+    const p = o.packet as Record<string, unknown>;
+    const port = (x: unknown) => (x === undefined ? '' : `:${x}`);
+    out.push(`  packet: ${p.protocol} ${p.src}${port(p.sport)} → ${p.dst}${port(p.dport)}  mark ${p.mark}  in ${p.inInterface ?? '-'} out ${p.outInterface ?? '-'}`);
+    let hook = '';
+    for (const e of o.events) {
+      if (e.hook !== hook) {
+        hook = e.hook;
+        out.push(` ${hook}`);
+      }
+      out.push(formatEvent(e));
+    }
+    if (o.events.length === 0) out.push('  (no rule or policy was reached)');
+    for (const a of o.assumptions) out.push(`  assumption: ${a}`);
+    out.push('');
+  });
+  for (const w of r.warnings) out.push(`warning: ${w}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,449 @@
+// The simulator: walks a packet through netfilter's hooks and tables the way
+// the kernel does, forking wherever the outcome depends on chance
+// (`statistic`) or on something it cannot know.
+import type { Ruleset, TableName, Verdict } from '../model.ts';
+import { formatIp, type Ip } from '../addr.ts';
+import { assumedHost, findInterface, lookupRoute, type Host, type RouteDecision } from '../host.ts';
+import { packetToJson, type Packet } from '../packet.ts';
+import { compileRuleset, type CompiledChain, type CompiledRule, type CompiledRuleset } from './compile.ts';
+import type { Conn, EvalContext, Hook, Uncertain } from './context.ts';
+import { applyExtension } from './targets.ts';
+
+export type Disposition = 'DELIVERED_LOCAL' | 'FORWARDED' | 'SENT' | 'DROPPED' | 'REJECTED' | 'NO_ROUTE' | 'UNKNOWN';
+export type FinalVerdict = 'ACCEPT' | 'DROP' | 'QUEUE' | 'UNKNOWN';
+
+export interface TraceEvent {
+  readonly table: TableName;
+  readonly chain: string;
+  readonly kind: 'rule' | 'policy';
+  readonly rule: number | null;
+  readonly text: string;
+  readonly verdict: string;
+  readonly hook: Hook;
+  /** Source line of the rule in the dump. */
+  readonly line?: number;
+  /** What the rule changed, e.g. "DNAT to 10.244.1.5:8080". */
+  readonly changes?: readonly string[];
+}
+
+export interface TraceOutcome {
+  readonly probability: number | null;
+  readonly verdict: FinalVerdict;
+  readonly disposition: Disposition;
+  readonly packet: Record<string, unknown>;
+  readonly events: readonly TraceEvent[];
+  readonly assumptions: readonly string[];
+  /** Why the trace ended there (routing, policy, rule). */
+  readonly reason: string;
+  /** The hop the packet leaves towards, for FORWARDED and SENT. */
+  readonly nextHop?: string;
+  /** Internal: the final packet, for multi-node traces. */
+  readonly finalPacket: Packet;
+}
+
+export interface TraceResult {
+  readonly outcomes: readonly TraceOutcome[];
+  readonly warnings: readonly string[];
+}
+
+export interface TraceOptions {
+  readonly host?: Host;
+  /** Stop exploring after this many outcomes. */
+  readonly maxOutcomes?: number;
+}
+
+const HOOK_TABLES: Readonly<Record<Hook, readonly TableName[]>> = {
+  PREROUTING: ['raw', 'mangle', 'nat'],
+  INPUT: ['mangle', 'filter', 'security', 'nat'],
+  FORWARD: ['mangle', 'filter', 'security'],
+  OUTPUT: ['raw', 'mangle', 'nat', 'filter', 'security'],
+  POSTROUTING: ['mangle', 'nat'],
+};
+
+type Phase = Hook | 'ROUTE_IN' | 'ROUTE_OUT' | 'REROUTE' | 'DELIVER' | 'EMIT';
+
+interface Frame {
+  chain: CompiledChain;
+  idx: number;
+}
+
+interface PathState {
+  packet: Packet;
+  conn: Conn;
+  events: TraceEvent[];
+  assumptions: string[];
+  probability: number | null;
+  phase: Phase;
+  tableIdx: number;
+  frames: Frame[] | null;
+  route?: RouteDecision;
+  loopback: boolean;
+  /** Destination when OUTPUT started, to detect a reroute. */
+  outputDst?: Ip;
+  work: number;
+}
+
+const MAX_DEPTH = 64;
+const MAX_WORK = 2_000_000;
+
+type ChainEnd =
+  | { kind: 'accept' }
+  | { kind: 'final'; verdict: FinalVerdict; disposition: Disposition; reason: string };
+
+function clone(s: PathState): PathState {
+  return {
+    ...s,
+    events: [...s.events],
+    assumptions: [...s.assumptions],
+    frames: s.frames ? s.frames.map((f) => ({ ...f })) : null,
+  };
+}
+
+/** The rule may or may not match: `s` goes on as if it matched, a copy as if it did not. */
+function fork(s: PathState, u: Uncertain, work: PathState[]): void {
+  const other = clone(s);
+  other.frames![other.frames!.length - 1]!.idx++;
+  if (u.p === null) {
+    other.probability = null;
+    s.probability = null;
+    other.assumptions.push(u.no);
+    s.assumptions.push(u.yes);
+  } else {
+    other.probability = s.probability === null ? null : s.probability * (1 - u.p);
+    s.probability = s.probability === null ? null : s.probability * u.p;
+  }
+  work.push(other);
+}
+
+function isNatManip(hook: Hook): 'dst' | 'src' {
+  return hook === 'PREROUTING' || hook === 'OUTPUT' ? 'dst' : 'src';
+}
+
+function natApplies(s: PathState, hook: Hook): boolean {
+  if (s.conn.untracked || s.packet.state !== 'NEW') return false;
+  return isNatManip(hook) === 'dst' ? !s.conn.natDst : !s.conn.natSrc;
+}
+
+/** Runs the chain traversal of one table at one hook until it accepts or ends the path. */
+function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hook: Hook, host: Host, work: PathState[], warnings: Set<string>): ChainEnd {
+  const chains = compiled.tables.get(table)!;
+  if (!s.frames) {
+    const base = chains.get(hook);
+    if (!base) return { kind: 'accept' };
+    s.frames = [{ chain: base, idx: 0 }];
+  }
+  const baseChain = chains.get(hook)!;
+  for (;;) {
+    const frame = s.frames[s.frames.length - 1];
+    if (!frame) return applyPolicy(s, baseChain, hook);
+    const rules = frame.chain.rules;
+    if (frame.idx >= rules.length) {
+      // End of a chain: built-in chains apply their policy; user chains return silently.
+      s.frames.pop();
+      if (s.frames.length === 0) return applyPolicy(s, baseChain, hook);
+      continue;
+    }
+    if (++s.work > MAX_WORK) {
+      warnings.add(`trace stopped after ${MAX_WORK} rule evaluations (loop?)`);
+      return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: 'evaluation limit reached' };
+    }
+    const cr = rules[frame.idx]!;
+    const ctx: EvalContext = { packet: s.packet, conn: s.conn, host, table, hook };
+    const r = cr.test(ctx);
+    if (r === 0) {
+      frame.idx++;
+      continue;
+    }
+    if (r !== 1) {
+      if (r.p === 0) {
+        frame.idx++;
+        continue;
+      }
+      if (r.p !== 1) fork(s, r, work);
+    }
+    frame.idx++;
+    const end = applyTarget(s, cr, frame.chain, table, hook, chains, host, work, warnings);
+    if (end) return end;
+  }
+}
+
+function ruleEvent(s: PathState, cr: CompiledRule, chain: CompiledChain, hook: Hook, verdict: string, changes?: string[]): void {
+  s.events.push({
+    table: chain.table,
+    chain: chain.chain.name,
+    kind: 'rule',
+    rule: cr.rule.position,
+    text: cr.text,
+    verdict,
+    hook,
+    line: cr.rule.line,
+    ...(changes && changes.length ? { changes } : {}),
+  });
+}
+
+function applyPolicy(s: PathState, base: CompiledChain, hook: Hook): ChainEnd {
+  const policy = base.chain.policy === 'DROP' ? 'DROP' : 'ACCEPT';
+  s.events.push({ table: base.table, chain: base.chain.name, kind: 'policy', rule: null, text: '', verdict: policy, hook });
+  if (base.chain.policy === 'UNKNOWN') s.assumptions.push(`policy of ${base.table}/${base.chain.name} unknown; assumed ACCEPT`);
+  s.frames = null;
+  if (policy === 'DROP') return { kind: 'final', verdict: 'DROP', disposition: 'DROPPED', reason: `policy DROP of ${base.table}/${base.chain.name}` };
+  return { kind: 'accept' };
+}
+
+function applyTarget(
+  s: PathState,
+  cr: CompiledRule,
+  chain: CompiledChain,
+  table: TableName,
+  hook: Hook,
+  chains: ReadonlyMap<string, CompiledChain>,
+  host: Host,
+  work: PathState[],
+  warnings: Set<string>,
+): ChainEnd | undefined {
+  const t = cr.target;
+  if (!t) {
+    ruleEvent(s, cr, chain, hook, 'CONTINUE');
+    return undefined;
+  }
+  switch (t.kind) {
+    case 'verdict':
+      return applyVerdict(s, cr, chain, hook, t.verdict, chains);
+    case 'jump':
+    case 'goto': {
+      const target = chains.get(t.chain);
+      ruleEvent(s, cr, chain, hook, `${t.kind === 'jump' ? 'JUMP' : 'GOTO'}:${t.chain}`);
+      if (!target) {
+        warnings.add(`${table}/${chain.chain.name} rule ${cr.rule.position} jumps to missing chain ${t.chain}`);
+        return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `jump to missing chain ${t.chain}` };
+      }
+      if (s.frames!.length >= MAX_DEPTH) {
+        warnings.add(`chain depth above ${MAX_DEPTH} at ${table}/${t.chain}: a jump loop`);
+        return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `jump loop through ${t.chain}` };
+      }
+      if (t.kind === 'jump') s.frames!.push({ chain: target, idx: 0 });
+      else s.frames![s.frames!.length - 1] = { chain: target, idx: 0 };
+      return undefined;
+    }
+    case 'extension': {
+      const effect = applyExtension(t, { packet: s.packet, conn: s.conn, host, hook, table, route: s.route });
+      if (effect.assumption) s.assumptions.push(effect.assumption);
+      if (effect.packet) s.packet = effect.packet;
+      if (effect.conn) s.conn = effect.conn;
+      ruleEvent(s, cr, chain, hook, effect.verdict, effect.changes);
+      switch (effect.verdict) {
+        case 'CONTINUE':
+          return undefined;
+        case 'ACCEPT':
+          s.frames = null;
+          return { kind: 'accept' };
+        case 'DROP':
+          return { kind: 'final', verdict: 'DROP', disposition: effect.rejected ? 'REJECTED' : 'DROPPED', reason: `${table}/${chain.chain.name} rule ${cr.rule.position}: ${cr.text}` };
+        case 'QUEUE':
+          return { kind: 'final', verdict: 'QUEUE', disposition: 'UNKNOWN', reason: `queued to userspace by ${table}/${chain.chain.name} rule ${cr.rule.position}` };
+        default:
+          return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `target ${t.name} is not simulated` };
+      }
+    }
+  }
+}
+
+function applyVerdict(s: PathState, cr: CompiledRule, chain: CompiledChain, hook: Hook, v: Verdict, chains: ReadonlyMap<string, CompiledChain>): ChainEnd | undefined {
+  ruleEvent(s, cr, chain, hook, v);
+  switch (v) {
+    case 'ACCEPT':
+      s.frames = null;
+      return { kind: 'accept' };
+    case 'DROP':
+      return { kind: 'final', verdict: 'DROP', disposition: 'DROPPED', reason: `${chain.table}/${chain.chain.name} rule ${cr.rule.position}: ${cr.text}` };
+    case 'QUEUE':
+      return { kind: 'final', verdict: 'QUEUE', disposition: 'UNKNOWN', reason: `queued to userspace by ${chain.table}/${chain.chain.name} rule ${cr.rule.position}` };
+    case 'RETURN': {
+      s.frames!.pop();
+      if (s.frames!.length === 0) return applyPolicy(s, chains.get(hook)!, hook);
+      return undefined;
+    }
+  }
+}
+
+function finish(s: PathState, outcomes: TraceOutcome[], end: { verdict: FinalVerdict; disposition: Disposition; reason: string; nextHop?: Ip }): void {
+  outcomes.push({
+    probability: s.probability,
+    verdict: end.verdict,
+    disposition: end.disposition,
+    packet: packetToJson(s.packet),
+    events: s.events,
+    assumptions: [...new Set(s.assumptions)],
+    reason: end.reason,
+    ...(end.nextHop ? { nextHop: formatIp(end.nextHop) } : {}),
+    finalPacket: s.packet,
+  });
+}
+
+function martian(host: Host, p: Packet): string | undefined {
+  if (p.family === 'ipv4') {
+    const hi = p.src.n as number >>> 24;
+    if (hi === 127 && p.inInterface !== 'lo') return 'martian source (127.0.0.0/8 from outside lo)';
+    if (p.src.n === 0 || p.src.n === 0xffffffff || hi >>> 4 === 0xe) return 'martian source (zero, broadcast or multicast source)';
+  }
+  if (p.inInterface !== 'lo' && lookupRoute(host, p.src)?.type === 'local' && host.known) return `martian source (${formatIp(p.src)} is an address of this node)`;
+  return undefined;
+}
+
+/** Traces one packet through one node's ruleset. */
+export function tracePacket(ruleset: Ruleset, packet: Packet, options: TraceOptions = {}): TraceResult {
+  const compiled = compileRuleset(ruleset);
+  const host = options.host ?? assumedHost();
+  const maxOutcomes = options.maxOutcomes ?? 1024;
+  const warnings = new Set<string>();
+  const outcomes: TraceOutcome[] = [];
+  const baseAssumptions: string[] = [];
+  if (packet.family !== ruleset.family) warnings.add(`packet is ${packet.family} but the ruleset is ${ruleset.family}`);
+  if (!host.known) {
+    baseAssumptions.push('no host file: only loopback addresses are local, every other destination is routed out of "eth0", forwarding is on');
+  }
+  for (const a of host.assumptions) baseAssumptions.push(a);
+  if (packet.inInterface && host.known && !findInterface(host, packet.inInterface)) {
+    warnings.add(`interface ${packet.inInterface} is not in the host file`);
+  }
+  if (packet.state !== 'NEW' && packet.state !== 'INVALID' && packet.state !== 'UNTRACKED') {
+    baseAssumptions.push(`${packet.state} packet: nat chains are not consulted and the connection's NAT bindings are not known, so addresses are shown unchanged`);
+  }
+  const start: PathState = {
+    packet,
+    conn: {
+      untracked: packet.state === 'UNTRACKED',
+      dnat: packet.ctStatus.includes('DNAT'),
+      snat: packet.ctStatus.includes('SNAT'),
+      natDst: false,
+      natSrc: false,
+      origSrc: packet.src,
+      origDst: packet.dst,
+      ...(packet.sport !== undefined ? { origSport: packet.sport } : {}),
+      ...(packet.dport !== undefined ? { origDport: packet.dport } : {}),
+    },
+    events: [],
+    assumptions: baseAssumptions,
+    probability: 1,
+    phase: packet.inInterface === null ? 'ROUTE_OUT' : 'PREROUTING',
+    tableIdx: 0,
+    frames: null,
+    loopback: false,
+    work: 0,
+  };
+  const work: PathState[] = [start];
+  while (work.length) {
+    if (outcomes.length >= maxOutcomes) {
+      warnings.add(`stopped after ${maxOutcomes} outcomes; ${work.length} paths not explored`);
+      break;
+    }
+    const s = work.pop()!;
+    runPath(s, compiled, host, work, outcomes, warnings);
+  }
+  // Deterministic order: by probability (unknown last), then by event count.
+  outcomes.sort((a, b) => (b.probability ?? -1) - (a.probability ?? -1) || a.events.length - b.events.length);
+  return { outcomes, warnings: [...warnings] };
+}
+
+function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: PathState[], outcomes: TraceOutcome[], warnings: Set<string>): void {
+  for (;;) {
+    switch (s.phase) {
+      case 'PREROUTING':
+      case 'INPUT':
+      case 'FORWARD':
+      case 'OUTPUT':
+      case 'POSTROUTING': {
+        const hook = s.phase;
+        const tables = HOOK_TABLES[hook];
+        for (; s.tableIdx < tables.length; s.tableIdx++) {
+          const table = tables[s.tableIdx]!;
+          if (!compiled.tables.has(table)) continue;
+          if (table === 'nat' && !s.frames && !natApplies(s, hook)) continue;
+          const end = runTable(s, compiled, table, hook, host, work, warnings);
+          s.frames = null;
+          if (table === 'nat') s.conn = isNatManip(hook) === 'dst' ? { ...s.conn, natDst: true } : { ...s.conn, natSrc: true };
+          if (end.kind === 'final') return finish(s, outcomes, end);
+        }
+        s.tableIdx = 0;
+        s.phase = hook === 'PREROUTING' ? 'ROUTE_IN' : hook === 'INPUT' ? 'DELIVER' : hook === 'FORWARD' ? 'POSTROUTING' : hook === 'OUTPUT' ? 'REROUTE' : 'EMIT';
+        break;
+      }
+      case 'ROUTE_IN': {
+        const p = s.packet;
+        const bad = s.loopback ? undefined : martian(host, p);
+        if (bad) return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: bad });
+        const r = routeFor(host, p.dst, s);
+        if (r && (r.type === 'local' || r.type === 'broadcast')) {
+          s.route = r;
+          s.phase = 'INPUT';
+          break;
+        }
+        if (!r || r.type !== 'unicast') {
+          return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: r ? `${r.type} route to ${formatIp(p.dst)}` : `no route to ${formatIp(p.dst)}` });
+        }
+        if (!host.forwarding[p.family]) {
+          return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: `forwarding (net.${p.family === 'ipv4' ? 'ipv4.ip_forward' : 'ipv6.conf.all.forwarding'}) is off, so ${formatIp(p.dst)} is not routed` });
+        }
+        s.route = r;
+        s.packet = { ...p, outInterface: r.dev ?? null };
+        s.phase = 'FORWARD';
+        break;
+      }
+      case 'ROUTE_OUT': {
+        const r = routeFor(host, s.packet.dst, s);
+        if (!r || (r.type !== 'unicast' && r.type !== 'local' && r.type !== 'broadcast')) {
+          return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: r ? `${r.type} route to ${formatIp(s.packet.dst)}: the send fails` : `no route to ${formatIp(s.packet.dst)}: the send fails` });
+        }
+        s.route = r;
+        const dev = r.type === 'unicast' ? r.dev ?? null : 'lo';
+        s.packet = { ...s.packet, outInterface: dev };
+        s.outputDst = s.packet.dst;
+        s.phase = 'OUTPUT';
+        break;
+      }
+      case 'REROUTE': {
+        if (s.outputDst && s.outputDst.n !== s.packet.dst.n) {
+          const r = routeFor(host, s.packet.dst, s);
+          if (!r || (r.type !== 'unicast' && r.type !== 'local')) {
+            return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: `no route to ${formatIp(s.packet.dst)} after DNAT` });
+          }
+          s.route = r;
+          s.packet = { ...s.packet, outInterface: r.type === 'unicast' ? r.dev ?? null : 'lo' };
+        }
+        s.phase = 'POSTROUTING';
+        break;
+      }
+      case 'EMIT': {
+        const r = s.route;
+        if (s.packet.inInterface === null && !s.loopback && (r?.type === 'local' || r?.type === 'broadcast')) {
+          // A local packet to a local address loops back through lo.
+          s.loopback = true;
+          s.packet = { ...s.packet, inInterface: 'lo', outInterface: null };
+          s.phase = 'PREROUTING';
+          s.tableIdx = 0;
+          break;
+        }
+        const nextHop = r?.via ?? s.packet.dst;
+        const local = s.packet.inInterface === null;
+        return finish(s, outcomes, {
+          verdict: 'ACCEPT',
+          disposition: local ? 'SENT' : 'FORWARDED',
+          reason: `${local ? 'sent' : 'forwarded'} out of ${s.packet.outInterface ?? '?'}${r?.via ? ` via ${formatIp(r.via)}` : ''}`,
+          nextHop,
+        });
+      }
+      case 'DELIVER':
+        return finish(s, outcomes, { verdict: 'ACCEPT', disposition: 'DELIVERED_LOCAL', reason: `delivered to a local process on ${formatIp(s.packet.dst)}` });
+    }
+  }
+}
+
+function routeFor(host: Host, dst: Ip, s: PathState): RouteDecision | undefined {
+  const r = lookupRoute(host, dst);
+  if (!host.known && (!r || r.type !== 'local')) {
+    s.assumptions.push(`no host file: ${formatIp(dst)} assumed reachable out of "eth0"`);
+    return { type: 'unicast', dev: 'eth0' };
+  }
+  return r;
+}
+

@@ -2,12 +2,14 @@
 // packetpath command line: `npm run -s cli -- <command> [options]`.
 import { InputError, UsageError, type Io } from './io.ts';
 import { runParse, runRender } from './commands/parse.ts';
+import { runTrace } from './commands/trace.ts';
 
 type Command = (args: string[], io: Io) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   parse: { run: runParse, help: 'parse FILE [--json]        parse a dump (iptables-save, -S or -L listing) and show the model' },
   render: { run: runRender, help: 'render FILE                print the parsed ruleset as canonical iptables-save text' },
+  trace: { run: runTrace, help: 'trace FILE [--host H] (--in IF | --local) --src IP --dst IP --proto P [--sport N] [--dport N] [--state S] [--mark 0xN] [--json]' },
 };
 
 export function usage(): string {

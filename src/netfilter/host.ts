@@ -37,6 +37,8 @@ export interface Host {
   readonly ipsets: ReadonlyMap<string, IpSet>;
   /** False when no host file was given: the simulator then states what it assumed. */
   readonly known: boolean;
+  /** Whether conntrack runs on the node; when absent, it runs if the ruleset needs it. */
+  readonly conntrack?: boolean;
   readonly assumptions: readonly string[];
 }
 
@@ -61,6 +63,7 @@ export interface HostFile {
   forwarding?: boolean | { ipv4?: boolean; ipv6?: boolean };
   forwarding6?: boolean;
   ipsets?: string | Record<string, string[]>;
+  conntrack?: boolean;
 }
 
 export type HostResult = { ok: true; host: Host; warnings: string[] } | { ok: false; errors: string[] };
@@ -132,7 +135,7 @@ export function buildHost(input: unknown): HostResult {
     ipsets = parseIpsets(text).sets;
   }
   if (errors.length) return { ok: false, errors };
-  return { ok: true, host: { interfaces, routes, forwarding, ipsets, known: true, assumptions: warnings }, warnings };
+  return { ok: true, host: { interfaces, routes, forwarding, ipsets, known: true, assumptions: warnings, ...(typeof f.conntrack === 'boolean' ? { conntrack: f.conntrack } : {}) }, warnings };
 }
 
 function toRoute(r: HostFileRoute, errors: string[]): Route | undefined {

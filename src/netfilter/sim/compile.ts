@@ -25,6 +25,28 @@ export interface CompiledChain {
 export interface CompiledRuleset {
   readonly ruleset: Ruleset;
   readonly tables: ReadonlyMap<TableName, ReadonlyMap<string, CompiledChain>>;
+  /** Whether any rule needs connection tracking (see usesConntrack). */
+  readonly conntrack: boolean;
+}
+
+const CONNTRACK_MATCHES = new Set(['conntrack', 'state', 'connmark', 'helper', 'connlimit', 'connbytes', 'ipvs']);
+const CONNTRACK_TARGETS = new Set(['DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP', 'CONNMARK', 'CT', 'NOTRACK']);
+
+/**
+ * Conntrack runs in a network namespace only once something asks for it; with
+ * the nft backend that is a rule using a conntrack match or a NAT/CT target.
+ * Without it, nat chains are never consulted (they only see tracked packets).
+ */
+export function usesConntrack(ruleset: Ruleset): boolean {
+  for (const t of ruleset.tables) {
+    for (const c of t.chains) {
+      for (const r of c.rules) {
+        if (r.target?.kind === 'extension' && CONNTRACK_TARGETS.has(r.target.name)) return true;
+        if (r.matches.some((m) => m.kind === 'module' && CONNTRACK_MATCHES.has(m.module))) return true;
+      }
+    }
+  }
+  return false;
 }
 
 const cache = new WeakMap<Ruleset, CompiledRuleset>();
@@ -57,7 +79,7 @@ export function compileRuleset(ruleset: Ruleset): CompiledRuleset {
     }
     tables.set(t.name, chains);
   }
-  const compiled = { ruleset, tables };
+  const compiled = { ruleset, tables, conntrack: usesConntrack(ruleset) };
   cache.set(ruleset, compiled);
   return compiled;
 }

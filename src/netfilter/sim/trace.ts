@@ -119,8 +119,8 @@ function isNatManip(hook: Hook): 'dst' | 'src' {
   return hook === 'PREROUTING' || hook === 'OUTPUT' ? 'dst' : 'src';
 }
 
-function natApplies(s: PathState, hook: Hook): boolean {
-  if (s.conn.untracked || s.packet.state !== 'NEW') return false;
+function natApplies(s: PathState, hook: Hook, conntrack: boolean): boolean {
+  if (!conntrack || s.conn.untracked || s.packet.state !== 'NEW') return false;
   return isNatManip(hook) === 'dst' ? !s.conn.natDst : !s.conn.natSrc;
 }
 
@@ -358,7 +358,7 @@ function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: Path
         for (; s.tableIdx < tables.length; s.tableIdx++) {
           const table = tables[s.tableIdx]!;
           if (!compiled.tables.has(table)) continue;
-          if (table === 'nat' && !s.frames && !natApplies(s, hook)) continue;
+          if (table === 'nat' && !s.frames && !natApplies(s, hook, host.conntrack ?? compiled.conntrack)) continue;
           const end = runTable(s, compiled, table, hook, host, work, warnings);
           s.frames = null;
           if (table === 'nat') s.conn = isNatManip(hook) === 'dst' ? { ...s.conn, natDst: true } : { ...s.conn, natSrc: true };
@@ -384,8 +384,12 @@ function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: Path
         if (!host.forwarding[p.family]) {
           return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: `forwarding (net.${p.family === 'ipv4' ? 'ipv4.ip_forward' : 'ipv6.conf.all.forwarding'}) is off, so ${formatIp(p.dst)} is not routed` });
         }
+        if (p.ttl <= 1) {
+          return finish(s, outcomes, { verdict: 'DROP', disposition: 'DROPPED', reason: `TTL ${p.ttl} expires in transit (ICMP time exceeded), before the FORWARD hook` });
+        }
         s.route = r;
-        s.packet = { ...p, outInterface: r.dev ?? null };
+        // ip_forward decrements the TTL before the FORWARD hook.
+        s.packet = { ...p, outInterface: r.dev ?? null, ttl: p.ttl - 1 };
         s.phase = 'FORWARD';
         break;
       }

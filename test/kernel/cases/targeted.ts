@@ -1,0 +1,230 @@
+// Small hand-written rulesets, one per match or target, on documentation
+// addresses. Node n1: eth0 192.0.2.1/24 (clients), eth1 198.51.100.1/24 (servers).
+import type { CaseHost, DiffCase } from '../differential.ts';
+
+export const ROUTER: CaseHost = {
+  interfaces: [
+    { name: 'eth0', addresses: ['192.0.2.1/24'] },
+    { name: 'eth1', addresses: ['198.51.100.1/24'] },
+  ],
+  routes: [{ dst: 'default', via: '198.51.100.254', dev: 'eth1' }],
+  forwarding: true,
+};
+
+const filter = (rules: string, policies = { INPUT: 'ACCEPT', FORWARD: 'ACCEPT', OUTPUT: 'ACCEPT' }, chains: string[] = []): string =>
+  ['*filter', `:INPUT ${policies.INPUT} [0:0]`, `:FORWARD ${policies.FORWARD} [0:0]`, `:OUTPUT ${policies.OUTPUT} [0:0]`, ...chains.map((c) => `:${c} - [0:0]`), rules.trim(), 'COMMIT', ''].join('\n');
+
+const C = '192.0.2.10';
+const S = '198.51.100.10';
+const ME = '192.0.2.1';
+
+export const TARGETED: DiffCase[] = [
+  {
+    name: 'filter basics: protocol, ports, interfaces, policies',
+    dump: filter(`
+-A INPUT -i lo -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p udp -m udp --sport 53 -j ACCEPT
+-A INPUT -s 192.0.2.128/25 -j DROP
+-A FORWARD -i eth0 -o eth1 -p tcp -m tcp --dport 443 -j ACCEPT
+-A FORWARD ! -i eth0 -j ACCEPT
+-A OUTPUT -o eth1 -p udp -j DROP
+`, { INPUT: 'DROP', FORWARD: 'DROP', OUTPUT: 'ACCEPT' }),
+    host: ROUTER,
+    packets: [
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 22 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 23 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', sport: 53, dport: 5000 },
+      { from: 'eth0', src: '192.0.2.200', dst: ME, proto: 'udp', sport: 53, dport: 5000 },
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 443 },
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 80 },
+      { from: 'eth1', src: S, dst: C, proto: 'tcp', sport: 443, dport: 40000 },
+      { from: 'local', src: ME, dst: S, proto: 'udp', dport: 53 },
+      { from: 'local', src: ME, dst: S, proto: 'tcp', dport: 80 },
+    ],
+  },
+  {
+    name: 'jump, goto and RETURN',
+    dump: filter(`
+-A INPUT -p tcp -j TCPIN
+-A INPUT -p udp -g UDPIN
+-A INPUT -j ACCEPT
+-A TCPIN -p tcp -m tcp --dport 80 -j RETURN
+-A TCPIN -p tcp -m tcp --dport 81 -j SUB
+-A TCPIN -j DROP
+-A SUB -p tcp -m tcp --sport 1000 -j RETURN
+-A SUB -j ACCEPT
+-A UDPIN -p udp -m udp --dport 53 -j RETURN
+-A UDPIN -p udp -m udp --dport 54 -g SUB
+-A UDPIN -p udp -m udp --dport 55 -j ACCEPT
+`, { INPUT: 'DROP', FORWARD: 'ACCEPT', OUTPUT: 'ACCEPT' }, ['SUB', 'TCPIN', 'UDPIN']),
+    host: ROUTER,
+    packets: [
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 80 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 81 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', sport: 1000, dport: 81 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 82 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 53 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 54 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', sport: 1000, dport: 54 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 55 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 56 },
+      { from: 'eth0', src: C, dst: ME, proto: 'icmp' },
+    ],
+  },
+  {
+    name: 'DNAT, SNAT, MASQUERADE and REDIRECT',
+    dump: `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -d 192.0.2.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 198.51.100.20:80
+-A PREROUTING -d 192.0.2.1/32 -p udp -m udp --dport 5353 -j REDIRECT --to-ports 53
+-A PREROUTING -d 192.0.2.1/32 -p tcp -m tcp --dport 8443 -j DNAT --to-destination 198.51.100.21
+-A OUTPUT -d 203.0.113.5/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.22:8080
+-A POSTROUTING -s 192.0.2.0/24 -o eth1 -p udp -j SNAT --to-source 198.51.100.99
+-A POSTROUTING -s 192.0.2.0/24 -o eth1 -j MASQUERADE
+COMMIT
+`,
+    host: ROUTER,
+    packets: [
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 8080 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 8443 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 5353 },
+      { from: 'eth0', src: C, dst: S, proto: 'udp', dport: 53 },
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 22 },
+      { from: 'eth1', src: S, dst: C, proto: 'tcp', dport: 22 },
+      { from: 'local', src: '198.51.100.1', dst: '203.0.113.5', proto: 'tcp', dport: 80 },
+      { from: 'local', src: '198.51.100.1', dst: '203.0.113.6', proto: 'tcp', dport: 80 },
+    ],
+  },
+  {
+    name: 'marks: MARK set/or/xor/and, mark match with masks, CONNMARK',
+    dump: `*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 80 -j MARK --or-mark 0x4000
+-A PREROUTING -p tcp -m tcp --dport 81 -j MARK --set-mark 0x1234/0xff00
+-A PREROUTING -p tcp -m tcp --dport 82 -j MARK --set-xmark 0x8001/0xffffffff
+-A PREROUTING -m mark --mark 0x4000/0x4000 -j MARK --xor-mark 0x4001
+-A PREROUTING -m mark --mark 0x1 -j CONNMARK --save-mark
+-A PREROUTING -m mark --mark 0x8001 -j MARK --and-mark 0xff
+-A FORWARD -m mark ! --mark 0x0/0xffff -j CONNMARK --set-mark 0x7
+-A FORWARD -m connmark --mark 0x7 -j CONNMARK --restore-mark
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m mark --mark 0x4001 -j ACCEPT
+-A FORWARD -m mark --mark 0x1200/0xff00 -j ACCEPT
+-A FORWARD -m connmark --mark 0x7 -j ACCEPT
+-A INPUT -m mark --mark 0x1 -j DROP
+COMMIT
+`,
+    host: ROUTER,
+    packets: [
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 80 },
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 81 },
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 82 },
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 83 },
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 83, mark: 0x10000 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 80 },
+    ],
+  },
+  {
+    name: 'conntrack and state: NEW, DNAT, ctorigdst, INVALID',
+    dump: `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -d 192.0.2.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 198.51.100.20:80
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate INVALID -j DROP
+-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m conntrack --ctstate NEW -p tcp -m tcp --dport 22 -j ACCEPT
+-A FORWARD -m conntrack --ctstate DNAT --ctorigdst 192.0.2.1/32 -j LOG --log-prefix "dnat "
+-A FORWARD -m conntrack --ctstate DNAT -j ACCEPT
+-A FORWARD -m conntrack ! --ctstate NEW -j ACCEPT
+-A FORWARD -m conntrack --ctstate NEW --ctproto tcp --ctorigdstport 443 -j ACCEPT
+COMMIT
+`,
+    host: ROUTER,
+    packets: [
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 22 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 23 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 8080 },
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 443 },
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 444 },
+    ],
+  },
+  {
+    name: 'routing: no route, blackhole, unreachable, forwarding off, TTL',
+    dump: filter(`
+-A FORWARD -j ACCEPT
+-A INPUT -p icmp -j ACCEPT
+`),
+    host: {
+      interfaces: ROUTER.interfaces,
+      routes: [
+        { dst: '203.0.113.0/25', type: 'blackhole' },
+        { dst: '203.0.113.128/25', type: 'unreachable' },
+      ],
+      forwarding: true,
+    },
+    packets: [
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 80 },
+      { from: 'eth0', src: C, dst: '203.0.113.5', proto: 'tcp', dport: 80 },
+      { from: 'eth0', src: C, dst: '203.0.113.200', proto: 'tcp', dport: 80 },
+      { from: 'eth0', src: C, dst: '198.18.0.1', proto: 'tcp', dport: 80 },
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 80, ttl: 1 },
+      { from: 'eth0', src: ME, dst: S, proto: 'tcp', dport: 80 },
+      { from: 'eth0', src: '127.0.0.1', dst: ME, proto: 'icmp' },
+    ],
+  },
+  {
+    name: 'forwarding off',
+    dump: filter(`
+-A FORWARD -j ACCEPT
+-A INPUT -j ACCEPT
+`),
+    host: { ...ROUTER, forwarding: false },
+    packets: [
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 80 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 80 },
+      { from: 'eth0', src: C, dst: '198.51.100.1', proto: 'tcp', dport: 80 },
+    ],
+  },
+  {
+    name: 'statistic random: kube-proxy style 1/3, 1/2, rest',
+    dump: `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:SEP-A - [0:0]
+:SEP-B - [0:0]
+:SEP-C - [0:0]
+:SVC - [0:0]
+-A PREROUTING -d 203.0.113.80/32 -p tcp -m tcp --dport 80 -j SVC
+-A SEP-A -p tcp -m tcp -j DNAT --to-destination 198.51.100.11:8080
+-A SEP-B -p tcp -m tcp -j DNAT --to-destination 198.51.100.12:8080
+-A SEP-C -p tcp -m tcp -j DNAT --to-destination 198.51.100.13:8080
+-A SVC -m statistic --mode random --probability 0.33333333349 -j SEP-A
+-A SVC -m statistic --mode random --probability 0.50000000000 -j SEP-B
+-A SVC -j SEP-C
+COMMIT
+`,
+    host: ROUTER,
+    packets: [{ from: 'eth0', src: C, dst: '203.0.113.80', proto: 'tcp', dport: 80, repeat: 60, note: 'statistic' }],
+  },
+];

@@ -1,0 +1,146 @@
+// Runs the simulator and the real kernel side by side and compares them
+// event for event.
+import { runTopology, eventKey, type KernelEvent, type NodeSpec, type PacketRun, type PacketSpec, type TopologySpec } from './netns.ts';
+import { buildHost, parseDump, renderRuleset, tracePacket, validatePacket, type HostFile, type TraceOutcome, type Ruleset, type Host } from '../../src/netfilter/index.ts';
+
+export interface CaseHost {
+  interfaces: { name: string; addresses: string[] }[];
+  routes: { dst: string; via?: string; dev?: string; type?: 'unicast' | 'local' | 'blackhole' | 'unreachable'; onlink?: boolean }[];
+  forwarding: boolean;
+}
+
+export interface CasePacket {
+  /** Interface the packet arrives on, or 'local'. */
+  from: string;
+  src: string;
+  dst: string;
+  proto: 'tcp' | 'udp' | 'icmp' | 'sctp';
+  sport?: number;
+  dport?: number;
+  icmpType?: number;
+  icmpCode?: number;
+  tcpFlags?: string;
+  mark?: number;
+  ttl?: number;
+  /** Send this many times (conntrack flushed between) to compare statistic frequencies. */
+  repeat?: number;
+  note?: string;
+}
+
+export interface DiffCase {
+  name: string;
+  /** Any dump format packetpath parses; it is rendered to iptables-save for the kernel. */
+  dump: string;
+  host: CaseHost;
+  packets: CasePacket[];
+}
+
+export interface PacketVerdict {
+  case: string;
+  packet: CasePacket;
+  ok: boolean;
+  detail: string;
+  kernelKeys: string[];
+  outcomeIndex: number;
+}
+
+/** The kernel's event key format for a simulator event. */
+export function simKeys(o: TraceOutcome): string[] {
+  return o.events.map((e) => {
+    const pos = e.kind === 'rule' ? `:${e.rule}` : '';
+    const [verdict, target] = e.verdict.includes(':') ? e.verdict.split(':') : [e.verdict, undefined];
+    return `${e.table}:${e.chain}:${e.kind}${pos}:${verdict}${target ? `:${target}` : ''}`;
+  });
+}
+
+export function kernelKeys(events: readonly KernelEvent[]): string[] {
+  return events.map((e) => eventKey(e));
+}
+
+function simPacketSpec(c: CasePacket): PacketSpec {
+  return {
+    from: c.from === 'local' ? { node: 'n1', local: true } : { node: 'n1', iface: c.from },
+    src: c.src,
+    dst: c.dst,
+    proto: c.proto,
+    sport: c.sport ?? 40000,
+    ...(c.dport !== undefined ? { dport: c.dport } : c.proto === 'tcp' ? { dport: 80 } : c.proto === 'udp' ? { dport: 53 } : c.proto === 'sctp' ? { dport: 9999 } : {}),
+    ...(c.icmpType !== undefined ? { icmpType: c.icmpType } : {}),
+    ...(c.icmpCode !== undefined ? { icmpCode: c.icmpCode } : {}),
+    ...(c.tcpFlags ? { tcpFlags: c.tcpFlags } : {}),
+    ...(c.mark !== undefined ? { mark: c.mark } : {}),
+    ...(c.ttl !== undefined ? { ttl: c.ttl } : {}),
+  };
+}
+
+export function prepareCase(c: DiffCase): { ruleset: Ruleset; host: Host; rendered: string } {
+  const parsed = parseDump(c.dump);
+  const rendered = renderRuleset(parsed.ruleset, { counters: false });
+  const h = buildHost(c.host as HostFile);
+  if (!h.ok) throw new Error(`${c.name}: bad host: ${h.errors.join('; ')}`);
+  // The kernel sees the rendered text; the simulator must see exactly the same ruleset.
+  return { ruleset: parseDump(rendered).ruleset, host: h.host, rendered };
+}
+
+export function simulate(ruleset: Ruleset, host: Host, p: PacketSpec): TraceOutcome[] {
+  const v = validatePacket({
+    src: p.src,
+    dst: p.dst,
+    protocol: p.proto,
+    ...(p.sport !== undefined && p.proto !== 'icmp' ? { sport: p.sport } : {}),
+    ...(p.dport !== undefined && p.proto !== 'icmp' ? { dport: p.dport } : {}),
+    ...(p.proto === 'icmp' ? { icmpType: p.icmpType ?? 8, icmpCode: p.icmpCode ?? 0 } : {}),
+    ...('iface' in p.from ? { inInterface: p.from.iface } : { local: true }),
+    ...(p.tcpFlags ? { tcpFlags: p.tcpFlags === 'SA' ? 'SYN,ACK' : p.tcpFlags } : {}),
+    ...(p.mark !== undefined ? { mark: p.mark } : {}),
+    ...(p.ttl !== undefined ? { ttl: p.ttl } : {}),
+  });
+  if (!v.ok) throw new Error(`bad packet: ${v.errors.join('; ')}`);
+  return [...tracePacket(ruleset, v.packet, { host }).outcomes];
+}
+
+/** Where the kernel left the packet: delivered to a peer, or not. */
+function kernelDelivery(run: PacketRun): string {
+  const d = run.delivered[0];
+  if (!d) return 'none';
+  return `${d.src}${d.sport !== undefined ? ':' + d.sport : ''}>${d.dst}${d.dport !== undefined ? ':' + d.dport : ''}`;
+}
+
+function simDelivery(o: TraceOutcome): string {
+  if (o.disposition !== 'FORWARDED' && o.disposition !== 'SENT') return 'none';
+  const p = o.packet as { src: string; dst: string; sport?: number; dport?: number };
+  return `${p.src}${p.sport !== undefined ? ':' + p.sport : ''}>${p.dst}${p.dport !== undefined ? ':' + p.dport : ''}`;
+}
+
+export function compareRun(c: DiffCase, cp: CasePacket, run: PacketRun, outcomes: TraceOutcome[]): PacketVerdict {
+  const kk = kernelKeys(run.events.filter((e) => e.node === 'n1'));
+  const kd = kernelDelivery(run);
+  const candidates = outcomes.map((o, i) => ({ i, keys: simKeys(o), delivery: simDelivery(o) }));
+  const hit = candidates.find((x) => x.keys.length === kk.length && x.keys.every((k, j) => k === kk[j]));
+  const base = { case: c.name, packet: cp, kernelKeys: kk };
+  if (!hit) {
+    return { ...base, ok: false, outcomeIndex: -1, detail: `no simulated path equals the kernel's events\n  kernel:    ${kk.join('\n             ')}\n${candidates.map((x) => `  sim #${x.i} (p=${outcomes[x.i]!.probability}): ${x.keys.join('\n             ')}`).join('\n')}` };
+  }
+  if (hit.delivery !== kd) {
+    return { ...base, ok: false, outcomeIndex: hit.i, detail: `events agree but the packet differs: kernel delivered ${kd}, simulator ${hit.delivery} (${outcomes[hit.i]!.disposition})` };
+  }
+  return { ...base, ok: true, outcomeIndex: hit.i, detail: '' };
+}
+
+export async function runCase(c: DiffCase): Promise<{ verdicts: PacketVerdict[]; outcomes: TraceOutcome[][] }> {
+  const { ruleset, host, rendered } = prepareCase(c);
+  const node: NodeSpec = { name: 'n1', dump: rendered, interfaces: c.host.interfaces.filter((i) => i.name !== 'lo'), routes: c.host.routes, forwarding: c.host.forwarding };
+  const topo: TopologySpec = { nodes: [node], links: [] };
+  const specs: { cp: CasePacket; spec: PacketSpec }[] = [];
+  for (const cp of c.packets) for (let k = 0; k < (cp.repeat ?? 1); k++) specs.push({ cp, spec: simPacketSpec(cp) });
+  const runs = await runTopology(topo, specs.map((s) => s.spec), { minWaitMs: 60, quietMs: 40, maxWaitMs: 400 });
+  const verdicts: PacketVerdict[] = [];
+  const outcomes: TraceOutcome[][] = [];
+  runs.forEach((run, i) => {
+    const { cp, spec } = specs[i]!;
+    const o = simulate(ruleset, host, spec);
+    outcomes.push(o);
+    verdicts.push(compareRun(c, cp, run, o));
+  });
+  return { verdicts, outcomes };
+}

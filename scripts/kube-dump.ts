@@ -133,46 +133,61 @@ function utf8(s: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
+// Scratch state reused across calls (internal only; keeps sha256 allocation-light).
+const W = new Uint32Array(64);
+const H = new Uint32Array(8);
+let block = new Uint32Array(16);
+
 /** SHA-256 of the UTF-8 bytes of `s`. */
 export function sha256(s: string): Uint8Array {
-  const msg = utf8(s);
-  const bitLen = msg.length * 8;
-  const padded = new Uint8Array((((msg.length + 9 + 63) >> 6) << 6));
-  padded.set(msg);
-  padded[msg.length] = 0x80;
-  const dv = new DataView(padded.buffer);
-  dv.setUint32(padded.length - 8, Math.floor(bitLen / 0x100000000));
-  dv.setUint32(padded.length - 4, bitLen >>> 0);
-  const h = new Uint32Array([
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-  ]);
-  const w = new Uint32Array(64);
-  for (let off = 0; off < padded.length; off += 64) {
-    for (let i = 0; i < 16; i++) w[i] = dv.getUint32(off + i * 4);
+  let ascii = true;
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) >= 0x80) { ascii = false; break; }
+  }
+  const bytes = ascii ? undefined : utf8(s);
+  const len = bytes ? bytes.length : s.length;
+  const byteAt = bytes ? (i: number): number => bytes[i]! : (i: number): number => s.charCodeAt(i);
+  const nWords = ((len + 9 + 63) >> 6) << 4;
+  if (block.length < nWords) block = new Uint32Array(nWords);
+  const m = block;
+  m.fill(0, 0, nWords);
+  for (let i = 0; i < len; i++) m[i >> 2]! |= byteAt(i) << (24 - (i & 3) * 8);
+  m[len >> 2]! |= 0x80 << (24 - (len & 3) * 8);
+  const bitLen = len * 8;
+  m[nWords - 2] = Math.floor(bitLen / 0x100000000);
+  m[nWords - 1] = bitLen >>> 0;
+  H[0] = 0x6a09e667; H[1] = 0xbb67ae85; H[2] = 0x3c6ef372; H[3] = 0xa54ff53a;
+  H[4] = 0x510e527f; H[5] = 0x9b05688c; H[6] = 0x1f83d9ab; H[7] = 0x5be0cd19;
+  const w = W;
+  for (let off = 0; off < nWords; off += 16) {
+    for (let i = 0; i < 16; i++) w[i] = m[off + i]!;
     for (let i = 16; i < 64; i++) {
       const w15 = w[i - 15]!;
       const w2 = w[i - 2]!;
       const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
       const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
-      w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) >>> 0;
+      w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) | 0;
     }
-    let a = h[0]!, b = h[1]!, c = h[2]!, d = h[3]!, e = h[4]!, f = h[5]!, g = h[6]!, hh = h[7]!;
+    let a: number = H[0]!, b: number = H[1]!, c: number = H[2]!, d: number = H[3]!;
+    let e: number = H[4]!, f: number = H[5]!, g: number = H[6]!, hh: number = H[7]!;
     for (let i = 0; i < 64; i++) {
       const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
       const ch = (e & f) ^ (~e & g);
-      const t1 = (hh + S1 + ch + K256[i]! + w[i]!) >>> 0;
+      const t1 = (hh + S1 + ch + K256[i]! + w[i]!) | 0;
       const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
       const maj = (a & b) ^ (a & c) ^ (b & c);
-      const t2 = (S0 + maj) >>> 0;
-      hh = g; g = f; f = e; e = (d + t1) >>> 0;
-      d = c; c = b; b = a; a = (t1 + t2) >>> 0;
+      const t2 = (S0 + maj) | 0;
+      hh = g; g = f; f = e; e = (d + t1) | 0;
+      d = c; c = b; b = a; a = (t1 + t2) | 0;
     }
-    h[0] = (h[0]! + a) >>> 0; h[1] = (h[1]! + b) >>> 0; h[2] = (h[2]! + c) >>> 0; h[3] = (h[3]! + d) >>> 0;
-    h[4] = (h[4]! + e) >>> 0; h[5] = (h[5]! + f) >>> 0; h[6] = (h[6]! + g) >>> 0; h[7] = (h[7]! + hh) >>> 0;
+    H[0] = H[0]! + a; H[1] = H[1]! + b; H[2] = H[2]! + c; H[3] = H[3]! + d;
+    H[4] = H[4]! + e; H[5] = H[5]! + f; H[6] = H[6]! + g; H[7] = H[7]! + hh;
   }
   const out = new Uint8Array(32);
-  const odv = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) odv.setUint32(i * 4, h[i]!);
+  for (let i = 0; i < 8; i++) {
+    const v = H[i]!;
+    out[i * 4] = v >>> 24; out[i * 4 + 1] = (v >>> 16) & 255; out[i * 4 + 2] = (v >>> 8) & 255; out[i * 4 + 3] = v & 255;
+  }
   return out;
 }
 
@@ -386,17 +401,20 @@ export function generateKubeDump(opts: KubeDumpOptions): KubeDump {
   const clusterNet = parseCidr(opts.clusterCidr ?? '10.244.0.0/16');
   const podNet = parseCidr(opts.podCidr ?? `${intToIp(clusterNet.base)}/24`);
   const maxEndpoints = Math.max(1, Math.floor(opts.maxEndpoints ?? 9));
+  if (!(maxEndpoints <= NODE_SUBNETS * 253)) throw new Error(`maxEndpoints must be at most ${NODE_SUBNETS * 253}`);
+  if (clusterNet.size < NODE_SUBNETS * 256) throw new Error('clusterCidr must be a /22 or larger');
   const nodeName = opts.nodeName ?? 'node-0';
   const clusterCidrStr = cidrString(clusterNet);
   const nodeIpInt = ipToInt(nodeIp);
 
+  const podBase = podNet.base - (podNet.base % 256);
   const rng = mulberry32(seed);
 
   // Node pod subnets (flannel-style /24s) the endpoints are spread over.
   const subnets: { base: number; name: string; local: boolean }[] = [];
   for (let k = 0; k < NODE_SUBNETS; k++) {
     const base = clusterNet.base + k * 256;
-    const local = base === podNet.base;
+    const local = base === podBase;
     subnets.push({ base, name: local ? nodeName : `node-${k}`, local });
   }
 
@@ -481,18 +499,15 @@ export function generateKubeDump(opts: KubeDumpOptions): KubeDump {
     const servicePortName = `${namespace}/${name}${portName === '' ? '' : `:${portName}`}`;
     const svcHash = kubeChainHash(servicePortName + kind.protocol);
     // kube-proxy orders endpoints by their "ip:port" string.
-    endpointAddrs.sort((a, b) => {
-      const x = `${a.ip}:${a.port}`;
-      const y = `${b.ip}:${b.port}`;
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
-    const endpoints: GeneratedEndpoint[] = endpointAddrs.map((e) => {
+    const keyed = endpointAddrs.map((e) => ({ ...e, key: `${e.ip}:${e.port}` }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const endpoints: GeneratedEndpoint[] = keyed.map((e) => {
       const sub = subnets[e.subnet];
       const local = sub ? sub.local : ipToInt(e.ip) === nodeIpInt;
       return {
         ip: e.ip,
         port: e.port,
-        sepChain: `KUBE-SEP-${kubeChainHash(`${servicePortName}${kind.protocol}${e.ip}:${e.port}`)}`,
+        sepChain: `KUBE-SEP-${kubeChainHash(`${servicePortName}${kind.protocol}${e.key}`)}`,
         nodeName: sub ? sub.name : nodeName,
         local,
       };
@@ -612,7 +627,8 @@ export function generateKubeDump(opts: KubeDumpOptions): KubeDump {
     lines.push(`# Generated by iptables-save v1.8.9 (nf_tables) on ${TIMESTAMP}`);
     lines.push(`*${t.name}`);
     for (const b of t.builtins) lines.push(`:${b} ACCEPT ${withCounters ? counter() : '[0:0]'}`);
-    const user = [...t.chains].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // Default sort = UTF-16 code unit order = strcmp order for these ASCII names.
+    const user = [...t.chains].sort();
     // nf_tables user chains carry no counters: always [0:0].
     for (const c of user) lines.push(`:${c} - [0:0]`);
     for (const c of [...t.builtins, ...user]) {
@@ -624,7 +640,6 @@ export function generateKubeDump(opts: KubeDumpOptions): KubeDump {
   const text = `${lines.join('\n')}\n`;
 
   // ---- host model
-  const podBase = podNet.base - (podNet.base % 256);
   const routes: HostRoute[] = [
     { dst: 'default', via: intToIp(nodeIpInt - (nodeIpInt % 256) + 1), dev: 'eth0' },
     { dst: `${intToIp(podBase)}/24`, dev: 'cni0' },

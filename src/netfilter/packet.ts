@@ -56,6 +56,8 @@ export interface Packet {
   readonly ttl: number;
   readonly tos: number;
   readonly fragment: boolean;
+  /** Set when SNAT/MASQUERADE `--random`/`--random-fully` picked the source port at random. */
+  readonly sportRandomized?: boolean;
 }
 
 export type PacketResult = { ok: true; packet: Packet; notes: string[] } | { ok: false; errors: string[] };
@@ -155,6 +157,7 @@ export function packetToJson(p: Packet): Record<string, unknown> {
     dst: formatIp(p.dst),
     ...(p.sport !== undefined ? { sport: p.sport } : {}),
     ...(p.dport !== undefined ? { dport: p.dport } : {}),
+    ...(p.sportRandomized ? { sportRandomized: true } : {}),
     protocol: p.protocol,
     ...(p.icmpType !== undefined && p.protocol.includes('icmp') ? { icmpType: p.icmpType, icmpCode: p.icmpCode ?? 0 } : {}),
     mark: hexMark(p.mark),

@@ -1,7 +1,7 @@
 // Runs the simulator and the real kernel side by side and compares them
 // event for event.
 import { runTopology, eventKey, type KernelEvent, type NodeSpec, type PacketRun, type PacketSpec, type TopologySpec } from './netns.ts';
-import { buildHost, parseDump, renderRuleset, tracePacket, validatePacket, type HostFile, type TraceOutcome, type Ruleset, type Host } from '../../src/netfilter/index.ts';
+import { buildHost, formatIp, parseCidr, parseDump, renderRuleset, tracePacket, validatePacket, type HostFile, type TraceOutcome, type Ruleset, type Host } from '../../src/netfilter/index.ts';
 
 export interface CaseHost {
   interfaces: { name: string; addresses: string[] }[];
@@ -99,6 +99,15 @@ export function simulate(ruleset: Ruleset, host: Host, p: PacketSpec): TraceOutc
   return [...tracePacket(ruleset, v.packet, { host }).outcomes];
 }
 
+function networkOf(cidrText: string): string {
+  const c = parseCidr(cidrText);
+  if (!c) return cidrText;
+  const bits = c.ip.family === 'ipv4' ? 32 : 128;
+  if (c.ip.family !== 'ipv4') return cidrText;
+  const mask = c.prefix === 0 ? 0 : (0xffffffff << (bits - c.prefix)) >>> 0;
+  return `${formatIp({ family: 'ipv4', n: ((c.ip.n as number) & mask) >>> 0 })}/${c.prefix}`;
+}
+
 /** Where the kernel left the packet: delivered to a peer, or not. */
 function kernelDelivery(run: PacketRun): string {
   const d = run.delivered[0];
@@ -106,16 +115,18 @@ function kernelDelivery(run: PacketRun): string {
   return `${d.src}${d.sport !== undefined ? ':' + d.sport : ''}>${d.dst}${d.dport !== undefined ? ':' + d.dport : ''}`;
 }
 
-function simDelivery(o: TraceOutcome): string {
+function simDelivery(o: TraceOutcome, kernelSport: number | undefined): string {
   if (o.disposition !== 'FORWARDED' && o.disposition !== 'SENT') return 'none';
-  const p = o.packet as { src: string; dst: string; sport?: number; dport?: number };
-  return `${p.src}${p.sport !== undefined ? ':' + p.sport : ''}>${p.dst}${p.dport !== undefined ? ':' + p.dport : ''}`;
+  const p = o.packet as { src: string; dst: string; sport?: number; dport?: number; sportRandomized?: boolean };
+  // A randomized source port (MASQUERADE --random-fully) is whatever the kernel picked.
+  const sport = p.sportRandomized ? kernelSport : p.sport;
+  return `${p.src}${sport !== undefined ? ':' + sport : ''}>${p.dst}${p.dport !== undefined ? ':' + p.dport : ''}`;
 }
 
 export function compareRun(c: DiffCase, cp: CasePacket, run: PacketRun, outcomes: TraceOutcome[]): PacketVerdict {
   const kk = kernelKeys(run.events.filter((e) => e.node === 'n1'));
   const kd = kernelDelivery(run);
-  const candidates = outcomes.map((o, i) => ({ i, keys: simKeys(o), delivery: simDelivery(o) }));
+  const candidates = outcomes.map((o, i) => ({ i, keys: simKeys(o), delivery: simDelivery(o, run.delivered[0]?.sport) }));
   const hit = candidates.find((x) => x.keys.length === kk.length && x.keys.every((k, j) => k === kk[j]));
   const base = { case: c.name, packet: cp, kernelKeys: kk };
   if (!hit) {
@@ -129,7 +140,10 @@ export function compareRun(c: DiffCase, cp: CasePacket, run: PacketRun, outcomes
 
 export async function runCase(c: DiffCase): Promise<{ verdicts: PacketVerdict[]; outcomes: TraceOutcome[][] }> {
   const { ruleset, host, rendered } = prepareCase(c);
-  const node: NodeSpec = { name: 'n1', dump: rendered, interfaces: c.host.interfaces.filter((i) => i.name !== 'lo'), routes: c.host.routes, forwarding: c.host.forwarding };
+  // The kernel adds connected routes itself; listing them again would fail.
+  const connected = new Set(c.host.interfaces.flatMap((i) => i.addresses.map((a) => `${networkOf(a)} ${i.name}`)));
+  const routes = c.host.routes.filter((r) => r.via || r.type || !connected.has(`${r.dst} ${r.dev}`));
+  const node: NodeSpec = { name: 'n1', dump: rendered, interfaces: c.host.interfaces.filter((i) => i.name !== 'lo'), routes, forwarding: c.host.forwarding };
   const topo: TopologySpec = { nodes: [node], links: [] };
   const specs: { cp: CasePacket; spec: PacketSpec }[] = [];
   for (const cp of c.packets) for (let k = 0; k < (cp.repeat ?? 1); k++) specs.push({ cp, spec: simPacketSpec(cp) });

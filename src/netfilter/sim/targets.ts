@@ -72,7 +72,8 @@ export function applyExtension(t: Target & { kind: 'extension' }, ctx: TargetCon
     }
     case 'SNAT': {
       const to = natTo(arg(o, 'to-source') ?? '', p.family);
-      const packet: Packet = { ...p, ...(to.ip ? { src: to.ip } : {}), ...(to.port !== undefined ? { sport: to.port } : {}) };
+      const random = has(o, 'random') || has(o, 'random-fully');
+      const packet: Packet = { ...p, ...(to.ip ? { src: to.ip } : {}), ...(to.port !== undefined ? { sport: to.port } : {}), ...(random && p.sport !== undefined ? { sportRandomized: true } : {}) };
       return {
         verdict: 'ACCEPT',
         packet,
@@ -85,7 +86,8 @@ export function applyExtension(t: Target & { kind: 'extension' }, ctx: TargetCon
       const dev = p.outInterface;
       const src = dev ? sourceAddressFor(ctx.host, dev, p.family, ctx.route?.via ?? p.dst, ctx.route?.route) : undefined;
       const ports = arg(o, 'to-ports');
-      const packet: Packet = { ...p, ...(src ? { src } : {}), ...(ports ? { sport: Number(ports.split('-')[0]) } : {}) };
+      const random = has(o, 'random') || has(o, 'random-fully');
+      const packet: Packet = { ...p, ...(src ? { src } : {}), ...(ports ? { sport: Number(ports.split('-')[0]) } : {}), ...(random && p.sport !== undefined ? { sportRandomized: true } : {}) };
       return {
         verdict: 'ACCEPT',
         packet,

@@ -280,6 +280,17 @@ export type RestoreAndSaveResult = { ok: true; saved: string } | { ok: false; st
  * In a fresh private namespace: `iptables-restore [-c]` the dump (stdin), then
  * `iptables-save [-c]`. Returns the save output without the Generated/Completed lines.
  */
+/** `ipset create` commands for the sets a dump's `-m set`/`-j SET` rules reference (the kernel refuses unknown sets). */
+export function ipsetCreateScript(dump: string, family: Family = 'ipv4'): string {
+  const sets = new Map<string, number>();
+  for (const m of dump.matchAll(/--(?:match-set|add-set|del-set|map-set)\s+(\S+)\s+(\S+)/g)) {
+    sets.set(m[1]!, Math.max(sets.get(m[1]!) ?? 1, m[2]!.split(',').length));
+  }
+  const types = ['hash:net', 'hash:ip,port', 'hash:ip,port,net'];
+  const fam = family === 'ipv6' ? ' family inet6' : '';
+  return [...sets].map(([name, dims]) => `ipset create '${name.replace(/'/g, '')}' ${types[Math.min(dims, 3) - 1]}${fam} || exit 112; `).join('');
+}
+
 export async function restoreAndSave(
   dump: string,
   opts: { family?: Family; counters?: boolean } = {},
@@ -287,7 +298,7 @@ export async function restoreAndSave(
   const { restore, save } = tools(opts.family);
   const flags = opts.counters ? ['-c'] : [];
   // exit 111 marks a restore failure (vs. a save failure)
-  const script = 'r="$1"; s="$2"; shift 2; "$r" "$@" || exit 111; exec "$s" "$@"';
+  const script = ipsetCreateScript(dump, opts.family) + 'r="$1"; s="$2"; shift 2; "$r" "$@" || exit 111; exec "$s" "$@"';
   const r = await inPrivateNs(['sh', '-c', script, 'sh', restore, save, ...flags], dump, 30_000);
   if (r.code !== 0) return { ok: false, stderr: r.stderr.trim() || describeFailure(r) };
   return { ok: true, saved: stripSaveComments(r.stdout) };
@@ -295,7 +306,7 @@ export async function restoreAndSave(
 
 /** `iptables-restore --test` in a private namespace (parse/validate only; misses kernel-level rejections). */
 export async function restoreTest(dump: string, family: Family = 'ipv4'): Promise<{ ok: boolean; stderr: string }> {
-  const r = await inPrivateNs([tools(family).restore, '--test'], dump, 30_000);
+  const r = await inPrivateNs(['sh', '-c', ipsetCreateScript(dump, family) + 'exec "$0" --test', tools(family).restore], dump, 30_000);
   return { ok: r.code === 0, stderr: r.code === 0 ? r.stderr : r.stderr.trim() || describeFailure(r) };
 }
 

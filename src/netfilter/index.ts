@@ -9,3 +9,5 @@ export { buildHost, assumedHost, lookupRoute, addressType, type Host, type HostF
 export { validatePacket, packetToJson, type Packet, type PacketInput, type CtState } from './packet.ts';
 export { parseIpsets, type IpSet } from './ipset.ts';
 export { parseIp, parseCidr, formatIp, cidrContains, type Ip, type Cidr } from './addr.ts';
+export { diffRulesets, diffSequences, formatUnifiedDiff, type RulesetDiff, type ChainDiff, type DiffLine } from './diff.ts';
+export { summarizeChains, searchRules, extractServices, referencesTo, ruleComments, type ChainSummary, type RuleFilter, type RuleHit, type KubeService, type ServiceEndpoint, type RuleRef } from './query.ts';

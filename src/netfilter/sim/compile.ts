@@ -2,6 +2,7 @@
 // every rule's text is rendered once. Cached per ruleset object.
 import type { Chain, Ruleset, Rule, TableName, Target } from '../model.ts';
 import { renderRule } from '../render.ts';
+import { formatIp } from '../addr.ts';
 import { combine, compileMatch } from './matches.ts';
 import type { EvalContext, MatchResult, Matcher, Uncertain } from './context.ts';
 
@@ -10,8 +11,6 @@ export interface CompiledRule {
   readonly text: string;
   readonly test: Matcher;
   readonly target: Target | null;
-  /** For dispatch indexing: a positive `-d x/32` (+ protocol + dport) the rule requires, if any. */
-  readonly key?: string;
 }
 
 export interface CompiledChain {
@@ -51,6 +50,77 @@ export function usesConntrack(ruleset: Ruleset): boolean {
 
 const cache = new WeakMap<Ruleset, CompiledRuleset>();
 
+/** Chains at least this long get a dispatch index. */
+const INDEX_MIN_RULES = 32;
+
+function hostDestination(rule: Rule): string | undefined {
+  for (const m of rule.matches) {
+    if (m.kind === 'destination' && !m.negated && (m.cidr.endsWith('/32') || m.cidr.endsWith('/128'))) return m.cidr.slice(0, m.cidr.lastIndexOf('/'));
+  }
+  return undefined;
+}
+
+function protoPort(rule: Rule): string | undefined {
+  const proto = rule.matches.find((m) => m.kind === 'protocol' && !m.negated);
+  if (!proto || proto.kind !== 'protocol') return undefined;
+  for (const m of rule.matches) {
+    if (m.kind !== 'module' || m.module !== proto.protocol) continue;
+    const d = m.options.find((o) => o.name === 'dport' && !o.negated && o.known && /^\d+$/.test(o.args[0] ?? ''));
+    if (d) return `${proto.protocol}/${d.args[0]}`;
+  }
+  return undefined;
+}
+
+/**
+ * Big dispatch chains (KUBE-SERVICES, KUBE-NODEPORTS) are indexed by the
+ * exact destination address or by protocol/port a rule requires. A packet
+ * then visits only the rules of its key plus the rules without one, in
+ * their original order, so first-match semantics are unchanged.
+ */
+function buildIndex(rules: readonly Rule[]): CompiledChain['candidates'] {
+  if (rules.length < INDEX_MIN_RULES) return undefined;
+  const byDst = rules.map(hostDestination);
+  const byPort = rules.map(protoPort);
+  const covered = (keys: (string | undefined)[]) => keys.filter((k) => k !== undefined).length;
+  const useDst = covered(byDst) >= covered(byPort);
+  const keys = useDst ? byDst : byPort;
+  if (covered(keys) < rules.length / 2) return undefined;
+  const wildcard: number[] = [];
+  const buckets = new Map<string, number[]>();
+  keys.forEach((k, i) => {
+    if (k === undefined) wildcard.push(i);
+    else {
+      const b = buckets.get(k);
+      if (b) b.push(i);
+      else buckets.set(k, [i]);
+    }
+  });
+  const merged = new Map<string, readonly number[]>();
+  const all = rules.map((_, i) => i);
+  const merge = (bucket: readonly number[]): readonly number[] => {
+    const out: number[] = [];
+    let a = 0;
+    let b = 0;
+    while (a < bucket.length || b < wildcard.length) {
+      if (b >= wildcard.length || (a < bucket.length && bucket[a]! < wildcard[b]!)) out.push(bucket[a++]!);
+      else out.push(wildcard[b++]!);
+    }
+    return out;
+  };
+  return (ctx) => {
+    let key: string | undefined;
+    if (useDst) key = formatIp(ctx.packet.dst);
+    else if (ctx.packet.dport !== undefined) key = `${ctx.packet.protocol}/${ctx.packet.dport}`;
+    else return all;
+    let list = merged.get(key);
+    if (!list) {
+      list = merge(buckets.get(key) ?? []);
+      if (merged.size < 4096) merged.set(key, list);
+    }
+    return list;
+  };
+}
+
 function compileRule(chain: string, rule: Rule, family: Ruleset['family']): CompiledRule {
   const tests = rule.matches.map((m) => compileMatch(m, family));
   const test: Matcher =
@@ -75,7 +145,8 @@ export function compileRuleset(ruleset: Ruleset): CompiledRuleset {
   for (const t of ruleset.tables) {
     const chains = new Map<string, CompiledChain>();
     for (const c of t.chains) {
-      chains.set(c.name, { table: t.name, chain: c, rules: c.rules.map((r) => compileRule(c.name, r, ruleset.family)) });
+      const candidates = buildIndex(c.rules);
+      chains.set(c.name, { table: t.name, chain: c, rules: c.rules.map((r) => compileRule(c.name, r, ruleset.family)), ...(candidates ? { candidates } : {}) });
     }
     tables.set(t.name, chains);
   }

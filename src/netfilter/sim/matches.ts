@@ -73,14 +73,33 @@ function maskTest(value: string): (v: number) => boolean {
 
 const CT_STATE_NAMES = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED', 'SNAT', 'DNAT'];
 
+/**
+ * Whether the packet has a conntrack entry where the match runs. Untracked and
+ * INVALID packets have none, and neither has any packet in the raw table, which
+ * runs before conntrack (priority -300 < -200) - except a packet looped back
+ * through lo, which keeps the entry it got on output.
+ */
+export function hasConntrack(ctx: { readonly packet: EvalContext['packet']; readonly conn: EvalContext['conn']; readonly table: EvalContext['table']; readonly hook: EvalContext['hook'] }): boolean {
+  if (ctx.conn.untracked || ctx.packet.state === 'INVALID' || ctx.packet.state === 'UNTRACKED') return false;
+  if (ctx.table === 'raw') return ctx.hook === 'PREROUTING' && ctx.packet.inInterface === 'lo';
+  return true;
+}
+
 function ctStates(ctx: EvalContext): Set<string> {
   const s = new Set<string>();
-  if (ctx.conn.untracked) s.add('UNTRACKED');
-  else s.add(ctx.packet.state);
+  if (ctx.conn.untracked) return new Set(['UNTRACKED']);
+  if (!hasConntrack(ctx)) return new Set(['INVALID']);
+  s.add(ctx.packet.state);
   if (ctx.conn.dnat) s.add('DNAT');
   if (ctx.conn.snat) s.add('SNAT');
   return s;
 }
+
+/** libxt_dscp_helper's class names (iptables-save prints the value: --dscp / --set-dscp). */
+export const DSCP_CLASSES: Readonly<Record<string, number>> = {
+  CS0: 0x00, CS1: 0x08, CS2: 0x10, CS3: 0x18, CS4: 0x20, CS5: 0x28, CS6: 0x30, CS7: 0x38, BE: 0x00, EF: 0x2e,
+  AF11: 0x0a, AF12: 0x0c, AF13: 0x0e, AF21: 0x12, AF22: 0x14, AF23: 0x16, AF31: 0x1a, AF32: 0x1c, AF33: 0x1e, AF41: 0x22, AF42: 0x24, AF43: 0x26,
+};
 
 type ModuleCompiler = (opts: readonly ExtOption[], family: Family, m: Match & { kind: 'module' }) => Matcher;
 
@@ -173,14 +192,15 @@ const MODULES: Record<string, ModuleCompiler> = {
         };
       }
       case 'ctproto':
-        return (ctx) => not(ctx.conn.untracked ? 0 : bool(ctx.packet.protocol === o.args[0] || String(ctx.packet.protoNum) === o.args[0]), o.negated);
+        return (ctx) => (!hasConntrack(ctx) ? 0 : not(bool(ctx.packet.protocol === o.args[0] || String(ctx.packet.protoNum) === o.args[0]), o.negated));
       case 'ctorigsrc':
       case 'ctorigdst':
       case 'ctreplsrc':
       case 'ctrepldst': {
         const c = parseCidr(o.args[0]!);
         return (ctx) => {
-          if (ctx.conn.untracked || !c) return not(0, o.negated);
+          if (!hasConntrack(ctx)) return 0;
+          if (!c) return not(0, o.negated);
           // Reply tuple: its source is where the packet really goes, its destination who really sent it.
           const ip = o.name === 'ctorigsrc' ? ctx.conn.origSrc : o.name === 'ctorigdst' ? ctx.conn.origDst : o.name === 'ctreplsrc' ? ctx.packet.dst : ctx.packet.src;
           return not(bool(cidrContains(c, ip)), o.negated);
@@ -192,16 +212,17 @@ const MODULES: Record<string, ModuleCompiler> = {
       case 'ctrepldstport': {
         const r = parseRange(o.args[0]!);
         return (ctx) => {
+          if (!hasConntrack(ctx)) return 0;
           const v = o.name === 'ctorigsrcport' ? ctx.conn.origSport : o.name === 'ctorigdstport' ? ctx.conn.origDport : o.name === 'ctreplsrcport' ? ctx.packet.dport : ctx.packet.sport;
           return not(v === undefined ? unknown(`conntrack ${o.name}`) : bool(inRange(v, r)), o.negated);
         };
       }
       case 'ctstatus': {
         const wanted = o.args[0]!.split(',');
-        return (ctx) => not(bool(wanted.some((w) => ctx.packet.ctStatus.includes(w))), o.negated);
+        return (ctx) => (!hasConntrack(ctx) ? 0 : not(bool(wanted.some((w) => ctx.packet.ctStatus.includes(w))), o.negated));
       }
       case 'ctdir':
-        return (ctx) => (ctx.packet.state === 'NEW' ? bool(o.args[0] === 'ORIGINAL') : unknown(`conntrack direction is ${o.args[0]}`));
+        return (ctx) => (!hasConntrack(ctx) ? 0 : ctx.packet.state === 'NEW' ? bool(o.args[0] === 'ORIGINAL') : unknown(`conntrack direction is ${o.args[0]}`));
       default:
         return undefined;
     }
@@ -212,7 +233,7 @@ const MODULES: Record<string, ModuleCompiler> = {
   }),
   connmark: perOption((o) => {
     const t = maskTest(o.args[0]!);
-    return (ctx) => not(bool(t(ctx.packet.connmark)), o.negated);
+    return (ctx) => (!hasConntrack(ctx) ? 0 : not(bool(t(ctx.packet.connmark)), o.negated));
   }),
   addrtype: (opts) => {
     const limitIn = opts.some((o) => o.name === 'limit-iface-in');
@@ -234,7 +255,7 @@ const MODULES: Record<string, ModuleCompiler> = {
       u = { p, why: `statistic random ${prob.args[0]}`, yes: `statistic random branch taken (p=${prob.args[0]})`, no: `statistic random branch not taken (p=${(1 - p).toFixed(11)})` };
       negated = prob.negated;
     } else if (mode === 'nth' && every) {
-      const n = Number(every.args[0]) + 1;
+      const n = Number(every.args[0]);
       const packet = opts.find((o) => o.name === 'packet')?.args[0] ?? '0';
       u = { p: 1 / n, why: `statistic nth every ${n} packet ${packet}`, yes: `this is packet ${packet} of every ${n} (p=1/${n})`, no: `this is not packet ${packet} of every ${n}` };
       negated = every.negated;
@@ -292,7 +313,8 @@ const MODULES: Record<string, ModuleCompiler> = {
     const invert = opts.some((o) => o.name === 'invert');
     const acceptLocal = opts.some((o) => o.name === 'accept-local');
     return (ctx) => {
-      if (ctx.packet.inInterface === null) return bool(!invert);
+      // rpfilter_is_loopback(): packets on lo always pass.
+      if (ctx.packet.inInterface === null || ctx.packet.inInterface === 'lo') return bool(!invert);
       const r = lookupRoute(ctx.host, ctx.packet.src);
       let ok = !!r && (r.type === 'unicast' || (acceptLocal && r.type === 'local'));
       if (ok && !loose) ok = r!.dev === ctx.packet.inInterface;
@@ -313,7 +335,11 @@ const MODULES: Record<string, ModuleCompiler> = {
     const t = maskTest(o.args[0]!);
     return (ctx) => not(bool(t(ctx.packet.tos)), o.negated);
   }),
-  dscp: perOption((o) => (o.name === 'dscp' ? (ctx) => not(bool(ctx.packet.tos >> 2 === Number(o.args[0])), o.negated) : undefined)),
+  dscp: perOption((o) => {
+    // iptables-save prints --dscp-class as --dscp <value>; accept both.
+    const want = o.name === 'dscp' ? Number(o.args[0]) : o.name === 'dscp-class' ? DSCP_CLASSES[(o.args[0] ?? '').toUpperCase()] : undefined;
+    return want === undefined ? undefined : (ctx) => not(bool(ctx.packet.tos >> 2 === want), o.negated);
+  }),
   ttl: perOption((o) => {
     const n = Number(o.args[0]);
     if (o.name === 'ttl-eq') return (ctx) => not(bool(ctx.packet.ttl === n), o.negated);
@@ -333,7 +359,8 @@ const MODULES: Record<string, ModuleCompiler> = {
       const [lo, hi] = parseRange(o.args[0]!, '-');
       const key = o.name === 'uid-owner' ? 'uid' : 'gid';
       return (ctx) => {
-        if (ctx.packet.inInterface !== null) return 0; // no local socket: owner never matches
+        // No local socket (forwarded packet): xt_owner returns true only when every option is negated.
+        if (ctx.packet.inInterface !== null) return o.negated ? 1 : 0;
         const v = ctx.packet[key];
         if (v === undefined) return not(unknown(`${key} of the sending process is ${o.args[0]}`), o.negated);
         return not(bool(v >= lo! && v <= (hi ?? lo)!), o.negated);

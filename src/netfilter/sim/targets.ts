@@ -5,6 +5,7 @@ import { formatIp, parseCidr, parseIp, maskOf, type Ip } from '../addr.ts';
 import { findInterface, sourceAddressFor, type Host, type RouteDecision } from '../host.ts';
 import { hexMark, type Packet } from '../packet.ts';
 import type { Conn, Hook } from './context.ts';
+import { DSCP_CLASSES, hasConntrack } from './matches.ts';
 
 export interface TargetContext {
   readonly packet: Packet;
@@ -100,7 +101,12 @@ export function applyExtension(t: Target & { kind: 'extension' }, ctx: TargetCon
       const ports = arg(o, 'to-ports');
       let dst: Ip | undefined;
       if (ctx.hook === 'OUTPUT') dst = p.family === 'ipv4' ? parseIp('127.0.0.1') : parseIp('::1');
-      else if (p.inInterface) dst = findInterface(ctx.host, p.inInterface)?.addresses.find((a) => a.ip.family === p.family)?.ip;
+      else if (p.inInterface) {
+        const iface = findInterface(ctx.host, p.inInterface);
+        dst = iface?.addresses.find((a) => a.ip.family === p.family)?.ip;
+        // nf_nat_redirect_ipv4/6: no address on the in-interface -> NF_DROP (TRACE reports DROP).
+        if (!dst && iface && ctx.host.known) return { verdict: 'DROP', changes: [`REDIRECT: ${p.inInterface} has no ${p.family} address; the kernel drops the packet`] };
+      }
       const packet: Packet = { ...p, ...(dst ? { dst } : {}), ...(ports ? { dport: Number(ports.split('-')[0]) } : {}) };
       return {
         verdict: 'ACCEPT',
@@ -128,6 +134,8 @@ export function applyExtension(t: Target & { kind: 'extension' }, ctx: TargetCon
       return { verdict: 'CONTINUE', packet: { ...p, mark: next }, changes: [`mark ${hexMark(p.mark)} → ${hexMark(next)}`] };
     }
     case 'CONNMARK': {
+      // xt_connmark: without a conntrack entry (untracked, INVALID, raw table) the target does nothing.
+      if (!hasConntrack(ctx)) return { verdict: 'CONTINUE' };
       const nfmask = Number(arg(o, 'nfmask') ?? '0xffffffff') >>> 0;
       const ctmask = Number(arg(o, 'ctmask') ?? '0xffffffff') >>> 0;
       if (has(o, 'save-mark')) {
@@ -170,12 +178,18 @@ export function applyExtension(t: Target & { kind: 'extension' }, ctx: TargetCon
       return { verdict: 'CONTINUE', packet: { ...p, ttl }, changes: [`TTL → ${ttl}`] };
     }
     case 'TOS': {
-      const [v, m] = parseMaskPair(arg(o, 'set-tos') ?? '0x0/0x0');
+      // iptables-save prints --set-tos value/mask; --and/--or/--xor-tos are its other spellings.
+      const and = arg(o, 'and-tos');
+      const or = arg(o, 'or-tos');
+      const xor = arg(o, 'xor-tos');
+      const [v, m] =
+        and !== undefined ? [0, ~Number(and) & 0xff] : or !== undefined ? [Number(or), Number(or)] : xor !== undefined ? [Number(xor), 0] : parseMaskPair(arg(o, 'set-tos') ?? '0x0/0x0');
       const tos = ((p.tos & ~m) ^ v) & 0xff;
       return { verdict: 'CONTINUE', packet: { ...p, tos }, changes: [`TOS → ${hexMark(tos)}`] };
     }
     case 'DSCP': {
-      const d = Number(arg(o, 'set-dscp') ?? '0');
+      const cls = arg(o, 'set-dscp-class');
+      const d = cls !== undefined ? DSCP_CLASSES[cls.toUpperCase()] ?? 0 : Number(arg(o, 'set-dscp') ?? '0');
       const tos = ((p.tos & 0x03) | (d << 2)) & 0xff;
       return { verdict: 'CONTINUE', packet: { ...p, tos }, changes: [`DSCP → ${hexMark(d)}`] };
     }

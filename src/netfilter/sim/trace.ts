@@ -64,7 +64,10 @@ type Phase = Hook | 'ROUTE_IN' | 'ROUTE_OUT' | 'REROUTE' | 'DELIVER' | 'EMIT';
 
 interface Frame {
   chain: CompiledChain;
+  /** Next step in `order` (or rule index when there is no order). */
   idx: number;
+  /** Rule indexes to visit, from the chain's dispatch index. */
+  order?: readonly number[];
 }
 
 interface PathState {
@@ -130,14 +133,15 @@ function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hoo
   if (!s.frames) {
     const base = chains.get(hook);
     if (!base) return { kind: 'accept' };
-    s.frames = [{ chain: base, idx: 0 }];
+    s.frames = [enter(base, s, host, table, hook)];
   }
   const baseChain = chains.get(hook)!;
   for (;;) {
     const frame = s.frames[s.frames.length - 1];
     if (!frame) return applyPolicy(s, baseChain, hook);
     const rules = frame.chain.rules;
-    if (frame.idx >= rules.length) {
+    const order = frame.order;
+    if (frame.idx >= (order ? order.length : rules.length)) {
       // End of a chain: built-in chains apply their policy; user chains return silently.
       s.frames.pop();
       if (s.frames.length === 0) return applyPolicy(s, baseChain, hook);
@@ -147,7 +151,7 @@ function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hoo
       warnings.add(`trace stopped after ${MAX_WORK} rule evaluations (loop?)`);
       return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: 'evaluation limit reached' };
     }
-    const cr = rules[frame.idx]!;
+    const cr = rules[order ? order[frame.idx]! : frame.idx]!;
     const ctx: EvalContext = { packet: s.packet, conn: s.conn, host, table, hook };
     const r = cr.test(ctx);
     if (r === 0) {
@@ -165,6 +169,11 @@ function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hoo
     const end = applyTarget(s, cr, frame.chain, table, hook, chains, host, work, warnings);
     if (end) return end;
   }
+}
+
+function enter(chain: CompiledChain, s: PathState, host: Host, table: TableName, hook: Hook): Frame {
+  if (!chain.candidates) return { chain, idx: 0 };
+  return { chain, idx: 0, order: chain.candidates({ packet: s.packet, conn: s.conn, host, table, hook }) };
 }
 
 function ruleEvent(s: PathState, cr: CompiledRule, chain: CompiledChain, hook: Hook, verdict: string, changes?: string[]): void {
@@ -221,8 +230,9 @@ function applyTarget(
         warnings.add(`chain depth above ${MAX_DEPTH} at ${table}/${t.chain}: a jump loop`);
         return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `jump loop through ${t.chain}` };
       }
-      if (t.kind === 'jump') s.frames!.push({ chain: target, idx: 0 });
-      else s.frames![s.frames!.length - 1] = { chain: target, idx: 0 };
+      const frame = enter(target, s, host, table, hook);
+      if (t.kind === 'jump') s.frames!.push(frame);
+      else s.frames![s.frames!.length - 1] = frame;
       return undefined;
     }
     case 'extension': {

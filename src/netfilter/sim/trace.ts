@@ -8,6 +8,7 @@ import { packetToJson, type Packet } from '../packet.ts';
 import { compileRuleset, type CompiledChain, type CompiledRule, type CompiledRuleset } from './compile.ts';
 import type { Conn, EvalContext, Hook, Uncertain } from './context.ts';
 import { applyExtension } from './targets.ts';
+import { invalidAsNew } from './conntrack.ts';
 
 export type Disposition = 'DELIVERED_LOCAL' | 'FORWARDED' | 'SENT' | 'DROPPED' | 'REJECTED' | 'NO_ROUTE' | 'UNKNOWN';
 export type FinalVerdict = 'ACCEPT' | 'DROP' | 'QUEUE' | 'UNKNOWN';
@@ -294,6 +295,7 @@ function martian(host: Host, p: Packet): string | undefined {
   if (p.family === 'ipv4') {
     const hi = p.src.n as number >>> 24;
     if (hi === 127 && p.inInterface !== 'lo') return 'martian source (127.0.0.0/8 from outside lo)';
+    if ((p.dst.n as number) >>> 24 === 127 && p.inInterface !== 'lo') return 'martian destination (127.0.0.0/8 arriving outside lo; route_localnet is off)';
     if (p.src.n === 0 || p.src.n === 0xffffffff || hi >>> 4 === 0xe) return 'martian source (zero, broadcast or multicast source)';
   }
   if (p.inInterface !== 'lo' && lookupRoute(host, p.src)?.type === 'local' && host.known) return `martian source (${formatIp(p.src)} is an address of this node)`;
@@ -301,7 +303,8 @@ function martian(host: Host, p: Packet): string | undefined {
 }
 
 /** Traces one packet through one node's ruleset. */
-export function tracePacket(ruleset: Ruleset, packet: Packet, options: TraceOptions = {}): TraceResult {
+export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptions = {}): TraceResult {
+  let packet = input;
   const compiled = compileRuleset(ruleset);
   const host = options.host ?? assumedHost();
   const maxOutcomes = options.maxOutcomes ?? 1024;
@@ -318,6 +321,12 @@ export function tracePacket(ruleset: Ruleset, packet: Packet, options: TraceOpti
   }
   if (packet.state !== 'NEW' && packet.state !== 'INVALID' && packet.state !== 'UNTRACKED') {
     baseAssumptions.push(`${packet.state} packet: nat chains are not consulted and the connection's NAT bindings are not known, so addresses are shown unchanged`);
+  }
+  const conntrack = host.conntrack ?? compiled.conntrack;
+  const invalid = conntrack && packet.state === 'NEW' ? invalidAsNew(packet) : undefined;
+  if (invalid) {
+    baseAssumptions.push(`state NEW asked for, but ${invalid}`);
+    packet = { ...packet, state: 'INVALID' };
   }
   const start: PathState = {
     packet,
@@ -382,7 +391,9 @@ function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: Path
         const p = s.packet;
         const bad = s.loopback ? undefined : martian(host, p);
         if (bad) return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: bad });
-        const r = routeFor(host, p.dst, s);
+        // The limited broadcast and the all-hosts group are always for this node.
+        const r: RouteDecision | undefined =
+          p.family === 'ipv4' && (p.dst.n === 0xffffffff || p.dst.n === 0xe0000001) ? { type: 'broadcast' } : routeFor(host, p.dst, s);
         if (r && (r.type === 'local' || r.type === 'broadcast')) {
           s.route = r;
           s.phase = 'INPUT';

@@ -78,7 +78,7 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
   if (parsedDump.ruleset.tables.length === 0) {
     throw new InputError(`${file}: no tables could be read (${parsedDump.diagnostics.find((d) => d.severity === 'error')?.message ?? 'empty input'})`);
   }
-  const result = tracePacket(parsedDump.ruleset, packet.packet, host ? { host } : {});
+  const result = tracePacket(parsedDump.ruleset, packet.packet, { explain: true, ...(host ? { host } : {}) });
   const warnings = [...result.warnings, ...packet.notes, ...parsedDump.diagnostics.filter((d) => d.severity === 'error').map((d) => `dump line ${d.line}: ${d.message}`)];
   const withWarnings = { ...result, warnings };
   io.stdout(v.json ? JSON.stringify(traceToJson(withWarnings), null, 2) + '\n' : formatTraceText(withWarnings));

@@ -1,6 +1,6 @@
 // A ruleset compiled for tracing: every rule's matches become functions,
 // every rule's text is rendered once. Cached per ruleset object.
-import type { Chain, Ruleset, Rule, TableName, Target } from '../model.ts';
+import type { Chain, Match, Ruleset, Rule, TableName, Target } from '../model.ts';
 import { renderRule } from '../render.ts';
 import { formatIp } from '../addr.ts';
 import { combine, compileMatch } from './matches.ts';
@@ -11,6 +11,8 @@ export interface CompiledRule {
   readonly text: string;
   readonly test: Matcher;
   readonly target: Target | null;
+  /** Each match with its own test, for explanations. */
+  readonly parts: readonly { readonly match: Match; readonly test: Matcher }[];
 }
 
 export interface CompiledChain {
@@ -135,7 +137,7 @@ function compileRule(chain: string, rule: Rule, family: Ruleset['family']): Comp
           }
           return pending ? combine(pending) : 1;
         };
-  return { rule, text: renderRule(chain, rule), test, target: rule.target };
+  return { rule, text: renderRule(chain, rule), test, target: rule.target, parts: rule.matches.map((match, i) => ({ match, test: tests[i]! })) };
 }
 
 export function compileRuleset(ruleset: Ruleset): CompiledRuleset {

@@ -22,6 +22,8 @@ export interface TraceOutcomeJson {
   readonly assumptions: readonly string[];
   readonly reason: string;
   readonly nextHop?: string;
+  readonly nearMisses?: readonly unknown[];
+  readonly explanation?: unknown;
 }
 
 export interface TraceJson {
@@ -67,6 +69,14 @@ export function formatTraceText(r: TraceResult | TraceJson): string {
       out.push(formatEvent(e));
     }
     if (o.events.length === 0) out.push('  (no rule or policy was reached)');
+    const ex = (o as { explanation?: { summary: string; nearMisses: readonly string[]; changes: readonly string[]; origin?: string; fix?: readonly string[] } }).explanation;
+    if (ex) {
+      out.push(`  why: ${ex.summary}`);
+      for (const c of ex.changes) out.push(`    set: ${c}`);
+      for (const n of ex.nearMisses) out.push(`    near miss: ${n}`);
+      if (ex.origin) out.push(`    likely origin: ${ex.origin}`);
+      for (const f of ex.fix ?? []) out.push(`    fix: ${f}`);
+    }
     for (const a of o.assumptions) out.push(`  assumption: ${a}`);
     out.push('');
   });

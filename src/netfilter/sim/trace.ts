@@ -9,6 +9,7 @@ import { compileRuleset, type CompiledChain, type CompiledRule, type CompiledRul
 import type { Conn, EvalContext, Hook, Uncertain } from './context.ts';
 import { applyExtension } from './targets.ts';
 import { invalidAsNew } from './conntrack.ts';
+import { describeMismatch, explainOutcome, type Explanation } from './explain.ts';
 
 export type Disposition = 'DELIVERED_LOCAL' | 'FORWARDED' | 'SENT' | 'DROPPED' | 'REJECTED' | 'NO_ROUTE' | 'UNKNOWN';
 export type FinalVerdict = 'ACCEPT' | 'DROP' | 'QUEUE' | 'UNKNOWN';
@@ -38,6 +39,10 @@ export interface TraceOutcome {
   readonly reason: string;
   /** The hop the packet leaves towards, for FORWARDED and SENT. */
   readonly nextHop?: string;
+  /** Rules on the path that failed on exactly one condition (with `explain`). */
+  readonly nearMisses: readonly NearMiss[];
+  /** A short human explanation (with `explain`). */
+  readonly explanation?: Explanation;
   /** Internal: the final packet, for multi-node traces. */
   readonly finalPacket: Packet;
 }
@@ -51,6 +56,20 @@ export interface TraceOptions {
   readonly host?: Host;
   /** Stop exploring after this many outcomes. */
   readonly maxOutcomes?: number;
+  /** Record near misses and explain each outcome. */
+  readonly explain?: boolean;
+  /** Node name used in explanations. */
+  readonly node?: string;
+}
+
+/** A rule on the path that would have decided differently but for one condition. */
+export interface NearMiss {
+  readonly table: TableName;
+  readonly chain: string;
+  readonly rule: number;
+  readonly text: string;
+  readonly target: string;
+  readonly failed: string;
 }
 
 const HOOK_TABLES: Readonly<Record<Hook, readonly TableName[]>> = {
@@ -85,6 +104,7 @@ interface PathState {
   /** Destination when OUTPUT started, to detect a reroute. */
   outputDst?: Ip;
   work: number;
+  misses: NearMiss[] | null;
 }
 
 const MAX_DEPTH = 64;
@@ -100,6 +120,7 @@ function clone(s: PathState): PathState {
     events: [...s.events],
     assumptions: [...s.assumptions],
     frames: s.frames ? s.frames.map((f) => ({ ...f })) : null,
+    misses: s.misses ? [...s.misses] : null,
   };
 }
 
@@ -156,6 +177,7 @@ function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hoo
     const ctx: EvalContext = { packet: s.packet, conn: s.conn, host, table, hook };
     const r = cr.test(ctx);
     if (r === 0) {
+      if (s.misses && s.misses.length < 50 && cr.target) noteNearMiss(s.misses, cr, frame.chain, ctx);
       frame.idx++;
       continue;
     }
@@ -170,6 +192,20 @@ function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hoo
     const end = applyTarget(s, cr, frame.chain, table, hook, chains, host, work, warnings);
     if (end) return end;
   }
+}
+
+const MAX_TARGET = (t: NonNullable<CompiledRule['target']>): string =>
+  t.kind === 'verdict' ? t.verdict : t.kind === 'extension' ? t.name : `${t.kind === 'jump' ? '' : 'goto '}${t.chain}`;
+
+function noteNearMiss(misses: NearMiss[], cr: CompiledRule, chain: CompiledChain, ctx: EvalContext): void {
+  let failed: CompiledRule['parts'][number] | undefined;
+  for (const part of cr.parts) {
+    if (part.test(ctx) !== 0) continue;
+    if (failed) return;
+    failed = part;
+  }
+  if (!failed) return;
+  misses.push({ table: chain.table, chain: chain.chain.name, rule: cr.rule.position, text: cr.text, target: MAX_TARGET(cr.target!), failed: describeMismatch(failed.match, ctx) });
 }
 
 function enter(chain: CompiledChain, s: PathState, host: Host, table: TableName, hook: Hook): Frame {
@@ -287,6 +323,7 @@ function finish(s: PathState, outcomes: TraceOutcome[], end: { verdict: FinalVer
     assumptions: [...new Set(s.assumptions)],
     reason: end.reason,
     ...(end.nextHop ? { nextHop: formatIp(end.nextHop) } : {}),
+    nearMisses: s.misses ?? [],
     finalPacket: s.packet,
   });
 }
@@ -349,6 +386,7 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
     frames: null,
     loopback: false,
     work: 0,
+    misses: options.explain ? [] : null,
   };
   const work: PathState[] = [start];
   while (work.length) {
@@ -358,6 +396,11 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
     }
     const s = work.pop()!;
     runPath(s, compiled, host, work, outcomes, warnings);
+  }
+  if (options.explain) {
+    const filterChains = new Set(compiled.tables.get('filter')?.keys() ?? []);
+    const ctx = { filterChains, ...(input.dport !== undefined ? { originalDport: input.dport } : {}), ...(options.node ? { node: options.node } : {}) };
+    for (let i = 0; i < outcomes.length; i++) outcomes[i] = { ...outcomes[i]!, explanation: explainOutcome(outcomes[i]!, ctx) };
   }
   // Deterministic order: by probability (unknown last), then by event count.
   outcomes.sort((a, b) => (b.probability ?? -1) - (a.probability ?? -1) || a.events.length - b.events.length);

@@ -94,6 +94,9 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
       }
       const rules: Rule[] = c.rules.map((r, idx): Rule => {
         const target = r.target ? resolveTarget(r.target, (n) => draft.chains.has(n)).target : null;
+        if (target?.kind === 'extension' && !target.known) {
+          diagnostics.push({ line: r.line, severity: 'warning', code: 'unknown-target', message: `unknown target "${target.name}": kept verbatim; a trace stops there` });
+        }
         return {
           position: idx + 1,
           line: r.line,

@@ -106,7 +106,7 @@ export const MATCHES: Readonly<Record<string, ExtensionSpec>> = Object.fromEntri
       { name: 'set', options: [o('match-set', 2), flag('return-nomatch', { negatable: false }), flag('update-counters'), flag('update-subcounters'), o('packets-eq'), o('packets-lt', 1, undefined, { negatable: false }), o('packets-gt', 1, undefined, { negatable: false }), o('bytes-eq'), o('bytes-lt', 1, undefined, { negatable: false }), o('bytes-gt', 1, undefined, { negatable: false })],
         canonicalize: (os) => replace(os, 'set', (x) => ({ ...x, name: 'match-set' })) },
       { name: 'physdev', options: [o('physdev-in'), o('physdev-out'), flag('physdev-is-in'), flag('physdev-is-out'), flag('physdev-is-bridged')] },
-      { name: 'pkttype', options: [o('pkt-type', 1, v.oneOf(['unicast', 'broadcast', 'multicast', 'host', 'otherhost']))] },
+      { name: 'pkttype', options: [o('pkt-type', 1, v.oneOf(['unicast', 'broadcast', 'multicast', 'otherhost', 'outgoing'], { host: 'unicast', bcast: 'broadcast', mcast: 'multicast' }))] },
       { name: 'limit', options: [o('limit', 1, v.rate, { negatable: false }), o('limit-burst', 1, v.uint(), { negatable: false })],
         canonicalize: (os) => os.filter((x) => !(x.name === 'limit-burst' && x.args[0] === '5')) },
       { name: 'hashlimit', options: [
@@ -126,8 +126,9 @@ export const MATCHES: Readonly<Record<string, ExtensionSpec>> = Object.fromEntri
       { name: 'socket', options: [flag('transparent', { negatable: false }), flag('nowildcard', { negatable: false }), flag('restore-skmark', { negatable: false })] },
       { name: 'mac', options: [o('mac-source', 1, v.macAddress)] },
       { name: 'length', options: [o('length', 1, v.lengthRange)] },
-      { name: 'tos', options: [o('tos', 1, v.markWithMask(0xff))] },
-      { name: 'dscp', options: [o('dscp', 1, v.hexValue(63)), o('dscp-class')] },
+      { name: 'tos', options: [o('tos', 1, v.tosMask)] },
+      { name: 'dscp', options: [o('dscp', 1, v.dscpValue), o('dscp-class', 1, v.dscpClass)],
+        canonicalize: (os) => replace(os, 'dscp-class', (x) => ({ ...x, name: 'dscp' })) },
       { name: 'ecn', options: [flag('ecn-tcp-cwr'), flag('ecn-tcp-ece'), o('ecn-ip-ect', 1, v.uint(3))] },
       { name: 'ttl', family: 'ipv4', options: [o('ttl-eq', 1, v.uint(255)), o('ttl-lt', 1, v.uint(255), { negatable: false }), o('ttl-gt', 1, v.uint(255), { negatable: false })] },
       { name: 'hl', family: 'ipv6', options: [o('hl-eq', 1, v.uint(255)), o('hl-lt', 1, v.uint(255), { negatable: false }), o('hl-gt', 1, v.uint(255), { negatable: false })] },
@@ -196,8 +197,19 @@ export const TARGETS: Readonly<Record<string, ExtensionSpec>> = Object.fromEntri
         canonicalize: (os) => os.filter((x) => !(x.name === 'queue-num' && x.args[0] === '0' && os.length > 1)) },
       { name: 'SET', options: [o('add-set', 2, undefined, { negatable: false }), o('del-set', 2, undefined, { negatable: false }), o('map-set', 2, undefined, { negatable: false }), o('timeout', 1, v.uint(), { negatable: false }), flag('exist', { negatable: false }), flag('map-mark', { negatable: false }), flag('map-prio', { negatable: false }), flag('map-queue', { negatable: false })] },
       { name: 'CLASSIFY', options: [o('set-class', 1, undefined, { negatable: false })] },
-      { name: 'DSCP', options: [o('set-dscp', 1, v.hexValue(63), { negatable: false }), o('set-dscp-class', 1, undefined, { negatable: false })] },
-      { name: 'TOS', options: [o('set-tos', 1, v.markWithMask(0xff), { negatable: false }), o('and-tos', 1, v.hexValue(0xff), { negatable: false }), o('or-tos', 1, v.hexValue(0xff), { negatable: false }), o('xor-tos', 1, v.hexValue(0xff), { negatable: false })] },
+      { name: 'DSCP', options: [o('set-dscp', 1, v.dscpValue, { negatable: false }), o('set-dscp-class', 1, v.dscpClass, { negatable: false })],
+        canonicalize: (os) => replace(os, 'set-dscp-class', (x) => ({ ...x, name: 'set-dscp' })) },
+      { name: 'TOS', options: [o('set-tos', 1, v.tosMask, { negatable: false }), o('and-tos', 1, v.hexValue(0xff), { negatable: false }), o('or-tos', 1, v.hexValue(0xff), { negatable: false }), o('xor-tos', 1, v.hexValue(0xff), { negatable: false })],
+        canonicalize: (os) =>
+          os.map((x) => {
+            const n = Number(x.args[0]);
+            const set = (val: number, mask: number): ExtOption => opt('set-tos', [`${v.byte2(val)}/${v.byte2(mask)}`]);
+            if (!x.known) return x;
+            if (x.name === 'and-tos') return set(0, ~n & 0xff);
+            if (x.name === 'or-tos') return set(n, n);
+            if (x.name === 'xor-tos') return set(n, 0);
+            return x;
+          }) },
       { name: 'TTL', family: 'ipv4', options: [o('ttl-set', 1, v.uint(255), { negatable: false }), o('ttl-dec', 1, v.uint(255), { negatable: false }), o('ttl-inc', 1, v.uint(255), { negatable: false })] },
       { name: 'HL', family: 'ipv6', options: [o('hl-set', 1, v.uint(255), { negatable: false }), o('hl-dec', 1, v.uint(255), { negatable: false }), o('hl-inc', 1, v.uint(255), { negatable: false })] },
       { name: 'AUDIT', options: [o('type', 1, undefined, { negatable: false })] },

@@ -39,6 +39,8 @@ export interface Host {
   readonly known: boolean;
   /** Whether conntrack runs on the node; when absent, it runs if the ruleset needs it. */
   readonly conntrack?: boolean;
+  /** The iptables backend: nft (default, what iptables 1.8 uses) or legacy; they order INPUT's tables differently. */
+  readonly backend?: 'nft' | 'legacy';
   readonly assumptions: readonly string[];
 }
 
@@ -64,6 +66,7 @@ export interface HostFile {
   forwarding6?: boolean;
   ipsets?: string | Record<string, string[]>;
   conntrack?: boolean;
+  backend?: 'nft' | 'legacy';
 }
 
 export type HostResult = { ok: true; host: Host; warnings: string[] } | { ok: false; errors: string[] };
@@ -135,7 +138,7 @@ export function buildHost(input: unknown): HostResult {
     ipsets = parseIpsets(text).sets;
   }
   if (errors.length) return { ok: false, errors };
-  return { ok: true, host: { interfaces, routes, forwarding, ipsets, known: true, assumptions: warnings, ...(typeof f.conntrack === 'boolean' ? { conntrack: f.conntrack } : {}) }, warnings };
+  return { ok: true, host: { interfaces, routes, forwarding, ipsets, known: true, assumptions: warnings, ...(typeof f.conntrack === 'boolean' ? { conntrack: f.conntrack } : {}), ...(f.backend === 'legacy' || f.backend === 'nft' ? { backend: f.backend } : {}) }, warnings };
 }
 
 function toRoute(r: HostFileRoute, errors: string[]): Route | undefined {
@@ -260,9 +263,11 @@ export function findInterface(host: Host, name: string): HostInterface | undefin
   return host.interfaces.find((i) => i.name === name);
 }
 
-/** The address a packet leaving `dev` gets from MASQUERADE: the route's prefsrc, else the first address of dev in the next hop's subnet, else the first. */
-export function sourceAddressFor(host: Host, dev: string, family: Family, nextHop?: Ip, route?: Route): Ip | undefined {
-  if (route?.src && route.src.family === family) return route.src;
+/**
+ * The address a packet leaving `dev` gets from MASQUERADE: the first address of dev in the next hop's subnet, else the first
+ * (inet_select_addr; the route's prefsrc is not consulted - checked against the kernel).
+ */
+export function sourceAddressFor(host: Host, dev: string, family: Family, nextHop?: Ip, _route?: Route): Ip | undefined {
   const iface = findInterface(host, dev);
   const addrs = (iface?.addresses ?? []).filter((a) => a.ip.family === family);
   if (nextHop) {

@@ -7,6 +7,14 @@ export type Dimension = 'ip' | 'net' | 'port' | 'mark' | 'mac' | 'iface' | 'set'
 
 export interface IpSetMember {
   readonly parts: readonly string[];
+  /** `nomatch` element of a hash:net set: an exception carved out of a wider element. */
+  readonly nomatch?: boolean;
+}
+
+/** One element from the text after the set name: `10.0.0.0/8,tcp:80 timeout 30 nomatch` -> parts and flags. */
+function member(text: string): IpSetMember {
+  const [first = '', ...rest] = text.trim().split(/\s+/);
+  return { parts: first.split(','), ...(rest.includes('nomatch') ? { nomatch: true } : {}) };
 }
 
 export interface IpSet {
@@ -29,11 +37,11 @@ export function parseIpsets(text: string): { sets: Map<string, IpSet>; warnings:
       sets.set(m[1]!, { name: m[1]!, type: m[2]!, dimensions: dimensionsOf(m[2]!), members: [] });
       continue;
     }
-    m = /^add\s+(\S+)\s+(\S+)/.exec(line);
+    m = /^add\s+(\S+)\s+(.+)$/.exec(line);
     if (m) {
       const s = sets.get(m[1]!);
       if (!s) warnings.push(`ipset: "add" to unknown set ${m[1]}`);
-      else s.members.push({ parts: m[2]!.split(',') });
+      else s.members.push(member(m[2]!));
       continue;
     }
     m = /^Name:\s+(\S+)/.exec(line);
@@ -54,8 +62,9 @@ export function parseIpsets(text: string): { sets: Map<string, IpSet>; warnings:
       inMembers = true;
       continue;
     }
-    if (inMembers && listing && !/^\w[\w ]*:/.test(line)) {
-      sets.get(listing)!.members.push({ parts: line.split(/\s+/)[0]!.split(',') });
+    // Everything after "Members:" up to the next "Name:" is an element (IPv6 ones start with "xxxx:", like a header).
+    if (inMembers && listing) {
+      sets.get(listing)!.members.push(member(line));
     }
   }
   return { sets: new Map([...sets].map(([k, v]) => [k, v])), warnings };
@@ -74,7 +83,7 @@ export interface SetLookupValue {
 
 /** Whether the tuple (one value per dimension, chosen by the src/dst flags) is in the set. */
 export function setContains(set: IpSet, values: readonly SetLookupValue[]): boolean {
-  return set.members.some((member) =>
+  const hits = set.members.filter((member) =>
     set.dimensions.every((dim, i) => {
       const part = member.parts[i];
       const value = values[i];
@@ -91,7 +100,9 @@ export function setContains(set: IpSet, values: readonly SetLookupValue[]): bool
       if (dim === 'port') {
         const m = /^(?:(\w+):)?(\d+)(?:-(\d+))?$/.exec(part);
         if (!m || value.port === undefined) return false;
-        if (m[1] && value.protocol && m[1] !== value.protocol) return false;
+        // hash:*,port elements carry a protocol, TCP when none was written; bitmap:port has none.
+        const proto = m[1] ?? (set.type.startsWith('bitmap:') ? undefined : 'tcp');
+        if (proto && value.protocol && proto !== value.protocol) return false;
         const lo = Number(m[2]);
         const hi = m[3] ? Number(m[3]) : lo;
         return value.port >= lo && value.port <= hi;
@@ -99,4 +110,15 @@ export function setContains(set: IpSet, values: readonly SetLookupValue[]): bool
       return false;
     }),
   );
+  if (hits.length === 0) return false;
+  if (!hits.some((h) => h.nomatch)) return true;
+  // hash:net looks up the most specific element first; a `nomatch` one makes the lookup fail.
+  const net = Math.max(0, set.dimensions.findIndex((d) => d === 'net' || d === 'ip'));
+  const prefix = (h: IpSetMember): number => {
+    const part = h.parts[net] ?? '';
+    const m = /\/(\d+)$/.exec(part);
+    return m ? Number(m[1]) : part.includes('-') ? -1 : 128;
+  };
+  const best = hits.reduce((a, b) => (prefix(b) > prefix(a) ? b : a));
+  return !best.nomatch;
 }

@@ -2,7 +2,7 @@
 // Embedded so the core never reads /etc.
 
 export const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
-  icmp: 1, igmp: 2, ipip: 4, tcp: 6, egp: 8, udp: 17, dccp: 33, ipv6: 41, gre: 47,
+  icmp: 1, igmp: 2, ipencap: 4, tcp: 6, ipip: 94, egp: 8, udp: 17, dccp: 33, ipv6: 41, gre: 47,
   esp: 50, ah: 51, 'ipv6-icmp': 58, icmpv6: 58, ospf: 89, pim: 103, vrrp: 112, sctp: 132,
   mh: 135, udplite: 136,
 };
@@ -23,12 +23,13 @@ export function canonicalProtocol(value: string): string | undefined {
     return PROTOCOL_BY_NUMBER.get(n) ?? String(n);
   }
   if (v === 'icmpv6') return 'ipv6-icmp';
-  return v in PROTOCOL_NUMBERS ? v : undefined;
+  return Object.hasOwn(PROTOCOL_NUMBERS, v) ? v : undefined;
 }
 
 export function protocolNumber(name: string): number | undefined {
   if (/^\d+$/.test(name)) return Number(name);
-  return PROTOCOL_NUMBERS[name.toLowerCase()];
+  const key = name.toLowerCase();
+  return Object.hasOwn(PROTOCOL_NUMBERS, key) ? PROTOCOL_NUMBERS[key] : undefined;
 }
 
 /** A subset of /etc/services: what `iptables -L` prints without `-n` and users type. */
@@ -62,7 +63,8 @@ export function portNumber(value: string): number | undefined {
     const n = Number(value);
     return n <= 65535 ? n : undefined;
   }
-  return SERVICE_PORTS[value.toLowerCase()];
+  const key = value.toLowerCase();
+  return Object.hasOwn(SERVICE_PORTS, key) ? SERVICE_PORTS[key] : undefined;
 }
 
 export function serviceName(port: number): string | undefined {

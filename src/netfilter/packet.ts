@@ -1,7 +1,7 @@
 // The packet a trace follows, and validation of what a user asks for.
 import type { Family } from './model.ts';
 import { formatIp, parseIp, type Ip } from './addr.ts';
-import { protocolNumber } from './names.ts';
+import { canonicalProtocol, protocolNumber } from './names.ts';
 import { tcpFlagBits } from './values.ts';
 
 export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED';
@@ -86,6 +86,11 @@ export function validatePacket(input: PacketInput): PacketResult {
   let protocol = String(input.protocol ?? '').toLowerCase();
   if (protocol === 'icmpv6' || protocol === 'ipv6-icmp') protocol = 'ipv6-icmp';
   if (protocol === 'icmp' && family === 'ipv6') protocol = 'ipv6-icmp';
+  // A number names the protocol the way rules do (`-p 6` is saved as `-p tcp`), so `6` must become `tcp`.
+  if (/^\d+$/.test(protocol)) {
+    const name = canonicalProtocol(protocol);
+    if (name !== undefined && name !== 'all') protocol = name;
+  }
   const protoNum = protocolNumber(protocol);
   if (protoNum === undefined || protoNum > 255) errors.push(`unknown protocol "${input.protocol}" (use tcp, udp, sctp, icmp, icmpv6 or a number)`);
   for (const k of ['sport', 'dport'] as const) {
@@ -109,8 +114,10 @@ export function validatePacket(input: PacketInput): PacketResult {
   let tcpFlags: number | undefined;
   if (protocol === 'tcp') {
     if (input.tcpFlags !== undefined) {
-      const list = typeof input.tcpFlags === 'string' ? input.tcpFlags : input.tcpFlags.join(',');
-      tcpFlags = tcpFlagBits(list.toUpperCase());
+      const list = (typeof input.tcpFlags === 'string' ? input.tcpFlags : input.tcpFlags.join(',')).toUpperCase();
+      const bad = list.split(',').filter((f) => f !== '' && f !== 'NONE' && f !== 'ALL' && !['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG'].includes(f));
+      if (bad.length) errors.push(`unknown TCP flag${bad.length > 1 ? 's' : ''} ${bad.map((f) => `"${f}"`).join(', ')} (use FIN, SYN, RST, PSH, ACK, URG)`);
+      tcpFlags = tcpFlagBits(list);
     } else {
       tcpFlags = state === 'NEW' ? tcpFlagBits('SYN') : tcpFlagBits('ACK');
     }

@@ -27,7 +27,7 @@ export interface ParseResult {
 /** Codes for input that `iptables-restore` would refuse; strict mode turns them into errors. */
 const RESTORE_REJECTS = new Set([
   'missing-commit', 'shell-prompt', 'not-a-rule', 'trailing-note', 'trailing-comment', 'undeclared-chain',
-  'unknown-option', 'unknown-match', 'outside-table', 'declaration-outside-table', 'stray-commit', 'duplicate-table',
+  'unknown-option', 'unknown-match', 'unknown-target', 'outside-table', 'declaration-outside-table', 'stray-commit', 'duplicate-table',
   'inferred-table', 'family-flag', 'chain-exists', 'listing-lossy', 'whitespace-line',
 ]);
 

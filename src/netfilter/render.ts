@@ -60,6 +60,12 @@ export function renderMatches(matches: readonly Match[]): string {
   }
   for (const m of matches) {
     if (m.kind !== 'module') continue;
+    if (m.module.startsWith('?')) {
+      // Listing text packetpath could not turn back into options: kept visible, as a comment,
+      // so the rendering still loads. The parser reported it (listing-unparsed).
+      out += ` -m comment --comment ${quoteArg(`packetpath: not understood: ${m.options.map((o) => o.args.join(' ')).join(' ')}`)}`;
+      continue;
+    }
     out += ` -m ${m.module}` + renderOptions(m.options);
   }
   return out;

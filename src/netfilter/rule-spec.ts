@@ -291,7 +291,8 @@ export function parseRuleSpec(tokens: readonly Token[], family: Family): RuleSpe
       options: finishExt(target.spec, target.options, target.column),
     };
     if (target.spec?.name && ['DNAT', 'SNAT', 'REDIRECT', 'MASQUERADE'].includes(target.spec.name)) {
-      const hasPorts = pending.options.some((o) => (o.name === 'to-ports') || ((o.name === 'to-destination' || o.name === 'to-source') && /:\d/.test(o.args[0]?.replace(/^\[.*\]/, '') ?? '')));
+      const natPort = (v: string): boolean => (family === 'ipv6' ? /^\[.*\]:\d/.test(v) : /:\d/.test(v));
+      const hasPorts = pending.options.some((o) => o.name === 'to-ports' || ((o.name === 'to-destination' || o.name === 'to-source') && natPort(o.args[0] ?? '')));
       if (hasPorts && !['tcp', 'udp', 'sctp', 'dccp', 'udplite'].includes(protocol ?? '')) {
         problem(target.column, 'error', 'protocol-mismatch', 'Need TCP, UDP, SCTP or DCCP with port specification');
       }

@@ -297,3 +297,36 @@ export const lengthRange: Normalizer = (v) => {
   const hi = m[2] === undefined ? lo : Number(m[2]);
   return ok(lo === hi ? String(lo) : `${lo}:${hi}`);
 };
+
+const hex2 = (n: number): string => '0x' + n.toString(16).padStart(2, '0');
+
+/** TOS value[/mask] as libxt_tos prints it: two hex digits, mask 0xff by default. */
+export const tosMask: Normalizer = (v) => {
+  const [a, m] = v.split('/');
+  const named = TOS_NAMES[a ?? ''];
+  const val = named ?? parseUint(a ?? '', 0xff);
+  const mask = m === undefined ? 0xff : parseUint(m, 0xff);
+  if (val === undefined || mask === undefined) return bad(`"${v}" is not a TOS value[/mask]`);
+  return ok(`${hex2(val)}/${hex2(mask)}`);
+};
+
+const TOS_NAMES: Readonly<Record<string, number>> = {
+  'Minimize-Delay': 0x10, 'Maximize-Throughput': 0x08, 'Maximize-Reliability': 0x04, 'Minimize-Cost': 0x02, 'Normal-Service': 0x00,
+};
+
+export const DSCP_CLASSES: Readonly<Record<string, number>> = {
+  CS0: 0, CS1: 8, CS2: 16, CS3: 24, CS4: 32, CS5: 40, CS6: 48, CS7: 56, BE: 0,
+  AF11: 10, AF12: 12, AF13: 14, AF21: 18, AF22: 20, AF23: 22, AF31: 26, AF32: 28, AF33: 30, AF41: 34, AF42: 36, AF43: 38, EF: 46,
+};
+
+export const dscpValue: Normalizer = (v) => {
+  const n = parseUint(v, 63);
+  return n === undefined ? bad(`"${v}" is not a DSCP value (0..63)`) : ok(hex2(n));
+};
+
+export const dscpClass: Normalizer = (v) => {
+  const n = DSCP_CLASSES[v.toUpperCase()];
+  return n === undefined ? bad(`unknown DSCP class "${v}"`) : ok(hex2(n));
+};
+
+export const byte2 = hex2;

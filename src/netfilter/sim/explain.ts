@@ -31,7 +31,8 @@ export function describeMismatch(m: Match, ctx: EvalContext): string {
         case 'connmark': {
           const o = opt(m, 'mark');
           const v = m.module === 'mark' ? p.mark : p.connmark;
-          return `the ${m.module === 'mark' ? 'mark' : 'connmark'} is ${hexMark(v)}, ${o?.negated ? '' : 'not '}${o?.args[0]}`;
+          const what = m.module === 'mark' ? 'mark' : 'connmark';
+          return o?.negated ? `the ${what} ${hexMark(v)} matches ${o.args[0]}, which the rule excludes` : `the ${what} is ${hexMark(v)}, not ${o?.args[0]}`;
         }
         case 'conntrack':
         case 'state': {
@@ -101,7 +102,13 @@ export function explainOutcome(o: OutcomeLike, ctx: ExplainContext): Explanation
   const last = o.events[o.events.length - 1];
   const where = (e: NonNullable<typeof last>) => (e.kind === 'policy' ? `the ${e.table} ${e.chain} policy ${e.verdict}` : `${e.table} ${e.chain} rule ${e.rule} (${e.text})`);
   const changes = o.events.flatMap((e) => (e.changes ?? []).map((c) => `${c} — ${e.table} ${e.chain} rule ${e.rule}`));
-  const nearMisses = o.nearMisses.map((n) => `${n.table} ${n.chain} rule ${n.rule} would ${/^[A-Z]+$/.test(n.target) ? n.target : `jump to ${n.target}`}, but ${n.failed}`);
+  // The near misses worth reading are the ones that would have turned the outcome around.
+  const dropped = o.disposition === 'DROPPED' || o.disposition === 'REJECTED';
+  const blocking = (t: string) => t === 'DROP' || t === 'REJECT';
+  const nearMisses = o.nearMisses
+    .filter((n) => (dropped ? !blocking(n.target) && n.target !== 'RETURN' && !n.target.startsWith('jump to KUBE-MARK') : blocking(n.target)))
+    .slice(0, 12)
+    .map((n) => `${n.table} ${n.chain} rule ${n.rule} would ${n.target}, but ${n.failed}`);
   const node = ctx.node ? `on ${ctx.node} ` : '';
   const p = o.packet as { src?: string; dst?: string; dport?: number; inInterface?: string | null; outInterface?: string | null };
   let decidedBy = last ? where(last) : o.reason;
@@ -123,7 +130,7 @@ export function explainOutcome(o: OutcomeLike, ctx: ExplainContext): Explanation
       break;
     case 'FORWARDED':
     case 'SENT':
-      summary = `The packet leaves ${node}on ${p.outInterface ?? '?'} towards ${p.dst}${p.dport !== undefined ? ':' + p.dport : ''}.`;
+      summary = `The packet leaves ${ctx.node ? `${ctx.node} ` : ''}on ${p.outInterface ?? '?'} towards ${p.dst}${p.dport !== undefined ? ':' + p.dport : ''}.`;
       break;
     default:
       summary = `The outcome ${node}is unknown: ${o.reason}.`;

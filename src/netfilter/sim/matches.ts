@@ -303,7 +303,8 @@ const MODULES: Record<string, ModuleCompiler> = {
   }),
   pkttype: perOption((o) => (ctx) => {
     const t = isMulticast(ctx.packet.dst) ? 'multicast' : addressType(ctx.host, ctx.packet.dst) === 'BROADCAST' ? 'broadcast' : ctx.hook === 'OUTPUT' || ctx.hook === 'POSTROUTING' ? 'outgoing' : 'host';
-    const want = o.args[0]!;
+    // libxt_pkttype aliases (iptables-save prints the first name): host = unicast, bcast = broadcast, mcast = multicast.
+    const want = ({ host: 'unicast', bcast: 'broadcast', mcast: 'multicast' } as Record<string, string>)[o.args[0]!] ?? o.args[0]!;
     const holds = want === 'unicast' ? t === 'host' || t === 'outgoing' : want === t;
     return not(bool(holds), o.negated);
   }),

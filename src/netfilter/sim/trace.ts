@@ -2,7 +2,7 @@
 // the kernel does, forking wherever the outcome depends on chance
 // (`statistic`) or on something it cannot know.
 import type { Ruleset, TableName, Verdict } from '../model.ts';
-import { formatIp, type Ip } from '../addr.ts';
+import { formatIp, isMulticast, type Ip } from '../addr.ts';
 import { assumedHost, findInterface, lookupRoute, type Host, type RouteDecision } from '../host.ts';
 import { packetToJson, type Packet } from '../packet.ts';
 import { compileRuleset, type CompiledChain, type CompiledRule, type CompiledRuleset } from './compile.ts';
@@ -72,12 +72,25 @@ export interface NearMiss {
   readonly failed: string;
 }
 
-const HOOK_TABLES: Readonly<Record<Hook, readonly TableName[]>> = {
-  PREROUTING: ['raw', 'mangle', 'nat'],
-  INPUT: ['mangle', 'filter', 'security', 'nat'],
-  FORWARD: ['mangle', 'filter', 'security'],
-  OUTPUT: ['raw', 'mangle', 'nat', 'filter', 'security'],
-  POSTROUTING: ['mangle', 'nat'],
+/**
+ * Tables in priority order at each hook. iptables-nft registers the security
+ * table at priority 150, after nat's 100 in INPUT; iptables-legacy at 50.
+ */
+const HOOK_TABLES: Readonly<Record<'nft' | 'legacy', Readonly<Record<Hook, readonly TableName[]>>>> = {
+  nft: {
+    PREROUTING: ['raw', 'mangle', 'nat'],
+    INPUT: ['mangle', 'filter', 'nat', 'security'],
+    FORWARD: ['mangle', 'filter', 'security'],
+    OUTPUT: ['raw', 'mangle', 'nat', 'filter', 'security'],
+    POSTROUTING: ['mangle', 'nat'],
+  },
+  legacy: {
+    PREROUTING: ['raw', 'mangle', 'nat'],
+    INPUT: ['mangle', 'filter', 'security', 'nat'],
+    FORWARD: ['mangle', 'filter', 'security'],
+    OUTPUT: ['raw', 'mangle', 'nat', 'filter', 'security'],
+    POSTROUTING: ['mangle', 'nat'],
+  },
 };
 
 type Phase = Hook | 'ROUTE_IN' | 'ROUTE_OUT' | 'REROUTE' | 'DELIVER' | 'EMIT';
@@ -104,10 +117,13 @@ interface PathState {
   /** Destination when OUTPUT started, to detect a reroute. */
   outputDst?: Ip;
   work: number;
+  entries: number;
   misses: NearMiss[] | null;
 }
 
 const MAX_DEPTH = 64;
+/** Chain entries per path: a `-g` loop never grows the stack, so count entries too. */
+const MAX_ENTRIES = 100_000;
 const MAX_WORK = 2_000_000;
 
 type ChainEnd =
@@ -138,6 +154,12 @@ function fork(s: PathState, u: Uncertain, work: PathState[]): void {
     s.probability = s.probability === null ? null : s.probability * u.p;
   }
   work.push(other);
+}
+
+/** With iptables-legacy the nat table itself pulls in conntrack. */
+function conntrackActive(host: Host, compiled: CompiledRuleset): boolean {
+  if (host.conntrack !== undefined) return host.conntrack;
+  return compiled.conntrack || ((host.backend ?? 'nft') === 'legacy' && compiled.tables.has('nat'));
 }
 
 function isNatManip(hook: Hook): 'dst' | 'src' {
@@ -194,8 +216,8 @@ function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hoo
   }
 }
 
-const MAX_TARGET = (t: NonNullable<CompiledRule['target']>): string =>
-  t.kind === 'verdict' ? t.verdict : t.kind === 'extension' ? t.name : `${t.kind === 'jump' ? '' : 'goto '}${t.chain}`;
+const describeTarget = (t: NonNullable<CompiledRule['target']>): string =>
+  t.kind === 'verdict' ? t.verdict : t.kind === 'extension' ? t.name : `${t.kind === 'jump' ? 'jump to' : 'go to'} ${t.chain}`;
 
 function noteNearMiss(misses: NearMiss[], cr: CompiledRule, chain: CompiledChain, ctx: EvalContext): void {
   let failed: CompiledRule['parts'][number] | undefined;
@@ -205,7 +227,7 @@ function noteNearMiss(misses: NearMiss[], cr: CompiledRule, chain: CompiledChain
     failed = part;
   }
   if (!failed) return;
-  misses.push({ table: chain.table, chain: chain.chain.name, rule: cr.rule.position, text: cr.text, target: MAX_TARGET(cr.target!), failed: describeMismatch(failed.match, ctx) });
+  misses.push({ table: chain.table, chain: chain.chain.name, rule: cr.rule.position, text: cr.text, target: describeTarget(cr.target!), failed: describeMismatch(failed.match, ctx) });
 }
 
 function enter(chain: CompiledChain, s: PathState, host: Host, table: TableName, hook: Hook): Frame {
@@ -263,7 +285,7 @@ function applyTarget(
         warnings.add(`${table}/${chain.chain.name} rule ${cr.rule.position} jumps to missing chain ${t.chain}`);
         return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `jump to missing chain ${t.chain}` };
       }
-      if (s.frames!.length >= MAX_DEPTH) {
+      if (s.frames!.length >= MAX_DEPTH || ++s.entries > MAX_ENTRIES) {
         warnings.add(`chain depth above ${MAX_DEPTH} at ${table}/${t.chain}: a jump loop`);
         return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `jump loop through ${t.chain}` };
       }
@@ -328,12 +350,18 @@ function finish(s: PathState, outcomes: TraceOutcome[], end: { verdict: FinalVer
   });
 }
 
+/** ip_route_input_slow's sanity checks, in the kernel's order. */
 function martian(host: Host, p: Packet): string | undefined {
   if (p.family === 'ipv4') {
-    const hi = p.src.n as number >>> 24;
-    if (hi === 127 && p.inInterface !== 'lo') return 'martian source (127.0.0.0/8 from outside lo)';
-    if ((p.dst.n as number) >>> 24 === 127 && p.inInterface !== 'lo') return 'martian destination (127.0.0.0/8 arriving outside lo; route_localnet is off)';
-    if (p.src.n === 0 || p.src.n === 0xffffffff || hi >>> 4 === 0xe) return 'martian source (zero, broadcast or multicast source)';
+    const src = p.src.n as number;
+    const dst = p.dst.n as number;
+    if (src >>> 28 === 0xe || src === 0xffffffff) return 'martian source (broadcast or multicast source)';
+    if (dst === 0xffffffff || (src === 0 && dst === 0)) return undefined; // limited broadcast: accepted as is
+    // Since Linux 5.3 only 0.0.0.0 itself is a "zero network" address; the rest of 0/8 is unicast.
+    if (src === 0) return 'martian source (0.0.0.0 to a unicast destination)';
+    if (dst === 0) return 'martian destination (0.0.0.0)';
+    if (src >>> 24 === 127 && p.inInterface !== 'lo') return 'martian source (127.0.0.0/8 from outside lo)';
+    if (dst >>> 24 === 127 && p.inInterface !== 'lo') return 'martian destination (127.0.0.0/8 arriving outside lo; route_localnet is off)';
   }
   if (p.inInterface !== 'lo' && lookupRoute(host, p.src)?.type === 'local' && host.known) return `martian source (${formatIp(p.src)} is an address of this node)`;
   return undefined;
@@ -359,7 +387,7 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
   if (packet.state !== 'NEW' && packet.state !== 'INVALID' && packet.state !== 'UNTRACKED') {
     baseAssumptions.push(`${packet.state} packet: nat chains are not consulted and the connection's NAT bindings are not known, so addresses are shown unchanged`);
   }
-  const conntrack = host.conntrack ?? compiled.conntrack;
+  const conntrack = conntrackActive(host, compiled);
   const invalid = conntrack && packet.state === 'NEW' ? invalidAsNew(packet) : undefined;
   if (invalid) {
     baseAssumptions.push(`state NEW asked for, but ${invalid}`);
@@ -386,6 +414,7 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
     frames: null,
     loopback: false,
     work: 0,
+    entries: 0,
     misses: options.explain ? [] : null,
   };
   const work: PathState[] = [start];
@@ -416,11 +445,11 @@ function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: Path
       case 'OUTPUT':
       case 'POSTROUTING': {
         const hook = s.phase;
-        const tables = HOOK_TABLES[hook];
+        const tables = HOOK_TABLES[host.backend ?? 'nft'][hook];
         for (; s.tableIdx < tables.length; s.tableIdx++) {
           const table = tables[s.tableIdx]!;
           if (!compiled.tables.has(table)) continue;
-          if (table === 'nat' && !s.frames && !natApplies(s, hook, host.conntrack ?? compiled.conntrack)) continue;
+          if (table === 'nat' && !s.frames && !natApplies(s, hook, conntrackActive(host, compiled))) continue;
           const end = runTable(s, compiled, table, hook, host, work, warnings);
           s.frames = null;
           if (table === 'nat') s.conn = isNatManip(hook) === 'dst' ? { ...s.conn, natDst: true } : { ...s.conn, natSrc: true };
@@ -441,6 +470,9 @@ function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: Path
           s.route = r;
           s.phase = 'INPUT';
           break;
+        }
+        if (isMulticast(p.dst)) {
+          return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: `multicast group ${formatIp(p.dst)} is not joined on ${p.inInterface} and multicast routing is off` });
         }
         if (!r || r.type !== 'unicast') {
           return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: r ? `${r.type} route to ${formatIp(p.dst)}` : `no route to ${formatIp(p.dst)}` });

@@ -65,5 +65,59 @@ export function seedCases(fixtures: string): DiffCase[] {
       ],
     });
   }
+  const s003 = read('listing/seed003-nat.txt');
+  if (s003) {
+    const node = '192.0.2.30';
+    cases.push({
+      name: 'seed 003: hand-built KUBE-SVC-NGINX nat listing (iptables -L -n -t nat)',
+      dump: s003,
+      host: {
+        interfaces: [
+          { name: 'eth0', addresses: [`${node}/24`] },
+          { name: 'cni0', addresses: ['192.168.236.129/26'] },
+        ],
+        routes: [{ dst: 'default', via: '192.0.2.254', dev: 'eth0' }],
+        forwarding: true,
+      },
+      packets: [
+        { from: 'eth0', src: EXT, dst: '10.107.122.198', proto: 'tcp', dport: 80, repeat: 10, note: 'ClusterIP from outside 192.168/16' },
+        { from: 'cni0', src: '192.168.236.140', dst: '10.107.122.198', proto: 'tcp', dport: 80, note: 'pod inside 192.168/16' },
+        { from: 'cni0', src: '192.168.236.133', dst: '10.107.122.198', proto: 'tcp', dport: 80, repeat: 4, note: 'endpoint to its own service' },
+        { from: 'local', src: node, dst: '10.107.122.198', proto: 'tcp', dport: 80, note: 'node → ClusterIP' },
+        { from: 'eth0', src: EXT, dst: '10.107.122.198', proto: 'udp', dport: 80, note: 'wrong protocol' },
+      ],
+    });
+  }
+  const m004 = read('seed004/master.txt');
+  const n004 = read('seed004/node02.txt');
+  const host = (f: string) => JSON.parse(read(f) ?? '{}') as DiffCase['host'];
+  if (m004) {
+    cases.push({
+      name: 'seed 004: master (nginx-service 10.108.94.160 → pods on node01/node02 over flannel)',
+      dump: m004,
+      host: host('seed004/master.host.json'),
+      packets: [
+        { from: 'eth0', src: '192.0.2.100', dst: '10.108.94.160', proto: 'tcp', dport: 80, repeat: 12, note: 'the browser via the proxy' },
+        { from: 'cni0', src: '10.224.0.5', dst: '10.108.94.160', proto: 'tcp', dport: 80, note: 'master pod → service (no masquerade mark)' },
+        { from: 'eth0', src: '192.0.2.100', dst: '10.96.0.10', proto: 'udp', dport: 53, note: 'kube-dns (no endpoints listed)' },
+        { from: 'eth0', src: '192.0.2.100', dst: '10.224.2.16', proto: 'tcp', dport: 80, note: 'straight to the pod' },
+        { from: 'local', src: '192.0.2.10', dst: '10.108.94.160', proto: 'tcp', dport: 80, note: 'the proxy on the master' },
+        { from: 'docker0', src: '172.17.0.2', dst: '192.0.2.99', proto: 'tcp', dport: 443, note: 'docker container out' },
+      ],
+    });
+  }
+  if (n004) {
+    cases.push({
+      name: "seed 004: node02 drops the master's masqueraded packet at FORWARD policy DROP",
+      dump: n004,
+      host: host('seed004/node02.host.json'),
+      packets: [
+        { from: 'flannel.1', src: '10.224.0.0', dst: '10.224.2.16', proto: 'tcp', dport: 80, note: 'the failing packet' },
+        { from: 'flannel.1', src: '10.224.0.0', dst: '10.224.2.16', proto: 'tcp', dport: 80, mark: 0x4000, note: 'had the mark survived' },
+        { from: 'flannel.1', src: '10.244.0.7', dst: '10.224.2.16', proto: 'tcp', dport: 80, note: 'source in 10.244/16' },
+        { from: 'docker0', src: '172.17.0.2', dst: '192.0.2.99', proto: 'tcp', dport: 443, note: 'docker container out' },
+      ],
+    });
+  }
   return cases;
 }

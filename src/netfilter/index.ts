@@ -11,3 +11,6 @@ export { parseIpsets, type IpSet } from './ipset.ts';
 export { parseIp, parseCidr, formatIp, cidrContains, type Ip, type Cidr } from './addr.ts';
 export { diffRulesets, diffSequences, formatUnifiedDiff, type RulesetDiff, type ChainDiff, type DiffLine } from './diff.ts';
 export { summarizeChains, searchRules, extractServices, referencesTo, ruleComments, type ChainSummary, type RuleFilter, type RuleHit, type KubeService, type ServiceEndpoint, type RuleRef } from './query.ts';
+export { applyRuleChanges, parseChange, type RuleChange, type ChangeResult } from './whatif.ts';
+export { traceCluster, addressOwners, type ClusterNode, type ClusterPath, type ClusterHop, type ClusterTraceResult, type ClusterEnd } from './sim/cluster.ts';
+export { explainOutcome, type Explanation } from './sim/explain.ts';

@@ -99,8 +99,14 @@ export function traceCluster(nodes: readonly ClusterNode[], start: string, packe
       const dst = formatIp(outcome.finalPacket.dst);
       if (!next) {
         const dstOwner = owners.get(dst);
-        const what = dstOwner ? `node ${dstOwner.node}` : 'an address no known node owns (a pod or an external host)';
-        done('LEFT_CLUSTER', `The packet leaves ${node.name} on ${outcome.finalPacket.outInterface ?? '?'} towards ${outcome.nextHop ?? dst}, ${outcome.nextHop && outcome.nextHop !== dst ? `next hop for ${dst}, ` : ''}${what}; the trace stops there.`);
+        const out = outcome.finalPacket.outInterface ?? '?';
+        const direct = !outcome.nextHop || outcome.nextHop === dst;
+        const summary = dstOwner
+          ? `The packet leaves ${node.name} on ${out} for ${dst} (node ${dstOwner.node}) via ${outcome.nextHop}, which no known node owns; the trace stops there.`
+          : direct
+            ? `The packet reaches ${dst} on ${node.name}'s ${out} link: an address no known node owns (a pod, container or host on that link).`
+            : `The packet leaves ${node.name} on ${out} via ${outcome.nextHop} towards ${dst}: no known node owns either (an external network).`;
+        done('LEFT_CLUSTER', summary);
         continue;
       }
       if (next.node === node.name) {

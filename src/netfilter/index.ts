@@ -14,3 +14,4 @@ export { summarizeChains, searchRules, extractServices, referencesTo, ruleCommen
 export { applyRuleChanges, parseChange, type RuleChange, type ChangeResult } from './whatif.ts';
 export { traceCluster, addressOwners, type ClusterNode, type ClusterPath, type ClusterHop, type ClusterTraceResult, type ClusterEnd } from './sim/cluster.ts';
 export { explainOutcome, type Explanation } from './sim/explain.ts';
+export { lintRuleset, type Finding, type LintInput } from './lint.ts';

@@ -15,3 +15,4 @@ export { applyRuleChanges, parseChange, type RuleChange, type ChangeResult } fro
 export { traceCluster, addressOwners, type ClusterNode, type ClusterPath, type ClusterHop, type ClusterTraceResult, type ClusterEnd } from './sim/cluster.ts';
 export { explainOutcome, type Explanation } from './sim/explain.ts';
 export { lintRuleset, type Finding, type LintInput } from './lint.ts';
+export { semanticDiff, type SemanticDiff, type ProbeDifference } from './semantic-diff.ts';

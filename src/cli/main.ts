@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   parse: { run: runParse, help: 'parse FILE [--json]        parse a dump (iptables-save, -S or -L listing) and show the model' },
   render: { run: runRender, help: 'render FILE                print the parsed ruleset as canonical iptables-save text' },
   trace: { run: runTrace, help: 'trace FILE [--host H] (--in IF | --local) --src IP --dst IP --proto P [--sport N] [--dport N] [--state S] [--mark 0xN] [--json]' },
+  serve: { run: async (args, io) => (await import('./commands/serve.ts')).runServe(args, io), help: 'serve [--port N] [--host H]  run the HTTP API (what `npm start` runs); see `serve --help` for its environment' },
 };
 
 export function usage(): string {

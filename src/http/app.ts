@@ -1,0 +1,79 @@
+// Builds the Fastify application (does not listen: see server.ts).
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { IncomingMessage } from 'node:http';
+import { openDatabase, createRulesetCache, type Database, type RulesetCache } from '../store/index.ts';
+import type { Config } from './config.ts';
+import dbPlugin from './plugins/db.ts';
+import errorsPlugin from './plugins/errors.ts';
+import schemasPlugin from './plugins/schemas.ts';
+import swaggerPlugin from './plugins/swagger.ts';
+import healthRoutes from './routes/health.ts';
+import nodeRoutes from './routes/nodes.ts';
+import dumpRoutes from './routes/dumps.ts';
+
+export const API_PREFIX = '/api/v1';
+
+export interface BuildAppOptions {
+  readonly config: Config;
+  /** An open database; the caller closes it. Without it, buildApp opens `config.databaseUrl` and closes it with the app. */
+  readonly db?: Database;
+  /** Fastify logger options (default: pino at `config.logLevel`); `false` for none. */
+  readonly logger?: FastifyServerOptions['logger'];
+  /** A logger instance to use instead (e.g. a pino child). */
+  readonly loggerInstance?: FastifyBaseLogger;
+  /** The parsed-ruleset cache (default: a new LRU of `config.rulesetCacheSize`). */
+  readonly rulesetCache?: RulesetCache;
+}
+
+
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** The request id: the client's `x-request-id` when it is sane, else a new UUID. */
+export function genReqId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    ...(options.loggerInstance
+      ? { loggerInstance: options.loggerInstance }
+      : { logger: options.logger ?? { level: config.logLevel } }),
+    genReqId,
+    bodyLimit: 1024 * 1024,
+    // Route params such as node names are matched case-sensitively; no trailing-slash twins.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const db = options.db ?? (await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs }));
+  try {
+    if (db.migrations?.applied.length) app.log.info({ applied: db.migrations.applied }, 'database migrated');
+    if (db.migrations?.modified.length) app.log.warn({ modified: db.migrations.modified }, 'applied migrations were edited since');
+    if (db.migrations?.unknown.length) app.log.warn({ unknown: db.migrations.unknown }, 'database has migrations this version does not know');
+
+    app.addHook('onRequest', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+    });
+
+    await app.register(errorsPlugin);
+    await app.register(dbPlugin, {
+      db,
+      rulesetCache: options.rulesetCache ?? createRulesetCache(config.rulesetCacheSize),
+      config,
+      closeOnShutdown: options.db === undefined,
+    });
+    await app.register(schemasPlugin);
+    await app.register(swaggerPlugin);
+    await app.register(healthRoutes);
+    await app.register(nodeRoutes, { prefix: API_PREFIX });
+    await app.register(dumpRoutes, { prefix: API_PREFIX });
+    return app;
+  } catch (err) {
+    if (options.db === undefined) await db.close();
+    throw err;
+  }
+}

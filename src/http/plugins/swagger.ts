@@ -1,0 +1,41 @@
+// OpenAPI 3.1 document (from the route schemas) at /openapi.json and
+// Swagger UI at /docs.
+import fp from 'fastify-plugin';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+
+export const API_VERSION = '1.0.0';
+
+export const TAGS = [
+  { name: 'nodes', description: 'Nodes (hosts) whose rulesets are stored' },
+  { name: 'dumps', description: 'Uploading and reading ruleset versions' },
+  { name: 'health', description: 'Liveness and readiness probes' },
+] as const;
+
+export default fp(
+  async (app) => {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'packetpath API',
+          version: API_VERSION,
+          description:
+            'Stores the netfilter (iptables) rulesets of Kubernetes nodes, as uploaded by an agent, and answers questions about them. ' +
+            'Every error is an RFC 9457 `application/problem+json` document. Every response carries `x-request-id` ' +
+            '(the request\'s own `x-request-id` when it sent a valid one).',
+          license: { name: 'UNLICENSED', identifier: 'UNLICENSED' },
+        },
+        servers: [{ url: 'http://127.0.0.1:8080', description: 'Local server (`npm start`)' }],
+        tags: [...TAGS],
+      },
+      refResolver: {
+        // Shared schemas appear as components/schemas/<$id>.
+        buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`),
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, docExpansion: 'list' } });
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  },
+  { name: 'packetpath-swagger', fastify: '5.x' },
+);

@@ -1,0 +1,257 @@
+// /api/v1/nodes/{node}/dumps: upload and read ruleset versions.
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { buildHost, renderRuleset } from '../../netfilter/index.ts';
+import {
+  findDump,
+  getDumpText,
+  InvalidInputError,
+  latestDump,
+  listDumps,
+  NotFoundError,
+  prepareDump,
+  uploadDumps,
+  type PreparedDump,
+} from '../../store/index.ts';
+import { toDump, toDumpSummary, toUploaded } from '../mappers.ts';
+import { loadRuleset } from '../ruleset.ts';
+import { uploadBodyLimit, uploadPreParsing } from '../upload.ts';
+import {
+  CanonicalQuerySchema,
+  DumpListQuerySchema,
+  DumpListSchema,
+  DumpParamsSchema,
+  DumpSchema,
+  FamilyQuerySchema,
+  LatestShaSchema,
+  NodeParamsSchema,
+  UploadJsonSchema,
+  UploadQuerySchema,
+  UploadResultSchema,
+  UploadTextSchema,
+  jsonResponse,
+  problemResponses,
+  ref,
+  type UploadJson,
+  type UploadResult,
+} from '../schemas/index.ts';
+
+const TEXT = 'text/plain; charset=utf-8';
+const textResponse = (description: string) => ({ description, content: { 'text/plain': { schema: Type.String() } } });
+const etag = (sha: string): string => `"${sha}"`;
+
+/** True when an If-None-Match header names this sha256 (or is `*`). */
+function matchesEtag(header: string | undefined, sha: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const v = t.trim().replace(/^W\//, '');
+    return v === '*' || v === etag(sha) || v === sha;
+  });
+}
+
+const UPLOAD_DESCRIPTION = `Stores a node's ruleset. The body is either the dump itself (\`text/plain\`: iptables-save, ip6tables-save, \`iptables -S\` or \`iptables -L -n -v\` output, format and family detected) or JSON \`{dump, ip6Dump?, host?, collectedAt?, cluster?, labels?, format?, family?}\`; \`ip6Dump\` is stored as a second (ipv6) version and returned under \`ip6\`. The node is created on first upload.
+
+\`Content-Encoding: gzip\` (or deflate) is accepted; the body is limited to MAX_UPLOAD_BYTES as sent and MAX_DECOMPRESSED_BYTES decoded (413 past either).
+
+Versions are identified by the sha256 of the canonical iptables-save text **without counters**. When it equals the node's latest version of that family, no version is created: the response is **200** with that version's id and \`created: false\`, and its raw text, counters, host file and \`lastSeenAt\` are updated. Otherwise **201** with \`created: true\`. Agents can skip uploads altogether by comparing their canonical sha256 with \`GET /nodes/{node}/dumps/latest/sha\` (or the ETag of \`HEAD /nodes/{node}/dumps/latest\`).
+
+A dump from which nothing usable can be read (no table) is rejected with 422 and line-numbered \`problems\`; with \`?strict=true\` any error diagnostic is. A bad host file is a 422 with \`errors\`. A rejected upload changes nothing.`;
+
+const dumps: FastifyPluginAsyncTypebox = async (app) => {
+  const limits = { maxUploadBytes: app.config.maxUploadBytes, maxDecompressedBytes: app.config.maxDecompressedBytes };
+
+  app.post(
+    '/nodes/:node/dumps',
+    {
+      bodyLimit: uploadBodyLimit(limits),
+      preParsing: uploadPreParsing(limits),
+      schema: {
+        tags: ['dumps'],
+        operationId: 'uploadDump',
+        summary: 'Upload a dump',
+        description: UPLOAD_DESCRIPTION,
+        params: NodeParamsSchema,
+        querystring: UploadQuerySchema,
+        headers: Type.Object({
+          'content-encoding': Type.Optional(Type.String({ description: '`gzip` (or `x-gzip`), `deflate` or `identity`; anything else is a 415', examples: ['gzip'] })),
+        }),
+        body: {
+          content: {
+            'text/plain': { schema: UploadTextSchema },
+            'application/json': { schema: ref(UploadJsonSchema) },
+          },
+        },
+        response: {
+          200: jsonResponse('Same canonical text as the latest version: nothing created, counters and lastSeenAt updated', ref(UploadResultSchema)),
+          201: jsonResponse('A new version was stored', ref(UploadResultSchema)),
+          ...problemResponses(400, 413, 415, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { node } = request.params;
+      const query = request.query;
+      const json: UploadJson = typeof request.body === 'string' ? { dump: request.body } : (request.body as UploadJson);
+      const format = json.format ?? query.format;
+      const strict = query.strict === true;
+
+      let hostJson: string | undefined;
+      if (json.host !== undefined) {
+        const host = buildHost(json.host);
+        if (!host.ok) throw new InvalidInputError(`the host file is invalid: ${host.errors.join('; ')}`, host.errors.map((message) => ({ path: '/body/host', message })));
+        hostJson = JSON.stringify(json.host);
+      }
+      const prepared: PreparedDump[] = [prepareDump(json.dump, { family: json.family ?? query.family, format, strict, field: 'dump' })];
+      if (json.ip6Dump !== undefined) {
+        if (prepared[0]?.family === 'ipv6') {
+          throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
+        }
+        prepared.push(prepareDump(json.ip6Dump, { family: 'ipv6', format, strict, field: 'ip6Dump' }));
+      }
+
+      const results = await uploadDumps(app.db.prisma, {
+        node,
+        dumps: prepared,
+        cluster: json.cluster ?? query.cluster,
+        labels: json.labels,
+        hostJson,
+        collectedAt: json.collectedAt ? new Date(json.collectedAt) : undefined,
+      });
+      const [first, second] = results;
+      if (!first) throw new Error('upload recorded nothing');
+      const body: UploadResult = { ...toUploaded(first), ...(second ? { ip6: toUploaded(second) } : {}) };
+      const created = results.some((r) => r.created);
+      reply.header('location', `/api/v1/nodes/${encodeURIComponent(node)}/dumps/${first.dump.id}`);
+      return reply.code(created ? 201 : 200).send(body);
+    },
+  );
+
+  app.get(
+    '/nodes/:node/dumps',
+    {
+      schema: {
+        tags: ['dumps'],
+        operationId: 'listDumps',
+        summary: "List a node's versions",
+        description: 'Newest first. `?limit=` (default 50, max 500) and `?cursor=` (the previous page\'s `nextCursor`).',
+        params: NodeParamsSchema,
+        querystring: DumpListQuerySchema,
+        response: { 200: jsonResponse('A page of versions', ref(DumpListSchema)), ...problemResponses(400, 404) },
+      },
+    },
+    async (request) => {
+      const page = await listDumps(app.db.prisma, request.params.node, request.query);
+      return { items: page.items.map(toDumpSummary), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/nodes/:node/dumps/latest',
+    {
+      schema: {
+        tags: ['dumps'],
+        operationId: 'getLatestDump',
+        summary: "A node's latest version",
+        description:
+          'The latest version of `family` (default ipv4), with `ETag: "<sha256>"` (canonical, counters stripped). ' +
+          '`HEAD` gives the ETag alone; `If-None-Match: "<sha256>"` answers 304 when it is still the latest.',
+        params: NodeParamsSchema,
+        querystring: FamilyQuerySchema,
+        headers: Type.Object({
+          'if-none-match': Type.Optional(Type.String({ description: 'An ETag from an earlier response: `"<sha256>"`; 304 when it is still the latest', examples: ['"1b609bf6c1f22272bb81e237235579d6b4587592b2b666070b48810d1af93a18"'] })),
+        }),
+        response: { 200: jsonResponse('The latest version', ref(DumpSchema)), 304: { description: 'Not modified', type: 'null' }, ...problemResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { node } = request.params;
+      const family = request.query.family ?? 'ipv4';
+      const latest = await latestDump(app.db.prisma, node, family);
+      if (!latest) throw new NotFoundError(`node "${node}" has no ${family} dump`);
+      reply.header('etag', etag(latest.sha256));
+      if (matchesEtag(request.headers['if-none-match'], latest.sha256)) return reply.code(304).send();
+      return toDump(await findDump(app.db.prisma, node, latest.id));
+    },
+  );
+
+  app.get(
+    '/nodes/:node/dumps/latest/sha',
+    {
+      schema: {
+        tags: ['dumps'],
+        operationId: 'getLatestSha',
+        summary: "The sha256 of a node's latest version",
+        description: 'Cheap check for agents: compare with the sha256 of your canonical dump (counters stripped) and skip the upload when equal.',
+        params: NodeParamsSchema,
+        querystring: FamilyQuerySchema,
+        response: { 200: jsonResponse('Identity of the latest version', ref(LatestShaSchema)), ...problemResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { node } = request.params;
+      const family = request.query.family ?? 'ipv4';
+      const latest = await latestDump(app.db.prisma, node, family);
+      if (!latest) throw new NotFoundError(`node "${node}" has no ${family} dump`);
+      reply.header('etag', etag(latest.sha256));
+      return { node, family, id: latest.id, sha256: latest.sha256 };
+    },
+  );
+
+  app.get(
+    '/nodes/:node/dumps/:id',
+    {
+      schema: {
+        tags: ['dumps'],
+        operationId: 'getDump',
+        summary: 'A version: metadata, stats, diagnostics, host file, counters',
+        params: DumpParamsSchema,
+        response: { 200: jsonResponse('The version', ref(DumpSchema)), ...problemResponses(400, 404) },
+      },
+    },
+    async (request) => toDump(await findDump(app.db.prisma, request.params.node, request.params.id)),
+  );
+
+  app.get(
+    '/nodes/:node/dumps/:id/raw',
+    {
+      schema: {
+        tags: ['dumps'],
+        operationId: 'getDumpRaw',
+        summary: 'The text as uploaded (latest upload of this version)',
+        params: DumpParamsSchema,
+        response: { 200: textResponse('The uploaded text, byte for byte'), ...problemResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { dump, text } = await getDumpText(app.db.prisma, request.params.node, request.params.id, 'original');
+      return reply.type(TEXT).header('etag', etag(dump.originalSha256)).send(text);
+    },
+  );
+
+  app.get(
+    '/nodes/:node/dumps/:id/canonical',
+    {
+      schema: {
+        tags: ['dumps'],
+        operationId: 'getDumpCanonical',
+        summary: 'The ruleset as canonical iptables-save text',
+        description: 'Rendered by packetpath from the parsed model, counters stripped (its sha256 is the version id\'s `sha256`); `?counters=true` prints the latest counters.',
+        params: DumpParamsSchema,
+        querystring: CanonicalQuerySchema,
+        response: { 200: textResponse('iptables-save text'), ...problemResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { node, id } = request.params;
+      if (request.query.counters) {
+        const dump = await findDump(app.db.prisma, node, id);
+        const loaded = await loadRuleset(app, dump.id, 'original');
+        return reply.type(TEXT).send(renderRuleset(loaded.ruleset, { counters: true }));
+      }
+      const { dump, text } = await getDumpText(app.db.prisma, node, id, 'canonical');
+      return reply.type(TEXT).header('etag', etag(dump.sha256)).send(text);
+    },
+  );
+};
+
+export default dumps;

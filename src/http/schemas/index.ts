@@ -1,0 +1,33 @@
+// Every shared schema (those with an `$id`), registered once by plugins/schemas.ts.
+import {
+  DiagnosticSchema,
+  DumpFormatSchema,
+  FamilySchema,
+  FieldErrorSchema,
+  LabelsSchema,
+  ProblemSchema,
+  SeveritySchema,
+  StatsSchema,
+} from './common.ts';
+import { DUMP_SCHEMAS } from './dumps.ts';
+import { HEALTH_SCHEMAS } from './health.ts';
+import { NODE_SCHEMAS } from './nodes.ts';
+
+export const SHARED_SCHEMAS = [
+  FamilySchema,
+  DumpFormatSchema,
+  SeveritySchema,
+  DiagnosticSchema,
+  StatsSchema,
+  FieldErrorSchema,
+  ProblemSchema,
+  LabelsSchema,
+  ...DUMP_SCHEMAS,
+  ...NODE_SCHEMAS,
+  ...HEALTH_SCHEMAS,
+] as const;
+
+export * from './common.ts';
+export * from './dumps.ts';
+export * from './nodes.ts';
+export * from './health.ts';

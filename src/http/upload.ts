@@ -1,0 +1,68 @@
+// Upload bodies: a `preParsing` hook that enforces the size limit on the
+// bytes as sent and, for `Content-Encoding: gzip|deflate`, stream-decodes
+// them with a hard limit on the decoded size (a gzip bomb stops at the limit
+// with a 413, it is never inflated in full).
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
+import type { preParsingAsyncHookHandler } from 'fastify';
+import { HttpProblem } from './plugins/errors.ts';
+
+const mib = (n: number): string => (n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`);
+
+export function tooLarge(what: 'upload' | 'decompressed', limit: number): HttpProblem {
+  return what === 'upload'
+    ? new HttpProblem(413, 'payload-too-large', `the request body is larger than the ${mib(limit)} upload limit (MAX_UPLOAD_BYTES)`, { limit })
+    : new HttpProblem(413, 'payload-too-large', `the decompressed request body is larger than the ${mib(limit)} limit (MAX_DECOMPRESSED_BYTES)`, { limit });
+}
+
+/** Passes bytes through, failing with a 413 problem past `limit`. */
+class ByteLimit extends Transform {
+  bytes = 0;
+  constructor(
+    private readonly limit: number,
+    private readonly what: 'upload' | 'decompressed',
+    private readonly onBytes?: (n: number) => void,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.onBytes?.(this.bytes);
+    if (this.bytes > this.limit) done(tooLarge(this.what, this.limit));
+    else done(null, chunk);
+  }
+}
+
+/** The stream fastify reads the body from; it reports the bytes as sent for its Content-Length check. */
+type BodyStream = Readable & { receivedEncodedLength?: number };
+
+export interface UploadLimits {
+  readonly maxUploadBytes: number;
+  readonly maxDecompressedBytes: number;
+}
+
+/** The route `bodyLimit` that lets the hook below do the limiting. */
+export const uploadBodyLimit = (limits: UploadLimits): number => Math.max(limits.maxUploadBytes, limits.maxDecompressedBytes);
+
+export function uploadPreParsing(limits: UploadLimits): preParsingAsyncHookHandler {
+  return async (request, _reply, payload) => {
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limits.maxUploadBytes) throw tooLarge('upload', limits.maxUploadBytes);
+    const encoding = String(request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding === 'identity' || encoding === '') {
+      const limit = new ByteLimit(limits.maxUploadBytes, 'upload');
+      return pipeline(payload, limit, () => {}) as BodyStream;
+    }
+    if (encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate') {
+      throw new HttpProblem(415, 'unsupported-content-encoding', `Content-Encoding "${encoding}" is not supported; use gzip, deflate or identity`);
+    }
+    let out: BodyStream | undefined;
+    const raw = new ByteLimit(limits.maxUploadBytes, 'upload', (n) => {
+      if (out) out.receivedEncodedLength = n;
+    });
+    const decoded = new ByteLimit(limits.maxDecompressedBytes, 'decompressed');
+    out = pipeline(payload, raw, encoding === 'deflate' ? createInflate() : createGunzip(), decoded, () => {}) as BodyStream;
+    out.receivedEncodedLength = 0;
+    return out;
+  };
+}

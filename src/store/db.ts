@@ -1,0 +1,126 @@
+// Opening the SQLite database: migrations, pragmas, the Prisma client.
+// No module-level singletons: every caller owns the `Database` it opened.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaClient, Prisma } from '../generated/prisma/client.ts';
+import { applyMigrations, readMigrations, MIGRATIONS_DIR, type MigrationReport } from './migrate.ts';
+
+/** A Prisma client or an interactive-transaction client: what every store function takes first. */
+export type Client = PrismaClient | Prisma.TransactionClient;
+export type Tx = Prisma.TransactionClient;
+export { PrismaClient, Prisma };
+
+export interface Database {
+  readonly prisma: PrismaClient;
+  /** The `file:` URL it was opened with. */
+  readonly url: string;
+  /** What the migrator did when the database was opened (null when `migrate: false`). */
+  readonly migrations: MigrationReport | null;
+  /** A trivial query; rejects when the database is unusable (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Apply pending migrations first (default true). */
+  readonly migrate?: boolean;
+  /** Directory holding the `<name>/migration.sql` folders (default: this checkout's prisma/migrations). */
+  readonly migrationsDir?: string;
+  /** SQLite busy timeout in ms (default 10000). */
+  readonly busyTimeoutMs?: number;
+}
+
+export class DatabaseUrlError extends Error {
+  override readonly name = 'DatabaseUrlError';
+}
+
+/** The file path of a `file:` URL (query string ignored). */
+export function databaseFilePath(url: string): string {
+  if (!url.startsWith('file:')) throw new DatabaseUrlError(`DATABASE_URL must be a file: URL, not "${url}"`);
+  const path = decodeURIComponent(url.slice('file:'.length).replace(/^\/\/(?=\/)/, '').split('?')[0] ?? '');
+  if (!path || path === ':memory:') throw new DatabaseUrlError('an in-memory database is not supported: give a file path (tests use a temp file)');
+  return resolve(path);
+}
+
+/** Longest an interactive transaction may wait for the connection and run (ms). */
+const TX_MAX_WAIT_MS = 60_000;
+const TX_TIMEOUT_MS = 60_000;
+
+/**
+ * Opens (creating if needed) the SQLite file at `url`: creates its directory,
+ * switches it to WAL, applies pending migrations and returns a Prisma client
+ * on the better-sqlite3 driver adapter with a busy timeout.
+ */
+export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
+  const file = databaseFilePath(url);
+  mkdirSync(dirname(file), { recursive: true });
+  const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
+
+  // Migrations and persistent pragmas go through a short-lived connection of our own.
+  let migrations: MigrationReport | null = null;
+  const sqlite = new BetterSqlite3(file, { timeout: busyTimeoutMs });
+  try {
+    sqlite.pragma('journal_mode = WAL');
+    if (options.migrate !== false) migrations = applyMigrations(sqlite, readMigrations(options.migrationsDir ?? MIGRATIONS_DIR));
+  } finally {
+    sqlite.close();
+  }
+
+  // `timeout` is better-sqlite3's busy timeout for the adapter's connection.
+  const adapter = new PrismaBetterSQLite3({ url: `file:${file}`, timeout: busyTimeoutMs });
+  const prisma = new PrismaClient({ adapter, transactionOptions: { maxWait: TX_MAX_WAIT_MS, timeout: TX_TIMEOUT_MS } });
+  // Per-connection pragmas (the adapter keeps one connection).
+  await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
+  await prisma.$queryRawUnsafe(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
+  await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
+  await prisma.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
+
+  let closed = false;
+  return {
+    prisma,
+    url,
+    migrations,
+    async ping() {
+      if (closed) throw new Error('database is closed');
+      await prisma.$queryRawUnsafe('SELECT 1');
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await prisma.$disconnect();
+    },
+  };
+}
+
+const BUSY = /SQLITE_BUSY|database is locked|SocketTimeout|timed out/i;
+
+/** True for errors that mean "another writer holds the lock; try again". */
+export function isBusyError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown };
+  if (e.code === 'SQLITE_BUSY' || e.code === 'P1008' || e.code === 'P2028') return true;
+  return (typeof e.message === 'string' && BUSY.test(e.message)) || (e.cause !== undefined && e.cause !== err && isBusyError(e.cause));
+}
+
+/**
+ * Runs `fn` in an interactive transaction that takes SQLite's write lock
+ * first (so concurrent writers queue on the busy timeout instead of failing
+ * with SQLITE_BUSY on a read-to-write upgrade), retrying on lock errors.
+ * Every store write goes through here.
+ */
+export async function writeTransaction<T>(prisma: PrismaClient, fn: (tx: Tx) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await prisma.$transaction(async (tx) => {
+        // A write statement that changes nothing still takes the RESERVED lock.
+        await tx.$executeRawUnsafe('UPDATE "Node" SET "id" = "id" WHERE 0');
+        return fn(tx);
+      });
+    } catch (err) {
+      if (attempt >= attempts || !isBusyError(err)) throw err;
+      await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
+    }
+  }
+}

@@ -1,0 +1,29 @@
+// The store: repository functions over Prisma/SQLite. Every function takes a
+// Prisma client or transaction client first; writes that must be atomic run
+// through `writeTransaction` (uploadDumps and removeNode do it themselves).
+export { openDatabase, writeTransaction, isBusyError, databaseFilePath, DatabaseUrlError, type Database, type Client, type Tx, type OpenOptions } from './db.ts';
+export { applyMigrations, readMigrations, MIGRATIONS_DIR, MigrationError, type Migration, type MigrationReport } from './migrate.ts';
+export { StoreError, NotFoundError, InvalidCursorError, DumpParseError, InvalidInputError, type Problem, type StoreErrorKind } from './errors.ts';
+export { DEFAULT_LIMIT, MAX_LIMIT, clampLimit, encodeCursor, decodeCursor, type Page, type PageRequest } from './cursor.ts';
+export { putBlob, getBlobText, decodeBlob, deleteUnreferencedBlobs, blobStorageBytes, sha256Hex } from './blobs.ts';
+export { prepareDump, stripCounters, extractCounters, type PreparedDump, type PrepareOptions, type RulesetStats } from './ingest.ts';
+export { createNode, findNode, getNode, listNodes, deleteNode, upsertNode, requireNodeId, type NodeInfo, type NodeMeta, type Labels, type ListNodesOptions } from './nodes.ts';
+export {
+  createDump,
+  recordDump,
+  uploadDumps,
+  listDumps,
+  findDump,
+  findDumpById,
+  findDumpsByIds,
+  latestDump,
+  getDumpText,
+  type DumpInfo,
+  type DumpDetail,
+  type DumpTextKind,
+  type RecordResult,
+  type RecordDumpInput,
+  type UploadInput,
+  type ListDumpsOptions,
+} from './dumps.ts';
+export { LruCache, createRulesetCache, loadRuleset, loadBlobRuleset, type RulesetCache, type RulesetSource, type ParsedRuleset, type LoadedRuleset } from './rulesets.ts';

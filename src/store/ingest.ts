@@ -1,0 +1,136 @@
+// From uploaded text to what the store keeps: parse (src/netfilter), strip
+// counters, render the canonical text, hash it. Pure: no database here.
+import {
+  diagnosticToJson,
+  parseDump,
+  renderRuleset,
+  rulesetStats,
+  type Chain,
+  type Diagnostic,
+  type DumpFormat,
+  type Family,
+  type Rule,
+  type Ruleset,
+} from '../netfilter/index.ts';
+import { sha256Hex } from './blobs.ts';
+import { DumpParseError, type Problem } from './errors.ts';
+
+export interface PrepareOptions {
+  /** Force the address family (default: detected from the text). */
+  readonly family?: Family | undefined;
+  /** Skip format detection. */
+  readonly format?: DumpFormat | undefined;
+  /** Reject anything iptables-restore would reject (any error diagnostic → DumpParseError). */
+  readonly strict?: boolean | undefined;
+  /** Name of the request field the text came from, for problem documents. */
+  readonly field?: string | undefined;
+}
+
+export interface RulesetStats {
+  readonly tables: number;
+  readonly chains: number;
+  readonly rules: number;
+}
+
+export interface PreparedDump {
+  readonly family: Family;
+  readonly format: DumpFormat;
+  readonly originalText: string;
+  readonly originalSha256: string;
+  /** iptables-save text of the ruleset with every counter removed. */
+  readonly canonicalText: string;
+  /** sha256 of `canonicalText`: the identity of a version. */
+  readonly sha256: string;
+  /** Counters as compact JSON (see `extractCounters`), null when the dump had none. */
+  readonly countersJson: string | null;
+  readonly stats: RulesetStats;
+  readonly diagnostics: readonly Diagnostic[];
+  /** The parsed ruleset, counters stripped (what `canonicalText` renders). */
+  readonly ruleset: Ruleset;
+}
+
+/** Problems listed in a 422 at most (the rest are counted in the message). */
+const MAX_PROBLEMS = 200;
+
+/** The ruleset with every chain and rule counter removed. */
+export function stripCounters(ruleset: Ruleset): Ruleset {
+  return {
+    family: ruleset.family,
+    tables: ruleset.tables.map((t) => ({
+      name: t.name,
+      chains: t.chains.map((c): Chain => {
+        const { counters: _chainCounters, rules, ...chain } = c;
+        return {
+          ...chain,
+          rules: rules.map((r): Rule => {
+            const { counters: _ruleCounters, ...rule } = r;
+            return rule;
+          }),
+        };
+      }),
+    })),
+  };
+}
+
+/**
+ * Counters of a ruleset as compact JSON text:
+ * `{"filter":{"INPUT":{"policy":"12:3400","rules":["5:300",null]}}}`
+ * (`packets:bytes`, exact; null for a rule without counters). Null when the
+ * ruleset has no counters at all.
+ */
+export function extractCounters(ruleset: Ruleset): string | null {
+  let any = false;
+  const out: Record<string, Record<string, { policy: string | null; rules: (string | null)[] }>> = {};
+  for (const t of ruleset.tables) {
+    const chains: Record<string, { policy: string | null; rules: (string | null)[] }> = {};
+    for (const c of t.chains) {
+      const policy = c.counters ? `${c.counters.packets}:${c.counters.bytes}` : null;
+      const rules = c.rules.map((r) => (r.counters ? `${r.counters.packets}:${r.counters.bytes}` : null));
+      if (policy !== null || rules.some((r) => r !== null)) any = true;
+      chains[c.name] = { policy, rules };
+    }
+    out[t.name] = chains;
+  }
+  return any ? JSON.stringify(out) : null;
+}
+
+const toProblem = (d: Diagnostic): Problem => diagnosticToJson(d);
+
+/**
+ * Parses an uploaded dump. Throws DumpParseError (→ 422) when nothing usable
+ * was read (no table), or, with `strict`, when there is any error diagnostic.
+ */
+export function prepareDump(text: string, options: PrepareOptions = {}): PreparedDump {
+  const field = options.field ?? 'dump';
+  const result = parseDump(text, {
+    ...(options.family ? { family: options.family } : {}),
+    ...(options.format ? { format: options.format } : {}),
+    ...(options.strict ? { strict: true } : {}),
+  });
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  const listed = (ds: readonly Diagnostic[]): Problem[] => ds.slice(0, MAX_PROBLEMS).map(toProblem);
+  const more = (n: number): string => (n > MAX_PROBLEMS ? ` (first ${MAX_PROBLEMS} of ${n} listed)` : '');
+  if (result.ruleset.tables.length === 0) {
+    const problems = errors.length
+      ? listed(errors)
+      : [{ line: 1, severity: 'error' as const, code: text.trim() === '' ? 'empty-dump' : 'no-tables', message: text.trim() === '' ? 'the dump is empty' : 'no table or rule could be read from the dump' }];
+    throw new DumpParseError(`nothing usable could be read from ${field}: ${problems[0]?.message ?? 'no tables'}${more(errors.length)}`, problems, field);
+  }
+  if (options.strict && errors.length) {
+    throw new DumpParseError(`${field} has ${errors.length} error(s) in strict mode${more(errors.length)}`, listed(errors), field);
+  }
+  const ruleset = stripCounters(result.ruleset);
+  const canonicalText = renderRuleset(ruleset, { counters: false });
+  return {
+    family: result.ruleset.family,
+    format: result.format,
+    originalText: text,
+    originalSha256: sha256Hex(text),
+    canonicalText,
+    sha256: sha256Hex(canonicalText),
+    countersJson: extractCounters(result.ruleset),
+    stats: rulesetStats(result.ruleset),
+    diagnostics: result.diagnostics.map(diagnosticToJson),
+    ruleset,
+  };
+}

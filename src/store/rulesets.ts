@@ -1,0 +1,99 @@
+// Parsed rulesets of stored dumps, cached by content hash so query endpoints
+// (trace, diff, ...) do not re-parse. The cache is an object the app owns
+// (passed to buildApp), never a module-level singleton.
+import { parseDump, type Diagnostic, type DumpFormat, type Family, type Ruleset } from '../netfilter/index.ts';
+import { getBlobText } from './blobs.ts';
+import type { Client } from './db.ts';
+import { findDumpById, type DumpInfo } from './dumps.ts';
+import { NotFoundError } from './errors.ts';
+
+/** A small least-recently-used map. `max` 0 disables caching. */
+export class LruCache<K, V> {
+  readonly #map = new Map<K, V>();
+  hits = 0;
+  misses = 0;
+  constructor(readonly max: number) {}
+
+  get(key: K): V | undefined {
+    const value = this.#map.get(key);
+    if (value === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    this.#map.delete(key);
+    this.#map.set(key, value);
+    return value;
+  }
+
+  set(key: K, value: V): void {
+    if (this.max <= 0) return;
+    this.#map.delete(key);
+    this.#map.set(key, value);
+    while (this.#map.size > this.max) {
+      const oldest = this.#map.keys().next();
+      if (oldest.done) break;
+      this.#map.delete(oldest.value);
+    }
+  }
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  clear(): void {
+    this.#map.clear();
+  }
+}
+
+/**
+ * Which text to parse: `canonical` (counters stripped, normalized; rule
+ * `line`s refer to the `/canonical` text; shared by every dump with the same
+ * sha256) or `original` (the latest uploaded text, with its counters and its
+ * own line numbers).
+ */
+export type RulesetSource = 'canonical' | 'original';
+
+export interface ParsedRuleset {
+  readonly ruleset: Ruleset;
+  readonly format: DumpFormat;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export type RulesetCache = LruCache<string, ParsedRuleset>;
+
+export const createRulesetCache = (max = 64): RulesetCache => new LruCache<string, ParsedRuleset>(max);
+
+export interface LoadedRuleset extends ParsedRuleset {
+  readonly dump: DumpInfo;
+  readonly source: RulesetSource;
+}
+
+/** Parses (or takes from the cache) the ruleset of a text blob. */
+export async function loadBlobRuleset(
+  client: Client,
+  cache: RulesetCache,
+  sha256: string,
+  family: Family,
+  format: DumpFormat,
+  source: RulesetSource,
+): Promise<ParsedRuleset> {
+  const key = `${source}:${family}:${sha256}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const text = await getBlobText(client, sha256);
+  if (text === null) throw new Error(`blob ${sha256} is missing`);
+  const result = parseDump(text, { family, format: source === 'canonical' ? 'iptables-save' : format });
+  const parsed: ParsedRuleset = { ruleset: result.ruleset, format: result.format, diagnostics: result.diagnostics };
+  cache.set(key, parsed);
+  return parsed;
+}
+
+/** The parsed ruleset of a stored dump version. NotFoundError when there is no such dump. */
+export async function loadRuleset(client: Client, cache: RulesetCache, dumpId: number, source: RulesetSource = 'canonical'): Promise<LoadedRuleset> {
+  const dump = await findDumpById(client, dumpId);
+  if (!dump) throw new NotFoundError(`dump ${dumpId} not found`);
+  const sha = source === 'canonical' ? dump.sha256 : dump.originalSha256;
+  const parsed = await loadBlobRuleset(client, cache, sha, dump.family, dump.format, source);
+  return { ...parsed, dump, source };
+}

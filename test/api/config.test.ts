@@ -1,0 +1,29 @@
+// src/http/config.ts: defaults and validation of the environment.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../../src/http/config.ts';
+
+describe('config', () => {
+  it('defaults', () => {
+    const c = loadConfig({});
+    assert.deepEqual(c, DEFAULT_CONFIG);
+    assert.equal(c.port, 8080);
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.databaseUrl, 'file:./data/packetpath.db');
+    assert.equal(c.maxUploadBytes, 64 * 1024 * 1024);
+    assert.equal(c.maxDecompressedBytes, 256 * 1024 * 1024);
+  });
+
+  it('reads the environment', () => {
+    const c = loadConfig({ PORT: '9000', HOST: '0.0.0.0', DATABASE_URL: 'file:/data/x.db', LOG_LEVEL: 'debug', MAX_UPLOAD_BYTES: '1024', MAX_DECOMPRESSED_BYTES: '4096' });
+    assert.deepEqual([c.port, c.host, c.databaseUrl, c.logLevel, c.maxUploadBytes, c.maxDecompressedBytes], [9000, '0.0.0.0', 'file:/data/x.db', 'debug', 1024, 4096]);
+  });
+
+  it('rejects bad values with a message naming the variable', () => {
+    assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message));
+    assert.throws(() => loadConfig({ PORT: '70000' }), /PORT/);
+    assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/);
+    assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://db' }), /DATABASE_URL/);
+    assert.throws(() => loadConfig({ MAX_UPLOAD_BYTES: '0' }), /MAX_UPLOAD_BYTES/);
+  });
+});

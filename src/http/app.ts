@@ -12,6 +12,9 @@ import swaggerPlugin from './plugins/swagger.ts';
 import healthRoutes from './routes/health.ts';
 import nodeRoutes from './routes/nodes.ts';
 import dumpRoutes from './routes/dumps.ts';
+import tableRoutes from './routes/tables.ts';
+import diffRoutes from './routes/diff.ts';
+import traceRoutes from './routes/trace.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -71,6 +74,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(healthRoutes);
     await app.register(nodeRoutes, { prefix: API_PREFIX });
     await app.register(dumpRoutes, { prefix: API_PREFIX });
+    await app.register(tableRoutes, { prefix: API_PREFIX });
+    await app.register(diffRoutes, { prefix: API_PREFIX });
+    await app.register(traceRoutes, { prefix: API_PREFIX });
     return app;
   } catch (err) {
     if (options.db === undefined) await db.close();

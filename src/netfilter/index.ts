@@ -16,3 +16,4 @@ export { traceCluster, addressOwners, type ClusterNode, type ClusterPath, type C
 export { explainOutcome, type Explanation } from './sim/explain.ts';
 export { lintRuleset, type Finding, type LintInput } from './lint.ts';
 export { semanticDiff, type SemanticDiff, type ProbeDifference } from './semantic-diff.ts';
+export { renderChainListing } from './render-listing.ts';

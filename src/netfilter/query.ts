@@ -133,7 +133,8 @@ function ruleMentionsPort(r: Rule, port: number): boolean {
 
 /** kube-proxy names a Service port `ns/name:port` in its comments. */
 export function serviceOfComment(comment: string): string | undefined {
-  const m = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[^\s]*)/i.exec(comment);
+  // `ns/name:port`, `ns/name:` (old kube-proxy, unnamed port) or `ns/name` (unnamed port).
+  const m = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[^\s]*)?)(\s|$)/i.exec(comment);
   return m?.[1];
 }
 

@@ -12,6 +12,7 @@ import {
 import { DUMP_SCHEMAS } from './dumps.ts';
 import { HEALTH_SCHEMAS } from './health.ts';
 import { NODE_SCHEMAS } from './nodes.ts';
+import { QUERY_SCHEMAS } from './query.ts';
 
 export const SHARED_SCHEMAS = [
   FamilySchema,
@@ -25,9 +26,11 @@ export const SHARED_SCHEMAS = [
   ...DUMP_SCHEMAS,
   ...NODE_SCHEMAS,
   ...HEALTH_SCHEMAS,
+  ...QUERY_SCHEMAS,
 ] as const;
 
 export * from './common.ts';
 export * from './dumps.ts';
 export * from './nodes.ts';
 export * from './health.ts';
+export * from './query.ts';

@@ -1,0 +1,220 @@
+// /api/v1/nodes/{node}/...: tables, chains, rules, services and findings of a
+// stored version (the latest unless `?dump=`).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import {
+  extractServices,
+  findChain,
+  findTable,
+  lintRuleset,
+  referencesTo,
+  renderChainListing,
+  renderRule,
+  searchRules,
+  summarizeChains,
+  buildHost,
+  type Counters,
+  type Rule,
+  type TableName,
+} from '../../netfilter/index.ts';
+import { findDump, NotFoundError } from '../../store/index.ts';
+import { loadNodeRuleset } from '../ruleset.ts';
+import {
+  ChainDetailSchema,
+  ChainListSchema,
+  ChainParamsSchema,
+  ChainQuerySchema,
+  FindingListSchema,
+  NodeParamsSchema,
+  RuleSearchQuerySchema,
+  RuleSearchResultSchema,
+  ServiceListSchema,
+  TableListSchema,
+  TableParamsSchema,
+  VersionQuerySchema,
+  jsonResponse,
+  problemResponses,
+  ref,
+} from '../schemas/index.ts';
+
+const counters = (c: Counters | undefined) => (c ? { packets: Number(c.packets), bytes: Number(c.bytes) } : null);
+
+function ruleJson(chain: string, r: Rule) {
+  const plain = JSON.parse(JSON.stringify({ matches: r.matches, target: r.target }, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) as { matches: { kind: string }[]; target: { kind: string } | null };
+  return { position: r.position, line: r.line, text: renderRule(chain, r), raw: r.raw, counters: counters(r.counters), ...plain };
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+const READ = { scope: 'read' } as const;
+
+const tables: FastifyPluginAsyncTypebox = async (app) => {
+  // The latest uploaded text of the version: its raw lines and counters (the canonical text has neither).
+  const load = (node: string, q: { dump?: number; family?: 'ipv4' | 'ipv6' }) =>
+    loadNodeRuleset(app, node, q.dump ?? 'latest', { source: 'original', ...(q.family ? { family: q.family } : {}) });
+
+  app.get(
+    '/nodes/:node/tables',
+    {
+      config: READ,
+      schema: {
+        tags: ['query'],
+        operationId: 'listTables',
+        summary: 'Tables of a version',
+        params: NodeParamsSchema,
+        querystring: VersionQuerySchema,
+        response: { 200: jsonResponse('The tables with their sizes', ref(TableListSchema)), ...problemResponses(400, 404) },
+      },
+    },
+    async (request) => {
+      const { ruleset, dump } = await load(request.params.node, request.query);
+      return {
+        dump: dump.id,
+        family: ruleset.family,
+        tables: ruleset.tables.map((t) => ({ name: t.name, chains: t.chains.length, rules: t.chains.reduce((n, c) => n + c.rules.length, 0) })),
+      };
+    },
+  );
+
+  app.get(
+    '/nodes/:node/tables/:table/chains',
+    {
+      config: READ,
+      schema: {
+        tags: ['query'],
+        operationId: 'listChains',
+        summary: 'Chains of a table',
+        description: "Each chain's policy, rule count, counters, the rules that jump to it and the chains it jumps to.",
+        params: TableParamsSchema,
+        querystring: VersionQuerySchema,
+        response: { 200: jsonResponse('The chains', ref(ChainListSchema)), ...problemResponses(400, 404) },
+      },
+    },
+    async (request) => {
+      const { ruleset, dump } = await load(request.params.node, request.query);
+      const table = findTable(ruleset, request.params.table as TableName);
+      if (!table) throw new NotFoundError(`dump ${dump.id} has no ${request.params.table} table`);
+      return { dump: dump.id, table: table.name, chains: summarizeChains(table).map((c) => ({ ...c, referencedBy: [...c.referencedBy], jumpsTo: [...c.jumpsTo], counters: counters(c.counters ?? undefined) })) };
+    },
+  );
+
+  app.get(
+    '/nodes/:node/tables/:table/chains/:chain',
+    {
+      config: READ,
+      schema: {
+        tags: ['query'],
+        operationId: 'getChain',
+        summary: 'One chain with its rules',
+        description: 'Rules typed and raw with counters, who references the chain and where it jumps. `?format=save` gives the iptables-save lines, `?format=listing` an `iptables -L -n -v` style rendering.',
+        params: ChainParamsSchema,
+        querystring: ChainQuerySchema,
+        response: {
+          200: {
+            description: 'The chain (JSON, or text with `format=save|listing`)',
+            content: { 'application/json': { schema: ref(ChainDetailSchema) }, 'text/plain': { schema: Type.String() } },
+          },
+          ...problemResponses(400, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { ruleset, dump } = await load(request.params.node, request.query);
+      const table = findTable(ruleset, request.params.table as TableName);
+      const chain = findChain(table, request.params.chain);
+      if (!table || !chain) throw new NotFoundError(`dump ${dump.id} has no chain ${request.params.table}/${request.params.chain}`);
+      const format = request.query.format ?? 'json';
+      if (format === 'save') return reply.type(TEXT).send(chain.rules.map((r) => renderRule(chain.name, r)).join('\n') + (chain.rules.length ? '\n' : ''));
+      if (format === 'listing') return reply.type(TEXT).send(renderChainListing(table, chain));
+      const summary = summarizeChains(table).find((c) => c.name === chain.name)!;
+      return {
+        dump: dump.id,
+        table: table.name,
+        name: chain.name,
+        builtin: chain.builtin,
+        policy: chain.policy,
+        counters: counters(chain.counters),
+        referencedBy: referencesTo(table, chain.name),
+        jumpsTo: [...summary.jumpsTo],
+        rules: chain.rules.map((r) => ruleJson(chain.name, r)),
+      };
+    },
+  );
+
+  app.get(
+    '/nodes/:node/rules',
+    {
+      config: READ,
+      schema: {
+        tags: ['query'],
+        operationId: 'searchRules',
+        summary: 'Search rules',
+        description: 'Filters combine with AND. `ip` matches rules whose source/destination CIDRs, ranges or NAT targets contain the address; `service` matches the kube-proxy rules of a Service port (`ns/name` or `ns/name:port`).',
+        params: NodeParamsSchema,
+        querystring: RuleSearchQuerySchema,
+        response: { 200: jsonResponse('Matching rules in dump order', ref(RuleSearchResultSchema)), ...problemResponses(400, 404) },
+      },
+    },
+    async (request) => {
+      const { ruleset, dump } = await load(request.params.node, request.query);
+      const q = request.query;
+      const hits = searchRules(ruleset, {
+        ...(q.service ? { service: q.service } : {}),
+        ...(q.ip ? { ip: q.ip } : {}),
+        ...(q.port !== undefined ? { port: q.port } : {}),
+        ...(q.proto ? { proto: q.proto } : {}),
+        ...(q.target ? { target: q.target } : {}),
+        ...(q.chain ? { chain: q.chain } : {}),
+        ...(q.comment ? { comment: q.comment } : {}),
+        ...(q.table ? { table: q.table as TableName } : {}),
+      });
+      return { dump: dump.id, rules: hits.map((h) => ({ ...h, counters: counters(h.counters ?? undefined) })) };
+    },
+  );
+
+  app.get(
+    '/nodes/:node/services',
+    {
+      config: READ,
+      schema: {
+        tags: ['query'],
+        operationId: 'listServices',
+        summary: "kube-proxy's Services, rebuilt from the chains",
+        description: 'For each Service port: cluster IP, protocol, NodePort, external IPs, endpoints with their load-balancing probability, masquerade rules and no-endpoint REJECTs.',
+        params: NodeParamsSchema,
+        querystring: VersionQuerySchema,
+        response: { 200: jsonResponse('The Services', ref(ServiceListSchema)), ...problemResponses(400, 404) },
+      },
+    },
+    async (request) => {
+      const { ruleset, dump } = await load(request.params.node, request.query);
+      return { dump: dump.id, services: extractServices(ruleset).map((x) => ({ ...x, externalIPs: [...x.externalIPs], loadBalancerIPs: [...x.loadBalancerIPs], endpoints: [...x.endpoints], masqueradeRules: [...x.masqueradeRules], noEndpointRules: [...x.noEndpointRules] })) };
+    },
+  );
+
+  app.get(
+    '/nodes/:node/findings',
+    {
+      config: READ,
+      schema: {
+        tags: ['query'],
+        operationId: 'listFindings',
+        summary: 'Lint findings',
+        description: 'Undefined chains, loops, unreferenced chains, shadowed and duplicate rules, FORWARD DROP without a pod path, KUBE-MARK-MASQ without MASQUERADE, Services without endpoints, legacy and nft tables both present, uneven statistic shares.',
+        params: NodeParamsSchema,
+        querystring: VersionQuerySchema,
+        response: { 200: jsonResponse('Findings, errors first', ref(FindingListSchema)), ...problemResponses(400, 404) },
+      },
+    },
+    async (request) => {
+      const loaded = await load(request.params.node, request.query);
+      const detail = await findDump(app.db.prisma, request.params.node, loaded.dump.id);
+      const host = detail.host ? buildHost(detail.host) : undefined;
+      return {
+        dump: loaded.dump.id,
+        findings: lintRuleset({ ruleset: loaded.ruleset, diagnostics: loaded.diagnostics, ...(host?.ok ? { host: host.host } : {}) }),
+      };
+    },
+  );
+};
+
+export default tables;

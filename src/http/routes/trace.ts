@@ -1,0 +1,57 @@
+// POST /api/v1/trace: one node, or a cluster when `cluster`/`from` is given.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { formatTraceText, traceToJson } from '../../netfilter/index.ts';
+import type { Static } from '@sinclair/typebox';
+import { problemResponses, ref, TraceRequestSchema, TraceResponseSchema } from '../schemas/index.ts';
+
+/** The core's readonly JSON views are what the schema describes; only mutability differs. */
+const asResponse = (x: unknown) => x as Static<typeof TraceResponseSchema>;
+import { pathToJson, runTrace, summarizeOutcomes, summarizePaths } from '../traces.ts';
+
+const DESCRIPTION = `Walks a packet through a node's stored ruleset as the kernel would (hooks and table order, routing with the node's host file, jumps, NAT, marks, conntrack state) and returns one outcome per path, with probabilities for \`statistic\` branches, the events the kernel's TRACE would report, assumptions, near misses and an explanation.
+
+Give \`node\` (its latest version of the packet's family) or \`dumpId\`. With \`cluster\` and \`from: {node, interface | local}\` the trace follows the packet across the cluster's nodes: when it leaves a node towards a next hop, it continues on the node owning that address, arriving on the interface that holds it. \`changes\` applies what-if iptables commands for this trace only; the answer then shows the outcomes before and after. \`?format=text\` gives the readable form.`;
+
+const trace: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/trace',
+    {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['trace'],
+        operationId: 'tracePacket',
+        summary: 'Trace a packet through a node or a cluster',
+        description: DESCRIPTION,
+        querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text')])) }),
+        body: ref(TraceRequestSchema),
+        response: {
+          200: {
+            description: 'The trace',
+            content: { 'application/json': { schema: ref(TraceResponseSchema) }, 'text/plain': { schema: Type.String() } },
+          },
+          ...problemResponses(400, 404, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const result = await runTrace(app, body);
+      const text = request.query.format === 'text';
+      const whatIf = (before: string[], after: string[]) =>
+        body.changes === undefined ? {} : { whatIf: { changes: body.changes, before, after, changed: before.join('\n') !== after.join('\n') } };
+      if (result.kind === 'single') {
+        const json = traceToJson({ outcomes: result.outcomes, warnings: result.warnings });
+        if (text) return reply.type('text/plain; charset=utf-8').send(`node ${result.node}, dump ${result.dump}\n` + formatTraceText(json));
+        return asResponse({ ...json, node: result.node, dump: result.dump, ...whatIf(summarizeOutcomes(result.before ?? []), summarizeOutcomes(result.outcomes)) });
+      }
+      if (text) {
+        const out = result.paths.map((p, i) => [`Path ${i + 1} of ${result.paths.length}: ${summarizePaths([p])[0]}`, ...p.hops.map((h) => `== ${h.node} (in ${h.inInterface ?? 'local'})\n` + formatTraceText({ outcomes: [h.outcome], warnings: [] }))].join('\n'));
+        return reply.type('text/plain; charset=utf-8').send(out.join('\n') + result.warnings.map((w) => `warning: ${w}\n`).join(''));
+      }
+      return asResponse({ paths: result.paths.map(pathToJson), warnings: result.warnings, ...whatIf(summarizePaths(result.before ?? []), summarizePaths(result.paths)) });
+    },
+  );
+};
+
+export default trace;

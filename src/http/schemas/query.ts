@@ -1,0 +1,349 @@
+// Schemas of the query endpoints: tables, chains, rules, services, findings,
+// diffs and traces.
+import { Type, type Static } from '@sinclair/typebox';
+import { FamilySchema, NodeNameSchema, ref } from './common.ts';
+
+export const TableNameSchema = Type.Union(['raw', 'mangle', 'nat', 'filter', 'security'].map((t) => Type.Literal(t)), {
+  $id: 'TableName',
+  description: 'An iptables table.',
+});
+
+export const VersionQuerySchema = Type.Object({
+  dump: Type.Optional(Type.Integer({ minimum: 1, description: 'A dump id of this node; default: its latest version' })),
+  family: Type.Optional(ref(FamilySchema)),
+});
+export type VersionQuery = Static<typeof VersionQuerySchema>;
+
+export const CountersSchema = Type.Object(
+  { packets: Type.Number({ minimum: 0 }), bytes: Type.Number({ minimum: 0 }) },
+  { $id: 'Counters', description: 'Packet and byte counters (as numbers; beyond 2^53 they lose precision).' },
+);
+
+export const RuleRefSchema = Type.Object(
+  { table: Type.String(), chain: Type.String(), position: Type.Integer({ minimum: 1 }) },
+  { $id: 'RuleRef', description: 'A rule by table, chain and 1-based position.' },
+);
+
+export const TableSummarySchema = Type.Object(
+  { name: ref(TableNameSchema), chains: Type.Integer({ minimum: 0 }), rules: Type.Integer({ minimum: 0 }) },
+  { $id: 'TableSummary' },
+);
+export const TableListSchema = Type.Object(
+  { dump: Type.Integer(), family: ref(FamilySchema), tables: Type.Array(ref(TableSummarySchema)) },
+  { $id: 'TableList', examples: [{ dump: 3, family: 'ipv4', tables: [{ name: 'nat', chains: 12, rules: 30 }, { name: 'filter', chains: 9, rules: 20 }] }] },
+);
+
+export const ChainSummarySchema = Type.Object(
+  {
+    name: Type.String(),
+    builtin: Type.Boolean(),
+    policy: Type.Union([Type.String(), Type.Null()], { description: 'ACCEPT/DROP for built-in chains, UNKNOWN when not known, null for user chains' }),
+    rules: Type.Integer({ minimum: 0 }),
+    counters: Type.Union([ref(CountersSchema), Type.Null()]),
+    referencedBy: Type.Array(ref(RuleRefSchema), { description: 'Rules that jump or go to this chain' }),
+    jumpsTo: Type.Array(Type.String(), { description: 'Chains this chain jumps or goes to' }),
+  },
+  { $id: 'ChainSummary' },
+);
+export const ChainListSchema = Type.Object(
+  { dump: Type.Integer(), table: ref(TableNameSchema), chains: Type.Array(ref(ChainSummarySchema)) },
+  { $id: 'ChainList' },
+);
+
+const LooseObject = (description: string) => Type.Object({ kind: Type.String() }, { additionalProperties: true, description });
+
+export const RuleSchema = Type.Object(
+  {
+    position: Type.Integer({ minimum: 1 }),
+    line: Type.Integer({ minimum: 0, description: 'Line in the text the ruleset was parsed from (the canonical text unless `source=original`)' }),
+    text: Type.String({ description: 'The rule as canonical iptables-save prints it' }),
+    raw: Type.String({ description: 'The rule as written in the parsed text' }),
+    counters: Type.Union([ref(CountersSchema), Type.Null()]),
+    matches: Type.Array(LooseObject('A typed match: `protocol`, `source`, `destination`, `inInterface`, `outInterface`, `fragment` or `module` (with `module`, `options`)')),
+    target: Type.Union([LooseObject('`verdict`, `jump`, `goto` or `extension` (with `name`, `options`)'), Type.Null()]),
+  },
+  { $id: 'Rule' },
+);
+
+export const ChainDetailSchema = Type.Object(
+  {
+    dump: Type.Integer(),
+    table: ref(TableNameSchema),
+    name: Type.String(),
+    builtin: Type.Boolean(),
+    policy: Type.Union([Type.String(), Type.Null()]),
+    counters: Type.Union([ref(CountersSchema), Type.Null()]),
+    referencedBy: Type.Array(ref(RuleRefSchema)),
+    jumpsTo: Type.Array(Type.String()),
+    rules: Type.Array(ref(RuleSchema)),
+  },
+  { $id: 'ChainDetail' },
+);
+
+export const ChainParamsSchema = Type.Object({ node: NodeNameSchema, table: ref(TableNameSchema), chain: Type.String({ minLength: 1, maxLength: 128 }) });
+export const TableParamsSchema = Type.Object({ node: NodeNameSchema, table: ref(TableNameSchema) });
+export const ChainQuerySchema = Type.Composite([
+  VersionQuerySchema,
+  Type.Object({ format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('save'), Type.Literal('listing')], { description: '`save`: iptables-save lines; `listing`: iptables -L -n -v columns' })) }),
+]);
+
+export const RuleSearchQuerySchema = Type.Composite([
+  VersionQuerySchema,
+  Type.Object({
+    service: Type.Optional(Type.String({ description: 'kube-proxy Service port `namespace/name[:port]`', examples: ['nginx-test/nginx-service'] })),
+    ip: Type.Optional(Type.String({ description: 'Rules whose addresses (or NAT targets) contain this IP', examples: ['10.224.2.16'] })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    proto: Type.Optional(Type.String({ examples: ['tcp'] })),
+    target: Type.Optional(Type.String({ description: 'Target: ACCEPT, DNAT, a chain name ...', examples: ['DNAT'] })),
+    chain: Type.Optional(Type.String({ description: 'Chain name; a trailing `*` matches a prefix', examples: ['KUBE-SEP-*'] })),
+    comment: Type.Optional(Type.String({ description: 'Substring of a `-m comment`' })),
+    table: Type.Optional(ref(TableNameSchema)),
+  }),
+]);
+
+export const RuleHitSchema = Type.Object(
+  {
+    table: Type.String(),
+    chain: Type.String(),
+    position: Type.Integer(),
+    line: Type.Integer(),
+    text: Type.String(),
+    raw: Type.String(),
+    counters: Type.Union([ref(CountersSchema), Type.Null()]),
+  },
+  { $id: 'RuleHit' },
+);
+export const RuleSearchResultSchema = Type.Object({ dump: Type.Integer(), rules: Type.Array(ref(RuleHitSchema)) }, { $id: 'RuleSearchResult' });
+
+export const ServiceEndpointSchema = Type.Object(
+  {
+    chain: Type.String(),
+    ip: Type.Union([Type.String(), Type.Null()]),
+    port: Type.Union([Type.Integer(), Type.Null()]),
+    probability: Type.Number({ description: 'Chance a new connection picks this endpoint' }),
+    ruleProbability: Type.Union([Type.String(), Type.Null()], { description: 'The `statistic --probability` of its KUBE-SVC rule' }),
+    hairpinMasquerade: Type.Boolean(),
+  },
+  { $id: 'ServiceEndpoint' },
+);
+export const ServiceSchema = Type.Object(
+  {
+    name: Type.String({ description: '`namespace/name:port`' }),
+    namespace: Type.String(),
+    service: Type.String(),
+    portName: Type.String(),
+    protocol: Type.Union([Type.String(), Type.Null()]),
+    clusterIP: Type.Union([Type.String(), Type.Null()]),
+    port: Type.Union([Type.Integer(), Type.Null()]),
+    nodePort: Type.Union([Type.Integer(), Type.Null()]),
+    externalIPs: Type.Array(Type.String()),
+    loadBalancerIPs: Type.Array(Type.String()),
+    svcChain: Type.Union([Type.String(), Type.Null()]),
+    extChain: Type.Union([Type.String(), Type.Null()]),
+    endpoints: Type.Array(ref(ServiceEndpointSchema)),
+    masqueradeRules: Type.Array(ref(RuleRefSchema)),
+    noEndpointRules: Type.Array(ref(RuleRefSchema), { description: "kube-proxy's REJECT/DROP when there are no endpoints" }),
+  },
+  { $id: 'Service' },
+);
+export const ServiceListSchema = Type.Object({ dump: Type.Integer(), services: Type.Array(ref(ServiceSchema)) }, { $id: 'ServiceList' });
+
+export const FindingSchema = Type.Object(
+  {
+    code: Type.String(),
+    severity: Type.String(),
+    table: Type.Optional(Type.String()),
+    chain: Type.Optional(Type.String()),
+    rule: Type.Optional(Type.Integer()),
+    line: Type.Optional(Type.Integer()),
+    message: Type.String(),
+    explanation: Type.String(),
+  },
+  { $id: 'Finding' },
+);
+export const FindingListSchema = Type.Object({ dump: Type.Integer(), findings: Type.Array(ref(FindingSchema)) }, { $id: 'FindingList' });
+
+export const DiffQuerySchema = Type.Object({
+  left: NodeNameSchema,
+  right: NodeNameSchema,
+  leftDump: Type.Optional(Type.Integer({ minimum: 1 })),
+  rightDump: Type.Optional(Type.Integer({ minimum: 1 })),
+  family: Type.Optional(ref(FamilySchema)),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('unified')])),
+  packets: Type.Optional(Type.Literal('auto', { description: '`auto`: also trace probe packets built from both rulesets and report those whose outcome differs' })),
+});
+
+export const DiffLineSchema = Type.Object({ op: Type.String({ description: '` ` kept, `-` only left, `+` only right' }), text: Type.String(), left: Type.Optional(Type.Integer()), right: Type.Optional(Type.Integer()) }, { $id: 'DiffLine' });
+export const ChainDiffSchema = Type.Object(
+  {
+    table: Type.String(),
+    chain: Type.String(),
+    status: Type.String({ description: '`onlyLeft`, `onlyRight` or `changed`' }),
+    policy: Type.Optional(Type.Object({ left: Type.Union([Type.String(), Type.Null()]), right: Type.Union([Type.String(), Type.Null()]) })),
+    added: Type.Integer(),
+    removed: Type.Integer(),
+    lines: Type.Array(ref(DiffLineSchema)),
+  },
+  { $id: 'ChainDiff' },
+);
+export const ProbeDifferenceSchema = Type.Object(
+  { probe: Type.Object({}, { additionalProperties: true }), left: Type.Array(Type.String()), right: Type.Array(Type.String()) },
+  { $id: 'ProbeDifference' },
+);
+export const DiffResultSchema = Type.Object(
+  {
+    left: Type.Object({ node: Type.String(), dump: Type.Integer() }),
+    right: Type.Object({ node: Type.String(), dump: Type.Integer() }),
+    summary: Type.Object({
+      policiesDiffer: Type.Integer(),
+      chainsOnlyLeft: Type.Integer(),
+      chainsOnlyRight: Type.Integer(),
+      chainsChanged: Type.Integer(),
+      rulesAdded: Type.Integer(),
+      rulesRemoved: Type.Integer(),
+      identical: Type.Boolean(),
+    }),
+    tablesOnlyLeft: Type.Array(Type.String()),
+    tablesOnlyRight: Type.Array(Type.String()),
+    chains: Type.Array(ref(ChainDiffSchema)),
+    probes: Type.Optional(Type.Object({ count: Type.Integer(), differences: Type.Array(ref(ProbeDifferenceSchema)) }, { description: 'With `packets=auto`' })),
+  },
+  { $id: 'DiffResult' },
+);
+
+export const PacketSchema = Type.Object(
+  {
+    src: Type.String({ examples: ['192.0.2.100'] }),
+    dst: Type.String({ examples: ['10.108.94.160'] }),
+    protocol: Type.String({ description: '`tcp`, `udp`, `sctp`, `icmp`, `icmpv6` or a number', examples: ['tcp'] }),
+    sport: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    dport: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    icmpType: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
+    icmpCode: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
+    inInterface: Type.Optional(Type.String({ description: 'Interface the packet arrives on (PREROUTING path)' })),
+    local: Type.Optional(Type.Boolean({ description: 'Sent by a local process (OUTPUT path)' })),
+    state: Type.Optional(Type.String({ description: 'Conntrack state: NEW (default), ESTABLISHED, RELATED, INVALID, UNTRACKED' })),
+    ctStatus: Type.Optional(Type.Array(Type.String())),
+    mark: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.String()])),
+    connmark: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.String()])),
+    tcpFlags: Type.Optional(Type.String({ examples: ['SYN'] })),
+    uid: Type.Optional(Type.Integer({ minimum: 0 })),
+    gid: Type.Optional(Type.Integer({ minimum: 0 })),
+    length: Type.Optional(Type.Integer({ minimum: 20 })),
+    ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
+  },
+  { $id: 'Packet', description: 'The packet to trace.' },
+);
+
+export const TraceRequestSchema = Type.Object(
+  {
+    node: Type.Optional(NodeNameSchema),
+    dumpId: Type.Optional(Type.Integer({ minimum: 1 })),
+    packet: ref(PacketSchema),
+    host: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'Host file (interfaces, routes, forwarding) overriding the stored one' })),
+    changes: Type.Optional(
+      Type.Union([Type.Array(Type.String()), Type.Record(Type.String(), Type.Array(Type.String()))], {
+        description: 'What-if iptables commands (`-I FORWARD 1 ...`, `-A`, `-D`, `-P FORWARD ACCEPT`, `-t nat ...`) applied for this trace only; for cluster traces an object keyed by node name',
+        examples: [['-A FORWARD -i flannel.1 -d 10.224.2.0/24 -j ACCEPT']],
+      }),
+    ),
+    cluster: Type.Optional(Type.String({ description: 'Cluster name: trace across its nodes' })),
+    from: Type.Optional(Type.Object({ node: NodeNameSchema, interface: Type.Optional(Type.String()), local: Type.Optional(Type.Boolean()) })),
+    follow: Type.Optional(Type.Boolean({ description: 'Follow the packet across the cluster (default true with `cluster`)' })),
+  },
+  {
+    $id: 'TraceRequest',
+    examples: [
+      { node: 'node02', packet: { src: '10.224.0.0', dst: '10.224.2.16', protocol: 'tcp', sport: 51000, dport: 80, inInterface: 'flannel.1' } },
+      { cluster: 'lab', from: { node: 'master', interface: 'eth0' }, packet: { src: '192.0.2.100', dst: '10.108.94.160', protocol: 'tcp', sport: 51000, dport: 80 }, follow: true },
+    ],
+  },
+);
+export type TraceRequest = Static<typeof TraceRequestSchema>;
+
+export const TraceEventSchema = Type.Object(
+  {
+    table: Type.String(),
+    chain: Type.String(),
+    kind: Type.String({ description: '`rule` or `policy`' }),
+    rule: Type.Union([Type.Integer(), Type.Null()]),
+    text: Type.String(),
+    verdict: Type.String({ description: 'JUMP:<chain>, GOTO:<chain>, ACCEPT, DROP, RETURN, CONTINUE, QUEUE' }),
+    hook: Type.String(),
+    line: Type.Optional(Type.Integer()),
+    changes: Type.Optional(Type.Array(Type.String())),
+  },
+  { $id: 'TraceEvent' },
+);
+export const TraceOutcomeSchema = Type.Object(
+  {
+    probability: Type.Union([Type.Number(), Type.Null()]),
+    verdict: Type.String(),
+    disposition: Type.String(),
+    packet: Type.Object({}, { additionalProperties: true }),
+    events: Type.Array(ref(TraceEventSchema)),
+    assumptions: Type.Array(Type.String()),
+    reason: Type.String(),
+    nextHop: Type.Optional(Type.String()),
+    nearMisses: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
+    explanation: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { $id: 'TraceOutcome' },
+);
+export const ClusterPathSchema = Type.Object(
+  {
+    probability: Type.Union([Type.Number(), Type.Null()]),
+    end: Type.String({ description: 'DELIVERED_LOCAL, DROPPED, REJECTED, NO_ROUTE, LEFT_CLUSTER, LOOP or UNKNOWN' }),
+    endNode: Type.String(),
+    summary: Type.String(),
+    hops: Type.Array(Type.Object({ node: Type.String(), inInterface: Type.Union([Type.String(), Type.Null()]), outcome: ref(TraceOutcomeSchema) })),
+  },
+  { $id: 'ClusterPath' },
+);
+export const TraceResponseSchema = Type.Object(
+  {
+    outcomes: Type.Optional(Type.Array(ref(TraceOutcomeSchema), { description: 'Single-node trace (the contract of cli-and-trace.md)' })),
+    paths: Type.Optional(Type.Array(ref(ClusterPathSchema), { description: 'Cluster trace: one entry per path through the nodes' })),
+    warnings: Type.Array(Type.String()),
+    node: Type.Optional(Type.String()),
+    dump: Type.Optional(Type.Integer()),
+    whatIf: Type.Optional(
+      Type.Object({
+        changes: Type.Union([Type.Array(Type.String()), Type.Record(Type.String(), Type.Array(Type.String()))]),
+        before: Type.Array(Type.String(), { description: 'The outcomes without the changes' }),
+        after: Type.Array(Type.String(), { description: 'The outcomes with the changes' }),
+        changed: Type.Boolean(),
+      }),
+    ),
+  },
+  { $id: 'TraceResponse' },
+);
+
+export const QUERY_SCHEMAS = [
+  TableNameSchema,
+  CountersSchema,
+  RuleRefSchema,
+  TableSummarySchema,
+  TableListSchema,
+  ChainSummarySchema,
+  ChainListSchema,
+  RuleSchema,
+  ChainDetailSchema,
+  RuleHitSchema,
+  RuleSearchResultSchema,
+  ServiceEndpointSchema,
+  ServiceSchema,
+  ServiceListSchema,
+  FindingSchema,
+  FindingListSchema,
+  DiffLineSchema,
+  ChainDiffSchema,
+  ProbeDifferenceSchema,
+  DiffResultSchema,
+  PacketSchema,
+  TraceRequestSchema,
+  TraceEventSchema,
+  TraceOutcomeSchema,
+  ClusterPathSchema,
+  TraceResponseSchema,
+] as const;

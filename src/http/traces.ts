@@ -1,0 +1,132 @@
+// Assembles what a trace needs from the store (rulesets, host files, the
+// nodes of a cluster) and runs the core's single-node or cluster trace,
+// with optional what-if changes.
+import type { FastifyInstance } from 'fastify';
+import {
+  applyRuleChanges,
+  assumedHost,
+  buildHost,
+  traceCluster,
+  tracePacket,
+  traceToJson,
+  validatePacket,
+  type ClusterNode,
+  type ClusterPath,
+  type Family,
+  type Host,
+  type PacketInput,
+  type Ruleset,
+  type TraceOutcome,
+} from '../netfilter/index.ts';
+import { findDump, InvalidInputError, listNodes, NotFoundError } from '../store/index.ts';
+import { loadNodeRuleset, loadRuleset } from './ruleset.ts';
+import type { TraceRequest } from './schemas/query.ts';
+
+export interface SingleTrace {
+  readonly kind: 'single';
+  readonly node: string;
+  readonly dump: number;
+  readonly outcomes: readonly TraceOutcome[];
+  readonly warnings: readonly string[];
+  readonly before?: readonly TraceOutcome[];
+}
+
+export interface ClusterTrace {
+  readonly kind: 'cluster';
+  readonly paths: readonly ClusterPath[];
+  readonly warnings: readonly string[];
+  readonly before?: readonly ClusterPath[];
+}
+
+function packetOf(req: TraceRequest, fromInterface?: string, fromLocal?: boolean) {
+  const input = { ...req.packet, ...(fromInterface ? { inInterface: fromInterface } : {}), ...(fromLocal ? { local: true } : {}) } as PacketInput;
+  const v = validatePacket(input);
+  if (!v.ok) throw new InvalidInputError(`bad packet: ${v.errors.join('; ')}`, v.errors.map((message) => ({ path: '/body/packet', message })));
+  return v;
+}
+
+function hostFrom(json: unknown, where: string): Host {
+  const h = buildHost(json);
+  if (!h.ok) throw new InvalidInputError(`${where}: ${h.errors.join('; ')}`, h.errors.map((message) => ({ path: '/body/host', message })));
+  return h.host;
+}
+
+async function storedHost(app: FastifyInstance, node: string, dumpId: number): Promise<Host | undefined> {
+  const detail = await findDump(app.db.prisma, node, dumpId);
+  return detail.host ? hostFrom(detail.host, `stored host file of ${node}`) : undefined;
+}
+
+function withChanges(ruleset: Ruleset, changes: readonly string[], node: string): Ruleset {
+  const r = applyRuleChanges(ruleset, changes);
+  if (!r.ok) throw new InvalidInputError(`what-if changes for ${node} cannot be applied: ${r.errors.map((e) => `change ${e.change + 1}: ${e.message}`).join('; ')}`, r.errors.map((e) => ({ path: `/body/changes/${e.change}`, message: e.message })));
+  return r.ruleset;
+}
+
+export async function runTrace(app: FastifyInstance, req: TraceRequest): Promise<SingleTrace | ClusterTrace> {
+  if (req.cluster !== undefined || (req.from && req.follow !== false)) return runClusterTrace(app, req);
+  const packet = packetOf(req, req.from?.interface, req.from?.local);
+  let node: string;
+  let loaded;
+  if (req.dumpId !== undefined) {
+    loaded = await loadRuleset(app, req.dumpId);
+    node = loaded.dump.node;
+    if (req.node !== undefined && req.node !== node) throw new NotFoundError(`node "${req.node}" has no dump ${req.dumpId}`);
+  } else {
+    node = req.node ?? req.from?.node ?? '';
+    if (!node) throw new InvalidInputError('say which ruleset to trace: `node`, `dumpId`, or `cluster` with `from`', [{ path: '/body', message: 'node, dumpId or cluster required' }]);
+    loaded = await loadNodeRuleset(app, node, 'latest', { family: packet.packet.family });
+  }
+  const host = req.host ? hostFrom(req.host, 'host') : await storedHost(app, node, loaded.dump.id);
+  const changes = Array.isArray(req.changes) ? req.changes : req.changes?.[node];
+  const options = { explain: true, node, ...(host ? { host } : {}) };
+  const ruleset = changes?.length ? withChanges(loaded.ruleset, changes, node) : loaded.ruleset;
+  const result = tracePacket(ruleset, packet.packet, options);
+  const before = changes?.length ? tracePacket(loaded.ruleset, packet.packet, options).outcomes : undefined;
+  return { kind: 'single', node, dump: loaded.dump.id, outcomes: result.outcomes, warnings: [...result.warnings, ...packet.notes], ...(before ? { before } : {}) };
+}
+
+async function clusterNodes(app: FastifyInstance, cluster: string | undefined, start: string, family: Family): Promise<ClusterNode[]> {
+  const names: string[] = [];
+  if (cluster !== undefined) {
+    let cursor: string | undefined;
+    do {
+      const page = await listNodes(app.db.prisma, { cluster, limit: 500, ...(cursor ? { cursor } : {}) });
+      names.push(...page.items.filter((n) => n.latest[family]).map((n) => n.name));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    if (!names.includes(start)) throw new NotFoundError(`node "${start}" is not in cluster "${cluster}" (or has no ${family} dump)`);
+  } else names.push(start);
+  return Promise.all(
+    names.map(async (name) => {
+      const loaded = await loadNodeRuleset(app, name, 'latest', { family });
+      return { name, ruleset: loaded.ruleset, host: (await storedHost(app, name, loaded.dump.id)) ?? assumedHost() };
+    }),
+  );
+}
+
+async function runClusterTrace(app: FastifyInstance, req: TraceRequest): Promise<ClusterTrace> {
+  const start = req.from?.node ?? req.node;
+  if (!start) throw new InvalidInputError('a cluster trace needs `from.node`', [{ path: '/body/from', message: 'required' }]);
+  const packet = packetOf(req, req.from?.interface, req.from?.local);
+  const nodes = await clusterNodes(app, req.cluster, start, packet.packet.family);
+  const changes = req.changes === undefined ? {} : Array.isArray(req.changes) ? { [start]: req.changes } : req.changes;
+  for (const name of Object.keys(changes)) if (!nodes.some((n) => n.name === name)) throw new NotFoundError(`what-if changes name node "${name}", which is not in the trace`);
+  const changed = nodes.map((n) => (changes[n.name]?.length ? { ...n, ruleset: withChanges(n.ruleset, changes[n.name]!, n.name) } : n));
+  const result = traceCluster(changed, start, packet.packet, { explain: true });
+  const before = Object.keys(changes).length ? traceCluster(nodes, start, packet.packet, { explain: true }).paths : undefined;
+  return { kind: 'cluster', paths: result.paths, warnings: [...result.warnings, ...packet.notes], ...(before ? { before } : {}) };
+}
+
+const pct = (p: number | null) => (p === null ? '?' : `${+(p * 100).toFixed(2)}%`);
+
+export function summarizeOutcomes(outcomes: readonly TraceOutcome[]): string[] {
+  return outcomes.map((o) => `${pct(o.probability)}: ${o.verdict} ${o.disposition} — ${o.reason}`);
+}
+
+export function summarizePaths(paths: readonly ClusterPath[]): string[] {
+  return paths.map((p) => `${pct(p.probability)}: ${p.end} on ${p.endNode} — ${p.summary}`);
+}
+
+export function pathToJson(p: ClusterPath) {
+  return { probability: p.probability, end: p.end, endNode: p.endNode, summary: p.summary, hops: p.hops.map((h) => ({ node: h.node, inInterface: h.inInterface, outcome: traceToJson({ outcomes: [h.outcome], warnings: [] }).outcomes[0]! })) };
+}

@@ -63,12 +63,17 @@ export async function runParse(args: string[], io: Io): Promise<number> {
     }
     for (const d of result.diagnostics) io.stdout(formatDiagnostic(file, d) + '\n');
   }
-  return result.ok ? 0 : 1;
+  return result.ok && result.ruleset.tables.length > 0 ? 0 : 1;
 }
 
 /** `render FILE`: canonical iptables-save text. */
 export async function runRender(args: string[], io: Io): Promise<number> {
   const { file, result } = await parseFileArg(args, io, 'render FILE [--strict] [--family ipv4|ipv6] [--table T] [--format F]');
+  if (result.ruleset.tables.length === 0) {
+    io.stderr(`packetpath render: ${file}: no table or rule could be read\n`);
+    for (const d of result.diagnostics) if (d.severity !== 'info') io.stderr(formatDiagnostic(file, d) + '\n');
+    return 1;
+  }
   io.stdout(renderRuleset(result.ruleset));
   for (const d of result.diagnostics) if (d.severity !== 'info') io.stderr(formatDiagnostic(file, d) + '\n');
   return result.ok ? 0 : 1;

@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { readInput, InputError, UsageError, type Io } from '../io.ts';
-import { buildHost, formatTraceText, parseDump, tracePacket, traceToJson, validatePacket, type CtState, type Host } from '../../netfilter/index.ts';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { applyRuleChanges, assumedHost, buildHost, formatTraceText, parseDump, traceCluster, tracePacket, traceToJson, validatePacket, type ClusterNode, type CtState, type Host, type Packet } from '../../netfilter/index.ts';
 
-const USAGE = 'trace FILE [--host HOST.json] (--in IFACE | --local) --src IP --dst IP --proto tcp|udp|sctp|icmp [--sport N] [--dport N] [--state NEW|ESTABLISHED|RELATED|INVALID] [--mark 0xN] [--json]';
+const USAGE = 'trace FILE [--host HOST.json] (--in IFACE | --local) --src IP --dst IP --proto tcp|udp|sctp|icmp [--sport N] [--dport N] [--state NEW|ESTABLISHED|RELATED|INVALID] [--mark 0xN] [--json]\n       trace --cluster DIR --from NODE (--in IFACE | --local) --src IP --dst IP --proto P ... [--change NODE:CMD ...] [--json]';
 
 const FLAGS = {
   host: { type: 'string' },
@@ -21,6 +23,9 @@ const FLAGS = {
   uid: { type: 'string' },
   json: { type: 'boolean' },
   family: { type: 'string' },
+  cluster: { type: 'string' },
+  from: { type: 'string' },
+  change: { type: 'string', multiple: true },
 } as const;
 
 const num = (v: string | undefined, what: string): number | undefined => {
@@ -53,7 +58,7 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
   }
   const v = parsed.values;
   const [file, ...extra] = parsed.positionals;
-  if (!file || extra.length) throw new UsageError(`usage: ${USAGE}`);
+  if ((!file && !v.cluster) || (file && v.cluster) || extra.length) throw new UsageError(`usage: ${USAGE}`);
   if (!v.src || !v.dst || !v.proto) throw new UsageError(`--src, --dst and --proto are required\nusage: ${USAGE}`);
   if (!!v.in === !!v.local) throw new UsageError(`give exactly one of --in IFACE or --local\nusage: ${USAGE}`);
   const packetInput = {
@@ -72,7 +77,8 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
   };
   const packet = validatePacket(packetInput);
   if (!packet.ok) throw new UsageError(`bad packet: ${packet.errors.join('; ')}`);
-  const text = await readInput(file, io);
+  if (v.cluster) return traceClusterDir(v.cluster, v.from, v.change ?? [], packet.packet, !!v.json, io);
+  const text = await readInput(file!, io);
   const host = await loadHost(v.host, io);
   const parsedDump = parseDump(text, { family: packet.packet.family });
   if (parsedDump.ruleset.tables.length === 0) {
@@ -82,5 +88,50 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
   const warnings = [...result.warnings, ...packet.notes, ...parsedDump.diagnostics.filter((d) => d.severity === 'error').map((d) => `dump line ${d.line}: ${d.message}`)];
   const withWarnings = { ...result, warnings };
   io.stdout(v.json ? JSON.stringify(traceToJson(withWarnings), null, 2) + '\n' : formatTraceText(withWarnings));
+  return 0;
+}
+
+/** `trace --cluster DIR`: DIR holds `<node>.txt` (any dump format) and `<node>.host.json` per node. */
+async function traceClusterDir(dir: string, from: string | undefined, changes: string[], packet: Packet, json: boolean, io: Io): Promise<number> {
+  if (!from) throw new UsageError('--cluster needs --from NODE');
+  let files: string[];
+  try {
+    files = await readdir(dir);
+  } catch (err) {
+    throw new InputError(`cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const nodes: ClusterNode[] = [];
+  for (const f of files.filter((x) => !x.endsWith('.json') && !x.startsWith('.') && !x.endsWith('.md')).sort()) {
+    const name = f.replace(/\.[^.]*$/, '');
+    const parsed = parseDump(await readInput(join(dir, f), io), { family: packet.family });
+    if (parsed.ruleset.tables.length === 0) continue;
+    const hostFile = files.includes(`${name}.host.json`) ? join(dir, `${name}.host.json`) : undefined;
+    const host = (await loadHost(hostFile, io)) ?? assumedHost();
+    nodes.push({ name, ruleset: parsed.ruleset, host });
+  }
+  if (!nodes.some((n) => n.name === from)) throw new InputError(`no dump for node "${from}" in ${dir} (found: ${nodes.map((n) => n.name).join(', ') || 'none'})`);
+  const byNode = new Map<string, string[]>();
+  for (const c of changes) {
+    const i = c.indexOf(':');
+    if (i <= 0) throw new UsageError(`--change takes NODE:COMMAND, not "${c}"`);
+    byNode.set(c.slice(0, i), [...(byNode.get(c.slice(0, i)) ?? []), c.slice(i + 1)]);
+  }
+  const applied = nodes.map((n) => {
+    const cs = byNode.get(n.name);
+    if (!cs) return n;
+    const r = applyRuleChanges(n.ruleset, cs);
+    if (!r.ok) throw new UsageError(`--change for ${n.name}: ${r.errors.map((e) => e.message).join('; ')}`);
+    return { ...n, ruleset: r.ruleset };
+  });
+  const result = traceCluster(applied, from, packet, { explain: true });
+  if (json) {
+    io.stdout(JSON.stringify({ paths: result.paths.map((p) => ({ probability: p.probability, end: p.end, endNode: p.endNode, summary: p.summary, hops: p.hops.map((h) => ({ node: h.node, inInterface: h.inInterface, outcome: traceToJson({ outcomes: [h.outcome], warnings: [] }).outcomes[0] })) })), warnings: result.warnings }, null, 2) + '\n');
+    return 0;
+  }
+  result.paths.forEach((p, i) => {
+    io.stdout(`Path ${i + 1} of ${result.paths.length} (${p.probability === null ? 'unknown probability' : `${+(p.probability * 100).toFixed(2)}%`}): ${p.end} on ${p.endNode}\n  ${p.summary}\n`);
+    for (const h of p.hops) io.stdout(`== ${h.node} (in ${h.inInterface ?? 'local'})\n` + formatTraceText({ outcomes: [h.outcome], warnings: [] }));
+  });
+  for (const w of result.warnings) io.stdout(`warning: ${w}\n`);
   return 0;
 }

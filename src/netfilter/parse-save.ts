@@ -23,6 +23,8 @@ export interface SaveParseOutput {
 const PROMPT = /^\s*(\[[^\]]*\]\s?[#$]|[\w.-]+@[\w.-]+(:\S*)?\s?[#$]|\/\s?#|~\s?[#$]|\$\s)/;
 const COUNTERS_PREFIX = /^\[(\d+):(\d+)\]$/;
 
+const NO_NOTE: { text: string; note?: string; kind?: '//' | '#' } = { text: '' };
+
 /** Strips a trailing `// note` or ` # note` outside quotes; returns the note, if any. */
 export function splitTrailingNote(line: string): { text: string; note?: string; kind?: '//' | '#' } {
   let inQuote = false;
@@ -87,7 +89,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
   for (let idx = 0; idx < lines.length; idx++) {
     const lineNo = idx + 1;
     const original = lines[idx]!;
-    const line = original.replace(/\r$/, '');
+    const line = original.charCodeAt(original.length - 1) === 13 ? original.slice(0, -1) : original;
     const trimmed = line.trim();
     if (trimmed === '') {
       if (line !== '') diag(lineNo, 'warning', 'whitespace-line', 'line holds only white space (iptables-restore rejects it)', 1);
@@ -104,7 +106,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
       continue;
     }
     if (skipping && !trimmed.startsWith('*') && trimmed !== 'COMMIT') continue;
-    if (isShellPrompt(line)) {
+    if (line.charCodeAt(0) !== 45 /* - */ && isShellPrompt(line)) {
       diag(lineNo, 'warning', 'shell-prompt', 'shell prompt line ignored');
       const hint = tableHintFromCommand(line);
       if (hint) fragmentHint = hint;
@@ -153,7 +155,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
     }
 
     let text = line;
-    const note = splitTrailingNote(line);
+    const note = line.includes('//') || line.includes('#') ? splitTrailingNote(line) : NO_NOTE;
     if (note.note !== undefined && /^\s*(\[\d+:\d+\]\s*)?-/.test(line)) {
       diag(lineNo, 'warning', note.kind === '//' ? 'trailing-note' : 'trailing-comment', `trailing note "${note.kind} ${note.note}" ignored`, note.text.length + 2);
       text = note.text;
@@ -204,7 +206,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
         const chain = chainFor(chainName!, lineNo);
         const drafts: RuleDraft[] = spec.variants.map((matches) => ({
           line: lineNo,
-          raw: original.replace(/\r$/, ''),
+          raw: line,
           ...(counters ?? spec.counters ? { counters: (counters ?? spec.counters)! } : {}),
           matches,
           target: spec.target,
@@ -323,14 +325,14 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
   return { tables, diagnostics, sawTableHeader };
 }
 
+const COMMANDS: Readonly<Record<string, string>> = {
+  '-A': 'append', '--append': 'append', '-I': 'insert', '--insert': 'insert', '-D': 'delete', '--delete': 'delete',
+  '-N': 'new', '--new-chain': 'new', '--new': 'new', '-P': 'policy', '--policy': 'policy', '-F': 'flush', '--flush': 'flush',
+  '-X': 'delete-chain', '--delete-chain': 'delete-chain', '-E': 'rename', '--rename-chain': 'rename', '-Z': 'zero', '--zero': 'zero',
+};
+
 function normalizeCommand(cmd: string): string | undefined {
-  return (
-    {
-      '-A': 'append', '--append': 'append', '-I': 'insert', '--insert': 'insert', '-D': 'delete', '--delete': 'delete',
-      '-N': 'new', '--new-chain': 'new', '--new': 'new', '-P': 'policy', '--policy': 'policy', '-F': 'flush', '--flush': 'flush',
-      '-X': 'delete-chain', '--delete-chain': 'delete-chain', '-E': 'rename', '--rename-chain': 'rename', '-Z': 'zero', '--zero': 'zero',
-    } as Record<string, string>
-  )[cmd];
+  return Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
 }
 
 function draftKey(matches: RuleDraft['matches'], target: RuleDraft['target']): string {

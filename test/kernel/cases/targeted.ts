@@ -228,3 +228,109 @@ COMMIT
     packets: [{ from: 'eth0', src: C, dst: '203.0.113.80', proto: 'tcp', dport: 80, repeat: 60, note: 'statistic' }],
   },
 ];
+
+/** More matches and targets: raw NOTRACK, local-to-local over lo, REDIRECT in OUTPUT, icmp, multiport, iprange, addrtype, nth statistic. */
+TARGETED.push(
+  {
+    name: 'raw NOTRACK/CT --notrack skip nat; UNTRACKED state',
+    dump: `*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -p udp -m udp --dport 53 -j NOTRACK
+-A PREROUTING -p tcp -m tcp --dport 8081 -j CT --notrack
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 8081 -j DNAT --to-destination 198.51.100.20:80
+-A PREROUTING -p udp -m udp --dport 53 -j DNAT --to-destination 198.51.100.20:53
+-A PREROUTING -p tcp -m tcp --dport 8082 -j DNAT --to-destination 198.51.100.20:80
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate UNTRACKED -j ACCEPT
+-A FORWARD -m state --state NEW -j ACCEPT
+COMMIT
+`,
+    host: ROUTER,
+    packets: [
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 53 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 8081 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 8082 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 8083 },
+    ],
+  },
+  {
+    name: 'local to local over lo, REDIRECT in OUTPUT, OUTPUT DNAT reroute',
+    dump: `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A OUTPUT -d 203.0.113.53/32 -p udp -m udp --dport 53 -j REDIRECT --to-ports 5353
+-A OUTPUT -d 192.0.2.1/32 -p tcp -m tcp --dport 9000 -j DNAT --to-destination 198.51.100.30:80
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -p udp -m udp --dport 5353 -j ACCEPT
+-A INPUT -i lo -m conntrack --ctstate NEW -p tcp -m tcp --dport 22 -j ACCEPT
+-A OUTPUT -o eth1 -p tcp -m tcp --dport 80 -j LOG --log-prefix "out80 "
+COMMIT
+`,
+    host: ROUTER,
+    packets: [
+      { from: 'local', src: ME, dst: ME, proto: 'tcp', dport: 22 },
+      { from: 'local', src: ME, dst: ME, proto: 'tcp', dport: 23 },
+      { from: 'local', src: '198.51.100.1', dst: '203.0.113.53', proto: 'udp', dport: 53 },
+      { from: 'local', src: ME, dst: ME, proto: 'tcp', dport: 9000 },
+      { from: 'local', src: '198.51.100.1', dst: S, proto: 'tcp', dport: 80 },
+    ],
+  },
+  {
+    name: 'icmp types, multiport, iprange, addrtype, length-free matches',
+    dump: filter(`
+-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 13 -j DROP
+-A INPUT -p tcp -m multiport --dports 80,443,8000:8080 -j ACCEPT
+-A INPUT -p udp -m multiport ! --dports 53,123 -j DROP
+-A INPUT -m iprange --src-range 192.0.2.100-192.0.2.120 -j DROP
+-A INPUT -m addrtype --dst-type LOCAL --limit-iface-in -p udp -j ACCEPT
+-A INPUT -m addrtype --dst-type BROADCAST -j ACCEPT
+-A FORWARD -m addrtype ! --dst-type LOCAL -j ACCEPT
+`, { INPUT: 'DROP', FORWARD: 'DROP', OUTPUT: 'ACCEPT' }),
+    host: ROUTER,
+    packets: [
+      { from: 'eth0', src: C, dst: ME, proto: 'icmp', icmpType: 8 },
+      { from: 'eth0', src: C, dst: ME, proto: 'icmp', icmpType: 13 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 443 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 8050 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 9000 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 123 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 5000 },
+      { from: 'eth0', src: '192.0.2.110', dst: ME, proto: 'tcp', dport: 22 },
+      { from: 'eth0', src: C, dst: '198.51.100.1', proto: 'udp', dport: 123 },
+      { from: 'eth0', src: C, dst: '192.0.2.255', proto: 'udp', dport: 123 },
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 80 },
+    ],
+  },
+  {
+    name: 'statistic nth every 3',
+    dump: `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -d 203.0.113.80/32 -p tcp -m tcp --dport 80 -m statistic --mode nth --every 3 --packet 0 -j DNAT --to-destination 198.51.100.11:80
+-A PREROUTING -d 203.0.113.80/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.12:80
+COMMIT
+`,
+    host: ROUTER,
+    packets: [{ from: 'eth0', src: C, dst: '203.0.113.80', proto: 'tcp', dport: 80, repeat: 30, note: 'nth' }],
+  },
+);

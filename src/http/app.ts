@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { IncomingMessage } from 'node:http';
 import { openDatabase, createRulesetCache, type Database, type RulesetCache } from '../store/index.ts';
 import type { Config } from './config.ts';
+import authPlugin from './plugins/auth.ts';
 import dbPlugin from './plugins/db.ts';
 import errorsPlugin from './plugins/errors.ts';
 import schemasPlugin from './plugins/schemas.ts';
@@ -12,6 +13,7 @@ import swaggerPlugin from './plugins/swagger.ts';
 import healthRoutes from './routes/health.ts';
 import nodeRoutes from './routes/nodes.ts';
 import dumpRoutes from './routes/dumps.ts';
+import tokenRoutes from './routes/tokens.ts';
 import tableRoutes from './routes/tables.ts';
 import diffRoutes from './routes/diff.ts';
 import traceRoutes from './routes/trace.ts';
@@ -44,7 +46,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const app = Fastify({
     ...(options.loggerInstance
       ? { loggerInstance: options.loggerInstance }
-      : { logger: options.logger ?? { level: config.logLevel } }),
+      : { logger: options.logger ?? { level: config.logLevel, redact: { paths: ['req.headers.authorization'], censor: '[redacted]' } } }),
     genReqId,
     bodyLimit: 1024 * 1024,
     // Route params such as node names are matched case-sensitively; no trailing-slash twins.
@@ -70,10 +72,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       closeOnShutdown: options.db === undefined,
     });
     await app.register(schemasPlugin);
+    // Before swagger and every route: its onRoute hook documents each route's security.
+    await app.register(authPlugin);
     await app.register(swaggerPlugin);
     await app.register(healthRoutes);
     await app.register(nodeRoutes, { prefix: API_PREFIX });
     await app.register(dumpRoutes, { prefix: API_PREFIX });
+    await app.register(tokenRoutes, { prefix: API_PREFIX });
     await app.register(tableRoutes, { prefix: API_PREFIX });
     await app.register(diffRoutes, { prefix: API_PREFIX });
     await app.register(traceRoutes, { prefix: API_PREFIX });

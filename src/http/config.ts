@@ -18,6 +18,14 @@ export interface Config {
   readonly rulesetCacheSize: number;
   /** SQLite busy timeout in milliseconds (DB_BUSY_TIMEOUT_MS, default 10000). */
   readonly busyTimeoutMs: number;
+  /**
+   * Serve read routes without a token (PACKETPATH_OPEN_READS, default false).
+   * Uploads and admin routes always need one once tokens exist or the server
+   * is bound to a non-loopback address (see plugins/auth.ts).
+   */
+  readonly openReads: boolean;
+  /** Failed authentications per client IP per minute before 429 (PACKETPATH_AUTH_FAILURE_LIMIT, default 10; 0 disables). */
+  readonly authFailureLimit: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -34,6 +42,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   maxDecompressedBytes: 256 * MiB,
   rulesetCacheSize: 64,
   busyTimeoutMs: 10_000,
+  openReads: false,
+  authFailureLimit: 10,
 });
 
 /** The environment variables the service reads, for `--help` and the README. */
@@ -46,6 +56,8 @@ export const ENV_VARS: readonly { name: string; default: string; description: st
   { name: 'MAX_DECOMPRESSED_BYTES', default: String(256 * MiB), description: 'largest upload after gzip decoding' },
   { name: 'RULESET_CACHE_SIZE', default: '64', description: 'parsed rulesets kept in memory (LRU by sha256)' },
   { name: 'DB_BUSY_TIMEOUT_MS', default: '10000', description: 'how long a write waits for the SQLite lock' },
+  { name: 'PACKETPATH_OPEN_READS', default: 'false', description: 'true: read routes need no token (uploads and admin still do)' },
+  { name: 'PACKETPATH_AUTH_FAILURE_LIMIT', default: '10', description: 'failed authentications per client IP per minute before 429 (0: no limit)' },
 ];
 
 export class ConfigError extends Error {
@@ -59,6 +71,14 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const n = Number(raw.trim());
   if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, not ${n}`);
   return n;
+}
+
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, not "${env[name]}"`);
 }
 
 /** Reads the configuration from the environment (`process.env` by default). Throws ConfigError on bad values. */
@@ -76,5 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxDecompressedBytes: integer(env, 'MAX_DECOMPRESSED_BYTES', DEFAULT_CONFIG.maxDecompressedBytes, 1, Number.MAX_SAFE_INTEGER),
     rulesetCacheSize: integer(env, 'RULESET_CACHE_SIZE', DEFAULT_CONFIG.rulesetCacheSize, 0, 100_000),
     busyTimeoutMs: integer(env, 'DB_BUSY_TIMEOUT_MS', DEFAULT_CONFIG.busyTimeoutMs, 0, 3_600_000),
+    openReads: boolean(env, 'PACKETPATH_OPEN_READS', DEFAULT_CONFIG.openReads),
+    authFailureLimit: integer(env, 'PACKETPATH_AUTH_FAILURE_LIMIT', DEFAULT_CONFIG.authFailureLimit, 0, 1_000_000),
   };
 }

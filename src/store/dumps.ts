@@ -3,7 +3,7 @@ import type { Diagnostic, DumpFormat, Family } from '../netfilter/index.ts';
 import { deleteUnreferencedBlobs, getBlobText, putBlob } from './blobs.ts';
 import { clampLimit, decodeCursor, encodeCursor, type Page, type PageRequest } from './cursor.ts';
 import { writeTransaction, type Client, type PrismaClient, type Tx } from './db.ts';
-import { NotFoundError } from './errors.ts';
+import { ForbiddenError, NotFoundError } from './errors.ts';
 import type { PreparedDump, RulesetStats } from './ingest.ts';
 import { requireNodeId, upsertNode, type NodeMeta } from './nodes.ts';
 
@@ -170,11 +170,22 @@ export interface UploadInput extends NodeMeta {
   readonly hostJson?: string | null | undefined;
   readonly collectedAt?: Date | null | undefined;
   readonly now?: Date | undefined;
+  /**
+   * Only write when the node is new or already in this cluster (checked in
+   * the write transaction); ForbiddenError otherwise. For cluster-limited tokens.
+   */
+  readonly requireCluster?: string | undefined;
 }
 
 /** Records an upload (node upserted, each dump recorded) atomically. */
 export async function uploadDumps(prisma: PrismaClient, input: UploadInput): Promise<RecordResult[]> {
   return writeTransaction(prisma, async (tx) => {
+    if (input.requireCluster !== undefined) {
+      const existing = await tx.node.findUnique({ where: { name: input.node }, select: { cluster: true } });
+      if (existing && existing.cluster !== input.requireCluster) {
+        throw new ForbiddenError(`node "${input.node}" is not in cluster "${input.requireCluster}", the only cluster this token may write to`);
+      }
+    }
     const now = input.now ?? new Date();
     const nodeId = await upsertNode(tx, input.node, input, now);
     const results: RecordResult[] = [];

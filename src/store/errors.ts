@@ -1,7 +1,7 @@
 // Errors the store raises for the HTTP layer to map (src/http/plugins/errors.ts).
 import type { Diagnostic } from '../netfilter/index.ts';
 
-export type StoreErrorKind = 'not-found' | 'conflict' | 'invalid-cursor' | 'unprocessable';
+export type StoreErrorKind = 'not-found' | 'conflict' | 'invalid-cursor' | 'unprocessable' | 'forbidden';
 
 export class StoreError extends Error {
   override readonly name: string = 'StoreError';
@@ -50,5 +50,13 @@ export class InvalidInputError extends StoreError {
   override readonly name = 'InvalidInputError';
   constructor(message: string, readonly errors: readonly { path: string; message: string }[]) {
     super('unprocessable', message, { errors });
+  }
+}
+
+/** The caller may not do this (e.g. an upload token limited to another cluster). */
+export class ForbiddenError extends StoreError {
+  override readonly name = 'ForbiddenError';
+  constructor(message: string) {
+    super('forbidden', message);
   }
 }

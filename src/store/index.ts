@@ -3,7 +3,7 @@
 // through `writeTransaction` (uploadDumps and removeNode do it themselves).
 export { openDatabase, writeTransaction, isBusyError, databaseFilePath, DatabaseUrlError, type Database, type Client, type Tx, type OpenOptions } from './db.ts';
 export { applyMigrations, readMigrations, MIGRATIONS_DIR, MigrationError, type Migration, type MigrationReport } from './migrate.ts';
-export { StoreError, NotFoundError, InvalidCursorError, DumpParseError, InvalidInputError, type Problem, type StoreErrorKind } from './errors.ts';
+export { StoreError, ForbiddenError, NotFoundError, InvalidCursorError, DumpParseError, InvalidInputError, type Problem, type StoreErrorKind } from './errors.ts';
 export { DEFAULT_LIMIT, MAX_LIMIT, clampLimit, encodeCursor, decodeCursor, type Page, type PageRequest } from './cursor.ts';
 export { putBlob, getBlobText, decodeBlob, deleteUnreferencedBlobs, blobStorageBytes, sha256Hex } from './blobs.ts';
 export { prepareDump, stripCounters, extractCounters, type PreparedDump, type PrepareOptions, type RulesetStats } from './ingest.ts';
@@ -27,3 +27,23 @@ export {
   type ListDumpsOptions,
 } from './dumps.ts';
 export { LruCache, createRulesetCache, loadRuleset, loadBlobRuleset, type RulesetCache, type RulesetSource, type ParsedRuleset, type LoadedRuleset } from './rulesets.ts';
+export {
+  createToken,
+  listTokens,
+  revokeToken,
+  hasTokens,
+  verifyToken,
+  touchToken,
+  scopeAllows,
+  isTokenScope,
+  looksLikeToken,
+  tokenPrefix,
+  TOKEN_SCOPES,
+  type TokenScope,
+  type TokenInfo,
+  type CreatedToken,
+  type CreateTokenInput,
+  type VerifyResult,
+  type VerifyFailure,
+} from './tokens.ts';
+export { parseDuration, DURATION_PATTERN } from './duration.ts';

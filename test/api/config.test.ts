@@ -27,3 +27,15 @@ describe('config', () => {
     assert.throws(() => loadConfig({ MAX_UPLOAD_BYTES: '0' }), /MAX_UPLOAD_BYTES/);
   });
 });
+
+describe('config: authentication settings', () => {
+  it('PACKETPATH_OPEN_READS and PACKETPATH_AUTH_FAILURE_LIMIT', () => {
+    assert.equal(loadConfig({}).openReads, false);
+    assert.equal(loadConfig({}).authFailureLimit, 10);
+    assert.equal(loadConfig({ PACKETPATH_OPEN_READS: 'true' }).openReads, true);
+    assert.equal(loadConfig({ PACKETPATH_OPEN_READS: '0' }).openReads, false);
+    assert.equal(loadConfig({ PACKETPATH_AUTH_FAILURE_LIMIT: '0' }).authFailureLimit, 0);
+    assert.throws(() => loadConfig({ PACKETPATH_OPEN_READS: 'maybe' }), /PACKETPATH_OPEN_READS/);
+    assert.throws(() => loadConfig({ PACKETPATH_AUTH_FAILURE_LIMIT: '-1' }), /PACKETPATH_AUTH_FAILURE_LIMIT/);
+  });
+});

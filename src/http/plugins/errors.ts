@@ -39,6 +39,7 @@ const KIND_STATUS: Record<StoreErrorKind, [number, string]> = {
   conflict: [409, 'conflict'],
   'invalid-cursor': [400, 'invalid-cursor'],
   unprocessable: [422, 'unprocessable'],
+  forbidden: [403, 'forbidden'],
 };
 
 const FASTIFY_SLUGS: Record<string, string> = {

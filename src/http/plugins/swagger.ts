@@ -10,6 +10,7 @@ export const TAGS = [
   { name: 'nodes', description: 'Nodes (hosts) whose rulesets are stored' },
   { name: 'dumps', description: 'Uploading and reading ruleset versions' },
   { name: 'health', description: 'Liveness and readiness probes' },
+  { name: 'tokens', description: 'API tokens (admin scope)' },
 ] as const;
 
 export default fp(
@@ -28,14 +29,36 @@ export default fp(
         },
         servers: [{ url: 'http://127.0.0.1:8080', description: 'Local server (`npm start`)' }],
         tags: [...TAGS],
+        components: {
+          securitySchemes: {
+            bearerAuth: {
+              type: 'http',
+              scheme: 'bearer',
+              bearerFormat: 'ppt_<id>_<secret>',
+              description:
+                'An API token (`packetpath token create` or `POST /api/v1/tokens`) sent as `Authorization: Bearer <token>`. ' +
+                'Each operation lists the scope it needs (`read`, `upload` or `admin`; `admin` implies the others); an `upload` token may be limited to one cluster. ' +
+                'Without any token the server is open only while it is bound to a loopback address and no token was ever created; ' +
+                'with `PACKETPATH_OPEN_READS=true` read operations need no token. ' +
+                'Repeated failed authentications from one address are answered with 429 and `Retry-After`.',
+            },
+          },
+        },
+        security: [{ bearerAuth: [] }],
       },
       refResolver: {
         // Shared schemas appear as components/schemas/<$id>.
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`),
       },
     });
-    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, docExpansion: 'list' } });
-    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    // Swagger UI's own routes cannot declare a scope: they are public (as is the document).
+    await app.register(async (docs) => {
+      docs.addHook('onRoute', (route) => {
+        route.config = { ...route.config, scope: route.config?.scope ?? 'public' };
+      });
+      await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, docExpansion: 'list' } });
+    });
+    app.get('/openapi.json', { config: { scope: 'public' }, schema: { hide: true } }, async () => app.swagger());
   },
   { name: 'packetpath-swagger', fastify: '5.x' },
 );

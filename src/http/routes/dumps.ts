@@ -14,6 +14,7 @@ import {
   type PreparedDump,
 } from '../../store/index.ts';
 import { toDump, toDumpSummary, toUploaded } from '../mappers.ts';
+import { assertNodeCluster, writeCluster } from '../plugins/auth.ts';
 import { loadRuleset } from '../ruleset.ts';
 import { uploadBodyLimit, uploadPreParsing } from '../upload.ts';
 import {
@@ -55,6 +56,8 @@ const UPLOAD_DESCRIPTION = `Stores a node's ruleset. The body is either the dump
 
 Versions are identified by the sha256 of the canonical iptables-save text **without counters**. When it equals the node's latest version of that family, no version is created: the response is **200** with that version's id and \`created: false\`, and its raw text, counters, host file and \`lastSeenAt\` are updated. Otherwise **201** with \`created: true\`. Agents can skip uploads altogether by comparing their canonical sha256 with \`GET /nodes/{node}/dumps/latest/sha\` (or the ETag of \`HEAD /nodes/{node}/dumps/latest\`).
 
+Needs an \`upload\` (or \`admin\`) token. A token limited to a cluster writes to that cluster only: the upload's \`cluster\` must be it (when absent, the node is put in it), and a node already in another cluster is a 403.
+
 A dump from which nothing usable can be read (no table) is rejected with 422 and line-numbered \`problems\`; with \`?strict=true\` any error diagnostic is. A bad host file is a 422 with \`errors\`. A rejected upload changes nothing.`;
 
 const dumps: FastifyPluginAsyncTypebox = async (app) => {
@@ -63,6 +66,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/nodes/:node/dumps',
     {
+      config: { scope: 'upload' },
       bodyLimit: uploadBodyLimit(limits),
       preParsing: uploadPreParsing(limits),
       schema: {
@@ -109,10 +113,12 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         prepared.push(prepareDump(json.ip6Dump, { family: 'ipv6', format, strict, field: 'ip6Dump' }));
       }
 
+      const { cluster, requireCluster } = writeCluster(request, json.cluster ?? query.cluster);
       const results = await uploadDumps(app.db.prisma, {
         node,
         dumps: prepared,
-        cluster: json.cluster ?? query.cluster,
+        cluster,
+        requireCluster,
         labels: json.labels,
         hostJson,
         collectedAt: json.collectedAt ? new Date(json.collectedAt) : undefined,
@@ -129,6 +135,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/nodes/:node/dumps',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['dumps'],
         operationId: 'listDumps',
@@ -148,6 +155,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/nodes/:node/dumps/latest',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['dumps'],
         operationId: 'getLatestDump',
@@ -177,11 +185,15 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/nodes/:node/dumps/latest/sha',
     {
+      // Agents ask before uploading: upload tokens may read this sha too (of their cluster's nodes).
+      config: { scope: ['read', 'upload'] },
       schema: {
         tags: ['dumps'],
         operationId: 'getLatestSha',
         summary: "The sha256 of a node's latest version",
-        description: 'Cheap check for agents: compare with the sha256 of your canonical dump (counters stripped) and skip the upload when equal.',
+        description:
+          'Cheap check for agents: compare with the sha256 of your canonical dump (counters stripped) and skip the upload when equal. ' +
+          'Needs a `read` or an `upload` token (a cluster-limited upload token: only for nodes of its cluster, or unknown ones).',
         params: NodeParamsSchema,
         querystring: FamilyQuerySchema,
         response: { 200: jsonResponse('Identity of the latest version', ref(LatestShaSchema)), ...problemResponses(400, 404) },
@@ -190,6 +202,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { node } = request.params;
       const family = request.query.family ?? 'ipv4';
+      await assertNodeCluster(app, request, node);
       const latest = await latestDump(app.db.prisma, node, family);
       if (!latest) throw new NotFoundError(`node "${node}" has no ${family} dump`);
       reply.header('etag', etag(latest.sha256));
@@ -200,6 +213,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/nodes/:node/dumps/:id',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['dumps'],
         operationId: 'getDump',
@@ -214,6 +228,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/nodes/:node/dumps/:id/raw',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['dumps'],
         operationId: 'getDumpRaw',
@@ -231,6 +246,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/nodes/:node/dumps/:id/canonical',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['dumps'],
         operationId: 'getDumpCanonical',

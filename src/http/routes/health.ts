@@ -8,6 +8,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     '/healthz',
     {
       logLevel: 'warn',
+      config: { scope: 'public' },
       schema: {
         tags: ['health'],
         operationId: 'healthz',
@@ -23,6 +24,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     '/readyz',
     {
       logLevel: 'warn',
+      config: { scope: 'public' },
       schema: {
         tags: ['health'],
         operationId: 'readyz',

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createNode, deleteNode, getNode, listNodes, writeTransaction } from '../../store/index.ts';
 import { toNode } from '../mappers.ts';
+import { writeCluster } from '../plugins/auth.ts';
 import {
   CreateNodeSchema,
   NodeListQuerySchema,
@@ -17,6 +18,7 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/nodes',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['nodes'],
         operationId: 'listNodes',
@@ -35,6 +37,7 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/nodes',
     {
+      config: { scope: 'upload' },
       schema: {
         tags: ['nodes'],
         operationId: 'createNode',
@@ -45,7 +48,8 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { name, cluster, labels } = request.body;
+      const { name, labels } = request.body;
+      const { cluster } = writeCluster(request, request.body.cluster);
       const node = await writeTransaction(app.db.prisma, (tx) => createNode(tx, name, { cluster, labels }));
       return reply.code(201).header('location', `/api/v1/nodes/${encodeURIComponent(name)}`).send(toNode(node));
     },
@@ -54,6 +58,7 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/nodes/:node',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['nodes'],
         operationId: 'getNode',
@@ -68,6 +73,7 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/nodes/:node',
     {
+      config: { scope: 'admin' },
       schema: {
         tags: ['nodes'],
         operationId: 'deleteNode',

@@ -119,11 +119,14 @@ export function problemResponses(...statuses: readonly number[]): Record<number,
   const descriptions: Record<number, string> = {
     304: 'Not modified',
     400: 'Malformed request (validation errors listed in `errors`)',
+    401: 'No valid bearer token (missing, unknown, expired or revoked); `WWW-Authenticate: Bearer` says which',
+    403: 'The token\'s scope (or cluster) does not allow this',
     404: 'No such node, dump or route',
     409: 'Conflicts with the current state (e.g. the node exists)',
     413: 'Request body too large (as sent, or after decompression)',
     415: 'Unsupported Content-Type or Content-Encoding',
     422: 'Well-formed but unusable input (line-numbered `problems`, or `errors`)',
+    429: 'Too many failed authentications from this address; retry after `Retry-After` seconds',
     503: 'Service not ready (database unavailable or busy)',
   };
   const out: Record<number, { description: string; content: { 'application/problem+json': { schema: TSchema } } }> = {};

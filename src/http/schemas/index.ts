@@ -13,6 +13,7 @@ import { DUMP_SCHEMAS } from './dumps.ts';
 import { HEALTH_SCHEMAS } from './health.ts';
 import { NODE_SCHEMAS } from './nodes.ts';
 import { QUERY_SCHEMAS } from './query.ts';
+import { TOKEN_SCHEMAS } from './tokens.ts';
 
 export const SHARED_SCHEMAS = [
   FamilySchema,
@@ -27,6 +28,7 @@ export const SHARED_SCHEMAS = [
   ...NODE_SCHEMAS,
   ...HEALTH_SCHEMAS,
   ...QUERY_SCHEMAS,
+  ...TOKEN_SCHEMAS,
 ] as const;
 
 export * from './common.ts';
@@ -34,3 +36,4 @@ export * from './dumps.ts';
 export * from './nodes.ts';
 export * from './health.ts';
 export * from './query.ts';
+export * from './tokens.ts';

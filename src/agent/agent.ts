@@ -1,0 +1,287 @@
+// The collection agent: collect → keep on disk → deliver, once or every
+// interval.
+//
+// Delivery of a snapshot, per part (the node, and its legacy companion when
+// there is one): when the host/cluster/labels fingerprint equals the one of
+// the last upload the server accepted, and the server's latest sha256 of each
+// family equals the snapshot's, nothing but counters changed: the upload is
+// skipped. Otherwise the part is uploaded (gzip JSON).
+//
+// Failures: 401/403 stop the agent (exit 3); other 4xx drop the snapshot (the
+// server will never take it; exit 5 with --once); network errors, timeouts,
+// 429 and 5xx are retried with exponential backoff and jitter (honouring
+// Retry-After) while the snapshot stays in the state directory; with --once,
+// after --retries the agent exits 4 and the next run sends it first.
+import { ApiError, type ServerClient } from './client.ts';
+import { collect, CollectError, type CollectOptions } from './collect.ts';
+import type { Runner } from './exec.ts';
+import type { Logger } from './log.ts';
+import { buildSnapshot, type Snapshot, type UploadPart } from './snapshot.ts';
+import type { Accepted, AgentState } from './state.ts';
+
+export const EXIT = {
+  OK: 0,
+  /** Nothing could be collected. */
+  COLLECT_FAILED: 1,
+  USAGE: 2,
+  /** The server refused the token (401) or its scope/cluster (403). */
+  AUTH: 3,
+  /** The server could not be reached (or kept failing): the snapshot is kept for the next run. */
+  UNDELIVERED: 4,
+  /** The server rejected the snapshot for good (4xx): it was dropped. */
+  REJECTED: 5,
+} as const;
+
+export interface AgentOptions {
+  readonly node: string;
+  readonly cluster?: string | undefined;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly intervalMs: number;
+  readonly once: boolean;
+  /** Per command time limit. */
+  readonly timeoutMs: number;
+  /** With --once: further attempts after the first failed one. */
+  readonly retries: number;
+  readonly minBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+export interface AgentDeps {
+  readonly client: ServerClient;
+  readonly state: AgentState;
+  readonly log: Logger;
+  readonly run: Runner;
+  readonly readFile?: CollectOptions['readFile'];
+  /** Aborting stops the loop (SIGTERM/SIGINT). */
+  readonly signal?: AbortSignal;
+  readonly random?: () => number;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly now?: () => Date;
+}
+
+/** Exponential backoff with jitter: attempt n (1-based) waits between half and all of min(max, base·2^(n-1)), at least Retry-After. */
+export function backoffMs(attempt: number, options: { minBackoffMs: number; maxBackoffMs: number }, random: () => number = Math.random, retryAfterMs?: number): number {
+  const ceiling = Math.min(options.maxBackoffMs, options.minBackoffMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  return Math.max(jittered, Math.min(retryAfterMs ?? 0, options.maxBackoffMs));
+}
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, Math.max(0, ms));
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+type Delivery = { ok: true; uploaded: number; skipped: number } | { ok: false; error: ApiError };
+
+export class Agent {
+  private readonly log: Logger;
+  private readonly now: () => Date;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(
+    readonly options: AgentOptions,
+    readonly deps: AgentDeps,
+  ) {
+    this.log = deps.log;
+    this.now = deps.now ?? (() => new Date());
+    this.sleep = deps.sleep ?? abortableSleep;
+    this.random = deps.random ?? Math.random;
+  }
+
+  /** Collects and builds a snapshot; null (logged) when there is nothing to upload. Throws CollectError. */
+  async collectSnapshot(): Promise<Snapshot | null> {
+    const started = Date.now();
+    const c = await collect({ run: this.deps.run, timeoutMs: this.options.timeoutMs, log: this.log, now: this.now, ...(this.deps.readFile ? { readFile: this.deps.readFile } : {}) });
+    const warnings = [...c.warnings];
+    let snapshot: Snapshot;
+    try {
+      snapshot = buildSnapshot(c, { node: this.options.node, cluster: this.options.cluster, labels: this.options.labels ?? {} }, warnings);
+    } catch (err) {
+      // prepareDump could not read a dump that has tables: report it like a failed command.
+      throw new CollectError(`cannot read the collected rulesets: ${(err as Error).message}`);
+    }
+    for (const w of warnings) this.log.warn('collection warning', { warning: w });
+    if (snapshot.parts.length === 0) {
+      this.log.warn('no iptables tables on this node: nothing to upload', { node: this.options.node });
+      return null;
+    }
+    this.log.info('collected', {
+      node: this.options.node,
+      durationMs: Date.now() - started,
+      backend: snapshot.parts[0]?.body.labels['packetpath.io/iptables-backend'],
+      parts: snapshot.parts.map((p) => ({ node: p.node, family: p.body.family, sha256: p.sha256, ...(p.ip6Sha256 ? { ip6Sha256: p.ip6Sha256 } : {}) })),
+      host: c.host !== null,
+    });
+    return snapshot;
+  }
+
+  /** Whether the server already has this part (only counters may differ). */
+  private async unchanged(part: UploadPart, accepted: Accepted): Promise<boolean> {
+    const last = accepted[part.node];
+    if (!last || last.metaSha !== part.metaSha) return false;
+    if (last.sha256 !== part.sha256 || last.ip6Sha256 !== part.ip6Sha256) return false;
+    if ((await this.deps.client.latestSha(part.node, part.body.family)) !== part.sha256) return false;
+    if (part.ip6Sha256 !== undefined && (await this.deps.client.latestSha(part.node, 'ipv6')) !== part.ip6Sha256) return false;
+    return true;
+  }
+
+  /** One attempt at delivering every part of a snapshot. */
+  async deliver(snapshot: Snapshot): Promise<Delivery> {
+    const accepted = await this.deps.state.readAccepted();
+    let uploaded = 0;
+    let skipped = 0;
+    try {
+      for (const part of snapshot.parts) {
+        if (await this.unchanged(part, accepted)) {
+          skipped++;
+          this.log.info('unchanged since the last accepted upload (counters only): upload skipped', { node: part.node, sha256: part.sha256, collectedAt: snapshot.collectedAt });
+          continue;
+        }
+        const res = await this.deps.client.upload(part.node, part.body);
+        uploaded++;
+        this.log.info(res.created || res.ip6?.created ? 'uploaded: new version' : 'uploaded: same ruleset, host/counters updated', {
+          node: part.node,
+          status: res.status,
+          id: res.id,
+          sha256: res.sha256,
+          created: res.created,
+          ...(res.ip6 ? { ip6: res.ip6 } : {}),
+          collectedAt: snapshot.collectedAt,
+        });
+        accepted[part.node] = { metaSha: part.metaSha, sha256: part.sha256, ...(part.ip6Sha256 ? { ip6Sha256: part.ip6Sha256 } : {}), at: this.now().toISOString() };
+        await this.deps.state.writeAccepted(accepted);
+      }
+    } catch (err) {
+      if (err instanceof ApiError) return { ok: false, error: err };
+      throw err;
+    }
+    return { ok: true, uploaded, skipped };
+  }
+
+  private authFailure(error: ApiError): number {
+    const why =
+      error.status === 401
+        ? 'the server rejected the token (401): check --token-file (is the token revoked, expired or from another server?)'
+        : 'the server refused this token (403): its scope or cluster does not allow this upload (it needs scope "upload" and, for a cluster-limited token, the same --cluster)';
+    this.log.error(why, { status: error.status, detail: error.message });
+    return EXIT.AUTH;
+  }
+
+  /** Delivers with up to `retries` further attempts; returns an exit code (OK, AUTH, REJECTED or UNDELIVERED). */
+  private async deliverWithRetries(snapshot: Snapshot, retries: number): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.deliver(snapshot);
+      if (r.ok) {
+        await this.deps.state.clearPending();
+        return EXIT.OK;
+      }
+      if (r.error.kind === 'auth') return this.authFailure(r.error);
+      if (r.error.kind === 'rejected') {
+        this.log.error('the server rejected the snapshot; it is dropped', { status: r.error.status, detail: r.error.message, collectedAt: snapshot.collectedAt });
+        await this.deps.state.clearPending();
+        return EXIT.REJECTED;
+      }
+      if (attempt > retries || this.deps.signal?.aborted) {
+        this.log.error('could not deliver the snapshot; it is kept for the next run', { detail: r.error.message, attempts: attempt, pending: this.deps.state.pendingPath });
+        return EXIT.UNDELIVERED;
+      }
+      const wait = backoffMs(attempt, this.options, this.random, r.error.retryAfterMs);
+      this.log.warn('delivery failed; retrying', { detail: r.error.message, attempt, retryInMs: wait });
+      await this.sleep(wait, this.deps.signal);
+    }
+  }
+
+  /** `--once`: send what an earlier run kept, collect, deliver. */
+  async runOnce(): Promise<number> {
+    await this.deps.state.init();
+    const kept = await this.deps.state.readPending((why) => this.log.warn('ignoring an unreadable pending snapshot', { why }));
+    let undelivered = false;
+    if (kept) {
+      this.log.info('sending the snapshot kept from an earlier run', { collectedAt: kept.collectedAt });
+      const code = await this.deliverWithRetries(kept, this.options.retries);
+      if (code === EXIT.AUTH) return code;
+      undelivered = code === EXIT.UNDELIVERED;
+    }
+    let snapshot: Snapshot | null;
+    try {
+      snapshot = await this.collectSnapshot();
+    } catch (err) {
+      if (!(err instanceof CollectError)) throw err;
+      this.log.error('collection failed', { error: err.message });
+      return undelivered ? EXIT.UNDELIVERED : EXIT.COLLECT_FAILED;
+    }
+    if (!snapshot) return undelivered ? EXIT.UNDELIVERED : EXIT.OK;
+    await this.deps.state.writePending(snapshot);
+    if (undelivered) {
+      this.log.error('the server is unreachable: the new snapshot replaces the kept one, for the next run', { pending: this.deps.state.pendingPath });
+      return EXIT.UNDELIVERED;
+    }
+    return this.deliverWithRetries(snapshot, this.options.retries);
+  }
+
+  /** The daemon: collect every interval, deliver with backoff, until the signal aborts. */
+  async runLoop(): Promise<number> {
+    await this.deps.state.init();
+    const signal = this.deps.signal;
+    let pending = await this.deps.state.readPending((why) => this.log.warn('ignoring an unreadable pending snapshot', { why }));
+    if (pending) this.log.info('sending the snapshot kept from an earlier run', { collectedAt: pending.collectedAt });
+    let nextCollect = Date.now();
+    let nextAttempt = Date.now();
+    let failures = 0;
+    while (!signal?.aborted) {
+      if (pending && Date.now() >= nextAttempt) {
+        const r = await this.deliver(pending);
+        if (r.ok) {
+          await this.deps.state.clearPending();
+          pending = null;
+          failures = 0;
+        } else if (r.error.kind === 'auth') {
+          return this.authFailure(r.error);
+        } else if (r.error.kind === 'rejected') {
+          this.log.error('the server rejected the snapshot; it is dropped', { status: r.error.status, detail: r.error.message, collectedAt: pending.collectedAt });
+          await this.deps.state.clearPending();
+          pending = null;
+          failures = 0;
+        } else {
+          failures++;
+          const wait = backoffMs(failures, this.options, this.random, r.error.retryAfterMs);
+          nextAttempt = Date.now() + wait;
+          this.log.warn('delivery failed; the snapshot is kept and retried', { detail: r.error.message, failures, retryInMs: wait, pending: this.deps.state.pendingPath });
+        }
+        continue;
+      }
+      if (Date.now() >= nextCollect) {
+        nextCollect = Date.now() + this.options.intervalMs;
+        try {
+          const snapshot = await this.collectSnapshot();
+          if (snapshot) {
+            await this.deps.state.writePending(snapshot);
+            pending = snapshot;
+            if (failures === 0) nextAttempt = Date.now();
+          }
+        } catch (err) {
+          if (!(err instanceof CollectError)) throw err;
+          this.log.error('collection failed; trying again at the next interval', { error: err.message, nextInMs: this.options.intervalMs });
+        }
+        continue;
+      }
+      const until = pending ? Math.min(nextCollect, nextAttempt) : nextCollect;
+      await this.sleep(until - Date.now(), signal);
+    }
+    this.log.info('stopping', { pending: pending !== null });
+    return EXIT.OK;
+  }
+
+  run(): Promise<number> {
+    return this.options.once ? this.runOnce() : this.runLoop();
+  }
+}

@@ -1,0 +1,149 @@
+// From a collection to what is uploaded: one or two upload bodies ("parts"),
+// each with the fingerprints that decide whether it changed.
+//
+// Both backends present: the nft ruleset is the node's own upload; the legacy
+// one is uploaded as a companion node `<node>.iptables-legacy` (same cluster
+// and host) so that it is listed, versioned, diffed and traced like any node.
+// Labels tie them together (see LABELS).
+//
+// Fingerprints: the dumps' sha256 is exactly the server's version identity
+// (`prepareDump(text).sha256`: canonical iptables-save text without counters),
+// so comparing it with `GET /nodes/{node}/dumps/latest/sha` says whether a
+// ruleset changed. The host, cluster and labels are fingerprinted together
+// (`metaSha`): a changed route must upload even when the rules did not.
+import { createHash } from 'node:crypto';
+import { prepareDump } from '../store/ingest.ts';
+import type { Collection, DumpCapture, Family, HostModel } from './collect.ts';
+
+export const LABELS = {
+  /** The iptables backend of the node's ruleset: `nft`, `legacy` or `unknown`. */
+  backend: 'packetpath.io/iptables-backend',
+  /** On a node with both backends: the companion node holding the legacy ruleset. */
+  legacyNode: 'packetpath.io/iptables-legacy-node',
+  /** On a node with both backends whose legacy tables could not be read: `unread`. */
+  legacyTables: 'packetpath.io/iptables-legacy-tables',
+  /** On the companion node: the node it belongs to. */
+  legacyOf: 'packetpath.io/legacy-of',
+} as const;
+
+export const LEGACY_SUFFIX = '.iptables-legacy';
+const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+export const isNodeName = (s: string): boolean => s.length <= 253 && NODE_NAME.test(s);
+
+/** The JSON body of `POST /api/v1/nodes/{node}/dumps` the agent sends. */
+export interface UploadBody {
+  dump: string;
+  ip6Dump?: string;
+  family: Family;
+  format: 'iptables-save';
+  host?: HostModel;
+  collectedAt: string;
+  cluster?: string;
+  labels: Record<string, string>;
+}
+
+export interface UploadPart {
+  readonly node: string;
+  readonly body: UploadBody;
+  /** sha256 of `dump` (of family `body.family`) and of `ip6Dump`, as the server computes them. */
+  readonly sha256: string;
+  readonly ip6Sha256?: string;
+  /** sha256 of host + cluster + labels. */
+  readonly metaSha: string;
+}
+
+export interface Snapshot {
+  readonly version: 1;
+  readonly node: string;
+  readonly collectedAt: string;
+  readonly parts: readonly UploadPart[];
+}
+
+export interface SnapshotOptions {
+  readonly node: string;
+  readonly cluster?: string | undefined;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** JSON with object keys sorted (a stable fingerprint input). */
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** The server's version identity of a dump (throws DumpParseError when nothing can be read). */
+export const dumpSha = (text: string, family: Family): string => prepareDump(text, { family, format: 'iptables-save' }).sha256;
+
+function part(node: string, v4: DumpCapture | null, v6: DumpCapture | null, host: HostModel | undefined, collectedAt: string, cluster: string | undefined, labels: Record<string, string>): UploadPart | null {
+  const first = v4 ?? v6;
+  if (!first) return null;
+  const second = v4 && v6 ? v6 : null;
+  const body: UploadBody = {
+    dump: first.text,
+    ...(second ? { ip6Dump: second.text } : {}),
+    family: first.family,
+    format: 'iptables-save',
+    ...(host ? { host } : {}),
+    collectedAt,
+    ...(cluster !== undefined ? { cluster } : {}),
+    labels,
+  };
+  return {
+    node,
+    body,
+    sha256: dumpSha(first.text, first.family),
+    ...(second ? { ip6Sha256: dumpSha(second.text, 'ipv6') } : {}),
+    metaSha: sha256(stableJson({ host: host ?? null, cluster: cluster ?? null, labels })),
+  };
+}
+
+/** The parts to upload; none when the node has no tables at all. `warnings` gets what was left out. */
+export function buildSnapshot(c: Collection, options: SnapshotOptions, warnings: string[] = []): Snapshot {
+  const collectedAt = c.collectedAt.toISOString();
+  const mainBackend = c.ipv4.main?.backend ?? c.ipv6.main?.backend ?? 'unknown';
+  const hasLegacy = c.ipv4.legacy !== null || c.ipv6.legacy !== null;
+  const legacyNode = `${options.node}${LEGACY_SUFFIX}`;
+  const legacyOk = hasLegacy && isNodeName(legacyNode);
+  if (hasLegacy && !legacyOk) warnings.push(`legacy tables not uploaded: "${legacyNode}" is too long for a node name`);
+
+  const labels: Record<string, string> = { ...(options.labels ?? {}), [LABELS.backend]: mainBackend };
+  if (legacyOk) labels[LABELS.legacyNode] = legacyNode;
+  if (c.ipv4.legacyUnread || c.ipv6.legacyUnread) labels[LABELS.legacyTables] = 'unread';
+
+  const host = (backend: string): HostModel | undefined =>
+    c.host ? { ...c.host, ...(backend === 'nft' || backend === 'legacy' ? { backend } : {}) } : undefined;
+
+  const parts: UploadPart[] = [];
+  const main = part(options.node, c.ipv4.main, c.ipv6.main, host(mainBackend), collectedAt, options.cluster, labels);
+  if (main) parts.push(main);
+  if (legacyOk) {
+    const legacyLabels = { ...(options.labels ?? {}), [LABELS.backend]: 'legacy', [LABELS.legacyOf]: options.node };
+    const legacy = part(legacyNode, c.ipv4.legacy, c.ipv6.legacy, host('legacy'), collectedAt, options.cluster, legacyLabels);
+    if (legacy) parts.push(legacy);
+  }
+  return { version: 1, node: options.node, collectedAt, parts };
+}
+
+/** Whether a parsed JSON value is a snapshot this agent wrote. */
+export function isSnapshot(v: unknown): v is Snapshot {
+  const s = v as Partial<Snapshot> | null;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    s.version === 1 &&
+    typeof s.node === 'string' &&
+    typeof s.collectedAt === 'string' &&
+    Array.isArray(s.parts) &&
+    s.parts.every((p) => typeof p?.node === 'string' && typeof p.sha256 === 'string' && typeof p.metaSha === 'string' && typeof p.body?.dump === 'string')
+  );
+}

@@ -2,7 +2,10 @@
 import { spawnSync } from 'node:child_process';
 import { cpus, totalmem, release } from 'node:os';
 import { generateKubeDump, type KubeDump } from '../scripts/kube-dump.ts';
-import { buildHost, diffRulesets, parseDump, renderRuleset, rulesetStats, tracePacket, validatePacket, type PacketInput } from '../src/netfilter/index.ts';
+import { buildHost, diffRulesets, parseDump, renderRuleset, rulesetStats, tracePacket, validatePacket } from '../src/netfilter/index.ts';
+import { tracePackets, verdict } from './common.ts';
+import { httpIngest, httpTraces, serverMemory } from './http.ts';
+import { storage } from './storage.ts';
 
 interface Row {
   section: string;
@@ -46,47 +49,50 @@ function restoreTestMs(text: string): number | undefined {
 
 const pct = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-function tracePackets(g: KubeDump): PacketInput[] {
-  const node = g.host.interfaces.find((i) => i.name === 'eth0')!.addresses[0]!.split('/')[0]!;
-  const withEp = g.services.filter((s) => s.endpoints.length > 0);
-  const nodePorts = withEp.filter((s) => s.nodePort !== undefined);
-  const out: PacketInput[] = [];
-  for (let i = 0; i < 200; i++) {
-    const s = withEp[(i * 7919) % withEp.length]!;
-    const np = nodePorts[(i * 104729) % nodePorts.length]!;
-    switch (i % 4) {
-      case 0:
-        out.push({ src: '10.244.0.77', dst: s.clusterIP, protocol: s.protocol, sport: 40000, dport: s.port, inInterface: 'cni0' });
-        break;
-      case 1:
-        out.push({ src: '203.0.113.50', dst: node, protocol: np.protocol, sport: 40000, dport: np.nodePort!, inInterface: 'eth0' });
-        break;
-      case 2:
-        out.push({ src: '10.244.0.77', dst: '10.96.0.250', protocol: 'tcp', sport: 40000, dport: 9, inInterface: 'cni0' });
-        break;
-      default:
-        out.push({ src: '10.244.0.77', dst: '198.51.100.7', protocol: 'tcp', sport: 40000, dport: 443, inInterface: 'cni0' });
-    }
+const SECTIONS = ['core', 'http', 'storage', 'memory'] as const;
+type Section = (typeof SECTIONS)[number];
+
+/** Runs one section; a failure becomes a row (and a non-zero exit code) instead of losing the table. */
+async function section(name: string, f: () => Promise<void>): Promise<void> {
+  process.stderr.write(`${name}...\n`);
+  try {
+    await f();
+  } catch (err) {
+    process.exitCode = 1;
+    add(name, 'FAILED', err instanceof Error ? err.message.split('\n')[0]! : String(err));
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
   }
-  return out;
 }
 
 async function main(): Promise<void> {
+  const started = performance.now();
   const sizes = (process.env.BENCH_SIZES ?? '1000,10000,20000').split(',').map(Number);
+  const sections = new Set((process.env.BENCH_SECTIONS ?? SECTIONS.join(',')).split(',').map((x) => x.trim()) as Section[]);
   const traceLatency = new Map<number, number>();
   const dumps = new Map<number, KubeDump>();
-  for (const n of sizes) {
-    process.stderr.write(`generating ${n} services...\n`);
-    const g = generateKubeDump({ services: n, seed: 1 });
-    dumps.set(n, g);
+  const parseTimes = new Map<number, number>();
+  const restoreTimes = new Map<number, number>();
+  const dump = (n: number): KubeDump => {
+    let g = dumps.get(n);
+    if (!g) {
+      process.stderr.write(`generating ${n} services...\n`);
+      g = generateKubeDump({ services: n, seed: 1 });
+      dumps.set(n, g);
+    }
+    return g;
+  };
+  for (const n of sections.has('core') ? sizes : []) {
+    const g = dump(n);
     const mb = Buffer.byteLength(g.text) / 1e6;
     const [parsed, parseMs] = best(3, () => parseDump(g.text));
+    parseTimes.set(n, parseMs);
     const stats = rulesetStats(parsed.ruleset);
     add(`${n} services`, 'dump size', `${mb.toFixed(1)} MB, ${g.text.split('\n').length} lines, ${stats.rules} rules`);
     add(`${n} services`, 'parse', `${parseMs.toFixed(0)} ms = ${(mb / (parseMs / 1000)).toFixed(1)} MB/s, ${Math.round(stats.rules / (parseMs / 1000))} rules/s`);
     const restore = restoreTestMs(g.text);
     if (restore !== undefined) {
-      add(`${n} services`, 'iptables-restore --test', `${restore.toFixed(0)} ms; packetpath parse is ${(restore / parseMs).toFixed(2)}× its speed`, '≥ 10×');
+      restoreTimes.set(n, restore);
+      add(`${n} services`, 'iptables-restore --test', `${restore.toFixed(0)} ms; packetpath parse is ${(restore / parseMs).toFixed(2)}× its speed`, `≥ 10× — ${verdict(restore / parseMs >= 10)}`);
     } else add(`${n} services`, 'iptables-restore --test', 'not run (no private namespace or iptables here)');
     const [, renderMs] = best(3, () => renderRuleset(parsed.ruleset));
     add(`${n} services`, 'canonical render', `${renderMs.toFixed(0)} ms`);
@@ -108,23 +114,38 @@ async function main(): Promise<void> {
     }
     lat.sort((a, b) => a - b);
     traceLatency.set(n, pct(lat, 50));
-    add(`${n} services`, 'trace latency (ClusterIP, NodePort, no-match, external mix)', `p50 ${pct(lat, 50).toFixed(0)} µs, p99 ${pct(lat, 99).toFixed(0)} µs`, n === 10000 ? 'p50 ≤ 100 µs' : undefined);
+    add(`${n} services`, 'trace latency (ClusterIP, NodePort, no-match, external mix)', `p50 ${pct(lat, 50).toFixed(0)} µs, p99 ${pct(lat, 99).toFixed(0)} µs`, n === 10000 ? `p50 ≤ 100 µs — ${verdict(pct(lat, 50) <= 100)}` : undefined);
   }
   if (traceLatency.has(1000) && traceLatency.has(10000)) {
-    add('scaling', 'trace p50 10k / 1k', `${(traceLatency.get(10000)! / traceLatency.get(1000)!).toFixed(2)}×`, '≤ 2×');
+    const r = traceLatency.get(10000)! / traceLatency.get(1000)!;
+    add('scaling', 'trace p50 10k / 1k', `${r.toFixed(2)}×`, `≤ 2× — ${verdict(r <= 2)}`);
   }
-  if (dumps.has(10000)) {
+  if (sections.has('core') && dumps.has(10000)) {
     const a = dumps.get(10000)!;
     const changed = churnEndpoints(a.text, 0.01);
     const left = parseDump(a.text).ruleset;
     const right = parseDump(changed).ruleset;
     const [d, ms] = best(3, () => diffRulesets(left, right));
-    add('diff', 'two 10k-service dumps, 1% of endpoints changed', `${ms.toFixed(0)} ms (${d.summary.rulesAdded} added, ${d.summary.rulesRemoved} removed)`, '< 1 s');
+    add('diff', 'two 10k-service dumps, 1% of endpoints changed', `${ms.toFixed(0)} ms (${d.summary.rulesAdded} added, ${d.summary.rulesRemoved} removed)`, `< 1 s — ${verdict(ms < 1000)}`);
+  }
+  if (sections.has('http')) {
+    await section('HTTP ingest (10k Services)', async () => {
+      const g10k = dump(10000);
+      const restoreMs = restoreTimes.get(10000) ?? restoreTestMs(g10k.text);
+      await httpIngest(add, { g1k: dump(1000), g10k, restoreMs, parseMs: parseTimes.get(10000) });
+    });
+    await section('HTTP traces (10k Services)', () => httpTraces(add, { g1k: dump(1000), g10k: dump(10000), duration: Number(process.env.BENCH_HTTP_SECONDS ?? 10), connections: 20 }));
+  }
+  if (sections.has('storage')) {
+    await section('storage', () => storage(add, { nodes: Number(process.env.BENCH_STORAGE_NODES ?? 1000), budgetSeconds: Number(process.env.BENCH_STORAGE_SECONDS ?? 150) }));
+  }
+  if (sections.has('memory')) {
+    await section('server memory (20k Services)', () => serverMemory(add, { g20k: dump(20000) }));
   }
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}`;
   const w = [28, 60, 70];
   const line = (a: string, b: string, c: string, d = ''): string => `| ${a.padEnd(w[0]!)} | ${b.padEnd(w[1]!)} | ${c.padEnd(w[2]!)} | ${d} |`;
-  console.log(`packetpath benchmark — ${new Date().toISOString()}\nmachine: ${machine}\n`);
+  console.log(`packetpath benchmark — ${new Date().toISOString()}\nmachine: ${machine}\nbench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   console.log(line('section', 'figure', 'value', 'target'));
   console.log(line('-'.repeat(w[0]!), '-'.repeat(w[1]!), '-'.repeat(w[2]!), '------'));
   for (const r of rows) console.log(line(r.section, r.figure, r.value, r.target ?? ''));

@@ -1,0 +1,67 @@
+// Child process of the HTTP bench sections (started by server-process.ts with
+// `fork`): the real app (buildApp) on the SQLite file given as argv[2],
+// listening on 127.0.0.1 on an ephemeral port. Talks to the parent over IPC:
+// sends {type:'ready', url}; answers {type:'memory', gc?} with its memory
+// figures. Exits when the parent says {type:'exit'} or goes away.
+import { readFileSync } from 'node:fs';
+import { buildApp } from '../src/http/app.ts';
+import { DEFAULT_CONFIG, type Config } from '../src/http/config.ts';
+
+export interface MemoryReport {
+  type: 'memory';
+  /** process.memoryUsage() */
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  /** /proc/self/status VmRSS and VmHWM (peak RSS), bytes; 0 when unavailable. */
+  vmRss: number;
+  vmHwm: number;
+}
+
+export type ParentMessage = { type: 'memory'; gc?: boolean } | { type: 'exit' };
+export type ChildMessage = { type: 'ready'; url: string } | MemoryReport | { type: 'error'; message: string };
+
+function procStatus(): { vmRss: number; vmHwm: number } {
+  try {
+    const s = readFileSync('/proc/self/status', 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) * 1024;
+    return { vmRss: kb('VmRSS'), vmHwm: kb('VmHWM') };
+  } catch {
+    return { vmRss: 0, vmHwm: 0 };
+  }
+}
+
+const send = (m: ChildMessage): void => {
+  process.send?.(m);
+};
+
+async function main(): Promise<void> {
+  const file = process.argv[2];
+  if (!file || !process.send) throw new Error('usage: fork bench/server.ts <sqlite file> (with an IPC channel)');
+  // A loopback bind and a fresh database: the auth plugin (if any) serves everything without a token.
+  const config: Config = { ...DEFAULT_CONFIG, databaseUrl: `file:${file}`, logLevel: 'silent', host: '127.0.0.1', port: 0 };
+  const app = await buildApp({ config, logger: false });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  process.on('message', (m: ParentMessage) => {
+    if (m.type === 'memory') {
+      const g = (globalThis as { gc?: () => void }).gc;
+      if (m.gc && g) {
+        g();
+        g();
+      }
+      const u = process.memoryUsage();
+      send({ type: 'memory', rss: u.rss, heapUsed: u.heapUsed, heapTotal: u.heapTotal, external: u.external, arrayBuffers: u.arrayBuffers, ...procStatus() });
+    } else if (m.type === 'exit') {
+      void app.close().finally(() => process.exit(0));
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready', url });
+}
+
+main().catch((err: unknown) => {
+  send({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+  process.exit(1);
+});

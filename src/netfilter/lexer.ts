@@ -18,64 +18,54 @@ export const MAX_PARAM_LENGTH = 1024;
 
 export function tokenizeLine(line: string): TokenizeResult {
   const tokens: Token[] = [];
-  let buf = '';
-  let start = -1;
-  let quoteOpen = false;
-  let quoteColumn = 0;
-  let escaped = false;
-  let inToken = false;
-
-  const flush = (): void => {
-    if (inToken) tokens.push({ text: buf, column: start + 1 });
-    buf = '';
-    inToken = false;
-    start = -1;
-  };
-
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoteOpen) {
-      if (escaped) {
-        buf += ch;
-        escaped = false;
-      } else if (ch === '\\') {
-        escaped = true;
-      } else if (ch === '"') {
-        quoteOpen = false;
-        flush();
-      } else {
-        buf += ch;
+  const n = line.length;
+  let i = 0;
+  while (i < n) {
+    let c = line.charCodeAt(i);
+    if (isBlank(c)) {
+      i++;
+      continue;
+    }
+    // One argument: unquoted runs and at most one quoted part, which ends it.
+    // Plain runs are sliced, not built char by char, so each token is one
+    // flat string (appending per character leaves long cons-string chains).
+    const start = i;
+    while (i < n && !isBlank(c) && c !== 34 /* " */) c = line.charCodeAt(++i);
+    if (i >= n || c !== 34) {
+      tokens.push({ text: line.slice(start, i), column: start + 1 });
+      continue;
+    }
+    const quoteColumn = i + 1;
+    let text = line.slice(start, i);
+    let from = ++i;
+    for (;;) {
+      if (i >= n) return { ok: false, column: quoteColumn, message: 'unterminated quote', tokens };
+      c = line.charCodeAt(i);
+      if (c === 34) break;
+      if (c === 92 /* \ */) {
+        // The backslash escapes the next character: keep that one, drop the backslash.
+        text += line.slice(from, i);
+        from = i + 1;
+        if (i + 1 >= n) return { ok: false, column: quoteColumn, message: 'unterminated quote', tokens };
+        i += 2;
+        continue;
       }
-      continue;
+      i++;
     }
-    if (ch === '"') {
-      quoteOpen = true;
-      quoteColumn = i + 1;
-      if (!inToken) {
-        inToken = true;
-        start = i;
-      }
-      continue;
-    }
-    if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') {
-      flush();
-      continue;
-    }
-    if (!inToken) {
-      inToken = true;
-      start = i;
-    }
-    buf += ch;
+    text += line.slice(from, i);
+    i++;
+    tokens.push({ text, column: start + 1 });
   }
-  if (quoteOpen) {
-    return { ok: false, column: quoteColumn, message: 'unterminated quote', tokens };
-  }
-  flush();
-  const long = tokens.find((t) => t.text.length >= MAX_PARAM_LENGTH);
-  if (long) {
-    return { ok: false, column: long.column, message: `parameter too long (${long.text.length} characters)`, tokens };
+  for (const t of tokens) {
+    if (t.text.length >= MAX_PARAM_LENGTH) {
+      return { ok: false, column: t.column, message: `parameter too long (${t.text.length} characters)`, tokens };
+    }
   }
   return { ok: true, tokens };
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
 /** Quotes a string as iptables-save does (xtables_save_string). */

@@ -523,6 +523,29 @@ export interface ResolvedPeer {
   nodeIface: string;
 }
 
+/**
+ * Permanent neighbour entries for the far end of every node-to-node link, so
+ * a packet crossing nodes is not held back by ARP: a slow ARP exchange on a
+ * loaded machine could outlast the driver's quiet period and lose the next
+ * node's events. ARP is not seen by iptables, so no event changes.
+ */
+function linkNeighbours(topo: ResolvedTopology, ns: string): { address: string; mac: string; dev: string }[] {
+  const out: { address: string; mac: string; dev: string }[] = [];
+  const nodeByNs = new Map(topo.nodes.map((n) => [n.ns, n]));
+  for (const { a, b } of topo.links) {
+    for (const [near, far] of [[a, b], [b, a]] as const) {
+      const farNode = nodeByNs.get(far.ns);
+      if (near.ns !== ns || !farNode) continue;
+      const farIface = farNode.interfaces.find((i) => i.name === far.iface);
+      for (const addr of farIface?.addresses ?? []) {
+        const address = addr.split('/')[0]!;
+        if (IPV4_RE.test(address)) out.push({ address, mac: far.mac, dev: near.iface });
+      }
+    }
+  }
+  return out;
+}
+
 export interface ResolvedTopology {
   nodes: (NodeSpec & { ns: string; macs: Record<string, string> })[];
   peers: ResolvedPeer[];
@@ -911,7 +934,7 @@ export async function runTopologyDetailed(
       routes: n.routes,
       forwarding: n.forwarding,
       sysctls: n.sysctls ?? {},
-      neighbours: n.neighbours ?? [],
+      neighbours: [...(n.neighbours ?? []), ...linkNeighbours(topo, n.ns)],
       traceIds: ipIds,
       marks: marks.get(n.name) ?? {},
     })),

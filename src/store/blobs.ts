@@ -1,18 +1,56 @@
 // Content-addressed texts. A dump version points at blobs by sha256, so the
-// same canonical ruleset uploaded by 1,000 nodes is stored once.
+// same canonical ruleset uploaded by 1,000 nodes is stored once; a nearly
+// identical one (another node of the cluster, the node's next version) is
+// stored as a line delta of a whole text, and an uploaded iptables-save text
+// as a line delta of its canonical text with the counters merged back in.
+//
+// Encodings (Blob.encoding):
+//   identity, gzip   the whole text
+//   delta            deflate-raw line delta of the text of `baseSha256`, which
+//                    is stored whole (one level: reads fetch two blobs)
+//   counted-delta    deflate-raw line delta of the text of `baseSha256` (a
+//                    canonical text, whole or `delta`) with the counters of
+//                    `countersSha256` merged in
+//   counters         deflate-raw varint counters (encoding.ts), not a text
+// A blob referenced by another blob (`baseOf`, `mergedInto`) or by a dump is
+// never deleted; `deleteUnreferencedBlobs` follows the references down.
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import type { Client } from './db.ts';
+import {
+  applyLineDelta,
+  countedLines,
+  countersJsonOf,
+  decodeCounters,
+  encodeCounters,
+  encodeLineDelta,
+  lineIndex,
+  splitLines,
+  type CounterText,
+} from './encoding.ts';
 
 /** Texts at least this long are stored gzip-compressed. */
 const COMPRESS_FROM_BYTES = 1024;
+/** Texts shorter than this are always stored whole (a delta would not pay for its row). */
+const DELTA_FROM_BYTES = 4096;
+/** A delta is kept when its compressed size is at most this fraction of the text's size (≈ a third of its gzip). */
+const DELTA_MAX_RATIO = 1 / 20;
+/** Candidates whose inserted lines exceed this fraction of the text are not even compressed. */
+const DELTA_MAX_LITERAL = 1 / 4;
+/** Deltas may nest this deep at most (counted-delta → delta → whole). */
+const MAX_DEPTH = 3;
 
 export const sha256Hex = (text: string | Uint8Array): string => createHash('sha256').update(text).digest('hex');
 
-/** Stores `text` unless a blob with its sha256 exists; returns the sha256. */
+const bufferOf = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
+async function exists(tx: Client, sha256: string): Promise<boolean> {
+  return (await tx.blob.findUnique({ where: { sha256 }, select: { sha256: true } })) !== null;
+}
+
+/** Stores `text` whole unless a blob with its sha256 exists; returns the sha256. */
 export async function putBlob(tx: Client, text: string, sha256: string = sha256Hex(text)): Promise<string> {
-  const existing = await tx.blob.findUnique({ where: { sha256 }, select: { sha256: true } });
-  if (existing) return sha256;
+  if (await exists(tx, sha256)) return sha256;
   const bytes = Buffer.from(text, 'utf8');
   const compress = bytes.length >= COMPRESS_FROM_BYTES;
   const data = compress ? gzipSync(bytes) : bytes;
@@ -20,33 +58,183 @@ export async function putBlob(tx: Client, text: string, sha256: string = sha256H
   return sha256;
 }
 
+/** The text of a blob stored whole (`identity` / `gzip`). */
 export function decodeBlob(blob: { encoding: string; data: Uint8Array }): string {
-  const buf = Buffer.from(blob.data.buffer, blob.data.byteOffset, blob.data.byteLength);
+  const buf = bufferOf(blob.data);
   if (blob.encoding === 'gzip') return gunzipSync(buf).toString('utf8');
   if (blob.encoding === 'identity') return buf.toString('utf8');
-  throw new Error(`blob encoding "${blob.encoding}" is not supported`);
+  throw new Error(`blob encoding "${blob.encoding}" is not a whole text`);
 }
 
-/** The text of a blob, or null when there is none with that sha256. */
+const BLOB_READ = { encoding: true, data: true, baseSha256: true, countersSha256: true } as const;
+type BlobRead = { encoding: string; data: Uint8Array; baseSha256: string | null; countersSha256: string | null };
+
+async function textLines(tx: Client, sha256: string, depth: number): Promise<string[]> {
+  const text = await textOf(tx, sha256, depth);
+  if (text === null) throw new Error(`blob ${sha256} (a delta base) is missing`);
+  return splitLines(text);
+}
+
+async function textOf(tx: Client, sha256: string, depth: number): Promise<string | null> {
+  if (depth > MAX_DEPTH) throw new Error(`blob ${sha256}: deltas nested deeper than ${MAX_DEPTH}`);
+  const blob = (await tx.blob.findUnique({ where: { sha256 }, select: BLOB_READ })) as BlobRead | null;
+  if (!blob) return null;
+  switch (blob.encoding) {
+    case 'identity':
+    case 'gzip':
+      return decodeBlob(blob);
+    case 'delta': {
+      if (!blob.baseSha256) throw new Error(`blob ${sha256}: delta without a base`);
+      const base = await textLines(tx, blob.baseSha256, depth + 1);
+      return applyLineDelta(base, inflateRawSync(bufferOf(blob.data))).join('\n');
+    }
+    case 'counted-delta': {
+      if (!blob.baseSha256) throw new Error(`blob ${sha256}: delta without a base`);
+      const canonical = await textLines(tx, blob.baseSha256, depth + 1);
+      const counters = blob.countersSha256 ? await getCounters(tx, blob.countersSha256) : null;
+      if (blob.countersSha256 && !counters) throw new Error(`blob ${sha256}: counters ${blob.countersSha256} are missing`);
+      return applyLineDelta(countedLines(canonical, counters), inflateRawSync(bufferOf(blob.data))).join('\n');
+    }
+    default:
+      throw new Error(`blob ${sha256}: encoding "${blob.encoding}" is not a text`);
+  }
+}
+
+/** The text of a blob (whole or a delta, resolved), or null when there is none with that sha256. */
 export async function getBlobText(tx: Client, sha256: string): Promise<string | null> {
-  const blob = await tx.blob.findUnique({ where: { sha256 }, select: { encoding: true, data: true } });
-  return blob ? decodeBlob(blob) : null;
+  return textOf(tx, sha256, 0);
 }
 
-/** Deletes those of the given blobs that no dump references any more. */
-export async function deleteUnreferencedBlobs(tx: Client, sha256s: Iterable<string | null | undefined>): Promise<number> {
-  const candidates = [...new Set([...sha256s].filter((s): s is string => !!s))];
-  if (!candidates.length) return 0;
-  const { count } = await tx.blob.deleteMany({
-    where: {
-      sha256: { in: candidates },
-      canonicalOf: { none: {} },
-      originalOf: { none: {} },
-      countersOf: { none: {} },
-    },
-  });
-  return count;
+/** The whole text a new delta should be made against, for a candidate blob: itself when whole, its base when a `delta`. */
+async function deltaBaseOf(tx: Client, sha256: string): Promise<string | null> {
+  const blob = await tx.blob.findUnique({ where: { sha256 }, select: { encoding: true, baseSha256: true } });
+  if (!blob) return null;
+  if (blob.encoding === 'identity' || blob.encoding === 'gzip') return sha256;
+  if (blob.encoding === 'delta') return blob.baseSha256;
+  return null;
 }
+
+const worthIt = (delta: { literalChars: number }, text: string): boolean => delta.literalChars <= text.length * DELTA_MAX_LITERAL;
+
+/**
+ * Stores a text (normally a canonical one) unless it exists: as a `delta` of
+ * the first candidate whose delta is small enough (candidates: sha256s of
+ * blobs with similar texts, e.g. the node's previous version and the latest
+ * version of another node of its cluster; a `delta` candidate stands for its
+ * whole base), else whole. Returns the sha256.
+ */
+export async function putText(tx: Client, text: string, sha256: string, candidates: readonly string[]): Promise<string> {
+  if (await exists(tx, sha256)) return sha256;
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size >= DELTA_FROM_BYTES) {
+    const tried = new Set<string>();
+    let target: string[] | null = null;
+    for (const candidate of candidates) {
+      const baseSha = await deltaBaseOf(tx, candidate);
+      if (!baseSha || tried.has(baseSha)) continue;
+      tried.add(baseSha);
+      const base = await textLines(tx, baseSha, 1);
+      target ??= splitLines(text);
+      const delta = encodeLineDelta(base, target, lineIndex(base));
+      if (!worthIt(delta, text)) continue;
+      const data = deflateRawSync(delta.payload);
+      if (data.length > size * DELTA_MAX_RATIO) continue;
+      // Belt and braces: the delta must give the text back exactly.
+      if (applyLineDelta(base, delta.payload).join('\n') !== text) continue;
+      await tx.blob.create({ data: { sha256, size, encoding: 'delta', data: new Uint8Array(data), baseSha256: baseSha } });
+      return sha256;
+    }
+  }
+  return putBlob(tx, text, sha256);
+}
+
+/**
+ * Stores an uploaded text unless it exists: as a `counted-delta` of its
+ * canonical text (blob `canonicalSha256`, lines `canonicalLines`) with
+ * `counters` (blob `countersSha256`) merged in when that is small, else
+ * whole. Returns the sha256.
+ */
+export async function putCountedText(
+  tx: Client,
+  text: string,
+  sha256: string,
+  canonical: { sha256: string; lines: readonly string[] },
+  counters: { sha256: string; values: readonly CounterText[] } | null,
+): Promise<string> {
+  if (await exists(tx, sha256)) return sha256;
+  const size = Buffer.byteLength(text, 'utf8');
+  const base = countedLines(canonical.lines, counters?.values ?? null);
+  const delta = encodeLineDelta(base, splitLines(text));
+  if (worthIt(delta, text)) {
+    const data = deflateRawSync(delta.payload);
+    if (data.length <= Math.max(64, size * DELTA_MAX_RATIO) && applyLineDelta(base, delta.payload).join('\n') === text) {
+      await tx.blob.create({
+        data: { sha256, size, encoding: 'counted-delta', data: new Uint8Array(data), baseSha256: canonical.sha256, countersSha256: counters?.sha256 ?? null },
+      });
+      return sha256;
+    }
+  }
+  return putBlob(tx, text, sha256);
+}
+
+/** Stores counters (in a canonical text's order) unless stored; returns the blob's sha256. */
+export async function putCounters(tx: Client, counters: readonly CounterText[]): Promise<string> {
+  const encoded = encodeCounters(counters);
+  const sha256 = createHash('sha256').update('counters:').update(encoded).digest('hex');
+  if (await exists(tx, sha256)) return sha256;
+  await tx.blob.create({ data: { sha256, size: encoded.length, encoding: 'counters', data: new Uint8Array(deflateRawSync(encoded)) } });
+  return sha256;
+}
+
+/** The counters of a `counters` blob in text order; null when there is no such blob or it holds JSON (older rows). */
+export async function getCounters(tx: Client, sha256: string): Promise<CounterText[] | null> {
+  const blob = await tx.blob.findUnique({ where: { sha256 }, select: { encoding: true, data: true } });
+  if (!blob || blob.encoding !== 'counters') return null;
+  return decodeCounters(inflateRawSync(bufferOf(blob.data)));
+}
+
+/**
+ * A dump's counters as the API shows them (`{table: {chain: {policy, rules}}}`),
+ * from its counters blob and canonical text; null when the blob is missing.
+ */
+export async function getCountersJson(tx: Client, countersSha256: string, canonicalSha256: string): Promise<Record<string, unknown> | null> {
+  const blob = await tx.blob.findUnique({ where: { sha256: countersSha256 }, select: { encoding: true, data: true } });
+  if (!blob) return null;
+  // Rows written before the counters encoding hold the JSON text.
+  if (blob.encoding !== 'counters') return JSON.parse(decodeBlob(blob)) as Record<string, unknown>;
+  const canonical = await getBlobText(tx, canonicalSha256);
+  if (canonical === null) throw new Error(`blob ${canonicalSha256} is missing`);
+  return countersJsonOf(canonical, decodeCounters(inflateRawSync(bufferOf(blob.data))));
+}
+
+/** Blobs nothing references: no dump, and no other blob as its base or merged counters. */
+const UNREFERENCED = {
+  canonicalOf: { none: {} },
+  originalOf: { none: {} },
+  countersOf: { none: {} },
+  baseOf: { none: {} },
+  mergedInto: { none: {} },
+} as const;
+
+/**
+ * Deletes those of the given blobs that nothing references any more, then the
+ * blobs those referenced (bases, counters) that are left unreferenced in turn.
+ */
+export async function deleteUnreferencedBlobs(tx: Client, sha256s: Iterable<string | null | undefined>): Promise<number> {
+  let candidates = [...new Set([...sha256s].filter((s): s is string => !!s))];
+  let deleted = 0;
+  while (candidates.length) {
+    const rows = await tx.blob.findMany({ where: { sha256: { in: candidates }, ...UNREFERENCED }, select: { sha256: true, baseSha256: true, countersSha256: true } });
+    if (!rows.length) break;
+    const { count } = await tx.blob.deleteMany({ where: { sha256: { in: rows.map((r) => r.sha256) }, ...UNREFERENCED } });
+    deleted += count;
+    candidates = [...new Set(rows.flatMap((r) => [r.baseSha256, r.countersSha256]).filter((s): s is string => !!s))];
+  }
+  return deleted;
+}
+
+/** The `where` of blobs nothing references (for checks: there should be none). */
+export const UNREFERENCED_BLOBS = UNREFERENCED;
 
 /** Bytes stored for blobs (compressed sizes), for storage statistics. */
 export async function blobStorageBytes(tx: Client): Promise<{ blobs: number; storedBytes: number; textBytes: number }> {

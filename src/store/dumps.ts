@@ -1,11 +1,12 @@
 // Dump versions: recording uploads (with dedupe), listing, reading texts.
 import type { Diagnostic, DumpFormat, Family } from '../netfilter/index.ts';
-import { deleteUnreferencedBlobs, getBlobText, putBlob } from './blobs.ts';
+import { deleteUnreferencedBlobs, getBlobText, getCountersJson } from './blobs.ts';
 import { clampLimit, decodeCursor, encodeCursor, type Page, type PageRequest } from './cursor.ts';
 import { writeTransaction, type Client, type PrismaClient, type Tx } from './db.ts';
 import { ForbiddenError, NotFoundError } from './errors.ts';
 import type { PreparedDump, RulesetStats } from './ingest.ts';
 import { requireNodeId, upsertNode, type NodeMeta } from './nodes.ts';
+import { storeDumpTexts } from './texts.ts';
 
 /** A stored dump version, as the store hands it out. */
 export interface DumpInfo {
@@ -105,9 +106,7 @@ export interface RecordResult {
 /** Inserts a new version (no dedupe). */
 export async function createDump(tx: Tx, input: RecordDumpInput): Promise<DumpInfo> {
   const p = input.prepared;
-  await putBlob(tx, p.canonicalText, p.sha256);
-  await putBlob(tx, p.originalText, p.originalSha256);
-  const countersSha256 = p.countersJson === null ? null : await putBlob(tx, p.countersJson);
+  const { countersSha256 } = await storeDumpTexts(tx, input.nodeId, p, true);
   const row = await tx.dump.create({
     data: {
       nodeId: input.nodeId,
@@ -143,8 +142,7 @@ export async function recordDump(tx: Tx, input: RecordDumpInput): Promise<Record
   });
   if (!latest || latest.sha256 !== p.sha256) return { dump: await createDump(tx, input), created: true };
 
-  await putBlob(tx, p.originalText, p.originalSha256);
-  const countersSha256 = p.countersJson === null ? null : await putBlob(tx, p.countersJson);
+  const { countersSha256 } = await storeDumpTexts(tx, input.nodeId, p, false);
   const row = await tx.dump.update({
     where: { id: latest.id },
     data: {
@@ -228,11 +226,11 @@ async function findRow(tx: Client, node: string, id: number): Promise<DumpRow> {
 /** One version with its host file and counters. Throws NotFoundError. */
 export async function findDump(tx: Client, node: string, id: number): Promise<DumpDetail> {
   const row = await findRow(tx, node, id);
-  const counters = row.countersSha256 ? await getBlobText(tx, row.countersSha256) : null;
+  const counters = row.countersSha256 ? await getCountersJson(tx, row.countersSha256, row.sha256) : null;
   return {
     ...toInfo(row),
     host: row.hostJson ? (JSON.parse(row.hostJson) as Record<string, unknown>) : null,
-    counters: counters ? (JSON.parse(counters) as Record<string, unknown>) : null,
+    counters,
   };
 }
 

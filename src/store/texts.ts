@@ -1,0 +1,64 @@
+// What an upload writes besides its Dump row: the canonical text, the counters
+// and the uploaded text, each as compact as it can be (blobs.ts):
+// - the canonical text as a line delta of the node's previous version or of
+//   the latest version of another node of its cluster (whole when neither is
+//   close), so a fleet's nearly identical rulesets share one whole text;
+// - the counters as varints in the canonical text's order, no blob at all
+//   when they say nothing (no rule counter, every policy counter [0:0]);
+// - an uploaded iptables-save text as a line delta of the canonical text with
+//   the counters merged in (usually just the `# Generated`/`# Completed` lines).
+import { putBlob, putCountedText, putCounters, putText } from './blobs.ts';
+import type { Tx } from './db.ts';
+import { countersAreEmpty, countersInTextOrder, splitLines } from './encoding.ts';
+import type { PreparedDump } from './ingest.ts';
+
+/** sha256s of canonical texts similar to a new version's: the node's latest of that family, then the cluster's latest. */
+async function deltaCandidates(tx: Tx, nodeId: number, family: string): Promise<string[]> {
+  const out: string[] = [];
+  const own = await tx.dump.findFirst({ where: { nodeId, family }, orderBy: { id: 'desc' }, select: { sha256: true } });
+  if (own) out.push(own.sha256);
+  const node = await tx.node.findUnique({ where: { id: nodeId }, select: { cluster: true } });
+  const peer = await tx.dump.findFirst({
+    where: { family, nodeId: { not: nodeId }, node: { cluster: node?.cluster ?? null } },
+    orderBy: { id: 'desc' },
+    select: { sha256: true },
+  });
+  if (peer && peer.sha256 !== own?.sha256) out.push(peer.sha256);
+  return out;
+}
+
+export interface StoredTexts {
+  /** The counters blob for Dump.countersSha256 (null: the dump had no counters worth keeping). */
+  readonly countersSha256: string | null;
+}
+
+/**
+ * Stores the blobs of a prepared dump (the canonical text too when
+ * `withCanonical`; it exists already when the version does). Call before
+ * creating or updating the Dump row, in the same transaction.
+ */
+export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedDump, withCanonical: boolean): Promise<StoredTexts> {
+  if (withCanonical) await putText(tx, p.canonicalText, p.sha256, await deltaCandidates(tx, nodeId, p.family));
+
+  let counters: { sha256: string; values: NonNullable<ReturnType<typeof countersInTextOrder>> } | null = null;
+  let countersSha256: string | null = null;
+  let countable = true;
+  if (p.countersJson !== null) {
+    const values = countersInTextOrder(p.canonicalText, p.countersJson);
+    if (values === null) {
+      // Counters that do not line up with the canonical text (should not happen): kept as JSON, the upload whole.
+      countersSha256 = await putBlob(tx, p.countersJson);
+      countable = false;
+    } else if (!countersAreEmpty(p.canonicalText, values)) {
+      countersSha256 = await putCounters(tx, values);
+      counters = { sha256: countersSha256, values };
+    }
+  }
+
+  if (countable && p.format === 'iptables-save') {
+    await putCountedText(tx, p.originalText, p.originalSha256, { sha256: p.sha256, lines: splitLines(p.canonicalText) }, counters);
+  } else {
+    await putBlob(tx, p.originalText, p.originalSha256);
+  }
+  return { countersSha256 };
+}

@@ -19,6 +19,7 @@ export interface ChainDiff {
   readonly table: TableName;
   readonly chain: string;
   readonly status: 'onlyLeft' | 'onlyRight' | 'changed';
+  /** Built-in chains whose policies differ, or that exist on one side only (null on the other). */
   readonly policy?: { readonly left: string | null; readonly right: string | null };
   readonly added: number;
   readonly removed: number;
@@ -174,7 +175,8 @@ export function diffRulesets(left: Ruleset, right: Ruleset, options: DiffOptions
         table: tn,
         chain: name,
         status: !l ? 'onlyRight' : !r ? 'onlyLeft' : 'changed',
-        ...(policyDiffers ? { policy: { left: policyL, right: policyR } } : {}),
+        // A built-in chain on one side only still shows its policy there (the other side's is null).
+        ...(policyDiffers || (!l !== !r && (l ?? r)!.builtin) ? { policy: { left: policyL, right: policyR } } : {}),
         added,
         removed,
         lines,
@@ -211,12 +213,12 @@ export function formatUnifiedDiff(d: RulesetDiff, leftName: string, rightName: s
   for (const c of d.chains) {
     const where = c.status === 'onlyLeft' ? ` (only in ${leftName})` : c.status === 'onlyRight' ? ` (only in ${rightName})` : '';
     out.push(`@@ ${c.table} ${c.chain}${where} @@`);
-    if (c.policy) {
-      out.push(`-:${c.chain} ${c.policy.left}`);
-      out.push(`+:${c.chain} ${c.policy.right}`);
+    if (c.status === 'onlyLeft') out.push(`-:${c.chain} ${c.policy?.left ?? '-'}`);
+    else if (c.status === 'onlyRight') out.push(`+:${c.chain} ${c.policy?.right ?? '-'}`);
+    else if (c.policy) {
+      out.push(`-:${c.chain} ${c.policy.left ?? '-'}`);
+      out.push(`+:${c.chain} ${c.policy.right ?? '-'}`);
     }
-    if (c.status === 'onlyLeft') out.push(`-:${c.chain} -`);
-    if (c.status === 'onlyRight') out.push(`+:${c.chain} -`);
     for (const l of c.lines) out.push(`${l.op}${l.text}`);
   }
   return out.join('\n') + '\n';

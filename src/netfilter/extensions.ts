@@ -226,6 +226,35 @@ export const IMPLICIT_PROTOCOL_MODULES: Readonly<Record<string, string>> = {
   tcp: 'tcp', udp: 'udp', udplite: 'udplite', sctp: 'sctp', dccp: 'dccp', icmp: 'icmp', 'ipv6-icmp': 'icmp6', icmpv6: 'icmp6',
 };
 
+interface OptionIndex {
+  /** Name or alias -> the first option that has it (what a linear search would find). */
+  readonly byName: ReadonlyMap<string, OptionSpec>;
+  /** Canonical name -> print position. */
+  readonly order: ReadonlyMap<string, number>;
+}
+
+/** Built once from the constant tables above; never changes afterwards. */
+const OPTION_INDEX: ReadonlyMap<ExtensionSpec, OptionIndex> = new Map(
+  [...Object.values(MATCHES), ...Object.values(TARGETS)].map((spec) => {
+    const byName = new Map<string, OptionSpec>();
+    const order = new Map<string, number>();
+    spec.options.forEach((s, k) => {
+      for (const n of [s.name, ...(s.aliases ?? [])]) if (!byName.has(n)) byName.set(n, s);
+      if (!order.has(s.name)) order.set(s.name, k);
+    });
+    return [spec, { byName, order }];
+  }),
+);
+
 export function findOption(spec: ExtensionSpec, name: string): OptionSpec | undefined {
+  const index = OPTION_INDEX.get(spec);
+  if (index) return index.byName.get(name);
   return spec.options.find((s) => s.name === name || s.aliases?.includes(name));
+}
+
+/** Position of the option named `name` in the order iptables-save prints, or -1. */
+export function optionPosition(spec: ExtensionSpec, name: string): number {
+  const index = OPTION_INDEX.get(spec);
+  if (index) return index.order.get(name) ?? -1;
+  return spec.options.findIndex((s) => s.name === name);
 }

@@ -3,7 +3,7 @@
 import type { Counters, Diagnostic, Family, Policy, TableName } from './model.ts';
 import { isBuiltinChain, isTableName } from './model.ts';
 import { tokenizeLine, type Token } from './lexer.ts';
-import { parseRuleSpec } from './rule-spec.ts';
+import { newSpecMemo, parseRuleSpec } from './rule-spec.ts';
 import { draftChain, newTableDraft, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
 import { inferTables } from './infer-table.ts';
 import { renderMatches, renderOptions } from './render.ts';
@@ -22,6 +22,21 @@ export interface SaveParseOutput {
 
 const PROMPT = /^\s*(\[[^\]]*\]\s?[#$]|[\w.-]+@[\w.-]+(:\S*)?\s?[#$]|\/\s?#|~\s?[#$]|\$\s)/;
 const COUNTERS_PREFIX = /^\[(\d+):(\d+)\]$/;
+
+/** `[packets:bytes]` before a rule. The many `[0:0]` of one parse share one readonly object. */
+function countersPrefix(text: string, memo: Map<string, Counters>): Counters | undefined {
+  const seen = memo.get(text);
+  if (seen) return seen;
+  const cm = COUNTERS_PREFIX.exec(text);
+  if (!cm) return undefined;
+  const counters = { packets: BigInt(cm[1]!), bytes: BigInt(cm[2]!) };
+  if (text === '[0:0]') memo.set(text, counters);
+  return counters;
+}
+
+function ruleDraft(line: number, raw: string, counters: Counters | undefined, matches: RuleDraft['matches'], target: RuleDraft['target']): RuleDraft {
+  return counters ? { line, raw, counters, matches, target } : { line, raw, matches, target };
+}
 
 const NO_NOTE: { text: string; note?: string; kind?: '//' | '#' } = { text: '' };
 
@@ -63,6 +78,8 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
   let current: TableDraft | undefined;
   let skipping = false;
   let sawTableHeader = false;
+  const memo = newSpecMemo();
+  const counterMemo = new Map<string, Counters>();
   const diag = (line: number, severity: Diagnostic['severity'], code: string, message: string, column?: number): void => {
     diagnostics.push({ line, severity, code, message, ...(column !== undefined ? { column } : {}) });
   };
@@ -167,10 +184,9 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
     }
     let tokens: readonly Token[] = tok.tokens;
     let counters: Counters | undefined;
-    const cm = tokens[0] ? COUNTERS_PREFIX.exec(tokens[0].text) : null;
-    if (cm) {
-      counters = { packets: BigInt(cm[1]!), bytes: BigInt(cm[2]!) };
-      tokens = tokens.slice(1);
+    if (tokens[0]?.text.charCodeAt(0) === 91 /* [ */) {
+      counters = countersPrefix(tokens[0].text, counterMemo);
+      if (counters) tokens = tokens.slice(1);
     }
     const cmd = tokens[0]?.text ?? '';
     if (!cmd.startsWith('-')) {
@@ -195,22 +211,21 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
     switch (command) {
       case 'append':
       case 'insert': {
-        let rest = tokens.slice(2);
+        let from = 2;
         let position: number | undefined;
-        if (command === 'insert' && rest[0] && /^\d+$/.test(rest[0].text)) {
-          position = Number(rest[0].text);
-          rest = rest.slice(1);
+        if (command === 'insert' && tokens[2] && /^\d+$/.test(tokens[2].text)) {
+          position = Number(tokens[2].text);
+          from = 3;
         }
-        const spec = parseRuleSpec(rest, ctx.family);
+        const spec = parseRuleSpec(tokens, ctx.family, memo, from);
         for (const p of spec.problems) diag(lineNo, p.severity, p.code, p.message, p.column);
         const chain = chainFor(chainName!, lineNo);
-        const drafts: RuleDraft[] = spec.variants.map((matches) => ({
-          line: lineNo,
-          raw: line,
-          ...(counters ?? spec.counters ? { counters: (counters ?? spec.counters)! } : {}),
-          matches,
-          target: spec.target,
-        }));
+        const ruleCounters = counters ?? spec.counters;
+        if (command === 'append' && spec.variants.length === 1) {
+          chain.rules.push(ruleDraft(lineNo, line, ruleCounters, spec.variants[0]!, spec.target));
+          break;
+        }
+        const drafts: RuleDraft[] = spec.variants.map((matches) => ruleDraft(lineNo, line, ruleCounters, matches, spec.target));
         if (command === 'append') chain.rules.push(...drafts);
         else {
           const at = Math.max(0, (position ?? 1) - 1);

@@ -2,9 +2,9 @@
 // matches and a target, the way iptables' command parser reads them.
 import type { Counters, ExtOption, Family, Match, Target, Verdict } from './model.ts';
 import type { Token } from './lexer.ts';
-import { findOption, IMPLICIT_PROTOCOL_MODULES, MATCHES, TARGETS, type ExtensionSpec } from './extensions.ts';
+import { findOption, IMPLICIT_PROTOCOL_MODULES, MATCHES, optionPosition, TARGETS, type ExtensionSpec } from './extensions.ts';
 import { canonicalProtocol } from './names.ts';
-import { cidr } from './values.ts';
+import { cidr, ipv4Cidr } from './values.ts';
 
 export interface SpecProblem {
   readonly column: number;
@@ -35,6 +35,52 @@ interface OpenExt {
   implicit: boolean;
 }
 
+interface OpenTarget {
+  name: string;
+  goto: boolean;
+  spec: ExtensionSpec | undefined;
+  options: ExtOption[];
+  column: number;
+}
+
+interface AddressList {
+  negated: boolean;
+  cidrs: string[];
+}
+
+/**
+ * Shares finished matches between the rules of one parse: kube-proxy dumps
+ * repeat `-p tcp`, `-m tcp`, comments and statistic matches thousands of
+ * times. The model is readonly, so sharing only saves memory. Make one per
+ * parse call (newSpecMemo) and drop it afterwards.
+ */
+export interface SpecMemo {
+  readonly matches: Map<string, Match>;
+}
+
+export function newSpecMemo(): SpecMemo {
+  return { matches: new Map() };
+}
+
+/** Everything parseRuleSpec tracks while it walks the arguments of one rule. */
+interface SpecState {
+  readonly tokens: readonly Token[];
+  readonly family: Family;
+  readonly memo: SpecMemo | undefined;
+  readonly problems: SpecProblem[];
+  readonly header: Match[];
+  readonly exts: OpenExt[];
+  i: number;
+  /** Only the last -s / -d counts; earlier ones are still checked. */
+  source: AddressList | undefined;
+  dest: AddressList | undefined;
+  protocol: string | undefined;
+  target: OpenTarget | undefined;
+  counters: Counters | undefined;
+  negate: boolean;
+  negateColumn: number;
+}
+
 const SHORT_ALIASES: Readonly<Record<string, string>> = {
   '-s': 'source', '--source': 'source', '--src': 'source',
   '-d': 'destination', '--destination': 'destination', '--dst': 'destination',
@@ -50,268 +96,348 @@ const SHORT_ALIASES: Readonly<Record<string, string>> = {
   '-6': 'ipv6', '--ipv6': 'ipv6',
 };
 
-const isOptionToken = (t: string): boolean => t.startsWith('-') && t.length > 1 && !/^-\d/.test(t);
+const NEEDS_PROTOCOL: Readonly<Record<string, string>> = { tcp: 'tcp', udp: 'udp', sctp: 'sctp', dccp: 'dccp', udplite: 'udplite', icmp: 'icmp', icmp6: 'ipv6-icmp' };
+const MULTIPORT_PROTOCOLS = ['tcp', 'udp', 'udplite', 'sctp', 'dccp'];
+const PORT_PROTOCOLS = ['tcp', 'udp', 'sctp', 'dccp', 'udplite'];
+const NAT_TARGETS = ['DNAT', 'SNAT', 'REDIRECT', 'MASQUERADE'];
+const DIGITS = /^\d+$/;
 
-export function parseRuleSpec(tokens: readonly Token[], family: Family): RuleSpec {
-  const problems: SpecProblem[] = [];
-  const problem = (column: number, severity: SpecProblem['severity'], code: string, message: string): void => {
-    problems.push({ column, severity, code, message });
+/** `-x` or `--xx`, but not a negative number. */
+function isOptionToken(t: string): boolean {
+  if (t.length < 2 || t.charCodeAt(0) !== 45) return false;
+  const c = t.charCodeAt(1);
+  return c < 48 || c > 57;
+}
+
+function problem(s: SpecState, column: number, severity: SpecProblem['severity'], code: string, message: string): void {
+  s.problems.push({ column, severity, code, message });
+}
+
+function takeNegation(s: SpecState): boolean {
+  const n = s.negate;
+  s.negate = false;
+  return n;
+}
+
+function next(s: SpecState): Token | undefined {
+  return s.tokens[s.i++];
+}
+
+export function parseRuleSpec(tokens: readonly Token[], family: Family, memo?: SpecMemo, from = 0): RuleSpec {
+  const s: SpecState = {
+    tokens, family, memo, problems: [], header: [], exts: [], i: from,
+    source: undefined, dest: undefined, protocol: undefined, target: undefined, counters: undefined, negate: false, negateColumn: 0,
   };
-
-  const sources: { negated: boolean; cidrs: string[] }[] = [];
-  const dests: { negated: boolean; cidrs: string[] }[] = [];
-  const header: Match[] = [];
-  const exts: OpenExt[] = [];
-  let protocol: string | undefined;
-  let target: { name: string; goto: boolean; spec: ExtensionSpec | undefined; options: ExtOption[]; column: number } | undefined;
-  let counters: Counters | undefined;
-  let negate = false;
-  let negateColumn = 0;
-
-  const takeNegation = (): boolean => {
-    const n = negate;
-    negate = false;
-    return n;
-  };
-
-  const addresses = (value: string, column: number): string[] => {
-    const out: string[] = [];
-    for (const part of value.split(',')) {
-      const r = cidr(part, family);
-      if (r.ok) out.push(r.value);
-      else {
-        problem(column, 'error', 'bad-address', `host/network "${part}" not found: ${r.message}`);
-        out.push(part);
-      }
-    }
-    return out;
-  };
-
-  let i = 0;
-  const next = (): Token | undefined => tokens[i++];
-
-  /** Finds which open extension accepts an option: newest match first, then the target. */
-  const claim = (name: string): OpenExt | 'target' | undefined => {
-    if (target?.spec && findOption(target.spec, name)) return 'target';
-    for (let k = exts.length - 1; k >= 0; k--) {
-      const e = exts[k]!;
-      if (e.spec && findOption(e.spec, name)) return e;
-    }
-    return undefined;
-  };
-
-  while (i < tokens.length) {
-    const tok = next()!;
+  while (s.i < tokens.length) {
+    const tok = next(s)!;
     const t = tok.text;
     if (t === '!') {
-      if (negate) problem(tok.column, 'error', 'double-negation', 'multiple "!" flags not allowed');
-      negate = true;
-      negateColumn = tok.column;
+      if (s.negate) problem(s, tok.column, 'error', 'double-negation', 'multiple "!" flags not allowed');
+      s.negate = true;
+      s.negateColumn = tok.column;
       continue;
     }
     const builtin = SHORT_ALIASES[t];
     if (builtin) {
-      const needsArg = !['fragment', 'ipv4', 'ipv6'].includes(builtin);
-      let arg: Token | undefined;
-      if (needsArg) {
-        arg = next();
-        // Old iptables accepted `-s ! 1.2.3.4` (intrapositioned negation).
-        if (arg?.text === '!' && builtin !== 'match' && builtin !== 'jump' && builtin !== 'goto') {
-          negate = true;
-          arg = next();
-        }
-        if (!arg) {
-          problem(tok.column, 'error', 'missing-argument', `option "${t}" requires an argument`);
-          break;
-        }
-      }
-      const a = arg?.text ?? '';
-      switch (builtin) {
-        case 'source':
-          sources.push({ negated: takeNegation(), cidrs: addresses(a, arg!.column) });
-          break;
-        case 'destination':
-          dests.push({ negated: takeNegation(), cidrs: addresses(a, arg!.column) });
-          break;
-        case 'in':
-        case 'out':
-          header.push({ kind: builtin === 'in' ? 'inInterface' : 'outInterface', negated: takeNegation(), name: a });
-          break;
-        case 'protocol': {
-          const p = canonicalProtocol(a);
-          if (!p) problem(arg!.column, 'error', 'unknown-protocol', `unknown protocol "${a}"`);
-          protocol = p ?? a;
-          const negated = takeNegation();
-          if (protocol !== 'all' || negated) header.push({ kind: 'protocol', negated, protocol });
-          break;
-        }
-        case 'fragment':
-          if (family === 'ipv6') problem(tok.column, 'error', 'bad-option', '-f is not available in ip6tables');
-          header.push({ kind: 'fragment', negated: takeNegation() });
-          break;
-        case 'match': {
-          if (takeNegation()) problem(negateColumn, 'error', 'bad-negation', 'cannot negate -m');
-          const spec = MATCHES[a.toLowerCase()];
-          if (!spec) problem(arg!.column, 'warning', 'unknown-match', `unknown match module "${a}": kept verbatim, not interpreted`);
-          else if (spec.family && spec.family !== family) problem(arg!.column, 'error', 'wrong-family', `match "${a}" is not available for ${family}`);
-          exts.push({ spec, name: spec?.name ?? a, options: [], column: arg!.column, implicit: false });
-          break;
-        }
-        case 'jump':
-        case 'goto': {
-          if (takeNegation()) problem(negateColumn, 'error', 'bad-negation', `cannot negate ${t}`);
-          if (target) problem(tok.column, 'error', 'multiple-targets', 'multiple -j/-g flags not allowed');
-          const spec = builtin === 'jump' ? TARGETS[a] : undefined;
-          if (spec?.family && spec.family !== family) problem(arg!.column, 'error', 'wrong-family', `target "${a}" is not available for ${family}`);
-          target = { name: a, goto: builtin === 'goto', spec, options: [], column: arg!.column };
-          break;
-        }
-        case 'counters': {
-          const b = next();
-          if (!/^\d+$/.test(a) || !b || !/^\d+$/.test(b.text)) {
-            problem(tok.column, 'error', 'bad-counters', '-c needs two numbers');
-          } else counters = { packets: BigInt(a), bytes: BigInt(b.text) };
-          break;
-        }
-        case 'ipv4':
-        case 'ipv6':
-          if (builtin !== family) problem(tok.column, 'warning', 'family-flag', `rule is marked ${t} and would be skipped for ${family}`);
-          break;
-      }
+      if (!readBuiltin(s, tok, builtin)) break;
       continue;
     }
-
     if (!t.startsWith('--')) {
-      problem(tok.column, 'error', 'unexpected-argument', `bad argument "${t}"`);
-      negate = false;
+      problem(s, tok.column, 'error', 'unexpected-argument', `bad argument "${t}"`);
+      s.negate = false;
       continue;
     }
-
-    const name = t.slice(2);
-    let owner = claim(name);
-    if (!owner && protocol) {
-      const implicit = IMPLICIT_PROTOCOL_MODULES[protocol];
-      const spec = implicit ? MATCHES[implicit] : undefined;
-      if (spec && findOption(spec, name) && !exts.some((e) => e.name === spec.name)) {
-        const e: OpenExt = { spec, name: spec.name, options: [], column: tok.column, implicit: true };
-        exts.push(e);
-        owner = e;
-      }
-    }
-    const ext: OpenExt | 'target' | undefined =
-      owner ?? (target && !target.spec ? 'target' : exts[exts.length - 1] ?? (target ? 'target' : undefined));
-    const spec = owner === 'target' ? target?.spec : owner?.spec;
-    const optSpec = spec ? findOption(spec, name) : undefined;
-    let negated = takeNegation();
-    const args: string[] = [];
-    if (optSpec) {
-      for (let k = 0; k < optSpec.arity; k++) {
-        let a = next();
-        if (a?.text === '!' && k === 0) {
-          // `--dport ! 80`, the deprecated spelling.
-          negated = true;
-          a = next();
-        }
-        if (!a) {
-          problem(tok.column, 'error', 'missing-argument', `option "--${name}" requires ${optSpec.arity} argument${optSpec.arity > 1 ? 's' : ''}`);
-          break;
-        }
-        args.push(a.text);
-      }
-    } else {
-      while (i < tokens.length && !isOptionToken(tokens[i]!.text) && tokens[i]!.text !== '!') args.push(next()!.text);
-    }
-    if (negated && optSpec && optSpec.negatable === false) {
-      problem(negateColumn || tok.column, 'error', 'bad-negation', `option "--${name}" cannot be negated`);
-    }
-
-    const option: ExtOption = { name: optSpec?.name ?? name, negated, args, known: optSpec !== undefined };
-    if (!ext) {
-      problem(tok.column, 'error', 'unknown-option', `unknown option "${t}"${protocol ? '' : ' (no -p or -m that defines it)'}`);
-      exts.push({ spec: undefined, name: '?', options: [option], column: tok.column, implicit: false });
-      continue;
-    }
-    if (!optSpec && (ext === 'target' ? target?.spec : ext.spec)) {
-      const where = ext === 'target' ? `target ${target!.name}` : `match ${ext.name}`;
-      problem(tok.column, 'warning', 'unknown-option', `unknown option "${t}" for ${where}: kept verbatim`);
-    }
-    if (ext === 'target') target!.options.push(option);
-    else ext.options.push(option);
+    readExtensionOption(s, tok);
   }
-  if (negate) problem(negateColumn, 'error', 'dangling-negation', '"!" is not followed by an option');
+  if (s.negate) problem(s, s.negateColumn, 'error', 'dangling-negation', '"!" is not followed by an option');
+  return finishSpec(s);
+}
 
-  const finishExt = (spec: ExtensionSpec | undefined, options: readonly ExtOption[], column: number): ExtOption[] => {
-    if (!spec) return [...options];
-    const normalized = options.map((opt): ExtOption => {
-      const os = findOption(spec, opt.name);
-      if (!opt.known || !os?.values) return opt;
-      const args = opt.args.map((a, k) => {
-        const f = os.values![Math.min(k, os.values!.length - 1)]!;
-        const r = f(a, family);
-        if (!r.ok) {
-          problem(column, 'error', 'bad-value', `${spec.name} --${opt.name}: ${r.message}`);
-          return a;
-        }
-        return r.value;
-      });
-      return { ...opt, args };
-    });
-    const canonical = spec.canonicalize ? spec.canonicalize(normalized, family) : normalized;
-    const order = (o: ExtOption): number => {
-      const idx = spec.options.findIndex((s) => s.name === o.name);
-      return o.known && idx >= 0 ? idx : spec.options.length;
-    };
-    return canonical.map((o, k) => ({ o, k })).sort((a, b) => order(a.o) - order(b.o) || a.k - b.k).map((x) => x.o);
+/** Handles one built-in option (-s, -p, -m, -j, ...); false when its argument is missing. */
+function readBuiltin(s: SpecState, tok: Token, builtin: string): boolean {
+  const t = tok.text;
+  const { family } = s;
+  let arg: Token | undefined;
+  if (builtin !== 'fragment' && builtin !== 'ipv4' && builtin !== 'ipv6') {
+    arg = next(s);
+    // Old iptables accepted `-s ! 1.2.3.4` (intrapositioned negation).
+    if (arg?.text === '!' && builtin !== 'match' && builtin !== 'jump' && builtin !== 'goto') {
+      s.negate = true;
+      arg = next(s);
+    }
+    if (!arg) {
+      problem(s, tok.column, 'error', 'missing-argument', `option "${t}" requires an argument`);
+      return false;
+    }
+  }
+  const a = arg?.text ?? '';
+  switch (builtin) {
+    case 'source':
+      s.source = { negated: takeNegation(s), cidrs: addresses(s, a, arg!.column) };
+      break;
+    case 'destination':
+      s.dest = { negated: takeNegation(s), cidrs: addresses(s, a, arg!.column) };
+      break;
+    case 'in':
+    case 'out':
+      s.header.push({ kind: builtin === 'in' ? 'inInterface' : 'outInterface', negated: takeNegation(s), name: a });
+      break;
+    case 'protocol': {
+      const p = canonicalProtocol(a);
+      if (!p) problem(s, arg!.column, 'error', 'unknown-protocol', `unknown protocol "${a}"`);
+      const protocol = p ?? a;
+      s.protocol = protocol;
+      const negated = takeNegation(s);
+      if (protocol !== 'all' || negated) s.header.push(protocolMatch(s.memo, negated, protocol));
+      break;
+    }
+    case 'fragment':
+      if (family === 'ipv6') problem(s, tok.column, 'error', 'bad-option', '-f is not available in ip6tables');
+      s.header.push({ kind: 'fragment', negated: takeNegation(s) });
+      break;
+    case 'match': {
+      if (takeNegation(s)) problem(s, s.negateColumn, 'error', 'bad-negation', 'cannot negate -m');
+      const spec = MATCHES[a.toLowerCase()];
+      if (!spec) problem(s, arg!.column, 'warning', 'unknown-match', `unknown match module "${a}": kept verbatim, not interpreted`);
+      else if (spec.family && spec.family !== family) problem(s, arg!.column, 'error', 'wrong-family', `match "${a}" is not available for ${family}`);
+      s.exts.push({ spec, name: spec?.name ?? a, options: [], column: arg!.column, implicit: false });
+      break;
+    }
+    case 'jump':
+    case 'goto': {
+      if (takeNegation(s)) problem(s, s.negateColumn, 'error', 'bad-negation', `cannot negate ${t}`);
+      if (s.target) problem(s, tok.column, 'error', 'multiple-targets', 'multiple -j/-g flags not allowed');
+      const spec = builtin === 'jump' ? TARGETS[a] : undefined;
+      if (spec?.family && spec.family !== family) problem(s, arg!.column, 'error', 'wrong-family', `target "${a}" is not available for ${family}`);
+      s.target = { name: a, goto: builtin === 'goto', spec, options: [], column: arg!.column };
+      break;
+    }
+    case 'counters': {
+      const b = next(s);
+      if (!DIGITS.test(a) || !b || !DIGITS.test(b.text)) {
+        problem(s, tok.column, 'error', 'bad-counters', '-c needs two numbers');
+      } else s.counters = { packets: BigInt(a), bytes: BigInt(b.text) };
+      break;
+    }
+    case 'ipv4':
+    case 'ipv6':
+      if (builtin !== family) problem(s, tok.column, 'warning', 'family-flag', `rule is marked ${t} and would be skipped for ${family}`);
+      break;
+  }
+  return true;
+}
+
+function protocolMatch(memo: SpecMemo | undefined, negated: boolean, protocol: string): Match {
+  if (!memo) return { kind: 'protocol', negated, protocol };
+  const key = (negated ? '!p ' : 'p ') + protocol;
+  let m = memo.matches.get(key);
+  if (!m) {
+    m = { kind: 'protocol', negated, protocol };
+    memo.matches.set(key, m);
+  }
+  return m;
+}
+
+function addresses(s: SpecState, value: string, column: number): string[] {
+  const out: string[] = [];
+  for (const part of value.includes(',') ? value.split(',') : [value]) {
+    const fast = s.family === 'ipv4' ? ipv4Cidr(part) : undefined;
+    if (fast !== undefined) {
+      out.push(fast);
+      continue;
+    }
+    const r = cidr(part, s.family);
+    if (r.ok) out.push(r.value);
+    else {
+      problem(s, column, 'error', 'bad-address', `host/network "${part}" not found: ${r.message}`);
+      out.push(part);
+    }
+  }
+  return out;
+}
+
+/** Finds which open extension accepts an option: newest match first, then the target. */
+function claim(s: SpecState, name: string): OpenExt | 'target' | undefined {
+  if (s.target?.spec && findOption(s.target.spec, name)) return 'target';
+  for (let k = s.exts.length - 1; k >= 0; k--) {
+    const e = s.exts[k]!;
+    if (e.spec && findOption(e.spec, name)) return e;
+  }
+  return undefined;
+}
+
+/** Opens the module `-p` loads implicitly when it defines the option (`-p tcp --dport 80`). */
+function implicitModule(s: SpecState, name: string, column: number): OpenExt | undefined {
+  if (!s.protocol) return undefined;
+  const implicit = IMPLICIT_PROTOCOL_MODULES[s.protocol];
+  const spec = implicit ? MATCHES[implicit] : undefined;
+  if (!spec || !findOption(spec, name)) return undefined;
+  for (const e of s.exts) if (e.name === spec.name) return undefined;
+  const e: OpenExt = { spec, name: spec.name, options: [], column, implicit: true };
+  s.exts.push(e);
+  return e;
+}
+
+/** Handles one `--option` of a match module or the target. */
+function readExtensionOption(s: SpecState, tok: Token): void {
+  const t = tok.text;
+  const { tokens, target, exts } = s;
+  const name = t.slice(2);
+  const owner = claim(s, name) ?? implicitModule(s, name, tok.column);
+  const ext: OpenExt | 'target' | undefined =
+    owner ?? (target && !target.spec ? 'target' : exts[exts.length - 1] ?? (target ? 'target' : undefined));
+  const spec = owner === 'target' ? target?.spec : owner?.spec;
+  const optSpec = spec ? findOption(spec, name) : undefined;
+  let negated = takeNegation(s);
+  const args: string[] = [];
+  if (optSpec) {
+    for (let k = 0; k < optSpec.arity; k++) {
+      let a = next(s);
+      if (a?.text === '!' && k === 0) {
+        // `--dport ! 80`, the deprecated spelling.
+        negated = true;
+        a = next(s);
+      }
+      if (!a) {
+        problem(s, tok.column, 'error', 'missing-argument', `option "--${name}" requires ${optSpec.arity} argument${optSpec.arity > 1 ? 's' : ''}`);
+        break;
+      }
+      args.push(a.text);
+    }
+  } else {
+    while (s.i < tokens.length && !isOptionToken(tokens[s.i]!.text) && tokens[s.i]!.text !== '!') args.push(next(s)!.text);
+  }
+  if (negated && optSpec && optSpec.negatable === false) {
+    problem(s, s.negateColumn || tok.column, 'error', 'bad-negation', `option "--${name}" cannot be negated`);
+  }
+
+  const option: ExtOption = { name: optSpec?.name ?? name, negated, args, known: optSpec !== undefined };
+  if (!ext) {
+    problem(s, tok.column, 'error', 'unknown-option', `unknown option "${t}"${s.protocol ? '' : ' (no -p or -m that defines it)'}`);
+    exts.push({ spec: undefined, name: '?', options: [option], column: tok.column, implicit: false });
+    return;
+  }
+  if (!optSpec && (ext === 'target' ? target?.spec : ext.spec)) {
+    const where = ext === 'target' ? `target ${target!.name}` : `match ${ext.name}`;
+    problem(s, tok.column, 'warning', 'unknown-option', `unknown option "${t}" for ${where}: kept verbatim`);
+  }
+  if (ext === 'target') target!.options.push(option);
+  else ext.options.push(option);
+}
+
+/** Normalizes option values, applies the extension's canonical form and print order. */
+function finishExt(s: SpecState, spec: ExtensionSpec | undefined, options: readonly ExtOption[], column: number): ExtOption[] {
+  if (!spec) return [...options];
+  const normalized = options.map((opt) => normalizeOption(s, spec, opt, column));
+  const canonical = spec.canonicalize ? spec.canonicalize(normalized, s.family) : normalized;
+  return inPrintOrder(spec, canonical);
+}
+
+function normalizeOption(s: SpecState, spec: ExtensionSpec, opt: ExtOption, column: number): ExtOption {
+  const os = findOption(spec, opt.name);
+  if (!opt.known || !os?.values) return opt;
+  const values = os.values;
+  const args = opt.args.map((a, k) => {
+    const r = values[Math.min(k, values.length - 1)]!(a, s.family);
+    if (!r.ok) {
+      problem(s, column, 'error', 'bad-value', `${spec.name} --${opt.name}: ${r.message}`);
+      return a;
+    }
+    // Keep the argument's own string when normalizing did not change it.
+    return r.value === a ? a : r.value;
+  });
+  return { name: opt.name, negated: opt.negated, args, known: opt.known };
+}
+
+/** Stable sort by print position; unknown options last. Most rules are in order already. */
+function inPrintOrder(spec: ExtensionSpec, options: readonly ExtOption[]): ExtOption[] {
+  const order = (o: ExtOption): number => {
+    const idx = optionPosition(spec, o.name);
+    return o.known && idx >= 0 ? idx : spec.options.length;
   };
+  if (options.length < 2) return [...options];
+  let sorted = true;
+  for (let k = 1; k < options.length && sorted; k++) sorted = order(options[k - 1]!) <= order(options[k]!);
+  if (sorted) return [...options];
+  return options.map((o, k) => ({ o, k })).sort((a, b) => order(a.o) - order(b.o) || a.k - b.k).map((x) => x.o);
+}
 
-  const moduleMatches: Match[] = exts.map((e) => ({
-    kind: 'module',
-    module: e.name,
-    options: finishExt(e.spec, e.options, e.column),
-    known: e.spec !== undefined,
-  }));
+function finishModule(s: SpecState, e: OpenExt): Match {
+  const memo = s.memo;
+  const key = memo ? moduleKey(e) : '';
+  const seen = memo?.matches.get(key);
+  if (seen) return seen;
+  const before = s.problems.length;
+  const m: Match = { kind: 'module', module: e.name, options: finishExt(s, e.spec, e.options, e.column), known: e.spec !== undefined };
+  // A module whose values had problems is not shared: its problems must be reported again.
+  if (memo && s.problems.length === before) memo.matches.set(key, m);
+  return m;
+}
+
+/** Identifies a module match by everything finishExt reads (the family is fixed per parse). */
+function moduleKey(e: OpenExt): string {
+  let key = (e.spec ? 'm+' : 'm-') + e.name.length + ':' + e.name;
+  for (const o of e.options) {
+    key += (o.negated ? '!' : ' ') + (o.known ? '+' : '-') + o.name.length + ':' + o.name + '/' + o.args.length;
+    for (const a of o.args) key += ' ' + a.length + ':' + a;
+  }
+  return key;
+}
+
+function natPort(v: string, family: Family): boolean {
+  return family === 'ipv6' ? /^\[.*\]:\d/.test(v) : /:\d/.test(v);
+}
+
+function finishTarget(s: SpecState, target: OpenTarget): PendingTarget {
+  const pending: PendingTarget = {
+    kind: 'named',
+    name: target.name,
+    goto: target.goto,
+    options: finishExt(s, target.spec, target.options, target.column),
+  };
+  if (target.spec?.name && NAT_TARGETS.includes(target.spec.name)) {
+    const hasPorts = pending.options.some((o) => o.name === 'to-ports' || ((o.name === 'to-destination' || o.name === 'to-source') && natPort(o.args[0] ?? '', s.family)));
+    if (hasPorts && !PORT_PROTOCOLS.includes(s.protocol ?? '')) {
+      problem(s, target.column, 'error', 'protocol-mismatch', 'Need TCP, UDP, SCTP or DCCP with port specification');
+    }
+  }
+  return pending;
+}
+
+function finishSpec(s: SpecState): RuleSpec {
+  const { exts, protocol } = s;
+  const moduleMatches: Match[] = exts.map((e) => finishModule(s, e));
 
   for (const e of exts) {
     if (!e.spec) continue;
-    const needsProto = { tcp: 'tcp', udp: 'udp', sctp: 'sctp', dccp: 'dccp', udplite: 'udplite', icmp: 'icmp', icmp6: 'ipv6-icmp' }[e.name];
+    const needsProto = NEEDS_PROTOCOL[e.name];
     if (needsProto && e.options.length > 0 && protocol !== needsProto) {
-      problem(e.column, 'error', 'protocol-mismatch', `match "${e.name}" needs "-p ${needsProto}"${protocol ? `, not "-p ${protocol}"` : ''}`);
+      problem(s, e.column, 'error', 'protocol-mismatch', `match "${e.name}" needs "-p ${needsProto}"${protocol ? `, not "-p ${protocol}"` : ''}`);
     }
-    if (e.name === 'multiport' && !['tcp', 'udp', 'udplite', 'sctp', 'dccp'].includes(protocol ?? '')) {
-      problem(e.column, 'error', 'protocol-mismatch', 'multiport needs "-p tcp", "-p udp", "-p udplite", "-p sctp" or "-p dccp"');
-    }
-  }
-
-  let pending: PendingTarget | null = null;
-  if (target) {
-    pending = {
-      kind: 'named',
-      name: target.name,
-      goto: target.goto,
-      options: finishExt(target.spec, target.options, target.column),
-    };
-    if (target.spec?.name && ['DNAT', 'SNAT', 'REDIRECT', 'MASQUERADE'].includes(target.spec.name)) {
-      const natPort = (v: string): boolean => (family === 'ipv6' ? /^\[.*\]:\d/.test(v) : /:\d/.test(v));
-      const hasPorts = pending.options.some((o) => o.name === 'to-ports' || ((o.name === 'to-destination' || o.name === 'to-source') && natPort(o.args[0] ?? '')));
-      if (hasPorts && !['tcp', 'udp', 'sctp', 'dccp', 'udplite'].includes(protocol ?? '')) {
-        problem(target.column, 'error', 'protocol-mismatch', 'Need TCP, UDP, SCTP or DCCP with port specification');
-      }
+    if (e.name === 'multiport' && !MULTIPORT_PROTOCOLS.includes(protocol ?? '')) {
+      problem(s, e.column, 'error', 'protocol-mismatch', 'multiport needs "-p tcp", "-p udp", "-p udplite", "-p sctp" or "-p dccp"');
     }
   }
 
-  // -s/-d lists expand into one rule per combination, sources outermost.
-  const srcList = sources.length ? sources[sources.length - 1]! : undefined;
-  const dstList = dests.length ? dests[dests.length - 1]! : undefined;
+  const pending = s.target ? finishTarget(s, s.target) : null;
+  const variants = expandVariants(s.source, s.dest, s.header, moduleMatches);
+  return { variants, target: pending, ...(s.counters ? { counters: s.counters } : {}), problems: s.problems };
+}
+
+/** -s/-d lists expand into one rule per combination, sources outermost. */
+function expandVariants(src: AddressList | undefined, dst: AddressList | undefined, header: readonly Match[], modules: readonly Match[]): Match[][] {
   const variants: Match[][] = [];
-  for (const s of srcList?.cidrs ?? [undefined]) {
-    for (const d of dstList?.cidrs ?? [undefined]) {
+  for (const sc of src?.cidrs ?? [undefined]) {
+    for (const dc of dst?.cidrs ?? [undefined]) {
       const m: Match[] = [];
-      if (s !== undefined && !(s.endsWith('/0') && !srcList!.negated)) m.push({ kind: 'source', negated: srcList!.negated, cidr: s });
-      if (d !== undefined && !(d.endsWith('/0') && !dstList!.negated)) m.push({ kind: 'destination', negated: dstList!.negated, cidr: d });
-      variants.push([...m, ...header, ...moduleMatches]);
+      if (sc !== undefined && !(sc.endsWith('/0') && !src!.negated)) m.push({ kind: 'source', negated: src!.negated, cidr: sc });
+      if (dc !== undefined && !(dc.endsWith('/0') && !dst!.negated)) m.push({ kind: 'destination', negated: dst!.negated, cidr: dc });
+      for (const h of header) m.push(h);
+      for (const x of modules) m.push(x);
+      variants.push(m);
     }
   }
-  return { variants, target: pending, ...(counters ? { counters } : {}), problems };
+  return variants;
 }
 
 /** Resolves a target name once the table's chains are known. */

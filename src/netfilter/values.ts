@@ -121,6 +121,12 @@ const HOST_NAMES: Readonly<Record<string, Readonly<Record<Family, string>>>> = {
 
 /** An address with optional prefix or dotted mask, printed as network/prefix like iptables-save. */
 export const cidr: Normalizer = (v, family) => {
+  const fast = family === 'ipv4' ? ipv4Cidr(v) : undefined;
+  return fast !== undefined ? ok(fast) : parsedCidr(v, family);
+};
+
+/** cidr() through ipaddr.js, for every spelling. */
+export const parsedCidr: Normalizer = (v, family) => {
   const named = HOST_NAMES[v.split('/')[0]!.toLowerCase()];
   if (named) v = named[family] + (v.includes('/') && !named[family].includes('/') ? v.slice(v.indexOf('/')) : '');
   const [addrText, maskText, ...rest] = v.split('/');
@@ -145,6 +151,41 @@ export const cidr: Normalizer = (v, family) => {
   const network = networkAddress(addr, prefix);
   return ok(`${network}/${prefix}`);
 };
+
+/**
+ * cidr() for the spellings kube-proxy and iptables-save use, `a.b.c.d` and
+ * `a.b.c.d/nn` with plain decimal octets, without going through ipaddr.js.
+ * Returns exactly what cidr() returns for them, or undefined for anything
+ * else (leading zeros, hex, masks, out of range), which cidr() then handles.
+ */
+export function ipv4Cidr(v: string): string | undefined {
+  const n = v.length;
+  let i = 0;
+  let addr = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (v.charCodeAt(i) !== 46 /* . */) return undefined;
+      i++;
+    }
+    const start = i;
+    let octet = 0;
+    for (let c = v.charCodeAt(i); c >= 48 && c <= 57; c = v.charCodeAt(++i)) octet = octet * 10 + (c - 48);
+    const len = i - start;
+    if (len === 0 || len > 3 || (len > 1 && v.charCodeAt(start) === 48) || octet > 255) return undefined;
+    addr = addr * 256 + octet;
+  }
+  if (i === n) return v + '/32';
+  if (v.charCodeAt(i) !== 47 /* / */) return undefined;
+  const maskStart = ++i;
+  let prefix = 0;
+  for (let c = v.charCodeAt(i); c >= 48 && c <= 57; c = v.charCodeAt(++i)) prefix = prefix * 10 + (c - 48);
+  if (i !== n || i === maskStart || i - maskStart > 2 || prefix > 32) return undefined;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const net = (addr & mask) >>> 0;
+  // Already canonical (no host bits, no leading zero in the prefix): keep the caller's string.
+  if (net === addr && (prefix >= 10 || i - maskStart === 1)) return v;
+  return `${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.${net & 255}/${prefix}`;
+}
 
 export function networkAddress(addr: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): string {
   const bytes = addr.toByteArray();

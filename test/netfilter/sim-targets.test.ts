@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TARGETS } from '../../src/netfilter/extensions.ts';
 import type { Family, HostFile, Packet, PacketInput } from '../../src/netfilter/index.ts';
-import { HOST, HOST6, PKT, only, table, trace } from '../support/sim.ts';
+import { HOST, HOST6, PKT, only, table, trace, type CompactOutcome } from '../support/sim.ts';
 
 interface Row {
   readonly name: string;
@@ -166,8 +166,6 @@ const ROWS: Row[] = [
   // ---- handing the packet elsewhere
   { name: 'NFQUEUE: verdict QUEUE, disposition UNKNOWN, with the queue number', dump: filter('-A INPUT -j NFQUEUE --queue-num 3'), verdict: 'QUEUE', disposition: 'UNKNOWN', events: ['filter/INPUT#1:QUEUE'], assumption: /queue 3/ },
   { name: 'TPROXY: ACCEPT with the tproxy mark, assuming a listener', dump: mangle('-A PREROUTING -p tcp -j TPROXY --on-port 15001 --on-ip 127.0.0.1 --tproxy-mark 0x1/0x1'), events: ['mangle/PREROUTING#1:ACCEPT', 'mangle/INPUT#policy:ACCEPT'], packet: { mark: '0x1' }, assumption: /15001/ },
-  // With an option, `-j FOO --x 1` is an unknown target (without one, the parser takes FOO for an undeclared chain).
-  { name: 'an unknown target: the trace stops with UNKNOWN', dump: '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -j FOO --x 1\n-A INPUT -j DROP\nCOMMIT\n', verdict: 'UNKNOWN', disposition: 'UNKNOWN', events: ['filter/INPUT#1:UNKNOWN'], assumption: /FOO/ },
 ];
 
 for (const row of ROWS) test(row.name, () => check(row));
@@ -194,4 +192,19 @@ test('REJECT in the trace JSON: the rule event says DROP, the outcome REJECTED',
   assert.equal(o.events[0]!.text, '-A INPUT -j REJECT --reject-with icmp-host-prohibited');
   assert.equal(o.verdict, 'DROP');
   assert.equal(o.disposition, 'REJECTED');
+});
+
+test('a target packetpath does not know: both the ending and the going-on path, probability unknown', () => {
+  // With an option, `-j FOO --x 1` is an unknown target (without one, the parser takes FOO for an undeclared chain).
+  const r = trace('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -j FROBNICATE --level 3\n-A INPUT -j DROP\nCOMMIT\n', PKT);
+  assert.equal(r.outcomes.length, 2);
+  const [ends, goesOn] = r.outcomes as [CompactOutcome, CompactOutcome];
+  assert.equal(ends.verdict, 'UNKNOWN');
+  assert.equal(ends.p, null);
+  assert.deepEqual(ends.events, ['filter/INPUT#1:UNKNOWN']);
+  assert.match(ends.assumptions.join('\n'), /FROBNICATE is unknown .* ends the traversal/);
+  assert.equal(goesOn.verdict, 'DROP');
+  assert.equal(goesOn.p, null);
+  assert.deepEqual(goesOn.events, ['filter/INPUT#1:CONTINUE', 'filter/INPUT#2:DROP']);
+  assert.match(goesOn.assumptions.join('\n'), /FROBNICATE is unknown .* lets the packet continue/);
 });

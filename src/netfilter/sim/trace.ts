@@ -296,7 +296,8 @@ function applyTarget(
     }
     case 'extension': {
       const effect = applyExtension(t, { packet: s.packet, conn: s.conn, host, hook, table, route: s.route });
-      if (effect.assumption) s.assumptions.push(effect.assumption);
+      if (!t.known) forkUnknownTarget(s, cr, chain, hook, t.name, work);
+      else if (effect.assumption) s.assumptions.push(effect.assumption);
       if (effect.packet) s.packet = effect.packet;
       if (effect.conn) s.conn = effect.conn;
       ruleEvent(s, cr, chain, hook, effect.verdict, effect.changes);
@@ -315,6 +316,21 @@ function applyTarget(
       }
     }
   }
+}
+
+/**
+ * A target packetpath does not know may end the traversal or let the packet
+ * go on: both are explored, with unknown probability. `s` takes the ending
+ * path; a copy goes on to the next rule as if the target were non-terminating.
+ */
+function forkUnknownTarget(s: PathState, cr: CompiledRule, chain: CompiledChain, hook: Hook, name: string, work: PathState[]): void {
+  const other = clone(s);
+  other.probability = null;
+  s.probability = null;
+  other.assumptions.push(`target ${name} is unknown to packetpath; this path assumes it lets the packet continue`);
+  s.assumptions.push(`target ${name} is unknown to packetpath; this path assumes it ends the traversal with an unknown verdict`);
+  ruleEvent(other, cr, chain, hook, 'CONTINUE');
+  work.push(other);
 }
 
 function applyVerdict(s: PathState, cr: CompiledRule, chain: CompiledChain, hook: Hook, v: Verdict, chains: ReadonlyMap<string, CompiledChain>): ChainEnd | undefined {

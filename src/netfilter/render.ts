@@ -11,10 +11,13 @@ export interface RenderOptions {
 }
 
 /** Options whose argument iptables-save prints through xtables_save_string. */
-const QUOTED_OPTIONS = new Set(['comment', 'log-prefix', 'nflog-prefix', 'ulog-prefix', 'string']);
+const QUOTED_OPTIONS = new Set(['comment', 'log-prefix', 'nflog-prefix', 'ulog-prefix']);
+/** Options whose argument is always printed in double quotes (libxt_string, libxt_u32), escaping `"` and `\`. */
+const ALWAYS_QUOTED_OPTIONS = new Set(['string', 'hex-string', 'u32']);
 
 function renderArg(option: string, arg: string, known: boolean): string {
   if (QUOTED_OPTIONS.has(option)) return quoteArg(arg);
+  if (known && ALWAYS_QUOTED_OPTIONS.has(option)) return '"' + arg.replace(/["\\]/g, (c) => '\\' + c) + '"';
   if (!known && (arg === '' || /[\s"']/.test(arg))) return quoteArg(arg);
   return arg;
 }

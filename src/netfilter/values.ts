@@ -152,6 +152,14 @@ export const parsedCidr: Normalizer = (v, family) => {
   return ok(`${network}/${prefix}`);
 };
 
+/** Like `cidr`, but a host address has no `/32` (`/128`): how libxt_conntrack prints its address options. */
+export const hostCidr: Normalizer = (v, family) => {
+  const r = cidr(v, family);
+  if (!r.ok) return r;
+  const full = family === 'ipv4' ? '/32' : '/128';
+  return r.value.endsWith(full) ? ok(r.value.slice(0, -full.length)) : r;
+};
+
 /**
  * cidr() for the spellings kube-proxy and iptables-save use, `a.b.c.d` and
  * `a.b.c.d/nn` with plain decimal octets, without going through ipaddr.js.
@@ -329,7 +337,7 @@ export const rate: Normalizer = (v) => {
 };
 
 export const macAddress: Normalizer = (v) =>
-  /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(v) ? ok(v.toUpperCase()) : bad(`"${v}" is not a MAC address`);
+  /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(v) ? ok(v.toLowerCase()) : bad(`"${v}" is not a MAC address`);
 
 export const lengthRange: Normalizer = (v) => {
   const m = /^(\d+)(?::(\d+))?$/.exec(v);

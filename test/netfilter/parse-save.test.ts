@@ -68,7 +68,7 @@ const CANONICAL: [string, string, string?][] = [
   ['-A INPUT', '-A INPUT'],
   ['-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -j ACCEPT', '-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -j ACCEPT'],
   ['-A INPUT -m set --match-set foo src,dst -j ACCEPT', '-A INPUT -m set --match-set foo src,dst -j ACCEPT'],
-  ['-A INPUT -m mac --mac-source 00:1a:2b:3c:4d:5e -j ACCEPT', '-A INPUT -m mac --mac-source 00:1A:2B:3C:4D:5E -j ACCEPT'],
+  ['-A INPUT -m mac --mac-source 00:1a:2b:3c:4d:5e -j ACCEPT', '-A INPUT -m mac --mac-source 00:1a:2b:3c:4d:5e -j ACCEPT'],
   ['-A PREROUTING -p tcp -j DNAT --to-destination 172.17.0.4-172.17.0.6:80-90 --random --persistent', '-A PREROUTING -p tcp -j DNAT --to-destination 172.17.0.4-172.17.0.6:80-90 --random --persistent', 'nat'],
   ['-A PREROUTING -p tcp -j DNAT --to-destination 172.17.0.4:80', '-A PREROUTING -p tcp -j DNAT --to-destination 172.17.0.4:80', 'nat'],
   ['-A POSTROUTING -j MASQUERADE --random-fully', '-A POSTROUTING -j MASQUERADE --random-fully', 'nat'],

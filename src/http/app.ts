@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { IncomingMessage } from 'node:http';
-import { openDatabase, createRulesetCache, type Database, type RulesetCache } from '../store/index.ts';
+import type { HostResult } from './ruleset.ts';
+import { openDatabase, createRulesetCache, ReadCache, sqliteChangeWatch, type Database, type RulesetCache } from '../store/index.ts';
 import type { Config } from './config.ts';
 import authPlugin from './plugins/auth.ts';
 import dbPlugin from './plugins/db.ts';
@@ -30,6 +31,11 @@ export interface BuildAppOptions {
   readonly loggerInstance?: FastifyBaseLogger;
   /** The parsed-ruleset cache (default: a new LRU of `config.rulesetCacheSize`). */
   readonly rulesetCache?: RulesetCache;
+  /**
+   * Volatile read answers and built host files (default: a new one watching
+   * the database file for commits; closed with the app).
+   */
+  readonly readCache?: ReadCache<HostResult>;
 }
 
 
@@ -68,6 +74,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(dbPlugin, {
       db,
       rulesetCache: options.rulesetCache ?? createRulesetCache(config.rulesetCacheSize),
+      readCache: options.readCache ?? new ReadCache<HostResult>(sqliteChangeWatch(db.url)),
       config,
       closeOnShutdown: options.db === undefined,
     });

@@ -1,12 +1,41 @@
 // For query routes (trace, diff, ...): the parsed ruleset of a stored dump,
-// through the app's sha256-keyed cache, so a ruleset is parsed once.
+// through the app's sha256-keyed cache, so a ruleset is parsed once; the
+// version's metadata, a node's latest version and its built host file
+// through the app's read cache (app.readCache), so a warm query runs no
+// database query at all.
 import type { FastifyInstance } from 'fastify';
-import type { Family } from '../netfilter/index.ts';
-import { latestDump, loadRuleset as loadStoredRuleset, NotFoundError, type LoadedRuleset, type RulesetSource } from '../store/index.ts';
+import { buildHost, type Family } from '../netfilter/index.ts';
+import {
+  findDumpById,
+  findDumpHostJson,
+  latestDumpId as queryLatestDumpId,
+  loadBlobRuleset,
+  NotFoundError,
+  type DumpInfo,
+  type LoadedRuleset,
+  type RulesetSource,
+} from '../store/index.ts';
+
+/** What `buildHost` gives: the host, or the reasons it is not one. */
+export type HostResult = ReturnType<typeof buildHost>;
+
+/** A version's metadata by id (any node), or null. Cached until the database changes. */
+export function dumpInfo(app: FastifyInstance, dumpId: number): Promise<DumpInfo | null> {
+  return app.readCache.volatile(`dump:${dumpId}`, () => findDumpById(app.db.prisma, dumpId));
+}
+
+/** The id of a node's latest version of `family` (null: none). NotFoundError for an unknown node. Cached until the database changes. */
+export function latestDumpId(app: FastifyInstance, node: string, family: Family): Promise<number | null> {
+  return app.readCache.volatile(`latest:${family}:${node}`, () => queryLatestDumpId(app.db.prisma, node, family));
+}
 
 /** The ruleset of dump `dumpId` (any node). NotFoundError (→ 404) when absent. */
-export function loadRuleset(app: FastifyInstance, dumpId: number, source: RulesetSource = 'canonical'): Promise<LoadedRuleset> {
-  return loadStoredRuleset(app.db.prisma, app.rulesetCache, dumpId, source);
+export async function loadRuleset(app: FastifyInstance, dumpId: number, source: RulesetSource = 'canonical'): Promise<LoadedRuleset> {
+  const dump = await dumpInfo(app, dumpId);
+  if (!dump) throw new NotFoundError(`dump ${dumpId} not found`);
+  const sha = source === 'canonical' ? dump.sha256 : dump.originalSha256;
+  const parsed = await loadBlobRuleset(app.db.prisma, app.rulesetCache, sha, dump.family, dump.format, source);
+  return { ...parsed, dump, source };
 }
 
 /**
@@ -21,11 +50,26 @@ export async function loadNodeRuleset(
 ): Promise<LoadedRuleset> {
   const family = options.family ?? 'ipv4';
   if (id === 'latest') {
-    const latest = await latestDump(app.db.prisma, node, family);
-    if (!latest) throw new NotFoundError(`node "${node}" has no ${family} dump`);
-    return loadRuleset(app, latest.id, options.source);
+    const latest = await latestDumpId(app, node, family);
+    if (latest === null) throw new NotFoundError(`node "${node}" has no ${family} dump`);
+    return loadRuleset(app, latest, options.source);
   }
   const loaded = await loadRuleset(app, id, options.source);
   if (loaded.dump.node !== node) throw new NotFoundError(`node "${node}" has no dump ${id}`);
   return loaded;
+}
+
+/**
+ * The host file stored with a version, built (`buildHost`); undefined when
+ * the version has none. Cached by dump id and upload count (a version's host
+ * file changes only when it absorbs an upload).
+ */
+export async function storedHost(app: FastifyInstance, dump: Pick<DumpInfo, 'id' | 'uploads'>): Promise<HostResult | undefined> {
+  const hit = app.readCache.hosts.get(`${dump.id}:${dump.uploads}`);
+  if (hit !== undefined) return hit ?? undefined;
+  const row = await findDumpHostJson(app.db.prisma, dump.id);
+  if (!row) throw new NotFoundError(`dump ${dump.id} not found`);
+  const built = row.hostJson === null ? null : buildHost(JSON.parse(row.hostJson) as unknown);
+  app.readCache.hosts.set(`${dump.id}:${row.uploads}`, built);
+  return built ?? undefined;
 }

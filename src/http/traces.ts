@@ -18,8 +18,8 @@ import {
   type Ruleset,
   type TraceOutcome,
 } from '../netfilter/index.ts';
-import { findDump, InvalidInputError, listNodes, NotFoundError } from '../store/index.ts';
-import { loadNodeRuleset, loadRuleset } from './ruleset.ts';
+import { InvalidInputError, listNodes, NotFoundError, type DumpInfo } from '../store/index.ts';
+import { loadNodeRuleset, loadRuleset, storedHost as storedHostResult, type HostResult } from './ruleset.ts';
 import type { TraceRequest } from './schemas/query.ts';
 
 export interface SingleTrace {
@@ -45,15 +45,17 @@ function packetOf(req: TraceRequest, fromInterface?: string, fromLocal?: boolean
   return v;
 }
 
-function hostFrom(json: unknown, where: string): Host {
-  const h = buildHost(json);
+function hostOk(h: HostResult, where: string): Host {
   if (!h.ok) throw new InvalidInputError(`${where}: ${h.errors.join('; ')}`, h.errors.map((message) => ({ path: '/body/host', message })));
   return h.host;
 }
 
-async function storedHost(app: FastifyInstance, node: string, dumpId: number): Promise<Host | undefined> {
-  const detail = await findDump(app.db.prisma, node, dumpId);
-  return detail.host ? hostFrom(detail.host, `stored host file of ${node}`) : undefined;
+const hostFrom = (json: unknown, where: string): Host => hostOk(buildHost(json), where);
+
+/** The version's stored host file (built once, cached), undefined when it has none. */
+async function storedHost(app: FastifyInstance, node: string, dump: DumpInfo): Promise<Host | undefined> {
+  const h = await storedHostResult(app, dump);
+  return h ? hostOk(h, `stored host file of ${node}`) : undefined;
 }
 
 function withChanges(ruleset: Ruleset, changes: readonly string[], node: string): Ruleset {
@@ -76,7 +78,7 @@ export async function runTrace(app: FastifyInstance, req: TraceRequest): Promise
     if (!node) throw new InvalidInputError('say which ruleset to trace: `node`, `dumpId`, or `cluster` with `from`', [{ path: '/body', message: 'node, dumpId or cluster required' }]);
     loaded = await loadNodeRuleset(app, node, 'latest', { family: packet.packet.family });
   }
-  const host = req.host ? hostFrom(req.host, 'host') : await storedHost(app, node, loaded.dump.id);
+  const host = req.host ? hostFrom(req.host, 'host') : await storedHost(app, node, loaded.dump);
   const changes = Array.isArray(req.changes) ? req.changes : req.changes?.[node];
   const options = { explain: true, node, ...(host ? { host } : {}) };
   const ruleset = changes?.length ? withChanges(loaded.ruleset, changes, node) : loaded.ruleset;
@@ -99,7 +101,7 @@ async function clusterNodes(app: FastifyInstance, cluster: string | undefined, s
   return Promise.all(
     names.map(async (name) => {
       const loaded = await loadNodeRuleset(app, name, 'latest', { family });
-      return { name, ruleset: loaded.ruleset, host: (await storedHost(app, name, loaded.dump.id)) ?? assumedHost() };
+      return { name, ruleset: loaded.ruleset, host: (await storedHost(app, name, loaded.dump)) ?? assumedHost() };
     }),
   );
 }

@@ -26,7 +26,20 @@ export {
   type UploadInput,
   type ListDumpsOptions,
 } from './dumps.ts';
-export { LruCache, createRulesetCache, loadRuleset, loadBlobRuleset, type RulesetCache, type RulesetSource, type ParsedRuleset, type LoadedRuleset } from './rulesets.ts';
+export {
+  LruCache,
+  createRulesetCache,
+  loadRuleset,
+  loadBlobRuleset,
+  rulesetCacheKey,
+  primeCanonicalRuleset,
+  type RulesetCache,
+  type RulesetSource,
+  type ParsedRuleset,
+  type LoadedRuleset,
+} from './rulesets.ts';
+export { latestDumpId, findDumpHostJson } from './dump-refs.ts';
+export { ReadCache, sqliteChangeWatch, type ChangeWatch } from './read-cache.ts';
 export {
   createToken,
   listTokens,

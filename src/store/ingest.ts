@@ -3,7 +3,7 @@
 import {
   diagnosticToJson,
   parseDump,
-  renderRuleset,
+  renderRule,
   rulesetStats,
   type Chain,
   type Diagnostic,
@@ -11,7 +11,9 @@ import {
   type Family,
   type Rule,
   type Ruleset,
+  type Table,
 } from '../netfilter/index.ts';
+import { renderChainDeclaration } from '../netfilter/render.ts';
 import { sha256Hex } from './blobs.ts';
 import { DumpParseError, type Problem } from './errors.ts';
 
@@ -45,8 +47,64 @@ export interface PreparedDump {
   readonly countersJson: string | null;
   readonly stats: RulesetStats;
   readonly diagnostics: readonly Diagnostic[];
-  /** The parsed ruleset, counters stripped (what `canonicalText` renders). */
+  /**
+   * The parsed ruleset as `canonicalText` describes it: counters stripped,
+   * chain policies `[0:0]`, and every chain's and rule's `line` and rule's
+   * `raw` taken from `canonicalText`.
+   */
   readonly ruleset: Ruleset;
+  /**
+   * True when `ruleset` is exactly what parsing `canonicalText` gives (with no
+   * diagnostics), so it can stand in for that parse (the ruleset cache):
+   * iptables-save and `iptables -S` input that parsed without any
+   * diagnostic. Listings (`iptables -L`) are modelled differently from their
+   * canonical rendering, and diagnostics of the original do not carry over.
+   */
+  readonly canonicalExact: boolean;
+}
+
+/** Chain counters of the canonical text (`[0:0]`), as its parse models them. */
+const ZERO_COUNTERS = Object.freeze({ packets: 0n, bytes: 0n });
+
+/**
+ * The canonical form of a parsed ruleset in one pass: its iptables-save text
+ * without counters (exactly `renderRuleset(stripCounters(r), {counters: false})`)
+ * and the ruleset as that text reads back: chain counters `[0:0]`, `line`s
+ * and rule `raw`s of the canonical text (raw strings are slices of it, as a
+ * parse would make them).
+ */
+export function canonicalize(ruleset: Ruleset): { text: string; ruleset: Ruleset } {
+  const lines: string[] = [];
+  const chainLines: number[][] = [];
+  for (const t of ruleset.tables) {
+    lines.push(`*${t.name}`);
+    const declared: number[] = [];
+    for (const c of t.chains) {
+      lines.push(renderChainDeclaration({ name: c.name, builtin: c.builtin, policy: c.policy, rules: [] }));
+      declared.push(lines.length);
+    }
+    chainLines.push(declared);
+    for (const c of t.chains) for (const r of c.rules) lines.push(renderRule(c.name, r, false));
+    lines.push('COMMIT');
+  }
+  const text = lines.length ? lines.join('\n') + '\n' : '';
+  // Re-split the joined text so each raw is a slice of it (the rendered pieces become garbage).
+  const raw = text.split('\n');
+  let lineNo = 0;
+  const tables = ruleset.tables.map((t, ti): Table => {
+    lineNo += 1 + t.chains.length; // *table and the declarations
+    const declared = chainLines[ti]!;
+    const chains = t.chains.map((c, ci): Chain => {
+      const rules = c.rules.map((r): Rule => {
+        lineNo++;
+        return { position: r.position, line: lineNo, raw: raw[lineNo - 1]!, matches: r.matches, target: r.target };
+      });
+      return { name: c.name, builtin: c.builtin, policy: c.policy, counters: ZERO_COUNTERS, line: declared[ci]!, rules };
+    });
+    lineNo++; // COMMIT
+    return { name: t.name, chains };
+  });
+  return { text, ruleset: { family: ruleset.family, tables } };
 }
 
 /** Problems listed in a 422 at most (the rest are counted in the message). */
@@ -119,8 +177,8 @@ export function prepareDump(text: string, options: PrepareOptions = {}): Prepare
   if (options.strict && errors.length) {
     throw new DumpParseError(`${field} has ${errors.length} error(s) in strict mode${more(errors.length)}`, listed(errors), field);
   }
-  const ruleset = stripCounters(result.ruleset);
-  const canonicalText = renderRuleset(ruleset, { counters: false });
+  const canonical = canonicalize(result.ruleset);
+  const canonicalText = canonical.text;
   return {
     family: result.ruleset.family,
     format: result.format,
@@ -131,6 +189,7 @@ export function prepareDump(text: string, options: PrepareOptions = {}): Prepare
     countersJson: extractCounters(result.ruleset),
     stats: rulesetStats(result.ruleset),
     diagnostics: result.diagnostics.map(diagnosticToJson),
-    ruleset,
+    ruleset: canonical.ruleset,
+    canonicalExact: (result.format === 'iptables-save' || result.format === 'iptables-S') && result.diagnostics.length === 0,
   };
 }

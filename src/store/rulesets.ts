@@ -6,6 +6,7 @@ import { getBlobText } from './blobs.ts';
 import type { Client } from './db.ts';
 import { findDumpById, type DumpInfo } from './dumps.ts';
 import { NotFoundError } from './errors.ts';
+import type { PreparedDump } from './ingest.ts';
 
 /** A small least-recently-used map. `max` 0 disables caching. */
 export class LruCache<K, V> {
@@ -35,6 +36,11 @@ export class LruCache<K, V> {
       if (oldest.done) break;
       this.#map.delete(oldest.value);
     }
+  }
+
+  /** Whether `key` is cached (no hit/miss counted, recency unchanged). */
+  has(key: K): boolean {
+    return this.#map.has(key);
   }
 
   get size(): number {
@@ -69,6 +75,24 @@ export interface LoadedRuleset extends ParsedRuleset {
   readonly source: RulesetSource;
 }
 
+/** The cache key of a blob's parsed ruleset. */
+export const rulesetCacheKey = (source: RulesetSource, family: Family, sha256: string): string => `${source}:${family}:${sha256}`;
+
+/**
+ * Puts an upload's parsed canonical ruleset in the cache, so the first query
+ * after an upload does not gunzip and re-parse the canonical text. Only when
+ * the prepared ruleset is exactly what that parse gives (`canonicalExact`),
+ * and not over an entry already there (it may be compiled for tracing).
+ * Returns whether it was added.
+ */
+export function primeCanonicalRuleset(cache: RulesetCache, prepared: PreparedDump): boolean {
+  if (!prepared.canonicalExact || cache.max <= 0) return false;
+  const key = rulesetCacheKey('canonical', prepared.family, prepared.sha256);
+  if (cache.has(key)) return false;
+  cache.set(key, { ruleset: prepared.ruleset, format: 'iptables-save', diagnostics: [] });
+  return true;
+}
+
 /** Parses (or takes from the cache) the ruleset of a text blob. */
 export async function loadBlobRuleset(
   client: Client,
@@ -78,7 +102,7 @@ export async function loadBlobRuleset(
   format: DumpFormat,
   source: RulesetSource,
 ): Promise<ParsedRuleset> {
-  const key = `${source}:${family}:${sha256}`;
+  const key = rulesetCacheKey(source, family, sha256);
   const hit = cache.get(key);
   if (hit) return hit;
   const text = await getBlobText(client, sha256);

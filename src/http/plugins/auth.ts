@@ -55,7 +55,7 @@ export interface AuthState {
   /** The configured HOST is a loopback address. */
   readonly loopback: boolean;
   readonly openReads: boolean;
-  /** Whether any token exists (cached once true: tokens are never deleted). */
+  /** Whether any token exists (cached once true: tokens are never deleted; "none" until the database changes). */
   hasTokens(): Promise<boolean>;
   /** Routes registered without a `config.scope` (served as admin-only), as `METHOD /url`. */
   readonly undeclared: readonly string[];
@@ -195,7 +195,8 @@ export default fp(
       loopback,
       openReads: config.openReads,
       async hasTokens() {
-        if (!tokensExist) tokensExist = await hasTokens(app.db.prisma);
+        // "None yet" is asked on every open-mode request: answered from the read cache until the database changes.
+        if (!tokensExist) tokensExist = await app.readCache.volatile('tokens-exist', () => hasTokens(app.db.prisma));
         return tokensExist;
       },
       get undeclared() {

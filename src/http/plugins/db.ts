@@ -1,8 +1,10 @@
-// Gives routes the database and the parsed-ruleset cache: `app.db`
-// (`app.prisma` for short), `app.rulesetCache`, `app.config` (decorators, shared with every route plugin).
+// Gives routes the database and the caches: `app.db` (`app.prisma` for
+// short), `app.rulesetCache`, `app.readCache`, `app.config` (decorators,
+// shared with every route plugin).
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
-import type { Database, RulesetCache } from '../../store/index.ts';
+import type { HostResult } from '../ruleset.ts';
+import type { Database, ReadCache, RulesetCache } from '../../store/index.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,6 +12,8 @@ declare module 'fastify' {
     /** Shorthand for `db.prisma`. */
     prisma: Database['prisma'];
     rulesetCache: RulesetCache;
+    /** Volatile read answers (latest versions, version metadata, token existence) and built host files. */
+    readCache: ReadCache<HostResult>;
     config: Config;
   }
 }
@@ -17,6 +21,7 @@ declare module 'fastify' {
 export interface DbPluginOptions {
   readonly db: Database;
   readonly rulesetCache: RulesetCache;
+  readonly readCache: ReadCache<HostResult>;
   readonly config: Config;
   /** Close the database when the app closes (true when buildApp opened it). */
   readonly closeOnShutdown: boolean;
@@ -27,7 +32,9 @@ export default fp<DbPluginOptions>(
     app.decorate('db', opts.db);
     app.decorate('prisma', opts.db.prisma);
     app.decorate('rulesetCache', opts.rulesetCache);
+    app.decorate('readCache', opts.readCache);
     app.decorate('config', opts.config);
+    app.addHook('onClose', async () => opts.readCache.close());
     if (opts.closeOnShutdown) app.addHook('onClose', async () => opts.db.close());
   },
   { name: 'packetpath-db', fastify: '5.x' },

@@ -2,15 +2,14 @@
 // optionally by probe packets.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { buildHost, diffRulesets, formatUnifiedDiff, semanticDiff, type Host } from '../../netfilter/index.ts';
-import { findDump } from '../../store/index.ts';
-import { loadNodeRuleset } from '../ruleset.ts';
+import { diffRulesets, formatUnifiedDiff, semanticDiff, type Host } from '../../netfilter/index.ts';
+import type { DumpInfo } from '../../store/index.ts';
+import { loadNodeRuleset, storedHost } from '../ruleset.ts';
 import { DiffQuerySchema, DiffResultSchema, problemResponses, ref } from '../schemas/index.ts';
 
 const diff: FastifyPluginAsyncTypebox = async (app) => {
-  const hostOf = async (node: string, id: number): Promise<Host | undefined> => {
-    const d = await findDump(app.db.prisma, node, id);
-    const h = d.host ? buildHost(d.host) : undefined;
+  const hostOf = async (dump: DumpInfo): Promise<Host | undefined> => {
+    const h = await storedHost(app, dump);
     return h?.ok ? h.host : undefined;
   };
 
@@ -45,7 +44,7 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
       }
       let probes: { count: number; differences: { probe: Record<string, unknown>; left: string[]; right: string[] }[] } | undefined;
       if (q.packets === 'auto') {
-        const [lh, rh] = await Promise.all([hostOf(q.left, left.dump.id), hostOf(q.right, right.dump.id)]);
+        const [lh, rh] = await Promise.all([hostOf(left.dump), hostOf(right.dump)]);
         const s = semanticDiff(left.ruleset, right.ruleset, { ...(lh ? { leftHost: lh } : {}), ...(rh ? { rightHost: rh } : {}) });
         probes = { count: s.probes, differences: s.differences.map((x) => ({ probe: { ...x.probe }, left: [...x.left], right: [...x.right] })) };
       }

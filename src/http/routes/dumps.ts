@@ -10,6 +10,7 @@ import {
   listDumps,
   NotFoundError,
   prepareDump,
+  primeCanonicalRuleset,
   uploadDumps,
   type PreparedDump,
 } from '../../store/index.ts';
@@ -123,6 +124,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         hostJson,
         collectedAt: json.collectedAt ? new Date(json.collectedAt) : undefined,
       });
+      // The upload's parse is the canonical text's parse: the first query need not gunzip and re-parse it.
+      for (const p of prepared) primeCanonicalRuleset(app.rulesetCache, p);
       const [first, second] = results;
       if (!first) throw new Error('upload recorded nothing');
       const body: UploadResult = { ...toUploaded(first), ...(second ? { ip6: toUploaded(second) } : {}) };

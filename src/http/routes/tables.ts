@@ -12,13 +12,12 @@ import {
   renderRule,
   searchRules,
   summarizeChains,
-  buildHost,
   type Counters,
   type Rule,
   type TableName,
 } from '../../netfilter/index.ts';
-import { findDump, NotFoundError } from '../../store/index.ts';
-import { loadNodeRuleset } from '../ruleset.ts';
+import { NotFoundError } from '../../store/index.ts';
+import { loadNodeRuleset, storedHost } from '../ruleset.ts';
 import {
   ChainDetailSchema,
   ChainListSchema,
@@ -207,8 +206,7 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const loaded = await load(request.params.node, request.query);
-      const detail = await findDump(app.db.prisma, request.params.node, loaded.dump.id);
-      const host = detail.host ? buildHost(detail.host) : undefined;
+      const host = await storedHost(app, loaded.dump);
       return {
         dump: loaded.dump.id,
         findings: lintRuleset({ ruleset: loaded.ruleset, diagnostics: loaded.diagnostics, ...(host?.ok ? { host: host.host } : {}) }),

@@ -1,0 +1,18 @@
+// Lean lookups for the query hot path (trace, tables, diff): only the columns
+// needed, never a blob (no counters, no texts).
+import type { Family } from '../netfilter/index.ts';
+import type { Client } from './db.ts';
+import { requireNodeId } from './nodes.ts';
+
+/** The id of a node's latest version of `family`; null when it has none. NotFoundError for an unknown node. */
+export async function latestDumpId(client: Client, node: string, family: Family): Promise<number | null> {
+  const row = await client.dump.findFirst({ where: { node: { name: node }, family }, orderBy: { id: 'desc' }, select: { id: true } });
+  if (row) return row.id;
+  await requireNodeId(client, node);
+  return null;
+}
+
+/** A version's host file JSON text (null: none) and its upload count; null when there is no such dump. */
+export async function findDumpHostJson(client: Client, id: number): Promise<{ hostJson: string | null; uploads: number } | null> {
+  return client.dump.findUnique({ where: { id }, select: { hostJson: true, uploads: true } });
+}

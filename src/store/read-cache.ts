@@ -1,0 +1,95 @@
+// Read-path caches for the hot query routes (trace above all), owned by the
+// app (never a module singleton):
+//
+//  - *volatile* answers ("node X's latest ipv4 version is dump 17", "dump 17's
+//    metadata", "no API token exists"), valid only until the database changes.
+//    Any commit by any connection (this process's Prisma connection, the CLI,
+//    another process) clears them: a dedicated read-only SQLite connection
+//    polls `PRAGMA data_version` (a sub-microsecond header read), which
+//    changes whenever another connection has committed.
+//  - the *built host files* of dump versions, keyed by dump id and upload
+//    count (a version's host file only changes when it absorbs an upload,
+//    which increments `uploads`; ids are never reused), in a small LRU.
+//
+// The parsed rulesets themselves live in the RulesetCache (keyed by blob
+// sha256, immutable content).
+import BetterSqlite3 from 'better-sqlite3';
+import { databaseFilePath } from './db.ts';
+import { LruCache } from './rulesets.ts';
+
+/** Reports a number that changes whenever another connection commits to the database. */
+export interface ChangeWatch {
+  version(): number;
+  close(): void;
+}
+
+/** A `ChangeWatch` on the SQLite file of a `file:` URL (its own read-only connection). */
+export function sqliteChangeWatch(url: string): ChangeWatch {
+  const conn = new BetterSqlite3(databaseFilePath(url), { readonly: true, fileMustExist: true });
+  const stmt = conn.prepare('PRAGMA data_version').pluck();
+  return {
+    version: () => stmt.get() as number,
+    close: () => conn.close(),
+  };
+}
+
+/** Volatile entries kept at most (cleared on every database change anyway). */
+const VOLATILE_MAX = 4096;
+
+export class ReadCache<Host = unknown> {
+  readonly #watch: ChangeWatch | null;
+  #version = Number.NaN;
+  readonly #volatile = new LruCache<string, unknown>(VOLATILE_MAX);
+  /** Built host files by `${dumpId}:${uploads}` (null: the version has none). */
+  readonly hosts: LruCache<string, Host | null>;
+  /** How many times the volatile entries were dropped because the database changed. */
+  invalidations = 0;
+
+  /** `watch` null: no volatile caching (every volatile lookup loads). */
+  constructor(watch: ChangeWatch | null, hostCacheSize = 1024) {
+    this.#watch = watch;
+    this.hosts = new LruCache<string, Host | null>(hostCacheSize);
+  }
+
+  /** Drops the volatile entries when the database changed since they were loaded; returns the current version. */
+  sync(): number {
+    if (!this.#watch) return Number.NaN;
+    const v = this.#watch.version();
+    if (v !== this.#version) {
+      if (this.#volatile.size) this.invalidations++;
+      this.#volatile.clear();
+      this.#version = v;
+    }
+    return v;
+  }
+
+  /**
+   * A volatile answer: from the cache while the database has not changed,
+   * else `load()`ed and kept. The version is read *before* loading, and the
+   * result kept only if no change was seen meanwhile, so a stale answer is
+   * never cached past a commit. `keep(value)` false: do not cache it.
+   */
+  async volatile<T>(key: string, load: () => Promise<T>, keep: (value: T) => boolean = () => true): Promise<T> {
+    if (!this.#watch) return load();
+    const v = this.sync();
+    const hit = this.#volatile.get(key);
+    if (hit !== undefined) return hit as T;
+    const value = await load();
+    if (keep(value) && value !== undefined && this.sync() === v) this.#volatile.set(key, value);
+    return value;
+  }
+
+  /** Volatile entries held now (after dropping stale ones). */
+  get volatileSize(): number {
+    this.sync();
+    return this.#volatile.size;
+  }
+
+  get volatileStats(): { hits: number; misses: number } {
+    return { hits: this.#volatile.hits, misses: this.#volatile.misses };
+  }
+
+  close(): void {
+    this.#watch?.close();
+  }
+}

@@ -1,0 +1,171 @@
+// The query hot path (issue 7): an upload's parsed canonical ruleset goes
+// into the ruleset cache and equals a fresh parse of the canonical text;
+// warm traces by node run no database query (no counters, no blob); the read
+// cache follows every commit (new versions, a re-upload's host file, tokens
+// created by another connection).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateKubeDump } from '../../scripts/kube-dump.ts';
+import { parseDump } from '../../src/netfilter/index.ts';
+import { renderRuleset } from '../../src/netfilter/index.ts';
+import { createToken, openDatabase, prepareDump, rulesetCacheKey, stripCounters, uploadDumps, type Database } from '../../src/store/index.ts';
+import { CORPUS, FIXTURES } from '../support/paths.ts';
+import { startApi, type TestApi } from '../support/api.ts';
+
+const V1 = '/api/v1';
+
+function files(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : /\.(md|json|tsv)$/.test(f) ? [] : [p];
+  });
+}
+
+/** The upload's canonical ruleset must be what a parse of the canonical text gives, to the line numbers and raw text. */
+function assertExact(name: string, text: string): boolean {
+  let p;
+  try {
+    p = prepareDump(text);
+  } catch {
+    return false; // nothing usable: rejected uploads are not cached anyway
+  }
+  if (!p.canonicalExact) return false;
+  const again = parseDump(p.canonicalText, { family: p.family, format: 'iptables-save' });
+  assert.deepEqual(again.diagnostics, [], `${name}: canonical text parses without diagnostics`);
+  assert.equal(again.format, 'iptables-save');
+  assert.deepEqual(p.ruleset, again.ruleset, `${name}: cached canonical ruleset equals a fresh parse of the canonical text`);
+  return true;
+}
+
+describe('canonical ruleset of an upload', () => {
+  it('equals a fresh parse of the canonical text for the fixtures, the corpus and a generated kube dump', () => {
+    const inputs = [...files(FIXTURES), ...files(CORPUS)];
+    let exact = 0;
+    for (const f of inputs) if (assertExact(f, readFileSync(f, 'utf8'))) exact++;
+    assert.ok(exact >= 5, `at least a few fixtures are exact (${exact})`);
+    assert.equal(assertExact('kube 200', generateKubeDump({ services: 200, seed: 3 }).text), true);
+    // iptables-save -c output: the counters differ, the canonical ruleset is the same.
+    const counted = generateKubeDump({ services: 50, seed: 5 }).text.replace(/^-A /gm, '[7:420] -A ');
+    assert.equal(assertExact('kube 50 with counters', counted), true);
+  });
+
+  it('renders exactly the canonical text the counter-stripped ruleset renders', () => {
+    const g = generateKubeDump({ services: 30, seed: 9 });
+    const p = prepareDump(g.text);
+    const parsed = parseDump(g.text);
+    assert.equal(p.canonicalText, renderRuleset(stripCounters(parsed.ruleset), { counters: false }));
+    for (const t of p.ruleset.tables) for (const c of t.chains) for (const r of c.rules) assert.equal(p.canonicalText.split('\n')[r.line - 1], r.raw);
+  });
+
+  it('is not vouched for when the input is a listing or had diagnostics', () => {
+    const listing = readFileSync(join(FIXTURES, 'seed004', 'master.txt'), 'utf8');
+    assert.equal(prepareDump(listing).canonicalExact, false);
+    assert.equal(prepareDump('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m bogusmatch --x 1 -j ACCEPT\nCOMMIT\n').canonicalExact, false);
+  });
+});
+
+const HOST_A = { interfaces: [{ name: 'eth0', addresses: ['10.0.0.1/24'] }], routes: [{ dst: '10.0.0.0/24', dev: 'eth0' }] };
+const HOST_B = { interfaces: [{ name: 'eth0', addresses: ['10.0.0.9/24'] }], routes: [{ dst: '10.0.0.0/24', dev: 'eth0' }] };
+const ssh = (verdict: 'ACCEPT' | 'DROP', extra = '') =>
+  `*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ${verdict}\n${extra}COMMIT\n`;
+const packet = (dst = '10.0.0.1') => ({ src: '10.0.0.2', dst, protocol: 'tcp', sport: 40000, dport: 22, inInterface: 'eth0' });
+
+/** A Database whose Prisma client counts every property read (every query starts with one). */
+function counting(db: Database): { db: Database; reads: Map<string, number>; total(): number; reset(): void } {
+  const reads = new Map<string, number>();
+  const prisma = new Proxy(db.prisma, {
+    get(target, key, receiver) {
+      if (typeof key === 'string') reads.set(key, (reads.get(key) ?? 0) + 1);
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+  return {
+    db: { ...db, prisma, close: async () => {} },
+    reads,
+    total: () => [...reads.values()].reduce((a, b) => a + b, 0),
+    reset: () => reads.clear(),
+  };
+}
+
+describe('trace hot path', () => {
+  let base: TestApi;
+  let api: TestApi;
+  let spy: ReturnType<typeof counting>;
+  const g = generateKubeDump({ services: 40, seed: 11 });
+  before(async () => {
+    base = await startApi();
+    spy = counting(base.db);
+    api = await startApi({ shareDatabaseOf: base, db: spy.db });
+  });
+  after(async () => {
+    await api.close();
+    await base.close();
+  });
+
+  it('puts the upload’s ruleset in the cache; the first trace neither reads a blob nor re-parses', async () => {
+    const up = await api.request.post(`${V1}/nodes/kube/dumps`).send({ dump: g.text, host: g.host }).expect(201);
+    assert.ok(spy.total() > 0, 'the spy sees the upload’s queries');
+    const key = rulesetCacheKey('canonical', 'ipv4', up.body.sha256);
+    assert.equal(api.app.rulesetCache.has(key), true);
+    const cached = api.app.rulesetCache.get(key)!;
+    const canonical = await api.request.get(`${V1}/nodes/kube/dumps/${up.body.id}/canonical`).expect(200);
+    assert.deepEqual(cached.ruleset, parseDump(canonical.text, { family: 'ipv4', format: 'iptables-save' }).ruleset);
+    assert.deepEqual(cached.diagnostics, []);
+
+    spy.reset();
+    const misses = api.app.rulesetCache.misses;
+    const svc = g.services.find((s) => s.endpoints.length > 0)!;
+    const body = { node: 'kube', packet: { src: '10.244.0.77', dst: svc.clusterIP, protocol: svc.protocol, sport: 40000, dport: svc.port, inInterface: 'cni0' } };
+    const first = await api.request.post(`${V1}/trace`).send(body).expect(200);
+    assert.equal(first.body.dump, up.body.id);
+    assert.equal(spy.reads.get('blob') ?? 0, 0, 'no blob (counters, canonical text) is read');
+    assert.equal(api.app.rulesetCache.misses, misses, 'the ruleset came from the cache');
+
+    // Warm: no database query at all (latest version, metadata, host file, token check all cached).
+    spy.reset();
+    for (let i = 0; i < 20; i++) await api.request.post(`${V1}/trace`).send(body).expect(200);
+    assert.equal(spy.total(), 0, `warm traces query nothing (${JSON.stringify([...spy.reads])})`);
+  });
+
+  it('a trace after a new upload uses the new version; a re-upload’s new host file is used', async () => {
+    await api.request.post(`${V1}/nodes/n1/dumps`).send({ dump: ssh('ACCEPT'), host: HOST_A }).expect(201);
+    const a = await api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet() }).expect(200);
+    assert.equal(a.body.outcomes[0].verdict, 'ACCEPT');
+    const v2 = await api.request.post(`${V1}/nodes/n1/dumps`).send({ dump: ssh('DROP'), host: HOST_A }).expect(201);
+    const b = await api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet() }).expect(200);
+    assert.equal(b.body.dump, v2.body.id);
+    assert.equal(b.body.outcomes[0].verdict, 'DROP');
+    // Same ruleset, new host file: the version absorbs the upload and traces see the new addresses.
+    await api.request.post(`${V1}/nodes/n1/dumps`).send({ dump: ssh('DROP'), host: HOST_B }).expect(200);
+    const viaA = await api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet('10.0.0.1') }).expect(200);
+    const viaB = await api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet('10.0.0.9') }).expect(200);
+    assert.equal(viaB.body.outcomes[0].verdict, 'DROP', 'addressed to the new host address: INPUT');
+    assert.notDeepEqual(viaA.body.outcomes[0].events, viaB.body.outcomes[0].events, '10.0.0.1 is no longer the node');
+  });
+
+  it('sees writes made by another connection (e.g. another process) at once', async () => {
+    const other = await openDatabase(api.config.databaseUrl);
+    try {
+      await api.request.post(`${V1}/trace`).send({ node: 'n2', packet: packet() }).expect(404);
+      await uploadDumps(other.prisma, { node: 'n2', dumps: [prepareDump(ssh('ACCEPT'))], hostJson: JSON.stringify(HOST_A) });
+      const a = await api.request.post(`${V1}/trace`).send({ node: 'n2', packet: packet() }).expect(200);
+      assert.equal(a.body.outcomes[0].verdict, 'ACCEPT');
+      await uploadDumps(other.prisma, { node: 'n2', dumps: [prepareDump(ssh('DROP'))], hostJson: JSON.stringify(HOST_A) });
+      const b = await api.request.post(`${V1}/trace`).send({ node: 'n2', packet: packet() }).expect(200);
+      assert.equal(b.body.outcomes[0].verdict, 'DROP');
+      await api.request.delete(`${V1}/nodes/n2`).expect(204);
+      await api.request.post(`${V1}/trace`).send({ node: 'n2', packet: packet() }).expect(404);
+      assert.ok(api.app.readCache.invalidations > 0);
+
+      // Open mode ends as soon as another connection creates the first token.
+      await api.request.get(`${V1}/nodes`).expect(200);
+      await createToken(other.prisma, { scope: 'read' });
+      await api.request.get(`${V1}/nodes`).expect(401);
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -4,6 +4,7 @@
 import type { Diagnostic, TableName } from './model.ts';
 import { BUILTIN_CHAINS, TABLE_NAMES } from './model.ts';
 import type { ChainDraft } from './build.ts';
+import { createDisjointSets } from './disjoint-sets.ts';
 
 const NAT_TARGETS = new Set(['DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP']);
 const MANGLE_TARGETS = new Set(['TOS', 'TTL', 'HL', 'DSCP', 'TPROXY', 'CHECKSUM', 'TCPMSS', 'CLASSIFY', 'CONNSECMARK', 'SECMARK']);
@@ -29,20 +30,17 @@ export function inferTables(
     return result;
   }
   // Union-find over jumps.
-  const parent = new Map<string, string>(chains.map((c) => [c.name, c.name]));
-  const find = (x: string): string => {
-    let r = x;
-    while (parent.get(r) !== r) r = parent.get(r)!;
-    parent.set(x, r);
-    return r;
-  };
+  const sets = createDisjointSets(chains.map((c) => c.name));
+  const find = sets.find;
   const union = (a: string, b: string): void => {
-    if (!parent.has(a) || !parent.has(b)) return;
-    parent.set(find(a), find(b));
+    if (!sets.has(a) || !sets.has(b)) return;
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) sets.attach(ra, rb);
   };
   for (const c of chains) {
     for (const r of c.rules) {
-      if (r.target && parent.has(r.target.name)) union(c.name, r.target.name);
+      if (r.target && sets.has(r.target.name)) union(c.name, r.target.name);
     }
   }
   const groups = new Map<string, ChainDraft[]>();

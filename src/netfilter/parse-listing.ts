@@ -24,6 +24,7 @@ import { isShellPrompt, tableHintFromCommand } from './parse-save.ts';
 import { renderMatches, renderOptions } from './render.ts';
 import { ICMP_TYPES, ICMPV6_TYPES, canonicalProtocol, portNumber } from './names.ts';
 import { cidr, formatTcpFlags, hex, parseUint } from './values.ts';
+import { createDisjointSets } from './disjoint-sets.ts';
 
 export interface ListingParseContext {
   readonly family: Family;
@@ -1644,15 +1645,10 @@ function plausibleTables(hard: Set<TableName>): Set<TableName> {
  */
 function inferSegment(chains: readonly ChainInstance[], diag: Diag): void {
   const byName = new Map(chains.map((c) => [c.draft.name, c]));
-  const parent = new Map<string, string>(chains.map((c) => [c.draft.name, c.draft.name]));
+  const sets = createDisjointSets(chains.map((c) => c.draft.name));
+  const find = sets.find;
   const hard = new Map<string, Set<TableName>>(chains.map((c) => [c.draft.name, hardTables(c)]));
   const possible = new Map<string, Set<TableName>>(chains.map((c) => [c.draft.name, plausibleTables(hard.get(c.draft.name)!)]));
-  const find = (x: string): string => {
-    let r = x;
-    while (parent.get(r) !== r) r = parent.get(r)!;
-    parent.set(x, r);
-    return r;
-  };
   const union = (a: string, b: string): void => {
     const ra = find(a);
     const rb = find(b);
@@ -1660,7 +1656,7 @@ function inferSegment(chains: readonly ChainInstance[], diag: Diag): void {
     const both = new Set([...possible.get(ra)!].filter((t) => possible.get(rb)!.has(t)));
     const bothHard = new Set([...hard.get(ra)!].filter((t) => hard.get(rb)!.has(t)));
     if (both.size === 0 || bothHard.size === 0) return;
-    parent.set(ra, rb);
+    sets.attach(ra, rb);
     possible.set(rb, both);
     hard.set(rb, bothHard);
   };

@@ -1,7 +1,7 @@
 // Turns chain drafts (from any of the parsers) into the readonly model:
 // resolves target names, declares chains a paste forgot, orders chains the
 // way iptables-save prints them.
-import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset, Table, TableName } from './model.ts';
+import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset, Table, TableName, Target } from './model.ts';
 import { BUILTIN_CHAINS } from './model.ts';
 import { resolveTarget, type PendingTarget } from './rule-spec.ts';
 
@@ -56,11 +56,12 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
   for (const b of builtins) {
     if (!draft.chains.has(b)) draftChain(draft, b);
   }
+  const exists = (n: string): boolean => draft.chains.has(n);
   // Declare chains that rules jump to but the dump never declared.
   for (const chain of [...draft.chains.values()]) {
     for (const r of chain.rules) {
       if (!r.target) continue;
-      const res = resolveTarget(r.target, (n) => draft.chains.has(n));
+      const res = resolveTarget(r.target, exists);
       if (res.undeclared) {
         diagnostics.push({
           line: r.line,
@@ -73,6 +74,8 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
       }
     }
   }
+  // Option-less targets (verdicts, jumps, gotos) are readonly and shared by the rules of this table.
+  const shared = new Map<string, Target>();
   const chains: Chain[] = [...draft.chains.values()]
     .sort((a, b) => compareChainNames(name, a.name, b.name))
     .map((c): Chain => {
@@ -93,18 +96,13 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
         diagnostics.push({ line: c.line ?? draft.line, severity: 'error', code: 'policy-on-user-chain', message: `user chain ${c.name} cannot have a policy (${policy})` });
       }
       const rules: Rule[] = c.rules.map((r, idx): Rule => {
-        const target = r.target ? resolveTarget(r.target, (n) => draft.chains.has(n)).target : null;
+        const target = r.target ? sharedTarget(shared, resolveTarget(r.target, exists).target) : null;
         if (target?.kind === 'extension' && !target.known) {
           diagnostics.push({ line: r.line, severity: 'warning', code: 'unknown-target', message: `unknown target "${target.name}": kept verbatim; a trace stops there` });
         }
-        return {
-          position: idx + 1,
-          line: r.line,
-          raw: r.raw,
-          ...(r.counters ? { counters: r.counters } : {}),
-          matches: r.matches,
-          target,
-        };
+        return r.counters
+          ? { position: idx + 1, line: r.line, raw: r.raw, counters: r.counters, matches: r.matches, target }
+          : { position: idx + 1, line: r.line, raw: r.raw, matches: r.matches, target };
       });
       return {
         name: c.name,
@@ -116,6 +114,15 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
       };
     });
   return { name, chains };
+}
+
+function sharedTarget(shared: Map<string, Target>, target: Target): Target {
+  if (target.kind === 'extension') return target;
+  const key = target.kind === 'verdict' ? target.verdict : `${target.kind} ${target.chain}`;
+  const seen = shared.get(key);
+  if (seen) return seen;
+  shared.set(key, target);
+  return target;
 }
 
 export function buildRuleset(family: Family, tables: readonly TableDraft[], diagnostics: Diagnostic[]): Ruleset {

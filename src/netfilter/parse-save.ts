@@ -34,6 +34,10 @@ function countersPrefix(text: string, memo: Map<string, Counters>): Counters | u
   return counters;
 }
 
+function zeroCounters(memo: Map<string, Counters>): Counters {
+  return countersPrefix('[0:0]', memo)!;
+}
+
 function ruleDraft(line: number, raw: string, counters: Counters | undefined, matches: RuleDraft['matches'], target: RuleDraft['target']): RuleDraft {
   return counters ? { line, raw, counters, matches, target } : { line, raw, matches, target };
 }
@@ -167,7 +171,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
       const p = m[2]!;
       c.policy = p === '-' ? null : p === 'ACCEPT' || p === 'DROP' ? p : 'UNKNOWN';
       if (p !== '-' && p !== 'ACCEPT' && p !== 'DROP') diag(lineNo, 'error', 'bad-policy', `bad policy "${p}" for chain ${m[1]}`);
-      if (m[3] !== undefined) c.counters = { packets: BigInt(m[3]), bytes: BigInt(m[4]!) };
+      if (m[3] !== undefined) c.counters = m[3] === '0' && m[4] === '0' ? zeroCounters(counterMemo) : { packets: BigInt(m[3]), bytes: BigInt(m[4]!) };
       continue;
     }
 

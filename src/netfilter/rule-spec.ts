@@ -427,14 +427,14 @@ function finishSpec(s: SpecState): RuleSpec {
 /** -s/-d lists expand into one rule per combination, sources outermost. */
 function expandVariants(src: AddressList | undefined, dst: AddressList | undefined, header: readonly Match[], modules: readonly Match[]): Match[][] {
   const variants: Match[][] = [];
+  const rest = header.length === 0 ? modules : modules.length === 0 ? header : header.concat(modules);
   for (const sc of src?.cidrs ?? [undefined]) {
     for (const dc of dst?.cidrs ?? [undefined]) {
       const m: Match[] = [];
       if (sc !== undefined && !(sc.endsWith('/0') && !src!.negated)) m.push({ kind: 'source', negated: src!.negated, cidr: sc });
       if (dc !== undefined && !(dc.endsWith('/0') && !dst!.negated)) m.push({ kind: 'destination', negated: dst!.negated, cidr: dc });
-      for (const h of header) m.push(h);
-      for (const x of modules) m.push(x);
-      variants.push(m);
+      // concat() allocates exactly what it needs; arrays grown by push keep spare capacity for good.
+      variants.push(m.concat(rest));
     }
   }
   return variants;

@@ -28,18 +28,41 @@ async function dbBytes(db: Database, file: string): Promise<number> {
   return fileBytes(file) + fileBytes(`${file}-wal`);
 }
 
-/** Stored (compressed) bytes per kind of blob; undefined if the schema moved under us. */
-async function blobKinds(db: Database): Promise<{ canonical: number; original: number; counters: number; distinctCanonical: number; dumps: number } | undefined> {
-  try {
-    const sum = async (col: string): Promise<number> => {
-      const r = await db.prisma.$queryRawUnsafe<{ n: bigint | number | null }[]>(`SELECT SUM(LENGTH("data")) AS n FROM "Blob" WHERE "sha256" IN (SELECT "${col}" FROM "Dump")`);
-      return Number(r[0]?.n ?? 0);
-    };
-    const counts = await db.prisma.$queryRawUnsafe<{ d: bigint | number; n: bigint | number }[]>('SELECT COUNT(DISTINCT "sha256") AS d, COUNT(*) AS n FROM "Dump"');
-    return { canonical: await sum('sha256'), original: await sum('originalSha256'), counters: await sum('countersSha256'), distinctCanonical: Number(counts[0]?.d ?? 0), dumps: Number(counts[0]?.n ?? 0) };
-  } catch {
-    return undefined;
-  }
+/** Stored bytes of the blobs of each kind (blobs.ts encodings), and the dump/version counts. */
+interface BlobKinds {
+  /** Canonical texts stored whole (the bases the deltas point at). */
+  canonicalWhole: number;
+  /** Canonical texts stored as line deltas. */
+  canonicalDelta: number;
+  /** Uploaded texts stored as deltas of the counted canonical text. */
+  originalDelta: number;
+  /** Uploaded texts stored whole (listings, hand-edited pastes, ...). */
+  originalWhole: number;
+  /** Counters blobs (varints). */
+  counters: number;
+  /** Count of blobs of each encoding. */
+  encodings: Record<string, number>;
+  distinctCanonical: number;
+  dumps: number;
+}
+
+async function blobKinds(db: Database): Promise<BlobKinds> {
+  const q = <T,>(sql: string): Promise<T[]> => db.prisma.$queryRawUnsafe<T[]>(sql);
+  const sum = async (where: string): Promise<number> => Number((await q<{ n: bigint | number | null }>(`SELECT SUM(LENGTH("data")) AS n FROM "Blob" WHERE ${where}`))[0]?.n ?? 0);
+  const canonical = '"sha256" IN (SELECT "sha256" FROM "Dump") OR "sha256" IN (SELECT "baseSha256" FROM "Blob" WHERE "encoding" = \'delta\')';
+  const original = '"sha256" IN (SELECT "originalSha256" FROM "Dump")';
+  const counts = await q<{ d: bigint | number; n: bigint | number }>('SELECT COUNT(DISTINCT "sha256") AS d, COUNT(*) AS n FROM "Dump"');
+  const encodings = await q<{ encoding: string; n: bigint | number }>('SELECT "encoding", COUNT(*) AS n FROM "Blob" GROUP BY "encoding" ORDER BY "encoding"');
+  return {
+    canonicalWhole: await sum(`(${canonical}) AND "encoding" IN ('gzip', 'identity')`),
+    canonicalDelta: await sum(`(${canonical}) AND "encoding" = 'delta'`),
+    originalDelta: await sum(`${original} AND "encoding" = 'counted-delta'`),
+    originalWhole: await sum(`${original} AND "encoding" IN ('gzip', 'identity')`),
+    counters: await sum('"sha256" IN (SELECT "countersSha256" FROM "Dump")'),
+    encodings: Object.fromEntries(encodings.map((e) => [e.encoding, Number(e.n)])),
+    distinctCanonical: Number(counts[0]?.d ?? 0),
+    dumps: Number(counts[0]?.n ?? 0),
+  };
 }
 
 function startWorker(): Worker {
@@ -75,7 +98,12 @@ export async function storage(add: AddRow, options: StorageOptions = {}): Promis
       await record(first);
       const one = await dbBytes(db, file);
       const oneBlobs = await blobStorageBytes(db.prisma);
-      add(SECTION, '1 node: SQLite file after wal_checkpoint(TRUNCATE)', `${fmt(one)} bytes = ${mib(one)} (blobs: ${fmt(oneBlobs.storedBytes)} bytes gzip for ${fmt(oneBlobs.textBytes)} of text in ${oneBlobs.blobs}; empty database ${fmt(empty)})`);
+      const oneKinds = await blobKinds(db);
+      add(
+        SECTION,
+        '1 node: SQLite file after wal_checkpoint(TRUNCATE)',
+        `${fmt(one)} bytes = ${mib(one)} (${oneBlobs.blobs} blobs, ${fmt(oneBlobs.storedBytes)} bytes: canonical text ${fmt(oneKinds.canonicalWhole + oneKinds.canonicalDelta)}, uploaded text ${fmt(oneKinds.originalDelta + oneKinds.originalWhole)}, counters ${fmt(oneKinds.counters)}; empty database ${fmt(empty)}); without counters ${fmt(one - oneKinds.counters)} bytes`,
+      );
 
       // Nodes 1.., prepared by worker threads, recorded here in arrival order.
       const start = performance.now();
@@ -130,14 +158,32 @@ export async function storage(add: AddRow, options: StorageOptions = {}): Promis
       add(SECTION, figure, `${fmt(total)} bytes = ${mib(total)}${real ? '' : ` (measured: ${fmt(uploaded)} nodes = ${mib(many)})`}; +${fmt(perNode / 1024)} KiB per node`);
       const ratio = total / one;
       add(SECTION, `${fmt(target)} nodes / 1 node${real ? '' : ' (extrapolated)'}`, `${fmt(ratio, 1)}×`, `< 3× — ${verdict(ratio < 3)}`);
-      if (kinds) {
-        const rest = many - manyBlobs.storedBytes;
-        add(
-          SECTION,
-          `what the bytes are (${fmt(uploaded)} nodes, real)`,
-          `canonical texts ${mib(kinds.canonical)} (${fmt(kinds.distinctCanonical)} distinct of ${fmt(kinds.dumps)} versions), uploaded originals with counters ${mib(kinds.original)}, counters JSON ${mib(kinds.counters)}, rows/indexes/host files/free pages ${mib(rest)}`,
-        );
-      }
+      // Counters are per node and random: they cannot be shared. The same figures without their bytes.
+      const perNodeCounters = (kinds.counters - oneKinds.counters) / Math.max(1, uploaded - 1);
+      const oneBare = one - oneKinds.counters;
+      const totalBare = total - (oneKinds.counters + perNodeCounters * (target - 1));
+      add(
+        SECTION,
+        `${fmt(target)} nodes / 1 node without counter bytes${real ? '' : ' (extrapolated)'}`,
+        `${fmt(totalBare / oneBare, 1)}× (${mib(totalBare)} / ${mib(oneBare)}); counters cost ${fmt(perNodeCounters)} bytes per node (${fmt(oneKinds.counters)} for node 0)`,
+        `< 3× — ${verdict(totalBare / oneBare < 3)}`,
+      );
+      const per = (a: number, b: number): string => fmt((a - b) / Math.max(1, uploaded - 1));
+      const blobsMany = kinds.canonicalWhole + kinds.canonicalDelta + kinds.originalDelta + kinds.originalWhole + kinds.counters;
+      const blobsOne = oneKinds.canonicalWhole + oneKinds.canonicalDelta + oneKinds.originalDelta + oneKinds.originalWhole + oneKinds.counters;
+      add(
+        SECTION,
+        `what the bytes are (${fmt(uploaded)} nodes, real)`,
+        `canonical texts ${mib(kinds.canonicalWhole)} whole + ${mib(kinds.canonicalDelta)} deltas (${fmt(kinds.distinctCanonical)} distinct of ${fmt(kinds.dumps)} versions), ` +
+          `uploaded texts ${mib(kinds.originalDelta)} deltas + ${mib(kinds.originalWhole)} whole, counters ${mib(kinds.counters)}, rows/indexes/host files/free pages ${mib(many - manyBlobs.storedBytes)}; ` +
+          `blobs by encoding ${Object.entries(kinds.encodings).map(([e, n]) => `${e} ${fmt(n)}`).join(', ')}`,
+      );
+      add(
+        SECTION,
+        'bytes per node after the first, by kind',
+        `canonical ${per(kinds.canonicalWhole + kinds.canonicalDelta, oneKinds.canonicalWhole + oneKinds.canonicalDelta)}, uploaded text ${per(kinds.originalDelta + kinds.originalWhole, oneKinds.originalDelta + oneKinds.originalWhole)}, ` +
+          `counters ${per(kinds.counters, oneKinds.counters)}, rows/indexes/host files/pages ${per(many - blobsMany, one - blobsOne)} (total ${per(many, one)})`,
+      );
       add(
         SECTION,
         'upload time (store functions, no HTTP)',

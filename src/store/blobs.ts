@@ -20,6 +20,7 @@ import type { Client } from './db.ts';
 import {
   applyLineDelta,
   countedLines,
+  type CanonicalLayout,
   countersJsonOf,
   decodeCounters,
   encodeCounters,
@@ -114,6 +115,24 @@ async function deltaBaseOf(tx: Client, sha256: string): Promise<string | null> {
   return null;
 }
 
+/**
+ * The last delta base used, split and indexed: uploads of a fleet are deltas
+ * of the same few bases. Content-addressed, so never stale; one entry, and
+ * only for texts up to BASE_CACHE_MAX_CHARS (a big base is not kept in memory).
+ */
+let lastBase: { sha256: string; lines: readonly string[]; index: Map<string, number> } | null = null;
+const BASE_CACHE_MAX_CHARS = 16 * 2 ** 20;
+
+async function deltaBase(tx: Client, sha256: string): Promise<{ lines: readonly string[]; index: Map<string, number> }> {
+  if (lastBase?.sha256 === sha256) return lastBase;
+  const text = await textOf(tx, sha256, 1);
+  if (text === null) throw new Error(`blob ${sha256} (a delta base) is missing`);
+  const lines = splitLines(text);
+  const entry = { sha256, lines, index: lineIndex(lines) };
+  lastBase = text.length <= BASE_CACHE_MAX_CHARS ? entry : null;
+  return entry;
+}
+
 const worthIt = (delta: { literalChars: number }, text: string): boolean => delta.literalChars <= text.length * DELTA_MAX_LITERAL;
 
 /**
@@ -123,19 +142,18 @@ const worthIt = (delta: { literalChars: number }, text: string): boolean => delt
  * version of another node of its cluster; a `delta` candidate stands for its
  * whole base), else whole. Returns the sha256.
  */
-export async function putText(tx: Client, text: string, sha256: string, candidates: readonly string[]): Promise<string> {
+export async function putText(tx: Client, text: string, sha256: string, candidates: readonly string[], lines?: readonly string[]): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
   const size = Buffer.byteLength(text, 'utf8');
   if (size >= DELTA_FROM_BYTES) {
     const tried = new Set<string>();
-    let target: string[] | null = null;
+    const target = lines ?? splitLines(text);
     for (const candidate of candidates) {
       const baseSha = await deltaBaseOf(tx, candidate);
       if (!baseSha || tried.has(baseSha)) continue;
       tried.add(baseSha);
-      const base = await textLines(tx, baseSha, 1);
-      target ??= splitLines(text);
-      const delta = encodeLineDelta(base, target, lineIndex(base));
+      const { lines: base, index } = await deltaBase(tx, baseSha);
+      const delta = encodeLineDelta(base, target, index);
       if (!worthIt(delta, text)) continue;
       const data = deflateRawSync(delta.payload);
       if (data.length > size * DELTA_MAX_RATIO) continue;
@@ -158,12 +176,12 @@ export async function putCountedText(
   tx: Client,
   text: string,
   sha256: string,
-  canonical: { sha256: string; lines: readonly string[] },
+  canonical: { sha256: string; layout: CanonicalLayout },
   counters: { sha256: string; values: readonly CounterText[] } | null,
 ): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
   const size = Buffer.byteLength(text, 'utf8');
-  const base = countedLines(canonical.lines, counters?.values ?? null);
+  const base = countedLines(canonical.layout, counters?.values ?? null);
   const delta = encodeLineDelta(base, splitLines(text));
   if (worthIt(delta, text)) {
     const data = deflateRawSync(delta.payload);

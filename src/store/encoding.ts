@@ -228,7 +228,7 @@ export function applyLineDelta(base: readonly string[], payload: Uint8Array): st
 /** One counter as `packets:bytes` (decimal, exact), or null for "none". */
 export type CounterText = string | null;
 
-/** Where the counters of a canonical text go: per line, 1 policy, 2 rule, 0 none; plus table and chain. */
+/** Where a counter of a canonical text goes: the line of a chain declaration (policy) or rule, and its table and chain. */
 interface CounterSlot {
   readonly line: number;
   readonly kind: 'policy' | 'rule';
@@ -236,12 +236,19 @@ interface CounterSlot {
   readonly chain: string;
 }
 
+/** A canonical text split into lines, with the places of its counters. */
+export interface CanonicalLayout {
+  readonly lines: readonly string[];
+  readonly slots: readonly CounterSlot[];
+}
+
 /**
  * The chain declarations and rules of a canonical (packetpath-rendered)
  * iptables-save text, in text order: `*table`, `:CHAIN POLICY [0:0]`,
  * `-A CHAIN ...`.
  */
-function counterSlots(lines: readonly string[]): CounterSlot[] {
+export function canonicalLayout(text: string | readonly string[]): CanonicalLayout {
+  const lines = typeof text === 'string' ? splitLines(text) : text;
   const slots: CounterSlot[] = [];
   let table = '';
   for (let i = 0; i < lines.length; i++) {
@@ -256,51 +263,70 @@ function counterSlots(lines: readonly string[]): CounterSlot[] {
       slots.push({ line: i, kind: 'rule', table, chain: line.slice(3, sp < 0 ? undefined : sp) });
     }
   }
-  return slots;
+  return { lines, slots };
 }
+
+const layoutOf = (canonical: string | CanonicalLayout): CanonicalLayout => (typeof canonical === 'string' ? canonicalLayout(canonical) : canonical);
 
 type CountersJson = Record<string, Record<string, { policy: CounterText; rules: CounterText[] }>>;
 
 /**
  * The counters of `countersJson` (ingest.ts `extractCounters`) in the text
- * order of `canonicalText`, or null when the two do not line up (a caller then
- * keeps the JSON as it is).
+ * order of the canonical text, or null when the two do not line up exactly
+ * (same tables and chains in the same order, same rule counts), so that
+ * `countersJsonOf` gives `countersJson` back; a caller then keeps the JSON.
  */
-export function countersInTextOrder(canonicalText: string, countersJson: string): CounterText[] | null {
+export function countersInTextOrder(canonical: string | CanonicalLayout, countersJson: string): CounterText[] | null {
   const json = JSON.parse(countersJson) as CountersJson;
-  const slots = counterSlots(splitLines(canonicalText));
+  const { slots } = layoutOf(canonical);
+  const out: CounterText[] = new Array<CounterText>(slots.length);
+  // Walk the JSON in its key order alongside the declarations in text order.
+  const tables = Object.keys(json);
+  let ti = -1;
+  let table = '';
+  let chainKeys: string[] = [];
+  let ci = 0;
+  const seen = new Set<string>();
   const next = new Map<string, number>();
-  const out: CounterText[] = [];
-  for (const s of slots) {
-    const chain = json[s.table]?.[s.chain];
+  for (let i = 0; i < slots.length; i++) {
+    const s = slots[i]!;
+    if (s.table !== table || ti < 0) {
+      // A new table section must be the JSON's next table, and the previous one must be used up.
+      if (ti >= 0 && ci !== chainKeys.length) return null;
+      if (seen.has(s.table) || tables[++ti] !== s.table) return null;
+      seen.add(s.table);
+      table = s.table;
+      chainKeys = Object.keys(json[table]!);
+      ci = 0;
+    }
+    const chain = json[table]![s.chain];
     if (!chain) return null;
-    if (s.kind === 'policy') out.push(chain.policy);
-    else {
-      const key = `${s.table}\0${s.chain}`;
+    if (s.kind === 'policy') {
+      if (chainKeys[ci++] !== s.chain) return null;
+      out[i] = chain.policy;
+    } else {
+      const key = `${table}\0${s.chain}`;
       const k = next.get(key) ?? 0;
       if (k >= chain.rules.length) return null;
-      out.push(chain.rules[k]!);
+      out[i] = chain.rules[k]!;
       next.set(key, k + 1);
     }
   }
-  // Every counter of the JSON used exactly once, and nothing else.
-  let total = 0;
-  for (const t of Object.values(json)) for (const c of Object.values(t)) total += 1 + c.rules.length;
-  if (total !== out.length) return null;
-  // The JSON rebuilt from the text must be the JSON given (key order included).
-  if (JSON.stringify(countersJsonOf(canonicalText, out)) !== countersJson) return null;
+  if (ti + 1 !== tables.length || (ti >= 0 && ci !== chainKeys.length)) return null;
+  // Every chain's rules used up (declared chains without rules have none to use).
+  for (const t of tables) for (const [name, c] of Object.entries(json[t]!)) if ((next.get(`${t}\0${name}`) ?? 0) !== c.rules.length) return null;
   return out;
 }
 
 /** True when the counters say nothing: no rule counter, and every policy counter absent or `0:0`. */
-export function countersAreEmpty(canonicalText: string, counters: readonly CounterText[]): boolean {
-  const slots = counterSlots(splitLines(canonicalText));
+export function countersAreEmpty(canonical: string | CanonicalLayout, counters: readonly CounterText[]): boolean {
+  const { slots } = layoutOf(canonical);
   return slots.every((s, i) => counters[i] === null || (s.kind === 'policy' && counters[i] === '0:0'));
 }
 
 /** The API's counters JSON object from the canonical text and its counters in text order. */
-export function countersJsonOf(canonicalText: string, counters: readonly CounterText[]): CountersJson {
-  const slots = counterSlots(splitLines(canonicalText));
+export function countersJsonOf(canonical: string | CanonicalLayout, counters: readonly CounterText[]): CountersJson {
+  const { slots } = layoutOf(canonical);
   if (slots.length !== counters.length) throw new Error(`counters: ${counters.length} stored for ${slots.length} slots of the canonical text`);
   const out: CountersJson = {};
   slots.forEach((s, i) => {
@@ -365,10 +391,11 @@ export function decodeCounters(data: Uint8Array): CounterText[] {
  * prints them: `:CHAIN POLICY [p:b]` and `[p:b] -A CHAIN ...` (absent counters
  * leave the line as it is).
  */
-export function countedLines(canonicalLines: readonly string[], counters: readonly CounterText[] | null): string[] {
-  const out = canonicalLines.slice();
+export function countedLines(canonical: readonly string[] | CanonicalLayout, counters: readonly CounterText[] | null): string[] {
+  const layout = Array.isArray(canonical) ? null : (canonical as CanonicalLayout);
+  const out = (layout ? layout.lines : (canonical as readonly string[])).slice();
   if (!counters) return out;
-  const slots = counterSlots(canonicalLines);
+  const slots = layout ? layout.slots : canonicalLayout(out).slots;
   if (slots.length !== counters.length) throw new Error(`counters: ${counters.length} stored for ${slots.length} slots of the canonical text`);
   slots.forEach((s, i) => {
     const c = counters[i];

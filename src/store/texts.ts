@@ -9,7 +9,7 @@
 //   the counters merged in (usually just the `# Generated`/`# Completed` lines).
 import { putBlob, putCountedText, putCounters, putText } from './blobs.ts';
 import type { Tx } from './db.ts';
-import { countersAreEmpty, countersInTextOrder, splitLines } from './encoding.ts';
+import { canonicalLayout, countersAreEmpty, countersInTextOrder } from './encoding.ts';
 import type { PreparedDump } from './ingest.ts';
 
 /** sha256s of canonical texts similar to a new version's: the node's latest of that family, then the cluster's latest. */
@@ -38,25 +38,26 @@ export interface StoredTexts {
  * creating or updating the Dump row, in the same transaction.
  */
 export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedDump, withCanonical: boolean): Promise<StoredTexts> {
-  if (withCanonical) await putText(tx, p.canonicalText, p.sha256, await deltaCandidates(tx, nodeId, p.family));
+  const layout = canonicalLayout(p.canonicalText);
+  if (withCanonical) await putText(tx, p.canonicalText, p.sha256, await deltaCandidates(tx, nodeId, p.family), layout.lines);
 
   let counters: { sha256: string; values: NonNullable<ReturnType<typeof countersInTextOrder>> } | null = null;
   let countersSha256: string | null = null;
   let countable = true;
   if (p.countersJson !== null) {
-    const values = countersInTextOrder(p.canonicalText, p.countersJson);
+    const values = countersInTextOrder(layout, p.countersJson);
     if (values === null) {
       // Counters that do not line up with the canonical text (should not happen): kept as JSON, the upload whole.
       countersSha256 = await putBlob(tx, p.countersJson);
       countable = false;
-    } else if (!countersAreEmpty(p.canonicalText, values)) {
+    } else if (!countersAreEmpty(layout, values)) {
       countersSha256 = await putCounters(tx, values);
       counters = { sha256: countersSha256, values };
     }
   }
 
   if (countable && p.format === 'iptables-save') {
-    await putCountedText(tx, p.originalText, p.originalSha256, { sha256: p.sha256, lines: splitLines(p.canonicalText) }, counters);
+    await putCountedText(tx, p.originalText, p.originalSha256, { sha256: p.sha256, layout }, counters);
   } else {
     await putBlob(tx, p.originalText, p.originalSha256);
   }

@@ -21,6 +21,7 @@ import {
   writeTransaction,
   type Database,
 } from '../../src/store/index.ts';
+import { UNREFERENCED_BLOBS } from '../../src/store/blobs.ts';
 import { REPO_ROOT } from '../support/paths.ts';
 import { counterDump, seed } from '../support/api.ts';
 
@@ -121,7 +122,7 @@ describe('store', () => {
       for (let p = 2; p < 12; p++) await uploadDumps(db.prisma, { node: 'counted', dumps: [prepareDump(counterDump({ packets: p }))] });
       assert.equal((await blobStorageBytes(db.prisma)).blobs, first.blobs, 'old raw texts and counters are dropped when replaced');
       await writeTransaction(db.prisma, (tx) => deleteNode(tx, 'counted'));
-      const orphans = await db.prisma.blob.count({ where: { canonicalOf: { none: {} }, originalOf: { none: {} }, countersOf: { none: {} } } });
+      const orphans = await db.prisma.blob.count({ where: UNREFERENCED_BLOBS });
       assert.equal(orphans, 0);
       for (let i = 0; i < 100; i++) await writeTransaction(db.prisma, (tx) => deleteNode(tx, `many-${i}`));
       await writeTransaction(db.prisma, (tx) => deleteNode(tx, 'one'));

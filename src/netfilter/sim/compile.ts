@@ -1,5 +1,6 @@
-// A ruleset compiled for tracing: every rule's matches become functions,
-// every rule's text is rendered once. Cached per ruleset object.
+// A ruleset compiled for tracing: every rule's matches become functions
+// (chain by chain, when a trace first enters the chain), a rule's text is
+// rendered once, when first needed. Cached per ruleset object.
 import type { Chain, Match, Ruleset, Rule, TableName, Target } from '../model.ts';
 import { renderRule } from '../render.ts';
 import { formatIp } from '../addr.ts';
@@ -137,21 +138,89 @@ function compileRule(chain: string, rule: Rule, family: Ruleset['family']): Comp
           }
           return pending ? combine(pending) : 1;
         };
-  return { rule, text: renderRule(chain, rule), test, target: rule.target, parts: rule.matches.map((match, i) => ({ match, test: tests[i]! })) };
+  // Rendered text and per-match parts are only needed by the rules a trace reports (events, near misses):
+  // made on first use, so compiling a 100k-rule ruleset does not render every rule.
+  let text: string | undefined;
+  let parts: CompiledRule['parts'] | undefined;
+  return {
+    rule,
+    get text() {
+      return (text ??= renderRule(chain, rule));
+    },
+    test,
+    target: rule.target,
+    get parts() {
+      return (parts ??= rule.matches.map((match, i) => ({ match, test: tests[i]! })));
+    },
+  };
+}
+
+function compileChain(table: TableName, c: Chain, family: Ruleset['family']): CompiledChain {
+  const candidates = buildIndex(c.rules);
+  return { table, chain: c, rules: c.rules.map((r) => compileRule(c.name, r, family)), ...(candidates ? { candidates } : {}) };
+}
+
+/**
+ * A table's chains, each compiled when a trace first looks it up: a packet
+ * visits a handful of a big ruleset's chains (kube-proxy: the dispatch chain
+ * and one Service's), so the first trace does not pay for, and memory does
+ * not hold, the compiled form of thousands of chains it never enters.
+ */
+class LazyChains implements ReadonlyMap<string, CompiledChain> {
+  readonly #source = new Map<string, Chain>();
+  readonly #compiled = new Map<string, CompiledChain>();
+  constructor(
+    private readonly table: TableName,
+    chains: readonly Chain[],
+    private readonly family: Ruleset['family'],
+  ) {
+    for (const c of chains) this.#source.set(c.name, c);
+  }
+
+  get(name: string): CompiledChain | undefined {
+    const done = this.#compiled.get(name);
+    if (done) return done;
+    const chain = this.#source.get(name);
+    if (!chain) return undefined;
+    const compiled = compileChain(this.table, chain, this.family);
+    this.#compiled.set(name, compiled);
+    return compiled;
+  }
+
+  has(name: string): boolean {
+    return this.#source.has(name);
+  }
+
+  get size(): number {
+    return this.#source.size;
+  }
+
+  keys(): MapIterator<string> {
+    return this.#source.keys();
+  }
+
+  *entries(): MapIterator<[string, CompiledChain]> {
+    for (const name of this.#source.keys()) yield [name, this.get(name)!];
+  }
+
+  *values(): MapIterator<CompiledChain> {
+    for (const name of this.#source.keys()) yield this.get(name)!;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, CompiledChain]> {
+    return this.entries();
+  }
+
+  forEach(fn: (value: CompiledChain, key: string, map: ReadonlyMap<string, CompiledChain>) => void, thisArg?: unknown): void {
+    for (const [k, v] of this.entries()) fn.call(thisArg, v, k, this);
+  }
 }
 
 export function compileRuleset(ruleset: Ruleset): CompiledRuleset {
   const hit = cache.get(ruleset);
   if (hit) return hit;
-  const tables = new Map<TableName, Map<string, CompiledChain>>();
-  for (const t of ruleset.tables) {
-    const chains = new Map<string, CompiledChain>();
-    for (const c of t.chains) {
-      const candidates = buildIndex(c.rules);
-      chains.set(c.name, { table: t.name, chain: c, rules: c.rules.map((r) => compileRule(c.name, r, ruleset.family)), ...(candidates ? { candidates } : {}) });
-    }
-    tables.set(t.name, chains);
-  }
+  const tables = new Map<TableName, ReadonlyMap<string, CompiledChain>>();
+  for (const t of ruleset.tables) tables.set(t.name, new LazyChains(t.name, t.chains, ruleset.family));
   const compiled = { ruleset, tables, conntrack: usesConntrack(ruleset) };
   cache.set(ruleset, compiled);
   return compiled;

@@ -75,7 +75,7 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
     }
   }
   // Option-less targets (verdicts, jumps, gotos) are readonly and shared by the rules of this table.
-  const shared = new Map<string, Target>();
+  const shared: SharedTargets = { verdict: new Map(), jump: new Map(), goto: new Map() };
   const chains: Chain[] = [...draft.chains.values()]
     .sort((a, b) => compareChainNames(name, a.name, b.name))
     .map((c): Chain => {
@@ -116,12 +116,19 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
   return { name, chains };
 }
 
-function sharedTarget(shared: Map<string, Target>, target: Target): Target {
+interface SharedTargets {
+  readonly verdict: Map<string, Target>;
+  readonly jump: Map<string, Target>;
+  readonly goto: Map<string, Target>;
+}
+
+function sharedTarget(shared: SharedTargets, target: Target): Target {
   if (target.kind === 'extension') return target;
-  const key = target.kind === 'verdict' ? target.verdict : `${target.kind} ${target.chain}`;
-  const seen = shared.get(key);
+  const map = shared[target.kind];
+  const key = target.kind === 'verdict' ? target.verdict : target.chain;
+  const seen = map.get(key);
   if (seen) return seen;
-  shared.set(key, target);
+  map.set(key, target);
   return target;
 }
 

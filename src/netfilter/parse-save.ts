@@ -88,8 +88,14 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
     diagnostics.push({ line, severity, code, message, ...(column !== undefined ? { column } : {}) });
   };
 
-  const chainFor = (name: string, line: number): ChainDraft =>
-    current ? draftChain(current, name, line) : fragmentChain(name, line);
+  // Dumps list a chain's rules together: remember the last chain looked up.
+  let last: { table: TableDraft | undefined; name: string; chain: ChainDraft } | undefined;
+  const chainFor = (name: string, line: number): ChainDraft => {
+    if (last && last.table === current && last.name === name) return last.chain;
+    const chain = current ? draftChain(current, name, line) : fragmentChain(name, line);
+    last = { table: current, name, chain };
+    return chain;
+  };
   const fragmentChain = (name: string, line: number): ChainDraft => {
     let c = fragment.get(name);
     if (!c) {
@@ -287,6 +293,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
         break;
       }
       case 'delete-chain': {
+        last = undefined;
         const map = current ? current.chains : fragment;
         if (!chainName) {
           for (const [n, c] of map) if (c.policy === null) map.delete(n);
@@ -294,6 +301,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
         break;
       }
       case 'rename': {
+        last = undefined;
         const map = current ? current.chains : fragment;
         const c = map.get(chainName!);
         const to = tokens[2]?.text;

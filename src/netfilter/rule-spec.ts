@@ -351,15 +351,19 @@ function normalizeOption(s: SpecState, spec: ExtensionSpec, opt: ExtOption, colu
 
 /** Stable sort by print position; unknown options last. Most rules are in order already. */
 function inPrintOrder(spec: ExtensionSpec, options: readonly ExtOption[]): ExtOption[] {
-  const order = (o: ExtOption): number => {
-    const idx = optionPosition(spec, o.name);
-    return o.known && idx >= 0 ? idx : spec.options.length;
-  };
   if (options.length < 2) return [...options];
   let sorted = true;
-  for (let k = 1; k < options.length && sorted; k++) sorted = order(options[k - 1]!) <= order(options[k]!);
+  for (let k = 1; k < options.length && sorted; k++) sorted = printOrder(spec, options[k - 1]!) <= printOrder(spec, options[k]!);
   if (sorted) return [...options];
-  return options.map((o, k) => ({ o, k })).sort((a, b) => order(a.o) - order(b.o) || a.k - b.k).map((x) => x.o);
+  return options
+    .map((o, k) => ({ o, k, order: printOrder(spec, o) }))
+    .sort((a, b) => a.order - b.order || a.k - b.k)
+    .map((x) => x.o);
+}
+
+function printOrder(spec: ExtensionSpec, o: ExtOption): number {
+  const idx = optionPosition(spec, o.name);
+  return o.known && idx >= 0 ? idx : spec.options.length;
 }
 
 function finishModule(s: SpecState, e: OpenExt): Match {

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { parseDump } from '../../src/netfilter/index.ts';
 import { renderRuleset } from '../../src/netfilter/index.ts';
-import { createToken, openDatabase, prepareDump, rulesetCacheKey, stripCounters, uploadDumps, type Database } from '../../src/store/index.ts';
+import { createToken, extractCounters, openDatabase, prepareDump, rulesetCacheKey, stripCounters, uploadDumps, type Database } from '../../src/store/index.ts';
+import type { Ruleset } from '../../src/netfilter/index.ts';
 import { CORPUS, FIXTURES } from '../support/paths.ts';
 import { startApi, type TestApi } from '../support/api.ts';
 
@@ -58,6 +59,35 @@ describe('canonical ruleset of an upload', () => {
     const parsed = parseDump(g.text);
     assert.equal(p.canonicalText, renderRuleset(stripCounters(parsed.ruleset), { counters: false }));
     for (const t of p.ruleset.tables) for (const c of t.chains) for (const r of c.rules) assert.equal(p.canonicalText.split('\n')[r.line - 1], r.raw);
+  });
+
+  it('extractCounters writes the same JSON as the object-tree version', () => {
+    const reference = (ruleset: Ruleset): string | null => {
+      let any = false;
+      const out: Record<string, Record<string, { policy: string | null; rules: (string | null)[] }>> = {};
+      for (const t of ruleset.tables) {
+        const chains: Record<string, { policy: string | null; rules: (string | null)[] }> = {};
+        for (const c of t.chains) {
+          const policy = c.counters ? `${c.counters.packets}:${c.counters.bytes}` : null;
+          const rules = c.rules.map((r) => (r.counters ? `${r.counters.packets}:${r.counters.bytes}` : null));
+          if (policy !== null || rules.some((r) => r !== null)) any = true;
+          chains[c.name] = { policy, rules };
+        }
+        out[t.name] = chains;
+      }
+      return any ? JSON.stringify(out) : null;
+    };
+    const texts = [
+      readFileSync(join(FIXTURES, 'seed004', 'master.txt'), 'utf8'),
+      readFileSync(join(FIXTURES, 'seeds', 'seed000.save.txt'), 'utf8'),
+      generateKubeDump({ services: 20, seed: 2 }).text.replace(/^-A /gm, '[3:180] -A '),
+      '*filter\n:INPUT ACCEPT\n-A INPUT -j ACCEPT\nCOMMIT\n',
+    ];
+    for (const text of texts) {
+      const r = parseDump(text).ruleset;
+      assert.equal(extractCounters(r), reference(r));
+    }
+    assert.equal(extractCounters(parseDump(texts[3]!).ruleset), null);
   });
 
   it('is not vouched for when the input is a listing or had diagnostics', () => {

@@ -17,7 +17,31 @@ export type TokenizeResult =
 export const MAX_PARAM_LENGTH = 1024;
 
 export function tokenizeLine(line: string): TokenizeResult {
-  const tokens: Token[] = [];
+  const list: TokenList = { texts: [], columns: [] };
+  const error = tokenizeInto(line, list);
+  const tokens: Token[] = list.texts.map((text, k) => ({ text, column: list.columns[k]! }));
+  return error ? { ok: false, column: error.column, message: error.message, tokens } : { ok: true, tokens };
+}
+
+/** Tokens as two parallel arrays: no object per token on the hot path. */
+export interface TokenList {
+  readonly texts: string[];
+  readonly columns: number[];
+}
+
+export function toTokenList(tokens: readonly Token[]): TokenList {
+  return { texts: tokens.map((t) => t.text), columns: tokens.map((t) => t.column) };
+}
+
+/**
+ * tokenizeLine into `out`, which is emptied first (the parser reuses one list
+ * for every line). Returns the error, if any; `out` then holds the tokens
+ * before it.
+ */
+export function tokenizeInto(line: string, out: TokenList): { column: number; message: string } | undefined {
+  const { texts, columns } = out;
+  texts.length = 0;
+  columns.length = 0;
   const n = line.length;
   let i = 0;
   while (i < n) {
@@ -32,21 +56,22 @@ export function tokenizeLine(line: string): TokenizeResult {
     const start = i;
     while (i < n && !isBlank(c) && c !== 34 /* " */) c = line.charCodeAt(++i);
     if (i >= n || c !== 34) {
-      tokens.push({ text: line.slice(start, i), column: start + 1 });
+      texts.push(line.slice(start, i));
+      columns.push(start + 1);
       continue;
     }
     const quoteColumn = i + 1;
     let text = line.slice(start, i);
     let from = ++i;
     for (;;) {
-      if (i >= n) return { ok: false, column: quoteColumn, message: 'unterminated quote', tokens };
+      if (i >= n) return { column: quoteColumn, message: 'unterminated quote' };
       c = line.charCodeAt(i);
       if (c === 34) break;
       if (c === 92 /* \ */) {
         // The backslash escapes the next character: keep that one, drop the backslash.
         text += line.slice(from, i);
         from = i + 1;
-        if (i + 1 >= n) return { ok: false, column: quoteColumn, message: 'unterminated quote', tokens };
+        if (i + 1 >= n) return { column: quoteColumn, message: 'unterminated quote' };
         i += 2;
         continue;
       }
@@ -54,14 +79,14 @@ export function tokenizeLine(line: string): TokenizeResult {
     }
     text += line.slice(from, i);
     i++;
-    tokens.push({ text, column: start + 1 });
+    texts.push(text);
+    columns.push(start + 1);
   }
-  for (const t of tokens) {
-    if (t.text.length >= MAX_PARAM_LENGTH) {
-      return { ok: false, column: t.column, message: `parameter too long (${t.text.length} characters)`, tokens };
-    }
+  for (let k = 0; k < texts.length; k++) {
+    const length = texts[k]!.length;
+    if (length >= MAX_PARAM_LENGTH) return { column: columns[k]!, message: `parameter too long (${length} characters)` };
   }
-  return { ok: true, tokens };
+  return undefined;
 }
 
 function isBlank(c: number): boolean {

@@ -16,7 +16,7 @@
 // author pasted (or inferred from the chains' content).
 import type { Counters, Diagnostic, Family, Match, Policy, TableName } from './model.ts';
 import { BUILTIN_CHAINS, TABLE_NAMES } from './model.ts';
-import type { Token } from './lexer.ts';
+import { toTokenList, type Token } from './lexer.ts';
 import { parseRuleSpec, type PendingTarget } from './rule-spec.ts';
 import { newTableDraft, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
 import { inferTables } from './infer-table.ts';
@@ -584,7 +584,7 @@ function parseRow(
     diag(lineNo, 'warning', 'listing-unparsed', '"[goto]" on a rule without a target ignored', shape.rest + 1);
   }
 
-  const spec = parseRuleSpec(tokens, family);
+  const spec = parseRuleSpec(toTokenList(tokens), family);
   for (const p of spec.problems) {
     if (p.code === 'bad-address' && nameColumns.has(p.column)) continue;
     diag(lineNo, p.severity, p.code, p.message, p.column);

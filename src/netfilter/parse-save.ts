@@ -2,7 +2,7 @@
 // style fragments (`-P`/`-N`/`-A` lines without `*table` headers).
 import type { Counters, Diagnostic, Family, Policy, TableName } from './model.ts';
 import { isBuiltinChain, isTableName } from './model.ts';
-import { tokenizeLine, type Token } from './lexer.ts';
+import { tokenizeInto, type TokenList } from './lexer.ts';
 import { newSpecMemo, parseRuleSpec } from './rule-spec.ts';
 import { draftChain, newTableDraft, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
 import { inferTables } from './infer-table.ts';
@@ -83,6 +83,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
   let skipping = false;
   let sawTableHeader = false;
   const memo = newSpecMemo();
+  const tokens: TokenList = { texts: [], columns: [] };
   const counterMemo = new Map<string, Counters>();
   const diag = (line: number, severity: Diagnostic['severity'], code: string, message: string, column?: number): void => {
     diagnostics.push({ line, severity, code, message, ...(column !== undefined ? { column } : {}) });
@@ -187,26 +188,29 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
       diag(lineNo, 'warning', note.kind === '//' ? 'trailing-note' : 'trailing-comment', `trailing note "${note.kind} ${note.note}" ignored`, note.text.length + 2);
       text = note.text;
     }
-    const tok = tokenizeLine(text);
-    if (!tok.ok) {
-      diag(lineNo, 'error', 'bad-quote', tok.message, tok.column);
+    const error = tokenizeInto(text, tokens);
+    if (error) {
+      diag(lineNo, 'error', 'bad-quote', error.message, error.column);
       continue;
     }
-    let tokens: readonly Token[] = tok.tokens;
+    const { texts, columns } = tokens;
     let counters: Counters | undefined;
-    if (tokens[0]?.text.charCodeAt(0) === 91 /* [ */) {
-      counters = countersPrefix(tokens[0].text, counterMemo);
-      if (counters) tokens = tokens.slice(1);
+    if (texts[0]?.charCodeAt(0) === 91 /* [ */) {
+      counters = countersPrefix(texts[0], counterMemo);
+      if (counters) {
+        texts.shift();
+        columns.shift();
+      }
     }
-    const cmd = tokens[0]?.text ?? '';
+    const cmd = texts[0] ?? '';
     if (!cmd.startsWith('-')) {
       diag(lineNo, 'warning', 'not-a-rule', `line is not part of a dump: "${trimmed.length > 60 ? trimmed.slice(0, 57) + '...' : trimmed}"`, 1);
       continue;
     }
-    const chainName = tokens[1]?.text;
+    const chainName = texts[1];
     const command = normalizeCommand(cmd);
     if (!command) {
-      diag(lineNo, 'error', 'unknown-command', `unknown command "${cmd}"`, tokens[0]!.column);
+      diag(lineNo, 'error', 'unknown-command', `unknown command "${cmd}"`, columns[0]!);
       continue;
     }
     if (!current) {
@@ -215,7 +219,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
       }
     }
     if (!chainName && command !== 'flush' && command !== 'delete-chain' && command !== 'zero') {
-      diag(lineNo, 'error', 'missing-chain', `"${cmd}" needs a chain name`, tokens[0]!.column);
+      diag(lineNo, 'error', 'missing-chain', `"${cmd}" needs a chain name`, columns[0]!);
       continue;
     }
     switch (command) {
@@ -223,8 +227,8 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
       case 'insert': {
         let from = 2;
         let position: number | undefined;
-        if (command === 'insert' && tokens[2] && /^\d+$/.test(tokens[2].text)) {
-          position = Number(tokens[2].text);
+        if (command === 'insert' && texts[2] !== undefined && /^\d+$/.test(texts[2])) {
+          position = Number(texts[2]);
           from = 3;
         }
         const spec = parseRuleSpec(tokens, ctx.family, memo, from);
@@ -252,18 +256,18 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
           diag(lineNo, 'error', 'no-such-chain', `no chain named ${chainName}`);
           break;
         }
-        const rest = tokens.slice(2);
-        if (rest.length === 1 && /^\d+$/.test(rest[0]!.text)) {
-          const n = Number(rest[0]!.text);
+        const rest = texts.slice(2);
+        if (rest.length === 1 && /^\d+$/.test(rest[0]!)) {
+          const n = Number(rest[0]!);
           if (n < 1 || n > chain.rules.length) diag(lineNo, 'error', 'bad-rule-position', `chain ${chainName} has no rule ${n}`);
           else chain.rules.splice(n - 1, 1);
           break;
         }
-        const spec = parseRuleSpec(rest, ctx.family);
+        const spec = parseRuleSpec(tokens, ctx.family, undefined, 2);
         for (const p of spec.problems) diag(lineNo, p.severity, p.code, p.message, p.column);
         const key = draftKey(spec.variants[0] ?? [], spec.target);
         const at = chain.rules.findIndex((r) => draftKey(r.matches, r.target) === key);
-        if (at < 0) diag(lineNo, 'error', 'no-such-rule', `no rule in ${chainName} matches "${rest.map((t) => t.text).join(' ')}"`);
+        if (at < 0) diag(lineNo, 'error', 'no-such-rule', `no rule in ${chainName} matches "${rest.join(' ')}"`);
         else chain.rules.splice(at, 1);
         break;
       }
@@ -275,16 +279,16 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
         break;
       }
       case 'policy': {
-        const p = tokens[2]?.text;
+        const p = texts[2];
         if (p !== 'ACCEPT' && p !== 'DROP') {
-          diag(lineNo, 'error', 'bad-policy', `bad policy "${p ?? ''}" for ${chainName}`, tokens[2]?.column);
+          diag(lineNo, 'error', 'bad-policy', `bad policy "${p ?? ''}" for ${chainName}`, columns[2]);
           break;
         }
         const c = chainFor(chainName!, lineNo);
         c.policy = p as Policy;
         c.declared = true;
-        const pc = tokens[3]?.text === '-c' ? tokens.slice(4, 6) : [];
-        if (pc.length === 2) c.counters = { packets: BigInt(pc[0]!.text), bytes: BigInt(pc[1]!.text) };
+        const pc = texts[3] === '-c' ? texts.slice(4, 6) : [];
+        if (pc.length === 2) c.counters = { packets: BigInt(pc[0]!), bytes: BigInt(pc[1]!) };
         break;
       }
       case 'flush': {
@@ -304,7 +308,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
         last = undefined;
         const map = current ? current.chains : fragment;
         const c = map.get(chainName!);
-        const to = tokens[2]?.text;
+        const to = texts[2];
         if (!c || !to) {
           diag(lineNo, 'error', 'no-such-chain', `cannot rename ${chainName}`);
           break;

@@ -1,7 +1,7 @@
 // Parses the arguments of one rule (everything after `-A CHAIN`) into typed
 // matches and a target, the way iptables' command parser reads them.
 import type { Counters, ExtOption, Family, Match, Target, Verdict } from './model.ts';
-import type { Token } from './lexer.ts';
+import type { TokenList } from './lexer.ts';
 import { findOption, IMPLICIT_PROTOCOL_MODULES, MATCHES, optionPosition, TARGETS, type ExtensionSpec } from './extensions.ts';
 import { canonicalProtocol } from './names.ts';
 import { cidr, ipv4Cidr } from './values.ts';
@@ -64,7 +64,7 @@ export function newSpecMemo(): SpecMemo {
 
 /** Everything parseRuleSpec tracks while it walks the arguments of one rule. */
 interface SpecState {
-  readonly tokens: readonly Token[];
+  readonly tokens: TokenList;
   readonly family: Family;
   readonly memo: SpecMemo | undefined;
   readonly problems: SpecProblem[];
@@ -119,22 +119,26 @@ function takeNegation(s: SpecState): boolean {
   return n;
 }
 
-function next(s: SpecState): Token | undefined {
-  return s.tokens[s.i++];
+/** Index of the next token, or -1 past the end. */
+function next(s: SpecState): number {
+  const k = s.i++;
+  return k < s.tokens.texts.length ? k : -1;
 }
 
-export function parseRuleSpec(tokens: readonly Token[], family: Family, memo?: SpecMemo, from = 0): RuleSpec {
+/** Parses `tokens` from index `from` on. */
+export function parseRuleSpec(tokens: TokenList, family: Family, memo?: SpecMemo, from = 0): RuleSpec {
   const s: SpecState = {
     tokens, family, memo, problems: [], header: [], exts: [], i: from,
     source: undefined, dest: undefined, protocol: undefined, target: undefined, counters: undefined, negate: false, negateColumn: 0,
   };
-  while (s.i < tokens.length) {
-    const tok = next(s)!;
-    const t = tok.text;
+  const { texts, columns } = tokens;
+  while (s.i < texts.length) {
+    const tok = next(s);
+    const t = texts[tok]!;
     if (t === '!') {
-      if (s.negate) problem(s, tok.column, 'error', 'double-negation', 'multiple "!" flags not allowed');
+      if (s.negate) problem(s, columns[tok]!, 'error', 'double-negation', 'multiple "!" flags not allowed');
       s.negate = true;
-      s.negateColumn = tok.column;
+      s.negateColumn = columns[tok]!;
       continue;
     }
     const builtin = SHORT_ALIASES[t];
@@ -143,7 +147,7 @@ export function parseRuleSpec(tokens: readonly Token[], family: Family, memo?: S
       continue;
     }
     if (!t.startsWith('--')) {
-      problem(s, tok.column, 'error', 'unexpected-argument', `bad argument "${t}"`);
+      problem(s, columns[tok]!, 'error', 'unexpected-argument', `bad argument "${t}"`);
       s.negate = false;
       continue;
     }
@@ -154,29 +158,32 @@ export function parseRuleSpec(tokens: readonly Token[], family: Family, memo?: S
 }
 
 /** Handles one built-in option (-s, -p, -m, -j, ...); false when its argument is missing. */
-function readBuiltin(s: SpecState, tok: Token, builtin: string): boolean {
-  const t = tok.text;
+function readBuiltin(s: SpecState, tok: number, builtin: string): boolean {
+  const { texts, columns } = s.tokens;
+  const t = texts[tok]!;
+  const column = columns[tok]!;
   const { family } = s;
-  let arg: Token | undefined;
+  let arg = -1;
   if (builtin !== 'fragment' && builtin !== 'ipv4' && builtin !== 'ipv6') {
     arg = next(s);
     // Old iptables accepted `-s ! 1.2.3.4` (intrapositioned negation).
-    if (arg?.text === '!' && builtin !== 'match' && builtin !== 'jump' && builtin !== 'goto') {
+    if (arg >= 0 && texts[arg] === '!' && builtin !== 'match' && builtin !== 'jump' && builtin !== 'goto') {
       s.negate = true;
       arg = next(s);
     }
-    if (!arg) {
-      problem(s, tok.column, 'error', 'missing-argument', `option "${t}" requires an argument`);
+    if (arg < 0) {
+      problem(s, column, 'error', 'missing-argument', `option "${t}" requires an argument`);
       return false;
     }
   }
-  const a = arg?.text ?? '';
+  const a = arg >= 0 ? texts[arg]! : '';
+  const argColumn = arg >= 0 ? columns[arg]! : 0;
   switch (builtin) {
     case 'source':
-      s.source = { negated: takeNegation(s), cidrs: addresses(s, a, arg!.column) };
+      s.source = { negated: takeNegation(s), cidrs: addresses(s, a, argColumn) };
       break;
     case 'destination':
-      s.dest = { negated: takeNegation(s), cidrs: addresses(s, a, arg!.column) };
+      s.dest = { negated: takeNegation(s), cidrs: addresses(s, a, argColumn) };
       break;
     case 'in':
     case 'out':
@@ -184,7 +191,7 @@ function readBuiltin(s: SpecState, tok: Token, builtin: string): boolean {
       break;
     case 'protocol': {
       const p = canonicalProtocol(a);
-      if (!p) problem(s, arg!.column, 'error', 'unknown-protocol', `unknown protocol "${a}"`);
+      if (!p) problem(s, argColumn, 'error', 'unknown-protocol', `unknown protocol "${a}"`);
       const protocol = p ?? a;
       s.protocol = protocol;
       const negated = takeNegation(s);
@@ -192,36 +199,36 @@ function readBuiltin(s: SpecState, tok: Token, builtin: string): boolean {
       break;
     }
     case 'fragment':
-      if (family === 'ipv6') problem(s, tok.column, 'error', 'bad-option', '-f is not available in ip6tables');
+      if (family === 'ipv6') problem(s, column, 'error', 'bad-option', '-f is not available in ip6tables');
       s.header.push({ kind: 'fragment', negated: takeNegation(s) });
       break;
     case 'match': {
       if (takeNegation(s)) problem(s, s.negateColumn, 'error', 'bad-negation', 'cannot negate -m');
       const spec = MATCHES[a.toLowerCase()];
-      if (!spec) problem(s, arg!.column, 'warning', 'unknown-match', `unknown match module "${a}": kept verbatim, not interpreted`);
-      else if (spec.family && spec.family !== family) problem(s, arg!.column, 'error', 'wrong-family', `match "${a}" is not available for ${family}`);
-      s.exts.push({ spec, name: spec?.name ?? a, options: [], column: arg!.column, implicit: false });
+      if (!spec) problem(s, argColumn, 'warning', 'unknown-match', `unknown match module "${a}": kept verbatim, not interpreted`);
+      else if (spec.family && spec.family !== family) problem(s, argColumn, 'error', 'wrong-family', `match "${a}" is not available for ${family}`);
+      s.exts.push({ spec, name: spec?.name ?? a, options: [], column: argColumn, implicit: false });
       break;
     }
     case 'jump':
     case 'goto': {
       if (takeNegation(s)) problem(s, s.negateColumn, 'error', 'bad-negation', `cannot negate ${t}`);
-      if (s.target) problem(s, tok.column, 'error', 'multiple-targets', 'multiple -j/-g flags not allowed');
+      if (s.target) problem(s, column, 'error', 'multiple-targets', 'multiple -j/-g flags not allowed');
       const spec = builtin === 'jump' ? TARGETS[a] : undefined;
-      if (spec?.family && spec.family !== family) problem(s, arg!.column, 'error', 'wrong-family', `target "${a}" is not available for ${family}`);
-      s.target = { name: a, goto: builtin === 'goto', spec, options: [], column: arg!.column };
+      if (spec?.family && spec.family !== family) problem(s, argColumn, 'error', 'wrong-family', `target "${a}" is not available for ${family}`);
+      s.target = { name: a, goto: builtin === 'goto', spec, options: [], column: argColumn };
       break;
     }
     case 'counters': {
       const b = next(s);
-      if (!DIGITS.test(a) || !b || !DIGITS.test(b.text)) {
-        problem(s, tok.column, 'error', 'bad-counters', '-c needs two numbers');
-      } else s.counters = { packets: BigInt(a), bytes: BigInt(b.text) };
+      if (!DIGITS.test(a) || b < 0 || !DIGITS.test(texts[b]!)) {
+        problem(s, column, 'error', 'bad-counters', '-c needs two numbers');
+      } else s.counters = { packets: BigInt(a), bytes: BigInt(texts[b]!) };
       break;
     }
     case 'ipv4':
     case 'ipv6':
-      if (builtin !== family) problem(s, tok.column, 'warning', 'family-flag', `rule is marked ${t} and would be skipped for ${family}`);
+      if (builtin !== family) problem(s, column, 'warning', 'family-flag', `rule is marked ${t} and would be skipped for ${family}`);
       break;
   }
   return true;
@@ -279,11 +286,13 @@ function implicitModule(s: SpecState, name: string, column: number): OpenExt | u
 }
 
 /** Handles one `--option` of a match module or the target. */
-function readExtensionOption(s: SpecState, tok: Token): void {
-  const t = tok.text;
-  const { tokens, target, exts } = s;
+function readExtensionOption(s: SpecState, tok: number): void {
+  const { target, exts } = s;
+  const { texts, columns } = s.tokens;
+  const t = texts[tok]!;
+  const column = columns[tok]!;
   const name = t.slice(2);
-  const owner = claim(s, name) ?? implicitModule(s, name, tok.column);
+  const owner = claim(s, name) ?? implicitModule(s, name, column);
   const ext: OpenExt | 'target' | undefined =
     owner ?? (target && !target.spec ? 'target' : exts[exts.length - 1] ?? (target ? 'target' : undefined));
   const spec = owner === 'target' ? target?.spec : owner?.spec;
@@ -293,33 +302,33 @@ function readExtensionOption(s: SpecState, tok: Token): void {
   if (optSpec) {
     for (let k = 0; k < optSpec.arity; k++) {
       let a = next(s);
-      if (a?.text === '!' && k === 0) {
+      if (a >= 0 && texts[a] === '!' && k === 0) {
         // `--dport ! 80`, the deprecated spelling.
         negated = true;
         a = next(s);
       }
-      if (!a) {
-        problem(s, tok.column, 'error', 'missing-argument', `option "--${name}" requires ${optSpec.arity} argument${optSpec.arity > 1 ? 's' : ''}`);
+      if (a < 0) {
+        problem(s, column, 'error', 'missing-argument', `option "--${name}" requires ${optSpec.arity} argument${optSpec.arity > 1 ? 's' : ''}`);
         break;
       }
-      args.push(a.text);
+      args.push(texts[a]!);
     }
   } else {
-    while (s.i < tokens.length && !isOptionToken(tokens[s.i]!.text) && tokens[s.i]!.text !== '!') args.push(next(s)!.text);
+    while (s.i < texts.length && !isOptionToken(texts[s.i]!) && texts[s.i] !== '!') args.push(texts[next(s)]!);
   }
   if (negated && optSpec && optSpec.negatable === false) {
-    problem(s, s.negateColumn || tok.column, 'error', 'bad-negation', `option "--${name}" cannot be negated`);
+    problem(s, s.negateColumn || column, 'error', 'bad-negation', `option "--${name}" cannot be negated`);
   }
 
   const option: ExtOption = { name: optSpec?.name ?? name, negated, args, known: optSpec !== undefined };
   if (!ext) {
-    problem(s, tok.column, 'error', 'unknown-option', `unknown option "${t}"${s.protocol ? '' : ' (no -p or -m that defines it)'}`);
-    exts.push({ spec: undefined, name: '?', options: [option], column: tok.column, implicit: false });
+    problem(s, column, 'error', 'unknown-option', `unknown option "${t}"${s.protocol ? '' : ' (no -p or -m that defines it)'}`);
+    exts.push({ spec: undefined, name: '?', options: [option], column: column, implicit: false });
     return;
   }
   if (!optSpec && (ext === 'target' ? target?.spec : ext.spec)) {
     const where = ext === 'target' ? `target ${target!.name}` : `match ${ext.name}`;
-    problem(s, tok.column, 'warning', 'unknown-option', `unknown option "${t}" for ${where}: kept verbatim`);
+    problem(s, column, 'warning', 'unknown-option', `unknown option "${t}" for ${where}: kept verbatim`);
   }
   if (ext === 'target') target!.options.push(option);
   else ext.options.push(option);

@@ -2,7 +2,7 @@
 // matches and a target, the way iptables' command parser reads them.
 import type { Counters, ExtOption, Family, Match, Target, Verdict } from './model.ts';
 import type { TokenList } from './lexer.ts';
-import { findOption, IMPLICIT_PROTOCOL_MODULES, MATCHES, optionPosition, TARGETS, type ExtensionSpec } from './extensions.ts';
+import { findOption, IMPLICIT_PROTOCOL_MODULES, MATCHES, optionPosition, TARGETS, type ExtensionSpec, type OptionSpec } from './extensions.ts';
 import { canonicalProtocol } from './names.ts';
 import { cidr, ipv4Cidr } from './values.ts';
 
@@ -55,11 +55,22 @@ interface AddressList {
  * parse call (newSpecMemo) and drop it afterwards.
  */
 export interface SpecMemo {
+  /** Modules by a key of all their options (moduleKey). */
   readonly matches: Map<string, Match>;
+  /** `-p` matches by protocol, [plain, negated]. */
+  readonly protocols: readonly [Map<string, Match>, Map<string, Match>];
+  /** Modules without options, by extension (then ''). */
+  readonly bare: Map<ExtensionSpec, Map<string, Match>>;
+  /**
+   * Modules with one known one-argument option (`-m comment --comment x`,
+   * `-m tcp --dport 80`): by option, then argument text, [plain, negated].
+   * Saves building a key string for the most common shape.
+   */
+  readonly single: readonly [Map<OptionSpec, Map<string, Match>>, Map<OptionSpec, Map<string, Match>>];
 }
 
 export function newSpecMemo(): SpecMemo {
-  return { matches: new Map() };
+  return { matches: new Map(), protocols: [new Map(), new Map()], bare: new Map(), single: [new Map(), new Map()] };
 }
 
 /** Everything parseRuleSpec tracks while it walks the arguments of one rule. */
@@ -236,11 +247,11 @@ function readBuiltin(s: SpecState, tok: number, builtin: string): boolean {
 
 function protocolMatch(memo: SpecMemo | undefined, negated: boolean, protocol: string): Match {
   if (!memo) return { kind: 'protocol', negated, protocol };
-  const key = (negated ? '!p ' : 'p ') + protocol;
-  let m = memo.matches.get(key);
+  const shared = memo.protocols[negated ? 1 : 0];
+  let m = shared.get(protocol);
   if (!m) {
     m = { kind: 'protocol', negated, protocol };
-    memo.matches.set(key, m);
+    shared.set(protocol, m);
   }
   return m;
 }
@@ -377,13 +388,43 @@ function printOrder(spec: ExtensionSpec, o: ExtOption): number {
 
 function finishModule(s: SpecState, e: OpenExt): Match {
   const memo = s.memo;
-  const key = memo ? moduleKey(e) : '';
-  const seen = memo?.matches.get(key);
+  if (!memo) return newModule(s, e);
+  const shared = sharedModules(memo, e);
+  const key = shared ? (e.options.length ? e.options[0]!.args[0]! : '') : moduleKey(e);
+  const map = shared ?? memo.matches;
+  const seen = map.get(key);
   if (seen) return seen;
   const before = s.problems.length;
-  const m: Match = { kind: 'module', module: e.name, options: finishExt(s, e.spec, e.options, e.column), known: e.spec !== undefined };
+  const m = newModule(s, e);
   // A module whose values had problems is not shared: its problems must be reported again.
-  if (memo && s.problems.length === before) memo.matches.set(key, m);
+  if (s.problems.length === before) map.set(key, m);
+  return m;
+}
+
+function newModule(s: SpecState, e: OpenExt): Match {
+  return { kind: 'module', module: e.name, options: finishExt(s, e.spec, e.options, e.column), known: e.spec !== undefined };
+}
+
+/**
+ * The memo map for the common module shapes, keyed by the argument alone
+ * ('' without options); undefined for other shapes. An option spec belongs
+ * to one extension, so it stands for the module too.
+ */
+function sharedModules(memo: SpecMemo, e: OpenExt): Map<string, Match> | undefined {
+  const spec = e.spec;
+  if (!spec || e.options.length > 1) return undefined;
+  if (e.options.length === 0) return lazyMap(memo.bare, spec);
+  const o = e.options[0]!;
+  const os = o.known && o.args.length === 1 ? findOption(spec, o.name) : undefined;
+  return os ? lazyMap(memo.single[o.negated ? 1 : 0], os) : undefined;
+}
+
+function lazyMap<K, V>(maps: Map<K, Map<string, V>>, key: K): Map<string, V> {
+  let m = maps.get(key);
+  if (!m) {
+    m = new Map();
+    maps.set(key, m);
+  }
   return m;
 }
 

@@ -116,3 +116,14 @@ test('rules sharing match text share readonly match objects, and stay equal to u
   assert.deepEqual(both[1]!.matches, alone[0]!.matches);
   assert.equal(both[0]!.matches[1], both[1]!.matches[1]);
 });
+
+test('every option spec object belongs to one match extension (the per-parse match memo keys on it)', async () => {
+  const { MATCHES } = await import('../../src/netfilter/extensions.ts');
+  const owner = new Map<object, string>();
+  for (const spec of Object.values(MATCHES)) {
+    for (const o of spec.options) {
+      assert.equal(owner.get(o), undefined, `${o.name} is shared by ${owner.get(o)} and ${spec.name}`);
+      owner.set(o, spec.name);
+    }
+  }
+});

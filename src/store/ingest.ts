@@ -74,37 +74,36 @@ const ZERO_COUNTERS = Object.freeze({ packets: 0n, bytes: 0n });
  * parse would make them).
  */
 export function canonicalize(ruleset: Ruleset): { text: string; ruleset: Ruleset } {
-  const lines: string[] = [];
-  const chainLines: number[][] = [];
-  for (const t of ruleset.tables) {
-    lines.push(`*${t.name}`);
-    const declared: number[] = [];
-    for (const c of t.chains) {
-      lines.push(renderChainDeclaration({ name: c.name, builtin: c.builtin, policy: c.policy, rules: [] }));
-      declared.push(lines.length);
-    }
-    chainLines.push(declared);
-    for (const c of t.chains) for (const r of c.rules) lines.push(renderRule(c.name, r, false));
-    lines.push('COMMIT');
-  }
-  const text = lines.length ? lines.join('\n') + '\n' : '';
-  // Re-split the joined text so each raw is a slice of it (the rendered pieces become garbage).
-  const raw = text.split('\n');
+  // Rendered a chain at a time and joined at once, so the rendered pieces die
+  // young instead of piling up for the whole text; each chain's block is split
+  // again into its lines, the rules' raw texts.
+  const blocks: string[] = [];
   let lineNo = 0;
-  const tables = ruleset.tables.map((t, ti): Table => {
-    lineNo += 1 + t.chains.length; // *table and the declarations
-    const declared = chainLines[ti]!;
+  const tables = ruleset.tables.map((t): Table => {
+    const head = [`*${t.name}`];
+    for (const c of t.chains) head.push(renderChainDeclaration({ name: c.name, builtin: c.builtin, policy: c.policy, rules: [] }));
+    blocks.push(head.join('\n'));
+    const declared = lineNo + 2; // the first declaration's line
+    lineNo += head.length;
     const chains = t.chains.map((c, ci): Chain => {
-      const rules = c.rules.map((r): Rule => {
-        lineNo++;
-        return { position: r.position, line: lineNo, raw: raw[lineNo - 1]!, matches: r.matches, target: r.target };
-      });
-      return { name: c.name, builtin: c.builtin, policy: c.policy, counters: ZERO_COUNTERS, line: declared[ci]!, rules };
+      let raw: string[] = [];
+      if (c.rules.length) {
+        const pieces = new Array<string>(c.rules.length);
+        for (let i = 0; i < c.rules.length; i++) pieces[i] = renderRule(c.name, c.rules[i]!, false);
+        const block = pieces.join('\n');
+        blocks.push(block);
+        raw = block.split('\n');
+      }
+      const first = lineNo + 1;
+      lineNo += c.rules.length;
+      const rules = c.rules.map((r, i): Rule => ({ position: r.position, line: first + i, raw: raw[i]!, matches: r.matches, target: r.target }));
+      return { name: c.name, builtin: c.builtin, policy: c.policy, counters: ZERO_COUNTERS, line: declared + ci, rules };
     });
-    lineNo++; // COMMIT
+    blocks.push('COMMIT');
+    lineNo++;
     return { name: t.name, chains };
   });
-  return { text, ruleset: { family: ruleset.family, tables } };
+  return { text: blocks.length ? blocks.join('\n') + '\n' : '', ruleset: { family: ruleset.family, tables } };
 }
 
 /** Problems listed in a 422 at most (the rest are counted in the message). */

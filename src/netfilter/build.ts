@@ -3,7 +3,7 @@
 // way iptables-save prints them.
 import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset, Table, TableName, Target } from './model.ts';
 import { BUILTIN_CHAINS } from './model.ts';
-import { resolveTarget, type PendingTarget } from './rule-spec.ts';
+import { classifyTarget, resolveTarget, type PendingTarget } from './rule-spec.ts';
 
 export interface RuleDraft {
   readonly line: number;
@@ -61,15 +61,15 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
   for (const chain of [...draft.chains.values()]) {
     for (const r of chain.rules) {
       if (!r.target) continue;
-      const res = resolveTarget(r.target, exists);
-      if (res.undeclared) {
+      const how = classifyTarget(r.target, exists);
+      if (how === 'jump-undeclared' || how === 'goto-undeclared') {
         diagnostics.push({
           line: r.line,
           severity: 'warning',
           code: 'undeclared-chain',
-          message: `chain "${res.undeclared}" (table ${name}) is used but never declared; declared as an empty user chain`,
+          message: `chain "${r.target.name}" (table ${name}) is used but never declared; declared as an empty user chain`,
         });
-        const c = draftChain(draft, res.undeclared);
+        const c = draftChain(draft, r.target.name);
         c.policy = null;
       }
     }
@@ -96,7 +96,7 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
         diagnostics.push({ line: c.line ?? draft.line, severity: 'error', code: 'policy-on-user-chain', message: `user chain ${c.name} cannot have a policy (${policy})` });
       }
       const rules: Rule[] = c.rules.map((r, idx): Rule => {
-        const target = r.target ? sharedTarget(shared, resolveTarget(r.target, exists).target) : null;
+        const target = r.target ? sharedTarget(shared, r.target, exists) : null;
         if (target?.kind === 'extension' && !target.known) {
           diagnostics.push({ line: r.line, severity: 'warning', code: 'unknown-target', message: `unknown target "${target.name}": kept verbatim; a trace stops there` });
         }
@@ -122,13 +122,17 @@ interface SharedTargets {
   readonly goto: Map<string, Target>;
 }
 
-function sharedTarget(shared: SharedTargets, target: Target): Target {
-  if (target.kind === 'extension') return target;
-  const map = shared[target.kind];
-  const key = target.kind === 'verdict' ? target.verdict : target.chain;
-  const seen = map.get(key);
-  if (seen) return seen;
-  map.set(key, target);
+/** The resolved target; option-less ones come from (or go into) `shared`. */
+function sharedTarget(shared: SharedTargets, pending: PendingTarget, exists: (name: string) => boolean): Target {
+  const how = classifyTarget(pending, exists);
+  const kind = how === 'goto-undeclared' ? 'goto' : how === 'jump-undeclared' ? 'jump' : how;
+  if (kind !== 'verdict' && kind !== 'jump' && kind !== 'goto') return resolveTarget(pending, exists).target;
+  const map = shared[kind];
+  let target = map.get(pending.name);
+  if (!target) {
+    target = resolveTarget(pending, exists).target;
+    map.set(pending.name, target);
+  }
   return target;
 }
 

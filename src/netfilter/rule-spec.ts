@@ -494,20 +494,39 @@ function expandVariants(src: AddressList | undefined, dst: AddressList | undefin
   return variants;
 }
 
+/** How a pending target resolves once the table's chains are known. */
+export type TargetResolution = 'goto' | 'goto-undeclared' | 'verdict' | 'jump' | 'jump-undeclared' | 'extension' | 'unknown-extension';
+
+export function classifyTarget(pending: PendingTarget, chainExists: (name: string) => boolean): TargetResolution {
+  const { name } = pending;
+  if (pending.goto) return chainExists(name) ? 'goto' : 'goto-undeclared';
+  if ((VERDICTS as readonly string[]).includes(name) && pending.options.length === 0) return 'verdict';
+  if (chainExists(name)) return 'jump';
+  if (TARGETS[name]) return 'extension';
+  // Without options an unknown name is most likely a chain the paste never declared.
+  return pending.options.length === 0 ? 'jump-undeclared' : 'unknown-extension';
+}
+
 /** Resolves a target name once the table's chains are known. */
 export function resolveTarget(
   pending: PendingTarget,
   chainExists: (name: string) => boolean,
 ): { target: Target; undeclared?: string } {
   const { name } = pending;
-  if (pending.goto) return chainExists(name) ? { target: { kind: 'goto', chain: name } } : { target: { kind: 'goto', chain: name }, undeclared: name };
-  if ((VERDICTS as readonly string[]).includes(name) && pending.options.length === 0) {
-    return { target: { kind: 'verdict', verdict: name as Verdict } };
+  switch (classifyTarget(pending, chainExists)) {
+    case 'goto':
+      return { target: { kind: 'goto', chain: name } };
+    case 'goto-undeclared':
+      return { target: { kind: 'goto', chain: name }, undeclared: name };
+    case 'verdict':
+      return { target: { kind: 'verdict', verdict: name as Verdict } };
+    case 'jump':
+      return { target: { kind: 'jump', chain: name } };
+    case 'jump-undeclared':
+      return { target: { kind: 'jump', chain: name }, undeclared: name };
+    case 'extension':
+      return { target: { kind: 'extension', name, options: pending.options, known: true } };
+    case 'unknown-extension':
+      return { target: { kind: 'extension', name, options: pending.options, known: false } };
   }
-  if (chainExists(name)) return { target: { kind: 'jump', chain: name } };
-  const spec = TARGETS[name];
-  if (spec) return { target: { kind: 'extension', name, options: pending.options, known: true } };
-  // Without options an unknown name is most likely a chain the paste never declared.
-  if (pending.options.length === 0) return { target: { kind: 'jump', chain: name }, undeclared: name };
-  return { target: { kind: 'extension', name, options: pending.options, known: false } };
 }

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import fastJsonStringify from 'fast-json-stringify';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { parseDump } from '../../src/netfilter/index.ts';
 import { renderRuleset } from '../../src/netfilter/index.ts';
@@ -174,6 +175,30 @@ describe('trace hot path', () => {
     const viaB = await api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet('10.0.0.9') }).expect(200);
     assert.equal(viaB.body.outcomes[0].verdict, 'DROP', 'addressed to the new host address: INPUT');
     assert.notDeepEqual(viaA.body.outcomes[0].events, viaB.body.outcomes[0].events, '10.0.0.1 is no longer the node');
+  });
+
+  it('single-node trace answers (written with JSON.stringify) are exactly what the TraceResponse schema serializes', async () => {
+    const serialize = fastJsonStringify({ $ref: 'TraceResponse#' }, { schema: api.app.getSchemas() } as fastJsonStringify.Options);
+    const s004 = (f: string) => readFileSync(join(FIXTURES, 'seed004', f), 'utf8');
+    for (const name of ['master', 'node02']) {
+      await api.request.post(`${V1}/nodes/${name}/dumps`).send({ dump: s004(`${name}.txt`), host: JSON.parse(s004(`${name}.host.json`)) }).expect(201);
+    }
+    await api.request.post(`${V1}/nodes/odd/dumps`).type('text/plain').send('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -j SOMETHINGNEW\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n').expect(201);
+    const web = { src: '192.0.2.100', dst: '10.108.94.160', protocol: 'tcp', sport: 51000, dport: 80, inInterface: 'eth0' };
+    const bodies: object[] = [
+      { node: 'master', packet: web },
+      { node: 'node02', packet: { src: '10.224.0.0', dst: '10.224.2.16', protocol: 'tcp', sport: 51000, dport: 80, inInterface: 'flannel.1' } },
+      { node: 'node02', packet: { src: '10.224.0.0', dst: '10.224.2.16', protocol: 'tcp', sport: 51000, dport: 80, inInterface: 'flannel.1' }, changes: ['-I FORWARD -i flannel.1 -j ACCEPT'] },
+      { node: 'master', packet: { src: '10.224.0.5', dst: '8.8.8.8', protocol: 'udp', sport: 5353, dport: 53, local: true } },
+      { node: 'master', packet: { src: '192.0.2.100', dst: '192.0.2.11', protocol: 'icmp', inInterface: 'eth0' } },
+      { node: 'odd', packet: { src: '192.0.2.1', dst: '192.0.2.2', protocol: 'tcp', sport: 1, dport: 22, inInterface: 'eth0' } },
+      { node: 'n1', packet: packet() },
+      ...g.services.slice(0, 6).map((svc) => ({ node: 'kube', packet: { src: '10.244.0.77', dst: svc.clusterIP, protocol: svc.protocol, sport: 40000, dport: svc.port, inInterface: 'cni0' } })),
+    ];
+    for (const body of bodies) {
+      const res = await api.request.post(`${V1}/trace`).send(body).expect(200).expect('content-type', 'application/json; charset=utf-8');
+      assert.deepEqual(JSON.parse(serialize(res.body)), res.body, JSON.stringify(body));
+    }
   });
 
   it('sees writes made by another connection (e.g. another process) at once', async () => {

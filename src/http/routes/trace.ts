@@ -43,7 +43,10 @@ const trace: FastifyPluginAsyncTypebox = async (app) => {
       if (result.kind === 'single') {
         const json = traceToJson({ outcomes: result.outcomes, warnings: result.warnings });
         if (text) return reply.type('text/plain; charset=utf-8').send(`node ${result.node}, dump ${result.dump}\n` + formatTraceText(json));
-        return asResponse({ ...json, node: result.node, dump: result.dump, ...whatIf(summarizeOutcomes(result.before ?? []), summarizeOutcomes(result.outcomes)) });
+        // The hot path: JSON.stringify is ~2× faster than the schema serializer on these ~10 KB answers, and
+        // the core's JSON view is exactly the TraceResponse schema (test/api/read-path.test.ts checks both agree).
+        const answer = asResponse({ ...json, node: result.node, dump: result.dump, ...whatIf(summarizeOutcomes(result.before ?? []), summarizeOutcomes(result.outcomes)) });
+        return reply.type('application/json; charset=utf-8').send(JSON.stringify(answer));
       }
       if (text) {
         const out = result.paths.map((p, i) => [`Path ${i + 1} of ${result.paths.length}: ${summarizePaths([p])[0]}`, ...p.hops.map((h) => `== ${h.node} (in ${h.inInterface ?? 'local'})\n` + formatTraceText({ outcomes: [h.outcome], warnings: [] }))].join('\n'));

@@ -38,8 +38,13 @@ const DELTA_FROM_BYTES = 4096;
 const DELTA_MAX_RATIO = 1 / 20;
 /** Candidates whose inserted lines exceed this fraction of the text are not even compressed. */
 const DELTA_MAX_LITERAL = 1 / 4;
-/** Deltas may nest this deep at most (counted-delta → delta → whole). */
-const MAX_DEPTH = 3;
+/**
+ * A guard, not a limit the layout reaches: deltas are written against whole
+ * texts (canonical) or canonical texts (uploads), so a read is at most
+ * counted-delta → delta → whole. Blobs can only reference older blobs, so
+ * there are no cycles.
+ */
+const MAX_DEPTH = 8;
 
 export const sha256Hex = (text: string | Uint8Array): string => createHash('sha256').update(text).digest('hex');
 

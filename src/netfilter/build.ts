@@ -3,7 +3,7 @@
 // way iptables-save prints them.
 import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset, Table, TableName, Target } from './model.ts';
 import { BUILTIN_CHAINS } from './model.ts';
-import { classifyTarget, resolveTarget, type PendingTarget } from './rule-spec.ts';
+import { classifyTarget, resolveTarget, VERDICTS, type PendingTarget } from './rule-spec.ts';
 
 export interface RuleDraft {
   readonly line: number;
@@ -50,6 +50,16 @@ export function compareChainNames(table: TableName, a: string, b: string): numbe
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Sorts chains the way iptables-save lists them; dumps usually are in that order already. */
+function inSaveOrder(table: TableName, chains: ChainDraft[]): ChainDraft[] {
+  for (let k = 1; k < chains.length; k++) {
+    if (compareChainNames(table, chains[k - 1]!.name, chains[k]!.name) > 0) {
+      return chains.sort((a, b) => compareChainNames(table, a.name, b.name));
+    }
+  }
+  return chains;
+}
+
 export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table {
   const { name } = draft;
   const builtins = BUILTIN_CHAINS[name];
@@ -75,9 +85,8 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
     }
   }
   // Option-less targets (verdicts, jumps, gotos) are readonly and shared by the rules of this table.
-  const shared: SharedTargets = { verdict: new Map(), jump: new Map(), goto: new Map() };
-  const chains: Chain[] = [...draft.chains.values()]
-    .sort((a, b) => compareChainNames(name, a.name, b.name))
+  const shared: SharedTargets = { verdict: new Map(), goto: new Map(), jump: new Map() };
+  const chains: Chain[] = inSaveOrder(name, [...draft.chains.values()])
     .map((c): Chain => {
       const builtin = builtins.includes(c.name);
       let policy = c.policy;
@@ -96,7 +105,7 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
         diagnostics.push({ line: c.line ?? draft.line, severity: 'error', code: 'policy-on-user-chain', message: `user chain ${c.name} cannot have a policy (${policy})` });
       }
       const rules: Rule[] = c.rules.map((r, idx): Rule => {
-        const target = r.target ? sharedTarget(shared, r.target, exists) : null;
+        const target = r.target ? sharedTarget(draft, shared, r.target, exists) : null;
         if (target?.kind === 'extension' && !target.known) {
           diagnostics.push({ line: r.line, severity: 'warning', code: 'unknown-target', message: `unknown target "${target.name}": kept verbatim; a trace stops there` });
         }
@@ -118,20 +127,28 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
 
 interface SharedTargets {
   readonly verdict: Map<string, Target>;
-  readonly jump: Map<string, Target>;
   readonly goto: Map<string, Target>;
+  /** Jumps by the chain they go to (identity keys: no string hashing per rule). */
+  readonly jump: Map<ChainDraft, Target>;
 }
 
-/** The resolved target; option-less ones come from (or go into) `shared`. */
-function sharedTarget(shared: SharedTargets, pending: PendingTarget, exists: (name: string) => boolean): Target {
-  const how = classifyTarget(pending, exists);
-  const kind = how === 'goto-undeclared' ? 'goto' : how === 'jump-undeclared' ? 'jump' : how;
-  if (kind !== 'verdict' && kind !== 'jump' && kind !== 'goto') return resolveTarget(pending, exists).target;
-  const map = shared[kind];
-  let target = map.get(pending.name);
+/**
+ * The resolved target (as resolveTarget gives it); option-less ones come from
+ * or go into `shared`. Called once every undeclared chain has been declared.
+ */
+function sharedTarget(draft: TableDraft, shared: SharedTargets, pending: PendingTarget, exists: (name: string) => boolean): Target {
+  const { name } = pending;
+  if (pending.goto) return share(shared.goto, name, pending, exists);
+  if ((VERDICTS as readonly string[]).includes(name) && pending.options.length === 0) return share(shared.verdict, name, pending, exists);
+  const chain = draft.chains.get(name);
+  return chain ? share(shared.jump, chain, pending, exists) : resolveTarget(pending, exists).target;
+}
+
+function share<K>(map: Map<K, Target>, key: K, pending: PendingTarget, exists: (name: string) => boolean): Target {
+  let target = map.get(key);
   if (!target) {
     target = resolveTarget(pending, exists).target;
-    map.set(pending.name, target);
+    map.set(key, target);
   }
   return target;
 }

@@ -70,7 +70,7 @@ export interface SpecMemo {
 }
 
 export function newSpecMemo(): SpecMemo {
-  return { matches: new Map(), protocols: [new Map(), new Map()], bare: new Map(), single: [new Map(), new Map()] };
+  return { matches: new Map(), protocols: [new Map(), new Map()], bare: new Map(), single: [new Map(), new Map()]};
 }
 
 /** Everything parseRuleSpec tracks while it walks the arguments of one rule. */

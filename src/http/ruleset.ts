@@ -8,6 +8,7 @@ import { buildHost, type Family } from '../netfilter/index.ts';
 import {
   findDumpById,
   findDumpHostJson,
+  listNodes,
   latestDumpId as queryLatestDumpId,
   loadBlobRuleset,
   NotFoundError,
@@ -27,6 +28,20 @@ export function dumpInfo(app: FastifyInstance, dumpId: number): Promise<DumpInfo
 /** The id of a node's latest version of `family` (null: none). NotFoundError for an unknown node. Cached until the database changes. */
 export function latestDumpId(app: FastifyInstance, node: string, family: Family): Promise<number | null> {
   return app.readCache.volatile(`latest:${family}:${node}`, () => queryLatestDumpId(app.db.prisma, node, family));
+}
+
+/** Names of a cluster's nodes that have a `family` dump, by name. Cached until the database changes. */
+export function clusterNodeNames(app: FastifyInstance, cluster: string, family: Family): Promise<readonly string[]> {
+  return app.readCache.volatile(`cluster:${family}:${cluster}`, async () => {
+    const names: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listNodes(app.db.prisma, { cluster, limit: 500, ...(cursor ? { cursor } : {}) });
+      names.push(...page.items.filter((n) => n.latest[family]).map((n) => n.name));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return names;
+  });
 }
 
 /** The ruleset of dump `dumpId` (any node). NotFoundError (→ 404) when absent. */

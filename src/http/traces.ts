@@ -18,8 +18,8 @@ import {
   type Ruleset,
   type TraceOutcome,
 } from '../netfilter/index.ts';
-import { InvalidInputError, listNodes, NotFoundError, type DumpInfo } from '../store/index.ts';
-import { loadNodeRuleset, loadRuleset, storedHost as storedHostResult, type HostResult } from './ruleset.ts';
+import { InvalidInputError, NotFoundError, type DumpInfo } from '../store/index.ts';
+import { clusterNodeNames, loadNodeRuleset, loadRuleset, storedHost as storedHostResult, type HostResult } from './ruleset.ts';
 import type { TraceRequest } from './schemas/query.ts';
 
 export interface SingleTrace {
@@ -90,12 +90,7 @@ export async function runTrace(app: FastifyInstance, req: TraceRequest): Promise
 async function clusterNodes(app: FastifyInstance, cluster: string | undefined, start: string, family: Family): Promise<ClusterNode[]> {
   const names: string[] = [];
   if (cluster !== undefined) {
-    let cursor: string | undefined;
-    do {
-      const page = await listNodes(app.db.prisma, { cluster, limit: 500, ...(cursor ? { cursor } : {}) });
-      names.push(...page.items.filter((n) => n.latest[family]).map((n) => n.name));
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+    names.push(...(await clusterNodeNames(app, cluster, family)));
     if (!names.includes(start)) throw new NotFoundError(`node "${start}" is not in cluster "${cluster}" (or has no ${family} dump)`);
   } else names.push(start);
   return Promise.all(

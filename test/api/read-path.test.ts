@@ -201,6 +201,20 @@ describe('trace hot path', () => {
     }
   });
 
+  it('warm cluster traces query nothing; a node joining the cluster is seen at once', async () => {
+    await api.request.post(`${V1}/nodes/c1/dumps`).send({ dump: ssh('ACCEPT'), host: HOST_A, cluster: 'lab2' }).expect(201);
+    const body = { cluster: 'lab2', from: { node: 'c1', interface: 'eth0' }, packet: { src: '10.0.0.2', dst: '10.0.0.1', protocol: 'tcp', sport: 40000, dport: 22 } };
+    await api.request.post(`${V1}/trace`).send(body).expect(200);
+    spy.reset();
+    for (let i = 0; i < 5; i++) await api.request.post(`${V1}/trace`).send(body).expect(200);
+    assert.equal(spy.total(), 0, `warm cluster traces query nothing (${JSON.stringify([...spy.reads])})`);
+    const from2 = { ...body, from: { node: 'c2', interface: 'eth0' }, packet: { ...body.packet, dst: '10.0.0.9' } };
+    await api.request.post(`${V1}/trace`).send(from2).expect(404);
+    await api.request.post(`${V1}/nodes/c2/dumps`).send({ dump: ssh('DROP'), host: HOST_B, cluster: 'lab2' }).expect(201);
+    const res = await api.request.post(`${V1}/trace`).send(from2).expect(200);
+    assert.equal(res.body.paths[0].endNode, 'c2');
+  });
+
   it('sees writes made by another connection (e.g. another process) at once', async () => {
     const other = await openDatabase(api.config.databaseUrl);
     try {

@@ -38,7 +38,36 @@ export function toTokenList(tokens: readonly Token[]): TokenList {
  * for every line). Returns the error, if any; `out` then holds the tokens
  * before it.
  */
-export function tokenizeInto(line: string, out: TokenList): { column: number; message: string } | undefined {
+/**
+ * Words the parser looks up (options, module and target names). Tokens equal
+ * to one are returned as the shared constant string instead of a new slice:
+ * no allocation, and property/Map lookups on a constant are cheaper.
+ */
+export interface Vocabulary {
+  readonly buckets: ReadonlyMap<number, readonly string[]>;
+}
+
+const bucketKey = (length: number, first: number, last: number): number => (length * 256 + (first & 255)) * 256 + (last & 255);
+
+export function vocabulary(words: Iterable<string>): Vocabulary {
+  const buckets = new Map<number, string[]>();
+  for (const w of new Set(words)) {
+    if (w === '' || /[\s"]/.test(w)) continue;
+    const key = bucketKey(w.length, w.charCodeAt(0), w.charCodeAt(w.length - 1));
+    const b = buckets.get(key);
+    if (b) b.push(w);
+    else buckets.set(key, [w]);
+  }
+  return { buckets };
+}
+
+function plainToken(line: string, start: number, end: number, words: Vocabulary | undefined): string {
+  const bucket = words?.buckets.get(bucketKey(end - start, line.charCodeAt(start), line.charCodeAt(end - 1)));
+  if (bucket) for (const w of bucket) if (line.startsWith(w, start)) return w;
+  return line.slice(start, end);
+}
+
+export function tokenizeInto(line: string, out: TokenList, words?: Vocabulary): { column: number; message: string } | undefined {
   const { texts, columns } = out;
   texts.length = 0;
   columns.length = 0;
@@ -56,7 +85,7 @@ export function tokenizeInto(line: string, out: TokenList): { column: number; me
     const start = i;
     while (i < n && !isBlank(c) && c !== 34 /* " */) c = line.charCodeAt(++i);
     if (i >= n || c !== 34) {
-      texts.push(line.slice(start, i));
+      texts.push(plainToken(line, start, i, words));
       columns.push(start + 1);
       continue;
     }

@@ -2,8 +2,8 @@
 // style fragments (`-P`/`-N`/`-A` lines without `*table` headers).
 import type { Counters, Diagnostic, Family, Policy, TableName } from './model.ts';
 import { isBuiltinChain, isTableName } from './model.ts';
-import { tokenizeInto, type TokenList } from './lexer.ts';
-import { newSpecMemo, parseRuleSpec } from './rule-spec.ts';
+import { tokenizeInto, vocabulary, type TokenList } from './lexer.ts';
+import { newSpecMemo, parseRuleSpec, RULE_SPEC_WORDS } from './rule-spec.ts';
 import { draftChain, newTableDraft, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
 import { inferTables } from './infer-table.ts';
 import { renderMatches, renderOptions } from './render.ts';
@@ -188,7 +188,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
       diag(lineNo, 'warning', note.kind === '//' ? 'trailing-note' : 'trailing-comment', `trailing note "${note.kind} ${note.note}" ignored`, note.text.length + 2);
       text = note.text;
     }
-    const error = tokenizeInto(text, tokens);
+    const error = tokenizeInto(text, tokens, WORDS);
     if (error) {
       diag(lineNo, 'error', 'bad-quote', error.message, error.column);
       continue;
@@ -361,6 +361,8 @@ const COMMANDS: Readonly<Record<string, string>> = {
   '-N': 'new', '--new-chain': 'new', '--new': 'new', '-P': 'policy', '--policy': 'policy', '-F': 'flush', '--flush': 'flush',
   '-X': 'delete-chain', '--delete-chain': 'delete-chain', '-E': 'rename', '--rename-chain': 'rename', '-Z': 'zero', '--zero': 'zero',
 };
+
+const WORDS = vocabulary([...Object.keys(COMMANDS), ...RULE_SPEC_WORDS]);
 
 function normalizeCommand(cmd: string): string | undefined {
   return Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;

@@ -3,7 +3,7 @@
 import type { Counters, ExtOption, Family, Match, Target, Verdict } from './model.ts';
 import type { TokenList } from './lexer.ts';
 import { findOption, IMPLICIT_PROTOCOL_MODULES, MATCHES, optionPosition, TARGETS, type ExtensionSpec, type OptionSpec } from './extensions.ts';
-import { canonicalProtocol } from './names.ts';
+import { canonicalProtocol, PROTOCOL_NUMBERS } from './names.ts';
 import { cidr, ipv4Cidr } from './values.ts';
 
 export interface SpecProblem {
@@ -70,7 +70,7 @@ export interface SpecMemo {
 }
 
 export function newSpecMemo(): SpecMemo {
-  return { matches: new Map(), protocols: [new Map(), new Map()], bare: new Map(), single: [new Map(), new Map()]};
+  return { matches: new Map(), protocols: [new Map(), new Map()], bare: new Map(), single: [new Map(), new Map()] };
 }
 
 /** Everything parseRuleSpec tracks while it walks the arguments of one rule. */
@@ -106,6 +106,19 @@ const SHORT_ALIASES: Readonly<Record<string, string>> = {
   '-4': 'ipv4', '--ipv4': 'ipv4',
   '-6': 'ipv6', '--ipv6': 'ipv6',
 };
+
+/** `--name` -> `name` for every option of a known extension. */
+const LONG_OPTIONS: ReadonlyMap<string, string> = new Map(
+  [...Object.values(MATCHES), ...Object.values(TARGETS)].flatMap((spec) =>
+    spec.options.flatMap((o) => [o.name, ...(o.aliases ?? [])].map((n): [string, string] => ['--' + n, n])),
+  ),
+);
+
+/** What parseRuleSpec looks up; the lexer hands these out as shared strings (see Vocabulary). */
+export const RULE_SPEC_WORDS: readonly string[] = [
+  '!', ...Object.keys(SHORT_ALIASES), ...LONG_OPTIONS.keys(), ...Object.keys(MATCHES), ...Object.keys(TARGETS), ...VERDICTS,
+  ...Object.keys(PROTOCOL_NUMBERS), 'all',
+];
 
 const NEEDS_PROTOCOL: Readonly<Record<string, string>> = { tcp: 'tcp', udp: 'udp', sctp: 'sctp', dccp: 'dccp', udplite: 'udplite', icmp: 'icmp', icmp6: 'ipv6-icmp' };
 const MULTIPORT_PROTOCOLS = ['tcp', 'udp', 'udplite', 'sctp', 'dccp'];
@@ -302,7 +315,7 @@ function readExtensionOption(s: SpecState, tok: number): void {
   const { texts, columns } = s.tokens;
   const t = texts[tok]!;
   const column = columns[tok]!;
-  const name = t.slice(2);
+  const name = LONG_OPTIONS.get(t) ?? t.slice(2);
   const owner = claim(s, name) ?? implicitModule(s, name, column);
   const ext: OpenExt | 'target' | undefined =
     owner ?? (target && !target.spec ? 'target' : exts[exts.length - 1] ?? (target ? 'target' : undefined));

@@ -82,9 +82,9 @@ export async function loadNodeRuleset(
 export async function storedHost(app: FastifyInstance, dump: Pick<DumpInfo, 'id' | 'uploads'>): Promise<HostResult | undefined> {
   const hit = app.readCache.hosts.get(`${dump.id}:${dump.uploads}`);
   if (hit !== undefined) return hit ?? undefined;
-  const row = await findDumpHostJson(app.db.prisma, dump.id);
+  const { value: row, cacheable } = await app.readCache.guarded(() => findDumpHostJson(app.db.prisma, dump.id));
   if (!row) throw new NotFoundError(`dump ${dump.id} not found`);
   const built = row.hostJson === null ? null : buildHost(JSON.parse(row.hostJson) as unknown);
-  app.readCache.hosts.set(`${dump.id}:${row.uploads}`, built);
+  if (cacheable) app.readCache.hosts.set(`${dump.id}:${row.uploads}`, built);
   return built ?? undefined;
 }

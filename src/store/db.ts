@@ -111,16 +111,46 @@ export function isBusyError(err: unknown): boolean {
  * Every store write goes through here.
  */
 export async function writeTransaction<T>(prisma: PrismaClient, fn: (tx: Tx) => Promise<T>, attempts = 5): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await prisma.$transaction(async (tx) => {
-        // A write statement that changes nothing still takes the RESERVED lock.
-        await tx.$executeRawUnsafe('UPDATE "Node" SET "id" = "id" WHERE 0');
-        return fn(tx);
-      });
-    } catch (err) {
-      if (attempt >= attempts || !isBusyError(err)) throw err;
-      await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
+  const activity = writeActivityOf(prisma);
+  activity.open++;
+  activity.begun++;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await prisma.$transaction(async (tx) => {
+          // A write statement that changes nothing still takes the RESERVED lock.
+          await tx.$executeRawUnsafe('UPDATE "Node" SET "id" = "id" WHERE 0');
+          return fn(tx);
+        });
+      } catch (err) {
+        if (attempt >= attempts || !isBusyError(err)) throw err;
+        await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
+      }
     }
+  } finally {
+    activity.open--;
   }
+}
+
+/**
+ * Write transactions on a client: how many are open now and how many have
+ * begun. The driver adapter has one SQLite connection, so a query outside a
+ * transaction sees that transaction's uncommitted rows while it is open;
+ * caches of read answers (read-cache.ts) keep nothing read meanwhile.
+ * Bookkeeping about a client object (a WeakMap entry), not a cache.
+ */
+export interface WriteActivity {
+  open: number;
+  begun: number;
+}
+
+const writeActivity = new WeakMap<object, WriteActivity>();
+
+export function writeActivityOf(prisma: PrismaClient): WriteActivity {
+  let a = writeActivity.get(prisma);
+  if (!a) {
+    a = { open: 0, begun: 0 };
+    writeActivity.set(prisma, a);
+  }
+  return a;
 }

@@ -1,7 +1,19 @@
 // The store: repository functions over Prisma/SQLite. Every function takes a
 // Prisma client or transaction client first; writes that must be atomic run
 // through `writeTransaction` (uploadDumps and removeNode do it themselves).
-export { openDatabase, writeTransaction, isBusyError, databaseFilePath, DatabaseUrlError, type Database, type Client, type Tx, type OpenOptions } from './db.ts';
+export {
+  openDatabase,
+  writeTransaction,
+  writeActivityOf,
+  isBusyError,
+  databaseFilePath,
+  DatabaseUrlError,
+  type Database,
+  type Client,
+  type Tx,
+  type OpenOptions,
+  type WriteActivity,
+} from './db.ts';
 export { applyMigrations, readMigrations, MIGRATIONS_DIR, MigrationError, type Migration, type MigrationReport } from './migrate.ts';
 export { StoreError, ForbiddenError, NotFoundError, InvalidCursorError, DumpParseError, InvalidInputError, type Problem, type StoreErrorKind } from './errors.ts';
 export { DEFAULT_LIMIT, MAX_LIMIT, clampLimit, encodeCursor, decodeCursor, type Page, type PageRequest } from './cursor.ts';

@@ -11,10 +11,15 @@
 //    count (a version's host file only changes when it absorbs an upload,
 //    which increments `uploads`; ids are never reused), in a small LRU.
 //
+// While one of this process's write transactions is open, a read on the same
+// (single) SQLite connection sees its uncommitted rows, which a rollback
+// would undo without any commit to notice: nothing read while a write
+// transaction was open or began is kept (`writes`, db.ts writeActivityOf).
+//
 // The parsed rulesets themselves live in the RulesetCache (keyed by blob
 // sha256, immutable content).
 import BetterSqlite3 from 'better-sqlite3';
-import { databaseFilePath } from './db.ts';
+import { databaseFilePath, type WriteActivity } from './db.ts';
 import { LruCache } from './rulesets.ts';
 
 /** Reports a number that changes whenever another connection commits to the database. */
@@ -36,8 +41,16 @@ export function sqliteChangeWatch(url: string): ChangeWatch {
 /** Volatile entries kept at most (cleared on every database change anyway). */
 const VOLATILE_MAX = 4096;
 
+export interface ReadCacheOptions {
+  /** The write transactions of the client reads go through (db.ts `writeActivityOf`). */
+  readonly writes?: WriteActivity | undefined;
+  /** Built host files kept (default 1024). */
+  readonly hostCacheSize?: number | undefined;
+}
+
 export class ReadCache<Host = unknown> {
   readonly #watch: ChangeWatch | null;
+  readonly #writes: WriteActivity | undefined;
   #version = Number.NaN;
   readonly #volatile = new LruCache<string, unknown>(VOLATILE_MAX);
   /** Built host files by `${dumpId}:${uploads}` (null: the version has none). */
@@ -46,9 +59,23 @@ export class ReadCache<Host = unknown> {
   invalidations = 0;
 
   /** `watch` null: no volatile caching (every volatile lookup loads). */
-  constructor(watch: ChangeWatch | null, hostCacheSize = 1024) {
+  constructor(watch: ChangeWatch | null, options: ReadCacheOptions = {}) {
     this.#watch = watch;
-    this.hosts = new LruCache<string, Host | null>(hostCacheSize);
+    this.#writes = options.writes;
+    this.hosts = new LruCache<string, Host | null>(options.hostCacheSize ?? 1024);
+  }
+
+  /**
+   * Runs `load` and says whether its answer may be kept: no write
+   * transaction of this process was open while it ran (its rows could be
+   * uncommitted ones).
+   */
+  async guarded<T>(load: () => Promise<T>): Promise<{ value: T; cacheable: boolean }> {
+    const w = this.#writes;
+    if (w && w.open > 0) return { value: await load(), cacheable: false };
+    const begun = w?.begun ?? 0;
+    const value = await load();
+    return { value, cacheable: !w || (w.open === 0 && w.begun === begun) };
   }
 
   /** Drops the volatile entries when the database changed since they were loaded; returns the current version. */
@@ -74,8 +101,8 @@ export class ReadCache<Host = unknown> {
     const v = this.sync();
     const hit = this.#volatile.get(key);
     if (hit !== undefined) return hit as T;
-    const value = await load();
-    if (keep(value) && value !== undefined && this.sync() === v) this.#volatile.set(key, value);
+    const { value, cacheable } = await this.guarded(load);
+    if (cacheable && keep(value) && value !== undefined && this.sync() === v) this.#volatile.set(key, value);
     return value;
   }
 

@@ -11,7 +11,7 @@ import fastJsonStringify from 'fast-json-stringify';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { parseDump } from '../../src/netfilter/index.ts';
 import { renderRuleset } from '../../src/netfilter/index.ts';
-import { createToken, extractCounters, openDatabase, prepareDump, rulesetCacheKey, stripCounters, uploadDumps, type Database } from '../../src/store/index.ts';
+import { createToken, extractCounters, openDatabase, prepareDump, ReadCache, rulesetCacheKey, stripCounters, uploadDumps, type Database } from '../../src/store/index.ts';
 import type { Ruleset } from '../../src/netfilter/index.ts';
 import { CORPUS, FIXTURES } from '../support/paths.ts';
 import { startApi, type TestApi } from '../support/api.ts';
@@ -95,6 +95,45 @@ describe('canonical ruleset of an upload', () => {
     const listing = readFileSync(join(FIXTURES, 'seed004', 'master.txt'), 'utf8');
     assert.equal(prepareDump(listing).canonicalExact, false);
     assert.equal(prepareDump('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m bogusmatch --x 1 -j ACCEPT\nCOMMIT\n').canonicalExact, false);
+  });
+});
+
+describe('ReadCache', () => {
+  it('keeps volatile answers until the database changes, and nothing read while a write transaction was open or began', async () => {
+    let version = 1;
+    const writes = { open: 0, begun: 0 };
+    const cache = new ReadCache({ version: () => version, close: () => {} }, { writes });
+    let loads = 0;
+    const load = async () => ++loads;
+    assert.equal(await cache.volatile('k', load), 1);
+    assert.equal(await cache.volatile('k', load), 1, 'cached');
+    version++;
+    assert.equal(await cache.volatile('k', load), 2, 'a commit elsewhere drops it');
+    version++;
+    writes.open = 1;
+    assert.equal(await cache.volatile('k', load), 3);
+    assert.equal(await cache.volatile('k', load), 4, 'read during an open write transaction: not kept');
+    writes.open = 0;
+    const beginning = async () => {
+      writes.begun++;
+      return ++loads;
+    };
+    assert.equal(await cache.volatile('k', beginning), 5);
+    assert.equal(await cache.volatile('k', load), 6, 'a write began while loading: not kept');
+    assert.equal(await cache.volatile('k', load), 6, 'kept again once writes are quiet');
+    const committing = async () => {
+      version++;
+      return ++loads;
+    };
+    assert.equal(await cache.volatile('j', committing), 7);
+    assert.equal(await cache.volatile('j', load), 8, 'a commit while loading: not kept');
+    const { cacheable } = await cache.guarded(async () => {
+      writes.open++;
+      writes.begun++;
+      writes.open--;
+      return 0;
+    });
+    assert.equal(cacheable, false);
   });
 });
 

@@ -258,3 +258,20 @@ export function optionPosition(spec: ExtensionSpec, name: string): number {
   if (index) return index.order.get(name) ?? -1;
   return spec.options.findIndex((s) => s.name === name);
 }
+
+const MATCH_MAP: ReadonlyMap<string, ExtensionSpec> = new Map(Object.entries(MATCHES));
+const TARGET_MAP: ReadonlyMap<string, ExtensionSpec> = new Map(Object.entries(TARGETS));
+/** Names a plain object inherits (`constructor`, `toString`, ...): MATCHES[name] finds those too. */
+const INHERITED: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/**
+ * MATCHES[name] and TARGETS[name], inherited properties included, through a
+ * Map: a property lookup with a freshly sliced string key is slow.
+ */
+export function matchSpec(name: string): ExtensionSpec | undefined {
+  return MATCH_MAP.get(name) ?? (INHERITED.has(name) ? MATCHES[name] : undefined);
+}
+
+export function targetSpec(name: string): ExtensionSpec | undefined {
+  return TARGET_MAP.get(name) ?? (INHERITED.has(name) ? TARGETS[name] : undefined);
+}

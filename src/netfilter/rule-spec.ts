@@ -2,7 +2,7 @@
 // matches and a target, the way iptables' command parser reads them.
 import type { Counters, ExtOption, Family, Match, Target, Verdict } from './model.ts';
 import type { TokenList } from './lexer.ts';
-import { findOption, IMPLICIT_PROTOCOL_MODULES, MATCHES, optionPosition, TARGETS, type ExtensionSpec, type OptionSpec } from './extensions.ts';
+import { findOption, IMPLICIT_PROTOCOL_MODULES, MATCHES, matchSpec, optionPosition, TARGETS, targetSpec, type ExtensionSpec, type OptionSpec } from './extensions.ts';
 import { canonicalProtocol, PROTOCOL_NUMBERS } from './names.ts';
 import { cidr, ipv4Cidr } from './values.ts';
 
@@ -228,7 +228,7 @@ function readBuiltin(s: SpecState, tok: number, builtin: string): boolean {
       break;
     case 'match': {
       if (takeNegation(s)) problem(s, s.negateColumn, 'error', 'bad-negation', 'cannot negate -m');
-      const spec = MATCHES[a.toLowerCase()];
+      const spec = matchSpec(a.toLowerCase());
       if (!spec) problem(s, argColumn, 'warning', 'unknown-match', `unknown match module "${a}": kept verbatim, not interpreted`);
       else if (spec.family && spec.family !== family) problem(s, argColumn, 'error', 'wrong-family', `match "${a}" is not available for ${family}`);
       s.exts.push({ spec, name: spec?.name ?? a, options: [], column: argColumn, implicit: false });
@@ -238,7 +238,7 @@ function readBuiltin(s: SpecState, tok: number, builtin: string): boolean {
     case 'goto': {
       if (takeNegation(s)) problem(s, s.negateColumn, 'error', 'bad-negation', `cannot negate ${t}`);
       if (s.target) problem(s, column, 'error', 'multiple-targets', 'multiple -j/-g flags not allowed');
-      const spec = builtin === 'jump' ? TARGETS[a] : undefined;
+      const spec = builtin === 'jump' ? targetSpec(a) : undefined;
       if (spec?.family && spec.family !== family) problem(s, argColumn, 'error', 'wrong-family', `target "${a}" is not available for ${family}`);
       s.target = { name: a, goto: builtin === 'goto', spec, options: [], column: argColumn };
       break;
@@ -301,7 +301,7 @@ function claim(s: SpecState, name: string): OpenExt | 'target' | undefined {
 function implicitModule(s: SpecState, name: string, column: number): OpenExt | undefined {
   if (!s.protocol) return undefined;
   const implicit = IMPLICIT_PROTOCOL_MODULES[s.protocol];
-  const spec = implicit ? MATCHES[implicit] : undefined;
+  const spec = implicit ? matchSpec(implicit) : undefined;
   if (!spec || !findOption(spec, name)) return undefined;
   for (const e of s.exts) if (e.name === spec.name) return undefined;
   const e: OpenExt = { spec, name: spec.name, options: [], column, implicit: true };
@@ -515,7 +515,7 @@ export function classifyTarget(pending: PendingTarget, chainExists: (name: strin
   if (pending.goto) return chainExists(name) ? 'goto' : 'goto-undeclared';
   if ((VERDICTS as readonly string[]).includes(name) && pending.options.length === 0) return 'verdict';
   if (chainExists(name)) return 'jump';
-  if (TARGETS[name]) return 'extension';
+  if (targetSpec(name)) return 'extension';
   // Without options an unknown name is most likely a chain the paste never declared.
   return pending.options.length === 0 ? 'jump-undeclared' : 'unknown-extension';
 }

@@ -167,21 +167,11 @@ export const hostCidr: Normalizer = (v, family) => {
  * else (leading zeros, hex, masks, out of range), which cidr() then handles.
  */
 export function ipv4Cidr(v: string): string | undefined {
+  const quad = plainQuad(v);
+  if (!quad) return undefined;
   const n = v.length;
-  let i = 0;
-  let addr = 0;
-  for (let part = 0; part < 4; part++) {
-    if (part > 0) {
-      if (v.charCodeAt(i) !== 46 /* . */) return undefined;
-      i++;
-    }
-    const start = i;
-    let octet = 0;
-    for (let c = v.charCodeAt(i); c >= 48 && c <= 57; c = v.charCodeAt(++i)) octet = octet * 10 + (c - 48);
-    const len = i - start;
-    if (len === 0 || len > 3 || (len > 1 && v.charCodeAt(start) === 48) || octet > 255) return undefined;
-    addr = addr * 256 + octet;
-  }
+  let i = quad.end;
+  const addr = quad.value;
   if (i === n) return v + '/32';
   if (v.charCodeAt(i) !== 47 /* / */) return undefined;
   const maskStart = ++i;
@@ -193,6 +183,28 @@ export function ipv4Cidr(v: string): string | undefined {
   // Already canonical (no host bits, no leading zero in the prefix): keep the caller's string.
   if (net === addr && (prefix >= 10 || i - maskStart === 1)) return v;
   return `${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.${net & 255}/${prefix}`;
+}
+
+/**
+ * A dotted quad of plain decimal octets (no leading zeros, at most 255) at the
+ * start of `v`: how ipaddr.js prints it, so it needs no normalizing.
+ */
+function plainQuad(v: string): { value: number; end: number } | undefined {
+  let i = 0;
+  let value = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (v.charCodeAt(i) !== 46 /* . */) return undefined;
+      i++;
+    }
+    const start = i;
+    let octet = 0;
+    for (let c = v.charCodeAt(i); c >= 48 && c <= 57; c = v.charCodeAt(++i)) octet = octet * 10 + (c - 48);
+    const len = i - start;
+    if (len === 0 || len > 3 || (len > 1 && v.charCodeAt(start) === 48) || octet > 255) return undefined;
+    value = value * 256 + octet;
+  }
+  return { value, end: i };
 }
 
 export function networkAddress(addr: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): string {
@@ -236,7 +248,9 @@ export const natRange: Normalizer = (v, family) => {
     }
   }
   let addrOut = '';
-  if (addrPart !== '') {
+  if (family === 'ipv4' && plainQuad(addrPart)?.end === addrPart.length) {
+    addrOut = addrPart;
+  } else if (addrPart !== '') {
     const r = addressRange(addrPart, family);
     if (!r.ok) return r;
     const [lo, hi] = r.value.split('-');
@@ -246,7 +260,7 @@ export const natRange: Normalizer = (v, family) => {
   if (portPart === undefined) return ok(addrOut);
   const pr = natPorts(portPart, family);
   if (!pr.ok) return pr;
-  return ok(`${addrOut}:${pr.value}`);
+  return ok(addrOut === addrPart && pr.value === portPart ? v : `${addrOut}:${pr.value}`);
 };
 
 /** NAT port range `a[-b]`; REDIRECT/MASQUERADE `--to-ports`. */

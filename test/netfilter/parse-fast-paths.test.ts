@@ -127,3 +127,34 @@ test('every option spec object belongs to one match extension (the per-parse mat
     }
   }
 });
+
+test('NAT ranges with plain IPv4 addresses print as ipaddr.js would', async () => {
+  const { natRange } = await import('../../src/netfilter/values.ts');
+  const cases: [string, string | undefined][] = [
+    ['10.244.3.232:9090', '10.244.3.232:9090'],
+    ['10.0.0.1', '10.0.0.1'],
+    ['010.0.0.1:80', '8.0.0.1:80'],
+    ['10.0.0.1:0080', '10.0.0.1:80'],
+    ['10.0.0.1:http', '10.0.0.1:80'],
+    ['10.0.0.1-10.0.0.1:80', '10.0.0.1:80'],
+    ['10.0.0.1-10.0.0.9:80-90', '10.0.0.1-10.0.0.9:80-90'],
+    [':80', ':80'],
+    ['10.0.0.256:80', undefined],
+    ['1.2.3:80', '1.2.0.3:80'],
+  ];
+  for (const [input, expected] of cases) {
+    const r = natRange(input, 'ipv4');
+    assert.equal(r.ok ? r.value : undefined, expected, input);
+  }
+});
+
+test('the parser vocabulary only changes which string object a token is, never its text', async () => {
+  const { tokenizeInto, vocabulary } = await import('../../src/netfilter/lexer.ts');
+  const words = vocabulary(['-A', '-m', '--comment', 'comment', 'tcp', '--dport', 'A-', '--']);
+  for (const line of ['-A X -m comment --comment "a b" -m tcp --dport 80', '-A -AA A- --A -- ---comment tcp"x" "tcp"', '-m\t-m  tcp\r']) {
+    const plain = { texts: [] as string[], columns: [] as number[] };
+    const withWords = { texts: [] as string[], columns: [] as number[] };
+    assert.deepEqual(tokenizeInto(line, withWords, words), tokenizeInto(line, plain));
+    assert.deepEqual(withWords, plain, line);
+  }
+});

@@ -54,13 +54,49 @@ async function exists(tx: Client, sha256: string): Promise<boolean> {
   return (await tx.blob.findUnique({ where: { sha256 }, select: { sha256: true } })) !== null;
 }
 
+// Blob data goes in and out through raw SQL: Prisma's driver adapter turns
+// every Bytes value into a JS array of numbers and back (≈ 50 ms per MB each
+// way); a Buffer parameter and hex(data) cost a few ms per MB.
+
+interface NewBlob {
+  sha256: string;
+  size: number;
+  encoding: string;
+  data: Uint8Array;
+  baseSha256?: string | null;
+  countersSha256?: string | null;
+}
+
+async function insertBlob(tx: Client, b: NewBlob): Promise<void> {
+  await tx.$executeRawUnsafe(
+    'INSERT INTO "Blob" ("sha256", "size", "encoding", "data", "baseSha256", "countersSha256") VALUES (?, ?, ?, ?, ?, ?)',
+    b.sha256,
+    b.size,
+    b.encoding,
+    Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength),
+    b.baseSha256 ?? null,
+    b.countersSha256 ?? null,
+  );
+}
+
+type BlobRead = { encoding: string; data: Buffer; baseSha256: string | null; countersSha256: string | null };
+
+async function readBlob(tx: Client, sha256: string): Promise<BlobRead | null> {
+  const rows = await tx.$queryRawUnsafe<{ encoding: string; hex: string; baseSha256: string | null; countersSha256: string | null }[]>(
+    'SELECT "encoding", hex("data") AS "hex", "baseSha256", "countersSha256" FROM "Blob" WHERE "sha256" = ?',
+    sha256,
+  );
+  const r = rows[0];
+  return r ? { encoding: r.encoding, data: Buffer.from(r.hex, 'hex'), baseSha256: r.baseSha256, countersSha256: r.countersSha256 } : null;
+}
+
 /** Stores `text` whole unless a blob with its sha256 exists; returns the sha256. */
 export async function putBlob(tx: Client, text: string, sha256: string = sha256Hex(text)): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
   const bytes = Buffer.from(text, 'utf8');
   const compress = bytes.length >= COMPRESS_FROM_BYTES;
   const data = compress ? gzipSync(bytes) : bytes;
-  await tx.blob.create({ data: { sha256, size: bytes.length, encoding: compress ? 'gzip' : 'identity', data: new Uint8Array(data) } });
+  await insertBlob(tx, { sha256, size: bytes.length, encoding: compress ? 'gzip' : 'identity', data });
   return sha256;
 }
 
@@ -72,9 +108,6 @@ export function decodeBlob(blob: { encoding: string; data: Uint8Array }): string
   throw new Error(`blob encoding "${blob.encoding}" is not a whole text`);
 }
 
-const BLOB_READ = { encoding: true, data: true, baseSha256: true, countersSha256: true } as const;
-type BlobRead = { encoding: string; data: Uint8Array; baseSha256: string | null; countersSha256: string | null };
-
 async function textLines(tx: Client, sha256: string, depth: number): Promise<string[]> {
   const text = await textOf(tx, sha256, depth);
   if (text === null) throw new Error(`blob ${sha256} (a delta base) is missing`);
@@ -83,7 +116,7 @@ async function textLines(tx: Client, sha256: string, depth: number): Promise<str
 
 async function textOf(tx: Client, sha256: string, depth: number): Promise<string | null> {
   if (depth > MAX_DEPTH) throw new Error(`blob ${sha256}: deltas nested deeper than ${MAX_DEPTH}`);
-  const blob = (await tx.blob.findUnique({ where: { sha256 }, select: BLOB_READ })) as BlobRead | null;
+  const blob = await readBlob(tx, sha256);
   if (!blob) return null;
   switch (blob.encoding) {
     case 'identity':
@@ -92,14 +125,14 @@ async function textOf(tx: Client, sha256: string, depth: number): Promise<string
     case 'delta': {
       if (!blob.baseSha256) throw new Error(`blob ${sha256}: delta without a base`);
       const base = await textLines(tx, blob.baseSha256, depth + 1);
-      return applyLineDelta(base, inflateRawSync(bufferOf(blob.data))).join('\n');
+      return applyLineDelta(base, inflateRawSync(blob.data)).join('\n');
     }
     case 'counted-delta': {
       if (!blob.baseSha256) throw new Error(`blob ${sha256}: delta without a base`);
       const canonical = await textLines(tx, blob.baseSha256, depth + 1);
       const counters = blob.countersSha256 ? await getCounters(tx, blob.countersSha256) : null;
       if (blob.countersSha256 && !counters) throw new Error(`blob ${sha256}: counters ${blob.countersSha256} are missing`);
-      return applyLineDelta(countedLines(canonical, counters), inflateRawSync(bufferOf(blob.data))).join('\n');
+      return applyLineDelta(countedLines(canonical, counters), inflateRawSync(blob.data)).join('\n');
     }
     default:
       throw new Error(`blob ${sha256}: encoding "${blob.encoding}" is not a text`);
@@ -125,15 +158,17 @@ async function deltaBaseOf(tx: Client, sha256: string): Promise<string | null> {
  * of the same few bases. Content-addressed, so never stale; one entry, and
  * only for texts up to BASE_CACHE_MAX_CHARS (a big base is not kept in memory).
  */
-let lastBase: { sha256: string; lines: readonly string[]; index: Map<string, number> } | null = null;
-const BASE_CACHE_MAX_CHARS = 16 * 2 ** 20;
+let lastBase: { sha256: string; lines: readonly string[]; index: () => Map<string, number> } | null = null;
+const BASE_CACHE_MAX_CHARS = 32 * 2 ** 20;
 
-async function deltaBase(tx: Client, sha256: string): Promise<{ lines: readonly string[]; index: Map<string, number> }> {
+async function deltaBase(tx: Client, sha256: string): Promise<{ lines: readonly string[]; index: () => Map<string, number> }> {
   if (lastBase?.sha256 === sha256) return lastBase;
   const text = await textOf(tx, sha256, 1);
   if (text === null) throw new Error(`blob ${sha256} (a delta base) is missing`);
   const lines = splitLines(text);
-  const entry = { sha256, lines, index: lineIndex(lines) };
+  let index: Map<string, number> | undefined;
+  // The line index is built on first need (most deltas never need it) and then kept with the lines.
+  const entry = { sha256, lines, index: () => (index ??= lineIndex(lines)) };
   lastBase = text.length <= BASE_CACHE_MAX_CHARS ? entry : null;
   return entry;
 }
@@ -164,7 +199,7 @@ export async function putText(tx: Client, text: string, sha256: string, candidat
       if (data.length > size * DELTA_MAX_RATIO) continue;
       // Belt and braces: the delta must give the text back exactly.
       if (applyLineDelta(base, delta.payload).join('\n') !== text) continue;
-      await tx.blob.create({ data: { sha256, size, encoding: 'delta', data: new Uint8Array(data), baseSha256: baseSha } });
+      await insertBlob(tx, { sha256, size, encoding: 'delta', data, baseSha256: baseSha });
       return sha256;
     }
   }
@@ -191,9 +226,7 @@ export async function putCountedText(
   if (worthIt(delta, text)) {
     const data = deflateRawSync(delta.payload);
     if (data.length <= Math.max(64, size * DELTA_MAX_RATIO) && applyLineDelta(base, delta.payload).join('\n') === text) {
-      await tx.blob.create({
-        data: { sha256, size, encoding: 'counted-delta', data: new Uint8Array(data), baseSha256: canonical.sha256, countersSha256: counters?.sha256 ?? null },
-      });
+      await insertBlob(tx, { sha256, size, encoding: 'counted-delta', data, baseSha256: canonical.sha256, countersSha256: counters?.sha256 ?? null });
       return sha256;
     }
   }
@@ -205,15 +238,15 @@ export async function putCounters(tx: Client, counters: readonly CounterText[]):
   const encoded = encodeCounters(counters);
   const sha256 = createHash('sha256').update('counters:').update(encoded).digest('hex');
   if (await exists(tx, sha256)) return sha256;
-  await tx.blob.create({ data: { sha256, size: encoded.length, encoding: 'counters', data: new Uint8Array(deflateRawSync(encoded)) } });
+  await insertBlob(tx, { sha256, size: encoded.length, encoding: 'counters', data: deflateRawSync(encoded) });
   return sha256;
 }
 
 /** The counters of a `counters` blob in text order; null when there is no such blob or it holds JSON (older rows). */
 export async function getCounters(tx: Client, sha256: string): Promise<CounterText[] | null> {
-  const blob = await tx.blob.findUnique({ where: { sha256 }, select: { encoding: true, data: true } });
+  const blob = await readBlob(tx, sha256);
   if (!blob || blob.encoding !== 'counters') return null;
-  return decodeCounters(inflateRawSync(bufferOf(blob.data)));
+  return decodeCounters(inflateRawSync(blob.data));
 }
 
 /**
@@ -221,13 +254,13 @@ export async function getCounters(tx: Client, sha256: string): Promise<CounterTe
  * from its counters blob and canonical text; null when the blob is missing.
  */
 export async function getCountersJson(tx: Client, countersSha256: string, canonicalSha256: string): Promise<Record<string, unknown> | null> {
-  const blob = await tx.blob.findUnique({ where: { sha256: countersSha256 }, select: { encoding: true, data: true } });
+  const blob = await readBlob(tx, countersSha256);
   if (!blob) return null;
   // Rows written before the counters encoding hold the JSON text.
   if (blob.encoding !== 'counters') return JSON.parse(decodeBlob(blob)) as Record<string, unknown>;
   const canonical = await getBlobText(tx, canonicalSha256);
   if (canonical === null) throw new Error(`blob ${canonicalSha256} is missing`);
-  return countersJsonOf(canonical, decodeCounters(inflateRawSync(bufferOf(blob.data))));
+  return countersJsonOf(canonical, decodeCounters(inflateRawSync(blob.data)));
 }
 
 /** Blobs nothing references: no dump, and no other blob as its base or merged counters. */

@@ -143,13 +143,31 @@ export interface LineDelta {
   readonly copiedLines: number;
 }
 
+/** How far a mismatch looks around the expected base line before asking the index. */
+const WINDOW = 4;
+
 /**
  * `target` as a delta of `base`. Payload: varint length of the op stream, the
  * ops, then the inserted lines joined by '\n'. An op is a varint `count*2+kind`:
  * kind 0 copies `count` base lines starting at (zigzag varint) offset from
  * where the previous copy ended; kind 1 takes the next `count` inserted lines.
+ *
+ * Lines are matched where the previous copy ended first; a mismatch looks a
+ * few lines ahead on both sides (a few lines deleted, or inserted) and only
+ * then asks the index of the base's lines (`index`, built on first need when
+ * not given or given as a function): the usual delta, a few scattered edits,
+ * never builds it.
  */
-export function encodeLineDelta(base: readonly string[], target: readonly string[], index: Map<string, number> = lineIndex(base)): LineDelta {
+export function encodeLineDelta(
+  base: readonly string[],
+  target: readonly string[],
+  index?: Map<string, number> | (() => Map<string, number>),
+): LineDelta {
+  let built: Map<string, number> | undefined = index instanceof Map ? index : undefined;
+  const lookup = (line: string): number => {
+    built ??= typeof index === 'function' ? index() : lineIndex(base);
+    return built.get(line) ?? -1;
+  };
   const ops = new ByteWriter();
   const literal: string[] = [];
   let literalChars = 0;
@@ -160,10 +178,22 @@ export function encodeLineDelta(base: readonly string[], target: readonly string
     if (pendingInsert) ops.uint(pendingInsert * 2 + 1);
     pendingInsert = 0;
   };
+  /** Where to copy `target[i]` from, or -1 to insert it. */
+  const startFor = (i: number): number => {
+    const line = target[i]!;
+    if (expected < base.length && base[expected] === line) return expected;
+    // A few base lines deleted: the line (and the next) a little further on.
+    for (let k = 1; k <= WINDOW && expected + k < base.length; k++) {
+      if (base[expected + k] === line && (i + 1 >= target.length || base[expected + k + 1] === target[i + 1])) return expected + k;
+    }
+    // A few lines inserted: the expected base line comes back shortly.
+    if (expected < base.length) for (let k = 1; k <= WINDOW && i + k < target.length; k++) if (target[i + k] === base[expected]) return -1;
+    return lookup(line);
+  };
   let i = 0;
   while (i < target.length) {
     const line = target[i]!;
-    let start = expected < base.length && base[expected] === line ? expected : (index.get(line) ?? -1);
+    let start = startFor(i);
     if (start >= 0) {
       let n = 1;
       while (i + n < target.length && start + n < base.length && base[start + n] === target[i + n]) n++;
@@ -228,45 +258,86 @@ export function applyLineDelta(base: readonly string[], payload: Uint8Array): st
 /** One counter as `packets:bytes` (decimal, exact), or null for "none". */
 export type CounterText = string | null;
 
-/** Where a counter of a canonical text goes: the line of a chain declaration (policy) or rule, and its table and chain. */
-interface CounterSlot {
-  readonly line: number;
-  readonly kind: 'policy' | 'rule';
-  readonly table: string;
-  readonly chain: string;
-}
-
-/** A canonical text split into lines, with the places of its counters. */
+/**
+ * A canonical (packetpath-rendered) iptables-save text split into lines, with
+ * the places of its counters in text order: every chain declaration
+ * (`:CHAIN POLICY [0:0]`, its policy counter) and rule (`-A CHAIN ...`).
+ */
 export interface CanonicalLayout {
   readonly lines: readonly string[];
-  readonly slots: readonly CounterSlot[];
+  /** Line number of each counter slot. */
+  readonly slotLine: Int32Array;
+  /** 0: a chain declaration (policy counter), 1: a rule. */
+  readonly slotKind: Uint8Array;
 }
 
-/**
- * The chain declarations and rules of a canonical (packetpath-rendered)
- * iptables-save text, in text order: `*table`, `:CHAIN POLICY [0:0]`,
- * `-A CHAIN ...`.
- */
+const POLICY = 0;
+const RULE = 1;
+
 export function canonicalLayout(text: string | readonly string[]): CanonicalLayout {
   const lines = typeof text === 'string' ? splitLines(text) : text;
-  const slots: CounterSlot[] = [];
-  let table = '';
+  const slotLine = new Int32Array(lines.length);
+  const slotKind = new Uint8Array(lines.length);
+  let n = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const c = line.charCodeAt(0);
-    if (c === 42 /* * */) table = line.slice(1);
-    else if (c === 58 /* : */) {
-      const sp = line.indexOf(' ');
-      slots.push({ line: i, kind: 'policy', table, chain: line.slice(1, sp < 0 ? undefined : sp) });
-    } else if (c === 45 /* - */ && line.startsWith('-A ')) {
-      const sp = line.indexOf(' ', 3);
-      slots.push({ line: i, kind: 'rule', table, chain: line.slice(3, sp < 0 ? undefined : sp) });
+    if (c === 58 /* : */) {
+      slotLine[n] = i;
+      slotKind[n++] = POLICY;
+    } else if (c === 45 /* - */ && line.charCodeAt(1) === 65 /* A */ && line.charCodeAt(2) === 32) {
+      slotLine[n] = i;
+      slotKind[n++] = RULE;
     }
   }
-  return { lines, slots };
+  return { lines, slotLine: slotLine.subarray(0, n), slotKind: slotKind.subarray(0, n) };
 }
 
 const layoutOf = (canonical: string | CanonicalLayout): CanonicalLayout => (typeof canonical === 'string' ? canonicalLayout(canonical) : canonical);
+
+/** The chain named by a declaration (`:NAME ...`) or rule (`-A NAME ...`) line. */
+function chainOf(line: string, kind: number): string {
+  const from = kind === POLICY ? 1 : 3;
+  const sp = line.indexOf(' ', from);
+  return line.slice(from, sp < 0 ? undefined : sp);
+}
+
+/**
+ * Walks the slots of a layout with their table and chain, calling `policy`
+ * for each declaration and `rule` for each rule. Rules of one chain are
+ * contiguous in a canonical text, so a rule line is matched against the
+ * current chain's `-A NAME ` prefix and only sliced when the chain changes.
+ */
+function walkSlots(
+  layout: CanonicalLayout,
+  onTable: (table: string) => boolean,
+  policy: (slot: number, chain: string) => boolean,
+  rule: (slot: number, chain: string) => boolean,
+): boolean {
+  const { lines, slotLine, slotKind } = layout;
+  let lastLine = -1;
+  let chain = '';
+  let prefix = '';
+  for (let i = 0; i < slotLine.length; i++) {
+    const at = slotLine[i]!;
+    // Table headers between the previous slot and this one.
+    for (let l = lastLine + 1; l < at; l++) if (lines[l]!.charCodeAt(0) === 42 /* * */ && !onTable(lines[l]!.slice(1))) return false;
+    lastLine = at;
+    const line = lines[at]!;
+    if (slotKind[i] === POLICY) {
+      if (!policy(i, chainOf(line, POLICY))) return false;
+      continue;
+    }
+    if (!prefix || !line.startsWith(prefix)) {
+      chain = chainOf(line, RULE);
+      prefix = `-A ${chain} `;
+      // A rule with no spec at all is `-A NAME` (no trailing space).
+      if (line.length === chain.length + 3) prefix = '';
+    }
+    if (!rule(i, chain)) return false;
+  }
+  return true;
+}
 
 type CountersJson = Record<string, Record<string, { policy: CounterText; rules: CounterText[] }>>;
 
@@ -278,66 +349,90 @@ type CountersJson = Record<string, Record<string, { policy: CounterText; rules: 
  */
 export function countersInTextOrder(canonical: string | CanonicalLayout, countersJson: string): CounterText[] | null {
   const json = JSON.parse(countersJson) as CountersJson;
-  const { slots } = layoutOf(canonical);
-  const out: CounterText[] = new Array<CounterText>(slots.length);
-  // Walk the JSON in its key order alongside the declarations in text order.
+  const layout = layoutOf(canonical);
+  const out: CounterText[] = new Array<CounterText>(layout.slotLine.length);
   const tables = Object.keys(json);
   let ti = -1;
-  let table = '';
+  let chains: CountersJson[string] = {};
   let chainKeys: string[] = [];
   let ci = 0;
-  const seen = new Set<string>();
-  const next = new Map<string, number>();
-  for (let i = 0; i < slots.length; i++) {
-    const s = slots[i]!;
-    if (s.table !== table || ti < 0) {
-      // A new table section must be the JSON's next table, and the previous one must be used up.
-      if (ti >= 0 && ci !== chainKeys.length) return null;
-      if (seen.has(s.table) || tables[++ti] !== s.table) return null;
-      seen.add(s.table);
-      table = s.table;
-      chainKeys = Object.keys(json[table]!);
+  let used = new Map<string, number>();
+  // Each table's chains must be used up: declared in the JSON's key order, and every rule counter taken.
+  const tableDone = (): boolean => {
+    if (ti < 0) return true;
+    if (ci !== chainKeys.length) return false;
+    for (const name of chainKeys) if ((used.get(name) ?? 0) !== chains[name]!.rules.length) return false;
+    return true;
+  };
+  const ok = walkSlots(
+    layout,
+    (table) => {
+      if (!tableDone() || tables[++ti] !== table) return false;
+      chains = json[table]!;
+      chainKeys = Object.keys(chains);
       ci = 0;
-    }
-    const chain = json[table]![s.chain];
-    if (!chain) return null;
-    if (s.kind === 'policy') {
-      if (chainKeys[ci++] !== s.chain) return null;
-      out[i] = chain.policy;
-    } else {
-      const key = `${table}\0${s.chain}`;
-      const k = next.get(key) ?? 0;
-      if (k >= chain.rules.length) return null;
-      out[i] = chain.rules[k]!;
-      next.set(key, k + 1);
-    }
-  }
-  if (ti + 1 !== tables.length || (ti >= 0 && ci !== chainKeys.length)) return null;
-  // Every chain's rules used up (declared chains without rules have none to use).
-  for (const t of tables) for (const [name, c] of Object.entries(json[t]!)) if ((next.get(`${t}\0${name}`) ?? 0) !== c.rules.length) return null;
+      used = new Map();
+      return true;
+    },
+    (slot, chain) => {
+      if (ti < 0 || chainKeys[ci++] !== chain) return false;
+      out[slot] = chains[chain]!.policy;
+      return true;
+    },
+    (slot, chain) => {
+      const c = ti < 0 ? undefined : chains[chain];
+      if (!c) return false;
+      const k = used.get(chain) ?? 0;
+      if (k >= c.rules.length) return false;
+      out[slot] = c.rules[k]!;
+      used.set(chain, k + 1);
+      return true;
+    },
+  );
+  // A table header after the last slot (a table without chains) is not walked: such JSON does not line up.
+  if (!ok || !tableDone() || ti + 1 !== tables.length) return null;
   return out;
 }
 
 /** True when the counters say nothing: no rule counter, and every policy counter absent or `0:0`. */
 export function countersAreEmpty(canonical: string | CanonicalLayout, counters: readonly CounterText[]): boolean {
-  const { slots } = layoutOf(canonical);
-  return slots.every((s, i) => counters[i] === null || (s.kind === 'policy' && counters[i] === '0:0'));
+  const { slotKind } = layoutOf(canonical);
+  for (let i = 0; i < slotKind.length; i++) {
+    const c = counters[i];
+    if (c !== null && !(slotKind[i] === POLICY && c === '0:0')) return false;
+  }
+  return true;
 }
 
 /** The API's counters JSON object from the canonical text and its counters in text order. */
 export function countersJsonOf(canonical: string | CanonicalLayout, counters: readonly CounterText[]): CountersJson {
-  const { slots } = layoutOf(canonical);
-  if (slots.length !== counters.length) throw new Error(`counters: ${counters.length} stored for ${slots.length} slots of the canonical text`);
+  const layout = layoutOf(canonical);
+  if (layout.slotLine.length !== counters.length) throw new Error(`counters: ${counters.length} stored for ${layout.slotLine.length} slots of the canonical text`);
   const out: CountersJson = {};
-  slots.forEach((s, i) => {
-    const table = (out[s.table] ??= {});
-    if (s.kind === 'policy') table[s.chain] = { policy: counters[i]!, rules: [] };
-    else {
-      const chain = table[s.chain];
-      if (!chain) throw new Error(`counters: rule of undeclared chain ${s.chain}`);
-      chain.rules.push(counters[i]!);
-    }
-  });
+  let table: CountersJson[string] = {};
+  let current: { rules: CounterText[] } | undefined;
+  let currentName = '';
+  walkSlots(
+    layout,
+    (name) => {
+      table = out[name] ??= {};
+      current = undefined;
+      return true;
+    },
+    (slot, chain) => {
+      table[chain] = { policy: counters[slot]!, rules: [] };
+      return true;
+    },
+    (slot, chain) => {
+      if (!current || currentName !== chain) {
+        current = table[chain];
+        currentName = chain;
+        if (!current) throw new Error(`counters: rule of undeclared chain ${chain}`);
+      }
+      current.rules.push(counters[slot]!);
+      return true;
+    },
+  );
   return out;
 }
 
@@ -392,20 +487,21 @@ export function decodeCounters(data: Uint8Array): CounterText[] {
  * leave the line as it is).
  */
 export function countedLines(canonical: readonly string[] | CanonicalLayout, counters: readonly CounterText[] | null): string[] {
-  const layout = Array.isArray(canonical) ? null : (canonical as CanonicalLayout);
-  const out = (layout ? layout.lines : (canonical as readonly string[])).slice();
+  const layout = Array.isArray(canonical) ? canonicalLayout(canonical as readonly string[]) : (canonical as CanonicalLayout);
+  const out = layout.lines.slice();
   if (!counters) return out;
-  const slots = layout ? layout.slots : canonicalLayout(out).slots;
-  if (slots.length !== counters.length) throw new Error(`counters: ${counters.length} stored for ${slots.length} slots of the canonical text`);
-  slots.forEach((s, i) => {
+  const { slotLine, slotKind } = layout;
+  if (slotLine.length !== counters.length) throw new Error(`counters: ${counters.length} stored for ${slotLine.length} slots of the canonical text`);
+  for (let i = 0; i < slotLine.length; i++) {
     const c = counters[i];
-    if (c === null || c === undefined) return;
-    const line = out[s.line]!;
-    if (s.kind === 'rule') out[s.line] = `[${c}] ${line}`;
+    if (c === null || c === undefined) continue;
+    const at = slotLine[i]!;
+    const line = out[at]!;
+    if (slotKind[i] === RULE) out[at] = `[${c}] ${line}`;
     else {
-      const at = line.lastIndexOf(' [');
-      out[s.line] = `${at < 0 ? line : line.slice(0, at)} [${c}]`;
+      const cut = line.lastIndexOf(' [');
+      out[at] = `${cut < 0 ? line : line.slice(0, cut)} [${c}]`;
     }
-  });
+  }
   return out;
 }

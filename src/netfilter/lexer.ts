@@ -44,26 +44,25 @@ export function toTokenList(tokens: readonly Token[]): TokenList {
  * no allocation, and property/Map lookups on a constant are cheaper.
  */
 export interface Vocabulary {
-  readonly buckets: ReadonlyMap<number, readonly string[]>;
+  /** Words by a small hash of length, first and last character; collisions share a slot. */
+  readonly slots: readonly (readonly string[] | undefined)[];
 }
 
-const bucketKey = (length: number, first: number, last: number): number => (length * 256 + (first & 255)) * 256 + (last & 255);
+const SLOTS = 4096;
+const slotOf = (length: number, first: number, last: number): number => (length * 131 + first * 31 + last) & (SLOTS - 1);
 
 export function vocabulary(words: Iterable<string>): Vocabulary {
-  const buckets = new Map<number, string[]>();
+  const slots: (string[] | undefined)[] = new Array(SLOTS).fill(undefined);
   for (const w of new Set(words)) {
     if (w === '' || /[\s"]/.test(w)) continue;
-    const key = bucketKey(w.length, w.charCodeAt(0), w.charCodeAt(w.length - 1));
-    const b = buckets.get(key);
-    if (b) b.push(w);
-    else buckets.set(key, [w]);
+    (slots[slotOf(w.length, w.charCodeAt(0), w.charCodeAt(w.length - 1))] ??= []).push(w);
   }
-  return { buckets };
+  return { slots };
 }
 
 function plainToken(line: string, start: number, end: number, words: Vocabulary | undefined): string {
-  const bucket = words?.buckets.get(bucketKey(end - start, line.charCodeAt(start), line.charCodeAt(end - 1)));
-  if (bucket) for (const w of bucket) if (line.startsWith(w, start)) return w;
+  const slot = words?.slots[slotOf(end - start, line.charCodeAt(start), line.charCodeAt(end - 1))];
+  if (slot) for (const w of slot) if (w.length === end - start && line.startsWith(w, start)) return w;
   return line.slice(start, end);
 }
 

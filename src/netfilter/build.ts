@@ -5,7 +5,13 @@ import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset,
 import { BUILTIN_CHAINS } from './model.ts';
 import { classifyTarget, resolveTarget, VERDICTS, type PendingTarget } from './rule-spec.ts';
 
+/**
+ * A rule before its target is resolved. It has the Rule's fields in the
+ * Rule's order, so buildTable finishes it in place instead of copying it.
+ */
 export interface RuleDraft {
+  /** 0 until buildTable numbers the rule. */
+  readonly position: number;
   readonly line: number;
   readonly raw: string;
   readonly counters?: Counters;
@@ -48,6 +54,14 @@ export function compareChainNames(table: TableName, a: string, b: string): numbe
   const ib = builtins.indexOf(b);
   if (ia >= 0 || ib >= 0) return (ia < 0 ? Infinity : ia) - (ib < 0 ? Infinity : ib);
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Turns a draft into its Rule. A draft belongs to one chain and is finished once. */
+function finishRule(draft: RuleDraft, position: number, target: Target | null): Rule {
+  const rule = draft as unknown as { position: number; target: Target | null };
+  rule.position = position;
+  rule.target = target;
+  return rule as unknown as Rule;
 }
 
 /** Sorts chains the way iptables-save lists them; dumps usually are in that order already. */
@@ -109,9 +123,7 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
         if (target?.kind === 'extension' && !target.known) {
           diagnostics.push({ line: r.line, severity: 'warning', code: 'unknown-target', message: `unknown target "${target.name}": kept verbatim; a trace stops there` });
         }
-        return r.counters
-          ? { position: idx + 1, line: r.line, raw: r.raw, counters: r.counters, matches: r.matches, target }
-          : { position: idx + 1, line: r.line, raw: r.raw, matches: r.matches, target };
+        return finishRule(r, idx + 1, target);
       });
       return {
         name: c.name,

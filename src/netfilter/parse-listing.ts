@@ -602,6 +602,7 @@ function parseRow(
   if (variants.length > 1) diag(lineNo, 'warning', 'listing-variants', 'one listing row produced several rules');
   const matches = [...variants[0]!, ...unknown];
   return {
+    position: 0,
     line: lineNo,
     raw: line,
     ...(parsed.counters ? { counters: parsed.counters.value } : {}),

@@ -39,7 +39,7 @@ function zeroCounters(memo: Map<string, Counters>): Counters {
 }
 
 function ruleDraft(line: number, raw: string, counters: Counters | undefined, matches: RuleDraft['matches'], target: RuleDraft['target']): RuleDraft {
-  return counters ? { line, raw, counters, matches, target } : { line, raw, matches, target };
+  return counters ? { position: 0, line, raw, counters, matches, target } : { position: 0, line, raw, matches, target };
 }
 
 const NO_NOTE: { text: string; note?: string; kind?: '//' | '#' } = { text: '' };

@@ -21,17 +21,36 @@ export interface SaveParseOutput {
 }
 
 const PROMPT = /^\s*(\[[^\]]*\]\s?[#$]|[\w.-]+@[\w.-]+(:\S*)?\s?[#$]|\/\s?#|~\s?[#$]|\$\s)/;
-const COUNTERS_PREFIX = /^\[(\d+):(\d+)\]$/;
 
-/** `[packets:bytes]` before a rule. The many `[0:0]` of one parse share one readonly object. */
+/** `[packets:bytes]` (two digit strings) before a rule. The many `[0:0]` of one parse share one readonly object. */
 function countersPrefix(text: string, memo: Map<string, Counters>): Counters | undefined {
-  const seen = memo.get(text);
-  if (seen) return seen;
-  const cm = COUNTERS_PREFIX.exec(text);
-  if (!cm) return undefined;
-  const counters = { packets: BigInt(cm[1]!), bytes: BigInt(cm[2]!) };
-  if (text === '[0:0]') memo.set(text, counters);
-  return counters;
+  if (text === '[0:0]') {
+    let zero = memo.get(text);
+    if (!zero) memo.set(text, (zero = { packets: 0n, bytes: 0n }));
+    return zero;
+  }
+  const colon = text.indexOf(':');
+  const end = text.length - 1;
+  if (text.charCodeAt(0) !== 91 /* [ */ || text.charCodeAt(end) !== 93 /* ] */ || !allDigits(text, 1, colon) || !allDigits(text, colon + 1, end)) return undefined;
+  return { packets: bigIntOf(text, 1, colon), bytes: bigIntOf(text, colon + 1, end) };
+}
+
+/** True when text[from, to) is one or more ASCII digits. */
+function allDigits(text: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** BigInt of the digits text[from, to), without a substring when the value fits a double exactly. */
+function bigIntOf(text: string, from: number, to: number): bigint {
+  if (to - from > 15) return BigInt(text.slice(from, to));
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + (text.charCodeAt(i) - 48);
+  return BigInt(n);
 }
 
 function zeroCounters(memo: Map<string, Counters>): Counters {

@@ -105,11 +105,15 @@ describe('ReadCache', () => {
     const cache = new ReadCache({ version: () => version, close: () => {} }, { writes });
     let loads = 0;
     const load = async () => ++loads;
+    // The version is read once per event-loop turn: the next turn sees a commit made elsewhere.
+    const nextTurn = () => new Promise((r) => setImmediate(r));
     assert.equal(await cache.volatile('k', load), 1);
     assert.equal(await cache.volatile('k', load), 1, 'cached');
     version++;
+    await nextTurn();
     assert.equal(await cache.volatile('k', load), 2, 'a commit elsewhere drops it');
     version++;
+    await nextTurn();
     writes.open = 1;
     assert.equal(await cache.volatile('k', load), 3);
     assert.equal(await cache.volatile('k', load), 4, 'read during an open write transaction: not kept');
@@ -123,10 +127,16 @@ describe('ReadCache', () => {
     assert.equal(await cache.volatile('k', load), 6, 'kept again once writes are quiet');
     const committing = async () => {
       version++;
+      await nextTurn();
       return ++loads;
     };
     assert.equal(await cache.volatile('j', committing), 7);
-    assert.equal(await cache.volatile('j', load), 8, 'a commit while loading: not kept');
+    assert.equal(await cache.volatile('j', load), 8, 'a commit elsewhere while loading: not kept');
+    // This process's own writes are seen at once, in the same turn.
+    assert.equal(await cache.volatile('j', load), 8);
+    writes.begun++;
+    version++;
+    assert.equal(await cache.volatile('j', load), 9, 'own write: checked again at once');
     const { cacheable } = await cache.guarded(async () => {
       writes.open++;
       writes.begun++;

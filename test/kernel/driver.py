@@ -574,11 +574,16 @@ class Topology:
         min_ms = self.opts.get("minWaitMs", 120)
         quiet_ms = self.opts.get("quietMs", 60)
         max_ms = self.opts.get("maxWaitMs", 400)
+        # Every injected packet meets the pptrace settrace rule first, so some
+        # monitor output always comes; on a loaded machine it can be late, and
+        # stopping before it arrives would read as "the kernel saw nothing".
+        silent_max_ms = self.opts.get("silentMaxWaitMs", 3000)
         last = tsend
         while True:
             now = time.monotonic()
             el = (now - tsend) * 1000
-            if el >= max_ms or (el >= min_ms and (now - last) * 1000 >= quiet_ms):
+            heard = any(m["buf"] for m in mons.values()) or "sendError" in timing
+            if el >= (max_ms if heard else silent_max_ms) or (heard and el >= min_ms and (now - last) * 1000 >= quiet_ms):
                 break
             r, _, _ = select.select(list(fd_map), [], [], 0.01)
             for fd in r:

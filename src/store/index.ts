@@ -58,6 +58,8 @@ export {
   revokeToken,
   hasTokens,
   verifyToken,
+  verifyTokenWith,
+  findTokenRow,
   touchToken,
   scopeAllows,
   isTokenScope,
@@ -70,5 +72,6 @@ export {
   type CreateTokenInput,
   type VerifyResult,
   type VerifyFailure,
+  type TokenRow,
 } from './tokens.ts';
 export { parseDuration, DURATION_PATTERN } from './duration.ts';

@@ -58,7 +58,7 @@ export const tokenPrefix = (id: string): string => `ppt_${id}_`;
 /** True for text shaped like a packetpath token (says nothing about validity). */
 export const looksLikeToken = (text: string): boolean => TOKEN_TEXT.test(text);
 
-type TokenRow = {
+export type TokenRow = {
   id: string;
   name: string | null;
   scope: string;
@@ -136,9 +136,23 @@ export type VerifyResult = { ok: true; token: TokenInfo } | { ok: false; reason:
 
 /** Checks a presented token text. Never throws for bad input. */
 export async function verifyToken(tx: Client, presented: string, now: Date = new Date()): Promise<VerifyResult> {
+  return verifyTokenWith((id) => findTokenRow(tx, id), presented, now);
+}
+
+/** The stored row of a token id (null when there is none): what `verifyTokenWith` checks a presented token against. */
+export function findTokenRow(tx: Client, id: string): Promise<TokenRow | null> {
+  return tx.apiToken.findUnique({ where: { id } });
+}
+
+/**
+ * `verifyToken` with the row lookup supplied (e.g. through a cache of
+ * `findTokenRow` answers); the hash, revocation and expiry are checked here,
+ * on every call.
+ */
+export async function verifyTokenWith(lookup: (id: string) => Promise<TokenRow | null>, presented: string, now: Date = new Date()): Promise<VerifyResult> {
   const m = TOKEN_TEXT.exec(presented);
   if (!m) return { ok: false, reason: 'malformed' };
-  const row = await tx.apiToken.findUnique({ where: { id: m[1]! } });
+  const row = await lookup(m[1]!);
   const given = hashToken(presented);
   const stored = row ? Buffer.from(row.hash, 'hex') : DUMMY_HASH;
   const equal = stored.length === given.length && timingSafeEqual(stored, given);

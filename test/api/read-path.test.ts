@@ -11,7 +11,7 @@ import fastJsonStringify from 'fast-json-stringify';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { parseDump } from '../../src/netfilter/index.ts';
 import { renderRuleset } from '../../src/netfilter/index.ts';
-import { createToken, extractCounters, openDatabase, prepareDump, ReadCache, rulesetCacheKey, stripCounters, uploadDumps, type Database } from '../../src/store/index.ts';
+import { createToken, extractCounters, openDatabase, prepareDump, ReadCache, revokeToken, rulesetCacheKey, stripCounters, uploadDumps, type Database } from '../../src/store/index.ts';
 import type { Ruleset } from '../../src/netfilter/index.ts';
 import { CORPUS, FIXTURES } from '../support/paths.ts';
 import { startApi, type TestApi } from '../support/api.ts';
@@ -285,5 +285,43 @@ describe('trace hot path', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('trace hot path with tokens', () => {
+  let base: TestApi;
+  let api: TestApi;
+  let spy: ReturnType<typeof counting>;
+  before(async () => {
+    base = await startApi();
+    spy = counting(base.db);
+    api = await startApi({ shareDatabaseOf: base, db: spy.db });
+  });
+  after(async () => {
+    await api.close();
+    await base.close();
+  });
+
+  it('a warm authenticated trace queries nothing; a revocation by another connection applies at once', async () => {
+    const admin = (await createToken(base.db.prisma, { scope: 'admin' })).token;
+    const read = await createToken(base.db.prisma, { scope: 'read' });
+    const auth = (t: string) => ({ authorization: `Bearer ${t}` });
+    await api.request.post(`${V1}/nodes/t1/dumps`).set(auth(admin)).send({ dump: ssh('ACCEPT'), host: HOST_A }).expect(201);
+    // The first use records lastUsedAt (a write, at most once a minute per token): the next request reloads once.
+    await api.request.post(`${V1}/trace`).set(auth(read.token)).send({ node: 't1', packet: packet() }).expect(200);
+    await api.request.post(`${V1}/trace`).set(auth(read.token)).send({ node: 't1', packet: packet() }).expect(200);
+    await api.request.post(`${V1}/trace`).send({ node: 't1', packet: packet() }).expect(401);
+    spy.reset();
+    for (let i = 0; i < 10; i++) await api.request.post(`${V1}/trace`).set(auth(read.token)).send({ node: 't1', packet: packet() }).expect(200);
+    assert.equal(spy.total(), 0, `warm authenticated traces query nothing (${JSON.stringify([...spy.reads])})`);
+    // A wrong secret for a known id is still refused (the hash is checked on every request).
+    await api.request.post(`${V1}/trace`).set(auth(read.token.slice(0, -2) + (read.token.endsWith('AA') ? 'BB' : 'AA'))).send({ node: 't1', packet: packet() }).expect(401);
+    const other = await openDatabase(api.config.databaseUrl);
+    try {
+      await revokeToken(other.prisma, read.info.id);
+    } finally {
+      await other.close();
+    }
+    await api.request.post(`${V1}/trace`).set(auth(read.token)).send({ node: 't1', packet: packet() }).expect(401);
   });
 });

@@ -23,7 +23,7 @@
 import fp from 'fastify-plugin';
 import ipaddr from 'ipaddr.js';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import { hasTokens, scopeAllows, touchToken, verifyToken, type TokenInfo, type TokenScope, type VerifyFailure } from '../../store/index.ts';
+import { findTokenRow, hasTokens, scopeAllows, touchToken, verifyTokenWith, type TokenInfo, type TokenScope, type VerifyFailure } from '../../store/index.ts';
 import { HttpProblem } from './errors.ts';
 import { ProblemSchema, ref } from '../schemas/common.ts';
 
@@ -271,7 +271,9 @@ export default fp(
           request.log.info({ reason: 'not-bearer' }, 'authentication failed');
           throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
         }
-        const result = await verifyToken(app.db.prisma, m[1]!);
+        // The token's row through the read cache (until the database changes: a revocation is seen at once);
+        // hash, revocation and expiry are checked on every request.
+        const result = await verifyTokenWith((id) => app.readCache.volatile(`token:${id}`, () => findTokenRow(app.db.prisma, id)), m[1]!);
         if (!result.ok) {
           failures.fail(key);
           request.log.info({ reason: result.reason }, 'authentication failed');

@@ -90,7 +90,7 @@ export async function storage(add: AddRow, options: StorageOptions = {}): Promis
     const db = await openDatabase(`file:${file}`);
     try {
       const record = (u: NodeUpload): Promise<unknown> =>
-        uploadDumps(db.prisma, { node: u.node, cluster: 'bench', dumps: [{ ...u.prepared, ruleset: { family: u.prepared.family, tables: [] } }], hostJson: u.hostJson });
+        uploadDumps(db.prisma, { deltaBases: db.deltaBases, node: u.node, cluster: 'bench', dumps: [{ ...u.prepared, ruleset: { family: u.prepared.family, tables: [] } }], hostJson: u.hostJson });
       const empty = await dbBytes(db, file);
 
       // Node 0, on this thread.

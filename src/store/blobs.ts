@@ -90,12 +90,15 @@ async function readBlob(tx: Client, sha256: string): Promise<BlobRead | null> {
   return r ? { encoding: r.encoding, data: Buffer.from(r.hex, 'hex'), baseSha256: r.baseSha256, countersSha256: r.countersSha256 } : null;
 }
 
+const FAST_GZIP_FROM_BYTES = 8 * 2 ** 20;
+
 /** Stores `text` whole unless a blob with its sha256 exists; returns the sha256. */
 export async function putBlob(tx: Client, text: string, sha256: string = sha256Hex(text)): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
   const bytes = Buffer.from(text, 'utf8');
   const compress = bytes.length >= COMPRESS_FROM_BYTES;
-  const data = compress ? gzipSync(bytes) : bytes;
+  // Big texts are written inside the upload's request: gzip -1 is 2.5× faster than -6 for ~13% more bytes.
+  const data = compress ? gzipSync(bytes, { level: bytes.length >= FAST_GZIP_FROM_BYTES ? 1 : 6 }) : bytes;
   await insertBlob(tx, { sha256, size: bytes.length, encoding: compress ? 'gzip' : 'identity', data });
   return sha256;
 }
@@ -153,23 +156,33 @@ async function deltaBaseOf(tx: Client, sha256: string): Promise<string | null> {
   return null;
 }
 
+interface DeltaBase {
+  readonly sha256: string;
+  readonly lines: readonly string[];
+  readonly index: () => Map<string, number>;
+}
+
 /**
  * The last delta base used, split and indexed: uploads of a fleet are deltas
  * of the same few bases. Content-addressed, so never stale; one entry, and
  * only for texts up to BASE_CACHE_MAX_CHARS (a big base is not kept in memory).
+ * Owned by whoever opened the database (`Database.deltaBases`).
  */
-let lastBase: { sha256: string; lines: readonly string[]; index: () => Map<string, number> } | null = null;
+export interface DeltaBaseCache {
+  last: DeltaBase | null;
+}
+export const createDeltaBaseCache = (): DeltaBaseCache => ({ last: null });
 const BASE_CACHE_MAX_CHARS = 32 * 2 ** 20;
 
-async function deltaBase(tx: Client, sha256: string): Promise<{ lines: readonly string[]; index: () => Map<string, number> }> {
-  if (lastBase?.sha256 === sha256) return lastBase;
+async function deltaBase(tx: Client, sha256: string, cache: DeltaBaseCache | undefined): Promise<DeltaBase> {
+  if (cache?.last?.sha256 === sha256) return cache.last;
   const text = await textOf(tx, sha256, 1);
   if (text === null) throw new Error(`blob ${sha256} (a delta base) is missing`);
   const lines = splitLines(text);
   let index: Map<string, number> | undefined;
   // The line index is built on first need (most deltas never need it) and then kept with the lines.
   const entry = { sha256, lines, index: () => (index ??= lineIndex(lines)) };
-  lastBase = text.length <= BASE_CACHE_MAX_CHARS ? entry : null;
+  if (cache) cache.last = text.length <= BASE_CACHE_MAX_CHARS ? entry : null;
   return entry;
 }
 
@@ -182,7 +195,14 @@ const worthIt = (delta: { literalChars: number }, text: string): boolean => delt
  * version of another node of its cluster; a `delta` candidate stands for its
  * whole base), else whole. Returns the sha256.
  */
-export async function putText(tx: Client, text: string, sha256: string, candidates: readonly string[], lines?: readonly string[]): Promise<string> {
+export async function putText(
+  tx: Client,
+  text: string,
+  sha256: string,
+  candidates: readonly string[],
+  lines?: readonly string[],
+  cache?: DeltaBaseCache,
+): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
   const size = Buffer.byteLength(text, 'utf8');
   if (size >= DELTA_FROM_BYTES) {
@@ -192,7 +212,7 @@ export async function putText(tx: Client, text: string, sha256: string, candidat
       const baseSha = await deltaBaseOf(tx, candidate);
       if (!baseSha || tried.has(baseSha)) continue;
       tried.add(baseSha);
-      const { lines: base, index } = await deltaBase(tx, baseSha);
+      const { lines: base, index } = await deltaBase(tx, baseSha, cache);
       const delta = encodeLineDelta(base, target, index);
       if (!worthIt(delta, text)) continue;
       const data = deflateRawSync(delta.payload);

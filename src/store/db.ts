@@ -6,6 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient, Prisma } from '../generated/prisma/client.ts';
 import { applyMigrations, readMigrations, MIGRATIONS_DIR, type MigrationReport } from './migrate.ts';
+import { createDeltaBaseCache, type DeltaBaseCache } from './blobs.ts';
 
 /** A Prisma client or an interactive-transaction client: what every store function takes first. */
 export type Client = PrismaClient | Prisma.TransactionClient;
@@ -16,6 +17,8 @@ export interface Database {
   readonly prisma: PrismaClient;
   /** The `file:` URL it was opened with. */
   readonly url: string;
+  /** Split and indexed delta bases of recent uploads (see blobs.ts), for `uploadDumps`. */
+  readonly deltaBases: DeltaBaseCache;
   /** What the migrator did when the database was opened (null when `migrate: false`). */
   readonly migrations: MigrationReport | null;
   /** A trivial query; rejects when the database is unusable (readiness). */
@@ -81,6 +84,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   return {
     prisma,
     url,
+    deltaBases: createDeltaBaseCache(),
     migrations,
     async ping() {
       if (closed) throw new Error('database is closed');

@@ -1,6 +1,6 @@
 // Dump versions: recording uploads (with dedupe), listing, reading texts.
 import type { Diagnostic, DumpFormat, Family } from '../netfilter/index.ts';
-import { deleteUnreferencedBlobs, getBlobText, getCountersJson } from './blobs.ts';
+import { deleteUnreferencedBlobs, getBlobText, getCountersJson, type DeltaBaseCache } from './blobs.ts';
 import { clampLimit, decodeCursor, encodeCursor, type Page, type PageRequest } from './cursor.ts';
 import { writeTransaction, type Client, type PrismaClient, type Tx } from './db.ts';
 import { ForbiddenError, NotFoundError } from './errors.ts';
@@ -95,6 +95,8 @@ export interface RecordDumpInput {
   readonly hostJson?: string | null | undefined;
   readonly collectedAt?: Date | null | undefined;
   readonly now: Date;
+  /** The database's delta-base cache (`Database.deltaBases`), when the caller has one. */
+  readonly deltaBases?: DeltaBaseCache | undefined;
 }
 
 export interface RecordResult {
@@ -106,7 +108,7 @@ export interface RecordResult {
 /** Inserts a new version (no dedupe). */
 export async function createDump(tx: Tx, input: RecordDumpInput): Promise<DumpInfo> {
   const p = input.prepared;
-  const { countersSha256 } = await storeDumpTexts(tx, input.nodeId, p, true);
+  const { countersSha256 } = await storeDumpTexts(tx, input.nodeId, p, true, input.deltaBases);
   const row = await tx.dump.create({
     data: {
       nodeId: input.nodeId,
@@ -173,6 +175,8 @@ export interface UploadInput extends NodeMeta {
    * the write transaction); ForbiddenError otherwise. For cluster-limited tokens.
    */
   readonly requireCluster?: string | undefined;
+  /** The database's delta-base cache (`Database.deltaBases`), so a fleet's uploads reuse one split base. */
+  readonly deltaBases?: DeltaBaseCache | undefined;
 }
 
 /** Records an upload (node upserted, each dump recorded) atomically. */
@@ -188,7 +192,7 @@ export async function uploadDumps(prisma: PrismaClient, input: UploadInput): Pro
     const nodeId = await upsertNode(tx, input.node, input, now);
     const results: RecordResult[] = [];
     for (const prepared of input.dumps) {
-      results.push(await recordDump(tx, { nodeId, prepared, hostJson: input.hostJson, collectedAt: input.collectedAt, now }));
+      results.push(await recordDump(tx, { nodeId, prepared, hostJson: input.hostJson, collectedAt: input.collectedAt, now, deltaBases: input.deltaBases }));
     }
     return results;
   });

@@ -7,7 +7,7 @@
 //   when they say nothing (no rule counter, every policy counter [0:0]);
 // - an uploaded iptables-save text as a line delta of the canonical text with
 //   the counters merged in (usually just the `# Generated`/`# Completed` lines).
-import { putBlob, putCountedText, putCounters, putText } from './blobs.ts';
+import { putBlob, putCountedText, putCounters, putText, type DeltaBaseCache } from './blobs.ts';
 import type { Tx } from './db.ts';
 import { canonicalLayout, countersAreEmpty, countersInTextOrder } from './encoding.ts';
 import type { PreparedDump } from './ingest.ts';
@@ -37,9 +37,9 @@ export interface StoredTexts {
  * `withCanonical`; it exists already when the version does). Call before
  * creating or updating the Dump row, in the same transaction.
  */
-export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedDump, withCanonical: boolean): Promise<StoredTexts> {
+export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedDump, withCanonical: boolean, deltaBases?: DeltaBaseCache): Promise<StoredTexts> {
   const layout = canonicalLayout(p.canonicalText);
-  if (withCanonical) await putText(tx, p.canonicalText, p.sha256, await deltaCandidates(tx, nodeId, p.family), layout.lines);
+  if (withCanonical) await putText(tx, p.canonicalText, p.sha256, await deltaCandidates(tx, nodeId, p.family), layout.lines, deltaBases);
 
   let counters: { sha256: string; values: NonNullable<ReturnType<typeof countersInTextOrder>> } | null = null;
   let countersSha256: string | null = null;

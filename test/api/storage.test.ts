@@ -90,6 +90,7 @@ describe('storage layout', () => {
     assert.equal(canonA?.encoding, 'gzip');
     assert.equal(canonB?.encoding, 'delta');
     assert.equal(canonB?.baseSha256, a.sha256);
+    assert.equal(api.db.deltaBases.last?.sha256, a.sha256, "the base is kept split in the database's own cache for the next node");
     assert.ok(canonB!.data.length * 100 < canonA!.data.length, `delta ${canonB!.data.length} bytes, whole ${canonA!.data.length}`);
     const origB = await blob(sha256(textB));
     assert.equal(origB?.encoding, 'counted-delta');

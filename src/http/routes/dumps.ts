@@ -123,6 +123,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         labels: json.labels,
         hostJson,
         collectedAt: json.collectedAt ? new Date(json.collectedAt) : undefined,
+        deltaBases: app.db.deltaBases,
       });
       // The upload's parse is the canonical text's parse: the first query need not gunzip and re-parse it.
       for (const p of prepared) primeCanonicalRuleset(app.rulesetCache, p);

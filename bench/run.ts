@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     await section('HTTP traces (10k Services)', () => httpTraces(add, { g1k: dump(1000), g10k: dump(10000), duration: Number(process.env.BENCH_HTTP_SECONDS ?? 10), connections: 20 }));
   }
   if (sections.has('storage')) {
-    await section('storage', () => storage(add, { nodes: Number(process.env.BENCH_STORAGE_NODES ?? 1000), budgetSeconds: Number(process.env.BENCH_STORAGE_SECONDS ?? 150) }));
+    await section('storage', () => storage(add, { nodes: Number(process.env.BENCH_STORAGE_NODES ?? 1000), budgetSeconds: Number(process.env.BENCH_STORAGE_SECONDS ?? 300) }));
   }
   if (sections.has('memory')) {
     await section('server memory (20k Services)', () => serverMemory(add, { g20k: dump(20000) }));

@@ -76,13 +76,13 @@ type WorkerAnswer = { ok: true; upload: NodeUpload } | { ok: false; message: str
 export interface StorageOptions {
   /** Nodes to upload (default 1000). */
   nodes?: number;
-  /** Wall-clock budget for the multi-node uploads, seconds (default 150). */
+  /** Wall-clock budget for the multi-node uploads, seconds (default 300). */
   budgetSeconds?: number;
 }
 
 export async function storage(add: AddRow, options: StorageOptions = {}): Promise<void> {
   const target = Math.max(2, options.nodes ?? 1000);
-  const budgetMs = (options.budgetSeconds ?? 150) * 1000;
+  const budgetMs = (options.budgetSeconds ?? 300) * 1000;
   const dir = mkdtempSync(join(tmpdir(), 'packetpath-bench-'));
   const file = join(dir, 'storage.db');
   const workers: Worker[] = [];

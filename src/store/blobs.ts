@@ -186,6 +186,21 @@ async function deltaBase(tx: Client, sha256: string, cache: DeltaBaseCache | und
   return entry;
 }
 
+/**
+ * Whether `got` joined with newlines is `text`, whose lines are `want`,
+ * without building the joined string (a 50 MB text would be one more 50 MB
+ * string at the upload's peak).
+ */
+function sameLines(got: readonly string[], want: readonly string[], text: string): boolean {
+  if (got.length !== want.length) return false;
+  let chars = want.length - 1;
+  for (let i = 0; i < got.length; i++) {
+    if (got[i] !== want[i]) return false;
+    chars += want[i]!.length;
+  }
+  return chars === text.length;
+}
+
 const worthIt = (delta: { literalChars: number }, text: string): boolean => delta.literalChars <= text.length * DELTA_MAX_LITERAL;
 
 /**
@@ -218,7 +233,7 @@ export async function putText(
       const data = deflateRawSync(delta.payload);
       if (data.length > size * DELTA_MAX_RATIO) continue;
       // Belt and braces: the delta must give the text back exactly.
-      if (applyLineDelta(base, delta.payload).join('\n') !== text) continue;
+      if (!sameLines(applyLineDelta(base, delta.payload), target, text)) continue;
       await insertBlob(tx, { sha256, size, encoding: 'delta', data, baseSha256: baseSha });
       return sha256;
     }
@@ -242,10 +257,11 @@ export async function putCountedText(
   if (await exists(tx, sha256)) return sha256;
   const size = Buffer.byteLength(text, 'utf8');
   const base = countedLines(canonical.layout, counters?.values ?? null);
-  const delta = encodeLineDelta(base, splitLines(text));
+  const lines = splitLines(text);
+  const delta = encodeLineDelta(base, lines);
   if (worthIt(delta, text)) {
     const data = deflateRawSync(delta.payload);
-    if (data.length <= Math.max(64, size * DELTA_MAX_RATIO) && applyLineDelta(base, delta.payload).join('\n') === text) {
+    if (data.length <= Math.max(64, size * DELTA_MAX_RATIO) && sameLines(applyLineDelta(base, delta.payload), lines, text)) {
       await insertBlob(tx, { sha256, size, encoding: 'counted-delta', data, baseSha256: canonical.sha256, countersSha256: counters?.sha256 ?? null });
       return sha256;
     }

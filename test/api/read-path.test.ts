@@ -170,69 +170,73 @@ function counting(db: Database): { db: Database; reads: Map<string, number>; tot
   };
 }
 
-describe('trace hot path', () => {
-  let base: TestApi;
-  let api: TestApi;
-  let spy: ReturnType<typeof counting>;
-  const g = generateKubeDump({ services: 40, seed: 11 });
+/** A server on a database shared with `base`, whose queries `spy` counts; both closed after the suite. */
+function useSpiedApi(): { base: TestApi; api: TestApi; spy: ReturnType<typeof counting> } {
+  const ctx = {} as { base: TestApi; api: TestApi; spy: ReturnType<typeof counting> };
   before(async () => {
-    base = await startApi();
-    spy = counting(base.db);
-    api = await startApi({ shareDatabaseOf: base, db: spy.db });
+    ctx.base = await startApi();
+    ctx.spy = counting(ctx.base.db);
+    ctx.api = await startApi({ shareDatabaseOf: ctx.base, db: ctx.spy.db });
   });
   after(async () => {
-    await api.close();
-    await base.close();
+    await ctx.api.close();
+    await ctx.base.close();
   });
+  return ctx;
+}
+
+describe('trace hot path', () => {
+  const t = useSpiedApi();
+  const g = generateKubeDump({ services: 40, seed: 11 });
 
   it('puts the upload’s ruleset in the cache; the first trace neither reads a blob nor re-parses', async () => {
-    const up = await api.request.post(`${V1}/nodes/kube/dumps`).send({ dump: g.text, host: g.host }).expect(201);
-    assert.ok(spy.total() > 0, 'the spy sees the upload’s queries');
+    const up = await t.api.request.post(`${V1}/nodes/kube/dumps`).send({ dump: g.text, host: g.host }).expect(201);
+    assert.ok(t.spy.total() > 0, 'the spy sees the upload’s queries');
     const key = rulesetCacheKey('canonical', 'ipv4', up.body.sha256);
-    assert.equal(api.app.rulesetCache.has(key), true);
-    const cached = api.app.rulesetCache.get(key)!;
-    const canonical = await api.request.get(`${V1}/nodes/kube/dumps/${up.body.id}/canonical`).expect(200);
+    assert.equal(t.api.app.rulesetCache.has(key), true);
+    const cached = t.api.app.rulesetCache.get(key)!;
+    const canonical = await t.api.request.get(`${V1}/nodes/kube/dumps/${up.body.id}/canonical`).expect(200);
     assert.deepEqual(cached.ruleset, parseDump(canonical.text, { family: 'ipv4', format: 'iptables-save' }).ruleset);
     assert.deepEqual(cached.diagnostics, []);
 
-    spy.reset();
-    const misses = api.app.rulesetCache.misses;
+    t.spy.reset();
+    const misses = t.api.app.rulesetCache.misses;
     const svc = g.services.find((s) => s.endpoints.length > 0)!;
     const body = { node: 'kube', packet: { src: '10.244.0.77', dst: svc.clusterIP, protocol: svc.protocol, sport: 40000, dport: svc.port, inInterface: 'cni0' } };
-    const first = await api.request.post(`${V1}/trace`).send(body).expect(200);
+    const first = await t.api.request.post(`${V1}/trace`).send(body).expect(200);
     assert.equal(first.body.dump, up.body.id);
-    assert.equal(spy.reads.get('blob') ?? 0, 0, 'no blob (counters, canonical text) is read');
-    assert.equal(api.app.rulesetCache.misses, misses, 'the ruleset came from the cache');
+    assert.equal(t.spy.reads.get('blob') ?? 0, 0, 'no blob (counters, canonical text) is read');
+    assert.equal(t.api.app.rulesetCache.misses, misses, 'the ruleset came from the cache');
 
     // Warm: no database query at all (latest version, metadata, host file, token check all cached).
-    spy.reset();
-    for (let i = 0; i < 20; i++) await api.request.post(`${V1}/trace`).send(body).expect(200);
-    assert.equal(spy.total(), 0, `warm traces query nothing (${JSON.stringify([...spy.reads])})`);
+    t.spy.reset();
+    for (let i = 0; i < 20; i++) await t.api.request.post(`${V1}/trace`).send(body).expect(200);
+    assert.equal(t.spy.total(), 0, `warm traces query nothing (${JSON.stringify([...t.spy.reads])})`);
   });
 
   it('a trace after a new upload uses the new version; a re-upload’s new host file is used', async () => {
-    await api.request.post(`${V1}/nodes/n1/dumps`).send({ dump: ssh('ACCEPT'), host: HOST_A }).expect(201);
-    const a = await api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet() }).expect(200);
+    await t.api.request.post(`${V1}/nodes/n1/dumps`).send({ dump: ssh('ACCEPT'), host: HOST_A }).expect(201);
+    const a = await t.api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet() }).expect(200);
     assert.equal(a.body.outcomes[0].verdict, 'ACCEPT');
-    const v2 = await api.request.post(`${V1}/nodes/n1/dumps`).send({ dump: ssh('DROP'), host: HOST_A }).expect(201);
-    const b = await api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet() }).expect(200);
+    const v2 = await t.api.request.post(`${V1}/nodes/n1/dumps`).send({ dump: ssh('DROP'), host: HOST_A }).expect(201);
+    const b = await t.api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet() }).expect(200);
     assert.equal(b.body.dump, v2.body.id);
     assert.equal(b.body.outcomes[0].verdict, 'DROP');
     // Same ruleset, new host file: the version absorbs the upload and traces see the new addresses.
-    await api.request.post(`${V1}/nodes/n1/dumps`).send({ dump: ssh('DROP'), host: HOST_B }).expect(200);
-    const viaA = await api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet('10.0.0.1') }).expect(200);
-    const viaB = await api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet('10.0.0.9') }).expect(200);
+    await t.api.request.post(`${V1}/nodes/n1/dumps`).send({ dump: ssh('DROP'), host: HOST_B }).expect(200);
+    const viaA = await t.api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet('10.0.0.1') }).expect(200);
+    const viaB = await t.api.request.post(`${V1}/trace`).send({ node: 'n1', packet: packet('10.0.0.9') }).expect(200);
     assert.equal(viaB.body.outcomes[0].verdict, 'DROP', 'addressed to the new host address: INPUT');
     assert.notDeepEqual(viaA.body.outcomes[0].events, viaB.body.outcomes[0].events, '10.0.0.1 is no longer the node');
   });
 
   it('single-node trace answers (written with JSON.stringify) are exactly what the TraceResponse schema serializes', async () => {
-    const serialize = fastJsonStringify({ $ref: 'TraceResponse#' }, { schema: api.app.getSchemas() } as fastJsonStringify.Options);
+    const serialize = fastJsonStringify({ $ref: 'TraceResponse#' }, { schema: t.api.app.getSchemas() } as fastJsonStringify.Options);
     const s004 = (f: string) => readFileSync(join(FIXTURES, 'seed004', f), 'utf8');
     for (const name of ['master', 'node02']) {
-      await api.request.post(`${V1}/nodes/${name}/dumps`).send({ dump: s004(`${name}.txt`), host: JSON.parse(s004(`${name}.host.json`)) }).expect(201);
+      await t.api.request.post(`${V1}/nodes/${name}/dumps`).send({ dump: s004(`${name}.txt`), host: JSON.parse(s004(`${name}.host.json`)) }).expect(201);
     }
-    await api.request.post(`${V1}/nodes/odd/dumps`).type('text/plain').send('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -j SOMETHINGNEW\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n').expect(201);
+    await t.api.request.post(`${V1}/nodes/odd/dumps`).type('text/plain').send('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -j SOMETHINGNEW\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n').expect(201);
     const web = { src: '192.0.2.100', dst: '10.108.94.160', protocol: 'tcp', sport: 51000, dport: 80, inInterface: 'eth0' };
     const bodies: object[] = [
       { node: 'master', packet: web },
@@ -245,43 +249,43 @@ describe('trace hot path', () => {
       ...g.services.slice(0, 6).map((svc) => ({ node: 'kube', packet: { src: '10.244.0.77', dst: svc.clusterIP, protocol: svc.protocol, sport: 40000, dport: svc.port, inInterface: 'cni0' } })),
     ];
     for (const body of bodies) {
-      const res = await api.request.post(`${V1}/trace`).send(body).expect(200).expect('content-type', 'application/json; charset=utf-8');
+      const res = await t.api.request.post(`${V1}/trace`).send(body).expect(200).expect('content-type', 'application/json; charset=utf-8');
       assert.deepEqual(JSON.parse(serialize(res.body)), res.body, JSON.stringify(body));
     }
   });
 
   it('warm cluster traces query nothing; a node joining the cluster is seen at once', async () => {
-    await api.request.post(`${V1}/nodes/c1/dumps`).send({ dump: ssh('ACCEPT'), host: HOST_A, cluster: 'lab2' }).expect(201);
+    await t.api.request.post(`${V1}/nodes/c1/dumps`).send({ dump: ssh('ACCEPT'), host: HOST_A, cluster: 'lab2' }).expect(201);
     const body = { cluster: 'lab2', from: { node: 'c1', interface: 'eth0' }, packet: { src: '10.0.0.2', dst: '10.0.0.1', protocol: 'tcp', sport: 40000, dport: 22 } };
-    await api.request.post(`${V1}/trace`).send(body).expect(200);
-    spy.reset();
-    for (let i = 0; i < 5; i++) await api.request.post(`${V1}/trace`).send(body).expect(200);
-    assert.equal(spy.total(), 0, `warm cluster traces query nothing (${JSON.stringify([...spy.reads])})`);
+    await t.api.request.post(`${V1}/trace`).send(body).expect(200);
+    t.spy.reset();
+    for (let i = 0; i < 5; i++) await t.api.request.post(`${V1}/trace`).send(body).expect(200);
+    assert.equal(t.spy.total(), 0, `warm cluster traces query nothing (${JSON.stringify([...t.spy.reads])})`);
     const from2 = { ...body, from: { node: 'c2', interface: 'eth0' }, packet: { ...body.packet, dst: '10.0.0.9' } };
-    await api.request.post(`${V1}/trace`).send(from2).expect(404);
-    await api.request.post(`${V1}/nodes/c2/dumps`).send({ dump: ssh('DROP'), host: HOST_B, cluster: 'lab2' }).expect(201);
-    const res = await api.request.post(`${V1}/trace`).send(from2).expect(200);
+    await t.api.request.post(`${V1}/trace`).send(from2).expect(404);
+    await t.api.request.post(`${V1}/nodes/c2/dumps`).send({ dump: ssh('DROP'), host: HOST_B, cluster: 'lab2' }).expect(201);
+    const res = await t.api.request.post(`${V1}/trace`).send(from2).expect(200);
     assert.equal(res.body.paths[0].endNode, 'c2');
   });
 
   it('sees writes made by another connection (e.g. another process) at once', async () => {
-    const other = await openDatabase(api.config.databaseUrl);
+    const other = await openDatabase(t.api.config.databaseUrl);
     try {
-      await api.request.post(`${V1}/trace`).send({ node: 'n2', packet: packet() }).expect(404);
+      await t.api.request.post(`${V1}/trace`).send({ node: 'n2', packet: packet() }).expect(404);
       await uploadDumps(other.prisma, { node: 'n2', dumps: [prepareDump(ssh('ACCEPT'))], hostJson: JSON.stringify(HOST_A) });
-      const a = await api.request.post(`${V1}/trace`).send({ node: 'n2', packet: packet() }).expect(200);
+      const a = await t.api.request.post(`${V1}/trace`).send({ node: 'n2', packet: packet() }).expect(200);
       assert.equal(a.body.outcomes[0].verdict, 'ACCEPT');
       await uploadDumps(other.prisma, { node: 'n2', dumps: [prepareDump(ssh('DROP'))], hostJson: JSON.stringify(HOST_A) });
-      const b = await api.request.post(`${V1}/trace`).send({ node: 'n2', packet: packet() }).expect(200);
+      const b = await t.api.request.post(`${V1}/trace`).send({ node: 'n2', packet: packet() }).expect(200);
       assert.equal(b.body.outcomes[0].verdict, 'DROP');
-      await api.request.delete(`${V1}/nodes/n2`).expect(204);
-      await api.request.post(`${V1}/trace`).send({ node: 'n2', packet: packet() }).expect(404);
-      assert.ok(api.app.readCache.invalidations > 0);
+      await t.api.request.delete(`${V1}/nodes/n2`).expect(204);
+      await t.api.request.post(`${V1}/trace`).send({ node: 'n2', packet: packet() }).expect(404);
+      assert.ok(t.api.app.readCache.invalidations > 0);
 
       // Open mode ends as soon as another connection creates the first token.
-      await api.request.get(`${V1}/nodes`).expect(200);
+      await t.api.request.get(`${V1}/nodes`).expect(200);
       await createToken(other.prisma, { scope: 'read' });
-      await api.request.get(`${V1}/nodes`).expect(401);
+      await t.api.request.get(`${V1}/nodes`).expect(401);
     } finally {
       await other.close();
     }
@@ -289,39 +293,28 @@ describe('trace hot path', () => {
 });
 
 describe('trace hot path with tokens', () => {
-  let base: TestApi;
-  let api: TestApi;
-  let spy: ReturnType<typeof counting>;
-  before(async () => {
-    base = await startApi();
-    spy = counting(base.db);
-    api = await startApi({ shareDatabaseOf: base, db: spy.db });
-  });
-  after(async () => {
-    await api.close();
-    await base.close();
-  });
+  const t = useSpiedApi();
 
   it('a warm authenticated trace queries nothing; a revocation by another connection applies at once', async () => {
-    const admin = (await createToken(base.db.prisma, { scope: 'admin' })).token;
-    const read = await createToken(base.db.prisma, { scope: 'read' });
+    const admin = (await createToken(t.base.db.prisma, { scope: 'admin' })).token;
+    const read = await createToken(t.base.db.prisma, { scope: 'read' });
     const auth = (t: string) => ({ authorization: `Bearer ${t}` });
-    await api.request.post(`${V1}/nodes/t1/dumps`).set(auth(admin)).send({ dump: ssh('ACCEPT'), host: HOST_A }).expect(201);
+    await t.api.request.post(`${V1}/nodes/t1/dumps`).set(auth(admin)).send({ dump: ssh('ACCEPT'), host: HOST_A }).expect(201);
     // The first use records lastUsedAt (a write, at most once a minute per token): the next request reloads once.
-    await api.request.post(`${V1}/trace`).set(auth(read.token)).send({ node: 't1', packet: packet() }).expect(200);
-    await api.request.post(`${V1}/trace`).set(auth(read.token)).send({ node: 't1', packet: packet() }).expect(200);
-    await api.request.post(`${V1}/trace`).send({ node: 't1', packet: packet() }).expect(401);
-    spy.reset();
-    for (let i = 0; i < 10; i++) await api.request.post(`${V1}/trace`).set(auth(read.token)).send({ node: 't1', packet: packet() }).expect(200);
-    assert.equal(spy.total(), 0, `warm authenticated traces query nothing (${JSON.stringify([...spy.reads])})`);
+    await t.api.request.post(`${V1}/trace`).set(auth(read.token)).send({ node: 't1', packet: packet() }).expect(200);
+    await t.api.request.post(`${V1}/trace`).set(auth(read.token)).send({ node: 't1', packet: packet() }).expect(200);
+    await t.api.request.post(`${V1}/trace`).send({ node: 't1', packet: packet() }).expect(401);
+    t.spy.reset();
+    for (let i = 0; i < 10; i++) await t.api.request.post(`${V1}/trace`).set(auth(read.token)).send({ node: 't1', packet: packet() }).expect(200);
+    assert.equal(t.spy.total(), 0, `warm authenticated traces query nothing (${JSON.stringify([...t.spy.reads])})`);
     // A wrong secret for a known id is still refused (the hash is checked on every request).
-    await api.request.post(`${V1}/trace`).set(auth(read.token.slice(0, -2) + (read.token.endsWith('AA') ? 'BB' : 'AA'))).send({ node: 't1', packet: packet() }).expect(401);
-    const other = await openDatabase(api.config.databaseUrl);
+    await t.api.request.post(`${V1}/trace`).set(auth(read.token.slice(0, -2) + (read.token.endsWith('AA') ? 'BB' : 'AA'))).send({ node: 't1', packet: packet() }).expect(401);
+    const other = await openDatabase(t.api.config.databaseUrl);
     try {
       await revokeToken(other.prisma, read.info.id);
     } finally {
       await other.close();
     }
-    await api.request.post(`${V1}/trace`).set(auth(read.token)).send({ node: 't1', packet: packet() }).expect(401);
+    await t.api.request.post(`${V1}/trace`).set(auth(read.token)).send({ node: 't1', packet: packet() }).expect(401);
   });
 });

@@ -179,7 +179,12 @@ export const ChainDiffSchema = Type.Object(
     table: Type.String(),
     chain: Type.String(),
     status: Type.String({ description: '`onlyLeft`, `onlyRight` or `changed`' }),
-    policy: Type.Optional(Type.Object({ left: Type.Union([Type.String(), Type.Null()]), right: Type.Union([Type.String(), Type.Null()]) })),
+    policy: Type.Optional(
+      Type.Object(
+        { left: Type.Union([Type.String(), Type.Null()]), right: Type.Union([Type.String(), Type.Null()]) },
+        { description: 'Built-in chains only: present when the policies differ, or when the chain exists on one side only (null on the other side)' },
+      ),
+    ),
     added: Type.Integer(),
     removed: Type.Integer(),
     lines: Type.Array(ref(DiffLineSchema)),

@@ -69,6 +69,13 @@ const CANONICAL: [string, string, string?][] = [
   ['-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -j ACCEPT', '-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -j ACCEPT'],
   ['-A INPUT -m set --match-set foo src,dst -j ACCEPT', '-A INPUT -m set --match-set foo src,dst -j ACCEPT'],
   ['-A INPUT -m mac --mac-source 00:1a:2b:3c:4d:5e -j ACCEPT', '-A INPUT -m mac --mac-source 00:1a:2b:3c:4d:5e -j ACCEPT'],
+  // As iptables 1.8.9's iptables-save prints them (checked against the kernel captures in test/fixtures/listing):
+  ['-A INPUT -m mac ! --mac-source 00:11:22:33:44:AA -j DROP', '-A INPUT -m mac ! --mac-source 00:11:22:33:44:aa -j DROP'],
+  ['-A INPUT -m conntrack ! --ctorigsrc 10.0.0.1/32 --ctorigdst 10.96.0.0/12 -j ACCEPT', '-A INPUT -m conntrack ! --ctorigsrc 10.0.0.1 --ctorigdst 10.96.0.0/12 -j ACCEPT'],
+  ['-A INPUT -m string --algo bm --string foo -j DROP', '-A INPUT -m string --string "foo" --algo bm -j DROP'],
+  ['-A INPUT -m string --algo bm --hex-string |0d0a| -j DROP', '-A INPUT -m string --hex-string "|0d0a|" --algo bm -j DROP'],
+  ['-A INPUT -m u32 --u32 0x0>>0x16&0x3c@0xc=0x0 -j DROP', '-A INPUT -m u32 --u32 "0x0>>0x16&0x3c@0xc=0x0" -j DROP'],
+  ['-A INPUT -m connbytes --connbytes 10:100 --connbytes-dir both --connbytes-mode bytes -j ACCEPT', '-A INPUT -m connbytes --connbytes 10:100 --connbytes-mode bytes --connbytes-dir both -j ACCEPT'],
   ['-A PREROUTING -p tcp -j DNAT --to-destination 172.17.0.4-172.17.0.6:80-90 --random --persistent', '-A PREROUTING -p tcp -j DNAT --to-destination 172.17.0.4-172.17.0.6:80-90 --random --persistent', 'nat'],
   ['-A PREROUTING -p tcp -j DNAT --to-destination 172.17.0.4:80', '-A PREROUTING -p tcp -j DNAT --to-destination 172.17.0.4:80', 'nat'],
   ['-A POSTROUTING -j MASQUERADE --random-fully', '-A POSTROUTING -j MASQUERADE --random-fully', 'nat'],

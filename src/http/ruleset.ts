@@ -10,7 +10,7 @@ import {
   findDumpHostJson,
   listNodes,
   latestDumpId as queryLatestDumpId,
-  loadBlobRuleset,
+  loadDumpRuleset,
   NotFoundError,
   type DumpInfo,
   type LoadedRuleset,
@@ -48,9 +48,7 @@ export function clusterNodeNames(app: FastifyInstance, cluster: string, family: 
 export async function loadRuleset(app: FastifyInstance, dumpId: number, source: RulesetSource = 'canonical'): Promise<LoadedRuleset> {
   const dump = await dumpInfo(app, dumpId);
   if (!dump) throw new NotFoundError(`dump ${dumpId} not found`);
-  const sha = source === 'canonical' ? dump.sha256 : dump.originalSha256;
-  const parsed = await loadBlobRuleset(app.db.prisma, app.rulesetCache, sha, dump.family, dump.format, source);
-  return { ...parsed, dump, source };
+  return loadDumpRuleset(app.db.prisma, app.rulesetCache, dump, source);
 }
 
 /**

@@ -41,7 +41,7 @@ export {
 export {
   LruCache,
   createRulesetCache,
-  loadRuleset,
+  loadDumpRuleset,
   loadBlobRuleset,
   rulesetCacheKey,
   primeCanonicalRuleset,

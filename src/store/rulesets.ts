@@ -4,8 +4,7 @@
 import { parseDump, type Diagnostic, type DumpFormat, type Family, type Ruleset } from '../netfilter/index.ts';
 import { getBlobText } from './blobs.ts';
 import type { Client } from './db.ts';
-import { findDumpById, type DumpInfo } from './dumps.ts';
-import { NotFoundError } from './errors.ts';
+import type { DumpInfo } from './dumps.ts';
 import type { PreparedDump } from './ingest.ts';
 
 /** A small least-recently-used map. `max` 0 disables caching. */
@@ -113,10 +112,8 @@ export async function loadBlobRuleset(
   return parsed;
 }
 
-/** The parsed ruleset of a stored dump version. NotFoundError when there is no such dump. */
-export async function loadRuleset(client: Client, cache: RulesetCache, dumpId: number, source: RulesetSource = 'canonical'): Promise<LoadedRuleset> {
-  const dump = await findDumpById(client, dumpId);
-  if (!dump) throw new NotFoundError(`dump ${dumpId} not found`);
+/** The parsed ruleset of a stored dump version (its metadata already read). */
+export async function loadDumpRuleset(client: Client, cache: RulesetCache, dump: DumpInfo, source: RulesetSource = 'canonical'): Promise<LoadedRuleset> {
   const sha = source === 'canonical' ? dump.sha256 : dump.originalSha256;
   const parsed = await loadBlobRuleset(client, cache, sha, dump.family, dump.format, source);
   return { ...parsed, dump, source };

@@ -1,7 +1,8 @@
 // `serve`: the HTTP service (what `npm start` runs). Configured by the
 // environment (src/http/config.ts); `--port` and `--host` override it.
 import { parseArgs } from 'node:util';
-import { ConfigError, ENV_VARS, loadConfig } from '../../http/config.ts';
+import { ENV_VARS } from '../../http/config.ts';
+import { loadCliConfig } from '../config.ts';
 import { startServer } from '../../http/server.ts';
 import { InputError, UsageError, type Io } from '../io.ts';
 
@@ -18,13 +19,7 @@ export async function runServe(args: string[], io: Io): Promise<number> {
     io.stdout(`usage: packetpath ${USAGE}\n\nenvironment:\n${ENV_VARS.map((v) => `  ${v.name.padEnd(24)} ${v.description} (default ${v.default})`).join('\n')}\n`);
     return 0;
   }
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
-    throw err;
-  }
+  let config = loadCliConfig();
   if (parsed.values.port !== undefined) {
     if (!/^\d+$/.test(parsed.values.port) || Number(parsed.values.port) > 65535) throw new UsageError(`--port must be a port number, not "${parsed.values.port}"`);
     config = { ...config, port: Number(parsed.values.port) };

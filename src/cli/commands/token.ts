@@ -3,7 +3,7 @@
 // server, or from `kubectl exec` in its pod. A running server sees the change
 // at once (tokens are looked up per request).
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../../http/config.ts';
+import { loadCliConfig } from '../config.ts';
 import { toToken } from '../../http/routes/tokens.ts';
 import {
   createToken,
@@ -23,13 +23,7 @@ import { InputError, UsageError, type Io } from '../io.ts';
 export const TOKEN_USAGE = 'token create --scope read|upload|admin [--cluster NAME] [--name NAME] [--expires 30d] [--json] | token list [--json] | token revoke ID';
 
 async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
-    throw err;
-  }
+  const config = loadCliConfig();
   const db = await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs });
   try {
     return await fn(db);

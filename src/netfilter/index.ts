@@ -1,6 +1,6 @@
 export * from './model.ts';
 export { parseDump, detectFormat, detectFamily, type ParseOptions, type ParseResult } from './parse.ts';
-export { renderRuleset, renderRule, renderRuleSpec, renderMatches, renderTarget, type RenderOptions } from './render.ts';
+export { renderRuleset, renderBlocks, renderRule, renderRuleSpec, renderMatches, renderTarget, type RenderOptions, type RenderedBlock } from './render.ts';
 export { tokenizeLine, quoteArg } from './lexer.ts';
 export * from "./json.ts";
 export { tracePacket, type TraceOutcome, type TraceResult, type TraceEvent, type TraceOptions, type Disposition, type FinalVerdict } from './sim/trace.ts';

@@ -3,7 +3,7 @@
 import {
   diagnosticToJson,
   parseDump,
-  renderRule,
+  renderBlocks,
   rulesetStats,
   type Chain,
   type Diagnostic,
@@ -13,7 +13,6 @@ import {
   type Ruleset,
   type Table,
 } from '../netfilter/index.ts';
-import { renderChainDeclaration } from '../netfilter/render.ts';
 import { sha256Hex } from './blobs.ts';
 import { DumpParseError, type Problem } from './errors.ts';
 
@@ -74,36 +73,39 @@ const ZERO_COUNTERS = Object.freeze({ packets: 0n, bytes: 0n });
  * parse would make them).
  */
 export function canonicalize(ruleset: Ruleset): { text: string; ruleset: Ruleset } {
-  // Rendered a chain at a time and joined at once, so the rendered pieces die
-  // young instead of piling up for the whole text; each chain's block is split
-  // again into its lines, the rules' raw texts.
-  const blocks: string[] = [];
-  let lineNo = 0;
-  const tables = ruleset.tables.map((t): Table => {
-    const head = [`*${t.name}`];
-    for (const c of t.chains) head.push(renderChainDeclaration({ name: c.name, builtin: c.builtin, policy: c.policy, rules: [] }));
-    blocks.push(head.join('\n'));
-    const declared = lineNo + 2; // the first declaration's line
-    lineNo += head.length;
-    const chains = t.chains.map((c, ci): Chain => {
-      let raw: string[] = [];
-      if (c.rules.length) {
-        const pieces = new Array<string>(c.rules.length);
-        for (let i = 0; i < c.rules.length; i++) pieces[i] = renderRule(c.name, c.rules[i]!, false);
-        const block = pieces.join('\n');
-        blocks.push(block);
-        raw = block.split('\n');
+  const texts: string[] = [];
+  const tables: Table[] = [];
+  let lineNo = 0; // lines before the current block
+  let declared = 0; // line of the current table's first chain declaration
+  const ruleLines = new Map<Chain, { first: number; raw: readonly string[] }>();
+  for (const block of renderBlocks(ruleset, { counters: false, chainCounters: false })) {
+    texts.push(block.text);
+    switch (block.kind) {
+      case 'comment':
+        lineNo++;
+        break;
+      case 'table':
+        declared = lineNo + 2;
+        lineNo += 1 + block.table.chains.length;
+        break;
+      case 'rules':
+        ruleLines.set(block.chain, { first: lineNo + 1, raw: block.text.split('\n') });
+        lineNo += block.chain.rules.length;
+        break;
+      case 'commit': {
+        const chains = block.table.chains.map((c, ci): Chain => {
+          const at = ruleLines.get(c);
+          const rules = c.rules.map((r, i): Rule => ({ position: r.position, line: at!.first + i, raw: at!.raw[i]!, matches: r.matches, target: r.target }));
+          return { name: c.name, builtin: c.builtin, policy: c.policy, counters: ZERO_COUNTERS, line: declared + ci, rules };
+        });
+        tables.push({ name: block.table.name, chains });
+        ruleLines.clear();
+        lineNo++;
+        break;
       }
-      const first = lineNo + 1;
-      lineNo += c.rules.length;
-      const rules = c.rules.map((r, i): Rule => ({ position: r.position, line: first + i, raw: raw[i]!, matches: r.matches, target: r.target }));
-      return { name: c.name, builtin: c.builtin, policy: c.policy, counters: ZERO_COUNTERS, line: declared + ci, rules };
-    });
-    blocks.push('COMMIT');
-    lineNo++;
-    return { name: t.name, chains };
-  });
-  return { text: blocks.length ? blocks.join('\n') + '\n' : '', ruleset: { family: ruleset.family, tables } };
+    }
+  }
+  return { text: texts.length ? texts.join('\n') + '\n' : '', ruleset: { family: ruleset.family, tables } };
 }
 
 /** Problems listed in a 422 at most (the rest are counted in the message). */

@@ -308,6 +308,32 @@ test('listing: prompts and command lines name the table of the chains below', ()
   assert.ok(!codes(r.diagnostics).includes('inferred-table'), 'check at line 295');
 });
 
+test('listing: table decorations, bare or behind #, name the table of the chains below', () => {
+  const text = [
+    '# mangle',
+    'Chain OUTPUT (policy ACCEPT)',
+    TITLE,
+    'ACCEPT     all  --  0.0.0.0/0            0.0.0.0/0',
+    '',
+    '=== nat table ===',
+    'Chain OUTPUT (policy ACCEPT)',
+    TITLE,
+    'RETURN     all  --  0.0.0.0/0            0.0.0.0/0',
+    '',
+    '[filter]',
+    'Chain OUTPUT (policy DROP)',
+    TITLE,
+    'ACCEPT     all  --  0.0.0.0/0            0.0.0.0/0',
+  ].join('\n');
+  const r = parseDump(text);
+  assert.deepEqual(errors(r.diagnostics), []);
+  assert.deepEqual(r.ruleset.tables.map((t) => t.name), ['mangle', 'nat', 'filter']);
+  assert.deepEqual(rulesOf(r.ruleset, 'nat', 'OUTPUT'), ['-A OUTPUT -j RETURN']);
+  assert.equal(findChain(findTable(r.ruleset, 'filter'), 'OUTPUT')!.policy, 'DROP');
+  assert.deepEqual(r.diagnostics.filter((d) => d.code === 'table-hint').map((d) => d.line), [1, 6, 11]);
+  assert.ok(!codes(r.diagnostics).includes('inferred-table'));
+});
+
 test('listing: the caller\'s table applies when the paste names none', () => {
   const r = parseDump(plain(['ACCEPT     all  --  0.0.0.0/0            0.0.0.0/0'], 'Chain OUTPUT (policy ACCEPT)'), { table: 'raw' });
   assert.deepEqual(r.ruleset.tables.map((t) => t.name), ['raw']);

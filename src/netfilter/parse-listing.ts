@@ -184,6 +184,17 @@ export function parseListingLines(lines: readonly string[], ctx: ListingParseCon
   };
   const flags = { names: false, approximate: false };
 
+  /** A decoration such as `=== nat table ===` or `# filter`: the table of the chains below. */
+  const tableDecoration = (text: string, lineNo: number): boolean => {
+    const deco = TABLE_DECORATION.exec(text);
+    if (!deco) return false;
+    const t = deco[1]!.toLowerCase() as TableName;
+    diag(lineNo, 'info', 'table-hint', `"${text}" read as the table (${t}) of the chains below`);
+    segment = newSegment(t, 'decoration');
+    current = undefined;
+    return true;
+  };
+
   /** A shell prompt or command line: the table of the chains below comes from its `-t`. */
   const commandLine = (what: string, command: string, lineNo: number): void => {
     const m = IPTABLES_COMMAND.exec(command.trim());
@@ -280,14 +291,7 @@ export function parseListingLines(lines: readonly string[], ctx: ListingParseCon
         commandLine('shell prompt line', body, lineNo);
         continue;
       }
-      const deco = TABLE_DECORATION.exec(trimmed);
-      if (deco) {
-        const t = deco[1]!.toLowerCase() as TableName;
-        diag(lineNo, 'info', 'table-hint', `"${trimmed}" read as the table (${t}) of the chains below`);
-        segment = newSegment(t, 'decoration');
-        current = undefined;
-        continue;
-      }
+      if (tableDecoration(trimmed, lineNo)) continue;
       if (/^#\s*Warning: iptables-legacy tables present/.test(trimmed)) {
         diag(lineNo, 'info', 'legacy-tables-present', 'iptables-nft reports that iptables-legacy tables also exist on this node; they are not in this listing');
         continue;
@@ -315,14 +319,7 @@ export function parseListingLines(lines: readonly string[], ctx: ListingParseCon
       diag(lineNo, 'warning', 'elided', 'elision marker: the paste leaves rules out here');
       continue;
     }
-    const deco = TABLE_DECORATION.exec(trimmed);
-    if (deco) {
-      const t = deco[1]!.toLowerCase() as TableName;
-      diag(lineNo, 'info', 'table-hint', `"${trimmed}" read as the table (${t}) of the chains below`);
-      segment = newSegment(t, 'decoration');
-      current = undefined;
-      continue;
-    }
+    if (tableDecoration(trimmed, lineNo)) continue;
 
     if (!current) {
       diag(lineNo, 'warning', 'not-a-rule', `line is not part of a listing: "${shorten(trimmed)}"`, 1);

@@ -74,11 +74,21 @@ function parseMark(v: number | string | undefined, what: string, errors: string[
   return n;
 }
 
+/**
+ * A packet's address as a person writes it: IPv4 in four decimal parts (no `1.2.3`, `010.0.0.1`
+ * or `3232235777`, which inet_aton would silently turn into another address), or IPv6.
+ */
+function parseHostIp(text: string): Ip | undefined {
+  if (!text.includes(':') && !/^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$/.test(text)) return undefined;
+  if (text.includes('%')) return undefined;
+  return parseIp(text);
+}
+
 export function validatePacket(input: PacketInput): PacketResult {
   const errors: string[] = [];
   const notes: string[] = [];
-  const src = parseIp(String(input.src ?? ''));
-  const dst = parseIp(String(input.dst ?? ''));
+  const src = parseHostIp(String(input.src ?? ''));
+  const dst = parseHostIp(String(input.dst ?? ''));
   if (!src) errors.push(`src "${input.src}" is not an IP address`);
   if (!dst) errors.push(`dst "${input.dst}" is not an IP address`);
   if (src && dst && src.family !== dst.family) errors.push('src and dst must be of the same address family');

@@ -22,6 +22,12 @@ import { PKT, only, table, trace } from '../support/sim.ts';
 const BAD: [string, Partial<PacketInput> & Record<string, unknown>, RegExp][] = [
   ['source is not an IP address', { src: '203.0.113.300' }, /src "203\.0\.113\.300" is not an IP address/],
   ['destination is not an IP address', { dst: 'node-1' }, /dst "node-1" is not an IP address/],
+  // inet_aton spellings ipaddr.js would accept as another address: 1.2.0.3, 8.0.0.1, 192.168.1.1.
+  ['source in three parts', { src: '1.2.3' }, /src "1\.2\.3" is not an IP address/],
+  ['destination with a leading zero (octal to inet_aton)', { dst: '010.0.0.1' }, /dst "010\.0\.0\.1" is not an IP address/],
+  ['destination as one 32-bit number', { dst: '3232235777' }, /dst "3232235777" is not an IP address/],
+  ['destination in hex parts', { dst: '0x7f.0.0.1' }, /dst "0x7f\.0\.0\.1" is not an IP address/],
+  ['IPv6 destination with a zone', { src: '2001:db8::7', dst: 'fe80::1%eth0' }, /dst "fe80::1%eth0" is not an IP address/],
   ['source and destination of different families', { dst: '2001:db8::1' }, /same address family/],
   ['destination port above 65535', { dport: 70000 }, /dport must be a port in 0\.\.65535, not 70000/],
   ['negative source port', { sport: -1 }, /sport must be a port in 0\.\.65535/],

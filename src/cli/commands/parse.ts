@@ -63,7 +63,17 @@ export async function runParse(args: string[], io: Io): Promise<number> {
     }
     for (const d of result.diagnostics) io.stdout(formatDiagnostic(file, d) + '\n');
   }
-  return result.ok && result.ruleset.tables.length > 0 ? 0 : 1;
+  const problem = parseProblem(result);
+  if (problem) io.stderr(`packetpath parse: ${file}: ${problem}\n`);
+  return problem ? 1 : 0;
+}
+
+/** Why a parse is not a success (exit 1), in words for stderr; undefined when it is. */
+function parseProblem(result: ParseResult): string | undefined {
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  if (result.ruleset.tables.length === 0) return `no table or rule could be read${errors[0] ? ` (line ${errors[0].line}: ${errors[0].message})` : ''}`;
+  if (errors.length) return `${errors.length} error${errors.length > 1 ? 's' : ''}, the first on line ${errors[0]!.line}: ${errors[0]!.message}`;
+  return undefined;
 }
 
 /** `render FILE`: canonical iptables-save text. */

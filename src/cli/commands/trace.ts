@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { readInput, InputError, UsageError, type Io } from '../io.ts';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseForFamily } from '../dump-family.ts';
 import { applyRuleChanges, assumedHost, buildHost, formatTraceText, parseDump, traceCluster, tracePacket, traceToJson, validatePacket, type ClusterNode, type CtState, type Host, type Packet } from '../../netfilter/index.ts';
 
 const USAGE = 'trace FILE [--host HOST.json] (--in IFACE | --local) --src IP --dst IP --proto tcp|udp|sctp|icmp [--sport N] [--dport N] [--state NEW|ESTABLISHED|RELATED|INVALID] [--mark 0xN] [--json]\n       trace --cluster DIR --from NODE (--in IFACE | --local) --src IP --dst IP --proto P ... [--change NODE:CMD ...] [--json]';
@@ -32,6 +33,19 @@ const num = (v: string | undefined, what: string): number | undefined => {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new UsageError(`${what} must be a number, not "${v}"`);
   return Number(v);
+};
+
+/** A TCP/UDP/SCTP port as a packet carries it: 1..65535 (0 is reserved and never a real endpoint). */
+const port = (v: string, what: string): number => {
+  const n = num(v, what)!;
+  if (n < 1 || n > 65535) throw new UsageError(`${what} must be a port in 1..65535, not ${v}`);
+  return n;
+};
+
+/** `--mark 0xN`: hex, as iptables-save prints marks; a bare `4000` would silently mean 0xfa0. */
+const hexValue = (v: string, what: string): string => {
+  if (!/^0x[0-9a-f]{1,8}$/i.test(v)) throw new UsageError(`${what} must be a hex number as iptables-save prints it (e.g. 0x4000), not "${v}"`);
+  return v;
 };
 
 export async function loadHost(file: string | undefined, io: Io): Promise<Host | undefined> {
@@ -65,27 +79,27 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
     src: v.src,
     dst: v.dst,
     protocol: v.proto,
-    ...(v.sport !== undefined ? { sport: num(v.sport, '--sport') } : {}),
-    ...(v.dport !== undefined ? { dport: num(v.dport, '--dport') } : {}),
+    ...(v.sport !== undefined ? { sport: port(v.sport, '--sport') } : {}),
+    ...(v.dport !== undefined ? { dport: port(v.dport, '--dport') } : {}),
     ...(v['icmp-type'] !== undefined ? { icmpType: num(v['icmp-type'], '--icmp-type') } : {}),
     ...(v['icmp-code'] !== undefined ? { icmpCode: num(v['icmp-code'], '--icmp-code') } : {}),
     ...(v.uid !== undefined ? { uid: num(v.uid, '--uid') } : {}),
     ...(v.in ? { inInterface: v.in } : { local: true }),
     ...(v.state ? { state: v.state.toUpperCase() as CtState } : {}),
-    ...(v.mark ? { mark: v.mark } : {}),
-    ...(v.connmark ? { connmark: v.connmark } : {}),
+    ...(v.mark !== undefined ? { mark: hexValue(v.mark, '--mark') } : {}),
+    ...(v.connmark !== undefined ? { connmark: hexValue(v.connmark, '--connmark') } : {}),
   };
   const packet = validatePacket(packetInput);
   if (!packet.ok) throw new UsageError(`bad packet: ${packet.errors.join('; ')}`);
   if (v.cluster) return traceClusterDir(v.cluster, v.from, v.change ?? [], packet.packet, !!v.json, io);
   const text = await readInput(file!, io);
   const host = await loadHost(v.host, io);
-  const parsedDump = parseDump(text, { family: packet.packet.family });
+  const { parsed: parsedDump, notes } = parseForFamily(text, packet.packet.family, file!);
   if (parsedDump.ruleset.tables.length === 0) {
     throw new InputError(`${file}: no tables could be read (${parsedDump.diagnostics.find((d) => d.severity === 'error')?.message ?? 'empty input'})`);
   }
   const result = tracePacket(parsedDump.ruleset, packet.packet, { explain: true, ...(host ? { host } : {}) });
-  const warnings = [...result.warnings, ...packet.notes, ...parsedDump.diagnostics.filter((d) => d.severity === 'error').map((d) => `dump line ${d.line}: ${d.message}`)];
+  const warnings = [...result.warnings, ...notes, ...packet.notes, ...parsedDump.diagnostics.filter((d) => d.severity === 'error').map((d) => `dump line ${d.line}: ${d.message}`)];
   const withWarnings = { ...result, warnings };
   io.stdout(v.json ? JSON.stringify(traceToJson(withWarnings), null, 2) + '\n' : formatTraceText(withWarnings));
   return 0;

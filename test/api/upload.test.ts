@@ -275,11 +275,9 @@ describe('upload size limits', () => {
     // 32 MiB of zeros gzip to ~32 KiB: under MAX_UPLOAD as sent, 64x MAX_DECOMPRESSED inflated.
     const bomb = gzipSync(Buffer.alloc(32 * 1024 * 1024), { level: 9 });
     assert.ok(bomb.length < MAX_UPLOAD, `bomb is ${bomb.length} bytes`);
-    const started = Date.now();
     const res = await api.request.post('/api/v1/nodes/bomb/dumps').set('content-type', 'text/plain').set('content-encoding', 'gzip').send(bomb).expect(413).expect('content-type', PROBLEM_TYPE);
     assert.equal(res.body.type, '/problems/payload-too-large');
     assert.match(res.body.detail, /MAX_DECOMPRESSED_BYTES/);
-    assert.ok(Date.now() - started < 5000);
     await api.request.get('/api/v1/nodes/bomb').expect(404);
   });
 

@@ -193,6 +193,7 @@ function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hoo
     }
     if (++s.work > MAX_WORK) {
       warnings.add(`trace stopped after ${MAX_WORK} rule evaluations (loop?)`);
+      s.assumptions.push(`the trace stopped after ${MAX_WORK} rule evaluations; what happens next is not known`);
       return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: 'evaluation limit reached' };
     }
     const cr = rules[order ? order[frame.idx]! : frame.idx]!;
@@ -283,10 +284,12 @@ function applyTarget(
       ruleEvent(s, cr, chain, hook, `${t.kind === 'jump' ? 'JUMP' : 'GOTO'}:${t.chain}`);
       if (!target) {
         warnings.add(`${table}/${chain.chain.name} rule ${cr.rule.position} jumps to missing chain ${t.chain}`);
+        s.assumptions.push(`chain ${table}/${t.chain} is not in the dump (iptables-restore would refuse the jump); what happens next is not known`);
         return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `jump to missing chain ${t.chain}` };
       }
       if (s.frames!.length >= MAX_DEPTH || ++s.entries > MAX_ENTRIES) {
         warnings.add(`chain depth above ${MAX_DEPTH} at ${table}/${t.chain}: a jump loop`);
+        s.assumptions.push(`jumps loop through ${table}/${t.chain} (the kernel refuses such a ruleset); what happens next is not known`);
         return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `jump loop through ${t.chain}` };
       }
       const frame = enter(target, s, host, table, hook);
@@ -353,7 +356,8 @@ function applyVerdict(s: PathState, cr: CompiledRule, chain: CompiledChain, hook
 
 function finish(s: PathState, outcomes: TraceOutcome[], end: { verdict: FinalVerdict; disposition: Disposition; reason: string; nextHop?: Ip }): void {
   outcomes.push({
-    probability: s.probability,
+    // A path that ends in an unknown verdict depends on something the simulator cannot know.
+    probability: end.verdict === 'UNKNOWN' ? null : s.probability,
     verdict: end.verdict,
     disposition: end.disposition,
     packet: packetToJson(s.packet),

@@ -189,7 +189,9 @@ export async function collectHost(options: CollectOptions, warnings: string[]): 
   if (succeeded(ipsetR)) ipsets = ipsetR.stdout;
   else if (!ipsetR.missing) options.log.debug('ipset save failed; no ipsets in the host model', { reason: describeFailure(ipsetR) });
   if (addr === null || route4 === null) return null;
-  return { addr: stableAddr(addr), route: stableRoutes([...route4, ...route6]), forwarding, ...(ipsets !== undefined ? { ipsets } : {}) };
+  // `ip -j` routes carry no family; an IPv6 `default dev wg0` would read as IPv4 without the tag.
+  const tagged6 = route6.map((r) => (typeof r === 'object' && r !== null ? { ...r, family: 'inet6' } : r));
+  return { addr: stableAddr(addr), route: stableRoutes([...route4, ...tagged6]), forwarding, ...(ipsets !== undefined ? { ipsets } : {}) };
 }
 
 /** Everything the agent uploads, read once. Throws CollectError when no IPv4/IPv6 ruleset tool works. */

@@ -55,6 +55,8 @@ export interface HostFileRoute {
   metric?: number;
   prefsrc?: string;
   src?: string;
+  /** `inet6`/`ipv6` for an IPv6 route (the agent tags `ip -6 route` entries): `default` without a gateway says no family itself. */
+  family?: string;
 }
 
 export interface HostFile {
@@ -150,7 +152,10 @@ function toRoute(r: HostFileRoute, errors: string[]): Route | undefined {
   const via = viaText !== undefined ? parseIp(viaText) : undefined;
   if (viaText !== undefined && !via) errors.push(`route ${r.dst}: bad gateway "${viaText}"`);
   let dstText = r.dst;
-  if (dstText === 'default') dstText = via?.family === 'ipv6' || r.dev === undefined && viaText?.includes(':') ? '::/0' : '0.0.0.0/0';
+  if (dstText === 'default') {
+    const v6 = r.family === 'inet6' || r.family === 'ipv6' || via?.family === 'ipv6' || (r.dev === undefined && viaText?.includes(':'));
+    dstText = v6 ? '::/0' : '0.0.0.0/0';
+  }
   const dst = parseCidr(dstText);
   if (!dst) {
     errors.push(`route: "${r.dst}" is not a destination`);

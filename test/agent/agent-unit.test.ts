@@ -116,6 +116,11 @@ describe('agent: collection', () => {
     assert.ok(c.host);
     assert.deepEqual(c.host.forwarding, { ipv4: true, ipv6: false });
     assert.match(c.host.ipsets ?? '', /KUBE-TEST/);
+    // `ip -j route` says no family: IPv6 routes are tagged, so a gatewayless IPv6 default stays IPv6.
+    assert.deepEqual((c.host.route as { dst: string; family?: string }[]).map((r) => `${r.dst} ${r.family ?? '-'}`), [
+      ...ROUTE4.map((r) => `${r.dst} -`),
+      'fe80::/64 inet6',
+    ]);
     const built = buildHost(c.host);
     assert.ok(built.ok, built.ok ? '' : built.errors.join('; '));
     assert.ok(built.host.interfaces.some((i) => i.name === 'eth0' && i.addresses.some((a) => a.text === '192.0.2.10/24')));

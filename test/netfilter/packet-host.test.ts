@@ -257,6 +257,18 @@ test('host file (ip -j addr / ip -j route): routes by type, gateway, metric; IPv
   assert.equal(route(h, '2001:db8:ffff::1'), 'unicast dev eth0 via 2001:db8::fffe');
 });
 
+test('host file: a gatewayless `default dev X` is IPv4 unless the route says inet6 (as the agent tags `ip -6 route` entries)', () => {
+  const h = hostOf({
+    ...IP_J,
+    route: [
+      { dst: 'default', dev: 'eth1', flags: [] },
+      { dst: 'default', dev: 'eth0', family: 'inet6', flags: [] },
+    ],
+  });
+  assert.equal(route(h, '8.8.8.8'), 'unicast dev eth1');
+  assert.equal(route(h, '2001:db8:ffff::1'), 'unicast dev eth0');
+});
+
 test('host file (ip -j addr / ip -j route): no forwarding sysctl in it, so forwarding is assumed off and said so', () => {
   const r = buildHost(IP_J);
   assert.ok(r.ok);

@@ -2,7 +2,7 @@
 // Built from the host file of the CLI/trace contract, which also accepts
 // `ip -j addr` / `ip -j route` output.
 import type { Family } from './model.ts';
-import { broadcastOf, cidrContains, formatIp, isLimitedBroadcast, isMulticast, parseCidr, parseIp, type Cidr, type Ip } from './addr.ts';
+import { broadcastOf, cidrContains, formatIp, ipEquals, isLimitedBroadcast, isMulticast, parseCidr, parseIp, type Cidr, type Ip } from './addr.ts';
 import { parseIpsets, type IpSet } from './ipset.ts';
 
 export interface HostAddress extends Cidr {
@@ -42,6 +42,14 @@ export interface Host {
   /** The iptables backend: nft (default, what iptables 1.8 uses) or legacy; they order INPUT's tables differently. */
   readonly backend?: 'nft' | 'legacy';
   readonly assumptions: readonly string[];
+  /** Without a host file: addresses a trace path has taken to be none of the node's own (see assumeAddress). */
+  readonly notLocal?: readonly Ip[];
+}
+
+/** An address a trace path without a host file takes to be, or not to be, one of the node's own. */
+export interface AddressFact {
+  readonly address: Ip;
+  readonly local: boolean;
 }
 
 export interface HostFileRoute {
@@ -209,6 +217,24 @@ export function assumedHost(): Host {
     known: false,
     assumptions: [],
   };
+}
+
+/**
+ * The assumed host once a path has taken `fact`: a local address gets the
+ * local route the kernel would have for it (on the assumed "eth0"), so that
+ * addrtype and routing agree with the assumption for the rest of the path.
+ */
+export function assumeAddress(host: Host, fact: AddressFact): Host {
+  const ip = fact.address;
+  if (!fact.local) return { ...host, notLocal: [...(host.notLocal ?? []), ip] };
+  const bits = ip.family === 'ipv4' ? 32 : 128;
+  const route: Route = { dst: { ip, prefix: bits }, dstText: formatIp(ip), type: 'local', dev: 'eth0', onlink: false, metric: 0, src: ip, implicit: true };
+  return { ...host, routes: [route, ...host.routes] };
+}
+
+/** Whether a path without a host file has already taken `ip` to be local or not. */
+export function isAssumedAddress(host: Host, ip: Ip): boolean {
+  return (host.notLocal ?? []).some((a) => ipEquals(a, ip)) || host.routes.some((r) => r.type === 'local' && r.dst.prefix === (ip.family === 'ipv4' ? 32 : 128) && ipEquals(r.dst.ip, ip));
 }
 
 export interface RouteDecision {

@@ -7,7 +7,7 @@ import { findChain, findTable } from './model.ts';
 import { renderRule, renderRuleSpec } from './render.ts';
 import { cidrContains, parseCidr } from './addr.ts';
 import { extractServices, targetChain } from './query.ts';
-import { assumedHost, type Host } from './host.ts';
+import { assumeAddress, assumedHost, type Host } from './host.ts';
 import { validatePacket } from './packet.ts';
 import { tracePacket } from './sim/trace.ts';
 
@@ -229,7 +229,9 @@ function podTrafficVerdict(rs: Ruleset, pod: string, host: Host | undefined): st
   const dst = `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${((n >>> 8) & 255) + 2}.10`;
   const p = validatePacket({ src, dst, protocol: 'tcp', sport: 40000, dport: 8080, inInterface: 'flannel.1' });
   if (!p.ok) return undefined;
-  const r = tracePacket(rs, p.packet, { host: host ?? assumedHost() });
+  // The probe's destination is a pod on another node, never an address of this one.
+  const probeHost = host ?? assumeAddress(assumedHost(), { address: p.packet.dst, local: false });
+  const r = tracePacket(rs, p.packet, { host: probeHost });
   const dropped = r.outcomes.filter((o) => o.disposition === 'DROPPED' && o.events.at(-1)?.kind === 'policy' && o.events.at(-1)?.chain === 'FORWARD');
   return dropped.length > 0 && dropped.length === r.outcomes.length ? `a probe ${src} → ${dst}:8080 ends at the policy` : undefined;
 }

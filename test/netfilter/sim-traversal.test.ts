@@ -504,3 +504,19 @@ test('a goto loop ends with a warning instead of running on', () => {
   assert.ok(c.warnings.some((w) => /loop/.test(w)), c.warnings.join());
   assert.ok(only(c).events.length <= 100_001);
 });
+
+test('without a host file, an address a path took as local (or not) stays so: later addrtype matches and routing agree', () => {
+  const dump =
+    table('nat', ['-A PREROUTING -j KUBE-SERVICES', '-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS', '-A KUBE-NODEPORTS -p tcp -m tcp --dport 30080 -j DNAT --to-destination 10.244.1.5:80']) +
+    table('filter', ['-A INPUT -m addrtype --dst-type LOCAL -j ACCEPT', '-A FORWARD -m addrtype --dst-type LOCAL -j DROP', '-A FORWARD -m addrtype ! --dst-type LOCAL -j ACCEPT']);
+  const r = trace(dump, { ...PKT, dst: '198.51.100.20' }, { host: null });
+  assert.equal(r.outcomes.length, 2, show(r));
+  const local = r.outcomes.find((o) => o.disposition === 'DELIVERED_LOCAL');
+  const routed = r.outcomes.find((o) => o.disposition === 'FORWARDED');
+  assert.ok(local && routed, show(r));
+  assert.deepEqual(local.events.filter((e) => !e.includes('#policy')), ['nat/PREROUTING#1:JUMP:KUBE-SERVICES', 'nat/KUBE-SERVICES#1:JUMP:KUBE-NODEPORTS', 'filter/INPUT#1:ACCEPT']);
+  assert.ok(local.assumptions.includes('assumed dst address 198.51.100.20 is local to the node'), local.assumptions.join('\n'));
+  assert.deepEqual(routed.events.filter((e) => !e.includes('#policy')), ['nat/PREROUTING#1:JUMP:KUBE-SERVICES', 'filter/FORWARD#2:ACCEPT']);
+  assert.ok(routed.assumptions.includes('assumed dst address 198.51.100.20 is not local to the node'), routed.assumptions.join('\n'));
+  for (const o of r.outcomes) assert.equal(o.p, null);
+});

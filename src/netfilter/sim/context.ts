@@ -1,6 +1,6 @@
 // What a match or target sees while a packet is being traced.
 import type { Ip } from '../addr.ts';
-import type { Host } from '../host.ts';
+import type { AddressFact, Host } from '../host.ts';
 import type { TableName } from '../model.ts';
 import type { Packet } from '../packet.ts';
 
@@ -37,6 +37,13 @@ export interface Uncertain {
   /** Text for the branch where it holds / does not hold. */
   readonly yes: string;
   readonly no: string;
+  /**
+   * What each branch takes as known about the node without a host file (an
+   * address is, or is not, one of its own), so that later matches and routing
+   * on that path agree with the assumption.
+   */
+  readonly yesFacts?: readonly AddressFact[];
+  readonly noFacts?: readonly AddressFact[];
 }
 
 /** 1 = holds, 0 = does not, or an uncertainty to fork on. */

@@ -1,8 +1,8 @@
 // Match semantics: each typed match compiles once into a function of the
 // packet. Undecidable matches return an Uncertain and the trace forks.
 import type { ExtOption, Family, Match } from '../model.ts';
-import { addressType, lookupRoute, type AddrType } from '../host.ts';
-import { cidrContains, isMulticast, parseCidr, parseIp, type Ip } from '../addr.ts';
+import { addressType, isAssumedAddress, lookupRoute, type AddrType } from '../host.ts';
+import { cidrContains, formatIp, isMulticast, parseCidr, parseIp, type Ip } from '../addr.ts';
 import { setContains, type SetLookupValue } from '../ipset.ts';
 import { tcpFlagBits } from '../values.ts';
 import { hexMark } from '../packet.ts';
@@ -15,7 +15,7 @@ const not = (r: MatchResult, negated: boolean): MatchResult => {
   if (!negated) return r;
   if (r === 0) return 1;
   if (r === 1) return 0;
-  return { p: r.p === null ? null : 1 - r.p, why: `! ${r.why}`, yes: r.no, no: r.yes };
+  return { p: r.p === null ? null : 1 - r.p, why: `! ${r.why}`, yes: r.no, no: r.yes, ...(r.noFacts ? { yesFacts: r.noFacts } : {}), ...(r.yesFacts ? { noFacts: r.yesFacts } : {}) };
 };
 
 const bool = (b: boolean): 0 | 1 => (b ? 1 : 0);
@@ -39,7 +39,9 @@ export function combine(pending: Uncertain[]): MatchResult {
   if (pending.length === 0) return 1;
   if (pending.length === 1) return pending[0]!;
   const p = pending.every((u) => u.p !== null) ? pending.reduce((acc, u) => acc * u.p!, 1) : null;
-  return { p, why: pending.map((u) => u.why).join(' and '), yes: pending.map((u) => u.yes).join('; '), no: `not all of: ${pending.map((u) => u.why).join(', ')}` };
+  // Where all hold, every branch's facts hold; where not all do, which one failed is not known.
+  const yesFacts = pending.flatMap((u) => u.yesFacts ?? []);
+  return { p, why: pending.map((u) => u.why).join(' and '), yes: pending.map((u) => u.yes).join('; '), no: `not all of: ${pending.map((u) => u.why).join(', ')}`, ...(yesFacts.length ? { yesFacts } : {}) };
 }
 
 function parseRange(text: string, sep = ':'): [number, number] {
@@ -124,8 +126,9 @@ function addrTypeTest(dir: 'src' | 'dst', types: string[], negated: boolean, lim
     const dev = limitIn ? ctx.packet.inInterface ?? undefined : limitOut ? ctx.packet.outInterface ?? undefined : undefined;
     const t: AddrType = addressType(ctx.host, ip, dev);
     const holds = types.includes(t);
-    if (!ctx.host.known && (types.includes('LOCAL') || t === 'LOCAL') && ip.family === 'ipv4' && ip.n >>> 24 !== 127) {
-      return not({ p: null, why: `${dir} address type is LOCAL (no host file)`, yes: `assumed ${dir} address is local to the node`, no: `assumed ${dir} address is not local to the node` }, negated !== !types.includes('LOCAL'));
+    if (!ctx.host.known && types.includes('LOCAL') && ip.family === 'ipv4' && ip.n >>> 24 !== 127 && !isAssumedAddress(ctx.host, ip)) {
+      const local = { p: null, why: `${dir} address type is LOCAL (no host file)`, yes: `assumed ${dir} address ${formatIp(ip)} is local to the node`, no: `assumed ${dir} address ${formatIp(ip)} is not local to the node` };
+      return not({ ...local, yesFacts: [{ address: ip, local: true }], noFacts: [{ address: ip, local: false }] }, negated);
     }
     return not(bool(holds), negated);
   };

@@ -3,7 +3,7 @@
 // (`statistic`) or on something it cannot know.
 import type { Ruleset, TableName, Verdict } from '../model.ts';
 import { formatIp, isMulticast, type Ip } from '../addr.ts';
-import { assumedHost, findInterface, lookupRoute, type Host, type RouteDecision } from '../host.ts';
+import { assumeAddress, assumedHost, findInterface, isAssumedAddress, lookupRoute, type Host, type RouteDecision } from '../host.ts';
 import { packetToJson, type Packet } from '../packet.ts';
 import { compileRuleset, type CompiledChain, type CompiledRule, type CompiledRuleset } from './compile.ts';
 import type { Conn, EvalContext, Hook, Uncertain } from './context.ts';
@@ -105,6 +105,8 @@ interface Frame {
 
 interface PathState {
   packet: Packet;
+  /** The node as this path knows it: the trace's host, plus what the path assumed without a host file. */
+  host: Host;
   conn: Conn;
   events: TraceEvent[];
   assumptions: string[];
@@ -144,6 +146,8 @@ function clone(s: PathState): PathState {
 function fork(s: PathState, u: Uncertain, work: PathState[]): void {
   const other = clone(s);
   other.frames![other.frames!.length - 1]!.idx++;
+  for (const fact of u.yesFacts ?? []) s.host = assumeAddress(s.host, fact);
+  for (const fact of u.noFacts ?? []) other.host = assumeAddress(other.host, fact);
   if (u.p === null) {
     other.probability = null;
     s.probability = null;
@@ -172,12 +176,12 @@ function natApplies(s: PathState, hook: Hook, conntrack: boolean): boolean {
 }
 
 /** Runs the chain traversal of one table at one hook until it accepts or ends the path. */
-function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hook: Hook, host: Host, work: PathState[], warnings: Set<string>): ChainEnd {
+function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hook: Hook, work: PathState[], warnings: Set<string>): ChainEnd {
   const chains = compiled.tables.get(table)!;
   if (!s.frames) {
     const base = chains.get(hook);
     if (!base) return { kind: 'accept' };
-    s.frames = [enter(base, s, host, table, hook)];
+    s.frames = [enter(base, s, table, hook)];
   }
   const baseChain = chains.get(hook)!;
   for (;;) {
@@ -197,7 +201,7 @@ function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hoo
       return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: 'evaluation limit reached' };
     }
     const cr = rules[order ? order[frame.idx]! : frame.idx]!;
-    const ctx: EvalContext = { packet: s.packet, conn: s.conn, host, table, hook };
+    const ctx: EvalContext = { packet: s.packet, conn: s.conn, host: s.host, table, hook };
     const r = cr.test(ctx);
     if (r === 0) {
       if (s.misses && s.misses.length < 50 && cr.target) noteNearMiss(s.misses, cr, frame.chain, ctx);
@@ -212,7 +216,7 @@ function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hoo
       if (r.p !== 1) fork(s, r, work);
     }
     frame.idx++;
-    const end = applyTarget(s, cr, frame.chain, table, hook, chains, host, work, warnings);
+    const end = applyTarget(s, cr, frame.chain, table, hook, chains, work, warnings);
     if (end) return end;
   }
 }
@@ -231,9 +235,9 @@ function noteNearMiss(misses: NearMiss[], cr: CompiledRule, chain: CompiledChain
   misses.push({ table: chain.table, chain: chain.chain.name, rule: cr.rule.position, text: cr.text, target: describeTarget(cr.target!), failed: describeMismatch(failed.match, ctx) });
 }
 
-function enter(chain: CompiledChain, s: PathState, host: Host, table: TableName, hook: Hook): Frame {
+function enter(chain: CompiledChain, s: PathState, table: TableName, hook: Hook): Frame {
   if (!chain.candidates) return { chain, idx: 0 };
-  return { chain, idx: 0, order: chain.candidates({ packet: s.packet, conn: s.conn, host, table, hook }) };
+  return { chain, idx: 0, order: chain.candidates({ packet: s.packet, conn: s.conn, host: s.host, table, hook }) };
 }
 
 function ruleEvent(s: PathState, cr: CompiledRule, chain: CompiledChain, hook: Hook, verdict: string, changes?: string[]): void {
@@ -266,7 +270,6 @@ function applyTarget(
   table: TableName,
   hook: Hook,
   chains: ReadonlyMap<string, CompiledChain>,
-  host: Host,
   work: PathState[],
   warnings: Set<string>,
 ): ChainEnd | undefined {
@@ -292,13 +295,13 @@ function applyTarget(
         s.assumptions.push(`jumps loop through ${table}/${t.chain} (the kernel refuses such a ruleset); what happens next is not known`);
         return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `jump loop through ${t.chain}` };
       }
-      const frame = enter(target, s, host, table, hook);
+      const frame = enter(target, s, table, hook);
       if (t.kind === 'jump') s.frames!.push(frame);
       else s.frames![s.frames!.length - 1] = frame;
       return undefined;
     }
     case 'extension': {
-      const effect = applyExtension(t, { packet: s.packet, conn: s.conn, host, hook, table, route: s.route });
+      const effect = applyExtension(t, { packet: s.packet, conn: s.conn, host: s.host, hook, table, route: s.route });
       if (!t.known) forkUnknownTarget(s, cr, chain, hook, t.name, work);
       else if (effect.assumption) s.assumptions.push(effect.assumption);
       if (effect.packet) s.packet = effect.packet;
@@ -415,6 +418,7 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
   }
   const start: PathState = {
     packet,
+    host,
     conn: {
       untracked: packet.state === 'UNTRACKED',
       dnat: packet.ctStatus.includes('DNAT'),
@@ -444,7 +448,7 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
       break;
     }
     const s = work.pop()!;
-    runPath(s, compiled, host, work, outcomes, warnings);
+    runPath(s, compiled, work, outcomes, warnings);
   }
   if (options.explain) {
     const filterChains = new Set(compiled.tables.get('filter')?.keys() ?? []);
@@ -456,7 +460,7 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
   return { outcomes, warnings: [...warnings] };
 }
 
-function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: PathState[], outcomes: TraceOutcome[], warnings: Set<string>): void {
+function runPath(s: PathState, compiled: CompiledRuleset, work: PathState[], outcomes: TraceOutcome[], warnings: Set<string>): void {
   for (;;) {
     switch (s.phase) {
       case 'PREROUTING':
@@ -465,12 +469,12 @@ function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: Path
       case 'OUTPUT':
       case 'POSTROUTING': {
         const hook = s.phase;
-        const tables = HOOK_TABLES[host.backend ?? 'nft'][hook];
+        const tables = HOOK_TABLES[s.host.backend ?? 'nft'][hook];
         for (; s.tableIdx < tables.length; s.tableIdx++) {
           const table = tables[s.tableIdx]!;
           if (!compiled.tables.has(table)) continue;
-          if (table === 'nat' && !s.frames && !natApplies(s, hook, conntrackActive(host, compiled))) continue;
-          const end = runTable(s, compiled, table, hook, host, work, warnings);
+          if (table === 'nat' && !s.frames && !natApplies(s, hook, conntrackActive(s.host, compiled))) continue;
+          const end = runTable(s, compiled, table, hook, work, warnings);
           s.frames = null;
           if (table === 'nat') s.conn = isNatManip(hook) === 'dst' ? { ...s.conn, natDst: true } : { ...s.conn, natSrc: true };
           if (end.kind === 'final') return finish(s, outcomes, end);
@@ -481,11 +485,11 @@ function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: Path
       }
       case 'ROUTE_IN': {
         const p = s.packet;
-        const bad = s.loopback ? undefined : martian(host, p);
+        const bad = s.loopback ? undefined : martian(s.host, p);
         if (bad) return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: bad });
         // The limited broadcast and the all-hosts group are always for this node.
         const r: RouteDecision | undefined =
-          p.family === 'ipv4' && (p.dst.n === 0xffffffff || p.dst.n === 0xe0000001) ? { type: 'broadcast' } : routeFor(host, p.dst, s);
+          p.family === 'ipv4' && (p.dst.n === 0xffffffff || p.dst.n === 0xe0000001) ? { type: 'broadcast' } : routeFor(s, p.dst);
         if (r && (r.type === 'local' || r.type === 'broadcast')) {
           s.route = r;
           s.phase = 'INPUT';
@@ -497,7 +501,7 @@ function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: Path
         if (!r || r.type !== 'unicast') {
           return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: r ? `${r.type} route to ${formatIp(p.dst)}` : `no route to ${formatIp(p.dst)}` });
         }
-        if (!host.forwarding[p.family]) {
+        if (!s.host.forwarding[p.family]) {
           return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: `forwarding (net.${p.family === 'ipv4' ? 'ipv4.ip_forward' : 'ipv6.conf.all.forwarding'}) is off, so ${formatIp(p.dst)} is not routed` });
         }
         if (p.ttl <= 1) {
@@ -510,7 +514,7 @@ function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: Path
         break;
       }
       case 'ROUTE_OUT': {
-        const r = routeFor(host, s.packet.dst, s);
+        const r = routeFor(s, s.packet.dst);
         if (!r || (r.type !== 'unicast' && r.type !== 'local' && r.type !== 'broadcast')) {
           return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: r ? `${r.type} route to ${formatIp(s.packet.dst)}: the send fails` : `no route to ${formatIp(s.packet.dst)}: the send fails` });
         }
@@ -523,7 +527,7 @@ function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: Path
       }
       case 'REROUTE': {
         if (s.outputDst && s.outputDst.n !== s.packet.dst.n) {
-          const r = routeFor(host, s.packet.dst, s);
+          const r = routeFor(s, s.packet.dst);
           if (!r || (r.type !== 'unicast' && r.type !== 'local')) {
             return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: `no route to ${formatIp(s.packet.dst)} after DNAT` });
           }
@@ -558,10 +562,12 @@ function runPath(s: PathState, compiled: CompiledRuleset, host: Host, work: Path
   }
 }
 
-function routeFor(host: Host, dst: Ip, s: PathState): RouteDecision | undefined {
-  const r = lookupRoute(host, dst);
-  if (!host.known && (!r || r.type !== 'local')) {
+function routeFor(s: PathState, dst: Ip): RouteDecision | undefined {
+  const r = lookupRoute(s.host, dst);
+  if (!s.host.known && (!r || r.type !== 'local')) {
     s.assumptions.push(`no host file: ${formatIp(dst)} assumed reachable out of "eth0"`);
+    // Routed away, so not an address of this node: addrtype on this path must agree.
+    if (!isAssumedAddress(s.host, dst)) s.host = assumeAddress(s.host, { address: dst, local: false });
     return { type: 'unicast', dev: 'eth0' };
   }
   return r;

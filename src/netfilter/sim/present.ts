@@ -1,30 +1,8 @@
 // The trace as the contract's JSON and as readable text.
 import type { TraceEvent, TraceOutcome, TraceResult } from './trace.ts';
 
-export interface TraceEventJson {
-  readonly table: string;
-  readonly chain: string;
-  readonly kind: 'rule' | 'policy';
-  readonly rule: number | null;
-  readonly text: string;
-  readonly verdict: string;
-  readonly hook: string;
-  readonly line?: number;
-  readonly changes?: readonly string[];
-}
-
-export interface TraceOutcomeJson {
-  readonly probability: number | null;
-  readonly verdict: string;
-  readonly disposition: string;
-  readonly packet: Record<string, unknown>;
-  readonly events: readonly TraceEventJson[];
-  readonly assumptions: readonly string[];
-  readonly reason: string;
-  readonly nextHop?: string;
-  readonly nearMisses?: readonly unknown[];
-  readonly explanation?: unknown;
-}
+/** An outcome as the contract's JSON has it: everything but the internal final packet. */
+export type TraceOutcomeJson = Omit<TraceOutcome, 'finalPacket'>;
 
 export interface TraceJson {
   readonly outcomes: readonly TraceOutcomeJson[];
@@ -42,7 +20,7 @@ export function traceToJson(r: TraceResult): TraceJson {
 
 const pct = (p: number | null): string => (p === null ? 'unknown probability' : `${(p * 100).toFixed(p * 100 % 1 === 0 ? 0 : 2)}%`);
 
-export function formatEvent(e: TraceEvent | TraceEventJson): string {
+export function formatEvent(e: TraceEvent): string {
   const where = `${e.table.padEnd(6)} ${e.chain}`;
   const head = e.kind === 'policy' ? `${where} (policy)` : `${where} #${e.rule}`;
   const lines = [`  ${head.padEnd(44)} → ${e.verdict}`];

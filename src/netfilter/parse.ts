@@ -114,6 +114,7 @@ function keepFamily(lines: string[], family: Family, diagnostics: Diagnostic[]):
     if (last) last.to = i;
     sections.push({ family: f, from: sections.length ? i : 0, to: lines.length });
   }
+  if (sections.length === 0) return; // the words, but not at the start of a line
   const tool = (f: Family): string => (f === 'ipv6' ? 'ip6tables-save' : 'iptables-save');
   if (!sections.some((s) => s.family === family)) {
     const other = sections[0]!.family;

@@ -41,7 +41,7 @@ export function newTableDraft(name: TableName, line: number): TableDraft {
 export function draftChain(table: TableDraft, name: string, line?: number): ChainDraft {
   let c = table.chains.get(name);
   if (!c) {
-    c = { name, policy: undefined, declared: false, rules: [], ...(line !== undefined ? { line } : {}) };
+    c = line !== undefined ? { name, policy: undefined, declared: false, rules: [], line } : { name, policy: undefined, declared: false, rules: [] };
     table.chains.set(name, c);
   }
   return c;

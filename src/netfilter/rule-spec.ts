@@ -4,7 +4,7 @@ import type { Counters, ExtOption, Family, Match, Target, Verdict } from './mode
 import type { TokenList } from './lexer.ts';
 import { findOption, IMPLICIT_PROTOCOL_MODULES, MATCHES, matchSpec, optionPosition, TARGETS, targetSpec, type ExtensionSpec, type OptionSpec } from './extensions.ts';
 import { canonicalProtocol, PROTOCOL_NUMBERS } from './names.ts';
-import { cidr, ipv4Cidr } from './values.ts';
+import { cidr, ipv4Cidr, type Normalizer } from './values.ts';
 
 export interface SpecProblem {
   readonly column: number;
@@ -78,9 +78,10 @@ interface SpecState {
   readonly tokens: TokenList;
   readonly family: Family;
   readonly memo: SpecMemo | undefined;
-  readonly problems: SpecProblem[];
-  readonly header: Match[];
-  readonly exts: OpenExt[];
+  // Lists start as NONE and grow through added().
+  problems: SpecProblem[];
+  header: Match[];
+  exts: OpenExt[];
   i: number;
   /** Only the last -s / -d counts; earlier ones are still checked. */
   source: AddressList | undefined;
@@ -134,7 +135,20 @@ function isOptionToken(t: string): boolean {
 }
 
 function problem(s: SpecState, column: number, severity: SpecProblem['severity'], code: string, message: string): void {
-  s.problems.push({ column, severity, code, message });
+  s.problems = added(s.problems, { column, severity, code, message });
+}
+
+/** The shared empty list SpecState's lists start with; frozen, so that only added() extends it. */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
+/**
+ * `list` with `item` appended. Most lists hold one or two items: the first
+ * makes an array of its exact size, where push() would grow one to 16 slots.
+ */
+function added<T>(list: T[], item: T): T[] {
+  if (list.length === 0) return [item];
+  list.push(item);
+  return list;
 }
 
 function takeNegation(s: SpecState): boolean {
@@ -152,7 +166,7 @@ function next(s: SpecState): number {
 /** Parses `tokens` from index `from` on. */
 export function parseRuleSpec(tokens: TokenList, family: Family, memo?: SpecMemo, from = 0): RuleSpec {
   const s: SpecState = {
-    tokens, family, memo, problems: [], header: [], exts: [], i: from,
+    tokens, family, memo, problems: NONE, header: NONE, exts: NONE, i: from,
     source: undefined, dest: undefined, protocol: undefined, target: undefined, counters: undefined, negate: false, negateColumn: 0,
   };
   const { texts, columns } = tokens;
@@ -211,7 +225,7 @@ function readBuiltin(s: SpecState, tok: number, builtin: string): boolean {
       break;
     case 'in':
     case 'out':
-      s.header.push({ kind: builtin === 'in' ? 'inInterface' : 'outInterface', negated: takeNegation(s), name: a });
+      s.header = added(s.header, { kind: builtin === 'in' ? 'inInterface' : 'outInterface', negated: takeNegation(s), name: a });
       break;
     case 'protocol': {
       const p = canonicalProtocol(a);
@@ -219,19 +233,19 @@ function readBuiltin(s: SpecState, tok: number, builtin: string): boolean {
       const protocol = p ?? a;
       s.protocol = protocol;
       const negated = takeNegation(s);
-      if (protocol !== 'all' || negated) s.header.push(protocolMatch(s.memo, negated, protocol));
+      if (protocol !== 'all' || negated) s.header = added(s.header, protocolMatch(s.memo, negated, protocol));
       break;
     }
     case 'fragment':
       if (family === 'ipv6') problem(s, column, 'error', 'bad-option', '-f is not available in ip6tables');
-      s.header.push({ kind: 'fragment', negated: takeNegation(s) });
+      s.header = added(s.header, { kind: 'fragment', negated: takeNegation(s) });
       break;
     case 'match': {
       if (takeNegation(s)) problem(s, s.negateColumn, 'error', 'bad-negation', 'cannot negate -m');
       const spec = matchSpec(a.toLowerCase());
       if (!spec) problem(s, argColumn, 'warning', 'unknown-match', `unknown match module "${a}": kept verbatim, not interpreted`);
       else if (spec.family && spec.family !== family) problem(s, argColumn, 'error', 'wrong-family', `match "${a}" is not available for ${family}`);
-      s.exts.push({ spec, name: spec?.name ?? a, options: [], column: argColumn, implicit: false });
+      s.exts = added(s.exts, { spec, name: spec?.name ?? a, options: [], column: argColumn, implicit: false });
       break;
     }
     case 'jump':
@@ -240,7 +254,9 @@ function readBuiltin(s: SpecState, tok: number, builtin: string): boolean {
       if (s.target) problem(s, column, 'error', 'multiple-targets', 'multiple -j/-g flags not allowed');
       const spec = builtin === 'jump' ? targetSpec(a) : undefined;
       if (spec?.family && spec.family !== family) problem(s, argColumn, 'error', 'wrong-family', `target "${a}" is not available for ${family}`);
-      s.target = { name: a, goto: builtin === 'goto', spec, options: [], column: argColumn };
+      // Starts as NONE: most targets have no options, and the model never holds an
+      // empty list of an unknown target (an option-less one resolves to a jump).
+      s.target = { name: a, goto: builtin === 'goto', spec, options: NONE, column: argColumn };
       break;
     }
     case 'counters': {
@@ -270,6 +286,8 @@ function protocolMatch(memo: SpecMemo | undefined, negated: boolean, protocol: s
 }
 
 function addresses(s: SpecState, value: string, column: number): string[] {
+  const fast = s.family === 'ipv4' && !value.includes(',') ? ipv4Cidr(value) : undefined;
+  if (fast !== undefined) return [fast];
   const out: string[] = [];
   for (const part of value.includes(',') ? value.split(',') : [value]) {
     const fast = s.family === 'ipv4' ? ipv4Cidr(part) : undefined;
@@ -305,25 +323,27 @@ function implicitModule(s: SpecState, name: string, column: number): OpenExt | u
   if (!spec || !findOption(spec, name)) return undefined;
   for (const e of s.exts) if (e.name === spec.name) return undefined;
   const e: OpenExt = { spec, name: spec.name, options: [], column, implicit: true };
-  s.exts.push(e);
+  s.exts = added(s.exts, e);
   return e;
 }
 
 /** Handles one `--option` of a match module or the target. */
 function readExtensionOption(s: SpecState, tok: number): void {
-  const { target, exts } = s;
+  const { target } = s;
   const { texts, columns } = s.tokens;
   const t = texts[tok]!;
   const column = columns[tok]!;
   const name = LONG_OPTIONS.get(t) ?? t.slice(2);
   const owner = claim(s, name) ?? implicitModule(s, name, column);
   const ext: OpenExt | 'target' | undefined =
-    owner ?? (target && !target.spec ? 'target' : exts[exts.length - 1] ?? (target ? 'target' : undefined));
+    owner ?? (target && !target.spec ? 'target' : s.exts[s.exts.length - 1] ?? (target ? 'target' : undefined));
   const spec = owner === 'target' ? target?.spec : owner?.spec;
   const optSpec = spec ? findOption(spec, name) : undefined;
   let negated = takeNegation(s);
-  const args: string[] = [];
-  if (optSpec) {
+  let args: string[] = [];
+  if (optSpec?.arity === 1 && s.i < texts.length && texts[s.i] !== '!') {
+    args = [texts[next(s)]!];
+  } else if (optSpec) {
     for (let k = 0; k < optSpec.arity; k++) {
       let a = next(s);
       if (a >= 0 && texts[a] === '!' && k === 0) {
@@ -347,47 +367,59 @@ function readExtensionOption(s: SpecState, tok: number): void {
   const option: ExtOption = { name: optSpec?.name ?? name, negated, args, known: optSpec !== undefined };
   if (!ext) {
     problem(s, column, 'error', 'unknown-option', `unknown option "${t}"${s.protocol ? '' : ' (no -p or -m that defines it)'}`);
-    exts.push({ spec: undefined, name: '?', options: [option], column: column, implicit: false });
+    s.exts = added(s.exts, { spec: undefined, name: '?', options: [option], column: column, implicit: false });
     return;
   }
   if (!optSpec && (ext === 'target' ? target?.spec : ext.spec)) {
     const where = ext === 'target' ? `target ${target!.name}` : `match ${ext.name}`;
     problem(s, column, 'warning', 'unknown-option', `unknown option "${t}" for ${where}: kept verbatim`);
   }
-  if (ext === 'target') target!.options.push(option);
-  else ext.options.push(option);
+  if (ext === 'target') target!.options = added(target!.options, option);
+  else ext.options = added(ext.options, option);
 }
 
-/** Normalizes option values, applies the extension's canonical form and print order. */
-function finishExt(s: SpecState, spec: ExtensionSpec | undefined, options: readonly ExtOption[], column: number): ExtOption[] {
-  if (!spec) return [...options];
+/**
+ * Normalizes option values, applies the extension's canonical form and print
+ * order. `options` (the open extension's own list) may be returned as is.
+ */
+function finishExt(s: SpecState, spec: ExtensionSpec | undefined, options: ExtOption[], column: number): ExtOption[] {
+  // An empty list was never pushed to, so it has no spare capacity to shed by copying.
+  if (!spec) return options.length === 0 ? options : [...options];
   const normalized = options.map((opt) => normalizeOption(s, spec, opt, column));
-  const canonical = spec.canonicalize ? spec.canonicalize(normalized, s.family) : normalized;
-  return inPrintOrder(spec, canonical);
+  if (spec.canonicalize) return inPrintOrder(spec, spec.canonicalize(normalized, s.family), false);
+  return inPrintOrder(spec, normalized, true);
 }
 
 function normalizeOption(s: SpecState, spec: ExtensionSpec, opt: ExtOption, column: number): ExtOption {
   const os = findOption(spec, opt.name);
   if (!opt.known || !os?.values) return opt;
   const values = os.values;
-  const args = opt.args.map((a, k) => {
-    const r = values[Math.min(k, values.length - 1)]!(a, s.family);
-    if (!r.ok) {
-      problem(s, column, 'error', 'bad-value', `${spec.name} --${opt.name}: ${r.message}`);
-      return a;
-    }
-    // Keep the argument's own string when normalizing did not change it.
-    return r.value === a ? a : r.value;
-  });
+  const args = opt.args.length === 1
+    ? [normalizeValue(s, spec, opt, column, values[0]!, opt.args[0]!)]
+    : opt.args.map((a, k) => normalizeValue(s, spec, opt, column, values[Math.min(k, values.length - 1)]!, a));
   return { name: opt.name, negated: opt.negated, args, known: opt.known };
 }
 
-/** Stable sort by print position; unknown options last. Most rules are in order already. */
-function inPrintOrder(spec: ExtensionSpec, options: readonly ExtOption[]): ExtOption[] {
-  if (options.length < 2) return [...options];
+function normalizeValue(s: SpecState, spec: ExtensionSpec, opt: ExtOption, column: number, normalize: Normalizer, a: string): string {
+  const r = normalize(a, s.family);
+  if (!r.ok) {
+    problem(s, column, 'error', 'bad-value', `${spec.name} --${opt.name}: ${r.message}`);
+    return a;
+  }
+  // Keep the argument's own string when normalizing did not change it.
+  return r.value === a ? a : r.value;
+}
+
+/**
+ * Stable sort by print position; unknown options last. Most rules are in
+ * order already: then `options` itself when `own` (a fresh array made at its
+ * size), else a copy.
+ */
+function inPrintOrder(spec: ExtensionSpec, options: readonly ExtOption[], own: boolean): ExtOption[] {
+  if (options.length < 2) return own ? (options as ExtOption[]) : [...options];
   let sorted = true;
   for (let k = 1; k < options.length && sorted; k++) sorted = printOrder(spec, options[k - 1]!) <= printOrder(spec, options[k]!);
-  if (sorted) return [...options];
+  if (sorted) return own ? (options as ExtOption[]) : [...options];
   return options
     .map((o, k) => ({ o, k, order: printOrder(spec, o) }))
     .sort((a, b) => a.order - b.order || a.k - b.k)
@@ -488,23 +520,34 @@ function finishSpec(s: SpecState): RuleSpec {
 
   const pending = s.target ? finishTarget(s, s.target) : null;
   const variants = expandVariants(s.source, s.dest, s.header, moduleMatches);
-  return { variants, target: pending, ...(s.counters ? { counters: s.counters } : {}), problems: s.problems };
+  return s.counters ? { variants, target: pending, counters: s.counters, problems: s.problems } : { variants, target: pending, problems: s.problems };
 }
 
 /** -s/-d lists expand into one rule per combination, sources outermost. */
-function expandVariants(src: AddressList | undefined, dst: AddressList | undefined, header: readonly Match[], modules: readonly Match[]): Match[][] {
-  const variants: Match[][] = [];
+function expandVariants(src: AddressList | undefined, dst: AddressList | undefined, header: Match[], modules: Match[]): Match[][] {
   const rest = header.length === 0 ? modules : modules.length === 0 ? header : header.concat(modules);
-  for (const sc of src?.cidrs ?? [undefined]) {
-    for (const dc of dst?.cidrs ?? [undefined]) {
-      const m: Match[] = [];
-      if (sc !== undefined && !(sc.endsWith('/0') && !src!.negated)) m.push({ kind: 'source', negated: src!.negated, cidr: sc });
-      if (dc !== undefined && !(dc.endsWith('/0') && !dst!.negated)) m.push({ kind: 'destination', negated: dst!.negated, cidr: dc });
-      // concat() allocates exactly what it needs; arrays grown by push keep spare capacity for good.
-      variants.push(m.concat(rest));
+  const sources = src ? src.cidrs.length : 1;
+  const dests = dst ? dst.cidrs.length : 1;
+  // Arrays are made at their final size: arrays grown by push keep spare capacity for good.
+  const variants: Match[][] = new Array(sources * dests);
+  for (let a = 0; a < sources; a++) {
+    for (let b = 0; b < dests; b++) {
+      const sm = src ? addressMatch('source', src, src.cidrs[a]!) : undefined;
+      const dm = dst ? addressMatch('destination', dst, dst.cidrs[b]!) : undefined;
+      variants[a * dests + b] = sm ? (dm ? [sm, dm].concat(rest) : [sm].concat(rest)) : dm ? [dm].concat(rest) : ownCopy(rest, header, variants.length);
     }
   }
   return variants;
+}
+
+/** `rest` itself when only one variant uses it and it is not the header (which may have spare capacity), else a copy. */
+function ownCopy(rest: Match[], header: readonly Match[], variants: number): Match[] {
+  return variants === 1 && rest !== header ? rest : rest.slice();
+}
+
+/** The -s/-d match for one address; none for an address that matches everything. */
+function addressMatch(kind: 'source' | 'destination', list: AddressList, cidr: string): Match | undefined {
+  return cidr.endsWith('/0') && !list.negated ? undefined : { kind, negated: list.negated, cidr };
 }
 
 /** How a pending target resolves once the table's chains are known. */

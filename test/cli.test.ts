@@ -5,15 +5,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runCli } from '../src/cli/main.ts';
+import { cli } from './support/cli.ts';
 import { FIXTURES, REPO_ROOT } from './support/paths.ts';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, { stdout: (t) => void (out += t), stderr: (t) => void (err += t), readStdin: async () => '' });
-  return { code, out, err };
-}
 
 const S000 = join(FIXTURES, 'seeds/seed000.save.txt');
 const D004 = join(FIXTURES, 'seed004');

@@ -7,22 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/cli/main.ts';
 import { startApi, type TestApi } from '../support/api.ts';
+import { cli } from '../support/cli.ts';
 import { FIXTURES } from '../support/paths.ts';
-
-interface Run {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
-
-async function cli(...argv: string[]): Promise<Run> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, { stdout: (t) => void (out += t), stderr: (t) => void (err += t), readStdin: async () => '' });
-  return { code, out, err };
-}
 
 const S000 = join(FIXTURES, 'seeds/seed000.save.txt');
 const V4 = join(FIXTURES, 'listing/kernel-v4.save.txt');

@@ -106,7 +106,8 @@ export function validatePacket(input: PacketInput): PacketResult {
   for (const k of ['sport', 'dport'] as const) {
     const p = input[k];
     if (p === undefined) continue;
-    if (!Number.isInteger(p) || p < 0 || p > 65535) errors.push(`${k} must be a port in 0..65535, not ${p}`);
+    // Port 0 is reserved: no real endpoint sends from or to it.
+    if (!Number.isInteger(p) || p < 1 || p > 65535) errors.push(`${k} must be a port in 1..65535, not ${p}`);
     else if (!PORT_PROTOCOLS.has(protocol)) errors.push(`${k} given, but ${protocol} has no ports`);
   }
   for (const k of ['icmpType', 'icmpCode'] as const) {

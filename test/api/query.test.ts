@@ -136,5 +136,8 @@ describe('query endpoints', () => {
     const change = await api.request.post(`${V1}/trace`).send({ node: 'node02', packet: { src: '192.0.2.1', dst: '192.0.2.2', protocol: 'tcp', dport: 80, inInterface: 'eth0' }, changes: ['-D FORWARD 99'] }).expect(422);
     assert.match(change.body.detail, /no rule 99/);
     await api.request.post(`${V1}/trace`).send({ packet: 'nope' }).expect(400);
+    // Port 0 is reserved, as in the CLI.
+    const port0 = await api.request.post(`${V1}/trace`).send({ node: 'node02', packet: { src: '192.0.2.1', dst: '192.0.2.2', protocol: 'tcp', dport: 0, inInterface: 'eth0' } }).expect(400).expect('content-type', PROBLEM_TYPE);
+    assert.match(JSON.stringify(port0.body), /dport/);
   });
 });

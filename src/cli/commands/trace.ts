@@ -35,13 +35,6 @@ const num = (v: string | undefined, what: string): number | undefined => {
   return Number(v);
 };
 
-/** A TCP/UDP/SCTP port as a packet carries it: 1..65535 (0 is reserved and never a real endpoint). */
-const port = (v: string, what: string): number => {
-  const n = num(v, what)!;
-  if (n < 1 || n > 65535) throw new UsageError(`${what} must be a port in 1..65535, not ${v}`);
-  return n;
-};
-
 /** `--mark 0xN`: hex, as iptables-save prints marks; a bare `4000` would silently mean 0xfa0. */
 const hexValue = (v: string, what: string): string => {
   if (!/^0x[0-9a-f]{1,8}$/i.test(v)) throw new UsageError(`${what} must be a hex number as iptables-save prints it (e.g. 0x4000), not "${v}"`);
@@ -79,8 +72,8 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
     src: v.src,
     dst: v.dst,
     protocol: v.proto,
-    ...(v.sport !== undefined ? { sport: port(v.sport, '--sport') } : {}),
-    ...(v.dport !== undefined ? { dport: port(v.dport, '--dport') } : {}),
+    ...(v.sport !== undefined ? { sport: num(v.sport, '--sport') } : {}),
+    ...(v.dport !== undefined ? { dport: num(v.dport, '--dport') } : {}),
     ...(v['icmp-type'] !== undefined ? { icmpType: num(v['icmp-type'], '--icmp-type') } : {}),
     ...(v['icmp-code'] !== undefined ? { icmpCode: num(v['icmp-code'], '--icmp-code') } : {}),
     ...(v.uid !== undefined ? { uid: num(v.uid, '--uid') } : {}),

@@ -16,7 +16,7 @@
 // never deleted; `deleteUnreferencedBlobs` follows the references down.
 import { createHash } from 'node:crypto';
 import { deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
-import type { Client } from './db.ts';
+import { writeConnection, type Client } from './db.ts';
 import {
   applyLineDelta,
   countedLines,
@@ -67,16 +67,13 @@ interface NewBlob {
   countersSha256?: string | null;
 }
 
+const INSERT_BLOB = 'INSERT INTO "Blob" ("sha256", "size", "encoding", "data", "baseSha256", "countersSha256") VALUES (?, ?, ?, ?, ?, ?)';
+
 async function insertBlob(tx: Client, b: NewBlob): Promise<void> {
-  await tx.$executeRawUnsafe(
-    'INSERT INTO "Blob" ("sha256", "size", "encoding", "data", "baseSha256", "countersSha256") VALUES (?, ?, ?, ?, ?, ?)',
-    b.sha256,
-    b.size,
-    b.encoding,
-    Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength),
-    b.baseSha256 ?? null,
-    b.countersSha256 ?? null,
-  );
+  const args = [b.sha256, b.size, b.encoding, Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength), b.baseSha256 ?? null, b.countersSha256 ?? null] as const;
+  const connection = writeConnection(tx);
+  if (connection) connection.prepare(INSERT_BLOB).run(...args);
+  else await tx.$executeRawUnsafe(INSERT_BLOB, ...args);
 }
 
 type BlobRead = { encoding: string; data: Buffer; baseSha256: string | null; countersSha256: string | null };
@@ -91,7 +88,6 @@ async function readBlob(tx: Client, sha256: string): Promise<BlobRead | null> {
 }
 
 const FAST_GZIP_FROM_BYTES = 8 * 2 ** 20;
-
 /** Stores `text` whole unless a blob with its sha256 exists; returns the sha256. */
 export async function putBlob(tx: Client, text: string, sha256: string = sha256Hex(text)): Promise<string> {
   if (await exists(tx, sha256)) return sha256;

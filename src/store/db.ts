@@ -72,8 +72,21 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   }
 
   // `timeout` is better-sqlite3's busy timeout for the adapter's connection.
-  const adapter = new PrismaBetterSQLite3({ url: `file:${file}`, timeout: busyTimeoutMs });
-  const prisma = new PrismaClient({ adapter, transactionOptions: { maxWait: TX_MAX_WAIT_MS, timeout: TX_TIMEOUT_MS } });
+  const factory = new PrismaBetterSQLite3({ url: `file:${file}`, timeout: busyTimeoutMs });
+  let prisma: PrismaClient;
+  // The same factory, but it remembers the connection it opens (see writeConnection).
+  const adapter = {
+    provider: 'sqlite' as const,
+    adapterName: factory.adapterName,
+    connect: async () => {
+      const connected = await factory.connect();
+      const connection = (connected as unknown as { client?: unknown }).client;
+      if (connection instanceof BetterSqlite3) clientConnections.set(prisma, connection);
+      return connected;
+    },
+    connectToShadowDb: () => factory.connectToShadowDb(),
+  };
+  prisma = new PrismaClient({ adapter, transactionOptions: { maxWait: TX_MAX_WAIT_MS, timeout: TX_TIMEOUT_MS } });
   // Per-connection pragmas (the adapter keeps one connection).
   await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await prisma.$queryRawUnsafe(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
@@ -124,6 +137,8 @@ export async function writeTransaction<T>(prisma: PrismaClient, fn: (tx: Tx) => 
         return await prisma.$transaction(async (tx) => {
           // A write statement that changes nothing still takes the RESERVED lock.
           await tx.$executeRawUnsafe('UPDATE "Node" SET "id" = "id" WHERE 0');
+          const connection = clientConnections.get(prisma);
+          if (connection) transactionConnections.set(tx, connection);
           return fn(tx);
         });
       } catch (err) {
@@ -149,6 +164,26 @@ export interface WriteActivity {
 }
 
 const writeActivity = new WeakMap<object, WriteActivity>();
+
+/**
+ * The better-sqlite3 connection under a Prisma client, and under each of its
+ * write transactions (registered by writeTransaction). Bookkeeping about
+ * client objects, like writeActivity.
+ */
+const clientConnections = new WeakMap<object, BetterSqlite3.Database>();
+const transactionConnections = new WeakMap<object, BetterSqlite3.Database>();
+
+/**
+ * The SQLite connection a write transaction runs on, for statements with big
+ * byte parameters: through Prisma a Buffer parameter is serialized and copied
+ * many times (inserting a 20 MB blob cost 350 MB of memory), while a statement
+ * on the connection itself binds it directly. The statement is part of the
+ * transaction (the adapter has one connection). Undefined outside
+ * writeTransaction.
+ */
+export function writeConnection(tx: Client): BetterSqlite3.Database | undefined {
+  return transactionConnections.get(tx);
+}
 
 export function writeActivityOf(prisma: PrismaClient): WriteActivity {
   let a = writeActivity.get(prisma);

@@ -13,7 +13,8 @@ import { gzipSync } from 'node:zlib';
 import BetterSqlite3 from 'better-sqlite3';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { UNREFERENCED_BLOBS } from '../../src/store/blobs.ts';
-import { MIGRATIONS_DIR, deleteNode, findDump, getDumpText, openDatabase, prepareDump, uploadDumps, writeTransaction, type Database } from '../../src/store/index.ts';
+import { MIGRATIONS_DIR, deleteNode, findDump, getBlobText, getDumpText, openDatabase, prepareDump, putBlob, uploadDumps, writeTransaction, type Database } from '../../src/store/index.ts';
+import { writeConnection } from '../../src/store/db.ts';
 import { counterDump, startApi, type TestApi } from '../support/api.ts';
 import { FIXTURES } from '../support/paths.ts';
 
@@ -71,6 +72,26 @@ describe('storage layout', () => {
       assert.equal((await blob(sha256(text)))?.encoding, encoding);
     });
   }
+
+  it('blobs are written on the transaction\'s own SQLite connection: part of the transaction, rolled back with it', async () => {
+    const prisma = api.db.prisma;
+    assert.equal(writeConnection(prisma), undefined, 'never outside a write transaction');
+    const text = `${'x'.repeat(3 * 2 ** 20)}\n`;
+    const sha = sha256(text);
+    await assert.rejects(
+      writeTransaction(prisma, async (tx) => {
+        assert.ok(writeConnection(tx), 'a write transaction knows its connection');
+        await putBlob(tx, text, sha);
+        assert.equal((await tx.blob.findUnique({ where: { sha256: sha }, select: { size: true } }))?.size, text.length, 'visible inside the transaction');
+        throw new Error('abort');
+      }),
+      /abort/,
+    );
+    assert.equal(await blob(sha), null, 'rolled back with the transaction');
+    await writeTransaction(prisma, (tx) => putBlob(tx, text, sha));
+    assert.equal(await getBlobText(prisma, sha), text);
+    await prisma.blob.delete({ where: { sha256: sha } }); // no node refers to it: later tests count orphans
+  });
 
   it('a plain iptables-save (policies [0:0], no rule counters) stores no counters', async () => {
     const detail = await api.request.get(`${V1}/nodes/raw-save-without-counters/dumps/latest`).expect(200);

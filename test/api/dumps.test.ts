@@ -102,6 +102,19 @@ describe('reading dumps', () => {
     await api.request.get(`${V1}/nodes/nobody/dumps/latest/sha`).expect(404);
   });
 
+  it('latest/raw and latest/canonical are the latest version\'s texts (of ?family)', async () => {
+    const last = ids[ids.length - 1]!;
+    for (const kind of ['raw', 'canonical']) {
+      const byId = await api.request.get(`${V1}/nodes/reader/dumps/${last}/${kind}`).expect(200);
+      const latest = await api.request.get(`${V1}/nodes/reader/dumps/latest/${kind}`).expect(200);
+      assert.equal(latest.text, byId.text, kind);
+      assert.equal(latest.headers['etag'], byId.headers['etag'], kind);
+      const none = await api.request.get(`${V1}/nodes/reader/dumps/latest/${kind}?family=ipv6`).expect(404).expect('content-type', PROBLEM_TYPE);
+      assert.match(none.body.detail, /no ipv6 dump/);
+    }
+    await api.request.get(`${V1}/nodes/reader/dumps/newest/raw`).expect(400);
+  });
+
   it('loadRuleset parses once per sha256 and serves later calls from the cache', async () => {
     const cache = api.app.rulesetCache;
     cache.clear();

@@ -1,7 +1,7 @@
 // /api/v1/nodes/{node}/dumps: upload and read ruleset versions.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { buildHost, renderRuleset } from '../../netfilter/index.ts';
+import { buildHost, renderRuleset, type Family } from '../../netfilter/index.ts';
 import {
   findDump,
   getDumpText,
@@ -23,6 +23,7 @@ import {
   DumpListQuerySchema,
   DumpListSchema,
   DumpParamsSchema,
+  DumpRefParamsSchema,
   DumpSchema,
   FamilyQuerySchema,
   LatestShaSchema,
@@ -229,6 +230,14 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => toDump(await findDump(app.db.prisma, request.params.node, request.params.id)),
   );
 
+  /** A version id, with `latest` resolved to the node's latest version of `family` (default ipv4). */
+  const dumpIdOf = async (node: string, id: number | 'latest', family: Family | undefined): Promise<number> => {
+    if (id !== 'latest') return id;
+    const latest = await latestDump(app.db.prisma, node, family ?? 'ipv4');
+    if (!latest) throw new NotFoundError(`node "${node}" has no ${family ?? 'ipv4'} dump`);
+    return latest.id;
+  };
+
   app.get(
     '/nodes/:node/dumps/:id/raw',
     {
@@ -237,12 +246,15 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['dumps'],
         operationId: 'getDumpRaw',
         summary: 'The text as uploaded (latest upload of this version)',
-        params: DumpParamsSchema,
+        params: DumpRefParamsSchema,
+        querystring: FamilyQuerySchema,
         response: { 200: textResponse('The uploaded text, byte for byte'), ...problemResponses(400, 404) },
       },
     },
     async (request, reply) => {
-      const { dump, text } = await getDumpText(app.db.prisma, request.params.node, request.params.id, 'original');
+      const { node } = request.params;
+      const id = await dumpIdOf(node, request.params.id, request.query.family);
+      const { dump, text } = await getDumpText(app.db.prisma, node, id, 'original');
       return reply.type(TEXT).header('etag', etag(dump.originalSha256)).send(text);
     },
   );
@@ -256,13 +268,14 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getDumpCanonical',
         summary: 'The ruleset as canonical iptables-save text',
         description: 'Rendered by packetpath from the parsed model, counters stripped (its sha256 is the version id\'s `sha256`); `?counters=true` prints the latest counters.',
-        params: DumpParamsSchema,
+        params: DumpRefParamsSchema,
         querystring: CanonicalQuerySchema,
         response: { 200: textResponse('iptables-save text'), ...problemResponses(400, 404) },
       },
     },
     async (request, reply) => {
-      const { node, id } = request.params;
+      const { node } = request.params;
+      const id = await dumpIdOf(node, request.params.id, request.query.family);
       if (request.query.counters) {
         const dump = await findDump(app.db.prisma, node, id);
         const loaded = await loadRuleset(app, dump.id, 'original');

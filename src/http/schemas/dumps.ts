@@ -22,6 +22,13 @@ export const DumpParamsSchema = Type.Object({
 });
 export type DumpParams = Static<typeof DumpParamsSchema>;
 
+/** A version by id, or `latest` (of `?family`, default ipv4): for the text routes. */
+export const DumpRefParamsSchema = Type.Object({
+  node: NodeNameSchema,
+  id: Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('latest')], { description: 'Dump (version) id, or `latest` for the latest version of `family`', examples: [1, 'latest'] }),
+});
+export type DumpRefParams = Static<typeof DumpRefParamsSchema>;
+
 export const DiagnosticCountsSchema = Type.Object(
   { error: Type.Integer({ minimum: 0 }), warning: Type.Integer({ minimum: 0 }), info: Type.Integer({ minimum: 0 }) },
   { $id: 'DiagnosticCounts' },
@@ -97,12 +104,13 @@ export const DumpListQuerySchema = Type.Object({
 export type DumpListQuery = Static<typeof DumpListQuerySchema>;
 
 export const FamilyQuerySchema = Type.Object({
-  family: Type.Optional({ ...ref(FamilySchema), description: 'Address family (default ipv4)' }),
+  family: Type.Optional({ ...ref(FamilySchema), description: 'Address family (default ipv4); for a version given by id it is not needed' }),
 });
 export type FamilyQuery = Static<typeof FamilyQuerySchema>;
 
 export const CanonicalQuerySchema = Type.Object({
   counters: Type.Optional(Type.Boolean({ default: false, description: 'Print the latest counters (`[packets:bytes]`) too' })),
+  family: Type.Optional({ ...ref(FamilySchema), description: 'With `latest`: the address family (default ipv4)' }),
 });
 export type CanonicalQuery = Static<typeof CanonicalQuerySchema>;
 

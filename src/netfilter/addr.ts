@@ -26,11 +26,14 @@ export function parseIp(text: string): Ip | undefined {
   return { family: 'ipv6', n };
 }
 
+/** The prefix length of one address: 32 for IPv4, 128 for IPv6. */
+export const hostPrefix = (family: Family): number => (family === 'ipv4' ? 32 : 128);
+
 export function parseCidr(text: string): Cidr | undefined {
   const [a, p] = text.split('/');
   const ip = parseIp(a ?? '');
   if (!ip) return undefined;
-  const bits = ip.family === 'ipv4' ? 32 : 128;
+  const bits = hostPrefix(ip.family);
   const prefix = p === undefined ? bits : Number(p);
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits) return undefined;
   return { ip, prefix };

@@ -2,7 +2,7 @@
 // Built from the host file of the CLI/trace contract, which also accepts
 // `ip -j addr` / `ip -j route` output.
 import type { Family } from './model.ts';
-import { broadcastOf, cidrContains, formatIp, ipEquals, isLimitedBroadcast, isMulticast, parseCidr, parseIp, type Cidr, type Ip } from './addr.ts';
+import { broadcastOf, cidrContains, formatIp, hostPrefix, ipEquals, isLimitedBroadcast, isMulticast, parseCidr, parseIp, type Cidr, type Ip } from './addr.ts';
 import { parseIpsets, type IpSet } from './ipset.ts';
 
 export interface HostAddress extends Cidr {
@@ -194,7 +194,7 @@ function implicitRoutes(interfaces: readonly HostInterface[], explicit: readonly
   const out: Route[] = [];
   for (const i of interfaces) {
     for (const a of i.addresses) {
-      const bits = a.ip.family === 'ipv4' ? 32 : 128;
+      const bits = hostPrefix(a.ip.family);
       out.push({ dst: { ip: a.ip, prefix: i.name === 'lo' ? a.prefix : bits }, dstText: formatIp(a.ip), type: 'local', dev: i.name, onlink: false, metric: 0, src: a.ip, implicit: true });
       const b = broadcastOf(a);
       if (b) out.push({ dst: { ip: b, prefix: 32 }, dstText: formatIp(b), type: 'broadcast', dev: i.name, onlink: false, metric: 0, src: a.ip, implicit: true });
@@ -226,15 +226,15 @@ export function assumedHost(): Host {
  */
 export function assumeAddress(host: Host, fact: AddressFact): Host {
   const ip = fact.address;
+  if (isAssumedAddress(host, ip)) return host; // the path took it one way already
   if (!fact.local) return { ...host, notLocal: [...(host.notLocal ?? []), ip] };
-  const bits = ip.family === 'ipv4' ? 32 : 128;
-  const route: Route = { dst: { ip, prefix: bits }, dstText: formatIp(ip), type: 'local', dev: 'eth0', onlink: false, metric: 0, src: ip, implicit: true };
+  const route: Route = { dst: { ip, prefix: hostPrefix(ip.family) }, dstText: formatIp(ip), type: 'local', dev: 'eth0', onlink: false, metric: 0, src: ip, implicit: true };
   return { ...host, routes: [route, ...host.routes] };
 }
 
 /** Whether a path without a host file has already taken `ip` to be local or not. */
 export function isAssumedAddress(host: Host, ip: Ip): boolean {
-  return (host.notLocal ?? []).some((a) => ipEquals(a, ip)) || host.routes.some((r) => r.type === 'local' && r.dst.prefix === (ip.family === 'ipv4' ? 32 : 128) && ipEquals(r.dst.ip, ip));
+  return (host.notLocal ?? []).some((a) => ipEquals(a, ip)) || host.routes.some((r) => r.type === 'local' && r.dst.prefix === hostPrefix(ip.family) && ipEquals(r.dst.ip, ip));
 }
 
 export interface RouteDecision {

@@ -2,6 +2,7 @@
 import ipaddr from 'ipaddr.js';
 import type { Family } from './model.ts';
 import { ICMP_TYPES, ICMPV6_TYPES, portNumber } from './names.ts';
+import { hostPrefix } from './addr.ts';
 
 export type Normalized = { readonly ok: true; readonly value: string } | { readonly ok: false; readonly message: string };
 
@@ -133,7 +134,7 @@ export const parsedCidr: Normalizer = (v, family) => {
   if (rest.length) return bad(`"${v}" is not an address`);
   const addr = parseAddress(addrText ?? '', family);
   if (!addr) return bad(`"${v}" is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`);
-  const bits = family === 'ipv4' ? 32 : 128;
+  const bits = hostPrefix(family);
   let prefix = bits;
   if (maskText !== undefined) {
     if (/^\d+$/.test(maskText)) {

@@ -3,7 +3,7 @@
 // (`statistic`) or on something it cannot know.
 import type { Ruleset, TableName, Verdict } from '../model.ts';
 import { formatIp, isMulticast, type Ip } from '../addr.ts';
-import { assumeAddress, assumedHost, findInterface, isAssumedAddress, lookupRoute, type Host, type RouteDecision } from '../host.ts';
+import { assumeAddress, assumedHost, findInterface, lookupRoute, type Host, type RouteDecision } from '../host.ts';
 import { packetToJson, type Packet } from '../packet.ts';
 import { compileRuleset, type CompiledChain, type CompiledRule, type CompiledRuleset } from './compile.ts';
 import type { Conn, EvalContext, Hook, Uncertain } from './context.ts';
@@ -567,7 +567,7 @@ function routeFor(s: PathState, dst: Ip): RouteDecision | undefined {
   if (!s.host.known && (!r || r.type !== 'local')) {
     s.assumptions.push(`no host file: ${formatIp(dst)} assumed reachable out of "eth0"`);
     // Routed away, so not an address of this node: addrtype on this path must agree.
-    if (!isAssumedAddress(s.host, dst)) s.host = assumeAddress(s.host, { address: dst, local: false });
+    s.host = assumeAddress(s.host, { address: dst, local: false });
     return { type: 'unicast', dev: 'eth0' };
   }
   return r;

@@ -1,9 +1,7 @@
 // The part of a dump a packet of one address family traverses: an IPv4 packet
 // never meets ip6tables rules, nor an IPv6 packet iptables rules.
-import { parseDump, type Family, type ParseResult } from '../netfilter/index.ts';
+import { parseDump, saveCommandOf, type Family, type ParseResult } from '../netfilter/index.ts';
 import { InputError } from './io.ts';
-
-const tool = (f: Family): string => (f === 'ipv4' ? 'iptables-save' : 'ip6tables-save');
 
 /**
  * Parses the ruleset a packet of `family` traverses. The core reads only that
@@ -16,15 +14,15 @@ export function parseForFamily(text: string, family: Family, file: string): { pa
   const other = family === 'ipv4' ? 'ipv6' : 'ipv4';
   const parsed = parseDump(text, { family });
   if (parsed.diagnostics.some((d) => d.code === 'family-mismatch' && d.severity === 'error')) {
-    throw new InputError(`${file} holds ${tool(other)} output only (${other}), but the packet is ${family}: give the ${tool(family)} output`);
+    throw new InputError(`${file} holds ${saveCommandOf(other)} output only (${other}), but the packet is ${family}: give the ${saveCommandOf(family)} output`);
   }
   const skipped = parsed.diagnostics.filter((d) => d.code === 'other-family');
   if (skipped.length) {
-    return { parsed, notes: [`${file} holds both iptables-save and ip6tables-save output; the ${family} part (${tool(family)}) was traced (${skipped.map((d) => d.message).join('; ')})`] };
+    return { parsed, notes: [`${file} holds both iptables-save and ip6tables-save output; the ${family} part (${saveCommandOf(family)}) was traced (${skipped.map((d) => d.message).join('; ')})`] };
   }
   const errors = parsed.diagnostics.filter((d) => d.severity === 'error').length;
   if (errors > 0 && parseDump(text, { family: other }).ok) {
-    throw new InputError(`${file} is an ${other} ruleset (${tool(other)}): read as ${other} it has no errors, as ${family} ${errors}; the packet is ${family}, so give the ${tool(family)} output`);
+    throw new InputError(`${file} is an ${other} ruleset (${saveCommandOf(other)}): read as ${other} it has no errors, as ${family} ${errors}; the packet is ${family}, so give the ${saveCommandOf(family)} output`);
   }
   return { parsed, notes: [] };
 }

@@ -1,5 +1,5 @@
 export * from './model.ts';
-export { parseDump, detectFormat, detectFamily, type ParseOptions, type ParseResult } from './parse.ts';
+export { parseDump, detectFormat, detectFamily, saveCommandOf, type ParseOptions, type ParseResult } from './parse.ts';
 export { renderRuleset, renderBlocks, renderRule, renderRuleSpec, renderMatches, renderTarget, type RenderOptions, type RenderedBlock } from './render.ts';
 export { tokenizeLine, quoteArg } from './lexer.ts';
 export * from "./json.ts";

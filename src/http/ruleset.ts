@@ -30,6 +30,13 @@ export function latestDumpId(app: FastifyInstance, node: string, family: Family)
   return app.readCache.volatile(`latest:${family}:${node}`, () => queryLatestDumpId(app.db.prisma, node, family));
 }
 
+/** The id of a node's newest version of `family`. NotFoundError (→ 404) when it has none. */
+export async function requireLatestDumpId(app: FastifyInstance, node: string, family: Family): Promise<number> {
+  const latest = await latestDumpId(app, node, family);
+  if (latest === null) throw new NotFoundError(`node "${node}" has no ${family} dump`);
+  return latest;
+}
+
 /** Names of a cluster's nodes that have a `family` dump, by name. Cached until the database changes. */
 export function clusterNodeNames(app: FastifyInstance, cluster: string, family: Family): Promise<readonly string[]> {
   return app.readCache.volatile(`cluster:${family}:${cluster}`, async () => {
@@ -62,11 +69,7 @@ export async function loadNodeRuleset(
   options: { family?: Family; source?: RulesetSource } = {},
 ): Promise<LoadedRuleset> {
   const family = options.family ?? 'ipv4';
-  if (id === 'latest') {
-    const latest = await latestDumpId(app, node, family);
-    if (latest === null) throw new NotFoundError(`node "${node}" has no ${family} dump`);
-    return loadRuleset(app, latest, options.source);
-  }
+  if (id === 'latest') return loadRuleset(app, await requireLatestDumpId(app, node, family), options.source);
   const loaded = await loadRuleset(app, id, options.source);
   if (loaded.dump.node !== node) throw new NotFoundError(`node "${node}" has no dump ${id}`);
   return loaded;

@@ -16,7 +16,7 @@ import {
 } from '../../store/index.ts';
 import { toDump, toDumpSummary, toUploaded } from '../mappers.ts';
 import { assertNodeCluster, writeCluster } from '../plugins/auth.ts';
-import { loadRuleset } from '../ruleset.ts';
+import { loadRuleset, requireLatestDumpId } from '../ruleset.ts';
 import { uploadBodyLimit, uploadPreParsing } from '../upload.ts';
 import {
   CanonicalQuerySchema,
@@ -157,6 +157,13 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  /** The node's latest version of `family`; NotFoundError when it has none. */
+  const requireLatest = async (node: string, family: Family) => {
+    const latest = await latestDump(app.db.prisma, node, family);
+    if (!latest) throw new NotFoundError(`node "${node}" has no ${family} dump`);
+    return latest;
+  };
+
   app.get(
     '/nodes/:node/dumps/latest',
     {
@@ -179,8 +186,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { node } = request.params;
       const family = request.query.family ?? 'ipv4';
-      const latest = await latestDump(app.db.prisma, node, family);
-      if (!latest) throw new NotFoundError(`node "${node}" has no ${family} dump`);
+      const latest = await requireLatest(node, family);
       reply.header('etag', etag(latest.sha256));
       if (matchesEtag(request.headers['if-none-match'], latest.sha256)) return reply.code(304).send();
       return toDump(await findDump(app.db.prisma, node, latest.id));
@@ -208,8 +214,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
       const { node } = request.params;
       const family = request.query.family ?? 'ipv4';
       await assertNodeCluster(app, request, node);
-      const latest = await latestDump(app.db.prisma, node, family);
-      if (!latest) throw new NotFoundError(`node "${node}" has no ${family} dump`);
+      const latest = await requireLatest(node, family);
       reply.header('etag', etag(latest.sha256));
       return { node, family, id: latest.id, sha256: latest.sha256 };
     },
@@ -231,12 +236,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   /** A version id, with `latest` resolved to the node's latest version of `family` (default ipv4). */
-  const dumpIdOf = async (node: string, id: number | 'latest', family: Family | undefined): Promise<number> => {
-    if (id !== 'latest') return id;
-    const latest = await latestDump(app.db.prisma, node, family ?? 'ipv4');
-    if (!latest) throw new NotFoundError(`node "${node}" has no ${family ?? 'ipv4'} dump`);
-    return latest.id;
-  };
+  const dumpIdOf = async (node: string, id: number | 'latest', family: Family | undefined): Promise<number> =>
+    id === 'latest' ? requireLatestDumpId(app, node, family ?? 'ipv4') : id;
 
   app.get(
     '/nodes/:node/dumps/:id/raw',

@@ -206,6 +206,12 @@ export function crossSiteReason(headers: { host?: string | undefined; origin?: s
 /** The client address the failure limiter counts (unix-socket clients share one key). */
 const clientKey = (request: FastifyRequest): string => request.ip || request.socket?.remoteAddress || 'local';
 
+/** The limiter keys a failed authentication counts against: the client address and the token id it named. */
+const failureKeys = (address: string, tokenId: string | undefined): { key: string; what: string }[] => [
+  { key: `ip:${address}`, what: `from the address ${address}` },
+  ...(tokenId ? [{ key: `id:${tokenId}`, what: `for the token id ${tokenId}` }] : []),
+];
+
 /**
  * For writes: the cluster to record and the cluster the node must already be
  * in. A cluster-limited upload token writes to its cluster only (403 when the
@@ -330,17 +336,13 @@ export default fp(
           // Locks refuse only credentials that failed: a valid token is always served, so nobody sharing an
           // address (NAT, an Ingress) or guessing at a token's public id can lock its holder out. The secret
           // has 256 bits; the limit is there to stop scans and their noise, not to make guessing harder.
-          const address = clientKey(request);
           const id = m ? presentedTokenId(m[1]!) : undefined;
-          const keys: [string, string][] = [[`ip:${address}`, `from the address ${address}`], ...(id ? [[`id:${id}`, `for the token id ${id}`] as [string, string]] : [])];
-          const blocked = keys.map(([k, what]) => [failures.blockedFor(k), what] as const).sort((a, b) => b[0] - a[0])[0]!;
-          if (blocked[0] > 0) {
-            const wait = blocked[0];
-            throw new HttpProblem(429, 'too-many-failed-authentications', `too many failed authentications ${blocked[1]}; retry in ${wait} s`, { retryAfter: wait }, { 'retry-after': String(wait) });
+          const keys = failureKeys(clientKey(request), id);
+          const lock = keys.map((k) => ({ ...k, wait: failures.blockedFor(k.key) })).sort((a, b) => b.wait - a.wait)[0]!;
+          if (lock.wait > 0) {
+            throw new HttpProblem(429, 'too-many-failed-authentications', `too many failed authentications ${lock.what}; retry in ${lock.wait} s`, { retryAfter: lock.wait }, { 'retry-after': String(lock.wait) });
           }
-          for (const [k] of keys) {
-            if (failures.fail(k)) request.log.warn({ [k.startsWith('ip:') ? 'address' : 'token']: k.slice(3), limit: failures.limit }, 'too many failed authentications: locked for the rest of the minute');
-          }
+          for (const k of keys) if (failures.fail(k.key)) request.log.warn({ locked: k.what, limit: failures.limit }, 'too many failed authentications: locked for the rest of the minute');
           const reason = result ? result.reason : 'not-bearer';
           request.log.info({ reason, token: id }, 'authentication failed');
           if (!result) throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');

@@ -9,6 +9,9 @@ import type { Config } from './config.ts';
 import authPlugin from './plugins/auth.ts';
 import dbPlugin from './plugins/db.ts';
 import errorsPlugin from './plugins/errors.ts';
+import requestGuardsPlugin from './plugins/request-guards.ts';
+import { serializeRequest } from './credentials.ts';
+import { limitConnections, transportOptions } from './transport.ts';
 import schemasPlugin from './plugins/schemas.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 import healthRoutes from './routes/health.ts';
@@ -47,18 +50,27 @@ export function genReqId(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/** Logger options with the request serializer that redacts URL credentials (whatever logger options the caller gave). */
+function withRequestSerializer(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === undefined || logger === false) return logger;
+  const base = logger === true ? {} : logger;
+  return { ...base, serializers: { ...base.serializers, req: serializeRequest } };
+}
+
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
     ...(options.loggerInstance
-      ? { loggerInstance: options.loggerInstance }
-      : { logger: options.logger ?? { level: config.logLevel, redact: { paths: ['req.headers.authorization'], censor: '[redacted]' } } }),
+      ? { loggerInstance: options.loggerInstance.child({}, { serializers: { req: serializeRequest } }) }
+      : { logger: withRequestSerializer(options.logger ?? { level: config.logLevel, redact: { paths: ['req.headers.authorization'], censor: '[redacted]' } }) }),
     genReqId,
+    ...transportOptions(config),
     bodyLimit: 1024 * 1024,
     // Route params such as node names are matched case-sensitively; no trailing-slash twins.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  limitConnections(app.server, config, app.log);
 
   const db = options.db ?? (await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs }));
   try {
@@ -71,6 +83,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     });
 
     await app.register(errorsPlugin);
+    await app.register(requestGuardsPlugin);
     await app.register(dbPlugin, {
       db,
       rulesetCache: options.rulesetCache ?? createRulesetCache(config.rulesetCacheSize),

@@ -1,5 +1,6 @@
 // Service configuration. This is the ONLY module that reads `process.env`;
 // everything else receives a `Config`.
+import ipaddr from 'ipaddr.js';
 
 export interface Config {
   /** TCP port to listen on (PORT, default 8080). */
@@ -26,7 +27,23 @@ export interface Config {
   readonly openReads: boolean;
   /** Failed authentications per client IP per minute before 429 (PACKETPATH_AUTH_FAILURE_LIMIT, default 10; 0 disables). */
   readonly authFailureLimit: number;
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (TRUST_PROXY, default false):
+   * true, a hop count, or addresses/CIDRs (Fastify's `trustProxy`).
+   */
+  readonly trustProxy: TrustProxy;
+  /** Time to receive a request's headers, in ms (HTTP_HEADERS_TIMEOUT_MS, default 20000; at most the request timeout). */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request, body included, in ms (HTTP_REQUEST_TIMEOUT_MS, default 120000; 0: none). */
+  readonly requestTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this, in ms (HTTP_KEEP_ALIVE_TIMEOUT_MS, default 72000). */
+  readonly keepAliveTimeoutMs: number;
+  /** Open connections at most; more are refused (HTTP_MAX_CONNECTIONS, default 1024; 0: no cap). */
+  readonly maxConnections: number;
 }
+
+/** `false`, `true` (the last proxy hop is the client), a hop count, or trusted proxy addresses/CIDRs. */
+export type TrustProxy = boolean | number | readonly string[];
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -44,6 +61,11 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   busyTimeoutMs: 10_000,
   openReads: false,
   authFailureLimit: 10,
+  trustProxy: false,
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 72_000,
+  maxConnections: 1024,
 });
 
 /** The environment variables the service reads, for `--help` and the README. */
@@ -57,7 +79,12 @@ export const ENV_VARS: readonly { name: string; default: string; description: st
   { name: 'RULESET_CACHE_SIZE', default: '64', description: 'parsed rulesets kept in memory (LRU by sha256)' },
   { name: 'DB_BUSY_TIMEOUT_MS', default: '10000', description: 'how long a write waits for the SQLite lock' },
   { name: 'PACKETPATH_OPEN_READS', default: 'false', description: 'true: read routes need no token (uploads and admin still do)' },
-  { name: 'PACKETPATH_AUTH_FAILURE_LIMIT', default: '10', description: 'failed authentications per client IP per minute before 429 (0: no limit)' },
+  { name: 'PACKETPATH_AUTH_FAILURE_LIMIT', default: '10', description: 'failed authentications per client address, and per token id, per minute before 429 (0: no limit)' },
+  { name: 'TRUST_PROXY', default: 'false', description: 'believe X-Forwarded-For from: true (any proxy), a hop count, or proxy addresses/CIDRs (comma-separated)' },
+  { name: 'HTTP_HEADERS_TIMEOUT_MS', default: '20000', description: 'time to receive a request line and headers (408 after)' },
+  { name: 'HTTP_REQUEST_TIMEOUT_MS', default: '120000', description: 'time to receive a whole request, body included (408 after; 0: none)' },
+  { name: 'HTTP_KEEP_ALIVE_TIMEOUT_MS', default: '72000', description: 'idle keep-alive connections are closed after this' },
+  { name: 'HTTP_MAX_CONNECTIONS', default: '1024', description: 'open connections at most; more are refused (0: no cap)' },
 ];
 
 export class ConfigError extends Error {
@@ -81,6 +108,27 @@ function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boole
   throw new ConfigError(`${name} must be true or false, not "${env[name]}"`);
 }
 
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** TRUST_PROXY: true/false, a hop count, or a comma-separated list of addresses, CIDRs and proxy-addr's names. */
+function trustProxy(env: NodeJS.ProcessEnv, name: string, fallback: TrustProxy): TrustProxy {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const lower = raw.toLowerCase();
+  if (['true', 'yes', 'on'].includes(lower)) return true;
+  if (['false', 'no', 'off'].includes(lower)) return false;
+  const list = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const item of list) {
+    const [addr, bits, more] = item.split('/');
+    const ok =
+      PROXY_NAMES.includes(item.toLowerCase()) ||
+      (more === undefined && addr !== undefined && ipaddr.isValid(addr) && (bits === undefined || ipaddr.isValidCIDR(item)));
+    if (!ok) throw new ConfigError(`${name} must be true, false, a hop count or a comma-separated list of proxy addresses/CIDRs, not "${raw}" ("${item}")`);
+  }
+  return list;
+}
+
 /** Reads the configuration from the environment (`process.env` by default). Throws ConfigError on bad values. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = (env['LOG_LEVEL']?.trim() || DEFAULT_CONFIG.logLevel) as LogLevel;
@@ -98,5 +146,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     busyTimeoutMs: integer(env, 'DB_BUSY_TIMEOUT_MS', DEFAULT_CONFIG.busyTimeoutMs, 0, 3_600_000),
     openReads: boolean(env, 'PACKETPATH_OPEN_READS', DEFAULT_CONFIG.openReads),
     authFailureLimit: integer(env, 'PACKETPATH_AUTH_FAILURE_LIMIT', DEFAULT_CONFIG.authFailureLimit, 0, 1_000_000),
+    trustProxy: trustProxy(env, 'TRUST_PROXY', DEFAULT_CONFIG.trustProxy),
+    headersTimeoutMs: integer(env, 'HTTP_HEADERS_TIMEOUT_MS', DEFAULT_CONFIG.headersTimeoutMs, 1, 3_600_000),
+    requestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 0, 86_400_000),
+    keepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_CONFIG.keepAliveTimeoutMs, 1, 3_600_000),
+    maxConnections: integer(env, 'HTTP_MAX_CONNECTIONS', DEFAULT_CONFIG.maxConnections, 0, 1_000_000),
   };
 }

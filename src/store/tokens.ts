@@ -5,6 +5,7 @@
 // never deleted, only revoked, so "this server has tokens" never flips back.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Client } from './db.ts';
+import { parseDuration } from './duration.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 
 export type TokenScope = 'read' | 'upload' | 'admin';
@@ -55,6 +56,9 @@ const hashToken = (token: string): Buffer => createHash('sha256').update(token, 
 
 export const tokenPrefix = (id: string): string => `ppt_${id}_`;
 
+/** The id a presented text names (`ppt_<id>_…`), valid or not; undefined when it names none. */
+export const presentedTokenId = (text: string): string | undefined => /^ppt_([0-9a-f]{12})_/.exec(text)?.[1];
+
 /** True for text shaped like a packetpath token (says nothing about validity). */
 export const looksLikeToken = (text: string): boolean => TOKEN_TEXT.test(text);
 
@@ -84,6 +88,25 @@ function toInfo(row: TokenRow): TokenInfo {
   };
 }
 
+/** The longest lifetime a token may be given (10 years); for longer, create it without an expiry. */
+export const MAX_TOKEN_LIFETIME_MS = 3653 * 86_400_000;
+const MAX_TOKEN_LIFETIME_TEXT = '10 years (3653d)';
+
+/**
+ * When a token given `lifetime` (e.g. `30d`, see parseDuration) at `now` expires.
+ * InvalidInputError (naming `path`) when it is not a lifetime, is zero, or exceeds 10 years.
+ */
+export function expiryAfter(lifetime: string, now: Date, path = '/body/expiresIn'): Date {
+  const ms = parseDuration(lifetime);
+  if (!ms) throw new InvalidInputError(`"${lifetime}" is not a lifetime`, [{ path, message: 'e.g. 3600, 90m, 12h, 30d' }]);
+  if (ms > MAX_TOKEN_LIFETIME_MS) {
+    throw new InvalidInputError(`a token lifetime may be at most ${MAX_TOKEN_LIFETIME_TEXT}, not "${lifetime}"; create it without an expiry instead`, [
+      { path, message: `at most ${MAX_TOKEN_LIFETIME_TEXT}` },
+    ]);
+  }
+  return new Date(now.getTime() + ms);
+}
+
 /** Creates a token; the returned `token` text is the only copy. */
 export async function createToken(tx: Client, input: CreateTokenInput): Promise<CreatedToken> {
   if (!isTokenScope(input.scope)) throw new InvalidInputError(`unknown scope "${String(input.scope)}"`, [{ path: '/body/scope', message: `must be one of ${TOKEN_SCOPES.join(', ')}` }]);
@@ -92,8 +115,14 @@ export async function createToken(tx: Client, input: CreateTokenInput): Promise<
     throw new InvalidInputError('only upload tokens can be limited to a cluster', [{ path: '/body/cluster', message: 'only with scope "upload"' }]);
   }
   const now = input.now ?? new Date();
+  if (input.expiresAt && Number.isNaN(input.expiresAt.getTime())) {
+    throw new InvalidInputError('the expiry is not a valid date', [{ path: '/body/expiresAt', message: 'must be a date-time' }]);
+  }
   if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) {
     throw new InvalidInputError('the expiry is in the past', [{ path: '/body/expiresAt', message: 'must be in the future' }]);
+  }
+  if (input.expiresAt && input.expiresAt.getTime() - now.getTime() > MAX_TOKEN_LIFETIME_MS) {
+    throw new InvalidInputError(`the expiry is more than ${MAX_TOKEN_LIFETIME_TEXT} away`, [{ path: '/body/expiresAt', message: `must be within ${MAX_TOKEN_LIFETIME_TEXT}` }]);
   }
   const id = randomBytes(6).toString('hex');
   const token = `${tokenPrefix(id)}${randomBytes(32).toString('base64url')}`;

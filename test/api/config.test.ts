@@ -39,3 +39,24 @@ describe('config: authentication settings', () => {
     assert.throws(() => loadConfig({ PACKETPATH_AUTH_FAILURE_LIMIT: '-1' }), /PACKETPATH_AUTH_FAILURE_LIMIT/);
   });
 });
+
+describe('config: HTTP server settings', () => {
+  it('TRUST_PROXY: true/false, a hop count, or proxy addresses/CIDRs', () => {
+    assert.equal(loadConfig({}).trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+    assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.7,2001:db8::/32,loopback' }).trustProxy, ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32', 'loopback']);
+    assert.throws(() => loadConfig({ TRUST_PROXY: 'ingress' }), /TRUST_PROXY/);
+    assert.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.0/40' }), /TRUST_PROXY/);
+  });
+
+  it('timeouts and the connection cap', () => {
+    const d = loadConfig({});
+    assert.deepEqual([d.headersTimeoutMs, d.requestTimeoutMs, d.keepAliveTimeoutMs, d.maxConnections], [20_000, 120_000, 72_000, 1024]);
+    const c = loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '0', HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000', HTTP_MAX_CONNECTIONS: '0' });
+    assert.deepEqual([c.headersTimeoutMs, c.requestTimeoutMs, c.keepAliveTimeoutMs, c.maxConnections], [5000, 0, 1000, 0]);
+    assert.throws(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '0' }), /HTTP_HEADERS_TIMEOUT_MS/);
+    assert.throws(() => loadConfig({ HTTP_MAX_CONNECTIONS: 'many' }), /HTTP_MAX_CONNECTIONS/);
+  });
+});

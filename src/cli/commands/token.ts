@@ -7,6 +7,7 @@ import { loadCliConfig } from '../config.ts';
 import { toToken } from '../../http/routes/tokens.ts';
 import {
   createToken,
+  expiryAfter,
   InvalidInputError,
   isTokenScope,
   listTokens,
@@ -65,9 +66,13 @@ export async function runToken(args: string[], io: Io): Promise<number> {
     const scope = v.scope;
     let expiresAt: Date | undefined;
     if (v.expires !== undefined) {
-      const ms = parseDuration(v.expires);
-      if (!ms) throw new UsageError(`--expires must be a lifetime such as 12h, 30d or 2w, not "${v.expires}"`);
-      expiresAt = new Date(Date.now() + ms);
+      if (!parseDuration(v.expires)) throw new UsageError(`--expires must be a lifetime such as 12h, 30d or 2w, not "${v.expires}"`);
+      try {
+        expiresAt = expiryAfter(v.expires, new Date(), '--expires');
+      } catch (err) {
+        if (err instanceof InvalidInputError) throw new UsageError(`--expires: ${err.message}`);
+        throw err;
+      }
     }
     return withDatabase(async (db) => {
       let created;

@@ -17,13 +17,17 @@
 //    refused until a token is created with `packetpath token create`.
 //
 // Failed authentications (a token was presented and was wrong) are counted per
-// client address; past PACKETPATH_AUTH_FAILURE_LIMIT per minute every request
-// with credentials from that address gets 429 with Retry-After until the
-// minute is over. Authentication runs in `onRequest`, before any body is read.
+// client address (`request.ip`: behind TRUST_PROXY, the forwarded client) and
+// per token id named; past PACKETPATH_AUTH_FAILURE_LIMIT per minute, failing
+// credentials from that address or for that id get 429 with Retry-After until
+// the minute is over. A valid token is never refused by the limiter.
+// Open mode refuses cross-site writes (see crossSiteReason). Authentication
+// runs in `onRequest`, before any body is read.
 import fp from 'fastify-plugin';
 import ipaddr from 'ipaddr.js';
+import { LRUCache } from 'lru-cache';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import { findTokenRow, hasTokens, scopeAllows, touchToken, verifyTokenWith, type TokenInfo, type TokenScope, type VerifyFailure } from '../../store/index.ts';
+import { findTokenRow, hasTokens, presentedTokenId, scopeAllows, touchToken, verifyTokenWith, type TokenInfo, type TokenScope, type VerifyFailure } from '../../store/index.ts';
 import { HttpProblem } from './errors.ts';
 import { ProblemSchema, ref } from '../schemas/common.ts';
 
@@ -83,48 +87,61 @@ export function routeScopes(declared: RouteScope | readonly RouteScope[] | undef
   return list as readonly TokenScope[];
 }
 
-/** Fixed one-minute windows of failed authentications per client address. */
+/**
+ * Failed authentications in fixed windows (one minute) per key: a client
+ * address (`ip:…`) or a presented token id (`id:…`). A key reaching the limit
+ * is locked until its window ends. Counting and locks are two LRUs, both
+ * bounded: a flood of new keys (10,000 addresses, or random token ids) only
+ * pushes other *counts* out, never a lock; to evict a lock takes creating
+ * `maxLocks` newer ones, each costing `limit` failures within the minute.
+ */
 export class FailureLimiter {
-  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+  private readonly counts: LRUCache<string, { count: number; resetAt: number }>;
+  private readonly locks: LRUCache<string, number>;
   constructor(
     readonly limit: number,
     readonly windowMs = 60_000,
-    private readonly maxKeys = 10_000,
-  ) {}
-
-  /** Seconds until `key` may try again; 0 when it may now. */
-  blockedFor(key: string, now = Date.now()): number {
-    if (this.limit <= 0) return 0;
-    const w = this.windows.get(key);
-    if (!w || w.resetAt <= now) return 0;
-    return w.count >= this.limit ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : 0;
+    maxKeys = 20_000,
+    maxLocks = 50_000,
+  ) {
+    this.counts = new LRUCache({ max: maxKeys });
+    this.locks = new LRUCache({ max: maxLocks });
   }
 
-  fail(key: string, now = Date.now()): void {
-    if (this.limit <= 0) return;
-    const w = this.windows.get(key);
-    if (w && w.resetAt > now) {
-      w.count++;
-      return;
+  /** Seconds until `key` is unlocked; 0 when it is not locked. */
+  blockedFor(key: string, now = Date.now()): number {
+    if (this.limit <= 0) return 0;
+    const resetAt = this.locks.get(key);
+    if (resetAt === undefined) return 0;
+    if (resetAt <= now) {
+      this.locks.delete(key);
+      return 0;
     }
-    if (this.windows.size >= this.maxKeys) this.sweep(now);
-    this.windows.set(key, { count: 1, resetAt: now + this.windowMs });
+    return Math.max(1, Math.ceil((resetAt - now) / 1000));
+  }
+
+  /** Counts a failure; true when it locks `key` (it was not locked before). */
+  fail(key: string, now = Date.now()): boolean {
+    if (this.limit <= 0) return false;
+    let w = this.counts.get(key);
+    if (!w || w.resetAt <= now) {
+      w = { count: 0, resetAt: now + this.windowMs };
+      this.counts.set(key, w);
+    }
+    w.count++;
+    if (w.count < this.limit || (this.locks.get(key) ?? 0) > now) return false;
+    this.locks.set(key, w.resetAt);
+    return true;
+  }
+
+  /** Keys counted and locked (both bounded). */
+  get size(): { counted: number; locked: number } {
+    return { counted: this.counts.size, locked: this.locks.size };
   }
 
   reset(): void {
-    this.windows.clear();
-  }
-
-  private sweep(now: number): void {
-    for (const [k, w] of this.windows) if (w.resetAt <= now) this.windows.delete(k);
-    // Still full (a flood of addresses): forget the oldest half rather than grow.
-    if (this.windows.size >= this.maxKeys) {
-      let n = Math.floor(this.windows.size / 2);
-      for (const k of this.windows.keys()) {
-        if (n-- <= 0) break;
-        this.windows.delete(k);
-      }
-    }
+    this.counts.clear();
+    this.locks.clear();
   }
 }
 
@@ -145,8 +162,55 @@ const FAILURE_DETAIL: Record<VerifyFailure, string> = {
 
 const scopeText = (scopes: readonly TokenScope[]): string => scopes.map((s) => `"${s}"`).join(' or ');
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const hostnameOf = (host: string): string | undefined => {
+  try {
+    return new URL(`http://${host}`).hostname;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Why a write without a token must be refused as coming from another site, or
+ * undefined when it does not. In open mode any web page the local user opens
+ * could otherwise POST here (a `text/plain` form needs no CORS preflight), or
+ * reach it by DNS rebinding under its own name. So: the Host must be a
+ * loopback name or address, `Sec-Fetch-Site` (when sent) `same-origin` or
+ * `none`, and the Origin (when sent) this server's own. The CLI and agents
+ * send neither Origin nor Sec-Fetch-Site.
+ */
+export function crossSiteReason(headers: { host?: string | undefined; origin?: string | undefined; 'sec-fetch-site'?: string | string[] | undefined }): string | undefined {
+  const host = headers.host;
+  if (host !== undefined) {
+    const name = hostnameOf(host);
+    if (name === undefined || !isLoopbackHost(name)) return `the Host "${host}" is not a loopback address of this server`;
+  }
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `the browser says the request is ${String(site)} (Sec-Fetch-Site)`;
+  const origin = headers.origin;
+  if (origin !== undefined) {
+    let own = false;
+    try {
+      const o = new URL(origin);
+      own = host !== undefined && (o.protocol === 'http:' || o.protocol === 'https:') && o.host === new URL(`http://${host}`).host;
+    } catch {
+      own = false;
+    }
+    if (!own) return `the Origin "${origin}" is not this server's own${host !== undefined ? ` (http://${host})` : ''}`;
+  }
+  return undefined;
+}
+
 /** The client address the failure limiter counts (unix-socket clients share one key). */
 const clientKey = (request: FastifyRequest): string => request.ip || request.socket?.remoteAddress || 'local';
+
+/** The limiter keys a failed authentication counts against: the client address and the token id it named. */
+const failureKeys = (address: string, tokenId: string | undefined): { key: string; what: string }[] => [
+  { key: `ip:${address}`, what: `from the address ${address}` },
+  ...(tokenId ? [{ key: `id:${tokenId}`, what: `for the token id ${tokenId}` }] : []),
+];
 
 /**
  * For writes: the cluster to record and the cluster the node must already be
@@ -240,9 +304,13 @@ export default fp(
       response['401'] ??= problem('No valid bearer token (missing, unknown, expired or revoked)', {
         'WWW-Authenticate': { type: 'string', description: '`Bearer realm="packetpath"` (with `error="invalid_token"` when a token was given)' },
       });
-      response['403'] ??= problem(`The token's scope does not allow this (needs ${scopeText(scopes)}${scopes.includes('admin') ? '' : ' or "admin"'})${scopes.includes('upload') ? ', or the token is limited to another cluster' : ''}`);
-      response['429'] ??= problem('Too many failed authentications from this address', {
-        'Retry-After': { type: 'integer', description: 'Seconds until this address may authenticate again' },
+      const writes = [route.method].flat().some((m) => !SAFE_METHODS.has(m));
+      response['403'] ??= problem(
+        `The token's scope does not allow this (needs ${scopeText(scopes)}${scopes.includes('admin') ? '' : ' or "admin"'})${scopes.includes('upload') ? ', or the token is limited to another cluster' : ''}` +
+          (writes ? '; or, without a token on an open server, the request comes from another site (Origin, Sec-Fetch-Site or Host)' : ''),
+      );
+      response['429'] ??= problem('Too many failed authentications from this address or for this token id (a valid token is still served)', {
+        'Retry-After': { type: 'integer', description: 'Seconds until failing credentials from this address or for this token id are answered again' },
       });
       route.schema = {
         ...schema,
@@ -260,23 +328,24 @@ export default fp(
       }
       const header = request.headers.authorization;
       if (header !== undefined) {
-        const key = clientKey(request);
-        const wait = failures.blockedFor(key);
-        if (wait > 0) {
-          throw new HttpProblem(429, 'too-many-failed-authentications', `too many failed authentications from this address; retry in ${wait} s`, { retryAfter: wait }, { 'retry-after': String(wait) });
-        }
         const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-        if (!m) {
-          failures.fail(key);
-          request.log.info({ reason: 'not-bearer' }, 'authentication failed');
-          throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
-        }
         // The token's row through the read cache (until the database changes: a revocation is seen at once);
         // hash, revocation and expiry are checked on every request.
-        const result = await verifyTokenWith((id) => app.readCache.volatile(`token:${id}`, () => findTokenRow(app.db.prisma, id)), m[1]!);
-        if (!result.ok) {
-          failures.fail(key);
-          request.log.info({ reason: result.reason }, 'authentication failed');
+        const result = m ? await verifyTokenWith((id) => app.readCache.volatile(`token:${id}`, () => findTokenRow(app.db.prisma, id)), m[1]!) : undefined;
+        if (!result?.ok) {
+          // Locks refuse only credentials that failed: a valid token is always served, so nobody sharing an
+          // address (NAT, an Ingress) or guessing at a token's public id can lock its holder out. The secret
+          // has 256 bits; the limit is there to stop scans and their noise, not to make guessing harder.
+          const id = m ? presentedTokenId(m[1]!) : undefined;
+          const keys = failureKeys(clientKey(request), id);
+          const lock = keys.map((k) => ({ ...k, wait: failures.blockedFor(k.key) })).sort((a, b) => b.wait - a.wait)[0]!;
+          if (lock.wait > 0) {
+            throw new HttpProblem(429, 'too-many-failed-authentications', `too many failed authentications ${lock.what}; retry in ${lock.wait} s`, { retryAfter: lock.wait }, { 'retry-after': String(lock.wait) });
+          }
+          for (const k of keys) if (failures.fail(k.key)) request.log.warn({ locked: k.what, limit: failures.limit }, 'too many failed authentications: locked for the rest of the minute');
+          const reason = result ? result.reason : 'not-bearer';
+          request.log.info({ reason, token: id }, 'authentication failed');
+          if (!result) throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
           throw unauthorized(FAILURE_DETAIL[result.reason], 'invalid_token');
         }
         tokensExist = true;
@@ -304,6 +373,15 @@ export default fp(
         return;
       }
       if (loopback && !(await state.hasTokens())) {
+        const why = SAFE_METHODS.has(request.method) ? undefined : crossSiteReason(request.headers);
+        if (why) {
+          request.log.warn({ why, origin: request.headers.origin, host: request.headers.host }, 'cross-site write refused (open mode)');
+          throw new HttpProblem(
+            403,
+            'cross-site-request',
+            `this server is open (loopback, no tokens), so it only takes writes from its own pages and from non-browser clients: ${why}. Send the request without a foreign Origin, or create a token and send it as "Authorization: Bearer <token>"`,
+          );
+        }
         request.principal = { kind: 'anonymous', via: 'open' };
         return;
       }

@@ -1,9 +1,11 @@
 // The one error handler: every error, unknown route and validation failure
 // becomes an RFC 9457 `application/problem+json` document
 // `{type, title, status, detail, instance, requestId, ...extras}`.
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { StoreError, isBusyError, type StoreErrorKind } from '../../store/index.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
@@ -118,6 +120,54 @@ export function problemDocument(request: FastifyRequest, status: number, slug: s
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, status: number, slug: string, detail: string, extras: Record<string, unknown> = {}): FastifyReply {
   return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problemDocument(request, status, slug, detail, extras));
+}
+
+/**
+ * Fastify's `frameworkErrors`: the router's own refusals (a path segment over
+ * `maxParamLength` is a 414, a malformed percent-encoding a 400) as problems.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const path = (request.url.split('?')[0] ?? '').slice(0, 200);
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    sendProblem(request, reply, 414, 'uri-too-long', 'a path segment of the URL is too long (at most 256 characters)');
+  } else if (err.code === 'FST_ERR_BAD_URL') {
+    sendProblem(request, reply, 400, 'bad-url', `the URL path is not valid (bad percent-encoding): ${path}`);
+  } else {
+    const m = mapError(err);
+    sendProblem(request, reply, m.status, m.slug, m.detail, m.extras);
+  }
+}
+
+/** A request Node's parser refused before Fastify saw it: status, slug and why. */
+function clientErrorProblem(err: Error & { code?: string; reason?: string }): [number, string, string] {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return [408, 'request-timeout', 'the request was not received in time (HTTP_HEADERS_TIMEOUT_MS for the headers, HTTP_REQUEST_TIMEOUT_MS for the whole request)'];
+  }
+  if (err.code === 'HPE_HEADER_OVERFLOW') return [431, 'headers-too-large', 'the request line and headers are larger than the server accepts (16 KiB)'];
+  const why = typeof err.reason === 'string' && err.reason ? err.reason : (err.code ?? 'unparsable');
+  return [400, 'malformed-request', `the request is not valid HTTP/1.1: ${why}`];
+}
+
+/**
+ * The http server's 'clientError' (Fastify's `clientErrorHandler`): requests
+ * Node's parser refuses (malformed, headers too large, timed out) get a
+ * problem document too, written straight to the socket, which is then closed.
+ */
+export function clientErrorHandler(this: { log: FastifyBaseLogger }, err: Error & { code?: string; reason?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, slug, detail] = clientErrorProblem(err);
+  const requestId = randomUUID();
+  this.log.debug({ err, requestId, remoteAddress: socket.remoteAddress }, 'client error');
+  // A response already started on this socket cannot be replaced (Node's own handler checks the same).
+  const started = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (socket.writable && !started) {
+    const body = JSON.stringify({ type: problemType(slug), title: STATUS_CODES[status], status, detail, requestId });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroySoon();
 }
 
 export default fp(

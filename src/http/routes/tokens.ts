@@ -1,6 +1,6 @@
 // /api/v1/tokens: create, list and revoke API tokens (admin scope).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { createToken, InvalidInputError, listTokens, parseDuration, revokeToken, writeTransaction, type TokenInfo } from '../../store/index.ts';
+import { createToken, expiryAfter, InvalidInputError, listTokens, revokeToken, writeTransaction, type TokenInfo } from '../../store/index.ts';
 import {
   CreateTokenSchema,
   CreatedTokenSchema,
@@ -60,11 +60,7 @@ const tokens: FastifyPluginAsyncTypebox = async (app) => {
       }
       const now = new Date();
       let expires: Date | undefined = expiresAt !== undefined ? new Date(expiresAt) : undefined;
-      if (expiresIn !== undefined) {
-        const ms = parseDuration(expiresIn);
-        if (!ms) throw new InvalidInputError(`"${expiresIn}" is not a lifetime`, [{ path: '/body/expiresIn', message: 'e.g. 3600, 90m, 12h, 30d' }]);
-        expires = new Date(now.getTime() + ms);
-      }
+      if (expiresIn !== undefined) expires = expiryAfter(expiresIn, now);
       const created = await writeTransaction(app.db.prisma, (tx) => createToken(tx, { scope, cluster, name, expiresAt: expires, now }));
       const by = request.principal.kind === 'token' ? request.principal.token.id : request.principal.kind;
       request.log.info({ token: created.info.id, scope, cluster: created.info.cluster, by }, 'API token created');

@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { writeConnection, type Client } from './db.ts';
+import { sha256Hex } from './hash.ts';
 import {
   applyLineDelta,
   countedLines,
@@ -46,7 +47,6 @@ const DELTA_MAX_LITERAL = 1 / 4;
  */
 const MAX_DEPTH = 8;
 
-export const sha256Hex = (text: string | Uint8Array): string => createHash('sha256').update(text).digest('hex');
 
 const bufferOf = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 

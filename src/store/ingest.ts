@@ -13,7 +13,7 @@ import {
   type Ruleset,
   type Table,
 } from '../netfilter/index.ts';
-import { sha256Hex } from './blobs.ts';
+import { sha256Hex } from './hash.ts';
 import { DumpParseError, type Problem } from './errors.ts';
 
 export interface PrepareOptions {

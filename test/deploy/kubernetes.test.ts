@@ -89,6 +89,8 @@ function loadManifests(): Doc[] {
 }
 
 const docs = loadManifests();
+/** The Secret the README's `kubectl create secret generic …` makes; no manifest carries it. */
+const AGENT_TOKEN_SECRET = 'packetpath-agent-token';
 const find = (kind: string, name?: string): Doc => {
   const d = docs.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
   assert.ok(d, `${kind} ${name ?? ''} exists`);
@@ -96,8 +98,16 @@ const find = (kind: string, name?: string): Doc => {
 };
 
 describe('deploy/kubernetes', () => {
+  it('`kubectl apply -k` replaces no Secret the user created (no Secret among its resources)', () => {
+    const kustomization = parseAllDocuments(readFileSync(join(DIR, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { resources: string[] };
+    const applied = docs.filter((d) => kustomization.resources.includes(d.file));
+    assert.deepEqual(kustomization.resources.filter((r) => !docs.some((d) => d.file === r)), [], 'every resource is a manifest here');
+    assert.deepEqual(applied.filter((d) => d.kind === 'Secret').map((d) => `${d.file}: ${d.metadata.name}`), []);
+    assert.ok(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').includes(`create secret generic ${AGENT_TOKEN_SECRET}`), 'README says how to create the Secret');
+  });
+
   it('every document is a valid Kubernetes object (kubernetes-models schemas)', () => {
-    assert.ok(docs.length >= 6, `${docs.length} documents`);
+    assert.ok(docs.length >= 5, `${docs.length} documents`);
     for (const d of docs) {
       const { file, ...object } = d;
       const Model = MODELS[`${object.apiVersion}/${object.kind}`];
@@ -166,7 +176,7 @@ describe('deploy/kubernetes', () => {
     assert.ok(tokenMount, 'the token file is on a mounted volume');
     assert.equal(tokenMount.readOnly, true);
     const secretName = volume(tokenMount.name)?.secret?.secretName;
-    assert.equal(secretName, find('Secret').metadata.name, 'the token comes from the Secret');
+    assert.equal(secretName, AGENT_TOKEN_SECRET, 'the token comes from the Secret the README has you create');
     const stateMount = mountOf(arg('--state-dir') ?? '');
     assert.ok(stateMount, 'the state dir is on a mounted volume');
     const state = volume(stateMount.name);

@@ -16,7 +16,7 @@ import { ApiError, type ServerClient } from './client.ts';
 import { collect, CollectError, type CollectOptions } from './collect.ts';
 import type { Runner } from './exec.ts';
 import type { Logger } from './log.ts';
-import { buildSnapshot, type Snapshot, type UploadPart } from './snapshot.ts';
+import { buildSnapshot, sameTarget, type Snapshot, type SnapshotTarget, type UploadPart } from './snapshot.ts';
 import type { Accepted, AgentState } from './state.ts';
 
 export const EXIT = {
@@ -33,6 +33,8 @@ export const EXIT = {
 } as const;
 
 export interface AgentOptions {
+  /** The server's identity (`serverIdentity`): a kept snapshot is sent only to the server, node and cluster it was taken for. */
+  readonly server: string;
   readonly node: string;
   readonly cluster?: string | undefined;
   readonly labels?: Readonly<Record<string, string>>;
@@ -104,7 +106,7 @@ export class Agent {
     const warnings = [...c.warnings];
     let snapshot: Snapshot;
     try {
-      snapshot = buildSnapshot(c, { node: this.options.node, cluster: this.options.cluster, labels: this.options.labels ?? {} }, warnings);
+      snapshot = buildSnapshot(c, { server: this.options.server, node: this.options.node, cluster: this.options.cluster, labels: this.options.labels ?? {} }, warnings);
     } catch (err) {
       // prepareDump could not read a dump that has tables: report it like a failed command.
       throw new CollectError(`cannot read the collected rulesets: ${(err as Error).message}`);
@@ -200,10 +202,23 @@ export class Agent {
     }
   }
 
+  private get target(): SnapshotTarget {
+    return { server: this.options.server, node: this.options.node, cluster: this.options.cluster ?? null };
+  }
+
+  /** The snapshot an earlier run kept, if it was taken for this run's server, node and cluster; one for another target is dropped, never sent here. */
+  private async readKept(): Promise<Snapshot | null> {
+    const kept = await this.deps.state.readPending((why) => this.log.warn('ignoring an unreadable pending snapshot', { why }));
+    if (!kept || sameTarget(kept.target, this.target)) return kept;
+    this.log.warn('dropping the snapshot kept from an earlier run: it was taken for another server, node or cluster', { keptFor: kept.target, now: this.target, collectedAt: kept.collectedAt });
+    await this.deps.state.clearPending();
+    return null;
+  }
+
   /** `--once`: send what an earlier run kept, collect, deliver. */
   async runOnce(): Promise<number> {
     await this.deps.state.init();
-    const kept = await this.deps.state.readPending((why) => this.log.warn('ignoring an unreadable pending snapshot', { why }));
+    const kept = await this.readKept();
     let undelivered = false;
     if (kept) {
       this.log.info('sending the snapshot kept from an earlier run', { collectedAt: kept.collectedAt });
@@ -232,7 +247,7 @@ export class Agent {
   async runLoop(): Promise<number> {
     await this.deps.state.init();
     const signal = this.deps.signal;
-    let pending = await this.deps.state.readPending((why) => this.log.warn('ignoring an unreadable pending snapshot', { why }));
+    let pending = await this.readKept();
     if (pending) this.log.info('sending the snapshot kept from an earlier run', { collectedAt: pending.collectedAt });
     let nextCollect = Date.now();
     let nextAttempt = Date.now();

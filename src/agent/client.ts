@@ -36,6 +36,11 @@ export interface ServerTarget {
   readonly basePath: string;
 }
 
+/** A server's identity for matching kept snapshots: scheme, host (lower case), port and base path, or the socket path. */
+export function serverIdentity(t: ServerTarget): string {
+  return t.socketPath !== undefined ? `unix:${t.socketPath}${t.basePath}` : `${t.protocol}//${(t.hostname ?? '').toLowerCase()}:${t.port ?? (t.protocol === 'https:' ? 443 : 80)}${t.basePath}`;
+}
+
 /** Parses `--server`: `http(s)://host[:port][/base]` or `unix:/path/to.sock`. Throws on anything else. */
 export function parseServer(text: string): ServerTarget {
   if (text.startsWith('unix:')) {

@@ -52,14 +52,24 @@ export interface UploadPart {
   readonly metaSha: string;
 }
 
+/** Where a snapshot goes: it is only ever sent there (a kept one is dropped when a run names another). */
+export interface SnapshotTarget {
+  /** The server's identity (`serverIdentity` of `--server`). */
+  readonly server: string;
+  readonly node: string;
+  readonly cluster: string | null;
+}
+
 export interface Snapshot {
-  readonly version: 1;
+  readonly version: 2;
+  readonly target: SnapshotTarget;
   readonly node: string;
   readonly collectedAt: string;
   readonly parts: readonly UploadPart[];
 }
 
 export interface SnapshotOptions {
+  readonly server: string;
   readonly node: string;
   readonly cluster?: string | undefined;
   readonly labels?: Readonly<Record<string, string>>;
@@ -131,8 +141,10 @@ export function buildSnapshot(c: Collection, options: SnapshotOptions, warnings:
     const legacy = part(legacyNode, c.ipv4.legacy, c.ipv6.legacy, host('legacy'), collectedAt, options.cluster, legacyLabels);
     if (legacy) parts.push(legacy);
   }
-  return { version: 1, node: options.node, collectedAt, parts };
+  return { version: 2, target: { server: options.server, node: options.node, cluster: options.cluster ?? null }, node: options.node, collectedAt, parts };
 }
+
+export const sameTarget = (a: SnapshotTarget, b: SnapshotTarget): boolean => a.server === b.server && a.node === b.node && a.cluster === b.cluster;
 
 /** Whether a parsed JSON value is a snapshot this agent wrote. */
 export function isSnapshot(v: unknown): v is Snapshot {
@@ -140,7 +152,10 @@ export function isSnapshot(v: unknown): v is Snapshot {
   return (
     typeof s === 'object' &&
     s !== null &&
-    s.version === 1 &&
+    s.version === 2 &&
+    typeof s.target?.server === 'string' &&
+    typeof s.target.node === 'string' &&
+    (s.target.cluster === null || typeof s.target.cluster === 'string') &&
     typeof s.node === 'string' &&
     typeof s.collectedAt === 'string' &&
     Array.isArray(s.parts) &&

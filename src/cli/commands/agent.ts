@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Agent, EXIT } from '../../agent/agent.ts';
-import { createClient, parseServer } from '../../agent/client.ts';
+import { createClient, parseServer, serverIdentity } from '../../agent/client.ts';
 import { runCommand } from '../../agent/exec.ts';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../agent/log.ts';
 import { isNodeName } from '../../agent/snapshot.ts';
@@ -141,7 +141,7 @@ export async function runAgentCommand(args: string[], io: Io): Promise<number> {
       tokenFile,
     });
     const agent = new Agent(
-      { node, cluster: v.cluster, labels, intervalMs, once: v.once === true, timeoutMs, retries, minBackoffMs: 1000, maxBackoffMs },
+      { server: serverIdentity(server), node, cluster: v.cluster, labels, intervalMs, once: v.once === true, timeoutMs, retries, minBackoffMs: 1000, maxBackoffMs },
       {
         client: createClient({ server, token: tokenNow, timeoutMs, userAgent: 'packetpath-agent/0.1.0' }),
         state: new AgentState(v['state-dir'] ?? '/var/lib/packetpath-agent'),

@@ -3,7 +3,7 @@ export { parseDump, detectFormat, detectFamily, saveCommandOf, type ParseOptions
 export { renderRuleset, renderBlocks, renderRule, renderRuleSpec, renderMatches, renderTarget, type RenderOptions, type RenderedBlock } from './render.ts';
 export { tokenizeLine, quoteArg } from './lexer.ts';
 export * from "./json.ts";
-export { tracePacket, type TraceOutcome, type TraceResult, type TraceEvent, type TraceOptions, type Disposition, type FinalVerdict } from './sim/trace.ts';
+export { tracePacket, DISPOSITIONS, FINAL_VERDICTS, type TraceOutcome, type TraceResult, type TraceEvent, type TraceOptions, type Disposition, type FinalVerdict } from './sim/trace.ts';
 export { traceToJson, formatTraceText, type TraceJson, type TraceOutcomeJson } from './sim/present.ts';
 export { buildHost, assumedHost, lookupRoute, addressType, type Host, type HostFile } from './host.ts';
 export { validatePacket, packetToJson, type Packet, type PacketInput, type CtState } from './packet.ts';
@@ -12,7 +12,7 @@ export { parseIp, parseCidr, formatIp, cidrContains, type Ip, type Cidr } from '
 export { diffRulesets, diffSequences, formatUnifiedDiff, type RulesetDiff, type ChainDiff, type DiffLine } from './diff.ts';
 export { summarizeChains, searchRules, extractServices, referencesTo, ruleComments, type ChainSummary, type RuleFilter, type RuleHit, type KubeService, type ServiceEndpoint, type RuleRef } from './query.ts';
 export { applyRuleChanges, parseChange, type RuleChange, type ChangeResult } from './whatif.ts';
-export { traceCluster, addressOwners, type ClusterNode, type ClusterPath, type ClusterHop, type ClusterTraceResult, type ClusterEnd } from './sim/cluster.ts';
+export { traceCluster, addressOwners, CLUSTER_ENDS, type ClusterNode, type ClusterPath, type ClusterHop, type ClusterTraceResult, type ClusterEnd } from './sim/cluster.ts';
 export { explainOutcome, type Explanation } from './sim/explain.ts';
 export { lintRuleset, type Finding, type LintInput } from './lint.ts';
 export { semanticDiff, type SemanticDiff, type ProbeDifference } from './semantic-diff.ts';

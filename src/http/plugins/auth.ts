@@ -29,7 +29,7 @@ import { LRUCache } from 'lru-cache';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { findTokenRow, hasTokens, presentedTokenId, scopeAllows, touchToken, verifyTokenWith, type TokenInfo, type TokenScope, type VerifyFailure } from '../../store/index.ts';
 import { HttpProblem } from './errors.ts';
-import { ProblemSchema, ref } from '../schemas/common.ts';
+import { problemResponse } from '../schemas/common.ts';
 
 export type RouteScope = 'public' | TokenScope;
 export const ROUTE_SCOPES: readonly RouteScope[] = ['public', 'read', 'upload', 'admin'];
@@ -295,21 +295,16 @@ export default fp(
         route.schema = { ...schema, security: [] };
         return;
       }
-      const problem = (description: string, headers?: Record<string, unknown>) => ({
-        description,
-        ...(headers ? { headers } : {}),
-        content: { 'application/problem+json': { schema: ref(ProblemSchema) } },
-      });
       const response = { ...(schema.response ?? {}) };
-      response['401'] ??= problem('No valid bearer token (missing, unknown, expired or revoked)', {
+      response['401'] ??= problemResponse(401, 'No valid bearer token (missing, unknown, expired or revoked)', {
         'WWW-Authenticate': { type: 'string', description: '`Bearer realm="packetpath"` (with `error="invalid_token"` when a token was given)' },
       });
       const writes = [route.method].flat().some((m) => !SAFE_METHODS.has(m));
-      response['403'] ??= problem(
+      response['403'] ??= problemResponse(403, 
         `The token's scope does not allow this (needs ${scopeText(scopes)}${scopes.includes('admin') ? '' : ' or "admin"'})${scopes.includes('upload') ? ', or the token is limited to another cluster' : ''}` +
           (writes ? '; or, without a token on an open server, the request comes from another site (Origin, Sec-Fetch-Site or Host)' : ''),
       );
-      response['429'] ??= problem('Too many failed authentications from this address or for this token id (a valid token is still served)', {
+      response['429'] ??= problemResponse(429, 'Too many failed authentications from this address or for this token id (a valid token is still served)', {
         'Retry-After': { type: 'integer', description: 'Seconds until failing credentials from this address or for this token id are answered again' },
       });
       route.schema = {

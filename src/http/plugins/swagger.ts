@@ -27,7 +27,8 @@ export default fp(
             '(the request\'s own `x-request-id` when it sent a valid one).',
           license: { name: 'UNLICENSED', identifier: 'UNLICENSED' },
         },
-        servers: [{ url: 'http://127.0.0.1:8080', description: 'Local server (`npm start`)' }],
+        // Relative: "Try it out" goes to whatever host, port and prefix served the page.
+        servers: [{ url: '/', description: 'This server' }],
         tags: [...TAGS],
         components: {
           securitySchemes: {

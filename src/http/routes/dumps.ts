@@ -79,7 +79,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         params: NodeParamsSchema,
         querystring: UploadQuerySchema,
         headers: Type.Object({
-          'content-encoding': Type.Optional(Type.String({ description: '`gzip` (or `x-gzip`), `deflate` or `identity`; anything else is a 415', examples: ['gzip'] })),
+          // No example: Swagger UI would pre-fill it, and a plain-text body sent as gzip is a 400.
+          'content-encoding': Type.Optional(Type.String({ description: '`gzip` (or `x-gzip`), `deflate` or `identity` (the default: leave empty for a plain body); anything else is a 415' })),
         }),
         body: {
           content: {

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { formatTraceText, traceToJson } from '../../netfilter/index.ts';
 import type { Static } from '@sinclair/typebox';
-import { problemResponses, ref, TraceRequestSchema, TraceResponseSchema } from '../schemas/index.ts';
+import type { FastifyReply } from 'fastify';
+import { jsonResponse, problemResponses, ref, StringEnum, TraceRequestSchema, TraceResponseSchema } from '../schemas/index.ts';
 
 /** The core's readonly JSON views are what the schema describes; only mutability differs. */
 const asResponse = (x: unknown) => x as Static<typeof TraceResponseSchema>;
@@ -11,9 +12,33 @@ import { pathToJson, runTrace, summarizeOutcomes, summarizePaths } from '../trac
 
 const DESCRIPTION = `Walks a packet through a node's stored ruleset as the kernel would (hooks and table order, routing with the node's host file, jumps, NAT, marks, conntrack state) and returns one outcome per path, with probabilities for \`statistic\` branches, the events the kernel's TRACE would report, assumptions, near misses and an explanation.
 
-Give \`node\` (its latest version of the packet's family) or \`dumpId\`. With \`cluster\` and \`from: {node, interface | local}\` the trace follows the packet across the cluster's nodes: when it leaves a node towards a next hop, it continues on the node owning that address, arriving on the interface that holds it. \`changes\` applies what-if iptables commands for this trace only; the answer then shows the outcomes before and after. \`?format=text\` gives the readable form.`;
+Give \`node\` (its latest version of the packet's family) or \`dumpId\`. With \`cluster\` and \`from: {node, interface | local}\` the trace follows the packet across the cluster's nodes: when it leaves a node towards a next hop, it continues on the node owning that address, arriving on the interface that holds it. \`changes\` applies what-if iptables commands for this trace only; the answer then shows the outcomes before and after. \`POST /trace/text\` gives the readable form.`;
+
+type TraceBody = Static<typeof TraceRequestSchema>;
 
 const trace: FastifyPluginAsyncTypebox = async (app) => {
+  /** One trace, as JSON (the TraceResponse schema) or as the readable text. */
+  async function answer(body: TraceBody, reply: FastifyReply, text: boolean): Promise<FastifyReply> {
+    const result = await runTrace(app, body);
+    const whatIf = (before: string[], after: string[]) =>
+      body.changes === undefined ? {} : { whatIf: { changes: body.changes, before, after, changed: before.join('\n') !== after.join('\n') } };
+    if (result.kind === 'single') {
+      const json = traceToJson({ outcomes: result.outcomes, warnings: result.warnings });
+      if (text) return reply.type('text/plain; charset=utf-8').send(`node ${result.node}, dump ${result.dump}\n` + formatTraceText(json));
+      // The hot path: JSON.stringify is ~2× faster than the schema serializer on these ~10 KB answers, and
+      // the core's JSON view is exactly the TraceResponse schema (test/api/read-path.test.ts checks both agree).
+      const answer = asResponse({ ...json, node: result.node, dump: result.dump, ...whatIf(summarizeOutcomes(result.before ?? []), summarizeOutcomes(result.outcomes)) });
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify(answer));
+    }
+    if (text) {
+      const out = result.paths.map((p, i) => [`Path ${i + 1} of ${result.paths.length}: ${summarizePaths([p])[0]}`, ...p.hops.map((h) => `== ${h.node} (in ${h.inInterface ?? 'local'})\n` + formatTraceText({ outcomes: [h.outcome], warnings: [] }))].join('\n'));
+      return reply.type('text/plain; charset=utf-8').send(out.join('\n') + result.warnings.map((w) => `warning: ${w}\n`).join(''));
+    }
+    return reply.send(asResponse({ paths: result.paths.map(pathToJson), warnings: result.warnings, ...whatIf(summarizePaths(result.before ?? []), summarizePaths(result.paths)) }));
+  }
+
+  // Two operations, one media type each: a generated client (openapi-typescript + openapi-fetch) then
+  // types POST /trace's answer as TraceResponse, not as "TraceResponse or string".
   app.post(
     '/trace',
     {
@@ -23,36 +48,30 @@ const trace: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'tracePacket',
         summary: 'Trace a packet through a node or a cluster',
         description: DESCRIPTION,
-        querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text')])) }),
+        querystring: Type.Object({ format: Type.Optional(StringEnum(['json', 'text'], { description: '`text` is kept for older clients: it answers as `POST /trace/text` does (text/plain); use that operation instead' })) }),
         body: ref(TraceRequestSchema),
-        response: {
-          200: {
-            description: 'The trace',
-            content: { 'application/json': { schema: ref(TraceResponseSchema) }, 'text/plain': { schema: Type.String() } },
-          },
-          ...problemResponses(400, 404, 422),
-        },
+        response: { 200: jsonResponse('The trace', ref(TraceResponseSchema)), ...problemResponses(400, 404, 422) },
       },
     },
     async (request, reply) => {
-      const body = request.body;
-      const result = await runTrace(app, body);
-      const text = request.query.format === 'text';
-      const whatIf = (before: string[], after: string[]) =>
-        body.changes === undefined ? {} : { whatIf: { changes: body.changes, before, after, changed: before.join('\n') !== after.join('\n') } };
-      if (result.kind === 'single') {
-        const json = traceToJson({ outcomes: result.outcomes, warnings: result.warnings });
-        if (text) return reply.type('text/plain; charset=utf-8').send(`node ${result.node}, dump ${result.dump}\n` + formatTraceText(json));
-        // The hot path: JSON.stringify is ~2× faster than the schema serializer on these ~10 KB answers, and
-        // the core's JSON view is exactly the TraceResponse schema (test/api/read-path.test.ts checks both agree).
-        const answer = asResponse({ ...json, node: result.node, dump: result.dump, ...whatIf(summarizeOutcomes(result.before ?? []), summarizeOutcomes(result.outcomes)) });
-        return reply.type('application/json; charset=utf-8').send(JSON.stringify(answer));
-      }
-      if (text) {
-        const out = result.paths.map((p, i) => [`Path ${i + 1} of ${result.paths.length}: ${summarizePaths([p])[0]}`, ...p.hops.map((h) => `== ${h.node} (in ${h.inInterface ?? 'local'})\n` + formatTraceText({ outcomes: [h.outcome], warnings: [] }))].join('\n'));
-        return reply.type('text/plain; charset=utf-8').send(out.join('\n') + result.warnings.map((w) => `warning: ${w}\n`).join(''));
-      }
-      return asResponse({ paths: result.paths.map(pathToJson), warnings: result.warnings, ...whatIf(summarizePaths(result.before ?? []), summarizePaths(result.paths)) });
+      await answer(request.body, reply, request.query.format === 'text');
+    },
+  );
+  app.post(
+    '/trace/text',
+    {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['trace'],
+        operationId: 'tracePacketText',
+        summary: 'Trace a packet, answered as readable text',
+        description: 'The same trace as `POST /trace` (same body), as the text `packetpath trace` prints: outcomes, events, assumptions, near misses, the explanation and, for what-ifs, the outcomes before and after.',
+        body: ref(TraceRequestSchema),
+        response: { 200: { description: 'The trace as text', content: { 'text/plain': { schema: Type.String() } } }, ...problemResponses(400, 404, 422) },
+      },
+    },
+    async (request, reply) => {
+      await answer(request.body, reply, true);
     },
   );
 };

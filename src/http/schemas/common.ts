@@ -1,7 +1,7 @@
 // Shared TypeBox schemas. Each `XxxSchema` with an `$id` is registered once
 // with `app.addSchema` (plugins/schemas.ts) and referenced with `ref()`, so it
 // appears once in the OpenAPI document under components/schemas/Xxx.
-import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 
 /** A `$ref` to a shared schema, typed as the schema itself. */
 export function ref<T extends TSchema & { $id?: string }>(schema: T): TUnsafe<Static<T>> {
@@ -9,19 +9,28 @@ export function ref<T extends TSchema & { $id?: string }>(schema: T): TUnsafe<St
   return Type.Unsafe<Static<T>>({ $ref: `${schema.$id}#` });
 }
 
-export const FamilySchema = Type.Union([Type.Literal('ipv4'), Type.Literal('ipv6')], {
+/**
+ * A string with a fixed set of values, written as JSON Schema `enum` (TypeBox's
+ * unions of literals become `anyOf` of single constants, which Swagger UI
+ * shows as a dropdown holding only the first value).
+ */
+export function StringEnum<const T extends readonly string[]>(values: T, options: SchemaOptions = {}): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ ...options, type: 'string', enum: [...values] });
+}
+
+export const FamilySchema = StringEnum(['ipv4', 'ipv6'], {
   $id: 'Family',
   description: 'Address family of a ruleset (iptables-save vs ip6tables-save).',
 });
 export type Family = Static<typeof FamilySchema>;
 
-export const DumpFormatSchema = Type.Union([Type.Literal('iptables-save'), Type.Literal('iptables-S'), Type.Literal('iptables-L')], {
+export const DumpFormatSchema = StringEnum(['iptables-save', 'iptables-S', 'iptables-L'], {
   $id: 'DumpFormat',
   description: 'Text format of an uploaded dump: `iptables-save`, `iptables -S` or `iptables -L -n [-v] [-x]`.',
 });
 export type DumpFormat = Static<typeof DumpFormatSchema>;
 
-export const SeveritySchema = Type.Union([Type.Literal('error'), Type.Literal('warning'), Type.Literal('info')], { $id: 'Severity' });
+export const SeveritySchema = StringEnum(['error', 'warning', 'info'], { $id: 'Severity' });
 
 export const DiagnosticSchema = Type.Object(
   {
@@ -73,18 +82,6 @@ export const ProblemSchema = Type.Object(
     $id: 'Problem',
     additionalProperties: true,
     description: 'RFC 9457 problem details, served as `application/problem+json` for every error.',
-    examples: [
-      {
-        type: '/problems/unprocessable-dump',
-        title: 'Unprocessable Content',
-        status: 422,
-        detail: 'nothing usable could be read from dump: no table or rule could be read from the dump',
-        instance: '/api/v1/nodes/node-a/dumps',
-        requestId: '5f0c6a43-7a44-4d7b-a3a4-3c0b1e0b8f4e',
-        problems: [{ line: 1, severity: 'error', code: 'no-tables', message: 'no table or rule could be read from the dump' }],
-        field: 'dump',
-      },
-    ],
   },
 );
 export type Problem = Static<typeof ProblemSchema>;
@@ -114,8 +111,42 @@ export const PageQuerySchema = Type.Object({
 export const DateTimeSchema = Type.String({ format: 'date-time', examples: ['2026-11-22T04:00:00.000Z'] });
 export const NullableDateTimeSchema = Type.Union([DateTimeSchema, Type.Null()]);
 
-/** Response entries for `application/problem+json` errors of a route. */
-export function problemResponses(...statuses: readonly number[]): Record<number, { description: string; content: { 'application/problem+json': { schema: TSchema } } }> {
+const REQUEST_ID = '5f0c6a43-7a44-4d7b-a3a4-3c0b1e0b8f4e';
+/** One example problem per status, so Swagger UI shows what each error really looks like. */
+const PROBLEM_EXAMPLES: Record<number, Record<string, unknown>> = {
+  400: { type: '/problems/bad-request', title: 'Bad Request', status: 400, detail: 'querystring/limit must be <= 500', errors: [{ path: '/limit', message: 'must be <= 500' }] },
+  401: { type: '/problems/unauthorized', title: 'Unauthorized', status: 401, detail: 'a bearer token is required (Authorization: Bearer <token>)' },
+  403: { type: '/problems/forbidden', title: 'Forbidden', status: 403, detail: 'this token has scope read; this operation needs upload' },
+  404: { type: '/problems/not-found', title: 'Not Found', status: 404, detail: 'node "node-a" not found' },
+  409: { type: '/problems/conflict', title: 'Conflict', status: 409, detail: 'the token is already revoked' },
+  413: { type: '/problems/payload-too-large', title: 'Payload Too Large', status: 413, detail: 'the body is larger than MAX_UPLOAD_BYTES (33554432 bytes)' },
+  415: { type: '/problems/unsupported-media-type', title: 'Unsupported Media Type', status: 415, detail: 'Content-Encoding br is not supported (gzip, deflate or identity)' },
+  422: {
+    type: '/problems/unprocessable-dump',
+    title: 'Unprocessable Content',
+    status: 422,
+    detail: 'nothing usable could be read from dump: no table or rule could be read from the dump',
+    problems: [{ line: 1, column: 1, severity: 'error', code: 'no-tables', message: 'no table or rule could be read from the dump' }],
+    field: 'dump',
+  },
+  429: { type: '/problems/too-many-requests', title: 'Too Many Requests', status: 429, detail: 'too many failed authentications; retry after 60 seconds' },
+  503: { type: '/problems/service-unavailable', title: 'Service Unavailable', status: 503, detail: 'the database is not ready' },
+};
+
+type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: TSchema; example?: Record<string, unknown> } } };
+
+/** One `application/problem+json` response entry, with the example of its status. */
+export function problemResponse(status: number, description: string, headers?: Record<string, unknown>): ProblemResponse & { headers?: Record<string, unknown> } {
+  const example = PROBLEM_EXAMPLES[status];
+  return {
+    description,
+    ...(headers ? { headers } : {}),
+    content: { 'application/problem+json': { schema: ref(ProblemSchema), ...(example ? { example: { ...example, instance: '/api/v1/nodes/node-a/dumps', requestId: REQUEST_ID } } : {}) } },
+  };
+}
+
+/** Response entries for `application/problem+json` errors of a route, each with an example of its own status. */
+export function problemResponses(...statuses: readonly number[]): Record<number, ProblemResponse> {
   const descriptions: Record<number, string> = {
     304: 'Not modified',
     400: 'Malformed request (validation errors listed in `errors`)',
@@ -129,8 +160,8 @@ export function problemResponses(...statuses: readonly number[]): Record<number,
     429: 'Too many failed authentications from this address; retry after `Retry-After` seconds',
     503: 'Service not ready (database unavailable or busy)',
   };
-  const out: Record<number, { description: string; content: { 'application/problem+json': { schema: TSchema } } }> = {};
-  for (const s of statuses) out[s] = { description: descriptions[s] ?? 'Error', content: { 'application/problem+json': { schema: ref(ProblemSchema) } } };
+  const out: Record<number, ProblemResponse> = {};
+  for (const s of statuses) out[s] = problemResponse(s, descriptions[s] ?? 'Error');
   return out;
 }
 

@@ -1,9 +1,10 @@
 // Schemas of the query endpoints: tables, chains, rules, services, findings,
 // diffs and traces.
 import { Type, type Static } from '@sinclair/typebox';
-import { FamilySchema, NodeNameSchema, ref } from './common.ts';
+import { CLUSTER_ENDS, DISPOSITIONS, FINAL_VERDICTS } from '../../netfilter/index.ts';
+import { FamilySchema, NodeNameSchema, ref, StringEnum } from './common.ts';
 
-export const TableNameSchema = Type.Union(['raw', 'mangle', 'nat', 'filter', 'security'].map((t) => Type.Literal(t)), {
+export const TableNameSchema = StringEnum(['raw', 'mangle', 'nat', 'filter', 'security'], {
   $id: 'TableName',
   description: 'An iptables table.',
 });
@@ -84,7 +85,7 @@ export const ChainParamsSchema = Type.Object({ node: NodeNameSchema, table: ref(
 export const TableParamsSchema = Type.Object({ node: NodeNameSchema, table: ref(TableNameSchema) });
 export const ChainQuerySchema = Type.Composite([
   VersionQuerySchema,
-  Type.Object({ format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('save'), Type.Literal('listing')], { description: '`save`: iptables-save lines; `listing`: iptables -L -n -v columns' })) }),
+  Type.Object({ format: Type.Optional(StringEnum(['json', 'save', 'listing'], { description: '`save`: iptables-save lines; `listing`: iptables -L -n -v columns' })) }),
 ]);
 
 export const RuleSearchQuerySchema = Type.Composite([
@@ -169,7 +170,7 @@ export const DiffQuerySchema = Type.Object({
   leftDump: Type.Optional(Type.Integer({ minimum: 1 })),
   rightDump: Type.Optional(Type.Integer({ minimum: 1 })),
   family: Type.Optional(ref(FamilySchema)),
-  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('unified')])),
+  format: Type.Optional(StringEnum(['json', 'unified'])),
   packets: Type.Optional(Type.Literal('auto', { description: '`auto`: also trace probe packets built from both rulesets and report those whose outcome differs' })),
 });
 
@@ -283,8 +284,8 @@ export const TraceEventSchema = Type.Object(
 export const TraceOutcomeSchema = Type.Object(
   {
     probability: Type.Union([Type.Number(), Type.Null()]),
-    verdict: Type.String(),
-    disposition: Type.String(),
+    verdict: StringEnum(FINAL_VERDICTS),
+    disposition: StringEnum(DISPOSITIONS),
     packet: Type.Object({}, { additionalProperties: true }),
     events: Type.Array(ref(TraceEventSchema)),
     assumptions: Type.Array(Type.String()),
@@ -298,7 +299,7 @@ export const TraceOutcomeSchema = Type.Object(
 export const ClusterPathSchema = Type.Object(
   {
     probability: Type.Union([Type.Number(), Type.Null()]),
-    end: Type.String({ description: 'DELIVERED_LOCAL, DROPPED, REJECTED, NO_ROUTE, LEFT_CLUSTER, LOOP or UNKNOWN' }),
+    end: StringEnum(CLUSTER_ENDS, { description: 'How the path ends' }),
     endNode: Type.String(),
     summary: Type.String(),
     hops: Type.Array(Type.Object({ node: Type.String(), inInterface: Type.Union([Type.String(), Type.Null()]), outcome: ref(TraceOutcomeSchema) })),

@@ -1,9 +1,9 @@
 // Schemas of the token admin endpoints (`/api/v1/tokens...`).
 import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN } from '../../store/duration.ts';
-import { DateTimeSchema, NullableDateTimeSchema, ref } from './common.ts';
+import { DateTimeSchema, NullableDateTimeSchema, ref, StringEnum } from './common.ts';
 
-export const TokenScopeSchema = Type.Union([Type.Literal('read'), Type.Literal('upload'), Type.Literal('admin')], {
+export const TokenScopeSchema = StringEnum(['read', 'upload', 'admin'], {
   $id: 'TokenScope',
   description: '`read`: queries, traces, diffs; `upload`: uploads (and the latest-sha check agents make); `admin`: deletes and token management, and everything `read` and `upload` may do.',
 });
@@ -16,7 +16,7 @@ const TOKEN_PROPS = {
   scope: ref(TokenScopeSchema),
   cluster: Type.Union([Type.String(), Type.Null()], { description: 'Upload tokens: the only cluster they may write to; null: any' }),
   prefix: Type.String({ description: 'The first characters of the token (`ppt_<id>_`), to recognise it; the rest is never shown again' }),
-  status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
+  status: StringEnum(['active', 'expired', 'revoked']),
   createdAt: DateTimeSchema,
   expiresAt: { ...NullableDateTimeSchema, description: 'Null: never expires' },
   revokedAt: NullableDateTimeSchema,

@@ -20,7 +20,8 @@ export interface ClusterHop {
   readonly outcome: TraceOutcome;
 }
 
-export type ClusterEnd = 'DELIVERED_LOCAL' | 'DROPPED' | 'REJECTED' | 'NO_ROUTE' | 'LEFT_CLUSTER' | 'LOOP' | 'UNKNOWN';
+export const CLUSTER_ENDS = ['DELIVERED_LOCAL', 'DROPPED', 'REJECTED', 'NO_ROUTE', 'LEFT_CLUSTER', 'LOOP', 'UNKNOWN'] as const;
+export type ClusterEnd = (typeof CLUSTER_ENDS)[number];
 
 export interface ClusterPath {
   /** Product of the hops' probabilities; null where any hop's is unknown. */

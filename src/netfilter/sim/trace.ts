@@ -11,8 +11,10 @@ import { applyExtension } from './targets.ts';
 import { invalidAsNew } from './conntrack.ts';
 import { describeMismatch, explainOutcome, type Explanation } from './explain.ts';
 
-export type Disposition = 'DELIVERED_LOCAL' | 'FORWARDED' | 'SENT' | 'DROPPED' | 'REJECTED' | 'NO_ROUTE' | 'UNKNOWN';
-export type FinalVerdict = 'ACCEPT' | 'DROP' | 'QUEUE' | 'UNKNOWN';
+export const DISPOSITIONS = ['DELIVERED_LOCAL', 'FORWARDED', 'SENT', 'DROPPED', 'REJECTED', 'NO_ROUTE', 'UNKNOWN'] as const;
+export type Disposition = (typeof DISPOSITIONS)[number];
+export const FINAL_VERDICTS = ['ACCEPT', 'DROP', 'QUEUE', 'UNKNOWN'] as const;
+export type FinalVerdict = (typeof FINAL_VERDICTS)[number];
 
 export interface TraceEvent {
   readonly table: TableName;

@@ -7,6 +7,7 @@ import type { HostResult } from './ruleset.ts';
 import { openDatabase, createRulesetCache, ReadCache, sqliteChangeWatch, writeActivityOf, type Database, type RulesetCache } from '../store/index.ts';
 import type { Config } from './config.ts';
 import authPlugin from './plugins/auth.ts';
+import analysisPlugin from './plugins/analysis.ts';
 import dbPlugin from './plugins/db.ts';
 import errorsPlugin from './plugins/errors.ts';
 import requestGuardsPlugin from './plugins/request-guards.ts';
@@ -91,6 +92,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       config,
       closeOnShutdown: options.db === undefined,
     });
+    await app.register(analysisPlugin);
     await app.register(schemasPlugin);
     // Before swagger and every route: its onRoute hook documents each route's security.
     await app.register(authPlugin);

@@ -19,6 +19,12 @@ export interface Config {
   readonly rulesetCacheSize: number;
   /** SQLite busy timeout in milliseconds (DB_BUSY_TIMEOUT_MS, default 10000). */
   readonly busyTimeoutMs: number;
+  /** Worker threads for heavy analyses (findings, services) (ANALYSIS_WORKERS, default 1). */
+  readonly analysisWorkers: number;
+  /** Analyses waiting for a worker before a 503 with Retry-After (ANALYSIS_QUEUE, default 16). */
+  readonly analysisQueue: number;
+  /** Analysis results kept, keyed by the version's content (ANALYSIS_CACHE_SIZE, default 256). */
+  readonly analysisCacheSize: number;
   /**
    * Serve read routes without a token (PACKETPATH_OPEN_READS, default false).
    * Uploads and admin routes always need one once tokens exist or the server
@@ -59,6 +65,9 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   maxDecompressedBytes: 256 * MiB,
   rulesetCacheSize: 64,
   busyTimeoutMs: 10_000,
+  analysisWorkers: 1,
+  analysisQueue: 16,
+  analysisCacheSize: 256,
   openReads: false,
   authFailureLimit: 10,
   trustProxy: false,
@@ -78,6 +87,9 @@ export const ENV_VARS: readonly { name: string; default: string; description: st
   { name: 'MAX_DECOMPRESSED_BYTES', default: String(256 * MiB), description: 'largest upload after gzip decoding' },
   { name: 'RULESET_CACHE_SIZE', default: '64', description: 'parsed rulesets kept in memory (LRU by sha256)' },
   { name: 'DB_BUSY_TIMEOUT_MS', default: '10000', description: 'how long a write waits for the SQLite lock' },
+  { name: 'ANALYSIS_WORKERS', default: '1', description: 'worker threads for findings and services (off the event loop)' },
+  { name: 'ANALYSIS_QUEUE', default: '16', description: 'analyses waiting for a worker; past that a 503 with Retry-After' },
+  { name: 'ANALYSIS_CACHE_SIZE', default: '256', description: 'analysis results kept (LRU by the version\'s sha256)' },
   { name: 'PACKETPATH_OPEN_READS', default: 'false', description: 'true: read routes need no token (uploads and admin still do)' },
   { name: 'PACKETPATH_AUTH_FAILURE_LIMIT', default: '10', description: 'failed authentications per client address, and per token id, per minute before 429 (0: no limit)' },
   { name: 'TRUST_PROXY', default: 'false', description: 'believe X-Forwarded-For from: true (any proxy), a hop count, or proxy addresses/CIDRs (comma-separated)' },
@@ -144,6 +156,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxDecompressedBytes: integer(env, 'MAX_DECOMPRESSED_BYTES', DEFAULT_CONFIG.maxDecompressedBytes, 1, Number.MAX_SAFE_INTEGER),
     rulesetCacheSize: integer(env, 'RULESET_CACHE_SIZE', DEFAULT_CONFIG.rulesetCacheSize, 0, 100_000),
     busyTimeoutMs: integer(env, 'DB_BUSY_TIMEOUT_MS', DEFAULT_CONFIG.busyTimeoutMs, 0, 3_600_000),
+    analysisWorkers: integer(env, 'ANALYSIS_WORKERS', DEFAULT_CONFIG.analysisWorkers, 1, 64),
+    analysisQueue: integer(env, 'ANALYSIS_QUEUE', DEFAULT_CONFIG.analysisQueue, 1, 10_000),
+    analysisCacheSize: integer(env, 'ANALYSIS_CACHE_SIZE', DEFAULT_CONFIG.analysisCacheSize, 0, 100_000),
     openReads: boolean(env, 'PACKETPATH_OPEN_READS', DEFAULT_CONFIG.openReads),
     authFailureLimit: integer(env, 'PACKETPATH_AUTH_FAILURE_LIMIT', DEFAULT_CONFIG.authFailureLimit, 0, 1_000_000),
     trustProxy: trustProxy(env, 'TRUST_PROXY', DEFAULT_CONFIG.trustProxy),

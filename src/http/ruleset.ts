@@ -5,9 +5,11 @@
 // database query at all.
 import type { FastifyInstance } from 'fastify';
 import { buildHost, type Family } from '../netfilter/index.ts';
+import type { AnalysisKind, AnalysisResult } from './analysis/task.ts';
 import {
   findDumpById,
   findDumpHostJson,
+  getBlobText,
   listNodes,
   latestDumpId as queryLatestDumpId,
   loadDumpRuleset,
@@ -88,4 +90,28 @@ export async function storedHost(app: FastifyInstance, dump: Pick<DumpInfo, 'id'
   const built = row.hostJson === null ? null : buildHost(JSON.parse(row.hostJson) as unknown);
   if (cacheable) app.readCache.hosts.set(`${dump.id}:${row.uploads}`, built);
   return built ?? undefined;
+}
+
+/**
+ * A heavy analysis (findings, services) of a node's version, run by the
+ * app's worker pool on the version's uploaded text (rule lines are its
+ * lines), cached by that text's sha256. NotFoundError (→ 404) when absent.
+ */
+export async function analyzeNodeVersion(
+  app: FastifyInstance,
+  kind: AnalysisKind,
+  node: string,
+  id: number | 'latest',
+  family: Family = 'ipv4',
+): Promise<{ dump: DumpInfo; result: AnalysisResult }> {
+  const dumpId = id === 'latest' ? await requireLatestDumpId(app, node, family) : id;
+  const dump = await dumpInfo(app, dumpId);
+  if (!dump || dump.node !== node) throw new NotFoundError(id === 'latest' ? `node "${node}" has no ${family} dump` : `node "${node}" has no dump ${id}`);
+  const task = async () => {
+    const text = await getBlobText(app.db.prisma, dump.originalSha256);
+    if (text === null) throw new Error(`blob ${dump.originalSha256} is missing`);
+    const hostJson = kind === 'findings' && dump.hasHost ? ((await findDumpHostJson(app.db.prisma, dump.id))?.hostJson ?? null) : null;
+    return { kind, text, family: dump.family, format: dump.format, hostJson };
+  };
+  return { dump, result: await app.analysis.run(await task(), dump.originalSha256) };
 }

@@ -106,8 +106,23 @@ export function findTable(ruleset: Ruleset, name: TableName): Table | undefined 
   return ruleset.tables.find((t) => t.name === name);
 }
 
+/**
+ * Chains by name, built once per table: the model is immutable, and analyses
+ * of kube-proxy nodes look chains up tens of thousands of times (a linear
+ * search made findings on 5,000 Services take 17 s).
+ */
+const chainIndexes = new WeakMap<Table, ReadonlyMap<string, Chain>>();
+
 export function findChain(table: Table | undefined, name: string): Chain | undefined {
-  return table?.chains.find((c) => c.name === name);
+  if (!table) return undefined;
+  let index = chainIndexes.get(table);
+  if (!index) {
+    const byName = new Map<string, Chain>();
+    for (const c of table.chains) if (!byName.has(c.name)) byName.set(c.name, c);
+    chainIndexes.set(table, byName);
+    index = byName;
+  }
+  return index.get(name);
 }
 
 export function isBuiltinChain(table: TableName, chain: string): boolean {

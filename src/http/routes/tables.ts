@@ -3,10 +3,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
-  extractServices,
   findChain,
   findTable,
-  lintRuleset,
   referencesTo,
   renderChainListing,
   renderRule,
@@ -17,7 +15,7 @@ import {
   type TableName,
 } from '../../netfilter/index.ts';
 import { NotFoundError } from '../../store/index.ts';
-import { loadNodeRuleset, storedHost } from '../ruleset.ts';
+import { analyzeNodeVersion, loadNodeRuleset } from '../ruleset.ts';
 import {
   ChainDetailSchema,
   ChainListSchema,
@@ -185,8 +183,8 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { ruleset, dump } = await load(request.params.node, request.query);
-      return { dump: dump.id, services: extractServices(ruleset).map((x) => ({ ...x, externalIPs: [...x.externalIPs], loadBalancerIPs: [...x.loadBalancerIPs], endpoints: [...x.endpoints], masqueradeRules: [...x.masqueradeRules], noEndpointRules: [...x.noEndpointRules] })) };
+      const { dump, result } = await analyzeNodeVersion(app, 'services', request.params.node, request.query.dump ?? 'latest', request.query.family);
+      return { dump: dump.id, services: result.kind === 'services' ? (result.services as never[]) : [] };
     },
   );
 
@@ -205,12 +203,8 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const loaded = await load(request.params.node, request.query);
-      const host = await storedHost(app, loaded.dump);
-      return {
-        dump: loaded.dump.id,
-        findings: lintRuleset({ ruleset: loaded.ruleset, diagnostics: loaded.diagnostics, ...(host?.ok ? { host: host.host } : {}) }),
-      };
+      const { dump, result } = await analyzeNodeVersion(app, 'findings', request.params.node, request.query.dump ?? 'latest', request.query.family);
+      return { dump: dump.id, findings: result.kind === 'findings' ? result.findings : [] };
     },
   );
 };

@@ -1,0 +1,66 @@
+// Findings and services run in a worker thread (the event loop keeps
+// answering /healthz), are computed once per version content (cache), equal
+// what the core computes in-process, and past the queue bound are a 503 with
+// Retry-After rather than an ever longer wait.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildHost, extractServices, lintRuleset, parseDump } from '../../src/netfilter/index.ts';
+import { generateKubeDump } from '../../scripts/kube-dump.ts';
+import { PROBLEM_TYPE, startApi, type TestApi } from '../support/api.ts';
+
+const V1 = '/api/v1';
+
+describe('heavy analyses in worker threads', () => {
+  let api: TestApi;
+  const node = generateKubeDump({ services: 400, seed: 3 });
+  before(async () => {
+    api = await startApi({ config: { analysisWorkers: 1, analysisQueue: 1 } });
+    await api.request.post(`${V1}/nodes/k1/dumps`).set('content-type', 'application/json').send({ dump: node.text, host: node.host }).expect(201);
+  });
+  after(() => api?.close());
+
+  it('findings equal the in-process lint of the uploaded text, computed once per version', async () => {
+    const first = await api.request.get(`${V1}/nodes/k1/findings`).expect(200);
+    const parsed = parseDump(node.text);
+    const host = buildHost(node.host);
+    assert.ok(host.ok);
+    const expected = lintRuleset({ ruleset: parsed.ruleset, diagnostics: parsed.diagnostics, host: host.host });
+    assert.deepEqual(first.body.findings, JSON.parse(JSON.stringify(expected)));
+    assert.ok(first.body.findings.length > 0);
+    const before = api.app.analysis.stats();
+    const again = await api.request.get(`${V1}/nodes/k1/findings`).expect(200);
+    assert.deepEqual(again.body, first.body);
+    assert.deepEqual(api.app.analysis.stats(), { ran: before.ran, cached: before.cached + 1 }, 'the second answer comes from the cache');
+  });
+
+  it('services equal the in-process extraction and were computed on another thread', async () => {
+    const r = await api.request.get(`${V1}/nodes/k1/services`).expect(200);
+    assert.equal(r.body.services.length, extractServices(parseDump(node.text).ruleset).length);
+    const result = await api.app.analysis.run({ kind: 'services', text: node.text, family: 'ipv4', format: 'iptables-save', hostJson: null }, 'direct');
+    assert.notEqual(result.threadId, 0, 'a worker thread, not the main one');
+  });
+
+  it('concurrent requests for one version share one run', async () => {
+    const other = generateKubeDump({ services: 300, seed: 9 });
+    await api.request.post(`${V1}/nodes/k2/dumps`).set('content-type', 'text/plain').send(other.text).expect(201);
+    const ran = api.app.analysis.stats().ran;
+    const answers = await Promise.all([1, 2, 3].map(() => api.request.get(`${V1}/nodes/k2/findings`)));
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
+    assert.equal(api.app.analysis.stats().ran, ran + 1);
+  });
+
+  it('past the queue bound: 503 problem+json with Retry-After', async () => {
+    const texts = [11, 12, 13, 14].map((seed) => generateKubeDump({ services: 1500, seed }).text);
+    for (const [i, text] of texts.entries()) await api.request.post(`${V1}/nodes/q${i}/dumps`).set('content-type', 'text/plain').send(text).expect(201);
+    // One worker, a queue of one: of four different versions at once, one runs, one waits, the rest are refused.
+    const answers = await Promise.all(texts.map((_, i) => api.request.get(`${V1}/nodes/q${i}/findings`)));
+    const refused = answers.filter((a) => a.status === 503);
+    assert.ok(refused.length >= 1, `statuses ${answers.map((a) => a.status)}`);
+    for (const r of refused) {
+      assert.match(r.headers['content-type'] ?? '', PROBLEM_TYPE);
+      assert.ok(Number(r.headers['retry-after']) > 0);
+      assert.match(r.body.detail, /ANALYSIS_QUEUE=1/);
+    }
+    assert.ok(answers.some((a) => a.status === 200));
+  });
+});

@@ -58,12 +58,13 @@ test('trace --cluster DIR follows the packet across nodes', async () => {
 
 test('diff and lint', async () => {
   const d = await cli('diff', join(D004, 'master.txt'), join(D004, 'node02.txt'));
-  assert.equal(d.code, 0);
+  assert.equal(d.code, 1, 'different rulesets: 1, like diff(1)');
   assert.match(d.out, /^--- .*master\.txt\n\+\+\+ .*node02\.txt\n/);
   const same = await cli('diff', S000, S000);
   assert.match(same.out, /are the same ruleset/);
+  assert.equal(same.code, 0);
   const l = await cli('lint', join(D004, 'master.txt'));
-  assert.equal(l.code, 0);
+  assert.equal(l.code, 1, 'an error finding fails the lint, like eslint');
   assert.match(l.out, /error \[forward-drop-pod-traffic\] filter FORWARD:/);
 });
 

@@ -2,7 +2,15 @@
 import { readFile } from 'node:fs/promises';
 
 export class UsageError extends Error {}
-export class InputError extends Error {}
+export class InputError extends Error {
+  /** 1 by default; `diff` uses 2, since its 1 means "the rulesets differ". */
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
 
 export interface Io {
   readonly stdout: (text: string) => void;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // packetpath command line: `npm run -s cli -- <command> [options]`.
 import { InputError, UsageError, type Io } from './io.ts';
+import { packageVersion } from './version.ts';
 import { runParse, runRender } from './commands/parse.ts';
 import { runTrace } from './commands/trace.ts';
 import { runDiff } from './commands/diff.ts';
@@ -20,7 +21,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
 };
 
 export function usage(): string {
-  return ['usage: packetpath <command> [options]', '', 'commands:', ...Object.values(COMMANDS).map((c) => '  ' + c.help), ''].join('\n');
+  return ['usage: packetpath <command> [options]   (packetpath <command> --help for its options; packetpath --version)', '', 'commands:', ...Object.values(COMMANDS).map((c) => '  ' + c.help), ''].join('\n');
 }
 
 export async function runCli(argv: string[], io: Io): Promise<number> {
@@ -31,6 +32,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     io.stdout(usage());
+    return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    io.stdout(`packetpath ${packageVersion()}\n`);
     return 0;
   }
   const command = COMMANDS[name];
@@ -47,7 +52,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     }
     if (err instanceof InputError) {
       io.stderr(`packetpath ${name}: ${err.message}\n`);
-      return 1;
+      return err.exitCode;
     }
     throw err;
   }

@@ -114,15 +114,7 @@ async function runClusterTrace(app: FastifyInstance, req: TraceRequest): Promise
   return { kind: 'cluster', paths: result.paths, warnings: [...result.warnings, ...packet.notes], ...(before ? { before } : {}) };
 }
 
-const pct = (p: number | null) => (p === null ? '?' : `${+(p * 100).toFixed(2)}%`);
-
-export function summarizeOutcomes(outcomes: readonly TraceOutcome[]): string[] {
-  return outcomes.map((o) => `${pct(o.probability)}: ${o.verdict} ${o.disposition} — ${o.reason}`);
-}
-
-export function summarizePaths(paths: readonly ClusterPath[]): string[] {
-  return paths.map((p) => `${pct(p.probability)}: ${p.end} on ${p.endNode} — ${p.summary}`);
-}
+export { summarizeOutcomes, summarizePaths } from '../netfilter/index.ts';
 
 export function pathToJson(p: ClusterPath) {
   return { probability: p.probability, end: p.end, endNode: p.endNode, summary: p.summary, hops: p.hops.map((h) => ({ node: h.node, inInterface: h.inInterface, outcome: traceToJson({ outcomes: [h.outcome], warnings: [] }).outcomes[0]! })) };

@@ -4,7 +4,7 @@ export { renderRuleset, renderBlocks, renderRule, renderRuleSpec, renderMatches,
 export { tokenizeLine, quoteArg } from './lexer.ts';
 export * from "./json.ts";
 export { tracePacket, DISPOSITIONS, FINAL_VERDICTS, type TraceOutcome, type TraceResult, type TraceEvent, type TraceOptions, type Disposition, type FinalVerdict } from './sim/trace.ts';
-export { traceToJson, formatTraceText, type TraceJson, type TraceOutcomeJson } from './sim/present.ts';
+export { traceToJson, formatTraceText, summarizeOutcomes, summarizePaths, type TraceJson, type TraceOutcomeJson } from './sim/present.ts';
 export { buildHost, assumedHost, lookupRoute, addressType, type Host, type HostFile } from './host.ts';
 export { validatePacket, packetToJson, type Packet, type PacketInput, type CtState } from './packet.ts';
 export { parseIpsets, type IpSet } from './ipset.ts';

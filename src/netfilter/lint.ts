@@ -236,6 +236,14 @@ function podTrafficVerdict(rs: Ruleset, pod: string, host: Host | undefined): st
   return dropped.length > 0 && dropped.length === r.outcomes.length ? `a probe ${src} → ${dst}:8080 ends at the policy` : undefined;
 }
 
+/** A finding that names a rule gets that rule's line; one that names only a chain, the chain's declaration line. */
+function locate(rs: Ruleset, f: Finding): Finding {
+  if (f.line !== undefined || !f.table || !f.chain) return f;
+  const chain = findChain(rs.tables.find((t) => t.name === f.table), f.chain);
+  const line = f.rule !== undefined ? chain?.rules[f.rule - 1]?.line : chain?.line;
+  return line === undefined ? f : { ...f, line };
+}
+
 export function lintRuleset(input: LintInput): Finding[] {
   const findings: Finding[] = [];
   for (const d of input.diagnostics ?? []) {
@@ -252,5 +260,5 @@ export function lintRuleset(input: LintInput): Finding[] {
   }
   lintKubernetes(input.ruleset, input.host, findings);
   const order = { error: 0, warning: 1, info: 2 };
-  return findings.sort((a, b) => order[a.severity] - order[b.severity] || (a.line ?? 0) - (b.line ?? 0));
+  return findings.map((f) => locate(input.ruleset, f)).sort((a, b) => order[a.severity] - order[b.severity] || (a.line ?? 0) - (b.line ?? 0));
 }

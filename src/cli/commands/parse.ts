@@ -1,15 +1,15 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.ts';
 import { parseDump, renderRuleset, rulesetStats, type ParseOptions, type ParseResult } from '../../netfilter/index.ts';
 import { diagnosticToJson, rulesetToJson } from '../../netfilter/json.ts';
 import { formatDiagnostic, readInput, UsageError, type Io } from '../io.ts';
 import { isTableName, type DumpFormat, type Family } from '../../netfilter/model.ts';
 
 const PARSE_FLAGS = {
-  json: { type: 'boolean' },
-  strict: { type: 'boolean' },
-  family: { type: 'string' },
-  table: { type: 'string' },
-  format: { type: 'string' },
+  json: { type: 'boolean', help: 'the model and diagnostics as JSON (parse only)' },
+  strict: { type: 'boolean', help: 'fail on anything iptables-restore would refuse' },
+  family: { type: 'string', help: 'ipv4 or ipv6 (default: detected)' },
+  table: { type: 'string', help: 'the table of an iptables -S / -L listing (default: inferred)' },
+  format: { type: 'string', help: 'iptables-save, iptables-S or iptables-L (default: detected)' },
 } as const;
 
 export function parseOptionsFrom(values: { strict?: boolean; family?: string; table?: string; format?: string }): ParseOptions {
@@ -27,13 +27,9 @@ export function parseOptionsFrom(values: { strict?: boolean; family?: string; ta
   };
 }
 
-export async function parseFileArg(args: string[], io: Io, usage: string): Promise<{ file: string; result: ParseResult; values: Record<string, unknown> }> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: PARSE_FLAGS, allowPositionals: true });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${usage}`);
-  }
+export async function parseFileArg(args: string[], io: Io, usage: string): Promise<{ file: string; result: ParseResult; values: Record<string, unknown> } | null> {
+  const parsed = parseCommandArgs(io, usage.split(' ')[0]!, usage, PARSE_FLAGS, args);
+  if (!parsed) return null;
   const [file, ...extra] = parsed.positionals;
   if (!file || extra.length) throw new UsageError(`usage: ${usage}`);
   const text = await readInput(file, io);
@@ -43,7 +39,9 @@ export async function parseFileArg(args: string[], io: Io, usage: string): Promi
 
 /** `parse FILE [--json]`: the model and its diagnostics. */
 export async function runParse(args: string[], io: Io): Promise<number> {
-  const { file, result, values } = await parseFileArg(args, io, 'parse FILE [--json] [--strict] [--family ipv4|ipv6] [--table T] [--format F]');
+  const parsed = await parseFileArg(args, io, 'parse FILE [--json] [--strict] [--family ipv4|ipv6] [--table T] [--format F]');
+  if (!parsed) return 0;
+  const { file, result, values } = parsed;
   if (values.json) {
     io.stdout(JSON.stringify({
       format: result.format,
@@ -78,7 +76,9 @@ function parseProblem(result: ParseResult): string | undefined {
 
 /** `render FILE`: canonical iptables-save text. */
 export async function runRender(args: string[], io: Io): Promise<number> {
-  const { file, result } = await parseFileArg(args, io, 'render FILE [--strict] [--family ipv4|ipv6] [--table T] [--format F]');
+  const parsed = await parseFileArg(args, io, 'render FILE [--strict] [--family ipv4|ipv6] [--table T] [--format F]');
+  if (!parsed) return 0;
+  const { file, result } = parsed;
   if (result.ruleset.tables.length === 0) {
     io.stderr(`packetpath render: ${file}: no table or rule could be read\n`);
     for (const d of result.diagnostics) if (d.severity !== 'info') io.stderr(formatDiagnostic(file, d) + '\n');

@@ -1,11 +1,11 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.ts';
 import { readInput, InputError, UsageError, type Io } from '../io.ts';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseForFamily } from '../dump-family.ts';
-import { applyRuleChanges, assumedHost, buildHost, formatTraceText, parseDump, traceCluster, tracePacket, traceToJson, validatePacket, type ClusterNode, type CtState, type Host, type Packet } from '../../netfilter/index.ts';
+import { applyRuleChanges, assumedHost, buildHost, CLUSTER_ENDS, DISPOSITIONS, FINAL_VERDICTS, formatTraceText, parseDump, summarizeOutcomes, summarizePaths, traceCluster, tracePacket, traceToJson, validatePacket, type ClusterNode, type CtState, type Host, type Packet } from '../../netfilter/index.ts';
 
-const USAGE = 'trace FILE [--host HOST.json] (--in IFACE | --local) --src IP --dst IP --proto tcp|udp|sctp|icmp [--sport N] [--dport N] [--state NEW|ESTABLISHED|RELATED|INVALID] [--mark 0xN] [--json]\n       trace --cluster DIR --from NODE (--in IFACE | --local) --src IP --dst IP --proto P ... [--change NODE:CMD ...] [--json]';
+const USAGE = 'trace FILE [--host HOST.json] (--in IFACE | --local) --src IP --dst IP --proto tcp|udp|sctp|icmp [--sport N] [--dport N] [--state NEW|ESTABLISHED|RELATED|INVALID] [--mark 0xN] [--change CMD ...] [--expect VERDICT] [--json]\n       trace --cluster DIR --from NODE (--in IFACE | --local) --src IP --dst IP --proto P ... [--change NODE:CMD ...] [--expect VERDICT] [--json]';
 
 const FLAGS = {
   host: { type: 'string' },
@@ -27,7 +27,44 @@ const FLAGS = {
   cluster: { type: 'string' },
   from: { type: 'string' },
   change: { type: 'string', multiple: true },
+  expect: { type: 'string' },
 } as const;
+
+const EXPECTABLE = [...FINAL_VERDICTS, ...DISPOSITIONS, ...CLUSTER_ENDS].filter((x, i, all) => all.indexOf(x) === i);
+
+/**
+ * `--expect X`: exit 1 unless every outcome (every path of a cluster trace) ends as X. X is a verdict
+ * (ACCEPT, DROP, QUEUE, UNKNOWN; a cluster path's is its last hop's) or an ending (DELIVERED_LOCAL,
+ * FORWARDED, SENT, DROPPED, REJECTED, NO_ROUTE; for clusters also LEFT_CLUSTER, LOOP).
+ */
+function unmetExpectation(expect: string | undefined, endings: readonly { verdict: string; ending: string }[], io: Io): number {
+  if (expect === undefined) return 0;
+  const isVerdict = (FINAL_VERDICTS as readonly string[]).includes(expect);
+  const missed = endings.filter((e) => (isVerdict ? e.verdict : e.ending) !== expect);
+  if (missed.length === 0) return 0;
+  io.stderr(`packetpath trace: expected ${expect}, but ${missed.length} of ${endings.length} ${endings.length === 1 ? 'outcome ends' : 'outcomes end'} otherwise (${[...new Set(missed.map((e) => (isVerdict ? e.verdict : e.ending)))].join(', ')})\n`);
+  return 1;
+}
+
+const printWarnings = (warnings: readonly string[], io: Io): void => {
+  for (const w of warnings) io.stderr(`packetpath trace: warning: ${w}\n`);
+};
+
+/** The what-if block of the text output: it says the change is hypothetical and shows both sides. */
+function whatIfText(subject: 'dump' | 'cluster', changes: readonly string[], before: readonly string[], after: readonly string[]): string {
+  const same = before.join('\n') === after.join('\n');
+  return [
+    `What-if (hypothetical: ${subject === 'dump' ? 'the dump on disk and the node are' : 'the dumps on disk and the nodes are'} unchanged), with:`,
+    ...changes.map((c) => `  ${c}`),
+    'Before:',
+    ...before.map((l) => `  ${l}`),
+    `After${same ? ' (the same)' : ''}:`,
+    ...after.map((l) => `  ${l}`),
+    '',
+    'The trace with the changes:',
+    '',
+  ].join('\n');
+}
 
 const num = (v: string | undefined, what: string): number | undefined => {
   if (v === undefined) return undefined;
@@ -57,17 +94,14 @@ export async function loadHost(file: string | undefined, io: Io): Promise<Host |
 
 /** `trace FILE ...`: one packet through one node. */
 export async function runTrace(args: string[], io: Io): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: FLAGS, allowPositionals: true });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${USAGE}`);
-  }
+  const parsed = parseCommandArgs(io, 'trace', USAGE, FLAGS, args, 'Walks a packet through a dump (or a cluster directory of dumps) as the kernel would.');
+  if (!parsed) return 0;
   const v = parsed.values;
   const [file, ...extra] = parsed.positionals;
   if ((!file && !v.cluster) || (file && v.cluster) || extra.length) throw new UsageError(`usage: ${USAGE}`);
   if (!v.src || !v.dst || !v.proto) throw new UsageError(`--src, --dst and --proto are required\nusage: ${USAGE}`);
   if (!!v.in === !!v.local) throw new UsageError(`give exactly one of --in IFACE or --local\nusage: ${USAGE}`);
+  if (v.expect !== undefined && !EXPECTABLE.includes(v.expect as never)) throw new UsageError(`--expect takes one of ${EXPECTABLE.join(', ')}, not "${v.expect}"`);
   const packetInput = {
     src: v.src,
     dst: v.dst,
@@ -84,22 +118,40 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
   };
   const packet = validatePacket(packetInput);
   if (!packet.ok) throw new UsageError(`bad packet: ${packet.errors.join('; ')}`);
-  if (v.cluster) return traceClusterDir(v.cluster, v.from, v.change ?? [], packet.packet, !!v.json, io);
+  if (v.cluster) return traceClusterDir(v.cluster, v.from, v.change ?? [], packet.packet, !!v.json, v.expect, io);
   const text = await readInput(file!, io);
   const host = await loadHost(v.host, io);
+  if (host && v.in && !host.interfaces.some((i) => i.name === v.in)) {
+    throw new InputError(`--in ${v.in}: the host file ${v.host} has no such interface (it has ${host.interfaces.map((i) => i.name).join(', ')})`);
+  }
   const { parsed: parsedDump, notes } = parseForFamily(text, packet.packet.family, file!);
   if (parsedDump.ruleset.tables.length === 0) {
     throw new InputError(`${file}: no tables could be read (${parsedDump.diagnostics.find((d) => d.severity === 'error')?.message ?? 'empty input'})`);
   }
-  const result = tracePacket(parsedDump.ruleset, packet.packet, { explain: true, ...(host ? { host } : {}) });
+  const changes = v.change ?? [];
+  let ruleset = parsedDump.ruleset;
+  if (changes.length) {
+    const r = applyRuleChanges(ruleset, changes);
+    if (!r.ok) throw new InputError(`--change: ${r.errors.map((e) => e.message).join('; ')}`);
+    ruleset = r.ruleset;
+  }
+  const options = { explain: true, ...(host ? { host } : {}) };
+  const result = tracePacket(ruleset, packet.packet, options);
   const warnings = [...result.warnings, ...notes, ...packet.notes, ...parsedDump.diagnostics.filter((d) => d.severity === 'error').map((d) => `dump line ${d.line}: ${d.message}`)];
-  const withWarnings = { ...result, warnings };
-  io.stdout(v.json ? JSON.stringify(traceToJson(withWarnings), null, 2) + '\n' : formatTraceText(withWarnings));
-  return 0;
+  const before = changes.length ? summarizeOutcomes(tracePacket(parsedDump.ruleset, packet.packet, options).outcomes) : undefined;
+  const after = summarizeOutcomes(result.outcomes);
+  if (v.json) {
+    const whatIf = before ? { whatIf: { changes, before, after, changed: before.join('\n') !== after.join('\n') } } : {};
+    io.stdout(JSON.stringify({ ...traceToJson({ ...result, warnings }), ...whatIf }, null, 2) + '\n');
+  } else {
+    io.stdout((before ? whatIfText('dump', changes, before, after) : '') + formatTraceText({ ...result, warnings: [] }));
+    printWarnings(warnings, io);
+  }
+  return unmetExpectation(v.expect, result.outcomes.map((o) => ({ verdict: o.verdict, ending: o.disposition })), io);
 }
 
 /** `trace --cluster DIR`: DIR holds `<node>.txt` (any dump format) and `<node>.host.json` per node. */
-async function traceClusterDir(dir: string, from: string | undefined, changes: string[], packet: Packet, json: boolean, io: Io): Promise<number> {
+async function traceClusterDir(dir: string, from: string | undefined, changes: string[], packet: Packet, json: boolean, expect: string | undefined, io: Io): Promise<number> {
   if (!from) throw new UsageError('--cluster needs --from NODE');
   let files: string[];
   try {
@@ -123,6 +175,8 @@ async function traceClusterDir(dir: string, from: string | undefined, changes: s
     if (i <= 0) throw new UsageError(`--change takes NODE:COMMAND, not "${c}"`);
     byNode.set(c.slice(0, i), [...(byNode.get(c.slice(0, i)) ?? []), c.slice(i + 1)]);
   }
+  const unknown = [...byNode.keys()].filter((name) => !nodes.some((n) => n.name === name));
+  if (unknown.length) throw new InputError(`--change names ${unknown.map((n) => `"${n}"`).join(', ')}, not a node in ${dir} (nodes: ${nodes.map((n) => n.name).join(', ')})`);
   const applied = nodes.map((n) => {
     const cs = byNode.get(n.name);
     if (!cs) return n;
@@ -131,14 +185,18 @@ async function traceClusterDir(dir: string, from: string | undefined, changes: s
     return { ...n, ruleset: r.ruleset };
   });
   const result = traceCluster(applied, from, packet, { explain: true });
+  const before = changes.length ? summarizePaths(traceCluster(nodes, from, packet, { explain: true }).paths) : undefined;
+  const after = summarizePaths(result.paths);
   if (json) {
-    io.stdout(JSON.stringify({ paths: result.paths.map((p) => ({ probability: p.probability, end: p.end, endNode: p.endNode, summary: p.summary, hops: p.hops.map((h) => ({ node: h.node, inInterface: h.inInterface, outcome: traceToJson({ outcomes: [h.outcome], warnings: [] }).outcomes[0] })) })), warnings: result.warnings }, null, 2) + '\n');
-    return 0;
+    const whatIf = before ? { whatIf: { changes, before, after, changed: before.join('\n') !== after.join('\n') } } : {};
+    io.stdout(JSON.stringify({ paths: result.paths.map((p) => ({ probability: p.probability, end: p.end, endNode: p.endNode, summary: p.summary, hops: p.hops.map((h) => ({ node: h.node, inInterface: h.inInterface, outcome: traceToJson({ outcomes: [h.outcome], warnings: [] }).outcomes[0] })) })), warnings: result.warnings, ...whatIf }, null, 2) + '\n');
+  } else {
+    if (before) io.stdout(whatIfText('cluster', changes, before, after));
+    result.paths.forEach((p, i) => {
+      io.stdout(`Path ${i + 1} of ${result.paths.length} (${p.probability === null ? 'unknown probability' : `${+(p.probability * 100).toFixed(2)}%`}): ${p.end} on ${p.endNode}\n  ${p.summary}\n`);
+      for (const h of p.hops) io.stdout(`== ${h.node} (in ${h.inInterface ?? 'local'})\n` + formatTraceText({ outcomes: [h.outcome], warnings: [] }));
+    });
+    printWarnings(result.warnings, io);
   }
-  result.paths.forEach((p, i) => {
-    io.stdout(`Path ${i + 1} of ${result.paths.length} (${p.probability === null ? 'unknown probability' : `${+(p.probability * 100).toFixed(2)}%`}): ${p.end} on ${p.endNode}\n  ${p.summary}\n`);
-    for (const h of p.hops) io.stdout(`== ${h.node} (in ${h.inInterface ?? 'local'})\n` + formatTraceText({ outcomes: [h.outcome], warnings: [] }));
-  });
-  for (const w of result.warnings) io.stdout(`warning: ${w}\n`);
-  return 0;
+  return unmetExpectation(expect, result.paths.map((p) => ({ verdict: p.hops.at(-1)?.outcome.verdict ?? 'UNKNOWN', ending: p.end })), io);
 }

@@ -1,4 +1,5 @@
 // The trace as the contract's JSON and as readable text.
+import type { ClusterPath } from './cluster.ts';
 import type { TraceEvent, TraceOutcome, TraceResult } from './trace.ts';
 
 /** An outcome as the contract's JSON has it: everything but the internal final packet. */
@@ -60,4 +61,17 @@ export function formatTraceText(r: TraceResult | TraceJson): string {
   });
   for (const w of r.warnings) out.push(`warning: ${w}`);
   return out.join('\n') + '\n';
+}
+
+/** Short percentages for one-line summaries ('?' when unknown). */
+const shortPct = (p: number | null): string => (p === null ? '?' : `${+(p * 100).toFixed(2)}%`);
+
+/** One line per outcome: probability, verdict, disposition and reason (what-if before/after). */
+export function summarizeOutcomes(outcomes: readonly TraceOutcome[]): string[] {
+  return outcomes.map((o) => `${shortPct(o.probability)}: ${o.verdict} ${o.disposition} — ${o.reason}`);
+}
+
+/** One line per cluster path: probability, end, node and summary. */
+export function summarizePaths(paths: readonly ClusterPath[]): string[] {
+  return paths.map((p) => `${shortPct(p.probability)}: ${p.end} on ${p.endNode} — ${p.summary}`);
 }

@@ -68,7 +68,8 @@ const processIo: Io = {
   },
 };
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli/main.ts')) {
+/** Runs the command line of this process (the installed bin calls it). */
+export function runMain(): void {
   runCli(process.argv.slice(2), processIo).then(
     (code) => {
       process.exitCode = code;
@@ -79,3 +80,6 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
     },
   );
 }
+
+// `tsx src/cli/main.ts …` (npm start, npm run cli) runs it directly.
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli/main.ts')) runMain();

@@ -25,11 +25,12 @@ describe('container delivery', () => {
     assert.match(full.stdout, /HOST: 0\.0\.0\.0/);
   });
 
-  it('the Dockerfile builds from node:20-slim, runs npm ci and npm start on a /data volume', () => {
+  it('the Dockerfile builds from node:20-slim, runs npm ci and the compiled server on a /data volume', () => {
     const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
     assert.match(dockerfile, /^FROM node:20-slim/m);
     assert.match(dockerfile, /npm ci/);
-    assert.match(dockerfile, /^CMD \["npm", ?"start"\]/m);
+    assert.match(dockerfile, /^CMD \["node", "bin\/packetpath\.mjs", "serve"\]/m);
+    assert.match(dockerfile, /^COPY --from=build \/app\/dist \.\/dist$/m);
     assert.match(dockerfile, /HOST=0\.0\.0\.0/);
     assert.match(dockerfile, /DATABASE_URL=file:\/data\//);
     const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');

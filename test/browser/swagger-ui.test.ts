@@ -53,7 +53,7 @@ describe('Swagger UI "Try it out" in Chromium, server on a non-default port', { 
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     server = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'packetpath.mjs'), 'serve', '--port', String(port), '--host', '127.0.0.1'], {
-      cwd: REPO_ROOT, // TEMP
+      cwd: dir, // the installed bin runs from anywhere
       env: { ...process.env, DATABASE_URL: `file:${join(dir, 'ui.db')}`, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group: stopped whole, whatever the bin starts

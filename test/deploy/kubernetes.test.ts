@@ -216,7 +216,7 @@ describe('deploy/kubernetes', () => {
     assert.match(text, /^FROM node:20-slim/m);
     assert.match(text, /apt-get install[^\n]*\biptables\b[^\n]*\biproute2\b[^\n]*\bipset\b/);
     assert.match(text, /npm ci --omit=dev --ignore-scripts/);
-    assert.match(text, /^ENTRYPOINT \["node", "--import", "tsx", "src\/cli\/main\.ts", "agent"\]/m);
+    assert.match(text, /^ENTRYPOINT \["node", "bin\/packetpath\.mjs", "agent"\]/m);
     const ds = find('DaemonSet', 'packetpath-agent');
     assert.match(ds.spec.template.spec.containers[0].image, /^packetpath-agent:/);
     assert.match(find('Deployment', 'packetpath-server').spec.template.spec.containers[0].image, /^packetpath:/);

@@ -88,11 +88,18 @@ describe('the agent image (Dockerfile.agent layout)', { timeout: 300_000 }, () =
     const stages = readStages(readFileSync(join(REPO_ROOT, 'Dockerfile.agent'), 'utf8'));
     const dirs = new Map<string, string>();
     for (const stage of stages.slice(0, -1)) {
+      // The production-dependency stage really runs (that is what the image holds); a build stage's
+      // output is what this checkout's own build made (`npm ci` runs it through `prepare`).
+      if (!stage.lines.some((l) => l.startsWith('RUN') && l.includes('--omit=dev'))) {
+        dirs.set(stage.name, REPO_ROOT);
+        continue;
+      }
       const dir = join(work, 'stage-' + stage.name);
       mkdirSync(dir, { recursive: true });
       layOut(stage, dirs, dir);
       dirs.set(stage.name, dir);
     }
+    assert.ok(existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')), 'dist/ is built (npm ci runs `npm run build`)');
     mkdirSync(app, { recursive: true });
     entrypoint = layOut(stages.at(-1)!, dirs, app);
     server = createServer((req, res) => {

@@ -252,6 +252,9 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
         }
         const spec = parseRuleSpec(tokens, ctx.family, memo, from);
         for (const p of spec.problems) diag(lineNo, p.severity, p.code, p.message, p.column);
+        if (current && spec.target && isBuiltinChain(current.name, spec.target.name)) {
+          diag(lineNo, 'error', 'jump-to-builtin', `cannot jump to the built-in chain ${spec.target.name} (iptables: RULE_APPEND failed (Operation not supported))`);
+        }
         const chain = chainFor(chainName!, lineNo);
         const ruleCounters = counters ?? spec.counters;
         if (command === 'append' && spec.variants.length === 1) {
@@ -320,7 +323,16 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
         const map = current ? current.chains : fragment;
         if (!chainName) {
           for (const [n, c] of map) if (c.policy === null) map.delete(n);
-        } else if (!map.delete(chainName)) diag(lineNo, 'error', 'no-such-chain', `no chain named ${chainName}`);
+          break;
+        }
+        const doomed = map.get(chainName);
+        const table = current?.name;
+        if (!doomed) diag(lineNo, 'error', 'no-such-chain', `no chain named ${chainName}`);
+        else if (table && isBuiltinChain(table, chainName)) diag(lineNo, 'error', 'builtin-chain', `cannot delete the built-in chain ${chainName}`);
+        else if (doomed.rules.length > 0) diag(lineNo, 'error', 'chain-not-empty', `cannot delete chain ${chainName}: it has ${doomed.rules.length} rule(s); flush it with -F first (iptables: CHAIN_DEL failed (Device or resource busy))`);
+        else if ([...map.values()].some((c) => c.rules.some((r) => r.target?.name === chainName))) {
+          diag(lineNo, 'error', 'chain-referenced', `cannot delete chain ${chainName}: a rule jumps to it (iptables: CHAIN_DEL failed (Device or resource busy))`);
+        } else map.delete(chainName);
         break;
       }
       case 'rename': {
@@ -330,6 +342,14 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
         const to = texts[2];
         if (!c || !to) {
           diag(lineNo, 'error', 'no-such-chain', `cannot rename ${chainName}`);
+          break;
+        }
+        if (current && isBuiltinChain(current.name, chainName!)) {
+          diag(lineNo, 'error', 'builtin-chain', `cannot rename the built-in chain ${chainName}`);
+          break;
+        }
+        if (map.has(to) || (current && isBuiltinChain(current.name, to))) {
+          diag(lineNo, 'error', 'chain-exists', `cannot rename ${chainName} to ${to}: chain ${to} already exists (iptables: File exists)`);
           break;
         }
         map.delete(chainName!);

@@ -42,41 +42,42 @@ export function applyRuleChanges(ruleset: Ruleset, changes: readonly string[]): 
   });
   if (errors.length) return { ok: false, errors };
   const base = renderRuleset(ruleset, { counters: false });
-  // Each table section gets its changes just before COMMIT; -R becomes -D n + -I n.
-  const byTable = new Map<TableName, string[]>();
-  for (const c of parsed) {
+  // Each table section gets its changes just before COMMIT; -R becomes -D n + -I n. Every added line
+  // remembers its change, so a diagnostic maps back in O(1) (a search per line was quadratic).
+  const byTable = new Map<TableName, { text: string; change: number }[]>();
+  parsed.forEach((c, change) => {
     const lines = byTable.get(c.table) ?? [];
     const rm = /^(-R|--replace)\s+(\S+)\s+(\d+)\s+(.*)$/.exec(c.command);
-    if (rm) lines.push(`-D ${rm[2]} ${rm[3]}`, `-I ${rm[2]} ${rm[3]} ${rm[4]}`);
-    else lines.push(c.command);
+    if (rm) lines.push({ text: `-D ${rm[2]} ${rm[3]}`, change }, { text: `-I ${rm[2]} ${rm[3]} ${rm[4]}`, change });
+    else lines.push({ text: c.command, change });
     byTable.set(c.table, lines);
-  }
+  });
   const out: string[] = [];
   let table: TableName | undefined;
-  const sectionLines: { line: number; change: number }[] = [];
+  const changeOfLine = new Map<number, number>();
+  const add = (lines: readonly { text: string; change: number }[]): void => {
+    for (const l of lines) {
+      out.push(l.text);
+      changeOfLine.set(out.length, l.change);
+    }
+  };
   for (const line of base.split('\n')) {
     if (line.startsWith('*')) table = line.slice(1) as TableName;
     if (line === 'COMMIT' && table && byTable.has(table)) {
-      for (const l of byTable.get(table)!) {
-        out.push(l);
-        sectionLines.push({ line: out.length, change: parsed.findIndex((p) => p.table === table && (p.command === l || l.endsWith(p.command.replace(/^(-R|--replace)\s+\S+\s+\d+\s+/, '')))) });
-      }
+      add(byTable.get(table)!);
       byTable.delete(table);
     }
     if (line !== '') out.push(line);
   }
   for (const [t, lines] of byTable) {
     out.push(`*${t}`);
-    for (const l of lines) {
-      out.push(l);
-      sectionLines.push({ line: out.length, change: parsed.findIndex((p) => p.table === t && p.command === l) });
-    }
+    add(lines);
     out.push('COMMIT');
   }
   const result = parseDump(out.join('\n') + '\n', { family: ruleset.family, format: 'iptables-save' });
-  const problems = result.diagnostics.filter((d: Diagnostic) => d.severity === 'error' || (d.severity === 'warning' && sectionLines.some((s) => s.line === d.line)));
+  const problems = result.diagnostics.filter((d: Diagnostic) => d.severity === 'error' || (d.severity === 'warning' && changeOfLine.has(d.line)));
   if (problems.length) {
-    return { ok: false, errors: problems.map((d) => ({ change: Math.max(0, sectionLines.find((s) => s.line === d.line)?.change ?? 0), message: d.message })) };
+    return { ok: false, errors: problems.map((d) => ({ change: changeOfLine.get(d.line) ?? 0, message: d.message })) };
   }
   return { ok: true, ruleset: result.ruleset, changes: parsed };
 }

@@ -20,21 +20,22 @@ const trace: FastifyPluginAsyncTypebox = async (app) => {
   /** One trace, as JSON (the TraceResponse schema) or as the readable text. */
   async function answer(body: TraceBody, reply: FastifyReply, text: boolean): Promise<FastifyReply> {
     const result = await runTrace(app, body);
-    const whatIf = (before: string[], after: string[]) =>
-      body.changes === undefined ? {} : { whatIf: { changes: body.changes, before, after, changed: before.join('\n') !== after.join('\n') } };
+    // No change applied (an empty list): the before is the after, and nothing changed.
+    const whatIf = (before: string[] | undefined, after: string[]) =>
+      body.changes === undefined ? {} : { whatIf: { changes: body.changes, before: before ?? after, after, changed: before !== undefined && before.join('\n') !== after.join('\n') } };
     if (result.kind === 'single') {
       const json = traceToJson({ outcomes: result.outcomes, warnings: result.warnings });
       if (text) return reply.type('text/plain; charset=utf-8').send(`node ${result.node}, dump ${result.dump}\n` + formatTraceText(json));
       // The hot path: JSON.stringify is ~2× faster than the schema serializer on these ~10 KB answers, and
       // the core's JSON view is exactly the TraceResponse schema (test/api/read-path.test.ts checks both agree).
-      const answer = asResponse({ ...json, node: result.node, dump: result.dump, ...whatIf(summarizeOutcomes(result.before ?? []), summarizeOutcomes(result.outcomes)) });
+      const answer = asResponse({ ...json, node: result.node, dump: result.dump, ...whatIf(result.before && summarizeOutcomes(result.before), summarizeOutcomes(result.outcomes)) });
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(answer));
     }
     if (text) {
       const out = result.paths.map((p, i) => [`Path ${i + 1} of ${result.paths.length}: ${summarizePaths([p])[0]}`, ...p.hops.map((h) => `== ${h.node} (in ${h.inInterface ?? 'local'})\n` + formatTraceText({ outcomes: [h.outcome], warnings: [] }))].join('\n'));
       return reply.type('text/plain; charset=utf-8').send(out.join('\n') + result.warnings.map((w) => `warning: ${w}\n`).join(''));
     }
-    return reply.send(asResponse({ paths: result.paths.map(pathToJson), warnings: result.warnings, ...whatIf(summarizePaths(result.before ?? []), summarizePaths(result.paths)) }));
+    return reply.send(asResponse({ paths: result.paths.map(pathToJson), warnings: result.warnings, ...whatIf(result.before && summarizePaths(result.before), summarizePaths(result.paths)) }));
   }
 
   // Two operations, one media type each: a generated client (openapi-typescript + openapi-fetch) then

@@ -241,6 +241,12 @@ export const PacketSchema = Type.Object(
   { $id: 'Packet', description: 'The packet to trace.' },
 );
 
+/** What-if bounds: far beyond any hand-written change, small enough that one request cannot hog the server. */
+export const MAX_WHATIF_CHANGES = 1000;
+export const MAX_WHATIF_COMMAND_LENGTH = 4096;
+export const MAX_WHATIF_NODES = 256;
+const WhatIfCommands = Type.Array(Type.String({ minLength: 1, maxLength: MAX_WHATIF_COMMAND_LENGTH }), { maxItems: MAX_WHATIF_CHANGES });
+
 export const TraceRequestSchema = Type.Object(
   {
     node: Type.Optional(NodeNameSchema),
@@ -248,8 +254,8 @@ export const TraceRequestSchema = Type.Object(
     packet: ref(PacketSchema),
     host: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'Host file (interfaces, routes, forwarding) overriding the stored one' })),
     changes: Type.Optional(
-      Type.Union([Type.Array(Type.String()), Type.Record(Type.String(), Type.Array(Type.String()))], {
-        description: 'What-if iptables commands (`-I FORWARD 1 ...`, `-A`, `-D`, `-P FORWARD ACCEPT`, `-t nat ...`) applied for this trace only; for cluster traces an object keyed by node name',
+      Type.Union([WhatIfCommands, Type.Record(NodeNameSchema, WhatIfCommands, { maxProperties: MAX_WHATIF_NODES })], {
+        description: `What-if iptables commands (\`-I FORWARD 1 ...\`, \`-A\`, \`-D\`, \`-P FORWARD ACCEPT\`, \`-t nat ...\`) applied for this trace only; for cluster traces an object keyed by node name. At most ${MAX_WHATIF_CHANGES} commands of ${MAX_WHATIF_COMMAND_LENGTH} characters per node, ${MAX_WHATIF_NODES} nodes.`,
         examples: [['-A FORWARD -i flannel.1 -d 10.224.2.0/24 -j ACCEPT']],
       }),
     ),

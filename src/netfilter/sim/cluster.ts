@@ -89,7 +89,9 @@ export function traceCluster(nodes: readonly ClusterNode[], start: string, packe
       const pathHops = [...hops, { node: node.name, inInterface: p.inInterface, outcome }];
       const prob = probability === null || outcome.probability === null ? null : probability * outcome.probability;
       const done = (end: ClusterEnd, summary: string): void => {
-        paths.push({ probability: prob, hops: pathHops, end, endNode: node.name, summary });
+        // The cap holds exactly: one node's outcomes may end several paths at once.
+        if (paths.length >= maxPaths) warnings.add(`stopped after ${maxPaths} paths`);
+        else paths.push({ probability: prob, hops: pathHops, end, endNode: node.name, summary });
       };
       if (outcome.disposition !== 'FORWARDED' && outcome.disposition !== 'SENT') {
         const end: ClusterEnd = outcome.disposition === 'DELIVERED_LOCAL' || outcome.disposition === 'DROPPED' || outcome.disposition === 'REJECTED' || outcome.disposition === 'NO_ROUTE' ? outcome.disposition : 'UNKNOWN';

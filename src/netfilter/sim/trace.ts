@@ -126,6 +126,8 @@ interface PathState {
 }
 
 const MAX_DEPTH = 64;
+/** The nf_tables kernel's jump stack (NFT_JUMP_STACK_SIZE): deeper rulesets do not load with iptables-nft. */
+const NFT_JUMP_STACK_SIZE = 16;
 /** Chain entries per path: a `-g` loop never grows the stack, so count entries too. */
 const MAX_ENTRIES = 100_000;
 const MAX_WORK = 2_000_000;
@@ -292,10 +294,18 @@ function applyTarget(
         s.assumptions.push(`chain ${table}/${t.chain} is not in the dump (iptables-restore would refuse the jump); what happens next is not known`);
         return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `jump to missing chain ${t.chain}` };
       }
-      if (s.frames!.length >= MAX_DEPTH || ++s.entries > MAX_ENTRIES) {
-        warnings.add(`chain depth above ${MAX_DEPTH} at ${table}/${t.chain}: a jump loop`);
+      // A loop re-enters a chain still on the jump stack (or, with -g, keeps entering chains without
+      // end); depth alone is not a loop: a long loop-free jump chain is only too deep to simulate.
+      const looping = (t.kind === 'jump' && s.frames!.some((f) => f.chain.chain.name === t.chain)) || ++s.entries > MAX_ENTRIES;
+      if (looping) {
+        warnings.add(`jump loop through ${table}/${t.chain}`);
         s.assumptions.push(`jumps loop through ${table}/${t.chain} (the kernel refuses such a ruleset); what happens next is not known`);
         return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `jump loop through ${t.chain}` };
+      }
+      if (s.frames!.length >= MAX_DEPTH) {
+        warnings.add(`chain depth above ${MAX_DEPTH} at ${table}/${t.chain} (no loop)`);
+        s.assumptions.push(`jumps nest deeper than ${MAX_DEPTH} chains at ${table}/${t.chain}: the nf_tables kernel refuses rulesets nested deeper than ${NFT_JUMP_STACK_SIZE} jumps (iptables-nft), iptables-legacy allows them; packetpath does not follow them further, so what happens next is not known`);
+        return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `chains nested deeper than ${MAX_DEPTH} at ${t.chain}` };
       }
       const frame = enter(target, s, table, hook);
       if (t.kind === 'jump') s.frames!.push(frame);

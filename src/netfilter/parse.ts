@@ -73,7 +73,9 @@ export function parseDump(text: string, options: ParseOptions = {}): ParseResult
       diagnostics.push({ line: lineOf(text, text.search(/[\u0000-\u0008\u000e-\u001f]/)), severity: 'error', code: 'binary-input', message: 'input contains binary (control) characters; is this a text dump?' });
     }
     const detected = options.format ?? detectFormat(text);
-    const lines = text.split('\n');
+    // Old Mac files end lines with a lone CR: those are line breaks too (CRLF lines keep their CR,
+    // which the lexer treats as trailing space, so the common case pays for no second pass).
+    const lines = /\r(?!\n)/.test(text) ? text.split(/\r\n|\r|\n/) : text.split('\n');
     if (typeof detected === 'object') {
       diagnostics.push({ line: 1, severity: 'error', code: 'unsupported-format', message: `this looks like an ${detected.unsupported}, which packetpath does not read as a ruleset; give iptables-save output` });
     } else {

@@ -5,7 +5,8 @@
 // they are hypothetical and show before and after, findings with their line.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../support/cli.ts';
 import { FIXTURES, REPO_ROOT } from '../support/paths.ts';
@@ -90,5 +91,34 @@ describe('what the output says', () => {
     for (const l of lines) assert.match(l, new RegExp(`^${MASTER.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(:[1-9]\\d*)?: `), l);
     assert.ok(!r.out.includes(`${MASTER}:0:`));
     assert.ok(lines.some((l) => /\[forward-drop-pod-traffic\]/.test(l) && /:\d+: /.test(l)), 'the FORWARD finding points at the chain');
+  });
+});
+
+describe('every parse failure names a place; old Mac line endings are lines', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pp-parse-'));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const rows: { name: string; text: string; err: RegExp; code: number }[] = [
+    { name: 'empty', text: '', err: /no table or rule could be read \(line 1: the input is empty/, code: 1 },
+    { name: 'prose', text: 'hello world\n', err: /\(line 1, column 1: line is not part of a dump/, code: 1 },
+    { name: 'bad address', text: '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 192.0.2.0/33 -j ACCEPT\nCOMMIT\n', err: /1 error, the first on line 3, column 13: /, code: 1 },
+    { name: 'CR-only endings with a bad address', text: '*filter\r:INPUT ACCEPT [0:0]\r-A INPUT -s 192.0.2.0/33 -j ACCEPT\rCOMMIT\r', err: /the first on line 3, column 13: /, code: 1 },
+  ];
+  for (const row of rows) {
+    test(row.name, async () => {
+      const r = await cli('parse', file(`${row.name}.txt`, row.text));
+      assert.equal(r.code, row.code);
+      assert.match(r.err, row.err);
+    });
+  }
+  test('a CR-only file parses as the same ruleset as its LF twin', async () => {
+    const lf = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 192.0.2.0/24 -j ACCEPT\nCOMMIT\n';
+    const a = await cli('render', file('lf.txt', lf));
+    const b = await cli('render', file('cr.txt', lf.replace(/\n/g, '\r')));
+    assert.equal(b.code, 0, b.err);
+    assert.equal(b.out, a.out);
   });
 });

@@ -69,8 +69,13 @@ export async function runParse(args: string[], io: Io): Promise<number> {
 /** Why a parse is not a success (exit 1), in words for stderr; undefined when it is. */
 function parseProblem(result: ParseResult): string | undefined {
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
-  if (result.ruleset.tables.length === 0) return `no table or rule could be read${errors[0] ? ` (line ${errors[0].line}: ${errors[0].message})` : ''}`;
-  if (errors.length) return `${errors.length} error${errors.length > 1 ? 's' : ''}, the first on line ${errors[0]!.line}: ${errors[0]!.message}`;
+  const at = (d: { line: number; column?: number }) => `line ${d.line}${d.column !== undefined ? `, column ${d.column}` : ''}`;
+  if (result.ruleset.tables.length === 0) {
+    // Always a place: the first error, else the first warning, else where reading gave up.
+    const first = errors[0] ?? result.diagnostics.find((d) => d.severity === 'warning');
+    return `no table or rule could be read (${first ? `${at(first)}: ${first.message}` : 'line 1: the input is empty or holds no *table header and no rule line'})`;
+  }
+  if (errors.length) return `${errors.length} error${errors.length > 1 ? 's' : ''}, the first on ${at(errors[0]!)}: ${errors[0]!.message}`;
   return undefined;
 }
 
@@ -80,7 +85,7 @@ export async function runRender(args: string[], io: Io): Promise<number> {
   if (!parsed) return 0;
   const { file, result } = parsed;
   if (result.ruleset.tables.length === 0) {
-    io.stderr(`packetpath render: ${file}: no table or rule could be read\n`);
+    io.stderr(`packetpath render: ${file}: ${parseProblem(result)}\n`);
     for (const d of result.diagnostics) if (d.severity !== 'info') io.stderr(formatDiagnostic(file, d) + '\n');
     return 1;
   }

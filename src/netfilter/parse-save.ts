@@ -241,6 +241,10 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
       diag(lineNo, 'error', 'missing-chain', `"${cmd}" needs a chain name`, columns[0]!);
       continue;
     }
+    if (chainName && /[\s"']/.test(chainName)) {
+      diag(lineNo, 'error', 'bad-chain-name', `invalid chain name "${chainName}" (iptables: Invalid chain name); the line is skipped`, columns[1]);
+      continue;
+    }
     switch (command) {
       case 'append':
       case 'insert': {
@@ -252,6 +256,10 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
         }
         const spec = parseRuleSpec(tokens, ctx.family, memo, from);
         for (const p of spec.problems) diag(lineNo, p.severity, p.code, p.message, p.column);
+        if (spec.target && /[\s"']/.test(spec.target.name)) {
+          diag(lineNo, 'error', 'bad-chain-name', `invalid target or chain name "${spec.target.name}" (iptables: Invalid chain name); the line is skipped`);
+          break;
+        }
         if (current && spec.target && isBuiltinChain(current.name, spec.target.name)) {
           diag(lineNo, 'error', 'jump-to-builtin', `cannot jump to the built-in chain ${spec.target.name} (iptables: RULE_APPEND failed (Operation not supported))`);
         }

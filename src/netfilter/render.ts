@@ -17,11 +17,13 @@ const QUOTED_OPTIONS = new Set(['comment', 'log-prefix', 'nflog-prefix', 'ulog-p
 /** Options whose argument is always printed in double quotes (libxt_string, libxt_u32), escaping `"` and `\`. */
 const ALWAYS_QUOTED_OPTIONS = new Set(['string', 'hex-string', 'u32']);
 
+/** A word as the parser will read it back: quoted when it is empty or holds blanks or quotes (only invalid input does, for known options). */
+const word = (text: string): string => (text === '' || /[\s"']/.test(text) ? quoteArg(text) : text);
+
 function renderArg(option: string, arg: string, known: boolean): string {
   if (QUOTED_OPTIONS.has(option)) return quoteArg(arg);
   if (known && ALWAYS_QUOTED_OPTIONS.has(option)) return '"' + arg.replace(/["\\]/g, (c) => '\\' + c) + '"';
-  if (!known && (arg === '' || /[\s"']/.test(arg))) return quoteArg(arg);
-  return arg;
+  return word(arg);
 }
 
 export function renderOptions(options: readonly ExtOption[]): string {
@@ -44,19 +46,19 @@ export function renderMatches(matches: readonly Match[]): string {
     const neg = m.negated ? ' !' : '';
     switch (m.kind) {
       case 'source':
-        out += `${neg} -s ${m.cidr}`;
+        out += `${neg} -s ${word(m.cidr)}`;
         break;
       case 'destination':
-        out += `${neg} -d ${m.cidr}`;
+        out += `${neg} -d ${word(m.cidr)}`;
         break;
       case 'inInterface':
-        out += `${neg} -i ${m.name}`;
+        out += `${neg} -i ${word(m.name)}`;
         break;
       case 'outInterface':
-        out += `${neg} -o ${m.name}`;
+        out += `${neg} -o ${word(m.name)}`;
         break;
       case 'protocol':
-        out += `${neg} -p ${m.protocol}`;
+        out += `${neg} -p ${word(m.protocol)}`;
         break;
       case 'fragment':
         out += `${neg} -f`;
@@ -102,7 +104,9 @@ export function renderRule(chain: string, rule: Rule, counters = false): string 
 }
 
 export function renderChainDeclaration(chain: Chain, counters = true): string {
-  const policy = chain.builtin ? (chain.policy === 'UNKNOWN' || chain.policy === null ? '-' : chain.policy) : '-';
+  // A built-in chain whose policy could not be read prints UNKNOWN, which reads back as unknown
+  // (with its error); `-` would read back as the kernel's default ACCEPT.
+  const policy = chain.builtin ? (chain.policy === null ? '-' : chain.policy) : '-';
   const c = counters ? chain.counters : undefined;
   return `:${chain.name} ${policy} [${c?.packets ?? 0n}:${c?.bytes ?? 0n}]`;
 }

@@ -189,7 +189,15 @@ export function prepareDump(text: string, options: PrepareOptions = {}): Prepare
   if (options.strict && errors.length) {
     throw new DumpParseError(`${field} has ${errors.length} error(s) in strict mode${more(errors.length)}`, listed(errors), field);
   }
-  const canonical = canonicalize(result.ruleset);
+  let canonical = canonicalize(result.ruleset);
+  // Malformed input can render to text that reads back differently (a bad word swallowed as an
+  // option's argument, say). Uploading a version's own canonical text must give the same version,
+  // so such a text settles on the fixed point of render∘parse (well-formed dumps are one already).
+  for (let i = 0; errors.length > 0 && i < 3; i++) {
+    const again = canonicalize(parseDump(canonical.text, { family: result.ruleset.family, format: 'iptables-save' }).ruleset);
+    if (again.text === canonical.text) break;
+    canonical = again;
+  }
   const canonicalText = canonical.text;
   return {
     family: result.ruleset.family,

@@ -97,6 +97,21 @@ export async function storedHost(app: FastifyInstance, dump: Pick<DumpInfo, 'id'
  * app's worker pool on the version's uploaded text (rule lines are its
  * lines), cached by that text's sha256. NotFoundError (→ 404) when absent.
  */
+/** A node's version by id or 'latest' (of `family`); NotFoundError (→ 404) when absent. */
+export async function nodeVersion(app: FastifyInstance, node: string, id: number | 'latest', family: Family = 'ipv4'): Promise<DumpInfo> {
+  const dumpId = id === 'latest' ? await requireLatestDumpId(app, node, family) : id;
+  const dump = await dumpInfo(app, dumpId);
+  if (!dump || dump.node !== node) throw new NotFoundError(id === 'latest' ? `node "${node}" has no ${family} dump` : `node "${node}" has no dump ${id}`);
+  return dump;
+}
+
+/** A stored text by its sha256 (a version's canonical or uploaded text). */
+export async function versionText(app: FastifyInstance, sha256: string): Promise<string> {
+  const text = await getBlobText(app.db.prisma, sha256);
+  if (text === null) throw new Error(`blob ${sha256} is missing`);
+  return text;
+}
+
 export async function analyzeNodeVersion(
   app: FastifyInstance,
   kind: AnalysisKind,
@@ -104,12 +119,9 @@ export async function analyzeNodeVersion(
   id: number | 'latest',
   family: Family = 'ipv4',
 ): Promise<{ dump: DumpInfo; result: AnalysisResult }> {
-  const dumpId = id === 'latest' ? await requireLatestDumpId(app, node, family) : id;
-  const dump = await dumpInfo(app, dumpId);
-  if (!dump || dump.node !== node) throw new NotFoundError(id === 'latest' ? `node "${node}" has no ${family} dump` : `node "${node}" has no dump ${id}`);
+  const dump = await nodeVersion(app, node, id, family);
   const task = async () => {
-    const text = await getBlobText(app.db.prisma, dump.originalSha256);
-    if (text === null) throw new Error(`blob ${dump.originalSha256} is missing`);
+    const text = await versionText(app, dump.originalSha256);
     const hostJson = kind === 'findings' && dump.hasHost ? ((await findDumpHostJson(app.db.prisma, dump.id))?.hostJson ?? null) : null;
     return { kind, text, family: dump.family, format: dump.format, hostJson };
   };

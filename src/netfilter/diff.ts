@@ -46,8 +46,18 @@ export interface DiffOptions {
   readonly context?: number;
 }
 
-/** Myers' O(ND) diff of two string arrays. */
-export function diffSequences(a: readonly string[], b: readonly string[]): DiffOp[] {
+/**
+ * Edit distance up to which the diff is minimal (Myers). Past it (two unrelated kube-proxy
+ * chains of 20k rules each), Myers' trace would need O(D²) memory: the diff then anchors on
+ * lines unique to both sides (patience) and is still an exact edit script, if not the shortest.
+ */
+export const MAX_MINIMAL_EDITS = 2000;
+
+/**
+ * An edit script turning `a` into `b`: minimal (Myers' O(ND), each step's V kept as only its
+ * 2d+1 live diagonals) while the distance is at most `maxEdits`, else anchored on unique lines.
+ */
+export function diffSequences(a: readonly string[], b: readonly string[], maxEdits = MAX_MINIMAL_EDITS): DiffOp[] {
   // Trim the common prefix and suffix first: most chains differ in a few rules.
   let pre = 0;
   while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
@@ -55,15 +65,22 @@ export function diffSequences(a: readonly string[], b: readonly string[]): DiffO
   while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf++;
   const A = a.slice(pre, a.length - suf);
   const B = b.slice(pre, b.length - suf);
+  const middle = myers(A, B, maxEdits) ?? patience(A, B, maxEdits);
+  return [...Array<DiffOp>(pre).fill(' '), ...middle, ...Array<DiffOp>(suf).fill(' ')];
+}
+
+/** Myers' shortest edit script, or undefined when it is longer than `maxEdits`. */
+function myers(A: readonly string[], B: readonly string[], maxEdits: number): DiffOp[] | undefined {
   const n = A.length;
   const m = B.length;
-  const max = n + m;
+  const max = Math.min(n + m, maxEdits);
   const offset = max + 1;
   const v = new Int32Array(2 * max + 3);
+  // trace[d] holds V's diagonals -d..d as they were before step d (index k + d).
   const trace: Int32Array[] = [];
   let found = n === 0 && m === 0;
   for (let d = 0; d <= max && !found; d++) {
-    trace.push(v.slice());
+    trace.push(v.slice(offset - d, offset + d + 1));
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
       let y = x - k;
@@ -78,14 +95,16 @@ export function diffSequences(a: readonly string[], b: readonly string[]): DiffO
       }
     }
   }
+  if (!found) return undefined;
   const middle: DiffOp[] = [];
   let x = n;
   let y = m;
   for (let d = trace.length - 1; d >= 0 && (x > 0 || y > 0); d--) {
     const vd = trace[d]!;
+    const at = (k: number): number => (k < -d || k > d ? 0 : vd[k + d]!);
     const k = x - y;
-    const prevK = k === -d || (k !== d && vd[offset + k - 1]! < vd[offset + k + 1]!) ? k + 1 : k - 1;
-    const prevX = vd[offset + prevK]!;
+    const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
+    const prevX = at(prevK);
     const prevY = prevX - prevK;
     while (x > prevX && y > prevY) {
       middle.push(' ');
@@ -107,8 +126,72 @@ export function diffSequences(a: readonly string[], b: readonly string[]): DiffO
     x--;
     y--;
   }
-  middle.reverse();
-  return [...Array<DiffOp>(pre).fill(' '), ...middle, ...Array<DiffOp>(suf).fill(' ')];
+  return middle.reverse();
+}
+
+/**
+ * Patience diff: lines occurring once on each side are anchors; the longest run of anchors in
+ * the same order on both sides is kept, and the stretches between anchors are diffed again
+ * (minimal when short, else all removed then all added). Linear memory.
+ */
+function patience(A: readonly string[], B: readonly string[], maxEdits: number): DiffOp[] {
+  const count = new Map<string, { a: number; b: number; ia: number; ib: number }>();
+  A.forEach((line, i) => {
+    const c = count.get(line);
+    if (c) c.a++;
+    else count.set(line, { a: 1, b: 0, ia: i, ib: -1 });
+  });
+  B.forEach((line, j) => {
+    const c = count.get(line);
+    if (c) {
+      c.b++;
+      c.ib = j;
+    }
+  });
+  const pairs: [number, number][] = [];
+  for (const c of count.values()) if (c.a === 1 && c.b === 1) pairs.push([c.ia, c.ib]);
+  pairs.sort((p, q) => p[0] - q[0]);
+  const anchors = longestIncreasing(pairs);
+  const out: DiffOp[] = [];
+  let i = 0;
+  let j = 0;
+  const gap = (toA: number, toB: number): void => {
+    const ga = A.slice(i, toA);
+    const gb = B.slice(j, toB);
+    const ops = myers(ga, gb, maxEdits);
+    if (ops) out.push(...ops);
+    else out.push(...Array<DiffOp>(ga.length).fill('-'), ...Array<DiffOp>(gb.length).fill('+'));
+    i = toA;
+    j = toB;
+  };
+  for (const [ia, ib] of anchors) {
+    gap(ia, ib);
+    out.push(' ');
+    i++;
+    j++;
+  }
+  gap(A.length, B.length);
+  return out;
+}
+
+/** The longest subsequence of `pairs` (sorted by their first) whose seconds increase, in O(n log n). */
+function longestIncreasing(pairs: readonly [number, number][]): [number, number][] {
+  const tails: number[] = [];
+  const prev = new Int32Array(pairs.length).fill(-1);
+  pairs.forEach((p, idx) => {
+    let lo = 0;
+    let hi = tails.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (pairs[tails[mid]!]![1] < p[1]) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) prev[idx] = tails[lo - 1]!;
+    tails[lo] = idx;
+  });
+  const out: [number, number][] = [];
+  for (let idx = tails.length ? tails[tails.length - 1]! : -1; idx >= 0; idx = prev[idx]!) out.push(pairs[idx]!);
+  return out.reverse();
 }
 
 function chainLines(c: Chain | undefined): string[] {

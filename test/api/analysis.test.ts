@@ -4,7 +4,8 @@
 // Retry-After rather than an ever longer wait.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildHost, extractServices, lintRuleset, parseDump } from '../../src/netfilter/index.ts';
+import { buildHost, diffRulesets, extractServices, lintRuleset, parseDump } from '../../src/netfilter/index.ts';
+import { prepareDump } from '../../src/store/ingest.ts';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { PROBLEM_TYPE, startApi, type TestApi } from '../support/api.ts';
 
@@ -47,6 +48,18 @@ describe('heavy analyses in worker threads', () => {
     const answers = await Promise.all([1, 2, 3].map(() => api.request.get(`${V1}/nodes/k2/findings`)));
     assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
     assert.equal(api.app.analysis.stats().ran, ran + 1);
+  });
+
+  it('a diff runs in a worker and equals the in-process diff', async () => {
+    const other = generateKubeDump({ services: 300, seed: 9 });
+    await api.request.post(`${V1}/nodes/d2/dumps`).set('content-type', 'text/plain').send(other.text).expect(201);
+    const ran = api.app.analysis.stats().ran;
+    const r = await api.request.get(`${V1}/diff?left=k1&right=d2`).expect(200);
+    assert.equal(api.app.analysis.stats().ran, ran + 1);
+    const expected = diffRulesets(prepareDump(node.text).ruleset, prepareDump(other.text).ruleset);
+    assert.deepEqual(r.body.summary, expected.summary);
+    const text = await api.request.get(`${V1}/diff?left=k1&right=d2&format=unified`).expect(200).expect('content-type', /text\/plain/);
+    assert.match(text.text, /^--- k1 \(dump \d+\)\n\+\+\+ d2 \(dump \d+\)\n/);
   });
 
   it('past the queue bound: 503 problem+json with Retry-After', async () => {

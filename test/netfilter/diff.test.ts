@@ -117,3 +117,35 @@ test('formatUnifiedDiff: one hunk per chain; one-sided built-ins show their poli
     ].join('\n'),
   );
 });
+
+test('diffSequences past the minimal-edit bound: still an exact edit script, anchored on unique lines, in linear memory', () => {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (let round = 0; round < 200; round++) {
+    const a = Array.from({ length: Math.floor(rnd() * 40) }, () => `r${Math.floor(rnd() * 30)}`);
+    const b = Array.from({ length: Math.floor(rnd() * 40) }, () => `r${Math.floor(rnd() * 30)}`);
+    for (const maxEdits of [0, 3, 10_000]) {
+      const ops = diffSequences(a, b, maxEdits);
+      const left: string[] = [];
+      const right: string[] = [];
+      let i = 0;
+      let j = 0;
+      for (const op of ops) {
+        if (op === ' ') {
+          assert.equal(a[i], b[j]);
+          left.push(a[i++]!);
+          right.push(b[j++]!);
+        } else if (op === '-') left.push(a[i++]!);
+        else right.push(b[j++]!);
+      }
+      assert.deepEqual([left, right], [a, b], `maxEdits ${maxEdits}: ${a} → ${b}`);
+    }
+  }
+  // Two unrelated 20k-line chains with a shared tail of unique lines: the anchors are kept.
+  const a = [...Array.from({ length: 20_000 }, (_, i) => `a${i}`), 'x', 'y'];
+  const b = [...Array.from({ length: 20_000 }, (_, i) => `b${i}`), 'x', 'z', 'y'];
+  const ops = diffSequences(a, b);
+  assert.equal(ops.filter((o) => o === ' ').length, 2);
+  assert.equal(ops.filter((o) => o === '-').length, 20_000);
+  assert.equal(ops.filter((o) => o === '+').length, 20_001);
+});

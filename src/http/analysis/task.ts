@@ -3,6 +3,23 @@ import type { DumpFormat, Family, Finding, KubeService } from '../../netfilter/i
 
 export type AnalysisKind = 'findings' | 'services';
 
+/** One side of a diff: a version's canonical text (and its host file, for probe packets). */
+export interface DiffSide {
+  readonly label: string;
+  readonly text: string;
+  readonly hostJson: string | null;
+}
+
+/** Two versions compared rule by rule (`unified`: as text), optionally by probe packets. */
+export interface DiffTask {
+  readonly kind: 'diff';
+  readonly family: Family;
+  readonly left: DiffSide;
+  readonly right: DiffSide;
+  readonly unified: boolean;
+  readonly probes: boolean;
+}
+
 export interface AnalysisTask {
   readonly kind: AnalysisKind;
   /** The version's uploaded text (rule lines and diagnostics refer to it). */
@@ -11,6 +28,15 @@ export interface AnalysisTask {
   readonly format: DumpFormat;
   /** The host file stored with the version (findings only), as JSON. */
   readonly hostJson: string | null;
+}
+
+export interface DiffAnswer {
+  readonly kind: 'diff';
+  readonly threadId: number;
+  /** `format=unified`: the text diff. */
+  readonly unified?: string;
+  readonly diff?: { summary: unknown; tablesOnlyLeft: string[]; tablesOnlyRight: string[]; chains: unknown[] };
+  readonly probes?: { count: number; differences: { probe: Record<string, unknown>; left: string[]; right: string[] }[] };
 }
 
 export type AnalysisResult =

@@ -2,10 +2,35 @@
 // parsed here from its text, so the server's event loop keeps answering
 // (/healthz, uploads, traces) while a 10k-Service node is linted.
 import { threadId } from 'node:worker_threads';
-import { buildHost, extractServices, lintRuleset, parseDump } from '../../netfilter/index.ts';
-import type { AnalysisTask, AnalysisResult } from './task.ts';
+import { buildHost, diffRulesets, extractServices, formatUnifiedDiff, lintRuleset, parseDump, semanticDiff, type Host } from '../../netfilter/index.ts';
+import type { AnalysisResult, AnalysisTask, DiffAnswer, DiffTask } from './task.ts';
 
-export default function analyze(task: AnalysisTask): AnalysisResult {
+const hostOf = (json: string | null): Host | undefined => {
+  const h = json === null ? undefined : buildHost(JSON.parse(json) as unknown);
+  return h?.ok ? h.host : undefined;
+};
+
+function diff(task: DiffTask): DiffAnswer {
+  const left = parseDump(task.left.text, { family: task.family, format: 'iptables-save' }).ruleset;
+  const right = parseDump(task.right.text, { family: task.family, format: 'iptables-save' }).ruleset;
+  const d = diffRulesets(left, right);
+  if (task.unified) return { kind: 'diff', threadId, unified: formatUnifiedDiff(d, task.left.label, task.right.label) };
+  let probes: DiffAnswer['probes'];
+  if (task.probes) {
+    const [lh, rh] = [hostOf(task.left.hostJson), hostOf(task.right.hostJson)];
+    const s = semanticDiff(left, right, { ...(lh ? { leftHost: lh } : {}), ...(rh ? { rightHost: rh } : {}) });
+    probes = { count: s.probes, differences: s.differences.map((x) => ({ probe: { ...x.probe }, left: [...x.left], right: [...x.right] })) };
+  }
+  return {
+    kind: 'diff',
+    threadId,
+    diff: { summary: d.summary, tablesOnlyLeft: [...d.tablesOnlyLeft], tablesOnlyRight: [...d.tablesOnlyRight], chains: d.chains.map((c) => ({ ...c, lines: [...c.lines] })) },
+    ...(probes ? { probes } : {}),
+  };
+}
+
+export default function analyze(task: AnalysisTask | DiffTask): AnalysisResult | DiffAnswer {
+  if (task.kind === 'diff') return diff(task);
   const parsed = parseDump(task.text, { family: task.family, format: task.format });
   if (task.kind === 'services') {
     const services = extractServices(parsed.ruleset).map((x) => ({

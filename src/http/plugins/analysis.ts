@@ -7,12 +7,14 @@ import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
 import { Piscina } from 'piscina';
 import { sha256Hex } from '../../store/index.ts';
-import type { AnalysisResult, AnalysisTask } from '../analysis/task.ts';
+import type { AnalysisResult, AnalysisTask, DiffAnswer, DiffTask } from '../analysis/task.ts';
 import { HttpProblem } from './errors.ts';
 
 export interface AnalysisService {
   /** The result of `task`, from the cache or a worker. */
   run(task: AnalysisTask, textSha256: string): Promise<AnalysisResult>;
+  /** A diff in a worker (not cached: its answer is as big as its inputs); same queue bound. */
+  diff(task: DiffTask): Promise<DiffAnswer>;
   /** Runs in workers and answers from the cache so far (for tests and metrics). */
   stats(): { readonly ran: number; readonly cached: number };
 }
@@ -35,7 +37,21 @@ export default fp(
     let ran = 0;
     let cached = 0;
 
+    const poolNow = (): Piscina => (pool ??= new Piscina({ filename: WORKER, minThreads: 0, maxThreads: analysisWorkers, maxQueue: analysisQueue, idleTimeout: 60_000 }));
+    const refuseWhenFull = (p: Piscina): void => {
+      if (p.queueSize >= analysisQueue) {
+        throw new HttpProblem(503, 'analysis-busy', `${p.queueSize} analyses are waiting for a worker (ANALYSIS_QUEUE=${analysisQueue}); retry shortly`, {}, { 'retry-after': '5' });
+      }
+    };
+
     const service: AnalysisService = {
+      async diff(task) {
+        const p = poolNow();
+        refuseWhenFull(p);
+        const answer = (await p.run(task)) as DiffAnswer;
+        ran++;
+        return answer;
+      },
       run(task, textSha256) {
         const key = [task.kind, textSha256, task.family, task.format, task.hostJson === null ? '-' : sha256Hex(task.hostJson)].join(':');
         const hit = results?.get(key);
@@ -45,11 +61,13 @@ export default fp(
         }
         const pending = running.get(key);
         if (pending) return pending;
-        pool ??= new Piscina({ filename: WORKER, minThreads: 0, maxThreads: analysisWorkers, maxQueue: analysisQueue, idleTimeout: 60_000 });
-        if (pool.queueSize >= analysisQueue) {
-          return Promise.reject(new HttpProblem(503, 'analysis-busy', `${pool.queueSize} analyses are waiting for a worker (ANALYSIS_QUEUE=${analysisQueue}); retry shortly`, {}, { 'retry-after': '5' }));
+        const p = poolNow();
+        try {
+          refuseWhenFull(p);
+        } catch (err) {
+          return Promise.reject(err);
         }
-        const job = (pool.run(task) as Promise<AnalysisResult>)
+        const job = (p.run(task) as Promise<AnalysisResult>)
           .then((result) => {
             ran++;
             results?.set(key, result);

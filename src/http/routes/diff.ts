@@ -2,17 +2,12 @@
 // optionally by probe packets.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { diffRulesets, formatUnifiedDiff, semanticDiff, type Host } from '../../netfilter/index.ts';
-import type { DumpInfo } from '../../store/index.ts';
-import { loadNodeRuleset, storedHost } from '../ruleset.ts';
+import type { Static } from '@sinclair/typebox';
+import { findDumpHostJson, type DumpInfo } from '../../store/index.ts';
+import { nodeVersion, versionText } from '../ruleset.ts';
 import { DiffQuerySchema, DiffResultSchema, problemResponses, ref } from '../schemas/index.ts';
 
 const diff: FastifyPluginAsyncTypebox = async (app) => {
-  const hostOf = async (dump: DumpInfo): Promise<Host | undefined> => {
-    const h = await storedHost(app, dump);
-    return h?.ok ? h.host : undefined;
-  };
-
   app.get(
     '/diff',
     {
@@ -35,27 +30,22 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const q = request.query;
-      const opts = q.family ? { family: q.family } : {};
-      const left = await loadNodeRuleset(app, q.left, q.leftDump ?? 'latest', opts);
-      const right = await loadNodeRuleset(app, q.right, q.rightDump ?? 'latest', opts);
-      const d = diffRulesets(left.ruleset, right.ruleset);
-      if (q.format === 'unified') {
-        return reply.type('text/plain; charset=utf-8').send(formatUnifiedDiff(d, `${q.left} (dump ${left.dump.id})`, `${q.right} (dump ${right.dump.id})`));
-      }
-      let probes: { count: number; differences: { probe: Record<string, unknown>; left: string[]; right: string[] }[] } | undefined;
-      if (q.packets === 'auto') {
-        const [lh, rh] = await Promise.all([hostOf(left.dump), hostOf(right.dump)]);
-        const s = semanticDiff(left.ruleset, right.ruleset, { ...(lh ? { leftHost: lh } : {}), ...(rh ? { rightHost: rh } : {}) });
-        probes = { count: s.probes, differences: s.differences.map((x) => ({ probe: { ...x.probe }, left: [...x.left], right: [...x.right] })) };
-      }
+      const family = q.family ?? 'ipv4';
+      const leftDump = await nodeVersion(app, q.left, q.leftDump ?? 'latest', family);
+      const rightDump = await nodeVersion(app, q.right, q.rightDump ?? 'latest', family);
+      const side = async (node: string, dump: DumpInfo) => ({
+        label: `${node} (dump ${dump.id})`,
+        text: await versionText(app, dump.sha256),
+        hostJson: q.packets === 'auto' && dump.hasHost ? ((await findDumpHostJson(app.db.prisma, dump.id))?.hostJson ?? null) : null,
+      });
+      // Off the event loop: two 10k-Service nodes take seconds to parse and compare.
+      const answer = await app.analysis.diff({ kind: 'diff', family, left: await side(q.left, leftDump), right: await side(q.right, rightDump), unified: q.format === 'unified', probes: q.packets === 'auto' });
+      if (answer.unified !== undefined) return reply.type('text/plain; charset=utf-8').send(answer.unified);
       return {
-        left: { node: q.left, dump: left.dump.id },
-        right: { node: q.right, dump: right.dump.id },
-        summary: d.summary,
-        tablesOnlyLeft: [...d.tablesOnlyLeft],
-        tablesOnlyRight: [...d.tablesOnlyRight],
-        chains: d.chains.map((c) => ({ ...c, lines: [...c.lines] })),
-        ...(probes ? { probes } : {}),
+        left: { node: q.left, dump: leftDump.id },
+        right: { node: q.right, dump: rightDump.id },
+        ...(answer.diff as Omit<Static<typeof DiffResultSchema>, 'left' | 'right' | 'probes'>),
+        ...(answer.probes ? { probes: answer.probes } : {}),
       };
     },
   );

@@ -13,8 +13,10 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Largest request body as sent, i.e. before gzip decoding (MAX_UPLOAD_BYTES, default 64 MiB). */
   readonly maxUploadBytes: number;
-  /** Largest request body after gzip decoding (MAX_DECOMPRESSED_BYTES, default 256 MiB). */
+  /** Largest request body after gzip decoding (MAX_DECOMPRESSED_BYTES, default 64 MiB). */
   readonly maxDecompressedBytes: number;
+  /** Most lines in one uploaded dump (MAX_DUMP_LINES, default 500000). */
+  readonly maxDumpLines: number;
   /** Parsed rulesets kept in memory, keyed by sha256 (RULESET_CACHE_SIZE, default 64). */
   readonly rulesetCacheSize: number;
   /** SQLite busy timeout in milliseconds (DB_BUSY_TIMEOUT_MS, default 10000). */
@@ -62,7 +64,10 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   databaseUrl: 'file:./data/packetpath.db',
   logLevel: 'info',
   maxUploadBytes: 64 * MiB,
-  maxDecompressedBytes: 256 * MiB,
+  // Sized for the shipped 1 GiB memory limit: a 20k-Service kube-proxy node (~55 MB, ~470k lines) still
+  // fits; a bomb of 250 MiB or of millions of short lines is refused before it is parsed.
+  maxDecompressedBytes: 64 * MiB,
+  maxDumpLines: 500_000,
   rulesetCacheSize: 64,
   busyTimeoutMs: 10_000,
   analysisWorkers: 1,
@@ -84,7 +89,8 @@ export const ENV_VARS: readonly { name: string; default: string; description: st
   { name: 'DATABASE_URL', default: 'file:./data/packetpath.db', description: 'SQLite file (`file:` URL); its directory is created' },
   { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'MAX_UPLOAD_BYTES', default: String(64 * MiB), description: 'largest upload as sent (compressed size for gzip)' },
-  { name: 'MAX_DECOMPRESSED_BYTES', default: String(256 * MiB), description: 'largest upload after gzip decoding' },
+  { name: 'MAX_DECOMPRESSED_BYTES', default: String(64 * MiB), description: 'largest upload after gzip decoding' },
+  { name: 'MAX_DUMP_LINES', default: '500000', description: 'most lines in one uploaded dump (about 2 KB of server memory per line at peak)' },
   { name: 'RULESET_CACHE_SIZE', default: '64', description: 'parsed rulesets kept in memory (LRU by sha256)' },
   { name: 'DB_BUSY_TIMEOUT_MS', default: '10000', description: 'how long a write waits for the SQLite lock' },
   { name: 'ANALYSIS_WORKERS', default: '1', description: 'worker threads for findings and services (off the event loop)' },
@@ -154,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', DEFAULT_CONFIG.maxUploadBytes, 1, Number.MAX_SAFE_INTEGER),
     maxDecompressedBytes: integer(env, 'MAX_DECOMPRESSED_BYTES', DEFAULT_CONFIG.maxDecompressedBytes, 1, Number.MAX_SAFE_INTEGER),
+    maxDumpLines: integer(env, 'MAX_DUMP_LINES', DEFAULT_CONFIG.maxDumpLines, 1, 100_000_000),
     rulesetCacheSize: integer(env, 'RULESET_CACHE_SIZE', DEFAULT_CONFIG.rulesetCacheSize, 0, 100_000),
     busyTimeoutMs: integer(env, 'DB_BUSY_TIMEOUT_MS', DEFAULT_CONFIG.busyTimeoutMs, 0, 3_600_000),
     analysisWorkers: integer(env, 'ANALYSIS_WORKERS', DEFAULT_CONFIG.analysisWorkers, 1, 64),

@@ -15,6 +15,20 @@ export function tooLarge(what: 'upload' | 'decompressed', limit: number): HttpPr
     : new HttpProblem(413, 'payload-too-large', `the decompressed request body is larger than the ${mib(limit)} limit (MAX_DECOMPRESSED_BYTES)`, { limit });
 }
 
+/**
+ * Refuses a dump of more than `limit` lines with a 413 before it is parsed: parsing costs memory
+ * per rule (~2 KB at peak), so a bomb of short lines within the byte limit could still exhaust
+ * the server. Counted with indexOf: no copy of the text.
+ */
+export function assertLineLimit(text: string, limit: number, field: string): void {
+  let lines = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+    if (++lines > limit) {
+      throw new HttpProblem(413, 'too-many-lines', `\`${field}\` has more than ${limit} lines (MAX_DUMP_LINES); raise it together with the server's memory (about 2 KB per line at peak)`, { limit, field });
+    }
+  }
+}
+
 /** Passes bytes through, failing with a 413 problem past `limit`. */
 class ByteLimit extends Transform {
   bytes = 0;

@@ -11,7 +11,8 @@ describe('config', () => {
     assert.equal(c.host, '127.0.0.1');
     assert.equal(c.databaseUrl, 'file:./data/packetpath.db');
     assert.equal(c.maxUploadBytes, 64 * 1024 * 1024);
-    assert.equal(c.maxDecompressedBytes, 256 * 1024 * 1024);
+    assert.equal(c.maxDecompressedBytes, 64 * 1024 * 1024);
+    assert.equal(c.maxDumpLines, 500_000);
   });
 
   it('reads the environment', () => {

@@ -17,7 +17,7 @@ import {
 import { toDump, toDumpSummary, toUploaded } from '../mappers.ts';
 import { assertNodeCluster, writeCluster } from '../plugins/auth.ts';
 import { loadRuleset, requireLatestDumpId } from '../ruleset.ts';
-import { uploadBodyLimit, uploadPreParsing } from '../upload.ts';
+import { assertLineLimit, uploadBodyLimit, uploadPreParsing } from '../upload.ts';
 import {
   CanonicalQuerySchema,
   DumpListQuerySchema,
@@ -108,6 +108,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         if (!host.ok) throw new InvalidInputError(`the host file is invalid: ${host.errors.join('; ')}`, host.errors.map((message) => ({ path: '/body/host', message })));
         hostJson = JSON.stringify(json.host);
       }
+      assertLineLimit(json.dump, app.config.maxDumpLines, 'dump');
+      if (json.ip6Dump !== undefined) assertLineLimit(json.ip6Dump, app.config.maxDumpLines, 'ip6Dump');
       const prepared: PreparedDump[] = [prepareDump(json.dump, { family: json.family ?? query.family, format, strict, field: 'dump' })];
       if (json.ip6Dump !== undefined) {
         if (prepared[0]?.family === 'ipv6') {

@@ -6,6 +6,7 @@ import { buildHost, diffRulesets, parseDump, renderRuleset, rulesetStats, traceP
 import { tracePackets, verdict } from './common.ts';
 import { httpIngest, httpTraces, serverMemory } from './http.ts';
 import { storage } from './storage.ts';
+import { heavyRequests } from './heavy.ts';
 
 interface Row {
   section: string;
@@ -49,7 +50,7 @@ function restoreTestMs(text: string): number | undefined {
 
 const pct = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-const SECTIONS = ['core', 'http', 'storage', 'memory'] as const;
+const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Runs one section; a failure becomes a row (and a non-zero exit code) instead of losing the table. */
@@ -138,6 +139,9 @@ async function main(): Promise<void> {
   }
   if (sections.has('storage')) {
     await section('storage', () => storage(add, { nodes: Number(process.env.BENCH_STORAGE_NODES ?? 1000), budgetSeconds: Number(process.env.BENCH_STORAGE_SECONDS ?? 300) }));
+  }
+  if (sections.has('heavy')) {
+    await section('heavy requests (1 GiB budget)', () => heavyRequests(add, { g10k: dump(10000), other10k: generateKubeDump({ services: 10000, seed: 2 }) }));
   }
   if (sections.has('memory')) {
     await section('server memory (20k Services)', () => serverMemory(add, { g20k: dump(20000) }));

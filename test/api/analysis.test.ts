@@ -3,6 +3,7 @@
 // what the core computes in-process, and past the queue bound are a 503 with
 // Retry-After rather than an ever longer wait.
 import { after, before, describe, it } from 'node:test';
+import fastJsonStringify from 'fast-json-stringify';
 import assert from 'node:assert/strict';
 import { buildHost, diffRulesets, extractServices, lintRuleset, parseDump } from '../../src/netfilter/index.ts';
 import { prepareDump } from '../../src/store/ingest.ts';
@@ -58,6 +59,10 @@ describe('heavy analyses in worker threads', () => {
     assert.equal(api.app.analysis.stats().ran, ran + 1);
     const expected = diffRulesets(prepareDump(node.text).ruleset, prepareDump(other.text).ruleset);
     assert.deepEqual(r.body.summary, expected.summary);
+    // Written in the worker with JSON.stringify: exactly what the DiffResult schema serializes.
+    const serialize = fastJsonStringify({ $ref: 'DiffResult#' }, { schema: api.app.getSchemas() } as fastJsonStringify.Options);
+    assert.deepEqual(JSON.parse(serialize(r.body)), r.body);
+    assert.ok(r.body.chains.length > 0);
     const text = await api.request.get(`${V1}/diff?left=k1&right=d2&format=unified`).expect(200).expect('content-type', /text\/plain/);
     assert.match(text.text, /^--- k1 \(dump \d+\)\n\+\+\+ d2 \(dump \d+\)\n/);
   });

@@ -18,6 +18,8 @@ export interface DiffTask {
   readonly right: DiffSide;
   readonly unified: boolean;
   readonly probes: boolean;
+  /** The answer's `left` and `right` members, so the worker writes the whole JSON answer. */
+  readonly sides: { readonly left: { node: string; dump: number }; readonly right: { node: string; dump: number } };
 }
 
 export interface AnalysisTask {
@@ -35,8 +37,11 @@ export interface DiffAnswer {
   readonly threadId: number;
   /** `format=unified`: the text diff. */
   readonly unified?: string;
-  readonly diff?: { summary: unknown; tablesOnlyLeft: string[]; tablesOnlyRight: string[]; chains: unknown[] };
-  readonly probes?: { count: number; differences: { probe: Record<string, unknown>; left: string[]; right: string[] }[] };
+  /**
+   * Otherwise the DiffResult answer, serialized in the worker: a diff of two unrelated 10k-Service
+   * nodes is ~70 MB of JSON, and one string crosses threads far cheaper than its object graph.
+   */
+  readonly json?: string;
 }
 
 export type AnalysisResult =

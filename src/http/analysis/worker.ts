@@ -15,18 +15,14 @@ function diff(task: DiffTask): DiffAnswer {
   const right = parseDump(task.right.text, { family: task.family, format: 'iptables-save' }).ruleset;
   const d = diffRulesets(left, right);
   if (task.unified) return { kind: 'diff', threadId, unified: formatUnifiedDiff(d, task.left.label, task.right.label) };
-  let probes: DiffAnswer['probes'];
+  let probes: { count: number; differences: { probe: Record<string, unknown>; left: string[]; right: string[] }[] } | undefined;
   if (task.probes) {
     const [lh, rh] = [hostOf(task.left.hostJson), hostOf(task.right.hostJson)];
     const s = semanticDiff(left, right, { ...(lh ? { leftHost: lh } : {}), ...(rh ? { rightHost: rh } : {}) });
     probes = { count: s.probes, differences: s.differences.map((x) => ({ probe: { ...x.probe }, left: [...x.left], right: [...x.right] })) };
   }
-  return {
-    kind: 'diff',
-    threadId,
-    diff: { summary: d.summary, tablesOnlyLeft: [...d.tablesOnlyLeft], tablesOnlyRight: [...d.tablesOnlyRight], chains: d.chains.map((c) => ({ ...c, lines: [...c.lines] })) },
-    ...(probes ? { probes } : {}),
-  };
+  const answer = { ...task.sides, summary: d.summary, tablesOnlyLeft: d.tablesOnlyLeft, tablesOnlyRight: d.tablesOnlyRight, chains: d.chains, ...(probes ? { probes } : {}) };
+  return { kind: 'diff', threadId, json: JSON.stringify(answer) };
 }
 
 export default function analyze(task: AnalysisTask | DiffTask): AnalysisResult | DiffAnswer {

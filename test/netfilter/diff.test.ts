@@ -4,6 +4,23 @@ import { diffRulesets, diffSequences, formatUnifiedDiff, parseDump } from '../..
 
 const ruleset = (text: string) => parseDump(text).ruleset;
 
+/** Replays `ops` on `a`: kept lines must be equal on both sides, and the script must give back `a` and `b` whole. */
+function assertEditScript(a: readonly string[], b: readonly string[], ops: readonly string[]): void {
+  const left: string[] = [];
+  const right: string[] = [];
+  let i = 0;
+  let j = 0;
+  for (const op of ops) {
+    if (op === ' ') {
+      assert.equal(a[i], b[j], `kept lines must be equal (${a} → ${b})`);
+      left.push(a[i++]!);
+      right.push(b[j++]!);
+    } else if (op === '-') left.push(a[i++]!);
+    else right.push(b[j++]!);
+  }
+  assert.deepEqual([left, right], [a, b]);
+}
+
 test('diffSequences: an edit script that turns a into b', () => {
   const cases: [string[], string[]][] = [
     [[], []],
@@ -15,20 +32,7 @@ test('diffSequences: an edit script that turns a into b', () => {
   ];
   for (const [a, b] of cases) {
     const ops = diffSequences(a, b);
-    const left: string[] = [];
-    const right: string[] = [];
-    let i = 0;
-    let j = 0;
-    for (const op of ops) {
-      if (op === ' ') {
-        assert.equal(a[i], b[j], `kept lines must be equal (${a} → ${b})`);
-        left.push(a[i++]!);
-        right.push(b[j++]!);
-      } else if (op === '-') left.push(a[i++]!);
-      else right.push(b[j++]!);
-    }
-    assert.deepEqual(left, a);
-    assert.deepEqual(right, b);
+    assertEditScript(a, b, ops);
     const kept = ops.filter((o) => o === ' ').length;
     // minimal: as many kept lines as the longest common subsequence
     const lcs = (x: string[], y: string[]): number => {
@@ -125,20 +129,7 @@ test('diffSequences past the minimal-edit bound: still an exact edit script, anc
     const a = Array.from({ length: Math.floor(rnd() * 40) }, () => `r${Math.floor(rnd() * 30)}`);
     const b = Array.from({ length: Math.floor(rnd() * 40) }, () => `r${Math.floor(rnd() * 30)}`);
     for (const maxEdits of [0, 3, 10_000]) {
-      const ops = diffSequences(a, b, maxEdits);
-      const left: string[] = [];
-      const right: string[] = [];
-      let i = 0;
-      let j = 0;
-      for (const op of ops) {
-        if (op === ' ') {
-          assert.equal(a[i], b[j]);
-          left.push(a[i++]!);
-          right.push(b[j++]!);
-        } else if (op === '-') left.push(a[i++]!);
-        else right.push(b[j++]!);
-      }
-      assert.deepEqual([left, right], [a, b], `maxEdits ${maxEdits}: ${a} → ${b}`);
+      assertEditScript(a, b, diffSequences(a, b, maxEdits));
     }
   }
   // Two unrelated 20k-line chains with a shared tail of unique lines: the anchors are kept.

@@ -2,7 +2,7 @@
 // resolves target names, declares chains a paste forgot, orders chains the
 // way iptables-save prints them.
 import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset, Table, TableName, Target } from './model.ts';
-import { BUILTIN_CHAINS } from './model.ts';
+import { BUILTIN_CHAINS, isValidChainName } from './model.ts';
 import { classifyTarget, resolveTarget, VERDICTS, type PendingTarget } from './rule-spec.ts';
 
 /**
@@ -79,6 +79,18 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
   const builtins = BUILTIN_CHAINS[name];
   for (const b of builtins) {
     if (!draft.chains.has(b)) draftChain(draft, b);
+  }
+  // Names iptables refuses (from any input form: a save file, -S or a listing) are errors and their
+  // chains and rules are dropped, so the canonical text never holds them and reads back the same.
+  for (const [chainName, chain] of draft.chains) {
+    if (!isValidChainName(chainName)) {
+      diagnostics.push({ line: chain.line ?? draft.line, severity: 'error', code: 'bad-chain-name', message: `invalid chain name "${chainName}" (iptables: Invalid chain name); the chain is dropped` });
+      draft.chains.delete(chainName);
+      continue;
+    }
+    const bad = chain.rules.filter((r) => r.target && !isValidChainName(r.target.name));
+    for (const r of bad) diagnostics.push({ line: r.line, severity: 'error', code: 'bad-chain-name', message: `invalid target or chain name "${r.target!.name}"; the rule is dropped` });
+    if (bad.length) chain.rules = chain.rules.filter((r) => !bad.includes(r));
   }
   const exists = (n: string): boolean => draft.chains.has(n);
   // Declare chains that rules jump to but the dump never declared.

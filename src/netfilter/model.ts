@@ -125,6 +125,9 @@ export function findChain(table: Table | undefined, name: string): Chain | undef
   return index.get(name);
 }
 
+/** What iptables accepts as a chain or target name: not empty, no blanks or quotes, not starting with `-` or `!`. */
+export const isValidChainName = (name: string): boolean => name !== '' && !/[\s"']/.test(name) && name[0] !== '-' && name[0] !== '!';
+
 export function isBuiltinChain(table: TableName, chain: string): boolean {
   return BUILTIN_CHAINS[table].includes(chain);
 }

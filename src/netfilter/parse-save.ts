@@ -1,7 +1,7 @@
 // Parser for `iptables-save` / `ip6tables-save` output and for `iptables -S`
 // style fragments (`-P`/`-N`/`-A` lines without `*table` headers).
 import type { Counters, Diagnostic, Family, Policy, TableName } from './model.ts';
-import { isBuiltinChain, isTableName } from './model.ts';
+import { isBuiltinChain, isTableName, isValidChainName } from './model.ts';
 import { tokenizeInto, vocabulary, type TokenList } from './lexer.ts';
 import { newSpecMemo, parseRuleSpec, RULE_SPEC_WORDS } from './rule-spec.ts';
 import { draftChain, newTableDraft, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
@@ -241,7 +241,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
       diag(lineNo, 'error', 'missing-chain', `"${cmd}" needs a chain name`, columns[0]!);
       continue;
     }
-    if (chainName && /[\s"']/.test(chainName)) {
+    if (chainName !== undefined && !isValidChainName(chainName)) {
       diag(lineNo, 'error', 'bad-chain-name', `invalid chain name "${chainName}" (iptables: Invalid chain name); the line is skipped`, columns[1]);
       continue;
     }
@@ -256,7 +256,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
         }
         const spec = parseRuleSpec(tokens, ctx.family, memo, from);
         for (const p of spec.problems) diag(lineNo, p.severity, p.code, p.message, p.column);
-        if (spec.target && /[\s"']/.test(spec.target.name)) {
+        if (spec.target && !isValidChainName(spec.target.name)) {
           diag(lineNo, 'error', 'bad-chain-name', `invalid target or chain name "${spec.target.name}" (iptables: Invalid chain name); the line is skipped`);
           break;
         }

@@ -1,12 +1,13 @@
 // Opening the SQLite database: migrations, pragmas, the Prisma client.
 // No module-level singletons: every caller owns the `Database` it opened.
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient, Prisma } from '../generated/prisma/client.ts';
 import { applyMigrations, readMigrations, MIGRATIONS_DIR, type MigrationReport } from './migrate.ts';
 import { createDeltaBaseCache, type DeltaBaseCache } from './blobs.ts';
+import { StoreUnavailableError } from './errors.ts';
 
 /** A Prisma client or an interactive-transaction client: what every store function takes first. */
 export type Client = PrismaClient | Prisma.TransactionClient;
@@ -21,8 +22,10 @@ export interface Database {
   readonly deltaBases: DeltaBaseCache;
   /** What the migrator did when the database was opened (null when `migrate: false`). */
   readonly migrations: MigrationReport | null;
-  /** A trivial query; rejects when the database is unusable (readiness). */
+  /** A trivial query; rejects when the database is unusable (readiness), including when it cannot take writes. */
   ping(): Promise<void>;
+  /** Throws StoreUnavailableError (→ 503) when the file was deleted or replaced since it was opened, or is read-only. */
+  assertWritable(): void;
   close(): Promise<void>;
 }
 
@@ -94,6 +97,25 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   await prisma.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
 
   let closed = false;
+  // The file the connection holds: deleting or replacing it goes unnoticed by SQLite (writes land in
+  // the unlinked inode and are lost at restart), so compare device and inode before writes.
+  const opened = statSync(file);
+  const writeProblem = (): string | undefined => {
+    let now;
+    try {
+      now = statSync(file);
+    } catch {
+      return `the database file ${file} was deleted while the server runs; writes would be lost (restore it or restart the server)`;
+    }
+    if (now.ino !== opened.ino || now.dev !== opened.dev) return `the database file ${file} was replaced while the server runs; restart the server to use the new file`;
+    try {
+      accessSync(file, constants.W_OK);
+      accessSync(dirname(file), constants.W_OK);
+    } catch {
+      return `the database file ${file} (or its directory) is read-only`;
+    }
+    return undefined;
+  };
   return {
     prisma,
     url,
@@ -101,7 +123,13 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     migrations,
     async ping() {
       if (closed) throw new Error('database is closed');
+      const problem = writeProblem();
+      if (problem) throw new Error(problem);
       await prisma.$queryRawUnsafe('SELECT 1');
+    },
+    assertWritable() {
+      const problem = writeProblem();
+      if (problem) throw new StoreUnavailableError(problem);
     },
     async close() {
       if (closed) return;

@@ -1,7 +1,7 @@
 // Errors the store raises for the HTTP layer to map (src/http/plugins/errors.ts).
 import type { Diagnostic } from '../netfilter/index.ts';
 
-export type StoreErrorKind = 'not-found' | 'conflict' | 'invalid-cursor' | 'unprocessable' | 'forbidden';
+export type StoreErrorKind = 'not-found' | 'conflict' | 'invalid-cursor' | 'unprocessable' | 'forbidden' | 'unavailable';
 
 export class StoreError extends Error {
   override readonly name: string = 'StoreError';
@@ -19,6 +19,14 @@ export class NotFoundError extends StoreError {
   override readonly name = 'NotFoundError';
   constructor(message: string) {
     super('not-found', message);
+  }
+}
+
+/** The database cannot take writes (its file was deleted or replaced, or is read-only): nothing was written. */
+export class StoreUnavailableError extends StoreError {
+  override readonly name = 'StoreUnavailableError';
+  constructor(message: string) {
+    super('unavailable', message);
   }
 }
 

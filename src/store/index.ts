@@ -15,7 +15,7 @@ export {
   type WriteActivity,
 } from './db.ts';
 export { applyMigrations, readMigrations, MIGRATIONS_DIR, MigrationError, type Migration, type MigrationReport } from './migrate.ts';
-export { StoreError, ForbiddenError, NotFoundError, InvalidCursorError, DumpParseError, InvalidInputError, type Problem, type StoreErrorKind } from './errors.ts';
+export { StoreError, StoreUnavailableError, ForbiddenError, NotFoundError, InvalidCursorError, DumpParseError, InvalidInputError, type Problem, type StoreErrorKind } from './errors.ts';
 export { DEFAULT_LIMIT, MAX_LIMIT, clampLimit, encodeCursor, decodeCursor, type Page, type PageRequest } from './cursor.ts';
 export { putBlob, getBlobText, decodeBlob, deleteUnreferencedBlobs, blobStorageBytes } from './blobs.ts';
 export { sha256Hex } from './hash.ts';

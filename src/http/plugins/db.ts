@@ -35,6 +35,14 @@ export default fp<DbPluginOptions>(
     app.decorate('readCache', opts.readCache);
     app.decorate('config', opts.config);
     app.addHook('onClose', async () => opts.readCache.close());
+    // Writes (uploads, nodes, tokens: unsafe methods of routes that need more than read) first check
+    // that the database file is still the one opened and writable: a clear 503, nothing lost.
+    app.addHook('preHandler', async (request) => {
+      if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return;
+      const scope = request.routeOptions.config?.scope;
+      if (scope === undefined || scope === 'read' || scope === 'public') return;
+      opts.db.assertWritable();
+    });
     if (opts.closeOnShutdown) app.addHook('onClose', async () => opts.db.close());
   },
   { name: 'packetpath-db', fastify: '5.x' },

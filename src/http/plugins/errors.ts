@@ -42,6 +42,7 @@ const KIND_STATUS: Record<StoreErrorKind, [number, string]> = {
   'invalid-cursor': [400, 'invalid-cursor'],
   unprocessable: [422, 'unprocessable'],
   forbidden: [403, 'forbidden'],
+  unavailable: [503, 'store-unavailable'],
 };
 
 const FASTIFY_SLUGS: Record<string, string> = {

@@ -29,7 +29,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['health'],
         operationId: 'readyz',
         summary: 'Readiness probe',
-        description: 'Runs a trivial query; 503 (problem+json) when the database does not answer.',
+        description: 'Runs a trivial query and checks that the database file is still the one opened and writable; 503 (problem+json, saying why) otherwise.',
         response: { 200: jsonResponse('Ready to serve', ref(ReadySchema)), ...problemResponses(503) },
       },
     },

@@ -158,7 +158,7 @@ export function problemResponses(...statuses: readonly number[]): Record<number,
     415: 'Unsupported Content-Type or Content-Encoding',
     422: 'Well-formed but unusable input (line-numbered `problems`, or `errors`)',
     429: 'Too many failed authentications from this address; retry after `Retry-After` seconds',
-    503: 'Service not ready (database unavailable or busy)',
+    503: 'Service not ready or store unavailable (database busy, its file deleted, replaced or read-only, analysis queue full); `Retry-After` when retrying helps',
   };
   const out: Record<number, ProblemResponse> = {};
   for (const s of statuses) out[s] = problemResponse(s, descriptions[s] ?? 'Error');

@@ -39,7 +39,7 @@ export default function analyze(task: AnalysisTask | DiffTask): AnalysisResult |
     }));
     return { kind: 'services', services, threadId };
   }
-  const host = task.hostJson === null ? undefined : buildHost(JSON.parse(task.hostJson) as unknown);
-  const findings = lintRuleset({ ruleset: parsed.ruleset, diagnostics: parsed.diagnostics, ...(host?.ok ? { host: host.host } : {}) });
+  const host = hostOf(task.hostJson);
+  const findings = lintRuleset({ ruleset: parsed.ruleset, diagnostics: parsed.diagnostics, ...(host ? { host } : {}) });
   return { kind: 'findings', findings, threadId };
 }

@@ -40,6 +40,8 @@ export interface HostModel {
   /** `ipset save` output, when ipset is installed and answered. */
   ipsets?: string;
   backend?: Backend;
+  /** net.ipv4.conf.{all,<iface>}.route_localnet; absent when /proc did not say. */
+  routeLocalnet?: { all: boolean; interfaces: string[] };
 }
 
 export interface Collection {
@@ -185,13 +187,35 @@ export async function collectHost(options: CollectOptions, warnings: string[]): 
     ipv4: await readFlag(read, '/proc/sys/net/ipv4/ip_forward', warnings),
     ipv6: await readFlag(read, '/proc/sys/net/ipv6/conf/all/forwarding', warnings, true),
   };
+  const routeLocalnet = addr ? await readRouteLocalnet(read, addr) : undefined;
   let ipsets: string | undefined;
   if (succeeded(ipsetR)) ipsets = ipsetR.stdout;
   else if (!ipsetR.missing) options.log.debug('ipset save failed; no ipsets in the host model', { reason: describeFailure(ipsetR) });
   if (addr === null || route4 === null) return null;
   // `ip -j` routes carry no family; an IPv6 `default dev wg0` would read as IPv4 without the tag.
   const tagged6 = route6.map((r) => (typeof r === 'object' && r !== null ? { ...r, family: 'inet6' } : r));
-  return { addr: stableAddr(addr), route: stableRoutes([...route4, ...tagged6]), forwarding, ...(ipsets !== undefined ? { ipsets } : {}) };
+  return { addr: stableAddr(addr), route: stableRoutes([...route4, ...tagged6]), forwarding, ...(ipsets !== undefined ? { ipsets } : {}), ...(routeLocalnet ? { routeLocalnet } : {}) };
+}
+
+/** route_localnet of `all` and of each interface; undefined when `all` cannot be read (the trace then says it is unknown). */
+async function readRouteLocalnet(read: (p: string) => Promise<string>, addr: unknown[]): Promise<{ all: boolean; interfaces: string[] } | undefined> {
+  const flag = async (path: string): Promise<boolean | undefined> => {
+    try {
+      return (await read(path)).trim() === '1';
+    } catch {
+      return undefined;
+    }
+  };
+  const all = await flag('/proc/sys/net/ipv4/conf/all/route_localnet');
+  if (all === undefined) return undefined;
+  const interfaces: string[] = [];
+  for (const a of addr) {
+    const name = (a as { ifname?: unknown })?.ifname;
+    // Interface names never hold "/" or "..": the kernel refuses them; checked anyway before building a path.
+    if (typeof name !== 'string' || name.includes('/') || name === '..' || name === '.') continue;
+    if ((await flag(`/proc/sys/net/ipv4/conf/${name}/route_localnet`)) === true) interfaces.push(name);
+  }
+  return { all, interfaces };
 }
 
 /** Everything the agent uploads, read once. Throws CollectError when no IPv4/IPv6 ruleset tool works. */

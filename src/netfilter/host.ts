@@ -42,6 +42,11 @@ export interface Host {
   /** The iptables backend: nft (default, what iptables 1.8 uses) or legacy; they order INPUT's tables differently. */
   readonly backend?: 'nft' | 'legacy';
   readonly assumptions: readonly string[];
+  /**
+   * net.ipv4.conf.*.route_localnet: 127.0.0.0/8 may arrive from outside lo
+   * when `all` or the in-interface has it on. Undefined when not known.
+   */
+  readonly routeLocalnet?: { readonly all: boolean; readonly interfaces: readonly string[] };
   /** Without a host file: addresses a trace path has taken to be none of the node's own (see assumeAddress). */
   readonly notLocal?: readonly Ip[];
 }
@@ -77,6 +82,8 @@ export interface HostFile {
   ipsets?: string | Record<string, string[]>;
   conntrack?: boolean;
   backend?: 'nft' | 'legacy';
+  /** net.ipv4.conf.all.route_localnet (true/false), or `{all, interfaces}` naming the interfaces that have it on. */
+  routeLocalnet?: boolean | { all?: boolean; interfaces?: string[] };
 }
 
 export type HostResult = { ok: true; host: Host; warnings: string[] } | { ok: false; errors: string[] };
@@ -147,8 +154,26 @@ export function buildHost(input: unknown): HostResult {
     const text = Object.entries(f.ipsets).map(([name, members]) => [`create ${name} hash:net`, ...members.map((m) => `add ${name} ${m}`)].join('\n')).join('\n');
     ipsets = parseIpsets(text).sets;
   }
+  const routeLocalnet = readRouteLocalnet(f.routeLocalnet, errors);
   if (errors.length) return { ok: false, errors };
-  return { ok: true, host: { interfaces, routes, forwarding, ipsets, known: true, assumptions: warnings, ...(typeof f.conntrack === 'boolean' ? { conntrack: f.conntrack } : {}), ...(f.backend === 'legacy' || f.backend === 'nft' ? { backend: f.backend } : {}) }, warnings };
+  return { ok: true, host: { interfaces, routes, forwarding, ipsets, known: true, assumptions: warnings, ...(routeLocalnet ? { routeLocalnet } : {}), ...(typeof f.conntrack === 'boolean' ? { conntrack: f.conntrack } : {}), ...(f.backend === 'legacy' || f.backend === 'nft' ? { backend: f.backend } : {}) }, warnings };
+}
+
+function readRouteLocalnet(v: HostFile['routeLocalnet'], errors: string[]): Host['routeLocalnet'] {
+  if (v === undefined) return undefined;
+  if (typeof v === 'boolean') return { all: v, interfaces: [] };
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+    const interfaces = Array.isArray(v.interfaces) ? v.interfaces.filter((i): i is string => typeof i === 'string') : [];
+    return { all: v.all === true, interfaces };
+  }
+  errors.push('"routeLocalnet" must be true, false or {"all": bool, "interfaces": [names]}');
+  return undefined;
+}
+
+/** Whether 127.0.0.0/8 may arrive on this interface (IN_DEV_NET_ROUTE_LOCALNET), or undefined when not known. */
+export function routeLocalnetOn(host: Host, iface: string | null): boolean | undefined {
+  if (!host.routeLocalnet) return undefined;
+  return host.routeLocalnet.all || (iface !== null && host.routeLocalnet.interfaces.includes(iface));
 }
 
 function toRoute(r: HostFileRoute, errors: string[]): Route | undefined {

@@ -58,6 +58,11 @@ export interface Packet {
   readonly fragment: boolean;
   /** Set when SNAT/MASQUERADE `--random`/`--random-fully` picked the source port at random. */
   readonly sportRandomized?: boolean;
+  /** The port range a random source port came from (SNAT/MASQUERADE to a port range). */
+  readonly sportRange?: string;
+  /** Set when DNAT/REDIRECT `--random` picked the destination port at random, from `dportRange`. */
+  readonly dportRandomized?: boolean;
+  readonly dportRange?: string;
 }
 
 export type PacketResult = { ok: true; packet: Packet; notes: string[] } | { ok: false; errors: string[] };
@@ -176,6 +181,8 @@ export function packetToJson(p: Packet): Record<string, unknown> {
     ...(p.sport !== undefined ? { sport: p.sport } : {}),
     ...(p.dport !== undefined ? { dport: p.dport } : {}),
     ...(p.sportRandomized ? { sportRandomized: true } : {}),
+    ...(p.sportRange ? { sportRange: p.sportRange } : {}),
+    ...(p.dportRandomized ? { dportRandomized: true, ...(p.dportRange ? { dportRange: p.dportRange } : {}) } : {}),
     protocol: p.protocol,
     ...(p.icmpType !== undefined && p.protocol.includes('icmp') ? { icmpType: p.icmpType, icmpCode: p.icmpCode ?? 0 } : {}),
     mark: hexMark(p.mark),

@@ -83,6 +83,9 @@ const quiet = createLogger({ write: () => undefined });
 const procFiles = (ipv4 = '1', ipv6 = '0') => async (p: string): Promise<string> => {
   if (p.endsWith('ipv4/ip_forward')) return `${ipv4}\n`;
   if (p.endsWith('conf/all/forwarding')) return `${ipv6}\n`;
+  if (p.endsWith('conf/all/route_localnet')) return '0\n';
+  if (p.endsWith('conf/eth0/route_localnet')) return '1\n';
+  if (p.endsWith('/route_localnet')) return '0\n';
   throw Object.assign(new Error('nope'), { code: 'ENOENT' });
 };
 const collectWith = (table: Record<string, Fake>): Promise<Collection> =>
@@ -116,6 +119,7 @@ describe('agent: collection', () => {
     assert.equal(c.ipv6.main?.text, IP6_SAVE);
     assert.ok(c.host);
     assert.deepEqual(c.host.forwarding, { ipv4: true, ipv6: false });
+    assert.deepEqual(c.host.routeLocalnet, { all: false, interfaces: ['eth0'] });
     assert.match(c.host.ipsets ?? '', /KUBE-TEST/);
     // `ip -j route` says no family: IPv6 routes are tagged, so a gatewayless IPv6 default stays IPv6.
     assert.deepEqual((c.host.route as { dst: string; family?: string }[]).map((r) => `${r.dst} ${r.family ?? '-'}`), [

@@ -93,6 +93,7 @@ ip link set eth0 up
 ip route add 198.51.100.0/24 via 192.0.2.1 dev eth0
 ip route add default via 192.0.2.254 dev eth0
 sysctl -qw net.ipv4.ip_forward=1
+sysctl -qw net.ipv4.conf.eth0.route_localnet=1
 ipset create KUBE-TEST hash:ip
 ipset add KUBE-TEST 203.0.113.77
 iptables-restore < "$1"
@@ -311,6 +312,8 @@ describe('agent in a network namespace (real iptables-save, real server)', { ski
     assert.deepEqual(routes(host.route.filter((x) => !x.dst.includes(':'))), routes(nsRoutes));
     assert.ok(host.route.some((x) => x.dst === '2001:db8:1::/64'), 'IPv6 routes too');
     assert.deepEqual(host.forwarding, { ipv4: true, ipv6: false });
+    // route_localnet as the kernel has it: off for all, on for eth0 (set above).
+    assert.deepEqual((host as { routeLocalnet?: unknown }).routeLocalnet, { all: false, interfaces: ['eth0'] });
     assert.match(host.ipsets, /^add KUBE-TEST 203\.0\.113\.77$/m);
     assert.equal(host.backend, 'nft');
     const built = buildHost(host);

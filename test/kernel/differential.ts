@@ -7,6 +7,10 @@ export interface CaseHost {
   interfaces: { name: string; addresses: string[] }[];
   routes: { dst: string; via?: string; dev?: string; type?: 'unicast' | 'local' | 'blackhole' | 'unreachable'; onlink?: boolean }[];
   forwarding: boolean;
+  /** `ipset save` text: in the host file for the simulator, restored in the namespace for the kernel. */
+  ipsets?: string;
+  /** net.ipv4.conf.all.route_localnet, in the host file and set in the namespace. */
+  routeLocalnet?: boolean;
 }
 
 export interface CasePacket {
@@ -143,7 +147,15 @@ export async function runCase(c: DiffCase): Promise<{ verdicts: PacketVerdict[];
   // The kernel adds connected routes itself; listing them again would fail.
   const connected = new Set(c.host.interfaces.flatMap((i) => i.addresses.map((a) => `${networkOf(a)} ${i.name}`)));
   const routes = c.host.routes.filter((r) => r.via || r.type || !connected.has(`${r.dst} ${r.dev}`));
-  const node: NodeSpec = { name: 'n1', dump: rendered, interfaces: c.host.interfaces.filter((i) => i.name !== 'lo'), routes, forwarding: c.host.forwarding };
+  const node: NodeSpec = {
+    name: 'n1',
+    dump: rendered,
+    interfaces: c.host.interfaces.filter((i) => i.name !== 'lo'),
+    routes,
+    forwarding: c.host.forwarding,
+    ...(c.host.ipsets ? { ipsets: c.host.ipsets } : {}),
+    ...(c.host.routeLocalnet !== undefined ? { sysctls: { 'net.ipv4.conf.all.route_localnet': c.host.routeLocalnet ? 1 : 0 } } : {}),
+  };
   const topo: TopologySpec = { nodes: [node], links: [] };
   const specs: { cp: CasePacket; spec: PacketSpec }[] = [];
   for (const cp of c.packets) for (let k = 0; k < (cp.repeat ?? 1); k++) specs.push({ cp, spec: simPacketSpec(cp) });

@@ -432,6 +432,10 @@ class Topology:
         setup_info = {}
         for n in self.nodes:
             ns = n["ns"]
+            if n.get("ipsets"):
+                p = run(ns, ["ipset", "restore"], n["ipsets"], check=False)
+                if p.returncode != 0:
+                    raise DriverError("ipset restore failed on node %s: %s" % (n["name"], p.stderr.strip()))
             if n.get("dump") is not None:
                 p = run(ns, ["iptables-restore"], n["dump"], check=False)
                 if p.returncode != 0:
@@ -626,11 +630,15 @@ class Topology:
         t1 = time.monotonic()
         procs = {}
         for n in self.nodes:
-            procs[n["name"]] = spawn(n["ns"], ["sh", "-c", "conntrack -L -o extended 2>/dev/null; conntrack -F >/dev/null 2>&1"],
+            # a SET target changes ipsets: put back the given contents so packets stay independent
+            reset = "; ipset flush; ipset restore -exist >/dev/null 2>&1" if n.get("ipsets") else ""
+            procs[n["name"]] = spawn(n["ns"], ["sh", "-c", "conntrack -L -o extended 2>/dev/null; conntrack -F >/dev/null 2>&1" + reset],
+                                     stdin=subprocess.PIPE if reset else subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         ct = {}
         for name, p in procs.items():
-            o, _ = p.communicate()
+            n = next(x for x in self.nodes if x["name"] == name)
+            o, _ = p.communicate(n["ipsets"].encode() if n.get("ipsets") else None)
             _children.remove(p)
             ct[name] = [l for l in o.decode(errors="replace").splitlines() if l.strip()]
         timing["conntrackMs"] = round((time.monotonic() - t1) * 1000, 1)

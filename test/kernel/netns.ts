@@ -350,6 +350,8 @@ export interface NodeSpec {
   forwarding: boolean;
   /** extra sysctls applied after links exist, e.g. {'net.ipv4.conf.all.rp_filter': 1} */
   sysctls?: Record<string, string | number>;
+  /** `ipset save` text restored before the dump, and again after every packet (a SET target changes sets) */
+  ipsets?: string;
   /** static neighbour entries (nud permanent) */
   neighbours?: { address: string; mac: string; dev: string }[];
 }
@@ -934,6 +936,7 @@ export async function runTopologyDetailed(
       routes: n.routes,
       forwarding: n.forwarding,
       sysctls: n.sysctls ?? {},
+      ipsets: n.ipsets ?? null,
       neighbours: [...(n.neighbours ?? []), ...linkNeighbours(topo, n.ns)],
       traceIds: ipIds,
       marks: marks.get(n.name) ?? {},

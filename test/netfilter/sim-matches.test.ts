@@ -46,6 +46,13 @@ const IPSETS_HOST: HostFile = {
     'add NETS 203.0.113.0/24 nomatch',
     'create PAIRS hash:ip,port,ip family inet hashsize 1024 maxelem 65536',
     'add PAIRS 192.0.2.1,tcp:80,203.0.113.7',
+    'create V6 hash:net family inet6 hashsize 1024 maxelem 65536',
+    'add V6 2001:db8:ffff::/48',
+    'create LIST list:set size 8',
+    'add LIST V6',
+    'add LIST ALLOW',
+    'create LIST2 list:set size 8',
+    'add LIST2 SVC',
   ].join('\n'),
 };
 
@@ -279,6 +286,13 @@ const ROWS: Row[] = [
   { name: 'set: hash:ip,port,ip with another source', rule: '-m set --match-set PAIRS dst,dst,src', host: IPSETS_HOST, pkt: { src: '203.0.113.8' }, expect: 'no' },
   { name: 'set: a more specific nomatch element excludes the address', rule: '-m set --match-set NETS src', host: IPSETS_HOST, expect: 'no' },
   { name: 'set: the wider element still holds outside the nomatch one', rule: '-m set --match-set NETS src', host: IPSETS_HOST, pkt: { src: '203.0.112.1' }, expect: 'match' },
+  { name: 'set: list:set matches through a member set (ALLOW)', rule: '-m set --match-set LIST src', host: IPSETS_HOST, expect: 'match' },
+  { name: 'set: ! list:set with the source in a member set', rule: '-m set ! --match-set LIST src', host: IPSETS_HOST, expect: 'no' },
+  { name: 'set: list:set, destination in no member set', rule: '-m set --match-set LIST dst', host: IPSETS_HOST, expect: 'no' },
+  { name: 'set: list:set holds an inet6 member for an IPv6 packet', rule: '-m set --match-set LIST src', host: { ...HOST6, ipsets: IPSETS_HOST.ipsets! }, family: 'ipv6', expect: 'match' },
+  { name: 'set: list:set member of two dimensions needs two flags', rule: '-m set --match-set LIST2 dst', host: IPSETS_HOST, expect: 'no' },
+  { name: 'set: list:set member of two dimensions with dst,dst', rule: '-m set --match-set LIST2 dst,dst', host: IPSETS_HOST, expect: 'match' },
+  { name: 'set: an inet set never holds an IPv6 packet', rule: '-m set --match-set ALLOW src', host: { ...HOST6, ipsets: IPSETS_HOST.ipsets! }, family: 'ipv6', expect: 'no' },
   { name: 'set: contents not given: fork', rule: '-m set --match-set KUBE-LOAD-BALANCER src', expect: 'fork', why: /KUBE-LOAD-BALANCER/ },
 
   // ---- owner: only local sockets have an owner

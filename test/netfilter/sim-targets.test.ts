@@ -89,13 +89,20 @@ const ROWS: Row[] = [
   // ---- DNAT
   { name: 'DNAT in PREROUTING: new destination, routed and forwarded; TRACE says ACCEPT', dump: nat('-A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.9:8080'), verdict: 'ACCEPT', disposition: 'FORWARDED', events: ['nat/PREROUTING#1:ACCEPT', 'nat/POSTROUTING#policy:ACCEPT'], packet: { dst: '198.51.100.9', dport: 8080, src: '203.0.113.7', outInterface: 'eth1' }, changes: /DNAT to 198\.51\.100\.9:8080/, assumption: null },
   { name: 'DNAT without a port keeps the destination port', dump: nat('-A PREROUTING -j DNAT --to-destination 198.51.100.9'), packet: { dst: '198.51.100.9', dport: 80 } },
-  { name: 'DNAT to a range: shown with the first address and port, and said so', dump: nat('-A PREROUTING -p tcp -j DNAT --to-destination 198.51.100.9-198.51.100.12:8000-8010'), packet: { dst: '198.51.100.9', dport: 8000 }, assumption: /range/ },
+  // Addresses picked from a range are the kernel's jhash2 choice (checked in test/kernel/cases/targeted.ts).
+  { name: 'DNAT to a range: the hashed address, the first port for a port outside the range, and said so', dump: nat('-A PREROUTING -p tcp -j DNAT --to-destination 198.51.100.9-198.51.100.12:8000-8010'), packet: { dst: '198.51.100.12', dport: 8000 }, assumption: /hashes the connection's addresses to pick 198\.51\.100\.12/ },
+  { name: 'DNAT to a port range keeps a destination port already inside it', dump: nat('-A PREROUTING -p tcp -j DNAT --to-destination 198.51.100.9:70-90'), packet: { dst: '198.51.100.9', dport: 80 }, assumption: null },
+  { name: 'DNAT --random to a port range: the port is a random choice', dump: nat('-A PREROUTING -p tcp -j DNAT --to-destination 198.51.100.9:70-90 --random'), packet: { dport: 70, dportRandomized: true, dportRange: '70-90' }, assumption: /random from 70-90/ },
+  { name: 'REDIRECT to a port range keeps a port inside it', dump: nat('-A PREROUTING -p tcp -j REDIRECT --to-ports 79-81'), packet: { dst: '192.0.2.1', dport: 80 }, assumption: null },
   { name: 'DNAT to another local address: delivered locally (nat INPUT runs next)', dump: nat('-A PREROUTING -p tcp -j DNAT --to-destination 198.51.100.1:22'), disposition: 'DELIVERED_LOCAL', events: ['nat/PREROUTING#1:ACCEPT', 'nat/INPUT#policy:ACCEPT'], packet: { dst: '198.51.100.1', dport: 22 } },
   { name: 'DNAT of an IPv6 packet to [addr]:port', family: 'ipv6', dump: nat('-A PREROUTING -p tcp -j DNAT --to-destination [2001:db8:0:2::9]:8080'), disposition: 'FORWARDED', packet: { dst: '2001:db8:0:2::9', dport: 8080, outInterface: 'eth1' } },
 
   // ---- SNAT / MASQUERADE
   { name: 'SNAT in POSTROUTING rewrites the source', dump: nat('-A POSTROUTING -o eth1 -j SNAT --to-source 198.51.100.1'), pkt: FWD, disposition: 'FORWARDED', events: ['nat/PREROUTING#policy:ACCEPT', 'nat/POSTROUTING#1:ACCEPT'], packet: { src: '198.51.100.1', sport: 40000, dst: '198.51.100.9' } },
-  { name: 'SNAT to a range with ports: first address and port, and said so', dump: nat('-A POSTROUTING -p tcp -j SNAT --to-source 198.51.100.2-198.51.100.5:1024-2048'), pkt: FWD, packet: { src: '198.51.100.2', sport: 1024 }, assumption: /range/ },
+  { name: 'SNAT to a range with ports: the hashed address, a random port from the range, and said so', dump: nat('-A POSTROUTING -p tcp -j SNAT --to-source 198.51.100.2-198.51.100.5:1024-2048'), pkt: FWD, packet: { src: '198.51.100.4', sport: 1024, sportRandomized: true, sportRange: '1024-2048' }, assumption: /at random from 1024-2048/ },
+  { name: 'SNAT keeps a source port inside the range', dump: nat('-A POSTROUTING -p tcp -j SNAT --to-source 198.51.100.2:40000-40010'), pkt: FWD, packet: { src: '198.51.100.2', sport: 40000 }, assumption: null },
+  { name: 'SNAT leaves a source already inside the range as it is', dump: nat('-A POSTROUTING -p tcp -j SNAT --to-source 203.0.113.0-203.0.113.255'), pkt: FWD, packet: { src: '203.0.113.7', sport: 40000 }, assumption: null },
+  { name: 'MASQUERADE --to-ports keeps a source port inside the range', dump: nat('-A POSTROUTING -o eth1 -p tcp -j MASQUERADE --to-ports 39990-40010'), pkt: FWD, packet: { sport: 40000 }, assumption: null },
   { name: 'MASQUERADE takes the address of the out-interface', dump: nat('-A POSTROUTING -o eth1 -j MASQUERADE'), pkt: FWD, verdict: 'ACCEPT', disposition: 'FORWARDED', events: ['nat/PREROUTING#policy:ACCEPT', 'nat/POSTROUTING#1:ACCEPT'], packet: { src: '198.51.100.1', outInterface: 'eth1' }, changes: /198\.51\.100\.1.*eth1/ },
   // Checked against the kernel (inet_select_addr): the address in the next hop's subnet, not the route's prefsrc.
   { name: 'MASQUERADE with two addresses picks the one in the next hop\'s subnet', host: TWO_ADDR_HOST, dump: nat('-A POSTROUTING -o eth1 -j MASQUERADE'), pkt: { dst: '203.0.113.9' }, packet: { src: '198.51.100.1', outInterface: 'eth1' } },
@@ -143,7 +150,10 @@ const ROWS: Row[] = [
   { name: 'CONNSECMARK: CONTINUE', dump: table('security', ['-A INPUT -j CONNSECMARK --save', '-A INPUT -j ACCEPT']), events: ['security/INPUT#1:CONTINUE', 'security/INPUT#2:ACCEPT'] },
   { name: 'IDLETIMER: CONTINUE', dump: filter(['-A INPUT -j IDLETIMER --timeout 60 --label web', '-A INPUT -j ACCEPT']), events: ['filter/INPUT#1:CONTINUE', 'filter/INPUT#2:ACCEPT'] },
   { name: 'TEE: CONTINUE (the original goes on)', dump: mangle('-A PREROUTING -j TEE --gateway 192.0.2.99'), events: ['mangle/PREROUTING#1:CONTINUE', 'mangle/PREROUTING#policy:ACCEPT', 'mangle/INPUT#policy:ACCEPT'], disposition: 'DELIVERED_LOCAL' },
-  { name: 'SET: CONTINUE, and the trace says later set matches do not see the change', dump: filter(['-A INPUT -j SET --add-set SEEN src', '-A INPUT -j ACCEPT']), events: ['filter/INPUT#1:CONTINUE', 'filter/INPUT#2:ACCEPT'], assumption: /SET/ },
+  { name: 'SET --add-set: a later --match-set on the same packet sees the element (set not in the host file)', dump: filter(['-A INPUT -j SET --add-set SEEN src', '-A INPUT -m set --match-set SEEN src -j DROP', '-A INPUT -j ACCEPT']), events: ['filter/INPUT#1:CONTINUE', 'filter/INPUT#2:DROP'] },
+  { name: 'SET --del-set: a later --match-set on the same packet no longer matches', dump: filter(['-A INPUT -j SET --del-set SEEN src', '-A INPUT -m set --match-set SEEN src -j DROP', '-A INPUT -j ACCEPT']), events: ['filter/INPUT#1:CONTINUE', 'filter/INPUT#3:ACCEPT'] },
+  { name: 'SET --add-set of another side does not make the source match', dump: filter(['-A INPUT -j SET --add-set SEEN dst', '-A INPUT -m set --match-set SEEN src -j DROP', '-A INPUT -j ACCEPT']), host: { ...HOST, ipsets: 'create SEEN hash:ip family inet hashsize 1024 maxelem 65536\n' }, events: ['filter/INPUT#1:CONTINUE', 'filter/INPUT#3:ACCEPT'], assumption: null },
+  { name: 'SET --add-set to a list:set adds to its first member set that fits', dump: filter(['-A INPUT -j SET --add-set L src', '-A INPUT -m set --match-set A src -j DROP', '-A INPUT -j ACCEPT']), host: { ...HOST, ipsets: ['create A hash:ip family inet', 'create L list:set size 8', 'add L A'].join('\n') }, events: ['filter/INPUT#1:CONTINUE', 'filter/INPUT#2:DROP'], assumption: null },
 
   // ---- header rewriting
   { name: 'TTL --ttl-set', dump: mangle('-A PREROUTING -j TTL --ttl-set 10'), final: { ttl: 10 }, events: ['mangle/PREROUTING#1:CONTINUE', 'mangle/PREROUTING#policy:ACCEPT', 'mangle/INPUT#policy:ACCEPT'] },
@@ -165,14 +175,31 @@ const ROWS: Row[] = [
 
   // ---- handing the packet elsewhere
   { name: 'NFQUEUE: verdict QUEUE, disposition UNKNOWN, with the queue number', dump: filter('-A INPUT -j NFQUEUE --queue-num 3'), verdict: 'QUEUE', disposition: 'UNKNOWN', events: ['filter/INPUT#1:QUEUE'], assumption: /queue 3/ },
-  { name: 'TPROXY: ACCEPT with the tproxy mark, assuming a listener', dump: mangle('-A PREROUTING -p tcp -j TPROXY --on-port 15001 --on-ip 127.0.0.1 --tproxy-mark 0x1/0x1'), events: ['mangle/PREROUTING#1:ACCEPT', 'mangle/INPUT#policy:ACCEPT'], packet: { mark: '0x1' }, assumption: /15001/ },
 ];
 
 for (const row of ROWS) test(row.name, () => check(row));
 
+const TPROXY = mangle('-A PREROUTING -p tcp -j TPROXY --on-port 15001 --on-ip 127.0.0.1 --tproxy-mark 0x1/0x1');
+
+test('TPROXY forks: ACCEPT with the tproxy mark if a transparent socket listens, DROP (as the kernel does) if none', () => {
+  const r = trace(TPROXY, packetFor({ name: '', dump: TPROXY }), { host: HOST });
+  const byVerdict = new Map(r.outcomes.map((o) => [o.verdict, o]));
+  assert.equal(r.outcomes.length, 2);
+  const accept = byVerdict.get('ACCEPT')!;
+  const drop = byVerdict.get('DROP')!;
+  assert.deepEqual(accept.events, ['mangle/PREROUTING#1:ACCEPT', 'mangle/INPUT#policy:ACCEPT']);
+  assert.equal(accept.packet['mark'], '0x1');
+  assert.ok(accept.assumptions.some((a) => /transparent socket listens on port 15001/.test(a)));
+  assert.deepEqual(drop.events, ['mangle/PREROUTING#1:DROP']);
+  assert.equal(drop.disposition, 'DROPPED');
+  assert.ok(drop.assumptions.some((a) => /no transparent socket.*15001.*drops/.test(a)));
+  assert.equal(accept.p, null);
+  assert.equal(drop.p, null);
+});
+
 test('every target in extensions.ts has a row', () => {
   const used = new Set<string>();
-  for (const r of ROWS) for (const m of r.dump.matchAll(/ -j (\S+)/g)) used.add(m[1]!);
+  for (const r of [...ROWS, { dump: TPROXY }]) for (const m of r.dump.matchAll(/ -j (\S+)/g)) used.add(m[1]!);
   const missing = Object.keys(TARGETS).filter((name) => !used.has(name));
   assert.deepEqual(missing, []);
 });

@@ -361,7 +361,7 @@ const ROUTING: [string, PacketInput, HostFile, RegExp, readonly string[]][] = [
   ['unreachable route: NO_ROUTE', { ...PKT, dst: '203.0.113.70' }, ROUTES, /unreachable/, ['mangle/PREROUTING#policy:ACCEPT']],
   ['prohibit route: NO_ROUTE', { ...PKT, dst: '203.0.113.130' }, ROUTES, /prohibit/, ['mangle/PREROUTING#policy:ACCEPT']],
   ['forwarding off: NO_ROUTE', FWD, { ...HOST, forwarding: false }, /forwarding/, ['mangle/PREROUTING#policy:ACCEPT']],
-  ['martian source 127.0.0.1 from outside lo', { ...PKT, src: '127.0.0.1' }, HOST, /martian/, ['mangle/PREROUTING#policy:ACCEPT']],
+  ['martian source 127.0.0.1 from outside lo', { ...PKT, src: '127.0.0.1' }, { ...HOST, routeLocalnet: false }, /martian/, ['mangle/PREROUTING#policy:ACCEPT']],
   ['martian source: one of the node\'s own addresses', { ...PKT, src: '198.51.100.1' }, HOST, /martian/, ['mangle/PREROUTING#policy:ACCEPT']],
   ['martian source: a multicast address', { ...PKT, protocol: 'udp', src: '224.0.0.5' }, HOST, /martian/, ['mangle/PREROUTING#policy:ACCEPT']],
   ['martian source: 0.0.0.0 to a unicast address', { ...PKT, protocol: 'udp', src: '0.0.0.0' }, HOST, /martian/, ['mangle/PREROUTING#policy:ACCEPT']],
@@ -471,11 +471,32 @@ test('a packet to 255.255.255.255 is delivered locally, not forwarded (kernel-ch
   assert.deepEqual(o.events, ['filter/INPUT#1:CONTINUE', 'filter/INPUT#policy:ACCEPT']);
 });
 
-test('a packet from eth0 to 127.0.0.1 is dropped as a martian destination, before INPUT (kernel-checked)', () => {
-  const o = only(trace(table('filter', '-A INPUT -j LOG'), { ...PKT, dst: '127.0.0.1' }));
+test('route_localnet off: a packet from eth0 to 127.0.0.1 is dropped as a martian destination, before INPUT (kernel-checked)', () => {
+  const o = only(trace(table('filter', '-A INPUT -j LOG'), { ...PKT, dst: '127.0.0.1' }, { host: { ...HOST, routeLocalnet: false } }));
   assert.equal(o.disposition, 'NO_ROUTE');
-  assert.match(o.reason, /martian/);
+  assert.match(o.reason, /martian.*route_localnet is off/);
   assert.deepEqual(o.events, []);
+});
+
+test('route_localnet on (all, or the in-interface): 127.0.0.1 from eth0 reaches INPUT (kernel-checked)', () => {
+  for (const routeLocalnet of [true, { all: false, interfaces: ['eth0'] }]) {
+    const o = only(trace(table('filter', '-A INPUT -j LOG'), { ...PKT, dst: '127.0.0.1' }, { host: { ...HOST, routeLocalnet } }));
+    assert.equal(o.disposition, 'DELIVERED_LOCAL');
+    assert.deepEqual(o.events, ['filter/INPUT#1:CONTINUE', 'filter/INPUT#policy:ACCEPT']);
+  }
+  const other = only(trace(table('filter', '-A INPUT -j LOG'), { ...PKT, dst: '127.0.0.1' }, { host: { ...HOST, routeLocalnet: { interfaces: ['eth1'] } } }));
+  assert.equal(other.disposition, 'NO_ROUTE');
+});
+
+test('route_localnet unknown: both outcomes, each with its assumption', () => {
+  const r = trace(table('filter', '-A INPUT -j LOG'), { ...PKT, dst: '127.0.0.1' });
+  assert.equal(r.outcomes.length, 2);
+  const martian = r.outcomes.find((o) => o.disposition === 'NO_ROUTE')!;
+  const delivered = r.outcomes.find((o) => o.disposition === 'DELIVERED_LOCAL')!;
+  assert.ok(martian.assumptions.some((a) => /route_localnet is not known.*off/.test(a)), JSON.stringify(martian.assumptions));
+  assert.ok(delivered.assumptions.some((a) => /route_localnet is not known.*on/.test(a)), JSON.stringify(delivered.assumptions));
+  assert.equal(martian.p, null);
+  assert.equal(delivered.p, null);
 });
 
 // ---------------------------------------------------------------- kernel behaviour not modelled yet (sim/trace.ts)

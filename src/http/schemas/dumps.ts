@@ -140,7 +140,7 @@ export const UploadJsonSchema = Type.Object(
     dump: Type.String({ description: 'The (IPv4) dump text' }),
     ip6Dump: Type.Optional(Type.String({ description: 'The ip6tables dump text, stored as a second (ipv6) version' })),
     host: Type.Optional(
-      Type.Object({}, { additionalProperties: true, description: 'Host file: `{interfaces, routes, forwarding}` or `{addr, route}` from `ip -j`' }),
+      Type.Object({}, { additionalProperties: true, description: 'Host file: `{interfaces, routes, forwarding}` or `{addr, route}` from `ip -j`; optional `ipsets` (ipset save text), `routeLocalnet` (true/false or {all, interfaces}), `conntrack`, `backend`' }),
     ),
     collectedAt: Type.Optional({ ...DateTimeSchema, description: 'When the agent collected the dump' }),
     cluster: Type.Optional(Type.String({ maxLength: 253 })),

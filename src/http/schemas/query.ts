@@ -252,7 +252,7 @@ export const TraceRequestSchema = Type.Object(
     node: Type.Optional(NodeNameSchema),
     dumpId: Type.Optional(Type.Integer({ minimum: 1 })),
     packet: ref(PacketSchema),
-    host: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'Host file (interfaces, routes, forwarding) overriding the stored one' })),
+    host: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'Host file (interfaces, routes, forwarding, ipsets, routeLocalnet, conntrack, backend) overriding the stored one' })),
     changes: Type.Optional(
       Type.Union([WhatIfCommands, Type.Record(NodeNameSchema, WhatIfCommands, { maxProperties: MAX_WHATIF_NODES })], {
         description: `What-if iptables commands (\`-I FORWARD 1 ...\`, \`-A\`, \`-D\`, \`-P FORWARD ACCEPT\`, \`-t nat ...\`) applied for this trace only; for cluster traces an object keyed by node name. At most ${MAX_WHATIF_CHANGES} commands of ${MAX_WHATIF_COMMAND_LENGTH} characters per node, ${MAX_WHATIF_NODES} nodes.`,
@@ -292,7 +292,7 @@ export const TraceOutcomeSchema = Type.Object(
     probability: Type.Union([Type.Number(), Type.Null()]),
     verdict: StringEnum(FINAL_VERDICTS),
     disposition: StringEnum(DISPOSITIONS),
-    packet: Type.Object({}, { additionalProperties: true }),
+    packet: Type.Object({}, { additionalProperties: true, description: 'The packet where the path ends: src, dst, sport, dport, protocol, mark, connmark, state, inInterface, outInterface; `sportRandomized`/`sportRange` (and `dportRandomized`/`dportRange`) when NAT picks the port at random from a range, so the number shown is one of many' }),
     events: Type.Array(ref(TraceEventSchema)),
     assumptions: Type.Array(Type.String()),
     reason: Type.String(),

@@ -3,9 +3,9 @@
 import type { ExtOption, Family, Match } from '../model.ts';
 import { addressType, isAssumedAddress, lookupRoute, type AddrType } from '../host.ts';
 import { cidrContains, formatIp, isMulticast, parseCidr, parseIp, type Ip } from '../addr.ts';
-import { setContains, type SetLookupValue } from '../ipset.ts';
+import { lookupSet, type SetValueOf } from '../ipset.ts';
 import { tcpFlagBits } from '../values.ts';
-import { hexMark } from '../packet.ts';
+import { hexMark, type Packet } from '../packet.ts';
 import type { EvalContext, Matcher, MatchResult, Uncertain } from './context.ts';
 
 const TRUE: Matcher = () => 1;
@@ -283,17 +283,15 @@ const MODULES: Record<string, ModuleCompiler> = {
           return () => unknown(`set --${o.name}`);
         }
         const [name, flags] = o.args as [string, string];
-        const dirs = flags.split(',');
+        const sides = flags.split(',') as ('src' | 'dst')[];
         return (ctx) => {
           const set = ctx.host.ipsets.get(name);
-          if (!set) return not({ p: null, why: `${ctx.packet.src.family === 'ipv4' ? '' : ''}ipset ${name} contains the packet's ${flags}`, yes: `assumed ipset ${name} contains the packet's ${flags} (set contents unknown)`, no: `assumed ipset ${name} does not contain the packet's ${flags} (set contents unknown)` }, o.negated);
-          const values: SetLookupValue[] = dirs.map((d, i) => {
-            const dim = set.dimensions[i];
-            const src = d === 'src';
-            if (dim === 'port') return { ...(src ? (ctx.packet.sport !== undefined ? { port: ctx.packet.sport } : {}) : ctx.packet.dport !== undefined ? { port: ctx.packet.dport } : {}), protocol: ctx.packet.protocol };
-            return { ip: src ? ctx.packet.src : ctx.packet.dst };
-          });
-          return not(bool(setContains(set, values)), o.negated);
+          const answer = set ? lookupSet(ctx.host.ipsets, set, sides, setValueOf(ctx.packet), ctx.packet.family) : undefined;
+          if (answer === undefined) {
+            const why = set?.partial ? 'set contents only partly known' : set ? 'a dimension packetpath cannot read from the packet' : 'set contents unknown';
+            return not({ p: null, why: `ipset ${name} contains the packet's ${flags}`, yes: `assumed ipset ${name} contains the packet's ${flags} (${why})`, no: `assumed ipset ${name} does not contain the packet's ${flags} (${why})` }, o.negated);
+          }
+          return not(bool(answer), o.negated);
         };
       }),
     ),
@@ -439,3 +437,28 @@ export function compileMatch(m: Match, family: Family): Matcher {
 
 export const describeMark = hexMark;
 export type { Ip };
+
+/** The values a set dimension reads from the packet (ip_set_get_ip4_port and friends); a MAC is not known. */
+export function setValueOf(p: Packet): SetValueOf {
+  return (dim, side) => {
+    const src = side === 'src';
+    switch (dim) {
+      case 'ip':
+      case 'net':
+        return { ip: src ? p.src : p.dst };
+      case 'port': {
+        const port = src ? p.sport : p.dport;
+        // ICMP elements are icmp:type/code; packetpath reads only TCP/UDP/SCTP ports.
+        return port === undefined ? undefined : { port, protocol: p.protocol };
+      }
+      case 'mark':
+        return { mark: p.mark };
+      case 'iface': {
+        const iface = src ? p.inInterface : p.outInterface;
+        return iface ? { iface } : undefined;
+      }
+      default:
+        return undefined;
+    }
+  };
+}

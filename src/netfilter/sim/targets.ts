@@ -5,7 +5,9 @@ import { formatIp, parseCidr, parseIp, maskOf, type Ip } from '../addr.ts';
 import { findInterface, sourceAddressFor, type Host, type RouteDecision } from '../host.ts';
 import { hexMark, type Packet } from '../packet.ts';
 import type { Conn, Hook } from './context.ts';
-import { DSCP_CLASSES, hasConntrack } from './matches.ts';
+import { DSCP_CLASSES, hasConntrack, setValueOf } from './matches.ts';
+import { changeSet } from '../ipset.ts';
+import { describeRange, parseNatRange, pickNatAddress, pickNatPort, type NatRange } from './nat.ts';
 
 export interface TargetContext {
   readonly packet: Packet;
@@ -24,6 +26,10 @@ export interface TargetEffect {
   readonly changes?: string[];
   readonly assumption?: string;
   readonly rejected?: boolean;
+  /** The node after the target, when it changed ipset contents (SET). */
+  readonly host?: Host;
+  /** What the target does instead when its `assumption` is false (TPROXY without a socket): the trace forks. */
+  readonly alternative?: TargetEffect;
 }
 
 const arg = (opts: readonly ExtOption[], name: string): string | undefined => opts.find((o) => o.name === name)?.args[0];
@@ -34,71 +40,31 @@ function parseMaskPair(v: string | undefined): [number, number] {
   return [Number(a) >>> 0, Number(b ?? '0xffffffff') >>> 0];
 }
 
-/** `addr[-addr][:port[-port]]` → first address and first port; notes when a range was given. */
-function natTo(v: string, family: Packet['family']): { ip?: Ip; port?: number; range: boolean } {
-  let addrPart = v;
-  let portPart: string | undefined;
-  if (family === 'ipv6' && v.startsWith('[')) {
-    const end = v.indexOf(']');
-    addrPart = v.slice(1, end);
-    if (v[end + 1] === ':') portPart = v.slice(end + 2);
-  } else if (family === 'ipv4' && v.includes(':')) {
-    [addrPart, portPart] = v.split(':') as [string, string];
-  }
-  const [lo, hi] = addrPart.split('-');
-  const [plo, phi] = (portPart ?? '').split('-');
-  const ip = lo ? parseIp(lo) : undefined;
-  return {
-    ...(ip ? { ip } : {}),
-    ...(plo ? { port: Number(plo) } : {}),
-    range: (hi !== undefined && hi !== lo) || (phi !== undefined && phi !== plo),
-  };
-}
-
 export function applyExtension(t: Target & { kind: 'extension' }, ctx: TargetContext): TargetEffect {
   const { packet: p, conn } = ctx;
   const o = t.options;
   if (!t.known) return { verdict: 'UNKNOWN', assumption: `target ${t.name} is unknown to packetpath; the trace stops there` };
   switch (t.name) {
-    case 'DNAT': {
-      const to = natTo(arg(o, 'to-destination') ?? '', p.family);
-      const packet: Packet = { ...p, ...(to.ip ? { dst: to.ip } : {}), ...(to.port !== undefined ? { dport: to.port } : {}) };
-      return {
-        verdict: 'ACCEPT',
-        packet,
-        conn: { ...conn, dnat: true },
-        changes: [`DNAT to ${describeAddr(packet.dst, packet.dport)}`],
-        ...(to.range ? { assumption: `DNAT to a range (${arg(o, 'to-destination')}): the kernel picks one by hash; shown with the first` } : {}),
-      };
-    }
+    case 'DNAT':
     case 'SNAT': {
-      const to = natTo(arg(o, 'to-source') ?? '', p.family);
-      const random = has(o, 'random') || has(o, 'random-fully');
-      const packet: Packet = { ...p, ...(to.ip ? { src: to.ip } : {}), ...(to.port !== undefined ? { sport: to.port } : {}), ...(random && p.sport !== undefined ? { sportRandomized: true } : {}) };
-      return {
-        verdict: 'ACCEPT',
-        packet,
-        conn: { ...conn, snat: true },
-        changes: [`SNAT to ${describeAddr(packet.src, packet.sport)}`],
-        ...(to.range ? { assumption: `SNAT to a range (${arg(o, 'to-source')}): the kernel picks one; shown with the first` } : {}),
-      };
+      const dst = t.name === 'DNAT';
+      const spec = arg(o, dst ? 'to-destination' : 'to-source') ?? '';
+      const range = parseNatRange(spec, p.family, natFlags(o));
+      return natEffect(ctx, dst ? 'dst' : 'src', range, t.name, spec);
     }
     case 'MASQUERADE': {
       const dev = p.outInterface;
       const src = dev ? sourceAddressFor(ctx.host, dev, p.family, ctx.route?.via ?? p.dst, ctx.route?.route) : undefined;
-      const ports = arg(o, 'to-ports');
-      const random = has(o, 'random') || has(o, 'random-fully');
-      const packet: Packet = { ...p, ...(src ? { src } : {}), ...(ports ? { sport: Number(ports.split('-')[0]) } : {}), ...(random && p.sport !== undefined ? { sportRandomized: true } : {}) };
+      const ports = parseNatRange(arg(o, 'to-ports') ?? '', p.family, natFlags(o));
+      const range: NatRange = { ...ports, ...(src ? { minIp: src, maxIp: src } : {}) };
+      const effect = natEffect(ctx, 'src', range, 'MASQUERADE', arg(o, 'to-ports') ?? '');
       return {
-        verdict: 'ACCEPT',
-        packet,
-        conn: { ...conn, snat: true },
-        changes: [src ? `MASQUERADE: source becomes ${formatIp(src)} (address of ${dev})` : `MASQUERADE: source becomes the address of ${dev ?? 'the out interface'}`],
+        ...effect,
+        changes: [src ? `MASQUERADE: source becomes ${formatIp(src)} (address of ${dev})${portNote(effect.packet!, 'src')}` : `MASQUERADE: source becomes the address of ${dev ?? 'the out interface'}`],
         ...(src ? {} : { assumption: `MASQUERADE: ${dev ?? 'the out interface'} has no known ${p.family} address; source left unchanged` }),
       };
     }
     case 'REDIRECT': {
-      const ports = arg(o, 'to-ports');
       let dst: Ip | undefined;
       if (ctx.hook === 'OUTPUT') dst = p.family === 'ipv4' ? parseIp('127.0.0.1') : parseIp('::1');
       else if (p.inInterface) {
@@ -107,12 +73,11 @@ export function applyExtension(t: Target & { kind: 'extension' }, ctx: TargetCon
         // nf_nat_redirect_ipv4/6: no address on the in-interface -> NF_DROP (TRACE reports DROP).
         if (!dst && iface && ctx.host.known) return { verdict: 'DROP', changes: [`REDIRECT: ${p.inInterface} has no ${p.family} address; the kernel drops the packet`] };
       }
-      const packet: Packet = { ...p, ...(dst ? { dst } : {}), ...(ports ? { dport: Number(ports.split('-')[0]) } : {}) };
+      const ports = parseNatRange(arg(o, 'to-ports') ?? '', p.family, natFlags(o));
+      const effect = natEffect(ctx, 'dst', { ...ports, ...(dst ? { minIp: dst, maxIp: dst } : {}) }, 'REDIRECT', arg(o, 'to-ports') ?? '');
       return {
-        verdict: 'ACCEPT',
-        packet,
-        conn: { ...conn, dnat: true },
-        changes: [`REDIRECT to ${describeAddr(packet.dst, packet.dport)}`],
+        ...effect,
+        changes: [`REDIRECT to ${describeAddr(effect.packet!.dst, effect.packet!.dport)}`],
         ...(dst ? {} : { assumption: `REDIRECT: no address known on ${p.inInterface}; destination address left unchanged` }),
       };
     }
@@ -160,13 +125,17 @@ export function applyExtension(t: Target & { kind: 'extension' }, ctx: TargetCon
     case 'NFQUEUE':
       return { verdict: 'QUEUE', assumption: `NFQUEUE: the packet's fate is decided by a userspace program on queue ${arg(o, 'queue-num') ?? '0'}` };
     case 'TPROXY': {
+      // xt_TPROXY: with no socket for the packet (an established one, or a
+      // transparent listener on --on-ip/--on-port) the kernel drops it. Sockets are not in any dump.
       const [mark, mask] = parseMaskPair(arg(o, 'tproxy-mark') ?? '0x0/0x0');
       const next = ((p.mark & ~mask) ^ mark) >>> 0;
+      const port = arg(o, 'on-port');
       return {
         verdict: 'ACCEPT',
         packet: { ...p, mark: next },
-        changes: [`TPROXY to port ${arg(o, 'on-port')}; mark → ${hexMark(next)}`],
-        assumption: `TPROXY: assumed a transparent socket listens on port ${arg(o, 'on-port')} (otherwise the kernel drops the packet)`,
+        changes: [`TPROXY to port ${port}; mark → ${hexMark(next)}`],
+        assumption: `TPROXY: assumed a transparent socket listens on port ${port} (or the packet belongs to an open one)`,
+        alternative: { verdict: 'DROP', changes: [`TPROXY: no socket on port ${port}; the kernel drops the packet`], assumption: `TPROXY: assumed no transparent socket listens on port ${port}, so the kernel drops the packet` },
       };
     }
     case 'TTL':
@@ -194,11 +163,83 @@ export function applyExtension(t: Target & { kind: 'extension' }, ctx: TargetCon
       return { verdict: 'CONTINUE', packet: { ...p, tos }, changes: [`DSCP → ${hexMark(d)}`] };
     }
     case 'SET':
-      return { verdict: 'CONTINUE', changes: [`ipset ${o.map((x) => `--${x.name} ${x.args.join(' ')}`).join(' ')}`], assumption: 'SET changes ipset contents; later set matches are evaluated against the contents given' };
+      return applySet(o, ctx);
     default:
       // LOG, NFLOG, ULOG, TRACE, AUDIT, CHECKSUM, TCPMSS, CLASSIFY, SECMARK, CONNSECMARK, IDLETIMER, TEE
       return { verdict: 'CONTINUE' };
   }
+}
+
+const natFlags = (o: readonly ExtOption[]): { persistent: boolean; random: boolean } => ({
+  persistent: has(o, 'persistent'),
+  random: has(o, 'random') || has(o, 'random-fully'),
+});
+
+function portNote(p: Packet, side: 'src' | 'dst'): string {
+  const r = side === 'src' ? p.sportRange : p.dportRange;
+  return r ? `, ${side === 'src' ? 'source' : 'destination'} port picked from ${r}` : '';
+}
+
+/**
+ * A NAT binding for a new connection as get_unique_tuple() makes it: the
+ * address a range maps to is the kernel's hash of the original addresses,
+ * a port inside the range is kept, others are picked (see nat.ts).
+ */
+function natEffect(ctx: TargetContext, side: 'src' | 'dst', range: NatRange, name: string, spec: string): TargetEffect {
+  const { packet: p, conn } = ctx;
+  const port = side === 'src' ? p.sport : p.dport;
+  const current = side === 'src' ? p.src : p.dst;
+  const notes: string[] = [];
+  const inAddr = !range.minIp || (current.family === range.minIp.family && current.n >= range.minIp.n && current.n <= range.maxIp!.n);
+  const inPorts = range.minPort === undefined || (port !== undefined && port >= range.minPort && port <= range.maxPort!);
+  // A source already inside the range stays as it is (the original tuple is tried first).
+  const keep = side === 'src' && !range.random && inAddr && inPorts;
+  let ip = keep ? current : pickNatAddress(range, conn.origSrc, conn.origDst) ?? current;
+  if (range.minIp && range.maxIp && range.minIp.n !== range.maxIp.n && !keep) {
+    notes.push(`${name} to the address range ${describeRange(range)}: the kernel hashes the connection's addresses to pick ${formatIp(ip)}, unless this client already has a mapping`);
+  }
+  if (ip.family !== p.family) ip = current;
+  const pick = keep ? undefined : pickNatPort(range, port, side);
+  const next: Packet = {
+    ...p,
+    ...(side === 'src' ? { src: ip } : { dst: ip }),
+    ...(pick ? (side === 'src' ? { sport: pick.port } : { dport: pick.port }) : {}),
+    ...(pick?.random ? (side === 'src' ? { sportRandomized: true, sportRange: `${pick.random.lo}-${pick.random.hi}` } : { dportRandomized: true, dportRange: `${pick.random.lo}-${pick.random.hi}` }) : {}),
+    ...(side === 'src' && range.random && port !== undefined && !pick ? { sportRandomized: true } : {}),
+  };
+  if (pick?.random) notes.push(`${name}: the kernel picks the ${side === 'src' ? 'source' : 'destination'} port at random from ${pick.random.lo}-${pick.random.hi}; shown as ${pick.port}`);
+  const to = describeAddr(side === 'src' ? next.src : next.dst, side === 'src' ? next.sport : next.dport);
+  return {
+    verdict: 'ACCEPT',
+    packet: next,
+    conn: side === 'src' ? { ...conn, snat: true } : { ...conn, dnat: true },
+    changes: [`${name} to ${to}${keep ? ` (already in ${spec})` : ''}${portNote(next, side)}`],
+    ...(notes.length ? { assumption: notes.join('; ') } : {}),
+  };
+}
+
+/**
+ * xt_SET: --add-set/--del-set change the set at once, so a later
+ * `-m set --match-set` on the same packet already sees the change.
+ */
+function applySet(o: readonly ExtOption[], ctx: TargetContext): TargetEffect {
+  let sets = ctx.host.ipsets;
+  const changes: string[] = [];
+  for (const opt of o) {
+    if (opt.name !== 'add-set' && opt.name !== 'del-set') continue;
+    const [name = '', flags = 'src'] = opt.args;
+    const op = opt.name === 'add-set' ? 'add' : 'del';
+    const r = changeSet(sets, name, flags.split(',') as ('src' | 'dst')[], setValueOf(ctx.packet), ctx.packet.family, op);
+    sets = r.sets;
+    changes.push(r.element ? `ipset ${name}: ${op === 'add' ? 'added' : 'deleted'} ${r.element}` : `ipset ${name}: nothing ${op === 'add' ? 'added' : 'deleted'} (element does not fit the set)`);
+  }
+  const mapSet = o.find((x) => x.name === 'map-set');
+  return {
+    verdict: 'CONTINUE',
+    changes,
+    ...(sets !== ctx.host.ipsets ? { host: { ...ctx.host, ipsets: sets } } : {}),
+    ...(mapSet ? { assumption: `SET --map-set ${mapSet.args.join(' ')}: the mark, priority or queue it copies from the set is not simulated` } : {}),
+  };
 }
 
 function describeAddr(ip: Ip, port: number | undefined): string {

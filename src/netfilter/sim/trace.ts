@@ -3,11 +3,11 @@
 // (`statistic`) or on something it cannot know.
 import type { Ruleset, TableName, Verdict } from '../model.ts';
 import { formatIp, isMulticast, type Ip } from '../addr.ts';
-import { assumeAddress, assumedHost, findInterface, lookupRoute, type Host, type RouteDecision } from '../host.ts';
+import { assumeAddress, assumedHost, findInterface, lookupRoute, routeLocalnetOn, type Host, type RouteDecision } from '../host.ts';
 import { packetToJson, type Packet } from '../packet.ts';
 import { compileRuleset, type CompiledChain, type CompiledRule, type CompiledRuleset } from './compile.ts';
 import type { Conn, EvalContext, Hook, Uncertain } from './context.ts';
-import { applyExtension } from './targets.ts';
+import { applyExtension, type TargetEffect } from './targets.ts';
 import { invalidAsNew } from './conntrack.ts';
 import { describeMismatch, explainOutcome, type Explanation } from './explain.ts';
 
@@ -123,6 +123,8 @@ interface PathState {
   work: number;
   entries: number;
   misses: NearMiss[] | null;
+  /** How the current table traversal ends when the path resumes (the other side of a target's fork). */
+  pendingEnd?: ChainEnd;
 }
 
 const MAX_DEPTH = 64;
@@ -182,6 +184,11 @@ function natApplies(s: PathState, hook: Hook, conntrack: boolean): boolean {
 /** Runs the chain traversal of one table at one hook until it accepts or ends the path. */
 function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hook: Hook, work: PathState[], warnings: Set<string>): ChainEnd {
   const chains = compiled.tables.get(table)!;
+  if (s.pendingEnd) {
+    const end = s.pendingEnd;
+    s.pendingEnd = undefined;
+    return end;
+  }
   if (!s.frames) {
     const base = chains.get(hook);
     if (!base) return { kind: 'accept' };
@@ -314,25 +321,41 @@ function applyTarget(
     }
     case 'extension': {
       const effect = applyExtension(t, { packet: s.packet, conn: s.conn, host: s.host, hook, table, route: s.route });
-      if (!t.known) forkUnknownTarget(s, cr, chain, hook, t.name, work);
-      else if (effect.assumption) s.assumptions.push(effect.assumption);
-      if (effect.packet) s.packet = effect.packet;
-      if (effect.conn) s.conn = effect.conn;
-      ruleEvent(s, cr, chain, hook, effect.verdict, effect.changes);
-      switch (effect.verdict) {
-        case 'CONTINUE':
-          return undefined;
-        case 'ACCEPT':
-          s.frames = null;
-          return { kind: 'accept' };
-        case 'DROP':
-          return { kind: 'final', verdict: 'DROP', disposition: effect.rejected ? 'REJECTED' : 'DROPPED', reason: `${table}/${chain.chain.name} rule ${cr.rule.position}: ${cr.text}` };
-        case 'QUEUE':
-          return { kind: 'final', verdict: 'QUEUE', disposition: 'UNKNOWN', reason: `queued to userspace by ${table}/${chain.chain.name} rule ${cr.rule.position}` };
-        default:
-          return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `target ${t.name} is not simulated` };
+      if (!t.known) {
+        forkUnknownTarget(s, cr, chain, hook, t.name, work);
+        return applyEffect(s, { ...effect, assumption: undefined }, cr, chain, table, hook, t.name);
       }
+      if (effect.alternative) {
+        // The target's effect rests on something no dump shows: a copy takes the other effect.
+        const other = clone(s);
+        other.probability = null;
+        s.probability = null;
+        other.pendingEnd = applyEffect(other, effect.alternative, cr, chain, table, hook, t.name) ?? undefined;
+        work.push(other);
+      }
+      return applyEffect(s, effect, cr, chain, table, hook, t.name);
     }
+  }
+}
+
+function applyEffect(s: PathState, effect: TargetEffect, cr: CompiledRule, chain: CompiledChain, table: TableName, hook: Hook, name: string): ChainEnd | undefined {
+  if (effect.assumption) s.assumptions.push(effect.assumption);
+  if (effect.packet) s.packet = effect.packet;
+  if (effect.conn) s.conn = effect.conn;
+  if (effect.host) s.host = effect.host;
+  ruleEvent(s, cr, chain, hook, effect.verdict, effect.changes);
+  switch (effect.verdict) {
+    case 'CONTINUE':
+      return undefined;
+    case 'ACCEPT':
+      s.frames = null;
+      return { kind: 'accept' };
+    case 'DROP':
+      return { kind: 'final', verdict: 'DROP', disposition: effect.rejected ? 'REJECTED' : 'DROPPED', reason: `${table}/${chain.chain.name} rule ${cr.rule.position}: ${cr.text}` };
+    case 'QUEUE':
+      return { kind: 'final', verdict: 'QUEUE', disposition: 'UNKNOWN', reason: `queued to userspace by ${table}/${chain.chain.name} rule ${cr.rule.position}` };
+    default:
+      return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `target ${name} is not simulated` };
   }
 }
 
@@ -395,8 +418,9 @@ function martian(host: Host, p: Packet): string | undefined {
     // Since Linux 5.3 only 0.0.0.0 itself is a "zero network" address; the rest of 0/8 is unicast.
     if (src === 0) return 'martian source (0.0.0.0 to a unicast destination)';
     if (dst === 0) return 'martian destination (0.0.0.0)';
-    if (src >>> 24 === 127 && p.inInterface !== 'lo') return 'martian source (127.0.0.0/8 from outside lo)';
-    if (dst >>> 24 === 127 && p.inInterface !== 'lo') return 'martian destination (127.0.0.0/8 arriving outside lo; route_localnet is off)';
+    const localnet = routeLocalnetOn(host, p.inInterface) === true;
+    if (src >>> 24 === 127 && p.inInterface !== 'lo' && !localnet) return 'martian source (127.0.0.0/8 from outside lo; route_localnet is off)';
+    if (dst >>> 24 === 127 && p.inInterface !== 'lo' && !localnet) return 'martian destination (127.0.0.0/8 arriving outside lo; route_localnet is off)';
   }
   if (p.inInterface !== 'lo' && lookupRoute(host, p.src)?.type === 'local' && host.known) return `martian source (${formatIp(p.src)} is an address of this node)`;
   return undefined;
@@ -497,6 +521,7 @@ function runPath(s: PathState, compiled: CompiledRuleset, work: PathState[], out
       }
       case 'ROUTE_IN': {
         const p = s.packet;
+        if (!s.loopback) forkRouteLocalnet(s, work);
         const bad = s.loopback ? undefined : martian(s.host, p);
         if (bad) return finish(s, outcomes, { verdict: 'DROP', disposition: 'NO_ROUTE', reason: bad });
         // The limited broadcast and the all-hosts group are always for this node.
@@ -572,6 +597,26 @@ function runPath(s: PathState, compiled: CompiledRuleset, work: PathState[], out
         return finish(s, outcomes, { verdict: 'ACCEPT', disposition: 'DELIVERED_LOCAL', reason: `delivered to a local process on ${formatIp(s.packet.dst)}` });
     }
   }
+}
+
+/**
+ * 127.0.0.0/8 from outside lo is routed only with route_localnet on (kube-proxy
+ * sets it on its nodes; the kernel default is off). When the host file does
+ * not say, both are explored.
+ */
+function forkRouteLocalnet(s: PathState, work: PathState[]): void {
+  const p = s.packet;
+  if (p.family !== 'ipv4' || p.inInterface === 'lo' || p.inInterface === null) return;
+  if ((p.dst.n as number) >>> 24 !== 127 && (p.src.n as number) >>> 24 !== 127) return;
+  if (routeLocalnetOn(s.host, p.inInterface) !== undefined) return;
+  const other = clone(s);
+  other.host = { ...s.host, routeLocalnet: { all: true, interfaces: [] } };
+  other.probability = null;
+  other.assumptions.push(`route_localnet is not known for ${p.inInterface}; this path assumes it is on (as kube-proxy sets it), so 127.0.0.0/8 from ${p.inInterface} is routed`);
+  s.host = { ...s.host, routeLocalnet: { all: false, interfaces: [] } };
+  s.probability = null;
+  s.assumptions.push(`route_localnet is not known for ${p.inInterface}; this path assumes it is off (the kernel default), so 127.0.0.0/8 from ${p.inInterface} is a martian`);
+  work.push(other);
 }
 
 function routeFor(s: PathState, dst: Ip): RouteDecision | undefined {

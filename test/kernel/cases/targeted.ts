@@ -334,3 +334,124 @@ COMMIT
     packets: [{ from: 'eth0', src: C, dst: '203.0.113.80', proto: 'tcp', dport: 80, repeat: 30, note: 'nth' }],
   },
 );
+
+/** Cases where the simulator once disagreed with the kernel: ipsets, SET, TPROXY, NAT ranges, route_localnet. */
+const IPSETS = [
+  'create ALLOW hash:net family inet hashsize 1024 maxelem 65536',
+  'add ALLOW 192.0.2.0/28',
+  'create PORTS hash:ip,port family inet hashsize 1024 maxelem 65536',
+  'add PORTS 192.0.2.1,tcp:8080',
+  'create EMPTY hash:ip family inet hashsize 1024 maxelem 65536',
+  'create SEEN hash:ip family inet hashsize 1024 maxelem 65536',
+  'create LIST list:set size 8',
+  'add LIST EMPTY',
+  'add LIST ALLOW',
+  'create LIST2 list:set size 8',
+  'add LIST2 PORTS',
+  '',
+].join('\n');
+
+TARGETED.push(
+  {
+    name: 'list:set membership through member sets, and SET then --match-set on the same packet',
+    dump: filter(`
+-A INPUT -p tcp -m tcp --dport 22 -m set --match-set LIST src -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 23 -m set ! --match-set LIST src -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 8080 -m set --match-set LIST2 dst,dst -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 8080 -m set --match-set LIST2 dst -j REJECT --reject-with tcp-reset
+-A INPUT -p udp -m udp --dport 53 -j SET --add-set SEEN src
+-A INPUT -p udp -m udp --dport 53 -m set --match-set SEEN src -j ACCEPT
+-A INPUT -p udp -m udp --dport 54 -j SET --add-set LIST src
+-A INPUT -p udp -m udp --dport 54 -m set --match-set EMPTY src -j ACCEPT
+-A INPUT -p udp -m udp --dport 55 -j SET --del-set ALLOW src
+-A INPUT -p udp -m udp --dport 55 -m set ! --match-set LIST src -j ACCEPT
+`, { INPUT: 'DROP', FORWARD: 'ACCEPT', OUTPUT: 'ACCEPT' }),
+    host: { ...ROUTER, ipsets: IPSETS },
+    packets: [
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 22 },
+      { from: 'eth0', src: '192.0.2.100', dst: ME, proto: 'tcp', dport: 22 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 23 },
+      { from: 'eth0', src: '192.0.2.100', dst: ME, proto: 'tcp', dport: 23 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 8080 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 53 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 54 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 55 },
+      { from: 'eth0', src: '192.0.2.100', dst: ME, proto: 'udp', dport: 55 },
+    ],
+  },
+  {
+    name: 'TPROXY without a transparent socket: the kernel drops',
+    dump: `*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 80 -j TPROXY --on-port 15001 --on-ip 127.0.0.1 --tproxy-mark 0x1/0x1
+-A PREROUTING -p udp -m udp --dport 53 -j TPROXY --on-port 15053 --tproxy-mark 0x2/0x2
+COMMIT
+`,
+    host: ROUTER,
+    packets: [
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 80 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 53 },
+      { from: 'eth0', src: C, dst: S, proto: 'tcp', dport: 81 },
+    ],
+  },
+  {
+    name: 'NAT to port and address ranges: ports in range kept, addresses by the kernel hash',
+    dump: `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -d 192.0.2.1/32 -p tcp -m tcp --dport 9000:9020 -j DNAT --to-destination 198.51.100.20:9000-9010
+-A PREROUTING -d 192.0.2.1/32 -p udp -m udp --dport 7000:7010 -j REDIRECT --to-ports 7003-7005
+-A PREROUTING -d 192.0.2.1/32 -p tcp -m tcp --dport 8000 -j DNAT --to-destination 198.51.100.40-198.51.100.47
+-A PREROUTING -d 192.0.2.1/32 -p tcp -m tcp --dport 8001 -j DNAT --to-destination 198.51.100.40-198.51.100.47:80
+-A PREROUTING -d 192.0.2.1/32 -p tcp -m tcp --dport 8002 -j DNAT --to-destination 198.51.100.40-198.51.100.47 --persistent
+-A POSTROUTING -o eth1 -p udp -m udp --dport 5000 -j SNAT --to-source 198.51.100.60-198.51.100.69
+-A POSTROUTING -o eth1 -p udp -m udp --dport 5001 -j SNAT --to-source 198.51.100.70:20000-20010
+-A POSTROUTING -o eth1 -p udp -m udp --dport 5002 -j MASQUERADE --to-ports 30000-30010
+-A POSTROUTING -o eth1 -p udp -m udp --dport 5003 -j SNAT --to-source 192.0.2.0-192.0.2.255
+COMMIT
+`,
+    host: ROUTER,
+    packets: [
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 9005 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 9015 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 7004 },
+      { from: 'eth0', src: C, dst: ME, proto: 'udp', dport: 7000 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 8000 },
+      { from: 'eth0', src: '192.0.2.11', dst: ME, proto: 'tcp', dport: 8000 },
+      { from: 'eth0', src: '192.0.2.12', dst: ME, proto: 'tcp', dport: 8001 },
+      { from: 'eth0', src: '192.0.2.13', dst: ME, proto: 'tcp', dport: 8002 },
+      { from: 'eth0', src: C, dst: S, proto: 'udp', dport: 5000 },
+      { from: 'eth0', src: '192.0.2.77', dst: S, proto: 'udp', dport: 5000 },
+      { from: 'eth0', src: C, dst: S, proto: 'udp', sport: 20004, dport: 5001 },
+      { from: 'eth0', src: C, dst: S, proto: 'udp', sport: 40000, dport: 5001 },
+      { from: 'eth0', src: C, dst: S, proto: 'udp', sport: 30007, dport: 5002 },
+      { from: 'eth0', src: C, dst: S, proto: 'udp', sport: 40000, dport: 5002 },
+      { from: 'eth0', src: C, dst: S, proto: 'udp', dport: 5003 },
+    ],
+  },
+  {
+    name: 'route_localnet on: 127.0.0.1 from eth0 reaches INPUT',
+    dump: filter(`
+-A INPUT -d 127.0.0.0/8 -p tcp -m tcp --dport 80 -j ACCEPT
+`, { INPUT: 'DROP', FORWARD: 'ACCEPT', OUTPUT: 'ACCEPT' }),
+    host: { ...ROUTER, routeLocalnet: true },
+    packets: [
+      { from: 'eth0', src: C, dst: '127.0.0.1', proto: 'tcp', dport: 80 },
+      { from: 'eth0', src: C, dst: '127.0.0.1', proto: 'tcp', dport: 81 },
+    ],
+  },
+  {
+    name: 'route_localnet off: 127.0.0.1 from eth0 is a martian',
+    dump: filter(`
+-A INPUT -d 127.0.0.0/8 -p tcp -m tcp --dport 80 -j ACCEPT
+`, { INPUT: 'DROP', FORWARD: 'ACCEPT', OUTPUT: 'ACCEPT' }),
+    host: { ...ROUTER, routeLocalnet: false },
+    packets: [{ from: 'eth0', src: C, dst: '127.0.0.1', proto: 'tcp', dport: 80 }],
+  },
+);

@@ -1,13 +1,13 @@
 // Opening the SQLite database: migrations, pragmas, the Prisma client.
 // No module-level singletons: every caller owns the `Database` it opened.
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync, statfsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient, Prisma } from '../generated/prisma/client.ts';
 import { applyMigrations, readMigrations, MIGRATIONS_DIR, type MigrationReport } from './migrate.ts';
 import { createDeltaBaseCache, type DeltaBaseCache } from './blobs.ts';
-import { StoreUnavailableError } from './errors.ts';
+import { StoreFullError, StoreUnavailableError } from './errors.ts';
 
 /** A Prisma client or an interactive-transaction client: what every store function takes first. */
 export type Client = PrismaClient | Prisma.TransactionClient;
@@ -84,7 +84,10 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     connect: async () => {
       const connected = await factory.connect();
       const connection = (connected as unknown as { client?: unknown }).client;
-      if (connection instanceof BetterSqlite3) clientConnections.set(prisma, connection);
+      if (connection instanceof BetterSqlite3) {
+        clientConnections.set(prisma, connection);
+        guardTransactions(prisma, connected as unknown as AdapterWithTransactions, connection);
+      }
       return connected;
     },
     connectToShadowDb: () => factory.connectToShadowDb(),
@@ -97,6 +100,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   await prisma.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
 
   let closed = false;
+  const failures = writeFailuresOf(prisma);
   // The file the connection holds: deleting or replacing it goes unnoticed by SQLite (writes land in
   // the unlinked inode and are lost at restart), so compare device and inode before writes.
   const opened = statSync(file);
@@ -108,6 +112,8 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
       return `the database file ${file} was deleted while the server runs; writes would be lost (restore it or restart the server)`;
     }
     if (now.ino !== opened.ino || now.dev !== opened.dev) return `the database file ${file} was replaced while the server runs; restart the server to use the new file`;
+    const full = diskFullProblem(file, failures.full);
+    if (full) return `${FULL_PREFIX}${full}`;
     try {
       accessSync(file, constants.W_OK);
       accessSync(dirname(file), constants.W_OK);
@@ -124,11 +130,12 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     async ping() {
       if (closed) throw new Error('database is closed');
       const problem = writeProblem();
-      if (problem) throw new Error(problem);
+      if (problem) throw new Error(problem.replace(FULL_PREFIX, ''));
       await prisma.$queryRawUnsafe('SELECT 1');
     },
     assertWritable() {
       const problem = writeProblem();
+      if (problem?.startsWith(FULL_PREFIX)) throw new StoreFullError(problem.slice(FULL_PREFIX.length));
       if (problem) throw new StoreUnavailableError(problem);
     },
     async close() {
@@ -137,6 +144,123 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
       await prisma.$disconnect();
     },
   };
+}
+
+/** The driver adapter's transaction side (@prisma/adapter-better-sqlite3). */
+interface AdapterTransaction {
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+interface AdapterWithTransactions {
+  startTransaction(isolationLevel?: string): Promise<AdapterTransaction>;
+}
+interface OpenTransaction {
+  done: boolean;
+  /** Gives the adapter's lock back (its own rollback(): no SQL). */
+  release(): Promise<void>;
+}
+
+/** The adapter transaction open on a client now (the adapter runs one at a time). Bookkeeping, like writeActivity. */
+const openTransactions = new WeakMap<object, OpenTransaction>();
+
+/**
+ * The adapter takes a mutex, then runs BEGIN, and gives the mutex back only
+ * through the transaction's commit() or rollback(). A COMMIT that fails
+ * (SQLITE_FULL) can leave SQLite inside the transaction and the mutex held:
+ * every later BEGIN then fails or waits forever. This wrapper knows which
+ * adapter transaction is open so writeTransaction can end it, and rolls back
+ * a transaction SQLite still holds when no adapter transaction is open.
+ */
+function guardTransactions(prisma: PrismaClient, adapter: AdapterWithTransactions, connection: BetterSqlite3.Database): void {
+  const start = adapter.startTransaction.bind(adapter);
+  adapter.startTransaction = async (isolationLevel) => {
+    const open = openTransactions.get(prisma);
+    if (connection.inTransaction && (!open || open.done)) rollbackQuietly(connection);
+    const tx = await start(isolationLevel);
+    const commit = tx.commit.bind(tx);
+    const rollback = tx.rollback.bind(tx);
+    const entry: OpenTransaction = {
+      done: false,
+      release: async () => {
+        if (entry.done) return;
+        entry.done = true;
+        await rollback();
+      },
+    };
+    tx.commit = async () => {
+      entry.done = true;
+      await commit();
+    };
+    tx.rollback = async () => {
+      entry.done = true;
+      await rollback();
+    };
+    openTransactions.set(prisma, entry);
+    return tx;
+  };
+}
+
+function rollbackQuietly(connection: BetterSqlite3.Database): void {
+  try {
+    if (connection.inTransaction) connection.exec('ROLLBACK');
+  } catch {
+    // Nothing to roll back, or the connection is gone: the next BEGIN says so.
+  }
+}
+
+/** After a failed write: end what the failure left open (SQLite's transaction, the adapter's lock). */
+function recoverTransaction(prisma: PrismaClient, mine: OpenTransaction | undefined): void {
+  if (!mine || mine.done) return;
+  const connection = clientConnections.get(prisma);
+  if (connection) rollbackQuietly(connection);
+  void mine.release();
+}
+
+const FULL = /SQLITE_FULL|database or disk is full/i;
+const UNWRITABLE = /SQLITE_READONLY|attempt to write a readonly database|SQLITE_IOERR|disk I\/O error|SQLITE_CANTOPEN|unable to open database file/i;
+
+function errorText(err: unknown, depth = 0): string {
+  if (typeof err !== 'object' || err === null || depth > 5) return '';
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown; meta?: unknown };
+  return [String(e.code ?? ''), String(e.message ?? ''), JSON.stringify(e.meta ?? ''), errorText(e.cause, depth + 1)].join(' ');
+}
+
+/** A write that failed because of the disk or the file: the problem to report, or undefined for other errors. */
+export function storageError(err: unknown): StoreFullError | StoreUnavailableError | undefined {
+  if (err instanceof StoreFullError || err instanceof StoreUnavailableError) return err;
+  const text = errorText(err);
+  if (FULL.test(text)) return new StoreFullError('the disk holding the database is full; nothing was stored (free space and retry)');
+  if (UNWRITABLE.test(text)) return new StoreUnavailableError('the database cannot be written (read-only or an I/O error); nothing was stored');
+  return undefined;
+}
+
+/** Per client: whether the last write failed for a full disk (readiness reports it until space is back). */
+const writeFailures = new WeakMap<object, { full: boolean }>();
+function writeFailuresOf(prisma: PrismaClient): { full: boolean } {
+  let f = writeFailures.get(prisma);
+  if (!f) {
+    f = { full: false };
+    writeFailures.set(prisma, f);
+  }
+  return f;
+}
+
+/** Marks writeProblem's disk-full answer (507 rather than 503). */
+const FULL_PREFIX = 'full:';
+
+/** Below this much free space a database that already hit a full disk is still reported full. */
+const FULL_MARGIN_BYTES = 1 << 20;
+
+function diskFullProblem(file: string, lastWriteFull: boolean): string | undefined {
+  let free: number;
+  try {
+    const s = statfsSync(dirname(file));
+    free = s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
+  if (free === 0 || (lastWriteFull && free < FULL_MARGIN_BYTES)) return `the disk holding the database ${file} is full (${free} bytes free); writes fail until space is freed`;
+  return undefined;
 }
 
 const BUSY = /SQLITE_BUSY|database is locked|SocketTimeout|timed out/i;
@@ -161,15 +285,25 @@ export async function writeTransaction<T>(prisma: PrismaClient, fn: (tx: Tx) => 
   activity.begun++;
   try {
     for (let attempt = 1; ; attempt++) {
+      let mine: OpenTransaction | undefined;
       try {
-        return await prisma.$transaction(async (tx) => {
+        const result = await prisma.$transaction(async (tx) => {
+          mine = openTransactions.get(prisma);
           // A write statement that changes nothing still takes the RESERVED lock.
           await tx.$executeRawUnsafe('UPDATE "Node" SET "id" = "id" WHERE 0');
           const connection = clientConnections.get(prisma);
           if (connection) transactionConnections.set(tx, connection);
           return fn(tx);
         });
+        writeFailuresOf(prisma).full = false;
+        return result;
       } catch (err) {
+        recoverTransaction(prisma, mine);
+        const storage = storageError(err);
+        if (storage) {
+          if (storage instanceof StoreFullError) writeFailuresOf(prisma).full = true;
+          throw storage;
+        }
         if (attempt >= attempts || !isBusyError(err)) throw err;
         await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
       }

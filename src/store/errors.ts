@@ -1,7 +1,7 @@
 // Errors the store raises for the HTTP layer to map (src/http/plugins/errors.ts).
 import type { Diagnostic } from '../netfilter/index.ts';
 
-export type StoreErrorKind = 'not-found' | 'conflict' | 'invalid-cursor' | 'unprocessable' | 'forbidden' | 'unavailable';
+export type StoreErrorKind = 'not-found' | 'conflict' | 'invalid-cursor' | 'unprocessable' | 'forbidden' | 'unavailable' | 'full';
 
 export class StoreError extends Error {
   override readonly name: string = 'StoreError';
@@ -27,6 +27,14 @@ export class StoreUnavailableError extends StoreError {
   override readonly name = 'StoreUnavailableError';
   constructor(message: string) {
     super('unavailable', message);
+  }
+}
+
+/** The disk under the database is full (SQLITE_FULL): the write was rolled back, nothing was stored. */
+export class StoreFullError extends StoreError {
+  override readonly name = 'StoreFullError';
+  constructor(message: string) {
+    super('full', message);
   }
 }
 

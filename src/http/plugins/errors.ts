@@ -43,6 +43,7 @@ const KIND_STATUS: Record<StoreErrorKind, [number, string]> = {
   unprocessable: [422, 'unprocessable'],
   forbidden: [403, 'forbidden'],
   unavailable: [503, 'store-unavailable'],
+  full: [507, 'store-full'],
 };
 
 const FASTIFY_SLUGS: Record<string, string> = {

@@ -91,7 +91,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: jsonResponse('Same canonical text as the latest version: nothing created, counters and lastSeenAt updated', ref(UploadResultSchema)),
           201: jsonResponse('A new version was stored', ref(UploadResultSchema)),
-          ...problemResponses(400, 413, 415, 422, 503),
+          ...problemResponses(400, 413, 415, 422, 503, 507),
         },
       },
     },

@@ -44,7 +44,7 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Register a node',
         description: 'Creates a node before its first upload (uploading creates the node as well). 409 when the name is taken.',
         body: ref(CreateNodeSchema),
-        response: { 201: jsonResponse('The node', ref(NodeSchema)), ...problemResponses(400, 409) },
+        response: { 201: jsonResponse('The node', ref(NodeSchema)), ...problemResponses(400, 409, 503, 507) },
       },
     },
     async (request, reply) => {
@@ -79,7 +79,7 @@ const nodes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'deleteNode',
         summary: 'Delete a node and all its versions',
         params: NodeParamsSchema,
-        response: { 204: { description: 'Deleted', type: 'null' }, ...problemResponses(400, 404) },
+        response: { 204: { description: 'Deleted', type: 'null' }, ...problemResponses(400, 404, 503, 507) },
       },
     },
     async (request, reply) => {

@@ -50,7 +50,7 @@ const tokens: FastifyPluginAsyncTypebox = async (app) => {
           'its uploads must name that cluster (or none: the node is put in it) and cannot write to a node of another cluster. ' +
           'The CLI equivalent, working on the database directly, is `packetpath token create`.',
         body: ref(CreateTokenSchema),
-        response: { 201: jsonResponse('The token, with its text', ref(CreatedTokenSchema)), ...problemResponses(400, 422) },
+        response: { 201: jsonResponse('The token, with its text', ref(CreatedTokenSchema)), ...problemResponses(400, 422, 503, 507) },
       },
     },
     async (request, reply) => {

@@ -131,6 +131,7 @@ const PROBLEM_EXAMPLES: Record<number, Record<string, unknown>> = {
   },
   429: { type: '/problems/too-many-requests', title: 'Too Many Requests', status: 429, detail: 'too many failed authentications; retry after 60 seconds' },
   503: { type: '/problems/service-unavailable', title: 'Service Unavailable', status: 503, detail: 'the database is not ready' },
+  507: { type: '/problems/store-full', title: 'Insufficient Storage', status: 507, detail: 'the disk holding the database is full; nothing was stored (free space and retry)' },
 };
 
 type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: TSchema; example?: Record<string, unknown> } } };
@@ -159,6 +160,7 @@ export function problemResponses(...statuses: readonly number[]): Record<number,
     422: 'Well-formed but unusable input (line-numbered `problems`, or `errors`)',
     429: 'Too many failed authentications from this address; retry after `Retry-After` seconds',
     503: 'Service not ready or store unavailable (database busy, its file deleted, replaced or read-only, analysis queue full); `Retry-After` when retrying helps',
+    507: 'The disk holding the database is full: nothing was stored; the next write works once space is freed',
   };
   const out: Record<number, ProblemResponse> = {};
   for (const s of statuses) out[s] = problemResponse(s, descriptions[s] ?? 'Error');

@@ -8,7 +8,7 @@ import { packetToJson, type Packet } from '../packet.ts';
 import { compileRuleset, type CompiledChain, type CompiledRule, type CompiledRuleset } from './compile.ts';
 import type { Conn, EvalContext, Hook, Uncertain } from './context.ts';
 import { applyExtension } from './targets.ts';
-import { invalidAsNew } from './conntrack.ts';
+import { notNew, untrackedByConntrack, type CtOverride } from './conntrack.ts';
 import { describeMismatch, explainOutcome, type Explanation } from './explain.ts';
 
 export const DISPOSITIONS = ['DELIVERED_LOCAL', 'FORWARDED', 'SENT', 'DROPPED', 'REJECTED', 'NO_ROUTE', 'UNKNOWN'] as const;
@@ -123,6 +123,8 @@ interface PathState {
   work: number;
   entries: number;
   misses: NearMiss[] | null;
+  /** Conntrack's state for the packet, when it is not the one asked for. */
+  ct: CtOverride | undefined;
 }
 
 const MAX_DEPTH = 64;
@@ -378,7 +380,8 @@ function finish(s: PathState, outcomes: TraceOutcome[], end: { verdict: FinalVer
     packet: packetToJson(s.packet),
     events: s.events,
     assumptions: [...new Set(s.assumptions)],
-    reason: end.reason,
+    // Say why the packet was INVALID or UNTRACKED unless a rule untracked it on this path.
+    reason: s.ct && !s.conn.untracked ? `${end.reason}; ${s.ct.why}` : end.reason,
     ...(end.nextHop ? { nextHop: formatIp(end.nextHop) } : {}),
     nearMisses: s.misses ?? [],
     finalPacket: s.packet,
@@ -399,6 +402,17 @@ function martian(host: Host, p: Packet): string | undefined {
     if (dst >>> 24 === 127 && p.inInterface !== 'lo') return 'martian destination (127.0.0.0/8 arriving outside lo; route_localnet is off)';
   }
   if (p.inInterface !== 'lo' && lookupRoute(host, p.src)?.type === 'local' && host.known) return `martian source (${formatIp(p.src)} is an address of this node)`;
+  return undefined;
+}
+
+/**
+ * The state conntrack gives the packet instead of the one asked for: ICMPv6
+ * neighbour discovery and MLD are untracked whatever was asked; a packet asked
+ * for as NEW may be one no connection can start with.
+ */
+function conntrackOverride(p: Packet): CtOverride | undefined {
+  if (p.state === 'NEW') return notNew(p);
+  if (p.state === 'ESTABLISHED' || p.state === 'RELATED') return untrackedByConntrack(p);
   return undefined;
 }
 
@@ -423,16 +437,18 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
     baseAssumptions.push(`${packet.state} packet: nat chains are not consulted and the connection's NAT bindings are not known, so addresses are shown unchanged`);
   }
   const conntrack = conntrackActive(host, compiled);
-  const invalid = conntrack && packet.state === 'NEW' ? invalidAsNew(packet) : undefined;
-  if (invalid) {
-    baseAssumptions.push(`state NEW asked for, but ${invalid}`);
-    packet = { ...packet, state: 'INVALID' };
+  const ct = conntrack ? conntrackOverride(packet) : undefined;
+  if (ct) {
+    baseAssumptions.push(`state ${packet.state} asked for, but ${ct.why}`);
+    packet = { ...packet, state: ct.state };
   }
   const start: PathState = {
     packet,
     host,
+    ct,
     conn: {
-      untracked: packet.state === 'UNTRACKED',
+      // Asked for: untracked before any hook (NOTRACK). Conntrack's own UNTRACKED only holds after the raw table.
+      untracked: input.state === 'UNTRACKED',
       dnat: packet.ctStatus.includes('DNAT'),
       snat: packet.ctStatus.includes('SNAT'),
       natDst: false,

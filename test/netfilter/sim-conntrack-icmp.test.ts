@@ -6,8 +6,11 @@
 // checks the same rows against the real kernel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PacketInput } from '../../src/netfilter/index.ts';
-import { HOST, HOST6, only, show, table, trace } from '../support/sim.ts';
+import { traceCluster, validatePacket, type ClusterNode, type HostFile, type PacketInput } from '../../src/netfilter/index.ts';
+import { HOST, HOST6, eventKey, host, only, parse, show, table, trace } from '../support/sim.ts';
+
+/** HOST6 with a connected route only: 2001:db8:0:2::/64 is on eth1. */
+const HOST6_ROUTER: HostFile = { ...HOST6, routes: [] };
 
 type Family = 'ipv4' | 'ipv6';
 type State = 'NEW' | 'INVALID' | 'UNTRACKED';
@@ -132,4 +135,23 @@ test('a local neighbour advertisement: nat OUTPUT is skipped, filter OUTPUT sees
   assert.deepEqual(o.events, ['filter/OUTPUT#1:ACCEPT']);
   assert.equal(o.packet['dst'], '2001:db8:0:1::7');
   assert.equal(o.disposition, 'SENT');
+});
+
+test('across nodes: each node\'s conntrack decides afresh, so the next node\'s raw table sees the neighbour solicitation as INVALID too', () => {
+  const mk = (name: string, dump: string, file: HostFile): ClusterNode => ({ name, ruleset: parse(dump, 'ipv6'), host: host(file)! });
+  const a = mk('a', table('filter', '-A FORWARD -m conntrack --ctstate UNTRACKED -j ACCEPT', { FORWARD: 'DROP' }), HOST6_ROUTER);
+  const b = mk('b', table('raw', ['-A PREROUTING -m conntrack --ctstate UNTRACKED -j DROP']) + table('filter', '-A INPUT -m conntrack --ctstate UNTRACKED -j ACCEPT', { INPUT: 'DROP' }), {
+    interfaces: [{ name: 'eth0', addresses: ['2001:db8:0:2::2/64'] }],
+    routes: [{ dst: 'default', via: '2001:db8:0:2::1', dev: 'eth0' }],
+    forwarding: false,
+  });
+  const v = validatePacket({ ...ND, dst: '2001:db8:0:2::2' });
+  assert.ok(v.ok);
+  const r = traceCluster([a, b], 'a', v.packet);
+  assert.equal(r.paths.length, 1);
+  const hops = r.paths[0]!.hops.map((h) => [h.node, h.outcome.disposition, h.outcome.events.map(eventKey)]);
+  assert.deepEqual(hops, [
+    ['a', 'FORWARDED', ['filter/FORWARD#1:ACCEPT']],
+    ['b', 'DELIVERED_LOCAL', ['raw/PREROUTING#policy:ACCEPT', 'filter/INPUT#1:ACCEPT']],
+  ]);
 });

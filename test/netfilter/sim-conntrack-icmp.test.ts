@@ -155,3 +155,15 @@ test('across nodes: each node\'s conntrack decides afresh, so the next node\'s r
     ['b', 'DELIVERED_LOCAL', ['raw/PREROUTING#policy:ACCEPT', 'filter/INPUT#1:ACCEPT']],
   ]);
 });
+
+test('TCP without a connection: the reason names the conntrack rule too', () => {
+  const rows: [string, RegExp][] = [
+    ['RST', /cannot open a connection: only SYN, or ACK picked up mid-stream \(nf_conntrack_tcp_loose\)/],
+    ['SYN,FIN', /tcp_valid_flags/],
+  ];
+  for (const [tcpFlags, why] of rows) {
+    const o = only(trace(RULES('ipv4'), { src: '192.0.2.7', dst: '192.0.2.1', protocol: 'tcp', sport: 40000, dport: 22, tcpFlags, inInterface: 'eth0' }));
+    assert.deepEqual(o.events, EXPECT.INVALID.events);
+    assert.match(o.reason, why);
+  }
+});

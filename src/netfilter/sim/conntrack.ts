@@ -63,10 +63,10 @@ export function notNew(p: Packet): CtOverride | undefined {
   const invalid = (why: string): CtOverride => ({ state: 'INVALID', why });
   if (p.protocol === 'tcp' && p.tcpFlags !== undefined) {
     const flags = p.tcpFlags & (FIN | SYN | RST | ACK | URG);
-    if (!VALID_TCP_FLAGS.has(flags)) return invalid('conntrack rejects this TCP flag combination (INVALID)');
+    if (!VALID_TCP_FLAGS.has(flags)) return invalid('conntrack rejects this TCP flag combination (nf_conntrack_proto_tcp.c tcp_valid_flags) (INVALID)');
     // Without a connection only SYN starts one; ACK picks one up (nf_conntrack_tcp_loose=1).
     if (flags & RST || (flags & SYN && flags & ACK) || (flags & FIN && !(flags & SYN))) {
-      return invalid('a TCP packet with these flags cannot open a connection (INVALID)');
+      return invalid('a TCP packet with these flags cannot open a connection: only SYN, or ACK picked up mid-stream (nf_conntrack_tcp_loose), starts one (INVALID)');
     }
   }
   if (p.protocol === 'icmp' && p.icmpType !== undefined && !ICMP_NEW.has(p.icmpType)) {

@@ -1,7 +1,7 @@
 // Runs the simulator and the real kernel side by side and compares them
 // event for event.
 import { runTopology, eventKey, type KernelEvent, type NodeSpec, type PacketRun, type PacketSpec, type TopologySpec } from './netns.ts';
-import { buildHost, formatIp, parseCidr, parseDump, renderRuleset, tracePacket, validatePacket, type HostFile, type TraceOutcome, type Ruleset, type Host } from '../../src/netfilter/index.ts';
+import { buildHost, formatIp, parseCidr, parseDump, renderRuleset, tracePacket, validatePacket, type Family, type HostFile, type TraceOutcome, type Ruleset, type Host } from '../../src/netfilter/index.ts';
 
 export interface CaseHost {
   interfaces: { name: string; addresses: string[] }[];
@@ -18,7 +18,7 @@ export interface CasePacket {
   from: string;
   src: string;
   dst: string;
-  proto: 'tcp' | 'udp' | 'icmp' | 'sctp';
+  proto: 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'sctp';
   sport?: number;
   dport?: number;
   icmpType?: number;
@@ -35,6 +35,8 @@ export interface DiffCase {
   name: string;
   /** Any dump format packetpath parses; it is rendered to iptables-save for the kernel. */
   dump: string;
+  /** ipv6: the dump is restored with ip6tables-restore and the packets are IPv6. Default ipv4. */
+  family?: Family;
   host: CaseHost;
   packets: CasePacket[];
 }
@@ -78,22 +80,25 @@ function simPacketSpec(c: CasePacket): PacketSpec {
 }
 
 export function prepareCase(c: DiffCase): { ruleset: Ruleset; host: Host; rendered: string } {
-  const parsed = parseDump(c.dump);
+  const family = c.family ?? 'ipv4';
+  const parsed = parseDump(c.dump, { family });
   const rendered = renderRuleset(parsed.ruleset, { counters: false });
   const h = buildHost(c.host as HostFile);
   if (!h.ok) throw new Error(`${c.name}: bad host: ${h.errors.join('; ')}`);
   // The kernel sees the rendered text; the simulator must see exactly the same ruleset.
-  return { ruleset: parseDump(rendered).ruleset, host: h.host, rendered };
+  return { ruleset: parseDump(rendered, { family }).ruleset, host: h.host, rendered };
 }
+
+const isIcmp = (proto: string): boolean => proto === 'icmp' || proto === 'icmpv6';
 
 export function simulate(ruleset: Ruleset, host: Host, p: PacketSpec): TraceOutcome[] {
   const v = validatePacket({
     src: p.src,
     dst: p.dst,
     protocol: p.proto,
-    ...(p.sport !== undefined && p.proto !== 'icmp' ? { sport: p.sport } : {}),
-    ...(p.dport !== undefined && p.proto !== 'icmp' ? { dport: p.dport } : {}),
-    ...(p.proto === 'icmp' ? { icmpType: p.icmpType ?? 8, icmpCode: p.icmpCode ?? 0 } : {}),
+    ...(p.sport !== undefined && !isIcmp(p.proto) ? { sport: p.sport } : {}),
+    ...(p.dport !== undefined && !isIcmp(p.proto) ? { dport: p.dport } : {}),
+    ...(isIcmp(p.proto) ? { icmpType: p.icmpType ?? (p.proto === 'icmp' ? 8 : 128), icmpCode: p.icmpCode ?? 0 } : {}),
     ...('iface' in p.from ? { inInterface: p.from.iface } : { local: true }),
     ...(p.tcpFlags ? { tcpFlags: p.tcpFlags === 'SA' ? 'SYN,ACK' : p.tcpFlags } : {}),
     ...(p.mark !== undefined ? { mark: p.mark } : {}),
@@ -106,9 +111,11 @@ export function simulate(ruleset: Ruleset, host: Host, p: PacketSpec): TraceOutc
 function networkOf(cidrText: string): string {
   const c = parseCidr(cidrText);
   if (!c) return cidrText;
-  const bits = c.ip.family === 'ipv4' ? 32 : 128;
-  if (c.ip.family !== 'ipv4') return cidrText;
-  const mask = c.prefix === 0 ? 0 : (0xffffffff << (bits - c.prefix)) >>> 0;
+  if (c.ip.family === 'ipv6') {
+    const mask = ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - c.prefix)) - 1n);
+    return `${formatIp({ family: 'ipv6', n: c.ip.n & mask })}/${c.prefix}`;
+  }
+  const mask = c.prefix === 0 ? 0 : (0xffffffff << (32 - c.prefix)) >>> 0;
   return `${formatIp({ family: 'ipv4', n: ((c.ip.n as number) & mask) >>> 0 })}/${c.prefix}`;
 }
 
@@ -147,9 +154,10 @@ export async function runCase(c: DiffCase): Promise<{ verdicts: PacketVerdict[];
   // The kernel adds connected routes itself; listing them again would fail.
   const connected = new Set(c.host.interfaces.flatMap((i) => i.addresses.map((a) => `${networkOf(a)} ${i.name}`)));
   const routes = c.host.routes.filter((r) => r.via || r.type || !connected.has(`${r.dst} ${r.dev}`));
+  const dumps = c.family === 'ipv6' ? { dump: '', dump6: rendered } : { dump: rendered };
   const node: NodeSpec = {
     name: 'n1',
-    dump: rendered,
+    ...dumps,
     interfaces: c.host.interfaces.filter((i) => i.name !== 'lo'),
     routes,
     forwarding: c.host.forwarding,

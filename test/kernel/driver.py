@@ -13,6 +13,8 @@ Output: JSON lines on stdout:
   {"type":"error", "message": str}
   {"type":"done"}
 
+Packets are IPv4 (told apart by their IP ID) or IPv6 (by their flow label).
+
 Everything (ip, iptables-restore, nft, xtables-monitor, conntrack) is executed in
 namespaces created *inside* the private namespace this process lives in:
 ``/run/netns`` (or ``/run`` when /run/netns does not exist) is first covered with a
@@ -35,6 +37,7 @@ import time
 
 CLONE_NEWNET = 0x40000000
 ETH_P_IP = 0x0800
+ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4
 NFNLGRP_NFTRACE_BIT = 1 << (9 - 1)  # NFNLGRP_NFTRACE == 9
 SO_MARK = 36
@@ -201,6 +204,7 @@ def tcp_flags(spec):
 
 
 PROTO_NUM = {"icmp": 1, "tcp": 6, "udp": 17, "sctp": 132}
+PROTO_NUM6 = {"icmpv6": 58, "tcp": 6, "udp": 17}
 
 
 def build_ipv4(pkt, ip_id):
@@ -251,6 +255,60 @@ def build_ipv4(pkt, ip_id):
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, ip_id, 0x4000, ttl, pnum, 0, src, dst)
     ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
     return ip + l4
+
+
+def build_ipv6(pkt, flow):
+    """IPv6 header (flow label = the harness id, which nothing on the path changes) + TCP/UDP/ICMPv6."""
+    proto = pkt["proto"]
+    src = socket.inet_pton(socket.AF_INET6, pkt["src"])
+    dst = socket.inet_pton(socket.AF_INET6, pkt["dst"])
+    if proto not in PROTO_NUM6:
+        raise DriverError("unsupported proto over IPv6 " + repr(proto))
+    nh = PROTO_NUM6[proto]
+    sport = pkt.get("sport")
+    dport = pkt.get("dport")
+    if proto == "tcp":
+        flags = tcp_flags(pkt.get("tcpFlags"))
+        ack = 0x20000000 if flags & 0x10 else 0
+        l4 = struct.pack("!HHIIBBHHH", sport if sport is not None else 40000, dport if dport is not None else 80,
+                         0x10000000 + flow, ack, 5 << 4, flags, 64240, 0, 0)
+        off = 16
+    elif proto == "udp":
+        payload = b"pptrace!"
+        l4 = struct.pack("!HHHH", sport if sport is not None else 40000, dport if dport is not None else 53, 8 + len(payload), 0) + payload
+        off = 6
+    else:
+        # echo layout (identifier, sequence) for every type: conntrack reads only the first 8 bytes
+        ident = sport if sport is not None else 0x7070
+        l4 = struct.pack("!BBHHH", pkt.get("icmpType", 128), pkt.get("icmpCode", 0), 0, ident, 1) + b"pptrace!"
+        off = 2
+    # the checksum covers the pseudo header; conntrack checks it in PREROUTING
+    pseudo = src + dst + struct.pack("!I3xB", len(l4), nh)
+    c = csum(pseudo + l4)
+    if proto == "udp" and c == 0:
+        c = 0xFFFF
+    l4 = l4[:off] + struct.pack("!H", c) + l4[off + 2:]
+    hop = pkt.get("ttl", 64)
+    return struct.pack("!IHBB", (6 << 28) | (flow & 0xFFFFF), len(l4), nh, hop) + src + dst + l4
+
+
+def parse_ipv6(data):
+    if len(data) < 40 or data[0] >> 4 != 6:
+        return None
+    first, plen, nh, hop = struct.unpack("!IHBB", data[:8])
+    rec = {"src": socket.inet_ntop(socket.AF_INET6, data[8:24]), "dst": socket.inet_ntop(socket.AF_INET6, data[24:40]),
+           "ipId": first & 0xFFFFF, "ttl": hop, "protoNum": nh}
+    names = {v: k for k, v in PROTO_NUM6.items()}
+    if nh in names:
+        rec["proto"] = names[nh]
+    l4 = data[40:]
+    if nh in (6, 17) and len(l4) >= 4:
+        rec["sport"], rec["dport"] = struct.unpack("!HH", l4[:4])
+    if nh == 58 and len(l4) >= 2:
+        rec["icmpType"], rec["icmpCode"] = l4[0], l4[1]
+    if nh == 6 and len(l4) >= 14:
+        rec["tcpFlags"] = l4[13]
+    return rec
 
 
 def parse_ipv4(data):
@@ -332,6 +390,27 @@ def nft_positions(ns, family):
             r = item["rule"]
             res.setdefault(r["table"], {}).setdefault(r["chain"], []).append(r["handle"])
     return res
+
+
+def trace_ruleset6(flows, marks):
+    """The IPv6 twin of trace_ruleset: packets are told apart by their flow label."""
+    ids = ", ".join(str(i) for i in flows)
+    lines = [
+        "table ip6 %s {" % TRACE_TABLE,
+        "  chain settrace { meta nftrace set 1; }",
+        "  chain pre { type filter hook prerouting priority -350; policy accept;",
+    ]
+    if marks:
+        m = ", ".join("%d : 0x%x" % (i, mk) for i, mk in marks.items())
+        mids = ", ".join(str(i) for i in marks)
+        lines.append("    ip6 flowlabel { %s } meta mark set ip6 flowlabel map { %s };" % (mids, m))
+    lines.append("    ip6 flowlabel { %s } jump settrace;" % ids)
+    lines.append("  }")
+    lines.append("  chain out { type filter hook output priority -350; policy accept;")
+    lines.append("    ip6 flowlabel { %s } jump settrace;" % ids)
+    lines.append("  }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def trace_ruleset(ip_ids, marks):
@@ -423,6 +502,10 @@ class Topology:
 
         for n in self.nodes:
             write_sysctl(n["ns"], "net.ipv4.ip_forward", 1 if n["forwarding"] else 0)
+            if self.has6(n):
+                write_sysctl(n["ns"], "net.ipv6.conf.all.forwarding", 1 if n["forwarding"] else 0)
+                # the node's own packets (ICMPv6 errors, ...) must not carry a flow label that names a test packet
+                write_sysctl(n["ns"], "net.ipv6.auto_flowlabels", 0)
             for k, v in (n.get("sysctls") or {}).items():
                 write_sysctl(n["ns"], k, v)
             ip_batch(n["ns"], [route_line(r) for r in n["routes"]])
@@ -449,17 +532,23 @@ class Topology:
             info = {"chains": chains, "save": save}
             if n.get("dump6") is not None:
                 info["save6"] = run(ns, ["ip6tables-save"]).stdout
+                info["chains6"] = nft_positions(ns, "ip6")
             setup_info[n["name"]] = info
-            run(ns, ["nft", "-f", "-"], trace_ruleset(n["traceIds"], {int(k): v for k, v in (n.get("marks") or {}).items()}))
+            ids6 = set(n.get("traceIds6") or [])
+            marks = {int(k): v for k, v in (n.get("marks") or {}).items()}
+            run(ns, ["nft", "-f", "-"], trace_ruleset([i for i in n["traceIds"] if i not in ids6], {i: m for i, m in marks.items() if i not in ids6}))
+            if ids6:
+                run(ns, ["nft", "-f", "-"], trace_ruleset6(sorted(ids6), {i: m for i, m in marks.items() if i in ids6}))
 
         # sockets
         for p in self.peers:
-            with In(p["ns"]):
-                s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-                s.bind((p["iface"], ETH_P_IP))
-                s.setblocking(False)
-            self.peer_socks[p["name"]] = s
+            for proto in (ETH_P_IP, ETH_P_IPV6):
+                with In(p["ns"]):
+                    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(proto))
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+                    s.bind((p["iface"], proto))
+                    s.setblocking(False)
+                self.peer_socks[(p["name"], proto)] = s
         if self.opts.get("debugSetup"):
             for n in self.nodes:
                 setup_info[n["name"]]["debug"] = {
@@ -481,13 +570,18 @@ class Topology:
             self.send_socks[key] = s
         return s
 
-    def local_sender(self, ns):
-        s = self.local_socks.get(ns)
+    def local_sender(self, ns, family="ipv4"):
+        s = self.local_socks.get((ns, family))
         if s is None:
             with In(ns):
-                s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)  # implies IP_HDRINCL
-            self.local_socks[ns] = s
+                af = socket.AF_INET6 if family == "ipv6" else socket.AF_INET
+                s = socket.socket(af, socket.SOCK_RAW, socket.IPPROTO_RAW)  # implies IP_HDRINCL / IPV6_HDRINCL
+            self.local_socks[(ns, family)] = s
         return s
+
+    @staticmethod
+    def has6(n):
+        return any(":" in a for i in n["interfaces"] for a in i["addresses"]) or bool(n.get("dump6"))
 
     def drain_peers(self):
         for s in self.peer_socks.values():
@@ -497,10 +591,10 @@ class Topology:
                 except BlockingIOError:
                     break
 
-    def start_monitors(self):
+    def start_monitors(self, family="ipv4"):
         mons = {}
         for n in self.nodes:
-            p = spawn(n["ns"], ["xtables-monitor", "--trace", "-4"], stdout=subprocess.PIPE,
+            p = spawn(n["ns"], ["xtables-monitor", "--trace", "-6" if family == "ipv6" else "-4"], stdout=subprocess.PIPE,
                       stderr=subprocess.PIPE)
             os.set_blocking(p.stdout.fileno(), False)
             mons[n["name"]] = {"proc": p, "buf": [], "err": b"", "first": None}
@@ -550,17 +644,19 @@ class Topology:
         timing = {}
         t0 = time.monotonic()
         self.drain_peers()
-        mons = self.start_monitors()
+        family = pkt.get("family", "ipv4")
+        mons = self.start_monitors(family)
         timing["monitorsReadyMs"] = round((time.monotonic() - t0) * 1000, 1)
         ip_id = pkt["ipId"]
-        frame = build_ipv4(pkt, ip_id)
+        frame = build_ipv6(pkt, ip_id) if family == "ipv6" else build_ipv4(pkt, ip_id)
         inj = pkt["inject"]
         tsend = time.monotonic()
         if inj["kind"] == "packet":
             s = self.sender(inj)
-            s.sendto(frame, (inj["iface"], ETH_P_IP, 0, 0, bytes.fromhex(inj["dstMac"].replace(":", ""))))
+            ethertype = ETH_P_IPV6 if family == "ipv6" else ETH_P_IP
+            s.sendto(frame, (inj["iface"], ethertype, 0, 0, bytes.fromhex(inj["dstMac"].replace(":", ""))))
         else:
-            s = self.local_sender(inj["ns"])
+            s = self.local_sender(inj["ns"], family)
             s.setsockopt(socket.SOL_SOCKET, SO_MARK, int(pkt.get("mark") or 0))
             try:
                 s.sendto(frame, (pkt["dst"], 0))
@@ -573,8 +669,8 @@ class Topology:
         fd_map = {}
         for name, m in mons.items():
             fd_map[m["proc"].stdout.fileno()] = ("mon", name)
-        for pname, s in self.peer_socks.items():
-            fd_map[s.fileno()] = ("peer", pname)
+        for key, s in self.peer_socks.items():
+            fd_map[s.fileno()] = ("peer", key)
         min_ms = self.opts.get("minWaitMs", 120)
         quiet_ms = self.opts.get("quietMs", 60)
         max_ms = self.opts.get("maxWaitMs", 400)
@@ -615,10 +711,10 @@ class Topology:
                             break
                         if addr[2] == PACKET_OUTGOING:
                             continue
-                        rec = parse_ipv4(data)
+                        rec = parse_ipv6(data) if name[1] == ETH_P_IPV6 else parse_ipv4(data)
                         if rec is None or rec["ipId"] != ip_id:
                             continue
-                        rec["peer"] = name
+                        rec["peer"] = name[0]
                         rec["iface"] = addr[0]
                         rec["atMs"] = round((time.monotonic() - tsend) * 1000, 2)
                         delivered.append(rec)

@@ -106,6 +106,19 @@
  *    arrived for quietMs; then monitors are stopped and `conntrack -L -o extended;
  *    conntrack -F` runs in every node.  ~125-150 ms per packet, ~100-150 ms setup.
  *
+ * ## IPv6
+ *
+ * A packet with IPv6 addresses (proto tcp, udp or icmpv6) is told apart by its flow
+ * label instead of the IPv4 ID: the node gets a second table `ip6 pptrace` whose rules
+ * match `ip6 flowlabel { ... }` (set and mark map as above), the monitor runs as
+ * `xtables-monitor --trace -6` and its PACKET lines carry `FLOWLBL=`, and peers listen
+ * for ETH_P_IPV6 too. Nodes with IPv6 get net.ipv6.conf.all.forwarding = `forwarding`
+ * and net.ipv6.auto_flowlabels=0 (their own packets carry no label that could name a
+ * test packet). Peers keep IPv6 off, so they never answer neighbour solicitations:
+ * the node gets permanent neighbour entries for its IPv6 gateways and for packet
+ * destinations on a connected prefix. Rule positions come from `nft list ruleset ip6`
+ * and `ip6tables-save` (NodeSetupInfo.chains6 / save6).
+ *
  * ## Rule positions
  *
  * Right after `iptables-restore` driver.py runs `nft -j list ruleset ip` in the node
@@ -119,6 +132,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { cidrContains, parseCidr, parseIp } from '../../src/netfilter/addr.ts';
 
 // ---------------------------------------------------------------------------------
 // process helpers
@@ -342,11 +356,11 @@ export interface NodeSpec {
   name: string;
   /** iptables-save style dump restored with iptables-restore (IPv4) */
   dump: string;
-  /** optional ip6tables dump (restored; packets are IPv4 only) */
+  /** optional ip6tables dump, restored with ip6tables-restore (IPv6 packets are traced against it) */
   dump6?: string;
   interfaces: InterfaceSpec[];
   routes: RouteSpec[];
-  /** net.ipv4.ip_forward */
+  /** net.ipv4.ip_forward (and net.ipv6.conf.all.forwarding on a node with IPv6) */
   forwarding: boolean;
   /** extra sysctls applied after links exist, e.g. {'net.ipv4.conf.all.rp_filter': 1} */
   sysctls?: Record<string, string | number>;
@@ -394,14 +408,16 @@ export interface PacketSpec {
    * `{node, local: true}`: sent by the node itself through a raw IP socket (IP_HDRINCL).
    */
   from: PacketSource;
+  /** IPv4 or IPv6 (both the same family; 2001:db8::/32 for IPv6) */
   src: string;
   dst: string;
-  proto: 'tcp' | 'udp' | 'icmp' | 'sctp';
-  /** default 40000 (for icmp: the echo identifier, default 0x7070) */
+  /** icmp over IPv4 only, icmpv6 over IPv6 only */
+  proto: 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'sctp';
+  /** default 40000 (for icmp/icmpv6: the echo identifier, default 0x7070) */
   sport?: number;
   /** default tcp 80, udp 53, sctp 9999 */
   dport?: number;
-  /** default 8 (echo request) */
+  /** default 8 (echo request), 128 for icmpv6 */
   icmpType?: number;
   icmpCode?: number;
   /** e.g. 'SYN' (default), 'SYN,ACK', 'ACK', 'FIN,ACK', 'RST', 'SA', 'none' */
@@ -414,6 +430,8 @@ export interface PacketSpec {
 
 export interface KernelEvent {
   node: string;
+  /** nfproto of the trace: 2 (IPv4) or 10 (IPv6) */
+  nfproto: number;
   traceId: string;
   table: string;
   chain: string;
@@ -458,13 +476,13 @@ export interface Delivered {
 
 export interface PacketRun {
   packet: PacketSpec;
-  /** IPv4 ID the harness gave the packet (unique within a run) */
+  /** IPv4 ID (IPv6: flow label) the harness gave the packet (unique within a run) */
   ipId: number;
   /** events of all nodes in kernel order per node; nodes in path order (sender first, then via OUT= links) */
   events: KernelEvent[];
   /** `conntrack -L -o extended` lines per node, taken before the flush */
   conntrack: Record<string, string[]>;
-  /** packets with this ipId seen arriving at any peer */
+  /** packets with this ipId (IPv6: flow label) seen arriving at any peer */
   delivered: Delivered[];
   /** raw xtables-monitor stdout per node (debugging) */
   monitor: Record<string, string>;
@@ -476,8 +494,10 @@ export interface PacketRun {
 }
 
 export interface NodeSetupInfo {
-  /** table -> chain -> rule handles in order */
+  /** table -> chain -> rule handles in order (nft family ip) */
   chains: Record<string, Record<string, number[]>>;
+  /** the same for nft family ip6, when the node has an ip6tables dump */
+  chains6?: Record<string, Record<string, number[]>>;
   /** iptables-save after restore (with comments stripped) */
   save: string;
   save6?: string;
@@ -754,7 +774,7 @@ function ruleTargetOf(ruleText: string): string | undefined {
 }
 
 export interface ParseOptions {
-  /** keep only traces whose PACKET lines carry this IPv4 ID */
+  /** keep only traces whose PACKET lines carry this IPv4 ID (IPv6: this flow label) */
   ipId?: number;
   /** drop events of these tables (default: the harness' own `pptrace`) */
   ignoreTables?: string[];
@@ -789,9 +809,10 @@ export function parseMonitorOutput(text: string, node: string, opts: ParseOption
     const tail = km[4] ?? '';
     const pkt = lastPacket.get(traceId) ?? { fields: {}, flags: [] };
     if (ignore.has(table)) continue;
-    if (opts.ipId !== undefined && pkt.fields['ID'] !== String(opts.ipId)) continue;
+    if (opts.ipId !== undefined && (pkt.fields['ID'] ?? pkt.fields['FLOWLBL']) !== String(opts.ipId)) continue;
     const ev: KernelEvent = {
       node,
+      nfproto: Number(m[1]),
       traceId,
       table,
       chain,
@@ -845,10 +866,13 @@ export function saveRulesByChain(save: string): Map<string, Map<string, string[]
 
 /** Fill `position` / `ruleTextMatchesSave` of rule events from the node's handle lists and save text. */
 export function attachPositions(events: KernelEvent[], info: NodeSetupInfo): void {
-  const save = saveRulesByChain(info.save);
+  const save4 = saveRulesByChain(info.save);
+  const save6 = saveRulesByChain(info.save6 ?? '');
   for (const ev of events) {
     if (ev.kind !== 'rule') continue;
-    const handles = info.chains[ev.table]?.[ev.chain];
+    const v6 = ev.nfproto === NFPROTO_IPV6;
+    const save = v6 ? save6 : save4;
+    const handles = (v6 ? info.chains6 : info.chains)?.[ev.table]?.[ev.chain];
     const lines = save.get(ev.table)?.get(ev.chain);
     const idx = handles && ev.handle !== undefined ? handles.indexOf(ev.handle) : -1;
     if (idx >= 0) ev.position = idx + 1;
@@ -873,6 +897,33 @@ export function eventKey(e: KernelEvent, withNode = false): string {
 // runner
 
 const IPV4_RE = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+const NFPROTO_IPV6 = 10;
+
+/**
+ * Permanent neighbour entries on the node for the IPv6 hops towards its peers
+ * (gateways and packet destinations on a connected prefix): peers run with
+ * IPv6 off and never answer neighbour solicitations, and a node resolving a
+ * neighbour would hold the packet back.
+ */
+function peerNeighbours6(topo: ResolvedTopology, node: ResolvedTopology['nodes'][number], packets: readonly PacketSpec[]): { address: string; mac: string; dev: string }[] {
+  const out: { address: string; mac: string; dev: string }[] = [];
+  for (const p of topo.peers) {
+    if (p.node !== node.name) continue;
+    const ifc = node.interfaces.find((i) => i.name === p.nodeIface);
+    const prefixes = (ifc?.addresses ?? []).map((a) => parseCidr(a)).filter((c) => c?.ip.family === 'ipv6');
+    const wanted = new Set<string>();
+    for (const r of node.routes) if (r.via?.includes(':') && (r.dev === undefined || r.dev === p.nodeIface)) wanted.add(r.via);
+    for (const pk of packets) {
+      const dst = parseIp(pk.dst);
+      if (dst?.family === 'ipv6' && prefixes.some((c) => cidrContains(c!, dst))) wanted.add(pk.dst);
+    }
+    for (const address of wanted) {
+      const ip = parseIp(address);
+      if (ip && (prefixes.some((c) => cidrContains(c!, ip)) || node.routes.some((r) => r.via === address && r.dev === p.nodeIface))) out.push({ address, mac: p.mac, dev: p.nodeIface });
+    }
+  }
+  return out;
+}
 
 interface DriverPacket {
   type: 'packet';
@@ -897,10 +948,14 @@ export async function runTopologyDetailed(
   const marks = new Map<string, Record<string, number>>();
 
   const driverPackets = packets.map((p, i) => {
+    const family = IPV4_RE.test(p.src) ? 'ipv4' : 'ipv6';
     for (const a of [p.src, p.dst]) {
-      if (!IPV4_RE.test(a)) throw new Error(`packet ${i}: only IPv4 packets are supported (got ${a})`);
+      const ip = parseIp(a);
+      if (!ip || ip.family !== family || (family === 'ipv4' && !IPV4_RE.test(a))) throw new Error(`packet ${i}: src and dst must be IPv4 or IPv6 addresses of one family (got ${p.src} > ${p.dst})`);
     }
-    if (!['tcp', 'udp', 'icmp', 'sctp'].includes(p.proto)) throw new Error(`packet ${i}: bad proto ${p.proto}`);
+    if (!['tcp', 'udp', 'icmp', 'icmpv6', 'sctp'].includes(p.proto)) throw new Error(`packet ${i}: bad proto ${p.proto}`);
+    if ((p.proto === 'icmp' && family === 'ipv6') || (p.proto === 'icmpv6' && family === 'ipv4')) throw new Error(`packet ${i}: ${p.proto} over ${family}`);
+    if (p.proto === 'sctp' && family === 'ipv6') throw new Error(`packet ${i}: sctp over IPv6 is not built by the driver`);
     const node = nodeByName.get(p.from.node);
     if (!node) throw new Error(`packet ${i}: unknown node ${p.from.node}`);
     const ipId = ipIds[i]!;
@@ -923,8 +978,9 @@ export async function runTopologyDetailed(
         marks.set(node.name, m);
       }
     }
-    return { ...p, ipId, inject };
+    return { ...p, family, ipId, inject };
   });
+  const ids6 = driverPackets.filter((p) => p.family === 'ipv6').map((p) => p.ipId);
 
   const input = {
     nodes: topo.nodes.map((n) => ({
@@ -937,8 +993,9 @@ export async function runTopologyDetailed(
       forwarding: n.forwarding,
       sysctls: n.sysctls ?? {},
       ipsets: n.ipsets ?? null,
-      neighbours: [...(n.neighbours ?? []), ...linkNeighbours(topo, n.ns)],
+      neighbours: [...(n.neighbours ?? []), ...linkNeighbours(topo, n.ns), ...peerNeighbours6(topo, n, packets)],
       traceIds: ipIds,
+      traceIds6: ids6,
       marks: marks.get(n.name) ?? {},
     })),
     peers: topo.peers,
@@ -983,6 +1040,7 @@ export async function runTopologyDetailed(
         const nodes = msg['nodes'] as Record<string, NodeSetupInfo>;
         for (const info of Object.values(nodes)) {
           info.save = stripSaveComments(info.save);
+          if (info.chains6 === null) delete info.chains6;
           if (info.save6 !== undefined) info.save6 = stripSaveComments(info.save6);
         }
         setup = nodes;

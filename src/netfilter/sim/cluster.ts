@@ -65,8 +65,13 @@ export function addressOwners(nodes: readonly ClusterNode[]): Map<string, Owner>
 }
 
 /** The packet as the next node receives it: the same headers, a fresh skb (no mark) and its own conntrack. */
-function arriving(p: Packet, iface: string): Packet {
-  return { ...p, inInterface: iface, outInterface: null, mark: 0, connmark: 0, sportRandomized: false };
+/**
+ * The packet as the next node receives it. Conntrack is per node: the next
+ * node starts again from the state asked for, not the one this node's
+ * conntrack gave it (INVALID, UNTRACKED).
+ */
+function arriving(p: Packet, iface: string, asked: Packet['state']): Packet {
+  return { ...p, inInterface: iface, outInterface: null, mark: 0, connmark: 0, sportRandomized: false, state: asked };
 }
 
 export function traceCluster(nodes: readonly ClusterNode[], start: string, packet: Packet, options: ClusterTraceOptions = {}): ClusterTraceResult {
@@ -122,7 +127,7 @@ export function traceCluster(nodes: readonly ClusterNode[], start: string, packe
         done('LOOP', `The packet loops: it reaches ${next.node} on ${next.iface} again (${formatIp(f.src)} → ${dst}).`);
         continue;
       }
-      walk(next.node, arriving(f, next.iface), pathHops, prob, new Set([...seen, key]));
+      walk(next.node, arriving(f, next.iface, packet.state), pathHops, prob, new Set([...seen, key]));
     }
   };
 

@@ -5,6 +5,7 @@ import type { Match } from '../model.ts';
 import { formatIp } from '../addr.ts';
 import { hexMark } from '../packet.ts';
 import type { EvalContext } from './context.ts';
+import { ctStates } from './matches.ts';
 
 const opt = (m: Match & { kind: 'module' }, name: string) => m.options.find((o) => o.name === name);
 
@@ -37,7 +38,7 @@ export function describeMismatch(m: Match, ctx: EvalContext): string {
         case 'conntrack':
         case 'state': {
           const o = opt(m, m.module === 'state' ? 'state' : 'ctstate');
-          const states = [ctx.conn.untracked ? 'UNTRACKED' : p.state, ...(ctx.conn.dnat ? ['DNAT'] : []), ...(ctx.conn.snat ? ['SNAT'] : [])].join(',');
+          const states = [...ctStates(ctx)].join(',');
           if (o) return `the conntrack state is ${states}, ${o.negated ? '' : 'not '}${o.args[0]}`;
           break;
         }

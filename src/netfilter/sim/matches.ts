@@ -81,15 +81,21 @@ const CT_STATE_NAMES = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED',
  * runs before conntrack (priority -300 < -200) - except a packet looped back
  * through lo, which keeps the entry it got on output.
  */
-export function hasConntrack(ctx: { readonly packet: EvalContext['packet']; readonly conn: EvalContext['conn']; readonly table: EvalContext['table']; readonly hook: EvalContext['hook'] }): boolean {
+export function hasConntrack(ctx: CtView): boolean {
   if (ctx.conn.untracked || ctx.packet.state === 'INVALID' || ctx.packet.state === 'UNTRACKED') return false;
-  if (ctx.table === 'raw') return ctx.hook === 'PREROUTING' && ctx.packet.inInterface === 'lo';
-  return true;
+  return conntrackHasRun(ctx);
 }
 
-function ctStates(ctx: EvalContext): Set<string> {
+type CtView = { readonly packet: EvalContext['packet']; readonly conn: EvalContext['conn']; readonly table: EvalContext['table']; readonly hook: EvalContext['hook'] };
+
+const conntrackHasRun = (ctx: CtView): boolean => ctx.table !== 'raw' || (ctx.hook === 'PREROUTING' && ctx.packet.inInterface === 'lo');
+
+/** The states `-m conntrack --ctstate` sees where the match runs. */
+export function ctStates(ctx: EvalContext): Set<string> {
   const s = new Set<string>();
   if (ctx.conn.untracked) return new Set(['UNTRACKED']);
+  // A packet conntrack itself leaves untracked (ICMPv6 neighbour discovery) has no state yet in raw.
+  if (ctx.packet.state === 'UNTRACKED' && conntrackHasRun(ctx)) return new Set(['UNTRACKED']);
   if (!hasConntrack(ctx)) return new Set(['INVALID']);
   s.add(ctx.packet.state);
   if (ctx.conn.dnat) s.add('DNAT');

@@ -8,7 +8,7 @@ import { packetToJson, type Packet } from '../packet.ts';
 import { compileRuleset, type CompiledChain, type CompiledRule, type CompiledRuleset } from './compile.ts';
 import type { Conn, EvalContext, Hook, Uncertain } from './context.ts';
 import { applyExtension, type TargetEffect } from './targets.ts';
-import { invalidAsNew } from './conntrack.ts';
+import { notNew, untrackedByConntrack, type CtOverride } from './conntrack.ts';
 import { describeMismatch, explainOutcome, type Explanation } from './explain.ts';
 
 export const DISPOSITIONS = ['DELIVERED_LOCAL', 'FORWARDED', 'SENT', 'DROPPED', 'REJECTED', 'NO_ROUTE', 'UNKNOWN'] as const;
@@ -125,6 +125,8 @@ interface PathState {
   misses: NearMiss[] | null;
   /** How the current table traversal ends when the path resumes (the other side of a target's fork). */
   pendingEnd?: ChainEnd;
+  /** Conntrack's state for the packet, when it is not the one asked for. */
+  ct: CtOverride | undefined;
 }
 
 const MAX_DEPTH = 64;
@@ -401,7 +403,8 @@ function finish(s: PathState, outcomes: TraceOutcome[], end: { verdict: FinalVer
     packet: packetToJson(s.packet),
     events: s.events,
     assumptions: [...new Set(s.assumptions)],
-    reason: end.reason,
+    // Say why the packet was INVALID or UNTRACKED unless a rule untracked it on this path.
+    reason: s.ct && !s.conn.untracked ? `${end.reason}; ${s.ct.why}` : end.reason,
     ...(end.nextHop ? { nextHop: formatIp(end.nextHop) } : {}),
     nearMisses: s.misses ?? [],
     finalPacket: s.packet,
@@ -426,6 +429,17 @@ function martian(host: Host, p: Packet): string | undefined {
   return undefined;
 }
 
+/**
+ * The state conntrack gives the packet instead of the one asked for: ICMPv6
+ * neighbour discovery and MLD are untracked whatever was asked; a packet asked
+ * for as NEW may be one no connection can start with.
+ */
+function conntrackOverride(p: Packet): CtOverride | undefined {
+  if (p.state === 'NEW') return notNew(p);
+  if (p.state === 'ESTABLISHED' || p.state === 'RELATED') return untrackedByConntrack(p);
+  return undefined;
+}
+
 /** Traces one packet through one node's ruleset. */
 export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptions = {}): TraceResult {
   let packet = input;
@@ -447,16 +461,18 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
     baseAssumptions.push(`${packet.state} packet: nat chains are not consulted and the connection's NAT bindings are not known, so addresses are shown unchanged`);
   }
   const conntrack = conntrackActive(host, compiled);
-  const invalid = conntrack && packet.state === 'NEW' ? invalidAsNew(packet) : undefined;
-  if (invalid) {
-    baseAssumptions.push(`state NEW asked for, but ${invalid}`);
-    packet = { ...packet, state: 'INVALID' };
+  const ct = conntrack ? conntrackOverride(packet) : undefined;
+  if (ct) {
+    baseAssumptions.push(`state ${packet.state} asked for, but ${ct.why}`);
+    packet = { ...packet, state: ct.state };
   }
   const start: PathState = {
     packet,
     host,
+    ct,
     conn: {
-      untracked: packet.state === 'UNTRACKED',
+      // Asked for: untracked before any hook (NOTRACK). Conntrack's own UNTRACKED only holds after the raw table.
+      untracked: input.state === 'UNTRACKED',
       dnat: packet.ctStatus.includes('DNAT'),
       snat: packet.ctStatus.includes('SNAT'),
       natDst: false,

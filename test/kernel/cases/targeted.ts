@@ -455,3 +455,98 @@ COMMIT
     packets: [{ from: 'eth0', src: C, dst: '127.0.0.1', proto: 'tcp', dport: 80 }],
   },
 );
+
+/** The IPv6 twin of ROUTER: eth0 2001:db8:0:1::1/64 (clients), eth1 2001:db8:0:2::1/64 (servers). */
+export const ROUTER6: CaseHost = {
+  interfaces: [
+    { name: 'eth0', addresses: ['2001:db8:0:1::1/64'] },
+    { name: 'eth1', addresses: ['2001:db8:0:2::1/64'] },
+  ],
+  routes: [{ dst: 'default', via: '2001:db8:0:2::fffe', dev: 'eth1' }],
+  forwarding: true,
+};
+
+const C6 = '2001:db8:0:1::7';
+const ME6 = '2001:db8:0:1::1';
+
+/**
+ * The state conntrack gives ICMP and ICMPv6 without a known connection. A state
+ * shows in the events: NEW is DNATed (nat/PREROUTING rule event) and accepted
+ * by INPUT rule 1, UNTRACKED skips nat and is accepted by rule 2, INVALID skips
+ * nat and is dropped by rule 3. The raw rules show that before conntrack (raw)
+ * every packet is INVALID, also the ones conntrack then leaves untracked.
+ */
+const ctStateRules = (family: 'ipv4' | 'ipv6'): string => `*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -m conntrack --ctstate UNTRACKED -j DROP
+-A PREROUTING -m conntrack --ctstate INVALID
+-A OUTPUT -m conntrack --ctstate INVALID
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+${family === 'ipv4' ? '-A PREROUTING -p icmp -j DNAT --to-destination 198.51.100.1' : '-A PREROUTING -p ipv6-icmp -j DNAT --to-destination 2001:db8:0:2::1'}
+${family === 'ipv4' ? '-A OUTPUT -p icmp -j DNAT --to-destination 198.51.100.99' : '-A OUTPUT -p ipv6-icmp -j DNAT --to-destination 2001:db8:0:2::99'}
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate NEW -j ACCEPT
+-A INPUT -m conntrack --ctstate UNTRACKED -j ACCEPT
+-A INPUT -m conntrack --ctstate INVALID -j DROP
+-A FORWARD -m conntrack --ctstate NEW -j ACCEPT
+-A OUTPUT -m conntrack --ctstate UNTRACKED -j ACCEPT
+COMMIT
+`;
+
+TARGETED.push(
+  {
+    name: 'ICMPv6 conntrack states: echo request NEW, unsolicited reply INVALID, ND/MLD UNTRACKED (nat skipped), errors INVALID',
+    family: 'ipv6',
+    dump: ctStateRules('ipv6'),
+    host: ROUTER6,
+    packets: [
+      { from: 'eth0', src: C6, dst: ME6, proto: 'icmpv6', icmpType: 128 },
+      { from: 'eth0', src: C6, dst: ME6, proto: 'icmpv6', icmpType: 129 },
+      ...[130, 131, 132, 133, 134, 135, 136, 143].map((icmpType) => ({ from: 'eth0', src: C6, dst: ME6, proto: 'icmpv6' as const, icmpType })),
+      { from: 'eth0', src: C6, dst: ME6, proto: 'icmpv6', icmpType: 139 },
+      { from: 'eth0', src: C6, dst: ME6, proto: 'icmpv6', icmpType: 140 },
+      { from: 'eth0', src: C6, dst: ME6, proto: 'icmpv6', icmpType: 137 },
+      { from: 'eth0', src: C6, dst: ME6, proto: 'icmpv6', icmpType: 1, icmpCode: 4 },
+      { from: 'eth0', src: C6, dst: ME6, proto: 'icmpv6', icmpType: 2 },
+      { from: 'local', src: ME6, dst: C6, proto: 'icmpv6', icmpType: 136, note: 'local neighbour advertisement: untracked, nat OUTPUT skipped' },
+      { from: 'local', src: ME6, dst: C6, proto: 'icmpv6', icmpType: 129, note: 'local unsolicited echo reply: INVALID' },
+    ],
+  },
+  {
+    name: 'TCP and UDP over IPv6: NEW, INVALID RST, forwarded to a neighbour and via the gateway, local',
+    family: 'ipv6',
+    dump: ctStateRules('ipv6'),
+    host: ROUTER6,
+    packets: [
+      { from: 'eth0', src: C6, dst: ME6, proto: 'tcp', dport: 22 },
+      { from: 'eth0', src: C6, dst: ME6, proto: 'tcp', dport: 22, tcpFlags: 'RST' },
+      { from: 'eth0', src: C6, dst: ME6, proto: 'udp', dport: 53 },
+      { from: 'eth0', src: C6, dst: '2001:db8:0:2::10', proto: 'udp', dport: 53 },
+      { from: 'eth0', src: C6, dst: '2001:db8:ff::5', proto: 'tcp', dport: 443 },
+      { from: 'eth0', src: C6, dst: '2001:db8:ff::5', proto: 'tcp', dport: 443, ttl: 1 },
+      { from: 'local', src: '2001:db8:0:2::1', dst: '2001:db8:0:2::10', proto: 'udp', dport: 53 },
+    ],
+  },
+  {
+    name: 'ICMP conntrack states: requests NEW, unsolicited replies, errors and unknown types INVALID',
+    dump: ctStateRules('ipv4'),
+    host: ROUTER,
+    packets: [
+      ...[8, 13, 15, 17].map((icmpType) => ({ from: 'eth0', src: C, dst: ME, proto: 'icmp' as const, icmpType })),
+      ...[0, 14, 16, 18, 9, 10, 19, 42].map((icmpType) => ({ from: 'eth0', src: C, dst: ME, proto: 'icmp' as const, icmpType })),
+      { from: 'eth0', src: C, dst: ME, proto: 'icmp', icmpType: 3, icmpCode: 3 },
+      { from: 'eth0', src: C, dst: ME, proto: 'icmp', icmpType: 11 },
+      { from: 'local', src: ME, dst: C, proto: 'icmp', icmpType: 0, note: 'local unsolicited echo reply: INVALID, nat OUTPUT skipped' },
+    ],
+  },
+);

@@ -1,5 +1,6 @@
 // Shared plumbing for CLI commands: reading inputs, usage errors, exit codes.
 import { readFile } from 'node:fs/promises';
+import { decodeText } from '../store/charset.ts';
 
 export class UsageError extends Error {}
 export class InputError extends Error {
@@ -21,7 +22,8 @@ export interface Io {
 export async function readInput(file: string, io: Io): Promise<string> {
   if (file === '-') return io.readStdin();
   try {
-    return await readFile(file, 'utf8');
+    // A Latin-1 comment reads as itself, not as U+FFFD.
+    return decodeText(await readFile(file)).text;
   } catch (err) {
     throw new InputError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }

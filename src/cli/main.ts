@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // packetpath command line: `npm run -s cli -- <command> [options]`.
 import { InputError, UsageError, type Io } from './io.ts';
+import { decodeText } from '../store/charset.ts';
 import { packageVersion } from './version.ts';
 import { runParse, runRender } from './commands/parse.ts';
 import { runTrace } from './commands/trace.ts';
@@ -64,7 +65,7 @@ const processIo: Io = {
   readStdin: async () => {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+    return decodeText(Buffer.concat(chunks)).text;
   },
 };
 

@@ -5,7 +5,43 @@
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { preParsingAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpProblem } from './plugins/errors.ts';
+import { decodeText } from '../store/charset.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A text/plain upload's bytes, when they are not UTF-8 (see textUploadParser). */
+    uploadBytes: Buffer | null;
+  }
+}
+
+/**
+ * text/plain uploads as bytes: UTF-8 when they are (the usual case), else
+ * decoded by the `charset` the request names, or as Latin-1 when it names
+ * none, with the bytes kept on the request so the store keeps (and `raw`
+ * returns) exactly what was sent. Fastify's own parser would decode as UTF-8
+ * and turn every other byte into U+FFFD.
+ */
+export function registerTextUploadParser(app: FastifyInstance): void {
+  app.decorateRequest('uploadBytes', null);
+  app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const charset = /;\s*charset="?([^";\s]+)"?/i.exec(String(request.headers['content-type'] ?? ''))?.[1]?.toLowerCase();
+    if (charset === undefined || charset === 'utf-8' || charset === 'utf8') {
+      const { text, utf8 } = decodeText(body);
+      if (!utf8) request.uploadBytes = body;
+      return done(null, text);
+    }
+    let decoder: TextDecoder;
+    try {
+      decoder = new TextDecoder(charset, { ignoreBOM: true });
+    } catch {
+      return done(new HttpProblem(415, 'unsupported-charset', `charset "${charset}" is not supported; send UTF-8 (or name another charset Node.js knows)`));
+    }
+    request.uploadBytes = body;
+    return done(null, decoder.decode(body));
+  });
+}
 
 const mib = (n: number): string => (n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`);
 

@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { writeConnection, type Client } from './db.ts';
+import { decodeText } from './charset.ts';
 import { sha256Hex } from './hash.ts';
 import {
   applyLineDelta,
@@ -90,8 +91,13 @@ async function readBlob(tx: Client, sha256: string): Promise<BlobRead | null> {
 const FAST_GZIP_FROM_BYTES = 8 * 2 ** 20;
 /** Stores `text` whole unless a blob with its sha256 exists; returns the sha256. */
 export async function putBlob(tx: Client, text: string, sha256: string = sha256Hex(text)): Promise<string> {
+  return putBytes(tx, Buffer.from(text, 'utf8'), sha256);
+}
+
+/** Stores bytes whole (any encoding: an upload that is not UTF-8) unless a blob with its sha256 exists. */
+export async function putBytes(tx: Client, input: Uint8Array, sha256: string = sha256Hex(input)): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
-  const bytes = Buffer.from(text, 'utf8');
+  const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const compress = bytes.length >= COMPRESS_FROM_BYTES;
   // Big texts are written inside the upload's request: gzip -1 is 2.5× faster than -6 for ~13% more bytes.
   const data = compress ? gzipSync(bytes, { level: bytes.length >= FAST_GZIP_FROM_BYTES ? 1 : 6 }) : bytes;
@@ -99,12 +105,26 @@ export async function putBlob(tx: Client, text: string, sha256: string = sha256H
   return sha256;
 }
 
-/** The text of a blob stored whole (`identity` / `gzip`). */
-export function decodeBlob(blob: { encoding: string; data: Uint8Array }): string {
+/** The bytes of a blob stored whole (`identity` / `gzip`). */
+function blobBytes(blob: { encoding: string; data: Uint8Array }): Buffer {
   const buf = bufferOf(blob.data);
-  if (blob.encoding === 'gzip') return gunzipSync(buf).toString('utf8');
-  if (blob.encoding === 'identity') return buf.toString('utf8');
+  if (blob.encoding === 'gzip') return gunzipSync(buf);
+  if (blob.encoding === 'identity') return buf;
   throw new Error(`blob encoding "${blob.encoding}" is not a whole text`);
+}
+
+/** The text of a blob stored whole (`identity` / `gzip`); bytes that are not UTF-8 read as Latin-1, as uploads do. */
+export function decodeBlob(blob: { encoding: string; data: Uint8Array }): string {
+  return decodeText(blobBytes(blob)).text;
+}
+
+/** The bytes of a blob as stored: whole blobs as they were put, texts of deltas as UTF-8. Null when there is none. */
+export async function getBlobBytes(tx: Client, sha256: string): Promise<Buffer | null> {
+  const blob = await readBlob(tx, sha256);
+  if (!blob) return null;
+  if (blob.encoding === 'identity' || blob.encoding === 'gzip') return blobBytes(blob);
+  const text = await textOf(tx, sha256, 0);
+  return text === null ? null : Buffer.from(text, 'utf8');
 }
 
 async function textLines(tx: Client, sha256: string, depth: number): Promise<string[]> {

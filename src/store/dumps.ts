@@ -1,6 +1,6 @@
 // Dump versions: recording uploads (with dedupe), listing, reading texts.
 import type { Diagnostic, DumpFormat, Family } from '../netfilter/index.ts';
-import { deleteUnreferencedBlobs, getBlobText, getCountersJson, type DeltaBaseCache } from './blobs.ts';
+import { deleteUnreferencedBlobs, getBlobBytes, getBlobText, getCountersJson, type DeltaBaseCache } from './blobs.ts';
 import { clampLimit, decodeCursor, encodeCursor, type Page, type PageRequest } from './cursor.ts';
 import { writeTransaction, type Client, type PrismaClient, type Tx } from './db.ts';
 import { ForbiddenError, NotFoundError } from './errors.ts';
@@ -254,6 +254,14 @@ export async function getDumpText(tx: Client, node: string, id: number, kind: Du
   const text = await getBlobText(tx, sha);
   if (text === null) throw new Error(`blob ${sha} of dump ${id} is missing`);
   return { dump: toInfo(row), text };
+}
+
+/** The bytes of a version's latest upload, exactly as sent. Throws NotFoundError. */
+export async function getDumpBytes(tx: Client, node: string, id: number): Promise<{ dump: DumpInfo; bytes: Buffer }> {
+  const row = await findRow(tx, node, id);
+  const bytes = await getBlobBytes(tx, row.originalSha256);
+  if (bytes === null) throw new Error(`blob ${row.originalSha256} of dump ${id} is missing`);
+  return { dump: toInfo(row), bytes };
 }
 
 /** What the ruleset loader needs to know about a dump, by id alone. */

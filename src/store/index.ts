@@ -18,6 +18,7 @@ export { applyMigrations, readMigrations, MIGRATIONS_DIR, MigrationError, type M
 export { StoreError, StoreUnavailableError, ForbiddenError, NotFoundError, InvalidCursorError, DumpParseError, InvalidInputError, type Problem, type StoreErrorKind } from './errors.ts';
 export { DEFAULT_LIMIT, MAX_LIMIT, clampLimit, encodeCursor, decodeCursor, type Page, type PageRequest } from './cursor.ts';
 export { putBlob, getBlobText, decodeBlob, deleteUnreferencedBlobs, blobStorageBytes } from './blobs.ts';
+export { decodeText } from './charset.ts';
 export { sha256Hex } from './hash.ts';
 export { prepareDump, stripCounters, extractCounters, type PreparedDump, type PrepareOptions, type RulesetStats } from './ingest.ts';
 export { createNode, findNode, getNode, listNodes, deleteNode, upsertNode, requireNodeId, type NodeInfo, type NodeMeta, type Labels, type ListNodesOptions } from './nodes.ts';
@@ -30,6 +31,7 @@ export {
   findDumpById,
   findDumpsByIds,
   latestDump,
+  getDumpBytes,
   getDumpText,
   type DumpInfo,
   type DumpDetail,

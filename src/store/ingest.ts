@@ -25,6 +25,12 @@ export interface PrepareOptions {
   readonly strict?: boolean | undefined;
   /** Name of the request field the text came from, for problem documents. */
   readonly field?: string | undefined;
+  /**
+   * The bytes as sent, when they are not the UTF-8 of `text` (a Latin-1
+   * comment, say): stored and returned as they are, and hashed for
+   * `originalSha256`; `text` is their decoding, which is parsed.
+   */
+  readonly originalBytes?: Uint8Array | undefined;
 }
 
 export interface RulesetStats {
@@ -37,6 +43,8 @@ export interface PreparedDump {
   readonly family: Family;
   readonly format: DumpFormat;
   readonly originalText: string;
+  /** Set when the upload's bytes are not the UTF-8 of `originalText`: they are what is stored. */
+  readonly originalBytes?: Uint8Array;
   readonly originalSha256: string;
   /** iptables-save text of the ruleset with every counter removed. */
   readonly canonicalText: string;
@@ -203,7 +211,8 @@ export function prepareDump(text: string, options: PrepareOptions = {}): Prepare
     family: result.ruleset.family,
     format: result.format,
     originalText: text,
-    originalSha256: sha256Hex(text),
+    ...(options.originalBytes ? { originalBytes: options.originalBytes } : {}),
+    originalSha256: sha256Hex(options.originalBytes ?? text),
     canonicalText,
     sha256: sha256Hex(canonicalText),
     countersJson: extractCounters(result.ruleset),

@@ -7,7 +7,7 @@
 //   when they say nothing (no rule counter, every policy counter [0:0]);
 // - an uploaded iptables-save text as a line delta of the canonical text with
 //   the counters merged in (usually just the `# Generated`/`# Completed` lines).
-import { putBlob, putCountedText, putCounters, putText, type DeltaBaseCache } from './blobs.ts';
+import { putBlob, putBytes, putCountedText, putCounters, putText, type DeltaBaseCache } from './blobs.ts';
 import type { Tx } from './db.ts';
 import { canonicalLayout, countersAreEmpty, countersInTextOrder } from './encoding.ts';
 import type { PreparedDump } from './ingest.ts';
@@ -56,7 +56,10 @@ export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedDump, wi
     }
   }
 
-  if (countable && p.format === 'iptables-save') {
+  if (p.originalBytes) {
+    // Not UTF-8: kept byte for byte, whole (deltas are of texts).
+    await putBytes(tx, p.originalBytes, p.originalSha256);
+  } else if (countable && p.format === 'iptables-save') {
     await putCountedText(tx, p.originalText, p.originalSha256, { sha256: p.sha256, layout }, counters);
   } else {
     await putBlob(tx, p.originalText, p.originalSha256);

@@ -4,6 +4,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { buildHost, renderRuleset, type Family } from '../../netfilter/index.ts';
 import {
   findDump,
+  decodeText,
+  getDumpBytes,
   getDumpText,
   InvalidInputError,
   latestDump,
@@ -17,7 +19,7 @@ import {
 import { toDump, toDumpSummary, toUploaded } from '../mappers.ts';
 import { assertNodeCluster, writeCluster } from '../plugins/auth.ts';
 import { loadRuleset, requireLatestDumpId } from '../ruleset.ts';
-import { assertLineLimit, uploadBodyLimit, uploadPreParsing } from '../upload.ts';
+import { assertLineLimit, registerTextUploadParser, uploadBodyLimit, uploadPreParsing } from '../upload.ts';
 import {
   CanonicalQuerySchema,
   DumpListQuerySchema,
@@ -60,10 +62,13 @@ Versions are identified by the sha256 of the canonical iptables-save text **with
 
 Needs an \`upload\` (or \`admin\`) token. A token limited to a cluster writes to that cluster only: the upload's \`cluster\` must be it (when absent, the node is put in it), and a node already in another cluster is a 403.
 
-A dump from which nothing usable can be read (no table) is rejected with 422 and line-numbered \`problems\`; with \`?strict=true\` any error diagnostic is. A bad host file is a 422 with \`errors\`. A rejected upload changes nothing.`;
+A dump from which nothing usable can be read (no table) is rejected with 422 and line-numbered \`problems\`; with \`?strict=true\` any error diagnostic is. A bad host file is a 422 with \`errors\`. A rejected upload changes nothing.
+
+A \`text/plain\` body that is not UTF-8 is read in the \`charset\` of its Content-Type (Latin-1 when none is named) and kept byte for byte (\`/raw\`, \`originalSha256\`); an unknown charset is a 415.`;
 
 const dumps: FastifyPluginAsyncTypebox = async (app) => {
   const limits = { maxUploadBytes: app.config.maxUploadBytes, maxDecompressedBytes: app.config.maxDecompressedBytes };
+  registerTextUploadParser(app);
 
   app.post(
     '/nodes/:node/dumps',
@@ -110,7 +115,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
       }
       assertLineLimit(json.dump, app.config.maxDumpLines, 'dump');
       if (json.ip6Dump !== undefined) assertLineLimit(json.ip6Dump, app.config.maxDumpLines, 'ip6Dump');
-      const prepared: PreparedDump[] = [prepareDump(json.dump, { family: json.family ?? query.family, format, strict, field: 'dump' })];
+      const originalBytes = typeof request.body === 'string' ? request.uploadBytes ?? undefined : undefined;
+      const prepared: PreparedDump[] = [prepareDump(json.dump, { family: json.family ?? query.family, format, strict, field: 'dump', originalBytes })];
       if (json.ip6Dump !== undefined) {
         if (prepared[0]?.family === 'ipv6') {
           throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
@@ -258,8 +264,9 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { node } = request.params;
       const id = await dumpIdOf(node, request.params.id, request.query.family);
-      const { dump, text } = await getDumpText(app.db.prisma, node, id, 'original');
-      return reply.type(TEXT).header('etag', etag(dump.originalSha256)).send(text);
+      const { dump, bytes } = await getDumpBytes(app.db.prisma, node, id);
+      // Bytes that are not UTF-8 go back as they came, without a charset claim.
+      return reply.type(decodeText(bytes).utf8 ? TEXT : 'text/plain').header('etag', etag(dump.originalSha256)).send(bytes as unknown as string);
     },
   );
 

@@ -77,7 +77,7 @@ export type DumpSummary = Static<typeof DumpSummarySchema>;
 export const DumpSchema = Type.Object(
   {
     ...DumpSummarySchema.properties,
-    originalSha256: { ...SHA, description: 'sha256 of the latest uploaded text (`/raw`)' },
+    originalSha256: { ...SHA, description: 'sha256 of the latest upload\'s bytes as sent (`/raw`)' },
     diagnostics: Type.Array(ref(DiagnosticSchema)),
     host: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], { description: 'The host file sent with the latest upload' }),
     counters: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], {

@@ -52,6 +52,8 @@ describe('exit codes that gate CI', () => {
     { name: 'trace --expect after the fix', args: ['trace', ...CLUSTER, '--change', FIX, '--expect', 'ACCEPT'], code: 0 },
     { name: 'trace --expect with a word it does not know', args: ['trace', ...CLUSTER, '--expect', 'MAYBE'], code: 2, err: /--expect takes one of ACCEPT, DROP/ },
     { name: 'trace --change for a node that is not there', args: ['trace', ...CLUSTER, '--change', 'node03:-A FORWARD -j ACCEPT'], code: 1, err: /--change names "node03", not a node/ },
+    { name: 'trace --change iptables would refuse (a jump to a built-in chain)', args: ['trace', S000, '--in', 'eth0', '--src', '192.0.2.1', '--dst', '10.105.178.199', '--proto', 'tcp', '--dport', '8080', '--change', '-A INPUT -j INPUT'], code: 1, err: /--change: cannot jump to the built-in chain INPUT/ },
+    { name: 'trace --change renaming onto a built-in chain', args: ['trace', S000, '--in', 'eth0', '--src', '192.0.2.1', '--dst', '10.105.178.199', '--proto', 'tcp', '--dport', '8080', '--change', '-E KUBE-SERVICES FORWARD'], code: 1, err: /cannot rename KUBE-SERVICES to FORWARD/ },
     { name: 'trace --in an interface the host file lacks', args: ['trace', MASTER, '--host', join(D004, 'master.host.json'), '--in', 'eth9', '--src', '192.0.2.100', '--dst', '10.108.94.160', '--proto', 'tcp', '--dport', '80'], code: 1, err: /--in eth9: the host file .* has no such interface/ },
   ];
   for (const row of rows) {

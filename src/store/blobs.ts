@@ -18,6 +18,8 @@ import { createHash } from 'node:crypto';
 import { deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { writeConnection, type Client } from './db.ts';
 import { decodeText } from './charset.ts';
+import type { DeltaBase, DeltaBaseCache } from './delta-cache.ts';
+export { createDeltaBaseCache, type DeltaBaseCache } from './delta-cache.ts';
 import { sha256Hex } from './hash.ts';
 import {
   applyLineDelta,
@@ -172,22 +174,6 @@ async function deltaBaseOf(tx: Client, sha256: string): Promise<string | null> {
   return null;
 }
 
-interface DeltaBase {
-  readonly sha256: string;
-  readonly lines: readonly string[];
-  readonly index: () => Map<string, number>;
-}
-
-/**
- * The last delta base used, split and indexed: uploads of a fleet are deltas
- * of the same few bases. Content-addressed, so never stale; one entry, and
- * only for texts up to BASE_CACHE_MAX_CHARS (a big base is not kept in memory).
- * Owned by whoever opened the database (`Database.deltaBases`).
- */
-export interface DeltaBaseCache {
-  last: DeltaBase | null;
-}
-export const createDeltaBaseCache = (): DeltaBaseCache => ({ last: null });
 const BASE_CACHE_MAX_CHARS = 32 * 2 ** 20;
 
 async function deltaBase(tx: Client, sha256: string, cache: DeltaBaseCache | undefined): Promise<DeltaBase> {

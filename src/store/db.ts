@@ -6,7 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient, Prisma } from '../generated/prisma/client.ts';
 import { applyMigrations, readMigrations, MIGRATIONS_DIR, type MigrationReport } from './migrate.ts';
-import { createDeltaBaseCache, type DeltaBaseCache } from './blobs.ts';
+import { createDeltaBaseCache, type DeltaBaseCache } from './delta-cache.ts';
 import { StoreFullError, StoreUnavailableError } from './errors.ts';
 
 /** A Prisma client or an interactive-transaction client: what every store function takes first. */

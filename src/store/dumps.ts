@@ -5,7 +5,7 @@ import { clampLimit, decodeCursor, encodeCursor, type Page, type PageRequest } f
 import { writeTransaction, type Client, type PrismaClient, type Tx } from './db.ts';
 import { ForbiddenError, NotFoundError } from './errors.ts';
 import type { PreparedDump, RulesetStats } from './ingest.ts';
-import { requireNodeId, upsertNode, type NodeMeta } from './nodes.ts';
+import { requireNodeId, upsertNode, type NodeMeta } from './node-rows.ts';
 import { storeDumpTexts } from './texts.ts';
 
 /** A stored dump version, as the store hands it out. */

@@ -5,15 +5,8 @@ import { clampLimit, decodeCursor, encodeCursor, type Page, type PageRequest } f
 import type { Client, Tx } from './db.ts';
 import { findDumpsByIds, type DumpInfo } from './dumps.ts';
 import { NotFoundError } from './errors.ts';
-
-export type Labels = Readonly<Record<string, string>>;
-
-export interface NodeMeta {
-  /** Cluster the node belongs to; undefined leaves it unchanged. */
-  readonly cluster?: string | null | undefined;
-  /** Labels; undefined leaves them unchanged, an object replaces them. */
-  readonly labels?: Labels | undefined;
-}
+import { requireNodeId, type Labels, type NodeMeta } from './node-rows.ts';
+export { requireNodeId, upsertNode, type Labels, type NodeMeta } from './node-rows.ts';
 
 export interface NodeInfo {
   readonly name: string;
@@ -30,29 +23,6 @@ export interface NodeInfo {
 type NodeRow = { id: number; name: string; cluster: string | null; labelsJson: string; createdAt: Date; lastSeenAt: Date };
 
 const NODE_SELECT = { id: true, name: true, cluster: true, labelsJson: true, createdAt: true, lastSeenAt: true } as const;
-
-/** The id of a node, or NotFoundError. */
-export async function requireNodeId(tx: Client, name: string): Promise<number> {
-  const node = await tx.node.findUnique({ where: { name }, select: { id: true } });
-  if (!node) throw new NotFoundError(`node "${name}" not found`);
-  return node.id;
-}
-
-/** Creates the node if absent, updates cluster/labels when given and lastSeenAt; returns its id. */
-export async function upsertNode(tx: Tx, name: string, meta: NodeMeta, now: Date): Promise<number> {
-  const data = {
-    lastSeenAt: now,
-    ...(meta.cluster !== undefined ? { cluster: meta.cluster } : {}),
-    ...(meta.labels !== undefined ? { labelsJson: JSON.stringify(meta.labels) } : {}),
-  };
-  const node = await tx.node.upsert({
-    where: { name },
-    create: { name, createdAt: now, ...data },
-    update: data,
-    select: { id: true },
-  });
-  return node.id;
-}
 
 /** Creates a node; a duplicate name raises Prisma's P2002 (→ 409). */
 export async function createNode(tx: Client, name: string, meta: NodeMeta, now: Date = new Date()): Promise<NodeInfo> {

@@ -185,7 +185,7 @@ function portNote(p: Packet, side: 'src' | 'dst'): string {
  * address a range maps to is the kernel's hash of the original addresses,
  * a port inside the range is kept, others are picked (see nat.ts).
  */
-function natEffect(ctx: TargetContext, side: 'src' | 'dst', range: NatRange, name: string, spec: string): TargetEffect {
+export function natEffect(ctx: TargetContext, side: 'src' | 'dst', range: NatRange, name: string, spec: string): TargetEffect {
   const { packet: p, conn } = ctx;
   const port = side === 'src' ? p.sport : p.dport;
   const current = side === 'src' ? p.src : p.dst;

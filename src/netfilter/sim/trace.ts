@@ -1,178 +1,49 @@
 // The simulator: walks a packet through netfilter's hooks and tables the way
 // the kernel does, forking wherever the outcome depends on chance
 // (`statistic`) or on something it cannot know.
-import type { Ruleset, TableName, Verdict } from '../model.ts';
+import type { Ruleset } from '../model.ts';
 import { formatIp, isMulticast, type Ip } from '../addr.ts';
 import { assumeAddress, assumedHost, findInterface, lookupRoute, routeLocalnetOn, type Host, type RouteDecision } from '../host.ts';
 import { packetToJson, type Packet } from '../packet.ts';
-import { compileRuleset, type CompiledChain, type CompiledRule, type CompiledRuleset } from './compile.ts';
-import type { Conn, EvalContext, Hook, Uncertain } from './context.ts';
-import { applyExtension, type TargetEffect } from './targets.ts';
+import { compileRuleset, type CompiledRuleset } from './compile.ts';
+import type { Hook } from './context.ts';
 import { notNew, untrackedByConntrack, type CtOverride } from './conntrack.ts';
-import { describeMismatch, explainOutcome, type Explanation } from './explain.ts';
+import { explainOutcome } from './explain.ts';
+import { compileNft, type CompiledNft } from '../nftables/eval/compile.ts';
+import type { ForkRequest } from '../nftables/eval/exprs.ts';
+import { runNftEntry } from './nft-entry.ts';
+import { entriesOf, tieWarnings, type Pipeline } from './hooks.ts';
+import { runTable } from './iptables-chain.ts';
+import { clone, type PathState } from './path.ts';
+import type { Disposition, FinalVerdict, TraceOptions, TraceOutcome, TraceResult } from './outcome.ts';
 
-export const DISPOSITIONS = ['DELIVERED_LOCAL', 'FORWARDED', 'SENT', 'DROPPED', 'REJECTED', 'NO_ROUTE', 'UNKNOWN'] as const;
-export type Disposition = (typeof DISPOSITIONS)[number];
-export const FINAL_VERDICTS = ['ACCEPT', 'DROP', 'QUEUE', 'UNKNOWN'] as const;
-export type FinalVerdict = (typeof FINAL_VERDICTS)[number];
+export * from './outcome.ts';
 
-export interface TraceEvent {
-  readonly table: TableName;
-  readonly chain: string;
-  readonly kind: 'rule' | 'policy';
-  readonly rule: number | null;
-  readonly text: string;
-  readonly verdict: string;
-  readonly hook: Hook;
-  /** Source line of the rule in the dump. */
-  readonly line?: number;
-  /** What the rule changed, e.g. "DNAT to 10.244.1.5:8080". */
-  readonly changes?: readonly string[];
-}
-
-export interface TraceOutcome {
-  readonly probability: number | null;
-  readonly verdict: FinalVerdict;
-  readonly disposition: Disposition;
-  readonly packet: Record<string, unknown>;
-  readonly events: readonly TraceEvent[];
-  readonly assumptions: readonly string[];
-  /** Why the trace ended there (routing, policy, rule). */
-  readonly reason: string;
-  /** The hop the packet leaves towards, for FORWARDED and SENT. */
-  readonly nextHop?: string;
-  /** Rules on the path that failed on exactly one condition (with `explain`). */
-  readonly nearMisses: readonly NearMiss[];
-  /** A short human explanation (with `explain`). */
-  readonly explanation?: Explanation;
-  /** Internal: the final packet, for multi-node traces. */
-  readonly finalPacket: Packet;
-}
-
-export interface TraceResult {
-  readonly outcomes: readonly TraceOutcome[];
-  readonly warnings: readonly string[];
-}
-
-export interface TraceOptions {
-  readonly host?: Host;
-  /** Stop exploring after this many outcomes. */
-  readonly maxOutcomes?: number;
-  /** Record near misses and explain each outcome. */
-  readonly explain?: boolean;
-  /** Node name used in explanations. */
-  readonly node?: string;
-}
-
-/** A rule on the path that would have decided differently but for one condition. */
-export interface NearMiss {
-  readonly table: TableName;
-  readonly chain: string;
-  readonly rule: number;
-  readonly text: string;
-  readonly target: string;
-  readonly failed: string;
-}
-
-/**
- * Tables in priority order at each hook. iptables-nft registers the security
- * table at priority 150, after nat's 100 in INPUT; iptables-legacy at 50.
- */
-const HOOK_TABLES: Readonly<Record<'nft' | 'legacy', Readonly<Record<Hook, readonly TableName[]>>>> = {
-  nft: {
-    PREROUTING: ['raw', 'mangle', 'nat'],
-    INPUT: ['mangle', 'filter', 'nat', 'security'],
-    FORWARD: ['mangle', 'filter', 'security'],
-    OUTPUT: ['raw', 'mangle', 'nat', 'filter', 'security'],
-    POSTROUTING: ['mangle', 'nat'],
-  },
-  legacy: {
-    PREROUTING: ['raw', 'mangle', 'nat'],
-    INPUT: ['mangle', 'filter', 'security', 'nat'],
-    FORWARD: ['mangle', 'filter', 'security'],
-    OUTPUT: ['raw', 'mangle', 'nat', 'filter', 'security'],
-    POSTROUTING: ['mangle', 'nat'],
-  },
-};
-
-type Phase = Hook | 'ROUTE_IN' | 'ROUTE_OUT' | 'REROUTE' | 'DELIVER' | 'EMIT';
-
-interface Frame {
-  chain: CompiledChain;
-  /** Next step in `order` (or rule index when there is no order). */
-  idx: number;
-  /** Rule indexes to visit, from the chain's dispatch index. */
-  order?: readonly number[];
-}
-
-interface PathState {
-  packet: Packet;
-  /** The node as this path knows it: the trace's host, plus what the path assumed without a host file. */
-  host: Host;
-  conn: Conn;
-  events: TraceEvent[];
-  assumptions: string[];
-  probability: number | null;
-  phase: Phase;
-  tableIdx: number;
-  frames: Frame[] | null;
-  route?: RouteDecision;
-  loopback: boolean;
-  /** Destination when OUTPUT started, to detect a reroute. */
-  outputDst?: Ip;
-  work: number;
-  entries: number;
-  misses: NearMiss[] | null;
-  /** How the current table traversal ends when the path resumes (the other side of a target's fork). */
-  pendingEnd?: ChainEnd;
-  /** Conntrack's state for the packet, when it is not the one asked for. */
-  ct: CtOverride | undefined;
-}
-
-const MAX_DEPTH = 64;
-/** The nf_tables kernel's jump stack (NFT_JUMP_STACK_SIZE): deeper rulesets do not load with iptables-nft. */
-const NFT_JUMP_STACK_SIZE = 16;
-/** Chain entries per path: a `-g` loop never grows the stack, so count entries too. */
-const MAX_ENTRIES = 100_000;
-const MAX_WORK = 2_000_000;
-
-type ChainEnd =
-  | { kind: 'accept' }
-  | { kind: 'final'; verdict: FinalVerdict; disposition: Disposition; reason: string };
-
-function clone(s: PathState): PathState {
-  return {
-    ...s,
-    events: [...s.events],
-    assumptions: [...s.assumptions],
-    frames: s.frames ? s.frames.map((f) => ({ ...f })) : null,
-    misses: s.misses ? [...s.misses] : null,
-  };
-}
-
-/** The rule may or may not match: `s` goes on as if it matched, a copy as if it did not. */
-function fork(s: PathState, u: Uncertain, work: PathState[]): void {
-  const other = clone(s);
-  other.frames![other.frames!.length - 1]!.idx++;
-  for (const fact of u.yesFacts ?? []) s.host = assumeAddress(s.host, fact);
-  for (const fact of u.noFacts ?? []) other.host = assumeAddress(other.host, fact);
-  if (u.p === null) {
-    other.probability = null;
-    s.probability = null;
-    other.assumptions.push(u.no);
-    s.assumptions.push(u.yes);
-  } else {
-    other.probability = s.probability === null ? null : s.probability * (1 - u.p);
-    s.probability = s.probability === null ? null : s.probability * u.p;
-  }
-  work.push(other);
-}
-
-/** With iptables-legacy the nat table itself pulls in conntrack. */
-function conntrackActive(host: Host, compiled: CompiledRuleset): boolean {
+/** With iptables-legacy the nat table itself pulls in conntrack; nft ct expressions and nat chains do too. */
+function conntrackActive(host: Host, compiled: CompiledRuleset, nft?: CompiledNft): boolean {
   if (host.conntrack !== undefined) return host.conntrack;
-  return compiled.conntrack || ((host.backend ?? 'nft') === 'legacy' && compiled.tables.has('nat'));
+  return compiled.conntrack || nft?.conntrack === true || ((host.backend ?? 'nft') === 'legacy' && compiled.tables.has('nat'));
 }
+
+/** A value an nft rule needs is not known: one path per option, each running the rule again with its choice fixed. */
+function forkNft(s: PathState, request: ForkRequest, work: PathState[]): void {
+  const base = s.probability;
+  request.options.forEach((o, i) => {
+    const t = i === 0 ? s : clone(s);
+    t.choices.set(request.key, i);
+    t.probability = base === null || o.p === null ? null : base * o.p;
+    if (o.assumption) t.assumptions.push(o.assumption);
+    for (const fact of o.facts ?? []) t.host = assumeAddress(t.host, fact);
+    if (i > 0) work.push(t);
+  });
+}
+
+/** Whether the connection has a mapping for the hook's kind of NAT. */
+function natBound(s: PathState, hook: Hook): boolean {
+  return isNatManip(hook) === 'dst' ? s.conn.dnat : s.conn.snat;
+}
+
+type NftEventSink = Parameters<typeof runNftEntry>[3];
 
 function isNatManip(hook: Hook): 'dst' | 'src' {
   return hook === 'PREROUTING' || hook === 'OUTPUT' ? 'dst' : 'src';
@@ -183,218 +54,7 @@ function natApplies(s: PathState, hook: Hook, conntrack: boolean): boolean {
   return isNatManip(hook) === 'dst' ? !s.conn.natDst : !s.conn.natSrc;
 }
 
-/** Runs the chain traversal of one table at one hook until it accepts or ends the path. */
-function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hook: Hook, work: PathState[], warnings: Set<string>): ChainEnd {
-  const chains = compiled.tables.get(table)!;
-  if (s.pendingEnd) {
-    const end = s.pendingEnd;
-    s.pendingEnd = undefined;
-    return end;
-  }
-  if (!s.frames) {
-    const base = chains.get(hook);
-    if (!base) return { kind: 'accept' };
-    s.frames = [enter(base, s, table, hook)];
-  }
-  const baseChain = chains.get(hook)!;
-  for (;;) {
-    const frame = s.frames[s.frames.length - 1];
-    if (!frame) return applyPolicy(s, baseChain, hook);
-    const rules = frame.chain.rules;
-    const order = frame.order;
-    if (frame.idx >= (order ? order.length : rules.length)) {
-      // End of a chain: built-in chains apply their policy; user chains return silently.
-      s.frames.pop();
-      if (s.frames.length === 0) return applyPolicy(s, baseChain, hook);
-      continue;
-    }
-    if (++s.work > MAX_WORK) {
-      warnings.add(`trace stopped after ${MAX_WORK} rule evaluations (loop?)`);
-      s.assumptions.push(`the trace stopped after ${MAX_WORK} rule evaluations; what happens next is not known`);
-      return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: 'evaluation limit reached' };
-    }
-    const cr = rules[order ? order[frame.idx]! : frame.idx]!;
-    const ctx: EvalContext = { packet: s.packet, conn: s.conn, host: s.host, table, hook };
-    const r = cr.test(ctx);
-    if (r === 0) {
-      if (s.misses && s.misses.length < 50 && cr.target) noteNearMiss(s.misses, cr, frame.chain, ctx);
-      frame.idx++;
-      continue;
-    }
-    if (r !== 1) {
-      if (r.p === 0) {
-        frame.idx++;
-        continue;
-      }
-      if (r.p !== 1) fork(s, r, work);
-    }
-    frame.idx++;
-    const end = applyTarget(s, cr, frame.chain, table, hook, chains, work, warnings);
-    if (end) return end;
-  }
-}
-
-const describeTarget = (t: NonNullable<CompiledRule['target']>): string =>
-  t.kind === 'verdict' ? t.verdict : t.kind === 'extension' ? t.name : `${t.kind === 'jump' ? 'jump to' : 'go to'} ${t.chain}`;
-
-function noteNearMiss(misses: NearMiss[], cr: CompiledRule, chain: CompiledChain, ctx: EvalContext): void {
-  let failed: CompiledRule['parts'][number] | undefined;
-  for (const part of cr.parts) {
-    if (part.test(ctx) !== 0) continue;
-    if (failed) return;
-    failed = part;
-  }
-  if (!failed) return;
-  misses.push({ table: chain.table, chain: chain.chain.name, rule: cr.rule.position, text: cr.text, target: describeTarget(cr.target!), failed: describeMismatch(failed.match, ctx) });
-}
-
-function enter(chain: CompiledChain, s: PathState, table: TableName, hook: Hook): Frame {
-  if (!chain.candidates) return { chain, idx: 0 };
-  return { chain, idx: 0, order: chain.candidates({ packet: s.packet, conn: s.conn, host: s.host, table, hook }) };
-}
-
-function ruleEvent(s: PathState, cr: CompiledRule, chain: CompiledChain, hook: Hook, verdict: string, changes?: string[]): void {
-  s.events.push({
-    table: chain.table,
-    chain: chain.chain.name,
-    kind: 'rule',
-    rule: cr.rule.position,
-    text: cr.text,
-    verdict,
-    hook,
-    line: cr.rule.line,
-    ...(changes && changes.length ? { changes } : {}),
-  });
-}
-
-function applyPolicy(s: PathState, base: CompiledChain, hook: Hook): ChainEnd {
-  const policy = base.chain.policy === 'DROP' ? 'DROP' : 'ACCEPT';
-  s.events.push({ table: base.table, chain: base.chain.name, kind: 'policy', rule: null, text: '', verdict: policy, hook });
-  if (base.chain.policy === 'UNKNOWN') s.assumptions.push(`policy of ${base.table}/${base.chain.name} unknown; assumed ACCEPT`);
-  s.frames = null;
-  if (policy === 'DROP') return { kind: 'final', verdict: 'DROP', disposition: 'DROPPED', reason: `policy DROP of ${base.table}/${base.chain.name}` };
-  return { kind: 'accept' };
-}
-
-function applyTarget(
-  s: PathState,
-  cr: CompiledRule,
-  chain: CompiledChain,
-  table: TableName,
-  hook: Hook,
-  chains: ReadonlyMap<string, CompiledChain>,
-  work: PathState[],
-  warnings: Set<string>,
-): ChainEnd | undefined {
-  const t = cr.target;
-  if (!t) {
-    ruleEvent(s, cr, chain, hook, 'CONTINUE');
-    return undefined;
-  }
-  switch (t.kind) {
-    case 'verdict':
-      return applyVerdict(s, cr, chain, hook, t.verdict, chains);
-    case 'jump':
-    case 'goto': {
-      const target = chains.get(t.chain);
-      ruleEvent(s, cr, chain, hook, `${t.kind === 'jump' ? 'JUMP' : 'GOTO'}:${t.chain}`);
-      if (!target) {
-        warnings.add(`${table}/${chain.chain.name} rule ${cr.rule.position} jumps to missing chain ${t.chain}`);
-        s.assumptions.push(`chain ${table}/${t.chain} is not in the dump (iptables-restore would refuse the jump); what happens next is not known`);
-        return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `jump to missing chain ${t.chain}` };
-      }
-      // A loop re-enters a chain still on the jump stack (or, with -g, keeps entering chains without
-      // end); depth alone is not a loop: a long loop-free jump chain is only too deep to simulate.
-      const looping = (t.kind === 'jump' && s.frames!.some((f) => f.chain.chain.name === t.chain)) || ++s.entries > MAX_ENTRIES;
-      if (looping) {
-        warnings.add(`jump loop through ${table}/${t.chain}`);
-        s.assumptions.push(`jumps loop through ${table}/${t.chain} (the kernel refuses such a ruleset); what happens next is not known`);
-        return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `jump loop through ${t.chain}` };
-      }
-      if (s.frames!.length >= MAX_DEPTH) {
-        warnings.add(`chain depth above ${MAX_DEPTH} at ${table}/${t.chain} (no loop)`);
-        s.assumptions.push(`jumps nest deeper than ${MAX_DEPTH} chains at ${table}/${t.chain}: the nf_tables kernel refuses rulesets nested deeper than ${NFT_JUMP_STACK_SIZE} jumps (iptables-nft), iptables-legacy allows them; packetpath does not follow them further, so what happens next is not known`);
-        return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `chains nested deeper than ${MAX_DEPTH} at ${t.chain}` };
-      }
-      const frame = enter(target, s, table, hook);
-      if (t.kind === 'jump') s.frames!.push(frame);
-      else s.frames![s.frames!.length - 1] = frame;
-      return undefined;
-    }
-    case 'extension': {
-      const effect = applyExtension(t, { packet: s.packet, conn: s.conn, host: s.host, hook, table, route: s.route });
-      if (!t.known) {
-        forkUnknownTarget(s, cr, chain, hook, t.name, work);
-        return applyEffect(s, { ...effect, assumption: undefined }, cr, chain, table, hook, t.name);
-      }
-      if (effect.alternative) {
-        // The target's effect rests on something no dump shows: a copy takes the other effect.
-        const other = clone(s);
-        other.probability = null;
-        s.probability = null;
-        other.pendingEnd = applyEffect(other, effect.alternative, cr, chain, table, hook, t.name) ?? undefined;
-        work.push(other);
-      }
-      return applyEffect(s, effect, cr, chain, table, hook, t.name);
-    }
-  }
-}
-
-function applyEffect(s: PathState, effect: TargetEffect, cr: CompiledRule, chain: CompiledChain, table: TableName, hook: Hook, name: string): ChainEnd | undefined {
-  if (effect.assumption) s.assumptions.push(effect.assumption);
-  if (effect.packet) s.packet = effect.packet;
-  if (effect.conn) s.conn = effect.conn;
-  if (effect.host) s.host = effect.host;
-  ruleEvent(s, cr, chain, hook, effect.verdict, effect.changes);
-  switch (effect.verdict) {
-    case 'CONTINUE':
-      return undefined;
-    case 'ACCEPT':
-      s.frames = null;
-      return { kind: 'accept' };
-    case 'DROP':
-      return { kind: 'final', verdict: 'DROP', disposition: effect.rejected ? 'REJECTED' : 'DROPPED', reason: `${table}/${chain.chain.name} rule ${cr.rule.position}: ${cr.text}` };
-    case 'QUEUE':
-      return { kind: 'final', verdict: 'QUEUE', disposition: 'UNKNOWN', reason: `queued to userspace by ${table}/${chain.chain.name} rule ${cr.rule.position}` };
-    default:
-      return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: `target ${name} is not simulated` };
-  }
-}
-
-/**
- * A target packetpath does not know may end the traversal or let the packet
- * go on: both are explored, with unknown probability. `s` takes the ending
- * path; a copy goes on to the next rule as if the target were non-terminating.
- */
-function forkUnknownTarget(s: PathState, cr: CompiledRule, chain: CompiledChain, hook: Hook, name: string, work: PathState[]): void {
-  const other = clone(s);
-  other.probability = null;
-  s.probability = null;
-  other.assumptions.push(`target ${name} is unknown to packetpath; this path assumes it lets the packet continue`);
-  s.assumptions.push(`target ${name} is unknown to packetpath; this path assumes it ends the traversal with an unknown verdict`);
-  ruleEvent(other, cr, chain, hook, 'CONTINUE');
-  work.push(other);
-}
-
-function applyVerdict(s: PathState, cr: CompiledRule, chain: CompiledChain, hook: Hook, v: Verdict, chains: ReadonlyMap<string, CompiledChain>): ChainEnd | undefined {
-  ruleEvent(s, cr, chain, hook, v);
-  switch (v) {
-    case 'ACCEPT':
-      s.frames = null;
-      return { kind: 'accept' };
-    case 'DROP':
-      return { kind: 'final', verdict: 'DROP', disposition: 'DROPPED', reason: `${chain.table}/${chain.chain.name} rule ${cr.rule.position}: ${cr.text}` };
-    case 'QUEUE':
-      return { kind: 'final', verdict: 'QUEUE', disposition: 'UNKNOWN', reason: `queued to userspace by ${chain.table}/${chain.chain.name} rule ${cr.rule.position}` };
-    case 'RETURN': {
-      s.frames!.pop();
-      if (s.frames!.length === 0) return applyPolicy(s, chains.get(hook)!, hook);
-      return undefined;
-    }
-  }
-}
-
-function finish(s: PathState, outcomes: TraceOutcome[], end: { verdict: FinalVerdict; disposition: Disposition; reason: string; nextHop?: Ip }): void {
+/** Runs the chain traversal of one table at one hook until it accepts or ends the path. */function finish(s: PathState, outcomes: TraceOutcome[], end: { verdict: FinalVerdict; disposition: Disposition; reason: string; nextHop?: Ip }): void {
   outcomes.push({
     // A path that ends in an unknown verdict depends on something the simulator cannot know.
     probability: end.verdict === 'UNKNOWN' ? null : s.probability,
@@ -460,7 +120,11 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
   if (packet.state !== 'NEW' && packet.state !== 'INVALID' && packet.state !== 'UNTRACKED') {
     baseAssumptions.push(`${packet.state} packet: nat chains are not consulted and the connection's NAT bindings are not known, so addresses are shown unchanged`);
   }
-  const conntrack = conntrackActive(host, compiled);
+  const nft = options.nftables ? compileNft(options.nftables, packet.family, new Set(ruleset.family === packet.family ? ruleset.tables.map((t) => t.name) : [])) : undefined;
+  for (const w of nft?.warnings ?? []) warnings.add(w);
+  const pipe: Pipeline = { compiled, nft, entries: new Map() };
+  for (const w of tieWarnings(pipe, host.backend ?? 'nft')) warnings.add(w);
+  const conntrack = conntrackActive(host, compiled, nft);
   const ct = conntrack ? conntrackOverride(packet) : undefined;
   if (ct) {
     baseAssumptions.push(`state ${packet.state} asked for, but ${ct.why}`);
@@ -492,6 +156,9 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
     work: 0,
     entries: 0,
     misses: options.explain ? [] : null,
+    nftFrames: null,
+    choices: new Map(),
+    setAdds: new Map(),
   };
   const work: PathState[] = [start];
   while (work.length) {
@@ -500,7 +167,7 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
       break;
     }
     const s = work.pop()!;
-    runPath(s, compiled, work, outcomes, warnings);
+    runPath(s, pipe, work, outcomes, warnings);
   }
   if (options.explain) {
     const filterChains = new Set(compiled.tables.get('filter')?.keys() ?? []);
@@ -512,7 +179,8 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
   return { outcomes, warnings: [...warnings] };
 }
 
-function runPath(s: PathState, compiled: CompiledRuleset, work: PathState[], outcomes: TraceOutcome[], warnings: Set<string>): void {
+function runPath(s: PathState, pipe: Pipeline, work: PathState[], outcomes: TraceOutcome[], warnings: Set<string>): void {
+  const compiled = pipe.compiled;
   for (;;) {
     switch (s.phase) {
       case 'PREROUTING':
@@ -521,15 +189,44 @@ function runPath(s: PathState, compiled: CompiledRuleset, work: PathState[], out
       case 'OUTPUT':
       case 'POSTROUTING': {
         const hook = s.phase;
-        const tables = HOOK_TABLES[s.host.backend ?? 'nft'][hook];
-        for (; s.tableIdx < tables.length; s.tableIdx++) {
-          const table = tables[s.tableIdx]!;
-          if (!compiled.tables.has(table)) continue;
-          if (table === 'nat' && !s.frames && !natApplies(s, hook, conntrackActive(s.host, compiled))) continue;
-          const end = runTable(s, compiled, table, hook, work, warnings);
-          s.frames = null;
-          if (table === 'nat') s.conn = isNatManip(hook) === 'dst' ? { ...s.conn, natDst: true } : { ...s.conn, natSrc: true };
+        const backend = s.host.backend ?? 'nft';
+        const entries = entriesOf(pipe, hook, backend);
+        const conntrack = conntrackActive(s.host, compiled, pipe.nft);
+        while (s.tableIdx < entries.length) {
+          const en = entries[s.tableIdx]!;
+          if (en.lang === 'iptables') {
+            const table = en.table;
+            if (table === 'nat' && !s.frames && !natApplies(s, hook, conntrack)) {
+              s.tableIdx++;
+              continue;
+            }
+            const bound = natBound(s, hook);
+            const end = runTable(s, compiled, table, hook, work, warnings);
+            s.frames = null;
+            // Once a nat chain at a hook binds a mapping, the hook's other nat chains are not consulted.
+            if (table === 'nat' && (!pipe.nft || natBound(s, hook) !== bound)) s.conn = isNatManip(hook) === 'dst' ? { ...s.conn, natDst: true } : { ...s.conn, natSrc: true };
+            if (end.kind === 'final') return finish(s, outcomes, end);
+            s.tableIdx++;
+            continue;
+          }
+          if (en.entry.type === 'nat' && !s.nftFrames && !natApplies(s, hook, conntrack)) {
+            s.tableIdx++;
+            continue;
+          }
+          const bound = natBound(s, hook);
+          const end = runNftEntry(s, en.entry, hook, s.events as NftEventSink);
+          if (end.kind === 'fork') {
+            forkNft(s, end.request, work);
+            continue;
+          }
+          s.nftFrames = null;
+          if (en.entry.type === 'nat' && natBound(s, hook) !== bound) s.conn = isNatManip(hook) === 'dst' ? { ...s.conn, natDst: true } : { ...s.conn, natSrc: true };
           if (end.kind === 'final') return finish(s, outcomes, end);
+          s.tableIdx++;
+        }
+        // The hook's nat chains have all run without a mapping: the kernel binds a null one.
+        if (conntrack && pipe.nft && entries.some((e) => (e.lang === 'iptables' ? e.table === 'nat' : e.entry.type === 'nat'))) {
+          s.conn = isNatManip(hook) === 'dst' ? { ...s.conn, natDst: true } : { ...s.conn, natSrc: true };
         }
         s.tableIdx = 0;
         s.phase = hook === 'PREROUTING' ? 'ROUTE_IN' : hook === 'INPUT' ? 'DELIVER' : hook === 'FORWARD' ? 'POSTROUTING' : hook === 'OUTPUT' ? 'REROUTE' : 'EMIT';

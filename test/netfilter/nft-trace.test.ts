@@ -1,0 +1,80 @@
+// Native nftables base chains in the hook pipeline, next to iptables:
+// kube-proxy-style service dispatch (vmap, numgen, dnat, masquerade marks),
+// an accept in one base chain that another base chain's policy overrides,
+// and iptables' FORWARD policy DROP next to a native accept.
+// test/fixtures/nft/kube-mini.json is `nft -j list ruleset` of kube-mini.nft.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseNftJson } from '../../src/netfilter/nftables/json.ts';
+import { buildHost, parseDump, tracePacket, validatePacket, type PacketInput, type Ruleset, type TraceOutcome } from '../../src/netfilter/index.ts';
+import { FIXTURES } from '../support/paths.ts';
+
+const NFT = parseNftJson(readFileSync(join(FIXTURES, 'nft', 'kube-mini.json'), 'utf8')).ruleset;
+const HOST = (() => {
+  const h = buildHost({ interfaces: [{ name: 'eth0', addresses: ['192.0.2.1/24'] }, { name: 'eth1', addresses: ['198.51.100.1/24'] }], routes: [{ dst: 'default', via: '198.51.100.254', dev: 'eth1' }], forwarding: true });
+  assert.ok(h.ok);
+  return h.host;
+})();
+const EMPTY = parseDump('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n').ruleset;
+const NO_IPTABLES: Ruleset = { ...EMPTY, tables: [] };
+
+function trace(input: PacketInput, iptables = NO_IPTABLES): TraceOutcome[] {
+  const v = validatePacket(input);
+  assert.ok(v.ok);
+  return [...tracePacket(iptables, v.packet, { host: HOST, nftables: NFT }).outcomes];
+}
+
+const keys = (o: TraceOutcome): string[] => o.events.map((e) => `${e.family ?? 'iptables'} ${e.table} ${e.chain} ${e.kind === 'policy' ? 'policy' : `#${e.rule}`} ${e.verdict}`);
+
+test('a ClusterIP: vmap to the service, numgen picks an endpoint (1/2 each), dnat, the forward reject of one endpoint, masquerade by mark', () => {
+  const out = trace({ src: '192.0.2.10', dst: '203.0.113.80', protocol: 'tcp', sport: 40000, dport: 80, inInterface: 'eth0' });
+  assert.equal(out.length, 2);
+  const fwd = out.find((o) => o.disposition === 'FORWARDED')!;
+  const rej = out.find((o) => o.disposition === 'REJECTED')!;
+  assert.equal(fwd.probability, 0.5);
+  assert.equal(rej.probability, 0.5);
+  assert.deepEqual(keys(fwd), [
+    'ip kp nat-prerouting #1 goto svc-web',
+    'ip kp svc-web #1 goto ep-a',
+    'ip kp ep-a #1 continue',
+    'ip kp ep-a #2 accept',
+    'ip kp filter-forward policy accept',
+    'inet fw forward #1 accept',
+    'ip kp nat-postrouting #1 accept',
+  ]);
+  assert.deepEqual([fwd.packet['src'], fwd.packet['dst'], fwd.packet['dport'], fwd.packet['mark']], ['198.51.100.1', '198.51.100.11', 8080, '0x4000']);
+  assert.deepEqual(keys(rej), ['ip kp nat-prerouting #1 goto svc-web', 'ip kp svc-web #1 goto ep-b', 'ip kp ep-b #1 accept', 'ip kp filter-forward #2 drop']);
+  assert.equal(rej.packet['dst'], '198.51.100.12');
+  assert.equal(fwd.events[0]!.language, 'nftables');
+  assert.equal(typeof fwd.events[0]!.handle, 'number');
+});
+
+test('an accept in one base chain does not stop another: inet fw input policy drop after nothing accepted', () => {
+  const ssh = trace({ src: '192.0.2.10', dst: '192.0.2.1', protocol: 'tcp', sport: 40000, dport: 22, inInterface: 'eth0' });
+  assert.deepEqual(ssh.map((o) => [o.disposition, keys(o)]), [['DELIVERED_LOCAL', ['ip kp nat-prerouting policy accept', 'inet fw input #1 accept']]]);
+  const telnet = trace({ src: '192.0.2.10', dst: '192.0.2.1', protocol: 'tcp', sport: 40000, dport: 23, inInterface: 'eth0' });
+  assert.deepEqual(telnet.map((o) => [o.disposition, keys(o)]), [['DROPPED', ['ip kp nat-prerouting policy accept', 'inet fw input policy drop']]]);
+});
+
+test('limit: both outcomes, each saying what it assumed', () => {
+  const out = trace({ src: '192.0.2.10', dst: '192.0.2.1', protocol: 'icmp', icmpType: 8, inInterface: 'eth0' });
+  assert.equal(out.length, 2);
+  const passed = out.find((o) => o.disposition === 'DELIVERED_LOCAL')!;
+  const limited = out.find((o) => o.disposition === 'DROPPED')!;
+  assert.ok(passed.assumptions.some((a) => /limit 5\/second: assumed the packet passes/.test(a)));
+  assert.ok(limited.assumptions.some((a) => /does not pass/.test(a)));
+  assert.equal(passed.probability, null);
+});
+
+test('ct state established,related accept for an established reply', () => {
+  const out = trace({ src: '198.51.100.11', dst: '192.0.2.10', protocol: 'tcp', sport: 8080, dport: 40000, inInterface: 'eth1', state: 'ESTABLISHED' });
+  assert.deepEqual(out.map((o) => [o.disposition, keys(o)]), [['FORWARDED', ['ip kp filter-forward policy accept', 'inet fw forward #2 accept']]]);
+});
+
+test("iptables' FORWARD policy DROP drops what the native tables accepted; the events of both languages in priority order", () => {
+  const iptables = parseDump('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n').ruleset;
+  const out = trace({ src: '192.0.2.10', dst: '198.51.100.20', protocol: 'tcp', sport: 40000, dport: 443, inInterface: 'eth0' }, iptables);
+  assert.deepEqual(out.map((o) => [o.disposition, keys(o)]), [['DROPPED', ['ip kp nat-prerouting policy accept', 'ip kp filter-forward policy accept', 'iptables filter FORWARD policy DROP']]]);
+});

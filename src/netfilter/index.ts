@@ -17,4 +17,4 @@ export { explainOutcome, type Explanation } from './sim/explain.ts';
 export { lintRuleset, type Finding, type LintInput } from './lint.ts';
 export { semanticDiff, type SemanticDiff, type ProbeDifference } from './semantic-diff.ts';
 export { renderChainListing } from './render-listing.ts';
-export { parseNftJson, resolvePriority, type NftRuleset, type NftTable, type NftChain, type NftRule, type NftStmt, type NftExpr, type NftDiagnostic, type NftParseResult } from './nftables/index.ts';
+export { parseNftJson, extractNftServices, resolvePriority, type NftRuleset, type NftTable, type NftChain, type NftRule, type NftStmt, type NftExpr, type NftDiagnostic, type NftParseResult } from './nftables/index.ts';

@@ -275,12 +275,15 @@ export type TraceRequest = Static<typeof TraceRequestSchema>;
 
 export const TraceEventSchema = Type.Object(
   {
-    table: Type.String(),
+    table: Type.String({ description: 'The iptables table, or the nft table name for a native nftables event' }),
     chain: Type.String(),
     kind: Type.String({ description: '`rule` or `policy`' }),
-    rule: Type.Union([Type.Integer(), Type.Null()]),
+    rule: Type.Union([Type.Integer(), Type.Null()], { description: '1-based position of the rule in its chain' }),
     text: Type.String(),
-    verdict: Type.String({ description: 'JUMP:<chain>, GOTO:<chain>, ACCEPT, DROP, RETURN, CONTINUE, QUEUE' }),
+    verdict: Type.String({ description: 'iptables: JUMP:<chain>, GOTO:<chain>, ACCEPT, DROP, RETURN, CONTINUE, QUEUE; nftables, as `nft monitor trace` words: accept, drop, continue, return, queue, jump <chain>, goto <chain>' }),
+    language: Type.Optional(Type.Literal('nftables', { description: 'Set on events of native nftables rules; iptables events have no `language`' })),
+    family: Type.Optional(Type.String({ description: 'nft table family (ip, ip6, inet) of an nftables event' })),
+    handle: Type.Optional(Type.Integer({ description: 'nft rule handle of an nftables rule event' })),
     hook: Type.String(),
     line: Type.Optional(Type.Integer()),
     changes: Type.Optional(Type.Array(Type.String())),

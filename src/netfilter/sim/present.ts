@@ -22,8 +22,8 @@ export function traceToJson(r: TraceResult): TraceJson {
 const pct = (p: number | null): string => (p === null ? 'unknown probability' : `${(p * 100).toFixed(p * 100 % 1 === 0 ? 0 : 2)}%`);
 
 export function formatEvent(e: TraceEvent): string {
-  const where = `${e.table.padEnd(6)} ${e.chain}`;
-  const head = e.kind === 'policy' ? `${where} (policy)` : `${where} #${e.rule}`;
+  const where = e.language === 'nftables' ? `nft ${e.family} ${e.table} ${e.chain}` : `${e.table.padEnd(6)} ${e.chain}`;
+  const head = e.kind === 'policy' ? `${where} (policy)` : `${where} #${e.rule}${e.handle !== undefined ? ` (handle ${e.handle})` : ''}`;
   const lines = [`  ${head.padEnd(44)} → ${e.verdict}`];
   if (e.kind === 'rule') lines.push(`      ${e.text}`);
   for (const c of e.changes ?? []) lines.push(`      ⇒ ${c}`);

@@ -7,6 +7,7 @@ import { tracePackets, verdict } from './common.ts';
 import { httpIngest, httpTraces, serverMemory } from './http.ts';
 import { storage } from './storage.ts';
 import { heavyRequests } from './heavy.ts';
+import { nftBench } from './nft.ts';
 
 interface Row {
   section: string;
@@ -50,7 +51,7 @@ function restoreTestMs(text: string): number | undefined {
 
 const pct = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy'] as const;
+const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Runs one section; a failure becomes a row (and a non-zero exit code) instead of losing the table. */
@@ -142,6 +143,9 @@ async function main(): Promise<void> {
   }
   if (sections.has('heavy')) {
     await section('heavy requests (1 GiB budget)', () => heavyRequests(add, { g10k: dump(10000), other10k: generateKubeDump({ services: 10000, seed: 2 }) }));
+  }
+  if (sections.has('nft')) {
+    await section('nftables (kube-proxy nftables mode)', () => nftBench(add, sizes.filter((n) => n <= 10000)));
   }
   if (sections.has('memory')) {
     await section('server memory (20k Services)', () => serverMemory(add, { g20k: dump(20000) }));

@@ -51,6 +51,7 @@ export function runNftEntry(s: NftPath, entry: NftHookEntry, hook: Hook, events:
     ctx,
     table: entry.table,
     base: entry.chain,
+    chains: entry.chains,
     frames: s.nftFrames,
     assumptions: s.assumptions,
     route: s.route,

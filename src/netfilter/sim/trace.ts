@@ -9,7 +9,7 @@ import { compileRuleset, type CompiledRuleset } from './compile.ts';
 import type { Hook } from './context.ts';
 import { notNew, untrackedByConntrack, type CtOverride } from './conntrack.ts';
 import { explainOutcome } from './explain.ts';
-import { compileNft, type CompiledNft } from '../nftables/eval/compile.ts';
+import { compileNftCached, type CompiledNft } from '../nftables/eval/compile.ts';
 import type { ForkRequest } from '../nftables/eval/exprs.ts';
 import { runNftEntry } from './nft-entry.ts';
 import { entriesOf, tieWarnings, type Pipeline } from './hooks.ts';
@@ -120,7 +120,7 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
   if (packet.state !== 'NEW' && packet.state !== 'INVALID' && packet.state !== 'UNTRACKED') {
     baseAssumptions.push(`${packet.state} packet: nat chains are not consulted and the connection's NAT bindings are not known, so addresses are shown unchanged`);
   }
-  const nft = options.nftables ? compileNft(options.nftables, packet.family, new Set(ruleset.family === packet.family ? ruleset.tables.map((t) => t.name) : [])) : undefined;
+  const nft = options.nftables ? compileNftCached(options.nftables, packet.family, new Set(ruleset.family === packet.family ? ruleset.tables.map((t) => t.name) : [])) : undefined;
   for (const w of nft?.warnings ?? []) warnings.add(w);
   const pipe: Pipeline = { compiled, nft, entries: new Map() };
   for (const w of tieWarnings(pipe, host.backend ?? 'nft')) warnings.add(w);

@@ -12,6 +12,8 @@ export interface NftHookEntry {
   readonly priority: number;
   readonly type: 'filter' | 'nat' | 'route';
   readonly sets: ReadonlyMap<string, { readonly compiled: CompiledSet; readonly dynamic: boolean; readonly isMap: boolean }>;
+  /** The table's chains by name, for jump and goto. */
+  readonly chains: ReadonlyMap<string, NftChain>;
 }
 
 export interface CompiledNft {
@@ -64,6 +66,24 @@ function usesConntrack(stmts: readonly NftStmt[]): boolean {
  * `iptablesTables` names the tables an iptables dump of this family already
  * has: iptables-nft's own nft tables are the same rules and are skipped.
  */
+const compiledCache = new WeakMap<NftRuleset, Map<string, CompiledNft>>();
+
+/** compileNft, kept with the ruleset object (a ruleset is readonly: its compilation never goes stale). */
+export function compileNftCached(ruleset: NftRuleset, family: Family, iptablesTables: ReadonlySet<string> = new Set()): CompiledNft {
+  let byKey = compiledCache.get(ruleset);
+  if (!byKey) {
+    byKey = new Map();
+    compiledCache.set(ruleset, byKey);
+  }
+  const key = `${family} ${[...iptablesTables].sort().join(',')}`;
+  let c = byKey.get(key);
+  if (!c) {
+    c = compileNft(ruleset, family, iptablesTables);
+    byKey.set(key, c);
+  }
+  return c;
+}
+
 export function compileNft(ruleset: NftRuleset, family: Family, iptablesTables: ReadonlySet<string> = new Set()): CompiledNft {
   const hooks = new Map<Hook, NftHookEntry[]>();
   const warnings: string[] = [];
@@ -79,6 +99,7 @@ export function compileNft(ruleset: NftRuleset, family: Family, iptablesTables: 
       continue;
     }
     const sets = compileSets(table);
+    const chains = new Map(table.chains.map((c) => [c.name, c]));
     for (const chain of table.chains) {
       if (chain.rules.some((r) => usesConntrack(r.stmts))) conntrack = true;
       const base = chain.base;
@@ -90,7 +111,7 @@ export function compileNft(ruleset: NftRuleset, family: Family, iptablesTables: 
       }
       if (base.type === 'nat') conntrack = true;
       const list = hooks.get(hook) ?? [];
-      list.push({ table, chain, priority: base.priority, type: base.type, sets });
+      list.push({ table, chain, priority: base.priority, type: base.type, sets, chains });
       hooks.set(hook, list);
     }
   }

@@ -41,6 +41,8 @@ export interface NftRunState {
   readonly ctx: NftCtx;
   readonly table: NftTable;
   readonly base: NftChain;
+  /** The table's chains by name. */
+  readonly chains: ReadonlyMap<string, NftChain>;
   frames: NftFrame[];
   readonly onRule: (e: NftRuleEvent) => void;
   readonly onPolicy: (chain: NftChain, policy: 'accept' | 'drop') => void;
@@ -115,7 +117,7 @@ export function runNftChain(s: NftRunState): NftChainEnd {
             continue;
           case 'jump':
           case 'goto': {
-            const target = 'chain' in v ? v.chain : s.table.chains.find((c) => c.name === v.target);
+            const target = 'chain' in v ? v.chain : s.chains.get(v.target);
             if (!target) return { kind: 'unknown', reason: `${where}: chain ${v.target} is not in table ${s.table.family} ${s.table.name}` };
             if (v.verdict === 'jump' && s.frames.length >= MAX_JUMPS) return { kind: 'unknown', reason: `${where}: jumps nest deeper than the kernel's ${MAX_JUMPS} (NFT_JUMP_STACK_SIZE)` };
             const next: NftFrame = { chain: target, rule: 0 };

@@ -1,0 +1,54 @@
+// nftables figures: parsing `nft -j list ruleset` of a kube-proxy nftables-mode
+// node (10k Services, 50k endpoints) against `nft -c -f` of the same ruleset,
+// and one trace through it at 1k and 10k Services.
+import { spawnSync } from 'node:child_process';
+import { generateKubeNft } from '../scripts/kube-nft.ts';
+import { buildHost, parseDump, parseNftJson, tracePacket, validatePacket, type Ruleset } from '../src/netfilter/index.ts';
+import { verdict } from './common.ts';
+
+type Add = (section: string, figure: string, value: string, target?: string) => void;
+
+function nftCheckMs(text: string): number | undefined {
+  const t = performance.now();
+  const r = spawnSync('unshare', ['--net', '--mount', '--', 'nft', '-c', '-f', '-'], { input: text, maxBuffer: 1 << 28 });
+  return r.status === 0 ? performance.now() - t : undefined;
+}
+
+export async function nftBench(add: Add, sizes: readonly number[]): Promise<void> {
+  const p50 = new Map<number, number>();
+  const none: Ruleset = { ...parseDump('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n').ruleset, tables: [] };
+  const host = buildHost({ interfaces: [{ name: 'eth0', addresses: ['192.0.2.1/24'] }, { name: 'cni0', addresses: ['10.244.0.1/16'] }], routes: [{ dst: 'default', via: '192.0.2.254', dev: 'eth0' }], forwarding: true });
+  if (!host.ok) throw new Error(host.errors.join());
+  for (const n of sizes) {
+    const g = generateKubeNft({ services: n, endpoints: 5 });
+    const section = `nft ${n} services`;
+    let parsed = parseNftJson(g.json);
+    let parseMs = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      parsed = parseNftJson(g.json);
+      parseMs = Math.min(parseMs, performance.now() - t);
+    }
+    const rules = parsed.ruleset.tables.reduce((a, t) => a + t.chains.reduce((b, c) => b + c.rules.length, 0), 0);
+    add(section, 'nft -j parse', `${parseMs.toFixed(0)} ms for ${(g.json.length / 1e6).toFixed(1)} MB, ${rules} rules`);
+    const check = n >= 10000 ? nftCheckMs(g.text) : undefined;
+    if (check !== undefined) add(section, 'nft -c -f of the same ruleset', `${check.toFixed(0)} ms; packetpath's parse is ${(check / parseMs).toFixed(1)}× its speed`, `faster than nft — ${verdict(check > parseMs)}`);
+    const v = validatePacket({ src: '192.0.2.10', dst: g.probe.ip, protocol: 'tcp', sport: 40000, dport: g.probe.port, inInterface: 'eth0' });
+    if (!v.ok) throw new Error(v.errors.join());
+    for (let i = 0; i < 50; i++) tracePacket(none, v.packet, { host: host.host, nftables: parsed.ruleset });
+    const lat: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const t = performance.now();
+      tracePacket(none, v.packet, { host: host.host, nftables: parsed.ruleset });
+      lat.push((performance.now() - t) * 1000);
+    }
+    lat.sort((a, b) => a - b);
+    const mid = lat[Math.floor(lat.length / 2)]!;
+    p50.set(n, mid);
+    add(section, 'trace a ClusterIP (5 endpoints, numgen)', `p50 ${mid.toFixed(0)} µs`, n === 10000 ? `≤ 100 µs — ${verdict(mid <= 100)}` : undefined);
+  }
+  if (p50.has(1000) && p50.has(10000)) {
+    const r = p50.get(10000)! / p50.get(1000)!;
+    add('nft scaling', 'trace p50 10k / 1k', `${r.toFixed(2)}×`, `≤ 2× — ${verdict(r <= 2)}`);
+  }
+}

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseDump, renderRule, renderRuleSpec, findChain, findTable, rulesetStats } from '../src/netfilter/index.ts';
 import type { Diagnostic, Family, Rule, Ruleset, TableName } from '../src/netfilter/index.ts';
-import { parseListingLines } from '../src/netfilter/parse-listing.ts';
+import { parseListingLines } from '../src/netfilter/iptables/syntax/parse-listing.ts';
 
 const FIXTURES = new URL('./fixtures/listing/', import.meta.url);
 const CORPUS = fileURLToPath(new URL('../../shared/corpus/', import.meta.url));

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { topologyAvailable, runTopology, eventKey, type NodeSpec, type PacketSpec } from './netns.ts';
 import { buildHost, parseDump, renderRuleset, validatePacket, type HostFile } from '../../src/netfilter/index.ts';
-import { traceCluster, type ClusterNode, type ClusterPath } from '../../src/netfilter/sim/cluster.ts';
+import { traceCluster, type ClusterNode, type ClusterPath } from '../../src/netfilter/pipeline/cluster.ts';
 import { FIXTURES } from '../support/paths.ts';
 import { simKeys } from './differential.ts';
 

@@ -132,7 +132,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { cidrContains, parseCidr, parseIp } from '../../src/netfilter/addr.ts';
+import { cidrContains, parseCidr, parseIp } from '../../src/netfilter/pipeline/addr.ts';
 
 // ---------------------------------------------------------------------------------
 // process helpers

@@ -34,9 +34,24 @@ test('no import cycles in src/', () => {
   assert.deepEqual(cycles, []);
 });
 
-test('files of the nftables language and the pipeline stay under 600 lines', () => {
-  const long = [...files(join(SRC, 'netfilter', 'nftables')), ...files(join(SRC, 'netfilter', 'sim'))]
+/** Known to be too long, with the plan: split by listing dialect (iptables -L, -L -v, -L --line-numbers). */
+const TOO_LONG_KNOWN = new Set(['netfilter/iptables/syntax/parse-listing.ts']);
+
+test('files of the core stay under 600 lines (one known exception, to be split)', () => {
+  const long = files(join(SRC, 'netfilter'))
     .map((f) => ({ f: relative(SRC, f), n: readFileSync(f, 'utf8').split('\n').length }))
-    .filter((x) => x.n > 600);
+    .filter((x) => x.n > 600 && !TOO_LONG_KNOWN.has(x.f));
   assert.deepEqual(long, []);
+});
+
+test('the two rule languages do not import each other; the pipeline and analysis use both', () => {
+  const bad: string[] = [];
+  for (const [lang, other] of [['iptables', 'nftables'], ['nftables', 'iptables']] as const) {
+    for (const f of files(join(SRC, 'netfilter', lang))) {
+      for (const m of readFileSync(f, 'utf8').matchAll(/from\s+['"](\.[^'"]+)['"]/g)) {
+        if (resolve(dirname(f), m[1]!).includes(`/netfilter/${other}/`)) bad.push(`${relative(SRC, f)} imports ${m[1]}`);
+      }
+    }
+  }
+  assert.deepEqual(bad, []);
 });

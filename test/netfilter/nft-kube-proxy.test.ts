@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseNftJson } from '../../src/netfilter/nftables/json.ts';
-import { extractNftServices } from '../../src/netfilter/nftables/services.ts';
+import { extractNftServices } from '../../src/netfilter/analysis/nft-services.ts';
 import { buildHost, parseDump, tracePacket, validatePacket, type PacketInput, type Ruleset, type TraceOutcome } from '../../src/netfilter/index.ts';
 import { FIXTURES } from '../support/paths.ts';
 

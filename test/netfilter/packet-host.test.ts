@@ -14,7 +14,7 @@ import {
   type Host,
   type PacketInput,
 } from '../../src/netfilter/index.ts';
-import { setContains } from '../../src/netfilter/ipset.ts';
+import { setContains } from '../../src/netfilter/pipeline/ipset.ts';
 import { PKT, only, table, trace } from '../support/sim.ts';
 
 // ---------------------------------------------------------------- packets

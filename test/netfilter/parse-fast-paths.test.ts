@@ -1,8 +1,8 @@
 // The parser's fast paths must give exactly what the general paths give.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cidr, ipv4Cidr, parsedCidr } from '../../src/netfilter/values.ts';
-import { tokenizeLine } from '../../src/netfilter/lexer.ts';
+import { cidr, ipv4Cidr, parsedCidr } from '../../src/netfilter/iptables/syntax/values.ts';
+import { tokenizeLine } from '../../src/netfilter/iptables/syntax/lexer.ts';
 import { parseDump, renderRuleset } from '../../src/netfilter/index.ts';
 
 // [input, what cidr() returns (value or undefined for an error), whether the fast path takes it]
@@ -118,7 +118,7 @@ test('rules sharing match text share readonly match objects, and stay equal to u
 });
 
 test('every option spec object belongs to one match extension (the per-parse match memo keys on it)', async () => {
-  const { MATCHES } = await import('../../src/netfilter/extensions.ts');
+  const { MATCHES } = await import('../../src/netfilter/iptables/syntax/extensions.ts');
   const owner = new Map<object, string>();
   for (const spec of Object.values(MATCHES)) {
     for (const o of spec.options) {
@@ -129,7 +129,7 @@ test('every option spec object belongs to one match extension (the per-parse mat
 });
 
 test('NAT ranges with plain IPv4 addresses print as ipaddr.js would', async () => {
-  const { natRange } = await import('../../src/netfilter/values.ts');
+  const { natRange } = await import('../../src/netfilter/iptables/syntax/values.ts');
   const cases: [string, string | undefined][] = [
     ['10.244.3.232:9090', '10.244.3.232:9090'],
     ['10.0.0.1', '10.0.0.1'],
@@ -149,7 +149,7 @@ test('NAT ranges with plain IPv4 addresses print as ipaddr.js would', async () =
 });
 
 test('the parser vocabulary only changes which string object a token is, never its text', async () => {
-  const { tokenizeInto, vocabulary } = await import('../../src/netfilter/lexer.ts');
+  const { tokenizeInto, vocabulary } = await import('../../src/netfilter/iptables/syntax/lexer.ts');
   const words = vocabulary(['-A', '-m', '--comment', 'comment', 'tcp', '--dport', 'A-', '--']);
   for (const line of ['-A X -m comment --comment "a b" -m tcp --dport 80', '-A -AA A- --A -- ---comment tcp"x" "tcp"', '-m\t-m  tcp\r']) {
     const plain = { texts: [] as string[], columns: [] as number[] };

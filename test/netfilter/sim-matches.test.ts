@@ -4,7 +4,7 @@
 // simulator could not decide (and must say why).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MATCHES } from '../../src/netfilter/extensions.ts';
+import { MATCHES } from '../../src/netfilter/iptables/syntax/extensions.ts';
 import type { Family, HostFile, PacketInput } from '../../src/netfilter/index.ts';
 import { HOST, HOST6, PKT, table, trace, type Compact } from '../support/sim.ts';
 

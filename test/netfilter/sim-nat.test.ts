@@ -3,8 +3,8 @@
 // and address ranges"), where the same tuples run through a real kernel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jhash2, parseNatRange, pickNatAddress, pickNatPort } from '../../src/netfilter/sim/nat.ts';
-import { formatIp, parseIp } from '../../src/netfilter/addr.ts';
+import { jhash2, parseNatRange, pickNatAddress, pickNatPort } from '../../src/netfilter/pipeline/nat.ts';
+import { formatIp, parseIp } from '../../src/netfilter/pipeline/addr.ts';
 
 const flags = { persistent: false, random: false };
 const ip = (s: string) => parseIp(s)!;

@@ -3,7 +3,7 @@
 // packet looks like afterwards and how the trace ends.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TARGETS } from '../../src/netfilter/extensions.ts';
+import { TARGETS } from '../../src/netfilter/iptables/syntax/extensions.ts';
 import type { Family, HostFile, Packet, PacketInput } from '../../src/netfilter/index.ts';
 import { HOST, HOST6, PKT, only, table, trace, type CompactOutcome } from '../support/sim.ts';
 

@@ -499,7 +499,7 @@ test('route_localnet unknown: both outcomes, each with its assumption', () => {
   assert.equal(delivered.p, null);
 });
 
-// ---------------------------------------------------------------- kernel behaviour not modelled yet (sim/trace.ts)
+// ---------------------------------------------------------------- kernel behaviour not modelled yet (pipeline/trace.ts)
 
 test('a DHCP discover (0.0.0.0 -> 255.255.255.255) is delivered locally, not a martian (kernel-checked)', () => {
   const o = only(trace(table('filter', []), { src: '0.0.0.0', dst: '255.255.255.255', protocol: 'udp', sport: 68, dport: 67, inInterface: 'eth0' }));

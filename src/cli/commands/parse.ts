@@ -1,8 +1,8 @@
 import { parseCommandArgs } from '../args.ts';
 import { parseDump, renderRuleset, rulesetStats, type ParseOptions, type ParseResult } from '../../netfilter/index.ts';
-import { diagnosticToJson, rulesetToJson } from '../../netfilter/json.ts';
+import { diagnosticToJson, rulesetToJson } from '../../netfilter/iptables/json.ts';
 import { formatDiagnostic, readInput, UsageError, type Io } from '../io.ts';
-import { isTableName, type DumpFormat, type Family } from '../../netfilter/model.ts';
+import { isTableName, type DumpFormat, type Family } from '../../netfilter/iptables/model.ts';
 
 const PARSE_FLAGS = {
   json: { type: 'boolean', help: 'the model and diagnostics as JSON (parse only)' },

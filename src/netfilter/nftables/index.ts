@@ -1,5 +1,4 @@
 // The nftables rule language: model, parsers, priorities.
 export * from './model.ts';
 export { parseNftJson } from './json.ts';
-export { extractNftServices } from './services.ts';
 export { resolvePriority, standardPriority, priorityText } from './priority.ts';

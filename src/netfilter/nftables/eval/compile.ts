@@ -1,7 +1,7 @@
 // An nft ruleset prepared for tracing one address family: its base chains
 // by hook (with priorities), and each table's sets compiled for lookups.
-import type { Family } from '../../model.ts';
-import type { Hook } from '../../sim/context.ts';
+import type { Family } from '../../pipeline/family.ts';
+import type { Hook } from '../../pipeline/context.ts';
 import type { NftChain, NftExpr, NftRuleset, NftSet, NftStmt, NftTable } from '../model.ts';
 import { compileSet, type CompiledSet } from './sets.ts';
 import { keyTypes, type NftType } from './types.ts';

@@ -3,10 +3,10 @@
 // known (a random number, a hash, a dynamic set's earlier contents, a node
 // without a host file) evaluation asks the caller to fork (ForkRequest); the
 // caller re-runs the rule once per option with the choice fixed.
-import { formatIp } from '../../addr.ts';
-import { addressType, isAssumedAddress, lookupRoute, type AddressFact, type Host } from '../../host.ts';
-import type { Packet } from '../../packet.ts';
-import type { Conn, Hook } from '../../sim/context.ts';
+import { formatIp } from '../../pipeline/addr.ts';
+import { addressType, isAssumedAddress, lookupRoute, type AddressFact, type Host } from '../../pipeline/host.ts';
+import type { Packet } from '../../pipeline/packet.ts';
+import type { Conn, Hook } from '../../pipeline/context.ts';
 import type { NftExpr, NftMatchOp } from '../model.ts';
 import { compileSet, lookup, type CompiledSet } from './sets.ts';
 import { BITMASK_TYPES, keyTypes, literalValue, typeOf, valueKey, valueNumber, type NftType, type NftValue } from './types.ts';

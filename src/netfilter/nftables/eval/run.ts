@@ -1,15 +1,14 @@
 // Running one nft base chain for a packet the way nft_do_chain does: rules
 // in order, statements left to right (a failed match breaks the rule),
 // jump/goto with a stack, return, the policy at the end of the base chain.
-// `accept` ends only this base chain; the pipeline (sim/trace.ts) goes on
+// `accept` ends only this base chain; the pipeline (pipeline/trace.ts) goes on
 // with the next base chain of the hook.
-import type { Packet } from '../../packet.ts';
-import { hexMark } from '../../packet.ts';
-import type { Conn } from '../../sim/context.ts';
-import { natEffect } from '../../sim/targets.ts';
-import { parseNatRange, type NatRange } from '../../sim/nat.ts';
-import { formatIp, parseIp, type Ip } from '../../addr.ts';
-import { sourceAddressFor, type Route } from '../../host.ts';
+import type { Packet } from '../../pipeline/packet.ts';
+import { hexMark } from '../../pipeline/packet.ts';
+import type { Conn } from '../../pipeline/context.ts';
+import { natEffect, parseNatRange, type NatRange } from '../../pipeline/nat.ts';
+import { formatIp, parseIp, type Ip } from '../../pipeline/addr.ts';
+import { sourceAddressFor, type Route } from '../../pipeline/host.ts';
 import type { NftChain, NftExpr, NftRule, NftStmt, NftTable, NftVerdict } from '../model.ts';
 import { choose, dataValue, ForkRequest, load, lookupIn, matches, UnknownValue, type NftCtx } from './exprs.ts';
 import { verdictOf } from './sets.ts';
@@ -307,7 +306,7 @@ function nat(s: NftRunState, st: NftStmt & { kind: 'nat' }, key: string): string
   if (st.family && (st.family === 'ip') !== (ctx.packet.family === 'ipv4')) return undefined;
   const range = natRange(ctx, st, key);
   if (!range) return undefined;
-  const tctx = { packet: ctx.packet, conn: ctx.conn, host: ctx.host, hook: ctx.hook, table: 'nat' as const, route: s.route as never };
+  const tctx = { packet: ctx.packet, conn: ctx.conn };
   if (st.type === 'masquerade') {
     const dev = ctx.packet.outInterface;
     const src = dev ? sourceFor(ctx, dev) : undefined;

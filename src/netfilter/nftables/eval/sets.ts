@@ -2,7 +2,7 @@
 // intervals (prefixes, ranges, interface wildcards) in a list sorted for
 // binary search when the key has one component; never a scan of every
 // element for an exact key.
-import { parseCidr, parseIp } from '../../addr.ts';
+import { parseCidr, parseIp } from '../../pipeline/addr.ts';
 import type { NftElement, NftExpr, NftVerdict } from '../model.ts';
 import { literalValue, valueKey, valueNumber, type NftType, type NftValue } from './types.ts';
 

@@ -1,7 +1,7 @@
 // What an nft expression's value means (its datatype), and nft's symbolic
 // constants for each type, so `ct state established` and `meta l4proto tcp`
 // compare as the kernel compares them: as numbers.
-import { parseIp, type Ip } from '../../addr.ts';
+import { parseIp, type Ip } from '../../pipeline/addr.ts';
 import type { NftExpr } from '../model.ts';
 
 export type NftType =

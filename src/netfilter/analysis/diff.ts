@@ -1,0 +1,308 @@
+// Compares two rulesets rule by rule in canonical form: equivalent spellings
+// compare equal and counters are ignored. Rules are aligned like a text diff
+// (Myers), so an inserted rule shows as one addition, not a shifted chain.
+import type { Chain, Ruleset, TableName } from '../iptables/model.ts';
+import { BUILTIN_CHAINS } from '../iptables/model.ts';
+import { renderRule } from '../iptables/printer/render.ts';
+
+export type DiffOp = ' ' | '-' | '+';
+
+export interface DiffLine {
+  readonly op: DiffOp;
+  readonly text: string;
+  /** 1-based rule position on the left / right side. */
+  readonly left?: number;
+  readonly right?: number;
+}
+
+export interface ChainDiff {
+  readonly table: TableName;
+  readonly chain: string;
+  readonly status: 'onlyLeft' | 'onlyRight' | 'changed';
+  /** Built-in chains whose policies differ, or that exist on one side only (null on the other). */
+  readonly policy?: { readonly left: string | null; readonly right: string | null };
+  readonly added: number;
+  readonly removed: number;
+  /** Changed rules with up to `context` unchanged rules around them. */
+  readonly lines: readonly DiffLine[];
+}
+
+export interface RulesetDiff {
+  readonly chains: readonly ChainDiff[];
+  readonly tablesOnlyLeft: readonly TableName[];
+  readonly tablesOnlyRight: readonly TableName[];
+  readonly summary: {
+    readonly policiesDiffer: number;
+    readonly chainsOnlyLeft: number;
+    readonly chainsOnlyRight: number;
+    readonly chainsChanged: number;
+    readonly rulesAdded: number;
+    readonly rulesRemoved: number;
+    readonly identical: boolean;
+  };
+}
+
+export interface DiffOptions {
+  readonly context?: number;
+}
+
+/**
+ * Edit distance up to which the diff is minimal (Myers). Past it (two unrelated kube-proxy
+ * chains of 20k rules each), Myers' trace would need O(D²) memory: the diff then anchors on
+ * lines unique to both sides (patience) and is still an exact edit script, if not the shortest.
+ */
+export const MAX_MINIMAL_EDITS = 2000;
+
+/**
+ * An edit script turning `a` into `b`: minimal (Myers' O(ND), each step's V kept as only its
+ * 2d+1 live diagonals) while the distance is at most `maxEdits`, else anchored on unique lines.
+ */
+export function diffSequences(a: readonly string[], b: readonly string[], maxEdits = MAX_MINIMAL_EDITS): DiffOp[] {
+  // Trim the common prefix and suffix first: most chains differ in a few rules.
+  let pre = 0;
+  while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
+  let suf = 0;
+  while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf++;
+  const A = a.slice(pre, a.length - suf);
+  const B = b.slice(pre, b.length - suf);
+  const middle = myers(A, B, maxEdits) ?? patience(A, B, maxEdits);
+  return [...Array<DiffOp>(pre).fill(' '), ...middle, ...Array<DiffOp>(suf).fill(' ')];
+}
+
+/** Myers' shortest edit script, or undefined when it is longer than `maxEdits`. */
+function myers(A: readonly string[], B: readonly string[], maxEdits: number): DiffOp[] | undefined {
+  const n = A.length;
+  const m = B.length;
+  const max = Math.min(n + m, maxEdits);
+  const offset = max + 1;
+  const v = new Int32Array(2 * max + 3);
+  // trace[d] holds V's diagonals -d..d as they were before step d (index k + d).
+  const trace: Int32Array[] = [];
+  let found = n === 0 && m === 0;
+  for (let d = 0; d <= max && !found; d++) {
+    trace.push(v.slice(offset - d, offset + d + 1));
+    for (let k = -d; k <= d; k += 2) {
+      let x = k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
+      let y = x - k;
+      while (x < n && y < m && A[x] === B[y]) {
+        x++;
+        y++;
+      }
+      v[offset + k] = x;
+      if (x >= n && y >= m) {
+        found = true;
+        break;
+      }
+    }
+  }
+  if (!found) return undefined;
+  const middle: DiffOp[] = [];
+  let x = n;
+  let y = m;
+  for (let d = trace.length - 1; d >= 0 && (x > 0 || y > 0); d--) {
+    const vd = trace[d]!;
+    const at = (k: number): number => (k < -d || k > d ? 0 : vd[k + d]!);
+    const k = x - y;
+    const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
+    const prevX = at(prevK);
+    const prevY = prevX - prevK;
+    while (x > prevX && y > prevY) {
+      middle.push(' ');
+      x--;
+      y--;
+    }
+    if (d > 0) {
+      if (x === prevX) {
+        middle.push('+');
+        y--;
+      } else {
+        middle.push('-');
+        x--;
+      }
+    }
+  }
+  while (x > 0 && y > 0) {
+    middle.push(' ');
+    x--;
+    y--;
+  }
+  return middle.reverse();
+}
+
+/**
+ * Patience diff: lines occurring once on each side are anchors; the longest run of anchors in
+ * the same order on both sides is kept, and the stretches between anchors are diffed again
+ * (minimal when short, else all removed then all added). Linear memory.
+ */
+function patience(A: readonly string[], B: readonly string[], maxEdits: number): DiffOp[] {
+  const count = new Map<string, { a: number; b: number; ia: number; ib: number }>();
+  A.forEach((line, i) => {
+    const c = count.get(line);
+    if (c) c.a++;
+    else count.set(line, { a: 1, b: 0, ia: i, ib: -1 });
+  });
+  B.forEach((line, j) => {
+    const c = count.get(line);
+    if (c) {
+      c.b++;
+      c.ib = j;
+    }
+  });
+  const pairs: [number, number][] = [];
+  for (const c of count.values()) if (c.a === 1 && c.b === 1) pairs.push([c.ia, c.ib]);
+  pairs.sort((p, q) => p[0] - q[0]);
+  const anchors = longestIncreasing(pairs);
+  const out: DiffOp[] = [];
+  let i = 0;
+  let j = 0;
+  const gap = (toA: number, toB: number): void => {
+    const ga = A.slice(i, toA);
+    const gb = B.slice(j, toB);
+    const ops = myers(ga, gb, maxEdits);
+    if (ops) out.push(...ops);
+    else out.push(...Array<DiffOp>(ga.length).fill('-'), ...Array<DiffOp>(gb.length).fill('+'));
+    i = toA;
+    j = toB;
+  };
+  for (const [ia, ib] of anchors) {
+    gap(ia, ib);
+    out.push(' ');
+    i++;
+    j++;
+  }
+  gap(A.length, B.length);
+  return out;
+}
+
+/** The longest subsequence of `pairs` (sorted by their first) whose seconds increase, in O(n log n). */
+function longestIncreasing(pairs: readonly [number, number][]): [number, number][] {
+  const tails: number[] = [];
+  const prev = new Int32Array(pairs.length).fill(-1);
+  pairs.forEach((p, idx) => {
+    let lo = 0;
+    let hi = tails.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (pairs[tails[mid]!]![1] < p[1]) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) prev[idx] = tails[lo - 1]!;
+    tails[lo] = idx;
+  });
+  const out: [number, number][] = [];
+  for (let idx = tails.length ? tails[tails.length - 1]! : -1; idx >= 0; idx = prev[idx]!) out.push(pairs[idx]!);
+  return out.reverse();
+}
+
+function chainLines(c: Chain | undefined): string[] {
+  return c ? c.rules.map((r) => renderRule(c.name, r)) : [];
+}
+
+function withContext(a: readonly string[], b: readonly string[], ops: readonly DiffOp[], context: number): { lines: DiffLine[]; added: number; removed: number } {
+  const all: DiffLine[] = [];
+  let i = 0;
+  let j = 0;
+  let added = 0;
+  let removed = 0;
+  for (const op of ops) {
+    if (op === ' ') all.push({ op, text: a[i]!, left: ++i, right: ++j });
+    else if (op === '-') {
+      all.push({ op, text: a[i]!, left: ++i });
+      removed++;
+    } else {
+      all.push({ op, text: b[j]!, right: ++j });
+      added++;
+    }
+  }
+  const keep = new Uint8Array(all.length);
+  all.forEach((l, idx) => {
+    if (l.op === ' ') return;
+    for (let k = Math.max(0, idx - context); k <= Math.min(all.length - 1, idx + context); k++) keep[k] = 1;
+  });
+  return { lines: all.filter((_, idx) => keep[idx]), added, removed };
+}
+
+export function diffRulesets(left: Ruleset, right: Ruleset, options: DiffOptions = {}): RulesetDiff {
+  const context = options.context ?? 3;
+  const chains: ChainDiff[] = [];
+  const leftTables = new Map(left.tables.map((t) => [t.name, t]));
+  const rightTables = new Map(right.tables.map((t) => [t.name, t]));
+  const tableNames = [...new Set([...leftTables.keys(), ...rightTables.keys()])];
+  let policiesDiffer = 0;
+  for (const tn of tableNames) {
+    const lt = leftTables.get(tn);
+    const rt = rightTables.get(tn);
+    const lc = new Map((lt?.chains ?? []).map((c) => [c.name, c]));
+    const rc = new Map((rt?.chains ?? []).map((c) => [c.name, c]));
+    const names = [...new Set([...lc.keys(), ...rc.keys()])].sort((a, b) => {
+      const bi = BUILTIN_CHAINS[tn];
+      const ia = bi.indexOf(a);
+      const ib = bi.indexOf(b);
+      if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
+      return a < b ? -1 : a > b ? 1 : 0;
+    });
+    for (const name of names) {
+      const l = lc.get(name);
+      const r = rc.get(name);
+      const a = chainLines(l);
+      const b = chainLines(r);
+      const policyL = l?.builtin ? l.policy : null;
+      const policyR = r?.builtin ? r.policy : null;
+      const policyDiffers = !!l && !!r && l.builtin && policyL !== policyR;
+      if (policyDiffers) policiesDiffer++;
+      const ops = diffSequences(a, b);
+      const changedRules = ops.some((o) => o !== ' ');
+      if (l && r && !changedRules && !policyDiffers) continue;
+      const { lines, added, removed } = withContext(a, b, ops, context);
+      chains.push({
+        table: tn,
+        chain: name,
+        status: !l ? 'onlyRight' : !r ? 'onlyLeft' : 'changed',
+        // A built-in chain on one side only still shows its policy there (the other side's is null).
+        ...(policyDiffers || (!l !== !r && (l ?? r)!.builtin) ? { policy: { left: policyL, right: policyR } } : {}),
+        added,
+        removed,
+        lines,
+      });
+    }
+  }
+  const rulesAdded = chains.reduce((n, c) => n + c.added, 0);
+  const rulesRemoved = chains.reduce((n, c) => n + c.removed, 0);
+  const chainsOnlyLeft = chains.filter((c) => c.status === 'onlyLeft').length;
+  const chainsOnlyRight = chains.filter((c) => c.status === 'onlyRight').length;
+  const tablesOnlyLeft = left.tables.filter((t) => !rightTables.has(t.name)).map((t) => t.name);
+  const tablesOnlyRight = right.tables.filter((t) => !leftTables.has(t.name)).map((t) => t.name);
+  return {
+    chains,
+    tablesOnlyLeft,
+    tablesOnlyRight,
+    summary: {
+      policiesDiffer,
+      chainsOnlyLeft,
+      chainsOnlyRight,
+      chainsChanged: chains.filter((c) => c.status === 'changed').length,
+      rulesAdded,
+      rulesRemoved,
+      identical: chains.length === 0 && tablesOnlyLeft.length === 0 && tablesOnlyRight.length === 0,
+    },
+  };
+}
+
+/** A unified-diff rendering, one hunk per chain. */
+export function formatUnifiedDiff(d: RulesetDiff, leftName: string, rightName: string): string {
+  const out = [`--- ${leftName}`, `+++ ${rightName}`];
+  for (const t of d.tablesOnlyLeft) out.push(`# table ${t} only in ${leftName}`);
+  for (const t of d.tablesOnlyRight) out.push(`# table ${t} only in ${rightName}`);
+  for (const c of d.chains) {
+    const where = c.status === 'onlyLeft' ? ` (only in ${leftName})` : c.status === 'onlyRight' ? ` (only in ${rightName})` : '';
+    out.push(`@@ ${c.table} ${c.chain}${where} @@`);
+    if (c.status === 'onlyLeft') out.push(`-:${c.chain} ${c.policy?.left ?? '-'}`);
+    else if (c.status === 'onlyRight') out.push(`+:${c.chain} ${c.policy?.right ?? '-'}`);
+    else if (c.policy) {
+      out.push(`-:${c.chain} ${c.policy.left ?? '-'}`);
+      out.push(`+:${c.chain} ${c.policy.right ?? '-'}`);
+    }
+    for (const l of c.lines) out.push(`${l.op}${l.text}`);
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,182 @@
+// Turns chain drafts (from any of the parsers) into the readonly model:
+// resolves target names, declares chains a paste forgot, orders chains the
+// way iptables-save prints them.
+import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset, Table, TableName, Target } from '../model.ts';
+import { BUILTIN_CHAINS, isValidChainName } from '../model.ts';
+import { classifyTarget, resolveTarget, VERDICTS, type PendingTarget } from './rule-spec.ts';
+
+/**
+ * A rule before its target is resolved. It has the Rule's fields in the
+ * Rule's order, so buildTable finishes it in place instead of copying it.
+ */
+export interface RuleDraft {
+  /** 0 until buildTable numbers the rule. */
+  readonly position: number;
+  readonly line: number;
+  readonly raw: string;
+  readonly counters?: Counters;
+  readonly matches: readonly Match[];
+  readonly target: PendingTarget | null;
+}
+
+export interface ChainDraft {
+  readonly name: string;
+  policy: Policy | 'UNKNOWN' | null | undefined;
+  counters?: Counters;
+  line?: number;
+  declared: boolean;
+  rules: RuleDraft[];
+}
+
+export interface TableDraft {
+  readonly name: TableName;
+  readonly chains: Map<string, ChainDraft>;
+  line: number;
+}
+
+export function newTableDraft(name: TableName, line: number): TableDraft {
+  return { name, chains: new Map(), line };
+}
+
+export function draftChain(table: TableDraft, name: string, line?: number): ChainDraft {
+  let c = table.chains.get(name);
+  if (!c) {
+    c = line !== undefined ? { name, policy: undefined, declared: false, rules: [], line } : { name, policy: undefined, declared: false, rules: [] };
+    table.chains.set(name, c);
+  }
+  return c;
+}
+
+/** iptables-save lists built-in chains in hook order, then user chains sorted by name (strcmp). */
+export function compareChainNames(table: TableName, a: string, b: string): number {
+  const builtins = BUILTIN_CHAINS[table];
+  const ia = builtins.indexOf(a);
+  const ib = builtins.indexOf(b);
+  if (ia >= 0 || ib >= 0) return (ia < 0 ? Infinity : ia) - (ib < 0 ? Infinity : ib);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Turns a draft into its Rule. A draft belongs to one chain and is finished once. */
+function finishRule(draft: RuleDraft, position: number, target: Target | null): Rule {
+  const rule = draft as unknown as { position: number; target: Target | null };
+  rule.position = position;
+  rule.target = target;
+  return rule as unknown as Rule;
+}
+
+/** Sorts chains the way iptables-save lists them; dumps usually are in that order already. */
+function inSaveOrder(table: TableName, chains: ChainDraft[]): ChainDraft[] {
+  for (let k = 1; k < chains.length; k++) {
+    if (compareChainNames(table, chains[k - 1]!.name, chains[k]!.name) > 0) {
+      return chains.sort((a, b) => compareChainNames(table, a.name, b.name));
+    }
+  }
+  return chains;
+}
+
+export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table {
+  const { name } = draft;
+  const builtins = BUILTIN_CHAINS[name];
+  for (const b of builtins) {
+    if (!draft.chains.has(b)) draftChain(draft, b);
+  }
+  // Names iptables refuses (from any input form: a save file, -S or a listing) are errors and their
+  // chains and rules are dropped, so the canonical text never holds them and reads back the same.
+  for (const [chainName, chain] of draft.chains) {
+    if (!isValidChainName(chainName)) {
+      diagnostics.push({ line: chain.line ?? draft.line, severity: 'error', code: 'bad-chain-name', message: `invalid chain name "${chainName}" (iptables: Invalid chain name); the chain is dropped` });
+      draft.chains.delete(chainName);
+      continue;
+    }
+    const bad = chain.rules.filter((r) => r.target && !isValidChainName(r.target.name));
+    for (const r of bad) diagnostics.push({ line: r.line, severity: 'error', code: 'bad-chain-name', message: `invalid target or chain name "${r.target!.name}"; the rule is dropped` });
+    if (bad.length) chain.rules = chain.rules.filter((r) => !bad.includes(r));
+  }
+  const exists = (n: string): boolean => draft.chains.has(n);
+  // Declare chains that rules jump to but the dump never declared.
+  for (const chain of [...draft.chains.values()]) {
+    for (const r of chain.rules) {
+      if (!r.target) continue;
+      const how = classifyTarget(r.target, exists);
+      if (how === 'jump-undeclared' || how === 'goto-undeclared') {
+        diagnostics.push({
+          line: r.line,
+          severity: 'warning',
+          code: 'undeclared-chain',
+          message: `chain "${r.target.name}" (table ${name}) is used but never declared; declared as an empty user chain`,
+        });
+        const c = draftChain(draft, r.target.name);
+        c.policy = null;
+      }
+    }
+  }
+  // Option-less targets (verdicts, jumps, gotos) are readonly and shared by the rules of this table.
+  const shared: SharedTargets = { verdict: new Map(), goto: new Map(), jump: new Map() };
+  const chains: Chain[] = inSaveOrder(name, [...draft.chains.values()])
+    .map((c): Chain => {
+      const builtin = builtins.includes(c.name);
+      let policy = c.policy;
+      if (builtin && (policy === undefined || policy === null)) {
+        policy = 'ACCEPT';
+        if (c.policy === undefined) {
+          diagnostics.push({
+            line: c.line ?? draft.line,
+            severity: 'info',
+            code: 'assumed-policy',
+            message: `policy of built-in chain ${name}/${c.name} is not in the input; assuming ACCEPT (the kernel's default)`,
+          });
+        }
+      }
+      if (!builtin && policy !== null && policy !== undefined) {
+        diagnostics.push({ line: c.line ?? draft.line, severity: 'error', code: 'policy-on-user-chain', message: `user chain ${c.name} cannot have a policy (${policy})` });
+      }
+      const rules: Rule[] = c.rules.map((r, idx): Rule => {
+        const target = r.target ? sharedTarget(draft, shared, r.target, exists) : null;
+        if (target?.kind === 'extension' && !target.known) {
+          diagnostics.push({ line: r.line, severity: 'warning', code: 'unknown-target', message: `unknown target "${target.name}": kept verbatim; a trace stops there` });
+        }
+        return finishRule(r, idx + 1, target);
+      });
+      return {
+        name: c.name,
+        builtin,
+        policy: builtin ? (policy as Policy | 'UNKNOWN') : null,
+        ...(c.counters ? { counters: c.counters } : {}),
+        ...(c.line !== undefined ? { line: c.line } : {}),
+        rules,
+      };
+    });
+  return { name, chains };
+}
+
+interface SharedTargets {
+  readonly verdict: Map<string, Target>;
+  readonly goto: Map<string, Target>;
+  /** Jumps by the chain they go to (identity keys: no string hashing per rule). */
+  readonly jump: Map<ChainDraft, Target>;
+}
+
+/**
+ * The resolved target (as resolveTarget gives it); option-less ones come from
+ * or go into `shared`. Called once every undeclared chain has been declared.
+ */
+function sharedTarget(draft: TableDraft, shared: SharedTargets, pending: PendingTarget, exists: (name: string) => boolean): Target {
+  const { name } = pending;
+  if (pending.goto) return share(shared.goto, name, pending, exists);
+  if ((VERDICTS as readonly string[]).includes(name) && pending.options.length === 0) return share(shared.verdict, name, pending, exists);
+  const chain = draft.chains.get(name);
+  return chain ? share(shared.jump, chain, pending, exists) : resolveTarget(pending, exists).target;
+}
+
+function share<K>(map: Map<K, Target>, key: K, pending: PendingTarget, exists: (name: string) => boolean): Target {
+  let target = map.get(key);
+  if (!target) {
+    target = resolveTarget(pending, exists).target;
+    map.set(key, target);
+  }
+  return target;
+}
+
+export function buildRuleset(family: Family, tables: readonly TableDraft[], diagnostics: Diagnostic[]): Ruleset {
+  return { family, tables: tables.map((t) => buildTable(t, diagnostics)) };
+}

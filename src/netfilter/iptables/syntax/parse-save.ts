@@ -1,0 +1,420 @@
+// Parser for `iptables-save` / `ip6tables-save` output and for `iptables -S`
+// style fragments (`-P`/`-N`/`-A` lines without `*table` headers).
+import type { Counters, Diagnostic, Family, Policy, TableName } from '../model.ts';
+import { isBuiltinChain, isTableName, isValidChainName } from '../model.ts';
+import { tokenizeInto, vocabulary, type TokenList } from './lexer.ts';
+import { newSpecMemo, parseRuleSpec, RULE_SPEC_WORDS } from './rule-spec.ts';
+import { draftChain, newTableDraft, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
+import { inferTables } from './infer-table.ts';
+import { renderMatches, renderOptions } from '../printer/render.ts';
+
+export interface SaveParseContext {
+  readonly family: Family;
+  /** Table for lines outside `*table` sections (`-t` hint). */
+  readonly table?: TableName;
+}
+
+export interface SaveParseOutput {
+  readonly tables: TableDraft[];
+  readonly diagnostics: Diagnostic[];
+  readonly sawTableHeader: boolean;
+}
+
+const PROMPT = /^\s*(\[[^\]]*\]\s?[#$]|[\w.-]+@[\w.-]+(:\S*)?\s?[#$]|\/\s?#|~\s?[#$]|\$\s)/;
+
+/** `[packets:bytes]` (two digit strings) before a rule. The many `[0:0]` of one parse share one readonly object. */
+function countersPrefix(text: string, memo: Map<string, Counters>): Counters | undefined {
+  if (text === '[0:0]') {
+    let zero = memo.get(text);
+    if (!zero) memo.set(text, (zero = { packets: 0n, bytes: 0n }));
+    return zero;
+  }
+  const colon = text.indexOf(':');
+  const end = text.length - 1;
+  if (text.charCodeAt(0) !== 91 /* [ */ || text.charCodeAt(end) !== 93 /* ] */ || !allDigits(text, 1, colon) || !allDigits(text, colon + 1, end)) return undefined;
+  return { packets: bigIntOf(text, 1, colon), bytes: bigIntOf(text, colon + 1, end) };
+}
+
+/** True when text[from, to) is one or more ASCII digits. */
+function allDigits(text: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** BigInt of the digits text[from, to), without a substring when the value fits a double exactly. */
+function bigIntOf(text: string, from: number, to: number): bigint {
+  if (to - from > 15) return BigInt(text.slice(from, to));
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + (text.charCodeAt(i) - 48);
+  return BigInt(n);
+}
+
+function zeroCounters(memo: Map<string, Counters>): Counters {
+  return countersPrefix('[0:0]', memo)!;
+}
+
+function ruleDraft(line: number, raw: string, counters: Counters | undefined, matches: RuleDraft['matches'], target: RuleDraft['target']): RuleDraft {
+  return counters ? { position: 0, line, raw, counters, matches, target } : { position: 0, line, raw, matches, target };
+}
+
+const NO_NOTE: { text: string; note?: string; kind?: '//' | '#' } = { text: '' };
+
+/** Strips a trailing `// note` or ` # note` outside quotes; returns the note, if any. */
+export function splitTrailingNote(line: string): { text: string; note?: string; kind?: '//' | '#' } {
+  let inQuote = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (ch === '\\' && inQuote) {
+      i++;
+      continue;
+    }
+    if (ch === '"') inQuote = !inQuote;
+    if (inQuote) continue;
+    if (ch === '/' && line[i + 1] === '/' && (i === 0 || /\s/.test(line[i - 1]!))) {
+      return { text: line.slice(0, i).trimEnd(), note: line.slice(i + 2).trim(), kind: '//' };
+    }
+    if (ch === '#' && i > 0 && /\s/.test(line[i - 1]!)) {
+      return { text: line.slice(0, i).trimEnd(), note: line.slice(i + 1).trim(), kind: '#' };
+    }
+  }
+  return { text: line };
+}
+
+export function tableHintFromCommand(line: string): TableName | undefined {
+  const m = /(?:^|\s)(?:-t\s*|--table[= ])(\w+)/.exec(line);
+  return m && isTableName(m[1]!) ? m[1] : undefined;
+}
+
+export function isShellPrompt(line: string): boolean {
+  return PROMPT.test(line);
+}
+
+export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext): SaveParseOutput {
+  const diagnostics: Diagnostic[] = [];
+  const tables: TableDraft[] = [];
+  const fragment = new Map<string, ChainDraft>();
+  let fragmentHint = ctx.table;
+  let current: TableDraft | undefined;
+  let skipping = false;
+  let sawTableHeader = false;
+  const memo = newSpecMemo();
+  const tokens: TokenList = { texts: [], columns: [] };
+  const counterMemo = new Map<string, Counters>();
+  const diag = (line: number, severity: Diagnostic['severity'], code: string, message: string, column?: number): void => {
+    diagnostics.push({ line, severity, code, message, ...(column !== undefined ? { column } : {}) });
+  };
+
+  // Dumps list a chain's rules together: remember the last chain looked up.
+  let last: { table: TableDraft | undefined; name: string; chain: ChainDraft } | undefined;
+  const chainFor = (name: string, line: number): ChainDraft => {
+    if (last && last.table === current && last.name === name) return last.chain;
+    const chain = current ? draftChain(current, name, line) : fragmentChain(name, line);
+    last = { table: current, name, chain };
+    return chain;
+  };
+  const fragmentChain = (name: string, line: number): ChainDraft => {
+    let c = fragment.get(name);
+    if (!c) {
+      c = { name, policy: undefined, declared: false, rules: [], line };
+      fragment.set(name, c);
+    }
+    return c;
+  };
+  const knownChain = (name: string): ChainDraft | undefined => (current ? current.chains.get(name) : fragment.get(name));
+
+  const closeTable = (lineNo: number, why: string): void => {
+    if (current) {
+      diag(lineNo, 'warning', 'missing-commit', `table ${current.name} (line ${current.line}) has no COMMIT before ${why}; committed implicitly`);
+    }
+    current = undefined;
+  };
+
+  for (let idx = 0; idx < lines.length; idx++) {
+    const lineNo = idx + 1;
+    const original = lines[idx]!;
+    const line = original.charCodeAt(original.length - 1) === 13 ? original.slice(0, -1) : original;
+    const trimmed = line.trim();
+    if (trimmed === '') {
+      if (line !== '') diag(lineNo, 'warning', 'whitespace-line', 'line holds only white space (iptables-restore rejects it)', 1);
+      continue;
+    }
+    if (line.startsWith('#')) {
+      if (/^#\s*Warning: iptables-legacy tables present/.test(line)) {
+        diag(lineNo, 'info', 'legacy-tables-present', 'iptables-nft reports that iptables-legacy tables also exist on this node; they are not in this dump');
+      } else if (/^#\s*\[?\d*:?\d*\]?\s*-[AI]\s/.test(line)) {
+        diag(lineNo, 'info', 'commented-rule', 'commented-out rule ignored');
+      } else if (/^#\s*(ip6?tables|iptables-save|ip6tables-save)\s/.test(line)) {
+        fragmentHint = tableHintFromCommand(line) ?? fragmentHint;
+      }
+      continue;
+    }
+    if (skipping && !trimmed.startsWith('*') && trimmed !== 'COMMIT') continue;
+    if (line.charCodeAt(0) !== 45 /* - */ && isShellPrompt(line)) {
+      diag(lineNo, 'warning', 'shell-prompt', 'shell prompt line ignored');
+      const hint = tableHintFromCommand(line);
+      if (hint) fragmentHint = hint;
+      continue;
+    }
+    if (trimmed.startsWith('*')) {
+      const name = trimmed.slice(1).trim();
+      closeTable(lineNo, `*${name}`);
+      sawTableHeader = true;
+      if (!isTableName(name)) {
+        diag(lineNo, 'error', 'unknown-table', `unknown table "${name}" (expected raw, mangle, nat, filter or security); its lines are skipped`, 2);
+        skipping = true;
+        continue;
+      }
+      skipping = false;
+      let t = tables.find((x) => x.name === name);
+      if (t) diag(lineNo, 'warning', 'duplicate-table', `table ${name} appears twice; rules are merged`);
+      else {
+        t = newTableDraft(name, lineNo);
+        tables.push(t);
+      }
+      current = t;
+      continue;
+    }
+    if (trimmed === 'COMMIT') {
+      if (!current && !skipping) diag(lineNo, 'warning', 'stray-commit', 'COMMIT without a table');
+      current = undefined;
+      skipping = false;
+      continue;
+    }
+    if (trimmed.startsWith(':')) {
+      const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?\s*$/.exec(trimmed);
+      if (!m) {
+        diag(lineNo, 'error', 'bad-chain-declaration', `malformed chain declaration "${trimmed}"`, 1);
+        continue;
+      }
+      if (!current) diag(lineNo, 'warning', 'declaration-outside-table', 'chain declaration outside a *table section');
+      const c = chainFor(m[1]!, lineNo);
+      c.declared = true;
+      c.line = lineNo;
+      const p = m[2]!;
+      c.policy = p === '-' ? null : p === 'ACCEPT' || p === 'DROP' ? p : 'UNKNOWN';
+      if (p !== '-' && p !== 'ACCEPT' && p !== 'DROP') diag(lineNo, 'error', 'bad-policy', `bad policy "${p}" for chain ${m[1]}`);
+      if (m[3] !== undefined) c.counters = m[3] === '0' && m[4] === '0' ? zeroCounters(counterMemo) : { packets: BigInt(m[3]), bytes: BigInt(m[4]!) };
+      continue;
+    }
+
+    let text = line;
+    const note = line.includes('//') || line.includes('#') ? splitTrailingNote(line) : NO_NOTE;
+    if (note.note !== undefined && /^\s*(\[\d+:\d+\]\s*)?-/.test(line)) {
+      diag(lineNo, 'warning', note.kind === '//' ? 'trailing-note' : 'trailing-comment', `trailing note "${note.kind} ${note.note}" ignored`, note.text.length + 2);
+      text = note.text;
+    }
+    const error = tokenizeInto(text, tokens, WORDS);
+    if (error) {
+      diag(lineNo, 'error', 'bad-quote', error.message, error.column);
+      continue;
+    }
+    const { texts, columns } = tokens;
+    let counters: Counters | undefined;
+    if (texts[0]?.charCodeAt(0) === 91 /* [ */) {
+      counters = countersPrefix(texts[0], counterMemo);
+      if (counters) {
+        texts.shift();
+        columns.shift();
+      }
+    }
+    const cmd = texts[0] ?? '';
+    if (!cmd.startsWith('-')) {
+      diag(lineNo, 'warning', 'not-a-rule', `line is not part of a dump: "${trimmed.length > 60 ? trimmed.slice(0, 57) + '...' : trimmed}"`, 1);
+      continue;
+    }
+    const chainName = texts[1];
+    const command = normalizeCommand(cmd);
+    if (!command) {
+      diag(lineNo, 'error', 'unknown-command', `unknown command "${cmd}"`, columns[0]!);
+      continue;
+    }
+    if (!current) {
+      if (sawTableHeader && command !== 'policy' && command !== 'new') {
+        diag(lineNo, 'warning', 'outside-table', 'rule outside a *table ... COMMIT section; its table is inferred');
+      }
+    }
+    if (!chainName && command !== 'flush' && command !== 'delete-chain' && command !== 'zero') {
+      diag(lineNo, 'error', 'missing-chain', `"${cmd}" needs a chain name`, columns[0]!);
+      continue;
+    }
+    if (chainName !== undefined && !isValidChainName(chainName)) {
+      diag(lineNo, 'error', 'bad-chain-name', `invalid chain name "${chainName}" (iptables: Invalid chain name); the line is skipped`, columns[1]);
+      continue;
+    }
+    switch (command) {
+      case 'append':
+      case 'insert': {
+        let from = 2;
+        let position: number | undefined;
+        if (command === 'insert' && texts[2] !== undefined && /^\d+$/.test(texts[2])) {
+          position = Number(texts[2]);
+          from = 3;
+        }
+        const spec = parseRuleSpec(tokens, ctx.family, memo, from);
+        for (const p of spec.problems) diag(lineNo, p.severity, p.code, p.message, p.column);
+        if (spec.target && !isValidChainName(spec.target.name)) {
+          diag(lineNo, 'error', 'bad-chain-name', `invalid target or chain name "${spec.target.name}" (iptables: Invalid chain name); the line is skipped`);
+          break;
+        }
+        if (current && spec.target && isBuiltinChain(current.name, spec.target.name)) {
+          diag(lineNo, 'error', 'jump-to-builtin', `cannot jump to the built-in chain ${spec.target.name} (iptables: RULE_APPEND failed (Operation not supported))`);
+        }
+        const chain = chainFor(chainName!, lineNo);
+        const ruleCounters = counters ?? spec.counters;
+        if (command === 'append' && spec.variants.length === 1) {
+          chain.rules.push(ruleDraft(lineNo, line, ruleCounters, spec.variants[0]!, spec.target));
+          break;
+        }
+        const drafts: RuleDraft[] = spec.variants.map((matches) => ruleDraft(lineNo, line, ruleCounters, matches, spec.target));
+        if (command === 'append') chain.rules.push(...drafts);
+        else {
+          const at = Math.max(0, (position ?? 1) - 1);
+          if (at > chain.rules.length) {
+            diag(lineNo, 'error', 'bad-rule-position', `index of insertion too big (${position} > ${chain.rules.length + 1})`);
+          }
+          chain.rules.splice(Math.min(at, chain.rules.length), 0, ...drafts);
+        }
+        break;
+      }
+      case 'delete': {
+        const chain = knownChain(chainName!);
+        if (!chain) {
+          diag(lineNo, 'error', 'no-such-chain', `no chain named ${chainName}`);
+          break;
+        }
+        const rest = texts.slice(2);
+        if (rest.length === 1 && /^\d+$/.test(rest[0]!)) {
+          const n = Number(rest[0]!);
+          if (n < 1 || n > chain.rules.length) diag(lineNo, 'error', 'bad-rule-position', `chain ${chainName} has no rule ${n}`);
+          else chain.rules.splice(n - 1, 1);
+          break;
+        }
+        const spec = parseRuleSpec(tokens, ctx.family, undefined, 2);
+        for (const p of spec.problems) diag(lineNo, p.severity, p.code, p.message, p.column);
+        const key = draftKey(spec.variants[0] ?? [], spec.target);
+        const at = chain.rules.findIndex((r) => draftKey(r.matches, r.target) === key);
+        if (at < 0) diag(lineNo, 'error', 'no-such-rule', `no rule in ${chainName} matches "${rest.join(' ')}"`);
+        else chain.rules.splice(at, 1);
+        break;
+      }
+      case 'new': {
+        const c = chainFor(chainName!, lineNo);
+        if (c.declared) diag(lineNo, 'warning', 'chain-exists', `chain ${chainName} already exists`);
+        c.declared = true;
+        c.policy = null;
+        break;
+      }
+      case 'policy': {
+        const p = texts[2];
+        if (p !== 'ACCEPT' && p !== 'DROP') {
+          diag(lineNo, 'error', 'bad-policy', `bad policy "${p ?? ''}" for ${chainName}`, columns[2]);
+          break;
+        }
+        const c = chainFor(chainName!, lineNo);
+        c.policy = p as Policy;
+        c.declared = true;
+        const pc = texts[3] === '-c' ? texts.slice(4, 6) : [];
+        if (pc.length === 2) c.counters = { packets: BigInt(pc[0]!), bytes: BigInt(pc[1]!) };
+        break;
+      }
+      case 'flush': {
+        const target = current ? [...current.chains.values()] : [...fragment.values()];
+        for (const c of target) if (!chainName || c.name === chainName) c.rules = [];
+        break;
+      }
+      case 'delete-chain': {
+        last = undefined;
+        const map = current ? current.chains : fragment;
+        if (!chainName) {
+          for (const [n, c] of map) if (c.policy === null) map.delete(n);
+          break;
+        }
+        const doomed = map.get(chainName);
+        const table = current?.name;
+        if (!doomed) diag(lineNo, 'error', 'no-such-chain', `no chain named ${chainName}`);
+        else if (table && isBuiltinChain(table, chainName)) diag(lineNo, 'error', 'builtin-chain', `cannot delete the built-in chain ${chainName}`);
+        else if (doomed.rules.length > 0) diag(lineNo, 'error', 'chain-not-empty', `cannot delete chain ${chainName}: it has ${doomed.rules.length} rule(s); flush it with -F first (iptables: CHAIN_DEL failed (Device or resource busy))`);
+        else if ([...map.values()].some((c) => c.rules.some((r) => r.target?.name === chainName))) {
+          diag(lineNo, 'error', 'chain-referenced', `cannot delete chain ${chainName}: a rule jumps to it (iptables: CHAIN_DEL failed (Device or resource busy))`);
+        } else map.delete(chainName);
+        break;
+      }
+      case 'rename': {
+        last = undefined;
+        const map = current ? current.chains : fragment;
+        const c = map.get(chainName!);
+        const to = texts[2];
+        if (!c || !to) {
+          diag(lineNo, 'error', 'no-such-chain', `cannot rename ${chainName}`);
+          break;
+        }
+        if (current && isBuiltinChain(current.name, chainName!)) {
+          diag(lineNo, 'error', 'builtin-chain', `cannot rename the built-in chain ${chainName}`);
+          break;
+        }
+        if (map.has(to) || (current && isBuiltinChain(current.name, to))) {
+          diag(lineNo, 'error', 'chain-exists', `cannot rename ${chainName} to ${to}: chain ${to} already exists (iptables: File exists)`);
+          break;
+        }
+        map.delete(chainName!);
+        map.set(to, { ...c, name: to });
+        for (const other of map.values()) {
+          other.rules = other.rules.map((r): RuleDraft => (r.target && r.target.name === chainName ? { ...r, target: { ...r.target, name: to } } : r));
+        }
+        break;
+      }
+      case 'zero':
+        break;
+    }
+  }
+  if (current) {
+    diag(lines.length, 'warning', 'missing-commit', `table ${current.name} (line ${current.line}) is not closed with COMMIT`);
+  }
+  // iptables-restore refuses `-A X` for a chain that no `:X` or `-N X` declared.
+  for (const t of tables) {
+    for (const c of t.chains.values()) {
+      if (c.declared || isBuiltinChain(t.name, c.name)) continue;
+      const line = c.rules[0]?.line ?? c.line ?? t.line;
+      diag(line, 'warning', 'undeclared-chain', `chain ${t.name}/${c.name} has rules but is never declared (":${c.name} - [0:0]" or "-N ${c.name}"); declared implicitly`);
+      c.declared = true;
+    }
+  }
+
+  if (fragment.size > 0) {
+    const assignment = inferTables([...fragment.values()], fragmentHint, diagnostics);
+    for (const c of fragment.values()) {
+      const tname = assignment.get(c.name)!;
+      let t = tables.find((x) => x.name === tname);
+      if (!t) {
+        t = newTableDraft(tname, c.line ?? 1);
+        tables.push(t);
+      }
+      const existing = t.chains.get(c.name);
+      if (existing) {
+        existing.rules.push(...c.rules);
+        if (c.policy !== undefined) existing.policy = c.policy;
+      } else t.chains.set(c.name, c);
+    }
+  }
+  return { tables, diagnostics, sawTableHeader };
+}
+
+const COMMANDS: Readonly<Record<string, string>> = {
+  '-A': 'append', '--append': 'append', '-I': 'insert', '--insert': 'insert', '-D': 'delete', '--delete': 'delete',
+  '-N': 'new', '--new-chain': 'new', '--new': 'new', '-P': 'policy', '--policy': 'policy', '-F': 'flush', '--flush': 'flush',
+  '-X': 'delete-chain', '--delete-chain': 'delete-chain', '-E': 'rename', '--rename-chain': 'rename', '-Z': 'zero', '--zero': 'zero',
+};
+
+const WORDS = vocabulary([...Object.keys(COMMANDS), ...RULE_SPEC_WORDS]);
+
+function normalizeCommand(cmd: string): string | undefined {
+  return Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+}
+
+function draftKey(matches: RuleDraft['matches'], target: RuleDraft['target']): string {
+  return renderMatches(matches) + (target ? ` ${target.goto ? '-g' : '-j'} ${target.name}${renderOptions(target.options)}` : '');
+}

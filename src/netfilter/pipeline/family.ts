@@ -1,0 +1,2 @@
+// The address families packetpath traces.
+export type Family = 'ipv4' | 'ipv6';

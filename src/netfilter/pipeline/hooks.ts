@@ -1,0 +1,86 @@
+// The hook pipeline: at each netfilter hook, every base chain registered
+// there, whoever owns it - iptables' tables (at their standard priorities)
+// and native nft base chains - in the order the kernel runs them.
+import type { TableName } from '../iptables/model.ts';
+import type { CompiledRuleset } from '../iptables/eval/compile.ts';
+import type { Hook } from './context.ts';
+import type { CompiledNft, NftHookEntry } from '../nftables/eval/compile.ts';
+
+/**
+ * Tables in priority order at each hook. iptables-nft registers the security
+ * table at priority 150, after nat's 100 in INPUT; iptables-legacy at 50.
+ */
+export const HOOK_TABLES: Readonly<Record<'nft' | 'legacy', Readonly<Record<Hook, readonly TableName[]>>>> = {
+  nft: {
+    PREROUTING: ['raw', 'mangle', 'nat'],
+    INPUT: ['mangle', 'filter', 'nat', 'security'],
+    FORWARD: ['mangle', 'filter', 'security'],
+    OUTPUT: ['raw', 'mangle', 'nat', 'filter', 'security'],
+    POSTROUTING: ['mangle', 'nat'],
+  },
+  legacy: {
+    PREROUTING: ['raw', 'mangle', 'nat'],
+    INPUT: ['mangle', 'filter', 'security', 'nat'],
+    FORWARD: ['mangle', 'filter', 'security'],
+    OUTPUT: ['raw', 'mangle', 'nat', 'filter', 'security'],
+    POSTROUTING: ['mangle', 'nat'],
+  },
+};
+
+/** One base chain of a hook: an iptables table's built-in chain, or a native nft base chain. */
+export type HookEntry = { readonly lang: 'iptables'; readonly table: TableName; readonly priority: number } | { readonly lang: 'nftables'; readonly entry: NftHookEntry; readonly priority: number };
+
+/** iptables' tables as nft base chains (NF_IP_PRI_*; iptables-nft puts security at 150, after nat's 100 in INPUT). */
+function iptablesPriority(table: TableName, hook: Hook, backend: 'nft' | 'legacy'): number {
+  switch (table) {
+    case 'raw':
+      return -300;
+    case 'mangle':
+      return -150;
+    case 'nat':
+      return hook === 'PREROUTING' || hook === 'OUTPUT' ? -100 : 100;
+    case 'filter':
+      return 0;
+    case 'security':
+      return backend === 'nft' ? 150 : 50;
+  }
+}
+
+/** The hook's base chains of both languages in the kernel's order: by priority, iptables first on a tie (see README). */
+function hookEntries(compiled: CompiledRuleset, nft: CompiledNft | undefined, hook: Hook, backend: 'nft' | 'legacy'): HookEntry[] {
+  const out: HookEntry[] = HOOK_TABLES[backend][hook].filter((t) => compiled.tables.has(t)).map((table) => ({ lang: 'iptables' as const, table, priority: iptablesPriority(table, hook, backend) }));
+  for (const entry of nft?.hooks.get(hook) ?? []) out.push({ lang: 'nftables', entry, priority: entry.priority });
+  // Stable: iptables' own order stays as verified against the kernel.
+  return nft ? out.map((e, i) => ({ e, i })).sort((a, b) => a.e.priority - b.e.priority || a.i - b.i).map((x) => x.e) : out;
+}
+
+export interface Pipeline {
+  readonly compiled: CompiledRuleset;
+  readonly nft: CompiledNft | undefined;
+  readonly entries: Map<string, HookEntry[]>;
+}
+
+export function entriesOf(pipe: Pipeline, hook: Hook, backend: 'nft' | 'legacy'): HookEntry[] {
+  const key = `${hook} ${backend}`;
+  let e = pipe.entries.get(key);
+  if (!e) {
+    e = hookEntries(pipe.compiled, pipe.nft, hook, backend);
+    pipe.entries.set(key, e);
+  }
+  return e;
+}
+
+/** Ties between the languages at a hook: the kernel's order there is registration order, which no dump shows. */
+export function tieWarnings(pipe: Pipeline, backend: 'nft' | 'legacy'): string[] {
+  const out: string[] = [];
+  if (!pipe.nft) return out;
+  for (const hook of ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'] as const) {
+    const entries = entriesOf(pipe, hook, backend);
+    for (const e of entries) {
+      if (e.lang !== 'nftables') continue;
+      const tie = entries.find((x) => x.lang === 'iptables' && x.priority === e.priority);
+      if (tie && tie.lang === 'iptables') out.push(`at ${hook}, iptables ${tie.table} and nft ${e.entry.table.family} ${e.entry.table.name} ${e.entry.chain.name} share priority ${e.priority}: the kernel runs the one registered first; assumed iptables' (its tables exist from boot)`);
+    }
+  }
+  return out;
+}

@@ -15,6 +15,7 @@ function literal(v: string | number | boolean): string {
 }
 
 function operand(e: NftExpr, parentOp: string, right: boolean): string {
+  if (e.kind === 'flags') return e.values.length === 1 ? e.values[0]! : `(${e.values.join(' | ')})`;
   if (e.kind === 'binop' && (right || e.op !== parentOp)) return `(${printExpr(e)})`;
   return printExpr(e);
 }
@@ -123,6 +124,10 @@ function natTarget(s: Extract<NftStmt, { kind: 'nat' }>): string {
 export function printStmt(s: NftStmt, indent = ''): string {
   switch (s.kind) {
     case 'match':
+      // `tcp flags syn / syn,fin,rst`: nft's own spelling of (flags & mask) == value
+      if (s.op === '==' && s.left.kind === 'binop' && s.left.op === '&' && s.left.right.kind === 'flags' && (s.right.kind === 'flags' || s.right.kind === 'literal')) {
+        return `${printExpr(s.left.left)} ${printExpr(s.right)} / ${printExpr(s.left.right)}`;
+      }
       return s.op === 'implicit' ? `${printExpr(s.left)} ${printExpr(s.right)}` : `${printExpr(s.left)} ${s.op} ${printExpr(s.right)}`;
     case 'verdict':
       return printVerdict(s, indent);
@@ -146,7 +151,9 @@ export function printStmt(s: NftStmt, indent = ''): string {
       return `reject with ${s.type} type ${s.code ?? 'port-unreachable'}`;
     case 'log': {
       const parts = ['log'];
-      for (const [k, v] of Object.entries(s.props)) parts.push(k, k === 'prefix' ? quote(String(v)) : String(v));
+      for (const [k, v] of Object.entries(s.props)) {
+        for (const one of Array.isArray(v) ? v : [v]) parts.push(k, k === 'prefix' ? quote(String(one)) : String(one));
+      }
       return parts.join(' ');
     }
     case 'limit': {

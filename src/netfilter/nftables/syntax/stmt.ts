@@ -214,7 +214,7 @@ function parseLog(c: Cursor): NftStmt {
         next(c);
         f += t.t === 'punct' ? ',' : `${f && !f.endsWith(',') ? ' ' : ''}${t.v}`;
       }
-      props['flags'] = f;
+      props['flags'] = [...((props['flags'] as string[] | undefined) ?? []), f];
     } else {
       const v = next(c);
       if (v.t !== 'word' && v.t !== 'str') fail(v, `log ${k}: expected a value, found ${describe(v)}`);

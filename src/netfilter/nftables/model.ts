@@ -72,6 +72,8 @@ export interface NftSet extends NftSource {
   /** Maps: the data type (`verdict`, `ipv4_addr`, `ipv4_addr . inet_service`, `mark`, `counter`...). */
   readonly dataType?: readonly string[];
   readonly dataTypeof?: readonly NftExpr[];
+  /** Map data declared `: interval ...` (each element's data is a range or prefix). */
+  readonly dataInterval?: boolean;
   readonly flags: readonly string[];
   readonly timeout?: number;
   readonly gcInterval?: number;

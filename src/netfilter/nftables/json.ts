@@ -21,6 +21,8 @@ import type {
 } from './model.ts';
 import { NFT_FAMILIES } from './model.ts';
 import { priorityText } from './priority.ts';
+import { printRule } from './print-stmt.ts';
+import { parseNftText } from './syntax/parse.ts';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -136,11 +138,13 @@ export function parseNftJson(text: string): NftParseResult {
         }
         const exprs = Array.isArray(o['expr']) ? (o['expr'] as Json[]) : [];
         const stmts = exprs.map((s) => readStmt(s, warn));
+        const comment = str(o['comment']);
         entry.rules.push({
           position: entry.rules.length + 1,
           stmts,
           line,
-          raw: JSON.stringify(o['expr'] ?? []),
+          // As `nft list ruleset` prints the rule, so traces read the same whichever form was uploaded.
+          raw: printRule({ position: 0, stmts, raw: '', ...(comment !== undefined ? { comment } : {}) }),
           ...(num(o['handle']) !== undefined ? { handle: num(o['handle'])! } : {}),
           ...(str(o['comment']) ? { comment: str(o['comment'])! } : {}),
         });
@@ -387,7 +391,11 @@ const NAT_TYPES = new Set(['snat', 'dnat', 'masquerade', 'redirect']);
 export function readStmt(v: Json, warn: (code: string, message: string) => void): NftStmt {
   // nft 1.0.x writes an anonymous chain binding (`jump { ... }`) into JSON as its text.
   if (typeof v === 'string' && /^(jump|goto)\s*\{/.test(v)) {
-    warn('anonymous-chain-text', 'an anonymous chain (`jump { ... }`) is in the JSON only as text; its rules are not simulated');
+    // Read it with the text parser, inside a scratch chain.
+    const parsed = parseNftText(`table inet scratch {\n\tchain c {\n\t\t${v}\n\t}\n}\n`);
+    const st = parsed.ruleset.tables[0]?.chains[0]?.rules[0]?.stmts[0];
+    if (st && st.kind === 'verdict' && 'chain' in st && !parsed.diagnostics.some((d) => d.severity === 'error')) return st;
+    warn('anonymous-chain-text', 'an anonymous chain (`jump { ... }`) is in the JSON only as text, and that text could not be read; its rules are not simulated');
     return { kind: 'unknown', text: v };
   }
   const verdict = readVerdict(v, warn);

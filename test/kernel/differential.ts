@@ -63,7 +63,7 @@ export function kernelKeys(events: readonly KernelEvent[]): string[] {
   return events.map((e) => eventKey(e));
 }
 
-function simPacketSpec(c: CasePacket): PacketSpec {
+export function simPacketSpec(c: CasePacket): PacketSpec {
   return {
     from: c.from === 'local' ? { node: 'n1', local: true } : { node: 'n1', iface: c.from },
     src: c.src,
@@ -91,7 +91,8 @@ export function prepareCase(c: DiffCase): { ruleset: Ruleset; host: Host; render
 
 const isIcmp = (proto: string): boolean => proto === 'icmp' || proto === 'icmpv6';
 
-export function simulate(ruleset: Ruleset, host: Host, p: PacketSpec): TraceOutcome[] {
+/** The simulator's packet for a harness packet (throws on a bad one). */
+export function toSimPacket(p: PacketSpec): Parameters<typeof tracePacket>[1] {
   const v = validatePacket({
     src: p.src,
     dst: p.dst,
@@ -105,10 +106,14 @@ export function simulate(ruleset: Ruleset, host: Host, p: PacketSpec): TraceOutc
     ...(p.ttl !== undefined ? { ttl: p.ttl } : {}),
   });
   if (!v.ok) throw new Error(`bad packet: ${v.errors.join('; ')}`);
-  return [...tracePacket(ruleset, v.packet, { host }).outcomes];
+  return v.packet;
 }
 
-function networkOf(cidrText: string): string {
+export function simulate(ruleset: Ruleset, host: Host, p: PacketSpec): TraceOutcome[] {
+  return [...tracePacket(ruleset, toSimPacket(p), { host }).outcomes];
+}
+
+export function networkOf(cidrText: string): string {
   const c = parseCidr(cidrText);
   if (!c) return cidrText;
   if (c.ip.family === 'ipv6') {

@@ -7,7 +7,8 @@ MUST run inside a private network + mount namespace, i.e. as
 Input: one JSON document on stdin (the *resolved* topology built by
 ``resolveTopology()`` in netns.ts plus the packets and options).
 Output: JSON lines on stdout:
-  {"type":"setup", "nodes": {node: {"chains": {...}, "save": str, "save6": str}}, "ms": n}
+  {"type":"setup", "nodes": {node: {"chains": {...}, "save": str, "save6": str,
+   (monitor "nft" only:) "nftChains": {...}, "nftJson": str, "nftList": str}}, "ms": n}
   {"type":"packet", "index": i, "ipId": n, "monitors": {...}, "conntrack": {...},
    "delivered": [...], "timing": {...}}
   {"type":"error", "message": str}
@@ -392,6 +393,22 @@ def nft_positions(ns, family):
     return res
 
 
+def nft_ruleset_info(ns):
+    """After the node's rulesets are loaded (before the trace tables): rule handles in
+    list (= evaluation) order for every family, {family: {table: {chain: [handle]}}},
+    plus the kernel's own `nft -j list ruleset` (what the simulator is given)."""
+    p = run(ns, ["nft", "-j", "list", "ruleset"])
+    res = {}
+    for item in json.loads(p.stdout).get("nftables", []):
+        if "chain" in item:
+            c = item["chain"]
+            res.setdefault(c["family"], {}).setdefault(c["table"], {}).setdefault(c["name"], [])
+        elif "rule" in item:
+            r = item["rule"]
+            res.setdefault(r["family"], {}).setdefault(r["table"], {}).setdefault(r["chain"], []).append(r["handle"])
+    return res, p.stdout
+
+
 def trace_ruleset6(flows, marks):
     """The IPv6 twin of trace_ruleset: packets are told apart by their flow label."""
     ids = ", ".join(str(i) for i in flows)
@@ -527,12 +544,20 @@ class Topology:
                 p = run(ns, ["ip6tables-restore"], n["dump6"], check=False)
                 if p.returncode != 0:
                     raise DriverError("ip6tables-restore failed on node %s: %s" % (n["name"], p.stderr.strip()))
+            # native nft tables come after the iptables-nft ones (a node may have both)
+            if n.get("nft") is not None:
+                p = run(ns, ["nft", "-f", "-"], n["nft"], check=False)
+                if p.returncode != 0:
+                    raise DriverError("nft -f failed on node %s: %s" % (n["name"], p.stderr.strip()))
             chains = nft_positions(ns, "ip")
             save = run(ns, ["iptables-save"]).stdout
             info = {"chains": chains, "save": save}
             if n.get("dump6") is not None:
                 info["save6"] = run(ns, ["ip6tables-save"]).stdout
                 info["chains6"] = nft_positions(ns, "ip6")
+            if n.get("monitor") == "nft":
+                info["nftChains"], info["nftJson"] = nft_ruleset_info(ns)
+                info["nftList"] = run(ns, ["nft", "-a", "list", "ruleset"]).stdout
             setup_info[n["name"]] = info
             ids6 = set(n.get("traceIds6") or [])
             marks = {int(k): v for k, v in (n.get("marks") or {}).items()}
@@ -594,8 +619,13 @@ class Topology:
     def start_monitors(self, family="ipv4"):
         mons = {}
         for n in self.nodes:
-            p = spawn(n["ns"], ["xtables-monitor", "--trace", "-6" if family == "ipv6" else "-4"], stdout=subprocess.PIPE,
-                      stderr=subprocess.PIPE)
+            # `nft monitor trace` reports every table of every family (iptables-nft ones
+            # too, as nft translations); xtables-monitor prints iptables-save lines
+            if n.get("monitor") == "nft":
+                argv = ["nft", "-a", "monitor", "trace"]
+            else:
+                argv = ["xtables-monitor", "--trace", "-6" if family == "ipv6" else "-4"]
+            p = spawn(n["ns"], argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             os.set_blocking(p.stdout.fileno(), False)
             mons[n["name"]] = {"proc": p, "buf": [], "err": b"", "first": None}
         deadline = time.monotonic() + 3.0
@@ -604,13 +634,13 @@ class Topology:
             for name in list(pending):
                 m = mons[name]
                 if m["proc"].poll() is not None:
-                    raise DriverError("xtables-monitor exited early on %s: %s" % (name, m["proc"].stderr.read().decode(errors="replace")))
+                    raise DriverError("trace monitor exited early on %s: %s" % (name, m["proc"].stderr.read().decode(errors="replace")))
                 if monitor_subscribed(m["proc"].pid):
                     pending.discard(name)
             if not pending:
                 break
             if time.monotonic() > deadline:
-                raise DriverError("xtables-monitor did not subscribe to NFNLGRP_NFTRACE on " + ",".join(sorted(pending)))
+                raise DriverError("trace monitor did not subscribe to NFNLGRP_NFTRACE on " + ",".join(sorted(pending)))
             time.sleep(0.002)
         return mons
 

@@ -133,6 +133,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cidrContains, parseCidr, parseIp } from '../../src/netfilter/pipeline/addr.ts';
+import { attachNftPositions, parseNftMonitorOutput, type NftChainHandles, type NftKernelEvent } from './nft-trace.ts';
 
 // ---------------------------------------------------------------------------------
 // process helpers
@@ -368,6 +369,14 @@ export interface NodeSpec {
   ipsets?: string;
   /** static neighbour entries (nud permanent) */
   neighbours?: { address: string; mac: string; dev: string }[];
+  /** nftables ruleset text loaded with `nft -f` after the iptables dumps (both may be given) */
+  nft?: string;
+  /**
+   * trace monitor: `xtables-monitor --trace` (events in `PacketRun.events`) or `nft monitor trace`
+   * (every table of every family, iptables-nft ones included; events in `PacketRun.nftEvents`,
+   * format in nft-trace.ts). Default: 'nft' when `nft` is given, else 'xtables'.
+   */
+  monitor?: 'xtables' | 'nft';
 }
 
 export interface NodeEnd {
@@ -484,7 +493,9 @@ export interface PacketRun {
   conntrack: Record<string, string[]>;
   /** packets with this ipId (IPv6: flow label) seen arriving at any peer */
   delivered: Delivered[];
-  /** raw xtables-monitor stdout per node (debugging) */
+  /** nodes traced with `nft monitor trace`: their events, nodes in the order of `events` */
+  nftEvents: NftKernelEvent[];
+  /** raw monitor stdout per node (debugging) */
   monitor: Record<string, string>;
   /** non-empty xtables-monitor stderr per node (e.g. ENOBUFS) */
   monitorErrors: Record<string, string>;
@@ -501,6 +512,11 @@ export interface NodeSetupInfo {
   /** iptables-save after restore (with comments stripped) */
   save: string;
   save6?: string;
+  /** monitor 'nft' nodes: rule handles in order for every nft family (after loading, before the trace tables) */
+  nftChains?: NftChainHandles;
+  /** monitor 'nft' nodes: the kernel's `nft -j list ruleset` / `nft -a list ruleset` right after loading */
+  nftJson?: string;
+  nftList?: string;
   /** only with RunOptions.debugSetup */
   debug?: { addr: string; route: string; nft: string };
 }
@@ -993,6 +1009,8 @@ export async function runTopologyDetailed(
       forwarding: n.forwarding,
       sysctls: n.sysctls ?? {},
       ipsets: n.ipsets ?? null,
+      nft: n.nft ?? null,
+      monitor: n.monitor ?? (n.nft !== undefined ? 'nft' : 'xtables'),
       neighbours: [...(n.neighbours ?? []), ...linkNeighbours(topo, n.ns), ...peerNeighbours6(topo, n, packets)],
       traceIds: ipIds,
       traceIds6: ids6,
@@ -1073,6 +1091,7 @@ function toPacketRun(
 ): PacketRun {
   const packet = packets[msg.index]!;
   const perNode = new Map<string, KernelEvent[]>();
+  const nftPerNode = new Map<string, NftKernelEvent[]>();
   const monitor: Record<string, string> = {};
   const monitorErrors: Record<string, string> = {};
   for (const n of topo.nodes) {
@@ -1080,8 +1099,14 @@ function toPacketRun(
     if (!m) continue;
     monitor[n.name] = m.stdout;
     if (m.stderr.trim()) monitorErrors[n.name] = m.stderr.trim();
-    const evs = parseMonitorOutput(m.stdout, n.name, { ipId: msg.ipId });
     const info = setup[n.name];
+    if ((n.monitor ?? (n.nft !== undefined ? 'nft' : 'xtables')) === 'nft') {
+      const evs = parseNftMonitorOutput(m.stdout, n.name, { ipId: msg.ipId });
+      attachNftPositions(evs, info?.nftChains);
+      nftPerNode.set(n.name, evs);
+      continue;
+    }
+    const evs = parseMonitorOutput(m.stdout, n.name, { ipId: msg.ipId });
     if (info) attachPositions(evs, info);
     perNode.set(n.name, evs);
   }
@@ -1102,10 +1127,10 @@ function toPacketRun(
   const visit = (name: string): void => {
     if (order.includes(name)) return;
     order.push(name);
-    for (const ev of perNode.get(name) ?? []) {
-      const out = ev.packet['OUT'];
+    const outs = [...(perNode.get(name) ?? []).map((ev) => ev.packet['OUT']), ...(nftPerNode.get(name) ?? []).map((ev) => ev.packet['oif'])];
+    for (const out of outs) {
       const next = out === undefined ? undefined : neighbour.get(`${name}\0${out}`);
-      if (next !== undefined && (perNode.get(next)?.length ?? 0) > 0) visit(next);
+      if (next !== undefined && ((perNode.get(next)?.length ?? 0) > 0 || (nftPerNode.get(next)?.length ?? 0) > 0)) visit(next);
     }
   };
   visit(packet.from.node);
@@ -1115,6 +1140,7 @@ function toPacketRun(
     .sort((a, b) => (a.first ?? Infinity) - (b.first ?? Infinity) || a.i - b.i);
   for (const x of rest) order.push(x.name);
   const events: KernelEvent[] = order.flatMap((name) => perNode.get(name) ?? []);
+  const nftEvents: NftKernelEvent[] = order.flatMap((name) => nftPerNode.get(name) ?? []);
   const delivered: Delivered[] = msg.delivered.map((d) => {
     const o: Delivered = { peer: d.peer, iface: d.iface, src: d.src, dst: d.dst, ttl: d.ttl, atMs: d.atMs };
     if (d.proto !== undefined) o.proto = d.proto;
@@ -1130,6 +1156,7 @@ function toPacketRun(
     packet,
     ipId: msg.ipId,
     events,
+    nftEvents,
     conntrack: msg.conntrack,
     delivered,
     monitor,

@@ -12,6 +12,7 @@ import { compareNftRun, nativeNftJson, runNftCase, type NftDiffCase, type NftKer
 import { toSimPacket, prepareCase } from './differential.ts';
 import { NFT_CASES } from './cases/nft.ts';
 import { parseNftJson } from '../../src/netfilter/nftables/index.ts';
+import { parseDump } from '../../src/netfilter/index.ts';
 
 const avail = await topologyAvailable();
 const skip = avail.ok ? false : avail.reason;
@@ -29,10 +30,14 @@ const totals = { cases: 0, packets: 0, compared: 0, mismatches: 0 };
 function simulate(c: NftDiffCase, k: NftKernelResult, trace: TraceNode): string[] {
   const nft = parseNftJson(nativeNftJson(k.setup.nftJson!, c));
   const ipt = c.iptables ? prepareCase({ name: c.name, dump: c.iptables, host: c.host, packets: [] }) : undefined;
+  // An ip6tables dump without addresses reads as IPv4 unless told.
+  const ip6t = c.ip6tables ? { ruleset: parseDump(c.ip6tables, { family: 'ipv6' }).ruleset } : undefined;
   const host = prepareCase({ name: c.name, dump: '*filter\nCOMMIT\n', host: c.host, packets: [] }).host;
   const bad: string[] = [];
   for (const p of k.packets) {
-    const v = compareNftRun(p, trace({ ...(ipt ? { iptables: ipt.ruleset } : {}), nftables: nft.ruleset }, toSimPacket(p.spec), { host }).outcomes);
+    // The iptables dump of the packet's family: ip6tables-nft's tables for IPv6 packets.
+    const mine = p.spec.src.includes(':') ? ip6t : ipt;
+    const v = compareNftRun(p, trace({ ...(mine ? { iptables: mine.ruleset } : {}), nftables: nft.ruleset }, toSimPacket(p.spec), { host }).outcomes);
     totals.compared++;
     if (!v.ok) bad.push(`${JSON.stringify(p.packet)}\n${v.detail}`);
   }

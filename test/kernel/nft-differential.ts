@@ -142,7 +142,7 @@ const IPT_FAMILY: Record<string, string> = { ipv4: 'ip', ipv6: 'ip6' };
 
 /** iptables verdict spelling -> the one nft monitor prints for the same rule */
 export function nftVerdictOf(verdict: string): string {
-  const m = /^(JUMP|GOTO)[: ](.+)$/.exec(verdict);
+  const m = /^(JUMP|GOTO)[: ](.+)$/i.exec(verdict);
   if (m) return `${m[1]!.toLowerCase()} ${m[2]}`;
   return verdict.toLowerCase();
 }
@@ -166,7 +166,8 @@ export interface NftPacketVerdict {
 
 /** One kernel packet against the simulator's outcomes: some outcome must have the same keys and the same delivered packet. */
 export function compareNftRun(k: NftKernelPacket, outcomes: readonly { events: readonly SimEventLike[]; disposition?: string; packet?: Record<string, unknown>; probability?: number | null }[]): NftPacketVerdict {
-  const cands = outcomes.map((o, i) => ({ i, keys: simNftKeys(o.events), o }));
+  const family = k.spec.src.includes(':') ? 'ipv6' : 'ipv4';
+  const cands = outcomes.map((o, i) => ({ i, keys: simNftKeys(o.events, family), o }));
   const hit = cands.find((x) => x.keys.length === k.positionKeys.length && x.keys.every((key, j) => key === k.positionKeys[j]));
   if (!hit) {
     return { ok: false, outcomeIndex: -1, detail: `no simulated path equals the kernel's events\n  kernel:    ${k.positionKeys.join('\n             ')}\n${cands.map((x) => `  sim #${x.i} (p=${x.o.probability}): ${x.keys.join('\n             ')}`).join('\n')}` };

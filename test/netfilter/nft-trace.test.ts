@@ -73,8 +73,13 @@ test('ct state established,related accept for an established reply', () => {
   assert.deepEqual(out.map((o) => [o.disposition, keys(o)]), [['FORWARDED', ['ip kp filter-forward policy accept', 'inet fw forward #2 accept']]]);
 });
 
-test("iptables' FORWARD policy DROP drops what the native tables accepted; the events of both languages in priority order", () => {
+test("iptables' FORWARD policy DROP drops what the native tables accepted; on a priority tie the nft chain runs first (registered later), as in the kernel", () => {
   const iptables = parseDump('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n').ruleset;
-  const out = trace({ src: '192.0.2.10', dst: '198.51.100.20', protocol: 'tcp', sport: 40000, dport: 443, inInterface: 'eth0' }, iptables);
-  assert.deepEqual(out.map((o) => [o.disposition, keys(o)]), [['DROPPED', ['ip kp nat-prerouting policy accept', 'ip kp filter-forward policy accept', 'iptables filter FORWARD policy DROP']]]);
+  const v = validatePacket({ src: '192.0.2.10', dst: '198.51.100.20', protocol: 'tcp', sport: 40000, dport: 443, inInterface: 'eth0' });
+  assert.ok(v.ok);
+  const r = tracePacket(iptables, v.packet, { host: HOST, nftables: NFT });
+  assert.deepEqual(r.outcomes.map((o) => [o.disposition, keys(o)]), [
+    ['DROPPED', ['ip kp nat-prerouting policy accept', 'ip kp filter-forward policy accept', 'inet fw forward #1 accept', 'iptables filter FORWARD policy DROP']],
+  ]);
+  assert.ok(r.warnings.some((w) => /at FORWARD, iptables filter and nft inet fw forward share priority 0/.test(w)), r.warnings.join('\n'));
 });

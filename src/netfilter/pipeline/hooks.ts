@@ -46,12 +46,21 @@ function iptablesPriority(table: TableName, hook: Hook, backend: 'nft' | 'legacy
   }
 }
 
-/** The hook's base chains of both languages in the kernel's order: by priority, iptables first on a tie (see README). */
+/**
+ * The hook's base chains of both languages in the kernel's order: by
+ * priority; on a tie the one registered last runs first (nf_hook_entries_grow
+ * inserts a new hook before those of equal priority). iptables' tables exist
+ * from boot, and nft lists its tables and chains in creation order, so ties
+ * go to the nft chains, the later-listed first (checked against the kernel).
+ */
 function hookEntries(compiled: CompiledRuleset, nft: CompiledNft | undefined, hook: Hook, backend: 'nft' | 'legacy'): HookEntry[] {
   const out: HookEntry[] = HOOK_TABLES[backend][hook].filter((t) => compiled.tables.has(t)).map((table) => ({ lang: 'iptables' as const, table, priority: iptablesPriority(table, hook, backend) }));
-  for (const entry of nft?.hooks.get(hook) ?? []) out.push({ lang: 'nftables', entry, priority: entry.priority });
-  // Stable: iptables' own order stays as verified against the kernel.
-  return nft ? out.map((e, i) => ({ e, i })).sort((a, b) => a.e.priority - b.e.priority || a.i - b.i).map((x) => x.e) : out;
+  if (!nft) return out;
+  const nftEntries = (nft.hooks.get(hook) ?? []).map((entry, i) => ({ e: { lang: 'nftables' as const, entry, priority: entry.priority } as HookEntry, order: -1 - i }));
+  // iptables keeps its own verified order (order >= 0); nft entries sort before it on a tie, later ones first.
+  return [...out.map((e, i) => ({ e, order: i + 1 })), ...nftEntries]
+    .sort((a, b) => a.e.priority - b.e.priority || a.order - b.order)
+    .map((x) => x.e);
 }
 
 export interface Pipeline {
@@ -79,7 +88,7 @@ export function tieWarnings(pipe: Pipeline, backend: 'nft' | 'legacy'): string[]
     for (const e of entries) {
       if (e.lang !== 'nftables') continue;
       const tie = entries.find((x) => x.lang === 'iptables' && x.priority === e.priority);
-      if (tie && tie.lang === 'iptables') out.push(`at ${hook}, iptables ${tie.table} and nft ${e.entry.table.family} ${e.entry.table.name} ${e.entry.chain.name} share priority ${e.priority}: the kernel runs the one registered first; assumed iptables' (its tables exist from boot)`);
+      if (tie && tie.lang === 'iptables') out.push(`at ${hook}, iptables ${tie.table} and nft ${e.entry.table.family} ${e.entry.table.name} ${e.entry.chain.name} share priority ${e.priority}: the kernel runs the one registered last first; assumed the nft chain came after iptables' tables (they exist from boot)`);
     }
   }
   return out;

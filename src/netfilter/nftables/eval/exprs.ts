@@ -150,12 +150,13 @@ export function load(ctx: NftCtx, e: NftExpr, key: string, hint: NftType = 'unkn
           return p.family === 'ipv4' ? 0x0800n : 0x86ddn;
         case 'mark':
           return BigInt(p.mark);
+        // nft_meta_store_ifname: no device reads as the empty name (index 0), the rule does not break.
         case 'iifname':
         case 'iif':
-          return p.inInterface ?? undefined;
+          return p.inInterface ?? '';
         case 'oifname':
         case 'oif':
-          return p.outInterface ?? undefined;
+          return p.outInterface ?? '';
         case 'skuid':
           return p.inInterface === null && p.uid !== undefined ? BigInt(p.uid) : undefined;
         case 'skgid':

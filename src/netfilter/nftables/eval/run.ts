@@ -194,6 +194,8 @@ function runRule(s: NftRunState, rule: NftRule): RuleEnd {
         return { kind: 'terminal', verdict: 'accept', changes };
       }
       case 'reject':
+        // nft adds (and lists without) a dependency: icmp for IPv4, icmpv6 for IPv6, tcp reset for TCP.
+        if ((st.type === 'icmp' && ctx.packet.family !== 'ipv4') || (st.type === 'icmpv6' && ctx.packet.family !== 'ipv6') || (st.type === 'tcp reset' && ctx.packet.protocol !== 'tcp')) return { kind: 'break' };
         changes.push(`rejected with ${st.type ?? 'icmp'}${st.code ? ` ${st.code}` : ''}`);
         return { kind: 'terminal', verdict: 'drop', rejected: true, changes };
       case 'notrack':

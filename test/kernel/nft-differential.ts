@@ -44,6 +44,16 @@ export interface NftKernelResult {
   packets: NftKernelPacket[];
 }
 
+/**
+ * The packet's final mark, when the kernel printed it: nft prints `meta mark` only on policy
+ * lines (and only when non-zero), so it is known when the last event is a policy event.
+ */
+export function kernelFinalMark(events: readonly NftKernelEvent[]): number | undefined {
+  const last = events[events.length - 1];
+  if (!last || last.kind !== 'policy') return undefined;
+  return last.mark === undefined ? 0 : parseInt(last.mark, 16) >>> 0;
+}
+
 /** The packet ends dropped when any rule or policy event says drop. */
 export function finalVerdict(events: readonly NftKernelEvent[]): 'accept' | 'drop' {
   return events.some((e) => e.verdict === 'drop') ? 'drop' : 'accept';
@@ -177,5 +187,10 @@ export function compareNftRun(k: NftKernelPacket, outcomes: readonly { events: r
     ? `${p.src}${(p.sportRandomized ? k.deliveredPackets[0]?.sport : p.sport) !== undefined ? ':' + (p.sportRandomized ? k.deliveredPackets[0]?.sport : p.sport) : ''}>${p.dst}${p.dport !== undefined ? ':' + p.dport : ''}`
     : 'none';
   if (simDelivered !== k.delivered) return { ok: false, outcomeIndex: hit.i, detail: `events agree but the packet differs: kernel delivered ${k.delivered}, simulator ${simDelivered}` };
+  const km = kernelFinalMark(k.events);
+  const sm = (o.packet as { mark?: unknown } | undefined)?.mark;
+  if (km !== undefined && typeof sm === 'number' && sm >>> 0 !== km) {
+    return { ok: false, outcomeIndex: hit.i, detail: `events agree but the mark differs: kernel 0x${km.toString(16)}, simulator 0x${(sm >>> 0).toString(16)}` };
+  }
   return { ok: true, outcomeIndex: hit.i, detail: '' };
 }

@@ -2,6 +2,7 @@
 // next to iptables-nft tables) is loaded into a namespace, every packet is traced with
 // `nft monitor trace`, and the events become comparison keys. The simulator side
 // (`traceNode` in src/netfilter/pipeline/) is compared by `compareNftRun`.
+import { spawn } from 'node:child_process';
 import { runTopologyDetailed, type NodeSetupInfo, type NodeSpec, type PacketSpec, type TopologySpec, type Delivered } from './netns.ts';
 import { networkOf, simPacketSpec, type CaseHost, type CasePacket } from './differential.ts';
 import { nftKernelKeys, type NftKernelEvent } from './nft-trace.ts';
@@ -105,6 +106,29 @@ export async function runNftCase(c: NftDiffCase): Promise<NftKernelResult> {
     return p;
   });
   return { setup: res.setup['n1']!, packets };
+}
+
+/**
+ * `nft -f` the text in a fresh private namespace, then `nft [-a] list ruleset` (for the
+ * printer's kernel round trip: the listing after loading our rendering must equal the
+ * listing after loading the original).
+ */
+export function nftLoadAndList(text: string, opts: { handles?: boolean } = {}): Promise<{ ok: true; listing: string } | { ok: false; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('unshare', ['--net', '--mount', '--', 'sh', '-c', `nft -f - && exec nft ${opts.handles ? '-a ' : ''}list ruleset`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stdin.on('error', () => {});
+    child.on('error', (e) => (err += e.message));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? { ok: true, listing: out } : { ok: false, stderr: err.trim() || `exit ${code}` });
+    });
+    child.stdin.end(text);
+  });
 }
 
 /** The tables an iptables-save text creates (`*filter` ...). */

@@ -259,3 +259,18 @@ table inet f {
   assert.ok(v6!.events.every((e) => e.family === 'inet'));
   assert.equal(v6!.delivered, `2001:db8:2::1:40000>2001:db8:a::20:80`);
 });
+
+test('nftLoadAndList: the kernel listing of every case ruleset, and a clear error for bad text', { skip }, async () => {
+  const { nftLoadAndList } = await import('./nft-differential.ts');
+  const { NFT_CASES } = await import('./cases/nft.ts');
+  for (const c of NFT_CASES) {
+    const r = await nftLoadAndList(c.nft);
+    assert.ok(r.ok, `${c.name}: ${r.ok ? '' : r.stderr}`);
+    // the kernel's listing loads again and lists the same (what the printer round trip relies on)
+    const again = await nftLoadAndList(r.listing);
+    assert.ok(again.ok && again.listing === r.listing, c.name);
+  }
+  const bad = await nftLoadAndList('table ip t { chain c { type filter hook input priority 0; policy maybe; } }\n');
+  assert.equal(bad.ok, false);
+  assert.match(bad.ok ? '' : bad.stderr, /Error/);
+});

@@ -274,3 +274,41 @@ test('nftLoadAndList: the kernel listing of every case ruleset, and a clear erro
   assert.equal(bad.ok, false);
   assert.match(bad.ok ? '' : bad.stderr, /Error/);
 });
+
+test('kernel: the first nat chain that binds a mapping ends the hook for nat; notrack skips nat', { skip }, async () => {
+  const nft = `table ip early {
+  chain pre {
+    type nat hook prerouting priority dstnat - 10; policy accept;
+    tcp dport 8080 dnat to 198.51.100.10:80
+    tcp dport 9091 counter
+  }
+}
+table ip late {
+  chain pre {
+    type nat hook prerouting priority dstnat + 10; policy accept;
+    tcp dport { 8080, 9091 } dnat to 198.51.100.11:80
+  }
+}
+table ip raw {
+  chain pre {
+    type filter hook prerouting priority raw; policy accept;
+    tcp dport 7000 notrack
+  }
+}
+`;
+  const r = await run({
+    name: 'h6',
+    nft,
+    packets: [
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 8080 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 9091 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 7000 },
+    ],
+  });
+  const [bound, passed, untracked] = r.packets;
+  assert.deepEqual(bound!.positionKeys, ['ip raw pre policy accept', 'ip early pre rule 1 accept']);
+  assert.equal(bound!.delivered, `${C}:40000>198.51.100.10:80`);
+  assert.deepEqual(passed!.positionKeys, ['ip raw pre policy accept', 'ip early pre rule 2 continue', 'ip early pre policy accept', 'ip late pre rule 1 accept']);
+  assert.equal(passed!.delivered, `${C}:40000>198.51.100.11:80`);
+  assert.deepEqual(untracked!.positionKeys, ['ip raw pre rule 1 continue', 'ip raw pre policy accept']);
+});

@@ -84,6 +84,9 @@ for (const c of NFT_CASES) {
       }
       if (p.delivered !== 'none') assert.equal(p.verdict, 'accept', `${what}: delivered although an event dropped it\n${p.keys.join('\n')}`);
     }
+    // the simulator is given the kernel's own JSON of the native tables: it must read it whole
+    const parsed = parseNftJson(nativeNftJson(k.setup.nftJson!, c));
+    assert.deepEqual(parsed.diagnostics.filter((d) => d.severity === 'error'), [], 'nft -j of the loaded ruleset');
     if (traceNode) {
       const bad = simulate(c, k, traceNode);
       totals.mismatches += bad.length;

@@ -119,6 +119,18 @@
  * destinations on a connected prefix. Rule positions come from `nft list ruleset ip6`
  * and `ip6tables-save` (NodeSetupInfo.chains6 / save6).
  *
+ * ## nftables nodes (`NodeSpec.nft`)
+ *
+ * A node may carry an nft ruleset, loaded with `nft -f` after the iptables dumps. Such a
+ * node is traced with `nft -a monitor trace` instead of xtables-monitor (`NodeSpec.monitor`,
+ * default 'nft' when `nft` is given): it reports every base chain of every table and
+ * family, iptables-nft tables included (family ip/ip6, rule text as nft's translation of
+ * the xt expressions), so one monitor sees the whole hook. Its events land in
+ * `PacketRun.nftEvents` (format and kernel facts: nft-trace.ts); `NodeSetupInfo` gets the
+ * kernel's handle lists for every family (`nftChains`) and its `nft -j` / `nft -a` listings
+ * taken before the pptrace tables are added. iptables-only nodes keep xtables-monitor, so
+ * the iptables suite's events (iptables-save rule text, `-j` targets) are unchanged.
+ *
  * ## Rule positions
  *
  * Right after `iptables-restore` driver.py runs `nft -j list ruleset ip` in the node

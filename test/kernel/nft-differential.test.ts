@@ -12,12 +12,11 @@ import { compareNftRun, nativeNftJson, runNftCase, type NftDiffCase, type NftKer
 import { toSimPacket, prepareCase } from './differential.ts';
 import { NFT_CASES } from './cases/nft.ts';
 import { parseNftJson } from '../../src/netfilter/nftables/index.ts';
-import { parseDump } from '../../src/netfilter/index.ts';
 
 const avail = await topologyAvailable();
 const skip = avail.ok ? false : avail.reason;
 
-type TraceNode = (rs: { iptables?: unknown; nftables?: unknown }, packet: unknown, opts: { host: unknown }) => { outcomes: readonly { events: readonly SimEventLike[]; disposition?: string; packet?: Record<string, unknown>; probability?: number | null }[] };
+type TraceNode = (rs: { iptables?: unknown; ip6tables?: unknown; nftables?: unknown }, packet: unknown, opts: { host: unknown }) => { outcomes: readonly { events: readonly SimEventLike[]; disposition?: string; packet?: Record<string, unknown>; probability?: number | null }[] };
 
 const PIPELINE = fileURLToPath(new URL('../../src/netfilter/pipeline/index.ts', import.meta.url));
 const traceNode: TraceNode | undefined = existsSync(PIPELINE)
@@ -26,22 +25,45 @@ const traceNode: TraceNode | undefined = existsSync(PIPELINE)
 
 const totals = { cases: 0, packets: 0, compared: 0, mismatches: 0 };
 
+/** Packets sent 10+ times must spread over the simulated outcomes as their probabilities say (numgen random). */
+function checkFrequencies(k: NftKernelResult, picked: number[], outcomes: { probability?: number | null }[][]): string[] {
+  const groups = new Map<string, number[]>();
+  k.packets.forEach((p, i) => {
+    if ((p.packet.repeat ?? 1) >= 10) groups.set(JSON.stringify(p.packet), [...(groups.get(JSON.stringify(p.packet)) ?? []), i]);
+  });
+  const problems: string[] = [];
+  for (const [key, idx] of groups) {
+    const n = idx.length;
+    outcomes[idx[0]!]!.forEach((o, j) => {
+      if (o.probability === null || o.probability === undefined) return;
+      const seen = idx.filter((i) => picked[i] === j).length;
+      const sigma = Math.sqrt(n * o.probability * (1 - o.probability));
+      if (Math.abs(seen - n * o.probability) > 4 * sigma + 1) problems.push(`${key}: outcome ${j} (p=${o.probability.toFixed(4)}) seen ${seen}/${n}`);
+    });
+  }
+  return problems;
+}
+
 /** The simulator's verdicts for one kernel run (nft tables from the kernel's own JSON). */
 function simulate(c: NftDiffCase, k: NftKernelResult, trace: TraceNode): string[] {
   const nft = parseNftJson(nativeNftJson(k.setup.nftJson!, c));
   const ipt = c.iptables ? prepareCase({ name: c.name, dump: c.iptables, host: c.host, packets: [] }) : undefined;
-  // An ip6tables dump without addresses reads as IPv4 unless told.
-  const ip6t = c.ip6tables ? { ruleset: parseDump(c.ip6tables, { family: 'ipv6' }).ruleset } : undefined;
+  const ip6t = c.ip6tables ? prepareCase({ name: c.name, dump: c.ip6tables, family: 'ipv6', host: c.host, packets: [] }) : undefined;
   const host = prepareCase({ name: c.name, dump: '*filter\nCOMMIT\n', host: c.host, packets: [] }).host;
   const bad: string[] = [];
+  const picked: number[] = [];
+  const all: { probability?: number | null }[][] = [];
   for (const p of k.packets) {
     // The iptables dump of the packet's family: ip6tables-nft's tables for IPv6 packets.
     const mine = p.spec.src.includes(':') ? ip6t : ipt;
-    const v = compareNftRun(p, trace({ ...(mine ? { iptables: mine.ruleset } : {}), nftables: nft.ruleset }, toSimPacket(p.spec), { host }).outcomes);
+    const outcomes = trace({ ...(mine ? { iptables: mine.ruleset } : {}), nftables: nft.ruleset }, toSimPacket(p.spec), { host }).outcomes;
+    const v = compareNftRun(p, outcomes);
     totals.compared++;
+    picked.push(v.outcomeIndex);
+    all.push([...outcomes]);
     if (!v.ok) bad.push(`${JSON.stringify(p.packet)}\n${v.detail}`);
   }
-  return bad;
+  return [...bad, ...checkFrequencies(k, picked, all)];
 }
 
 for (const c of NFT_CASES) {
@@ -64,6 +86,9 @@ for (const c of NFT_CASES) {
       }
       if (p.delivered !== 'none') assert.equal(p.verdict, 'accept', `${what}: delivered although an event dropped it\n${p.keys.join('\n')}`);
     }
+    // the simulator is given the kernel's own JSON of the native tables: it must read it whole
+    const parsed = parseNftJson(nativeNftJson(k.setup.nftJson!, c));
+    assert.deepEqual(parsed.diagnostics.filter((d) => d.severity === 'error'), [], 'nft -j of the loaded ruleset');
     if (traceNode) {
       const bad = simulate(c, k, traceNode);
       totals.mismatches += bad.length;

@@ -2,6 +2,7 @@
 // next to iptables-nft tables) is loaded into a namespace, every packet is traced with
 // `nft monitor trace`, and the events become comparison keys. The simulator side
 // (`traceNode` in src/netfilter/pipeline/) is compared by `compareNftRun`.
+import { spawn } from 'node:child_process';
 import { runTopologyDetailed, type NodeSetupInfo, type NodeSpec, type PacketSpec, type TopologySpec, type Delivered } from './netns.ts';
 import { networkOf, simPacketSpec, type CaseHost, type CasePacket } from './differential.ts';
 import { nftKernelKeys, type NftKernelEvent } from './nft-trace.ts';
@@ -42,6 +43,16 @@ export interface NftKernelPacket {
 export interface NftKernelResult {
   setup: NodeSetupInfo;
   packets: NftKernelPacket[];
+}
+
+/**
+ * The packet's final mark, when the kernel printed it: nft prints `meta mark` only on policy
+ * lines (and only when non-zero), so it is known when the last event is a policy event.
+ */
+export function kernelFinalMark(events: readonly NftKernelEvent[]): number | undefined {
+  const last = events[events.length - 1];
+  if (!last || last.kind !== 'policy') return undefined;
+  return last.mark === undefined ? 0 : parseInt(last.mark, 16) >>> 0;
 }
 
 /** The packet ends dropped when any rule or policy event says drop. */
@@ -95,6 +106,29 @@ export async function runNftCase(c: NftDiffCase): Promise<NftKernelResult> {
     return p;
   });
   return { setup: res.setup['n1']!, packets };
+}
+
+/**
+ * `nft -f` the text in a fresh private namespace, then `nft [-a] list ruleset` (for the
+ * printer's kernel round trip: the listing after loading our rendering must equal the
+ * listing after loading the original).
+ */
+export function nftLoadAndList(text: string, opts: { handles?: boolean } = {}): Promise<{ ok: true; listing: string } | { ok: false; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('unshare', ['--net', '--mount', '--', 'sh', '-c', `nft -f - && exec nft ${opts.handles ? '-a ' : ''}list ruleset`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stdin.on('error', () => {});
+    child.on('error', (e) => (err += e.message));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? { ok: true, listing: out } : { ok: false, stderr: err.trim() || `exit ${code}` });
+    });
+    child.stdin.end(text);
+  });
 }
 
 /** The tables an iptables-save text creates (`*filter` ...). */
@@ -178,5 +212,10 @@ export function compareNftRun(k: NftKernelPacket, outcomes: readonly { events: r
     ? `${p.src}${(p.sportRandomized ? k.deliveredPackets[0]?.sport : p.sport) !== undefined ? ':' + (p.sportRandomized ? k.deliveredPackets[0]?.sport : p.sport) : ''}>${p.dst}${p.dport !== undefined ? ':' + p.dport : ''}`
     : 'none';
   if (simDelivered !== k.delivered) return { ok: false, outcomeIndex: hit.i, detail: `events agree but the packet differs: kernel delivered ${k.delivered}, simulator ${simDelivered}` };
+  const km = kernelFinalMark(k.events);
+  const sm = (o.packet as { mark?: unknown } | undefined)?.mark;
+  if (km !== undefined && typeof sm === 'number' && sm >>> 0 !== km) {
+    return { ok: false, outcomeIndex: hit.i, detail: `events agree but the mark differs: kernel 0x${km.toString(16)}, simulator 0x${(sm >>> 0).toString(16)}` };
+  }
   return { ok: true, outcomeIndex: hit.i, detail: '' };
 }

@@ -14,6 +14,7 @@ const skip = avail.ok ? false : avail.reason;
 const C = '192.0.2.10';
 const S = '198.51.100.10';
 const ME = '192.0.2.1';
+const POD = '198.51.100.20';
 
 /** handle of the rule whose `nft -a list ruleset` line contains `text` */
 function handleOf(list: string, text: string): number {
@@ -182,4 +183,132 @@ COMMIT
   assert.deepEqual(p22!.positionKeys, ['ip docker-bridges forward rule 1 accept', 'ip filter FORWARD rule 1 accept']);
   assert.equal(p22!.events[1]!.ruleText, 'tcp dport 22 counter accept');
   assert.equal(p22!.delivered, `${C}:40000>${S}:22`);
+});
+
+test('simulator keys: nft events by position, iptables events in nft spelling, final mark from the last policy line', async () => {
+  const { simNftKeys, compareNftRun, kernelFinalMark } = await import('./nft-differential.ts');
+  const sim = [
+    { language: 'nftables', family: 'inet', table: 't', chain: 'input', kind: 'rule', handle: 9, position: 2, verdict: 'jump sub' },
+    { language: 'nftables', family: 'inet', table: 't', chain: 'input', kind: 'policy', verdict: 'accept' },
+    { table: 'filter', chain: 'INPUT', kind: 'rule', rule: 3, verdict: 'JUMP:KUBE-X' },
+    { table: 'filter', chain: 'KUBE-X', kind: 'rule', rule: 1, verdict: 'RETURN' },
+    { table: 'filter', chain: 'INPUT', kind: 'policy', rule: null, verdict: 'DROP' },
+  ];
+  assert.deepEqual(simNftKeys(sim), ['inet t input rule 2 jump sub', 'inet t input policy accept', 'ip filter INPUT rule 3 jump KUBE-X', 'ip filter KUBE-X rule 1 return', 'ip filter INPUT policy drop']);
+  assert.deepEqual(simNftKeys([{ table: 'filter', chain: 'FORWARD', kind: 'rule', rule: 1, verdict: 'ACCEPT' }], 'ipv6'), ['ip6 filter FORWARD rule 1 accept']);
+  const events = parseNftMonitorOutput([
+    'trace id 00000001 inet t input packet: iif "eth0" ip saddr 192.0.2.10 ip daddr 192.0.2.1 ip id 7 ip protocol tcp tcp sport 40000 tcp dport 22',
+    'trace id 00000001 inet t input rule meta mark set 0x00000042 # handle 4 (verdict continue)',
+    'trace id 00000001 inet t input policy accept meta mark 0x00000042 ',
+  ].join('\n'), 'n1');
+  events[0]!.position = 1;
+  assert.equal(kernelFinalMark(events), 0x42);
+  const k = { packet: { from: 'eth0', src: C, dst: ME, proto: 'tcp' as const }, spec: { from: { node: 'n1', iface: 'eth0' }, src: C, dst: ME, proto: 'tcp' as const }, events, keys: nftKernelKeys(events), positionKeys: nftKernelKeys(events, { by: 'position' }), verdict: 'accept' as const, delivered: 'none', deliveredPackets: [], conntrack: [] };
+  const out = (mark: number, verdict = 'continue') => ({ events: [{ language: 'nftables', family: 'inet', table: 't', chain: 'input', kind: 'rule', position: 1, verdict }, { language: 'nftables', family: 'inet', table: 't', chain: 'input', kind: 'policy', verdict: 'accept' }], disposition: 'LOCAL', packet: { mark } });
+  assert.equal(compareNftRun(k, [out(0x42)]).ok, true);
+  assert.match(compareNftRun(k, [out(0x41)]).detail, /mark differs/);
+  assert.match(compareNftRun(k, [out(0x42, 'accept')]).detail, /no simulated path/);
+});
+
+test('kernel: DNAT shows in the next packet line, masquerade, marks on policy lines, IPv6 by flow label', { skip }, async () => {
+  const nft = `table inet nat {
+  chain pre {
+    type nat hook prerouting priority dstnat; policy accept;
+    tcp dport 8080 dnat ip to 198.51.100.20:80
+    tcp dport 8080 dnat ip6 to [2001:db8:a::20]:80
+  }
+  chain post {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "eth1" masquerade
+  }
+}
+table inet f {
+  chain fw {
+    type filter hook forward priority 0; policy accept;
+    tcp dport 80 meta mark set 0x00000007
+  }
+}
+`;
+  const host = {
+    interfaces: [
+      { name: 'eth0', addresses: ['192.0.2.1/24', '2001:db8:1::1/64'] },
+      { name: 'eth1', addresses: ['198.51.100.1/24', '2001:db8:2::1/64'] },
+    ],
+    routes: [{ dst: '2001:db8:a::/64', via: '2001:db8:2::fe', dev: 'eth1' }],
+    forwarding: true,
+  };
+  const r = await run({
+    name: 'h5',
+    nft,
+    host,
+    packets: [
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 8080 },
+      { from: 'eth0', src: '2001:db8:1::10', dst: '2001:db8:1::1', proto: 'tcp', dport: 8080 },
+    ],
+  });
+  const [v4, v6] = r.packets;
+  assert.deepEqual(v4!.positionKeys, ['inet nat pre rule 1 accept', 'inet f fw rule 1 continue', 'inet f fw policy accept', 'inet nat post rule 1 accept']);
+  assert.equal(v4!.events[0]!.packet['daddr'], ME);
+  assert.deepEqual([v4!.events[1]!.packet['daddr'], v4!.events[1]!.packet['dport'], v4!.events[1]!.packet['oif']], [POD, '80', 'eth1']);
+  assert.equal(v4!.events[2]!.mark, '0x00000007');
+  assert.equal(v4!.mark, '0x00000007');
+  assert.equal(v4!.delivered, `198.51.100.1:40000>${POD}:80`);
+  // an inet `dnat ip to` rule matches an IPv6 packet but does nothing: the kernel reports `continue`
+  assert.deepEqual(v6!.positionKeys, ['inet nat pre rule 1 continue', 'inet nat pre rule 2 accept', 'inet f fw rule 1 continue', 'inet f fw policy accept', 'inet nat post rule 1 accept']);
+  assert.equal(v6!.events[2]!.packet['daddr'], '2001:db8:a::20');
+  assert.ok(v6!.events.every((e) => e.family === 'inet'));
+  assert.equal(v6!.delivered, `2001:db8:2::1:40000>2001:db8:a::20:80`);
+});
+
+test('nftLoadAndList: the kernel listing of every case ruleset, and a clear error for bad text', { skip }, async () => {
+  const { nftLoadAndList } = await import('./nft-differential.ts');
+  const { NFT_CASES } = await import('./cases/nft.ts');
+  for (const c of NFT_CASES) {
+    const r = await nftLoadAndList(c.nft);
+    assert.ok(r.ok, `${c.name}: ${r.ok ? '' : r.stderr}`);
+    // the kernel's listing loads again and lists the same (what the printer round trip relies on)
+    const again = await nftLoadAndList(r.listing);
+    assert.ok(again.ok && again.listing === r.listing, c.name);
+  }
+  const bad = await nftLoadAndList('table ip t { chain c { type filter hook input priority 0; policy maybe; } }\n');
+  assert.equal(bad.ok, false);
+  assert.match(bad.ok ? '' : bad.stderr, /Error/);
+});
+
+test('kernel: the first nat chain that binds a mapping ends the hook for nat; notrack skips nat', { skip }, async () => {
+  const nft = `table ip early {
+  chain pre {
+    type nat hook prerouting priority dstnat - 10; policy accept;
+    tcp dport 8080 dnat to 198.51.100.10:80
+    tcp dport 9091 counter
+  }
+}
+table ip late {
+  chain pre {
+    type nat hook prerouting priority dstnat + 10; policy accept;
+    tcp dport { 8080, 9091 } dnat to 198.51.100.11:80
+  }
+}
+table ip raw {
+  chain pre {
+    type filter hook prerouting priority raw; policy accept;
+    tcp dport 7000 notrack
+  }
+}
+`;
+  const r = await run({
+    name: 'h6',
+    nft,
+    packets: [
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 8080 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 9091 },
+      { from: 'eth0', src: C, dst: ME, proto: 'tcp', dport: 7000 },
+    ],
+  });
+  const [bound, passed, untracked] = r.packets;
+  assert.deepEqual(bound!.positionKeys, ['ip raw pre policy accept', 'ip early pre rule 1 accept']);
+  assert.equal(bound!.delivered, `${C}:40000>198.51.100.10:80`);
+  assert.deepEqual(passed!.positionKeys, ['ip raw pre policy accept', 'ip early pre rule 2 continue', 'ip early pre policy accept', 'ip late pre rule 1 accept']);
+  assert.equal(passed!.delivered, `${C}:40000>198.51.100.11:80`);
+  assert.deepEqual(untracked!.positionKeys, ['ip raw pre rule 1 continue', 'ip raw pre policy accept']);
 });

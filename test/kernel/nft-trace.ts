@@ -30,7 +30,8 @@
  *    rule is a rule event with verdict `return`;
  *  - an `accept` ends only its own base chain: the next base chain on the hook prints its own
  *    packet line and events; a `drop`/`reject` ends the packet (reject prints `(verdict drop)`);
- *  - dnat/snat/masquerade/redirect print `(verdict accept)`; `meta mark set`, `counter`, `log` print
+ *  - dnat/snat/masquerade/redirect print `(verdict accept)`; in an inet table, `dnat ip to` met by an
+ *    IPv6 packet (or `dnat ip6 to` by an IPv4 one) matches but does nothing: `(verdict continue)`; `meta mark set`, `counter`, `log` print
  *    `(verdict continue)`;
  *  - iptables-nft rules appear as family `ip`/`ip6`, table `filter`/`nat`/`mangle`/`raw`, chain
  *    `INPUT`/`KUBE-SVC-...`, rule text as nft's translation of the xt expressions (e.g.

@@ -109,3 +109,19 @@ test('kernel round trip: listing after loading our printing equals listing after
   assert.ok(loadable >= 20, `expected at least 20 loadable corpus rulesets, got ${loadable}`);
   assert.equal(identical.length, loadable);
 });
+
+test('printer round trip on every nftables differential ruleset: the kernel lists our printing as it lists the original', { skip: avail.ok ? false : avail.reason }, async () => {
+  const { NFT_CASES } = await import('./cases/nft.ts');
+  let checked = 0;
+  for (const c of NFT_CASES) {
+    const l1 = await nftLoadAndList(c.nft);
+    assert.ok(l1.ok, `${c.name}: nft refuses the case: ${l1.ok ? '' : l1.stderr}`);
+    const parsed = parseNftText(c.nft);
+    assert.deepEqual(parsed.diagnostics.filter((d) => d.severity === 'error'), [], c.name);
+    const l2 = await nftLoadAndList(printNftRuleset(parsed.ruleset));
+    assert.ok(l2.ok, `${c.name}: nft refuses our printing: ${l2.ok ? '' : l2.stderr}`);
+    assert.equal(l2.stdout, l1.stdout, c.name);
+    checked++;
+  }
+  assert.ok(checked >= 20);
+});

@@ -87,7 +87,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(requestGuardsPlugin);
     await app.register(dbPlugin, {
       db,
-      rulesetCache: options.rulesetCache ?? createRulesetCache(config.rulesetCacheSize),
+      rulesetCache: options.rulesetCache ?? createRulesetCache(config.rulesetCacheSize, config.rulesetCacheRules),
       readCache: options.readCache ?? new ReadCache<HostResult>(sqliteChangeWatch(db.url), { writes: writeActivityOf(db.prisma) }),
       config,
       closeOnShutdown: options.db === undefined,

@@ -19,6 +19,10 @@ export interface Config {
   readonly maxDumpLines: number;
   /** Parsed rulesets kept in memory, keyed by sha256 (RULESET_CACHE_SIZE, default 64). */
   readonly rulesetCacheSize: number;
+  /** Rules those cached rulesets may hold in all (RULESET_CACHE_RULES, default 150000: about 250 MB). */
+  readonly rulesetCacheRules: number;
+  /** Heap limit of each analysis worker in MiB (ANALYSIS_WORKER_MEMORY_MB, default 512); past it the analysis is a 503. */
+  readonly analysisWorkerMemoryMb: number;
   /** SQLite busy timeout in milliseconds (DB_BUSY_TIMEOUT_MS, default 10000). */
   readonly busyTimeoutMs: number;
   /** Worker threads for heavy analyses (findings, services) (ANALYSIS_WORKERS, default 1). */
@@ -69,6 +73,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   maxDecompressedBytes: 64 * MiB,
   maxDumpLines: 500_000,
   rulesetCacheSize: 64,
+  rulesetCacheRules: 150_000,
+  analysisWorkerMemoryMb: 512,
   busyTimeoutMs: 10_000,
   analysisWorkers: 1,
   analysisQueue: 16,
@@ -92,6 +98,8 @@ export const ENV_VARS: readonly { name: string; default: string; description: st
   { name: 'MAX_DECOMPRESSED_BYTES', default: String(64 * MiB), description: 'largest upload after gzip decoding' },
   { name: 'MAX_DUMP_LINES', default: '500000', description: 'most lines in one uploaded dump (about 2 KB of server memory per line at peak)' },
   { name: 'RULESET_CACHE_SIZE', default: '64', description: 'parsed rulesets kept in memory (LRU by sha256)' },
+  { name: 'RULESET_CACHE_RULES', default: '150000', description: 'rules those cached rulesets may hold in all (about 1.5 KB of memory each); a 10k-Service node has about 70,000' },
+  { name: 'ANALYSIS_WORKER_MEMORY_MB', default: '512', description: 'heap limit of each analysis worker (MiB); an analysis that needs more is a 503 `analysis-too-large`, the server lives on' },
   { name: 'DB_BUSY_TIMEOUT_MS', default: '10000', description: 'how long a write waits for the SQLite lock' },
   { name: 'ANALYSIS_WORKERS', default: '1', description: 'worker threads for findings and services (off the event loop)' },
   { name: 'ANALYSIS_QUEUE', default: '16', description: 'analyses waiting for a worker; past that a 503 with Retry-After' },
@@ -162,6 +170,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxDecompressedBytes: integer(env, 'MAX_DECOMPRESSED_BYTES', DEFAULT_CONFIG.maxDecompressedBytes, 1, Number.MAX_SAFE_INTEGER),
     maxDumpLines: integer(env, 'MAX_DUMP_LINES', DEFAULT_CONFIG.maxDumpLines, 1, 100_000_000),
     rulesetCacheSize: integer(env, 'RULESET_CACHE_SIZE', DEFAULT_CONFIG.rulesetCacheSize, 0, 100_000),
+    rulesetCacheRules: integer(env, 'RULESET_CACHE_RULES', DEFAULT_CONFIG.rulesetCacheRules, 0, 1_000_000_000),
+    analysisWorkerMemoryMb: integer(env, 'ANALYSIS_WORKER_MEMORY_MB', DEFAULT_CONFIG.analysisWorkerMemoryMb, 64, 1_000_000),
     busyTimeoutMs: integer(env, 'DB_BUSY_TIMEOUT_MS', DEFAULT_CONFIG.busyTimeoutMs, 0, 3_600_000),
     analysisWorkers: integer(env, 'ANALYSIS_WORKERS', DEFAULT_CONFIG.analysisWorkers, 1, 64),
     analysisQueue: integer(env, 'ANALYSIS_QUEUE', DEFAULT_CONFIG.analysisQueue, 1, 10_000),

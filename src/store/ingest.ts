@@ -57,9 +57,10 @@ export interface PreparedDump {
   /**
    * The parsed ruleset as `canonicalText` describes it: counters stripped,
    * chain policies `[0:0]`, and every chain's and rule's `line` and rule's
-   * `raw` taken from `canonicalText`.
+   * `raw` taken from `canonicalText`. Absent when the dump was prepared in a
+   * worker thread (the object graph is not worth sending back).
    */
-  readonly ruleset: Ruleset;
+  readonly ruleset?: Ruleset;
   /**
    * True when `ruleset` is exactly what parsing `canonicalText` gives (with no
    * diagnostics), so it can stand in for that parse (the ruleset cache):

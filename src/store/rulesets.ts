@@ -10,9 +10,19 @@ import type { PreparedDump } from './ingest.ts';
 /** A small least-recently-used map. `max` 0 disables caching. */
 export class LruCache<K, V> {
   readonly #map = new Map<K, V>();
+  readonly #weights = new Map<K, number>();
+  #weight = 0;
   hits = 0;
   misses = 0;
-  constructor(readonly max: number) {}
+  /**
+   * At most `max` entries and, with `maxWeight`, at most that much weight in
+   * all (an entry heavier than that alone is not kept). Hand-written rather
+   * than lru-cache: the hit/miss counters are part of the read path's tests.
+   */
+  constructor(
+    readonly max: number,
+    readonly options: { readonly maxWeight?: number; readonly weigh?: (value: V) => number } = {},
+  ) {}
 
   get(key: K): V | undefined {
     const value = this.#map.get(key);
@@ -28,13 +38,29 @@ export class LruCache<K, V> {
 
   set(key: K, value: V): void {
     if (this.max <= 0) return;
-    this.#map.delete(key);
+    const w = this.options.weigh ? this.options.weigh(value) : 0;
+    const limit = this.options.maxWeight ?? Infinity;
+    this.#drop(key);
+    if (w > limit) return;
     this.#map.set(key, value);
-    while (this.#map.size > this.max) {
+    this.#weights.set(key, w);
+    this.#weight += w;
+    while (this.#map.size > this.max || this.#weight > limit) {
       const oldest = this.#map.keys().next();
       if (oldest.done) break;
-      this.#map.delete(oldest.value);
+      this.#drop(oldest.value);
     }
+  }
+
+  #drop(key: K): void {
+    if (!this.#map.delete(key)) return;
+    this.#weight -= this.#weights.get(key) ?? 0;
+    this.#weights.delete(key);
+  }
+
+  /** The weight of what is kept (rules, for the ruleset cache). */
+  get weight(): number {
+    return this.#weight;
   }
 
   /** Whether `key` is cached (no hit/miss counted, recency unchanged). */
@@ -48,6 +74,8 @@ export class LruCache<K, V> {
 
   clear(): void {
     this.#map.clear();
+    this.#weights.clear();
+    this.#weight = 0;
   }
 }
 
@@ -67,7 +95,11 @@ export interface ParsedRuleset {
 
 export type RulesetCache = LruCache<string, ParsedRuleset>;
 
-export const createRulesetCache = (max = 64): RulesetCache => new LruCache<string, ParsedRuleset>(max);
+/** A parsed ruleset's weight in the cache: its rules (about 1-2 KB of heap each). */
+const rulesOf = (p: ParsedRuleset): number => p.ruleset.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length + 1, 0), 0);
+
+/** At most `max` parsed rulesets and at most `maxRules` rules in all (the memory they hold). */
+export const createRulesetCache = (max = 64, maxRules = Infinity): RulesetCache => new LruCache<string, ParsedRuleset>(max, { maxWeight: maxRules, weigh: rulesOf });
 
 export interface LoadedRuleset extends ParsedRuleset {
   readonly dump: DumpInfo;
@@ -85,7 +117,7 @@ export const rulesetCacheKey = (source: RulesetSource, family: Family, sha256: s
  * Returns whether it was added.
  */
 export function primeCanonicalRuleset(cache: RulesetCache, prepared: PreparedDump): boolean {
-  if (!prepared.canonicalExact || cache.max <= 0) return false;
+  if (!prepared.canonicalExact || cache.max <= 0 || !prepared.ruleset) return false;
   const key = rulesetCacheKey('canonical', prepared.family, prepared.sha256);
   if (cache.has(key)) return false;
   cache.set(key, { ruleset: prepared.ruleset, format: 'iptables-save', diagnostics: [] });

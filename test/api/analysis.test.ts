@@ -57,7 +57,7 @@ describe('heavy analyses in worker threads', () => {
     const ran = api.app.analysis.stats().ran;
     const r = await api.request.get(`${V1}/diff?left=k1&right=d2`).expect(200);
     assert.equal(api.app.analysis.stats().ran, ran + 1);
-    const expected = diffRulesets(prepareDump(node.text).ruleset, prepareDump(other.text).ruleset);
+    const expected = diffRulesets(prepareDump(node.text).ruleset!, prepareDump(other.text).ruleset!);
     assert.deepEqual(r.body.summary, expected.summary);
     // Written in the worker with JSON.stringify: exactly what the DiffResult schema serializes.
     const serialize = fastJsonStringify({ $ref: 'DiffResult#' }, { schema: api.app.getSchemas() } as fastJsonStringify.Options);

@@ -59,7 +59,7 @@ describe('canonical ruleset of an upload', () => {
     const p = prepareDump(g.text);
     const parsed = parseDump(g.text);
     assert.equal(p.canonicalText, renderRuleset(stripCounters(parsed.ruleset), { counters: false }));
-    for (const t of p.ruleset.tables) for (const c of t.chains) for (const r of c.rules) assert.equal(p.canonicalText.split('\n')[r.line - 1], r.raw);
+    for (const t of p.ruleset!.tables) for (const c of t.chains) for (const r of c.rules) assert.equal(p.canonicalText.split('\n')[r.line - 1], r.raw);
   });
 
   it('extractCounters writes the same JSON as the object-tree version', () => {

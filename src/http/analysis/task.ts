@@ -1,5 +1,7 @@
 // What the analysis worker is sent and answers (plain data: it crosses threads by structured clone).
 import type { DumpFormat, Family, Finding, KubeService } from '../../netfilter/index.ts';
+import type { PreparedDump } from '../../store/ingest.ts';
+import type { Problem } from '../../store/errors.ts';
 
 export type AnalysisKind = 'findings' | 'services';
 
@@ -43,6 +45,18 @@ export interface DiffAnswer {
    */
   readonly json?: string;
 }
+
+/** An upload's dump parsed and canonicalized (prepareDump) in a worker. */
+export interface PrepareTask {
+  readonly kind: 'prepare';
+  readonly text: string;
+  readonly options: { readonly family?: Family | undefined; readonly format?: DumpFormat | undefined; readonly strict?: boolean | undefined; readonly field: string; readonly originalBytes?: Uint8Array | undefined };
+}
+
+/** What prepareDump gave, without the parsed ruleset; or the DumpParseError it threw, as data (classes do not cross threads). */
+export type PrepareAnswer =
+  | { readonly kind: 'prepared'; readonly prepared: Omit<PreparedDump, 'ruleset'> }
+  | { readonly kind: 'unprocessable'; readonly message: string; readonly problems: readonly Problem[]; readonly field: string };
 
 export type AnalysisResult =
   | { readonly kind: 'findings'; readonly findings: Finding[]; readonly threadId: number }

@@ -3,7 +3,9 @@
 // (/healthz, uploads, traces) while a 10k-Service node is linted.
 import { threadId } from 'node:worker_threads';
 import { buildHost, diffRulesets, extractServices, formatUnifiedDiff, lintRuleset, parseDump, semanticDiff, type Host } from '../../netfilter/index.ts';
-import type { AnalysisResult, AnalysisTask, DiffAnswer, DiffTask } from './task.ts';
+import type { AnalysisResult, AnalysisTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask } from './task.ts';
+import { prepareDump } from '../../store/ingest.ts';
+import { DumpParseError } from '../../store/errors.ts';
 
 const hostOf = (json: string | null): Host | undefined => {
   const h = json === null ? undefined : buildHost(JSON.parse(json) as unknown);
@@ -25,8 +27,19 @@ function diff(task: DiffTask): DiffAnswer {
   return { kind: 'diff', threadId, json: JSON.stringify(answer) };
 }
 
-export default function analyze(task: AnalysisTask | DiffTask): AnalysisResult | DiffAnswer {
+function prepare(task: PrepareTask): PrepareAnswer {
+  try {
+    const { ruleset: _parsed, ...prepared } = prepareDump(task.text, task.options);
+    return { kind: 'prepared', prepared };
+  } catch (err) {
+    if (err instanceof DumpParseError) return { kind: 'unprocessable', message: err.message, problems: err.problems, field: err.field };
+    throw err;
+  }
+}
+
+export default function analyze(task: AnalysisTask | DiffTask | PrepareTask): AnalysisResult | DiffAnswer | PrepareAnswer {
   if (task.kind === 'diff') return diff(task);
+  if (task.kind === 'prepare') return prepare(task);
   const parsed = parseDump(task.text, { family: task.family, format: task.format });
   if (task.kind === 'services') {
     const services = extractServices(parsed.ruleset).map((x) => ({

@@ -7,7 +7,8 @@ import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
 import { Piscina } from 'piscina';
 import { sha256Hex } from '../../store/index.ts';
-import type { AnalysisResult, AnalysisTask, DiffAnswer, DiffTask } from '../analysis/task.ts';
+import type { AnalysisResult, AnalysisTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask } from '../analysis/task.ts';
+import { DumpParseError, type PreparedDump } from '../../store/index.ts';
 import { HttpProblem } from './errors.ts';
 
 export interface AnalysisService {
@@ -15,6 +16,8 @@ export interface AnalysisService {
   run(task: AnalysisTask, textSha256: string): Promise<AnalysisResult>;
   /** A diff in a worker (not cached: its answer is as big as its inputs); same queue bound. */
   diff(task: DiffTask): Promise<DiffAnswer>;
+  /** An upload's dump prepared (parsed, canonicalized) in a worker; DumpParseError as prepareDump throws it. */
+  prepare(task: PrepareTask): Promise<Omit<PreparedDump, 'ruleset'>>;
   /** Runs in workers and answers from the cache so far (for tests and metrics). */
   stats(): { readonly ran: number; readonly cached: number };
 }
@@ -30,14 +33,23 @@ const WORKER = new URL(`../analysis/worker${import.meta.url.endsWith('.ts') ? '.
 
 export default fp(
   async (app) => {
-    const { analysisWorkers, analysisQueue, analysisCacheSize } = app.config;
+    const { analysisWorkers, analysisQueue, analysisCacheSize, analysisWorkerMemoryMb } = app.config;
     let pool: Piscina | undefined;
     const results = analysisCacheSize > 0 ? new LRUCache<string, AnalysisResult>({ max: analysisCacheSize }) : undefined;
     const running = new Map<string, Promise<AnalysisResult>>();
     let ran = 0;
     let cached = 0;
 
-    const poolNow = (): Piscina => (pool ??= new Piscina({ filename: WORKER, minThreads: 0, maxThreads: analysisWorkers, maxQueue: analysisQueue, idleTimeout: 60_000 }));
+    // A worker's heap is capped: an analysis too big for it fails alone (503) instead of the server running
+    // out of memory; idle workers exit soon, giving their heap back.
+    const poolNow = (): Piscina =>
+      (pool ??= new Piscina({ filename: WORKER, minThreads: 0, maxThreads: analysisWorkers, maxQueue: analysisQueue, idleTimeout: 5_000, resourceLimits: { maxOldGenerationSizeMb: analysisWorkerMemoryMb } }));
+    const tooLarge = (err: unknown): never => {
+      if ((err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        throw new HttpProblem(503, 'analysis-too-large', `the analysis needed more than the ${analysisWorkerMemoryMb} MiB a worker may use (ANALYSIS_WORKER_MEMORY_MB)`, { limit: analysisWorkerMemoryMb });
+      }
+      throw err;
+    };
     const refuseWhenFull = (p: Piscina): void => {
       if (p.queueSize >= analysisQueue) {
         throw new HttpProblem(503, 'analysis-busy', `${p.queueSize} analyses are waiting for a worker (ANALYSIS_QUEUE=${analysisQueue}); retry shortly`, {}, { 'retry-after': '5' });
@@ -48,9 +60,17 @@ export default fp(
       async diff(task) {
         const p = poolNow();
         refuseWhenFull(p);
-        const answer = (await p.run(task)) as DiffAnswer;
+        const answer = (await p.run(task).catch(tooLarge)) as DiffAnswer;
         ran++;
         return answer;
+      },
+      async prepare(task) {
+        const p = poolNow();
+        refuseWhenFull(p);
+        const answer = (await p.run(task).catch(tooLarge)) as PrepareAnswer;
+        ran++;
+        if (answer.kind === 'unprocessable') throw new DumpParseError(answer.message, answer.problems, answer.field);
+        return answer.prepared;
       },
       run(task, textSha256) {
         const key = [task.kind, textSha256, task.family, task.format, task.hostJson === null ? '-' : sha256Hex(task.hostJson)].join(':');
@@ -67,7 +87,7 @@ export default fp(
         } catch (err) {
           return Promise.reject(err);
         }
-        const job = (p.run(task) as Promise<AnalysisResult>)
+        const job = (p.run(task).catch(tooLarge) as Promise<AnalysisResult>)
           .then((result) => {
             ran++;
             results?.set(key, result);

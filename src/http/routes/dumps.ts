@@ -15,6 +15,7 @@ import {
   primeCanonicalRuleset,
   uploadDumps,
   type PreparedDump,
+  type PrepareOptions,
 } from '../../store/index.ts';
 import { toDump, toDumpSummary, toUploaded } from '../mappers.ts';
 import { assertNodeCluster, writeCluster } from '../plugins/auth.ts';
@@ -66,7 +67,17 @@ A dump from which nothing usable can be read (no table) is rejected with 422 and
 
 A \`text/plain\` body that is not UTF-8 is read in the \`charset\` of its Content-Type (Latin-1 when none is named) and kept byte for byte (\`/raw\`, \`originalSha256\`); an unknown charset is a 415.`;
 
+/**
+ * Parsing costs ~2 KB of heap per line at its peak, and that heap stays with the
+ * process that parsed: big dumps are parsed in an analysis worker (whose heap
+ * is capped and given back when it idles), small ones here, where a worker's
+ * round trip would cost more than the parse.
+ */
+const INLINE_PARSE_CHARS = 1 << 20;
+
 const dumps: FastifyPluginAsyncTypebox = async (app) => {
+  const prepare = (text: string, options: PrepareOptions & { field: string }): Promise<PreparedDump> =>
+    text.length <= INLINE_PARSE_CHARS ? Promise.resolve(prepareDump(text, options)) : app.analysis.prepare({ kind: 'prepare', text, options });
   const limits = { maxUploadBytes: app.config.maxUploadBytes, maxDecompressedBytes: app.config.maxDecompressedBytes };
   registerTextUploadParser(app);
 
@@ -116,12 +127,12 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
       assertLineLimit(json.dump, app.config.maxDumpLines, 'dump');
       if (json.ip6Dump !== undefined) assertLineLimit(json.ip6Dump, app.config.maxDumpLines, 'ip6Dump');
       const originalBytes = typeof request.body === 'string' ? request.uploadBytes ?? undefined : undefined;
-      const prepared: PreparedDump[] = [prepareDump(json.dump, { family: json.family ?? query.family, format, strict, field: 'dump', originalBytes })];
+      const prepared: PreparedDump[] = [await prepare(json.dump, { family: json.family ?? query.family, format, strict, field: 'dump', originalBytes })];
       if (json.ip6Dump !== undefined) {
         if (prepared[0]?.family === 'ipv6') {
           throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
         }
-        prepared.push(prepareDump(json.ip6Dump, { family: 'ipv6', format, strict, field: 'ip6Dump' }));
+        prepared.push(await prepare(json.ip6Dump, { family: 'ipv6', format, strict, field: 'ip6Dump' }));
       }
 
       const { cluster, requireCluster } = writeCluster(request, json.cluster ?? query.cluster);

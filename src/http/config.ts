@@ -19,7 +19,7 @@ export interface Config {
   readonly maxDumpLines: number;
   /** Parsed rulesets kept in memory, keyed by sha256 (RULESET_CACHE_SIZE, default 64). */
   readonly rulesetCacheSize: number;
-  /** Rules those cached rulesets may hold in all (RULESET_CACHE_RULES, default 150000: about 250 MB). */
+  /** Rules those cached rulesets may hold in all (RULESET_CACHE_RULES, default 300000: one 10k-Service node and small ones). */
   readonly rulesetCacheRules: number;
   /** Heap limit of each analysis worker in MiB (ANALYSIS_WORKER_MEMORY_MB, default 512); past it the analysis is a 503. */
   readonly analysisWorkerMemoryMb: number;
@@ -73,7 +73,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   maxDecompressedBytes: 64 * MiB,
   maxDumpLines: 500_000,
   rulesetCacheSize: 64,
-  rulesetCacheRules: 150_000,
+  rulesetCacheRules: 300_000,
   analysisWorkerMemoryMb: 512,
   busyTimeoutMs: 10_000,
   analysisWorkers: 1,
@@ -98,7 +98,7 @@ export const ENV_VARS: readonly { name: string; default: string; description: st
   { name: 'MAX_DECOMPRESSED_BYTES', default: String(64 * MiB), description: 'largest upload after gzip decoding' },
   { name: 'MAX_DUMP_LINES', default: '500000', description: 'most lines in one uploaded dump (about 2 KB of server memory per line at peak)' },
   { name: 'RULESET_CACHE_SIZE', default: '64', description: 'parsed rulesets kept in memory (LRU by sha256)' },
-  { name: 'RULESET_CACHE_RULES', default: '150000', description: 'rules those cached rulesets may hold in all (about 1.5 KB of memory each); a 10k-Service node has about 70,000' },
+  { name: 'RULESET_CACHE_RULES', default: '300000', description: 'rules and chains those cached rulesets may hold in all; a 10k-Service node weighs about 235,000 (174k rules, 61k chains)' },
   { name: 'ANALYSIS_WORKER_MEMORY_MB', default: '512', description: 'heap limit of each analysis worker (MiB); an analysis that needs more is a 503 `analysis-too-large`, the server lives on' },
   { name: 'DB_BUSY_TIMEOUT_MS', default: '10000', description: 'how long a write waits for the SQLite lock' },
   { name: 'ANALYSIS_WORKERS', default: '1', description: 'worker threads for findings and services (off the event loop)' },

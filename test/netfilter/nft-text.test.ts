@@ -175,6 +175,7 @@ const BROKEN: { name: string; text: string; at: [number, number] }[] = [
   { name: 'a shell prompt pasted before the listing', text: '$ nft list ruleset\ntable ip t {\n}\n', at: [1, 1] },
   { name: 'an unknown top-level word', text: 'tabel ip t {\n}\n', at: [1, 1] },
   { name: 'a rule for a table never declared', text: 'add rule ip filter INPUT accept\n', at: [1, 13] },
+  { name: 'a stray closing parenthesis (once looped forever)', text: ')\ntable ip t {\n\t]\n\tchain c {\n\t\t) accept\n\t}\n}\n', at: [1, 1] },
   { name: 'undefined variable', text: 'table ip t {\n\tchain c {\n\t\ttcp dport $nope accept\n\t}\n}\n', at: [3, 13] },
 ];
 

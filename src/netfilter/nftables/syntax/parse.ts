@@ -67,12 +67,17 @@ function resync(c: Cursor): void {
     if (t.t === 'eof') return;
     if (depth === 0 && (t.t === 'nl' || isPunct(t, ';'))) return;
     if (isPunct(t, '{', '(', '[')) depth++;
-    else if (isPunct(t, '}', ')', ']')) {
-      if (depth === 0) return;
-      depth--;
-    }
+    else if (isPunct(t, '}') && depth === 0) return;
+    else if (isPunct(t, '}', ')', ']') && depth > 0) depth--;
     next(c);
   }
+}
+
+/** Error recovery that always moves on (a stray `)` must not stop the parser in one place). */
+function recover(c: Cursor, e: unknown, before: number): void {
+  report(c, e);
+  resync(c);
+  if (c.i === before && peek(c).t !== 'eof' && !isPunct(peek(c), '}')) next(c);
 }
 
 function report(c: Cursor, e: unknown): void {
@@ -86,6 +91,7 @@ function parseTop(st: State): void {
     skipSeparators(c);
     const t = peek(c);
     if (t.t === 'eof') return;
+    const before = c.i;
     try {
       if (t.t === 'handle') next(c);
       else if (isWord(t, 'table')) parseTableBlock(st);
@@ -94,8 +100,7 @@ function parseTop(st: State): void {
       else if (isPunct(t, '}')) fail(t, "unexpected '}': no block is open");
       else fail(t, `expected 'table', a command (add, flush, ...) or 'define', found ${describe(t)}`);
     } catch (e) {
-      report(c, e);
-      resync(c);
+      recover(c, e, before);
       if (isPunct(peek(c), '}')) next(c);
     }
   }
@@ -127,6 +132,7 @@ function parseDirective(c: Cursor): void {
     next(c);
   }
   if (value.length === 0) fail(peek(c), `define ${name.v}: expected a value`);
+  if (value.length > 100_000) fail(name, `define ${name.v}: value too large (${value.length} tokens)`);
   c.defines.set(name.v, value);
 }
 
@@ -206,11 +212,11 @@ function parseTableBody(st: State, tb: TableB, open: Token): void {
       next(c);
       return;
     }
+    const before = c.i;
     try {
       parseTableItem(st, tb, t);
     } catch (e) {
-      report(c, e);
-      resync(c);
+      recover(c, e, before);
     }
   }
 }
@@ -357,6 +363,7 @@ function parseChainBody(st: State, tb: TableB, ch: ChainB, rules: boolean): void
       next(c);
       continue;
     }
+    const before = c.i;
     try {
       if (isWord(t, 'type') && (peek(c, 2).v === 'hook' || isWord(peek(c, 1), 'filter', 'nat', 'route'))) parseBaseSpec(c, tb, ch);
       else if (isWord(t, 'policy') && isWord(peek(c, 1), 'accept', 'drop')) {
@@ -378,8 +385,7 @@ function parseChainBody(st: State, tb: TableB, ch: ChainB, rules: boolean): void
       } else if (!rules) fail(t, `expected a chain option, found ${describe(t)}`);
       else ch.rules.push(parseRule(st.ctx, ch.rules.length + 1));
     } catch (e) {
-      report(c, e);
-      resync(c);
+      recover(c, e, before);
     }
   }
 }

@@ -23,7 +23,7 @@ function ruleEnd(c: Cursor): { end: number; handle?: number; handleTok?: Token }
     if (depth === 0 && (t.t === 'nl' || isPunct(t, ';', '}'))) return { end: c.i + k };
     if (depth === 0 && t.t === 'handle') return { end: c.i + k, handle: Number(t.v), handleTok: t };
     if (isPunct(t, '{', '(', '[')) depth++;
-    else if (isPunct(t, '}', ')', ']')) depth--;
+    else if (isPunct(t, '}', ')', ']') && depth > 0) depth--;
   }
 }
 

@@ -348,6 +348,13 @@ function parseNatTarget(ctx: ExprCtx, portOnly: boolean): { addr?: NftExpr; port
     if (a.t !== 'word') fail(a, `expected an IPv6 address after '[', found ${describe(a)}`);
     expectPunct(c, ']');
     addr = literalWord(a.v);
+    if (isWord(peek(c), '-') && isPunct(peek(c, 1), '[')) {
+      c.i += 2;
+      const b = next(c);
+      if (b.t !== 'word') fail(b, `expected an IPv6 address after '[', found ${describe(b)}`);
+      expectPunct(c, ']');
+      addr = { kind: 'range', from: addr, to: literalWord(b.v) };
+    }
   } else {
     const m = t.t === 'word' ? /^(\d[\d.]*(?:-\d[\d.]*)?):([^:]+)$/.exec(t.v) : null;
     if (m) {

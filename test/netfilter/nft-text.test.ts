@@ -163,6 +163,14 @@ const DOCS: { name: string; text: string; check: (r: NftParseResult) => void }[]
       assert.deepEqual(r.diagnostics, []);
     },
   },
+  {
+    name: 'a comment after a rule (an iptables-nft action nft cannot show) is a warning, a # handle is not',
+    text: 'table ip mangle {\n\tchain POSTROUTING {\n\t\toifname "virbr0" udp dport 68 counter packets 0 bytes 0 # CHECKSUM fill\n\t\taccept # handle 5\n\t}\n}\n',
+    check: (r) => {
+      assert.deepEqual(r.diagnostics.map((d) => [d.code, d.line, d.column]), [['trailing-comment', 3, 59]]);
+      assert.equal(r.ruleset.tables[0]!.chains[0]!.rules[1]!.handle, 5);
+    },
+  },
 ];
 
 for (const { name, text, check } of DOCS) test(name, () => check(parseNftText(text)));

@@ -27,6 +27,22 @@ function ruleEnd(c: Cursor): { end: number; handle?: number; handleTok?: Token }
   }
 }
 
+/**
+ * `... counter packets 0 bytes 0 # CHECKSUM fill`: nft lists an iptables-nft
+ * action it cannot show as a comment, so the rule as read lacks it. Say so.
+ */
+function warnTrailingComment(c: Cursor, last: Token): void {
+  const eol = c.src.indexOf('\n', last.end);
+  const rest = c.src.slice(last.end, eol < 0 ? c.src.length : eol);
+  const m = /^(\s*)#(.*)$/.exec(rest);
+  if (!m || /^\s*handle\s+\d+\s*$/.test(m[2]!)) return;
+  const col = last.col + (last.end - last.start) + m[1]!.length;
+  c.diags.push({
+    line: last.line, column: col, severity: 'warning', code: 'trailing-comment',
+    message: `comment after a rule: "#${m[2]}" (nft prints iptables-nft actions it cannot show this way; the rule as read lacks that action)`,
+  });
+}
+
 /** One rule from the cursor; the cursor ends after it (and its `# handle N`). */
 export function parseRule(ctx: ExprCtx, position: number): NftRule {
   const c = ctx.c;
@@ -54,6 +70,7 @@ export function parseRule(ctx: ExprCtx, position: number): NftRule {
   }
   c.limit = outer;
   const raw = sourceOf(c, start, end);
+  if (handle === undefined && end > start) warnTrailingComment(c, c.toks[end - 1]!);
   if (handle !== undefined) c.i = end + 1;
   return { position, line: first.line, ...(handle !== undefined ? { handle } : {}), stmts, ...(comment !== undefined ? { comment } : {}), raw };
 }

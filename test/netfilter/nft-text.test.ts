@@ -37,6 +37,7 @@ const RULES: { rule: string; stmts: unknown[]; comment?: string }[] = [
   { rule: 'dnat to jhash ip saddr mod 2 seed 0xa map { 0 : 192.0.2.1, 1 : 192.0.2.2 }', stmts: [{ kind: 'nat', type: 'dnat', addr: { kind: 'map', key: { kind: 'hash', fn: 'jhash', expr: payload('ip', 'saddr'), mod: 2, seed: 10, offset: 0 }, data: { kind: 'set', elements: [{ key: lit(0), data: lit('192.0.2.1') }, { key: lit(1), data: lit('192.0.2.2') }] } }, flags: [] }] },
   { rule: 'tcp flags & (fin | syn) == syn', stmts: [{ kind: 'match', op: '==', left: { kind: 'binop', op: '&', left: payload('tcp', 'flags'), right: { kind: 'binop', op: '|', left: lit('fin'), right: lit('syn') } }, right: lit('syn') }] },
   { rule: 'tcp flags syn / syn,ack', stmts: [{ kind: 'match', op: '==', left: { kind: 'binop', op: '&', left: payload('tcp', 'flags'), right: { kind: 'flags', values: ['syn', 'ack'] } }, right: lit('syn') }] },
+  { rule: 'tcp flags != syn / fin,syn,rst,ack drop', stmts: [{ kind: 'match', op: '!=', left: { kind: 'binop', op: '&', left: payload('tcp', 'flags'), right: { kind: 'flags', values: ['fin', 'syn', 'rst', 'ack'] } }, right: lit('syn') }, { kind: 'verdict', verdict: 'drop' }] },
   { rule: 'meta l4proto tcp dnat ip to 192.0.2.2:8080', stmts: [{ kind: 'match', op: 'implicit', left: meta('l4proto'), right: lit('tcp') }, { kind: 'nat', type: 'dnat', family: 'ip', addr: lit('192.0.2.2'), port: lit(8080), flags: [] }] },
   { rule: 'dnat ip addr . port to ip daddr . tcp dport map @m', stmts: [{ kind: 'nat', type: 'dnat', family: 'ip', addr: { kind: 'map', key: { kind: 'concat', items: [payload('ip', 'daddr'), payload('tcp', 'dport')] }, data: { kind: 'setRef', name: 'm' } }, typeAddrPort: true, flags: [] }] },
   { rule: 'dnat to [2001:db8::1]:80', stmts: [{ kind: 'nat', type: 'dnat', addr: lit('2001:db8::1'), port: lit(80), flags: [] }] },
@@ -56,6 +57,8 @@ const RULES: { rule: string; stmts: unknown[]; comment?: string }[] = [
   { rule: '@nh,16,8 0x10 continue', stmts: [{ kind: 'match', op: 'implicit', left: { kind: 'rawPayload', base: 'nh', offset: 16, len: 8 }, right: lit(16) }, { kind: 'verdict', verdict: 'continue' }] },
   { rule: 'meta hour "21:51:23"-"23:51:23" drop', stmts: [{ kind: 'match', op: 'implicit', left: meta('hour'), right: { kind: 'range', from: lit('"21:51:23"'), to: lit('"23:51:23"') } }, { kind: 'verdict', verdict: 'drop' }] },
   { rule: 'counter accept comment "allow all"', stmts: [{ kind: 'counter' }, { kind: 'verdict', verdict: 'accept' }], comment: 'allow all' },
+  { rule: 'ct count over 10 drop', stmts: [{ kind: 'unknown', text: 'ct count over 10 drop' }] },
+  { rule: 'ip option ra exists accept', stmts: [{ kind: 'unknown', text: 'ip option ra exists accept' }] },
   { rule: 'tcp dport 80 meter m { ip saddr limit rate 10/second } accept', stmts: [{ kind: 'match', op: 'implicit', left: payload('tcp', 'dport'), right: lit(80) }, { kind: 'unknown', text: 'meter m { ip saddr limit rate 10/second } accept' }] },
 ];
 

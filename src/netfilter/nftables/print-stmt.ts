@@ -125,8 +125,8 @@ export function printStmt(s: NftStmt, indent = ''): string {
   switch (s.kind) {
     case 'match':
       // `tcp flags syn / syn,fin,rst`: nft's own spelling of (flags & mask) == value
-      if (s.op === '==' && s.left.kind === 'binop' && s.left.op === '&' && s.left.right.kind === 'flags' && (s.right.kind === 'flags' || s.right.kind === 'literal')) {
-        return `${printExpr(s.left.left)} ${printExpr(s.right)} / ${printExpr(s.left.right)}`;
+      if ((s.op === '==' || s.op === '!=') && s.left.kind === 'binop' && s.left.op === '&' && s.left.right.kind === 'flags' && (s.right.kind === 'flags' || s.right.kind === 'literal')) {
+        return `${printExpr(s.left.left)} ${s.op === '!=' ? '!= ' : ''}${printExpr(s.right)} / ${printExpr(s.left.right)}`;
       }
       return s.op === 'implicit' ? `${printExpr(s.left)} ${printExpr(s.right)}` : `${printExpr(s.left)} ${s.op} ${printExpr(s.right)}`;
     case 'verdict':

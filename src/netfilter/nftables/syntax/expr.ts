@@ -4,7 +4,7 @@
 import type { NftChain, NftElement, NftExpr, NftVerdict } from '../model.ts';
 import { type Cursor, describe, expectPunct, fail, isPunct, isWord, next, peek, skipNewlines } from './cursor.ts';
 import type { Token } from './lexer.ts';
-import { BARE_META, CT_DIRS, PAYLOAD_FIELDS, STMT_WORDS, parseDuration } from './vocab.ts';
+import { BARE_META, CT_DIRS, CT_KEYS, PAYLOAD_FIELDS, STMT_WORDS, parseDuration } from './vocab.ts';
 
 export interface ExprCtx {
   readonly c: Cursor;
@@ -205,7 +205,7 @@ function parseWordExpr(ctx: ExprCtx, t: Token): NftExpr {
       family = k.v;
       k = next(c);
     }
-    if (k.t !== 'word') fail(k, `expected a ct key, found ${describe(k)}`);
+    if (k.t !== 'word' || !CT_KEYS.has(k.v)) fail(k, `expected a ct key, found ${describe(k)}`);
     return { kind: 'ct', key: k.v, ...(dir ? { dir } : {}), ...(family ? { family } : {}) };
   }
   if (w === 'fib') {

@@ -168,9 +168,35 @@ function parseStmt(ctx: ExprCtx): NftStmt | 'comment' {
   return parseExprStmt(ctx);
 }
 
+/** What may stand left of a comparison or `set`: something read from the packet or its metadata. */
+function isSelector(e: NftExpr): boolean {
+  switch (e.kind) {
+    case 'concat':
+      return e.items.every(isSelector);
+    case 'binop':
+      return isSelector(e.left);
+    case 'map':
+      return isSelector(e.key);
+    case 'literal':
+    case 'set':
+    case 'setRef':
+    case 'prefix':
+    case 'range':
+    case 'flags':
+    case 'elem':
+    case 'unknown':
+      return false;
+    default:
+      return true;
+  }
+}
+
 function parseExprStmt(ctx: ExprCtx): NftStmt {
   const c = ctx.c;
+  const first = peek(c);
   const left = parseExpr(ctx);
+  // `ip option ra exists`: a word packetpath does not know would otherwise read as a constant
+  if (!isSelector(left)) fail(first, `unknown statement or selector starting at ${describe(first)}`);
   const t = peek(c);
   if (isWord(t, 'vmap')) {
     next(c);
@@ -193,10 +219,10 @@ function parseExprStmt(ctx: ExprCtx): NftStmt {
   }
   const right = parseExpr(ctx);
   // `tcp flags syn / syn,fin,rst`: the mask form of `tcp flags & (syn | fin | rst) == syn`
-  if (op === 'implicit' && isWord(peek(c), '/')) {
+  if ((op === 'implicit' || op === '==' || op === '!=') && isWord(peek(c), '/')) {
     next(c);
     const mask = parseExpr(ctx);
-    return { kind: 'match', op: '==', left: { kind: 'binop', op: '&', left, right: mask }, right };
+    return { kind: 'match', op: op === '!=' ? '!=' : '==', left: { kind: 'binop', op: '&', left, right: mask }, right };
   }
   return { kind: 'match', op, left, right };
 }

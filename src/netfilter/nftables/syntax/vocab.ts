@@ -30,6 +30,13 @@ export const BARE_META = new Set([
 
 export const CT_DIRS = new Set(['original', 'reply']);
 
+/** ct keys (nftables src/ct.c); `ct count` is a statement packetpath does not model. */
+export const CT_KEYS = new Set([
+  'state', 'direction', 'status', 'mark', 'expiration', 'helper', 'label', 'l3proto', 'protocol', 'saddr', 'daddr',
+  'proto-src', 'proto-dst', 'bytes', 'packets', 'avgpkt', 'zone', 'id', 'event', 'secmark', 'timeout', 'expectation',
+  'ip', 'ip6',
+]);
+
 /** Words that begin a statement, never an expression. */
 export const STMT_WORDS = new Set([
   'accept', 'drop', 'continue', 'return', 'jump', 'goto', 'queue', 'counter', 'log', 'limit', 'quota', 'reject',

@@ -117,19 +117,6 @@ export function sourceOf(c: Cursor, from: number, to: number): string {
   return c.src.slice(c.toks[from]!.start, c.toks[to - 1]!.end);
 }
 
-/** Skips one balanced {...}/(...)/[...] group or a single token. */
-export function skipBalanced(c: Cursor): void {
-  const t = next(c);
-  if (!isPunct(t, '{', '(', '[')) return;
-  let depth = 1;
-  while (depth > 0) {
-    const u = next(c);
-    if (u.t === 'eof') return;
-    if (isPunct(u, '{', '(', '[')) depth++;
-    else if (isPunct(u, '}', ')', ']')) depth--;
-  }
-}
-
 export function warn(c: Cursor, t: Token, code: string, message: string): void {
   c.diags.push({ line: t.line, column: t.col, severity: 'warning', code, message });
 }

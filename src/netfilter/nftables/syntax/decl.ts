@@ -35,7 +35,7 @@ function concatItems(e: NftExpr): NftExpr[] {
 }
 
 /** The body of `set NAME {` / `map NAME {` up to its `}` (the `{` consumed). */
-export function parseSetBody(ctx: ExprCtx, kind: 'set' | 'map', name: string, line: number, _open: boolean): NftSet {
+export function parseSetBody(ctx: ExprCtx, kind: 'set' | 'map', name: string, line: number): NftSet {
   const c = ctx.c;
   const s: {
     kind: 'set' | 'map'; name: string; line: number; keyType: string[]; keyTypeof?: NftExpr[]; dataType?: string[]; dataTypeof?: NftExpr[];

@@ -9,7 +9,7 @@ import {
 import { resolvePriority } from '../priority.ts';
 import {
   type Cursor, NftSyntaxError, describe, error, expectName, expectPunct, fail, isPunct, isWord, makeCursor, next, peek,
-  skipNewlines, skipSeparators, sourceOf, warn,
+  skipNewlines, skipSeparators, warn,
 } from './cursor.ts';
 import { type ExprCtx } from './expr.ts';
 import { lexNft, type Token } from './lexer.ts';
@@ -178,13 +178,6 @@ function openBlock(c: Cursor): number | undefined {
   return undefined;
 }
 
-function trailingHandle(c: Cursor): number | undefined {
-  const h = peek(c);
-  if (h.t !== 'handle') return undefined;
-  next(c);
-  return Number(h.v);
-}
-
 function parseTableBlock(st: State): void {
   const c = st.ctx.c;
   const kw = next(c);
@@ -266,7 +259,7 @@ function parseTableItem(st: State, tb: TableB, t: Token): void {
       next(c);
       const name = expectName(c, `a ${t.v} name`);
       const h = openBlock(c);
-      const set = parseSetBody(st.ctx, t.v, name, t.line, true);
+      const set = parseSetBody(st.ctx, t.v, name, t.line);
       tb.sets.set(name, { ...set, ...(h !== undefined ? { handle: h } : {}), elements: [...set.elements] });
       return;
     }
@@ -398,7 +391,7 @@ function isChainLevelComment(c: Cursor): boolean {
 }
 
 function parseBaseSpec(c: Cursor, tb: TableB, ch: ChainB): void {
-  const kw = next(c);
+  next(c);
   const type = next(c);
   if (!['filter', 'nat', 'route'].includes(type.v)) fail(type, `expected a chain type (filter, nat, route), found ${describe(type)}`);
   if (!isWord(next(c), 'hook')) fail(c.toks[c.i - 1]!, "expected 'hook'");
@@ -429,7 +422,6 @@ function parseBaseSpec(c: Cursor, tb: TableB, ch: ChainB): void {
     policy: ch.base?.policy ?? 'accept', ...(devices ? { devices } : {}),
   };
   ch.base = base;
-  void kw;
 }
 
 /** knftables / `nft -f` commands: add|create|insert|replace|delete|flush|list ... */
@@ -490,7 +482,7 @@ function parseCommand(st: State): void {
       return;
     }
     case 'rule':
-      parseRuleCommand(st, tb, getChain(tb, name, nt, false), verb);
+      parseRuleCommand(st, getChain(tb, name, nt, false), verb);
       return;
     case 'set':
     case 'map': {
@@ -505,7 +497,7 @@ function parseCommand(st: State): void {
         return;
       }
       openBlock(c);
-      const set = parseSetBody(st.ctx, what.v, name, what.line, true);
+      const set = parseSetBody(st.ctx, what.v, name, what.line);
       tb.sets.set(name, { ...set, elements: [...set.elements] });
       return;
     }
@@ -529,7 +521,7 @@ function parseCommand(st: State): void {
   }
 }
 
-function parseRuleCommand(st: State, tb: TableB, ch: ChainB, verb: Token): void {
+function parseRuleCommand(st: State, ch: ChainB, verb: Token): void {
   const c = st.ctx.c;
   let anchor: number | undefined;
   if (isWord(peek(c), 'position', 'handle', 'index')) {
@@ -549,6 +541,4 @@ function parseRuleCommand(st: State, tb: TableB, ch: ChainB, verb: Token): void 
   else if (verb.v === 'replace' && at >= 0) ch.rules[at] = rule;
   else if (at >= 0) ch.rules.splice(at + 1, 0, rule);
   else ch.rules.push(rule);
-  void tb;
-  void sourceOf;
 }

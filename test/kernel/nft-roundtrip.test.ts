@@ -39,6 +39,7 @@ table inet x {
 	ct expectation ex { protocol tcp; dport 5432; timeout 1h; size 12; l3proto ip; }
 	synproxy sp { mss 1460 wscale 7 timestamp sack-perm }
 	set aff { type ipv4_addr; flags dynamic,timeout; timeout 3h; size 1000; }
+	set cs { type ipv4_addr; counter; elements = { 192.0.2.7 counter packets 2 bytes 100 comment "seven" } }
 	set s6 { type ipv6_addr . inet_service; flags interval; auto-merge; elements = { 2001:db8::/32 . 80-90, ::1 . 443 } }
 	map m4 { type ipv4_addr . inet_service : ipv4_addr . inet_service; elements = { 192.0.2.1 . 80 : 198.51.100.1 . 8080 } }
 	map vm { type ifname : verdict; flags interval; elements = { "eth0" : jump sub, "lo*" : accept } }
@@ -85,6 +86,7 @@ table inet x {
 		ether saddr 02:00:00:00:00:01 drop
 		ip ttl < 2 drop
 		add @aff { ip saddr }
+		ip saddr @cs update @aff { ip saddr counter }
 	}
 	chain nat_pre {
 		type nat hook prerouting priority dstnat; policy accept;

@@ -74,10 +74,11 @@ export function printExpr(e: NftExpr): string {
 }
 
 function elemOptions(e: { timeout?: number; expires?: number; comment?: string; counter?: { packets: number; bytes: number } }): string {
+  // nft 1.0.6 reads an element's counter before its timeout/expires/comment
   let s = '';
+  if (e.counter) s += ` counter packets ${e.counter.packets} bytes ${e.counter.bytes}`;
   if (e.timeout !== undefined) s += ` timeout ${formatDuration(e.timeout)}`;
   if (e.expires !== undefined) s += ` expires ${formatDuration(e.expires)}`;
-  if (e.counter) s += ` counter packets ${e.counter.packets} bytes ${e.counter.bytes}`;
   if (e.comment !== undefined) s += ` comment ${quote(e.comment)}`;
   return s;
 }

@@ -351,6 +351,8 @@ function peekNl(c: Cursor): Token {
 export function parseElementOptions(
   ctx: ExprCtx,
   el: { timeout?: number; expires?: number; comment?: string; counter?: { packets: number; bytes: number } },
+  /** false in set statements, where `counter` is a statement of its own */
+  counters = true,
 ): void {
   const c = ctx.c;
   for (;;) {
@@ -366,7 +368,7 @@ export function parseElementOptions(
       const v = next(c);
       if (v.t !== 'str' && v.t !== 'word') fail(v, `expected a comment string, found ${describe(v)}`);
       el.comment = v.v;
-    } else if (isWord(t, 'counter')) {
+    } else if (counters && isWord(t, 'counter')) {
       next(c);
       let packets = 0;
       let bytes = 0;

@@ -462,9 +462,8 @@ function parseSetUpdate(ctx: ExprCtx): NftStmt {
   skipNewlines(c);
   const value = parseExpr(ctx, { noMap: true });
   const el: { timeout?: number; expires?: number; comment?: string; counter?: { packets: number; bytes: number } } = {};
-  parseElementOptions(ctx, el);
+  parseElementOptions(ctx, el, false);
   const stmts: NftStmt[] = [];
-  if (el.counter) stmts.push({ kind: 'counter', packets: el.counter.packets, bytes: el.counter.bytes });
   for (skipNewlines(c); !isPunct(peek(c), '}'); skipNewlines(c)) {
     if (peek(c).t === 'eof') fail(peek(c), `${op} @${set}: expected '}'`);
     const s = parseStmt(ctx);

@@ -187,6 +187,7 @@ const BROKEN: { name: string; text: string; at: [number, number] }[] = [
   { name: 'an unknown top-level word', text: 'tabel ip t {\n}\n', at: [1, 1] },
   { name: 'a rule for a table never declared', text: 'add rule ip filter INPUT accept\n', at: [1, 13] },
   { name: 'a stray closing parenthesis (once looped forever)', text: ')\ntable ip t {\n\t]\n\tchain c {\n\t\t) accept\n\t}\n}\n', at: [1, 1] },
+  { name: 'a brace left open in a rule', text: 'table ip t {\n\tchain a {\n\t\ttcp dport { 22, 80 accept\n\t}\n\tchain b {\n\t}\n}\n', at: [3, 22] },
   { name: 'undefined variable', text: 'table ip t {\n\tchain c {\n\t\ttcp dport $nope accept\n\t}\n}\n', at: [3, 13] },
 ];
 

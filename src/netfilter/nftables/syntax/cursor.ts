@@ -18,6 +18,8 @@ export class NftSyntaxError extends Error {
   constructor(
     message: string,
     readonly tok: Token,
+    /** Broken structure (a bracket or separator missing), not merely syntax packetpath does not know. */
+    readonly broken = false,
   ) {
     super(message);
   }
@@ -74,6 +76,11 @@ export function fail(t: Token, message: string): never {
   throw new NftSyntaxError(message, t);
 }
 
+/** A structural error: an error diagnostic even inside a rule. */
+export function failBroken(t: Token, message: string): never {
+  throw new NftSyntaxError(message, t, true);
+}
+
 export function describe(t: Token): string {
   if (t.t === 'eof') return 'end of input';
   if (t.t === 'nl') return 'end of line';
@@ -83,7 +90,7 @@ export function describe(t: Token): string {
 
 export function expectPunct(c: Cursor, p: string): Token {
   const t = peek(c);
-  if (!isPunct(t, p)) fail(t, `expected '${p}', found ${describe(t)}`);
+  if (!isPunct(t, p)) failBroken(t, `expected '${p}', found ${describe(t)}`);
   return next(c);
 }
 

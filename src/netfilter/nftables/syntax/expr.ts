@@ -2,7 +2,7 @@
 // numgen, hashes...), constants, prefixes, ranges, binops, concatenations,
 // anonymous sets and maps.
 import type { NftChain, NftElement, NftExpr, NftVerdict } from '../model.ts';
-import { type Cursor, describe, expectPunct, fail, isPunct, isWord, next, peek, skipNewlines } from './cursor.ts';
+import { type Cursor, describe, expectPunct, fail, failBroken, isPunct, isWord, next, peek, skipNewlines } from './cursor.ts';
 import type { Token } from './lexer.ts';
 import { BARE_META, CT_DIRS, CT_KEYS, PAYLOAD_FIELDS, STMT_WORDS, parseDuration } from './vocab.ts';
 
@@ -318,12 +318,12 @@ export function parseSetElements(ctx: ExprCtx): NftElement[] {
       next(c);
       return out;
     }
-    if (t.t === 'eof') fail(t, "unterminated set: expected '}'");
+    if (t.t === 'eof') failBroken(t, "unterminated set: expected '}'");
     out.push(parseElement(ctx));
     skipNewlines(c);
     const sep = peek(c);
     if (isPunct(sep, ',')) next(c);
-    else if (!isPunct(sep, '}')) fail(sep, `expected ',' or '}' in a set, found ${describe(sep)}`);
+    else if (!isPunct(sep, '}')) failBroken(sep, `expected ',' or '}' in a set, found ${describe(sep)}`);
   }
 }
 

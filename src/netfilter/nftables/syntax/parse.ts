@@ -356,6 +356,11 @@ function parseChainBody(st: State, tb: TableB, ch: ChainB, rules: boolean): void
       next(c);
       continue;
     }
+    if (rules && isWord(t, 'chain', 'set', 'map', 'flowtable') && isPunct(peek(c, 2), '{')) {
+      // the chain's `}` went missing (swallowed by a brace left open in a rule): let the table go on
+      error(c, t, 'unterminated-block', `chain ${ch.name} (line ${ch.line}): expected '}' before '${t.v} ${peek(c, 1).v}'`);
+      return;
+    }
     const before = c.i;
     try {
       if (isWord(t, 'type') && (peek(c, 2).v === 'hook' || isWord(peek(c, 1), 'filter', 'nat', 'route'))) parseBaseSpec(c, tb, ch);

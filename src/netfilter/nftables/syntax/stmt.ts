@@ -2,7 +2,7 @@
 // quota, NAT, reject, set updates... Anything else is kept verbatim as an
 // `unknown` statement with a warning, never dropped.
 import type { NftChain, NftExpr, NftMatchOp, NftRule, NftStmt } from '../model.ts';
-import { type Cursor, NftSyntaxError, describe, expectPunct, fail, isPunct, isWord, next, peek, skipNewlines, skipSeparators, sourceOf, warn } from './cursor.ts';
+import { type Cursor, NftSyntaxError, describe, error, expectPunct, fail, failBroken, isPunct, isWord, next, peek, skipNewlines, skipSeparators, sourceOf, warn } from './cursor.ts';
 import { type ExprCtx, literalWord, parseElementOptions, parseExpr, parsePrimary, parseVerdict } from './expr.ts';
 import type { Token } from './lexer.ts';
 import { STMT_WORDS, byteUnit } from './vocab.ts';
@@ -15,15 +15,22 @@ const LOG_KEYS = new Set(['prefix', 'level', 'group', 'snaplen', 'queue-threshol
 const UNSUPPORTED = new Set(['meter', 'tproxy', 'last']);
 
 /** Token index just past a rule that starts at the cursor: the end of its line, a `;` or the chain's `}`. */
-function ruleEnd(c: Cursor): { end: number; handle?: number; handleTok?: Token } {
-  let depth = 0;
+function ruleEnd(c: Cursor): { end: number; handle?: number } {
+  const open: Token[] = [];
   for (let k = 0; ; k++) {
     const t = peek(c, k);
     if (t.t === 'eof') return { end: c.i + k };
+    const depth = open.length;
     if (depth === 0 && (t.t === 'nl' || isPunct(t, ';', '}'))) return { end: c.i + k };
-    if (depth === 0 && t.t === 'handle') return { end: c.i + k, handle: Number(t.v), handleTok: t };
-    if (isPunct(t, '{', '(', '[')) depth++;
-    else if (isPunct(t, '}', ')', ']') && depth > 0) depth--;
+    if (depth === 0 && t.t === 'handle') return { end: c.i + k, handle: Number(t.v) };
+    // a brace left open in a rule would swallow the file: a `chain`/`table` line ends it
+    if (depth > 0 && t.t === 'nl' && isWord(peek(c, k + 1), 'chain', 'table')) {
+      const o = open[open.length - 1]!;
+      error(c, o, 'unclosed-bracket', `'${o.v}' opened here is never closed`);
+      return { end: c.i + k };
+    }
+    if (isPunct(t, '{', '(', '[')) open.push(t);
+    else if (isPunct(t, '}', ')', ']') && depth > 0) open.pop();
   }
 }
 
@@ -63,7 +70,8 @@ export function parseRule(ctx: ExprCtx, position: number): NftRule {
     } catch (e) {
       if (!(e instanceof NftSyntaxError)) throw e;
       const text = sourceOf(c, at, end);
-      warn(c, e.tok, 'unknown-syntax', `${e.message}; kept verbatim as an unknown statement: ${text}`);
+      if (e.broken) error(c, e.tok, 'syntax', `${e.message}; kept verbatim as an unknown statement: ${text}`);
+      else warn(c, e.tok, 'unknown-syntax', `${e.message}; kept verbatim as an unknown statement: ${text}`);
       stmts.push({ kind: 'unknown', text });
       c.i = end;
     }
@@ -90,7 +98,7 @@ export function parseAnonChain(ctx: ExprCtx, open: Token): NftChain {
       next(c);
       continue;
     }
-    if (t.t === 'eof') fail(t, "unterminated anonymous chain: expected '}'");
+    if (t.t === 'eof') failBroken(t, "unterminated anonymous chain: expected '}'");
     rules.push(parseRule(ctx, rules.length + 1));
   }
 }

@@ -207,6 +207,18 @@ test('printer: nft list ruleset style, # handle optional', () => {
   assert.equal(printNftRuleset(r.ruleset, { handles: true }), plain.replace('t {', 't { # handle 9').replace('c {', 'c { # handle 1').replace('accept\n', 'accept # handle 2\n'));
 });
 
+test('printer: bare strings as the JSON form gives them are quoted where nft needs it', () => {
+  const text = printNftRuleset({
+    tables: [{
+      family: 'inet', name: 't', sets: [], objects: [], flowtables: [],
+      chains: [{ name: 'c', rules: [{ position: 1, raw: '', stmts: [{ kind: 'match', op: '==', left: meta('oifname'), right: lit('cali*') }, { kind: 'match', op: 'implicit', left: meta('iifname'), right: lit('eth0') }] }] }],
+    }],
+  });
+  assert.match(text, /meta oifname == "cali\*" meta iifname eth0\n/);
+  const back = parseNftText(text);
+  assert.deepEqual(back.diagnostics, []);
+});
+
 // --------------------------------------------------------------- corpus
 
 const corpus = corpusAvailable() ? readdirSync(join(CORPUS, 'nft')).sort() : [];

@@ -11,7 +11,8 @@ function literal(v: string | number | boolean): string {
   if (typeof v === 'number') return String(v);
   if (typeof v === 'boolean') return v ? 'exists' : 'missing';
   if (v.startsWith('"')) return v;
-  return v === '' || /[\s{}();,"#]/.test(v) ? quote(v) : v;
+  // JSON gives strings bare (`cali*`, `my chain`); nft's scanner needs those quoted
+  return v === '' || /[\s{}()[\];,"#*$@\\'!=&|^<>]/.test(v) ? quote(v) : v;
 }
 
 function operand(e: NftExpr, parentOp: string, right: boolean): string {

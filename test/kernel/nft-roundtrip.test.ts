@@ -87,6 +87,9 @@ table inet x {
 		ip ttl < 2 drop
 		add @aff { ip saddr }
 		ip saddr @cs update @aff { ip saddr counter }
+		exthdr hbh exists drop
+		frag more-fragments 1 counter drop
+		rt type 0 drop
 	}
 	chain nat_pre {
 		type nat hook prerouting priority dstnat; policy accept;

@@ -57,6 +57,7 @@ const RULES: { rule: string; stmts: unknown[]; comment?: string }[] = [
   { rule: '@nh,16,8 0x10 continue', stmts: [{ kind: 'match', op: 'implicit', left: { kind: 'rawPayload', base: 'nh', offset: 16, len: 8 }, right: lit(16) }, { kind: 'verdict', verdict: 'continue' }] },
   { rule: 'meta hour "21:51:23"-"23:51:23" drop', stmts: [{ kind: 'match', op: 'implicit', left: meta('hour'), right: { kind: 'range', from: lit('"21:51:23"'), to: lit('"23:51:23"') } }, { kind: 'verdict', verdict: 'drop' }] },
   { rule: 'counter accept comment "allow all"', stmts: [{ kind: 'counter' }, { kind: 'verdict', verdict: 'accept' }], comment: 'allow all' },
+  { rule: 'exthdr frag exists rt type 0 drop', stmts: [{ kind: 'match', op: 'implicit', left: { kind: 'exthdr', name: 'frag' }, right: lit('exists') }, { kind: 'match', op: 'implicit', left: { kind: 'exthdr', name: 'rt', field: 'type' }, right: lit(0) }, { kind: 'verdict', verdict: 'drop' }] },
   { rule: 'ct count over 10 drop', stmts: [{ kind: 'unknown', text: 'ct count over 10 drop' }] },
   { rule: 'ip option ra exists accept', stmts: [{ kind: 'unknown', text: 'ip option ra exists accept' }] },
   { rule: 'tcp dport 80 meter m { ip saddr limit rate 10/second } accept', stmts: [{ kind: 'match', op: 'implicit', left: payload('tcp', 'dport'), right: lit(80) }, { kind: 'unknown', text: 'meter m { ip saddr limit rate 10/second } accept' }] },

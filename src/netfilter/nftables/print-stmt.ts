@@ -42,7 +42,7 @@ export function printExpr(e: NftExpr): string {
     case 'rt':
       return ['rt', e.family, e.key].filter(Boolean).join(' ');
     case 'exthdr':
-      return ['exthdr', e.name, e.field].filter(Boolean).join(' ');
+      return e.field ? `${e.name} ${e.field}` : `exthdr ${e.name}`;
     case 'tcpOption':
       return `tcp option ${e.name}${e.field ? ` ${e.field}` : ''}`;
     case 'socket':

@@ -4,7 +4,7 @@
 import type { NftChain, NftElement, NftExpr, NftVerdict } from '../model.ts';
 import { type Cursor, describe, expectPunct, fail, failBroken, isPunct, isWord, next, peek, skipNewlines } from './cursor.ts';
 import type { Token } from './lexer.ts';
-import { BARE_META, CT_DIRS, CT_KEYS, PAYLOAD_FIELDS, STMT_WORDS, parseDuration } from './vocab.ts';
+import { BARE_META, CT_DIRS, CT_KEYS, EXTHDR_FIELDS, PAYLOAD_FIELDS, STMT_WORDS, parseDuration } from './vocab.ts';
 
 export interface ExprCtx {
   readonly c: Cursor;
@@ -182,6 +182,16 @@ function parseWordExpr(ctx: ExprCtx, t: Token): NftExpr {
       return { kind: 'tcpOption', name: name.v, field: f.v };
     }
     return { kind: 'tcpOption', name: name.v };
+  }
+  if (EXTHDR_FIELDS[w]?.includes(n1.v) && n1.t === 'word') {
+    next(c);
+    next(c);
+    return { kind: 'exthdr', name: w, field: n1.v };
+  }
+  if (w === 'exthdr' && n1.t === 'word' && EXTHDR_FIELDS[n1.v]) {
+    next(c);
+    next(c);
+    return { kind: 'exthdr', name: n1.v };
   }
   if (w === 'meta' && n1.t === 'word') {
     next(c);

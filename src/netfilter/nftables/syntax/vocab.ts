@@ -22,6 +22,19 @@ export const PAYLOAD_FIELDS: Readonly<Record<string, readonly string[]>> = {
   gre: ['version', 'flags', 'protocol'],
 };
 
+/** IPv6 extension header fields (`frag frag-off`, `rt type`); `exthdr NAME` alone tests presence. */
+export const EXTHDR_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  hbh: ['nexthdr', 'hdrlength'],
+  dst: ['nexthdr', 'hdrlength'],
+  frag: ['nexthdr', 'reserved', 'frag-off', 'reserved2', 'more-fragments', 'id'],
+  rt: ['nexthdr', 'hdrlength', 'type', 'seg-left'],
+  rt0: ['addr'],
+  rt2: ['addr'],
+  rt4: ['last-entry', 'flags', 'tag'],
+  mh: ['nexthdr', 'hdrlength', 'type', 'reserved', 'checksum'],
+  srh: ['nexthdr', 'hdrlength', 'type', 'segmentsleft', 'lasthop', 'flags', 'tag'],
+};
+
 /** Meta keys nft accepts without the `meta` keyword (`mark`, `iifname`...). */
 export const BARE_META = new Set([
   'mark', 'iif', 'oif', 'iifname', 'oifname', 'iiftype', 'oiftype', 'skuid', 'skgid', 'nftrace', 'rtclassid',

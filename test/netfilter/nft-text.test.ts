@@ -37,6 +37,7 @@ const RULES: { rule: string; stmts: unknown[]; comment?: string }[] = [
   { rule: 'dnat to jhash ip saddr mod 2 seed 0xa map { 0 : 192.0.2.1, 1 : 192.0.2.2 }', stmts: [{ kind: 'nat', type: 'dnat', addr: { kind: 'map', key: { kind: 'hash', fn: 'jhash', expr: payload('ip', 'saddr'), mod: 2, seed: 10, offset: 0 }, data: { kind: 'set', elements: [{ key: lit(0), data: lit('192.0.2.1') }, { key: lit(1), data: lit('192.0.2.2') }] } }, flags: [] }] },
   { rule: 'tcp flags & (fin | syn) == syn', stmts: [{ kind: 'match', op: '==', left: { kind: 'binop', op: '&', left: payload('tcp', 'flags'), right: { kind: 'binop', op: '|', left: lit('fin'), right: lit('syn') } }, right: lit('syn') }] },
   { rule: 'tcp flags syn / syn,ack', stmts: [{ kind: 'match', op: '==', left: { kind: 'binop', op: '&', left: payload('tcp', 'flags'), right: { kind: 'flags', values: ['syn', 'ack'] } }, right: lit('syn') }] },
+  { rule: 'tcp flags != syn / fin,syn,rst,ack drop', stmts: [{ kind: 'match', op: '!=', left: { kind: 'binop', op: '&', left: payload('tcp', 'flags'), right: { kind: 'flags', values: ['fin', 'syn', 'rst', 'ack'] } }, right: lit('syn') }, { kind: 'verdict', verdict: 'drop' }] },
   { rule: 'meta l4proto tcp dnat ip to 192.0.2.2:8080', stmts: [{ kind: 'match', op: 'implicit', left: meta('l4proto'), right: lit('tcp') }, { kind: 'nat', type: 'dnat', family: 'ip', addr: lit('192.0.2.2'), port: lit(8080), flags: [] }] },
   { rule: 'dnat ip addr . port to ip daddr . tcp dport map @m', stmts: [{ kind: 'nat', type: 'dnat', family: 'ip', addr: { kind: 'map', key: { kind: 'concat', items: [payload('ip', 'daddr'), payload('tcp', 'dport')] }, data: { kind: 'setRef', name: 'm' } }, typeAddrPort: true, flags: [] }] },
   { rule: 'dnat to [2001:db8::1]:80', stmts: [{ kind: 'nat', type: 'dnat', addr: lit('2001:db8::1'), port: lit(80), flags: [] }] },
@@ -56,6 +57,9 @@ const RULES: { rule: string; stmts: unknown[]; comment?: string }[] = [
   { rule: '@nh,16,8 0x10 continue', stmts: [{ kind: 'match', op: 'implicit', left: { kind: 'rawPayload', base: 'nh', offset: 16, len: 8 }, right: lit(16) }, { kind: 'verdict', verdict: 'continue' }] },
   { rule: 'meta hour "21:51:23"-"23:51:23" drop', stmts: [{ kind: 'match', op: 'implicit', left: meta('hour'), right: { kind: 'range', from: lit('"21:51:23"'), to: lit('"23:51:23"') } }, { kind: 'verdict', verdict: 'drop' }] },
   { rule: 'counter accept comment "allow all"', stmts: [{ kind: 'counter' }, { kind: 'verdict', verdict: 'accept' }], comment: 'allow all' },
+  { rule: 'exthdr frag exists rt type 0 drop', stmts: [{ kind: 'match', op: 'implicit', left: { kind: 'exthdr', name: 'frag' }, right: lit('exists') }, { kind: 'match', op: 'implicit', left: { kind: 'exthdr', name: 'rt', field: 'type' }, right: lit(0) }, { kind: 'verdict', verdict: 'drop' }] },
+  { rule: 'ct count over 10 drop', stmts: [{ kind: 'unknown', text: 'ct count over 10 drop' }] },
+  { rule: 'ip option ra exists accept', stmts: [{ kind: 'unknown', text: 'ip option ra exists accept' }] },
   { rule: 'tcp dport 80 meter m { ip saddr limit rate 10/second } accept', stmts: [{ kind: 'match', op: 'implicit', left: payload('tcp', 'dport'), right: lit(80) }, { kind: 'unknown', text: 'meter m { ip saddr limit rate 10/second } accept' }] },
 ];
 
@@ -163,6 +167,14 @@ const DOCS: { name: string; text: string; check: (r: NftParseResult) => void }[]
       assert.deepEqual(r.diagnostics, []);
     },
   },
+  {
+    name: 'a comment after a rule (an iptables-nft action nft cannot show) is a warning, a # handle is not',
+    text: 'table ip mangle {\n\tchain POSTROUTING {\n\t\toifname "virbr0" udp dport 68 counter packets 0 bytes 0 # CHECKSUM fill\n\t\taccept # handle 5\n\t}\n}\n',
+    check: (r) => {
+      assert.deepEqual(r.diagnostics.map((d) => [d.code, d.line, d.column]), [['trailing-comment', 3, 59]]);
+      assert.equal(r.ruleset.tables[0]!.chains[0]!.rules[1]!.handle, 5);
+    },
+  },
 ];
 
 for (const { name, text, check } of DOCS) test(name, () => check(parseNftText(text)));
@@ -175,6 +187,8 @@ const BROKEN: { name: string; text: string; at: [number, number] }[] = [
   { name: 'a shell prompt pasted before the listing', text: '$ nft list ruleset\ntable ip t {\n}\n', at: [1, 1] },
   { name: 'an unknown top-level word', text: 'tabel ip t {\n}\n', at: [1, 1] },
   { name: 'a rule for a table never declared', text: 'add rule ip filter INPUT accept\n', at: [1, 13] },
+  { name: 'a stray closing parenthesis (once looped forever)', text: ')\ntable ip t {\n\t]\n\tchain c {\n\t\t) accept\n\t}\n}\n', at: [1, 1] },
+  { name: 'a brace left open in a rule', text: 'table ip t {\n\tchain a {\n\t\ttcp dport { 22, 80 accept\n\t}\n\tchain b {\n\t}\n}\n', at: [3, 22] },
   { name: 'undefined variable', text: 'table ip t {\n\tchain c {\n\t\ttcp dport $nope accept\n\t}\n}\n', at: [3, 13] },
 ];
 
@@ -192,6 +206,18 @@ test('printer: nft list ruleset style, # handle optional', () => {
   const plain = 'table ip t {\n\tchain c {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tip saddr 192.0.2.0/24 counter packets 0 bytes 0 accept\n\t}\n}\n';
   assert.equal(printNftRuleset(r.ruleset), plain);
   assert.equal(printNftRuleset(r.ruleset, { handles: true }), plain.replace('t {', 't { # handle 9').replace('c {', 'c { # handle 1').replace('accept\n', 'accept # handle 2\n'));
+});
+
+test('printer: bare strings as the JSON form gives them are quoted where nft needs it', () => {
+  const text = printNftRuleset({
+    tables: [{
+      family: 'inet', name: 't', sets: [], objects: [], flowtables: [],
+      chains: [{ name: 'c', rules: [{ position: 1, raw: '', stmts: [{ kind: 'match', op: '==', left: meta('oifname'), right: lit('cali*') }, { kind: 'match', op: 'implicit', left: meta('iifname'), right: lit('eth0') }] }] }],
+    }],
+  });
+  assert.match(text, /meta oifname == "cali\*" meta iifname eth0\n/);
+  const back = parseNftText(text);
+  assert.deepEqual(back.diagnostics, []);
 });
 
 // --------------------------------------------------------------- corpus

@@ -80,6 +80,8 @@ export interface NftSet extends NftSource {
   readonly size?: number;
   readonly policy?: string;
   readonly autoMerge?: boolean;
+  /** Declared with `counter`: every element carries a counter. */
+  readonly counter?: boolean;
   readonly comment?: string;
   readonly elements: readonly NftElement[];
 }

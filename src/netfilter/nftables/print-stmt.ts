@@ -11,7 +11,8 @@ function literal(v: string | number | boolean): string {
   if (typeof v === 'number') return String(v);
   if (typeof v === 'boolean') return v ? 'exists' : 'missing';
   if (v.startsWith('"')) return v;
-  return v === '' || /[\s{}();,"#]/.test(v) ? quote(v) : v;
+  // JSON gives strings bare (`cali*`, `my chain`); nft's scanner needs those quoted
+  return v === '' || /[\s{}()[\];,"#*$@\\'!=&|^<>]/.test(v) ? quote(v) : v;
 }
 
 function operand(e: NftExpr, parentOp: string, right: boolean): string {
@@ -41,7 +42,7 @@ export function printExpr(e: NftExpr): string {
     case 'rt':
       return ['rt', e.family, e.key].filter(Boolean).join(' ');
     case 'exthdr':
-      return ['exthdr', e.name, e.field].filter(Boolean).join(' ');
+      return e.field ? `${e.name} ${e.field}` : `exthdr ${e.name}`;
     case 'tcpOption':
       return `tcp option ${e.name}${e.field ? ` ${e.field}` : ''}`;
     case 'socket':
@@ -74,10 +75,11 @@ export function printExpr(e: NftExpr): string {
 }
 
 function elemOptions(e: { timeout?: number; expires?: number; comment?: string; counter?: { packets: number; bytes: number } }): string {
+  // nft 1.0.6 reads an element's counter before its timeout/expires/comment
   let s = '';
+  if (e.counter) s += ` counter packets ${e.counter.packets} bytes ${e.counter.bytes}`;
   if (e.timeout !== undefined) s += ` timeout ${formatDuration(e.timeout)}`;
   if (e.expires !== undefined) s += ` expires ${formatDuration(e.expires)}`;
-  if (e.counter) s += ` counter packets ${e.counter.packets} bytes ${e.counter.bytes}`;
   if (e.comment !== undefined) s += ` comment ${quote(e.comment)}`;
   return s;
 }
@@ -125,8 +127,8 @@ export function printStmt(s: NftStmt, indent = ''): string {
   switch (s.kind) {
     case 'match':
       // `tcp flags syn / syn,fin,rst`: nft's own spelling of (flags & mask) == value
-      if (s.op === '==' && s.left.kind === 'binop' && s.left.op === '&' && s.left.right.kind === 'flags' && (s.right.kind === 'flags' || s.right.kind === 'literal')) {
-        return `${printExpr(s.left.left)} ${printExpr(s.right)} / ${printExpr(s.left.right)}`;
+      if ((s.op === '==' || s.op === '!=') && s.left.kind === 'binop' && s.left.op === '&' && s.left.right.kind === 'flags' && (s.right.kind === 'flags' || s.right.kind === 'literal')) {
+        return `${printExpr(s.left.left)} ${s.op === '!=' ? '!= ' : ''}${printExpr(s.right)} / ${printExpr(s.left.right)}`;
       }
       return s.op === 'implicit' ? `${printExpr(s.left)} ${printExpr(s.right)}` : `${printExpr(s.left)} ${s.op} ${printExpr(s.right)}`;
     case 'verdict':

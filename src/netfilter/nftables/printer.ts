@@ -48,10 +48,11 @@ function printSet(s: NftSet, opts: PrintOptions): string {
   const data = s.dataTypeof ? typeofText(s.dataTypeof) : s.dataType ? s.dataType.join(' . ') : undefined;
   lines.push(`${key}${data !== undefined ? ` : ${s.dataInterval ? 'interval ' : ''}${data}` : ''}`);
   if (s.policy !== undefined) lines.push(`policy ${s.policy}`);
+  if (s.size !== undefined) lines.push(`size ${s.size}`);
   if (s.flags.length) lines.push(`flags ${s.flags.join(',')}`);
+  if (s.counter) lines.push('counter');
   if (s.timeout !== undefined) lines.push(`timeout ${formatDuration(s.timeout)}`);
   if (s.gcInterval !== undefined) lines.push(`gc-interval ${formatDuration(s.gcInterval)}`);
-  if (s.size !== undefined) lines.push(`size ${s.size}`);
   if (s.autoMerge) lines.push('auto-merge');
   if (s.comment !== undefined) lines.push(`comment ${quote(s.comment)}`);
   if (s.elements.length) {

@@ -35,11 +35,11 @@ function concatItems(e: NftExpr): NftExpr[] {
 }
 
 /** The body of `set NAME {` / `map NAME {` up to its `}` (the `{` consumed). */
-export function parseSetBody(ctx: ExprCtx, kind: 'set' | 'map', name: string, line: number, _open: boolean): NftSet {
+export function parseSetBody(ctx: ExprCtx, kind: 'set' | 'map', name: string, line: number): NftSet {
   const c = ctx.c;
   const s: {
     kind: 'set' | 'map'; name: string; line: number; keyType: string[]; keyTypeof?: NftExpr[]; dataType?: string[]; dataTypeof?: NftExpr[];
-    dataInterval?: boolean; flags: string[]; timeout?: number; gcInterval?: number; size?: number; policy?: string; autoMerge?: boolean;
+    dataInterval?: boolean; flags: string[]; timeout?: number; gcInterval?: number; size?: number; policy?: string; autoMerge?: boolean; counter?: boolean;
     comment?: string; elements: NftElement[];
   } = { kind, name, line, keyType: [], flags: [], elements: [] };
   for (;;) {
@@ -98,7 +98,7 @@ export function parseSetBody(ctx: ExprCtx, kind: 'set' | 'map', name: string, li
         s.comment = expectName(c, 'a comment string');
         break;
       case 'counter':
-        warn(c, t, 'set-counter', `${kind} ${name}: per-element counters are not modelled`);
+        s.counter = true;
         break;
       case 'elements':
         expectPunct(c, '=');

@@ -2,9 +2,9 @@
 // numgen, hashes...), constants, prefixes, ranges, binops, concatenations,
 // anonymous sets and maps.
 import type { NftChain, NftElement, NftExpr, NftVerdict } from '../model.ts';
-import { type Cursor, describe, expectPunct, fail, isPunct, isWord, next, peek, skipNewlines } from './cursor.ts';
+import { type Cursor, describe, expectPunct, fail, failBroken, isPunct, isWord, next, peek, skipNewlines } from './cursor.ts';
 import type { Token } from './lexer.ts';
-import { BARE_META, CT_DIRS, PAYLOAD_FIELDS, STMT_WORDS, parseDuration } from './vocab.ts';
+import { BARE_META, CT_DIRS, CT_KEYS, EXTHDR_FIELDS, PAYLOAD_FIELDS, STMT_WORDS, parseDuration } from './vocab.ts';
 
 export interface ExprCtx {
   readonly c: Cursor;
@@ -183,6 +183,16 @@ function parseWordExpr(ctx: ExprCtx, t: Token): NftExpr {
     }
     return { kind: 'tcpOption', name: name.v };
   }
+  if (EXTHDR_FIELDS[w]?.includes(n1.v) && n1.t === 'word') {
+    next(c);
+    next(c);
+    return { kind: 'exthdr', name: w, field: n1.v };
+  }
+  if (w === 'exthdr' && n1.t === 'word' && EXTHDR_FIELDS[n1.v]) {
+    next(c);
+    next(c);
+    return { kind: 'exthdr', name: n1.v };
+  }
   if (w === 'meta' && n1.t === 'word') {
     next(c);
     next(c);
@@ -205,7 +215,7 @@ function parseWordExpr(ctx: ExprCtx, t: Token): NftExpr {
       family = k.v;
       k = next(c);
     }
-    if (k.t !== 'word') fail(k, `expected a ct key, found ${describe(k)}`);
+    if (k.t !== 'word' || !CT_KEYS.has(k.v)) fail(k, `expected a ct key, found ${describe(k)}`);
     return { kind: 'ct', key: k.v, ...(dir ? { dir } : {}), ...(family ? { family } : {}) };
   }
   if (w === 'fib') {
@@ -318,12 +328,12 @@ export function parseSetElements(ctx: ExprCtx): NftElement[] {
       next(c);
       return out;
     }
-    if (t.t === 'eof') fail(t, "unterminated set: expected '}'");
+    if (t.t === 'eof') failBroken(t, "unterminated set: expected '}'");
     out.push(parseElement(ctx));
     skipNewlines(c);
     const sep = peek(c);
     if (isPunct(sep, ',')) next(c);
-    else if (!isPunct(sep, '}')) fail(sep, `expected ',' or '}' in a set, found ${describe(sep)}`);
+    else if (!isPunct(sep, '}')) failBroken(sep, `expected ',' or '}' in a set, found ${describe(sep)}`);
   }
 }
 
@@ -351,6 +361,8 @@ function peekNl(c: Cursor): Token {
 export function parseElementOptions(
   ctx: ExprCtx,
   el: { timeout?: number; expires?: number; comment?: string; counter?: { packets: number; bytes: number } },
+  /** false in set statements, where `counter` is a statement of its own */
+  counters = true,
 ): void {
   const c = ctx.c;
   for (;;) {
@@ -366,7 +378,7 @@ export function parseElementOptions(
       const v = next(c);
       if (v.t !== 'str' && v.t !== 'word') fail(v, `expected a comment string, found ${describe(v)}`);
       el.comment = v.v;
-    } else if (isWord(t, 'counter')) {
+    } else if (counters && isWord(t, 'counter')) {
       next(c);
       let packets = 0;
       let bytes = 0;

@@ -21,7 +21,9 @@ export interface Token {
 
 const PUNCT2 = new Set(['==', '!=', '<=', '>=', '<<', '>>']);
 const PUNCT1 = new Set(['{', '}', '(', ')', '[', ']', ';', ',', '=', '&', '|', '^', '<', '>', '!', ':', '.', '@', '$']);
-const WORD_STOP = new Set([' ', '\t', '\r', '\n', '{', '}', '(', ')', '[', ']', ';', ',', '"', '@', '$', '=', '&', '|', '^', '<', '>', '!', '#', '\\']);
+/** Characters that end a word, by char code (a table: the lexer is the parser's hot loop). */
+const WORD_STOP = new Uint8Array(128);
+for (const ch of ' \t\r\n{}()[];,"@$=&|^<>!#\\') WORD_STOP[ch.charCodeAt(0)] = 1;
 
 export function lexNft(text: string, diagnostics: NftDiagnostic[]): Token[] {
   const out: Token[] = [];
@@ -89,8 +91,8 @@ export function lexNft(text: string, diagnostics: NftDiagnostic[]): Token[] {
       i = j + 1;
       continue;
     }
-    const two = text.slice(i, i + 2);
-    if (PUNCT2.has(two)) {
+    const two = PUNCT1.has(c) ? text.slice(i, i + 2) : '';
+    if (two && PUNCT2.has(two)) {
       push('punct', two, i, i + 2);
       i += 2;
       continue;
@@ -120,10 +122,10 @@ export function lexNft(text: string, diagnostics: NftDiagnostic[]): Token[] {
     }
     let j = i;
     while (j < n) {
-      const d = text[j]!;
-      if (WORD_STOP.has(d)) break;
+      const code = text.charCodeAt(j);
+      if (code < 128 && WORD_STOP[code] === 1) break;
       // a trailing `:` before a blank is a map separator (`established: accept`)
-      if (d === ':' && text[j + 1] !== ':' && (j + 1 >= n || /[\s,{}]/.test(text[j + 1]!)) && text[j - 1] !== ':') break;
+      if (code === 58 && text[j + 1] !== ':' && (j + 1 >= n || /[\s,{}]/.test(text[j + 1]!)) && text[j - 1] !== ':') break;
       j++;
     }
     push('word', text.slice(i, j), i, j);

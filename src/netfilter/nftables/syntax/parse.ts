@@ -9,7 +9,7 @@ import {
 import { resolvePriority } from '../priority.ts';
 import {
   type Cursor, NftSyntaxError, describe, error, expectName, expectPunct, fail, isPunct, isWord, makeCursor, next, peek,
-  skipNewlines, skipSeparators, sourceOf, warn,
+  skipNewlines, skipSeparators, warn,
 } from './cursor.ts';
 import { type ExprCtx } from './expr.ts';
 import { lexNft, type Token } from './lexer.ts';
@@ -67,12 +67,17 @@ function resync(c: Cursor): void {
     if (t.t === 'eof') return;
     if (depth === 0 && (t.t === 'nl' || isPunct(t, ';'))) return;
     if (isPunct(t, '{', '(', '[')) depth++;
-    else if (isPunct(t, '}', ')', ']')) {
-      if (depth === 0) return;
-      depth--;
-    }
+    else if (isPunct(t, '}') && depth === 0) return;
+    else if (isPunct(t, '}', ')', ']') && depth > 0) depth--;
     next(c);
   }
+}
+
+/** Error recovery that always moves on (a stray `)` must not stop the parser in one place). */
+function recover(c: Cursor, e: unknown, before: number): void {
+  report(c, e);
+  resync(c);
+  if (c.i === before && peek(c).t !== 'eof' && !isPunct(peek(c), '}')) next(c);
 }
 
 function report(c: Cursor, e: unknown): void {
@@ -86,6 +91,7 @@ function parseTop(st: State): void {
     skipSeparators(c);
     const t = peek(c);
     if (t.t === 'eof') return;
+    const before = c.i;
     try {
       if (t.t === 'handle') next(c);
       else if (isWord(t, 'table')) parseTableBlock(st);
@@ -94,8 +100,7 @@ function parseTop(st: State): void {
       else if (isPunct(t, '}')) fail(t, "unexpected '}': no block is open");
       else fail(t, `expected 'table', a command (add, flush, ...) or 'define', found ${describe(t)}`);
     } catch (e) {
-      report(c, e);
-      resync(c);
+      recover(c, e, before);
       if (isPunct(peek(c), '}')) next(c);
     }
   }
@@ -127,6 +132,7 @@ function parseDirective(c: Cursor): void {
     next(c);
   }
   if (value.length === 0) fail(peek(c), `define ${name.v}: expected a value`);
+  if (value.length > 100_000) fail(name, `define ${name.v}: value too large (${value.length} tokens)`);
   c.defines.set(name.v, value);
 }
 
@@ -172,13 +178,6 @@ function openBlock(c: Cursor): number | undefined {
   return undefined;
 }
 
-function trailingHandle(c: Cursor): number | undefined {
-  const h = peek(c);
-  if (h.t !== 'handle') return undefined;
-  next(c);
-  return Number(h.v);
-}
-
 function parseTableBlock(st: State): void {
   const c = st.ctx.c;
   const kw = next(c);
@@ -206,11 +205,11 @@ function parseTableBody(st: State, tb: TableB, open: Token): void {
       next(c);
       return;
     }
+    const before = c.i;
     try {
       parseTableItem(st, tb, t);
     } catch (e) {
-      report(c, e);
-      resync(c);
+      recover(c, e, before);
     }
   }
 }
@@ -260,7 +259,7 @@ function parseTableItem(st: State, tb: TableB, t: Token): void {
       next(c);
       const name = expectName(c, `a ${t.v} name`);
       const h = openBlock(c);
-      const set = parseSetBody(st.ctx, t.v, name, t.line, true);
+      const set = parseSetBody(st.ctx, t.v, name, t.line);
       tb.sets.set(name, { ...set, ...(h !== undefined ? { handle: h } : {}), elements: [...set.elements] });
       return;
     }
@@ -357,6 +356,12 @@ function parseChainBody(st: State, tb: TableB, ch: ChainB, rules: boolean): void
       next(c);
       continue;
     }
+    if (rules && isWord(t, 'chain', 'set', 'map', 'flowtable') && isPunct(peek(c, 2), '{')) {
+      // the chain's `}` went missing (swallowed by a brace left open in a rule): let the table go on
+      error(c, t, 'unterminated-block', `chain ${ch.name} (line ${ch.line}): expected '}' before '${t.v} ${peek(c, 1).v}'`);
+      return;
+    }
+    const before = c.i;
     try {
       if (isWord(t, 'type') && (peek(c, 2).v === 'hook' || isWord(peek(c, 1), 'filter', 'nat', 'route'))) parseBaseSpec(c, tb, ch);
       else if (isWord(t, 'policy') && isWord(peek(c, 1), 'accept', 'drop')) {
@@ -378,8 +383,7 @@ function parseChainBody(st: State, tb: TableB, ch: ChainB, rules: boolean): void
       } else if (!rules) fail(t, `expected a chain option, found ${describe(t)}`);
       else ch.rules.push(parseRule(st.ctx, ch.rules.length + 1));
     } catch (e) {
-      report(c, e);
-      resync(c);
+      recover(c, e, before);
     }
   }
 }
@@ -392,7 +396,7 @@ function isChainLevelComment(c: Cursor): boolean {
 }
 
 function parseBaseSpec(c: Cursor, tb: TableB, ch: ChainB): void {
-  const kw = next(c);
+  next(c);
   const type = next(c);
   if (!['filter', 'nat', 'route'].includes(type.v)) fail(type, `expected a chain type (filter, nat, route), found ${describe(type)}`);
   if (!isWord(next(c), 'hook')) fail(c.toks[c.i - 1]!, "expected 'hook'");
@@ -423,7 +427,6 @@ function parseBaseSpec(c: Cursor, tb: TableB, ch: ChainB): void {
     policy: ch.base?.policy ?? 'accept', ...(devices ? { devices } : {}),
   };
   ch.base = base;
-  void kw;
 }
 
 /** knftables / `nft -f` commands: add|create|insert|replace|delete|flush|list ... */
@@ -484,7 +487,7 @@ function parseCommand(st: State): void {
       return;
     }
     case 'rule':
-      parseRuleCommand(st, tb, getChain(tb, name, nt, false), verb);
+      parseRuleCommand(st, getChain(tb, name, nt, false), verb);
       return;
     case 'set':
     case 'map': {
@@ -499,7 +502,7 @@ function parseCommand(st: State): void {
         return;
       }
       openBlock(c);
-      const set = parseSetBody(st.ctx, what.v, name, what.line, true);
+      const set = parseSetBody(st.ctx, what.v, name, what.line);
       tb.sets.set(name, { ...set, elements: [...set.elements] });
       return;
     }
@@ -523,7 +526,7 @@ function parseCommand(st: State): void {
   }
 }
 
-function parseRuleCommand(st: State, tb: TableB, ch: ChainB, verb: Token): void {
+function parseRuleCommand(st: State, ch: ChainB, verb: Token): void {
   const c = st.ctx.c;
   let anchor: number | undefined;
   if (isWord(peek(c), 'position', 'handle', 'index')) {
@@ -543,6 +546,4 @@ function parseRuleCommand(st: State, tb: TableB, ch: ChainB, verb: Token): void 
   else if (verb.v === 'replace' && at >= 0) ch.rules[at] = rule;
   else if (at >= 0) ch.rules.splice(at + 1, 0, rule);
   else ch.rules.push(rule);
-  void tb;
-  void sourceOf;
 }

@@ -2,7 +2,7 @@
 // quota, NAT, reject, set updates... Anything else is kept verbatim as an
 // `unknown` statement with a warning, never dropped.
 import type { NftChain, NftExpr, NftMatchOp, NftRule, NftStmt } from '../model.ts';
-import { type Cursor, NftSyntaxError, describe, expectPunct, fail, isPunct, isWord, next, peek, skipNewlines, skipSeparators, sourceOf, warn } from './cursor.ts';
+import { type Cursor, NftSyntaxError, describe, error, expectPunct, fail, failBroken, isPunct, isWord, next, peek, skipNewlines, skipSeparators, sourceOf, warn } from './cursor.ts';
 import { type ExprCtx, literalWord, parseElementOptions, parseExpr, parsePrimary, parseVerdict } from './expr.ts';
 import type { Token } from './lexer.ts';
 import { STMT_WORDS, byteUnit } from './vocab.ts';
@@ -15,16 +15,39 @@ const LOG_KEYS = new Set(['prefix', 'level', 'group', 'snaplen', 'queue-threshol
 const UNSUPPORTED = new Set(['meter', 'tproxy', 'last']);
 
 /** Token index just past a rule that starts at the cursor: the end of its line, a `;` or the chain's `}`. */
-function ruleEnd(c: Cursor): { end: number; handle?: number; handleTok?: Token } {
-  let depth = 0;
+function ruleEnd(c: Cursor): { end: number; handle?: number } {
+  const open: Token[] = [];
   for (let k = 0; ; k++) {
     const t = peek(c, k);
     if (t.t === 'eof') return { end: c.i + k };
+    const depth = open.length;
     if (depth === 0 && (t.t === 'nl' || isPunct(t, ';', '}'))) return { end: c.i + k };
-    if (depth === 0 && t.t === 'handle') return { end: c.i + k, handle: Number(t.v), handleTok: t };
-    if (isPunct(t, '{', '(', '[')) depth++;
-    else if (isPunct(t, '}', ')', ']')) depth--;
+    if (depth === 0 && t.t === 'handle') return { end: c.i + k, handle: Number(t.v) };
+    // a brace left open in a rule would swallow the file: a `chain`/`table` line ends it
+    if (depth > 0 && t.t === 'nl' && isWord(peek(c, k + 1), 'chain', 'table')) {
+      const o = open[open.length - 1]!;
+      error(c, o, 'unclosed-bracket', `'${o.v}' opened here is never closed`);
+      return { end: c.i + k };
+    }
+    if (isPunct(t, '{', '(', '[')) open.push(t);
+    else if (isPunct(t, '}', ')', ']') && depth > 0) open.pop();
   }
+}
+
+/**
+ * `... counter packets 0 bytes 0 # CHECKSUM fill`: nft lists an iptables-nft
+ * action it cannot show as a comment, so the rule as read lacks it. Say so.
+ */
+function warnTrailingComment(c: Cursor, last: Token): void {
+  const eol = c.src.indexOf('\n', last.end);
+  const rest = c.src.slice(last.end, eol < 0 ? c.src.length : eol);
+  const m = /^(\s*)#(.*)$/.exec(rest);
+  if (!m || /^\s*handle\s+\d+\s*$/.test(m[2]!)) return;
+  const col = last.col + (last.end - last.start) + m[1]!.length;
+  c.diags.push({
+    line: last.line, column: col, severity: 'warning', code: 'trailing-comment',
+    message: `comment after a rule: "#${m[2]}" (nft prints iptables-nft actions it cannot show this way; the rule as read lacks that action)`,
+  });
 }
 
 /** One rule from the cursor; the cursor ends after it (and its `# handle N`). */
@@ -47,13 +70,15 @@ export function parseRule(ctx: ExprCtx, position: number): NftRule {
     } catch (e) {
       if (!(e instanceof NftSyntaxError)) throw e;
       const text = sourceOf(c, at, end);
-      warn(c, e.tok, 'unknown-syntax', `${e.message}; kept verbatim as an unknown statement: ${text}`);
+      if (e.broken) error(c, e.tok, 'syntax', `${e.message}; kept verbatim as an unknown statement: ${text}`);
+      else warn(c, e.tok, 'unknown-syntax', `${e.message}; kept verbatim as an unknown statement: ${text}`);
       stmts.push({ kind: 'unknown', text });
       c.i = end;
     }
   }
   c.limit = outer;
   const raw = sourceOf(c, start, end);
+  if (handle === undefined && end > start) warnTrailingComment(c, c.toks[end - 1]!);
   if (handle !== undefined) c.i = end + 1;
   return { position, line: first.line, ...(handle !== undefined ? { handle } : {}), stmts, ...(comment !== undefined ? { comment } : {}), raw };
 }
@@ -73,7 +98,7 @@ export function parseAnonChain(ctx: ExprCtx, open: Token): NftChain {
       next(c);
       continue;
     }
-    if (t.t === 'eof') fail(t, "unterminated anonymous chain: expected '}'");
+    if (t.t === 'eof') failBroken(t, "unterminated anonymous chain: expected '}'");
     rules.push(parseRule(ctx, rules.length + 1));
   }
 }
@@ -151,9 +176,35 @@ function parseStmt(ctx: ExprCtx): NftStmt | 'comment' {
   return parseExprStmt(ctx);
 }
 
+/** What may stand left of a comparison or `set`: something read from the packet or its metadata. */
+function isSelector(e: NftExpr): boolean {
+  switch (e.kind) {
+    case 'concat':
+      return e.items.every(isSelector);
+    case 'binop':
+      return isSelector(e.left);
+    case 'map':
+      return isSelector(e.key);
+    case 'literal':
+    case 'set':
+    case 'setRef':
+    case 'prefix':
+    case 'range':
+    case 'flags':
+    case 'elem':
+    case 'unknown':
+      return false;
+    default:
+      return true;
+  }
+}
+
 function parseExprStmt(ctx: ExprCtx): NftStmt {
   const c = ctx.c;
+  const first = peek(c);
   const left = parseExpr(ctx);
+  // `ip option ra exists`: a word packetpath does not know would otherwise read as a constant
+  if (!isSelector(left)) fail(first, `unknown statement or selector starting at ${describe(first)}`);
   const t = peek(c);
   if (isWord(t, 'vmap')) {
     next(c);
@@ -176,10 +227,10 @@ function parseExprStmt(ctx: ExprCtx): NftStmt {
   }
   const right = parseExpr(ctx);
   // `tcp flags syn / syn,fin,rst`: the mask form of `tcp flags & (syn | fin | rst) == syn`
-  if (op === 'implicit' && isWord(peek(c), '/')) {
+  if ((op === 'implicit' || op === '==' || op === '!=') && isWord(peek(c), '/')) {
     next(c);
     const mask = parseExpr(ctx);
-    return { kind: 'match', op: '==', left: { kind: 'binop', op: '&', left, right: mask }, right };
+    return { kind: 'match', op: op === '!=' ? '!=' : '==', left: { kind: 'binop', op: '&', left, right: mask }, right };
   }
   return { kind: 'match', op, left, right };
 }
@@ -348,6 +399,13 @@ function parseNatTarget(ctx: ExprCtx, portOnly: boolean): { addr?: NftExpr; port
     if (a.t !== 'word') fail(a, `expected an IPv6 address after '[', found ${describe(a)}`);
     expectPunct(c, ']');
     addr = literalWord(a.v);
+    if (isWord(peek(c), '-') && isPunct(peek(c, 1), '[')) {
+      c.i += 2;
+      const b = next(c);
+      if (b.t !== 'word') fail(b, `expected an IPv6 address after '[', found ${describe(b)}`);
+      expectPunct(c, ']');
+      addr = { kind: 'range', from: addr, to: literalWord(b.v) };
+    }
   } else {
     const m = t.t === 'word' ? /^(\d[\d.]*(?:-\d[\d.]*)?):([^:]+)$/.exec(t.v) : null;
     if (m) {
@@ -412,9 +470,8 @@ function parseSetUpdate(ctx: ExprCtx): NftStmt {
   skipNewlines(c);
   const value = parseExpr(ctx, { noMap: true });
   const el: { timeout?: number; expires?: number; comment?: string; counter?: { packets: number; bytes: number } } = {};
-  parseElementOptions(ctx, el);
+  parseElementOptions(ctx, el, false);
   const stmts: NftStmt[] = [];
-  if (el.counter) stmts.push({ kind: 'counter', packets: el.counter.packets, bytes: el.counter.bytes });
   for (skipNewlines(c); !isPunct(peek(c), '}'); skipNewlines(c)) {
     if (peek(c).t === 'eof') fail(peek(c), `${op} @${set}: expected '}'`);
     const s = parseStmt(ctx);

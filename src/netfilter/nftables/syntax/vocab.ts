@@ -22,6 +22,19 @@ export const PAYLOAD_FIELDS: Readonly<Record<string, readonly string[]>> = {
   gre: ['version', 'flags', 'protocol'],
 };
 
+/** IPv6 extension header fields (`frag frag-off`, `rt type`); `exthdr NAME` alone tests presence. */
+export const EXTHDR_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  hbh: ['nexthdr', 'hdrlength'],
+  dst: ['nexthdr', 'hdrlength'],
+  frag: ['nexthdr', 'reserved', 'frag-off', 'reserved2', 'more-fragments', 'id'],
+  rt: ['nexthdr', 'hdrlength', 'type', 'seg-left'],
+  rt0: ['addr'],
+  rt2: ['addr'],
+  rt4: ['last-entry', 'flags', 'tag'],
+  mh: ['nexthdr', 'hdrlength', 'type', 'reserved', 'checksum'],
+  srh: ['nexthdr', 'hdrlength', 'type', 'segmentsleft', 'lasthop', 'flags', 'tag'],
+};
+
 /** Meta keys nft accepts without the `meta` keyword (`mark`, `iifname`...). */
 export const BARE_META = new Set([
   'mark', 'iif', 'oif', 'iifname', 'oifname', 'iiftype', 'oiftype', 'skuid', 'skgid', 'nftrace', 'rtclassid',
@@ -29,6 +42,13 @@ export const BARE_META = new Set([
 ]);
 
 export const CT_DIRS = new Set(['original', 'reply']);
+
+/** ct keys (nftables src/ct.c); `ct count` is a statement packetpath does not model. */
+export const CT_KEYS = new Set([
+  'state', 'direction', 'status', 'mark', 'expiration', 'helper', 'label', 'l3proto', 'protocol', 'saddr', 'daddr',
+  'proto-src', 'proto-dst', 'bytes', 'packets', 'avgpkt', 'zone', 'id', 'event', 'secmark', 'timeout', 'expectation',
+  'ip', 'ip6',
+]);
 
 /** Words that begin a statement, never an expression. */
 export const STMT_WORDS = new Set([

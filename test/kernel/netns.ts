@@ -544,8 +544,10 @@ export interface RunOptions {
   minWaitMs?: number;
   /** ...and until monitors/listeners were quiet this long (default 50) */
   quietMs?: number;
-  /** hard cap per packet (default 500) */
+  /** hard cap per packet once a monitor has printed something (default 500) */
   maxWaitMs?: number;
+  /** how long to wait for a monitor's first line (default 3000; a loaded machine can be slow) */
+  silentMaxWaitMs?: number;
   /** whole-driver timeout (default 20 s + 3 s per packet) */
   timeoutMs?: number;
   /** add `ip addr`, `ip route show table all`, `nft list ruleset` of each node to the setup info */
@@ -1035,6 +1037,7 @@ export async function runTopologyDetailed(
       minWaitMs: opts.minWaitMs ?? 100,
       quietMs: opts.quietMs ?? 50,
       maxWaitMs: opts.maxWaitMs ?? 500,
+      silentMaxWaitMs: opts.silentMaxWaitMs ?? 3000,
       debugSetup: opts.debugSetup ?? false,
     },
   };

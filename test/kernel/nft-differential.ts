@@ -86,7 +86,13 @@ export async function runNftCase(c: NftDiffCase): Promise<NftKernelResult> {
   const topo: TopologySpec = { nodes: [nftCaseNode(c)], links: [] };
   const specs: { cp: CasePacket; spec: PacketSpec }[] = [];
   for (const cp of c.packets) for (let k = 0; k < (cp.repeat ?? 1); k++) specs.push({ cp, spec: simPacketSpec(cp) });
-  const res = await runTopologyDetailed(topo, specs.map((s) => s.spec), { minWaitMs: 60, quietMs: 40, maxWaitMs: 400 });
+  const res = await runTopologyDetailed(topo, specs.map((s) => s.spec), {
+    minWaitMs: 60,
+    // `nft -a monitor trace` looks each rule up before it prints: slower than xtables-monitor, more so under load.
+    quietMs: 80,
+    maxWaitMs: 1500,
+    silentMaxWaitMs: 10_000,
+  });
   const packets = res.runs.map((run, i): NftKernelPacket => {
     const events = run.nftEvents.filter((e) => e.node === 'n1');
     const marks = events.filter((e) => e.mark !== undefined);

@@ -259,8 +259,24 @@ function mangle(ctx: NftCtx, key: NftExpr, value: NftExpr, choiceKey: string): s
   return undefined;
 }
 
+const isStatic = (e: NftExpr | undefined): boolean => e === undefined || e.kind === 'literal' || (e.kind === 'range' && e.from.kind === 'literal' && e.to.kind === 'literal');
+/** Ranges of statements written with constants, computed once per statement (and family). Bookkeeping keyed by the statement object. */
+const staticRanges = new WeakMap<object, Map<string, NatRange | undefined>>();
+
 /** The NAT range a nat statement asks for, from its address and port expressions (literals, ranges, map lookups). */
 function natRange(ctx: NftCtx, st: NftStmt & { kind: 'nat' }, key: string): NatRange | undefined {
+  if (!isStatic(st.addr) || !isStatic(st.port)) return computeNatRange(ctx, st, key);
+  let byFamily = staticRanges.get(st);
+  if (!byFamily) {
+    byFamily = new Map();
+    staticRanges.set(st, byFamily);
+  }
+  const family = ctx.packet.family;
+  if (!byFamily.has(family)) byFamily.set(family, computeNatRange(ctx, st, key));
+  return byFamily.get(family);
+}
+
+function computeNatRange(ctx: NftCtx, st: NftStmt & { kind: 'nat' }, key: string): NatRange | undefined {
   const flags = { persistent: st.flags.includes('persistent'), random: st.flags.includes('random') || st.flags.includes('fully-random') };
   const family = ctx.packet.family;
   let addrText: string | undefined;

@@ -19,7 +19,7 @@ import {
   type TraceOutcome,
 } from '../netfilter/index.ts';
 import { InvalidInputError, NotFoundError, type DumpInfo } from '../store/index.ts';
-import { clusterNodeNames, loadNodeRuleset, loadRuleset, storedHost as storedHostResult, type HostResult } from './ruleset.ts';
+import { clusterNodeNames, loadNodeRuleset, loadRuleset, storedHost as storedHostResult, versionText, type HostResult } from './ruleset.ts';
 import type { TraceRequest } from './schemas/query.ts';
 
 export interface SingleTrace {
@@ -58,11 +58,20 @@ async function storedHost(app: FastifyInstance, node: string, dump: DumpInfo): P
   return h ? hostOk(h, `stored host file of ${node}`) : undefined;
 }
 
+function refusedChanges(errors: readonly { change: number; message: string }[], node: string): InvalidInputError {
+  return new InvalidInputError(`what-if changes for ${node} cannot be applied: ${errors.map((e) => `change ${e.change + 1}: ${e.message}`).join('; ')}`, errors.map((e) => ({ path: `/body/changes/${e.change}`, message: e.message })));
+}
+
 function withChanges(ruleset: Ruleset, changes: readonly string[], node: string): Ruleset {
   const r = applyRuleChanges(ruleset, changes);
-  if (!r.ok) throw new InvalidInputError(`what-if changes for ${node} cannot be applied: ${r.errors.map((e) => `change ${e.change + 1}: ${e.message}`).join('; ')}`, r.errors.map((e) => ({ path: `/body/changes/${e.change}`, message: e.message })));
+  if (!r.ok) throw refusedChanges(r.errors, node);
   return r.ruleset;
 }
+
+/** Past these a what-if leaves the event loop (a worker re-parses the node: worth it only for big work). */
+const WHATIF_INLINE_CHANGES = 100;
+const WHATIF_INLINE_RULES = 20_000;
+const rulesOf = (r: Ruleset): number => r.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
 
 export async function runTrace(app: FastifyInstance, req: TraceRequest): Promise<SingleTrace | ClusterTrace> {
   if (req.cluster !== undefined || (req.from && req.follow !== false)) return runClusterTrace(app, req);
@@ -81,6 +90,13 @@ export async function runTrace(app: FastifyInstance, req: TraceRequest): Promise
   const host = req.host ? hostFrom(req.host, 'host') : await storedHost(app, node, loaded.dump);
   const changes = Array.isArray(req.changes) ? req.changes : req.changes?.[node];
   const options = { explain: true, node, ...(host ? { host } : {}) };
+  if (changes?.length && (changes.length > WHATIF_INLINE_CHANGES || rulesOf(loaded.ruleset) > WHATIF_INLINE_RULES)) {
+    // A big what-if (render, re-parse and trace a large node twice) runs in an analysis worker.
+    const text = await versionText(app, loaded.dump.sha256);
+    const answer = await app.analysis.whatIf({ kind: 'whatif', text, family: loaded.ruleset.family, node, changes, packet: packet.packet, host });
+    if (answer.kind === 'refused') throw refusedChanges(answer.errors, node);
+    return { kind: 'single', node, dump: loaded.dump.id, outcomes: answer.outcomes, warnings: [...answer.warnings, ...packet.notes], before: answer.before };
+  }
   const ruleset = changes?.length ? withChanges(loaded.ruleset, changes, node) : loaded.ruleset;
   const result = tracePacket(ruleset, packet.packet, options);
   const before = changes?.length ? tracePacket(loaded.ruleset, packet.packet, options).outcomes : undefined;

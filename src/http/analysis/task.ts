@@ -1,5 +1,5 @@
 // What the analysis worker is sent and answers (plain data: it crosses threads by structured clone).
-import type { DumpFormat, Family, Finding, KubeService } from '../../netfilter/index.ts';
+import type { DumpFormat, Family, Finding, Host, KubeService, Packet, TraceOutcome } from '../../netfilter/index.ts';
 import type { PreparedDump } from '../../store/ingest.ts';
 import type { Problem } from '../../store/errors.ts';
 
@@ -57,6 +57,21 @@ export interface PrepareTask {
 export type PrepareAnswer =
   | { readonly kind: 'prepared'; readonly prepared: Omit<PreparedDump, 'ruleset'> }
   | { readonly kind: 'unprocessable'; readonly message: string; readonly problems: readonly Problem[]; readonly field: string };
+
+/** A what-if trace of one node: its canonical text with the changes applied, traced before and after. */
+export interface WhatIfTask {
+  readonly kind: 'whatif';
+  readonly text: string;
+  readonly family: Family;
+  readonly node: string;
+  readonly changes: readonly string[];
+  readonly packet: Packet;
+  readonly host: Host | undefined;
+}
+
+export type WhatIfAnswer =
+  | { readonly kind: 'whatif'; readonly outcomes: TraceOutcome[]; readonly before: TraceOutcome[]; readonly warnings: string[] }
+  | { readonly kind: 'refused'; readonly errors: { readonly change: number; readonly message: string }[] };
 
 export type AnalysisResult =
   | { readonly kind: 'findings'; readonly findings: Finding[]; readonly threadId: number }

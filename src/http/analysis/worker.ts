@@ -2,8 +2,8 @@
 // parsed here from its text, so the server's event loop keeps answering
 // (/healthz, uploads, traces) while a 10k-Service node is linted.
 import { threadId } from 'node:worker_threads';
-import { buildHost, diffRulesets, extractServices, formatUnifiedDiff, lintRuleset, parseDump, semanticDiff, type Host } from '../../netfilter/index.ts';
-import type { AnalysisResult, AnalysisTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask } from './task.ts';
+import { applyRuleChanges, buildHost, diffRulesets, extractServices, formatUnifiedDiff, lintRuleset, parseDump, semanticDiff, tracePacket, type Host } from '../../netfilter/index.ts';
+import type { AnalysisResult, AnalysisTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from './task.ts';
 import { prepareDump } from '../../store/ingest.ts';
 import { DumpParseError } from '../../store/errors.ts';
 
@@ -37,8 +37,19 @@ function prepare(task: PrepareTask): PrepareAnswer {
   }
 }
 
-export default function analyze(task: AnalysisTask | DiffTask | PrepareTask): AnalysisResult | DiffAnswer | PrepareAnswer {
+function whatIf(task: WhatIfTask): WhatIfAnswer {
+  const ruleset = parseDump(task.text, { family: task.family, format: 'iptables-save' }).ruleset;
+  const changed = applyRuleChanges(ruleset, task.changes);
+  if (!changed.ok) return { kind: 'refused', errors: changed.errors.map((e) => ({ change: e.change, message: e.message })) };
+  const options = { explain: true, node: task.node, ...(task.host ? { host: task.host } : {}) };
+  const after = tracePacket(changed.ruleset, task.packet, options);
+  const before = tracePacket(ruleset, task.packet, options);
+  return { kind: 'whatif', outcomes: [...after.outcomes], before: [...before.outcomes], warnings: [...after.warnings] };
+}
+
+export default function analyze(task: AnalysisTask | DiffTask | PrepareTask | WhatIfTask): AnalysisResult | DiffAnswer | PrepareAnswer | WhatIfAnswer {
   if (task.kind === 'diff') return diff(task);
+  if (task.kind === 'whatif') return whatIf(task);
   if (task.kind === 'prepare') return prepare(task);
   const parsed = parseDump(task.text, { family: task.family, format: task.format });
   if (task.kind === 'services') {

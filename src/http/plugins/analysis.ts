@@ -7,7 +7,7 @@ import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
 import { Piscina } from 'piscina';
 import { sha256Hex } from '../../store/index.ts';
-import type { AnalysisResult, AnalysisTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask } from '../analysis/task.ts';
+import type { AnalysisResult, AnalysisTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from '../analysis/task.ts';
 import { DumpParseError, type PreparedDump } from '../../store/index.ts';
 import { HttpProblem } from './errors.ts';
 
@@ -18,6 +18,8 @@ export interface AnalysisService {
   diff(task: DiffTask): Promise<DiffAnswer>;
   /** An upload's dump prepared (parsed, canonicalized) in a worker; DumpParseError as prepareDump throws it. */
   prepare(task: PrepareTask): Promise<Omit<PreparedDump, 'ruleset'>>;
+  /** A what-if trace in a worker (not cached). */
+  whatIf(task: WhatIfTask): Promise<WhatIfAnswer>;
   /** Runs in workers and answers from the cache so far (for tests and metrics). */
   stats(): { readonly ran: number; readonly cached: number };
 }
@@ -61,6 +63,13 @@ export default fp(
         const p = poolNow();
         refuseWhenFull(p);
         const answer = (await p.run(task).catch(tooLarge)) as DiffAnswer;
+        ran++;
+        return answer;
+      },
+      async whatIf(task) {
+        const p = poolNow();
+        refuseWhenFull(p);
+        const answer = (await p.run(task).catch(tooLarge)) as WhatIfAnswer;
         ran++;
         return answer;
       },

@@ -57,3 +57,27 @@ describe('analysis workers with a small heap', () => {
     await api.request.get(`${V1}/nodes/big/dumps`).expect(200);
   });
 });
+
+describe('admission per kind of work', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await startApi({ config: { analysisWorkers: 2, analysisQueue: 1 } });
+    for (const [name, seed] of [['l', 21], ['r', 22]] as const) {
+      await api.request.post(`${V1}/nodes/${name}/dumps`).set('content-type', 'text/plain').send(generateKubeDump({ services: 1500, seed }).text).expect(201);
+    }
+  });
+  after(() => api?.close());
+
+  it('diffs run one at a time even with two workers; past the queue a 503 with Retry-After naming the bound', async () => {
+    const answers = await Promise.all([1, 2, 3, 4].map(() => api.request.get(`${V1}/diff?left=l&right=r`)));
+    const statuses = answers.map((a) => a.status).sort();
+    assert.ok(statuses.includes(200), `statuses ${statuses}`);
+    const refused = answers.filter((a) => a.status === 503);
+    assert.ok(refused.length >= 1, `statuses ${statuses}`);
+    for (const r of refused) {
+      assert.equal(r.body.type, '/problems/analysis-busy');
+      assert.match(r.body.detail, /diffs are waiting \(at most 1 at once, ANALYSIS_QUEUE=1\)/);
+      assert.ok(Number(r.headers['retry-after']) > 0);
+    }
+  });
+});

@@ -52,6 +52,27 @@ export default fp(
       }
       throw err;
     };
+    // Per kind of work, how many may run at once: the memory-heavy ones (a diff holds four parsed
+    // rulesets, a what-if two) one at a time whatever ANALYSIS_WORKERS says; the rest wait their turn
+    // in a queue of at most ANALYSIS_QUEUE, past which a 503 with Retry-After.
+    const KIND_LIMITS: Readonly<Record<'diff' | 'whatif' | 'prepare', number>> = { diff: 1, whatif: 1, prepare: Math.max(1, analysisWorkers) };
+    const active = { diff: 0, whatif: 0, prepare: 0 };
+    const waiting: Record<'diff' | 'whatif' | 'prepare', (() => void)[]> = { diff: [], whatif: [], prepare: [] };
+    const admit = async <T>(kind: 'diff' | 'whatif' | 'prepare', f: () => Promise<T>): Promise<T> => {
+      if (active[kind] >= KIND_LIMITS[kind]) {
+        if (waiting[kind].length >= analysisQueue) {
+          throw new HttpProblem(503, 'analysis-busy', `${waiting[kind].length} ${kind === 'whatif' ? 'what-if traces' : kind === 'prepare' ? 'uploads' : 'diffs'} are waiting (at most ${KIND_LIMITS[kind]} at once, ANALYSIS_QUEUE=${analysisQueue}); retry shortly`, {}, { 'retry-after': '5' });
+        }
+        await new Promise<void>((resolve) => waiting[kind].push(resolve));
+      }
+      active[kind]++;
+      try {
+        return await f();
+      } finally {
+        active[kind]--;
+        waiting[kind].shift()?.();
+      }
+    };
     const refuseWhenFull = (p: Piscina): void => {
       if (p.queueSize >= analysisQueue) {
         throw new HttpProblem(503, 'analysis-busy', `${p.queueSize} analyses are waiting for a worker (ANALYSIS_QUEUE=${analysisQueue}); retry shortly`, {}, { 'retry-after': '5' });
@@ -59,28 +80,31 @@ export default fp(
     };
 
     const service: AnalysisService = {
-      async diff(task) {
-        const p = poolNow();
-        refuseWhenFull(p);
-        const answer = (await p.run(task).catch(tooLarge)) as DiffAnswer;
-        ran++;
-        return answer;
-      },
-      async whatIf(task) {
-        const p = poolNow();
-        refuseWhenFull(p);
-        const answer = (await p.run(task).catch(tooLarge)) as WhatIfAnswer;
-        ran++;
-        return answer;
-      },
-      async prepare(task) {
-        const p = poolNow();
-        refuseWhenFull(p);
-        const answer = (await p.run(task).catch(tooLarge)) as PrepareAnswer;
-        ran++;
-        if (answer.kind === 'unprocessable') throw new DumpParseError(answer.message, answer.problems, answer.field);
-        return answer.prepared;
-      },
+      diff: (task) =>
+        admit('diff', async () => {
+          const p = poolNow();
+          refuseWhenFull(p);
+          const answer = (await p.run(task).catch(tooLarge)) as DiffAnswer;
+          ran++;
+          return answer;
+        }),
+      whatIf: (task) =>
+        admit('whatif', async () => {
+          const p = poolNow();
+          refuseWhenFull(p);
+          const answer = (await p.run(task).catch(tooLarge)) as WhatIfAnswer;
+          ran++;
+          return answer;
+        }),
+      prepare: (task) =>
+        admit('prepare', async () => {
+          const p = poolNow();
+          refuseWhenFull(p);
+          const answer = (await p.run(task).catch(tooLarge)) as PrepareAnswer;
+          ran++;
+          if (answer.kind === 'unprocessable') throw new DumpParseError(answer.message, answer.problems, answer.field);
+          return answer.prepared;
+        }),
       run(task, textSha256) {
         const key = [task.kind, textSha256, task.family, task.format, task.hostJson === null ? '-' : sha256Hex(task.hostJson)].join(':');
         const hit = results?.get(key);

@@ -102,7 +102,7 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['query'],
         operationId: 'getChain',
         summary: 'One chain with its rules',
-        description: 'Rules typed and raw with counters, who references the chain and where it jumps. `?format=save` gives the iptables-save lines, `?format=listing` an `iptables -L -n -v` style rendering.',
+        description: 'Rules typed and raw with counters, who references the chain and where it jumps. `?format=save` gives the iptables-save lines, `?format=listing` exactly what `iptables -L CHAIN -n -v --line-numbers` prints (byte for byte, checked against the real command: `num` column, hosts without /32, counters abbreviated as iptables does, each extension as its own print function writes it).',
         params: ChainParamsSchema,
         querystring: ChainQuerySchema,
         response: {

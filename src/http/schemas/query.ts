@@ -85,7 +85,7 @@ export const ChainParamsSchema = Type.Object({ node: NodeNameSchema, table: ref(
 export const TableParamsSchema = Type.Object({ node: NodeNameSchema, table: ref(TableNameSchema) });
 export const ChainQuerySchema = Type.Composite([
   VersionQuerySchema,
-  Type.Object({ format: Type.Optional(StringEnum(['json', 'save', 'listing'], { description: '`save`: iptables-save lines; `listing`: iptables -L -n -v columns' })) }),
+  Type.Object({ format: Type.Optional(StringEnum(['json', 'save', 'listing'], { description: '`save`: iptables-save lines; `listing`: exactly what iptables -L -n -v --line-numbers prints' })) }),
 ]);
 
 export const RuleSearchQuerySchema = Type.Composite([

@@ -6,6 +6,7 @@ import {
   applyRuleChanges,
   assumedHost,
   buildHost,
+  rulesetStats,
   traceCluster,
   tracePacket,
   traceToJson,
@@ -71,7 +72,6 @@ function withChanges(ruleset: Ruleset, changes: readonly string[], node: string)
 /** Past these a what-if leaves the event loop (a worker re-parses the node: worth it only for big work). */
 const WHATIF_INLINE_CHANGES = 100;
 const WHATIF_INLINE_RULES = 20_000;
-const rulesOf = (r: Ruleset): number => r.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
 
 export async function runTrace(app: FastifyInstance, req: TraceRequest): Promise<SingleTrace | ClusterTrace> {
   if (req.cluster !== undefined || (req.from && req.follow !== false)) return runClusterTrace(app, req);
@@ -90,7 +90,7 @@ export async function runTrace(app: FastifyInstance, req: TraceRequest): Promise
   const host = req.host ? hostFrom(req.host, 'host') : await storedHost(app, node, loaded.dump);
   const changes = Array.isArray(req.changes) ? req.changes : req.changes?.[node];
   const options = { explain: true, node, ...(host ? { host } : {}) };
-  if (changes?.length && (changes.length > WHATIF_INLINE_CHANGES || rulesOf(loaded.ruleset) > WHATIF_INLINE_RULES)) {
+  if (changes?.length && (changes.length > WHATIF_INLINE_CHANGES || rulesetStats(loaded.ruleset).rules > WHATIF_INLINE_RULES)) {
     // A big what-if (render, re-parse and trace a large node twice) runs in an analysis worker.
     const text = await versionText(app, loaded.dump.sha256);
     const answer = await app.analysis.whatIf({ kind: 'whatif', text, family: loaded.ruleset.family, node, changes, packet: packet.packet, host });

@@ -79,29 +79,21 @@ export default fp(
       }
     };
 
+    /** One uncached task in the pool: refused past the queue, a worker out of memory reported as such. */
+    const runInPool = async <T>(task: DiffTask | WhatIfTask | PrepareTask): Promise<T> => {
+      const p = poolNow();
+      refuseWhenFull(p);
+      const answer = (await p.run(task).catch(tooLarge)) as T;
+      ran++;
+      return answer;
+    };
+
     const service: AnalysisService = {
-      diff: (task) =>
-        admit('diff', async () => {
-          const p = poolNow();
-          refuseWhenFull(p);
-          const answer = (await p.run(task).catch(tooLarge)) as DiffAnswer;
-          ran++;
-          return answer;
-        }),
-      whatIf: (task) =>
-        admit('whatif', async () => {
-          const p = poolNow();
-          refuseWhenFull(p);
-          const answer = (await p.run(task).catch(tooLarge)) as WhatIfAnswer;
-          ran++;
-          return answer;
-        }),
+      diff: (task) => admit('diff', () => runInPool<DiffAnswer>(task)),
+      whatIf: (task) => admit('whatif', () => runInPool<WhatIfAnswer>(task)),
       prepare: (task) =>
         admit('prepare', async () => {
-          const p = poolNow();
-          refuseWhenFull(p);
-          const answer = (await p.run(task).catch(tooLarge)) as PrepareAnswer;
-          ran++;
+          const answer = await runInPool<PrepareAnswer>(task);
           if (answer.kind === 'unprocessable') throw new DumpParseError(answer.message, answer.problems, answer.field);
           return answer.prepared;
         }),

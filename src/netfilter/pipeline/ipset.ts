@@ -118,6 +118,9 @@ export interface SetLookupValue {
 /** The packet's value for one dimension, taken from its source or destination side (`src`/`dst` flag). */
 export type SetValueOf = (dim: Dimension, side: 'src' | 'dst') => SetLookupValue | undefined;
 
+/** A set without a family holds any; `family inet`/`inet6` sets only their own (ip_set_test, ip_set_add). */
+const familyFits = (set: IpSet, family: 'ipv4' | 'ipv6'): boolean => !set.family || set.family === (family === 'ipv4' ? 'inet' : 'inet6');
+
 /** Result of a set lookup: true/false, or undefined when the contents do not say. */
 export type SetAnswer = boolean | undefined;
 
@@ -140,7 +143,7 @@ export function lookupSet(sets: ReadonlyMap<string, IpSet>, set: IpSet, sides: r
     return unknown || set.partial ? undefined : false;
   }
   if (set.dimensions.length > sides.length) return false;
-  if (set.family && set.family !== (family === 'ipv4' ? 'inet' : 'inet6')) return false;
+  if (!familyFits(set, family)) return false;
   const values: SetLookupValue[] = [];
   for (let i = 0; i < set.dimensions.length; i++) {
     const v = valueOf(set.dimensions[i]!, sides[i]!);
@@ -259,13 +262,13 @@ export function changeSet(
     for (const m of set.members) {
       const inner = sets.get(m.parts[0]!);
       if (!inner || inner.type === 'list:set' || inner.dimensions.length > sides.length) continue;
-      if (inner.family && inner.family !== (family === 'ipv4' ? 'inet' : 'inet6')) continue;
+      if (!familyFits(inner, family)) continue;
       return changeSet(sets, inner.name, sides, valueOf, family, op);
     }
     return { sets };
   }
   if (set.dimensions.length > sides.length) return { sets };
-  if (set.family && set.family !== (family === 'ipv4' ? 'inet' : 'inet6')) return { sets };
+  if (!familyFits(set, family)) return { sets };
   const el = elementFor(set, sides, valueOf);
   if (!el) return { sets };
   const key = (m: IpSetMember): string => m.parts.map((p) => p.replace(/\/(32|128)$/, '')).join(',');

@@ -39,38 +39,48 @@ export async function heavyRequests(add: AddRow, input: { g10k: KubeDump; other1
   });
   add(SECTION, `${mib(bombText.length)} gzip bomb (${mib(bomb.length)} sent), default limits`, `HTTP ${status}; server peak RSS ${mib(bombPeak)}`, `refused, < 1 GiB — ${verdict(status === 413 && bombPeak < GiB)}`);
 
-  const healthz: number[] = [];
-  let findingsMs = 0;
-  const findingsPeak = await withServer(async (s) => {
-    await uploadNode(s, 'n10k', input.g10k);
+  // /healthz polled back to back while `work` runs: the event loop's answer time under that load.
+  const pollWhile = async <T>(s: ServerProcess, work: Promise<T>): Promise<{ result: T; polls: number[] }> => {
     let done = false;
-    const findings = expectStatus('findings', [200], `${s.url}${API}/nodes/n10k/findings`, {}).then((a) => {
+    const finished = work.finally(() => {
       done = true;
-      findingsMs = a.ms;
     });
-    while (!done) healthz.push((await expectStatus('healthz', [200], `${s.url}/healthz`, {})).ms);
-    await findings;
+    const polls: number[] = [];
+    while (!done) polls.push((await expectStatus('healthz', [200], `${s.url}/healthz`, {})).ms);
+    return { result: await finished, polls };
+  };
+  const healthzFigure = (polls: number[]): string => `/healthz p99 ${fmt(percentile(polls, 99), 1)} ms, max ${fmt(Math.max(...polls), 1)} ms over ${polls.length} polls`;
+
+  let findings = { result: { ms: 0 }, polls: [] as number[] };
+  let upload = { result: { ms: 0 }, polls: [] as number[] };
+  const findingsPeak = await withServer(async (s) => {
+    upload = await pollWhile(s, uploadNode(s, 'n10k', input.g10k));
+    findings = await pollWhile(s, expectStatus('findings', [200], `${s.url}${API}/nodes/n10k/findings`, {}));
   });
-  add(SECTION, `/healthz while findings run on the 10k node (${healthz.length} polls during ${fmt(findingsMs)} ms of findings)`, `p99 ${fmt(percentile(healthz, 99), 1)} ms, max ${fmt(Math.max(...healthz), 1)} ms; peak RSS ${mib(findingsPeak)}`, `p99 < 100 ms — ${verdict(percentile(healthz, 99) < 100)}`);
+  add(SECTION, `upload of the 10k node (${fmt(upload.result.ms)} ms, parsed in a worker)`, healthzFigure(upload.polls), `p99 < 100 ms — ${verdict(percentile(upload.polls, 99) < 100)}`);
+  add(SECTION, `findings of the 10k node (${fmt(findings.result.ms)} ms)`, `${healthzFigure(findings.polls)}; peak RSS ${mib(findingsPeak)} (was: /healthz blocked 28 s on 5k)`, `p99 < 100 ms — ${verdict(percentile(findings.polls, 99) < 100)}`);
 
   let diffMs = 0;
+  let diffPolls: number[] = [];
   const diffPeak = await withServer(async (s) => {
     await uploadNode(s, 'a10k', input.g10k);
     await uploadNode(s, 'b10k', input.other10k);
     const t = performance.now();
-    await Promise.all([1, 2].map(() => expectStatus('diff', [200, 503], `${s.url}${API}/diff?left=a10k&right=b10k`, {})));
+    diffPolls = (await pollWhile(s, Promise.all([1, 2].map(() => expectStatus('diff', [200, 503], `${s.url}${API}/diff?left=a10k&right=b10k`, {}))))).polls;
     diffMs = performance.now() - t;
   });
-  add(SECTION, 'two diffs of two unrelated 10k-Service nodes at once', `${fmt(diffMs)} ms; server peak RSS ${mib(diffPeak)}`, `< 1 GiB — ${verdict(diffPeak < GiB)}`);
+  add(SECTION, 'two diffs of two unrelated 10k-Service nodes at once (after uploading both)', `${fmt(diffMs)} ms; server peak RSS ${mib(diffPeak)}; ${healthzFigure(diffPolls)}`, `< 1 GiB — ${verdict(diffPeak < GiB)}`);
 
   const changes = Array.from({ length: 25_000 }, (_, i) => `-A KUBE-FORWARD -s 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32 -j ACCEPT`);
   let whatIf = '';
+  let whatIfPolls: number[] = [];
   const whatIfPeak = await withServer(async (s) => {
     await uploadNode(s, 'w10k', input.g10k);
     const packet = tracePackets(input.g10k)[0];
     const big = await call(`${s.url}${API}/trace`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ node: 'w10k', packet, changes }) });
-    const bounded = await expectStatus('what-if', [200], `${s.url}${API}/trace`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ node: 'w10k', packet, changes: changes.slice(0, 1000) }) });
-    whatIf = `25,000 changes: HTTP ${big.status} in ${fmt(big.ms)} ms; 1,000 changes: ${fmt(bounded.ms)} ms`;
+    const bounded = await pollWhile(s, expectStatus('what-if', [200], `${s.url}${API}/trace`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ node: 'w10k', packet, changes: changes.slice(0, 1000) }) }));
+    whatIfPolls = bounded.polls;
+    whatIf = `25,000 changes: HTTP ${big.status} in ${fmt(big.ms)} ms; 1,000 changes: ${fmt(bounded.result.ms)} ms in a worker`;
   });
-  add(SECTION, 'what-if changes on the 10k node', `${whatIf}; peak RSS ${mib(whatIfPeak)}`, `bounded, < 1 GiB — ${verdict(whatIfPeak < GiB)}`);
+  add(SECTION, 'what-if changes on the 10k node', `${whatIf}; ${healthzFigure(whatIfPolls)}; peak RSS ${mib(whatIfPeak)}`, `bounded, p99 < 100 ms, < 1 GiB — ${verdict(whatIfPeak < GiB && percentile(whatIfPolls, 99) < 100)}`);
 }

@@ -1,11 +1,14 @@
 // Child process of the HTTP bench sections (started by server-process.ts with
-// `fork`): the real app (buildApp) on the SQLite file given as argv[2],
+// `fork`): the shipped app (dist/, as the image runs it; `npm run bench`
+// builds it first) on the SQLite file given as argv[2],
 // listening on 127.0.0.1 on an ephemeral port. Talks to the parent over IPC:
 // sends {type:'ready', url}; answers {type:'memory', gc?} with its memory
 // figures. Exits when the parent says {type:'exit'} or goes away.
 import { readFileSync } from 'node:fs';
-import { buildApp } from '../src/http/app.ts';
-import { DEFAULT_CONFIG, type Config } from '../src/http/config.ts';
+import type { Config } from '../src/http/config.ts';
+
+// dist/ has no type declarations: its modules are typed as the sources they are compiled from.
+const shipped = (file: string): Promise<unknown> => import(new URL(`../dist/http/${file}`, import.meta.url).href);
 
 export interface MemoryReport {
   type: 'memory';
@@ -41,6 +44,8 @@ async function main(): Promise<void> {
   const file = process.argv[2];
   if (!file || !process.send) throw new Error('usage: fork bench/server.ts <sqlite file> (with an IPC channel)');
   // A loopback bind and a fresh database: the auth plugin (if any) serves everything without a token.
+  const { buildApp } = (await shipped('app.js')) as typeof import('../src/http/app.ts');
+  const { DEFAULT_CONFIG } = (await shipped('config.js')) as typeof import('../src/http/config.ts');
   const config: Config = { ...DEFAULT_CONFIG, databaseUrl: `file:${file}`, logLevel: 'silent', host: '127.0.0.1', port: 0 };
   const app = await buildApp({ config, logger: false });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });

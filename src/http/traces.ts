@@ -20,7 +20,7 @@ import {
   type TraceOutcome,
 } from '../netfilter/index.ts';
 import { InvalidInputError, NotFoundError, type DumpInfo } from '../store/index.ts';
-import { clusterNodeNames, loadNodeRuleset, loadRuleset, storedHost as storedHostResult, versionText, type HostResult } from './ruleset.ts';
+import { clusterNodeNames, loadNodeRuleset, loadRuleset, nodeVersion, storedHost as storedHostResult, versionText, type HostResult } from './ruleset.ts';
 import type { TraceRequest } from './schemas/query.ts';
 
 export interface SingleTrace {
@@ -69,7 +69,13 @@ function withChanges(ruleset: Ruleset, changes: readonly string[], node: string)
   return r.ruleset;
 }
 
-/** Past these a what-if leaves the event loop (a worker re-parses the node: worth it only for big work). */
+/** The rules of the nodes' latest versions (from their stored stats: nothing parsed). */
+async function clusterRules(app: FastifyInstance, names: readonly string[], family: Family): Promise<number> {
+  const dumps = await Promise.all(names.map((name) => nodeVersion(app, name, 'latest', family)));
+  return dumps.reduce((n, d) => n + d.stats.rules, 0);
+}
+
+/** Past these a what-if leaves the event loop (a worker re-parses the nodes: worth it only for big work). */
 const WHATIF_INLINE_CHANGES = 100;
 const WHATIF_INLINE_RULES = 20_000;
 
@@ -103,12 +109,14 @@ export async function runTrace(app: FastifyInstance, req: TraceRequest): Promise
   return { kind: 'single', node, dump: loaded.dump.id, outcomes: result.outcomes, warnings: [...result.warnings, ...packet.notes], ...(before ? { before } : {}) };
 }
 
-async function clusterNodes(app: FastifyInstance, cluster: string | undefined, start: string, family: Family): Promise<ClusterNode[]> {
-  const names: string[] = [];
-  if (cluster !== undefined) {
-    names.push(...(await clusterNodeNames(app, cluster, family)));
-    if (!names.includes(start)) throw new NotFoundError(`node "${start}" is not in cluster "${cluster}" (or has no ${family} dump)`);
-  } else names.push(start);
+async function clusterNames(app: FastifyInstance, cluster: string | undefined, start: string, family: Family): Promise<readonly string[]> {
+  if (cluster === undefined) return [start];
+  const names = await clusterNodeNames(app, cluster, family);
+  if (!names.includes(start)) throw new NotFoundError(`node "${start}" is not in cluster "${cluster}" (or has no ${family} dump)`);
+  return names;
+}
+
+async function clusterNodes(app: FastifyInstance, names: readonly string[], family: Family): Promise<ClusterNode[]> {
   return Promise.all(
     names.map(async (name) => {
       const loaded = await loadNodeRuleset(app, name, 'latest', { family });
@@ -121,9 +129,29 @@ async function runClusterTrace(app: FastifyInstance, req: TraceRequest): Promise
   const start = req.from?.node ?? req.node;
   if (!start) throw new InvalidInputError('a cluster trace needs `from.node`', [{ path: '/body/from', message: 'required' }]);
   const packet = packetOf(req, req.from?.interface, req.from?.local);
-  const nodes = await clusterNodes(app, req.cluster, start, packet.packet.family);
+  const family = packet.packet.family;
+  const names = await clusterNames(app, req.cluster, start, family);
   const changes = req.changes === undefined ? {} : Array.isArray(req.changes) ? { [start]: req.changes } : req.changes;
-  for (const name of Object.keys(changes)) if (!nodes.some((n) => n.name === name)) throw new NotFoundError(`what-if changes name node "${name}", which is not in the trace`);
+  for (const name of Object.keys(changes)) if (!names.includes(name)) throw new NotFoundError(`what-if changes name node "${name}", which is not in the trace`);
+  if (Object.values(changes).reduce((n, c) => n + c.length, 0) > WHATIF_INLINE_CHANGES || (Object.keys(changes).length && (await clusterRules(app, names, family)) > WHATIF_INLINE_RULES)) {
+    // Big what-ifs across the cluster: every node parsed, changed and traced twice, in a worker.
+    const answer = await app.analysis.clusterWhatIf(async () => ({
+      kind: 'cluster-whatif',
+      family,
+      start,
+      changes,
+      packet: packet.packet,
+      nodes: await Promise.all(
+        names.map(async (name) => {
+          const dump = await nodeVersion(app, name, 'latest', family);
+          return { name, text: await versionText(app, dump.sha256), host: (await storedHost(app, name, dump)) ?? assumedHost() };
+        }),
+      ),
+    }));
+    if (answer.kind === 'refused') throw refusedChanges(answer.errors, answer.node);
+    return { kind: 'cluster', paths: answer.paths, warnings: [...answer.warnings, ...packet.notes], before: answer.before };
+  }
+  const nodes = await clusterNodes(app, names, family);
   const changed = nodes.map((n) => (changes[n.name]?.length ? { ...n, ruleset: withChanges(n.ruleset, changes[n.name]!, n.name) } : n));
   const result = traceCluster(changed, start, packet.packet, { explain: true });
   const before = Object.keys(changes).length ? traceCluster(nodes, start, packet.packet, { explain: true }).paths : undefined;

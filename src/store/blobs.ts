@@ -15,7 +15,8 @@
 // A blob referenced by another blob (`baseOf`, `mergedInto`) or by a dump is
 // never deleted; `deleteUnreferencedBlobs` follows the references down.
 import { createHash } from 'node:crypto';
-import { deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflateRawSync, gunzip, gzip, inflateRawSync } from 'node:zlib';
 import { writeConnection, type Client } from './db.ts';
 import { decodeText } from './charset.ts';
 import type { DeltaBase, DeltaBaseCache } from './delta-cache.ts';
@@ -102,22 +103,26 @@ export async function putBytes(tx: Client, input: Uint8Array, sha256: string = s
   const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const compress = bytes.length >= COMPRESS_FROM_BYTES;
   // Big texts are written inside the upload's request: gzip -1 is 2.5× faster than -6 for ~13% more bytes.
-  const data = compress ? gzipSync(bytes, { level: bytes.length >= FAST_GZIP_FROM_BYTES ? 1 : 6 }) : bytes;
+  const data = compress ? await gzipAsync(bytes, { level: bytes.length >= FAST_GZIP_FROM_BYTES ? 1 : 6 }) : bytes;
   await insertBlob(tx, { sha256, size: bytes.length, encoding: compress ? 'gzip' : 'identity', data });
   return sha256;
 }
 
+// zlib in libuv's thread pool: (un)zipping a 10k-Service text takes the event loop 100-300 ms.
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
 /** The bytes of a blob stored whole (`identity` / `gzip`). */
-function blobBytes(blob: { encoding: string; data: Uint8Array }): Buffer {
+async function blobBytes(blob: { encoding: string; data: Uint8Array }): Promise<Buffer> {
   const buf = bufferOf(blob.data);
-  if (blob.encoding === 'gzip') return gunzipSync(buf);
+  if (blob.encoding === 'gzip') return gunzipAsync(buf);
   if (blob.encoding === 'identity') return buf;
   throw new Error(`blob encoding "${blob.encoding}" is not a whole text`);
 }
 
 /** The text of a blob stored whole (`identity` / `gzip`); bytes that are not UTF-8 read as Latin-1, as uploads do. */
-export function decodeBlob(blob: { encoding: string; data: Uint8Array }): string {
-  return decodeText(blobBytes(blob)).text;
+export async function decodeBlob(blob: { encoding: string; data: Uint8Array }): Promise<string> {
+  return decodeText(await blobBytes(blob)).text;
 }
 
 /** The bytes of a blob as stored: whole blobs as they were put, texts of deltas as UTF-8. Null when there is none. */
@@ -142,7 +147,7 @@ async function textOf(tx: Client, sha256: string, depth: number): Promise<string
   switch (blob.encoding) {
     case 'identity':
     case 'gzip':
-      return decodeBlob(blob);
+      return await decodeBlob(blob);
     case 'delta': {
       if (!blob.baseSha256) throw new Error(`blob ${sha256}: delta without a base`);
       const base = await textLines(tx, blob.baseSha256, depth + 1);
@@ -295,7 +300,7 @@ export async function getCountersJson(tx: Client, countersSha256: string, canoni
   const blob = await readBlob(tx, countersSha256);
   if (!blob) return null;
   // Rows written before the counters encoding hold the JSON text.
-  if (blob.encoding !== 'counters') return JSON.parse(decodeBlob(blob)) as Record<string, unknown>;
+  if (blob.encoding !== 'counters') return JSON.parse(await decodeBlob(blob)) as Record<string, unknown>;
   const canonical = await getBlobText(tx, canonicalSha256);
   if (canonical === null) throw new Error(`blob ${canonicalSha256} is missing`);
   return countersJsonOf(canonical, decodeCounters(inflateRawSync(blob.data)));

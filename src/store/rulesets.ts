@@ -1,7 +1,7 @@
 // Parsed rulesets of stored dumps, cached by content hash so query endpoints
 // (trace, diff, ...) do not re-parse. The cache is an object the app owns
 // (passed to buildApp), never a module-level singleton.
-import { parseDump, type Diagnostic, type DumpFormat, type Family, type Ruleset } from '../netfilter/index.ts';
+import { parseDumpSteps, type Diagnostic, type Steps, type DumpFormat, type Family, type Ruleset } from '../netfilter/index.ts';
 import { getBlobText } from './blobs.ts';
 import type { Client } from './db.ts';
 import type { DumpInfo } from './dumps.ts';
@@ -93,13 +93,43 @@ export interface ParsedRuleset {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-export type RulesetCache = LruCache<string, ParsedRuleset>;
+/** The parsed rulesets kept, and the parses under way (one per key, whoever asks). */
+export type RulesetCache = LruCache<string, ParsedRuleset> & {
+  readonly parsing: Map<string, Promise<ParsedRuleset>>;
+  /** How a cold parse lets other work run: after `sliceMs` of parsing, it waits for `pause()`. */
+  readonly yielding: ParseYielding;
+};
+
+export interface ParseYielding {
+  readonly sliceMs: number;
+  readonly pause: () => Promise<void>;
+}
+
+/** A turn of the event loop after each 10 ms of parsing. */
+export const EVENT_LOOP_TURNS: ParseYielding = { sliceMs: 10, pause: () => new Promise<void>((resolve) => setImmediate(resolve)) };
 
 /** A parsed ruleset's weight in the cache: its rules (about 1-2 KB of heap each). */
 const rulesOf = (p: ParsedRuleset): number => p.ruleset.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length + 1, 0), 0);
 
 /** At most `max` parsed rulesets and at most `maxRules` rules in all (the memory they hold). */
-export const createRulesetCache = (max = 64, maxRules = Infinity): RulesetCache => new LruCache<string, ParsedRuleset>(max, { maxWeight: maxRules, weigh: rulesOf });
+export const createRulesetCache = (max = 64, maxRules = Infinity, yielding = EVENT_LOOP_TURNS): RulesetCache =>
+  Object.assign(new LruCache<string, ParsedRuleset>(max, { maxWeight: maxRules, weigh: rulesOf }), { parsing: new Map<string, Promise<ParsedRuleset>>(), yielding });
+
+/**
+ * Runs `steps`, pausing whenever ~`sliceMs` of work went by: a cold parse of a 10k-Service node
+ * (a second or more) then delays other requests by a slice, not by the whole parse.
+ */
+async function runStepsYielding<T>(steps: Steps<T>, { sliceMs, pause }: ParseYielding): Promise<T> {
+  let since = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - since >= sliceMs) {
+      await pause();
+      since = performance.now();
+    }
+  }
+}
 
 export interface LoadedRuleset extends ParsedRuleset {
   readonly dump: DumpInfo;
@@ -136,12 +166,19 @@ export async function loadBlobRuleset(
   const key = rulesetCacheKey(source, family, sha256);
   const hit = cache.get(key);
   if (hit) return hit;
-  const text = await getBlobText(client, sha256);
-  if (text === null) throw new Error(`blob ${sha256} is missing`);
-  const result = parseDump(text, { family, format: source === 'canonical' ? 'iptables-save' : format });
-  const parsed: ParsedRuleset = { ruleset: result.ruleset, format: result.format, diagnostics: result.diagnostics };
-  cache.set(key, parsed);
-  return parsed;
+  const pending = cache.parsing.get(key);
+  if (pending) return pending;
+  const parse = async (): Promise<ParsedRuleset> => {
+    const text = await getBlobText(client, sha256);
+    if (text === null) throw new Error(`blob ${sha256} is missing`);
+    const result = await runStepsYielding(parseDumpSteps(text, { family, format: source === 'canonical' ? 'iptables-save' : format }), cache.yielding);
+    const parsed: ParsedRuleset = { ruleset: result.ruleset, format: result.format, diagnostics: result.diagnostics };
+    cache.set(key, parsed);
+    return parsed;
+  };
+  const job = parse().finally(() => cache.parsing.delete(key));
+  cache.parsing.set(key, job);
+  return job;
 }
 
 /** The parsed ruleset of a stored dump version (its metadata already read). */

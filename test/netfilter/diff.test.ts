@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diffRulesets, diffSequences, formatUnifiedDiff, parseDump } from '../../src/netfilter/index.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { diffRulesets, diffSequences, formatUnifiedDiff, outlineCanonicalText, outlineRuleset, parseDump } from '../../src/netfilter/index.ts';
+import { prepareDump } from '../../src/store/ingest.ts';
+import { CORPUS, corpusAvailable, FIXTURES } from '../support/paths.ts';
 
 const ruleset = (text: string) => parseDump(text).ruleset;
 
@@ -139,4 +143,38 @@ test('diffSequences past the minimal-edit bound: still an exact edit script, anc
   assert.equal(ops.filter((o) => o === ' ').length, 2);
   assert.equal(ops.filter((o) => o === '-').length, 20_000);
   assert.equal(ops.filter((o) => o === '+').length, 20_001);
+});
+
+test('outlineCanonicalText: the outline a parse gives, for every stored canonical text (seeds, corpus); undefined for other texts', (t) => {
+  const texts = ['seeds', 'seed004'].flatMap((dir) =>
+    readdirSync(join(FIXTURES, dir))
+      .filter((f) => f.endsWith('.txt'))
+      .map((f): [string, string] => [`${dir}/${f}`, readFileSync(join(FIXTURES, dir, f), 'utf8')]),
+  );
+  if (corpusAvailable()) {
+    for (const dir of readdirSync(CORPUS, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name.startsWith('iptables'))) {
+      for (const f of readdirSync(join(CORPUS, dir.name))) texts.push([`${dir.name}/${f}`, readFileSync(join(CORPUS, dir.name, f), 'utf8')]);
+    }
+  } else t.diagnostic('corpus not found: seeds only');
+  let outlined = 0;
+  for (const [name, text] of texts) {
+    let prepared;
+    try {
+      prepared = prepareDump(text);
+    } catch {
+      continue; // refused uploads have no canonical text
+    }
+    const outline = outlineCanonicalText(prepared.canonicalText);
+    assert.ok(outline, `${name}: its canonical text outlines`);
+    const parsed = parseDump(prepared.canonicalText, { family: prepared.family, format: 'iptables-save' }).ruleset;
+    assert.deepEqual(outline, outlineRuleset(parsed), name);
+    outlined++;
+  }
+  t.diagnostic(`${outlined} canonical texts outlined`);
+  assert.ok(outlined >= 10, `${outlined} texts outlined`);
+  // Counters, comments, blank lines, rules of undeclared chains: not a canonical text, so the caller parses.
+  for (const other of ['*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n', '# x\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n', '*filter\n:INPUT ACCEPT [0:0]\n-A FOO -j DROP\nCOMMIT\n', '*filter\n:INPUT ACCEPT [0:0]\n', '*filter\n:FOO ACCEPT [0:0]\nCOMMIT\n', '*filter\n:INPUT ACCEPT [0:0]\n[1:2] -A INPUT -j DROP\nCOMMIT\n']) {
+    assert.equal(outlineCanonicalText(other), undefined, JSON.stringify(other));
+  }
+  assert.deepEqual(diffRulesets(outlineCanonicalText(prepareDump(LEFT).canonicalText)!, outlineCanonicalText(prepareDump(RIGHT).canonicalText)!), diffRulesets(ruleset(LEFT), ruleset(RIGHT)));
 });

@@ -1,5 +1,5 @@
 // What the analysis worker is sent and answers (plain data: it crosses threads by structured clone).
-import type { DumpFormat, Family, Finding, Host, KubeService, Packet, TraceOutcome } from '../../netfilter/index.ts';
+import type { ClusterPath, DumpFormat, Family, Finding, Host, KubeService, Packet, TraceOutcome } from '../../netfilter/index.ts';
 import type { PreparedDump } from '../../store/ingest.ts';
 import type { Problem } from '../../store/errors.ts';
 
@@ -34,17 +34,12 @@ export interface AnalysisTask {
   readonly hostJson: string | null;
 }
 
-export interface DiffAnswer {
-  readonly kind: 'diff';
-  readonly threadId: number;
-  /** `format=unified`: the text diff. */
-  readonly unified?: string;
-  /**
-   * Otherwise the DiffResult answer, serialized in the worker: a diff of two unrelated 10k-Service
-   * nodes is ~70 MB of JSON, and one string crosses threads far cheaper than its object graph.
-   */
-  readonly json?: string;
-}
+/**
+ * A diff's answer as bytes: the unified text (`unified`), else the DiffResult JSON, written in the
+ * worker: a diff of two unrelated 10k-Service nodes is ~70 MB of JSON, and bytes moved across
+ * threads cost nothing, where its object graph (or even a string) would be copied.
+ */
+export type DiffAnswer = Uint8Array;
 
 /** An upload's dump parsed and canonicalized (prepareDump) in a worker. */
 export interface PrepareTask {
@@ -53,9 +48,9 @@ export interface PrepareTask {
   readonly options: { readonly family?: Family | undefined; readonly format?: DumpFormat | undefined; readonly strict?: boolean | undefined; readonly field: string; readonly originalBytes?: Uint8Array | undefined };
 }
 
-/** What prepareDump gave, without the parsed ruleset; or the DumpParseError it threw, as data (classes do not cross threads). */
+/** What prepareDump gave, without the parsed ruleset (and without `originalText` when it is the task's text); or the DumpParseError it threw, as data (classes do not cross threads). */
 export type PrepareAnswer =
-  | { readonly kind: 'prepared'; readonly prepared: Omit<PreparedDump, 'ruleset'> }
+  | { readonly kind: 'prepared'; readonly prepared: Omit<PreparedDump, 'ruleset' | 'originalText'> & { readonly originalText?: string } }
   | { readonly kind: 'unprocessable'; readonly message: string; readonly problems: readonly Problem[]; readonly field: string };
 
 /** A what-if trace of one node: its canonical text with the changes applied, traced before and after. */
@@ -68,6 +63,20 @@ export interface WhatIfTask {
   readonly packet: Packet;
   readonly host: Host | undefined;
 }
+
+/** A what-if trace across a cluster's nodes: each node's canonical text and host, the changes by node. */
+export interface ClusterWhatIfTask {
+  readonly kind: 'cluster-whatif';
+  readonly family: Family;
+  readonly nodes: readonly { readonly name: string; readonly text: string; readonly host: Host }[];
+  readonly start: string;
+  readonly changes: Readonly<Record<string, readonly string[]>>;
+  readonly packet: Packet;
+}
+
+export type ClusterWhatIfAnswer =
+  | { readonly kind: 'cluster-whatif'; readonly paths: ClusterPath[]; readonly before: ClusterPath[]; readonly warnings: string[] }
+  | { readonly kind: 'refused'; readonly node: string; readonly errors: { readonly change: number; readonly message: string }[] };
 
 export type WhatIfAnswer =
   | { readonly kind: 'whatif'; readonly outcomes: TraceOutcome[]; readonly before: TraceOutcome[]; readonly warnings: string[] }

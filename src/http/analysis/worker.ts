@@ -2,8 +2,9 @@
 // parsed here from its text, so the server's event loop keeps answering
 // (/healthz, uploads, traces) while a 10k-Service node is linted.
 import { threadId } from 'node:worker_threads';
-import { applyRuleChanges, buildHost, diffRulesets, extractServices, formatUnifiedDiff, lintRuleset, parseDump, semanticDiff, tracePacket, type Host } from '../../netfilter/index.ts';
-import type { AnalysisResult, AnalysisTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from './task.ts';
+import { move } from 'piscina';
+import { applyRuleChanges, buildHost, diffRulesets, extractServices, formatUnifiedDiff, lintRuleset, outlineCanonicalText, parseDump, semanticDiff, traceCluster, tracePacket, type ClusterNode, type Host, type RulesetOutline } from '../../netfilter/index.ts';
+import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from './task.ts';
 import { prepareDump } from '../../store/ingest.ts';
 import { DumpParseError } from '../../store/errors.ts';
 
@@ -12,25 +13,33 @@ const hostOf = (json: string | null): Host | undefined => {
   return h?.ok ? h.host : undefined;
 };
 
+/**
+ * The answer's bytes (moved to the main thread, not copied): the unified text, or the DiffResult
+ * JSON. Without probes the stored canonical texts are only outlined, not parsed: two 10k-Service
+ * nodes then need a fraction of the heap (issue 17).
+ */
 function diff(task: DiffTask): DiffAnswer {
-  const left = parseDump(task.left.text, { family: task.family, format: 'iptables-save' }).ruleset;
-  const right = parseDump(task.right.text, { family: task.family, format: 'iptables-save' }).ruleset;
+  const read = (side: DiffTask['left']): RulesetOutline | ReturnType<typeof parseDump>['ruleset'] =>
+    (!task.probes && outlineCanonicalText(side.text)) || parseDump(side.text, { family: task.family, format: 'iptables-save' }).ruleset;
+  const left = read(task.left);
+  const right = read(task.right);
   const d = diffRulesets(left, right);
-  if (task.unified) return { kind: 'diff', threadId, unified: formatUnifiedDiff(d, task.left.label, task.right.label) };
+  if (task.unified) return move(Buffer.from(formatUnifiedDiff(d, task.left.label, task.right.label))) as DiffAnswer;
   let probes: { count: number; differences: { probe: Record<string, unknown>; left: string[]; right: string[] }[] } | undefined;
-  if (task.probes) {
+  if (task.probes && !('kind' in left) && !('kind' in right)) {
     const [lh, rh] = [hostOf(task.left.hostJson), hostOf(task.right.hostJson)];
     const s = semanticDiff(left, right, { ...(lh ? { leftHost: lh } : {}), ...(rh ? { rightHost: rh } : {}) });
     probes = { count: s.probes, differences: s.differences.map((x) => ({ probe: { ...x.probe }, left: [...x.left], right: [...x.right] })) };
   }
   const answer = { ...task.sides, summary: d.summary, tablesOnlyLeft: d.tablesOnlyLeft, tablesOnlyRight: d.tablesOnlyRight, chains: d.chains, ...(probes ? { probes } : {}) };
-  return { kind: 'diff', threadId, json: JSON.stringify(answer) };
+  return move(Buffer.from(JSON.stringify(answer))) as DiffAnswer;
 }
 
 function prepare(task: PrepareTask): PrepareAnswer {
   try {
-    const { ruleset: _parsed, ...prepared } = prepareDump(task.text, task.options);
-    return { kind: 'prepared', prepared };
+    const { ruleset: _parsed, originalText, ...prepared } = prepareDump(task.text, task.options);
+    // The uploaded text usually is the original: not copied back to the thread that sent it.
+    return { kind: 'prepared', prepared: originalText === task.text ? prepared : { ...prepared, originalText } };
   } catch (err) {
     if (err instanceof DumpParseError) return { kind: 'unprocessable', message: err.message, problems: err.problems, field: err.field };
     throw err;
@@ -47,9 +56,28 @@ function whatIf(task: WhatIfTask): WhatIfAnswer {
   return { kind: 'whatif', outcomes: [...after.outcomes], before: [...before.outcomes], warnings: [...after.warnings] };
 }
 
-export default function analyze(task: AnalysisTask | DiffTask | PrepareTask | WhatIfTask): AnalysisResult | DiffAnswer | PrepareAnswer | WhatIfAnswer {
+function clusterWhatIf(task: ClusterWhatIfTask): ClusterWhatIfAnswer {
+  const nodes: ClusterNode[] = task.nodes.map((n) => ({ name: n.name, host: n.host, ruleset: parseDump(n.text, { family: task.family, format: 'iptables-save' }).ruleset }));
+  const changed: ClusterNode[] = [];
+  for (const n of nodes) {
+    const changes = task.changes[n.name];
+    if (!changes?.length) {
+      changed.push(n);
+      continue;
+    }
+    const r = applyRuleChanges(n.ruleset, changes);
+    if (!r.ok) return { kind: 'refused', node: n.name, errors: r.errors.map((e) => ({ change: e.change, message: e.message })) };
+    changed.push({ ...n, ruleset: r.ruleset });
+  }
+  const after = traceCluster(changed, task.start, task.packet, { explain: true });
+  const before = traceCluster(nodes, task.start, task.packet, { explain: true });
+  return { kind: 'cluster-whatif', paths: [...after.paths], before: [...before.paths], warnings: [...after.warnings] };
+}
+
+export default function analyze(task: AnalysisTask | DiffTask | PrepareTask | WhatIfTask | ClusterWhatIfTask): AnalysisResult | DiffAnswer | PrepareAnswer | WhatIfAnswer | ClusterWhatIfAnswer {
   if (task.kind === 'diff') return diff(task);
   if (task.kind === 'whatif') return whatIf(task);
+  if (task.kind === 'cluster-whatif') return clusterWhatIf(task);
   if (task.kind === 'prepare') return prepare(task);
   const parsed = parseDump(task.text, { family: task.family, format: task.format });
   if (task.kind === 'services') {

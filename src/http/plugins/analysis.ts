@@ -7,19 +7,24 @@ import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
 import { Piscina } from 'piscina';
 import { sha256Hex } from '../../store/index.ts';
-import type { AnalysisResult, AnalysisTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from '../analysis/task.ts';
+import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from '../analysis/task.ts';
 import { DumpParseError, type PreparedDump } from '../../store/index.ts';
 import { HttpProblem } from './errors.ts';
 
 export interface AnalysisService {
   /** The result of `task`, from the cache or a worker. */
   run(task: AnalysisTask, textSha256: string): Promise<AnalysisResult>;
-  /** A diff in a worker (not cached: its answer is as big as its inputs); same queue bound. */
-  diff(task: DiffTask): Promise<DiffAnswer>;
+  /**
+   * A diff in a worker (not cached: its answer is as big as its inputs); `load` runs once the diff
+   * is admitted, so diffs waiting their turn hold no texts.
+   */
+  diff(load: () => Promise<DiffTask>): Promise<DiffAnswer>;
   /** An upload's dump prepared (parsed, canonicalized) in a worker; DumpParseError as prepareDump throws it. */
   prepare(task: PrepareTask): Promise<Omit<PreparedDump, 'ruleset'>>;
   /** A what-if trace in a worker (not cached). */
   whatIf(task: WhatIfTask): Promise<WhatIfAnswer>;
+  /** A what-if trace across a cluster in a worker (not cached); `load` runs once admitted. */
+  clusterWhatIf(load: () => Promise<ClusterWhatIfTask>): Promise<ClusterWhatIfAnswer>;
   /** Runs in workers and answers from the cache so far (for tests and metrics). */
   stats(): { readonly ran: number; readonly cached: number };
 }
@@ -80,7 +85,7 @@ export default fp(
     };
 
     /** One uncached task in the pool: refused past the queue, a worker out of memory reported as such. */
-    const runInPool = async <T>(task: DiffTask | WhatIfTask | PrepareTask): Promise<T> => {
+    const runInPool = async <T>(task: DiffTask | WhatIfTask | ClusterWhatIfTask | PrepareTask): Promise<T> => {
       const p = poolNow();
       refuseWhenFull(p);
       const answer = (await p.run(task).catch(tooLarge)) as T;
@@ -89,13 +94,14 @@ export default fp(
     };
 
     const service: AnalysisService = {
-      diff: (task) => admit('diff', () => runInPool<DiffAnswer>(task)),
+      diff: (load) => admit('diff', async () => runInPool<DiffAnswer>(await load())),
       whatIf: (task) => admit('whatif', () => runInPool<WhatIfAnswer>(task)),
+      clusterWhatIf: (load) => admit('whatif', async () => runInPool<ClusterWhatIfAnswer>(await load())),
       prepare: (task) =>
         admit('prepare', async () => {
           const answer = await runInPool<PrepareAnswer>(task);
           if (answer.kind === 'unprocessable') throw new DumpParseError(answer.message, answer.problems, answer.field);
-          return answer.prepared;
+          return { ...answer.prepared, originalText: answer.prepared.originalText ?? task.text };
         }),
       run(task, textSha256) {
         const key = [task.kind, textSha256, task.family, task.format, task.hostJson === null ? '-' : sha256Hex(task.hostJson)].join(':');

@@ -1,9 +1,9 @@
 // Compares two rulesets rule by rule in canonical form: equivalent spellings
 // compare equal and counters are ignored. Rules are aligned like a text diff
 // (Myers), so an inserted rule shows as one addition, not a shifted chain.
-import type { Chain, Ruleset, TableName } from '../iptables/model.ts';
+import type { Ruleset, TableName } from '../iptables/model.ts';
 import { BUILTIN_CHAINS } from '../iptables/model.ts';
-import { renderRule } from '../iptables/printer/render.ts';
+import { outlineRuleset, type ChainOutline, type RulesetOutline } from '../iptables/syntax/outline.ts';
 
 export type DiffOp = ' ' | '-' | '+';
 
@@ -194,10 +194,6 @@ function longestIncreasing(pairs: readonly [number, number][]): [number, number]
   return out.reverse();
 }
 
-function chainLines(c: Chain | undefined): string[] {
-  return c ? c.rules.map((r) => renderRule(c.name, r)) : [];
-}
-
 function withContext(a: readonly string[], b: readonly string[], ops: readonly DiffOp[], context: number): { lines: DiffLine[]; added: number; removed: number } {
   const all: DiffLine[] = [];
   let i = 0;
@@ -222,8 +218,11 @@ function withContext(a: readonly string[], b: readonly string[], ops: readonly D
   return { lines: all.filter((_, idx) => keep[idx]), added, removed };
 }
 
-export function diffRulesets(left: Ruleset, right: Ruleset, options: DiffOptions = {}): RulesetDiff {
+/** The differences of two rulesets, parsed or outlined (`outlineCanonicalText`: no parse needed). */
+export function diffRulesets(leftRuleset: Ruleset | RulesetOutline, rightRuleset: Ruleset | RulesetOutline, options: DiffOptions = {}): RulesetDiff {
   const context = options.context ?? 3;
+  const left = 'kind' in leftRuleset ? leftRuleset : outlineRuleset(leftRuleset);
+  const right = 'kind' in rightRuleset ? rightRuleset : outlineRuleset(rightRuleset);
   const chains: ChainDiff[] = [];
   const leftTables = new Map(left.tables.map((t) => [t.name, t]));
   const rightTables = new Map(right.tables.map((t) => [t.name, t]));
@@ -232,8 +231,8 @@ export function diffRulesets(left: Ruleset, right: Ruleset, options: DiffOptions
   for (const tn of tableNames) {
     const lt = leftTables.get(tn);
     const rt = rightTables.get(tn);
-    const lc = new Map((lt?.chains ?? []).map((c) => [c.name, c]));
-    const rc = new Map((rt?.chains ?? []).map((c) => [c.name, c]));
+    const lc = new Map<string, ChainOutline>((lt?.chains ?? []).map((c) => [c.name, c]));
+    const rc = new Map<string, ChainOutline>((rt?.chains ?? []).map((c) => [c.name, c]));
     const names = [...new Set([...lc.keys(), ...rc.keys()])].sort((a, b) => {
       const bi = BUILTIN_CHAINS[tn];
       const ia = bi.indexOf(a);
@@ -244,8 +243,8 @@ export function diffRulesets(left: Ruleset, right: Ruleset, options: DiffOptions
     for (const name of names) {
       const l = lc.get(name);
       const r = rc.get(name);
-      const a = chainLines(l);
-      const b = chainLines(r);
+      const a = l?.lines ?? [];
+      const b = r?.lines ?? [];
       const policyL = l?.builtin ? l.policy : null;
       const policyR = r?.builtin ? r.policy : null;
       const policyDiffers = !!l && !!r && l.builtin && policyL !== policyR;

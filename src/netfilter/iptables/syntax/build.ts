@@ -4,6 +4,7 @@
 import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset, Table, TableName, Target } from '../model.ts';
 import { BUILTIN_CHAINS, isValidChainName } from '../model.ts';
 import { classifyTarget, resolveTarget, VERDICTS, type PendingTarget } from './rule-spec.ts';
+import { runSteps, type Steps } from '../../steps.ts';
 
 /**
  * A rule before its target is resolved. It has the Rule's fields in the
@@ -75,6 +76,13 @@ function inSaveOrder(table: TableName, chains: ChainDraft[]): ChainDraft[] {
 }
 
 export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table {
+  return runSteps(buildTableSteps(draft, diagnostics));
+}
+
+/** A pause every this many rules built. */
+const PAUSE_RULES = 2048;
+
+function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<Table> {
   const { name } = draft;
   const builtins = BUILTIN_CHAINS[name];
   for (const b of builtins) {
@@ -112,41 +120,51 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
   }
   // Option-less targets (verdicts, jumps, gotos) are readonly and shared by the rules of this table.
   const shared: SharedTargets = { verdict: new Map(), goto: new Map(), jump: new Map() };
-  const chains: Chain[] = inSaveOrder(name, [...draft.chains.values()])
-    .map((c): Chain => {
-      const builtin = builtins.includes(c.name);
-      let policy = c.policy;
-      if (builtin && (policy === undefined || policy === null)) {
-        policy = 'ACCEPT';
-        if (c.policy === undefined) {
-          diagnostics.push({
-            line: c.line ?? draft.line,
-            severity: 'info',
-            code: 'assumed-policy',
-            message: `policy of built-in chain ${name}/${c.name} is not in the input; assuming ACCEPT (the kernel's default)`,
-          });
-        }
-      }
-      if (!builtin && policy !== null && policy !== undefined) {
-        diagnostics.push({ line: c.line ?? draft.line, severity: 'error', code: 'policy-on-user-chain', message: `user chain ${c.name} cannot have a policy (${policy})` });
-      }
-      const rules: Rule[] = c.rules.map((r, idx): Rule => {
-        const target = r.target ? sharedTarget(draft, shared, r.target, exists) : null;
-        if (target?.kind === 'extension' && !target.known) {
-          diagnostics.push({ line: r.line, severity: 'warning', code: 'unknown-target', message: `unknown target "${target.name}": kept verbatim; a trace stops there` });
-        }
-        return finishRule(r, idx + 1, target);
-      });
-      return {
-        name: c.name,
-        builtin,
-        policy: builtin ? (policy as Policy | 'UNKNOWN') : null,
-        ...(c.counters ? { counters: c.counters } : {}),
-        ...(c.line !== undefined ? { line: c.line } : {}),
-        rules,
-      };
-    });
+  const chains: Chain[] = [];
+  let built = 0;
+  for (const c of inSaveOrder(name, [...draft.chains.values()])) {
+    if (built >= PAUSE_RULES) {
+      built = 0;
+      yield;
+    }
+    built += c.rules.length;
+    chains.push(buildChain(c));
+  }
   return { name, chains };
+
+  function buildChain(c: ChainDraft): Chain {
+    const builtin = builtins.includes(c.name);
+    let policy = c.policy;
+    if (builtin && (policy === undefined || policy === null)) {
+      policy = 'ACCEPT';
+      if (c.policy === undefined) {
+        diagnostics.push({
+          line: c.line ?? draft.line,
+          severity: 'info',
+          code: 'assumed-policy',
+          message: `policy of built-in chain ${name}/${c.name} is not in the input; assuming ACCEPT (the kernel's default)`,
+        });
+      }
+    }
+    if (!builtin && policy !== null && policy !== undefined) {
+      diagnostics.push({ line: c.line ?? draft.line, severity: 'error', code: 'policy-on-user-chain', message: `user chain ${c.name} cannot have a policy (${policy})` });
+    }
+    const rules: Rule[] = c.rules.map((r, idx): Rule => {
+      const target = r.target ? sharedTarget(draft, shared, r.target, exists) : null;
+      if (target?.kind === 'extension' && !target.known) {
+        diagnostics.push({ line: r.line, severity: 'warning', code: 'unknown-target', message: `unknown target "${target.name}": kept verbatim; a trace stops there` });
+      }
+      return finishRule(r, idx + 1, target);
+    });
+    return {
+      name: c.name,
+      builtin,
+      policy: builtin ? (policy as Policy | 'UNKNOWN') : null,
+      ...(c.counters ? { counters: c.counters } : {}),
+      ...(c.line !== undefined ? { line: c.line } : {}),
+      rules,
+    };
+  }
 }
 
 interface SharedTargets {
@@ -178,5 +196,12 @@ function share<K>(map: Map<K, Target>, key: K, pending: PendingTarget, exists: (
 }
 
 export function buildRuleset(family: Family, tables: readonly TableDraft[], diagnostics: Diagnostic[]): Ruleset {
-  return { family, tables: tables.map((t) => buildTable(t, diagnostics)) };
+  return runSteps(buildRulesetSteps(family, tables, diagnostics));
+}
+
+/** `buildRuleset`, pausing every few thousand rules (see steps.ts). */
+export function* buildRulesetSteps(family: Family, tables: readonly TableDraft[], diagnostics: Diagnostic[]): Steps<Ruleset> {
+  const built: Table[] = [];
+  for (const t of tables) built.push(yield* buildTableSteps(t, diagnostics));
+  return { family, tables: built };
 }

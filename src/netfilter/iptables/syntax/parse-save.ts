@@ -7,6 +7,10 @@ import { newSpecMemo, parseRuleSpec, RULE_SPEC_WORDS } from './rule-spec.ts';
 import { draftChain, newTableDraft, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
 import { inferTables } from './infer-table.ts';
 import { renderMatches, renderOptions } from '../printer/render.ts';
+import { runSteps, type Steps } from '../../steps.ts';
+
+/** A pause every 1,024 lines (a mask): a few milliseconds of parsing. */
+const PAUSE_LINES = 1023;
 
 export interface SaveParseContext {
   readonly family: Family;
@@ -94,6 +98,11 @@ export function isShellPrompt(line: string): boolean {
 }
 
 export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext): SaveParseOutput {
+  return runSteps(parseSaveSteps(lines, ctx));
+}
+
+/** `parseSaveLines`, pausing every few thousand lines (see steps.ts). */
+export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext): Steps<SaveParseOutput> {
   const diagnostics: Diagnostic[] = [];
   const tables: TableDraft[] = [];
   const fragment = new Map<string, ChainDraft>();
@@ -134,6 +143,7 @@ export function parseSaveLines(lines: readonly string[], ctx: SaveParseContext):
   };
 
   for (let idx = 0; idx < lines.length; idx++) {
+    if ((idx & PAUSE_LINES) === PAUSE_LINES) yield;
     const lineNo = idx + 1;
     const original = lines[idx]!;
     const line = original.charCodeAt(original.length - 1) === 13 ? original.slice(0, -1) : original;

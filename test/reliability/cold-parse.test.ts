@@ -1,0 +1,66 @@
+// A cold parse (a stored version not in the ruleset cache: after a restart, or
+// an upload parsed in a worker) runs on the event loop in slices, so other
+// requests get their turn; requests that need the same version share one parse.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKubeDump } from '../../scripts/kube-dump.ts';
+import { parseDump, parseDumpSteps, renderRuleset } from '../../src/netfilter/index.ts';
+import { createRulesetCache } from '../../src/store/index.ts';
+import { loadNodeRuleset } from '../../src/http/ruleset.ts';
+import { startApi } from '../support/api.ts';
+
+const canonicalOf = (r: Parameters<typeof renderRuleset>[0]): string => renderRuleset(r, { counters: false });
+const g = generateKubeDump({ services: 1500, seed: 31 });
+
+function pausesOf(text: string): number {
+  const steps = parseDumpSteps(text);
+  let pauses = 0;
+  while (!steps.next().done) pauses++;
+  return pauses;
+}
+
+test('parseDumpSteps pauses every few thousand lines and gives what parseDump gives', () => {
+  const steps = parseDumpSteps(g.text);
+  let pauses = 0;
+  let r = steps.next();
+  for (; !r.done; r = steps.next()) pauses++;
+  const lines = g.text.split('\n').length;
+  assert.ok(pauses >= Math.floor(lines / 1024), `${pauses} pauses for ${lines} lines`);
+  assert.deepEqual(r.value, parseDump(g.text));
+});
+
+test('a cold parse of a stored version lets the event loop run, and concurrent requests share it', async () => {
+  // A pause at every step of the parse (sliceMs 0), counted, each a turn of the event loop.
+  let paused = 0;
+  let turns = 0;
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      paused++;
+      setImmediate(() => resolve());
+    });
+  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, { sliceMs: 0, pause }) });
+  try {
+    assert.ok(g.text.length > 1 << 20, 'parsed in a worker on upload, so the cache is cold');
+    await api.request.post('/api/v1/nodes/big/dumps').set('content-type', 'text/plain').send(g.text).expect(201);
+    const misses = api.app.rulesetCache.misses;
+    // Other work scheduled while the parse runs: it runs between the parse's slices.
+    let done = false;
+    const spin = (): void => {
+      if (done) return;
+      if (api.app.rulesetCache.parsing.size > 0 && paused > 0) turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const [a, b] = await Promise.all([loadNodeRuleset(api.app, 'big', 'latest'), loadNodeRuleset(api.app, 'big', 'latest')]);
+    done = true;
+    assert.equal(a.ruleset, b.ruleset, 'one parse for both');
+    assert.equal(api.app.rulesetCache.misses - misses, 2, 'both missed the cache; the second joined the first parse');
+    const pauses = pausesOf(canonicalOf(a.ruleset));
+    assert.equal(paused, pauses, 'one pause per step of the one parse');
+    assert.ok(turns >= pauses - 1, `other work ran ${turns} times during a parse with ${pauses} pauses`);
+    const canonical = (await api.request.get(`/api/v1/nodes/big/dumps/${a.dump.id}/canonical`).expect(200)).text;
+    assert.deepEqual(a.ruleset, parseDump(canonical, { family: 'ipv4', format: 'iptables-save' }).ruleset);
+  } finally {
+    await api.close();
+  }
+});

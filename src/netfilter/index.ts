@@ -5,6 +5,7 @@ export { parseDump, parseDumpSteps, detectFormat, detectFamily, saveCommandOf, t
 export { renderRuleset, renderBlocks, renderRule, renderRuleSpec, renderMatches, renderTarget, type RenderOptions, type RenderedBlock } from './iptables/printer/render.ts';
 export { tokenizeLine, quoteArg } from './iptables/syntax/lexer.ts';
 export * from "./iptables/json.ts";
+export { traceNode, type NodeRulesets } from './pipeline/index.ts';
 export { tracePacket, DISPOSITIONS, FINAL_VERDICTS, type TraceOutcome, type TraceResult, type TraceEvent, type TraceOptions, type Disposition, type FinalVerdict } from './pipeline/trace.ts';
 export { traceToJson, formatTraceText, summarizeOutcomes, summarizePaths, type TraceJson, type TraceOutcomeJson } from './analysis/present.ts';
 export { buildHost, assumedHost, lookupRoute, addressType, type Host, type HostFile } from './pipeline/host.ts';
@@ -20,4 +21,4 @@ export { lintRuleset, type Finding, type LintInput } from './analysis/lint.ts';
 export { semanticDiff, type SemanticDiff, type ProbeDifference } from './analysis/semantic-diff.ts';
 export { renderChainListing } from './iptables/printer/render-listing.ts';
 export { extractNftServices } from './analysis/nft-services.ts';
-export { parseNftJson, resolvePriority, type NftRuleset, type NftTable, type NftChain, type NftRule, type NftStmt, type NftExpr, type NftDiagnostic, type NftParseResult } from './nftables/index.ts';
+export { parseNftJson, parseNftText, printNftRuleset, resolvePriority, type NftRuleset, type NftTable, type NftChain, type NftRule, type NftStmt, type NftExpr, type NftDiagnostic, type NftParseResult } from './nftables/index.ts';

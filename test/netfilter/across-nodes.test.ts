@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyRuleChanges, buildHost, lintRuleset, parseDump, semanticDiff, traceCluster, validatePacket, type ClusterNode } from '../../src/netfilter/index.ts';
+import { applyRuleChanges, buildHost, lintRuleset, parseDump, parseNftText, semanticDiff, traceCluster, validatePacket, type ClusterNode } from '../../src/netfilter/index.ts';
 import { FIXTURES } from '../support/paths.ts';
 
 const D = join(FIXTURES, 'seed004');
@@ -154,4 +154,51 @@ test('semantic diff: probes whose outcomes differ between master and node02', ()
   assert.deepEqual(svc.right, ['ACCEPT FORWARDED 10.108.94.160:80 (100.0%)']);
   const same = semanticDiff(node('master').ruleset, node('master').ruleset);
   assert.deepEqual(same.differences, []);
+});
+
+// Issue 14.4: a cluster in the middle of the move to nftables. master is in iptables mode (seed 004's
+// dump: DNAT and masquerade to node02's pod); node02 has no iptables rules at all, only native nft
+// tables, and its forward base chain decides.
+const NODE02_NFT = (extra: string) => `table inet filter {
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy drop;
+\t\tct state established,related accept
+${extra}\t}
+}
+table ip docker-bridges {
+\tchain filter-FORWARD {
+\t\ttype filter hook forward priority filter; policy accept;
+\t\toifname "docker0" drop
+\t}
+}
+`;
+
+function nftNode02(extra: string): ClusterNode {
+  const parsed = parseNftText(NODE02_NFT(extra));
+  assert.deepEqual(parsed.diagnostics, []);
+  return { ...node('node02'), ruleset: { family: 'ipv4', tables: [] }, nftables: parsed.ruleset };
+}
+
+test('a cluster across modes: the packet DNATed and masqueraded by iptables on master meets node02 nftables forward chains', () => {
+  const dropped = traceCluster([node('master'), nftNode02('')], 'master', browser());
+  const drop = dropped.paths.find((p) => p.endNode === 'node02')!;
+  assert.equal(drop.end, 'DROPPED');
+  assert.equal(drop.probability, 0.5);
+  const hop = drop.hops[1]!;
+  console.log(drop.summary, JSON.stringify(hop.outcome.explanation));
+  assert.equal(hop.inInterface, 'flannel.1');
+  assert.equal(hop.outcome.packet.dst, '10.224.2.16', 'the DNAT of master carried across');
+  assert.equal(hop.outcome.packet.src, '10.224.0.0', 'and its masquerade');
+  const last = hop.outcome.events.at(-1)!;
+  assert.deepEqual([last.language, last.family, last.table, last.chain, last.kind, last.verdict], ['nftables', 'inet', 'filter', 'forward', 'policy', 'drop']);
+  // docker-bridges' accept (policy) ran first at the same priority and did not save the packet.
+  assert.ok(hop.outcome.events.some((e) => e.table === 'docker-bridges' && e.chain === 'filter-FORWARD'), JSON.stringify(hop.outcome.events.map((e) => `${e.table}/${e.chain}`)));
+
+  const open = traceCluster([node('master'), nftNode02('\t\tiifname "flannel.1" ip daddr 10.224.2.0/24 accept\n')], 'master', browser());
+  const toPod = open.paths.find((p) => p.endNode === 'node02')!;
+  assert.equal(toPod.end, 'LEFT_CLUSTER');
+  assert.match(toPod.summary, /reaches 10\.224\.2\.16 on node02's cni0 link/);
+  const accept = toPod.hops[1]!.outcome.events.at(-1)!;
+  assert.equal(accept.text, 'iifname "flannel.1" ip daddr 10.224.2.0/24 accept');
+  assert.equal(accept.verdict, 'accept');
 });

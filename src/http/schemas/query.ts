@@ -290,6 +290,20 @@ export const TraceEventSchema = Type.Object(
   },
   { $id: 'TraceEvent' },
 );
+export const BaseChainRunSchema = Type.Object(
+  {
+    hook: StringEnum(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']),
+    language: StringEnum(['iptables', 'nftables'], { description: 'An iptables table (either backend) or a native nft base chain' }),
+    family: Type.Optional(Type.String({ description: 'nft table family (ip, ip6, inet) of an nftables base chain' })),
+    table: Type.String(),
+    chain: Type.String({ description: 'The base chain (for iptables, the built-in chain named after the hook)' }),
+    priority: Type.Integer({ description: 'Its priority at the hook (iptables tables at their standard ones: raw -300, mangle -150, dstnat -100, filter 0, security 50 or 150, srcnat 100)' }),
+    owner: Type.String({ description: 'Who writes the table, from its name: `kube-proxy (nftables mode)`, `Docker (nftables backend)`, `firewalld`, `iptables (nft backend)`..., or `unknown`' }),
+    verdict: Type.String({ description: 'What the base chain ended with: its last rule or policy verdict' }),
+    decided: Type.Boolean({ description: 'This base chain ended the packet' }),
+  },
+  { $id: 'BaseChainRun' },
+);
 export const TraceOutcomeSchema = Type.Object(
   {
     probability: Type.Union([Type.Number(), Type.Null()]),
@@ -302,6 +316,12 @@ export const TraceOutcomeSchema = Type.Object(
     nextHop: Type.Optional(Type.String()),
     nearMisses: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
     explanation: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    baseChains: Type.Optional(
+      Type.Array(ref(BaseChainRunSchema), {
+        description:
+          'The base chains the path ran, hook by hook in the order the kernel runs them, iptables tables and native nft chains alike. In nftables an accept ends only its own base chain, so a packet one owner accepted can still be dropped by another: `decided` marks the one that ended it.',
+      }),
+    ),
   },
   { $id: 'TraceOutcome' },
 );
@@ -358,6 +378,7 @@ export const QUERY_SCHEMAS = [
   PacketSchema,
   TraceRequestSchema,
   TraceEventSchema,
+  BaseChainRunSchema,
   TraceOutcomeSchema,
   ClusterPathSchema,
   TraceResponseSchema,

@@ -1,6 +1,7 @@
 // The trace as the contract's JSON and as readable text.
 import type { ClusterPath } from '../pipeline/cluster.ts';
 import type { TraceEvent, TraceOutcome, TraceResult } from '../pipeline/trace.ts';
+import type { BaseChainRun } from './base-chains.ts';
 
 /** An outcome as the contract's JSON has it: everything but the internal final packet. */
 export type TraceOutcomeJson = Omit<TraceOutcome, 'finalPacket'>;
@@ -48,6 +49,15 @@ export function formatTraceText(r: TraceResult | TraceJson): string {
       out.push(formatEvent(e));
     }
     if (o.events.length === 0) out.push('  (no rule or policy was reached)');
+    // With native nft tables, the order of the base chains is the story: say it (iptables-only text is unchanged).
+    const runs = (o as { baseChains?: readonly BaseChainRun[] }).baseChains ?? [];
+    if (runs.some((b) => b.language === 'nftables')) {
+      out.push('  base chains:');
+      for (const b of runs) {
+        const name = b.language === 'nftables' ? `nft ${b.family} ${b.table} ${b.chain}` : `iptables ${b.table} ${b.chain}`;
+        out.push(`    ${b.hook.padEnd(11)} ${String(b.priority).padStart(4)}  ${name} (${b.owner}) → ${b.verdict}${b.decided ? '  ← decided' : ''}`);
+      }
+    }
     const ex = (o as { explanation?: { summary: string; nearMisses: readonly string[]; changes: readonly string[]; origin?: string; fix?: readonly string[] } }).explanation;
     if (ex) {
       out.push(`  why: ${ex.summary}`);

@@ -3,6 +3,7 @@
 // address, arriving on the interface that holds it. Overlays (flannel's
 // `via 10.244.1.0 dev flannel.1 onlink`) are treated as transparent.
 import type { Ruleset } from '../iptables/model.ts';
+import type { NftRuleset } from '../nftables/model.ts';
 import type { Host } from './host.ts';
 import { formatIp, parseIp } from './addr.ts';
 import type { Packet } from './packet.ts';
@@ -10,8 +11,11 @@ import { tracePacket, type TraceOutcome } from './trace.ts';
 
 export interface ClusterNode {
   readonly name: string;
+  /** The node's iptables dump of the packet's family (empty tables for a node without one). */
   readonly ruleset: Ruleset;
   readonly host: Host;
+  /** The node's native nftables ruleset (kube-proxy in nftables mode, Docker 29, firewalld...), if any. */
+  readonly nftables?: NftRuleset;
 }
 
 export interface ClusterHop {
@@ -88,7 +92,7 @@ export function traceCluster(nodes: readonly ClusterNode[], start: string, packe
       return;
     }
     const node = byName.get(nodeName)!;
-    const result = tracePacket(node.ruleset, p, { host: node.host, explain: options.explain ?? true, node: node.name });
+    const result = tracePacket(node.ruleset, p, { host: node.host, explain: options.explain ?? true, node: node.name, ...(node.nftables ? { nftables: node.nftables } : {}) });
     for (const w of result.warnings) warnings.add(`${node.name}: ${w}`);
     for (const outcome of result.outcomes) {
       const pathHops = [...hops, { node: node.name, inInterface: p.inInterface, outcome }];

@@ -4,6 +4,7 @@ import type { Host } from './host.ts';
 import type { Packet } from './packet.ts';
 import type { Hook } from './context.ts';
 import type { Explanation } from '../analysis/explain.ts';
+import type { BaseChainRun } from '../analysis/base-chains.ts';
 import type { NftRuleset } from '../nftables/model.ts';
 
 export const DISPOSITIONS = ['DELIVERED_LOCAL', 'FORWARDED', 'SENT', 'DROPPED', 'REJECTED', 'NO_ROUTE', 'UNKNOWN'] as const;
@@ -47,6 +48,8 @@ export interface TraceOutcome {
   readonly nearMisses: readonly NearMiss[];
   /** A short human explanation (with `explain`). */
   readonly explanation?: Explanation;
+  /** The base chains the path ran, hook by hook in the kernel's order, whose, and which one ended it (with `explain`). */
+  readonly baseChains?: readonly BaseChainRun[];
   /** Internal: the final packet, for multi-node traces. */
   readonly finalPacket: Packet;
 }

@@ -13,6 +13,7 @@ import { compileNftCached, type CompiledNft } from '../nftables/eval/compile.ts'
 import type { ForkRequest } from '../nftables/eval/exprs.ts';
 import { runNftEntry } from './nft-entry.ts';
 import { entriesOf, tieWarnings, type Pipeline } from './hooks.ts';
+import { listBaseChains } from '../analysis/base-chains.ts';
 import { runTable } from '../iptables/eval/chain.ts';
 import { clone, type PathState } from './path.ts';
 import type { Disposition, FinalVerdict, TraceOptions, TraceOutcome, TraceResult } from './outcome.ts';
@@ -44,6 +45,14 @@ function natBound(s: PathState, hook: Hook): boolean {
 }
 
 type NftEventSink = Parameters<typeof runNftEntry>[3];
+
+const PASSING = /^(ACCEPT|accept|CONTINUE|continue|RETURN|return|JUMP:|GOTO:|jump |goto )/;
+
+/** Whether the outcome's last event ended the packet (a drop, reject, queue; not routing after an accept). */
+function endsThePacket(o: TraceOutcome): boolean {
+  const last = o.events[o.events.length - 1];
+  return o.verdict !== 'ACCEPT' && o.disposition !== 'NO_ROUTE' && last !== undefined && !PASSING.test(last.verdict);
+}
 
 function isNatManip(hook: Hook): 'dst' | 'src' {
   return hook === 'PREROUTING' || hook === 'OUTPUT' ? 'dst' : 'src';
@@ -172,7 +181,12 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
   if (options.explain) {
     const filterChains = new Set(compiled.tables.get('filter')?.keys() ?? []);
     const ctx = { filterChains, ...(input.dport !== undefined ? { originalDport: input.dport } : {}), ...(options.node ? { node: options.node } : {}) };
-    for (let i = 0; i < outcomes.length; i++) outcomes[i] = { ...outcomes[i]!, explanation: explainOutcome(outcomes[i]!, ctx) };
+    const backend = options.host?.backend ?? 'nft';
+    for (let i = 0; i < outcomes.length; i++) {
+      const o = outcomes[i]!;
+      const baseChains = listBaseChains(o.events, (hook) => entriesOf(pipe, hook, backend), endsThePacket(o));
+      outcomes[i] = { ...o, baseChains, explanation: explainOutcome(o, ctx, baseChains) };
+    }
   }
   // Deterministic order: by probability (unknown last), then by event count.
   outcomes.sort((a, b) => (b.probability ?? -1) - (a.probability ?? -1) || a.events.length - b.events.length);

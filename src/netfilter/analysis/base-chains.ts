@@ -1,0 +1,78 @@
+// The base chains a path ran through, hook by hook, in the kernel's order:
+// which table and chain, whose, at what priority, what each decided, and
+// which one ended the packet. In nftables an accept ends only its own base
+// chain, so "accepted by Docker, then dropped by an iptables policy" needs
+// this list to be read at all.
+import type { Hook } from '../pipeline/context.ts';
+import type { HookEntry } from '../pipeline/hooks.ts';
+import { ownerOfTable } from './owners.ts';
+
+export interface BaseChainRun {
+  readonly hook: Hook;
+  readonly language: 'iptables' | 'nftables';
+  /** nft table family (ip, ip6, inet) of an nftables base chain. */
+  readonly family?: string;
+  readonly table: string;
+  readonly chain: string;
+  readonly priority: number;
+  readonly owner: string;
+  /** The verdict of the base chain's last event (its rule or policy). */
+  readonly verdict: string;
+  /** This base chain ended the packet (drop, reject, queue, unknown). */
+  readonly decided: boolean;
+}
+
+interface EventLike {
+  readonly hook: Hook;
+  readonly table: string;
+  readonly chain: string;
+  readonly language?: 'nftables';
+  readonly family?: string;
+  readonly verdict: string;
+}
+
+const sameTable = (e: EventLike, en: HookEntry): boolean =>
+  en.lang === 'iptables' ? e.language === undefined && e.table === en.table : e.language === 'nftables' && e.table === en.entry.table.name && e.family === en.entry.table.family;
+const baseChainOf = (en: HookEntry, hook: Hook): string => (en.lang === 'iptables' ? hook : en.entry.chain.name);
+
+/**
+ * Groups a path's events into base-chain runs. Events of one base chain are contiguous and the
+ * hook's base chains run in `entriesAt(hook)` order, so each run is the next entry of the same
+ * table whose base chain the run's first event is in (a run starts in its base chain).
+ */
+export function listBaseChains(events: readonly EventLike[], entriesAt: (hook: Hook) => readonly HookEntry[], ended: boolean, backend: 'nft' | 'legacy' = 'nft'): BaseChainRun[] {
+  const runs: (Omit<BaseChainRun, 'decided' | 'verdict'> & { verdict: string })[] = [];
+  let hook: Hook | undefined;
+  let at = 0;
+  let current: HookEntry | undefined;
+  for (const e of events) {
+    if (e.hook !== hook) {
+      hook = e.hook;
+      at = 0;
+      current = undefined;
+    }
+    const entries = entriesAt(e.hook);
+    const continues = current && sameTable(e, current) && !(current.lang === 'nftables' && entries.slice(at).some((en) => sameTable(e, en) && baseChainOf(en, e.hook) === e.chain));
+    if (!continues) {
+      const next = entries.findIndex((en, i) => i >= at && sameTable(e, en) && baseChainOf(en, e.hook) === e.chain);
+      if (next < 0) {
+        current = undefined;
+        continue;
+      }
+      current = entries[next]!;
+      at = next + 1;
+      runs.push({
+        hook: e.hook,
+        language: current.lang,
+        ...(current.lang === 'nftables' ? { family: current.entry.table.family } : {}),
+        table: e.table,
+        chain: e.chain,
+        priority: current.priority,
+        owner: ownerOfTable(current.lang, e.table, backend),
+        verdict: e.verdict,
+      });
+    }
+    runs[runs.length - 1]!.verdict = e.verdict;
+  }
+  return runs.map((r, i) => ({ ...r, decided: ended && i === runs.length - 1 }));
+}

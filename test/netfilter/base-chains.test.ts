@@ -1,0 +1,125 @@
+// Issue 14.3: a node is one netfilter with many owners. The trace lists the
+// base chains each path ran, hook by hook in the kernel's order, whose they
+// are, and which one decided; the Docker 29 story reads from it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildHost, formatTraceText, parseDump, parseNftText, traceNode, validatePacket } from '../../src/netfilter/index.ts';
+import { ownerOfTable } from '../../src/netfilter/analysis/owners.ts';
+
+// A Docker 29 host with the nftables backend (written in the shape Docker 29 gives its `ip docker-bridges`
+// table), publishing 172.17.0.2:80 as port 8080, on a host whose iptables FORWARD policy is DROP.
+const DOCKER29 = `table ip docker-bridges {
+\tmap filter-forward-in-jumps {
+\t\ttype ifname : verdict
+\t\telements = { "docker0" : jump filter-forward-in__docker0 }
+\t}
+
+\tchain filter-FORWARD {
+\t\ttype filter hook forward priority filter; policy accept;
+\t\toifname vmap @filter-forward-in-jumps
+\t}
+
+\tchain nat-PREROUTING {
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\tfib daddr type local counter jump nat-prerouting-and-output
+\t}
+
+\tchain nat-prerouting-and-output {
+\t\tiifname != "docker0" tcp dport 8080 counter dnat to 172.17.0.2:80 comment "DNAT"
+\t}
+
+\tchain filter-forward-in__docker0 {
+\t\tct state established,related counter accept
+\t\tiifname "docker0" counter accept comment "ICC"
+\t\tip daddr 172.17.0.2 tcp dport 80 counter accept comment "PUBLISHED PORT"
+\t\tcounter drop comment "UNPUBLISHED PORT DROP"
+\t}
+}
+`;
+const IPTABLES = (policy: string) => `*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ${policy} [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n`;
+const host = () => {
+  const h = buildHost({
+    interfaces: [
+      { name: 'eth0', addresses: ['203.0.113.10/24'] },
+      { name: 'docker0', addresses: ['172.17.0.1/16'] },
+    ],
+    routes: [{ dst: 'default', via: '203.0.113.1', dev: 'eth0' }],
+    forwarding: true,
+  });
+  assert.ok(h.ok, h.ok ? '' : h.errors.join('; '));
+  return h.host;
+};
+const client = (dst = '203.0.113.10', dport = 8080) => {
+  const v = validatePacket({ src: '198.51.100.7', dst, protocol: 'tcp', sport: 40000, dport, inInterface: 'eth0' });
+  assert.ok(v.ok);
+  return v.packet;
+};
+
+test('Docker 29 (nftables): filter-FORWARD accepts the published port, the iptables FORWARD policy DROP still drops it', () => {
+  const nft = parseNftText(DOCKER29);
+  assert.deepEqual(nft.diagnostics, []);
+  const r = traceNode({ iptables: parseDump(IPTABLES('DROP')).ruleset, nftables: nft.ruleset }, client(), { host: host(), explain: true, node: 'docker-host' });
+  assert.equal(r.outcomes.length, 1);
+  const o = r.outcomes[0]!;
+  assert.equal(o.disposition, 'DROPPED');
+  assert.equal(o.packet.dst, '172.17.0.2', 'Docker DNATed the published port');
+  assert.deepEqual(
+    o.baseChains!.map((b) => [b.hook, b.language, b.family ?? '-', b.table, b.chain, b.priority, b.owner, b.verdict, b.decided]),
+    [
+      ['PREROUTING', 'nftables', 'ip', 'docker-bridges', 'nat-PREROUTING', -100, 'Docker (nftables backend)', 'accept', false],
+      ['FORWARD', 'nftables', 'ip', 'docker-bridges', 'filter-FORWARD', 0, 'Docker (nftables backend)', 'accept', false],
+      ['FORWARD', 'iptables', '-', 'filter', 'FORWARD', 0, 'iptables (nft backend)', 'DROP', true],
+    ],
+  );
+  const ex = o.explanation!;
+  assert.equal(ex.summary, 'The packet is dropped on docker-host by the filter FORWARD policy DROP.');
+  assert.match(ex.origin!, /the nft chain ip docker-bridges filter-FORWARD \(Docker \(nftables backend\)\) accepted the packet, but in nftables an accept ends only its own base chain: the iptables filter FORWARD chain \(iptables \(nft backend\), priority 0\) at the same FORWARD hook still ran and dropped it/);
+  assert.deepEqual(ex.fix, ['iptables -t filter -I FORWARD -i eth0 -o docker0 -d 172.17.0.2 -j ACCEPT']);
+  const text = formatTraceText(r);
+  assert.match(text, / {4}FORWARD {8}0 {2}nft ip docker-bridges filter-FORWARD \(Docker \(nftables backend\)\) → accept\n {4}FORWARD {8}0 {2}iptables filter FORWARD \(iptables \(nft backend\)\) → DROP {2}← decided/);
+
+  // With the policy ACCEPT the packet is forwarded; no base chain decided.
+  const open = traceNode({ iptables: parseDump(IPTABLES('ACCEPT')).ruleset, nftables: nft.ruleset }, client(), { host: host(), explain: true });
+  assert.equal(open.outcomes[0]!.disposition, 'FORWARDED');
+  assert.ok(open.outcomes[0]!.baseChains!.every((b) => !b.decided));
+});
+
+test('an nft drop decides; two base chains of one table at one hook are two runs', () => {
+  const nft = parseNftText(`table inet firewalld {
+\tchain filter_FORWARD {
+\t\ttype filter hook forward priority filter + 10; policy accept;
+\t\toifname "docker0" ip daddr 172.17.0.2 drop
+\t}
+\tchain filter_FORWARD_early {
+\t\ttype filter hook forward priority filter - 10; policy accept;
+\t}
+}
+`);
+  assert.deepEqual(nft.diagnostics, []);
+  const r = traceNode({ iptables: parseDump(IPTABLES('ACCEPT')).ruleset, nftables: nft.ruleset }, client('172.17.0.2', 80), { host: host(), explain: true });
+  const o = r.outcomes[0]!;
+  assert.equal(o.disposition, 'DROPPED');
+  assert.deepEqual(
+    o.baseChains!.filter((b) => b.hook === 'FORWARD').map((b) => [b.table, b.chain, b.priority, b.owner, b.verdict, b.decided]),
+    [
+      ['firewalld', 'filter_FORWARD_early', -10, 'firewalld', 'accept', false],
+      ['filter', 'FORWARD', 0, 'iptables (nft backend)', 'ACCEPT', false],
+      ['firewalld', 'filter_FORWARD', 10, 'firewalld', 'drop', true],
+    ],
+  );
+  assert.match(o.explanation!.summary, /dropped by nft inet firewalld filter_FORWARD rule 1 \(oifname "docker0" ip daddr 172\.17\.0\.2 drop\)/);
+});
+
+test('owners: iptables by backend, nft tables by the names their owners give them, else unknown', () => {
+  const cases: [Parameters<typeof ownerOfTable>, string][] = [
+    [['iptables', 'filter'], 'iptables (nft backend)'],
+    [['iptables', 'nat', 'legacy'], 'iptables (legacy backend)'],
+    [['nftables', 'kube-proxy'], 'kube-proxy (nftables mode)'],
+    [['nftables', 'docker-bridges'], 'Docker (nftables backend)'],
+    [['nftables', 'netavark'], 'netavark (Podman)'],
+    [['nftables', 'flannel-ipv4'], 'flannel (nftables mode)'],
+    [['nftables', 'calico'], 'Calico (nftables data plane)'],
+    [['nftables', 'my-table'], 'unknown'],
+  ];
+  for (const [args, owner] of cases) assert.equal(ownerOfTable(...args), owner, args.join(' '));
+});

@@ -194,7 +194,8 @@ function longestIncreasing(pairs: readonly [number, number][]): [number, number]
   return out.reverse();
 }
 
-function withContext(a: readonly string[], b: readonly string[], ops: readonly DiffOp[], context: number): { lines: DiffLine[]; added: number; removed: number } {
+/** The edit script as numbered lines, keeping `context` unchanged lines around each change. */
+export function withContext(a: readonly string[], b: readonly string[], ops: readonly DiffOp[], context: number): { lines: DiffLine[]; added: number; removed: number } {
   const all: DiffLine[] = [];
   let i = 0;
   let j = 0;

@@ -45,6 +45,8 @@ export function toNode(n: NodeInfo): Node {
     latest: {
       ipv4: n.latest.ipv4 ? toDumpSummary(n.latest.ipv4) : null,
       ipv6: n.latest.ipv6 ? toDumpSummary(n.latest.ipv6) : null,
+      // Only for nodes that have one: iptables-only answers stay as they were.
+      ...(n.latest.nft ? { nft: toDumpSummary(n.latest.nft) } : {}),
     },
   };
 }

@@ -1,11 +1,11 @@
 // Lean lookups for the query hot path (trace, tables, diff): only the columns
 // needed, never a blob (no counters, no texts).
-import type { Family } from '../netfilter/index.ts';
+import type { StoredFamily } from './dumps.ts';
 import type { Client } from './db.ts';
 import { requireNodeId } from './nodes.ts';
 
 /** The id of a node's latest version of `family`; null when it has none. NotFoundError for an unknown node. */
-export async function latestDumpId(client: Client, node: string, family: Family): Promise<number | null> {
+export async function latestDumpId(client: Client, node: string, family: StoredFamily): Promise<number | null> {
   const row = await client.dump.findFirst({ where: { node: { name: node }, family }, orderBy: { id: 'desc' }, select: { id: true } });
   if (row) return row.id;
   await requireNodeId(client, node);

@@ -4,16 +4,22 @@ import { deleteUnreferencedBlobs, getBlobBytes, getBlobText, getCountersJson, ty
 import { clampLimit, decodeCursor, encodeCursor, type Page, type PageRequest } from './cursor.ts';
 import { writeTransaction, type Client, type PrismaClient, type Tx } from './db.ts';
 import { ForbiddenError, NotFoundError } from './errors.ts';
-import type { PreparedDump, RulesetStats } from './ingest.ts';
+import type { RulesetStats } from './ingest.ts';
+import type { NftDumpFormat, PreparedVersion } from './nft-ingest.ts';
 import { requireNodeId, upsertNode, type NodeMeta } from './node-rows.ts';
 import { storeDumpTexts } from './texts.ts';
+
+/** A stored version's family: an iptables address family, or `nft` (a node's whole nftables ruleset, every table family). */
+export type StoredFamily = Family | 'nft';
+/** A stored version's format: an iptables one, or `nft -j list ruleset` JSON / `nft list ruleset` text. */
+export type StoredFormat = DumpFormat | NftDumpFormat;
 
 /** A stored dump version, as the store hands it out. */
 export interface DumpInfo {
   readonly id: number;
   readonly node: string;
-  readonly family: Family;
-  readonly format: DumpFormat;
+  readonly family: StoredFamily;
+  readonly format: StoredFormat;
   /** sha256 of the canonical text without counters. */
   readonly sha256: string;
   /** sha256 of the latest uploaded text of this version. */
@@ -73,8 +79,8 @@ function toInfo(row: DumpRow): DumpInfo {
   return {
     id: row.id,
     node: row.node.name,
-    family: row.family as Family,
-    format: row.format as DumpFormat,
+    family: row.family as StoredFamily,
+    format: row.format as StoredFormat,
     sha256: row.sha256,
     originalSha256: row.originalSha256,
     stats: JSON.parse(row.statsJson) as RulesetStats,
@@ -90,7 +96,7 @@ function toInfo(row: DumpRow): DumpInfo {
 
 export interface RecordDumpInput {
   readonly nodeId: number;
-  readonly prepared: PreparedDump;
+  readonly prepared: PreparedVersion;
   /** Host file JSON text sent with the dump (validated by the caller). */
   readonly hostJson?: string | null | undefined;
   readonly collectedAt?: Date | null | undefined;
@@ -166,7 +172,7 @@ export async function recordDump(tx: Tx, input: RecordDumpInput): Promise<Record
 export interface UploadInput extends NodeMeta {
   readonly node: string;
   /** One or two prepared dumps (e.g. IPv4 and IPv6), recorded in one transaction. */
-  readonly dumps: readonly PreparedDump[];
+  readonly dumps: readonly PreparedVersion[];
   readonly hostJson?: string | null | undefined;
   readonly collectedAt?: Date | null | undefined;
   readonly now?: Date | undefined;
@@ -199,7 +205,7 @@ export async function uploadDumps(prisma: PrismaClient, input: UploadInput): Pro
 }
 
 export interface ListDumpsOptions extends PageRequest {
-  readonly family?: Family | undefined;
+  readonly family?: StoredFamily | undefined;
 }
 
 /** A node's versions, newest first. Throws NotFoundError for an unknown node. */
@@ -239,7 +245,7 @@ export async function findDump(tx: Client, node: string, id: number): Promise<Du
 }
 
 /** The node's latest version of a family, or null when it has none. Throws NotFoundError for an unknown node. */
-export async function latestDump(tx: Client, node: string, family: Family): Promise<DumpInfo | null> {
+export async function latestDump(tx: Client, node: string, family: StoredFamily): Promise<DumpInfo | null> {
   const nodeId = await requireNodeId(tx, node);
   const row = await tx.dump.findFirst({ where: { nodeId, family }, orderBy: { id: 'desc' }, select: DUMP_SELECT });
   return row ? toInfo(row) : null;

@@ -1,9 +1,8 @@
 // Nodes: the hosts dumps are uploaded for.
-import type { Family } from '../netfilter/index.ts';
 import { deleteUnreferencedBlobs } from './blobs.ts';
 import { clampLimit, decodeCursor, encodeCursor, type Page, type PageRequest } from './cursor.ts';
 import type { Client, Tx } from './db.ts';
-import { findDumpsByIds, type DumpInfo } from './dumps.ts';
+import { findDumpsByIds, type DumpInfo, type StoredFamily } from './dumps.ts';
 import { NotFoundError } from './errors.ts';
 import { requireNodeId, type Labels, type NodeMeta } from './node-rows.ts';
 export { requireNodeId, upsertNode, type Labels, type NodeMeta } from './node-rows.ts';
@@ -17,7 +16,7 @@ export interface NodeInfo {
   /** Number of stored versions, all families. */
   readonly dumpCount: number;
   /** The latest version of each family, null when there is none. */
-  readonly latest: Readonly<Record<Family, DumpInfo | null>>;
+  readonly latest: Readonly<Record<StoredFamily, DumpInfo | null>>;
 }
 
 type NodeRow = { id: number; name: string; cluster: string | null; labelsJson: string; createdAt: Date; lastSeenAt: Date };
@@ -48,7 +47,7 @@ async function withLatest(tx: Client, rows: readonly NodeRow[]): Promise<NodeInf
   const latest = await findDumpsByIds(tx, latestIds);
   return rows.map((r) => {
     const mine = groups.filter((g) => g.nodeId === r.id);
-    const pick = (family: Family): DumpInfo | null => {
+    const pick = (family: StoredFamily): DumpInfo | null => {
       const id = mine.find((g) => g.family === family)?._max.id;
       return (id !== undefined && id !== null && latest.get(id)) || null;
     };
@@ -59,7 +58,7 @@ async function withLatest(tx: Client, rows: readonly NodeRow[]): Promise<NodeInf
       createdAt: r.createdAt,
       lastSeenAt: r.lastSeenAt,
       dumpCount: mine.reduce((n, g) => n + g._count._all, 0),
-      latest: { ipv4: pick('ipv4'), ipv6: pick('ipv6') },
+      latest: { ipv4: pick('ipv4'), ipv6: pick('ipv6'), nft: pick('nft') },
     };
   });
 }

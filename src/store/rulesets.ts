@@ -5,6 +5,7 @@ import { parseDumpSteps, type Diagnostic, type Steps, type DumpFormat, type Fami
 import { getBlobText } from './blobs.ts';
 import type { Client } from './db.ts';
 import type { DumpInfo } from './dumps.ts';
+import { InvalidInputError } from './errors.ts';
 import type { PreparedDump } from './ingest.ts';
 
 /** A small least-recently-used map. `max` 0 disables caching. */
@@ -183,7 +184,8 @@ export async function loadBlobRuleset(
 
 /** The parsed ruleset of a stored dump version (its metadata already read). */
 export async function loadDumpRuleset(client: Client, cache: RulesetCache, dump: DumpInfo, source: RulesetSource = 'canonical'): Promise<LoadedRuleset> {
+  if (dump.family === 'nft') throw new InvalidInputError(`dump ${dump.id} is an nftables ruleset; this operation reads iptables dumps`, [{ path: '/dump', message: 'is an nft ruleset' }]);
   const sha = source === 'canonical' ? dump.sha256 : dump.originalSha256;
-  const parsed = await loadBlobRuleset(client, cache, sha, dump.family, dump.format, source);
+  const parsed = await loadBlobRuleset(client, cache, sha, dump.family, dump.format as DumpFormat, source);
   return { ...parsed, dump, source };
 }

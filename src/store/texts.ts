@@ -10,7 +10,7 @@
 import { putBlob, putBytes, putCountedText, putCounters, putText, type DeltaBaseCache } from './blobs.ts';
 import type { Tx } from './db.ts';
 import { canonicalLayout, countersAreEmpty, countersInTextOrder } from './encoding.ts';
-import type { PreparedDump } from './ingest.ts';
+import type { PreparedVersion } from './nft-ingest.ts';
 
 /** sha256s of canonical texts similar to a new version's: the node's latest of that family, then the cluster's latest. */
 async function deltaCandidates(tx: Tx, nodeId: number, family: string): Promise<string[]> {
@@ -37,7 +37,7 @@ export interface StoredTexts {
  * `withCanonical`; it exists already when the version does). Call before
  * creating or updating the Dump row, in the same transaction.
  */
-export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedDump, withCanonical: boolean, deltaBases?: DeltaBaseCache): Promise<StoredTexts> {
+export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedVersion, withCanonical: boolean, deltaBases?: DeltaBaseCache): Promise<StoredTexts> {
   const layout = canonicalLayout(p.canonicalText);
   if (withCanonical) await putText(tx, p.canonicalText, p.sha256, await deltaCandidates(tx, nodeId, p.family), layout.lines, deltaBases);
 
@@ -61,6 +61,9 @@ export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedDump, wi
     await putBytes(tx, p.originalBytes, p.originalSha256);
   } else if (countable && p.format === 'iptables-save') {
     await putCountedText(tx, p.originalText, p.originalSha256, { sha256: p.sha256, layout }, counters);
+  } else if (p.format === 'nft-text') {
+    // `nft list ruleset` is the canonical printing plus counters and handles: a line delta of it.
+    await putText(tx, p.originalText, p.originalSha256, [p.sha256], undefined, deltaBases);
   } else {
     await putBlob(tx, p.originalText, p.originalSha256);
   }

@@ -1,21 +1,29 @@
 // /api/v1/nodes/{node}/dumps: upload and read ruleset versions.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { buildHost, renderRuleset, type Family } from '../../netfilter/index.ts';
+import { buildHost, printNftRuleset, renderRuleset } from '../../netfilter/index.ts';
 import {
   findDump,
   decodeText,
+  DumpParseError,
   getDumpBytes,
   getDumpText,
   InvalidInputError,
   latestDump,
   listDumps,
   NotFoundError,
+  isNftFormat,
+  looksLikeNft,
+  parseNftDump,
   prepareDump,
+  prepareNftDump,
   primeCanonicalRuleset,
   uploadDumps,
   type PreparedDump,
+  type NftDumpFormat,
+  type PreparedVersion,
   type PrepareOptions,
+  type StoredFamily,
 } from '../../store/index.ts';
 import { toDump, toDumpSummary, toUploaded } from '../mappers.ts';
 import { assertNodeCluster, writeCluster } from '../plugins/auth.ts';
@@ -39,8 +47,10 @@ import {
   problemResponses,
   ref,
   type UploadJson,
+  type UploadQuery,
   type UploadResult,
 } from '../schemas/index.ts';
+import { HttpProblem } from '../plugins/errors.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 const textResponse = (description: string) => ({ description, content: { 'text/plain': { schema: Type.String() } } });
@@ -55,7 +65,9 @@ function matchesEtag(header: string | undefined, sha: string): boolean {
   });
 }
 
-const UPLOAD_DESCRIPTION = `Stores a node's ruleset. The body is either the dump itself (\`text/plain\`: iptables-save, ip6tables-save, \`iptables -S\` or \`iptables -L -n -v\` output, format and family detected) or JSON \`{dump, ip6Dump?, host?, collectedAt?, cluster?, labels?, format?, family?}\`; \`ip6Dump\` is stored as a second (ipv6) version and returned under \`ip6\`. The node is created on first upload.
+const UPLOAD_DESCRIPTION = `Stores a node's ruleset. The body is either the dump itself (\`text/plain\`: iptables-save, ip6tables-save, \`iptables -S\` or \`iptables -L -n -v\` output, format and family detected) or JSON \`{dump?, ip6Dump?, nft?, host?, collectedAt?, cluster?, labels?, format?, family?}\`; \`ip6Dump\` is stored as a second (ipv6) version and returned under \`ip6\`. The node is created on first upload.
+
+**nftables.** A node's nft ruleset is a version of family \`nft\`: send it as \`nft\` in the JSON body (\`nft -j list ruleset\` output as a string, kept byte for byte, or as a JSON object; or \`nft list ruleset\` text), or alone as a \`text/plain\` body (JSON or nft text, detected; \`?format=nft-json|nft-text\` forces it). It is returned under \`nft\` (and at the top level when no \`dump\` was sent). Its identity is the sha256 of its canonical printing (\`/canonical?family=nft\`) without live values (counters, quota usage, element expiry, elements of \`dynamic\` sets), so a re-upload that differs only there is a 200 with \`created: false\`. An nft ruleset with an error (anything \`nft -f\` would refuse that packetpath can tell) is a 422 whose \`problems\` give line and column; nothing of the upload is stored.
 
 \`Content-Encoding: gzip\` (or deflate) is accepted; the body is limited to MAX_UPLOAD_BYTES as sent and MAX_DECOMPRESSED_BYTES decoded (413 past either).
 
@@ -66,6 +78,32 @@ Needs an \`upload\` (or \`admin\`) token. A token limited to a cluster writes to
 A dump from which nothing usable can be read (no table) is rejected with 422 and line-numbered \`problems\`; with \`?strict=true\` any error diagnostic is. A bad host file is a 422 with \`errors\`. A rejected upload changes nothing.
 
 A \`text/plain\` body that is not UTF-8 is read in the \`charset\` of its Content-Type (Latin-1 when none is named) and kept byte for byte (\`/raw\`, \`originalSha256\`); an unknown charset is a 415.`;
+
+/**
+ * The upload as its JSON form: a text/plain body is `dump`, or `nft` when it
+ * is an nftables ruleset: `nft -j` JSON (detected: no iptables format starts
+ * with `{`), or any nft text with `?family=nft` or `?format=nft-*`. nft text
+ * is not detected by itself: iptables clients have always had a 422 for it.
+ */
+function uploadJson(body: unknown, query: UploadQuery): UploadJson {
+  if (typeof body !== 'string') return body as UploadJson;
+  if (query.family === 'nft' || isNftFormat(query.format) || (query.format === undefined && query.family === undefined && body.trimStart().startsWith('{'))) return { nft: body };
+  return { dump: body };
+}
+
+/**
+ * MAX_DUMP_LINES for an nft ruleset: its lines, and its rules (`nft -j`
+ * prints the whole ruleset on one line, so a JSON bomb is counted by rule
+ * objects). Counted with indexOf: no copy of the text.
+ */
+function assertNftSize(text: string, limit: number, field: string): void {
+  let n = 0;
+  for (const needle of ['\n', '{"rule":']) {
+    for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
+      if (++n > limit) throw new HttpProblem(413, 'too-many-lines', `\`${field}\` has more than ${limit} lines and rules (MAX_DUMP_LINES); raise it together with the server's memory`, { limit, field });
+    }
+  }
+}
 
 /**
  * Parsing costs ~2 KB of heap per line at its peak, and that heap stays with the
@@ -114,7 +152,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { node } = request.params;
       const query = request.query;
-      const json: UploadJson = typeof request.body === 'string' ? { dump: request.body } : (request.body as UploadJson);
+      const json = uploadJson(request.body, query);
       const format = json.format ?? query.format;
       const strict = query.strict === true;
 
@@ -124,15 +162,44 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         if (!host.ok) throw new InvalidInputError(`the host file is invalid: ${host.errors.join('; ')}`, host.errors.map((message) => ({ path: '/body/host', message })));
         hostJson = JSON.stringify(json.host);
       }
-      assertLineLimit(json.dump, app.config.maxDumpLines, 'dump');
-      if (json.ip6Dump !== undefined) assertLineLimit(json.ip6Dump, app.config.maxDumpLines, 'ip6Dump');
+      // `{dump, format: "nft-text"}`: the dump is the nft ruleset.
+      const nftInDump = json.nft === undefined && json.dump !== undefined && isNftFormat(format);
+      const dump = nftInDump ? undefined : json.dump;
+      const nft = nftInDump ? json.dump : typeof json.nft === 'object' ? JSON.stringify(json.nft) : json.nft;
+      if (dump === undefined && (nft === undefined || json.ip6Dump !== undefined)) {
+        throw new HttpProblem(400, 'validation-error', "body must have required property 'dump' (or, for an nftables ruleset alone, 'nft')", { errors: [{ path: '/body/dump', message: "must have required property 'dump' (or send only 'nft')" }] });
+      }
+      if (nft !== undefined && dump !== undefined && isNftFormat(format)) throw new InvalidInputError(`format ${format} names an nft ruleset, but \`dump\` holds the iptables one: leave \`format\` out`, [{ path: '/body/format', message: 'is an nft format' }]);
       const originalBytes = typeof request.body === 'string' ? request.uploadBytes ?? undefined : undefined;
-      const prepared: PreparedDump[] = [await prepare(json.dump, { family: json.family ?? query.family, format, strict, field: 'dump', originalBytes })];
-      if (json.ip6Dump !== undefined) {
-        if (prepared[0]?.family === 'ipv6') {
-          throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
+      const iptablesFormat = isNftFormat(format) ? undefined : format;
+
+      const prepared: PreparedVersion[] = [];
+      if (dump !== undefined) {
+        assertLineLimit(dump, app.config.maxDumpLines, 'dump');
+        if (json.ip6Dump !== undefined) assertLineLimit(json.ip6Dump, app.config.maxDumpLines, 'ip6Dump');
+        const family = json.family ?? (query.family === 'nft' ? undefined : query.family);
+        let first: PreparedDump;
+        try {
+          first = await prepare(dump, { family, format: iptablesFormat, strict, field: 'dump', originalBytes });
+        } catch (err) {
+          if (err instanceof DumpParseError && looksLikeNft(dump)) {
+            throw new DumpParseError('nothing usable could be read from dump as an iptables dump: it looks like an nftables ruleset: upload it with ?family=nft (or as `nft` in a JSON body)', err.problems, err.field);
+          }
+          throw err;
         }
-        prepared.push(await prepare(json.ip6Dump, { family: 'ipv6', format, strict, field: 'ip6Dump' }));
+        prepared.push(first);
+        if (json.ip6Dump !== undefined) {
+          if (first.family === 'ipv6') {
+            throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
+          }
+          prepared.push(await prepare(json.ip6Dump, { family: 'ipv6', format: iptablesFormat, strict, field: 'ip6Dump' }));
+        }
+      }
+      if (nft !== undefined) {
+        const field = typeof request.body === 'string' || nftInDump ? 'dump' : 'nft';
+        assertNftSize(nft, app.config.maxDumpLines, field);
+        const nftFormat = typeof json.nft === 'object' ? 'nft-json' : isNftFormat(format) ? format : undefined;
+        prepared.push(prepareNftDump(nft, { format: nftFormat, field, strict, ...(dump === undefined ? { originalBytes } : {}) }));
       }
 
       const { cluster, requireCluster } = writeCluster(request, json.cluster ?? query.cluster);
@@ -147,10 +214,12 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         deltaBases: app.db.deltaBases,
       });
       // The upload's parse is the canonical text's parse: the first query need not gunzip and re-parse it.
-      for (const p of prepared) primeCanonicalRuleset(app.rulesetCache, p);
-      const [first, second] = results;
+      for (const p of prepared) if (p.family !== 'nft') primeCanonicalRuleset(app.rulesetCache, p);
+      const first = results[0];
       if (!first) throw new Error('upload recorded nothing');
-      const body: UploadResult = { ...toUploaded(first), ...(second ? { ip6: toUploaded(second) } : {}) };
+      const ip6 = results.find((r, i) => i > 0 && r.dump.family === 'ipv6');
+      const nftResult = results.find((r) => r.dump.family === 'nft');
+      const body: UploadResult = { ...toUploaded(first), ...(ip6 ? { ip6: toUploaded(ip6) } : {}), ...(nftResult ? { nft: toUploaded(nftResult) } : {}) };
       const created = results.some((r) => r.created);
       reply.header('location', `/api/v1/nodes/${encodeURIComponent(node)}/dumps/${first.dump.id}`);
       return reply.code(created ? 201 : 200).send(body);
@@ -178,7 +247,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   /** The node's latest version of `family`; NotFoundError when it has none. */
-  const requireLatest = async (node: string, family: Family) => {
+  const requireLatest = async (node: string, family: StoredFamily) => {
     const latest = await latestDump(app.db.prisma, node, family);
     if (!latest) throw new NotFoundError(`node "${node}" has no ${family} dump`);
     return latest;
@@ -256,7 +325,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   /** A version id, with `latest` resolved to the node's latest version of `family` (default ipv4). */
-  const dumpIdOf = async (node: string, id: number | 'latest', family: Family | undefined): Promise<number> =>
+  const dumpIdOf = async (node: string, id: number | 'latest', family: StoredFamily | undefined): Promise<number> =>
     id === 'latest' ? requireLatestDumpId(app, node, family ?? 'ipv4') : id;
 
   app.get(
@@ -288,8 +357,10 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['dumps'],
         operationId: 'getDumpCanonical',
-        summary: 'The ruleset as canonical iptables-save text',
-        description: 'Rendered by packetpath from the parsed model, counters stripped (its sha256 is the version id\'s `sha256`); `?counters=true` prints the latest counters.',
+        summary: 'The ruleset as canonical text (iptables-save, or nft syntax for an nft version)',
+        description:
+          'Rendered by packetpath from the parsed model, counters stripped (its sha256 is the version id\'s `sha256`); `?counters=true` prints the latest counters. ' +
+          'An `nft` version (`?family=nft` with `latest`) prints in `nft list ruleset` syntax, loadable with `nft -f`, without live values: no rule, element or named counter values, no quota `used`, no element `expires`, no elements of `dynamic` sets; `?counters=true` prints the uploaded ruleset with them.',
         params: DumpRefParamsSchema,
         querystring: CanonicalQuerySchema,
         response: { 200: textResponse('iptables-save text'), ...problemResponses(400, 404) },
@@ -300,6 +371,11 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
       const id = await dumpIdOf(node, request.params.id, request.query.family);
       if (request.query.counters) {
         const dump = await findDump(app.db.prisma, node, id);
+        if (dump.family === 'nft') {
+          // The uploaded ruleset, printed as the canonical text is, with its counters and quotas' values.
+          const { text } = await getDumpText(app.db.prisma, node, id, 'original');
+          return reply.type(TEXT).send(printNftRuleset(parseNftDump(text, dump.format as NftDumpFormat).ruleset));
+        }
         const loaded = await loadRuleset(app, dump.id, 'original');
         return reply.type(TEXT).send(renderRuleset(loaded.ruleset, { counters: true }));
       }

@@ -24,9 +24,16 @@ export const FamilySchema = StringEnum(['ipv4', 'ipv6'], {
 });
 export type Family = Static<typeof FamilySchema>;
 
-export const DumpFormatSchema = StringEnum(['iptables-save', 'iptables-S', 'iptables-L'], {
+/** The family of a stored version: the iptables families, or the node's nftables ruleset. */
+export const DumpFamilySchema = StringEnum(['ipv4', 'ipv6', 'nft'], {
+  $id: 'DumpFamily',
+  description: 'What a stored version holds: the iptables (`ipv4`) or ip6tables (`ipv6`) ruleset, or the node\'s whole nftables ruleset (`nft`: every table of every nft family, `nft list ruleset`).',
+});
+export type DumpFamily = Static<typeof DumpFamilySchema>;
+
+export const DumpFormatSchema = StringEnum(['iptables-save', 'iptables-S', 'iptables-L', 'nft-json', 'nft-text'], {
   $id: 'DumpFormat',
-  description: 'Text format of an uploaded dump: `iptables-save`, `iptables -S` or `iptables -L -n [-v] [-x]`.',
+  description: 'Text format of an uploaded dump: `iptables-save`, `iptables -S` or `iptables -L -n [-v] [-x]`; for nftables `nft-json` (`nft -j list ruleset`) or `nft-text` (`nft list ruleset`, with or without `-a`, or `nft -f` input).',
 });
 export type DumpFormat = Static<typeof DumpFormatSchema>;
 

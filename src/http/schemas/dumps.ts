@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import {
   DateTimeSchema,
   DiagnosticSchema,
+  DumpFamilySchema,
   DumpFormatSchema,
   FamilySchema,
   LabelsSchema,
@@ -22,7 +23,7 @@ export const DumpParamsSchema = Type.Object({
 });
 export type DumpParams = Static<typeof DumpParamsSchema>;
 
-/** A version by id, or `latest` (of `?family`, default ipv4): for the text routes. */
+/** A version by id, or `latest` (of `?family`, default ipv4; `nft` for the nftables ruleset): for the text routes. */
 export const DumpRefParamsSchema = Type.Object({
   node: NodeNameSchema,
   id: Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('latest')], { description: 'Dump (version) id, or `latest` for the latest version of `family`', examples: [1, 'latest'] }),
@@ -38,9 +39,9 @@ export const DumpSummarySchema = Type.Object(
   {
     id: Type.Integer({ minimum: 1 }),
     node: Type.String(),
-    family: ref(FamilySchema),
+    family: ref(DumpFamilySchema),
     format: ref(DumpFormatSchema),
-    sha256: { ...SHA, description: 'sha256 of the canonical iptables-save text without counters: the identity of a version' },
+    sha256: { ...SHA, description: 'sha256 of the canonical text without counters (iptables-save, or for `nft` the ruleset as packetpath prints it in `nft list ruleset` syntax): the identity of a version' },
     stats: ref(StatsSchema),
     collectedAt: { ...NullableDateTimeSchema, description: 'When the agent collected the dump (its clock), if it said' },
     receivedAt: { ...DateTimeSchema, description: 'When this version was first received' },
@@ -52,7 +53,7 @@ export const DumpSummarySchema = Type.Object(
   },
   {
     $id: 'DumpSummary',
-    description: 'One stored version of a node ruleset (one address family).',
+    description: 'One stored version of a node ruleset: its iptables ruleset of one address family, or its nftables ruleset (`family: nft`).',
     examples: [
       {
         id: 1,
@@ -99,25 +100,25 @@ export type DumpList = Static<typeof DumpListSchema>;
 
 export const DumpListQuerySchema = Type.Object({
   ...PageQuerySchema.properties,
-  family: Type.Optional(ref(FamilySchema)),
+  family: Type.Optional(ref(DumpFamilySchema)),
 });
 export type DumpListQuery = Static<typeof DumpListQuerySchema>;
 
 export const FamilyQuerySchema = Type.Object({
-  family: Type.Optional({ ...ref(FamilySchema), description: 'Address family (default ipv4); for a version given by id it is not needed' }),
+  family: Type.Optional({ ...ref(DumpFamilySchema), description: 'Address family (default ipv4), or `nft` for the nftables ruleset; for a version given by id it is not needed' }),
 });
 export type FamilyQuery = Static<typeof FamilyQuerySchema>;
 
 export const CanonicalQuerySchema = Type.Object({
   counters: Type.Optional(Type.Boolean({ default: false, description: 'Print the latest counters (`[packets:bytes]`) too' })),
-  family: Type.Optional({ ...ref(FamilySchema), description: 'With `latest`: the address family (default ipv4)' }),
+  family: Type.Optional({ ...ref(DumpFamilySchema), description: 'With `latest`: the address family (default ipv4), or `nft`' }),
 });
 export type CanonicalQuery = Static<typeof CanonicalQuerySchema>;
 
 export const UploadQuerySchema = Type.Object({
-  strict: Type.Optional(Type.Boolean({ default: false, description: 'Reject (422) a dump with any error diagnostic, as iptables-restore would' })),
-  family: Type.Optional({ ...ref(FamilySchema), description: 'Address family of `dump` (default: detected)' }),
-  format: Type.Optional({ ...ref(DumpFormatSchema), description: 'Format of the dump(s) (default: detected)' }),
+  strict: Type.Optional(Type.Boolean({ default: false, description: 'Reject (422) a dump with any error diagnostic, as iptables-restore would (an nft ruleset: also with any warning, i.e. syntax packetpath does not know)' })),
+  family: Type.Optional({ ...ref(DumpFamilySchema), description: 'Address family of `dump` (default: detected); `nft`: a text/plain body is an nftables ruleset (`nft -j` JSON is detected without it)' }),
+  format: Type.Optional({ ...ref(DumpFormatSchema), description: 'Format of the dump(s) (default: detected; `nft-json`/`nft-text` read a text/plain body as an nftables ruleset)' }),
   cluster: Type.Optional(Type.String({ maxLength: 253, description: 'Cluster of the node (text/plain uploads; JSON has `cluster`)' })),
 });
 export type UploadQuery = Static<typeof UploadQuerySchema>;
@@ -131,14 +132,20 @@ COMMIT
 `;
 
 export const UploadTextSchema = Type.String({
-  description: 'A dump in any format packetpath reads (iptables-save, ip6tables-save, iptables -S, iptables -L -n -v).',
+  description: 'A dump in any format packetpath reads (iptables-save, ip6tables-save, iptables -S, iptables -L -n -v), or an nftables ruleset (`nft -j list ruleset` JSON or `nft list ruleset` text, detected).',
   examples: [EXAMPLE_DUMP],
 });
 
 export const UploadJsonSchema = Type.Object(
   {
-    dump: Type.String({ description: 'The (IPv4) dump text' }),
+    dump: Type.Optional(Type.String({ description: 'The (IPv4) dump text; may be left out when `nft` is given' })),
     ip6Dump: Type.Optional(Type.String({ description: 'The ip6tables dump text, stored as a second (ipv6) version' })),
+    nft: Type.Optional(
+      Type.Union([Type.String(), Type.Object({ nftables: Type.Array(Type.Unknown()) }, { additionalProperties: true })], {
+        description:
+          "The node's nftables ruleset, stored as a version of family `nft`: `nft -j list ruleset` output as a string (kept byte for byte) or as a JSON object, or `nft list ruleset` text (format detected).",
+      }),
+    ),
     host: Type.Optional(
       Type.Object({}, { additionalProperties: true, description: 'Host file: `{interfaces, routes, forwarding}` or `{addr, route}` from `ip -j`; optional `ipsets` (ipset save text), `routeLocalnet` (true/false or {all, interfaces}), `conntrack`, `backend`' }),
     ),
@@ -170,7 +177,7 @@ const UPLOADED_PROPS = {
   node: Type.String(),
   sha256: { ...SHA, description: 'sha256 of the canonical text without counters' },
   format: ref(DumpFormatSchema),
-  family: ref(FamilySchema),
+  family: ref(DumpFamilySchema),
   stats: ref(StatsSchema),
   diagnostics: Type.Array(ref(DiagnosticSchema)),
   created: Type.Boolean({ description: 'False when the latest version already had this canonical text (counters updated, same id)' }),
@@ -180,10 +187,10 @@ export const UploadedDumpSchema = Type.Object(UPLOADED_PROPS, { $id: 'UploadedDu
 export type UploadedDump = Static<typeof UploadedDumpSchema>;
 
 export const UploadResultSchema = Type.Object(
-  { ...UPLOADED_PROPS, ip6: Type.Optional(ref(UploadedDumpSchema)) },
+  { ...UPLOADED_PROPS, ip6: Type.Optional(ref(UploadedDumpSchema)), nft: Type.Optional(ref(UploadedDumpSchema)) },
   {
     $id: 'UploadResult',
-    description: 'Result of an upload; `ip6` is present when `ip6Dump` was sent.',
+    description: 'Result of an upload: of `dump` (of `nft` when only that was sent); `ip6` is present when `ip6Dump` was sent, `nft` when an nftables ruleset was.',
     examples: [
       {
         id: 1,
@@ -203,7 +210,7 @@ export type UploadResult = Static<typeof UploadResultSchema>;
 export const LatestShaSchema = Type.Object(
   {
     node: Type.String(),
-    family: ref(FamilySchema),
+    family: ref(DumpFamilySchema),
     id: Type.Integer({ minimum: 1 }),
     sha256: SHA,
   },

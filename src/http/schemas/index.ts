@@ -1,6 +1,7 @@
 // Every shared schema (those with an `$id`), registered once by plugins/schemas.ts.
 import {
   DiagnosticSchema,
+  DumpFamilySchema,
   DumpFormatSchema,
   FamilySchema,
   FieldErrorSchema,
@@ -17,6 +18,7 @@ import { TOKEN_SCHEMAS } from './tokens.ts';
 
 export const SHARED_SCHEMAS = [
   FamilySchema,
+  DumpFamilySchema,
   DumpFormatSchema,
   SeveritySchema,
   DiagnosticSchema,

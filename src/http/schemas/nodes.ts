@@ -15,6 +15,7 @@ export const NodeSchema = Type.Object(
       {
         ipv4: Type.Union([ref(DumpSummarySchema), Type.Null()]),
         ipv6: Type.Union([ref(DumpSummarySchema), Type.Null()]),
+        nft: Type.Optional(Type.Union([ref(DumpSummarySchema), Type.Null()], { description: 'The nftables ruleset (absent or null when none was uploaded)' })),
       },
       { description: 'Latest version of each family' },
     ),

@@ -130,7 +130,7 @@ export function printStmt(s: NftStmt, indent = ''): string {
       if ((s.op === '==' || s.op === '!=') && s.left.kind === 'binop' && s.left.op === '&' && s.left.right.kind === 'flags' && (s.right.kind === 'flags' || s.right.kind === 'literal')) {
         return `${printExpr(s.left.left)} ${s.op === '!=' ? '!= ' : ''}${printExpr(s.right)} / ${printExpr(s.left.right)}`;
       }
-      return s.op === 'implicit' ? `${printExpr(s.left)} ${printExpr(s.right)}` : `${printExpr(s.left)} ${s.op} ${printExpr(s.right)}`;
+      return s.op === 'implicit' || s.op === 'in' ? `${printExpr(s.left)} ${printExpr(s.right)}` : `${printExpr(s.left)} ${s.op} ${printExpr(s.right)}`;
     case 'verdict':
       return printVerdict(s, indent);
     case 'vmap':

@@ -1,0 +1,202 @@
+// nftables rulesets through the upload and dump routes: JSON body field `nft`,
+// text/plain alone (JSON or text, detected), dedupe of re-uploads that differ
+// only in live values, raw and canonical texts, 422 with line and column,
+// and iptables-only clients unchanged.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PROBLEM_TYPE, counterDump, startApi, type TestApi } from '../support/api.ts';
+import { FIXTURES } from '../support/paths.ts';
+import { parseNftText } from '../../src/netfilter/index.ts';
+
+const V1 = '/api/v1';
+const sha256 = (t: string | Buffer): string => createHash('sha256').update(t).digest('hex');
+const CORPUS = join(FIXTURES, '..', '..', '..', 'shared', 'corpus', 'nft');
+
+/** A small firewalld-like ruleset with live values; `variant` adds a rule (a new version). */
+export function nftRuleset(options: { packets?: number; variant?: number; elements?: string[] } = {}): string {
+  const p = options.packets ?? 0;
+  const extra = options.variant !== undefined ? [`\t\ttcp dport ${8000 + options.variant} accept`] : [];
+  const elements = options.elements?.length ? `\t\telements = { ${options.elements.join(', ')} }\n` : '';
+  return [
+    'table inet firewalld {',
+    '\tset seen {',
+    '\t\ttype ipv4_addr',
+    '\t\tflags dynamic,timeout',
+    '\t\ttimeout 1h',
+    elements + '\t}',
+    '',
+    '\tchain filter_INPUT {',
+    '\t\ttype filter hook input priority 10; policy accept;',
+    '\t\tct state established,related accept',
+    `\t\ttcp dport 22 counter packets ${p} bytes ${p * 60} accept`,
+    ...extra,
+    '\t\tjump filter_INPUT_ZONES',
+    '\t}',
+    '',
+    '\tchain filter_INPUT_ZONES {',
+    `\t\tiifname "eth9" counter packets ${p * 2} bytes ${p * 120} drop`,
+    '\t}',
+    '}',
+    '',
+  ].join('\n');
+}
+
+describe('nftables uploads', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await startApi();
+  });
+  after(async () => api.close());
+
+  it('stores an nft text upload on its own as a version of family nft, with its raw bytes and canonical text', async () => {
+    const text = nftRuleset({ packets: 3 });
+    const res = await api.request.post(`${V1}/nodes/fw1/dumps`).query({ family: 'nft' }).type('text/plain').send(text).expect(201);
+    assert.equal(res.body.family, 'nft');
+    assert.equal(res.body.format, 'nft-text');
+    assert.equal(res.body.created, true);
+    assert.deepEqual(res.body.stats, { tables: 1, chains: 2, rules: 4 });
+    assert.equal(res.body.nft.id, res.body.id);
+    const raw = await api.request.get(`${V1}/nodes/fw1/dumps/latest/raw`).query({ family: 'nft' }).expect(200);
+    assert.equal(raw.text, text);
+    const canonical = await api.request.get(`${V1}/nodes/fw1/dumps/latest/canonical`).query({ family: 'nft' }).expect(200);
+    assert.equal(sha256(canonical.text), res.body.sha256);
+    assert.match(canonical.text, /tcp dport 22 counter accept/);
+    assert.doesNotMatch(canonical.text, /packets/);
+    const counted = await api.request.get(`${V1}/nodes/fw1/dumps/${res.body.id}/canonical`).query({ counters: true }).expect(200);
+    assert.match(counted.text, /tcp dport 22 counter packets 3 bytes 180 accept/);
+    // The canonical text is a fixed point: uploading it gives the same version.
+    const again = await api.request.post(`${V1}/nodes/fw1/dumps`).query({ family: 'nft' }).type('text/plain').send(canonical.text).expect(200);
+    assert.equal(again.body.id, res.body.id);
+    assert.equal(again.body.created, false);
+    const sha = await api.request.get(`${V1}/nodes/fw1/dumps/latest/sha`).query({ family: 'nft' }).expect(200);
+    assert.deepEqual(sha.body, { node: 'fw1', family: 'nft', id: res.body.id, sha256: res.body.sha256 });
+    // iptables reads of the node still say it has no iptables dump.
+    await api.request.get(`${V1}/nodes/fw1/dumps/latest/sha`).expect(404);
+  });
+
+  it('does not make a new version for counters, dynamic set elements or expiry; a new rule does', async () => {
+    const first = await api.request.post(`${V1}/nodes/fw2/dumps`).query({ family: 'nft' }).type('text/plain').send(nftRuleset({ packets: 1 })).expect(201);
+    const live = nftRuleset({ packets: 99, elements: ['192.0.2.7 timeout 1h expires 59m58s'] });
+    const same = await api.request.post(`${V1}/nodes/fw2/dumps`).query({ family: 'nft' }).type('text/plain').send(live).expect(200);
+    assert.equal(same.body.id, first.body.id);
+    assert.equal(same.body.created, false);
+    // The raw text is the latest upload's, live values included.
+    assert.equal((await api.request.get(`${V1}/nodes/fw2/dumps/${first.body.id}/raw`).expect(200)).text, live);
+    const detail = await api.request.get(`${V1}/nodes/fw2/dumps/${first.body.id}`).expect(200);
+    assert.equal(detail.body.uploads, 2);
+    const next = await api.request.post(`${V1}/nodes/fw2/dumps`).query({ family: 'nft' }).type('text/plain').send(nftRuleset({ variant: 1 })).expect(201);
+    assert.notEqual(next.body.id, first.body.id);
+    const list = await api.request.get(`${V1}/nodes/fw2/dumps`).query({ family: 'nft' }).expect(200);
+    assert.deepEqual(list.body.items.map((i: { id: number }) => i.id), [next.body.id, first.body.id]);
+  });
+
+  it('takes `nft -j list ruleset` JSON alone, as a string in `nft` and as an object, as one version', async () => {
+    const json = await readFile(join(FIXTURES, 'nft', 'kube-mini.json'), 'utf8');
+    const alone = await api.request.post(`${V1}/nodes/kp1/dumps`).type('text/plain').send(json).expect(201);
+    assert.equal(alone.body.format, 'nft-json');
+    assert.equal(alone.body.family, 'nft');
+    // Its canonical text reads back as the same version (a fixed point, in nft's text syntax).
+    const canonical = await api.request.get(`${V1}/nodes/kp1/dumps/latest/canonical`).query({ family: 'nft' }).expect(200);
+    assert.match(canonical.text, /^table ip kp \{/);
+    assert.match(canonical.text, /ct state invalid drop/);
+    const asText = await api.request.post(`${V1}/nodes/kp1/dumps`).query({ format: 'nft-text' }).type('text/plain').send(canonical.text).expect(200);
+    assert.equal(asText.body.id, alone.body.id);
+    assert.equal(asText.body.format, 'nft-text');
+    assert.deepEqual(asText.body.diagnostics, []);
+    const text = await readFile(join(FIXTURES, 'nft', 'kube-mini.nft'), 'utf8');
+
+    const body = { dump: counterDump(), nft: json, cluster: 'c1' };
+    const both = await api.request.post(`${V1}/nodes/kp2/dumps`).send(body).expect(201);
+    assert.equal(both.body.family, 'ipv4');
+    assert.equal(both.body.nft.family, 'nft');
+    assert.equal(both.body.nft.sha256, alone.body.sha256);
+    assert.equal((await api.request.get(`${V1}/nodes/kp2/dumps/latest/raw`).query({ family: 'nft' }).expect(200)).text, json);
+    const object = await api.request.post(`${V1}/nodes/kp2/dumps`).send({ dump: counterDump({ packets: 5 }), nft: JSON.parse(json) }).expect(200);
+    assert.equal(object.body.nft.id, both.body.nft.id);
+    assert.equal(object.body.nft.created, false);
+    assert.equal(object.body.nft.format, 'nft-json');
+
+    const node = await api.request.get(`${V1}/nodes/kp2`).expect(200);
+    assert.equal(node.body.latest.nft.id, both.body.nft.id);
+    assert.equal(node.body.latest.ipv4.id, both.body.id);
+    const onlyNft = await api.request.post(`${V1}/nodes/kp3/dumps`).send({ nft: text }).expect(201);
+    assert.equal(onlyNft.body.family, 'nft');
+  });
+
+  it('refuses a bad nft ruleset with 422, line and column, and stores nothing of the upload', async () => {
+    const bad = 'table inet t {\n\tchain c {\n\t\ttcp dport 22 accept\n\t}\n';
+    const res = await api.request.post(`${V1}/nodes/bad1/dumps`).query({ family: 'nft' }).type('text/plain').send(bad).expect(422);
+    assert.match(res.headers['content-type'] ?? '', PROBLEM_TYPE);
+    assert.equal(res.body.field, 'dump');
+    assert.equal(res.body.problems[0].code, 'unterminated-block');
+    assert.equal(res.body.problems[0].line, 5);
+    assert.equal(res.body.problems[0].column, 1);
+    await api.request.get(`${V1}/nodes/bad1`).expect(404);
+
+    // Syntax packetpath does not know is kept (a warning with line and column); `?strict=true` refuses it.
+    const unknown = 'table inet t {\n\tchain c {\n\t\ttcp dport 22 frobnicate\n\t}\n}\n';
+    const strict = await api.request.post(`${V1}/nodes/bad1/dumps`).query({ strict: true, family: 'nft' }).type('text/plain').send(unknown).expect(422);
+    assert.deepEqual([strict.body.problems[0].line, strict.body.problems[0].column, strict.body.problems[0].code], [3, 16, 'unknown-syntax']);
+    await api.request.get(`${V1}/nodes/bad1`).expect(404);
+    const kept = await api.request.post(`${V1}/nodes/bad1/dumps`).query({ family: 'nft' }).type('text/plain').send(unknown).expect(201);
+    assert.deepEqual(kept.body.diagnostics.map((d: { line: number; column: number; severity: string }) => [d.line, d.column, d.severity]), [[3, 16, 'warning']]);
+
+    // In a JSON body, with a good iptables dump beside it: nothing is stored either.
+    const badJson = '{"nftables": [{"table": {"family": "inet", "name": "t"}}, ';
+    const both = await api.request.post(`${V1}/nodes/bad2/dumps`).send({ dump: counterDump(), nft: badJson }).expect(422);
+    assert.equal(both.body.field, 'nft');
+    assert.equal(both.body.problems[0].line, 1);
+    assert.ok(both.body.problems[0].column > 1);
+    await api.request.get(`${V1}/nodes/bad2`).expect(404);
+
+    const none = await api.request.post(`${V1}/nodes/bad3/dumps`).send({ cluster: 'x' }).expect(400);
+    assert.ok(none.body.errors.some((e: { path: string }) => e.path === '/body/dump'));
+    // nft text is not guessed from a text/plain body (iptables clients always had a 422 for it), but the 422 says what to do.
+    const guess = await api.request.post(`${V1}/nodes/bad3/dumps`).type('text/plain').send(nftRuleset()).expect(422);
+    assert.match(guess.body.detail, /looks like an nftables ruleset: upload it with \?family=nft/);
+    await api.request.post(`${V1}/nodes/bad3/dumps`).send({ nft: { tables: [] } }).expect(400);
+  });
+
+  it('keeps iptables-only uploads and reads as they were', async () => {
+    const res = await api.request.post(`${V1}/nodes/ipt/dumps`).type('text/plain').send(counterDump()).expect(201);
+    assert.equal(res.body.family, 'ipv4');
+    assert.equal(res.body.nft, undefined);
+    const node = await api.request.get(`${V1}/nodes/ipt`).expect(200);
+    assert.deepEqual(Object.keys(node.body.latest).sort(), ['ipv4', 'ipv6']);
+    // An nft version where an iptables one is read is said plainly.
+    const nft = await api.request.post(`${V1}/nodes/ipt/dumps`).send({ nft: nftRuleset() }).expect(201);
+    const findings = await api.request.get(`${V1}/nodes/ipt/findings`).query({ dump: nft.body.id }).expect(422);
+    assert.match(findings.body.detail, /nftables ruleset/);
+  });
+
+  it('stores every nft ruleset of the corpus that parses without errors, and dedupes its re-upload', async () => {
+    let files: string[];
+    try {
+      files = (await readdir(CORPUS)).filter((f) => f.endsWith('.txt'));
+    } catch {
+      return; // the shared corpus is test material outside the repository; absent on a bare clone
+    }
+    let stored = 0;
+    for (const f of files) {
+      const text = await readFile(join(CORPUS, f), 'utf8');
+      const clean = parseNftText(text).diagnostics.every((d) => d.severity !== 'error');
+      const node = `corpus-${stored}-${f.length}`;
+      const res = await api.request.post(`${V1}/nodes/${node}/dumps`).query({ format: 'nft-text' }).type('text/plain').send(text);
+      if (!clean) {
+        assert.equal(res.status, 422, f);
+        continue;
+      }
+      assert.equal(res.status, 201, `${f}: ${JSON.stringify(res.body).slice(0, 300)}`);
+      const again = await api.request.post(`${V1}/nodes/${node}/dumps`).query({ format: 'nft-text' }).type('text/plain').send(text).expect(200);
+      assert.equal(again.body.id, res.body.id, f);
+      const canonical = await api.request.get(`${V1}/nodes/${node}/dumps/latest/canonical`).query({ family: 'nft' }).expect(200);
+      const fixed = await api.request.post(`${V1}/nodes/${node}/dumps`).type('text/plain').query({ format: 'nft-text' }).send(canonical.text);
+      assert.equal(fixed.body.id, res.body.id, `${f}: canonical text is not a fixed point`);
+      stored++;
+    }
+    assert.ok(stored >= 10, `only ${stored} corpus rulesets stored`);
+  });
+});

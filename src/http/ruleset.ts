@@ -41,14 +41,14 @@ export async function requireLatestDumpId(app: FastifyInstance, node: string, fa
   return latest;
 }
 
-/** Names of a cluster's nodes that have a `family` dump, by name. Cached until the database changes. */
+/** Names of a cluster's nodes that have a `family` dump or an nft ruleset, by name. Cached until the database changes. */
 export function clusterNodeNames(app: FastifyInstance, cluster: string, family: Family): Promise<readonly string[]> {
   return app.readCache.volatile(`cluster:${family}:${cluster}`, async () => {
     const names: string[] = [];
     let cursor: string | undefined;
     do {
       const page = await listNodes(app.db.prisma, { cluster, limit: 500, ...(cursor ? { cursor } : {}) });
-      names.push(...page.items.filter((n) => n.latest[family]).map((n) => n.name));
+      names.push(...page.items.filter((n) => n.latest[family] || n.latest.nft).map((n) => n.name));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     return names;

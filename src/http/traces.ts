@@ -20,13 +20,16 @@ import {
   type TraceOutcome,
 } from '../netfilter/index.ts';
 import { InvalidInputError, NotFoundError, type DumpInfo } from '../store/index.ts';
-import { clusterNodeNames, loadNodeRuleset, loadRuleset, nodeVersion, storedHost as storedHostResult, versionText, type HostResult } from './ruleset.ts';
+import { clusterNodeNames, dumpInfo, storedHost as storedHostResult, versionText, type HostResult } from './ruleset.ts';
+import { loadNodeNetfilter, nodeDumps } from './node-netfilter.ts';
 import type { TraceRequest } from './schemas/query.ts';
 
 export interface SingleTrace {
   readonly kind: 'single';
   readonly node: string;
   readonly dump: number;
+  /** The node's nft version traced with it, if it has one. */
+  readonly nftDump?: number;
   readonly outcomes: readonly TraceOutcome[];
   readonly warnings: readonly string[];
   readonly before?: readonly TraceOutcome[];
@@ -69,58 +72,68 @@ function withChanges(ruleset: Ruleset, changes: readonly string[], node: string)
   return r.ruleset;
 }
 
-/** The rules of the nodes' latest versions (from their stored stats: nothing parsed). */
+/** The rules of the nodes' latest versions, iptables and nft (from their stored stats: nothing parsed). */
 async function clusterRules(app: FastifyInstance, names: readonly string[], family: Family): Promise<number> {
-  const dumps = await Promise.all(names.map((name) => nodeVersion(app, name, 'latest', family)));
-  return dumps.reduce((n, d) => n + d.stats.rules, 0);
+  const dumps = await Promise.all(names.map((name) => nodeDumps(app, name, family)));
+  return dumps.reduce((n, d) => n + (d.iptables?.stats.rules ?? 0) + (d.nft?.stats.rules ?? 0), 0);
 }
 
 /** Past these a what-if leaves the event loop (a worker re-parses the nodes: worth it only for big work). */
 const WHATIF_INLINE_CHANGES = 100;
 const WHATIF_INLINE_RULES = 20_000;
 
+/** A node's texts for a worker: its iptables canonical text ('' when none) and its nft one. */
+async function nodeTexts(app: FastifyInstance, dumps: { iptables: DumpInfo | null; nft: DumpInfo | null }): Promise<{ text: string; nftText?: string }> {
+  const text = dumps.iptables ? await versionText(app, dumps.iptables.sha256) : '';
+  return dumps.nft ? { text, nftText: await versionText(app, dumps.nft.sha256) } : { text };
+}
+
 export async function runTrace(app: FastifyInstance, req: TraceRequest): Promise<SingleTrace | ClusterTrace> {
   if (req.cluster !== undefined || (req.from && req.follow !== false)) return runClusterTrace(app, req);
   const packet = packetOf(req, req.from?.interface, req.from?.local);
+  const family = packet.packet.family;
   let node: string;
-  let loaded;
+  let pinned: DumpInfo | undefined;
   if (req.dumpId !== undefined) {
-    loaded = await loadRuleset(app, req.dumpId);
-    node = loaded.dump.node;
+    pinned = (await dumpInfo(app, req.dumpId)) ?? undefined;
+    if (!pinned) throw new NotFoundError(`dump ${req.dumpId} not found`);
+    node = pinned.node;
     if (req.node !== undefined && req.node !== node) throw new NotFoundError(`node "${req.node}" has no dump ${req.dumpId}`);
   } else {
     node = req.node ?? req.from?.node ?? '';
     if (!node) throw new InvalidInputError('say which ruleset to trace: `node`, `dumpId`, or `cluster` with `from`', [{ path: '/body', message: 'node, dumpId or cluster required' }]);
-    loaded = await loadNodeRuleset(app, node, 'latest', { family: packet.packet.family });
   }
-  const host = req.host ? hostFrom(req.host, 'host') : await storedHost(app, node, loaded.dump);
+  const nf = await loadNodeNetfilter(app, node, family, pinned);
+  const host = req.host ? hostFrom(req.host, 'host') : await storedHost(app, node, nf.hostDump);
   const changes = Array.isArray(req.changes) ? req.changes : req.changes?.[node];
-  const options = { explain: true, node, ...(host ? { host } : {}) };
-  if (changes?.length && (changes.length > WHATIF_INLINE_CHANGES || rulesetStats(loaded.ruleset).rules > WHATIF_INLINE_RULES)) {
+  const nftables = nf.nftables ? { nftables: nf.nftables } : {};
+  const options = { explain: true, node, ...(host ? { host } : {}), ...nftables };
+  const dumps = { dump: (nf.iptablesDump ?? nf.nftDump)!.id, ...(nf.nftDump ? { nftDump: nf.nftDump.id } : {}) };
+  if (changes?.length && (changes.length > WHATIF_INLINE_CHANGES || rulesetStats(nf.iptables).rules + (nf.nftDump?.stats.rules ?? 0) > WHATIF_INLINE_RULES)) {
     // A big what-if (render, re-parse and trace a large node twice) runs in an analysis worker.
-    const text = await versionText(app, loaded.dump.sha256);
-    const answer = await app.analysis.whatIf({ kind: 'whatif', text, family: loaded.ruleset.family, node, changes, packet: packet.packet, host });
+    const texts = await nodeTexts(app, { iptables: nf.iptablesDump, nft: nf.nftDump });
+    const answer = await app.analysis.whatIf({ kind: 'whatif', ...texts, family, node, changes, packet: packet.packet, host });
     if (answer.kind === 'refused') throw refusedChanges(answer.errors, node);
-    return { kind: 'single', node, dump: loaded.dump.id, outcomes: answer.outcomes, warnings: [...answer.warnings, ...packet.notes], before: answer.before };
+    return { kind: 'single', node, ...dumps, outcomes: answer.outcomes, warnings: [...answer.warnings, ...packet.notes], before: answer.before };
   }
-  const ruleset = changes?.length ? withChanges(loaded.ruleset, changes, node) : loaded.ruleset;
+  const ruleset = changes?.length ? withChanges(nf.iptables, changes, node) : nf.iptables;
   const result = tracePacket(ruleset, packet.packet, options);
-  const before = changes?.length ? tracePacket(loaded.ruleset, packet.packet, options).outcomes : undefined;
-  return { kind: 'single', node, dump: loaded.dump.id, outcomes: result.outcomes, warnings: [...result.warnings, ...packet.notes], ...(before ? { before } : {}) };
+  const before = changes?.length ? tracePacket(nf.iptables, packet.packet, options).outcomes : undefined;
+  return { kind: 'single', node, ...dumps, outcomes: result.outcomes, warnings: [...result.warnings, ...packet.notes], ...(before ? { before } : {}) };
 }
 
 async function clusterNames(app: FastifyInstance, cluster: string | undefined, start: string, family: Family): Promise<readonly string[]> {
   if (cluster === undefined) return [start];
   const names = await clusterNodeNames(app, cluster, family);
-  if (!names.includes(start)) throw new NotFoundError(`node "${start}" is not in cluster "${cluster}" (or has no ${family} dump)`);
+  if (!names.includes(start)) throw new NotFoundError(`node "${start}" is not in cluster "${cluster}" (or has no ${family} dump and no nft ruleset)`);
   return names;
 }
 
 async function clusterNodes(app: FastifyInstance, names: readonly string[], family: Family): Promise<ClusterNode[]> {
   return Promise.all(
     names.map(async (name) => {
-      const loaded = await loadNodeRuleset(app, name, 'latest', { family });
-      return { name, ruleset: loaded.ruleset, host: (await storedHost(app, name, loaded.dump)) ?? assumedHost() };
+      const nf = await loadNodeNetfilter(app, name, family);
+      return { name, ruleset: nf.iptables, host: (await storedHost(app, name, nf.hostDump)) ?? assumedHost(), ...(nf.nftables ? { nftables: nf.nftables } : {}) };
     }),
   );
 }
@@ -143,8 +156,9 @@ async function runClusterTrace(app: FastifyInstance, req: TraceRequest): Promise
       packet: packet.packet,
       nodes: await Promise.all(
         names.map(async (name) => {
-          const dump = await nodeVersion(app, name, 'latest', family);
-          return { name, text: await versionText(app, dump.sha256), host: (await storedHost(app, name, dump)) ?? assumedHost() };
+          const dumps = await nodeDumps(app, name, family);
+          const hostDump = dumps.iptables?.hasHost || !dumps.nft?.hasHost ? (dumps.iptables ?? dumps.nft)! : dumps.nft;
+          return { name, ...(await nodeTexts(app, dumps)), host: (await storedHost(app, name, hostDump)) ?? assumedHost() };
         }),
       ),
     }));

@@ -48,6 +48,7 @@ export {
   LruCache,
   createRulesetCache,
   loadDumpRuleset,
+  loadNftRuleset,
   loadBlobRuleset,
   rulesetCacheKey,
   primeCanonicalRuleset,

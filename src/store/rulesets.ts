@@ -1,7 +1,7 @@
 // Parsed rulesets of stored dumps, cached by content hash so query endpoints
 // (trace, diff, ...) do not re-parse. The cache is an object the app owns
 // (passed to buildApp), never a module-level singleton.
-import { parseDumpSteps, type Diagnostic, type Steps, type DumpFormat, type Family, type Ruleset } from '../netfilter/index.ts';
+import { parseDumpSteps, parseNftText, type NftRuleset, type Diagnostic, type Steps, type DumpFormat, type Family, type Ruleset } from '../netfilter/index.ts';
 import { getBlobText } from './blobs.ts';
 import type { Client } from './db.ts';
 import type { DumpInfo } from './dumps.ts';
@@ -97,6 +97,8 @@ export interface ParsedRuleset {
 /** The parsed rulesets kept, and the parses under way (one per key, whoever asks). */
 export type RulesetCache = LruCache<string, ParsedRuleset> & {
   readonly parsing: Map<string, Promise<ParsedRuleset>>;
+  /** Parsed nft rulesets (a node's `nft` versions) by canonical sha256, and their parses under way. */
+  readonly nft: LruCache<string, NftRuleset> & { readonly parsing: Map<string, Promise<NftRuleset>> };
   /** How a cold parse lets other work run: after `sliceMs` of parsing, it waits for `pause()`. */
   readonly yielding: ParseYielding;
 };
@@ -114,7 +116,34 @@ const rulesOf = (p: ParsedRuleset): number => p.ruleset.tables.reduce((n, t) => 
 
 /** At most `max` parsed rulesets and at most `maxRules` rules in all (the memory they hold). */
 export const createRulesetCache = (max = 64, maxRules = Infinity, yielding = EVENT_LOOP_TURNS): RulesetCache =>
-  Object.assign(new LruCache<string, ParsedRuleset>(max, { maxWeight: maxRules, weigh: rulesOf }), { parsing: new Map<string, Promise<ParsedRuleset>>(), yielding });
+  Object.assign(new LruCache<string, ParsedRuleset>(max, { maxWeight: maxRules, weigh: rulesOf }), {
+    parsing: new Map<string, Promise<ParsedRuleset>>(),
+    yielding,
+    nft: Object.assign(new LruCache<string, NftRuleset>(max, { maxWeight: maxRules, weigh: nftRulesOf }), { parsing: new Map<string, Promise<NftRuleset>>() }),
+  });
+
+const nftRulesOf = (r: NftRuleset): number => r.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length + 1, 0) + t.sets.reduce((m, x) => m + x.elements.length, 0), 0);
+
+/**
+ * The parsed nft ruleset of a node's `nft` version, from its canonical text (what printNftRuleset
+ * wrote, without live values), cached by its sha256; one parse however many requests ask.
+ */
+export async function loadNftRuleset(client: Client, cache: RulesetCache, dump: DumpInfo): Promise<NftRuleset> {
+  if (dump.family !== 'nft') throw new Error(`dump ${dump.id} is not an nft ruleset`);
+  const hit = cache.nft.get(dump.sha256);
+  if (hit) return hit;
+  const pending = cache.nft.parsing.get(dump.sha256);
+  if (pending) return pending;
+  const job = (async () => {
+    const text = await getBlobText(client, dump.sha256);
+    if (text === null) throw new Error(`blob ${dump.sha256} is missing`);
+    const parsed = parseNftText(text).ruleset;
+    cache.nft.set(dump.sha256, parsed);
+    return parsed;
+  })().finally(() => cache.nft.parsing.delete(dump.sha256));
+  cache.nft.parsing.set(dump.sha256, job);
+  return job;
+}
 
 /**
  * Runs `steps`, pausing whenever ~`sliceMs` of work went by: a cold parse of a 10k-Service node

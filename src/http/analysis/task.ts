@@ -56,7 +56,10 @@ export type PrepareAnswer =
 /** A what-if trace of one node: its canonical text with the changes applied, traced before and after. */
 export interface WhatIfTask {
   readonly kind: 'whatif';
+  /** The node's iptables canonical text ('' when it has none). */
   readonly text: string;
+  /** Its nft canonical text, when it has an nft ruleset. */
+  readonly nftText?: string;
   readonly family: Family;
   readonly node: string;
   readonly changes: readonly string[];
@@ -68,7 +71,7 @@ export interface WhatIfTask {
 export interface ClusterWhatIfTask {
   readonly kind: 'cluster-whatif';
   readonly family: Family;
-  readonly nodes: readonly { readonly name: string; readonly text: string; readonly host: Host }[];
+  readonly nodes: readonly { readonly name: string; readonly text: string; readonly nftText?: string; readonly host: Host }[];
   readonly start: string;
   readonly changes: Readonly<Record<string, readonly string[]>>;
   readonly packet: Packet;

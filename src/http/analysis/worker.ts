@@ -3,7 +3,7 @@
 // (/healthz, uploads, traces) while a 10k-Service node is linted.
 import { threadId } from 'node:worker_threads';
 import { move } from 'piscina';
-import { applyRuleChanges, buildHost, diffRulesets, extractServices, formatUnifiedDiff, lintRuleset, outlineCanonicalText, parseDump, semanticDiff, traceCluster, tracePacket, type ClusterNode, type Host, type RulesetOutline } from '../../netfilter/index.ts';
+import { applyRuleChanges, buildHost, diffRulesets, extractServices, formatUnifiedDiff, lintRuleset, outlineCanonicalText, parseDump, parseNftText, semanticDiff, traceCluster, tracePacket, type ClusterNode, type Host, type RulesetOutline } from '../../netfilter/index.ts';
 import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from './task.ts';
 import { prepareDump } from '../../store/ingest.ts';
 import { DumpParseError } from '../../store/errors.ts';
@@ -50,14 +50,19 @@ function whatIf(task: WhatIfTask): WhatIfAnswer {
   const ruleset = parseDump(task.text, { family: task.family, format: 'iptables-save' }).ruleset;
   const changed = applyRuleChanges(ruleset, task.changes);
   if (!changed.ok) return { kind: 'refused', errors: changed.errors.map((e) => ({ change: e.change, message: e.message })) };
-  const options = { explain: true, node: task.node, ...(task.host ? { host: task.host } : {}) };
+  const options = { explain: true, node: task.node, ...(task.host ? { host: task.host } : {}), ...(task.nftText !== undefined ? { nftables: parseNftText(task.nftText).ruleset } : {}) };
   const after = tracePacket(changed.ruleset, task.packet, options);
   const before = tracePacket(ruleset, task.packet, options);
   return { kind: 'whatif', outcomes: [...after.outcomes], before: [...before.outcomes], warnings: [...after.warnings] };
 }
 
 function clusterWhatIf(task: ClusterWhatIfTask): ClusterWhatIfAnswer {
-  const nodes: ClusterNode[] = task.nodes.map((n) => ({ name: n.name, host: n.host, ruleset: parseDump(n.text, { family: task.family, format: 'iptables-save' }).ruleset }));
+  const nodes: ClusterNode[] = task.nodes.map((n) => ({
+    name: n.name,
+    host: n.host,
+    ruleset: parseDump(n.text, { family: task.family, format: 'iptables-save' }).ruleset,
+    ...(n.nftText !== undefined ? { nftables: parseNftText(n.nftText).ruleset } : {}),
+  }));
   const changed: ClusterNode[] = [];
   for (const n of nodes) {
     const changes = task.changes[n.name];

@@ -341,7 +341,8 @@ export const TraceResponseSchema = Type.Object(
     paths: Type.Optional(Type.Array(ref(ClusterPathSchema), { description: 'Cluster trace: one entry per path through the nodes' })),
     warnings: Type.Array(Type.String()),
     node: Type.Optional(Type.String()),
-    dump: Type.Optional(Type.Integer()),
+    dump: Type.Optional(Type.Integer({ description: 'The version traced: the iptables dump of the packet\'s family, or the nft ruleset when the node has only that' })),
+    nftDump: Type.Optional(Type.Integer({ description: 'The node\'s nft ruleset version traced with it (every base chain of every owner runs in one pipeline)' })),
     whatIf: Type.Optional(
       Type.Object({
         changes: Type.Union([Type.Array(Type.String()), Type.Record(Type.String(), Type.Array(Type.String()))]),

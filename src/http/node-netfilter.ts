@@ -1,0 +1,55 @@
+// What a trace reads of a node: one netfilter with many owners. Its iptables
+// dump of the packet's family (if any) and its nft ruleset (if any), each the
+// latest version unless a trace pins one by `dumpId`, and the host file
+// stored with them.
+import type { FastifyInstance } from 'fastify';
+import type { Family, NftRuleset, Ruleset } from '../netfilter/index.ts';
+import { loadDumpRuleset, loadNftRuleset, NotFoundError, type DumpInfo } from '../store/index.ts';
+import { dumpInfo, latestDumpId } from './ruleset.ts';
+
+export interface NodeNetfilter {
+  readonly node: string;
+  /** The iptables version traced (null: the node has none of the packet's family). */
+  readonly iptablesDump: DumpInfo | null;
+  /** The iptables ruleset (empty tables when the node has none). */
+  readonly iptables: Ruleset;
+  /** The nft version traced, and its ruleset (null: the node has none). */
+  readonly nftDump: DumpInfo | null;
+  readonly nftables: NftRuleset | null;
+  /** The version whose host file the trace uses: the iptables one's, else the nft one's. */
+  readonly hostDump: DumpInfo;
+}
+
+async function latestOf(app: FastifyInstance, node: string, family: Family | 'nft'): Promise<DumpInfo | null> {
+  const id = await latestDumpId(app, node, family);
+  return id === null ? null : dumpInfo(app, id);
+}
+
+/**
+ * A node's rulesets for a trace of a `family` packet. `pinned`: a dump id of
+ * that node (of `family` or `nft`) used instead of that kind's latest. A node
+ * with neither an iptables dump of the family nor an nft ruleset is a 404.
+ */
+export async function loadNodeNetfilter(app: FastifyInstance, node: string, family: Family, pinned?: DumpInfo): Promise<NodeNetfilter> {
+  if (pinned && pinned.family !== family && pinned.family !== 'nft') {
+    throw new NotFoundError(`dump ${pinned.id} is ${pinned.family}, not a ${family} or nft ruleset for this packet`);
+  }
+  const [iptablesDump, nftDump] = await Promise.all([
+    pinned?.family === family ? pinned : latestOf(app, node, family),
+    pinned?.family === 'nft' ? pinned : latestOf(app, node, 'nft'),
+  ]);
+  if (!iptablesDump && !nftDump) throw new NotFoundError(`node "${node}" has no ${family} dump and no nft ruleset`);
+  const [iptables, nftables] = await Promise.all([
+    iptablesDump ? loadDumpRuleset(app.db.prisma, app.rulesetCache, iptablesDump).then((l) => l.ruleset) : Promise.resolve<Ruleset>({ family, tables: [] }),
+    nftDump ? loadNftRuleset(app.db.prisma, app.rulesetCache, nftDump) : Promise.resolve(null),
+  ]);
+  const hostDump = iptablesDump?.hasHost || !nftDump?.hasHost ? (iptablesDump ?? nftDump)! : nftDump;
+  return { node, iptablesDump, iptables, nftDump, nftables, hostDump };
+}
+
+/** The dumps a trace of the node would read, without parsing them (for sizes, and what a worker is sent). */
+export async function nodeDumps(app: FastifyInstance, node: string, family: Family): Promise<{ iptables: DumpInfo | null; nft: DumpInfo | null }> {
+  const [iptables, nft] = await Promise.all([latestOf(app, node, family), latestOf(app, node, 'nft')]);
+  if (!iptables && !nft) throw new NotFoundError(`node "${node}" has no ${family} dump and no nft ruleset`);
+  return { iptables, nft };
+}

@@ -3,12 +3,14 @@ import { readInput, InputError, UsageError, type Io } from '../io.ts';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseForFamily } from '../dump-family.ts';
-import { applyRuleChanges, assumedHost, buildHost, CLUSTER_ENDS, DISPOSITIONS, FINAL_VERDICTS, formatTraceText, parseDump, summarizeOutcomes, summarizePaths, traceCluster, tracePacket, traceToJson, validatePacket, type ClusterNode, type CtState, type Host, type Packet } from '../../netfilter/index.ts';
+import { looksLikeNft, parseNftDump } from '../../store/nft-ingest.ts';
+import { applyRuleChanges, assumedHost, buildHost, CLUSTER_ENDS, DISPOSITIONS, FINAL_VERDICTS, formatTraceText, parseDump, summarizeOutcomes, summarizePaths, traceCluster, tracePacket, traceToJson, validatePacket, type ClusterNode, type CtState, type Host, type NftRuleset, type Packet } from '../../netfilter/index.ts';
 
-const USAGE = 'trace FILE [--host HOST.json] (--in IFACE | --local) --src IP --dst IP --proto tcp|udp|sctp|icmp [--sport N] [--dport N] [--state NEW|ESTABLISHED|RELATED|INVALID] [--mark 0xN] [--change CMD ...] [--expect VERDICT] [--json]\n       trace --cluster DIR --from NODE (--in IFACE | --local) --src IP --dst IP --proto P ... [--change NODE:CMD ...] [--expect VERDICT] [--json]';
+const USAGE = 'trace [FILE] [--nft NFT] [--host HOST.json] (--in IFACE | --local) --src IP --dst IP --proto tcp|udp|sctp|icmp [--sport N] [--dport N] [--state NEW|ESTABLISHED|RELATED|INVALID] [--mark 0xN] [--change CMD ...] [--expect VERDICT] [--json]\n       trace --cluster DIR --from NODE (--in IFACE | --local) --src IP --dst IP --proto P ... [--change NODE:CMD ...] [--expect VERDICT] [--json]';
 
 const FLAGS = {
   host: { type: 'string' },
+  nft: { type: 'string' },
   in: { type: 'string' },
   local: { type: 'boolean' },
   src: { type: 'string' },
@@ -92,13 +94,24 @@ export async function loadHost(file: string | undefined, io: Io): Promise<Host |
   return h.host;
 }
 
-/** `trace FILE ...`: one packet through one node. */
+/**
+ * A node's nft ruleset (`nft -j list ruleset` JSON or `nft list ruleset` text), or an InputError
+ * naming the file, line and column of its first error.
+ */
+function readNft(text: string, file: string): NftRuleset {
+  const r = parseNftDump(text);
+  const bad = r.diagnostics.find((d) => d.severity === 'error');
+  if (bad) throw new InputError(`${file}:${bad.line}:${bad.column}: ${bad.message}`);
+  return r.ruleset;
+}
+
+/** `trace FILE ...`: one packet through one node (its iptables dump, its nft ruleset, or both). */
 export async function runTrace(args: string[], io: Io): Promise<number> {
   const parsed = parseCommandArgs(io, 'trace', USAGE, FLAGS, args, 'Walks a packet through a dump (or a cluster directory of dumps) as the kernel would.');
   if (!parsed) return 0;
   const v = parsed.values;
   const [file, ...extra] = parsed.positionals;
-  if ((!file && !v.cluster) || (file && v.cluster) || extra.length) throw new UsageError(`usage: ${USAGE}`);
+  if ((!file && !v.nft && !v.cluster) || ((file || v.nft) && v.cluster) || extra.length) throw new UsageError(`usage: ${USAGE}`);
   if (!v.src || !v.dst || !v.proto) throw new UsageError(`--src, --dst and --proto are required\nusage: ${USAGE}`);
   if (!!v.in === !!v.local) throw new UsageError(`give exactly one of --in IFACE or --local\nusage: ${USAGE}`);
   if (v.expect !== undefined && !EXPECTABLE.includes(v.expect as never)) throw new UsageError(`--expect takes one of ${EXPECTABLE.join(', ')}, not "${v.expect}"`);
@@ -119,13 +132,21 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
   const packet = validatePacket(packetInput);
   if (!packet.ok) throw new UsageError(`bad packet: ${packet.errors.join('; ')}`);
   if (v.cluster) return traceClusterDir(v.cluster, v.from, v.change ?? [], packet.packet, !!v.json, v.expect, io);
-  const text = await readInput(file!, io);
+  let text = file ? await readInput(file, io) : undefined;
+  // FILE may itself be the nft ruleset (a node in nftables mode only).
+  let nft = v.nft ? { text: await readInput(v.nft, io), file: v.nft } : undefined;
+  if (text !== undefined && looksLikeNft(text)) {
+    if (nft) throw new UsageError(`${file} is an nft ruleset and so is --nft ${v.nft}: give the iptables dump as FILE`);
+    nft = { text, file: file! };
+    text = undefined;
+  }
+  const nftables = nft ? readNft(nft.text, nft.file) : undefined;
   const host = await loadHost(v.host, io);
   if (host && v.in && !host.interfaces.some((i) => i.name === v.in)) {
     throw new InputError(`--in ${v.in}: the host file ${v.host} has no such interface (it has ${host.interfaces.map((i) => i.name).join(', ')})`);
   }
-  const { parsed: parsedDump, notes } = parseForFamily(text, packet.packet.family, file!);
-  if (parsedDump.ruleset.tables.length === 0) {
+  const { parsed: parsedDump, notes } = text !== undefined ? parseForFamily(text, packet.packet.family, file!) : { parsed: { ruleset: { family: packet.packet.family, tables: [] }, diagnostics: [] }, notes: [] };
+  if (text !== undefined && parsedDump.ruleset.tables.length === 0) {
     throw new InputError(`${file}: no tables could be read (${parsedDump.diagnostics.find((d) => d.severity === 'error')?.message ?? 'empty input'})`);
   }
   const changes = v.change ?? [];
@@ -135,7 +156,7 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
     if (!r.ok) throw new InputError(`--change: ${r.errors.map((e) => e.message).join('; ')}`);
     ruleset = r.ruleset;
   }
-  const options = { explain: true, ...(host ? { host } : {}) };
+  const options = { explain: true, ...(host ? { host } : {}), ...(nftables ? { nftables } : {}) };
   const result = tracePacket(ruleset, packet.packet, options);
   const warnings = [...result.warnings, ...notes, ...packet.notes, ...parsedDump.diagnostics.filter((d) => d.severity === 'error').map((d) => `dump line ${d.line}: ${d.message}`)];
   const before = changes.length ? summarizeOutcomes(tracePacket(parsedDump.ruleset, packet.packet, options).outcomes) : undefined;
@@ -160,13 +181,18 @@ async function traceClusterDir(dir: string, from: string | undefined, changes: s
     throw new InputError(`cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const nodes: ClusterNode[] = [];
-  for (const f of files.filter((x) => !x.endsWith('.json') && !x.startsWith('.') && !x.endsWith('.md')).sort()) {
-    const name = f.replace(/\.[^.]*$/, '');
-    const parsed = parseDump(await readInput(join(dir, f), io), { family: packet.family });
-    if (parsed.ruleset.tables.length === 0) continue;
+  // `<node>.nft`: the node's nft ruleset (JSON or text), next to or instead of its iptables dump.
+  const nftOf = async (name: string): Promise<NftRuleset | undefined> => (files.includes(`${name}.nft`) ? readNft(await readInput(join(dir, `${name}.nft`), io), join(dir, `${name}.nft`)) : undefined);
+  const dumpFiles = files.filter((x) => !x.endsWith('.json') && !x.startsWith('.') && !x.endsWith('.md') && !x.endsWith('.nft'));
+  const names = [...new Set([...dumpFiles.map((f) => f.replace(/\.[^.]*$/, '')), ...files.filter((x) => x.endsWith('.nft')).map((f) => f.slice(0, -4))])].sort();
+  for (const name of names) {
+    const f = dumpFiles.find((x) => x.replace(/\.[^.]*$/, '') === name);
+    const parsed = f ? parseDump(await readInput(join(dir, f), io), { family: packet.family }) : undefined;
+    const nftables = await nftOf(name);
+    if (!nftables && (!parsed || parsed.ruleset.tables.length === 0)) continue;
     const hostFile = files.includes(`${name}.host.json`) ? join(dir, `${name}.host.json`) : undefined;
     const host = (await loadHost(hostFile, io)) ?? assumedHost();
-    nodes.push({ name, ruleset: parsed.ruleset, host });
+    nodes.push({ name, ruleset: parsed?.ruleset ?? { family: packet.family, tables: [] }, host, ...(nftables ? { nftables } : {}) });
   }
   if (!nodes.some((n) => n.name === from)) throw new InputError(`no dump for node "${from}" in ${dir} (found: ${nodes.map((n) => n.name).join(', ') || 'none'})`);
   const byNode = new Map<string, string[]>();

@@ -1,0 +1,72 @@
+// Issue 14.3/14.4: `packetpath trace` runs a node's iptables dump and nft
+// ruleset in one pipeline (`--nft`, or an nft ruleset as FILE), and a cluster
+// directory takes `<node>.nft` files.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli } from '../support/cli.ts';
+import { FIXTURES } from '../support/paths.ts';
+
+let dir: string;
+const DOCKER29 = `table ip docker-bridges {
+\tchain filter-FORWARD {
+\t\ttype filter hook forward priority filter; policy accept;
+\t\toifname "docker0" ip daddr 172.17.0.2 tcp dport 80 accept
+\t\toifname "docker0" drop
+\t}
+\tchain nat-PREROUTING {
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\tfib daddr type local tcp dport 8080 dnat to 172.17.0.2:80
+\t}
+}
+`;
+const HOST = { interfaces: [{ name: 'eth0', addresses: ['203.0.113.10/24'] }, { name: 'docker0', addresses: ['172.17.0.1/16'] }], routes: [{ dst: 'default', via: '203.0.113.1', dev: 'eth0' }], forwarding: true };
+const PACKET = ['--in', 'eth0', '--src', '198.51.100.7', '--dst', '203.0.113.10', '--proto', 'tcp', '--sport', '40000', '--dport', '8080'];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'packetpath-nft-cli-'));
+  await writeFile(join(dir, 'docker.nft'), DOCKER29);
+  await writeFile(join(dir, 'iptables.txt'), '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n');
+  await writeFile(join(dir, 'host.json'), JSON.stringify(HOST));
+  await writeFile(join(dir, 'broken.nft'), 'table ip t {\n\tchain c {\n\t\taccept\n\t}\n');
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('trace DUMP --nft NFT: Docker accepts, the iptables FORWARD policy DROP decides', async () => {
+  const r = await cli('trace', join(dir, 'iptables.txt'), '--nft', join(dir, 'docker.nft'), '--host', join(dir, 'host.json'), ...PACKET, '--expect', 'DROPPED');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /nft ip docker-bridges filter-FORWARD \(Docker \(nftables backend\)\) → accept\n {4}FORWARD {8}0 {2}iptables filter FORWARD \(iptables \(nft backend\)\) → DROP {2}← decided/);
+  const json = await cli('trace', join(dir, 'iptables.txt'), '--nft', join(dir, 'docker.nft'), '--host', join(dir, 'host.json'), ...PACKET, '--json');
+  const o = JSON.parse(json.out).outcomes[0];
+  assert.equal(o.baseChains.find((b: { decided: boolean }) => b.decided).table, 'filter');
+});
+
+test('trace NFT alone (a node in nftables mode only): the packet is forwarded to the container', async () => {
+  const r = await cli('trace', join(dir, 'docker.nft'), '--host', join(dir, 'host.json'), ...PACKET, '--expect', 'FORWARDED');
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.match(r.out, /nft ip docker-bridges nat-PREROUTING/);
+});
+
+test('a broken nft ruleset: exit 1 (input it cannot process) naming file, line and column; two nft rulesets: exit 2 (usage)', async () => {
+  const r = await cli('trace', '--nft', join(dir, 'broken.nft'), ...PACKET);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /broken\.nft:5:1: table ip t \(line 1\): expected '\}' before the end of input/);
+  const twice = await cli('trace', join(dir, 'docker.nft'), '--nft', join(dir, 'docker.nft'), ...PACKET);
+  assert.equal(twice.code, 2);
+  assert.match(twice.err, /is an nft ruleset and so is --nft/);
+});
+
+test('trace --cluster DIR with node02.nft: master in iptables mode, node02 in nftables mode', async () => {
+  const cluster = join(dir, 'cluster');
+  await cp(join(FIXTURES, 'seed004'), cluster, { recursive: true });
+  await rm(join(cluster, 'node02.txt'));
+  await writeFile(join(cluster, 'node02.nft'), 'table inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t}\n}\n');
+  const args = ['trace', '--cluster', cluster, '--from', 'master', '--in', 'eth0', '--src', '192.0.2.100', '--dst', '10.108.94.160', '--proto', 'tcp', '--dport', '80', '--json'];
+  const r = await cli(...args);
+  assert.equal(r.code, 0, r.err);
+  const drop = JSON.parse(r.out).paths.find((p: { endNode: string }) => p.endNode === 'node02');
+  assert.equal(drop.end, 'DROPPED');
+  assert.deepEqual(drop.hops[1].outcome.baseChains.filter((b: { decided: boolean }) => b.decided).map((b: { language: string; table: string; chain: string }) => [b.language, b.table, b.chain]), [['nftables', 'filter', 'forward']]);
+});

@@ -185,8 +185,8 @@ test('a cluster across modes: the packet DNATed and masqueraded by iptables on m
   assert.equal(drop.end, 'DROPPED');
   assert.equal(drop.probability, 0.5);
   const hop = drop.hops[1]!;
-  console.log(drop.summary, JSON.stringify(hop.outcome.explanation));
   assert.equal(hop.inInterface, 'flannel.1');
+  assert.equal(hop.outcome.explanation!.summary, 'The packet is dropped on node02 by the nft inet filter forward policy drop.');
   assert.equal(hop.outcome.packet.dst, '10.224.2.16', 'the DNAT of master carried across');
   assert.equal(hop.outcome.packet.src, '10.224.0.0', 'and its masquerade');
   const last = hop.outcome.events.at(-1)!;
@@ -201,4 +201,63 @@ test('a cluster across modes: the packet DNATed and masqueraded by iptables on m
   const accept = toPod.hops[1]!.outcome.events.at(-1)!;
   assert.equal(accept.text, 'iifname "flannel.1" ip daddr 10.224.2.0/24 accept');
   assert.equal(accept.verdict, 'accept');
+});
+
+// Issue 14.5: a node in kube-proxy's iptables mode and one in nftables mode compare by outcome.
+const IPT_MODE = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-SVC-WEB - [0:0]
+:KUBE-SEP-A - [0:0]
+:KUBE-SEP-B - [0:0]
+-A PREROUTING -j KUBE-SERVICES
+-A KUBE-SERVICES -d 203.0.113.80/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-WEB
+-A KUBE-SVC-WEB -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-A
+-A KUBE-SVC-WEB -j KUBE-SEP-B
+-A KUBE-SEP-A -p tcp -m tcp -j DNAT --to-destination 198.51.100.11:8080
+-A KUBE-SEP-B -p tcp -m tcp -j DNAT --to-destination 198.51.100.12:8080
+COMMIT
+`;
+const NFT_MODE = (endpoints: string) => `table ip kube-proxy {
+\tmap service-ips {
+\t\ttype ipv4_addr . inet_proto . inet_service : verdict
+\t\telements = { 203.0.113.80 . tcp . 80 : goto service-web }
+\t}
+\tchain nat-prerouting {
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\tip daddr . meta l4proto . th dport vmap @service-ips
+\t}
+\tchain service-web {
+${endpoints}\t}
+\tchain endpoint-a {
+\t\tmeta l4proto tcp dnat to 198.51.100.11:8080
+\t}
+\tchain endpoint-b {
+\t\tmeta l4proto tcp dnat to 198.51.100.12:8080
+\t}
+}
+`;
+
+test('semantic diff across kube-proxy modes: the same Service in iptables and nftables mode has no probe that differs; a lost endpoint has', () => {
+  const hostOf = (): ClusterNode['host'] => {
+    const h = buildHost({ interfaces: [{ name: 'eth0', addresses: ['192.0.2.10/24'] }], routes: [{ dst: 'default', via: '192.0.2.1', dev: 'eth0' }, { dst: '198.51.100.0/24', dev: 'eth0' }], forwarding: true });
+    assert.ok(h.ok);
+    return h.host;
+  };
+  const iptables = parseDump(IPT_MODE).ruleset;
+  const none = parseDump('').ruleset;
+  const same = parseNftText(NFT_MODE('\t\tnumgen random mod 2 vmap { 0 : goto endpoint-a, 1 : goto endpoint-b }\n'));
+  assert.deepEqual(same.diagnostics, []);
+  const d = semanticDiff(iptables, none, { leftHost: hostOf(), rightHost: hostOf(), rightNft: same.ruleset });
+  assert.ok(d.probes > 0);
+  assert.ok(d.differences.every((x) => x.probe.dst !== '203.0.113.80'), JSON.stringify(d.differences.filter((x) => x.probe.dst === '203.0.113.80')));
+  const lost = parseNftText(NFT_MODE('\t\tgoto endpoint-a\n'));
+  const d2 = semanticDiff(iptables, none, { leftHost: hostOf(), rightHost: hostOf(), rightNft: lost.ruleset });
+  const web = d2.differences.find((x) => x.probe.dst === '203.0.113.80' && x.probe.dport === 80 && x.probe.protocol === 'tcp');
+  assert.ok(web, 'the Service probe differs');
+  assert.deepEqual(web.left, ['ACCEPT FORWARDED 198.51.100.11:8080 (50.0%)', 'ACCEPT FORWARDED 198.51.100.12:8080 (50.0%)']);
+  assert.deepEqual(web.right, ['ACCEPT FORWARDED 198.51.100.11:8080 (100.0%)']);
 });

@@ -5,23 +5,27 @@ import type { Problem } from '../../store/errors.ts';
 
 export type AnalysisKind = 'findings' | 'services';
 
-/** One side of a diff: a version's canonical text (and its host file, for probe packets). */
+/** One side of a diff: the compared version's canonical text ('' when the node has none of that kind). */
 export interface DiffSide {
   readonly label: string;
   readonly text: string;
+  /** For probe packets (`packets=auto`): the node's host file, and its whole netfilter (iptables of the probes' family, nft). */
   readonly hostJson: string | null;
+  readonly probeIptables?: string;
+  readonly probeNft?: string;
 }
 
 /** Two versions compared rule by rule (`unified`: as text), optionally by probe packets. */
 export interface DiffTask {
   readonly kind: 'diff';
-  readonly family: Family;
+  /** What is compared: the iptables dumps of a family, or the nft rulesets (`nft`). */
+  readonly family: Family | 'nft';
   readonly left: DiffSide;
   readonly right: DiffSide;
   readonly unified: boolean;
   readonly probes: boolean;
   /** The answer's `left` and `right` members, so the worker writes the whole JSON answer. */
-  readonly sides: { readonly left: { node: string; dump: number }; readonly right: { node: string; dump: number } };
+  readonly sides: { readonly left: { node: string; dump: number | null }; readonly right: { node: string; dump: number | null } };
 }
 
 export interface AnalysisTask {

@@ -3,8 +3,8 @@
 // (/healthz, uploads, traces) while a 10k-Service node is linted.
 import { threadId } from 'node:worker_threads';
 import { move } from 'piscina';
-import { applyRuleChanges, buildHost, diffRulesets, extractServices, formatUnifiedDiff, lintRuleset, outlineCanonicalText, parseDump, parseNftText, semanticDiff, traceCluster, tracePacket, type ClusterNode, type Host, type RulesetOutline } from '../../netfilter/index.ts';
-import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from './task.ts';
+import { applyRuleChanges, buildHost, diffNftRulesets, diffRulesets, extractServices, formatNftUnifiedDiff, formatUnifiedDiff, lintRuleset, outlineCanonicalText, parseDump, parseNftText, semanticDiff, traceCluster, tracePacket, type ClusterNode, type Host, type Ruleset, type RulesetOutline } from '../../netfilter/index.ts';
+import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffSide, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from './task.ts';
 import { prepareDump } from '../../store/ingest.ts';
 import { DumpParseError } from '../../store/errors.ts';
 
@@ -13,24 +13,43 @@ const hostOf = (json: string | null): Host | undefined => {
   return h?.ok ? h.host : undefined;
 };
 
+type Probes = { count: number; differences: { probe: Record<string, unknown>; left: string[]; right: string[] }[] };
+
+/** Probe packets traced through both nodes' whole netfilter (iptables of the probes' family and nft). */
+function probeBoth(task: DiffTask, left: Ruleset | undefined, right: Ruleset | undefined): Probes {
+  const family = task.family === 'nft' ? 'ipv4' : task.family;
+  const ipt = (side: DiffSide, parsed: Ruleset | undefined): Ruleset => parsed ?? parseDump(side.probeIptables ?? '', { family, format: 'iptables-save' }).ruleset;
+  const nft = (side: DiffSide) => (side.probeNft !== undefined ? parseNftText(side.probeNft).ruleset : undefined);
+  const [lh, rh] = [hostOf(task.left.hostJson), hostOf(task.right.hostJson)];
+  const [ln, rn] = [nft(task.left), nft(task.right)];
+  const s = semanticDiff(ipt(task.left, left), ipt(task.right, right), { ...(lh ? { leftHost: lh } : {}), ...(rh ? { rightHost: rh } : {}), ...(ln ? { leftNft: ln } : {}), ...(rn ? { rightNft: rn } : {}) });
+  return { count: s.probes, differences: s.differences.map((x) => ({ probe: { ...x.probe }, left: [...x.left], right: [...x.right] })) };
+}
+
+/** The nft rulesets compared: tables, chains rule by rule, sets and maps by members. */
+function diffNft(task: DiffTask): DiffAnswer {
+  const d = diffNftRulesets(parseNftText(task.left.text).ruleset, parseNftText(task.right.text).ruleset);
+  if (task.unified) return move(Buffer.from(formatNftUnifiedDiff(d, task.left.label, task.right.label))) as DiffAnswer;
+  const probes = task.probes ? probeBoth(task, undefined, undefined) : undefined;
+  const summary = { policiesDiffer: d.chains.filter((c) => c.base && c.base.left !== null && c.base.right !== null).length, ...d.summary };
+  const answer = { ...task.sides, family: 'nft', summary, tablesOnlyLeft: d.tablesOnlyLeft, tablesOnlyRight: d.tablesOnlyRight, chains: d.chains, sets: d.sets, ...(probes ? { probes } : {}) };
+  return move(Buffer.from(JSON.stringify(answer))) as DiffAnswer;
+}
+
 /**
  * The answer's bytes (moved to the main thread, not copied): the unified text, or the DiffResult
  * JSON. Without probes the stored canonical texts are only outlined, not parsed: two 10k-Service
  * nodes then need a fraction of the heap (issue 17).
  */
 function diff(task: DiffTask): DiffAnswer {
-  const read = (side: DiffTask['left']): RulesetOutline | ReturnType<typeof parseDump>['ruleset'] =>
-    (!task.probes && outlineCanonicalText(side.text)) || parseDump(side.text, { family: task.family, format: 'iptables-save' }).ruleset;
+  if (task.family === 'nft') return diffNft(task);
+  const family = task.family;
+  const read = (side: DiffTask['left']): RulesetOutline | Ruleset => (!task.probes && outlineCanonicalText(side.text)) || parseDump(side.text, { family, format: 'iptables-save' }).ruleset;
   const left = read(task.left);
   const right = read(task.right);
   const d = diffRulesets(left, right);
   if (task.unified) return move(Buffer.from(formatUnifiedDiff(d, task.left.label, task.right.label))) as DiffAnswer;
-  let probes: { count: number; differences: { probe: Record<string, unknown>; left: string[]; right: string[] }[] } | undefined;
-  if (task.probes && !('kind' in left) && !('kind' in right)) {
-    const [lh, rh] = [hostOf(task.left.hostJson), hostOf(task.right.hostJson)];
-    const s = semanticDiff(left, right, { ...(lh ? { leftHost: lh } : {}), ...(rh ? { rightHost: rh } : {}) });
-    probes = { count: s.probes, differences: s.differences.map((x) => ({ probe: { ...x.probe }, left: [...x.left], right: [...x.right] })) };
-  }
+  const probes = task.probes ? probeBoth(task, 'kind' in left ? undefined : left, 'kind' in right ? undefined : right) : undefined;
   const answer = { ...task.sides, summary: d.summary, tablesOnlyLeft: d.tablesOnlyLeft, tablesOnlyRight: d.tablesOnlyRight, chains: d.chains, ...(probes ? { probes } : {}) };
   return move(Buffer.from(JSON.stringify(answer))) as DiffAnswer;
 }

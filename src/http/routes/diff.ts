@@ -2,9 +2,36 @@
 // optionally by probe packets.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { findDumpHostJson, type DumpInfo } from '../../store/index.ts';
-import { nodeVersion, versionText } from '../ruleset.ts';
+import type { FastifyInstance } from 'fastify';
+import type { Family } from '../../netfilter/index.ts';
+import { findDumpHostJson, NotFoundError, type DumpInfo, type StoredFamily } from '../../store/index.ts';
+import { dumpInfo, latestDumpId, versionText } from '../ruleset.ts';
 import { DiffQuerySchema, DiffResultSchema, problemResponses, ref } from '../schemas/index.ts';
+
+/** A node's latest version of `family`, or null. */
+async function latestVersion(app: FastifyInstance, node: string, family: StoredFamily): Promise<DumpInfo | null> {
+  const id = await latestDumpId(app, node, family);
+  return id === null ? null : dumpInfo(app, id);
+}
+
+/**
+ * The version a diff compares: `pinned` (a dump of that node and family) or the latest of `family`;
+ * null when the node has none of that family but has the other kind (an nft ruleset for an iptables
+ * diff, or the reverse): across kube-proxy modes it compares as empty. 404 when it has neither.
+ */
+async function comparedVersion(app: FastifyInstance, node: string, pinned: number | undefined, family: StoredFamily): Promise<DumpInfo | null> {
+  if (pinned !== undefined) {
+    const d = await dumpInfo(app, pinned);
+    if (!d || d.node !== node) throw new NotFoundError(`node "${node}" has no dump ${pinned}`);
+    if (d.family !== family) throw new NotFoundError(`dump ${pinned} of node "${node}" is ${d.family}, not ${family}`);
+    return d;
+  }
+  const version = await latestVersion(app, node, family);
+  if (version) return version;
+  const other = family === 'nft' ? ((await latestVersion(app, node, 'ipv4')) ?? (await latestVersion(app, node, 'ipv6'))) : await latestVersion(app, node, 'nft');
+  if (!other) throw new NotFoundError(`node "${node}" has no ${family} dump`);
+  return null;
+}
 
 const diff: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -16,7 +43,7 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'diffNodes',
         summary: 'Compare two nodes or versions',
         description:
-          'Policies that differ, chains on one side only, and per chain the added and removed rules aligned like a text diff. Rules compare in canonical form, so counters and equivalent spellings do not show. kube-proxy names chains after hashes of the service and endpoint, so the same chain name on two nodes means the same thing. `format=unified` gives a text diff; `packets=auto` also traces probe packets on both nodes and lists those whose outcome differs.',
+          'Policies that differ, chains on one side only, and per chain the added and removed rules aligned like a text diff. Rules compare in canonical form, so counters and equivalent spellings do not show. kube-proxy names chains after hashes of the service and endpoint, so the same chain name on two nodes means the same thing. `format=unified` gives a text diff; `packets=auto` also traces probe packets on both nodes and lists those whose outcome differs. `family=nft` compares the nodes\' nft rulesets: tables as `family name`, chains rule by rule with base chain declarations, and sets and maps by members added and removed. Probes run through each node\'s whole netfilter (iptables and nft), so a node in kube-proxy\'s iptables mode and one in nftables mode compare by outcome; a node without a version of the compared family but with the other kind compares as empty (`dump: null`).',
         querystring: DiffQuerySchema,
         response: {
           200: {
@@ -30,17 +57,31 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const q = request.query;
       const family = q.family ?? 'ipv4';
-      const leftDump = await nodeVersion(app, q.left, q.leftDump ?? 'latest', family);
-      const rightDump = await nodeVersion(app, q.right, q.rightDump ?? 'latest', family);
-      const side = async (node: string, dump: DumpInfo) => ({
-        label: `${node} (dump ${dump.id})`,
-        text: await versionText(app, dump.sha256),
-        hostJson: q.packets === 'auto' && dump.hasHost ? ((await findDumpHostJson(app.db.prisma, dump.id))?.hostJson ?? null) : null,
-      });
+      const probes = q.packets === 'auto';
+      const probeFamily: Family = family === 'nft' ? 'ipv4' : family;
+      // Each side: the compared version (null when the node has none of that kind but has the other:
+      // it compares as empty), and for probes the node's whole netfilter.
+      const sideOf = async (node: string, pinned: number | undefined) => {
+        const version = await comparedVersion(app, node, pinned, family);
+        const [iptables, nft] = probes ? await Promise.all([family === 'nft' ? latestVersion(app, node, probeFamily) : version, family === 'nft' ? version : latestVersion(app, node, 'nft')]) : [null, null];
+        return { node, version, iptables, nft };
+      };
+      const [l, r] = await Promise.all([sideOf(q.left, q.leftDump), sideOf(q.right, q.rightDump)]);
+      const text = async (d: DumpInfo | null): Promise<string> => (d ? versionText(app, d.sha256) : '');
+      const side = async (s: typeof l) => {
+        const hostDump = [s.iptables, s.nft, s.version].find((d) => d?.hasHost);
+        return {
+          label: `${s.node} (${s.version ? `dump ${s.version.id}` : `no ${family} version`})`,
+          text: await text(s.version),
+          hostJson: probes && hostDump ? ((await findDumpHostJson(app.db.prisma, hostDump.id))?.hostJson ?? null) : null,
+          ...(probes && family === 'nft' ? { probeIptables: await text(s.iptables) } : {}),
+          ...(probes && s.nft ? { probeNft: await text(s.nft) } : {}),
+        };
+      };
       // Off the event loop: two 10k-Service nodes take seconds to parse and compare.
-      const sides = { left: { node: q.left, dump: leftDump.id }, right: { node: q.right, dump: rightDump.id } };
+      const sides = { left: { node: q.left, dump: l.version?.id ?? null }, right: { node: q.right, dump: r.version?.id ?? null } };
       const unified = q.format === 'unified';
-      const answer = await app.analysis.diff(async () => ({ kind: 'diff', family, left: await side(q.left, leftDump), right: await side(q.right, rightDump), unified, probes: q.packets === 'auto', sides }));
+      const answer = await app.analysis.diff(async () => ({ kind: 'diff', family, left: await side(l), right: await side(r), unified, probes, sides }));
       // Written by the worker (JSON as the DiffResult schema describes it: test/api/analysis.test.ts
       // checks it against the schema's serializer); sent as is.
       // (The type provider types send() after the 200 schemas; a Buffer goes out unserialized.)

@@ -2,7 +2,7 @@
 // diffs and traces.
 import { Type, type Static } from '@sinclair/typebox';
 import { CLUSTER_ENDS, DISPOSITIONS, FINAL_VERDICTS } from '../../netfilter/index.ts';
-import { FamilySchema, NodeNameSchema, ref, StringEnum } from './common.ts';
+import { DumpFamilySchema, FamilySchema, NodeNameSchema, ref, StringEnum } from './common.ts';
 
 export const TableNameSchema = StringEnum(['raw', 'mangle', 'nat', 'filter', 'security'], {
   $id: 'TableName',
@@ -169,7 +169,7 @@ export const DiffQuerySchema = Type.Object({
   right: NodeNameSchema,
   leftDump: Type.Optional(Type.Integer({ minimum: 1 })),
   rightDump: Type.Optional(Type.Integer({ minimum: 1 })),
-  family: Type.Optional(ref(FamilySchema)),
+  family: Type.Optional(ref(DumpFamilySchema)),
   format: Type.Optional(StringEnum(['json', 'unified'])),
   packets: Type.Optional(Type.Literal('auto', { description: '`auto`: also trace probe packets built from both rulesets and report those whose outcome differs' })),
 });
@@ -186,6 +186,12 @@ export const ChainDiffSchema = Type.Object(
         { description: 'Built-in chains only: present when the policies differ, or when the chain exists on one side only (null on the other side)' },
       ),
     ),
+    base: Type.Optional(
+      Type.Object(
+        { left: Type.Union([Type.String(), Type.Null()]), right: Type.Union([Type.String(), Type.Null()]) },
+        { description: 'nft base chains (`family=nft`): the declaration (type, hook, priority, policy) when it differs or the chain exists on one side only; null where it is a regular chain or absent' },
+      ),
+    ),
     added: Type.Integer(),
     removed: Type.Integer(),
     lines: Type.Array(ref(DiffLineSchema)),
@@ -198,20 +204,38 @@ export const ProbeDifferenceSchema = Type.Object(
 );
 export const DiffResultSchema = Type.Object(
   {
-    left: Type.Object({ node: Type.String(), dump: Type.Integer() }),
-    right: Type.Object({ node: Type.String(), dump: Type.Integer() }),
+    left: Type.Object({ node: Type.String(), dump: Type.Union([Type.Integer(), Type.Null()], { description: 'null: the node has no version of that family but has the other kind (compared as empty)' }) }),
+    right: Type.Object({ node: Type.String(), dump: Type.Union([Type.Integer(), Type.Null()]) }),
+    family: Type.Optional(Type.Literal('nft', { description: 'Set when nft rulesets were compared' })),
     summary: Type.Object({
-      policiesDiffer: Type.Integer(),
+      policiesDiffer: Type.Integer({ description: 'Built-in chain policies (nft: base chain declarations) that differ' }),
       chainsOnlyLeft: Type.Integer(),
       chainsOnlyRight: Type.Integer(),
       chainsChanged: Type.Integer(),
       rulesAdded: Type.Integer(),
       rulesRemoved: Type.Integer(),
+      setsChanged: Type.Optional(Type.Integer({ description: 'nft: sets and maps whose members or declaration differ' })),
+      elementsAdded: Type.Optional(Type.Integer()),
+      elementsRemoved: Type.Optional(Type.Integer()),
       identical: Type.Boolean(),
     }),
-    tablesOnlyLeft: Type.Array(Type.String()),
+    tablesOnlyLeft: Type.Array(Type.String({ description: 'iptables table names; nft tables as `family name`' })),
     tablesOnlyRight: Type.Array(Type.String()),
     chains: Type.Array(ref(ChainDiffSchema)),
+    sets: Type.Optional(
+      Type.Array(
+        Type.Object({
+          table: Type.String({ description: '`family name`' }),
+          set: Type.String(),
+          kind: StringEnum(['set', 'map']),
+          status: StringEnum(['onlyLeft', 'onlyRight', 'changed']),
+          declaration: Type.Optional(Type.Object({ left: Type.Union([Type.String(), Type.Null()]), right: Type.Union([Type.String(), Type.Null()]) })),
+          added: Type.Array(Type.String(), { description: 'Members on the right only, as nft prints them' }),
+          removed: Type.Array(Type.String(), { description: 'Members on the left only' }),
+        }),
+        { description: 'nft sets and maps compared by members (a Service more in kube-proxy\'s `service-ips` is one added element)' },
+      ),
+    ),
     probes: Type.Optional(Type.Object({ count: Type.Integer(), differences: Type.Array(ref(ProbeDifferenceSchema)) }, { description: 'With `packets=auto`' })),
   },
   { $id: 'DiffResult' },

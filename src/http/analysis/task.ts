@@ -33,7 +33,8 @@ export interface AnalysisTask {
   /** The version's uploaded text (rule lines and diagnostics refer to it). */
   readonly text: string;
   readonly family: Family;
-  readonly format: DumpFormat;
+  /** The version's format; `nft-text`/`nft-json` (Services only): a node's nft ruleset, read for kube-proxy's nftables mode. */
+  readonly format: DumpFormat | 'nft-text' | 'nft-json';
   /** The host file stored with the version (findings only), as JSON. */
   readonly hostJson: string | null;
 }

@@ -3,7 +3,7 @@
 // (/healthz, uploads, traces) while a 10k-Service node is linted.
 import { threadId } from 'node:worker_threads';
 import { move } from 'piscina';
-import { applyRuleChanges, buildHost, diffNftRulesets, diffRulesets, extractServices, formatNftUnifiedDiff, formatUnifiedDiff, lintRuleset, outlineCanonicalText, parseDump, parseNftText, semanticDiff, traceCluster, tracePacket, type ClusterNode, type Host, type Ruleset, type RulesetOutline } from '../../netfilter/index.ts';
+import { applyRuleChanges, buildHost, diffNftRulesets, diffRulesets, extractNftServices, extractServices, formatNftUnifiedDiff, formatUnifiedDiff, lintRuleset, outlineCanonicalText, parseDump, parseNftJson, parseNftText, semanticDiff, traceCluster, tracePacket, type ClusterNode, type DumpFormat, type Host, type Ruleset, type RulesetOutline } from '../../netfilter/index.ts';
 import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffSide, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from './task.ts';
 import { prepareDump } from '../../store/ingest.ts';
 import { DumpParseError } from '../../store/errors.ts';
@@ -103,9 +103,15 @@ export default function analyze(task: AnalysisTask | DiffTask | PrepareTask | Wh
   if (task.kind === 'whatif') return whatIf(task);
   if (task.kind === 'cluster-whatif') return clusterWhatIf(task);
   if (task.kind === 'prepare') return prepare(task);
-  const parsed = parseDump(task.text, { family: task.family, format: task.format });
+  if (task.kind === 'services' && (task.format === 'nft-text' || task.format === 'nft-json')) {
+    // kube-proxy's nftables mode: its `ip`/`ip6 kube-proxy` table, the Services of the task's family.
+    const nftServices = extractNftServices((task.format === 'nft-json' ? parseNftJson(task.text) : parseNftText(task.text)).ruleset).filter((x) => x.clusterIP === null || x.clusterIP.includes(':') === (task.family === 'ipv6'));
+    return { kind: 'services', services: nftServices.map((x) => ({ ...x, mode: 'nftables' })), threadId };
+  }
+  const parsed = parseDump(task.text, { family: task.family, format: task.format as DumpFormat });
   if (task.kind === 'services') {
     const services = extractServices(parsed.ruleset).map((x) => ({
+      mode: 'iptables',
       ...x,
       externalIPs: [...x.externalIPs],
       loadBalancerIPs: [...x.loadBalancerIPs],

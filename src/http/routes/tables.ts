@@ -16,6 +16,7 @@ import {
 } from '../../netfilter/index.ts';
 import { NotFoundError } from '../../store/index.ts';
 import { analyzeNodeVersion, loadNodeRuleset } from '../ruleset.ts';
+import { listNodeServices } from '../services.ts';
 import {
   ChainDetailSchema,
   ChainListSchema,
@@ -176,15 +177,15 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['query'],
         operationId: 'listServices',
         summary: "kube-proxy's Services, rebuilt from the chains",
-        description: 'For each Service port: cluster IP, protocol, NodePort, external IPs, endpoints with their load-balancing probability, masquerade rules and no-endpoint REJECTs.',
+        description:
+          "For each Service port: cluster IP, protocol, NodePort, external IPs, endpoints with their load-balancing probability, masquerade rules and no-endpoint REJECTs. Read from kube-proxy's iptables mode (the KUBE-* chains of the node's iptables dump) and from its nftables mode (the `ip`/`ip6 kube-proxy` table of the node's nft ruleset); each Service says its `mode`, and `modes` which modes were found. A node in the middle of a mode change can show both. With `dump`, that version only (an iptables dump or an nft ruleset).",
         params: NodeParamsSchema,
         querystring: VersionQuerySchema,
         response: { 200: jsonResponse('The Services', ref(ServiceListSchema)), ...problemResponses(400, 404) },
       },
     },
     async (request) => {
-      const { dump, result } = await analyzeNodeVersion(app, 'services', request.params.node, request.query.dump ?? 'latest', request.query.family);
-      return { dump: dump.id, services: result.kind === 'services' ? (result.services as never[]) : [] };
+      return listNodeServices(app, request.params.node, request.query.dump, request.query.family ?? 'ipv4') as Promise<never>;
     },
   );
 

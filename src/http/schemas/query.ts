@@ -144,10 +144,19 @@ export const ServiceSchema = Type.Object(
     endpoints: Type.Array(ref(ServiceEndpointSchema)),
     masqueradeRules: Type.Array(ref(RuleRefSchema)),
     noEndpointRules: Type.Array(ref(RuleRefSchema), { description: "kube-proxy's REJECT/DROP when there are no endpoints" }),
+    mode: Type.Optional(StringEnum(['iptables', 'nftables'], { description: "The kube-proxy mode the Service was read from: `iptables` (KUBE-* chains; rule refs name iptables tables) or `nftables` (the `kube-proxy` nft table; rule refs name that table and its chains or maps)" })),
   },
   { $id: 'Service' },
 );
-export const ServiceListSchema = Type.Object({ dump: Type.Integer(), services: Type.Array(ref(ServiceSchema)) }, { $id: 'ServiceList' });
+export const ServiceListSchema = Type.Object(
+  {
+    dump: Type.Integer({ description: 'The iptables version read, or the nft ruleset when the node has no iptables dump of the family' }),
+    nftDump: Type.Optional(Type.Integer({ description: 'The nft ruleset version read for kube-proxy\'s nftables mode' })),
+    modes: Type.Array(StringEnum(['iptables', 'nftables']), { description: 'The kube-proxy modes whose Services were found (both on a node that is changing mode)' }),
+    services: Type.Array(ref(ServiceSchema)),
+  },
+  { $id: 'ServiceList' },
+);
 
 export const FindingSchema = Type.Object(
   {

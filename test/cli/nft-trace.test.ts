@@ -69,4 +69,10 @@ test('trace --cluster DIR with node02.nft: master in iptables mode, node02 in nf
   const drop = JSON.parse(r.out).paths.find((p: { endNode: string }) => p.endNode === 'node02');
   assert.equal(drop.end, 'DROPPED');
   assert.deepEqual(drop.hops[1].outcome.baseChains.filter((b: { decided: boolean }) => b.decided).map((b: { language: string; table: string; chain: string }) => [b.language, b.table, b.chain]), [['nftables', 'filter', 'forward']]);
+  // The same ruleset as `nft -j list ruleset` JSON in node02.nft.json.
+  await rm(join(cluster, 'node02.nft'));
+  await writeFile(join(cluster, 'node02.nft.json'), JSON.stringify({ nftables: [{ table: { family: 'inet', name: 'filter', handle: 1 } }, { chain: { family: 'inet', table: 'filter', name: 'forward', handle: 1, type: 'filter', hook: 'forward', prio: 0, policy: 'drop' } }] }));
+  const fromJson = await cli(...args);
+  assert.equal(fromJson.code, 0, fromJson.err);
+  assert.equal(JSON.parse(fromJson.out).paths.find((p: { endNode: string }) => p.endNode === 'node02').end, 'DROPPED');
 });

@@ -181,10 +181,14 @@ async function traceClusterDir(dir: string, from: string | undefined, changes: s
     throw new InputError(`cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const nodes: ClusterNode[] = [];
-  // `<node>.nft`: the node's nft ruleset (JSON or text), next to or instead of its iptables dump.
-  const nftOf = async (name: string): Promise<NftRuleset | undefined> => (files.includes(`${name}.nft`) ? readNft(await readInput(join(dir, `${name}.nft`), io), join(dir, `${name}.nft`)) : undefined);
-  const dumpFiles = files.filter((x) => !x.endsWith('.json') && !x.startsWith('.') && !x.endsWith('.md') && !x.endsWith('.nft'));
-  const names = [...new Set([...dumpFiles.map((f) => f.replace(/\.[^.]*$/, '')), ...files.filter((x) => x.endsWith('.nft')).map((f) => f.slice(0, -4))])].sort();
+  // `<node>.nft` or `<node>.nft.json`: the node's nft ruleset (text or JSON), next to or instead of its iptables dump.
+  const NFT = /\.nft(\.json)?$/;
+  const nftOf = async (name: string): Promise<NftRuleset | undefined> => {
+    const f = files.find((x) => x === `${name}.nft` || x === `${name}.nft.json`);
+    return f ? readNft(await readInput(join(dir, f), io), join(dir, f)) : undefined;
+  };
+  const dumpFiles = files.filter((x) => !x.endsWith('.json') && !x.startsWith('.') && !x.endsWith('.md') && !NFT.test(x));
+  const names = [...new Set([...dumpFiles.map((f) => f.replace(/\.[^.]*$/, '')), ...files.filter((x) => NFT.test(x)).map((f) => f.replace(NFT, ''))])].sort();
   for (const name of names) {
     const f = dumpFiles.find((x) => x.replace(/\.[^.]*$/, '') === name);
     const parsed = f ? parseDump(await readInput(join(dir, f), io), { family: packet.family }) : undefined;

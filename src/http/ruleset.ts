@@ -4,8 +4,7 @@
 // through the app's read cache (app.readCache), so a warm query runs no
 // database query at all.
 import type { FastifyInstance } from 'fastify';
-import { buildHost, type DumpFormat, type Family } from '../netfilter/index.ts';
-import type { AnalysisKind, AnalysisResult } from './analysis/task.ts';
+import { buildHost, type Family } from '../netfilter/index.ts';
 import {
   findDumpById,
   findDumpHostJson,
@@ -94,11 +93,6 @@ export async function storedHost(app: FastifyInstance, dump: Pick<DumpInfo, 'id'
   return built ?? undefined;
 }
 
-/**
- * A heavy analysis (findings, services) of a node's version, run by the
- * app's worker pool on the version's uploaded text (rule lines are its
- * lines), cached by that text's sha256. NotFoundError (→ 404) when absent.
- */
 /** A node's version by id or 'latest' (of `family`); NotFoundError (→ 404) when absent. */
 export async function nodeVersion(app: FastifyInstance, node: string, id: number | 'latest', family: Family = 'ipv4'): Promise<DumpInfo> {
   const dumpId = id === 'latest' ? await requireLatestDumpId(app, node, family) : id;
@@ -117,21 +111,4 @@ export async function versionText(app: FastifyInstance, sha256: string): Promise
   const text = await getBlobText(app.db.prisma, sha256);
   if (text === null) throw new Error(`blob ${sha256} is missing`);
   return text;
-}
-
-export async function analyzeNodeVersion(
-  app: FastifyInstance,
-  kind: AnalysisKind,
-  node: string,
-  id: number | 'latest',
-  family: Family = 'ipv4',
-): Promise<{ dump: DumpInfo; result: AnalysisResult }> {
-  const dump = await nodeVersion(app, node, id, family);
-  const task = async () => {
-    const text = await versionText(app, dump.originalSha256);
-    const hostJson = kind === 'findings' && dump.hasHost ? ((await findDumpHostJson(app.db.prisma, dump.id))?.hostJson ?? null) : null;
-    if (dump.family === 'nft') throw nftNotHere(dump.id);
-    return { kind, text, family: dump.family, format: dump.format as DumpFormat, hostJson };
-  };
-  return { dump, result: await app.analysis.run(await task(), dump.originalSha256) };
 }

@@ -1,10 +1,11 @@
-// A node's kube-proxy Services, from whichever mode wrote them: the KUBE-*
-// chains of its iptables dump (iptables mode) and the `kube-proxy` table of
-// its nft ruleset (nftables mode). Both are analysed in a worker, cached by
-// the text they read.
+// The analyses of a node as a whole: its kube-proxy Services, from whichever
+// mode wrote them (the KUBE-* chains of its iptables dump, the `kube-proxy`
+// table of its nft ruleset), and its findings, the iptables dump's own and
+// those across owners (lintNode). All run in a worker, cached by the texts
+// they read.
 import type { FastifyInstance } from 'fastify';
 import type { Family } from '../netfilter/index.ts';
-import { NotFoundError, type DumpInfo } from '../store/index.ts';
+import { findDumpHostJson, NotFoundError, type DumpInfo } from '../store/index.ts';
 import type { AnalysisResult } from './analysis/task.ts';
 import { nodeDumps } from './node-netfilter.ts';
 import { dumpInfo, versionText } from './ruleset.ts';
@@ -32,4 +33,27 @@ export async function listNodeServices(app: FastifyInstance, node: string, pinne
   const services = [...fromIptables, ...fromNft];
   const modes = [...(fromIptables.length ? ['iptables'] : []), ...(fromNft.length ? ['nftables'] : [])];
   return { dump: (iptables ?? nft)!.id, ...(nft ? { nftDump: nft.id } : {}), modes, services };
+}
+
+/** The versions an analysis of the node reads: `pinned` alone, or the latest iptables (of `family`) and nft. */
+async function versionsOf(app: FastifyInstance, node: string, pinned: number | undefined, family: Family): Promise<{ iptables: DumpInfo | null; nft: DumpInfo | null }> {
+  if (pinned === undefined) return nodeDumps(app, node, family);
+  const d = await dumpInfo(app, pinned);
+  if (!d || d.node !== node) throw new NotFoundError(`node "${node}" has no dump ${pinned}`);
+  return d.family === 'nft' ? { iptables: null, nft: d } : { iptables: d, nft: null };
+}
+
+/**
+ * Findings of a node: its iptables dump's (lines are the uploaded text's), and with an nft
+ * ruleset those across owners, which read both and the facts the agent reported in the host file.
+ */
+export async function nodeFindings(app: FastifyInstance, node: string, pinned: number | undefined, family: Family) {
+  const { iptables, nft } = await versionsOf(app, node, pinned, family);
+  const hostDump = [iptables, nft].find((d) => d?.hasHost);
+  const hostJson = hostDump ? ((await findDumpHostJson(app.db.prisma, hostDump.id))?.hostJson ?? null) : null;
+  const text = iptables ? await versionText(app, iptables.originalSha256) : '';
+  const nftText = nft ? await versionText(app, nft.sha256) : undefined;
+  const format = iptables ? (iptables.format as Exclude<DumpInfo['format'], 'nft-json' | 'nft-text'>) : 'iptables-save';
+  const result = await app.analysis.run({ kind: 'findings', text, family, format, hostJson, ...(nftText !== undefined ? { nftText } : {}) }, iptables?.originalSha256 ?? '-');
+  return { dump: (iptables ?? nft)!.id, ...(nft ? { nftDump: nft.id } : {}), findings: result.kind === 'findings' ? result.findings : [] };
 }

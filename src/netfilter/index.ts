@@ -18,6 +18,7 @@ export { applyRuleChanges, parseChange, type RuleChange, type ChangeResult } fro
 export { traceCluster, addressOwners, CLUSTER_ENDS, type ClusterNode, type ClusterPath, type ClusterHop, type ClusterTraceResult, type ClusterEnd } from './pipeline/cluster.ts';
 export { explainOutcome, type Explanation } from './analysis/explain.ts';
 export { lintRuleset, type Finding, type LintInput } from './analysis/lint.ts';
+export { lintNode, versionAtLeast, type NodeFinding, type NodeFacts, type NodeLintInput } from './analysis/lint-node.ts';
 export { semanticDiff, type SemanticDiff, type ProbeDifference } from './analysis/semantic-diff.ts';
 export { renderChainListing } from './iptables/printer/render-listing.ts';
 export { extractNftServices } from './analysis/nft-services.ts';

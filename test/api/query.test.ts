@@ -125,7 +125,7 @@ describe('query endpoints', () => {
     assert.deepEqual(drop.hops.map((h: { node: string; inInterface: string }) => [h.node, h.inInterface]), [['master', 'eth0'], ['node02', 'flannel.1']]);
     // Each hop lists the base chains it ran and which one decided (iptables tables, owner by backend).
     const decided = drop.hops[1].outcome.baseChains.filter((b: { decided: boolean }) => b.decided);
-    assert.deepEqual(decided, [{ hook: 'FORWARD', language: 'iptables', table: 'filter', chain: 'FORWARD', priority: 0, owner: 'iptables (nft backend)', verdict: 'DROP', decided: true }]);
+    assert.deepEqual(decided, [{ hook: 'FORWARD', language: 'iptables', table: 'filter', chain: 'FORWARD', priority: 0, owner: 'iptables (nft backend)', verdict: 'DROP', byPolicy: true, decided: true }]);
     const fixed = await api.request.post(`${V1}/trace`).send({ ...body, changes: { node02: ['-A FORWARD -i flannel.1 -d 10.224.2.0/24 -j ACCEPT'] } }).expect(200);
     const now = fixed.body.paths.find((p: { endNode: string }) => p.endNode === 'node02');
     assert.equal(now.end, 'LEFT_CLUSTER');

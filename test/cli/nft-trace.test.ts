@@ -76,3 +76,22 @@ test('trace --cluster DIR with node02.nft: master in iptables mode, node02 in nf
   assert.equal(fromJson.code, 0, fromJson.err);
   assert.equal(JSON.parse(fromJson.out).paths.find((p: { endNode: string }) => p.endNode === 'node02').end, 'DROPPED');
 });
+
+test('lint --nft: findings across owners name the owner; diff of two nft rulesets by rules and set members', async () => {
+  await writeFile(join(dir, 'fw.nft'), 'table inet firewalld {\n\tchain filter_FORWARD {\n\t\ttype filter hook forward priority filter + 10; policy drop;\n\t}\n}\n');
+  await writeFile(join(dir, 'kube.txt'), '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n-A PREROUTING -j KUBE-SERVICES\n-A KUBE-SERVICES ! -s 10.244.0.0/16 -d 10.96.0.80/32 -p tcp -m tcp --dport 80 -j KUBE-MARK-MASQ\n-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -s 10.244.0.0/16 -j ACCEPT\nCOMMIT\n');
+  const lint = await cli('lint', join(dir, 'kube.txt'), '--nft', join(dir, 'fw.nft'));
+  assert.equal(lint.code, 1, 'an error finding');
+  assert.match(lint.out, /fw\.nft: error \[accept-overridden\] \(firewalld\) inet firewalld filter_FORWARD: nft inet firewalld filter_FORWARD \(firewalld\) drops pod traffic/);
+  await writeFile(join(dir, 'a.nft'), 'table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\telements = { 192.0.2.1 }\n\t}\n\tchain c {\n\t\tip saddr @s counter packets 1 bytes 60 accept\n\t}\n}\n');
+  await writeFile(join(dir, 'b.nft'), 'table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\telements = { 192.0.2.1, 192.0.2.2 }\n\t}\n\tchain c {\n\t\tip saddr @s counter packets 9 bytes 900 accept\n\t}\n}\n');
+  const diff = await cli('diff', join(dir, 'a.nft'), join(dir, 'b.nft'));
+  assert.equal(diff.code, 1);
+  assert.match(diff.out, /@@ ip t set s @@\n\+element 192\.0\.2\.2\n/);
+  assert.doesNotMatch(diff.out, /chain c/, 'counters are no difference');
+  const same = await cli('diff', join(dir, 'a.nft'), join(dir, 'a.nft'));
+  assert.equal(same.code, 0);
+  const mixed = await cli('diff', join(dir, 'a.nft'), join(dir, 'kube.txt'));
+  assert.equal(mixed.code, 2);
+  assert.match(mixed.err, /compares like with like/);
+});

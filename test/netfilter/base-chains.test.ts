@@ -71,6 +71,7 @@ test('Docker 29 (nftables): filter-FORWARD accepts the published port, the iptab
       ['FORWARD', 'iptables', '-', 'filter', 'FORWARD', 0, 'iptables (nft backend)', 'DROP', true],
     ],
   );
+  assert.deepEqual(o.baseChains!.map((b) => b.byPolicy), [false, false, true], 'the iptables FORWARD chain decided by its policy');
   const ex = o.explanation!;
   assert.equal(ex.summary, 'The packet is dropped on docker-host by the filter FORWARD policy DROP.');
   assert.match(ex.origin!, /the nft chain ip docker-bridges filter-FORWARD \(Docker \(nftables backend\)\) accepted the packet, but in nftables an accept ends only its own base chain: the iptables filter FORWARD chain \(iptables \(nft backend\), priority 0\) at the same FORWARD hook still ran and dropped it/);

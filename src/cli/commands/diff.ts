@@ -1,8 +1,10 @@
 import { parseCommandArgs } from '../args.ts';
-import { diffRulesets, formatUnifiedDiff, parseDump } from '../../netfilter/index.ts';
+import { diffNftRulesets, diffRulesets, formatNftUnifiedDiff, formatUnifiedDiff, parseDump } from '../../netfilter/index.ts';
+import { looksLikeNft } from '../../store/nft-ingest.ts';
+import { readNft } from './trace.ts';
 import { InputError, readInput, UsageError, type Io } from '../io.ts';
 
-const USAGE = 'diff A B [--json]';
+const USAGE = 'diff A B [--json]   (two iptables dumps, or two nft rulesets)';
 
 /** `diff A B`: rule-by-rule comparison in canonical form. */
 export async function runDiff(args: string[], io: Io): Promise<number> {
@@ -10,11 +12,25 @@ export async function runDiff(args: string[], io: Io): Promise<number> {
   if (!parsed) return 0;
   const [a, b, ...extra] = parsed.positionals;
   if (!a || !b || extra.length) throw new UsageError(`usage: ${USAGE}`);
-  const [left, right] = await Promise.all([readInput(a, io), readInput(b, io)])
-    .then(([x, y]) => [parseDump(x), parseDump(y)])
-    .catch((err: unknown) => {
-      throw err instanceof InputError ? new InputError(err.message, 2) : err;
-    });
+  const [ta, tb] = await Promise.all([readInput(a, io), readInput(b, io)]).catch((err: unknown) => {
+    throw err instanceof InputError ? new InputError(err.message, 2) : err;
+  });
+  const [na, nb] = [looksLikeNft(ta), looksLikeNft(tb)];
+  if (na !== nb) throw new UsageError(`${na ? a : b} is an nft ruleset and ${na ? b : a} an iptables dump: diff compares like with like (to compare nodes in different modes by outcome, use the API's /diff?packets=auto)`);
+  if (na) {
+    // nft rulesets: chains rule by rule, sets and maps by members.
+    const read = (text: string, file: string) => {
+      try {
+        return readNft(text, file);
+      } catch (err) {
+        throw err instanceof InputError ? new InputError(err.message, 2) : err;
+      }
+    };
+    const d = diffNftRulesets(read(ta, a), read(tb, b));
+    io.stdout(parsed.values.json ? JSON.stringify(d, null, 2) + '\n' : d.summary.identical ? `${a} and ${b} are the same ruleset (live counters aside)\n` : formatNftUnifiedDiff(d, a, b));
+    return d.summary.identical ? 0 : 1;
+  }
+  const [left, right] = [parseDump(ta), parseDump(tb)];
   for (const [name, r] of [[a, left], [b, right]] as const) {
     if (r!.ruleset.tables.length === 0) throw new InputError(`${name}: no tables could be read`, 2);
   }

@@ -98,7 +98,7 @@ export async function loadHost(file: string | undefined, io: Io): Promise<Host |
  * A node's nft ruleset (`nft -j list ruleset` JSON or `nft list ruleset` text), or an InputError
  * naming the file, line and column of its first error.
  */
-function readNft(text: string, file: string): NftRuleset {
+export function readNft(text: string, file: string): NftRuleset {
   const r = parseNftDump(text);
   const bad = r.diagnostics.find((d) => d.severity === 'error');
   if (bad) throw new InputError(`${file}:${bad.line}:${bad.column}: ${bad.message}`);

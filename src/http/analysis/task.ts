@@ -35,6 +35,8 @@ export interface AnalysisTask {
   readonly family: Family;
   /** The version's format; `nft-text`/`nft-json` (Services only): a node's nft ruleset, read for kube-proxy's nftables mode. */
   readonly format: DumpFormat | 'nft-text' | 'nft-json';
+  /** Findings: the node's nft canonical text, linted with the iptables dump as one node (lintNode). */
+  readonly nftText?: string;
   /** The host file stored with the version (findings only), as JSON. */
   readonly hostJson: string | null;
 }

@@ -3,7 +3,7 @@
 // (/healthz, uploads, traces) while a 10k-Service node is linted.
 import { threadId } from 'node:worker_threads';
 import { move } from 'piscina';
-import { applyRuleChanges, buildHost, diffNftRulesets, diffRulesets, extractNftServices, extractServices, formatNftUnifiedDiff, formatUnifiedDiff, lintRuleset, outlineCanonicalText, parseDump, parseNftJson, parseNftText, semanticDiff, traceCluster, tracePacket, type ClusterNode, type DumpFormat, type Host, type Ruleset, type RulesetOutline } from '../../netfilter/index.ts';
+import { applyRuleChanges, buildHost, diffNftRulesets, diffRulesets, extractNftServices, extractServices, formatNftUnifiedDiff, formatUnifiedDiff, lintNode, lintRuleset, outlineCanonicalText, parseDump, parseNftJson, parseNftText, semanticDiff, traceCluster, tracePacket, type ClusterNode, type DumpFormat, type Finding, type Host, type NodeFacts, type Ruleset, type RulesetOutline } from '../../netfilter/index.ts';
 import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffSide, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from './task.ts';
 import { prepareDump } from '../../store/ingest.ts';
 import { DumpParseError } from '../../store/errors.ts';
@@ -41,6 +41,15 @@ function diffNft(task: DiffTask): DiffAnswer {
  * JSON. Without probes the stored canonical texts are only outlined, not parsed: two 10k-Service
  * nodes then need a fraction of the heap (issue 17).
  */
+/** What the agent put in the host file about the node (`nft.version`, `kernel`, `kubeProxy.mode`). */
+function factsOf(json: string | null): NodeFacts | undefined {
+  if (json === null) return undefined;
+  const h = JSON.parse(json) as { nft?: { version?: unknown }; kernel?: unknown; kubeProxy?: { mode?: unknown } };
+  const str = (x: unknown): string | undefined => (typeof x === 'string' ? x : undefined);
+  const [nftVersion, kernel, kubeProxyMode] = [str(h.nft?.version), str(h.kernel), str(h.kubeProxy?.mode)];
+  return { ...(nftVersion ? { nftVersion } : {}), ...(kernel ? { kernel } : {}), ...(kubeProxyMode ? { kubeProxyMode } : {}) };
+}
+
 function diff(task: DiffTask): DiffAnswer {
   if (task.family === 'nft') return diffNft(task);
   const family = task.family;
@@ -122,6 +131,11 @@ export default function analyze(task: AnalysisTask | DiffTask | PrepareTask | Wh
     return { kind: 'services', services, threadId };
   }
   const host = hostOf(task.hostJson);
-  const findings = lintRuleset({ ruleset: parsed.ruleset, diagnostics: parsed.diagnostics, ...(host ? { host } : {}) });
+  // An empty text: a node with only an nft ruleset (nothing of iptables' own to lint).
+  const findings: Finding[] = task.text === '' ? [] : lintRuleset({ ruleset: parsed.ruleset, diagnostics: parsed.diagnostics, ...(host ? { host } : {}) });
+  if (task.nftText !== undefined) {
+    const facts = factsOf(task.hostJson);
+    findings.push(...lintNode({ iptables: parsed.ruleset, nftables: parseNftText(task.nftText).ruleset, ...(host ? { host } : {}), ...(facts ? { facts } : {}) }));
+  }
   return { kind: 'findings', findings, threadId };
 }

@@ -104,7 +104,7 @@ export default fp(
           return { ...answer.prepared, originalText: answer.prepared.originalText ?? task.text };
         }),
       run(task, textSha256) {
-        const key = [task.kind, textSha256, task.family, task.format, task.hostJson === null ? '-' : sha256Hex(task.hostJson)].join(':');
+        const key = [task.kind, textSha256, task.family, task.format, task.hostJson === null ? '-' : sha256Hex(task.hostJson), task.nftText === undefined ? '-' : sha256Hex(task.nftText)].join(':');
         const hit = results?.get(key);
         if (hit) {
           cached++;

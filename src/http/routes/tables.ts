@@ -15,8 +15,8 @@ import {
   type TableName,
 } from '../../netfilter/index.ts';
 import { NotFoundError } from '../../store/index.ts';
-import { analyzeNodeVersion, loadNodeRuleset } from '../ruleset.ts';
-import { listNodeServices } from '../services.ts';
+import { loadNodeRuleset } from '../ruleset.ts';
+import { listNodeServices, nodeFindings } from '../services.ts';
 import {
   ChainDetailSchema,
   ChainListSchema,
@@ -197,15 +197,15 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['query'],
         operationId: 'listFindings',
         summary: 'Lint findings',
-        description: 'Undefined chains, loops, unreferenced chains, shadowed and duplicate rules, FORWARD DROP without a pod path, KUBE-MARK-MASQ without MASQUERADE, Services without endpoints, legacy and nft tables both present, uneven statistic shares.',
+        description:
+          "Undefined chains, loops, unreferenced chains, shadowed and duplicate rules, FORWARD DROP without a pod path, KUBE-MARK-MASQ without MASQUERADE, Services without endpoints, legacy and nft tables both present, uneven statistic shares. With an nft ruleset, findings across owners too, each naming the `owner` it blames: `accept-overridden` (a drop in one owner's base chain overrides another's accept for pod or Service traffic), `forward-policy-drop-pod-traffic`, `split-brain` (iptables-legacy and iptables-nft both with rules), `kube-proxy-both-modes`, `modes-disagree` (kube-proxy's and the CNI's modes), `queue-verdict`, `nft-too-old` / `kernel-too-old` (under kube-proxy's nftables mode, from the versions the agent reports).",
         params: NodeParamsSchema,
         querystring: VersionQuerySchema,
         response: { 200: jsonResponse('Findings, errors first', ref(FindingListSchema)), ...problemResponses(400, 404) },
       },
     },
     async (request) => {
-      const { dump, result } = await analyzeNodeVersion(app, 'findings', request.params.node, request.query.dump ?? 'latest', request.query.family);
-      return { dump: dump.id, findings: result.kind === 'findings' ? result.findings : [] };
+      return nodeFindings(app, request.params.node, request.query.dump, request.query.family ?? 'ipv4') as Promise<never>;
     },
   );
 };

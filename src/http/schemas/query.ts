@@ -168,10 +168,18 @@ export const FindingSchema = Type.Object(
     line: Type.Optional(Type.Integer()),
     message: Type.String(),
     explanation: Type.String(),
+    owner: Type.Optional(Type.String({ description: 'Findings across owners (a node with an nft ruleset): whose rules the finding blames, from table and chain names: `kube-proxy (nftables mode)`, `Calico ...`, `Docker ...`, `firewalld`, `flannel ...`, `netavark (Podman)`, `iptables (nft backend)`, `unknown`' })),
   },
   { $id: 'Finding' },
 );
-export const FindingListSchema = Type.Object({ dump: Type.Integer(), findings: Type.Array(ref(FindingSchema)) }, { $id: 'FindingList' });
+export const FindingListSchema = Type.Object(
+  {
+    dump: Type.Integer({ description: 'The iptables version linted, or the nft ruleset when the node has no iptables dump of the family' }),
+    nftDump: Type.Optional(Type.Integer({ description: 'The nft ruleset linted with it, as one node' })),
+    findings: Type.Array(ref(FindingSchema)),
+  },
+  { $id: 'FindingList' },
+);
 
 export const DiffQuerySchema = Type.Object({
   left: NodeNameSchema,
@@ -333,6 +341,7 @@ export const BaseChainRunSchema = Type.Object(
     priority: Type.Integer({ description: 'Its priority at the hook (iptables tables at their standard ones: raw -300, mangle -150, dstnat -100, filter 0, security 50 or 150, srcnat 100)' }),
     owner: Type.String({ description: 'Who writes the table, from its name: `kube-proxy (nftables mode)`, `Docker (nftables backend)`, `firewalld`, `iptables (nft backend)`..., or `unknown`' }),
     verdict: Type.String({ description: 'What the base chain ended with: its last rule or policy verdict' }),
+    byPolicy: Type.Boolean({ description: 'The verdict is the chain\'s policy (no rule decided)' }),
     decided: Type.Boolean({ description: 'This base chain ended the packet' }),
   },
   { $id: 'BaseChainRun' },

@@ -18,6 +18,8 @@ export interface BaseChainRun {
   readonly owner: string;
   /** The verdict of the base chain's last event (its rule or policy). */
   readonly verdict: string;
+  /** The verdict is the chain's policy (no rule decided). */
+  readonly byPolicy: boolean;
   /** This base chain ended the packet (drop, reject, queue, unknown). */
   readonly decided: boolean;
 }
@@ -29,6 +31,7 @@ interface EventLike {
   readonly language?: 'nftables';
   readonly family?: string;
   readonly verdict: string;
+  readonly kind: 'rule' | 'policy';
 }
 
 const sameTable = (e: EventLike, en: HookEntry): boolean =>
@@ -41,7 +44,7 @@ const baseChainOf = (en: HookEntry, hook: Hook): string => (en.lang === 'iptable
  * table whose base chain the run's first event is in (a run starts in its base chain).
  */
 export function listBaseChains(events: readonly EventLike[], entriesAt: (hook: Hook) => readonly HookEntry[], ended: boolean, backend: 'nft' | 'legacy' = 'nft'): BaseChainRun[] {
-  const runs: (Omit<BaseChainRun, 'decided' | 'verdict'> & { verdict: string })[] = [];
+  const runs: (Omit<BaseChainRun, 'decided' | 'verdict' | 'byPolicy'> & { verdict: string; byPolicy: boolean })[] = [];
   let hook: Hook | undefined;
   let at = 0;
   let current: HookEntry | undefined;
@@ -70,9 +73,12 @@ export function listBaseChains(events: readonly EventLike[], entriesAt: (hook: H
         priority: current.priority,
         owner: ownerOfTable(current.lang, e.table, backend),
         verdict: e.verdict,
+        byPolicy: false,
       });
     }
-    runs[runs.length - 1]!.verdict = e.verdict;
+    const run = runs[runs.length - 1]!;
+    run.verdict = e.verdict;
+    run.byPolicy = e.kind === 'policy';
   }
   return runs.map((r, i) => ({ ...r, decided: ended && i === runs.length - 1 }));
 }

@@ -23,3 +23,22 @@ export function ownerOfTable(language: 'iptables' | 'nftables', table: string, b
   for (const [re, owner] of NFT_OWNERS) if (re.test(table)) return owner;
   return 'unknown';
 }
+
+/** iptables chains by the prefixes their owners give them (kube-proxy's KUBE-*, Calico's cali-...). */
+const CHAIN_OWNERS: readonly [RegExp, string][] = [
+  [/^KUBE-/, 'kube-proxy (iptables mode)'],
+  [/^cali-/, 'Calico (iptables data plane)'],
+  [/^CILIUM/, 'Cilium'],
+  [/^DOCKER/, 'Docker (iptables)'],
+  [/^NETAVARK/, 'netavark (Podman)'],
+  [/^FLANNEL-/, 'flannel'],
+  [/^LIBVIRT_/, 'libvirt'],
+  [/^(IN|FWD|OUT)_|^f2b-/, 'firewalld / fail2ban'],
+];
+
+/** The owner of an iptables chain (and its rules) from the chain's name or a rule comment; `unknown` otherwise. */
+export function ownerOfChain(chain: string, comment?: string): string {
+  for (const [re, owner] of CHAIN_OWNERS) if (re.test(chain)) return owner;
+  if (comment && /^(cali|CILIUM|kube|KUBE)/.test(comment)) return ownerOfChain(comment.startsWith('cali') ? 'cali-' : comment.startsWith('CILIUM') ? 'CILIUM' : 'KUBE-');
+  return 'unknown';
+}

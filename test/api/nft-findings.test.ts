@@ -1,0 +1,54 @@
+// Issue 14.7: /nodes/{node}/findings lints a node with an nft ruleset across
+// owners, with the facts the agent reports in the host file.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApi, type TestApi } from '../support/api.ts';
+
+const V1 = '/api/v1';
+const KUBE_IPT = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+-A PREROUTING -j KUBE-SERVICES
+-A KUBE-SERVICES ! -s 10.244.0.0/16 -d 10.96.0.80/32 -p tcp -m tcp --dport 80 -j KUBE-MARK-MASQ
+-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -s 10.244.0.0/16 -j ACCEPT
+COMMIT
+`;
+const FIREWALLD = 'table inet firewalld {\n\tchain filter_FORWARD {\n\t\ttype filter hook forward priority filter + 10; policy drop;\n\t}\n}\n';
+const KUBE_NFT = 'table ip kube-proxy {\n\tchain nat-prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t}\n}\n';
+const HOST = { interfaces: [{ name: 'eth0', addresses: ['192.0.2.10/24'] }], routes: [{ dst: 'default', via: '192.0.2.1', dev: 'eth0' }, { dst: '10.244.0.0/16', dev: 'eth0' }], forwarding: true };
+
+describe('findings across owners', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await startApi();
+    await api.request.post(`${V1}/nodes/fw/dumps`).send({ dump: KUBE_IPT, nft: FIREWALLD, host: HOST }).expect(201);
+    await api.request.post(`${V1}/nodes/old/dumps`).send({ nft: KUBE_NFT, host: { ...HOST, nft: { status: 'ok', version: '0.9.8' }, kernel: '5.10.0-28-amd64', kubeProxy: { mode: 'nftables', source: 'endpoint' } } }).expect(201);
+  });
+  after(() => api?.close());
+
+  it("firewalld's forward policy drop overrides kube-proxy's iptables accept: named with its owner", async () => {
+    const r = await api.request.get(`${V1}/nodes/fw/findings`).expect(200);
+    assert.equal(typeof r.body.nftDump, 'number');
+    const f = r.body.findings.find((x: { code: string }) => x.code === 'accept-overridden');
+    assert.ok(f, JSON.stringify(r.body.findings.map((x: { code: string }) => x.code)));
+    assert.equal(f.owner, 'firewalld');
+    assert.equal(f.table, 'inet firewalld');
+    assert.match(f.message, /drops pod traffic 10\.244\.1\.10 → 10\.244\.2\.10:8080, which iptables filter FORWARD \(iptables \(nft backend\)\) accepted/);
+  });
+
+  it('an nft-only node in kube-proxy nftables mode with an old nft and kernel (facts from the agent)', async () => {
+    const r = await api.request.get(`${V1}/nodes/old/findings`).expect(200);
+    assert.equal(r.body.dump, r.body.nftDump);
+    assert.deepEqual(r.body.findings.map((x: { code: string; owner: string }) => [x.code, x.owner]).sort(), [['kernel-too-old', 'kube-proxy (nftables mode)'], ['nft-too-old', 'kube-proxy (nftables mode)']]);
+  });
+});

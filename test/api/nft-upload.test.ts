@@ -168,8 +168,11 @@ describe('nftables uploads', () => {
     assert.deepEqual(Object.keys(node.body.latest).sort(), ['ipv4', 'ipv6']);
     // An nft version where an iptables one is read is said plainly.
     const nft = await api.request.post(`${V1}/nodes/ipt/dumps`).send({ nft: nftRuleset() }).expect(201);
-    const findings = await api.request.get(`${V1}/nodes/ipt/findings`).query({ dump: nft.body.id }).expect(422);
-    assert.match(findings.body.detail, /nftables ruleset/);
+    const chains = await api.request.get(`${V1}/nodes/ipt/tables/filter/chains`).query({ dump: nft.body.id }).expect(422);
+    assert.match(chains.body.detail, /nftables ruleset/);
+    // Findings read a pinned nft version as the node's nft ruleset (lint across owners).
+    const findings = await api.request.get(`${V1}/nodes/ipt/findings`).query({ dump: nft.body.id }).expect(200);
+    assert.equal(findings.body.nftDump, nft.body.id);
   });
 
   it('stores every nft ruleset of the corpus that parses without errors, and dedupes its re-upload', async () => {

@@ -198,13 +198,7 @@ export function natEffect(ctx: NatContext, side: 'src' | 'dst', range: NatRange,
   }
   if (ip.family !== p.family) ip = current;
   const pick = keep ? undefined : pickNatPort(range, port, side);
-  const next: Packet = {
-    ...p,
-    ...(side === 'src' ? { src: ip } : { dst: ip }),
-    ...(pick ? (side === 'src' ? { sport: pick.port } : { dport: pick.port }) : {}),
-    ...(pick?.random ? (side === 'src' ? { sportRandomized: true, sportRange: `${pick.random.lo}-${pick.random.hi}` } : { dportRandomized: true, dportRange: `${pick.random.lo}-${pick.random.hi}` }) : {}),
-    ...(side === 'src' && range.random && port !== undefined && !pick ? { sportRandomized: true } : {}),
-  };
+  const next = natPacket(p, side, ip, pick, side === 'src' && range.random && port !== undefined && !pick);
   if (pick?.random) notes.push(`${name}: the kernel picks the ${side === 'src' ? 'source' : 'destination'} port at random from ${pick.random.lo}-${pick.random.hi}; shown as ${pick.port}`);
   const to = describeAddr(side === 'src' ? next.src : next.dst, side === 'src' ? next.sport : next.dport);
   return {
@@ -216,6 +210,30 @@ export function natEffect(ctx: NatContext, side: 'src' | 'dst', range: NatRange,
   };
 }
 
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The packet after the mapping (assigned field by field: every NATed path makes one, and spreads of optional parts are slow). */
+function natPacket(p: Packet, side: 'src' | 'dst', ip: Ip, pick: PortPick | undefined, sportRandomized: boolean): Packet {
+  const next: Mutable<Packet> = { ...p };
+  if (side === 'src') {
+    next.src = ip;
+    if (pick) next.sport = pick.port;
+    if (pick?.random) {
+      next.sportRandomized = true;
+      next.sportRange = `${pick.random.lo}-${pick.random.hi}`;
+    }
+    if (sportRandomized) next.sportRandomized = true;
+  } else {
+    next.dst = ip;
+    if (pick) next.dport = pick.port;
+    if (pick?.random) {
+      next.dportRandomized = true;
+      next.dportRange = `${pick.random.lo}-${pick.random.hi}`;
+    }
+  }
+  return next;
+}
 
 export function describeAddr(ip: Ip, port: number | undefined): string {
   const a = formatIp(ip);

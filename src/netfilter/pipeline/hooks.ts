@@ -82,17 +82,20 @@ const withNft = new WeakMap<CompiledRuleset, WeakMap<CompiledNft, Pipeline>>();
 
 /** The pipeline of an iptables ruleset and an nft one, built once and kept with the compiled rulesets (both readonly). */
 export function pipelineFor(compiled: CompiledRuleset, nft: CompiledNft | undefined): Pipeline {
-  const make = (): Pipeline => ({ compiled, nft, entries: { nft: new Map(), legacy: new Map() }, ties: new Map() });
   if (!nft) {
     let p = withoutNft.get(compiled);
-    if (!p) withoutNft.set(compiled, (p = make()));
+    if (!p) withoutNft.set(compiled, (p = newPipeline(compiled, nft)));
     return p;
   }
   let byNft = withNft.get(compiled);
   if (!byNft) withNft.set(compiled, (byNft = new WeakMap()));
   let p = byNft.get(nft);
-  if (!p) byNft.set(nft, (p = make()));
+  if (!p) byNft.set(nft, (p = newPipeline(compiled, nft)));
   return p;
+}
+
+function newPipeline(compiled: CompiledRuleset, nft: CompiledNft | undefined): Pipeline {
+  return { compiled, nft, entries: { nft: new Map(), legacy: new Map() }, ties: new Map() };
 }
 
 export function entriesOf(pipe: Pipeline, hook: Hook, backend: 'nft' | 'legacy'): HookEntries {

@@ -167,6 +167,10 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
     nftFrames: null,
     choices: new Map(),
     setAdds: new Map(),
+    // Present from the start, so that paths cloned from this one (by spread) set them without V8's slow add-a-field path.
+    route: undefined,
+    outputDst: undefined,
+    pendingEnd: undefined,
   };
   const work: PathState[] = [start];
   while (work.length) {

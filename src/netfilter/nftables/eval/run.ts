@@ -6,7 +6,7 @@
 import type { Packet } from '../../pipeline/packet.ts';
 import { hexMark } from '../../pipeline/packet.ts';
 import type { Conn } from '../../pipeline/context.ts';
-import { natEffect, parseNatRange, type NatRange } from '../../pipeline/nat.ts';
+import { natEffect, parseNatRange, rangeAt, type NatRange } from '../../pipeline/nat.ts';
 import { formatIp, parseIp, type Ip } from '../../pipeline/addr.ts';
 import { sourceAddressFor, type Route } from '../../pipeline/host.ts';
 import type { NftChain, NftExpr, NftRule, NftStmt, NftTable, NftVerdict } from '../model.ts';
@@ -345,14 +345,14 @@ function nat(s: NftRunState, st: NftStmt & { kind: 'nat' }, key: string): string
   if (st.type === 'masquerade') {
     const dev = ctx.packet.outInterface;
     const src = dev ? sourceFor(ctx, dev) : undefined;
-    const r: NatRange = { ...range, ...(src ? { minIp: src, maxIp: src } : {}) };
+    const r = src ? rangeAt(range, src) : range;
     const e = natEffect(tctx, 'src', r, 'masquerade', '');
     apply(ctx, e.packet, e.conn, e.assumption, s.assumptions);
     return [src ? `masquerade: source becomes ${formatIp(src)} (address of ${dev})` : `masquerade: ${dev ?? 'the out interface'} has no known address`];
   }
   if (st.type === 'redirect') {
     const dst = ctx.hook === 'OUTPUT' ? parseIp(ctx.packet.family === 'ipv4' ? '127.0.0.1' : '::1') : ctx.packet.inInterface ? ctx.host.interfaces.find((i) => i.name === ctx.packet.inInterface)?.addresses.find((a) => a.ip.family === ctx.packet.family)?.ip : undefined;
-    const e = natEffect(tctx, 'dst', { ...range, ...(dst ? { minIp: dst, maxIp: dst } : {}) }, 'redirect', '');
+    const e = natEffect(tctx, 'dst', dst ? rangeAt(range, dst) : range, 'redirect', '');
     apply(ctx, e.packet, e.conn, e.assumption, s.assumptions);
     return e.changes ? [...e.changes] : [];
   }

@@ -201,24 +201,10 @@ export function load(ctx: NftCtx, e: NftExpr, key: string, hint: NftType = 'unkn
       }
     case 'fib':
       return fib(ctx, e, key);
-    case 'numgen': {
-      const n = choose(
-        ctx,
-        key,
-        Array.from({ length: e.mod }, (_, i) =>
-          e.mode === 'random' ? { p: 1 / e.mod, assumption: '' } : { p: null, assumption: `numgen inc mod ${e.mod} is at ${i} for this packet (it counts packets; the count so far is not known)` },
-        ).map((o) => (o.assumption ? o : { p: o.p })),
-      );
-      return BigInt(n + e.offset);
-    }
-    case 'hash': {
-      const n = choose(
-        ctx,
-        key,
-        Array.from({ length: e.mod }, (_, i) => ({ p: 1 / e.mod, assumption: `${e.fn} mod ${e.mod} of this packet is ${i + e.offset} (the hash seed is chosen when the rule is loaded, so every value is as likely)` })),
-      );
-      return BigInt(n + e.offset);
-    }
+    case 'numgen':
+    case 'hash':
+      // The rule runs again on each branch with the value fixed: the options are only needed to fork.
+      return BigInt((ctx.choices.get(key) ?? choose(ctx, key, spreadOptions(e))) + e.offset);
     case 'concat': {
       const out: NftValue[] = [];
       for (let i = 0; i < e.items.length; i++) {
@@ -265,6 +251,20 @@ export function load(ctx: NftCtx, e: NftExpr, key: string, hint: NftType = 'unkn
     default:
       return unknownValue(ctx, describe(e), key);
   }
+}
+
+/** One option per value of a numgen or hash expression, made once per expression. */
+const spreadCache = new WeakMap<object, readonly ForkOption[]>();
+function spreadOptions(e: NftExpr & { kind: 'numgen' | 'hash' }): readonly ForkOption[] {
+  let options = spreadCache.get(e);
+  if (!options) {
+    options = Array.from({ length: e.mod }, (_, i): ForkOption => {
+      if (e.kind === 'hash') return { p: 1 / e.mod, assumption: `${e.fn} mod ${e.mod} of this packet is ${i + e.offset} (the hash seed is chosen when the rule is loaded, so every value is as likely)` };
+      return e.mode === 'random' ? { p: 1 / e.mod } : { p: null, assumption: `numgen inc mod ${e.mod} is at ${i} for this packet (it counts packets; the count so far is not known)` };
+    });
+    spreadCache.set(e, options);
+  }
+  return options;
 }
 
 function flagsValue(type: NftType, names: readonly string[]): bigint | undefined {

@@ -83,3 +83,23 @@ test("iptables' FORWARD policy DROP drops what the native tables accepted; on a 
   ]);
   assert.ok(r.warnings.some((w) => /at FORWARD, iptables filter and nft inet fw forward share priority 0/.test(w)), r.warnings.join('\n'));
 });
+
+test('what a trace keeps with a ruleset (hook order, tie warnings, compiled literals and sets) never carries over to a trace with another dump, backend or ruleset copy', () => {
+  const input: PacketInput = { src: '192.0.2.10', dst: '203.0.113.80', protocol: 'tcp', sport: 40000, dport: 80, inInterface: 'eth0' };
+  const v = validatePacket(input);
+  assert.ok(v.ok);
+  const run = (iptables: Ruleset, nftables = NFT, host = HOST) => tracePacket(iptables, v.packet, { host, nftables });
+  const first = run(NO_IPTABLES);
+  const drop = parseDump('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n').ruleset;
+  const withDrop = run(drop);
+  assert.deepEqual(withDrop.outcomes.map((o) => o.disposition).sort(), ['DROPPED', 'REJECTED']);
+  assert.ok(withDrop.warnings.some((w) => /share priority 0/.test(w)));
+  // Legacy xtables: the same nft ruleset and dump, but its own hook order and warnings.
+  const legacy = run(drop, NFT, { ...HOST, backend: 'legacy' });
+  assert.deepEqual(legacy.outcomes.map((o) => o.disposition).sort(), ['DROPPED', 'REJECTED']);
+  assert.deepEqual(run(NO_IPTABLES), first);
+  // A fresh parse of the same ruleset (nothing cached for it yet) traces the same.
+  const fresh = parseNftJson(readFileSync(join(FIXTURES, 'nft', 'kube-mini.json'), 'utf8')).ruleset;
+  assert.deepEqual(run(NO_IPTABLES, fresh), first);
+  assert.equal(first.warnings.some((w) => /share priority/.test(w)), false);
+});

@@ -15,6 +15,7 @@ import {
   type PacketInput,
 } from '../../src/netfilter/index.ts';
 import { setContains } from '../../src/netfilter/pipeline/ipset.ts';
+import { copyPacket, PACKET_OPTIONAL_FIELDS, type Packet } from '../../src/netfilter/pipeline/packet.ts';
 import { PKT, only, table, trace } from '../support/sim.ts';
 
 // ---------------------------------------------------------------- packets
@@ -102,6 +103,22 @@ test('packet JSON: addresses as text, marks in hex, interfaces', () => {
   assert.deepEqual(packetToJson(r.packet), {
     src: '203.0.113.7', dst: '192.0.2.1', sport: 40000, dport: 80, protocol: 'tcp', mark: '0x4000', connmark: '0x0', state: 'NEW', inInterface: 'eth0', outInterface: null,
   });
+});
+
+test('copyPacket: the same fields, in the same order, as a spread copy; optional fields only when set', () => {
+  const full = validatePacket({ ...PKT, icmpType: 3, icmpCode: 1, tcpFlags: 'SYN', uid: 1000, gid: 100, length: 60, mark: 1, connmark: 2, ttl: 9, tos: 4, state: 'NEW' });
+  const bare = validatePacket({ src: '192.0.2.9', dst: '198.51.100.1', protocol: 'gre', inInterface: 'eth1' });
+  assert.ok(full.ok && bare.ok);
+  if (!full.ok || !bare.ok) return;
+  const nat: Packet = { ...full.packet, sportRandomized: true, sportRange: '1024-65535', dportRandomized: true, dportRange: '8080-8081' };
+  for (const p of [full.packet, bare.packet, nat]) {
+    const c = copyPacket(p);
+    assert.notEqual(c, p);
+    assert.deepEqual(Object.entries(c), Object.entries({ ...p }));
+  }
+  // Every optional field is carried (the list is checked against Packet's type at compile time).
+  for (const k of PACKET_OPTIONAL_FIELDS) assert.ok(k in nat && k in copyPacket(nat), k);
+  assert.deepEqual(Object.keys(copyPacket(bare.packet)).filter((k) => (PACKET_OPTIONAL_FIELDS as readonly string[]).includes(k)), []);
 });
 
 // ---------------------------------------------------------------- host file: the contract's JSON

@@ -59,7 +59,8 @@ export function maskOf(family: Family, prefix: number): number | bigint {
 export function cidrContains(c: Cidr, ip: Ip): boolean {
   if (c.ip.family !== ip.family) return false;
   if (ip.family === 'ipv4') {
-    const m = maskOf('ipv4', c.prefix) as number;
+    // maskOf inlined: every route lookup tests every route.
+    const m = c.prefix === 0 ? 0 : (0xffffffff << (32 - c.prefix)) >>> 0;
     return ((ip.n & m) >>> 0) === (((c.ip.n as number) & m) >>> 0);
   }
   const m = maskOf('ipv6', c.prefix) as bigint;

@@ -58,9 +58,12 @@ export function untrackedByConntrack(p: Packet): CtOverride | undefined {
   };
 }
 
+function invalid(why: string): CtOverride {
+  return { state: 'INVALID', why };
+}
+
 /** Why conntrack would not start a connection with this packet (INVALID or UNTRACKED), or undefined when it starts one (NEW). */
 export function notNew(p: Packet): CtOverride | undefined {
-  const invalid = (why: string): CtOverride => ({ state: 'INVALID', why });
   if (p.protocol === 'tcp' && p.tcpFlags !== undefined) {
     const flags = p.tcpFlags & (FIN | SYN | RST | ACK | URG);
     if (!VALID_TCP_FLAGS.has(flags)) return invalid('conntrack rejects this TCP flag combination (nf_conntrack_proto_tcp.c tcp_valid_flags) (INVALID)');

@@ -63,28 +63,64 @@ function hookEntries(compiled: CompiledRuleset, nft: CompiledNft | undefined, ho
     .map((x) => x.e);
 }
 
+/** A hook's base chains in order, and whether one of them is a nat chain. */
+export interface HookEntries {
+  readonly list: readonly HookEntry[];
+  readonly nat: boolean;
+}
+
+/** Both languages' base chains of one node, ordered per hook once (see pipelineFor). */
 export interface Pipeline {
   readonly compiled: CompiledRuleset;
   readonly nft: CompiledNft | undefined;
-  readonly entries: Map<string, HookEntry[]>;
+  readonly entries: Record<'nft' | 'legacy', Map<Hook, HookEntries>>;
+  readonly ties: Map<'nft' | 'legacy', readonly string[]>;
 }
 
-export function entriesOf(pipe: Pipeline, hook: Hook, backend: 'nft' | 'legacy'): HookEntry[] {
-  const key = `${hook} ${backend}`;
-  let e = pipe.entries.get(key);
+const withoutNft = new WeakMap<CompiledRuleset, Pipeline>();
+const withNft = new WeakMap<CompiledRuleset, WeakMap<CompiledNft, Pipeline>>();
+
+/** The pipeline of an iptables ruleset and an nft one, built once and kept with the compiled rulesets (both readonly). */
+export function pipelineFor(compiled: CompiledRuleset, nft: CompiledNft | undefined): Pipeline {
+  if (!nft) {
+    let p = withoutNft.get(compiled);
+    if (!p) withoutNft.set(compiled, (p = newPipeline(compiled, nft)));
+    return p;
+  }
+  let byNft = withNft.get(compiled);
+  if (!byNft) withNft.set(compiled, (byNft = new WeakMap()));
+  let p = byNft.get(nft);
+  if (!p) byNft.set(nft, (p = newPipeline(compiled, nft)));
+  return p;
+}
+
+function newPipeline(compiled: CompiledRuleset, nft: CompiledNft | undefined): Pipeline {
+  return { compiled, nft, entries: { nft: new Map(), legacy: new Map() }, ties: new Map() };
+}
+
+export function entriesOf(pipe: Pipeline, hook: Hook, backend: 'nft' | 'legacy'): HookEntries {
+  const byHook = pipe.entries[backend];
+  let e = byHook.get(hook);
   if (!e) {
-    e = hookEntries(pipe.compiled, pipe.nft, hook, backend);
-    pipe.entries.set(key, e);
+    const list = hookEntries(pipe.compiled, pipe.nft, hook, backend);
+    e = { list, nat: list.some((x) => (x.lang === 'iptables' ? x.table === 'nat' : x.entry.type === 'nat')) };
+    byHook.set(hook, e);
   }
   return e;
 }
 
 /** Ties between the languages at a hook: the kernel's order there is registration order, which no dump shows. */
-export function tieWarnings(pipe: Pipeline, backend: 'nft' | 'legacy'): string[] {
+export function tieWarnings(pipe: Pipeline, backend: 'nft' | 'legacy'): readonly string[] {
+  let out = pipe.ties.get(backend);
+  if (!out) pipe.ties.set(backend, (out = findTies(pipe, backend)));
+  return out;
+}
+
+function findTies(pipe: Pipeline, backend: 'nft' | 'legacy'): string[] {
   const out: string[] = [];
   if (!pipe.nft) return out;
   for (const hook of ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'] as const) {
-    const entries = entriesOf(pipe, hook, backend);
+    const entries = entriesOf(pipe, hook, backend).list;
     for (const e of entries) {
       if (e.lang !== 'nftables') continue;
       const tie = entries.find((x) => x.lang === 'iptables' && x.priority === e.priority);

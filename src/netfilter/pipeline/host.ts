@@ -285,7 +285,10 @@ export function lookupRoute(host: Host, dst: Ip): RouteDecision | undefined {
     }
   }
   if (!best) return undefined;
-  return { type: best.type, route: best, ...(best.dev ? { dev: best.dev } : {}), ...(best.via ? { via: best.via } : {}) };
+  const d: { type: RouteType; route: Route; dev?: string; via?: Ip } = { type: best.type, route: best };
+  if (best.dev) d.dev = best.dev;
+  if (best.via) d.via = best.via;
+  return d;
 }
 
 export type AddrType = 'LOCAL' | 'UNICAST' | 'BROADCAST' | 'MULTICAST' | 'BLACKHOLE' | 'UNREACHABLE' | 'PROHIBIT' | 'UNSPEC' | 'ANYCAST' | 'THROW' | 'NAT' | 'XRESOLVE';

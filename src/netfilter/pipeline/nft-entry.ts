@@ -5,7 +5,8 @@ import type { Host, RouteDecision } from './host.ts';
 import type { Packet } from './packet.ts';
 import type { Conn, Hook } from './context.ts';
 import type { NftHookEntry } from '../nftables/eval/compile.ts';
-import { runNftChain, type NftFrame } from '../nftables/eval/run.ts';
+import { runNftChain, type NftFrame, type NftRunEvent } from '../nftables/eval/run.ts';
+import type { NftTable } from '../nftables/model.ts';
 import type { ForkRequest } from '../nftables/eval/exprs.ts';
 
 /** The part of a trace path an nft base chain reads and changes. */
@@ -46,32 +47,9 @@ export type NftEntryEnd =
 export function runNftEntry(s: NftPath, entry: NftHookEntry, hook: Hook, events: NftEvent[]): NftEntryEnd {
   s.nftFrames ??= [{ chain: entry.chain, rule: 0 }];
   const ctx = { packet: s.packet, conn: s.conn, host: s.host, hook, priority: entry.priority, choices: s.choices, sets: entry.sets, setAdds: s.setAdds };
-  const family = entry.table.family;
-  const end = runNftChain({
-    ctx,
-    table: entry.table,
-    base: entry.chain,
-    chains: entry.chains,
-    frames: s.nftFrames,
-    assumptions: s.assumptions,
-    route: s.route,
-    onRule: (e) =>
-      events.push({
-        language: 'nftables',
-        family,
-        table: entry.table.name,
-        chain: e.chain.name,
-        kind: 'rule',
-        rule: e.rule.position,
-        ...(e.rule.handle !== undefined ? { handle: e.rule.handle } : {}),
-        text: e.rule.raw,
-        verdict: e.verdict,
-        hook,
-        ...(e.rule.line !== undefined ? { line: e.rule.line } : {}),
-        ...(e.changes.length ? { changes: e.changes } : {}),
-      }),
-    onPolicy: (chain, policy) => events.push({ language: 'nftables', family, table: entry.table.name, chain: chain.name, kind: 'policy', rule: null, text: '', verdict: policy, hook }),
-  });
+  const ran: NftRunEvent[] = [];
+  const end = runNftChain({ ctx, table: entry.table, base: entry.chain, chains: entry.chains, frames: s.nftFrames, assumptions: s.assumptions, route: s.route, events: ran });
+  for (const e of ran) events.push(traceEvent(entry.table, hook, e));
   s.packet = ctx.packet;
   s.conn = ctx.conn;
   s.host = ctx.host;
@@ -90,4 +68,19 @@ export function runNftEntry(s: NftPath, entry: NftHookEntry, hook: Hook, events:
       s.assumptions.push(`${end.reason}; what happens next is not known`);
       return { kind: 'final', verdict: 'UNKNOWN', disposition: 'UNKNOWN', reason: end.reason };
   }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** One run event in the trace's form; optional fields are set only when present, in the order the JSON shows them. */
+function traceEvent(table: NftTable, hook: Hook, e: NftRunEvent): NftEvent {
+  if (e.kind === 'policy') return { language: 'nftables', family: table.family, table: table.name, chain: e.chain.name, kind: 'policy', rule: null, text: '', verdict: e.verdict, hook };
+  const r = e.rule;
+  const ev: Mutable<NftEvent> =
+    r.handle !== undefined
+      ? { language: 'nftables', family: table.family, table: table.name, chain: e.chain.name, kind: 'rule', rule: r.position, handle: r.handle, text: r.raw, verdict: e.verdict, hook }
+      : { language: 'nftables', family: table.family, table: table.name, chain: e.chain.name, kind: 'rule', rule: r.position, text: r.raw, verdict: e.verdict, hook };
+  if (r.line !== undefined) ev.line = r.line;
+  if (e.changes.length) ev.changes = e.changes;
+  return ev;
 }

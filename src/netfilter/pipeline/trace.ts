@@ -12,7 +12,7 @@ import { explainOutcome } from '../analysis/explain.ts';
 import { compileNftCached, type CompiledNft } from '../nftables/eval/compile.ts';
 import type { ForkRequest } from '../nftables/eval/exprs.ts';
 import { runNftEntry } from './nft-entry.ts';
-import { entriesOf, tieWarnings, type Pipeline } from './hooks.ts';
+import { entriesOf, pipelineFor, tieWarnings, type Pipeline } from './hooks.ts';
 import { listBaseChains } from '../analysis/base-chains.ts';
 import { runTable } from '../iptables/eval/chain.ts';
 import { clone, type PathState } from './path.ts';
@@ -29,14 +29,15 @@ function conntrackActive(host: Host, compiled: CompiledRuleset, nft?: CompiledNf
 /** A value an nft rule needs is not known: one path per option, each running the rule again with its choice fixed. */
 function forkNft(s: PathState, request: ForkRequest, work: PathState[]): void {
   const base = s.probability;
-  request.options.forEach((o, i) => {
+  for (let i = 0; i < request.options.length; i++) {
+    const o = request.options[i]!;
     const t = i === 0 ? s : clone(s);
     t.choices.set(request.key, i);
     t.probability = base === null || o.p === null ? null : base * o.p;
     if (o.assumption) t.assumptions.push(o.assumption);
     for (const fact of o.facts ?? []) t.host = assumeAddress(t.host, fact);
     if (i > 0) work.push(t);
-  });
+  }
 }
 
 /** Whether the connection has a mapping for the hook's kind of NAT. */
@@ -63,21 +64,21 @@ function natApplies(s: PathState, hook: Hook, conntrack: boolean): boolean {
   return isNatManip(hook) === 'dst' ? !s.conn.natDst : !s.conn.natSrc;
 }
 
-/** Runs the chain traversal of one table at one hook until it accepts or ends the path. */function finish(s: PathState, outcomes: TraceOutcome[], end: { verdict: FinalVerdict; disposition: Disposition; reason: string; nextHop?: Ip }): void {
-  outcomes.push({
-    // A path that ends in an unknown verdict depends on something the simulator cannot know.
-    probability: end.verdict === 'UNKNOWN' ? null : s.probability,
-    verdict: end.verdict,
-    disposition: end.disposition,
-    packet: packetToJson(s.packet),
-    events: s.events,
-    assumptions: [...new Set(s.assumptions)],
-    // Say why the packet was INVALID or UNTRACKED unless a rule untracked it on this path.
-    reason: s.ct && !s.conn.untracked ? `${end.reason}; ${s.ct.why}` : end.reason,
-    ...(end.nextHop ? { nextHop: formatIp(end.nextHop) } : {}),
-    nearMisses: s.misses ?? [],
-    finalPacket: s.packet,
-  });
+/** Ends the path: its outcome, as the trace reports it. */
+function finish(s: PathState, outcomes: TraceOutcome[], end: { verdict: FinalVerdict; disposition: Disposition; reason: string; nextHop?: Ip }): void {
+  // A path that ends in an unknown verdict depends on something the simulator cannot know.
+  const probability = end.verdict === 'UNKNOWN' ? null : s.probability;
+  const packet = packetToJson(s.packet);
+  const assumptions = [...new Set(s.assumptions)];
+  // Say why the packet was INVALID or UNTRACKED unless a rule untracked it on this path.
+  const reason = s.ct && !s.conn.untracked ? `${end.reason}; ${s.ct.why}` : end.reason;
+  const nearMisses = s.misses ?? [];
+  // Two literals rather than a spread of an optional part: one outcome per path, in the JSON's field order.
+  outcomes.push(
+    end.nextHop
+      ? { probability, verdict: end.verdict, disposition: end.disposition, packet, events: s.events, assumptions, reason, nextHop: formatIp(end.nextHop), nearMisses, finalPacket: s.packet }
+      : { probability, verdict: end.verdict, disposition: end.disposition, packet, events: s.events, assumptions, reason, nearMisses, finalPacket: s.packet },
+  );
 }
 
 /** ip_route_input_slow's sanity checks, in the kernel's order. */
@@ -109,6 +110,13 @@ function conntrackOverride(p: Packet): CtOverride | undefined {
   return undefined;
 }
 
+/** The iptables dump's tables for packets of `family` (iptables-nft's own nft tables are these). */
+function tableNames(ruleset: Ruleset, family: Packet['family']): Set<string> {
+  const names = new Set<string>();
+  if (ruleset.family === family) for (const t of ruleset.tables) names.add(t.name);
+  return names;
+}
+
 /** Traces one packet through one node's ruleset. */
 export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptions = {}): TraceResult {
   let packet = input;
@@ -129,9 +137,9 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
   if (packet.state !== 'NEW' && packet.state !== 'INVALID' && packet.state !== 'UNTRACKED') {
     baseAssumptions.push(`${packet.state} packet: nat chains are not consulted and the connection's NAT bindings are not known, so addresses are shown unchanged`);
   }
-  const nft = options.nftables ? compileNftCached(options.nftables, packet.family, new Set(ruleset.family === packet.family ? ruleset.tables.map((t) => t.name) : [])) : undefined;
+  const nft = options.nftables ? compileNftCached(options.nftables, packet.family, tableNames(ruleset, packet.family)) : undefined;
   for (const w of nft?.warnings ?? []) warnings.add(w);
-  const pipe: Pipeline = { compiled, nft, entries: new Map() };
+  const pipe = pipelineFor(compiled, nft);
   for (const w of tieWarnings(pipe, host.backend ?? 'nft')) warnings.add(w);
   const conntrack = conntrackActive(host, compiled, nft);
   const ct = conntrack ? conntrackOverride(packet) : undefined;
@@ -168,6 +176,10 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
     nftFrames: null,
     choices: new Map(),
     setAdds: new Map(),
+    // Present from the start, so that paths cloned from this one (by spread) set them without V8's slow add-a-field path.
+    route: undefined,
+    outputDst: undefined,
+    pendingEnd: undefined,
   };
   const work: PathState[] = [start];
   while (work.length) {
@@ -184,13 +196,17 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
     const backend = options.host?.backend ?? 'nft';
     for (let i = 0; i < outcomes.length; i++) {
       const o = outcomes[i]!;
-      const baseChains = listBaseChains(o.events, (hook) => entriesOf(pipe, hook, backend), endsThePacket(o));
+      const baseChains = listBaseChains(o.events, (hook) => entriesOf(pipe, hook, backend).list, endsThePacket(o));
       outcomes[i] = { ...o, baseChains, explanation: explainOutcome(o, ctx, baseChains) };
     }
   }
   // Deterministic order: by probability (unknown last), then by event count.
-  outcomes.sort((a, b) => (b.probability ?? -1) - (a.probability ?? -1) || a.events.length - b.events.length);
+  outcomes.sort(byProbabilityThenLength);
   return { outcomes, warnings: [...warnings] };
+}
+
+function byProbabilityThenLength(a: TraceOutcome, b: TraceOutcome): number {
+  return (b.probability ?? -1) - (a.probability ?? -1) || a.events.length - b.events.length;
 }
 
 function runPath(s: PathState, pipe: Pipeline, work: PathState[], outcomes: TraceOutcome[], warnings: Set<string>): void {
@@ -204,7 +220,7 @@ function runPath(s: PathState, pipe: Pipeline, work: PathState[], outcomes: Trac
       case 'POSTROUTING': {
         const hook = s.phase;
         const backend = s.host.backend ?? 'nft';
-        const entries = entriesOf(pipe, hook, backend);
+        const { list: entries, nat: hookHasNat } = entriesOf(pipe, hook, backend);
         const conntrack = conntrackActive(s.host, compiled, pipe.nft);
         while (s.tableIdx < entries.length) {
           const en = entries[s.tableIdx]!;
@@ -239,7 +255,7 @@ function runPath(s: PathState, pipe: Pipeline, work: PathState[], outcomes: Trac
           s.tableIdx++;
         }
         // The hook's nat chains have all run without a mapping: the kernel binds a null one.
-        if (conntrack && pipe.nft && entries.some((e) => (e.lang === 'iptables' ? e.table === 'nat' : e.entry.type === 'nat'))) {
+        if (conntrack && pipe.nft && hookHasNat) {
           s.conn = isNatManip(hook) === 'dst' ? { ...s.conn, natDst: true } : { ...s.conn, natSrc: true };
         }
         s.tableIdx = 0;

@@ -9,7 +9,7 @@ import type { Packet } from '../../pipeline/packet.ts';
 import type { Conn, Hook } from '../../pipeline/context.ts';
 import type { NftExpr, NftMatchOp } from '../model.ts';
 import { compileSet, lookup, type CompiledSet } from './sets.ts';
-import { BITMASK_TYPES, keyTypes, literalValue, typeOf, valueKey, valueNumber, type NftType, type NftValue } from './types.ts';
+import { BITMASK_TYPES, keyString, keyTypes, literalValue, sameValue, typeOf, valueNumber, type NftType, type NftValue } from './types.ts';
 
 /** What an nft rule sees while it runs; the runner owns it and keeps what statements change. */
 export interface NftCtx {
@@ -137,7 +137,7 @@ export function load(ctx: NftCtx, e: NftExpr, key: string, hint: NftType = 'unkn
   const p = ctx.packet;
   switch (e.kind) {
     case 'literal':
-      return literalValue(hint, e.value);
+      return literalOf(e, hint);
     case 'payload':
       return payload(p, e.protocol, e.field);
     case 'meta':
@@ -201,24 +201,10 @@ export function load(ctx: NftCtx, e: NftExpr, key: string, hint: NftType = 'unkn
       }
     case 'fib':
       return fib(ctx, e, key);
-    case 'numgen': {
-      const n = choose(
-        ctx,
-        key,
-        Array.from({ length: e.mod }, (_, i) =>
-          e.mode === 'random' ? { p: 1 / e.mod, assumption: '' } : { p: null, assumption: `numgen inc mod ${e.mod} is at ${i} for this packet (it counts packets; the count so far is not known)` },
-        ).map((o) => (o.assumption ? o : { p: o.p })),
-      );
-      return BigInt(n + e.offset);
-    }
-    case 'hash': {
-      const n = choose(
-        ctx,
-        key,
-        Array.from({ length: e.mod }, (_, i) => ({ p: 1 / e.mod, assumption: `${e.fn} mod ${e.mod} of this packet is ${i + e.offset} (the hash seed is chosen when the rule is loaded, so every value is as likely)` })),
-      );
-      return BigInt(n + e.offset);
-    }
+    case 'numgen':
+    case 'hash':
+      // The rule runs again on each branch with the value fixed: the options are only needed to fork.
+      return BigInt((ctx.choices.get(key) ?? choose(ctx, key, spreadOptions(e))) + e.offset);
     case 'concat': {
       const out: NftValue[] = [];
       for (let i = 0; i < e.items.length; i++) {
@@ -267,6 +253,20 @@ export function load(ctx: NftCtx, e: NftExpr, key: string, hint: NftType = 'unkn
   }
 }
 
+/** One option per value of a numgen or hash expression, made once per expression. */
+const spreadCache = new WeakMap<object, readonly ForkOption[]>();
+function spreadOptions(e: NftExpr & { kind: 'numgen' | 'hash' }): readonly ForkOption[] {
+  let options = spreadCache.get(e);
+  if (!options) {
+    options = Array.from({ length: e.mod }, (_, i): ForkOption => {
+      if (e.kind === 'hash') return { p: 1 / e.mod, assumption: `${e.fn} mod ${e.mod} of this packet is ${i + e.offset} (the hash seed is chosen when the rule is loaded, so every value is as likely)` };
+      return e.mode === 'random' ? { p: 1 / e.mod } : { p: null, assumption: `numgen inc mod ${e.mod} is at ${i} for this packet (it counts packets; the count so far is not known)` };
+    });
+    spreadCache.set(e, options);
+  }
+  return options;
+}
+
 function flagsValue(type: NftType, names: readonly string[]): bigint | undefined {
   let n = 0n;
   for (const name of names) {
@@ -284,15 +284,30 @@ export function dataValue(e: NftExpr): Loaded {
     const out: NftValue[] = [];
     for (const x of e.items) {
       if (x.kind !== 'literal') return undefined;
-      const v = literalValue('unknown', x.value);
+      const v = literalOf(x, 'unknown');
       if (v === undefined) return undefined;
       out.push(v);
     }
     return out;
   }
-  if (e.kind === 'literal') return literalValue('unknown', e.value);
-  if (e.kind === 'prefix' && e.addr.kind === 'literal') return literalValue('unknown', e.addr.value);
+  if (e.kind === 'literal') return literalOf(e, 'unknown');
+  if (e.kind === 'prefix' && e.addr.kind === 'literal') return literalOf(e.addr, 'unknown');
   return undefined;
+}
+
+/**
+ * Literals read as values once per expression and type, not once per packet
+ * (an address literal goes through ipaddr.js). Bookkeeping keyed by the
+ * readonly expression object, like the iptables matchers' compilation.
+ */
+const literals = new WeakMap<object, Map<NftType, NftValue | undefined>>();
+
+function literalOf(e: NftExpr & { kind: 'literal' }, type: NftType): NftValue | undefined {
+  let byType = literals.get(e);
+  if (!byType) literals.set(e, (byType = new Map()));
+  let v = byType.get(type);
+  if (v === undefined && !byType.has(type)) byType.set(type, (v = literalValue(type, e.value)));
+  return v;
 }
 
 function unknownValue(_ctx: NftCtx, what: string, key: string): Loaded {
@@ -348,7 +363,7 @@ export function lookupIn(ctx: NftCtx, setExpr: NftExpr, types: readonly NftType[
     }
     const hit = lookup(s.compiled, key);
     if (hit) return hit;
-    if (ctx.setAdds.get(setExpr.name)?.has(key.map(valueKey).join('|'))) return { key: { kind: 'literal' as const, value: '' } };
+    if (ctx.setAdds.get(setExpr.name)?.has(keyString(key))) return { key: { kind: 'literal' as const, value: '' } };
     if (s.dynamic) {
       const held = choose(ctx, choiceKey, [
         { p: null, assumption: `@${setExpr.name} is filled by earlier packets; assumed it holds this key (e.g. a recent connection of the same client)` },
@@ -373,6 +388,17 @@ function compileAnon(e: NftExpr & { kind: 'set' }, types: readonly NftType[]): C
   return c;
 }
 
+/** A prefix, range or concatenation on a match's right side: a one-element set, compiled on first use and kept with the expression. */
+const oneCache = new WeakMap<object, CompiledSet>();
+function compileOne(right: NftExpr, types: readonly NftType[]): CompiledSet {
+  let c = oneCache.get(right);
+  if (!c || c.types !== types) {
+    c = compileSet([{ key: right }], types);
+    oneCache.set(right, c);
+  }
+  return c;
+}
+
 /** Evaluates `left op right`: true, false, or a fork for values not known. */
 export function matches(ctx: NftCtx, op: NftMatchOp, left: NftExpr, right: NftExpr, key: string): boolean {
   const types = keyTypes(left);
@@ -387,10 +413,8 @@ export function matches(ctx: NftCtx, op: NftMatchOp, left: NftExpr, right: NftEx
     return op === '!=' ? !found : found;
   }
   let holds: boolean;
-  if (right.kind === 'prefix' || right.kind === 'range') {
-    holds = lookup(compileAnon({ kind: 'set', elements: [{ key: right }] }, types), lv) !== undefined;
-  } else if (right.kind === 'concat') {
-    holds = lookup(compileAnon({ kind: 'set', elements: [{ key: right }] }, types), lv) !== undefined;
+  if (right.kind === 'prefix' || right.kind === 'range' || right.kind === 'concat') {
+    holds = lookup(compileOne(right, types), lv) !== undefined;
   } else {
     const r = right.kind === 'flags' ? flagsValue(type, right.values) : load(ctx, right, `${key}.R`, type);
     if (r === undefined || Array.isArray(r)) return false;
@@ -402,7 +426,7 @@ export function matches(ctx: NftCtx, op: NftMatchOp, left: NftExpr, right: NftEx
       const b = valueNumber(rv);
       if (a === undefined || b === undefined) return false;
       return op === '<' ? a < b : op === '>' ? a > b : op === '<=' ? a <= b : a >= b;
-    } else holds = valueKey(lv[0]!) === valueKey(rv);
+    } else holds = sameValue(lv[0]!, rv);
   }
   return op === '!=' ? !holds : holds;
 }

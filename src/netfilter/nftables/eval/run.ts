@@ -6,7 +6,7 @@
 import type { Packet } from '../../pipeline/packet.ts';
 import { hexMark } from '../../pipeline/packet.ts';
 import type { Conn } from '../../pipeline/context.ts';
-import { natEffect, parseNatRange, type NatRange } from '../../pipeline/nat.ts';
+import { natEffect, parseNatRange, rangeAt, type NatRange } from '../../pipeline/nat.ts';
 import { formatIp, parseIp, type Ip } from '../../pipeline/addr.ts';
 import { sourceAddressFor, type Route } from '../../pipeline/host.ts';
 import type { NftChain, NftExpr, NftRule, NftStmt, NftTable, NftVerdict } from '../model.ts';
@@ -20,13 +20,13 @@ export interface NftFrame {
   rule: number;
 }
 
-/** What a rule did, for the trace: its verdict as `nft monitor trace` words, and what it changed. */
-export interface NftRuleEvent {
-  readonly rule: NftRule;
-  readonly chain: NftChain;
-  readonly verdict: string;
-  readonly changes: readonly string[];
-}
+/**
+ * What a rule did, for the trace: its verdict as `nft monitor trace` words,
+ * and what it changed; or the base chain's policy.
+ */
+export type NftRunEvent =
+  | { readonly kind: 'rule'; readonly rule: NftRule; readonly chain: NftChain; readonly verdict: string; readonly changes: readonly string[] }
+  | { readonly kind: 'policy'; readonly chain: NftChain; readonly verdict: 'accept' | 'drop' };
 
 export type NftChainEnd =
   | { readonly kind: 'accept' }
@@ -43,8 +43,8 @@ export interface NftRunState {
   /** The table's chains by name. */
   readonly chains: ReadonlyMap<string, NftChain>;
   frames: NftFrame[];
-  readonly onRule: (e: NftRuleEvent) => void;
-  readonly onPolicy: (chain: NftChain, policy: 'accept' | 'drop') => void;
+  /** What happened, in order (the caller turns it into trace events; no callbacks, so no closure per run). */
+  readonly events: NftRunEvent[];
   readonly assumptions: string[];
   readonly route?: { readonly via?: Ip; readonly route?: Route } | undefined;
 }
@@ -68,46 +68,52 @@ export function runNftChain(s: NftRunState): NftChainEnd {
       continue;
     }
     const rule = frame.chain.rules[frame.rule]!;
-    const snapshot = { packet: s.ctx.packet, conn: s.ctx.conn, host: s.ctx.host, setAdds: s.ctx.setAdds, assumptions: s.assumptions.length };
+    const ctx = s.ctx;
+    const packet = ctx.packet;
+    const conn = ctx.conn;
+    const host = ctx.host;
+    const setAdds = ctx.setAdds;
+    const assumed = s.assumptions.length;
     let end: RuleEnd;
     try {
       end = runRule(s, rule);
     } catch (err) {
       if (err instanceof ForkRequest) {
         // Undo what the rule did so far: each branch runs it again with its choice fixed.
-        Object.assign(s.ctx, { packet: snapshot.packet, conn: snapshot.conn, host: snapshot.host, setAdds: snapshot.setAdds });
-        s.assumptions.length = snapshot.assumptions;
+        ctx.packet = packet;
+        ctx.conn = conn;
+        ctx.host = host;
+        ctx.setAdds = setAdds;
+        s.assumptions.length = assumed;
         return { kind: 'fork', request: err };
       }
       throw err;
     }
-    s.ctx.choices.clear();
+    if (ctx.choices.size) ctx.choices.clear();
     frame.rule++;
     switch (end.kind) {
       case 'break':
         continue;
       case 'continue':
-        s.onRule({ rule, chain: frame.chain, verdict: 'continue', changes: end.changes });
+        s.events.push({ kind: 'rule', rule, chain: frame.chain, verdict: 'continue', changes: end.changes });
         continue;
       case 'terminal': {
-        s.onRule({ rule, chain: frame.chain, verdict: end.verdict, changes: end.changes });
-        const where = `${s.table.family} ${s.table.name} ${frame.chain.name} rule ${rule.position}: ${rule.raw}`;
-        if (end.verdict === 'accept') return { kind: 'accept' };
-        if (end.verdict === 'queue') return { kind: 'queue', reason: `queued to userspace by ${where}` };
-        return { kind: 'drop', rejected: end.rejected === true, reason: where };
+        s.events.push({ kind: 'rule', rule, chain: frame.chain, verdict: end.verdict, changes: end.changes });
+        if (end.verdict === 'accept') return ACCEPT;
+        if (end.verdict === 'queue') return { kind: 'queue', reason: `queued to userspace by ${where(s, frame.chain, rule)}` };
+        return { kind: 'drop', rejected: end.rejected === true, reason: where(s, frame.chain, rule) };
       }
       case 'verdict': {
         const v = end.verdict;
         const word = v.verdict === 'jump' || v.verdict === 'goto' ? `${v.verdict} ${v.target}` : v.verdict;
-        s.onRule({ rule, chain: frame.chain, verdict: word, changes: end.changes });
-        const where = `${s.table.family} ${s.table.name} ${frame.chain.name} rule ${rule.position}: ${rule.raw}`;
+        s.events.push({ kind: 'rule', rule, chain: frame.chain, verdict: word, changes: end.changes });
         switch (v.verdict) {
           case 'accept':
-            return { kind: 'accept' };
+            return ACCEPT;
           case 'drop':
-            return { kind: 'drop', rejected: false, reason: where };
+            return { kind: 'drop', rejected: false, reason: where(s, frame.chain, rule) };
           case 'queue':
-            return { kind: 'queue', reason: `queued to userspace by ${where}` };
+            return { kind: 'queue', reason: `queued to userspace by ${where(s, frame.chain, rule)}` };
           case 'continue':
             continue;
           case 'return':
@@ -117,8 +123,8 @@ export function runNftChain(s: NftRunState): NftChainEnd {
           case 'jump':
           case 'goto': {
             const target = 'chain' in v ? v.chain : s.chains.get(v.target);
-            if (!target) return { kind: 'unknown', reason: `${where}: chain ${v.target} is not in table ${s.table.family} ${s.table.name}` };
-            if (v.verdict === 'jump' && s.frames.length >= MAX_JUMPS) return { kind: 'unknown', reason: `${where}: jumps nest deeper than the kernel's ${MAX_JUMPS} (NFT_JUMP_STACK_SIZE)` };
+            if (!target) return { kind: 'unknown', reason: `${where(s, frame.chain, rule)}: chain ${v.target} is not in table ${s.table.family} ${s.table.name}` };
+            if (v.verdict === 'jump' && s.frames.length >= MAX_JUMPS) return { kind: 'unknown', reason: `${where(s, frame.chain, rule)}: jumps nest deeper than the kernel's ${MAX_JUMPS} (NFT_JUMP_STACK_SIZE)` };
             const next: NftFrame = { chain: target, rule: 0 };
             if (v.verdict === 'jump') s.frames.push(next);
             else s.frames[s.frames.length - 1] = next;
@@ -131,11 +137,22 @@ export function runNftChain(s: NftRunState): NftChainEnd {
   return { kind: 'unknown', reason: 'evaluation limit reached (loop?)' };
 }
 
+const ACCEPT: NftChainEnd = { kind: 'accept' };
+const BREAK: RuleEnd = { kind: 'break' };
+
+/** A rule as the trace's reasons name it (built only when a reason needs it). */
+function where(s: NftRunState, chain: NftChain, rule: NftRule): string {
+  return `${s.table.family} ${s.table.name} ${chain.name} rule ${rule.position}: ${rule.raw}`;
+}
+
 function policy(s: NftRunState): NftChainEnd {
   const p = s.base.base?.policy ?? 'accept';
-  s.onPolicy(s.base, p);
-  return p === 'drop' ? { kind: 'drop', rejected: false, reason: `policy drop of ${s.table.family} ${s.table.name} ${s.base.name}` } : { kind: 'accept' };
+  s.events.push({ kind: 'policy', chain: s.base, verdict: p });
+  return p === 'drop' ? { kind: 'drop', rejected: false, reason: `policy drop of ${s.table.family} ${s.table.name} ${s.base.name}` } : ACCEPT;
 }
+
+/** Choice keys of a rule's statements (their index), made once. */
+const STMT_KEYS = Array.from({ length: 32 }, (_, i) => `${i}`);
 
 /** Runs a rule's statements; throws ForkRequest when a value is not known. */
 function runRule(s: NftRunState, rule: NftRule): RuleEnd {
@@ -143,7 +160,7 @@ function runRule(s: NftRunState, rule: NftRule): RuleEnd {
   const ctx = s.ctx;
   for (let i = 0; i < rule.stmts.length; i++) {
     const st = rule.stmts[i]!;
-    const key = `${i}`;
+    const key = STMT_KEYS[i] ?? `${i}`;
     switch (st.kind) {
       case 'match': {
         let holds: boolean;
@@ -156,17 +173,17 @@ function runRule(s: NftRunState, rule: NftRule): RuleEnd {
             { p: null, assumption: `${err.what} is not simulated; this path assumes the match does not hold` },
           ]) === 0;
         }
-        if (!holds) return { kind: 'break' };
+        if (!holds) return BREAK;
         continue;
       }
       case 'verdict':
         return { kind: 'verdict', verdict: st, changes };
       case 'vmap': {
         const k = load(ctx, st.key, `${key}.k`);
-        if (k === undefined) return { kind: 'break' };
+        if (k === undefined) return BREAK;
         const hit = lookupIn(ctx, st.data, keyTypes(st.key), Array.isArray(k) ? (k as NftValue[]) : [k as NftValue], `${key}.v`);
         const v = hit ? verdictOf(hit) : undefined;
-        if (!v) return { kind: 'break' };
+        if (!v) return BREAK;
         return { kind: 'verdict', verdict: v, changes };
       }
       case 'counter':
@@ -179,7 +196,7 @@ function runRule(s: NftRunState, rule: NftRule): RuleEnd {
           { p: null, assumption: `${what}: assumed the packet passes (the rate or the bytes so far are not known)` },
           { p: null, assumption: `${what}: assumed the packet does not pass` },
         ]);
-        if (passes !== 0) return { kind: 'break' };
+        if (passes !== 0) return BREAK;
         continue;
       }
       case 'mangle': {
@@ -189,13 +206,13 @@ function runRule(s: NftRunState, rule: NftRule): RuleEnd {
       }
       case 'nat': {
         const effect = nat(s, st, key);
-        if (!effect) return { kind: 'break' };
+        if (!effect) return BREAK;
         changes.push(...effect);
         return { kind: 'terminal', verdict: 'accept', changes };
       }
       case 'reject':
         // nft adds (and lists without) a dependency: icmp for IPv4, icmpv6 for IPv6, tcp reset for TCP.
-        if ((st.type === 'icmp' && ctx.packet.family !== 'ipv4') || (st.type === 'icmpv6' && ctx.packet.family !== 'ipv6') || (st.type === 'tcp reset' && ctx.packet.protocol !== 'tcp')) return { kind: 'break' };
+        if ((st.type === 'icmp' && ctx.packet.family !== 'ipv4') || (st.type === 'icmpv6' && ctx.packet.family !== 'ipv6') || (st.type === 'tcp reset' && ctx.packet.protocol !== 'tcp')) return BREAK;
         changes.push(`rejected with ${st.type ?? 'icmp'}${st.code ? ` ${st.code}` : ''}`);
         return { kind: 'terminal', verdict: 'drop', rejected: true, changes };
       case 'notrack':
@@ -233,7 +250,7 @@ function runRule(s: NftRunState, rule: NftRule): RuleEnd {
           { p: null, assumption: `"${text}" is not simulated; this path assumes it lets the rule go on` },
           { p: null, assumption: `"${text}" is not simulated; this path assumes the rule stops there` },
         ]);
-        if (go !== 0) return { kind: 'break' };
+        if (go !== 0) return BREAK;
         continue;
       }
     }
@@ -328,14 +345,14 @@ function nat(s: NftRunState, st: NftStmt & { kind: 'nat' }, key: string): string
   if (st.type === 'masquerade') {
     const dev = ctx.packet.outInterface;
     const src = dev ? sourceFor(ctx, dev) : undefined;
-    const r: NatRange = { ...range, ...(src ? { minIp: src, maxIp: src } : {}) };
+    const r = src ? rangeAt(range, src) : range;
     const e = natEffect(tctx, 'src', r, 'masquerade', '');
     apply(ctx, e.packet, e.conn, e.assumption, s.assumptions);
     return [src ? `masquerade: source becomes ${formatIp(src)} (address of ${dev})` : `masquerade: ${dev ?? 'the out interface'} has no known address`];
   }
   if (st.type === 'redirect') {
     const dst = ctx.hook === 'OUTPUT' ? parseIp(ctx.packet.family === 'ipv4' ? '127.0.0.1' : '::1') : ctx.packet.inInterface ? ctx.host.interfaces.find((i) => i.name === ctx.packet.inInterface)?.addresses.find((a) => a.ip.family === ctx.packet.family)?.ip : undefined;
-    const e = natEffect(tctx, 'dst', { ...range, ...(dst ? { minIp: dst, maxIp: dst } : {}) }, 'redirect', '');
+    const e = natEffect(tctx, 'dst', dst ? rangeAt(range, dst) : range, 'redirect', '');
     apply(ctx, e.packet, e.conn, e.assumption, s.assumptions);
     return e.changes ? [...e.changes] : [];
   }

@@ -4,7 +4,7 @@
 // element for an exact key.
 import { parseCidr, parseIp } from '../../pipeline/addr.ts';
 import type { NftElement, NftExpr, NftVerdict } from '../model.ts';
-import { literalValue, valueKey, valueNumber, type NftType, type NftValue } from './types.ts';
+import { keyString, literalValue, sameValue, valueKey, valueNumber, type NftType, type NftValue } from './types.ts';
 
 /** One key component of an element: an exact value, or an interval of numbers, or an interface-name prefix. */
 type Part = { kind: 'exact'; value: NftValue } | { kind: 'interval'; lo: bigint; hi: bigint } | { kind: 'wildcard'; prefix: string } | { kind: 'bad' };
@@ -91,7 +91,7 @@ export function compileSet(elements: readonly NftElement[], types: readonly NftT
 function partHolds(p: Part, v: NftValue): boolean {
   switch (p.kind) {
     case 'exact':
-      return valueKey(p.value) === valueKey(v);
+      return sameValue(p.value, v);
     case 'interval': {
       const n = valueNumber(v);
       return n !== undefined && n >= p.lo && n <= p.hi;
@@ -105,7 +105,7 @@ function partHolds(p: Part, v: NftValue): boolean {
 
 /** The element holding the key (one value per component), or undefined. */
 export function lookup(set: CompiledSet, key: readonly NftValue[]): NftElement | undefined {
-  const hit = set.exact.get(key.map(valueKey).join('|'));
+  const hit = set.exact.get(keyString(key));
   if (hit) return hit;
   if (set.sorted) {
     const n = valueNumber(key[0]!);

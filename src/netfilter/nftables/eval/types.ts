@@ -172,9 +172,17 @@ export function typeOf(e: NftExpr): NftType {
   }
 }
 
-/** The components' types of a key expression (one for a plain key, one per item of a concatenation). */
-export function keyTypes(e: NftExpr): NftType[] {
-  return e.kind === 'concat' ? e.items.map(typeOf) : [typeOf(e)];
+const keyTypesCache = new WeakMap<NftExpr, readonly NftType[]>();
+
+/**
+ * The components' types of a key expression (one for a plain key, one per
+ * item of a concatenation). Worked out once per expression object: the same
+ * array comes back every time, so compiled sets can be checked against it.
+ */
+export function keyTypes(e: NftExpr): readonly NftType[] {
+  let t = keyTypesCache.get(e);
+  if (!t) keyTypesCache.set(e, (t = e.kind === 'concat' ? e.items.map(typeOf) : [typeOf(e)]));
+  return t;
 }
 
 /** A literal as a value of the given type, or undefined when it is not one (`established` as an address). */
@@ -211,6 +219,19 @@ export function valueKey(v: NftValue): string {
   if (typeof v === 'bigint') return `n${v}`;
   if (typeof v === 'string') return `s${v}`;
   return `a${v.n}`;
+}
+
+/** valueKey(a) === valueKey(b), without building the strings (a match compares on every packet). */
+export function sameValue(a: NftValue, b: NftValue): boolean {
+  if (typeof a !== 'object' || typeof b !== 'object') return a === b;
+  return typeof a.n === typeof b.n ? a.n === b.n : BigInt(a.n) === BigInt(b.n);
+}
+
+/** A key of one or more values as the compiled sets index it: the values' keys joined by `|`. */
+export function keyString(values: readonly NftValue[]): string {
+  let out = valueKey(values[0]!);
+  for (let i = 1; i < values.length; i++) out += `|${valueKey(values[i]!)}`;
+  return out;
 }
 
 export function valueNumber(v: NftValue): bigint | undefined {

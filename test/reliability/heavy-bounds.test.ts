@@ -5,7 +5,8 @@
 import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
-import { createRulesetCache, prepareDump } from '../../src/store/index.ts';
+import { createRulesetCache, prepareDump, prepareNftDump } from '../../src/store/index.ts';
+import { generateKubeNft } from '../../scripts/kube-nft.ts';
 import { parseDump } from '../../src/netfilter/index.ts';
 import { PROBLEM_TYPE, startApi, type TestApi } from '../support/api.ts';
 
@@ -79,5 +80,27 @@ describe('admission per kind of work', () => {
       assert.match(r.body.detail, /diffs are waiting \(at most 1 at once, ANALYSIS_QUEUE=1\)/);
       assert.ok(Number(r.headers['retry-after']) > 0);
     }
+  });
+});
+
+describe('big nft uploads', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await startApi();
+  });
+  after(() => api?.close());
+
+  it('an nft ruleset over 1 MiB is parsed in a worker: the same version as an inline parse; a broken one is a 422 with line and column', async () => {
+    const kube = generateKubeNft({ services: 1000, endpoints: 5 });
+    assert.ok(kube.text.length > 1 << 20, `${kube.text.length} chars: over the inline limit`);
+    const ran = api.app.analysis.stats().ran;
+    const r = await api.request.post(`${V1}/nodes/kp/dumps?family=nft`).set('content-type', 'text/plain').send(kube.text).expect(201);
+    assert.equal(api.app.analysis.stats().ran, ran + 1, 'ran in a worker');
+    assert.equal(r.body.sha256, prepareNftDump(kube.text).sha256);
+    const broken = kube.text.replace(/\n}\n$/, '\n');
+    const bad = await api.request.post(`${V1}/nodes/kp2/dumps?family=nft`).set('content-type', 'text/plain').send(broken).expect(422);
+    assert.match(bad.headers['content-type'] ?? '', PROBLEM_TYPE);
+    assert.ok(bad.body.problems[0].line > 1000 && bad.body.problems[0].column >= 1, JSON.stringify(bad.body.problems[0]));
+    await api.request.get(`${V1}/nodes/kp2`).expect(404);
   });
 });

@@ -4,8 +4,9 @@
 import { threadId } from 'node:worker_threads';
 import { move } from 'piscina';
 import { applyRuleChanges, buildHost, diffNftRulesets, diffRulesets, extractNftServices, extractServices, formatNftUnifiedDiff, formatUnifiedDiff, lintNode, lintRuleset, outlineCanonicalText, parseDump, parseNftJson, parseNftText, semanticDiff, traceCluster, tracePacket, type ClusterNode, type DumpFormat, type Finding, type Host, type NodeFacts, type Ruleset, type RulesetOutline } from '../../netfilter/index.ts';
-import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffSide, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from './task.ts';
+import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffSide, DiffTask, PrepareAnswer, PrepareNftAnswer, PrepareNftTask, PrepareTask, WhatIfAnswer, WhatIfTask } from './task.ts';
 import { prepareDump } from '../../store/ingest.ts';
+import { prepareNftDump } from '../../store/nft-ingest.ts';
 import { DumpParseError } from '../../store/errors.ts';
 
 const hostOf = (json: string | null): Host | undefined => {
@@ -63,6 +64,16 @@ function diff(task: DiffTask): DiffAnswer {
   return move(Buffer.from(JSON.stringify(answer))) as DiffAnswer;
 }
 
+function prepareNft(task: PrepareNftTask): PrepareNftAnswer {
+  try {
+    const { originalText, ...prepared } = prepareNftDump(task.text, task.options);
+    return { kind: 'prepared', prepared: originalText === task.text ? prepared : { ...prepared, originalText } };
+  } catch (err) {
+    if (err instanceof DumpParseError) return { kind: 'unprocessable', message: err.message, problems: err.problems, field: err.field };
+    throw err;
+  }
+}
+
 function prepare(task: PrepareTask): PrepareAnswer {
   try {
     const { ruleset: _parsed, originalText, ...prepared } = prepareDump(task.text, task.options);
@@ -107,11 +118,12 @@ function clusterWhatIf(task: ClusterWhatIfTask): ClusterWhatIfAnswer {
   return { kind: 'cluster-whatif', paths: [...after.paths], before: [...before.paths], warnings: [...after.warnings] };
 }
 
-export default function analyze(task: AnalysisTask | DiffTask | PrepareTask | WhatIfTask | ClusterWhatIfTask): AnalysisResult | DiffAnswer | PrepareAnswer | WhatIfAnswer | ClusterWhatIfAnswer {
+export default function analyze(task: AnalysisTask | DiffTask | PrepareTask | PrepareNftTask | WhatIfTask | ClusterWhatIfTask): AnalysisResult | DiffAnswer | PrepareAnswer | PrepareNftAnswer | WhatIfAnswer | ClusterWhatIfAnswer {
   if (task.kind === 'diff') return diff(task);
   if (task.kind === 'whatif') return whatIf(task);
   if (task.kind === 'cluster-whatif') return clusterWhatIf(task);
   if (task.kind === 'prepare') return prepare(task);
+  if (task.kind === 'prepare-nft') return prepareNft(task);
   if (task.kind === 'services' && (task.format === 'nft-text' || task.format === 'nft-json')) {
     // kube-proxy's nftables mode: its `ip`/`ip6 kube-proxy` table, the Services of the task's family.
     const nftServices = extractNftServices((task.format === 'nft-json' ? parseNftJson(task.text) : parseNftText(task.text)).ruleset).filter((x) => x.clusterIP === null || x.clusterIP.includes(':') === (task.family === 'ipv6'));

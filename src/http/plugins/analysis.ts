@@ -7,8 +7,8 @@ import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
 import { Piscina } from 'piscina';
 import { sha256Hex } from '../../store/index.ts';
-import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareTask, WhatIfAnswer, WhatIfTask } from '../analysis/task.ts';
-import { DumpParseError, type PreparedDump } from '../../store/index.ts';
+import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareNftAnswer, PrepareNftTask, PrepareTask, WhatIfAnswer, WhatIfTask } from '../analysis/task.ts';
+import { DumpParseError, type PreparedDump, type PreparedNftDump } from '../../store/index.ts';
 import { HttpProblem } from './errors.ts';
 
 export interface AnalysisService {
@@ -21,6 +21,8 @@ export interface AnalysisService {
   diff(load: () => Promise<DiffTask>): Promise<DiffAnswer>;
   /** An upload's dump prepared (parsed, canonicalized) in a worker; DumpParseError as prepareDump throws it. */
   prepare(task: PrepareTask): Promise<Omit<PreparedDump, 'ruleset'>>;
+  /** An uploaded nft ruleset prepared in a worker; DumpParseError as prepareNftDump throws it. */
+  prepareNft(task: PrepareNftTask): Promise<PreparedNftDump>;
   /** A what-if trace in a worker (not cached). */
   whatIf(task: WhatIfTask): Promise<WhatIfAnswer>;
   /** A what-if trace across a cluster in a worker (not cached); `load` runs once admitted. */
@@ -85,7 +87,7 @@ export default fp(
     };
 
     /** One uncached task in the pool: refused past the queue, a worker out of memory reported as such. */
-    const runInPool = async <T>(task: DiffTask | WhatIfTask | ClusterWhatIfTask | PrepareTask): Promise<T> => {
+    const runInPool = async <T>(task: DiffTask | WhatIfTask | ClusterWhatIfTask | PrepareTask | PrepareNftTask): Promise<T> => {
       const p = poolNow();
       refuseWhenFull(p);
       const answer = (await p.run(task).catch(tooLarge)) as T;
@@ -100,6 +102,12 @@ export default fp(
       prepare: (task) =>
         admit('prepare', async () => {
           const answer = await runInPool<PrepareAnswer>(task);
+          if (answer.kind === 'unprocessable') throw new DumpParseError(answer.message, answer.problems, answer.field);
+          return { ...answer.prepared, originalText: answer.prepared.originalText ?? task.text };
+        }),
+      prepareNft: (task) =>
+        admit('prepare', async () => {
+          const answer = await runInPool<PrepareNftAnswer>(task);
           if (answer.kind === 'unprocessable') throw new DumpParseError(answer.message, answer.problems, answer.field);
           return { ...answer.prepared, originalText: answer.prepared.originalText ?? task.text };
         }),

@@ -199,7 +199,9 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         const field = typeof request.body === 'string' || nftInDump ? 'dump' : 'nft';
         assertNftSize(nft, app.config.maxDumpLines, field);
         const nftFormat = typeof json.nft === 'object' ? 'nft-json' : isNftFormat(format) ? format : undefined;
-        prepared.push(prepareNftDump(nft, { format: nftFormat, field, strict, ...(dump === undefined ? { originalBytes } : {}) }));
+        const options = { format: nftFormat, field, strict, ...(dump === undefined ? { originalBytes } : {}) };
+        // Like iptables dumps: a big ruleset (kube-proxy at 10k Services) is parsed in a worker.
+        prepared.push(nft.length <= INLINE_PARSE_CHARS ? prepareNftDump(nft, options) : await app.analysis.prepareNft({ kind: 'prepare-nft', text: nft, options }));
       }
 
       const { cluster, requireCluster } = writeCluster(request, json.cluster ?? query.cluster);

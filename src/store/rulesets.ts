@@ -1,7 +1,7 @@
 // Parsed rulesets of stored dumps, cached by content hash so query endpoints
 // (trace, diff, ...) do not re-parse. The cache is an object the app owns
 // (passed to buildApp), never a module-level singleton.
-import { parseDumpSteps, parseNftText, type NftRuleset, type Diagnostic, type Steps, type DumpFormat, type Family, type Ruleset } from '../netfilter/index.ts';
+import { parseDumpSteps, parseNftTextSteps, type NftRuleset, type Diagnostic, type Steps, type DumpFormat, type Family, type Ruleset } from '../netfilter/index.ts';
 import { getBlobText } from './blobs.ts';
 import type { Client } from './db.ts';
 import type { DumpInfo } from './dumps.ts';
@@ -126,7 +126,8 @@ const nftRulesOf = (r: NftRuleset): number => r.tables.reduce((n, t) => n + t.ch
 
 /**
  * The parsed nft ruleset of a node's `nft` version, from its canonical text (what printNftRuleset
- * wrote, without live values), cached by its sha256; one parse however many requests ask.
+ * wrote, without live values), cached by its sha256; one parse however many requests ask, run in
+ * slices like an iptables one.
  */
 export async function loadNftRuleset(client: Client, cache: RulesetCache, dump: DumpInfo): Promise<NftRuleset> {
   if (dump.family !== 'nft') throw new Error(`dump ${dump.id} is not an nft ruleset`);
@@ -137,7 +138,7 @@ export async function loadNftRuleset(client: Client, cache: RulesetCache, dump: 
   const job = (async () => {
     const text = await getBlobText(client, dump.sha256);
     if (text === null) throw new Error(`blob ${dump.sha256} is missing`);
-    const parsed = parseNftText(text).ruleset;
+    const parsed = (await runStepsYielding(parseNftTextSteps(text), cache.yielding)).ruleset;
     cache.nft.set(dump.sha256, parsed);
     return parsed;
   })().finally(() => cache.nft.parsing.delete(dump.sha256));

@@ -4,8 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
-import { parseDump, parseDumpSteps, renderRuleset } from '../../src/netfilter/index.ts';
-import { createRulesetCache } from '../../src/store/index.ts';
+import { parseDump, parseDumpSteps, parseNftText, parseNftTextSteps, renderRuleset } from '../../src/netfilter/index.ts';
+import { generateKubeNft } from '../../scripts/kube-nft.ts';
+import { dumpInfo } from '../../src/http/ruleset.ts';
+import { createRulesetCache, loadNftRuleset } from '../../src/store/index.ts';
 import { loadNodeRuleset } from '../../src/http/ruleset.ts';
 import { startApi } from '../support/api.ts';
 
@@ -60,6 +62,32 @@ test('a cold parse of a stored version lets the event loop run, and concurrent r
     assert.ok(turns >= pauses - 1, `other work ran ${turns} times during a parse with ${pauses} pauses`);
     const canonical = (await api.request.get(`/api/v1/nodes/big/dumps/${a.dump.id}/canonical`).expect(200)).text;
     assert.deepEqual(a.ruleset, parseDump(canonical, { family: 'ipv4', format: 'iptables-save' }).ruleset);
+  } finally {
+    await api.close();
+  }
+});
+
+test('a cold parse of a stored nft ruleset also runs in slices, once for concurrent requests', async () => {
+  let paused = 0;
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      paused++;
+      setImmediate(() => resolve());
+    });
+  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, { sliceMs: 0, pause }) });
+  try {
+    const kube = generateKubeNft({ services: 300, endpoints: 5 });
+    const up = await api.request.post('/api/v1/nodes/kp/dumps').set('content-type', 'text/plain').send(kube.json).expect(201);
+    const dump = (await dumpInfo(api.app, up.body.id))!;
+    const [a, b] = await Promise.all([loadNftRuleset(api.app.db.prisma, api.app.rulesetCache, dump), loadNftRuleset(api.app.db.prisma, api.app.rulesetCache, dump)]);
+    assert.equal(a, b, 'one parse for both');
+    const canonical = (await api.request.get(`/api/v1/nodes/kp/dumps/${dump.id}/canonical`).expect(200)).text;
+    const steps = parseNftTextSteps(canonical);
+    let pauses = 0;
+    while (!steps.next().done) pauses++;
+    assert.ok(pauses >= 5, `${pauses} pauses`);
+    assert.equal(paused, pauses, 'one pause per step of the one parse');
+    assert.deepEqual(a, parseNftText(canonical).ruleset);
   } finally {
     await api.close();
   }

@@ -3,6 +3,7 @@
 // (`192.0.2.0/24`, `fe80::1`, `1-1024`, chain names with `/` and `.`), so the
 // split depends on spacing the way nft's own flex scanner decides it.
 import type { NftDiagnostic } from '../model.ts';
+import { runSteps, type Steps } from '../../steps.ts';
 
 export type TokenType = 'word' | 'str' | 'punct' | 'nl' | 'handle' | 'var' | 'rawp' | 'eof';
 
@@ -26,7 +27,16 @@ const WORD_STOP = new Uint8Array(128);
 for (const ch of ' \t\r\n{}()[];,"@$=&|^<>!#\\') WORD_STOP[ch.charCodeAt(0)] = 1;
 
 export function lexNft(text: string, diagnostics: NftDiagnostic[]): Token[] {
+  return runSteps(lexNftSteps(text, diagnostics));
+}
+
+/** A pause every this many characters lexed (a mask). */
+const PAUSE_CHARS = (1 << 16) - 1;
+
+/** `lexNft`, pausing now and then (see steps.ts). */
+export function* lexNftSteps(text: string, diagnostics: NftDiagnostic[]): Steps<Token[]> {
   const out: Token[] = [];
+  let pauseAt = PAUSE_CHARS;
   let i = 0;
   let line = 1;
   let lineStart = 0;
@@ -37,6 +47,10 @@ export function lexNft(text: string, diagnostics: NftDiagnostic[]): Token[] {
     sp = false;
   };
   while (i < n) {
+    if (i > pauseAt) {
+      pauseAt = i + PAUSE_CHARS;
+      yield;
+    }
     const c = text[i]!;
     if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v') {
       i++;

@@ -12,9 +12,10 @@ import {
   skipNewlines, skipSeparators, warn,
 } from './cursor.ts';
 import { type ExprCtx } from './expr.ts';
-import { lexNft, type Token } from './lexer.ts';
+import { lexNftSteps, type Token } from './lexer.ts';
 import { parseObjectBody, parseSetBody, parseSetElementsBlock } from './decl.ts';
 import { parseAnonChain, parseRule } from './stmt.ts';
+import { runSteps, type Steps } from '../../steps.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface ChainB extends Mutable<Omit<NftChain, 'rules'>> {
@@ -36,12 +37,17 @@ const OBJECT_KINDS = new Set(['counter', 'quota', 'limit', 'synproxy', 'secmark'
 const HOOKS = new Set(['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress']);
 
 export function parseNftText(text: string): NftParseResult {
+  return runSteps(parseNftTextSteps(text));
+}
+
+/** `parseNftText`, pausing every so many characters lexed and table items parsed (see steps.ts). */
+export function* parseNftTextSteps(text: string): Steps<NftParseResult> {
   const diags: NftDiagnostic[] = [];
   const tables = new Map<string, TableB>();
   try {
-    const c = makeCursor(text, lexNft(text, diags), diags);
+    const c = makeCursor(text, yield* lexNftSteps(text, diags), diags);
     const st: State = { ctx: { c, anonChain: parseAnonChain }, tables };
-    parseTop(st);
+    yield* parseTop(st);
   } catch (e) {
     // a bug, not the input's fault: report it instead of throwing
     diags.push({ line: 1, column: 1, severity: 'error', code: 'internal', message: `parser failure: ${(e as Error).message}` });
@@ -85,16 +91,18 @@ function report(c: Cursor, e: unknown): void {
   error(c, e.tok, 'syntax', e.message);
 }
 
-function parseTop(st: State): void {
+function* parseTop(st: State): Steps<void> {
   const c = st.ctx.c;
-  for (;;) {
+  // `nft -f` command files (knftables' `add rule ...`) are one top-level item per rule.
+  for (let items = 1; ; items++) {
+    if (items % PAUSE_ITEMS === 0) yield;
     skipSeparators(c);
     const t = peek(c);
     if (t.t === 'eof') return;
     const before = c.i;
     try {
       if (t.t === 'handle') next(c);
-      else if (isWord(t, 'table')) parseTableBlock(st);
+      else if (isWord(t, 'table')) yield* parseTableBlock(st);
       else if (isWord(t, 'define', 'redefine', 'undefine', 'include')) parseDirective(c);
       else if (t.t === 'word' && VERBS.has(t.v)) parseCommand(st);
       else if (isPunct(t, '}')) fail(t, "unexpected '}': no block is open");
@@ -178,7 +186,7 @@ function openBlock(c: Cursor): number | undefined {
   return undefined;
 }
 
-function parseTableBlock(st: State): void {
+function* parseTableBlock(st: State): Steps<void> {
   const c = st.ctx.c;
   const kw = next(c);
   const family = readFamily(c);
@@ -188,13 +196,17 @@ function parseTableBlock(st: State): void {
   if (after.t === 'nl' || after.t === 'eof' || isPunct(after, ';')) return; // `table inet fw4`: declares it
   const h = openBlock(c);
   if (h !== undefined) tb.handle = h;
-  parseTableBody(st, tb, nameTok);
+  yield* parseTableBody(st, tb, nameTok);
 }
 
+/** A pause every this many table items (chains, sets, maps...) parsed. */
+const PAUSE_ITEMS = 512;
+
 /** Declarations up to and including the table's `}`. */
-function parseTableBody(st: State, tb: TableB, open: Token): void {
+function* parseTableBody(st: State, tb: TableB, open: Token): Steps<void> {
   const c = st.ctx.c;
-  for (;;) {
+  for (let items = 1; ; items++) {
+    if (items % PAUSE_ITEMS === 0) yield;
     skipSeparators(c);
     const t = peek(c);
     if (t.t === 'eof') {
@@ -454,7 +466,7 @@ function parseCommand(st: State): void {
     else if (verb.v === 'flush') for (const ch of tb.chains.values()) ch.rules = [];
     else if (isPunct(peek(c), '{')) {
       openBlock(c);
-      parseTableBody(st, tb, tname);
+      runSteps(parseTableBody(st, tb, tname));
     }
     return;
   }

@@ -124,3 +124,19 @@ test('owners: iptables by backend, nft tables by the names their owners give the
   ];
   for (const [args, owner] of cases) assert.equal(ownerOfTable(...args), owner, args.join(' '));
 });
+
+test("kube-proxy nftables mode: a Service without endpoints is rejected by kube-proxy's reject-chain, explained as such", async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { FIXTURES } = await import('../support/paths.ts');
+  const { parseNftJson } = await import('../../src/netfilter/index.ts');
+  const kp = parseNftJson(readFileSync(join(FIXTURES, 'nft', 'kube-proxy-mini.json'), 'utf8')).ruleset;
+  const h = buildHost(JSON.parse(readFileSync(join(FIXTURES, 'nft', 'kube-proxy-mini.host.json'), 'utf8')));
+  assert.ok(h.ok);
+  const v = validatePacket({ src: '192.0.2.50', dst: '203.0.113.10', protocol: 'udp', sport: 40000, dport: 53, inInterface: 'eth0' });
+  assert.ok(v.ok);
+  const o = traceNode({ nftables: kp }, v.packet, { host: h.host, explain: true }).outcomes[0]!;
+  assert.equal(o.disposition, 'REJECTED');
+  assert.equal(o.explanation!.origin, 'kube-proxy rejects traffic to a Service that has no ready endpoints.');
+  assert.deepEqual(o.baseChains!.filter((b) => b.decided).map((b) => [b.table, b.chain, b.owner]), [['kube-proxy', 'filter-forward', 'kube-proxy (nftables mode)']]);
+});

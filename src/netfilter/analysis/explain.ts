@@ -160,7 +160,7 @@ export function explainOutcome(o: OutcomeLike, ctx: ExplainContext, baseChains: 
     const outIf = p.outInterface ? ` -o ${p.outInterface}` : '';
     const subnet = p.dst && /^\d+\.\d+\.\d+\.\d+$/.test(p.dst) ? p.dst.replace(/\.\d+$/, '.0/24') : p.dst;
     fix = [`iptables -I DOCKER-USER${inIf}${outIf} -j ACCEPT`, `iptables -A FORWARD${inIf} -d ${subnet} -j ACCEPT`];
-  } else if (last?.kind === 'rule' && last.verdict === 'DROP' && /has no endpoints/.test(last.text)) {
+  } else if (last?.kind === 'rule' && ((last.verdict === 'DROP' && /has no endpoints/.test(last.text)) || (last.language === 'nftables' && last.table === 'kube-proxy' && last.chain === 'reject-chain'))) {
     origin = 'kube-proxy rejects traffic to a Service that has no ready endpoints.';
     fix = ['kubectl get endpointslices -l kubernetes.io/service-name=<service> — check the Service selector and that its pods are Ready'];
   } else if ((o.disposition === 'DROPPED' || o.disposition === 'REJECTED') && last?.table === 'filter' && (last.chain === 'INPUT' || o.events.some((e) => e.table === 'filter' && e.chain === 'INPUT')) && ctx.originalDport !== undefined && ctx.originalDport >= 30000 && ctx.originalDport <= 32767) {

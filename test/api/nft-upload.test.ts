@@ -268,3 +268,28 @@ describe('nftables reads: tables, chains, rules, counters', () => {
     await api.request.get(`${V1}/nodes/r1/rules`).query({ family: 'nft', ip: '192.0.2.1' }).expect(400);
   });
 });
+
+describe('nftables storage', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await startApi();
+  });
+  after(async () => api.close());
+  const blob = (sha: string) => api.db.prisma.blob.findUnique({ where: { sha256: sha }, select: { encoding: true, baseSha256: true } });
+  /** A kube-proxy-like nft ruleset of `n` Services; `extra` adds one more. */
+  const services = (n: number, extra = false): string => {
+    const chains = Array.from({ length: n + (extra ? 1 : 0) }, (_, i) => `\tchain service-${i} {\n\t\tip daddr 198.51.100.${i % 250} tcp dport ${1000 + i} counter packets ${i} bytes ${i * 60} accept\n\t}\n`);
+    return `table ip kube-proxy {\n${chains.join('\n')}}\n`;
+  };
+
+  it('stores a nearly identical nft version as a line delta of the node’s previous one; the same ruleset on another node of the cluster once', async () => {
+    const a = await api.request.post(`${V1}/nodes/s1/dumps`).query({ family: 'nft', cluster: 'c' }).type('text/plain').send(services(200)).expect(201);
+    assert.equal((await blob(a.body.sha256))?.encoding, 'gzip');
+    const b = await api.request.post(`${V1}/nodes/s1/dumps`).query({ family: 'nft', cluster: 'c' }).type('text/plain').send(services(200, true)).expect(201);
+    assert.deepEqual(await blob(b.body.sha256), { encoding: 'delta', baseSha256: a.body.sha256 });
+    const c = await api.request.post(`${V1}/nodes/s2/dumps`).query({ family: 'nft', cluster: 'c' }).type('text/plain').send(services(201)).expect(201);
+    assert.equal(c.body.sha256, b.body.sha256, 'the same ruleset on another node is the same text, stored once');
+    // The uploaded text, counters and all, reads back byte for byte.
+    assert.equal((await api.request.get(`${V1}/nodes/s2/dumps/${c.body.id}/raw`).expect(200)).text, services(201));
+  });
+});

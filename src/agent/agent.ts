@@ -42,6 +42,10 @@ export interface AgentOptions {
   readonly once: boolean;
   /** Per command time limit. */
   readonly timeoutMs: number;
+  /** Time limit of `nft -j list ruleset` (default: timeoutMs). */
+  readonly nftTimeoutMs?: number;
+  /** kube-proxy's /proxyMode URL (default http://127.0.0.1:10249/proxyMode); null: infer the mode only. */
+  readonly proxyModeUrl?: string | null;
   /** With --once: further attempts after the first failed one. */
   readonly retries: number;
   readonly minBackoffMs: number;
@@ -54,6 +58,7 @@ export interface AgentDeps {
   readonly log: Logger;
   readonly run: Runner;
   readonly readFile?: CollectOptions['readFile'];
+  readonly readProxyMode?: CollectOptions['readProxyMode'];
   /** Aborting stops the loop (SIGTERM/SIGINT). */
   readonly signal?: AbortSignal;
   readonly random?: () => number;
@@ -102,7 +107,16 @@ export class Agent {
   /** Collects and builds a snapshot; null (logged) when there is nothing to upload. Throws CollectError. */
   async collectSnapshot(): Promise<Snapshot | null> {
     const started = Date.now();
-    const c = await collect({ run: this.deps.run, timeoutMs: this.options.timeoutMs, log: this.log, now: this.now, ...(this.deps.readFile ? { readFile: this.deps.readFile } : {}) });
+    const c = await collect({
+      run: this.deps.run,
+      timeoutMs: this.options.timeoutMs,
+      log: this.log,
+      now: this.now,
+      ...(this.deps.readFile ? { readFile: this.deps.readFile } : {}),
+      ...(this.options.nftTimeoutMs !== undefined ? { nftTimeoutMs: this.options.nftTimeoutMs } : {}),
+      ...(this.options.proxyModeUrl !== undefined ? { proxyModeUrl: this.options.proxyModeUrl } : {}),
+      ...(this.deps.readProxyMode ? { readProxyMode: this.deps.readProxyMode } : {}),
+    });
     const warnings = [...c.warnings];
     let snapshot: Snapshot;
     try {
@@ -113,15 +127,17 @@ export class Agent {
     }
     for (const w of warnings) this.log.warn('collection warning', { warning: w });
     if (snapshot.parts.length === 0) {
-      this.log.warn('no iptables tables on this node: nothing to upload', { node: this.options.node });
+      this.log.warn('no iptables or nft tables on this node: nothing to upload', { node: this.options.node });
       return null;
     }
     this.log.info('collected', {
       node: this.options.node,
       durationMs: Date.now() - started,
       backend: snapshot.parts[0]?.body.labels['packetpath.io/iptables-backend'],
-      parts: snapshot.parts.map((p) => ({ node: p.node, family: p.body.family, sha256: p.sha256, ...(p.ip6Sha256 ? { ip6Sha256: p.ip6Sha256 } : {}) })),
+      parts: snapshot.parts.map((p) => ({ node: p.node, family: p.body.family ?? 'nft', sha256: p.sha256, ...(p.ip6Sha256 ? { ip6Sha256: p.ip6Sha256 } : {}), ...(p.nftSha256 ? { nftSha256: p.nftSha256 } : {}) })),
       host: c.host !== null,
+      nft: c.nft.status,
+      ...(c.host?.kubeProxy ? { kubeProxy: c.host.kubeProxy } : {}),
     });
     return snapshot;
   }
@@ -130,9 +146,10 @@ export class Agent {
   private async unchanged(part: UploadPart, accepted: Accepted): Promise<boolean> {
     const last = accepted[part.node];
     if (!last || last.metaSha !== part.metaSha) return false;
-    if (last.sha256 !== part.sha256 || last.ip6Sha256 !== part.ip6Sha256) return false;
-    if ((await this.deps.client.latestSha(part.node, part.body.family)) !== part.sha256) return false;
+    if (last.sha256 !== part.sha256 || last.ip6Sha256 !== part.ip6Sha256 || last.nftSha256 !== part.nftSha256) return false;
+    if (part.body.family !== undefined && (await this.deps.client.latestSha(part.node, part.body.family)) !== part.sha256) return false;
     if (part.ip6Sha256 !== undefined && (await this.deps.client.latestSha(part.node, 'ipv6')) !== part.ip6Sha256) return false;
+    if (part.nftSha256 !== undefined && (await this.deps.client.latestSha(part.node, 'nft')) !== part.nftSha256) return false;
     return true;
   }
 
@@ -150,16 +167,23 @@ export class Agent {
         }
         const res = await this.deps.client.upload(part.node, part.body);
         uploaded++;
-        this.log.info(res.created || res.ip6?.created ? 'uploaded: new version' : 'uploaded: same ruleset, host/counters updated', {
+        this.log.info(res.created || res.ip6?.created || res.nft?.created ? 'uploaded: new version' : 'uploaded: same ruleset, host/counters updated', {
           node: part.node,
           status: res.status,
           id: res.id,
           sha256: res.sha256,
           created: res.created,
           ...(res.ip6 ? { ip6: res.ip6 } : {}),
+          ...(res.nft ? { nft: res.nft } : {}),
           collectedAt: snapshot.collectedAt,
         });
-        accepted[part.node] = { metaSha: part.metaSha, sha256: part.sha256, ...(part.ip6Sha256 ? { ip6Sha256: part.ip6Sha256 } : {}), at: this.now().toISOString() };
+        accepted[part.node] = {
+          metaSha: part.metaSha,
+          sha256: part.sha256,
+          ...(part.ip6Sha256 ? { ip6Sha256: part.ip6Sha256 } : {}),
+          ...(part.nftSha256 ? { nftSha256: part.nftSha256 } : {}),
+          at: this.now().toISOString(),
+        };
         await this.deps.state.writeAccepted(accepted);
       }
     } catch (err) {

@@ -8,7 +8,7 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import { gzipSync } from 'node:zlib';
 import type { Family } from './collect.ts';
-import type { UploadBody } from './snapshot.ts';
+import type { NftOnlyUploadBody, UploadBody } from './snapshot.ts';
 
 export type ApiErrorKind = 'auth' | 'rejected' | 'retryable';
 
@@ -71,12 +71,13 @@ export interface UploadResponse {
   readonly sha256: string;
   readonly created: boolean;
   readonly ip6?: { readonly id: number; readonly sha256: string; readonly created: boolean };
+  readonly nft?: { readonly id: number; readonly sha256: string; readonly created: boolean };
 }
 
 export interface ServerClient {
   /** The sha256 of the node's latest version of `family`; null when the node or the family has none. */
-  latestSha(node: string, family: Family): Promise<string | null>;
-  upload(node: string, body: UploadBody): Promise<UploadResponse>;
+  latestSha(node: string, family: Family | 'nft'): Promise<string | null>;
+  upload(node: string, body: UploadBody | NftOnlyUploadBody): Promise<UploadResponse>;
 }
 
 export interface ClientOptions {
@@ -186,8 +187,10 @@ export function createClient(options: ClientOptions): ServerClient {
       const gz = gzipSync(Buffer.from(JSON.stringify(body), 'utf8'));
       const res = await send('POST', path, gz, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
       if (res.status !== 200 && res.status !== 201) throw classify('POST', path, res);
-      const v = JSON.parse(res.body) as { id: number; sha256: string; created: boolean; ip6?: { id: number; sha256: string; created: boolean } };
-      return { status: res.status, id: v.id, sha256: v.sha256, created: v.created, ...(v.ip6 ? { ip6: { id: v.ip6.id, sha256: v.ip6.sha256, created: v.ip6.created } } : {}) };
+      type Stored = { id: number; sha256: string; created: boolean };
+      const v = JSON.parse(res.body) as Stored & { ip6?: Stored; nft?: Stored };
+      const part = (p: Stored) => ({ id: p.id, sha256: p.sha256, created: p.created });
+      return { status: res.status, ...part(v), ...(v.ip6 ? { ip6: part(v.ip6) } : {}), ...(v.nft ? { nft: part(v.nft) } : {}) };
     },
   };
 }

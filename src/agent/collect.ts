@@ -5,11 +5,15 @@
 //    ruleset is the node's, the legacy one is reported separately
 //    (snapshot.ts uploads it as a companion node);
 //  - the host: `ip -j addr`, `ip -j route` (IPv4 and IPv6 main tables), the
-//    forwarding sysctls (read from /proc, never written) and `ipset save`.
+//    forwarding sysctls (read from /proc, never written) and `ipset save`;
+//  - the native nftables ruleset (`nft -j list ruleset`, time-limited), nft's
+//    version, the kernel release and kube-proxy's mode (nft.ts), which go up
+//    in the host as `nft`, `kernel` and `kubeProxy`.
 // Every command runs through a Runner (argument arrays, time limits).
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { describeFailure, succeeded, type CommandResult, type Runner } from './exec.ts';
 import type { Logger } from './log.ts';
+import { collectNftRuleset, DEFAULT_PROXY_MODE_URL, inferProxyMode, kernelRelease, nftVersion, readProxyMode, type KubeProxyFacts, type NftCapture, type NftFacts } from './nft.ts';
 
 export type Backend = 'nft' | 'legacy';
 export type Family = 'ipv4' | 'ipv6';
@@ -42,6 +46,12 @@ export interface HostModel {
   backend?: Backend;
   /** net.ipv4.conf.{all,<iface>}.route_localnet; absent when /proc did not say. */
   routeLocalnet?: { all: boolean; interfaces: string[] };
+  /** The kernel release (`uname -r`). */
+  kernel?: string;
+  /** How `nft -j list ruleset` went (`timeout`: the upload has no nft ruleset, the server keeps the last one) and nft's version. */
+  nft?: NftFacts;
+  /** kube-proxy's mode, from its /proxyMode endpoint or inferred from the rulesets. */
+  kubeProxy?: KubeProxyFacts;
 }
 
 export interface Collection {
@@ -50,6 +60,8 @@ export interface Collection {
   readonly ipv6: FamilyCollection;
   /** Null when interfaces or routes could not be read (uploads then carry no host). */
   readonly host: HostModel | null;
+  /** `nft -j list ruleset`, or why there is none. */
+  readonly nft: NftCapture;
   /** Things that went wrong but did not stop the collection. */
   readonly warnings: readonly string[];
 }
@@ -64,6 +76,11 @@ export interface CollectOptions {
   readonly log: Logger;
   readonly readFile?: (path: string) => Promise<string>;
   readonly now?: () => Date;
+  /** Time limit of `nft -j list ruleset` (default: timeoutMs). */
+  readonly nftTimeoutMs?: number;
+  /** kube-proxy's /proxyMode URL (default http://127.0.0.1:10249/proxyMode); null: do not ask, infer. */
+  readonly proxyModeUrl?: string | null;
+  readonly readProxyMode?: typeof readProxyMode;
 }
 
 const LEGACY_WARNING = /iptables-legacy tables present/;
@@ -232,6 +249,28 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     warnings.push(`ip6tables: ${err.message}`);
     ipv6 = { main: null, legacy: null, legacyUnread: false };
   }
+  const nft = await collectNftRuleset(options.run, options.nftTimeoutMs ?? options.timeoutMs);
+  if (nft.status === 'timeout') options.log.error('nft -j list ruleset timed out; the rest is uploaded without it', { timeoutMs: options.nftTimeoutMs ?? options.timeoutMs });
+  else if (nft.status !== 'ok' && nft.status !== 'missing') warnings.push(nft.detail ?? `nft -j list ruleset: ${nft.status}`);
   const host = await collectHost(options, warnings);
-  return { collectedAt, ipv4, ipv6, host, warnings };
+  if (host) {
+    const read = options.readFile ?? ((p: string) => fsReadFile(p, 'utf8'));
+    host.kernel = await kernelRelease(read);
+    const version = nft.status === 'missing' ? undefined : await nftVersion(options.run, options.timeoutMs);
+    host.nft = { status: nft.status, ...(version ? { version } : {}), ...(nft.detail && nft.status !== 'missing' ? { detail: nft.detail } : {}) };
+    const texts = [ipv4.main, ipv4.legacy, ipv6.main, ipv6.legacy].flatMap((d) => (d ? [d.text] : []));
+    host.kubeProxy = await kubeProxyMode(options, texts, nft.text);
+  }
+  return { collectedAt, ipv4, ipv6, host, nft, warnings };
+}
+
+/** kube-proxy's own word when its endpoint answers, else inferred from the rulesets (and said so). */
+async function kubeProxyMode(options: CollectOptions, iptablesTexts: readonly string[], nft: string | undefined): Promise<KubeProxyFacts> {
+  const url = options.proxyModeUrl === undefined ? DEFAULT_PROXY_MODE_URL : options.proxyModeUrl;
+  if (url !== null) {
+    const answer = await (options.readProxyMode ?? readProxyMode)(url, Math.min(options.timeoutMs, 2000));
+    if ('mode' in answer) return { mode: answer.mode, source: 'endpoint' };
+    options.log.debug('kube-proxy /proxyMode did not answer; inferring its mode from the rulesets', { reason: answer.error });
+  }
+  return inferProxyMode(iptablesTexts, nft);
 }

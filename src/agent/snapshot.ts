@@ -11,8 +11,12 @@
 // so comparing it with `GET /nodes/{node}/dumps/latest/sha` says whether a
 // ruleset changed. The host, cluster and labels are fingerprinted together
 // (`metaSha`): a changed route must upload even when the rules did not.
+// The nft ruleset (`nft -j list ruleset`) goes with the node's own part as
+// `nft`, fingerprinted the same way (`prepareNftDump(text).sha256`, the
+// server's identity of an nft version: counters and other live values left out).
 import { createHash } from 'node:crypto';
 import { prepareDump } from '../store/ingest.ts';
+import { prepareNftDump } from '../store/nft-ingest.ts';
 import type { Collection, DumpCapture, Family, HostModel } from './collect.ts';
 
 export const LABELS = {
@@ -34,6 +38,8 @@ export const isNodeName = (s: string): boolean => s.length <= 253 && NODE_NAME.t
 export interface UploadBody {
   dump: string;
   ip6Dump?: string;
+  /** `nft -j list ruleset` output, as printed. */
+  nft?: string;
   family: Family;
   format: 'iptables-save';
   host?: HostModel;
@@ -42,12 +48,17 @@ export interface UploadBody {
   labels: Record<string, string>;
 }
 
+/** The body of a node with nft tables only. */
+export type NftOnlyUploadBody = Omit<UploadBody, 'dump' | 'ip6Dump' | 'family' | 'nft'> & { nft: string; dump?: undefined; family?: undefined };
+
 export interface UploadPart {
   readonly node: string;
-  readonly body: UploadBody;
-  /** sha256 of `dump` (of family `body.family`) and of `ip6Dump`, as the server computes them. */
+  readonly body: UploadBody | NftOnlyUploadBody;
+  /** sha256 of `dump` (of family `body.family`; of `nft` when there is no dump) and of `ip6Dump`, as the server computes them. */
   readonly sha256: string;
   readonly ip6Sha256?: string;
+  /** The server's identity of `nft` (`prepareNftDump(nft).sha256`). */
+  readonly nftSha256?: string;
   /** sha256 of host + cluster + labels. */
   readonly metaSha: string;
 }
@@ -94,25 +105,32 @@ const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8
 /** The server's version identity of a dump (throws DumpParseError when nothing can be read). */
 export const dumpSha = (text: string, family: Family): string => prepareDump(text, { family, format: 'iptables-save' }).sha256;
 
-function part(node: string, v4: DumpCapture | null, v6: DumpCapture | null, host: HostModel | undefined, collectedAt: string, cluster: string | undefined, labels: Record<string, string>): UploadPart | null {
+/** The server's version identity of an nft ruleset (throws DumpParseError when nft would refuse it). */
+export const nftSha = (text: string): string => prepareNftDump(text, { format: 'nft-json' }).sha256;
+
+function part(
+  node: string,
+  v4: DumpCapture | null,
+  v6: DumpCapture | null,
+  nft: { text: string; sha256: string } | null,
+  host: HostModel | undefined,
+  collectedAt: string,
+  cluster: string | undefined,
+  labels: Record<string, string>,
+): UploadPart | null {
   const first = v4 ?? v6;
-  if (!first) return null;
+  if (!first && !nft) return null;
   const second = v4 && v6 ? v6 : null;
-  const body: UploadBody = {
-    dump: first.text,
-    ...(second ? { ip6Dump: second.text } : {}),
-    family: first.family,
-    format: 'iptables-save',
-    ...(host ? { host } : {}),
-    collectedAt,
-    ...(cluster !== undefined ? { cluster } : {}),
-    labels,
-  };
+  const meta = { format: 'iptables-save' as const, ...(host ? { host } : {}), collectedAt, ...(cluster !== undefined ? { cluster } : {}), labels };
+  const body: UploadBody | NftOnlyUploadBody = first
+    ? { dump: first.text, ...(second ? { ip6Dump: second.text } : {}), ...(nft ? { nft: nft.text } : {}), family: first.family, ...meta }
+    : { nft: nft!.text, ...meta };
   return {
     node,
     body,
-    sha256: dumpSha(first.text, first.family),
+    sha256: first ? dumpSha(first.text, first.family) : nft!.sha256,
     ...(second ? { ip6Sha256: dumpSha(second.text, 'ipv6') } : {}),
+    ...(nft ? { nftSha256: nft.sha256 } : {}),
     metaSha: sha256(stableJson({ host: host ?? null, cluster: cluster ?? null, labels })),
   };
 }
@@ -130,15 +148,32 @@ export function buildSnapshot(c: Collection, options: SnapshotOptions, warnings:
   if (legacyOk) labels[LABELS.legacyNode] = legacyNode;
   if (c.ipv4.legacyUnread || c.ipv6.legacyUnread) labels[LABELS.legacyTables] = 'unread';
 
-  const host = (backend: string): HostModel | undefined =>
-    c.host ? { ...c.host, ...(backend === 'nft' || backend === 'legacy' ? { backend } : {}) } : undefined;
+  let nft: { text: string; sha256: string } | null = null;
+  let nftFacts = c.host?.nft;
+  if (c.nft.status === 'ok' && c.nft.text !== undefined) {
+    try {
+      nft = { text: c.nft.text, sha256: nftSha(c.nft.text) };
+    } catch (err) {
+      // The server would refuse it (422) and with it the whole upload: send the rest, and say why.
+      warnings.push(`nft -j list ruleset: not uploaded: ${(err as Error).message}`);
+      nftFacts = { ...nftFacts, status: 'unreadable', detail: (err as Error).message };
+    }
+  }
+  const host = (backend: string, withNft: boolean): HostModel | undefined => {
+    if (!c.host) return undefined;
+    const { nft: _nft, kubeProxy: _kubeProxy, ...rest } = c.host;
+    return {
+      ...(withNft ? { ...c.host, ...(nftFacts ? { nft: nftFacts } : {}) } : rest),
+      ...(backend === 'nft' || backend === 'legacy' ? { backend } : {}),
+    };
+  };
 
   const parts: UploadPart[] = [];
-  const main = part(options.node, c.ipv4.main, c.ipv6.main, host(mainBackend), collectedAt, options.cluster, labels);
+  const main = part(options.node, c.ipv4.main, c.ipv6.main, nft, host(mainBackend, true), collectedAt, options.cluster, labels);
   if (main) parts.push(main);
   if (legacyOk) {
     const legacyLabels = { ...(options.labels ?? {}), [LABELS.backend]: 'legacy', [LABELS.legacyOf]: options.node };
-    const legacy = part(legacyNode, c.ipv4.legacy, c.ipv6.legacy, host('legacy'), collectedAt, options.cluster, legacyLabels);
+    const legacy = part(legacyNode, c.ipv4.legacy, c.ipv6.legacy, null, host('legacy', false), collectedAt, options.cluster, legacyLabels);
     if (legacy) parts.push(legacy);
   }
   return { version: 2, target: { server: options.server, node: options.node, cluster: options.cluster ?? null }, node: options.node, collectedAt, parts };
@@ -159,6 +194,6 @@ export function isSnapshot(v: unknown): v is Snapshot {
     typeof s.node === 'string' &&
     typeof s.collectedAt === 'string' &&
     Array.isArray(s.parts) &&
-    s.parts.every((p) => typeof p?.node === 'string' && typeof p.sha256 === 'string' && typeof p.metaSha === 'string' && typeof p.body?.dump === 'string')
+    s.parts.every((p) => typeof p?.node === 'string' && typeof p.sha256 === 'string' && typeof p.metaSha === 'string' && (typeof p.body?.dump === 'string' || typeof p.body?.nft === 'string'))
   );
 }

@@ -15,6 +15,7 @@ export interface AcceptedPart {
   readonly metaSha: string;
   readonly sha256: string;
   readonly ip6Sha256?: string;
+  readonly nftSha256?: string;
   /** When the server accepted it. */
   readonly at: string;
 }

@@ -95,10 +95,16 @@ export async function storedHost(app: FastifyInstance, dump: Pick<DumpInfo, 'id'
 
 /** A node's version by id or 'latest' (of `family`); NotFoundError (→ 404) when absent. */
 export async function nodeVersion(app: FastifyInstance, node: string, id: number | 'latest', family: Family = 'ipv4'): Promise<DumpInfo> {
+  const dump = await nodeVersionOf(app, node, id, family);
+  if (dump.family === 'nft') throw nftNotHere(dump.id);
+  return dump;
+}
+
+/** A node's version of any family (nft included) by id or 'latest' (of `family`); NotFoundError (→ 404) when absent. */
+export async function nodeVersionOf(app: FastifyInstance, node: string, id: number | 'latest', family: StoredFamily): Promise<DumpInfo> {
   const dumpId = id === 'latest' ? await requireLatestDumpId(app, node, family) : id;
   const dump = await dumpInfo(app, dumpId);
   if (!dump || dump.node !== node) throw new NotFoundError(id === 'latest' ? `node "${node}" has no ${family} dump` : `node "${node}" has no dump ${id}`);
-  if (dump.family === 'nft') throw nftNotHere(dump.id);
   return dump;
 }
 

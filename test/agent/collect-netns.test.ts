@@ -22,7 +22,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.ts';
 import { DEFAULT_CONFIG, type Config } from '../../src/http/config.ts';
 import { buildHost } from '../../src/netfilter/index.ts';
-import { createToken, openDatabase, prepareDump, type Database } from '../../src/store/index.ts';
+import { createToken, openDatabase, prepareDump, prepareNftDump, type Database } from '../../src/store/index.ts';
 import { kernelAvailable, stripSaveComments } from '../kernel/netns.ts';
 import { REPO_ROOT } from '../support/paths.ts';
 
@@ -385,6 +385,40 @@ describe('agent in a network namespace (real iptables-save, real server)', { ski
     // The node's own dump is still the nft ruleset.
     assert.equal(node.latest.ipv4.sha256, prepareDump(await ns.sh('iptables-nft-save')).sha256);
     assert.equal((await get(`/api/v1/nodes/${LEGACY_NODE}/dumps/latest`)).json().host.backend, 'legacy');
+  });
+
+  it('iptables-legacy, iptables-nft and native nft rules at once: the nft ruleset is a version of family nft, listed by nft table names', async () => {
+    await ns.sh(`nft -f - <<'EOF'
+table inet natives {
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		ip saddr 203.0.113.0/24 counter drop
+	}
+}
+EOF`);
+    const r = await agentOnce();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const listing = await ns.sh('nft -j list ruleset');
+    const node = (await get(`/api/v1/nodes/${NODE}`)).json();
+    assert.equal(node.latest.nft.sha256, prepareNftDump(listing).sha256);
+    assert.equal(node.latest.nft.format, 'nft-json');
+    const tables = (await get(`/api/v1/nodes/${NODE}/tables?family=nft`)).json().tables.map((t: { name: string }) => t.name);
+    assert.ok(tables.includes('inet natives'), tables.join(', '));
+    assert.ok(tables.includes('ip filter'), `iptables-nft's own table is in the nft ruleset too: ${tables.join(', ')}`);
+    const chain = (await get(`/api/v1/nodes/${NODE}/tables/inet%20natives/chains/forward`)).json();
+    assert.equal(chain.hook, 'forward');
+    // From `nft -j`: the JSON's explicit `==` is printed as written.
+    assert.match(chain.rules[0].text, /^ip saddr (== )?203\.0\.113\.0\/24 counter packets 0 bytes 0 drop$/);
+    const host = (await get(`/api/v1/nodes/${NODE}/dumps/latest`)).json().host as { nft: { status: string; version?: string }; kernel: string; kubeProxy: { mode: string; source: string } };
+    assert.equal(host.nft.status, 'ok');
+    assert.match(host.nft.version ?? '', /^\d+\.\d+/);
+    assert.equal(host.kernel, (await readFile('/proc/sys/kernel/osrelease', 'utf8')).trim());
+    assert.deepEqual([host.kubeProxy.mode, host.kubeProxy.source], ['iptables', 'inferred']);
+    // The nft listing's counters alone change nothing.
+    counts.uploads = 0;
+    const again = await agentOnce();
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.equal(counts.uploads, 0);
   });
 
   it('server down: the snapshot is kept on disk (exit 4); when the server is back, it arrives first', async () => {

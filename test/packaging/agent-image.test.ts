@@ -144,4 +144,45 @@ describe('the agent image (Dockerfile.agent layout)', { timeout: 300_000 }, () =
     assert.ok(upload,  `uploads: ${JSON.stringify(uploads.map((u) => u.path))}; agent said: ${run.stdout}${run.stderr}`);
     assert.match(JSON.stringify(upload.body), /-A FORWARD -s 192\.0\.2\.0\/24 -j ACCEPT/);
   });
+
+  // A fake `nft` first on PATH, as the image would run the real one: its JSON listing goes up byte for
+  // byte with its version; a listing past --nft-timeout is killed, reported, and the rest still goes.
+  const runWithFakeNft = async (node: string, listing: string, extra: string[] = []) => {
+    const bin = join(work, `bin-${node}`);
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'nft'), `#!/bin/sh\ncase "$*" in\n  --version) echo 'nftables v1.0.9 (Old Doc Yago)' ;;\n  '-j list ruleset') ${listing} ;;\n  *) echo "fake nft: $*" >&2; exit 1 ;;\nesac\n`, { mode: 0o755 });
+    const token = join(work, 'token');
+    writeFileSync(token, 'ppt_0123456789ab_' + 'A'.repeat(43) + '\n');
+    const rules = join(work, 'rules.save');
+    writeFileSync(rules, '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -s 192.0.2.0/24 -j ACCEPT\nCOMMIT\n');
+    const args = ['--server', `unix:${socket}`, '--token-file', token, '--node', node, '--once', '--state-dir', join(work, `state-${node}`), '--kube-proxy-url', 'none', ...extra];
+    const run = await promisify(execFile)('unshare', ['--net', '--mount', 'sh', '-c', 'iptables-restore "$0" && exec "$@"', rules, entrypoint[0]!, ...entrypoint.slice(1), ...args], {
+      cwd: app,
+      env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+    });
+    const upload = uploads.find((u) => u.path.includes(node) && u.body !== null);
+    assert.ok(upload, `uploads: ${JSON.stringify(uploads.map((u) => u.path))}; agent said: ${run.stdout}${run.stderr}`);
+    return { body: upload.body as { dump?: string; nft?: string; host?: { kernel?: string; nft?: { status: string; version?: string; detail?: string }; kubeProxy?: { mode: string | null; source: string } } }, log: run.stdout };
+  };
+
+  it('collects `nft -j list ruleset` (fake nft on PATH) with nft’s version, the kernel and the inferred kube-proxy mode', { skip: canUnshare ? false : 'cannot create a network namespace here' }, async () => {
+    const json = JSON.stringify({ nftables: [{ metainfo: { version: '1.0.9', json_schema_version: 1 } }, { table: { family: 'ip', name: 'kube-proxy', handle: 1 } }, { chain: { family: 'ip', table: 'kube-proxy', name: 'services', handle: 2 } }] });
+    const listing = join(work, 'listing.json');
+    writeFileSync(listing, json);
+    const { body } = await runWithFakeNft('imgnft', `cat '${listing}'`);
+    assert.equal(body.nft, json);
+    assert.match(body.dump ?? '', /-A FORWARD -s 192\.0\.2\.0\/24 -j ACCEPT/);
+    assert.deepEqual(body.host?.nft, { status: 'ok', version: '1.0.9' });
+    assert.equal(body.host?.kernel, readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());
+    assert.deepEqual([body.host?.kubeProxy?.mode, body.host?.kubeProxy?.source], ['nftables', 'inferred']);
+  });
+
+  it('reports an nft listing that outlives --nft-timeout, and uploads the rest', { skip: canUnshare ? false : 'cannot create a network namespace here' }, async () => {
+    const { body, log } = await runWithFakeNft('imgslow', 'exec sleep 30', ['--nft-timeout', '500ms']);
+    assert.equal(body.nft, undefined);
+    assert.match(body.dump ?? '', /-A FORWARD -s 192\.0\.2\.0\/24 -j ACCEPT/);
+    assert.equal(body.host?.nft?.status, 'timeout');
+    assert.match(body.host?.nft?.detail ?? '', /timed out after \d+ ms/);
+    assert.match(log, /nft -j list ruleset timed out/);
+  });
 });

@@ -14,14 +14,16 @@ import { looksLikeToken } from '../../store/tokens.ts';
 import { UsageError, type Io } from '../io.ts';
 
 export const AGENT_USAGE = `agent --server URL --token-file FILE [--node NAME] [--cluster NAME] [--label K=V]... [--interval 60s] [--once]
-      [--state-dir DIR] [--timeout 30s] [--retries N] [--max-backoff 5m] [--log-level info]`;
+      [--state-dir DIR] [--timeout 30s] [--nft-timeout 60s] [--kube-proxy-url URL|none] [--retries N] [--max-backoff 5m] [--log-level info]`;
 
 const HELP = `usage: packetpath ${AGENT_USAGE}
 
 Collects this node's iptables-save / ip6tables-save (both backends when
-iptables-legacy and iptables-nft tables coexist), interfaces, routes,
-forwarding sysctls and ipsets, and uploads them to a packetpath server,
-skipping uploads when only counters changed. Logs JSON lines on stdout.
+iptables-legacy and iptables-nft tables coexist), its nft ruleset
+(nft -j list ruleset), interfaces, routes, forwarding sysctls, ipsets, nft's
+version, the kernel release and kube-proxy's mode, and uploads them to a
+packetpath server, skipping uploads when only counters changed. Logs JSON
+lines on stdout.
 
   --server URL        http://HOST:PORT, https://HOST:PORT or unix:/PATH/TO.sock
   --token-file FILE   file holding the bearer token (scope upload; re-read at every request)
@@ -32,6 +34,10 @@ skipping uploads when only counters changed. Logs JSON lines on stdout.
   --once              collect and upload once, then exit
   --state-dir DIR     where the unsent snapshot is kept (default /var/lib/packetpath-agent)
   --timeout D         time limit per command and per HTTP request (default 30s)
+  --nft-timeout D     time limit of nft -j list ruleset (default 60s); past it the rest is
+                      uploaded without the nft ruleset and the upload says it timed out
+  --kube-proxy-url U  kube-proxy's mode endpoint (default http://127.0.0.1:10249/proxyMode);
+                      \`none\`: only infer the mode from the rulesets
   --retries N         --once: further delivery attempts (default 3)
   --max-backoff D     longest wait between delivery attempts (default 5m)
   --log-level L       debug, info, warn or error (default info)
@@ -62,6 +68,8 @@ export async function runAgentCommand(args: string[], io: Io): Promise<number> {
         once: { type: 'boolean' },
         'state-dir': { type: 'string' },
         timeout: { type: 'string' },
+        'nft-timeout': { type: 'string' },
+        'kube-proxy-url': { type: 'string' },
         retries: { type: 'string' },
         'max-backoff': { type: 'string' },
         'log-level': { type: 'string' },
@@ -99,6 +107,10 @@ export async function runAgentCommand(args: string[], io: Io): Promise<number> {
   if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--retries must be a whole number, not "${v.retries}"`);
   const intervalMs = duration('interval', v.interval, 60_000);
   const timeoutMs = duration('timeout', v.timeout, 30_000);
+  const nftTimeoutMs = duration('nft-timeout', v['nft-timeout'], 60_000);
+  const proxyUrl = v['kube-proxy-url'];
+  if (proxyUrl !== undefined && proxyUrl !== 'none' && !/^http:\/\/[^/]+\/\S*$/.test(proxyUrl)) throw new UsageError(`--kube-proxy-url must be http://HOST:PORT/PATH or none, not "${proxyUrl}"`);
+  const proxyModeUrl = proxyUrl === 'none' ? null : proxyUrl;
   const maxBackoffMs = duration('max-backoff', v['max-backoff'], 300_000);
 
   const tokenFile = v['token-file'];
@@ -141,7 +153,7 @@ export async function runAgentCommand(args: string[], io: Io): Promise<number> {
       tokenFile,
     });
     const agent = new Agent(
-      { server: serverIdentity(server), node, cluster: v.cluster, labels, intervalMs, once: v.once === true, timeoutMs, retries, minBackoffMs: 1000, maxBackoffMs },
+      { server: serverIdentity(server), node, cluster: v.cluster, labels, intervalMs, once: v.once === true, timeoutMs, nftTimeoutMs, ...(proxyModeUrl !== undefined ? { proxyModeUrl } : {}), retries, minBackoffMs: 1000, maxBackoffMs },
       {
         client: createClient({ server, token: tokenNow, timeoutMs, userAgent: 'packetpath-agent/0.1.0' }),
         state: new AgentState(v['state-dir'] ?? '/var/lib/packetpath-agent'),

@@ -17,18 +17,22 @@ import {
 import { NotFoundError } from '../../store/index.ts';
 import { loadNodeRuleset } from '../ruleset.ts';
 import { listNodeServices, nodeFindings } from '../services.ts';
+import { findNftTable, isNftTableName, jumpTargets, loadNftVersion, nftRuleJson, nftTableName, printNftChain, summarizeNftChains } from '../nft-reads.ts';
+import { HttpProblem } from '../plugins/errors.ts';
 import {
   ChainDetailSchema,
   ChainListSchema,
   ChainParamsSchema,
   ChainQuerySchema,
   FindingListSchema,
+  NftChainDetailSchema,
   NodeParamsSchema,
   RuleSearchQuerySchema,
   RuleSearchResultSchema,
   ServiceListSchema,
   TableListSchema,
   TableParamsSchema,
+  TablesQuerySchema,
   VersionQuerySchema,
   jsonResponse,
   problemResponses,
@@ -43,9 +47,34 @@ function ruleJson(chain: string, r: Rule) {
 }
 
 const TEXT = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
 const READ = { scope: 'read' } as const;
 
 const tables: FastifyPluginAsyncTypebox = async (app) => {
+  /** Rule search in the node's nft version: by table (`inet firewalld`), chain (trailing `*`: a prefix), comment, target (a verdict or the chain a rule jumps to). */
+  const searchNftRules = async (node: string, q: { dump?: number; service?: string; ip?: string; port?: number; proto?: string; target?: string; chain?: string; comment?: string; table?: string }) => {
+    const unsupported = (['service', 'ip', 'port', 'proto'] as const).filter((k) => q[k] !== undefined);
+    if (unsupported.length) throw new HttpProblem(400, 'bad-request', `${unsupported.join(', ')}: not supported for nft rulesets yet; use table, chain, comment or target`, { errors: unsupported.map((k) => ({ path: `/${k}`, message: 'not supported with family=nft' })) });
+    const { ruleset, dump } = await loadNftVersion(app, node, q.dump ?? 'latest');
+    const chainOk = (name: string) => q.chain === undefined || (q.chain.endsWith('*') ? name.startsWith(q.chain.slice(0, -1)) : name === q.chain);
+    const rules = [];
+    for (const t of ruleset.tables) {
+      const tname = nftTableName(t);
+      if (q.table !== undefined && q.table !== tname) continue;
+      for (const c of t.chains) {
+        if (!chainOk(c.name)) continue;
+        for (const r of c.rules) {
+          if (q.comment !== undefined && !(r.comment ?? '').includes(q.comment)) continue;
+          const target = q.target;
+          if (target !== undefined && !jumpTargets(r).includes(target) && !r.stmts.some((s) => s.kind === 'verdict' && s.verdict === target.toLowerCase())) continue;
+          const j = nftRuleJson(r);
+          rules.push({ table: tname, chain: c.name, position: r.position, line: j.line, text: j.text, raw: j.raw, counters: j.counters });
+        }
+      }
+    }
+    return { dump: dump.id, rules };
+  };
+
   // The latest uploaded text of the version: its raw lines and counters (the canonical text has neither).
   const load = (node: string, q: { dump?: number; family?: 'ipv4' | 'ipv6' }) =>
     loadNodeRuleset(app, node, q.dump ?? 'latest', { source: 'original', ...(q.family ? { family: q.family } : {}) });
@@ -58,13 +87,23 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['query'],
         operationId: 'listTables',
         summary: 'Tables of a version',
+        description: '`?family=nft` (or `?dump=` an nft version): the tables of the node\'s nftables ruleset, named the way nft names them (`inet firewalld`), with their sets and maps.',
         params: NodeParamsSchema,
-        querystring: VersionQuerySchema,
+        querystring: TablesQuerySchema,
         response: { 200: jsonResponse('The tables with their sizes', ref(TableListSchema)), ...problemResponses(400, 404) },
       },
     },
     async (request) => {
-      const { ruleset, dump } = await load(request.params.node, request.query);
+      const q = request.query;
+      if (q.family === 'nft') {
+        const { ruleset, dump } = await loadNftVersion(app, request.params.node, q.dump ?? 'latest');
+        return {
+          dump: dump.id,
+          family: 'nft' as const,
+          tables: ruleset.tables.map((t) => ({ name: nftTableName(t), chains: t.chains.length, rules: t.chains.reduce((n, c) => n + c.rules.length, 0), sets: t.sets.length })),
+        };
+      }
+      const { ruleset, dump } = await load(request.params.node, { ...(q.dump !== undefined ? { dump: q.dump } : {}), ...(q.family ? { family: q.family } : {}) });
       return {
         dump: dump.id,
         family: ruleset.family,
@@ -81,13 +120,20 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['query'],
         operationId: 'listChains',
         summary: 'Chains of a table',
-        description: "Each chain's policy, rule count, counters, the rules that jump to it and the chains it jumps to.",
+        description:
+          "Each chain's policy, rule count, counters, the rules that jump to it and the chains it jumps to. An nft table named the nft way (`inet firewalld`, URL-encoded) reads the node's nft version (the latest, or `?dump=`); its base chains have `type`, `hook` and `priority`.",
         params: TableParamsSchema,
         querystring: VersionQuerySchema,
         response: { 200: jsonResponse('The chains', ref(ChainListSchema)), ...problemResponses(400, 404) },
       },
     },
     async (request) => {
+      if (isNftTableName(request.params.table)) {
+        const { ruleset, dump } = await loadNftVersion(app, request.params.node, request.query.dump ?? 'latest');
+        const table = findNftTable(ruleset, request.params.table);
+        if (!table) throw new NotFoundError(`dump ${dump.id} has no nft table ${request.params.table}`);
+        return { dump: dump.id, table: nftTableName(table), chains: summarizeNftChains(table) };
+      }
       const { ruleset, dump } = await load(request.params.node, request.query);
       const table = findTable(ruleset, request.params.table as TableName);
       if (!table) throw new NotFoundError(`dump ${dump.id} has no ${request.params.table} table`);
@@ -109,13 +155,25 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: {
             description: 'The chain (JSON, or text with `format=save|listing`)',
-            content: { 'application/json': { schema: ref(ChainDetailSchema) }, 'text/plain': { schema: Type.String() } },
+            content: { 'application/json': { schema: Type.Union([ref(ChainDetailSchema), ref(NftChainDetailSchema)]) }, 'text/plain': { schema: Type.String() } },
           },
           ...problemResponses(400, 404),
         },
       },
     },
     async (request, reply) => {
+      if (isNftTableName(request.params.table)) {
+        const { ruleset, dump } = await loadNftVersion(app, request.params.node, request.query.dump ?? 'latest');
+        const table = findNftTable(ruleset, request.params.table);
+        const chain = table?.chains.find((c) => c.name === request.params.chain);
+        if (!table || !chain) throw new NotFoundError(`dump ${dump.id} has no chain ${request.params.table}/${request.params.chain}`);
+        const format = request.query.format ?? 'json';
+        if (format === 'save') return reply.type(TEXT).send(chain.rules.map((r) => nftRuleJson(r).text).join('\n') + (chain.rules.length ? '\n' : ''));
+        if (format === 'listing') return reply.type(TEXT).send(printNftChain(table, chain));
+        const summary = summarizeNftChains(table).find((c) => c.name === chain.name)!;
+        // Sent as serialized JSON (the NftChainDetail schema): the route's serializer is the iptables ChainDetail's.
+        return reply.type(JSON_TYPE).send(JSON.stringify({ dump: dump.id, table: nftTableName(table), ...summary, rules: chain.rules.map(nftRuleJson) }));
+      }
       const { ruleset, dump } = await load(request.params.node, request.query);
       const table = findTable(ruleset, request.params.table as TableName);
       const chain = findChain(table, request.params.chain);
@@ -146,15 +204,16 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['query'],
         operationId: 'searchRules',
         summary: 'Search rules',
-        description: 'Filters combine with AND. `ip` matches rules whose source/destination CIDRs, ranges or NAT targets contain the address; `service` matches the kube-proxy rules of a Service port (`ns/name` or `ns/name:port`).',
+        description: 'Filters combine with AND. `ip` matches rules whose source/destination CIDRs, ranges or NAT targets contain the address; `service` matches the kube-proxy rules of a Service port (`ns/name` or `ns/name:port`). `?family=nft` searches the node\'s nft ruleset by `table` (`inet firewalld`), `chain`, `comment` and `target` (a verdict such as `drop`, or the chain a rule jumps or goes to); the other filters are a 400 there for now.',
         params: NodeParamsSchema,
         querystring: RuleSearchQuerySchema,
         response: { 200: jsonResponse('Matching rules in dump order', ref(RuleSearchResultSchema)), ...problemResponses(400, 404) },
       },
     },
     async (request) => {
-      const { ruleset, dump } = await load(request.params.node, request.query);
       const q = request.query;
+      if (q.family === 'nft') return searchNftRules(request.params.node, q);
+      const { ruleset, dump } = await load(request.params.node, { ...(q.dump !== undefined ? { dump: q.dump } : {}), ...(q.family ? { family: q.family } : {}) });
       const hits = searchRules(ruleset, {
         ...(q.service ? { service: q.service } : {}),
         ...(q.ip ? { ip: q.ip } : {}),

@@ -15,6 +15,21 @@ export const VersionQuerySchema = Type.Object({
 });
 export type VersionQuery = Static<typeof VersionQuerySchema>;
 
+/** An nft table as nft names it: family and name, `inet firewalld`. */
+export const NftTableNameSchema = Type.String({
+  pattern: '^(ip|ip6|inet|arp|bridge|netdev) \\S{1,255}$',
+  description: 'An nftables table as nft names it: family and name (`inet firewalld`, `ip kube-proxy`; URL-encoded `inet%20firewalld`), read from the node\'s nft version',
+  examples: ['inet firewalld'],
+});
+/** An iptables table, or an nft table named the nft way. */
+const AnyTableNameSchema = Type.Union([ref(TableNameSchema), NftTableNameSchema]);
+
+/** The version routes that list tables, chains and rules read: iptables (`ipv4`, `ipv6`) or the nft ruleset (`nft`). */
+export const TablesQuerySchema = Type.Object({
+  dump: Type.Optional(Type.Integer({ minimum: 1, description: 'A dump id of this node; default: its latest version of `family`' })),
+  family: Type.Optional({ ...ref(DumpFamilySchema), description: '`ipv4` (default), `ipv6`, or `nft` for the node\'s nftables ruleset' }),
+});
+
 export const CountersSchema = Type.Object(
   { packets: Type.Number({ minimum: 0 }), bytes: Type.Number({ minimum: 0 }) },
   { $id: 'Counters', description: 'Packet and byte counters (as numbers; beyond 2^53 they lose precision).' },
@@ -26,11 +41,16 @@ export const RuleRefSchema = Type.Object(
 );
 
 export const TableSummarySchema = Type.Object(
-  { name: ref(TableNameSchema), chains: Type.Integer({ minimum: 0 }), rules: Type.Integer({ minimum: 0 }) },
+  {
+    name: AnyTableNameSchema,
+    chains: Type.Integer({ minimum: 0 }),
+    rules: Type.Integer({ minimum: 0 }),
+    sets: Type.Optional(Type.Integer({ minimum: 0, description: 'nft tables: named sets and maps' })),
+  },
   { $id: 'TableSummary' },
 );
 export const TableListSchema = Type.Object(
-  { dump: Type.Integer(), family: ref(FamilySchema), tables: Type.Array(ref(TableSummarySchema)) },
+  { dump: Type.Integer(), family: ref(DumpFamilySchema), tables: Type.Array(ref(TableSummarySchema)) },
   { $id: 'TableList', examples: [{ dump: 3, family: 'ipv4', tables: [{ name: 'nat', chains: 12, rules: 30 }, { name: 'filter', chains: 9, rules: 20 }] }] },
 );
 
@@ -43,11 +63,14 @@ export const ChainSummarySchema = Type.Object(
     counters: Type.Union([ref(CountersSchema), Type.Null()]),
     referencedBy: Type.Array(ref(RuleRefSchema), { description: 'Rules that jump or go to this chain' }),
     jumpsTo: Type.Array(Type.String(), { description: 'Chains this chain jumps or goes to' }),
+    type: Type.Optional(StringEnum(['filter', 'nat', 'route'], { description: 'nft base chains: the chain type' })),
+    hook: Type.Optional(Type.String({ description: 'nft base chains: the hook (`prerouting`, `input`, `forward`, `output`, `postrouting`, `ingress`, `egress`)' })),
+    priority: Type.Optional(Type.Integer({ description: 'nft base chains: the numeric priority the kernel orders by' })),
   },
-  { $id: 'ChainSummary' },
+  { $id: 'ChainSummary', description: 'A chain. For an nft table: `builtin` means a base chain (with `type`, `hook`, `priority` and its `policy` `accept`/`drop`), `counters` is null (nft chains have none).' },
 );
 export const ChainListSchema = Type.Object(
-  { dump: Type.Integer(), table: ref(TableNameSchema), chains: Type.Array(ref(ChainSummarySchema)) },
+  { dump: Type.Integer(), table: AnyTableNameSchema, chains: Type.Array(ref(ChainSummarySchema)) },
   { $id: 'ChainList' },
 );
 
@@ -66,6 +89,38 @@ export const RuleSchema = Type.Object(
   { $id: 'Rule' },
 );
 
+export const NftRuleSchema = Type.Object(
+  {
+    position: Type.Integer({ minimum: 1 }),
+    line: Type.Integer({ minimum: 0, description: 'Line in the uploaded text (0 for `nft -j` JSON, which is one line)' }),
+    handle: Type.Optional(Type.Integer({ description: 'The rule handle (`nft -a`, or JSON)' })),
+    text: Type.String({ description: 'The rule as packetpath prints it (nft syntax)' }),
+    raw: Type.String({ description: 'The rule as written in the uploaded text (JSON uploads: as packetpath prints it)' }),
+    counters: Type.Union([ref(CountersSchema), Type.Null()], { description: 'Its `counter` statement\'s values, null without one' }),
+    comment: Type.Optional(Type.String()),
+    stmts: Type.Array(LooseObject('A statement of the nft model: `match`, `verdict`, `counter`, `nat`, `mangle`, `vmap`, ...')),
+  },
+  { $id: 'NftRule', description: 'A rule of an nft chain.' },
+);
+
+export const NftChainDetailSchema = Type.Object(
+  {
+    dump: Type.Integer(),
+    table: NftTableNameSchema,
+    name: Type.String(),
+    builtin: Type.Boolean({ description: 'A base chain' }),
+    policy: Type.Union([StringEnum(['accept', 'drop']), Type.Null()]),
+    type: Type.Optional(StringEnum(['filter', 'nat', 'route'])),
+    hook: Type.Optional(Type.String()),
+    priority: Type.Optional(Type.Integer()),
+    counters: Type.Null(),
+    referencedBy: Type.Array(ref(RuleRefSchema)),
+    jumpsTo: Type.Array(Type.String()),
+    rules: Type.Array(ref(NftRuleSchema)),
+  },
+  { $id: 'NftChainDetail', description: 'A chain of an nft table (`table` named the nft way) with its rules.' },
+);
+
 export const ChainDetailSchema = Type.Object(
   {
     dump: Type.Integer(),
@@ -81,15 +136,19 @@ export const ChainDetailSchema = Type.Object(
   { $id: 'ChainDetail' },
 );
 
-export const ChainParamsSchema = Type.Object({ node: NodeNameSchema, table: ref(TableNameSchema), chain: Type.String({ minLength: 1, maxLength: 128 }) });
-export const TableParamsSchema = Type.Object({ node: NodeNameSchema, table: ref(TableNameSchema) });
+export const ChainParamsSchema = Type.Object({ node: NodeNameSchema, table: AnyTableNameSchema, chain: Type.String({ minLength: 1, maxLength: 256 }) });
+export const TableParamsSchema = Type.Object({ node: NodeNameSchema, table: AnyTableNameSchema });
 export const ChainQuerySchema = Type.Composite([
   VersionQuerySchema,
-  Type.Object({ format: Type.Optional(StringEnum(['json', 'save', 'listing'], { description: '`save`: iptables-save lines; `listing`: exactly what iptables -L -n -v --line-numbers prints' })) }),
+  Type.Object({
+    format: Type.Optional(
+      StringEnum(['json', 'save', 'listing'], { description: '`save`: iptables-save lines (nft: the rules in nft syntax); `listing`: exactly what iptables -L -n -v --line-numbers prints (nft: the chain in its table, as `nft list chain` prints it)' }),
+    ),
+  }),
 ]);
 
 export const RuleSearchQuerySchema = Type.Composite([
-  VersionQuerySchema,
+  TablesQuerySchema,
   Type.Object({
     service: Type.Optional(Type.String({ description: 'kube-proxy Service port `namespace/name[:port]`', examples: ['nginx-test/nginx-service'] })),
     ip: Type.Optional(Type.String({ description: 'Rules whose addresses (or NAT targets) contain this IP', examples: ['10.224.2.16'] })),
@@ -98,7 +157,7 @@ export const RuleSearchQuerySchema = Type.Composite([
     target: Type.Optional(Type.String({ description: 'Target: ACCEPT, DNAT, a chain name ...', examples: ['DNAT'] })),
     chain: Type.Optional(Type.String({ description: 'Chain name; a trailing `*` matches a prefix', examples: ['KUBE-SEP-*'] })),
     comment: Type.Optional(Type.String({ description: 'Substring of a `-m comment`' })),
-    table: Type.Optional(ref(TableNameSchema)),
+    table: Type.Optional(AnyTableNameSchema),
   }),
 ]);
 
@@ -407,6 +466,8 @@ export const QUERY_SCHEMAS = [
   ChainListSchema,
   RuleSchema,
   ChainDetailSchema,
+  NftRuleSchema,
+  NftChainDetailSchema,
   RuleHitSchema,
   RuleSearchResultSchema,
   ServiceEndpointSchema,

@@ -1,0 +1,102 @@
+// The query routes' view of a node's nft version (tables, chains, rules,
+// counters), read from the version's uploaded text so counters and handles
+// are there. Tables are named the way nft names them: `inet firewalld`.
+// Parsed rulesets are kept per app in a small LRU by the text's sha256.
+import type { FastifyInstance } from 'fastify';
+import { parseNftDump, type NftDumpFormat } from '../store/nft-ingest.ts';
+import { LruCache, NotFoundError, type DumpInfo } from '../store/index.ts';
+import type { NftChain, NftRule, NftRuleset, NftStmt, NftTable } from '../netfilter/index.ts';
+import { printNftRuleset } from '../netfilter/index.ts';
+import { printRule } from '../netfilter/nftables/print-stmt.ts';
+import { nodeVersionOf, versionText } from './ruleset.ts';
+
+/** `inet firewalld`: an nft table's name in the API. */
+export const NFT_TABLE_NAME = /^(ip|ip6|inet|arp|bridge|netdev) (\S{1,255})$/;
+export const nftTableName = (t: Pick<NftTable, 'family' | 'name'>): string => `${t.family} ${t.name}`;
+export const isNftTableName = (name: string): boolean => NFT_TABLE_NAME.test(name);
+
+const caches = new WeakMap<FastifyInstance, LruCache<string, NftRuleset>>();
+
+/** A node's nft version (`latest` or an id of that node) and its parsed uploaded ruleset. */
+export async function loadNftVersion(app: FastifyInstance, node: string, id: number | 'latest'): Promise<{ dump: DumpInfo; ruleset: NftRuleset }> {
+  const dump = await nodeVersionOf(app, node, id, 'nft');
+  if (dump.family !== 'nft') throw new NotFoundError(`dump ${dump.id} of node "${node}" is an iptables (${dump.family}) dump, not an nft ruleset`);
+  let cache = caches.get(app);
+  if (!cache) caches.set(app, (cache = new LruCache<string, NftRuleset>(8)));
+  const hit = cache.get(dump.originalSha256);
+  if (hit) return { dump, ruleset: hit };
+  const ruleset = parseNftDump(await versionText(app, dump.originalSha256), dump.format as NftDumpFormat).ruleset;
+  cache.set(dump.originalSha256, ruleset);
+  return { dump, ruleset };
+}
+
+export function findNftTable(ruleset: NftRuleset, name: string): NftTable | undefined {
+  return ruleset.tables.find((t) => nftTableName(t) === name);
+}
+
+/** Every jump/goto target a rule names: verdicts, verdict maps, anonymous chains. */
+export function jumpTargets(rule: Pick<NftRule, 'stmts'>): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (v === null || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    if (o['kind'] === 'verdict' && (o['verdict'] === 'jump' || o['verdict'] === 'goto') && typeof o['target'] === 'string' && o['chain'] === undefined) out.push(o['target']);
+    for (const k of Object.keys(o)) walk(o[k]);
+  };
+  walk(rule.stmts);
+  return [...new Set(out)];
+}
+
+/** The rule's counter values (its first `counter` statement that has them), null when none. */
+export function ruleCounters(rule: Pick<NftRule, 'stmts'>): { packets: number; bytes: number } | null {
+  const c = rule.stmts.find((s): s is Extract<NftStmt, { kind: 'counter' }> => s.kind === 'counter' && s.packets !== undefined);
+  return c ? { packets: c.packets ?? 0, bytes: c.bytes ?? 0 } : null;
+}
+
+export function summarizeNftChains(table: NftTable) {
+  const name = nftTableName(table);
+  const referencedBy = new Map<string, { table: string; chain: string; position: number }[]>();
+  const jumps = new Map<string, string[]>();
+  for (const c of table.chains) {
+    const to = new Set<string>();
+    for (const r of c.rules) {
+      for (const target of jumpTargets(r)) {
+        to.add(target);
+        const list = referencedBy.get(target) ?? [];
+        list.push({ table: name, chain: c.name, position: r.position });
+        referencedBy.set(target, list);
+      }
+    }
+    jumps.set(c.name, [...to]);
+  }
+  return table.chains.map((c) => ({
+    name: c.name,
+    builtin: c.base !== undefined,
+    policy: c.base?.policy ?? null,
+    rules: c.rules.length,
+    counters: null,
+    referencedBy: referencedBy.get(c.name) ?? [],
+    jumpsTo: jumps.get(c.name) ?? [],
+    ...(c.base ? { type: c.base.type, hook: c.base.hook, priority: c.base.priority } : {}),
+  }));
+}
+
+export function nftRuleJson(r: NftRule) {
+  const stmts = JSON.parse(JSON.stringify(r.stmts, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) as { kind: string }[];
+  return {
+    position: r.position,
+    line: r.line ?? 0,
+    ...(r.handle !== undefined ? { handle: r.handle } : {}),
+    text: printRule(r),
+    raw: r.raw,
+    counters: ruleCounters(r),
+    ...(r.comment !== undefined ? { comment: r.comment } : {}),
+    stmts,
+  };
+}
+
+/** The chain as `nft list chain FAMILY TABLE CHAIN` prints it (with its table around it). */
+export function printNftChain(table: NftTable, chain: NftChain): string {
+  return printNftRuleset({ tables: [{ ...table, sets: [], objects: [], flowtables: [], chains: [chain], flags: [] }] });
+}

@@ -18,4 +18,5 @@ export { lintRuleset, type Finding, type LintInput } from './analysis/lint.ts';
 export { semanticDiff, type SemanticDiff, type ProbeDifference } from './analysis/semantic-diff.ts';
 export { renderChainListing } from './iptables/printer/render-listing.ts';
 export { extractNftServices } from './analysis/nft-services.ts';
+export { printRule as printNftRule } from './nftables/print-stmt.ts';
 export { parseNftJson, parseNftText, printNftRuleset, resolvePriority, type NftRuleset, type NftTable, type NftChain, type NftRule, type NftStmt, type NftExpr, type NftDiagnostic, type NftParseResult } from './nftables/index.ts';

@@ -6,8 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseNftDump, type NftDumpFormat } from '../store/nft-ingest.ts';
 import { LruCache, NotFoundError, type DumpInfo } from '../store/index.ts';
 import type { NftChain, NftRule, NftRuleset, NftStmt, NftTable } from '../netfilter/index.ts';
-import { printNftRuleset } from '../netfilter/index.ts';
-import { printRule } from '../netfilter/nftables/print-stmt.ts';
+import { printNftRule, printNftRuleset } from '../netfilter/index.ts';
 import { nodeVersionOf, versionText } from './ruleset.ts';
 
 /** `inet firewalld`: an nft table's name in the API. */
@@ -88,7 +87,7 @@ export function nftRuleJson(r: NftRule) {
     position: r.position,
     line: r.line ?? 0,
     ...(r.handle !== undefined ? { handle: r.handle } : {}),
-    text: printRule(r),
+    text: printNftRule(r),
     raw: r.raw,
     counters: ruleCounters(r),
     ...(r.comment !== undefined ? { comment: r.comment } : {}),

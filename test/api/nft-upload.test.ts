@@ -154,9 +154,13 @@ describe('nftables uploads', () => {
 
     const none = await api.request.post(`${V1}/nodes/bad3/dumps`).send({ cluster: 'x' }).expect(400);
     assert.ok(none.body.errors.some((e: { path: string }) => e.path === '/body/dump'));
-    // nft text is not guessed from a text/plain body (iptables clients always had a 422 for it), but the 422 says what to do.
-    const guess = await api.request.post(`${V1}/nodes/bad3/dumps`).type('text/plain').send(nftRuleset()).expect(422);
-    assert.match(guess.body.detail, /looks like an nftables ruleset: upload it with \?family=nft/);
+    // nft text alone in a text/plain body is detected and stored as the node's nft version.
+    const guess = await api.request.post(`${V1}/nodes/guess/dumps`).type('text/plain').send(nftRuleset()).expect(201);
+    assert.equal(guess.body.family, 'nft');
+    assert.equal(guess.body.format, 'nft-text');
+    // As `dump` (the iptables field) it is not an iptables dump, and the 422 says what to do.
+    const misplaced = await api.request.post(`${V1}/nodes/bad3/dumps`).send({ dump: nftRuleset() }).expect(422);
+    assert.match(misplaced.body.detail, /looks like an nftables ruleset: upload it with \?family=nft/);
     await api.request.post(`${V1}/nodes/bad3/dumps`).send({ nft: { tables: [] } }).expect(400);
   });
 

@@ -81,13 +81,13 @@ A \`text/plain\` body that is not UTF-8 is read in the \`charset\` of its Conten
 
 /**
  * The upload as its JSON form: a text/plain body is `dump`, or `nft` when it
- * is an nftables ruleset: `nft -j` JSON (detected: no iptables format starts
- * with `{`), or any nft text with `?family=nft` or `?format=nft-*`. nft text
- * is not detected by itself: iptables clients have always had a 422 for it.
+ * is an nftables ruleset: `nft -j` JSON or `nft list ruleset` text (detected:
+ * no iptables format starts with `{`, `table ...` or an nft command), or
+ * anything with `?family=nft` or `?format=nft-*`.
  */
 function uploadJson(body: unknown, query: UploadQuery): UploadJson {
   if (typeof body !== 'string') return body as UploadJson;
-  if (query.family === 'nft' || isNftFormat(query.format) || (query.format === undefined && query.family === undefined && body.trimStart().startsWith('{'))) return { nft: body };
+  if (query.family === 'nft' || isNftFormat(query.format) || (query.format === undefined && query.family === undefined && looksLikeNft(body))) return { nft: body };
   return { dump: body };
 }
 

@@ -93,7 +93,14 @@ const isIcmp = (proto: string): boolean => proto === 'icmp' || proto === 'icmpv6
 
 /** The simulator's packet for a harness packet (throws on a bad one). */
 export function toSimPacket(p: PacketSpec): Parameters<typeof tracePacket>[1] {
-  const v = validatePacket({
+  const v = validatePacket(packetInputOf(p));
+  if (!v.ok) throw new Error(`bad packet: ${v.errors.join('; ')}`);
+  return v.packet;
+}
+
+/** The harness packet as a trace request's `packet` (what the API and validatePacket take). */
+export function packetInputOf(p: PacketSpec) {
+  return {
     src: p.src,
     dst: p.dst,
     protocol: p.proto,
@@ -104,9 +111,7 @@ export function toSimPacket(p: PacketSpec): Parameters<typeof tracePacket>[1] {
     ...(p.tcpFlags ? { tcpFlags: p.tcpFlags === 'SA' ? 'SYN,ACK' : p.tcpFlags } : {}),
     ...(p.mark !== undefined ? { mark: p.mark } : {}),
     ...(p.ttl !== undefined ? { ttl: p.ttl } : {}),
-  });
-  if (!v.ok) throw new Error(`bad packet: ${v.errors.join('; ')}`);
-  return v.packet;
+  };
 }
 
 export function simulate(ruleset: Ruleset, host: Host, p: PacketSpec): TraceOutcome[] {

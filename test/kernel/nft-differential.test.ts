@@ -3,13 +3,14 @@
 // traced, every rule event resolves to a rule of the kernel's own listing.
 // Simulator side (once src/netfilter/pipeline/ exports traceNode): each packet's
 // kernel events must equal one simulated outcome, with the same delivered packet.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { topologyAvailable } from './netns.ts';
 import { compareNftRun, nativeNftJson, runNftCase, type NftDiffCase, type NftKernelResult, type SimEventLike } from './nft-differential.ts';
-import { toSimPacket, prepareCase } from './differential.ts';
+import { packetInputOf, toSimPacket, prepareCase } from './differential.ts';
+import { startApi, type TestApi } from '../support/api.ts';
 import { NFT_CASES } from './cases/nft.ts';
 import { parseNftJson } from '../../src/netfilter/nftables/index.ts';
 
@@ -23,7 +24,7 @@ const traceNode: TraceNode | undefined = existsSync(PIPELINE)
   ? ((await import(PIPELINE)) as { traceNode?: TraceNode }).traceNode
   : undefined;
 
-const totals = { cases: 0, packets: 0, compared: 0, mismatches: 0 };
+const totals = { cases: 0, packets: 0, compared: 0, mismatches: 0, api: 0, apiMismatches: 0 };
 
 /** Packets sent 10+ times must spread over the simulated outcomes as their probabilities say (numgen random). */
 function checkFrequencies(k: NftKernelResult, picked: number[], outcomes: { probability?: number | null }[][]): string[] {
@@ -66,7 +67,36 @@ function simulate(c: NftDiffCase, k: NftKernelResult, trace: TraceNode): string[
   return [...bad, ...checkFrequencies(k, picked, all)];
 }
 
-for (const c of NFT_CASES) {
+/**
+ * The same packets through the server, as a user meets it: the node's rulesets uploaded as the
+ * agent sends them (the kernel's `nft -j list ruleset` of the native tables, the iptables dumps,
+ * the host file), stored as canonical texts, and traced by `POST /trace` from those.
+ */
+let api: TestApi | undefined;
+after(() => api?.close());
+async function throughApi(c: NftDiffCase, k: NftKernelResult, index: number): Promise<string[]> {
+  api ??= await startApi();
+  const node = `nft-case-${index}`;
+  const rendered = (dump: string | undefined, family: 'ipv4' | 'ipv6') => (dump ? prepareCase({ name: c.name, dump, family, host: c.host, packets: [] }).rendered : undefined);
+  const [v4, v6] = [rendered(c.iptables, 'ipv4'), rendered(c.ip6tables, 'ipv6')];
+  const body = { nft: nativeNftJson(k.setup.nftJson!, c), host: c.host, ...(v4 ? { dump: v4, ...(v6 ? { ip6Dump: v6 } : {}) } : v6 ? { dump: v6, family: 'ipv6' } : {}) };
+  const up = await api.request.post(`/api/v1/nodes/${node}/dumps`).send(body);
+  if (up.status !== 201) return [`upload: HTTP ${up.status} ${JSON.stringify(up.body).slice(0, 300)}`];
+  const bad: string[] = [];
+  for (const p of k.packets) {
+    const r = await api.request.post('/api/v1/trace').send({ node, packet: packetInputOf(p.spec) });
+    if (r.status !== 200) {
+      bad.push(`${JSON.stringify(p.packet)}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+      continue;
+    }
+    totals.api++;
+    const v = compareNftRun(p, r.body.outcomes);
+    if (!v.ok) bad.push(`${JSON.stringify(p.packet)} (through the API)\n${v.detail}`);
+  }
+  return bad;
+}
+
+for (const [index, c] of NFT_CASES.entries()) {
   test(`nft kernel: ${c.name}`, { skip }, async () => {
     const k = await runNftCase(c);
     totals.cases++;
@@ -93,13 +123,18 @@ for (const c of NFT_CASES) {
       const bad = simulate(c, k, traceNode);
       totals.mismatches += bad.length;
       assert.equal(bad.length, 0, `${bad.length} of ${k.packets.length} packets differ from the kernel:\n${bad.slice(0, 5).join('\n\n')}`);
+      const badApi = await throughApi(c, k, index);
+      totals.apiMismatches += badApi.length;
+      assert.equal(badApi.length, 0, `${badApi.length} of ${k.packets.length} packets traced through the API differ from the kernel:\n${badApi.slice(0, 5).join('\n\n')}`);
     }
   });
 }
 
 test('nft kernel-differential totals', { skip }, () => {
-  console.log(`nft kernel-differential: ${totals.packets} packets across ${totals.cases} rulesets; simulator ${traceNode ? `compared ${totals.compared}, ${totals.mismatches} mismatches` : 'side not present yet (src/netfilter/pipeline/ has no traceNode)'}`);
+  console.log(`nft kernel-differential: ${totals.packets} packets across ${totals.cases} rulesets; simulator ${traceNode ? `compared ${totals.compared}, ${totals.mismatches} mismatches; through the API (upload, canonical text, POST /trace) ${totals.api}, ${totals.apiMismatches} mismatches` : 'side not present yet (src/netfilter/pipeline/ has no traceNode)'}`);
   assert.ok(NFT_CASES.length >= 20, `${NFT_CASES.length} rulesets`);
   assert.ok(totals.packets >= 500, `${totals.packets} packets`);
   assert.equal(totals.mismatches, 0);
+  assert.equal(totals.apiMismatches, 0);
+  if (traceNode) assert.equal(totals.api, totals.compared, 'every packet also traced through the API');
 });

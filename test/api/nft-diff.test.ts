@@ -3,57 +3,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApi, type TestApi } from '../support/api.ts';
+import { BOTH_ENDPOINTS, ENDPOINT_NODE_HOST, KUBE_WEB_IPTABLES, kubeWebNft } from '../support/stories.ts';
 
 const V1 = '/api/v1';
-const KUBE_IPT = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-SVC-WEB - [0:0]
-:KUBE-SEP-A - [0:0]
-:KUBE-SEP-B - [0:0]
--A PREROUTING -j KUBE-SERVICES
--A KUBE-SERVICES -d 203.0.113.80/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-WEB
--A KUBE-SVC-WEB -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-A
--A KUBE-SVC-WEB -j KUBE-SEP-B
--A KUBE-SEP-A -p tcp -m tcp -j DNAT --to-destination 198.51.100.11:8080
--A KUBE-SEP-B -p tcp -m tcp -j DNAT --to-destination 198.51.100.12:8080
-COMMIT
-`;
-const KUBE_NFT = (elements: string, service: string) => `table ip kube-proxy {
-\tmap service-ips {
-\t\ttype ipv4_addr . inet_proto . inet_service : verdict
-\t\telements = { ${elements} }
-\t}
-\tchain nat-prerouting {
-\t\ttype nat hook prerouting priority dstnat; policy accept;
-\t\tip daddr . meta l4proto . th dport vmap @service-ips
-\t}
-\tchain service-web {
-${service}\t}
-\tchain service-dns {
-\t\tgoto endpoint-a
-\t}
-\tchain endpoint-a {
-\t\tmeta l4proto tcp dnat to 198.51.100.11:8080
-\t}
-\tchain endpoint-b {
-\t\tmeta l4proto tcp dnat to 198.51.100.12:8080
-\t}
-}
-`;
-const BOTH = '\t\tnumgen random mod 2 vmap { 0 : goto endpoint-a, 1 : goto endpoint-b }\n';
-const HOST = { interfaces: [{ name: 'eth0', addresses: ['192.0.2.10/24'] }], routes: [{ dst: 'default', via: '192.0.2.1', dev: 'eth0' }, { dst: '198.51.100.0/24', dev: 'eth0' }], forwarding: true };
-
 describe('diffs of nft rulesets and across kube-proxy modes', () => {
   let api: TestApi;
   before(async () => {
     api = await startApi();
-    await api.request.post(`${V1}/nodes/ipt-mode/dumps`).send({ dump: KUBE_IPT, host: HOST }).expect(201);
-    await api.request.post(`${V1}/nodes/nft-mode/dumps`).send({ nft: KUBE_NFT('203.0.113.80 . tcp . 80 : goto service-web', BOTH), host: HOST }).expect(201);
-    await api.request.post(`${V1}/nodes/nft-mode-2/dumps`).send({ nft: KUBE_NFT('203.0.113.80 . tcp . 80 : goto service-web, 203.0.113.53 . tcp . 53 : goto service-dns', '\t\tgoto endpoint-a\n'), host: HOST }).expect(201);
+    await api.request.post(`${V1}/nodes/ipt-mode/dumps`).send({ dump: KUBE_WEB_IPTABLES, host: ENDPOINT_NODE_HOST }).expect(201);
+    await api.request.post(`${V1}/nodes/nft-mode/dumps`).send({ nft: kubeWebNft(BOTH_ENDPOINTS), host: ENDPOINT_NODE_HOST }).expect(201);
+    await api.request.post(`${V1}/nodes/nft-mode-2/dumps`).send({ nft: kubeWebNft('\t\tgoto endpoint-a\n', '203.0.113.80 . tcp . 80 : goto service-web, 203.0.113.53 . tcp . 53 : goto service-dns'), host: ENDPOINT_NODE_HOST }).expect(201);
   });
   after(() => api?.close());
 

@@ -3,36 +3,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApi, type TestApi } from '../support/api.ts';
+import { firewalldForward, KUBE_POD_IPTABLES, POD_NODE_HOST } from '../support/stories.ts';
 
 const V1 = '/api/v1';
-const KUBE_IPT = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-MARK-MASQ - [0:0]
--A PREROUTING -j KUBE-SERVICES
--A KUBE-SERVICES ! -s 10.244.0.0/16 -d 10.96.0.80/32 -p tcp -m tcp --dport 80 -j KUBE-MARK-MASQ
--A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A FORWARD -s 10.244.0.0/16 -j ACCEPT
-COMMIT
-`;
-const FIREWALLD = 'table inet firewalld {\n\tchain filter_FORWARD {\n\t\ttype filter hook forward priority filter + 10; policy drop;\n\t}\n}\n';
 const KUBE_NFT = 'table ip kube-proxy {\n\tchain nat-prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t}\n}\n';
-const HOST = { interfaces: [{ name: 'eth0', addresses: ['192.0.2.10/24'] }], routes: [{ dst: 'default', via: '192.0.2.1', dev: 'eth0' }, { dst: '10.244.0.0/16', dev: 'eth0' }], forwarding: true };
 
 describe('findings across owners', () => {
   let api: TestApi;
   before(async () => {
     api = await startApi();
-    await api.request.post(`${V1}/nodes/fw/dumps`).send({ dump: KUBE_IPT, nft: FIREWALLD, host: HOST }).expect(201);
-    await api.request.post(`${V1}/nodes/old/dumps`).send({ nft: KUBE_NFT, host: { ...HOST, nft: { status: 'ok', version: '0.9.8' }, kernel: '5.10.0-28-amd64', kubeProxy: { mode: 'nftables', source: 'endpoint' } } }).expect(201);
+    await api.request.post(`${V1}/nodes/fw/dumps`).send({ dump: KUBE_POD_IPTABLES, nft: firewalldForward('drop'), host: POD_NODE_HOST }).expect(201);
+    await api.request.post(`${V1}/nodes/old/dumps`).send({ nft: KUBE_NFT, host: { ...POD_NODE_HOST, nft: { status: 'ok', version: '0.9.8' }, kernel: '5.10.0-28-amd64', kubeProxy: { mode: 'nftables', source: 'endpoint' } } }).expect(201);
   });
   after(() => api?.close());
 
@@ -43,7 +24,7 @@ describe('findings across owners', () => {
     assert.ok(f, JSON.stringify(r.body.findings.map((x: { code: string }) => x.code)));
     assert.equal(f.owner, 'firewalld');
     assert.equal(f.table, 'inet firewalld');
-    assert.match(f.message, /drops pod traffic 10\.244\.1\.10 → 10\.244\.2\.10:8080, which iptables filter FORWARD \(iptables \(nft backend\)\) accepted/);
+    assert.match(f.message, /drops pod traffic 10\.244\.1\.10 → 10\.244\.2\.10:8080; Service default\/web\S* \(10\.96\.0\.80:80\) from a pod, which iptables filter FORWARD \(iptables \(nft backend\)\) accepted/);
   });
 
   it('an nft-only node in kube-proxy nftables mode with an old nft and kernel (facts from the agent)', async () => {

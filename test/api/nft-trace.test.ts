@@ -7,49 +7,22 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startApi, type TestApi } from '../support/api.ts';
 import { FIXTURES } from '../support/paths.ts';
+import { DOCKER29_NFT, DOCKER_CLIENT, DOCKER_HOST, iptablesForward } from '../support/stories.ts';
 
 const V1 = '/api/v1';
-const DOCKER29 = `table ip docker-bridges {
-\tmap filter-forward-in-jumps {
-\t\ttype ifname : verdict
-\t\telements = { "docker0" : jump filter-forward-in__docker0 }
-\t}
-\tchain filter-FORWARD {
-\t\ttype filter hook forward priority filter; policy accept;
-\t\toifname vmap @filter-forward-in-jumps
-\t}
-\tchain nat-PREROUTING {
-\t\ttype nat hook prerouting priority dstnat; policy accept;
-\t\tfib daddr type local counter jump nat-prerouting-and-output
-\t}
-\tchain nat-prerouting-and-output {
-\t\tiifname != "docker0" tcp dport 8080 counter dnat to 172.17.0.2:80 comment "DNAT"
-\t}
-\tchain filter-forward-in__docker0 {
-\t\tct state established,related counter accept
-\t\tiifname "docker0" counter accept comment "ICC"
-\t\tip daddr 172.17.0.2 tcp dport 80 counter accept comment "PUBLISHED PORT"
-\t\tcounter drop comment "UNPUBLISHED PORT DROP"
-\t}
-}
-`;
-const FORWARD_DROP = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
-const HOST = { interfaces: [{ name: 'eth0', addresses: ['203.0.113.10/24'] }, { name: 'docker0', addresses: ['172.17.0.1/16'] }], routes: [{ dst: 'default', via: '203.0.113.1', dev: 'eth0' }], forwarding: true };
-const CLIENT = { src: '198.51.100.7', dst: '203.0.113.10', protocol: 'tcp', sport: 40000, dport: 8080, inInterface: 'eth0' };
-
 type Outcome = { disposition: string; events: { language?: string; table: string; chain: string; verdict: string }[]; baseChains: { hook: string; language: string; table: string; chain: string; owner: string; verdict: string; decided: boolean }[]; explanation: { origin?: string } };
 
 describe('traces of a node with iptables and nft rulesets', () => {
   let api: TestApi;
   before(async () => {
     api = await startApi();
-    await api.request.post(`${V1}/nodes/docker-host/dumps`).send({ dump: FORWARD_DROP, nft: DOCKER29, host: HOST }).expect(201);
-    await api.request.post(`${V1}/nodes/nft-only/dumps`).send({ nft: DOCKER29, host: HOST }).expect(201);
+    await api.request.post(`${V1}/nodes/docker-host/dumps`).send({ dump: iptablesForward('DROP'), nft: DOCKER29_NFT, host: DOCKER_HOST }).expect(201);
+    await api.request.post(`${V1}/nodes/nft-only/dumps`).send({ nft: DOCKER29_NFT, host: DOCKER_HOST }).expect(201);
   });
   after(() => api?.close());
 
   it('the Docker 29 story: Docker accepts in its nft table, the iptables FORWARD policy DROP drops', async () => {
-    const r = await api.request.post(`${V1}/trace`).send({ node: 'docker-host', packet: CLIENT }).expect(200);
+    const r = await api.request.post(`${V1}/trace`).send({ node: 'docker-host', packet: DOCKER_CLIENT }).expect(200);
     assert.equal(typeof r.body.nftDump, 'number');
     assert.notEqual(r.body.nftDump, r.body.dump);
     const o = r.body.outcomes[0] as Outcome;
@@ -62,27 +35,27 @@ describe('traces of a node with iptables and nft rulesets', () => {
       ],
     );
     assert.match(o.explanation.origin!, /accept ends only its own base chain/);
-    const text = await api.request.post(`${V1}/trace/text`).send({ node: 'docker-host', packet: CLIENT }).expect(200);
+    const text = await api.request.post(`${V1}/trace/text`).send({ node: 'docker-host', packet: DOCKER_CLIENT }).expect(200);
     assert.match(text.text, /^node docker-host, dump \d+, nft dump \d+\n/);
     assert.match(text.text, /iptables filter FORWARD \(iptables \(nft backend\)\) → DROP {2}← decided/);
   });
 
   it('a node with only an nft ruleset is traced; without the iptables DROP the packet is forwarded', async () => {
-    const r = await api.request.post(`${V1}/trace`).send({ node: 'nft-only', packet: CLIENT }).expect(200);
+    const r = await api.request.post(`${V1}/trace`).send({ node: 'nft-only', packet: DOCKER_CLIENT }).expect(200);
     assert.equal(r.body.dump, r.body.nftDump, 'the nft version is the one traced');
     const o = r.body.outcomes[0] as Outcome;
     assert.equal(o.disposition, 'FORWARDED');
     assert.ok(o.events.every((e) => e.language === 'nftables'));
-    await api.request.post(`${V1}/trace`).send({ node: 'nobody', packet: CLIENT }).expect(404);
+    await api.request.post(`${V1}/trace`).send({ node: 'nobody', packet: DOCKER_CLIENT }).expect(404);
   });
 
   it('a big what-if runs in the worker with the nft ruleset too: the same answer as on the event loop', async () => {
     const fix = '-I FORWARD 1 -o docker0 -j ACCEPT';
     const noise = Array.from({ length: 100 }, (_, i) => `-A INPUT -s 192.0.2.${i % 250}/32 -p udp -j ACCEPT`);
     const ran = api.app.analysis.stats().ran;
-    const big = await api.request.post(`${V1}/trace`).send({ node: 'docker-host', packet: CLIENT, changes: [...noise, fix] }).expect(200);
+    const big = await api.request.post(`${V1}/trace`).send({ node: 'docker-host', packet: DOCKER_CLIENT, changes: [...noise, fix] }).expect(200);
     assert.equal(api.app.analysis.stats().ran, ran + 1, 'ran in a worker');
-    const small = await api.request.post(`${V1}/trace`).send({ node: 'docker-host', packet: CLIENT, changes: [fix] }).expect(200);
+    const small = await api.request.post(`${V1}/trace`).send({ node: 'docker-host', packet: DOCKER_CLIENT, changes: [fix] }).expect(200);
     const shape = (b: { outcomes: Outcome[] }) => b.outcomes.map((o) => [o.disposition, o.events.map((e) => `${e.language ?? 'iptables'} ${e.table}/${e.chain}:${e.verdict}`)]);
     assert.deepEqual(shape(big.body), shape(small.body));
     assert.equal(small.body.outcomes[0].disposition, 'FORWARDED');

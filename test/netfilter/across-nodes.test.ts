@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyRuleChanges, buildHost, lintRuleset, parseDump, parseNftText, semanticDiff, traceCluster, validatePacket, type ClusterNode } from '../../src/netfilter/index.ts';
 import { FIXTURES } from '../support/paths.ts';
+import { BOTH_ENDPOINTS, ENDPOINT_NODE_HOST, KUBE_WEB_IPTABLES, kubeWebNft } from '../support/stories.ts';
 
 const D = join(FIXTURES, 'seed004');
 function node(name: string): ClusterNode {
@@ -204,57 +205,20 @@ test('a cluster across modes: the packet DNATed and masqueraded by iptables on m
 });
 
 // Issue 14.5: a node in kube-proxy's iptables mode and one in nftables mode compare by outcome.
-const IPT_MODE = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-SVC-WEB - [0:0]
-:KUBE-SEP-A - [0:0]
-:KUBE-SEP-B - [0:0]
--A PREROUTING -j KUBE-SERVICES
--A KUBE-SERVICES -d 203.0.113.80/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-WEB
--A KUBE-SVC-WEB -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-A
--A KUBE-SVC-WEB -j KUBE-SEP-B
--A KUBE-SEP-A -p tcp -m tcp -j DNAT --to-destination 198.51.100.11:8080
--A KUBE-SEP-B -p tcp -m tcp -j DNAT --to-destination 198.51.100.12:8080
-COMMIT
-`;
-const NFT_MODE = (endpoints: string) => `table ip kube-proxy {
-\tmap service-ips {
-\t\ttype ipv4_addr . inet_proto . inet_service : verdict
-\t\telements = { 203.0.113.80 . tcp . 80 : goto service-web }
-\t}
-\tchain nat-prerouting {
-\t\ttype nat hook prerouting priority dstnat; policy accept;
-\t\tip daddr . meta l4proto . th dport vmap @service-ips
-\t}
-\tchain service-web {
-${endpoints}\t}
-\tchain endpoint-a {
-\t\tmeta l4proto tcp dnat to 198.51.100.11:8080
-\t}
-\tchain endpoint-b {
-\t\tmeta l4proto tcp dnat to 198.51.100.12:8080
-\t}
-}
-`;
-
 test('semantic diff across kube-proxy modes: the same Service in iptables and nftables mode has no probe that differs; a lost endpoint has', () => {
   const hostOf = (): ClusterNode['host'] => {
-    const h = buildHost({ interfaces: [{ name: 'eth0', addresses: ['192.0.2.10/24'] }], routes: [{ dst: 'default', via: '192.0.2.1', dev: 'eth0' }, { dst: '198.51.100.0/24', dev: 'eth0' }], forwarding: true });
+    const h = buildHost(ENDPOINT_NODE_HOST);
     assert.ok(h.ok);
     return h.host;
   };
-  const iptables = parseDump(IPT_MODE).ruleset;
+  const iptables = parseDump(KUBE_WEB_IPTABLES).ruleset;
   const none = parseDump('').ruleset;
-  const same = parseNftText(NFT_MODE('\t\tnumgen random mod 2 vmap { 0 : goto endpoint-a, 1 : goto endpoint-b }\n'));
+  const same = parseNftText(kubeWebNft(BOTH_ENDPOINTS));
   assert.deepEqual(same.diagnostics, []);
   const d = semanticDiff(iptables, none, { leftHost: hostOf(), rightHost: hostOf(), rightNft: same.ruleset });
   assert.ok(d.probes > 0);
   assert.ok(d.differences.every((x) => x.probe.dst !== '203.0.113.80'), JSON.stringify(d.differences.filter((x) => x.probe.dst === '203.0.113.80')));
-  const lost = parseNftText(NFT_MODE('\t\tgoto endpoint-a\n'));
+  const lost = parseNftText(kubeWebNft('\t\tgoto endpoint-a\n'));
   const d2 = semanticDiff(iptables, none, { leftHost: hostOf(), rightHost: hostOf(), rightNft: lost.ruleset });
   const web = d2.differences.find((x) => x.probe.dst === '203.0.113.80' && x.probe.dport === 80 && x.probe.protocol === 'tcp');
   assert.ok(web, 'the Service probe differs');

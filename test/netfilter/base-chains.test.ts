@@ -5,60 +5,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildHost, formatTraceText, parseDump, parseNftText, traceNode, validatePacket } from '../../src/netfilter/index.ts';
 import { ownerOfTable } from '../../src/netfilter/analysis/owners.ts';
+import { DOCKER29_NFT, DOCKER_CLIENT, DOCKER_HOST, iptablesForward } from '../support/stories.ts';
 
-// A Docker 29 host with the nftables backend (written in the shape Docker 29 gives its `ip docker-bridges`
-// table), publishing 172.17.0.2:80 as port 8080, on a host whose iptables FORWARD policy is DROP.
-const DOCKER29 = `table ip docker-bridges {
-\tmap filter-forward-in-jumps {
-\t\ttype ifname : verdict
-\t\telements = { "docker0" : jump filter-forward-in__docker0 }
-\t}
-
-\tchain filter-FORWARD {
-\t\ttype filter hook forward priority filter; policy accept;
-\t\toifname vmap @filter-forward-in-jumps
-\t}
-
-\tchain nat-PREROUTING {
-\t\ttype nat hook prerouting priority dstnat; policy accept;
-\t\tfib daddr type local counter jump nat-prerouting-and-output
-\t}
-
-\tchain nat-prerouting-and-output {
-\t\tiifname != "docker0" tcp dport 8080 counter dnat to 172.17.0.2:80 comment "DNAT"
-\t}
-
-\tchain filter-forward-in__docker0 {
-\t\tct state established,related counter accept
-\t\tiifname "docker0" counter accept comment "ICC"
-\t\tip daddr 172.17.0.2 tcp dport 80 counter accept comment "PUBLISHED PORT"
-\t\tcounter drop comment "UNPUBLISHED PORT DROP"
-\t}
-}
-`;
-const IPTABLES = (policy: string) => `*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ${policy} [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n`;
 const host = () => {
-  const h = buildHost({
-    interfaces: [
-      { name: 'eth0', addresses: ['203.0.113.10/24'] },
-      { name: 'docker0', addresses: ['172.17.0.1/16'] },
-    ],
-    routes: [{ dst: 'default', via: '203.0.113.1', dev: 'eth0' }],
-    forwarding: true,
-  });
+  const h = buildHost(DOCKER_HOST);
   assert.ok(h.ok, h.ok ? '' : h.errors.join('; '));
   return h.host;
 };
-const client = (dst = '203.0.113.10', dport = 8080) => {
-  const v = validatePacket({ src: '198.51.100.7', dst, protocol: 'tcp', sport: 40000, dport, inInterface: 'eth0' });
+const client = (dst = DOCKER_CLIENT.dst, dport = DOCKER_CLIENT.dport) => {
+  const v = validatePacket({ ...DOCKER_CLIENT, dst, dport });
   assert.ok(v.ok);
   return v.packet;
 };
 
 test('Docker 29 (nftables): filter-FORWARD accepts the published port, the iptables FORWARD policy DROP still drops it', () => {
-  const nft = parseNftText(DOCKER29);
+  const nft = parseNftText(DOCKER29_NFT);
   assert.deepEqual(nft.diagnostics, []);
-  const r = traceNode({ iptables: parseDump(IPTABLES('DROP')).ruleset, nftables: nft.ruleset }, client(), { host: host(), explain: true, node: 'docker-host' });
+  const r = traceNode({ iptables: parseDump(iptablesForward('DROP')).ruleset, nftables: nft.ruleset }, client(), { host: host(), explain: true, node: 'docker-host' });
   assert.equal(r.outcomes.length, 1);
   const o = r.outcomes[0]!;
   assert.equal(o.disposition, 'DROPPED');
@@ -80,7 +43,7 @@ test('Docker 29 (nftables): filter-FORWARD accepts the published port, the iptab
   assert.match(text, / {4}FORWARD {8}0 {2}nft ip docker-bridges filter-FORWARD \(Docker \(nftables backend\)\) → accept\n {4}FORWARD {8}0 {2}iptables filter FORWARD \(iptables \(nft backend\)\) → DROP {2}← decided/);
 
   // With the policy ACCEPT the packet is forwarded; no base chain decided.
-  const open = traceNode({ iptables: parseDump(IPTABLES('ACCEPT')).ruleset, nftables: nft.ruleset }, client(), { host: host(), explain: true });
+  const open = traceNode({ iptables: parseDump(iptablesForward('ACCEPT')).ruleset, nftables: nft.ruleset }, client(), { host: host(), explain: true });
   assert.equal(open.outcomes[0]!.disposition, 'FORWARDED');
   assert.ok(open.outcomes[0]!.baseChains!.every((b) => !b.decided));
 });
@@ -97,7 +60,7 @@ test('an nft drop decides; two base chains of one table at one hook are two runs
 }
 `);
   assert.deepEqual(nft.diagnostics, []);
-  const r = traceNode({ iptables: parseDump(IPTABLES('ACCEPT')).ruleset, nftables: nft.ruleset }, client('172.17.0.2', 80), { host: host(), explain: true });
+  const r = traceNode({ iptables: parseDump(iptablesForward('ACCEPT')).ruleset, nftables: nft.ruleset }, client('172.17.0.2', 80), { host: host(), explain: true });
   const o = r.outcomes[0]!;
   assert.equal(o.disposition, 'DROPPED');
   assert.deepEqual(

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildHost, lintNode, parseDump, parseNftText, versionAtLeast, type NodeLintInput } from '../../src/netfilter/index.ts';
+import { firewalldForward, KUBE_POD_IPTABLES, POD_NODE_HOST } from '../support/stories.ts';
 
 const nft = (text: string) => {
   const r = parseNftText(text);
@@ -9,41 +10,10 @@ const nft = (text: string) => {
   return r.ruleset;
 };
 const host = (extra: Record<string, unknown> = {}) => {
-  const h = buildHost({ interfaces: [{ name: 'eth0', addresses: ['192.0.2.10/24'] }], routes: [{ dst: 'default', via: '192.0.2.1', dev: 'eth0' }, { dst: '10.244.0.0/16', dev: 'eth0' }], forwarding: true, ...extra });
+  const h = buildHost({ ...POD_NODE_HOST, ...extra });
   assert.ok(h.ok);
   return h.host;
 };
-// kube-proxy (iptables mode) with its pod network and one Service.
-const KUBE_IPT = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-SVC-WEB - [0:0]
-:KUBE-SEP-A - [0:0]
-:KUBE-MARK-MASQ - [0:0]
--A PREROUTING -j KUBE-SERVICES
--A KUBE-SERVICES ! -s 10.244.0.0/16 -d 10.96.0.80/32 -p tcp -m comment --comment "default/web cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ
--A KUBE-SERVICES -d 10.96.0.80/32 -p tcp -m comment --comment "default/web cluster IP" -m tcp --dport 80 -j KUBE-SVC-WEB
--A KUBE-SVC-WEB -m comment --comment "default/web -> 10.244.2.5:8080" -j KUBE-SEP-A
--A KUBE-SEP-A -p tcp -m tcp -j DNAT --to-destination 10.244.2.5:8080
--A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A FORWARD -s 10.244.0.0/16 -j ACCEPT
-COMMIT
-`;
-const FIREWALLD = (policy: string, rules = '') => `table inet firewalld {
-\tchain filter_FORWARD {
-\t\ttype filter hook forward priority filter + 10; policy ${policy};
-\t\tct state established,related accept
-${rules}\t}
-}
-`;
 const KUBE_NFT = `table ip kube-proxy {
 \tchain nat-prerouting {
 \t\ttype nat hook prerouting priority dstnat; policy accept;
@@ -60,22 +30,22 @@ const CALICO_NFT = `table ip calico {
 const cases: { name: string; input: () => NodeLintInput; expect: [code: string, owner: string, message: RegExp][] }[] = [
   {
     name: 'an iptables accept overridden by firewalld\'s forward policy drop, for pod and Service traffic',
-    input: () => ({ iptables: parseDump(KUBE_IPT).ruleset, nftables: nft(FIREWALLD('drop')), host: host() }),
+    input: () => ({ iptables: parseDump(KUBE_POD_IPTABLES).ruleset, nftables: nft(firewalldForward('drop')), host: host() }),
     expect: [['accept-overridden', 'firewalld', /^nft inet firewalld filter_FORWARD \(firewalld\) drops pod traffic 10\.244\.1\.10 → 10\.244\.2\.10:8080; Service default\/web\S* \(10\.96\.0\.80:80\) from a pod, which iptables filter FORWARD \(iptables \(nft backend\)\) accepted$/]],
   },
   {
     name: 'firewalld\'s forward policy drop with nothing accepting pod traffic',
-    input: () => ({ iptables: parseDump(KUBE_IPT.replace('-A FORWARD -s 10.244.0.0/16 -j ACCEPT\n', '')).ruleset, nftables: nft(FIREWALLD('drop')), host: host() }),
+    input: () => ({ iptables: parseDump(KUBE_POD_IPTABLES.replace('-A FORWARD -s 10.244.0.0/16 -j ACCEPT\n', '')).ruleset, nftables: nft(firewalldForward('drop')), host: host() }),
     expect: [['forward-policy-drop-pod-traffic', 'firewalld', /^nft inet firewalld filter_FORWARD \(firewalld\) has policy drop and no accept for pod traffic 10\.244\.1\.10 → 10\.244\.2\.10:8080; Service default\/web/]],
   },
   {
     name: 'no finding when firewalld trusts the pod network',
-    input: () => ({ iptables: parseDump(KUBE_IPT).ruleset, nftables: nft(FIREWALLD('drop', '\t\tip saddr 10.244.0.0/16 accept\n')), host: host() }),
+    input: () => ({ iptables: parseDump(KUBE_POD_IPTABLES).ruleset, nftables: nft(firewalldForward('drop', '\t\tip saddr 10.244.0.0/16 accept\n')), host: host() }),
     expect: [],
   },
   {
     name: 'kube-proxy in both modes; Calico in nftables while kube-proxy says iptables',
-    input: () => ({ iptables: parseDump(KUBE_IPT).ruleset, nftables: nft(KUBE_NFT + CALICO_NFT), host: host(), facts: { kubeProxyMode: 'iptables' } }),
+    input: () => ({ iptables: parseDump(KUBE_POD_IPTABLES).ruleset, nftables: nft(KUBE_NFT + CALICO_NFT), host: host(), facts: { kubeProxyMode: 'iptables' } }),
     expect: [
       ['kube-proxy-both-modes', 'kube-proxy', /kube-proxy rules of both modes are on this node \(kube-proxy says it runs in iptables mode\)/],
       ['modes-disagree', 'Calico', /kube-proxy runs in iptables mode but Calico's rules are in nftables/],

@@ -14,6 +14,21 @@ import { startApi } from '../support/api.ts';
 const canonicalOf = (r: Parameters<typeof renderRuleset>[0]): string => renderRuleset(r, { counters: false });
 const g = generateKubeDump({ services: 1500, seed: 31 });
 
+/** A pause for the ruleset cache that counts its calls and gives the event loop one turn each. */
+function countedPauses(): { pause: () => Promise<void>; readonly count: number } {
+  let count = 0;
+  return {
+    pause: () =>
+      new Promise<void>((resolve) => {
+        count++;
+        setImmediate(() => resolve());
+      }),
+    get count() {
+      return count;
+    },
+  };
+}
+
 function pausesOf(text: string): number {
   const steps = parseDumpSteps(text);
   let pauses = 0;
@@ -33,14 +48,9 @@ test('parseDumpSteps pauses every few thousand lines and gives what parseDump gi
 
 test('a cold parse of a stored version lets the event loop run, and concurrent requests share it', async () => {
   // A pause at every step of the parse (sliceMs 0), counted, each a turn of the event loop.
-  let paused = 0;
+  const pauses = countedPauses();
   let turns = 0;
-  const pause = () =>
-    new Promise<void>((resolve) => {
-      paused++;
-      setImmediate(() => resolve());
-    });
-  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, { sliceMs: 0, pause }) });
+  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, { sliceMs: 0, pause: pauses.pause }) });
   try {
     assert.ok(g.text.length > 1 << 20, 'parsed in a worker on upload, so the cache is cold');
     await api.request.post('/api/v1/nodes/big/dumps').set('content-type', 'text/plain').send(g.text).expect(201);
@@ -49,7 +59,7 @@ test('a cold parse of a stored version lets the event loop run, and concurrent r
     let done = false;
     const spin = (): void => {
       if (done) return;
-      if (api.app.rulesetCache.parsing.size > 0 && paused > 0) turns++;
+      if (api.app.rulesetCache.parsing.size > 0 && pauses.count > 0) turns++;
       setImmediate(spin);
     };
     setImmediate(spin);
@@ -57,9 +67,9 @@ test('a cold parse of a stored version lets the event loop run, and concurrent r
     done = true;
     assert.equal(a.ruleset, b.ruleset, 'one parse for both');
     assert.equal(api.app.rulesetCache.misses - misses, 2, 'both missed the cache; the second joined the first parse');
-    const pauses = pausesOf(canonicalOf(a.ruleset));
-    assert.equal(paused, pauses, 'one pause per step of the one parse');
-    assert.ok(turns >= pauses - 1, `other work ran ${turns} times during a parse with ${pauses} pauses`);
+    const steps = pausesOf(canonicalOf(a.ruleset));
+    assert.equal(pauses.count, steps, 'one pause per step of the one parse');
+    assert.ok(turns >= steps - 1, `other work ran ${turns} times during a parse with ${steps} pauses`);
     const canonical = (await api.request.get(`/api/v1/nodes/big/dumps/${a.dump.id}/canonical`).expect(200)).text;
     assert.deepEqual(a.ruleset, parseDump(canonical, { family: 'ipv4', format: 'iptables-save' }).ruleset);
   } finally {
@@ -68,13 +78,8 @@ test('a cold parse of a stored version lets the event loop run, and concurrent r
 });
 
 test('a cold parse of a stored nft ruleset also runs in slices, once for concurrent requests', async () => {
-  let paused = 0;
-  const pause = () =>
-    new Promise<void>((resolve) => {
-      paused++;
-      setImmediate(() => resolve());
-    });
-  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, { sliceMs: 0, pause }) });
+  const counted = countedPauses();
+  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, { sliceMs: 0, pause: counted.pause }) });
   try {
     const kube = generateKubeNft({ services: 300, endpoints: 5 });
     const up = await api.request.post('/api/v1/nodes/kp/dumps').set('content-type', 'text/plain').send(kube.json).expect(201);
@@ -86,7 +91,7 @@ test('a cold parse of a stored nft ruleset also runs in slices, once for concurr
     let pauses = 0;
     while (!steps.next().done) pauses++;
     assert.ok(pauses >= 5, `${pauses} pauses`);
-    assert.equal(paused, pauses, 'one pause per step of the one parse');
+    assert.equal(counted.count, pauses, 'one pause per step of the one parse');
     assert.deepEqual(a, parseNftText(canonical).ruleset);
   } finally {
     await api.close();

@@ -21,7 +21,7 @@ export { putBlob, getBlobText, decodeBlob, deleteUnreferencedBlobs, blobStorageB
 export { decodeText } from './charset.ts';
 export { sha256Hex } from './hash.ts';
 export { prepareDump, stripCounters, extractCounters, type PreparedDump, type PrepareOptions, type RulesetStats } from './ingest.ts';
-export { prepareNftDump, looksLikeNft, detectNftFormat, parseNftDump, stripNftLiveValues, isNftFormat, NFT_FORMATS, type NftDumpFormat, type PreparedNftDump, type PreparedVersion } from './nft-ingest.ts';
+export { prepareNftDump, looksLikeNft, detectNftFormat, parseNftDump, parseNftDumpSteps, stripNftLiveValues, isNftFormat, NFT_FORMATS, type NftDumpFormat, type PreparedNftDump, type PreparedVersion } from './nft-ingest.ts';
 export { createNode, findNode, getNode, listNodes, deleteNode, upsertNode, requireNodeId, type NodeInfo, type NodeMeta, type Labels, type ListNodesOptions } from './nodes.ts';
 export {
   createDump,
@@ -49,6 +49,8 @@ export {
   createRulesetCache,
   loadDumpRuleset,
   loadNftRuleset,
+  loadNftBlob,
+  runStepsYielding,
   loadBlobRuleset,
   rulesetCacheKey,
   primeCanonicalRuleset,

@@ -9,7 +9,7 @@
 // (added by packets, e.g. kube-proxy's session affinity). The canonical text
 // leaves them out so they never make a new version; the uploaded text keeps
 // them (`/raw`, and the counters the read routes show).
-import { parseNftJson, parseNftText, printNftRuleset, type NftDiagnostic, type NftRuleset } from '../netfilter/index.ts';
+import { parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRuleset, type NftDiagnostic, type NftRuleset } from '../netfilter/index.ts';
 import { DumpParseError, type Problem } from './errors.ts';
 import { sha256Hex } from './hash.ts';
 import type { PreparedDump, RulesetStats } from './ingest.ts';
@@ -51,6 +51,11 @@ export const detectNftFormat = (text: string): NftDumpFormat => (text.trimStart(
 /** Parses an nft text of the given (or detected) format. */
 export function parseNftDump(text: string, format: NftDumpFormat = detectNftFormat(text)) {
   return format === 'nft-json' ? parseNftJson(text) : parseNftText(text);
+}
+
+/** `parseNftDump` as steps that pause (for a server's event loop: `runStepsYielding`). */
+export function parseNftDumpSteps(text: string, format: NftDumpFormat = detectNftFormat(text)) {
+  return format === 'nft-json' ? parseNftJsonSteps(text) : parseNftTextSteps(text);
 }
 
 /** A deep copy of `value` without the keys `drop(obj)` names. */

@@ -1,12 +1,13 @@
 // Parsed rulesets of stored dumps, cached by content hash so query endpoints
 // (trace, diff, ...) do not re-parse. The cache is an object the app owns
 // (passed to buildApp), never a module-level singleton.
-import { parseDumpSteps, parseNftTextSteps, type NftRuleset, type Diagnostic, type Steps, type DumpFormat, type Family, type Ruleset } from '../netfilter/index.ts';
+import { parseDumpSteps, type NftRuleset, type Diagnostic, type Steps, type DumpFormat, type Family, type Ruleset } from '../netfilter/index.ts';
 import { getBlobText } from './blobs.ts';
 import type { Client } from './db.ts';
 import type { DumpInfo } from './dumps.ts';
 import { InvalidInputError } from './errors.ts';
 import type { PreparedDump } from './ingest.ts';
+import { parseNftDumpSteps, type NftDumpFormat } from './nft-ingest.ts';
 
 /** A small least-recently-used map. `max` 0 disables caching. */
 export class LruCache<K, V> {
@@ -131,18 +132,26 @@ const nftRulesOf = (r: NftRuleset): number => r.tables.reduce((n, t) => n + t.ch
  */
 export async function loadNftRuleset(client: Client, cache: RulesetCache, dump: DumpInfo): Promise<NftRuleset> {
   if (dump.family !== 'nft') throw new Error(`dump ${dump.id} is not an nft ruleset`);
-  const hit = cache.nft.get(dump.sha256);
+  return loadNftBlob(client, cache, dump.sha256, 'nft-text');
+}
+
+/**
+ * The parsed nft ruleset of a stored text (a version's canonical text, or its uploaded one, which
+ * keeps handles and counters), by sha256 in the same cache: same bytes, same parse.
+ */
+export async function loadNftBlob(client: Client, cache: RulesetCache, sha256: string, format: NftDumpFormat): Promise<NftRuleset> {
+  const hit = cache.nft.get(sha256);
   if (hit) return hit;
-  const pending = cache.nft.parsing.get(dump.sha256);
+  const pending = cache.nft.parsing.get(sha256);
   if (pending) return pending;
   const job = (async () => {
-    const text = await getBlobText(client, dump.sha256);
-    if (text === null) throw new Error(`blob ${dump.sha256} is missing`);
-    const parsed = (await runStepsYielding(parseNftTextSteps(text), cache.yielding)).ruleset;
-    cache.nft.set(dump.sha256, parsed);
+    const text = await getBlobText(client, sha256);
+    if (text === null) throw new Error(`blob ${sha256} is missing`);
+    const parsed = (await runStepsYielding(parseNftDumpSteps(text, format), cache.yielding)).ruleset;
+    cache.nft.set(sha256, parsed);
     return parsed;
-  })().finally(() => cache.nft.parsing.delete(dump.sha256));
-  cache.nft.parsing.set(dump.sha256, job);
+  })().finally(() => cache.nft.parsing.delete(sha256));
+  cache.nft.parsing.set(sha256, job);
   return job;
 }
 
@@ -150,7 +159,7 @@ export async function loadNftRuleset(client: Client, cache: RulesetCache, dump: 
  * Runs `steps`, pausing whenever ~`sliceMs` of work went by: a cold parse of a 10k-Service node
  * (a second or more) then delays other requests by a slice, not by the whole parse.
  */
-async function runStepsYielding<T>(steps: Steps<T>, { sliceMs, pause }: ParseYielding): Promise<T> {
+export async function runStepsYielding<T>(steps: Steps<T>, { sliceMs, pause }: ParseYielding): Promise<T> {
   let since = performance.now();
   for (;;) {
     const r = steps.next();

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
-import { parseDump, parseDumpSteps, parseNftText, parseNftTextSteps, renderRuleset } from '../../src/netfilter/index.ts';
+import { parseDump, parseDumpSteps, parseNftJsonSteps, parseNftText, parseNftTextSteps, renderRuleset } from '../../src/netfilter/index.ts';
 import { generateKubeNft } from '../../scripts/kube-nft.ts';
 import { dumpInfo } from '../../src/http/ruleset.ts';
 import { createRulesetCache, loadNftRuleset } from '../../src/store/index.ts';
@@ -93,6 +93,25 @@ test('a cold parse of a stored nft ruleset also runs in slices, once for concurr
     assert.ok(pauses >= 5, `${pauses} pauses`);
     assert.equal(counted.count, pauses, 'one pause per step of the one parse');
     assert.deepEqual(a, parseNftText(canonical).ruleset);
+  } finally {
+    await api.close();
+  }
+});
+
+test("the first read of an nft version's tables parses its uploaded nft -j JSON in slices", async () => {
+  const counted = countedPauses();
+  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, { sliceMs: 0, pause: counted.pause }) });
+  try {
+    const kube = generateKubeNft({ services: 300, endpoints: 5 });
+    await api.request.post('/api/v1/nodes/kp/dumps').set('content-type', 'text/plain').send(kube.json).expect(201);
+    const before = counted.count;
+    const [a, b] = await Promise.all([1, 2].map(() => api.request.get('/api/v1/nodes/kp/tables?family=nft').expect(200)));
+    assert.deepEqual(a!.body, b!.body);
+    const steps = parseNftJsonSteps(kube.json);
+    let pauses = 0;
+    while (!steps.next().done) pauses++;
+    assert.ok(pauses >= 5, `${pauses} pauses`);
+    assert.equal(counted.count - before, pauses, 'one sliced parse for both requests');
   } finally {
     await api.close();
   }

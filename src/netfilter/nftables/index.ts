@@ -1,6 +1,6 @@
 // The nftables rule language: model, parsers (JSON and text), printer, priorities.
 export * from './model.ts';
-export { parseNftJson } from './json.ts';
+export { parseNftJson, parseNftJsonSteps } from './json.ts';
 export { parseNftText, parseNftTextSteps } from './syntax/parse.ts';
 export { printNftRuleset, type PrintOptions } from './printer.ts';
 export { resolvePriority, standardPriority, priorityText } from './priority.ts';

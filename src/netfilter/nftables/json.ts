@@ -23,6 +23,7 @@ import { NFT_FAMILIES } from './model.ts';
 import { priorityText } from './priority.ts';
 import { printRule } from './print-stmt.ts';
 import { parseNftText } from './syntax/parse.ts';
+import { runSteps, type Steps } from '../steps.ts';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -55,6 +56,14 @@ interface MutableTable {
 
 /** Parses libnftables JSON text. */
 export function parseNftJson(text: string): NftParseResult {
+  return runSteps(parseNftJsonSteps(text));
+}
+
+/** Items read between two pauses. */
+const PAUSE_ITEMS = 1024;
+
+/** `parseNftJson`, pausing every so many items read (JSON.parse itself is one step; see steps.ts). */
+export function* parseNftJsonSteps(text: string): Steps<NftParseResult> {
   const diagnostics: NftDiagnostic[] = [];
   let doc: Json;
   try {
@@ -86,7 +95,7 @@ export function parseNftJson(text: string): NftParseResult {
     }
     return t;
   };
-  items.forEach((item, at) => {
+  const readItem = (item: Json, at: number): void => {
     const line = lines[at] ?? 1;
     const warn = (code: string, message: string): void => void diagnostics.push({ line, column: 1, severity: 'warning', code, message });
     if (!isObj(item)) return warn('bad-item', `item ${at + 1} is not an object`);
@@ -184,7 +193,11 @@ export function parseNftJson(text: string): NftParseResult {
         return warn('unknown-object', `"${kind}" objects are not known to packetpath; ignored`);
       }
     }
-  });
+  };
+  for (let at = 0; at < items.length; at++) {
+    if (at % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+    readItem(items[at]!, at);
+  }
   const out: NftTable[] = [...tables.values()].map((t) => ({
     family: t.family,
     name: t.name,

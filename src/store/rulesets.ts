@@ -140,18 +140,32 @@ export async function loadNftRuleset(client: Client, cache: RulesetCache, dump: 
  * keeps handles and counters), by sha256 in the same cache: same bytes, same parse.
  */
 export async function loadNftBlob(client: Client, cache: RulesetCache, sha256: string, format: NftDumpFormat): Promise<NftRuleset> {
-  const hit = cache.nft.get(sha256);
-  if (hit) return hit;
-  const pending = cache.nft.parsing.get(sha256);
+  return parseOnce(cache.nft, cache.nft.parsing, sha256, async () => {
+    const text = await blobTextOf(client, sha256);
+    return (await runStepsYielding(parseNftDumpSteps(text, format), cache.yielding)).ruleset;
+  });
+}
+
+/** A stored text by sha256, which must exist (a version's blob). */
+async function blobTextOf(client: Client, sha256: string): Promise<string> {
+  const text = await getBlobText(client, sha256);
+  if (text === null) throw new Error(`blob ${sha256} is missing`);
+  return text;
+}
+
+/** `key`'s value from `cache`, else from the parse under way for it, else from a new `parse` (kept once done). */
+function parseOnce<V>(cache: LruCache<string, V>, parsing: Map<string, Promise<V>>, key: string, parse: () => Promise<V>): Promise<V> {
+  const hit = cache.get(key);
+  if (hit) return Promise.resolve(hit);
+  const pending = parsing.get(key);
   if (pending) return pending;
-  const job = (async () => {
-    const text = await getBlobText(client, sha256);
-    if (text === null) throw new Error(`blob ${sha256} is missing`);
-    const parsed = (await runStepsYielding(parseNftDumpSteps(text, format), cache.yielding)).ruleset;
-    cache.nft.set(sha256, parsed);
-    return parsed;
-  })().finally(() => cache.nft.parsing.delete(sha256));
-  cache.nft.parsing.set(sha256, job);
+  const job = parse()
+    .then((value) => {
+      cache.set(key, value);
+      return value;
+    })
+    .finally(() => parsing.delete(key));
+  parsing.set(key, job);
   return job;
 }
 
@@ -203,22 +217,11 @@ export async function loadBlobRuleset(
   format: DumpFormat,
   source: RulesetSource,
 ): Promise<ParsedRuleset> {
-  const key = rulesetCacheKey(source, family, sha256);
-  const hit = cache.get(key);
-  if (hit) return hit;
-  const pending = cache.parsing.get(key);
-  if (pending) return pending;
-  const parse = async (): Promise<ParsedRuleset> => {
-    const text = await getBlobText(client, sha256);
-    if (text === null) throw new Error(`blob ${sha256} is missing`);
+  return parseOnce(cache, cache.parsing, rulesetCacheKey(source, family, sha256), async () => {
+    const text = await blobTextOf(client, sha256);
     const result = await runStepsYielding(parseDumpSteps(text, { family, format: source === 'canonical' ? 'iptables-save' : format }), cache.yielding);
-    const parsed: ParsedRuleset = { ruleset: result.ruleset, format: result.format, diagnostics: result.diagnostics };
-    cache.set(key, parsed);
-    return parsed;
-  };
-  const job = parse().finally(() => cache.parsing.delete(key));
-  cache.parsing.set(key, job);
-  return job;
+    return { ruleset: result.ruleset, format: result.format, diagnostics: result.diagnostics };
+  });
 }
 
 /** The parsed ruleset of a stored dump version (its metadata already read). */

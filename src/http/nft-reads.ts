@@ -8,7 +8,7 @@ import type { NftDumpFormat } from '../store/nft-ingest.ts';
 import { loadNftBlob, NotFoundError, type DumpInfo } from '../store/index.ts';
 import type { NftChain, NftRule, NftRuleset, NftStmt, NftTable } from '../netfilter/index.ts';
 import { printNftRule, printNftRuleset } from '../netfilter/index.ts';
-import { nodeVersionOf, versionText } from './ruleset.ts';
+import { nodeVersionOf } from './ruleset.ts';
 
 /** `inet firewalld`: an nft table's name in the API. */
 export const NFT_TABLE_NAME = /^(ip|ip6|inet|arp|bridge|netdev) (\S{1,255})$/;

@@ -4,7 +4,7 @@
 // stored with them.
 import type { FastifyInstance } from 'fastify';
 import type { Family, NftRuleset, Ruleset } from '../netfilter/index.ts';
-import { loadDumpRuleset, loadNftRuleset, NotFoundError, type DumpInfo } from '../store/index.ts';
+import { findDumpHostJson, loadDumpRuleset, loadNftRuleset, NotFoundError, type DumpInfo } from '../store/index.ts';
 import { dumpInfo, latestDumpId } from './ruleset.ts';
 
 export interface NodeNetfilter {
@@ -20,9 +20,19 @@ export interface NodeNetfilter {
   readonly hostDump: DumpInfo;
 }
 
-async function latestOf(app: FastifyInstance, node: string, family: Family | 'nft'): Promise<DumpInfo | null> {
+/** A node's latest version of `family` (an iptables family or `nft`), or null. */
+export async function latestVersion(app: FastifyInstance, node: string, family: Family | 'nft'): Promise<DumpInfo | null> {
   const id = await latestDumpId(app, node, family);
   return id === null ? null : dumpInfo(app, id);
+}
+
+/** The versions' host file comes from the first of them that has one (the iptables dump before the nft ruleset). */
+export const withHost = (...dumps: (DumpInfo | null | undefined)[]): DumpInfo | undefined => dumps.find((d): d is DumpInfo => !!d?.hasHost);
+
+/** The JSON of the host file stored with the first of `dumps` that has one, or null. */
+export async function hostJsonOf(app: FastifyInstance, ...dumps: (DumpInfo | null | undefined)[]): Promise<string | null> {
+  const d = withHost(...dumps);
+  return d ? ((await findDumpHostJson(app.db.prisma, d.id))?.hostJson ?? null) : null;
 }
 
 /**
@@ -35,21 +45,21 @@ export async function loadNodeNetfilter(app: FastifyInstance, node: string, fami
     throw new NotFoundError(`dump ${pinned.id} is ${pinned.family}, not a ${family} or nft ruleset for this packet`);
   }
   const [iptablesDump, nftDump] = await Promise.all([
-    pinned?.family === family ? pinned : latestOf(app, node, family),
-    pinned?.family === 'nft' ? pinned : latestOf(app, node, 'nft'),
+    pinned?.family === family ? pinned : latestVersion(app, node, family),
+    pinned?.family === 'nft' ? pinned : latestVersion(app, node, 'nft'),
   ]);
   if (!iptablesDump && !nftDump) throw new NotFoundError(`node "${node}" has no ${family} dump and no nft ruleset`);
   const [iptables, nftables] = await Promise.all([
     iptablesDump ? loadDumpRuleset(app.db.prisma, app.rulesetCache, iptablesDump).then((l) => l.ruleset) : Promise.resolve<Ruleset>({ family, tables: [] }),
     nftDump ? loadNftRuleset(app.db.prisma, app.rulesetCache, nftDump) : Promise.resolve(null),
   ]);
-  const hostDump = iptablesDump?.hasHost || !nftDump?.hasHost ? (iptablesDump ?? nftDump)! : nftDump;
+  const hostDump = withHost(iptablesDump, nftDump) ?? (iptablesDump ?? nftDump)!;
   return { node, iptablesDump, iptables, nftDump, nftables, hostDump };
 }
 
 /** The dumps a trace of the node would read, without parsing them (for sizes, and what a worker is sent). */
 export async function nodeDumps(app: FastifyInstance, node: string, family: Family): Promise<{ iptables: DumpInfo | null; nft: DumpInfo | null }> {
-  const [iptables, nft] = await Promise.all([latestOf(app, node, family), latestOf(app, node, 'nft')]);
+  const [iptables, nft] = await Promise.all([latestVersion(app, node, family), latestVersion(app, node, 'nft')]);
   if (!iptables && !nft) throw new NotFoundError(`node "${node}" has no ${family} dump and no nft ruleset`);
   return { iptables, nft };
 }

@@ -5,9 +5,9 @@
 // they read.
 import type { FastifyInstance } from 'fastify';
 import type { Family } from '../netfilter/index.ts';
-import { findDumpHostJson, NotFoundError, type DumpInfo } from '../store/index.ts';
+import { NotFoundError, type DumpInfo } from '../store/index.ts';
 import type { AnalysisResult } from './analysis/task.ts';
-import { nodeDumps } from './node-netfilter.ts';
+import { hostJsonOf, nodeDumps } from './node-netfilter.ts';
 import { dumpInfo, versionText } from './ruleset.ts';
 
 type Service = Extract<AnalysisResult, { kind: 'services' }>['services'][number];
@@ -22,13 +22,7 @@ async function servicesOf(app: FastifyInstance, dump: DumpInfo, family: Family):
 }
 
 export async function listNodeServices(app: FastifyInstance, node: string, pinned: number | undefined, family: Family) {
-  let iptables: DumpInfo | null;
-  let nft: DumpInfo | null;
-  if (pinned !== undefined) {
-    const d = await dumpInfo(app, pinned);
-    if (!d || d.node !== node) throw new NotFoundError(`node "${node}" has no dump ${pinned}`);
-    [iptables, nft] = d.family === 'nft' ? [null, d] : [d, null];
-  } else ({ iptables, nft } = await nodeDumps(app, node, family));
+  const { iptables, nft } = await versionsOf(app, node, pinned, family);
   const [fromIptables, fromNft] = await Promise.all([iptables ? servicesOf(app, iptables, family) : [], nft ? servicesOf(app, nft, family) : []]);
   const services = [...fromIptables, ...fromNft];
   const modes = [...(fromIptables.length ? ['iptables'] : []), ...(fromNft.length ? ['nftables'] : [])];
@@ -49,8 +43,7 @@ async function versionsOf(app: FastifyInstance, node: string, pinned: number | u
  */
 export async function nodeFindings(app: FastifyInstance, node: string, pinned: number | undefined, family: Family) {
   const { iptables, nft } = await versionsOf(app, node, pinned, family);
-  const hostDump = [iptables, nft].find((d) => d?.hasHost);
-  const hostJson = hostDump ? ((await findDumpHostJson(app.db.prisma, hostDump.id))?.hostJson ?? null) : null;
+  const hostJson = await hostJsonOf(app, iptables, nft);
   const text = iptables ? await versionText(app, iptables.originalSha256) : '';
   const nftText = nft ? await versionText(app, nft.sha256) : undefined;
   const format = iptables ? (iptables.format as Exclude<DumpInfo['format'], 'nft-json' | 'nft-text'>) : 'iptables-save';

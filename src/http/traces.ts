@@ -21,7 +21,7 @@ import {
 } from '../netfilter/index.ts';
 import { InvalidInputError, NotFoundError, type DumpInfo } from '../store/index.ts';
 import { clusterNodeNames, dumpInfo, storedHost as storedHostResult, versionText, type HostResult } from './ruleset.ts';
-import { loadNodeNetfilter, nodeDumps } from './node-netfilter.ts';
+import { loadNodeNetfilter, nodeDumps, withHost } from './node-netfilter.ts';
 import type { TraceRequest } from './schemas/query.ts';
 
 export interface SingleTrace {
@@ -157,7 +157,7 @@ async function runClusterTrace(app: FastifyInstance, req: TraceRequest): Promise
       nodes: await Promise.all(
         names.map(async (name) => {
           const dumps = await nodeDumps(app, name, family);
-          const hostDump = dumps.iptables?.hasHost || !dumps.nft?.hasHost ? (dumps.iptables ?? dumps.nft)! : dumps.nft;
+          const hostDump = withHost(dumps.iptables, dumps.nft) ?? (dumps.iptables ?? dumps.nft)!;
           return { name, ...(await nodeTexts(app, dumps)), host: (await storedHost(app, name, hostDump)) ?? assumedHost() };
         }),
       ),

@@ -4,15 +4,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Family } from '../../netfilter/index.ts';
-import { findDumpHostJson, NotFoundError, type DumpInfo, type StoredFamily } from '../../store/index.ts';
-import { dumpInfo, latestDumpId, versionText } from '../ruleset.ts';
+import { NotFoundError, type DumpInfo, type StoredFamily } from '../../store/index.ts';
+import { dumpInfo, versionText } from '../ruleset.ts';
+import { hostJsonOf, latestVersion } from '../node-netfilter.ts';
 import { DiffQuerySchema, DiffResultSchema, problemResponses, ref } from '../schemas/index.ts';
-
-/** A node's latest version of `family`, or null. */
-async function latestVersion(app: FastifyInstance, node: string, family: StoredFamily): Promise<DumpInfo | null> {
-  const id = await latestDumpId(app, node, family);
-  return id === null ? null : dumpInfo(app, id);
-}
 
 /**
  * The version a diff compares: `pinned` (a dump of that node and family) or the latest of `family`;
@@ -69,11 +64,10 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
       const [l, r] = await Promise.all([sideOf(q.left, q.leftDump), sideOf(q.right, q.rightDump)]);
       const text = async (d: DumpInfo | null): Promise<string> => (d ? versionText(app, d.sha256) : '');
       const side = async (s: typeof l) => {
-        const hostDump = [s.iptables, s.nft, s.version].find((d) => d?.hasHost);
         return {
           label: `${s.node} (${s.version ? `dump ${s.version.id}` : `no ${family} version`})`,
           text: await text(s.version),
-          hostJson: probes && hostDump ? ((await findDumpHostJson(app.db.prisma, hostDump.id))?.hostJson ?? null) : null,
+          hostJson: probes ? await hostJsonOf(app, s.iptables, s.nft, s.version) : null,
           ...(probes && family === 'nft' ? { probeIptables: await text(s.iptables) } : {}),
           ...(probes && s.nft ? { probeNft: await text(s.nft) } : {}),
         };

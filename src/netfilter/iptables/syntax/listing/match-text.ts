@@ -1,5 +1,4 @@
 // What each match extension prints in a listing, read back (libxt_*.c `*_print`) (split from parse-listing.ts).
-import type { Match } from '../../model.ts';
 import { ICMP_TYPES, ICMPV6_TYPES } from '../../../pipeline/names.ts';
 import { cidr, formatTcpFlags, hex, parseUint } from '../values.ts';
 import { IPV6_HEADERS, TOS_NAMES } from './shared.ts';

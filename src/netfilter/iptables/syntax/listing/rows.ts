@@ -6,7 +6,6 @@ import { type RuleDraft } from '../build.ts';
 import { canonicalProtocol } from '../../../pipeline/names.ts';
 import { cidr } from '../values.ts';
 import { COUNT, OPT, EXTRA_PROTOCOLS, HOST_NAMES, type Layout, type ChainInstance, type Field, type Diag } from './shared.ts';
-import { neg } from './scanner.ts';
 import { parseOptionText } from './options.ts';
 import { lookup, shorten } from './util.ts';
 // ---------------------------------------------------------------------------

@@ -10,11 +10,10 @@ import type { NftRuleset, NftStmt } from '../nftables/model.ts';
 import { assumeAddress, assumedHost, type Host } from '../pipeline/host.ts';
 import { validatePacket, type PacketInput } from '../pipeline/packet.ts';
 import { tracePacket } from '../pipeline/trace.ts';
-import { parseCidr } from '../pipeline/addr.ts';
-import { extractServices, targetChain } from './query.ts';
+import { extractServices } from './query.ts';
 import { extractNftServices } from './nft-services.ts';
 import { ownerOfChain, ownerOfTable } from './owners.ts';
-import type { Finding } from './lint.ts';
+import { podAddress, podCidr, type Finding } from './lint.ts';
 import type { BaseChainRun } from './base-chains.ts';
 
 /** What the agent reports about the node besides its rulesets. */
@@ -77,14 +76,8 @@ function modesOf(iptables: Ruleset | undefined, nft: NftRuleset | undefined): Ma
 
 /** The pod network: kube-proxy's masquerade exemption (`! -s CIDR -j KUBE-MARK-MASQ`, `ip saddr != CIDR jump mark-for-masquerade`). */
 function podNetwork(iptables: Ruleset | undefined, nft: NftRuleset | undefined): string | undefined {
-  for (const t of iptables?.tables ?? []) {
-    for (const c of t.chains) {
-      for (const r of c.rules) {
-        const s = r.matches.find((m) => m.kind === 'source' && m.negated);
-        if (s?.kind === 'source' && targetChain(r.target) === 'KUBE-MARK-MASQ') return s.cidr;
-      }
-    }
-  }
+  const fromIptables = iptables && podCidr(iptables);
+  if (fromIptables) return fromIptables;
   for (const t of nft?.tables ?? []) {
     if (t.name !== 'kube-proxy') continue;
     for (const c of t.chains) {
@@ -100,15 +93,13 @@ function podNetwork(iptables: Ruleset | undefined, nft: NftRuleset | undefined):
 /** Pod-to-pod traffic through the node, and traffic to each Service (up to 20) from a pod elsewhere. */
 function probesOf(input: NodeLintInput, pod: string | undefined): { what: string; packet: PacketInput }[] {
   const out: { what: string; packet: PacketInput }[] = [];
-  const c = pod ? parseCidr(pod) : undefined;
-  if (!c || c.ip.family !== 'ipv4') return out;
-  const n = c.ip.n as number;
-  const ip = (third: number) => `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${((n >>> 8) & 255) + third}.10`;
+  const [src, dst] = pod ? [podAddress(pod, 1), podAddress(pod, 2)] : [];
+  if (!src || !dst) return out;
   const iface = input.host?.interfaces.find((i) => i.name !== 'lo')?.name ?? 'eth0';
-  out.push({ what: `pod traffic ${ip(1)} → ${ip(2)}:8080`, packet: { src: ip(1), dst: ip(2), protocol: 'tcp', sport: 40000, dport: 8080, inInterface: iface } });
+  out.push({ what: `pod traffic ${src} → ${dst}:8080`, packet: { src, dst, protocol: 'tcp', sport: 40000, dport: 8080, inInterface: iface } });
   const services = [...(input.iptables ? extractServices(input.iptables) : []), ...(input.nftables ? extractNftServices(input.nftables) : [])];
   for (const s of services.filter((x) => x.clusterIP && x.port && x.endpoints.length && (x.protocol ?? 'tcp') === 'tcp').slice(0, 20)) {
-    out.push({ what: `Service ${s.name} (${s.clusterIP}:${s.port}) from a pod`, packet: { src: ip(1), dst: s.clusterIP!, protocol: 'tcp', sport: 40001, dport: s.port!, inInterface: iface } });
+    out.push({ what: `Service ${s.name} (${s.clusterIP}:${s.port}) from a pod`, packet: { src, dst: s.clusterIP!, protocol: 'tcp', sport: 40001, dport: s.port!, inInterface: iface } });
   }
   return out;
 }

@@ -209,7 +209,7 @@ function lintKubernetes(rs: Ruleset, host: Host | undefined, findings: Finding[]
 }
 
 /** The pod network, from kube-proxy's `! -s <cluster CIDR> ... -j KUBE-MARK-MASQ` rules. */
-function podCidr(rs: Ruleset): string | undefined {
+export function podCidr(rs: Ruleset): string | undefined {
   const nat = findTable(rs, 'nat');
   for (const c of nat?.chains ?? []) {
     for (const r of c.rules) {
@@ -221,12 +221,17 @@ function podCidr(rs: Ruleset): string | undefined {
   return undefined;
 }
 
-function podTrafficVerdict(rs: Ruleset, pod: string, host: Host | undefined): string | undefined {
+/** Address .10 of the `subnet`-th /24 of an IPv4 pod network (a pod on another node), for probes. */
+export function podAddress(pod: string, subnet: number): string | undefined {
   const c = parseCidr(pod);
   if (!c || c.ip.family !== 'ipv4') return undefined;
   const n = c.ip.n as number;
-  const src = `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${((n >>> 8) & 255) + 1}.10`;
-  const dst = `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${((n >>> 8) & 255) + 2}.10`;
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${((n >>> 8) & 255) + subnet}.10`;
+}
+
+function podTrafficVerdict(rs: Ruleset, pod: string, host: Host | undefined): string | undefined {
+  const [src, dst] = [podAddress(pod, 1), podAddress(pod, 2)];
+  if (!src || !dst) return undefined;
   const p = validatePacket({ src, dst, protocol: 'tcp', sport: 40000, dport: 8080, inInterface: 'flannel.1' });
   if (!p.ok) return undefined;
   // The probe's destination is a pod on another node, never an address of this one.

@@ -64,25 +64,27 @@ function diff(task: DiffTask): DiffAnswer {
   return move(Buffer.from(JSON.stringify(answer))) as DiffAnswer;
 }
 
-function prepareNft(task: PrepareNftTask): PrepareNftAnswer {
+/**
+ * An upload prepared here, as data for the thread that sent it: without the uploaded text when it
+ * is the original (not copied back), or the DumpParseError that `prepare` threw.
+ */
+function prepared<P extends { readonly originalText: string }>(text: string, prepare: () => P) {
   try {
-    const { originalText, ...prepared } = prepareNftDump(task.text, task.options);
-    return { kind: 'prepared', prepared: originalText === task.text ? prepared : { ...prepared, originalText } };
+    const { originalText, ...rest } = prepare();
+    return { kind: 'prepared' as const, prepared: originalText === text ? rest : { ...rest, originalText } };
   } catch (err) {
-    if (err instanceof DumpParseError) return { kind: 'unprocessable', message: err.message, problems: err.problems, field: err.field };
+    if (err instanceof DumpParseError) return { kind: 'unprocessable' as const, message: err.message, problems: err.problems, field: err.field };
     throw err;
   }
 }
 
+const prepareNft = (task: PrepareNftTask): PrepareNftAnswer => prepared(task.text, () => prepareNftDump(task.text, task.options));
+
 function prepare(task: PrepareTask): PrepareAnswer {
-  try {
-    const { ruleset: _parsed, originalText, ...prepared } = prepareDump(task.text, task.options);
-    // The uploaded text usually is the original: not copied back to the thread that sent it.
-    return { kind: 'prepared', prepared: originalText === task.text ? prepared : { ...prepared, originalText } };
-  } catch (err) {
-    if (err instanceof DumpParseError) return { kind: 'unprocessable', message: err.message, problems: err.problems, field: err.field };
-    throw err;
-  }
+  const answer = prepared(task.text, () => prepareDump(task.text, task.options));
+  if (answer.kind === 'unprocessable') return answer;
+  const { ruleset: _parsed, ...rest } = answer.prepared;
+  return { kind: 'prepared', prepared: rest };
 }
 
 function whatIf(task: WhatIfTask): WhatIfAnswer {

@@ -9,6 +9,7 @@ import { Piscina } from 'piscina';
 import { sha256Hex } from '../../store/index.ts';
 import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareNftAnswer, PrepareNftTask, PrepareTask, WhatIfAnswer, WhatIfTask } from '../analysis/task.ts';
 import { DumpParseError, type PreparedDump, type PreparedNftDump } from '../../store/index.ts';
+import type { Problem } from '../../store/errors.ts';
 import { HttpProblem } from './errors.ts';
 
 export interface AnalysisService {
@@ -39,6 +40,12 @@ declare module 'fastify' {
 
 // Under tsx the sources are .ts; compiled, .js: the worker is the sibling of this module's own kind.
 const WORKER = new URL(`../analysis/worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+
+/** A worker's prepared upload with its uploaded text back in place, or its DumpParseError thrown again. */
+function preparedOf<P extends object>(answer: { kind: 'prepared'; prepared: P & { readonly originalText?: string } } | { kind: 'unprocessable'; message: string; problems: readonly Problem[]; field: string }, text: string): P & { originalText: string } {
+  if (answer.kind === 'unprocessable') throw new DumpParseError(answer.message, answer.problems, answer.field);
+  return { ...answer.prepared, originalText: answer.prepared.originalText ?? text };
+}
 
 export default fp(
   async (app) => {
@@ -99,18 +106,8 @@ export default fp(
       diff: (load) => admit('diff', async () => runInPool<DiffAnswer>(await load())),
       whatIf: (task) => admit('whatif', () => runInPool<WhatIfAnswer>(task)),
       clusterWhatIf: (load) => admit('whatif', async () => runInPool<ClusterWhatIfAnswer>(await load())),
-      prepare: (task) =>
-        admit('prepare', async () => {
-          const answer = await runInPool<PrepareAnswer>(task);
-          if (answer.kind === 'unprocessable') throw new DumpParseError(answer.message, answer.problems, answer.field);
-          return { ...answer.prepared, originalText: answer.prepared.originalText ?? task.text };
-        }),
-      prepareNft: (task) =>
-        admit('prepare', async () => {
-          const answer = await runInPool<PrepareNftAnswer>(task);
-          if (answer.kind === 'unprocessable') throw new DumpParseError(answer.message, answer.problems, answer.field);
-          return { ...answer.prepared, originalText: answer.prepared.originalText ?? task.text };
-        }),
+      prepare: (task) => admit('prepare', async () => preparedOf(await runInPool<PrepareAnswer>(task), task.text)),
+      prepareNft: (task) => admit('prepare', async () => preparedOf(await runInPool<PrepareNftAnswer>(task), task.text)),
       run(task, textSha256) {
         const key = [task.kind, textSha256, task.family, task.format, task.hostJson === null ? '-' : sha256Hex(task.hostJson), task.nftText === undefined ? '-' : sha256Hex(task.nftText)].join(':');
         const hit = results?.get(key);

@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import { prepareDump } from '../store/ingest.ts';
 import { prepareNftDump } from '../store/nft-ingest.ts';
+import { legacyCompanionOf } from '../store/companions.ts';
 import type { Collection, DumpCapture, Family, HostModel } from './collect.ts';
 
 export const LABELS = {
@@ -30,7 +31,6 @@ export const LABELS = {
   legacyOf: 'packetpath.io/legacy-of',
 } as const;
 
-export const LEGACY_SUFFIX = '.iptables-legacy';
 const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 export const isNodeName = (s: string): boolean => s.length <= 253 && NODE_NAME.test(s);
 
@@ -140,7 +140,7 @@ export function buildSnapshot(c: Collection, options: SnapshotOptions, warnings:
   const collectedAt = c.collectedAt.toISOString();
   const mainBackend = c.ipv4.main?.backend ?? c.ipv6.main?.backend ?? 'unknown';
   const hasLegacy = c.ipv4.legacy !== null || c.ipv6.legacy !== null;
-  const legacyNode = `${options.node}${LEGACY_SUFFIX}`;
+  const legacyNode = legacyCompanionOf(options.node);
   const legacyOk = hasLegacy && isNodeName(legacyNode);
   if (hasLegacy && !legacyOk) warnings.push(`legacy tables not uploaded: "${legacyNode}" is too long for a node name`);
 

@@ -1,10 +1,11 @@
 // What a trace reads of a node: one netfilter with many owners. Its iptables
-// dump of the packet's family (if any) and its nft ruleset (if any), each the
-// latest version unless a trace pins one by `dumpId`, and the host file
-// stored with them.
+// dump of the packet's family (if any), its nft ruleset (if any) and, on a
+// node using both iptables backends, the iptables-legacy dump of its
+// companion node (see store/companions.ts); each the latest version unless a
+// trace pins one by `dumpId`, and the host file stored with them.
 import type { FastifyInstance } from 'fastify';
 import type { Family, NftRuleset, Ruleset } from '../netfilter/index.ts';
-import { findDumpHostJson, loadDumpRuleset, loadNftRuleset, NotFoundError, type DumpInfo } from '../store/index.ts';
+import { findDumpHostJson, latestDumpIdIfAny, legacyCompanionOf, loadDumpRuleset, loadNftRuleset, NotFoundError, type DumpInfo } from '../store/index.ts';
 import { dumpInfo, latestDumpId } from './ruleset.ts';
 
 export interface NodeNetfilter {
@@ -16,6 +17,9 @@ export interface NodeNetfilter {
   /** The nft version traced, and its ruleset (null: the node has none). */
   readonly nftDump: DumpInfo | null;
   readonly nftables: NftRuleset | null;
+  /** The iptables-legacy version of the companion node traced with it, and its ruleset (null: none). */
+  readonly legacyDump: DumpInfo | null;
+  readonly legacy: Ruleset | null;
   /** The version whose host file the trace uses: the iptables one's, else the nft one's. */
   readonly hostDump: DumpInfo;
 }
@@ -44,22 +48,33 @@ export async function loadNodeNetfilter(app: FastifyInstance, node: string, fami
   if (pinned && pinned.family !== family && pinned.family !== 'nft') {
     throw new NotFoundError(`dump ${pinned.id} is ${pinned.family}, not a ${family} or nft ruleset for this packet`);
   }
-  const [iptablesDump, nftDump] = await Promise.all([
+  const [iptablesDump, nftDump, legacyDump] = await Promise.all([
     pinned?.family === family ? pinned : latestVersion(app, node, family),
     pinned?.family === 'nft' ? pinned : latestVersion(app, node, 'nft'),
+    latestLegacy(app, node, family),
   ]);
   if (!iptablesDump && !nftDump) throw new NotFoundError(`node "${node}" has no ${family} dump and no nft ruleset`);
-  const [iptables, nftables] = await Promise.all([
+  const [iptables, nftables, legacy] = await Promise.all([
     iptablesDump ? loadDumpRuleset(app.db.prisma, app.rulesetCache, iptablesDump).then((l) => l.ruleset) : Promise.resolve<Ruleset>({ family, tables: [] }),
     nftDump ? loadNftRuleset(app.db.prisma, app.rulesetCache, nftDump) : Promise.resolve(null),
+    legacyDump ? loadDumpRuleset(app.db.prisma, app.rulesetCache, legacyDump).then((l) => l.ruleset) : Promise.resolve(null),
   ]);
   const hostDump = withHost(iptablesDump, nftDump) ?? (iptablesDump ?? nftDump)!;
-  return { node, iptablesDump, iptables, nftDump, nftables, hostDump };
+  return { node, iptablesDump, iptables, nftDump, nftables, legacyDump, legacy, hostDump };
 }
 
 /** The dumps a trace of the node would read, without parsing them (for sizes, and what a worker is sent). */
-export async function nodeDumps(app: FastifyInstance, node: string, family: Family): Promise<{ iptables: DumpInfo | null; nft: DumpInfo | null }> {
-  const [iptables, nft] = await Promise.all([latestVersion(app, node, family), latestVersion(app, node, 'nft')]);
+export async function nodeDumps(app: FastifyInstance, node: string, family: Family): Promise<{ iptables: DumpInfo | null; nft: DumpInfo | null; legacy: DumpInfo | null }> {
+  const [iptables, nft, legacy] = await Promise.all([latestVersion(app, node, family), latestVersion(app, node, 'nft'), latestLegacy(app, node, family)]);
   if (!iptables && !nft) throw new NotFoundError(`node "${node}" has no ${family} dump and no nft ruleset`);
-  return { iptables, nft };
+  return { iptables, nft, legacy };
+}
+
+/** The latest iptables-legacy dump of `family` of the node's companion, when the node uses both backends. */
+async function latestLegacy(app: FastifyInstance, node: string, family: Family): Promise<DumpInfo | null> {
+  const companion = legacyCompanionOf(node);
+  // A companion of a companion is not a thing; and a node named like one has none.
+  if (node.endsWith(companion.slice(node.length))) return null;
+  const id = await app.readCache.volatile(`latest-if-any:${family}:${companion}`, () => latestDumpIdIfAny(app.db.prisma, companion, family));
+  return id === null ? null : dumpInfo(app, id);
 }

@@ -30,6 +30,8 @@ export interface SingleTrace {
   readonly dump: number;
   /** The node's nft version traced with it, if it has one. */
   readonly nftDump?: number;
+  /** The iptables-legacy version of its companion node traced with it, if it uses both backends. */
+  readonly legacyDump?: number;
   readonly outcomes: readonly TraceOutcome[];
   readonly warnings: readonly string[];
   readonly before?: readonly TraceOutcome[];
@@ -82,10 +84,14 @@ async function clusterRules(app: FastifyInstance, names: readonly string[], fami
 const WHATIF_INLINE_CHANGES = 100;
 const WHATIF_INLINE_RULES = 20_000;
 
-/** A node's texts for a worker: its iptables canonical text ('' when none) and its nft one. */
-async function nodeTexts(app: FastifyInstance, dumps: { iptables: DumpInfo | null; nft: DumpInfo | null }): Promise<{ text: string; nftText?: string }> {
+/** A node's texts for a worker: its iptables canonical text ('' when none), its nft one and its legacy companion's. */
+async function nodeTexts(app: FastifyInstance, dumps: { iptables: DumpInfo | null; nft: DumpInfo | null; legacy: DumpInfo | null }): Promise<{ text: string; nftText?: string; legacyText?: string }> {
   const text = dumps.iptables ? await versionText(app, dumps.iptables.sha256) : '';
-  return dumps.nft ? { text, nftText: await versionText(app, dumps.nft.sha256) } : { text };
+  return {
+    text,
+    ...(dumps.nft ? { nftText: await versionText(app, dumps.nft.sha256) } : {}),
+    ...(dumps.legacy ? { legacyText: await versionText(app, dumps.legacy.sha256) } : {}),
+  };
 }
 
 export async function runTrace(app: FastifyInstance, req: TraceRequest): Promise<SingleTrace | ClusterTrace> {
@@ -106,12 +112,11 @@ export async function runTrace(app: FastifyInstance, req: TraceRequest): Promise
   const nf = await loadNodeNetfilter(app, node, family, pinned);
   const host = req.host ? hostFrom(req.host, 'host') : await storedHost(app, node, nf.hostDump);
   const changes = Array.isArray(req.changes) ? req.changes : req.changes?.[node];
-  const nftables = nf.nftables ? { nftables: nf.nftables } : {};
-  const options = { explain: true, node, ...(host ? { host } : {}), ...nftables };
-  const dumps = { dump: (nf.iptablesDump ?? nf.nftDump)!.id, ...(nf.nftDump ? { nftDump: nf.nftDump.id } : {}) };
+  const options = { explain: true, node, ...(host ? { host } : {}), ...(nf.nftables ? { nftables: nf.nftables } : {}), ...(nf.legacy ? { legacy: nf.legacy } : {}) };
+  const dumps = { dump: (nf.iptablesDump ?? nf.nftDump)!.id, ...(nf.nftDump ? { nftDump: nf.nftDump.id } : {}), ...(nf.legacyDump ? { legacyDump: nf.legacyDump.id } : {}) };
   if (changes?.length && (changes.length > WHATIF_INLINE_CHANGES || rulesetStats(nf.iptables).rules + (nf.nftDump?.stats.rules ?? 0) > WHATIF_INLINE_RULES)) {
     // A big what-if (render, re-parse and trace a large node twice) runs in an analysis worker.
-    const texts = await nodeTexts(app, { iptables: nf.iptablesDump, nft: nf.nftDump });
+    const texts = await nodeTexts(app, { iptables: nf.iptablesDump, nft: nf.nftDump, legacy: nf.legacyDump });
     const answer = await app.analysis.whatIf({ kind: 'whatif', ...texts, family, node, changes, packet: packet.packet, host });
     if (answer.kind === 'refused') throw refusedChanges(answer.errors, node);
     return { kind: 'single', node, ...dumps, outcomes: answer.outcomes, warnings: [...answer.warnings, ...packet.notes], before: answer.before };
@@ -133,7 +138,7 @@ async function clusterNodes(app: FastifyInstance, names: readonly string[], fami
   return Promise.all(
     names.map(async (name) => {
       const nf = await loadNodeNetfilter(app, name, family);
-      return { name, ruleset: nf.iptables, host: (await storedHost(app, name, nf.hostDump)) ?? assumedHost(), ...(nf.nftables ? { nftables: nf.nftables } : {}) };
+      return { name, ruleset: nf.iptables, host: (await storedHost(app, name, nf.hostDump)) ?? assumedHost(), ...(nf.nftables ? { nftables: nf.nftables } : {}), ...(nf.legacy ? { legacy: nf.legacy } : {}) };
     }),
   );
 }

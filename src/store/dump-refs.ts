@@ -12,6 +12,12 @@ export async function latestDumpId(client: Client, node: string, family: StoredF
   return null;
 }
 
+/** A node's newest version of `family`, or null (also when there is no such node). */
+export async function latestDumpIdIfAny(client: Client, node: string, family: StoredFamily): Promise<number | null> {
+  const row = await client.dump.findFirst({ where: { node: { name: node }, family }, orderBy: { id: 'desc' }, select: { id: true } });
+  return row?.id ?? null;
+}
+
 /** A version's host file JSON text (null: none) and its upload count; null when there is no such dump. */
 export async function findDumpHostJson(client: Client, id: number): Promise<{ hostJson: string | null; uploads: number } | null> {
   return client.dump.findUnique({ where: { id }, select: { hostJson: true, uploads: true } });

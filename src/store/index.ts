@@ -20,6 +20,7 @@ export { DEFAULT_LIMIT, MAX_LIMIT, clampLimit, encodeCursor, decodeCursor, type 
 export { putBlob, getBlobText, decodeBlob, deleteUnreferencedBlobs, blobStorageBytes } from './blobs.ts';
 export { decodeText } from './charset.ts';
 export { sha256Hex } from './hash.ts';
+export { LEGACY_SUFFIX, legacyCompanionOf } from './companions.ts';
 export { prepareDump, stripCounters, extractCounters, type PreparedDump, type PrepareOptions, type RulesetStats } from './ingest.ts';
 export { prepareNftDump, looksLikeNft, detectNftFormat, parseNftDump, parseNftDumpSteps, stripNftLiveValues, isNftFormat, NFT_FORMATS, type NftDumpFormat, type PreparedNftDump, type PreparedVersion } from './nft-ingest.ts';
 export { createNode, findNode, getNode, listNodes, deleteNode, upsertNode, requireNodeId, type NodeInfo, type NodeMeta, type Labels, type ListNodesOptions } from './nodes.ts';
@@ -59,7 +60,7 @@ export {
   type ParsedRuleset,
   type LoadedRuleset,
 } from './rulesets.ts';
-export { latestDumpId, findDumpHostJson } from './dump-refs.ts';
+export { latestDumpId, latestDumpIdIfAny, findDumpHostJson } from './dump-refs.ts';
 export { ReadCache, sqliteChangeWatch, type ChangeWatch } from './read-cache.ts';
 export {
   createToken,

@@ -63,6 +63,52 @@ describe('traces of a node with iptables and nft rulesets', () => {
   });
 });
 
+describe('a node using both iptables backends (the agent\'s <node>.iptables-legacy companion)', () => {
+  let api: TestApi;
+  const LEGACY = `*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -d 172.17.0.2/32 -j DROP\nCOMMIT\n`;
+  before(async () => {
+    api = await startApi();
+    await api.request.post(`${V1}/nodes/mixed/dumps`).send({ dump: iptablesForward('ACCEPT'), nft: DOCKER29_NFT, host: { ...DOCKER_HOST, backend: 'nft' } }).expect(201);
+    await api.request.post(`${V1}/nodes/mixed.iptables-legacy/dumps`).send({ dump: LEGACY, host: { ...DOCKER_HOST, backend: 'legacy' } }).expect(201);
+  });
+  after(() => api?.close());
+
+  it('traces the companion\'s legacy tables with the node: they drop what Docker and iptables-nft accepted', async () => {
+    const r = await api.request.post(`${V1}/trace`).send({ node: 'mixed', packet: DOCKER_CLIENT }).expect(200);
+    const legacy = (await api.request.get(`${V1}/nodes/mixed.iptables-legacy/dumps/latest`).expect(200)).body;
+    assert.equal(r.body.legacyDump, legacy.id);
+    const o = r.body.outcomes[0] as Outcome & { events: { backend?: string }[]; baseChains: { backend?: string }[] };
+    assert.equal(o.disposition, 'DROPPED');
+    assert.deepEqual(
+      o.baseChains.filter((b) => b.hook === 'FORWARD').map((b) => [b.language, b.backend ?? '-', b.table, b.owner, b.verdict, b.decided]),
+      [
+        ['nftables', '-', 'docker-bridges', 'Docker (nftables backend)', 'accept', false],
+        ['iptables', '-', 'filter', 'iptables (nft backend)', 'ACCEPT', false],
+        ['iptables', 'legacy', 'filter', 'iptables (legacy backend)', 'DROP', true],
+      ],
+    );
+    assert.equal(o.events.at(-1)!.backend, 'legacy');
+    const text = await api.request.post(`${V1}/trace/text`).send({ node: 'mixed', packet: DOCKER_CLIENT }).expect(200);
+    assert.match(text.text, /^node mixed, dump \d+, nft dump \d+, iptables-legacy dump \d+\n/);
+    assert.match(text.text, /iptables-legacy filter FORWARD #1 +→ DROP/);
+    // The companion itself is a node like any other; traced alone, it has no companion of its own.
+    const alone = await api.request.post(`${V1}/trace`).send({ node: 'mixed.iptables-legacy', packet: DOCKER_CLIENT }).expect(200);
+    assert.equal(alone.body.legacyDump, undefined);
+  });
+
+  it('a big what-if in the worker and a cluster trace see the legacy tables too', async () => {
+    const noise = Array.from({ length: 101 }, (_, i) => `-A INPUT -s 192.0.2.${i % 250}/32 -p udp -j ACCEPT`);
+    const ran = api.app.analysis.stats().ran;
+    const big = await api.request.post(`${V1}/trace`).send({ node: 'mixed', packet: DOCKER_CLIENT, changes: noise }).expect(200);
+    assert.equal(api.app.analysis.stats().ran, ran + 1, 'ran in a worker');
+    assert.equal(big.body.outcomes[0].disposition, 'DROPPED');
+    assert.equal(big.body.outcomes[0].events.at(-1).backend, 'legacy');
+    const cluster = await api.request.post(`${V1}/trace`).send({ from: { node: 'mixed', interface: 'eth0' }, packet: DOCKER_CLIENT }).expect(200);
+    assert.equal(cluster.body.paths[0].hops[0].outcome.disposition, 'DROPPED');
+    assert.equal(cluster.body.paths[0].hops[0].outcome.events.at(-1).backend, 'legacy');
+  });
+});
+
 describe('a cluster across kube-proxy modes', () => {
   let api: TestApi;
   const s004 = (f: string) => readFile(join(FIXTURES, 'seed004', f), 'utf8');

@@ -77,6 +77,33 @@ test('trace --cluster DIR with node02.nft: master in iptables mode, node02 in nf
   assert.equal(JSON.parse(fromJson.out).paths.find((p: { endNode: string }) => p.endNode === 'node02').end, 'DROPPED');
 });
 
+test('trace DUMP --legacy LEGACY, and <node>.iptables-legacy.txt in a cluster directory: both iptables backends run', async () => {
+  await writeFile(join(dir, 'open.txt'), '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n');
+  await writeFile(join(dir, 'legacy.txt'), '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -d 172.17.0.2/32 -j DROP\nCOMMIT\n');
+  const r = await cli('trace', join(dir, 'open.txt'), '--nft', join(dir, 'docker.nft'), '--legacy', join(dir, 'legacy.txt'), '--host', join(dir, 'host.json'), ...PACKET, '--expect', 'DROPPED');
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.match(r.out, /iptables-legacy filter FORWARD \(iptables \(legacy backend\)\) → DROP {2}← decided/);
+  const without = await cli('trace', join(dir, 'open.txt'), '--nft', join(dir, 'docker.nft'), '--host', join(dir, 'host.json'), ...PACKET, '--expect', 'FORWARDED');
+  assert.equal(without.code, 0, without.err + without.out);
+  const bad = await cli('trace', join(dir, 'open.txt'), '--legacy', join(dir, 'host.json'), ...PACKET);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /host\.json: no tables could be read/);
+
+  const cluster = join(dir, 'mixed-cluster');
+  await cp(join(FIXTURES, 'seed004'), cluster, { recursive: true });
+  const args = ['trace', '--cluster', cluster, '--from', 'master', '--in', 'eth0', '--src', '192.0.2.100', '--dst', '10.108.94.160', '--proto', 'tcp', '--dport', '80', '--json'];
+  const before = JSON.parse((await cli(...args)).out).paths as { endNode: string; end: string }[];
+  // master's legacy tables drop what its iptables-nft rules let through; no node is named "master.iptables-legacy".
+  await writeFile(join(cluster, 'master.iptables-legacy.txt'), '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n');
+  const r2 = await cli(...args);
+  assert.equal(r2.code, 0, r2.err);
+  const paths = JSON.parse(r2.out).paths as { endNode: string; end: string; hops: { node: string; outcome: { events: { backend?: string }[] } }[] }[];
+  assert.ok(before.some((p) => p.endNode !== 'master'), 'without them the packet leaves master');
+  assert.ok(paths.every((p) => p.endNode === 'master' && p.end === 'DROPPED'), JSON.stringify(paths.map((p) => [p.endNode, p.end])));
+  assert.equal(paths[0]!.hops[0]!.outcome.events.at(-1)!.backend, 'legacy');
+  assert.ok(paths.every((p) => p.hops.every((h) => h.node !== 'master.iptables-legacy')));
+});
+
 test('lint --nft: findings across owners name the owner; diff of two nft rulesets by rules and set members', async () => {
   await writeFile(join(dir, 'fw.nft'), 'table inet firewalld {\n\tchain filter_FORWARD {\n\t\ttype filter hook forward priority filter + 10; policy drop;\n\t}\n}\n');
   await writeFile(join(dir, 'kube.txt'), '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n-A PREROUTING -j KUBE-SERVICES\n-A KUBE-SERVICES ! -s 10.244.0.0/16 -d 10.96.0.80/32 -p tcp -m tcp --dport 80 -j KUBE-MARK-MASQ\n-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -s 10.244.0.0/16 -j ACCEPT\nCOMMIT\n');

@@ -536,6 +536,12 @@ class Topology:
                 p = run(ns, ["ipset", "restore"], n["ipsets"], check=False)
                 if p.returncode != 0:
                     raise DriverError("ipset restore failed on node %s: %s" % (n["name"], p.stderr.strip()))
+            # iptables-legacy tables first: registered before the iptables-nft ones, they run
+            # after them on a priority tie (the simulator assumes the legacy tables are the oldest)
+            if n.get("legacyDump") is not None:
+                p = run(ns, ["iptables-legacy-restore"], n["legacyDump"], check=False)
+                if p.returncode != 0:
+                    raise DriverError("iptables-legacy-restore failed on node %s: %s" % (n["name"], p.stderr.strip()))
             if n.get("dump") is not None:
                 p = run(ns, ["iptables-restore"], n["dump"], check=False)
                 if p.returncode != 0:
@@ -558,6 +564,13 @@ class Topology:
             if n.get("monitor") == "nft":
                 info["nftChains"], info["nftJson"] = nft_ruleset_info(ns)
                 info["nftList"] = run(ns, ["nft", "-a", "list", "ruleset"]).stdout
+            # a command run in the node once its rules are loaded, before the trace tables
+            # exist (the collection agent: it must see the node, not the harness)
+            if n.get("afterSetup"):
+                a = n["afterSetup"]
+                with In(ns):
+                    p = subprocess.run(a["argv"], cwd=a.get("cwd"), capture_output=True, text=True, timeout=a.get("timeoutS", 120))
+                info["afterSetup"] = {"code": p.returncode, "stdout": p.stdout, "stderr": p.stderr}
             setup_info[n["name"]] = info
             ids6 = set(n.get("traceIds6") or [])
             marks = {int(k): v for k, v in (n.get("marks") or {}).items()}

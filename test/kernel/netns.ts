@@ -383,6 +383,10 @@ export interface NodeSpec {
   neighbours?: { address: string; mac: string; dev: string }[];
   /** nftables ruleset text loaded with `nft -f` after the iptables dumps (both may be given) */
   nft?: string;
+  /** iptables-save text restored with iptables-legacy-restore, before `dump` (a node using both backends) */
+  legacyDump?: string;
+  /** a command run in the node's namespace once its rules are loaded, before the trace tables exist (e.g. the agent) */
+  afterSetup?: { argv: string[]; cwd?: string; timeoutS?: number };
   /**
    * trace monitor: `xtables-monitor --trace` (events in `PacketRun.events`) or `nft monitor trace`
    * (every table of every family, iptables-nft ones included; events in `PacketRun.nftEvents`,
@@ -531,6 +535,8 @@ export interface NodeSetupInfo {
   nftList?: string;
   /** only with RunOptions.debugSetup */
   debug?: { addr: string; route: string; nft: string };
+  /** what NodeSpec.afterSetup printed and its exit code */
+  afterSetup?: { code: number; stdout: string; stderr: string };
 }
 
 export interface TopologyResult {
@@ -1024,6 +1030,8 @@ export async function runTopologyDetailed(
       sysctls: n.sysctls ?? {},
       ipsets: n.ipsets ?? null,
       nft: n.nft ?? null,
+      legacyDump: n.legacyDump ?? null,
+      afterSetup: n.afterSetup ?? null,
       monitor: n.monitor ?? (n.nft !== undefined ? 'nft' : 'xtables'),
       neighbours: [...(n.neighbours ?? []), ...linkNeighbours(topo, n.ns), ...peerNeighbours6(topo, n, packets)],
       traceIds: ipIds,

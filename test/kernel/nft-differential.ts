@@ -81,9 +81,12 @@ export function nftCaseNode(c: NftDiffCase): NodeSpec {
   };
 }
 
-/** Load the case into a namespace and trace every packet (repeat counts expanded) with `nft monitor trace`. */
-export async function runNftCase(c: NftDiffCase): Promise<NftKernelResult> {
-  const topo: TopologySpec = { nodes: [nftCaseNode(c)], links: [] };
+/**
+ * Load the case into a namespace and trace every packet (repeat counts expanded) with `nft monitor trace`.
+ * `node`: more for the node (iptables-legacy tables, a command run once the rules are loaded).
+ */
+export async function runNftCase(c: NftDiffCase, node: Pick<NodeSpec, 'legacyDump' | 'afterSetup'> = {}): Promise<NftKernelResult> {
+  const topo: TopologySpec = { nodes: [{ ...nftCaseNode(c), ...node }], links: [] };
   const specs: { cp: CasePacket; spec: PacketSpec }[] = [];
   for (const cp of c.packets) for (let k = 0; k < (cp.repeat ?? 1); k++) specs.push({ cp, spec: simPacketSpec(cp) });
   const res = await runTopologyDetailed(topo, specs.map((s) => s.spec), {

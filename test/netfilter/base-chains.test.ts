@@ -103,3 +103,67 @@ test("kube-proxy nftables mode: a Service without endpoints is rejected by kube-
   assert.equal(o.explanation!.origin, 'kube-proxy rejects traffic to a Service that has no ready endpoints.');
   assert.deepEqual(o.baseChains!.filter((b) => b.decided).map((b) => [b.table, b.chain, b.owner]), [['kube-proxy', 'filter-forward', 'kube-proxy (nftables mode)']]);
 });
+
+// Issue 14 done-when: a node with iptables-legacy, iptables-nft and native nft rules at once.
+const LEGACY_FILTER = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j DROP
+COMMIT
+`;
+const NFT_BACKEND_FILTER = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -o docker0 -j ACCEPT
+COMMIT
+`;
+
+test('both iptables backends: a legacy drop overrides the iptables-nft accept; events, base chains and text say which backend', () => {
+  const nft = parseNftText(DOCKER29_NFT).ruleset;
+  const legacy = parseDump(LEGACY_FILTER).ruleset;
+  const r = traceNode({ iptables: parseDump(NFT_BACKEND_FILTER).ruleset, nftables: nft, legacy }, client(), { host: host(), explain: true, node: 'mixed' });
+  assert.equal(r.outcomes.length, 1);
+  const o = r.outcomes[0]!;
+  assert.equal(o.disposition, 'DROPPED');
+  assert.deepEqual(
+    o.events.filter((e) => e.hook === 'FORWARD').map((e) => [e.language ?? 'iptables', e.backend ?? '-', e.table, e.chain, e.verdict]),
+    [
+      ['nftables', '-', 'docker-bridges', 'filter-FORWARD', 'jump filter-forward-in__docker0'],
+      ['nftables', '-', 'docker-bridges', 'filter-forward-in__docker0', 'accept'],
+      ['iptables', '-', 'filter', 'FORWARD', 'ACCEPT'],
+      ['iptables', 'legacy', 'filter', 'FORWARD', 'DROP'],
+    ],
+  );
+  assert.deepEqual(
+    o.baseChains!.filter((b) => b.hook === 'FORWARD').map((b) => [b.language, b.backend ?? '-', b.table, b.priority, b.owner, b.verdict, b.decided]),
+    [
+      ['nftables', '-', 'docker-bridges', 0, 'Docker (nftables backend)', 'accept', false],
+      ['iptables', '-', 'filter', 0, 'iptables (nft backend)', 'ACCEPT', false],
+      ['iptables', 'legacy', 'filter', 0, 'iptables (legacy backend)', 'DROP', true],
+    ],
+    'on a priority tie the legacy table (the oldest registration) runs last',
+  );
+  assert.ok(r.warnings.some((w) => /iptables-legacy filter and .*share priority 0.*legacy table is the oldest/.test(w)), r.warnings.join('\n'));
+  const ex = o.explanation!;
+  assert.equal(ex.summary, 'The packet is dropped on mixed by iptables-legacy filter FORWARD rule 1 (-A FORWARD -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j DROP).');
+  assert.match(ex.origin!, /Docker \(nftables backend\)\) accepted the packet; the iptables filter FORWARD chain \(iptables \(nft backend\)\) accepted the packet, but in nftables an accept ends only its own base chain: the iptables-legacy filter FORWARD chain \(iptables \(legacy backend\), priority 0\)/);
+  assert.equal(ex.fix![0], 'iptables-legacy -t filter -I FORWARD -i eth0 -o docker0 -d 172.17.0.2 -j ACCEPT');
+  assert.match(formatTraceText(r), /iptables-legacy filter FORWARD #1 +→ DROP[\s\S]*iptables-legacy filter FORWARD \(iptables \(legacy backend\)\) → DROP {2}← decided/);
+
+  // Without the legacy tables the same packet is forwarded: they are what dropped it.
+  const without = traceNode({ iptables: parseDump(NFT_BACKEND_FILTER).ruleset, nftables: nft }, client(), { host: host() });
+  assert.equal(without.outcomes[0]!.disposition, 'FORWARDED');
+});
+
+test('both iptables backends: the first nat table to bind a mapping ends the hook\'s NAT (legacy nat runs after nft-backend nat on a tie)', () => {
+  const nat = (to: string) => `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination ${to}\nCOMMIT\n`;
+  const r = traceNode({ iptables: parseDump(nat('172.17.0.3:80')).ruleset, legacy: parseDump(nat('172.17.0.4:80')).ruleset }, client(), { host: host(), explain: true });
+  const o = r.outcomes[0]!;
+  assert.equal(o.packet.dst, '172.17.0.3', 'the iptables-nft nat table bound the mapping first');
+  assert.deepEqual(o.events.filter((e) => e.hook === 'PREROUTING').map((e) => `${e.backend ?? 'nft-backend'} ${e.table} ${e.verdict}`), ['nft-backend nat ACCEPT']);
+  // Legacy alone: its mapping.
+  const alone = traceNode({ legacy: parseDump(nat('172.17.0.4:80')).ruleset }, client(), { host: host() });
+  assert.equal(alone.outcomes[0]!.packet.dst, '172.17.0.4');
+});

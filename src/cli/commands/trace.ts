@@ -6,11 +6,12 @@ import { parseForFamily } from '../dump-family.ts';
 import { looksLikeNft, parseNftDump } from '../../store/nft-ingest.ts';
 import { applyRuleChanges, assumedHost, buildHost, CLUSTER_ENDS, DISPOSITIONS, FINAL_VERDICTS, formatTraceText, parseDump, summarizeOutcomes, summarizePaths, traceCluster, tracePacket, traceToJson, validatePacket, type ClusterNode, type CtState, type Host, type NftRuleset, type Packet } from '../../netfilter/index.ts';
 
-const USAGE = 'trace [FILE] [--nft NFT] [--host HOST.json] (--in IFACE | --local) --src IP --dst IP --proto tcp|udp|sctp|icmp [--sport N] [--dport N] [--state NEW|ESTABLISHED|RELATED|INVALID] [--mark 0xN] [--change CMD ...] [--expect VERDICT] [--json]\n       trace --cluster DIR --from NODE (--in IFACE | --local) --src IP --dst IP --proto P ... [--change NODE:CMD ...] [--expect VERDICT] [--json]';
+const USAGE = 'trace [FILE] [--nft NFT] [--legacy LEGACY] [--host HOST.json] (--in IFACE | --local) --src IP --dst IP --proto tcp|udp|sctp|icmp [--sport N] [--dport N] [--state NEW|ESTABLISHED|RELATED|INVALID] [--mark 0xN] [--change CMD ...] [--expect VERDICT] [--json]\n       trace --cluster DIR --from NODE (--in IFACE | --local) --src IP --dst IP --proto P ... [--change NODE:CMD ...] [--expect VERDICT] [--json]';
 
 const FLAGS = {
   host: { type: 'string' },
   nft: { type: 'string' },
+  legacy: { type: 'string' },
   in: { type: 'string' },
   local: { type: 'boolean' },
   src: { type: 'string' },
@@ -141,6 +142,8 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
     text = undefined;
   }
   const nftables = nft ? readNft(nft.text, nft.file) : undefined;
+  // --legacy: the node's iptables-legacy tables, in use next to the iptables-nft ones in FILE.
+  const legacy = v.legacy ? (await readLegacy(v.legacy, packet.packet.family, io)).ruleset : undefined;
   const host = await loadHost(v.host, io);
   if (host && v.in && !host.interfaces.some((i) => i.name === v.in)) {
     throw new InputError(`--in ${v.in}: the host file ${v.host} has no such interface (it has ${host.interfaces.map((i) => i.name).join(', ')})`);
@@ -156,7 +159,7 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
     if (!r.ok) throw new InputError(`--change: ${r.errors.map((e) => e.message).join('; ')}`);
     ruleset = r.ruleset;
   }
-  const options = { explain: true, ...(host ? { host } : {}), ...(nftables ? { nftables } : {}) };
+  const options = { explain: true, ...(host ? { host } : {}), ...(nftables ? { nftables } : {}), ...(legacy ? { legacy } : {}) };
   const result = tracePacket(ruleset, packet.packet, options);
   const warnings = [...result.warnings, ...notes, ...packet.notes, ...parsedDump.diagnostics.filter((d) => d.severity === 'error').map((d) => `dump line ${d.line}: ${d.message}`)];
   const before = changes.length ? summarizeOutcomes(tracePacket(parsedDump.ruleset, packet.packet, options).outcomes) : undefined;
@@ -171,7 +174,17 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
   return unmetExpectation(v.expect, result.outcomes.map((o) => ({ verdict: o.verdict, ending: o.disposition })), io);
 }
 
-/** `trace --cluster DIR`: DIR holds `<node>.txt` (any dump format) and `<node>.host.json` per node. */
+/** An iptables-legacy dump (`--legacy`, `<node>.iptables-legacy.txt`), of the packet's family; an InputError when no table can be read. */
+async function readLegacy(file: string, family: Packet['family'], io: Io): Promise<ReturnType<typeof parseDump>> {
+  const parsed = parseDump(await readInput(file, io), { family });
+  if (parsed.ruleset.tables.length === 0) throw new InputError(`${file}: no tables could be read (${parsed.diagnostics.find((d) => d.severity === 'error')?.message ?? 'empty input'})`);
+  return parsed;
+}
+
+/**
+ * `trace --cluster DIR`: DIR holds `<node>.txt` (any dump format) and `<node>.host.json` per node;
+ * `<node>.nft` / `<node>.nft.json` its nft ruleset, `<node>.iptables-legacy.txt` its iptables-legacy tables.
+ */
 async function traceClusterDir(dir: string, from: string | undefined, changes: string[], packet: Packet, json: boolean, expect: string | undefined, io: Io): Promise<number> {
   if (!from) throw new UsageError('--cluster needs --from NODE');
   let files: string[];
@@ -188,7 +201,13 @@ async function traceClusterDir(dir: string, from: string | undefined, changes: s
     return f ? readNft(await readInput(join(dir, f), io), join(dir, f)) : undefined;
   };
   const dumpFiles = files.filter((x) => !x.endsWith('.json') && !x.startsWith('.') && !x.endsWith('.md') && !NFT.test(x));
-  const names = [...new Set([...dumpFiles.map((f) => f.replace(/\.[^.]*$/, '')), ...files.filter((x) => NFT.test(x)).map((f) => f.replace(NFT, ''))])].sort();
+  const LEGACY = /\.iptables-legacy$/;
+  const stems = [...new Set([...dumpFiles.map((f) => f.replace(/\.[^.]*$/, '')), ...files.filter((x) => NFT.test(x)).map((f) => f.replace(NFT, ''))])];
+  const names = stems.filter((n) => !LEGACY.test(n)).sort();
+  const legacyOf = async (name: string) => {
+    const f = dumpFiles.find((x) => x.replace(/\.[^.]*$/, '') === `${name}.iptables-legacy`);
+    return f ? (await readLegacy(join(dir, f), packet.family, io)).ruleset : undefined;
+  };
   for (const name of names) {
     const f = dumpFiles.find((x) => x.replace(/\.[^.]*$/, '') === name);
     const parsed = f ? parseDump(await readInput(join(dir, f), io), { family: packet.family }) : undefined;
@@ -196,7 +215,8 @@ async function traceClusterDir(dir: string, from: string | undefined, changes: s
     if (!nftables && (!parsed || parsed.ruleset.tables.length === 0)) continue;
     const hostFile = files.includes(`${name}.host.json`) ? join(dir, `${name}.host.json`) : undefined;
     const host = (await loadHost(hostFile, io)) ?? assumedHost();
-    nodes.push({ name, ruleset: parsed?.ruleset ?? { family: packet.family, tables: [] }, host, ...(nftables ? { nftables } : {}) });
+    const legacy = await legacyOf(name);
+    nodes.push({ name, ruleset: parsed?.ruleset ?? { family: packet.family, tables: [] }, host, ...(nftables ? { nftables } : {}), ...(legacy ? { legacy } : {}) });
   }
   if (!nodes.some((n) => n.name === from)) throw new InputError(`no dump for node "${from}" in ${dir} (found: ${nodes.map((n) => n.name).join(', ') || 'none'})`);
   const byNode = new Map<string, string[]>();

@@ -75,6 +75,8 @@ export interface WhatIfTask {
   readonly text: string;
   /** Its nft canonical text, when it has an nft ruleset. */
   readonly nftText?: string;
+  /** The canonical text of its iptables-legacy companion, when it uses both backends. */
+  readonly legacyText?: string;
   readonly family: Family;
   readonly node: string;
   readonly changes: readonly string[];
@@ -86,7 +88,7 @@ export interface WhatIfTask {
 export interface ClusterWhatIfTask {
   readonly kind: 'cluster-whatif';
   readonly family: Family;
-  readonly nodes: readonly { readonly name: string; readonly text: string; readonly nftText?: string; readonly host: Host }[];
+  readonly nodes: readonly { readonly name: string; readonly text: string; readonly nftText?: string; readonly legacyText?: string; readonly host: Host }[];
   readonly start: string;
   readonly changes: Readonly<Record<string, readonly string[]>>;
   readonly packet: Packet;

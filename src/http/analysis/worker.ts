@@ -91,7 +91,7 @@ function whatIf(task: WhatIfTask): WhatIfAnswer {
   const ruleset = parseDump(task.text, { family: task.family, format: 'iptables-save' }).ruleset;
   const changed = applyRuleChanges(ruleset, task.changes);
   if (!changed.ok) return { kind: 'refused', errors: changed.errors.map((e) => ({ change: e.change, message: e.message })) };
-  const options = { explain: true, node: task.node, ...(task.host ? { host: task.host } : {}), ...(task.nftText !== undefined ? { nftables: parseNftText(task.nftText).ruleset } : {}) };
+  const options = { explain: true, node: task.node, ...(task.host ? { host: task.host } : {}), ...(task.nftText !== undefined ? { nftables: parseNftText(task.nftText).ruleset } : {}), ...(task.legacyText !== undefined ? { legacy: parseDump(task.legacyText, { family: task.family, format: 'iptables-save' }).ruleset } : {}) };
   const after = tracePacket(changed.ruleset, task.packet, options);
   const before = tracePacket(ruleset, task.packet, options);
   return { kind: 'whatif', outcomes: [...after.outcomes], before: [...before.outcomes], warnings: [...after.warnings] };
@@ -103,6 +103,7 @@ function clusterWhatIf(task: ClusterWhatIfTask): ClusterWhatIfAnswer {
     host: n.host,
     ruleset: parseDump(n.text, { family: task.family, format: 'iptables-save' }).ruleset,
     ...(n.nftText !== undefined ? { nftables: parseNftText(n.nftText).ruleset } : {}),
+    ...(n.legacyText !== undefined ? { legacy: parseDump(n.legacyText, { family: task.family, format: 'iptables-save' }).ruleset } : {}),
   }));
   const changed: ClusterNode[] = [];
   for (const n of nodes) {

@@ -12,7 +12,7 @@ import { pathToJson, runTrace, summarizeOutcomes, summarizePaths } from '../trac
 
 const DESCRIPTION = `Walks a packet through a node's stored ruleset as the kernel would (hooks and table order, routing with the node's host file, jumps, NAT, marks, conntrack state) and returns one outcome per path, with probabilities for \`statistic\` branches, the events the kernel's TRACE would report, assumptions, near misses and an explanation.
 
-A node is one netfilter: its iptables dump of the packet's family and its nft ruleset (\`nft\` versions) run in one pipeline, every base chain of every owner at each hook in the kernel's order; each outcome's \`baseChains\` lists them with their owner and which one decided, and \`nftDump\` names the nft version traced. Give \`node\` (its latest versions) or \`dumpId\` (that version; the node's other ruleset is its latest). With \`cluster\` and \`from: {node, interface | local}\` the trace follows the packet across the cluster's nodes: when it leaves a node towards a next hop, it continues on the node owning that address, arriving on the interface that holds it. \`changes\` applies what-if iptables commands for this trace only; the answer then shows the outcomes before and after. \`POST /trace/text\` gives the readable form.`;
+A node is one netfilter: its iptables dump of the packet's family and its nft ruleset (\`nft\` versions) run in one pipeline, every base chain of every owner at each hook in the kernel's order; each outcome's \`baseChains\` lists them with their owner and which one decided, and \`nftDump\` names the nft version traced. A node using both iptables backends (the agent uploads its iptables-legacy tables as the companion node \`<node>.iptables-legacy\`) is traced with both: \`legacyDump\` names the companion's version, and its events and base chains carry \`backend: legacy\`. Give \`node\` (its latest versions) or \`dumpId\` (that version; the node's other ruleset is its latest). With \`cluster\` and \`from: {node, interface | local}\` the trace follows the packet across the cluster's nodes: when it leaves a node towards a next hop, it continues on the node owning that address, arriving on the interface that holds it. \`changes\` applies what-if iptables commands for this trace only; the answer then shows the outcomes before and after. \`POST /trace/text\` gives the readable form.`;
 
 type TraceBody = Static<typeof TraceRequestSchema>;
 
@@ -25,10 +25,10 @@ const trace: FastifyPluginAsyncTypebox = async (app) => {
       body.changes === undefined ? {} : { whatIf: { changes: body.changes, before: before ?? after, after, changed: before !== undefined && before.join('\n') !== after.join('\n') } };
     if (result.kind === 'single') {
       const json = traceToJson({ outcomes: result.outcomes, warnings: result.warnings });
-      if (text) return reply.type('text/plain; charset=utf-8').send(`node ${result.node}, dump ${result.dump}${result.nftDump !== undefined ? `, nft dump ${result.nftDump}` : ''}\n` + formatTraceText(json));
+      if (text) return reply.type('text/plain; charset=utf-8').send(`node ${result.node}, dump ${result.dump}${result.nftDump !== undefined ? `, nft dump ${result.nftDump}` : ''}${result.legacyDump !== undefined ? `, iptables-legacy dump ${result.legacyDump}` : ''}\n` + formatTraceText(json));
       // The hot path: JSON.stringify is ~2× faster than the schema serializer on these ~10 KB answers, and
       // the core's JSON view is exactly the TraceResponse schema (test/api/read-path.test.ts checks both agree).
-      const answer = asResponse({ ...json, node: result.node, dump: result.dump, ...(result.nftDump !== undefined ? { nftDump: result.nftDump } : {}), ...whatIf(result.before && summarizeOutcomes(result.before), summarizeOutcomes(result.outcomes)) });
+      const answer = asResponse({ ...json, node: result.node, dump: result.dump, ...(result.nftDump !== undefined ? { nftDump: result.nftDump } : {}), ...(result.legacyDump !== undefined ? { legacyDump: result.legacyDump } : {}), ...whatIf(result.before && summarizeOutcomes(result.before), summarizeOutcomes(result.outcomes)) });
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(answer));
     }
     if (text) {

@@ -384,6 +384,7 @@ export const TraceEventSchema = Type.Object(
     language: Type.Optional(Type.Literal('nftables', { description: 'Set on events of native nftables rules; iptables events have no `language`' })),
     family: Type.Optional(Type.String({ description: 'nft table family (ip, ip6, inet) of an nftables event' })),
     handle: Type.Optional(Type.Integer({ description: 'nft rule handle of an nftables rule event' })),
+    backend: Type.Optional(StringEnum(['legacy'], { description: 'Set on events of iptables-legacy tables traced next to iptables-nft ones (a node using both backends; see the agent\'s `<node>.iptables-legacy` companion)' })),
     hook: Type.String(),
     line: Type.Optional(Type.Integer()),
     changes: Type.Optional(Type.Array(Type.String())),
@@ -394,6 +395,7 @@ export const BaseChainRunSchema = Type.Object(
   {
     hook: StringEnum(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']),
     language: StringEnum(['iptables', 'nftables'], { description: 'An iptables table (either backend) or a native nft base chain' }),
+    backend: Type.Optional(StringEnum(['legacy'], { description: 'A table of iptables-legacy, in use next to iptables-nft on this node' })),
     family: Type.Optional(Type.String({ description: 'nft table family (ip, ip6, inet) of an nftables base chain' })),
     table: Type.String(),
     chain: Type.String({ description: 'The base chain (for iptables, the built-in chain named after the hook)' }),
@@ -444,6 +446,7 @@ export const TraceResponseSchema = Type.Object(
     node: Type.Optional(Type.String()),
     dump: Type.Optional(Type.Integer({ description: 'The version traced: the iptables dump of the packet\'s family, or the nft ruleset when the node has only that' })),
     nftDump: Type.Optional(Type.Integer({ description: 'The node\'s nft ruleset version traced with it (every base chain of every owner runs in one pipeline)' })),
+    legacyDump: Type.Optional(Type.Integer({ description: 'The iptables-legacy version of the node\'s companion `<node>.iptables-legacy` traced with it (a node using both iptables backends)' })),
     whatIf: Type.Optional(
       Type.Object({
         changes: Type.Union([Type.Array(Type.String()), Type.Record(Type.String(), Type.Array(Type.String()))]),

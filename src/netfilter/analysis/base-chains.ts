@@ -10,6 +10,8 @@ import { ownerOfTable } from './owners.ts';
 export interface BaseChainRun {
   readonly hook: Hook;
   readonly language: 'iptables' | 'nftables';
+  /** `legacy`: a table of iptables-legacy, in use next to iptables-nft on this node. */
+  readonly backend?: 'legacy';
   /** nft table family (ip, ip6, inet) of an nftables base chain. */
   readonly family?: string;
   readonly table: string;
@@ -30,12 +32,15 @@ interface EventLike {
   readonly chain: string;
   readonly language?: 'nftables';
   readonly family?: string;
+  readonly backend?: 'legacy';
   readonly verdict: string;
   readonly kind: 'rule' | 'policy';
 }
 
 const sameTable = (e: EventLike, en: HookEntry): boolean =>
-  en.lang === 'iptables' ? e.language === undefined && e.table === en.table : e.language === 'nftables' && e.table === en.entry.table.name && e.family === en.entry.table.family;
+  en.lang === 'iptables'
+    ? e.language === undefined && e.table === en.table && (e.backend === 'legacy') === (en.legacy === true)
+    : e.language === 'nftables' && e.table === en.entry.table.name && e.family === en.entry.table.family;
 const baseChainOf = (en: HookEntry, hook: Hook): string => (en.lang === 'iptables' ? hook : en.entry.chain.name);
 
 /**
@@ -67,11 +72,12 @@ export function listBaseChains(events: readonly EventLike[], entriesAt: (hook: H
       runs.push({
         hook: e.hook,
         language: current.lang,
+        ...(current.lang === 'iptables' && current.legacy ? { backend: 'legacy' as const } : {}),
         ...(current.lang === 'nftables' ? { family: current.entry.table.family } : {}),
         table: e.table,
         chain: e.chain,
         priority: current.priority,
-        owner: ownerOfTable(current.lang, e.table, backend),
+        owner: ownerOfTable(current.lang, e.table, current.lang === 'iptables' && current.legacy ? 'legacy' : backend),
         verdict: e.verdict,
         byPolicy: false,
       });

@@ -88,7 +88,7 @@ interface OutcomeLike {
   readonly disposition: string;
   readonly reason: string;
   readonly packet: Record<string, unknown>;
-  readonly events: readonly { table: string; chain: string; kind: string; rule: number | null; text: string; verdict: string; changes?: readonly string[]; language?: 'nftables'; family?: string }[];
+  readonly events: readonly { table: string; chain: string; kind: string; rule: number | null; text: string; verdict: string; changes?: readonly string[]; language?: 'nftables'; family?: string; backend?: 'legacy' }[];
   readonly nearMisses: readonly { table: string; chain: string; rule: number; target: string; failed: string }[];
 }
 
@@ -102,13 +102,13 @@ export interface ExplainContext {
 
 /** A base chain as it reads in a sentence: nft ones with their family and table, as `nft` names them. */
 function baseChainName(b: BaseChainRun): string {
-  return b.language === 'nftables' ? `the nft chain ${b.family} ${b.table} ${b.chain}` : `the iptables ${b.table} ${b.chain} chain`;
+  return b.language === 'nftables' ? `the nft chain ${b.family} ${b.table} ${b.chain}` : `the ${b.backend === 'legacy' ? 'iptables-legacy' : 'iptables'} ${b.table} ${b.chain} chain`;
 }
 
 export function explainOutcome(o: OutcomeLike, ctx: ExplainContext, baseChains: readonly BaseChainRun[] = []): Explanation {
   const last = o.events[o.events.length - 1];
   const where = (e: NonNullable<typeof last>) => {
-    const chain = e.language === 'nftables' ? `nft ${e.family} ${e.table} ${e.chain}` : `${e.table} ${e.chain}`;
+    const chain = e.language === 'nftables' ? `nft ${e.family} ${e.table} ${e.chain}` : `${e.backend === 'legacy' ? 'iptables-legacy ' : ''}${e.table} ${e.chain}`;
     return e.kind === 'policy' ? `the ${chain} policy ${e.verdict}` : `${chain} rule ${e.rule} (${e.text})`;
   };
   const changes = o.events.flatMap((e) => (e.changes ?? []).map((c) => `${c} — ${e.table} ${e.chain} rule ${e.rule}`));
@@ -146,13 +146,16 @@ export function explainOutcome(o: OutcomeLike, ctx: ExplainContext, baseChains: 
       summary = `The outcome ${node}is unknown: ${o.reason}.`;
   }
   const decider = baseChains.find((b) => b.decided);
-  const overridden = decider ? baseChains.filter((b) => b.hook === decider.hook && b !== decider && b.language === 'nftables' && b.verdict === 'accept') : [];
+  // Another owner's accept (an nft chain's, or the other iptables backend's) that did not stop the drop.
+  // (An iptables chain's default ACCEPT policy is not worth naming.)
+  const otherOwner = (b: BaseChainRun): boolean => b.language === 'nftables' || (!b.byPolicy && (b.language !== decider?.language || b.backend !== decider.backend));
+  const overridden = decider ? baseChains.filter((b) => b.hook === decider.hook && b !== decider && otherOwner(b) && (b.verdict === 'accept' || b.verdict === 'ACCEPT')) : [];
   if (decider && overridden.length) {
     // nftables: an accept ends only its own base chain; every other base chain at the hook still runs.
-    origin = `${overridden.map((b) => `${baseChainName(b)} (${b.owner}) accepted the packet`).join('; ')}, but in nftables an accept ends only its own base chain: ${baseChainName(decider)} (${decider.owner}, priority ${decider.priority}) at the same ${decider.hook} hook still ran and dropped it.`;
+    origin = `${overridden.map((b) => `${baseChainName(b)} (${b.owner}) accepted the packet`).join('; ')}, but ${overridden.some((b) => b.language === 'nftables') ? 'in nftables ' : ''}an accept ends only its own base chain: ${baseChainName(decider)} (${decider.owner}, priority ${decider.priority}) at the same ${decider.hook} hook still ran and dropped it.`;
     const inIf = p.inInterface ? ` -i ${p.inInterface}` : '';
     const outIf = p.outInterface ? ` -o ${p.outInterface}` : '';
-    if (decider.language === 'iptables') fix = [`iptables -t ${decider.table} -I ${decider.chain}${inIf}${outIf}${p.dst ? ` -d ${p.dst}` : ''} -j ACCEPT`];
+    if (decider.language === 'iptables') fix = [`${decider.backend === 'legacy' ? 'iptables-legacy' : 'iptables'} -t ${decider.table} -I ${decider.chain}${inIf}${outIf}${p.dst ? ` -d ${p.dst}` : ''} -j ACCEPT`];
     else fix = [`nft insert rule ${decider.family} ${decider.table} ${decider.chain}${p.inInterface ? ` iifname "${p.inInterface}"` : ''}${p.outInterface ? ` oifname "${p.outInterface}"` : ''} accept`];
   } else if (last?.kind === 'policy' && last.verdict === 'DROP' && last.table === 'filter' && last.chain === 'FORWARD' && ctx.filterChains.has('DOCKER-USER')) {
     origin = 'Docker sets the filter FORWARD policy to DROP (since Docker 1.13); traffic that Docker did not set up, such as pod traffic between nodes, falls through to it.';

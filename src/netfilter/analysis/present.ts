@@ -23,7 +23,7 @@ export function traceToJson(r: TraceResult): TraceJson {
 const pct = (p: number | null): string => (p === null ? 'unknown probability' : `${(p * 100).toFixed(p * 100 % 1 === 0 ? 0 : 2)}%`);
 
 export function formatEvent(e: TraceEvent): string {
-  const where = e.language === 'nftables' ? `nft ${e.family} ${e.table} ${e.chain}` : `${e.table.padEnd(6)} ${e.chain}`;
+  const where = e.language === 'nftables' ? `nft ${e.family} ${e.table} ${e.chain}` : e.backend === 'legacy' ? `iptables-legacy ${e.table} ${e.chain}` : `${e.table.padEnd(6)} ${e.chain}`;
   const head = e.kind === 'policy' ? `${where} (policy)` : `${where} #${e.rule}${e.handle !== undefined ? ` (handle ${e.handle})` : ''}`;
   const lines = [`  ${head.padEnd(44)} → ${e.verdict}`];
   if (e.kind === 'rule') lines.push(`      ${e.text}`);
@@ -51,10 +51,10 @@ export function formatTraceText(r: TraceResult | TraceJson): string {
     if (o.events.length === 0) out.push('  (no rule or policy was reached)');
     // With native nft tables, the order of the base chains is the story: say it (iptables-only text is unchanged).
     const runs = (o as { baseChains?: readonly BaseChainRun[] }).baseChains ?? [];
-    if (runs.some((b) => b.language === 'nftables')) {
+    if (runs.some((b) => b.language === 'nftables' || b.backend === 'legacy')) {
       out.push('  base chains:');
       for (const b of runs) {
-        const name = b.language === 'nftables' ? `nft ${b.family} ${b.table} ${b.chain}` : `iptables ${b.table} ${b.chain}`;
+        const name = b.language === 'nftables' ? `nft ${b.family} ${b.table} ${b.chain}` : `${b.backend === 'legacy' ? 'iptables-legacy' : 'iptables'} ${b.table} ${b.chain}`;
         out.push(`    ${b.hook.padEnd(11)} ${String(b.priority).padStart(4)}  ${name} (${b.owner}) → ${b.verdict}${b.decided ? '  ← decided' : ''}`);
       }
     }

@@ -16,6 +16,8 @@ export interface ClusterNode {
   readonly host: Host;
   /** The node's native nftables ruleset (kube-proxy in nftables mode, Docker 29, firewalld...), if any. */
   readonly nftables?: NftRuleset;
+  /** iptables-legacy tables in use besides `ruleset` (an iptables-nft dump), if any. */
+  readonly legacy?: Ruleset;
 }
 
 export interface ClusterHop {
@@ -92,7 +94,7 @@ export function traceCluster(nodes: readonly ClusterNode[], start: string, packe
       return;
     }
     const node = byName.get(nodeName)!;
-    const result = tracePacket(node.ruleset, p, { host: node.host, explain: options.explain ?? true, node: node.name, ...(node.nftables ? { nftables: node.nftables } : {}) });
+    const result = tracePacket(node.ruleset, p, { host: node.host, explain: options.explain ?? true, node: node.name, ...(node.nftables ? { nftables: node.nftables } : {}), ...(node.legacy ? { legacy: node.legacy } : {}) });
     for (const w of result.warnings) warnings.add(`${node.name}: ${w}`);
     for (const outcome of result.outcomes) {
       const pathHops = [...hops, { node: node.name, inInterface: p.inInterface, outcome }];

@@ -12,10 +12,12 @@ export interface NodeRulesets {
   readonly iptables?: Ruleset;
   /** The node's native nftables tables (`nft -j list ruleset`). */
   readonly nftables?: NftRuleset;
+  /** iptables-legacy tables of the packet's family in use besides `iptables` (an iptables-nft dump): both backends run. */
+  readonly legacy?: Ruleset;
 }
 
 /** Traces a packet through every base chain of the node, iptables' and native nft ones, in the kernel's order. */
-export function traceNode(rulesets: NodeRulesets, packet: Packet, options: Omit<TraceOptions, 'nftables'> & { host?: Host } = {}): TraceResult {
+export function traceNode(rulesets: NodeRulesets, packet: Packet, options: Omit<TraceOptions, 'nftables' | 'legacy'> & { host?: Host } = {}): TraceResult {
   const iptables: Ruleset = rulesets.iptables ?? { family: packet.family, tables: [] };
-  return tracePacket(iptables, packet, { ...options, ...(rulesets.nftables ? { nftables: rulesets.nftables } : {}) });
+  return tracePacket(iptables, packet, { ...options, ...(rulesets.nftables ? { nftables: rulesets.nftables } : {}), ...(rulesets.legacy ? { legacy: rulesets.legacy } : {}) });
 }

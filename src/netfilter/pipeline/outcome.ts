@@ -1,5 +1,5 @@
 // What a trace returns: outcomes, events, near misses; and its options.
-import type { TableName } from '../iptables/model.ts';
+import type { Ruleset, TableName } from '../iptables/model.ts';
 import type { Host } from './host.ts';
 import type { Packet } from './packet.ts';
 import type { Hook } from './context.ts';
@@ -21,6 +21,8 @@ export interface TraceEvent {
   readonly family?: string;
   /** nft rule handle of an nftables rule event. */
   readonly handle?: number;
+  /** `legacy` on events of iptables-legacy tables traced next to iptables-nft ones (both backends in use). */
+  readonly backend?: 'legacy';
   readonly chain: string;
   readonly kind: 'rule' | 'policy';
   readonly rule: number | null;
@@ -69,6 +71,11 @@ export interface TraceOptions {
   readonly node?: string;
   /** The node's native nftables ruleset: its base chains join the hooks by priority. */
   readonly nftables?: NftRuleset;
+  /**
+   * iptables-legacy tables in use next to the main ruleset's iptables-nft ones (a node with both
+   * backends): they run too, at the legacy backend's priorities.
+   */
+  readonly legacy?: Ruleset;
 }
 
 /** A rule on the path that would have decided differently but for one condition. */

@@ -5,11 +5,11 @@ import type { Ruleset } from '../iptables/model.ts';
 import { formatIp, isMulticast, type Ip } from './addr.ts';
 import { assumeAddress, assumedHost, findInterface, lookupRoute, routeLocalnetOn, type Host, type RouteDecision } from './host.ts';
 import { packetToJson, type Packet } from './packet.ts';
-import { compileRuleset, type CompiledRuleset } from '../iptables/eval/compile.ts';
+import { compileRuleset } from '../iptables/eval/compile.ts';
 import type { Hook } from './context.ts';
 import { notNew, untrackedByConntrack, type CtOverride } from './conntrack.ts';
 import { explainOutcome } from '../analysis/explain.ts';
-import { compileNftCached, type CompiledNft } from '../nftables/eval/compile.ts';
+import { compileNftCached } from '../nftables/eval/compile.ts';
 import type { ForkRequest } from '../nftables/eval/exprs.ts';
 import { runNftEntry } from './nft-entry.ts';
 import { entriesOf, pipelineFor, tieWarnings, type Pipeline } from './hooks.ts';
@@ -21,9 +21,10 @@ import type { Disposition, FinalVerdict, TraceOptions, TraceOutcome, TraceResult
 export * from './outcome.ts';
 
 /** With iptables-legacy the nat table itself pulls in conntrack; nft ct expressions and nat chains do too. */
-function conntrackActive(host: Host, compiled: CompiledRuleset, nft?: CompiledNft): boolean {
+function conntrackActive(host: Host, pipe: Pipeline): boolean {
   if (host.conntrack !== undefined) return host.conntrack;
-  return compiled.conntrack || nft?.conntrack === true || ((host.backend ?? 'nft') === 'legacy' && compiled.tables.has('nat'));
+  const { compiled, nft, legacy } = pipe;
+  return compiled.conntrack || nft?.conntrack === true || ((host.backend ?? 'nft') === 'legacy' && compiled.tables.has('nat')) || (legacy !== undefined && (legacy.conntrack || legacy.tables.has('nat')));
 }
 
 /** A value an nft rule needs is not known: one path per option, each running the rule again with its choice fixed. */
@@ -139,9 +140,11 @@ export function tracePacket(ruleset: Ruleset, input: Packet, options: TraceOptio
   }
   const nft = options.nftables ? compileNftCached(options.nftables, packet.family, tableNames(ruleset, packet.family)) : undefined;
   for (const w of nft?.warnings ?? []) warnings.add(w);
-  const pipe = pipelineFor(compiled, nft);
+  if (options.legacy && options.legacy.family !== packet.family) warnings.add(`packet is ${packet.family} but the iptables-legacy ruleset is ${options.legacy.family}`);
+  const legacy = options.legacy && options.legacy.family === packet.family ? compileRuleset(options.legacy, 'legacy') : undefined;
+  const pipe = pipelineFor(compiled, nft, legacy);
   for (const w of tieWarnings(pipe, host.backend ?? 'nft')) warnings.add(w);
-  const conntrack = conntrackActive(host, compiled, nft);
+  const conntrack = conntrackActive(host, pipe);
   const ct = conntrack ? conntrackOverride(packet) : undefined;
   if (ct) {
     baseAssumptions.push(`state ${packet.state} asked for, but ${ct.why}`);
@@ -221,7 +224,9 @@ function runPath(s: PathState, pipe: Pipeline, work: PathState[], outcomes: Trac
         const hook = s.phase;
         const backend = s.host.backend ?? 'nft';
         const { list: entries, nat: hookHasNat } = entriesOf(pipe, hook, backend);
-        const conntrack = conntrackActive(s.host, compiled, pipe.nft);
+        const conntrack = conntrackActive(s.host, pipe);
+        // With more than one owner of nat chains at a hook, the first to bind a mapping ends the hook's NAT.
+        const sharedNat = pipe.nft !== undefined || pipe.legacy !== undefined;
         while (s.tableIdx < entries.length) {
           const en = entries[s.tableIdx]!;
           if (en.lang === 'iptables') {
@@ -231,10 +236,10 @@ function runPath(s: PathState, pipe: Pipeline, work: PathState[], outcomes: Trac
               continue;
             }
             const bound = natBound(s, hook);
-            const end = runTable(s, compiled, table, hook, work, warnings);
+            const end = runTable(s, en.legacy ? pipe.legacy! : compiled, table, hook, work, warnings);
             s.frames = null;
             // Once a nat chain at a hook binds a mapping, the hook's other nat chains are not consulted.
-            if (table === 'nat' && (!pipe.nft || natBound(s, hook) !== bound)) s.conn = isNatManip(hook) === 'dst' ? { ...s.conn, natDst: true } : { ...s.conn, natSrc: true };
+            if (table === 'nat' && (!sharedNat || natBound(s, hook) !== bound)) s.conn = isNatManip(hook) === 'dst' ? { ...s.conn, natDst: true } : { ...s.conn, natSrc: true };
             if (end.kind === 'final') return finish(s, outcomes, end);
             s.tableIdx++;
             continue;
@@ -255,7 +260,7 @@ function runPath(s: PathState, pipe: Pipeline, work: PathState[], outcomes: Trac
           s.tableIdx++;
         }
         // The hook's nat chains have all run without a mapping: the kernel binds a null one.
-        if (conntrack && pipe.nft && hookHasNat) {
+        if (conntrack && sharedNat && hookHasNat) {
           s.conn = isNatManip(hook) === 'dst' ? { ...s.conn, natDst: true } : { ...s.conn, natSrc: true };
         }
         s.tableIdx = 0;

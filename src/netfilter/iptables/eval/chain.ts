@@ -6,7 +6,7 @@ import type { EvalContext, Hook } from '../../pipeline/context.ts';
 import { applyExtension, type TargetEffect } from './targets.ts';
 import { describeMismatch } from '../../analysis/explain.ts';
 import { clone, fork, MAX_DEPTH, MAX_ENTRIES, MAX_WORK, NFT_JUMP_STACK_SIZE, type ChainEnd, type Frame, type PathState } from '../../pipeline/path.ts';
-import type { NearMiss } from '../../pipeline/outcome.ts';
+import type { NearMiss, TraceEvent } from '../../pipeline/outcome.ts';
 
 export function runTable(s: PathState, compiled: CompiledRuleset, table: TableName, hook: Hook, work: PathState[], warnings: Set<string>): ChainEnd {
   const chains = compiled.tables.get(table)!;
@@ -78,7 +78,7 @@ function enter(chain: CompiledChain, s: PathState, table: TableName, hook: Hook)
 }
 
 function ruleEvent(s: PathState, cr: CompiledRule, chain: CompiledChain, hook: Hook, verdict: string, changes?: readonly string[]): void {
-  s.events.push({
+  const event: TraceEvent = {
     table: chain.table,
     chain: chain.chain.name,
     kind: 'rule',
@@ -88,12 +88,14 @@ function ruleEvent(s: PathState, cr: CompiledRule, chain: CompiledChain, hook: H
     hook,
     line: cr.rule.line,
     ...(changes && changes.length ? { changes } : {}),
-  });
+  };
+  s.events.push(chain.backend ? { ...event, backend: chain.backend } : event);
 }
 
 function applyPolicy(s: PathState, base: CompiledChain, hook: Hook): ChainEnd {
   const policy = base.chain.policy === 'DROP' ? 'DROP' : 'ACCEPT';
-  s.events.push({ table: base.table, chain: base.chain.name, kind: 'policy', rule: null, text: '', verdict: policy, hook });
+  const event: TraceEvent = { table: base.table, chain: base.chain.name, kind: 'policy', rule: null, text: '', verdict: policy, hook };
+  s.events.push(base.backend ? { ...event, backend: base.backend } : event);
   if (base.chain.policy === 'UNKNOWN') s.assumptions.push(`policy of ${base.table}/${base.chain.name} unknown; assumed ACCEPT`);
   s.frames = null;
   if (policy === 'DROP') return { kind: 'final', verdict: 'DROP', disposition: 'DROPPED', reason: `policy DROP of ${base.table}/${base.chain.name}` };

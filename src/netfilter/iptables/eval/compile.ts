@@ -18,6 +18,8 @@ export interface CompiledRule {
 
 export interface CompiledChain {
   readonly table: TableName;
+  /** Set on the chains of an iptables-legacy ruleset traced next to an iptables-nft one (its events say so). */
+  readonly backend?: 'legacy';
   readonly chain: Chain;
   readonly rules: readonly CompiledRule[];
   /** Rule indexes to visit for a packet; absent when every rule must be visited. */
@@ -26,6 +28,8 @@ export interface CompiledChain {
 
 export interface CompiledRuleset {
   readonly ruleset: Ruleset;
+  /** See CompiledChain.backend. */
+  readonly backend?: 'legacy';
   readonly tables: ReadonlyMap<TableName, ReadonlyMap<string, CompiledChain>>;
   /** Whether any rule needs connection tracking (see usesConntrack). */
   readonly conntrack: boolean;
@@ -52,6 +56,7 @@ export function usesConntrack(ruleset: Ruleset): boolean {
 }
 
 const cache = new WeakMap<Ruleset, CompiledRuleset>();
+const legacyCache = new WeakMap<Ruleset, CompiledRuleset>();
 
 /** Chains at least this long get a dispatch index. */
 const INDEX_MIN_RULES = 32;
@@ -155,9 +160,9 @@ function compileRule(chain: string, rule: Rule, family: Ruleset['family']): Comp
   };
 }
 
-function compileChain(table: TableName, c: Chain, family: Ruleset['family']): CompiledChain {
+function compileChain(table: TableName, c: Chain, family: Ruleset['family'], backend: 'legacy' | undefined): CompiledChain {
   const candidates = buildIndex(c.rules);
-  return { table, chain: c, rules: c.rules.map((r) => compileRule(c.name, r, family)), ...(candidates ? { candidates } : {}) };
+  return { table, chain: c, rules: c.rules.map((r) => compileRule(c.name, r, family)), ...(candidates ? { candidates } : {}), ...(backend ? { backend } : {}) };
 }
 
 /**
@@ -173,6 +178,7 @@ class LazyChains implements ReadonlyMap<string, CompiledChain> {
     private readonly table: TableName,
     chains: readonly Chain[],
     private readonly family: Ruleset['family'],
+    private readonly backend: 'legacy' | undefined,
   ) {
     for (const c of chains) this.#source.set(c.name, c);
   }
@@ -182,7 +188,7 @@ class LazyChains implements ReadonlyMap<string, CompiledChain> {
     if (done) return done;
     const chain = this.#source.get(name);
     if (!chain) return undefined;
-    const compiled = compileChain(this.table, chain, this.family);
+    const compiled = compileChain(this.table, chain, this.family, this.backend);
     this.#compiled.set(name, compiled);
     return compiled;
   }
@@ -216,12 +222,14 @@ class LazyChains implements ReadonlyMap<string, CompiledChain> {
   }
 }
 
-export function compileRuleset(ruleset: Ruleset): CompiledRuleset {
-  const hit = cache.get(ruleset);
+/** Compiles a ruleset once; `backend: 'legacy'` for iptables-legacy tables traced next to iptables-nft ones. */
+export function compileRuleset(ruleset: Ruleset, backend?: 'legacy'): CompiledRuleset {
+  const byBackend = backend ? legacyCache : cache;
+  const hit = byBackend.get(ruleset);
   if (hit) return hit;
   const tables = new Map<TableName, ReadonlyMap<string, CompiledChain>>();
-  for (const t of ruleset.tables) tables.set(t.name, new LazyChains(t.name, t.chains, ruleset.family));
-  const compiled = { ruleset, tables, conntrack: usesConntrack(ruleset) };
-  cache.set(ruleset, compiled);
+  for (const t of ruleset.tables) tables.set(t.name, new LazyChains(t.name, t.chains, ruleset.family, backend));
+  const compiled = { ruleset, tables, conntrack: usesConntrack(ruleset), ...(backend ? { backend } : {}) };
+  byBackend.set(ruleset, compiled);
   return compiled;
 }

@@ -10,7 +10,7 @@ import { FIXTURES } from '../support/paths.ts';
 import { DOCKER29_NFT, DOCKER_CLIENT, DOCKER_HOST, iptablesForward } from '../support/stories.ts';
 
 const V1 = '/api/v1';
-type Outcome = { disposition: string; events: { language?: string; table: string; chain: string; verdict: string }[]; baseChains: { hook: string; language: string; table: string; chain: string; owner: string; verdict: string; decided: boolean }[]; explanation: { origin?: string } };
+type Outcome = { disposition: string; events: { language?: string; backend?: string; table: string; chain: string; verdict: string }[]; baseChains: { hook: string; language: string; backend?: string; table: string; chain: string; owner: string; verdict: string; decided: boolean }[]; explanation: { origin?: string } };
 
 describe('traces of a node with iptables and nft rulesets', () => {
   let api: TestApi;

@@ -267,12 +267,36 @@ describe('nftables reads: tables, chains, rules, counters', () => {
     assert.equal(ipt.body.rules[0].counters.packets, 2);
   });
 
-  it('searches nft rules by table, chain, comment and target; other filters are a 400', async () => {
+  it('searches nft rules by table, chain, comment, target, address, port and protocol; a bad address is a 400', async () => {
     const drops = await api.request.get(`${V1}/nodes/r1/rules`).query({ family: 'nft', target: 'drop' }).expect(200);
     assert.deepEqual(drops.body.rules.map((r: { table: string; chain: string; position: number }) => `${r.table}/${r.chain}/${r.position}`), ['inet firewalld/filter_INPUT_ZONES/1']);
     const jumps = await api.request.get(`${V1}/nodes/r1/rules`).query({ family: 'nft', target: 'filter_INPUT_ZONES', table: 'inet firewalld', chain: 'filter_*' }).expect(200);
     assert.equal(jumps.body.rules.length, 1);
-    await api.request.get(`${V1}/nodes/r1/rules`).query({ family: 'nft', ip: '192.0.2.1' }).expect(400);
+    const ssh = await api.request.get(`${V1}/nodes/r1/rules`).query({ family: 'nft', port: 22, proto: 'tcp' }).expect(200);
+    assert.deepEqual(ssh.body.rules.map((r: { chain: string; text: string }) => `${r.chain}: ${r.text}`), ['filter_INPUT: tcp dport 22 counter packets 4 bytes 240 accept']);
+    const bad = await api.request.get(`${V1}/nodes/r1/rules`).query({ family: 'nft', ip: '10.0.0.300' }).expect(400);
+    assert.match(bad.body.detail, /"10\.0\.0\.300" is not an IPv4 or IPv6 address/);
+    await api.request.get(`${V1}/nodes/r1/rules`).query({ ip: 'nope' }).expect(400);
+  });
+});
+
+describe('rule search in kube-proxy\'s nftables mode', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await startApi();
+    const nft = await readFile(join(FIXTURES, 'nft', 'kube-proxy-mini.json'), 'utf8');
+    await api.request.post(`${V1}/nodes/kp/dumps`).send({ nft }).expect(201);
+  });
+  after(async () => api.close());
+
+  it('finds a Service\'s rules by its cluster IP, by port and by name, as nft prints them', async () => {
+    const byIp = await api.request.get(`${V1}/nodes/kp/rules`).query({ family: 'nft', ip: '203.0.113.80', port: 80 }).expect(200);
+    assert.deepEqual(byIp.body.rules.map((r: { table: string; chain: string; position: number }) => `${r.table} ${r.chain} #${r.position}`), ['ip kube-proxy services #1', 'ip kube-proxy service-ULMVA6XW-default/web/tcp/http #1']);
+    assert.match(byIp.body.rules[0].text, /vmap @service-ips/);
+    const dns = await api.request.get(`${V1}/nodes/kp/rules`).query({ family: 'nft', service: 'kube-system/kube-dns' }).expect(200);
+    assert.deepEqual(dns.body.rules.map((r: { chain: string }) => r.chain), ['service-endpoints-check']);
+    const web = await api.request.get(`${V1}/nodes/kp/rules`).query({ family: 'nft', service: 'default/web', target: 'dnat' }).expect(200);
+    assert.equal(web.body.rules.length, 2);
   });
 });
 

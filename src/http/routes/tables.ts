@@ -8,16 +8,19 @@ import {
   referencesTo,
   renderChainListing,
   renderRule,
+  parseIp,
+  searchNftRules,
   searchRules,
   summarizeChains,
   type Counters,
+  type NftRuleFilter,
   type Rule,
   type TableName,
 } from '../../netfilter/index.ts';
 import { NotFoundError } from '../../store/index.ts';
 import { loadNodeRuleset } from '../ruleset.ts';
 import { listNodeServices, nodeFindings } from '../services.ts';
-import { findNftTable, isNftTableName, jumpTargets, loadNftVersion, nftRuleJson, nftTableName, printNftChain, summarizeNftChains } from '../nft-reads.ts';
+import { findNftTable, isNftTableName, loadNftVersion, nftRuleJson, nftTableName, printNftChain, summarizeNftChains } from '../nft-reads.ts';
 import { HttpProblem } from '../plugins/errors.ts';
 import {
   ChainDetailSchema,
@@ -52,26 +55,13 @@ const READ = { scope: 'read' } as const;
 
 const tables: FastifyPluginAsyncTypebox = async (app) => {
   /** Rule search in the node's nft version: by table (`inet firewalld`), chain (trailing `*`: a prefix), comment, target (a verdict or the chain a rule jumps to). */
-  const searchNftRules = async (node: string, q: { dump?: number; service?: string; ip?: string; port?: number; proto?: string; target?: string; chain?: string; comment?: string; table?: string }) => {
-    const unsupported = (['service', 'ip', 'port', 'proto'] as const).filter((k) => q[k] !== undefined);
-    if (unsupported.length) throw new HttpProblem(400, 'bad-request', `${unsupported.join(', ')}: not supported for nft rulesets yet; use table, chain, comment or target`, { errors: unsupported.map((k) => ({ path: `/${k}`, message: 'not supported with family=nft' })) });
+  const findNftRules = async (node: string, q: NftRuleFilter & { dump?: number }) => {
     const { ruleset, dump } = await loadNftVersion(app, node, q.dump ?? 'latest');
-    const chainOk = (name: string) => q.chain === undefined || (q.chain.endsWith('*') ? name.startsWith(q.chain.slice(0, -1)) : name === q.chain);
-    const rules = [];
-    for (const t of ruleset.tables) {
-      const tname = nftTableName(t);
-      if (q.table !== undefined && q.table !== tname) continue;
-      for (const c of t.chains) {
-        if (!chainOk(c.name)) continue;
-        for (const r of c.rules) {
-          if (q.comment !== undefined && !(r.comment ?? '').includes(q.comment)) continue;
-          const target = q.target;
-          if (target !== undefined && !jumpTargets(r).includes(target) && !r.stmts.some((s) => s.kind === 'verdict' && s.verdict === target.toLowerCase())) continue;
-          const j = nftRuleJson(r);
-          rules.push({ table: tname, chain: c.name, position: r.position, line: j.line, text: j.text, raw: j.raw, counters: j.counters });
-        }
-      }
-    }
+    const { dump: _dump, ...filter } = q;
+    const rules = searchNftRules(ruleset, filter).map(({ table, chain, rule }) => {
+      const j = nftRuleJson(rule);
+      return { table: nftTableName(table), chain: chain.name, position: rule.position, line: j.line, text: j.text, raw: j.raw, counters: j.counters };
+    });
     return { dump: dump.id, rules };
   };
 
@@ -204,7 +194,7 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['query'],
         operationId: 'searchRules',
         summary: 'Search rules',
-        description: 'Filters combine with AND. `ip` matches rules whose source/destination CIDRs, ranges or NAT targets contain the address; `service` matches the kube-proxy rules of a Service port (`ns/name` or `ns/name:port`). `?family=nft` searches the node\'s nft ruleset by `table` (`inet firewalld`), `chain`, `comment` and `target` (a verdict such as `drop`, or the chain a rule jumps or goes to); the other filters are a 400 there for now.',
+        description: 'Filters combine with AND. `ip` matches rules whose source/destination CIDRs, ranges or NAT targets contain the address; `service` matches the kube-proxy rules of a Service port (`ns/name` or `ns/name:port`). `?family=nft` searches the node\'s nft ruleset the same way: `table` as nft names it (`inet firewalld`), `target` a verdict such as `drop` or the chain a rule jumps or goes to (through verdict maps too); `ip`, `port` and `proto` match what a rule compares (directly, in an anonymous set, or in a named set or map of its table: kube-proxy\'s `service-ips` map mentions every Service address) and what its NAT rewrites to; `service` the chains kube-proxy\'s nftables mode made for the Service and the rules that lead there. A value that is not an address is a 400.',
         params: NodeParamsSchema,
         querystring: RuleSearchQuerySchema,
         response: { 200: jsonResponse('Matching rules in dump order', ref(RuleSearchResultSchema)), ...problemResponses(400, 404) },
@@ -212,7 +202,8 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query;
-      if (q.family === 'nft') return searchNftRules(request.params.node, q);
+      if (q.ip !== undefined && !parseIp(q.ip)) throw new HttpProblem(400, 'bad-request', `ip: "${q.ip}" is not an IPv4 or IPv6 address`, { errors: [{ path: '/ip', message: 'not an IP address' }] });
+      if (q.family === 'nft') return findNftRules(request.params.node, q);
       const { ruleset, dump } = await load(request.params.node, { ...(q.dump !== undefined ? { dump: q.dump } : {}), ...(q.family ? { family: q.family } : {}) });
       const hits = searchRules(ruleset, {
         ...(q.service ? { service: q.service } : {}),

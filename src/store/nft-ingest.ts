@@ -9,7 +9,14 @@
 // (added by packets, e.g. kube-proxy's session affinity). The canonical text
 // leaves them out so they never make a new version; the uploaded text keeps
 // them (`/raw`, and the counters the read routes show).
-import { parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRuleset, type NftDiagnostic, type NftRuleset } from '../netfilter/index.ts';
+//
+// One ruleset is one version whether it came as `nft -j list ruleset` or as
+// `nft list ruleset`: the printer spells both the way nft lists them, a set
+// updated from the packet path is dynamic in both (the JSON of nft 1.0.6
+// drops the flag), and the comments of tables and chains and sets' auto-merge,
+// which that JSON does not carry, are left out of the canonical text (the
+// uploaded text keeps them).
+import { parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRuleset, packetUpdatedSets, isDynamicSet, type NftDiagnostic, type NftRuleset } from '../netfilter/index.ts';
 import { DumpParseError, type Problem } from './errors.ts';
 import { sha256Hex } from './hash.ts';
 import type { PreparedDump, RulesetStats } from './ingest.ts';
@@ -71,9 +78,11 @@ function without(value: unknown, drop: (o: Record<string, unknown>) => readonly 
 
 /** The ruleset without live values (see the file comment). */
 export function stripNftLiveValues(ruleset: NftRuleset): NftRuleset {
-  const tables = ruleset.tables.map((t) => ({
+  const tables = ruleset.tables.map(({ comment: _comment, ...t }) => ({
     ...t,
-    sets: t.sets.map((s) => (s.flags.includes('dynamic') ? { ...s, elements: [] } : s)),
+    chains: t.chains.map(({ comment: _c, ...c }) => c),
+    // auto-merge only says how nft merges elements it is given: not in nft -j's output, not in the canonical text
+    sets: t.sets.map(({ autoMerge: _merge, ...s }) => (isDynamicSet(s, packetUpdatedSets(t)) ? { ...s, flags: s.flags.includes('dynamic') ? s.flags : ['dynamic', ...s.flags], elements: [] } : s)),
     objects: t.objects.map((o) => {
       if (o.type === 'counter') return { ...o, props: {} };
       if (o.type === 'quota') {

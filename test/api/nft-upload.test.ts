@@ -260,7 +260,7 @@ describe('nftables reads: tables, chains, rules, counters', () => {
     const save = await api.request.get(path).query({ format: 'save' }).expect(200);
     assert.equal(save.text, 'ct state established,related accept\ntcp dport 22 counter packets 4 bytes 240 accept\njump filter_INPUT_ZONES\n');
     const listing = await api.request.get(path).query({ format: 'listing' }).expect(200);
-    assert.match(listing.text, /^table inet firewalld \{\n\tchain filter_INPUT \{\n\t\ttype filter hook input priority 10; policy accept;\n/);
+    assert.match(listing.text, /^table inet firewalld \{\n\tchain filter_INPUT \{\n\t\ttype filter hook input priority filter \+ 10; policy accept;\n/);
     assert.doesNotMatch(listing.text, /filter_INPUT_ZONES \{/);
     // The iptables chain route answers as before.
     const ipt = await api.request.get(`${V1}/nodes/r1/tables/filter/chains/INPUT`).expect(200);

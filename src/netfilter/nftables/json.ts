@@ -20,10 +20,10 @@ import type {
   NftVerdict,
 } from './model.ts';
 import { NFT_FAMILIES } from './model.ts';
-import { priorityText } from './priority.ts';
 import { printRule } from './print-stmt.ts';
 import { parseNftText } from './syntax/parse.ts';
 import { runSteps, type Steps } from '../steps.ts';
+import { BITMASK_TYPES, typeOf } from './eval/types.ts';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -225,8 +225,7 @@ function baseChainOf(o: Obj, family: NftFamily, warn: (code: string, message: st
   const priority = num(o['prio']) ?? 0;
   const policy = str(o['policy']) === 'drop' ? 'drop' : 'accept';
   const devices = strings(o['dev'] ?? o['devs'] ?? null);
-  const text = priorityText(family, priority);
-  return { type, hook, priority, policy, ...(text !== String(priority) ? { priorityText: text } : {}), ...(devices.length ? { devices } : {}) };
+  return { type, hook, priority, policy, ...(devices.length ? { devices } : {}) };
 }
 
 function readSet(kind: 'set' | 'map', o: Obj, line: number, warn: (code: string, message: string) => void): NftSet | undefined {
@@ -421,7 +420,7 @@ export function readStmt(v: Json, warn: (code: string, message: string) => void)
   switch (k) {
     case 'match': {
       const op = (str(o['op']) ?? '==') as NftMatchOp;
-      return { kind: 'match', op, left: readExpr(o['left'] ?? null, warn), right: readExpr(o['right'] ?? null, warn) };
+      return bitSetMatch({ kind: 'match', op, left: readExpr(o['left'] ?? null, warn), right: readExpr(o['right'] ?? null, warn) }, o);
     }
     case 'counter':
       if (typeof b === 'string') return { kind: 'counter', name: b };
@@ -445,7 +444,8 @@ export function readStmt(v: Json, warn: (code: string, message: string) => void)
         rate: num(o['rate']) ?? 0,
         per: str(o['per']) ?? 'second',
         ...(str(o['rate_unit']) ? { unit: str(o['rate_unit'])! } : {}),
-        ...(num(o['burst']) !== undefined ? { burst: num(o['burst'])! } : {}),
+        // nft -j spells out a packet rate's default burst (5), which `nft list` leaves out
+        ...(num(o['burst']) !== undefined && !(num(o['burst']) === 5 && str(o['rate_unit']) === undefined) ? { burst: num(o['burst'])! } : {}),
         over: o['inv'] === true,
       };
     case 'quota':
@@ -552,4 +552,32 @@ function jsonErrorPosition(text: string, err: Error): { line: number; column: nu
   const before = text.slice(0, pos);
   const line = before.split('\n').length;
   return { line, column: pos - before.lastIndexOf('\n') };
+}
+
+/** A bare JSON array of names (not a `{"set": ...}`) as nft's text writes a bit set's names (`syn,ack`), or null. */
+function flagsOf(e: NftExpr, raw: Json | undefined): NftExpr | null {
+  if (!Array.isArray(raw) || e.kind !== 'set' || !e.elements.length || !e.elements.every((el) => el.key.kind === 'literal' && typeof el.key.value === 'string' && el.data === undefined)) return null;
+  return { kind: 'flags', values: e.elements.map((el) => String((el.key as { value: string }).value)) };
+}
+
+const isBitSet = (e: NftExpr): boolean => BITMASK_TYPES.has(typeOf(e));
+
+/**
+ * JSON writes a bit set's names as an array (`"right": ["established", "related"]`
+ * with `in` or `==`; `{"&": [{"payload": "tcp flags"}, ["fin", "syn"]]}`) where
+ * `nft list` prints, and the text parser reads, a flag list (`ct state
+ * established,related`, `tcp flags fin,syn / fin,syn`): the same kernel
+ * expression, read into the same model.
+ */
+function bitSetMatch(m: Extract<NftStmt, { kind: 'match' }>, raw: Obj): NftStmt {
+  const { left, right } = m;
+  if (left.kind === 'binop' && left.op === '&' && isBitSet(left.left)) {
+    const rawLeft = isObj(raw['left']) ? raw['left']['&'] : undefined;
+    const mask = flagsOf(left.right, Array.isArray(rawLeft) ? rawLeft[1] : undefined);
+    const value = flagsOf(right, raw['right']);
+    return { ...m, left: mask ? { ...left, right: mask } : left, right: value ?? right };
+  }
+  if (!isBitSet(left)) return m;
+  const flags = flagsOf(right, raw['right']);
+  return flags && (m.op === 'in' || m.op === '==') ? { kind: 'match', op: 'implicit', left, right: flags } : m;
 }

@@ -213,3 +213,23 @@ export interface NftParseResult {
   readonly ruleset: NftRuleset;
   readonly diagnostics: readonly NftDiagnostic[];
 }
+
+/**
+ * The sets a table's rules add to or update from the packet path (`add @s { ... }`,
+ * `update @s { ... }`): dynamic whether or not their flags say so. nft gives
+ * them the `dynamic` flag, but `nft -j` 1.0.6 leaves it out of the JSON.
+ */
+export function packetUpdatedSets(table: NftTable): ReadonlySet<string> {
+  const out = new Set<string>();
+  const visit = (stmts: readonly NftStmt[]): void => {
+    for (const s of stmts) {
+      if (s.kind === 'setUpdate') out.add(s.set.replace(/^@/, ''));
+      else if (s.kind === 'verdict' && 'chain' in s && s.chain) for (const r of s.chain.rules) visit(r.stmts);
+    }
+  };
+  for (const c of table.chains) for (const r of c.rules) visit(r.stmts);
+  return out;
+}
+
+/** Whether a set's members come from packets (declared `dynamic`, or updated from the packet path). */
+export const isDynamicSet = (set: NftSet, updated: ReadonlySet<string>): boolean => set.flags.includes('dynamic') || updated.has(set.name);

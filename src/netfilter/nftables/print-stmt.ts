@@ -1,7 +1,8 @@
 // nft text of expressions and statements, as `nft list ruleset` writes them
 // (and as nft 1.0.6's `nft -f` accepts them).
-import type { NftElement, NftExpr, NftRule, NftStmt, NftVerdict } from './model.ts';
+import type { NftElement, NftExpr, NftFamily, NftRule, NftStmt, NftVerdict } from './model.ts';
 import { formatDuration } from './syntax/vocab.ts';
+import { BITMASK_TYPES, keyTypes, type NftType } from './eval/types.ts';
 
 export function quote(s: string): string {
   return `"${s}"`;
@@ -50,7 +51,8 @@ export function printExpr(e: NftExpr): string {
     case 'osf':
       return `osf ${e.ttl ? `ttl ${e.ttl} ` : ''}${e.key}`;
     case 'ipsec':
-      return ['ipsec', e.dir, e.spnum !== undefined ? `spnum ${e.spnum}` : '', e.family, e.key].filter(Boolean).join(' ');
+      // spnum 0 is the default, which nft lists as nothing (and nft -j spells out)
+      return ['ipsec', e.dir, e.spnum ? `spnum ${e.spnum}` : '', e.family, e.key].filter(Boolean).join(' ');
     case 'concat':
       return e.items.map((i) => (i.kind === 'binop' || i.kind === 'map' ? `(${printExpr(i)})` : printExpr(i))).join(' . ');
     case 'set':
@@ -84,8 +86,35 @@ function elemOptions(e: { timeout?: number; expires?: number; comment?: string; 
   return s;
 }
 
-export function printElement(el: NftElement, indent = ''): string {
-  const key = `${printExpr(el.key)}${elemOptions(el)}`;
+/**
+ * A value compared with a key of these types, spelled as nft lists it: interface
+ * names quoted (JSON gives them bare), set members and concatenations component
+ * by component. One ruleset then prints the same from `nft -j` and from `nft list`.
+ */
+/** Types whose names nft lists in quotes (`iifname "eth0"`, `meta iif "lo"`, `meta day "Monday"`, `ct helper "ftp"`). */
+const QUOTED_TYPES: ReadonlySet<string> = new Set(['ifname', 'iface_index', 'string', 'day', 'hour', 'ct_helper']);
+
+export function printValue(e: NftExpr, types: readonly (NftType | string)[] | undefined): string {
+  if (!types) return printExpr(e);
+  switch (e.kind) {
+    case 'literal':
+      return types.length === 1 && QUOTED_TYPES.has(types[0]!) && typeof e.value === 'string' && !e.value.startsWith('"') && !/^(\d+|exists|missing)$/.test(e.value) ? quote(e.value) : printExpr(e);
+    case 'concat':
+      return types.length === e.items.length ? e.items.map((i, n) => (i.kind === 'binop' || i.kind === 'map' ? `(${printExpr(i)})` : printValue(i, [types[n]!]))).join(' . ') : printExpr(e);
+    case 'set':
+      return e.elements.length ? `{ ${e.elements.map((x) => printElement(x, '', types)).join(', ')} }` : '{ }';
+    case 'elem':
+      return `${printValue(e.value, types)}${elemOptions(e)}`;
+    case 'prefix':
+    case 'range':
+      return printExpr(e);
+    default:
+      return printExpr(e);
+  }
+}
+
+export function printElement(el: NftElement, indent = '', types?: readonly (NftType | string)[]): string {
+  const key = `${printValue(el.key, types)}${elemOptions(el)}`;
   if (el.data === undefined) return key;
   return `${key} : ${isVerdict(el.data) ? printVerdict(el.data, indent) : printExpr(el.data)}`;
 }
@@ -123,18 +152,39 @@ function natTarget(s: Extract<NftStmt, { kind: 'nat' }>): string {
   return simple ? ` to ${addr}:${p}` : ` to ${addr} : ${p}`;
 }
 
-export function printStmt(s: NftStmt, indent = ''): string {
+/** The types nft prints a key's values by: the evaluator's, and the string-valued keys it does not type. */
+function displayTypes(e: NftExpr): readonly (NftType | string)[] {
+  if (e.kind === 'ct' && e.key === 'helper') return ['string'];
+  if (e.kind === 'meta' && (e.key === 'hour' || e.key === 'day')) return [e.key];
+  return keyTypes(e);
+}
+
+/** nft's default reject of a family (what a bare `reject` sends): listed as `reject`. */
+const DEFAULT_REJECT: Partial<Record<NftFamily, string>> = { ip: 'icmp', ip6: 'icmpv6', inet: 'icmpx', bridge: 'icmpx', netdev: 'icmpx' };
+
+function printMatch(s: Extract<NftStmt, { kind: 'match' }>): string {
+  // `tcp flags syn / syn,fin,rst`: nft's own spelling of (flags & mask) == value
+  if ((s.op === '==' || s.op === '!=') && s.left.kind === 'binop' && s.left.op === '&' && s.left.right.kind === 'flags' && (s.right.kind === 'flags' || s.right.kind === 'literal')) {
+    return `${printExpr(s.left.left)} ${s.op === '!=' ? '!= ' : ''}${printExpr(s.right)} / ${printExpr(s.left.right)}`;
+  }
+  const types = displayTypes(s.left);
+  const bitmask = types.length === 1 && BITMASK_TYPES.has(types[0] as NftType);
+  // `==` is nft's bare form, except after `&` and on a bit set compared with a value (the
+  // bare form tests for any bit); a set lookup is bare either way: `ct state { established, related }`.
+  const bare = s.op === 'implicit' || s.op === 'in' || (s.op === '==' && s.left.kind !== 'binop' && (!bitmask || s.right.kind === 'set' || s.right.kind === 'setRef'));
+  return bare ? `${printExpr(s.left)} ${printValue(s.right, types)}` : `${printExpr(s.left)} ${s.op} ${printValue(s.right, types)}`;
+}
+
+export function printStmt(s: NftStmt, indent = '', family?: NftFamily): string {
   switch (s.kind) {
     case 'match':
-      // `tcp flags syn / syn,fin,rst`: nft's own spelling of (flags & mask) == value
-      if ((s.op === '==' || s.op === '!=') && s.left.kind === 'binop' && s.left.op === '&' && s.left.right.kind === 'flags' && (s.right.kind === 'flags' || s.right.kind === 'literal')) {
-        return `${printExpr(s.left.left)} ${s.op === '!=' ? '!= ' : ''}${printExpr(s.right)} / ${printExpr(s.left.right)}`;
-      }
-      return s.op === 'implicit' || s.op === 'in' ? `${printExpr(s.left)} ${printExpr(s.right)}` : `${printExpr(s.left)} ${s.op} ${printExpr(s.right)}`;
+      return printMatch(s);
     case 'verdict':
       return printVerdict(s, indent);
-    case 'vmap':
-      return `${printExpr(s.key)} vmap ${s.data.kind === 'set' ? `{ ${s.data.elements.map((e) => printElement(e, indent)).join(', ')} }` : printExpr(s.data)}`;
+    case 'vmap': {
+      const types = keyTypes(s.key);
+      return `${printExpr(s.key)} vmap ${s.data.kind === 'set' ? `{ ${s.data.elements.map((e) => printElement(e, indent, types)).join(', ')} }` : printExpr(s.data)}`;
+    }
     case 'counter':
       if (s.name !== undefined) return `counter name ${literal(s.name)}`;
       return s.packets !== undefined ? `counter packets ${s.packets} bytes ${s.bytes ?? 0}` : 'counter';
@@ -148,7 +198,7 @@ export function printStmt(s: NftStmt, indent = ''): string {
       return `${head}${target}${s.flags.length ? ` ${s.flags.join(',')}` : ''}`;
     }
     case 'reject':
-      if (!s.type) return 'reject';
+      if (!s.type || (family !== undefined && s.type === DEFAULT_REJECT[family] && (s.code === undefined || s.code === 'port-unreachable'))) return 'reject';
       if (s.type === 'tcp reset') return 'reject with tcp reset';
       return `reject with ${s.type} type ${s.code ?? 'port-unreachable'}`;
     case 'log': {
@@ -171,8 +221,12 @@ export function printStmt(s: NftStmt, indent = ''): string {
       return `queue${s.num ? ` num ${printExpr(s.num)}` : ''}${s.flags.length ? ` ${s.flags.join(',')}` : ''}`;
     case 'setUpdate':
       return `${s.op} @${s.set} { ${printExpr(s.elem)}${s.stmts?.length ? ` ${s.stmts.map((x) => printStmt(x, indent)).join(' ')}` : ''} }`;
-    case 'ctHelper':
-      return `ct helper set ${printExpr(s.helper)}`;
+    case 'ctHelper': {
+      // helper names are strings, listed quoted; `ct helper set udp dport map { 69 : "tftp-69" }`
+      const h = s.helper;
+      if (h.kind === 'map' && h.data.kind === 'set') return `ct helper set ${printExpr(h.key)} map { ${h.data.elements.map((e) => `${printExpr(e.key)} : ${e.data && !isVerdict(e.data) ? printValue(e.data, ['string']) : ''}`).join(', ')} }`;
+      return `ct helper set ${printValue(h, ['string'])}`;
+    }
     case 'ctTimeout':
     case 'ctExpectation':
       return `ct ${s.kind === 'ctTimeout' ? 'timeout' : 'expectation'} set ${typeof s.value === 'string' ? s.value : printExpr(s.value)}`;
@@ -203,8 +257,8 @@ export function quotaArgs(s: { bytes: number; used?: number; over: boolean }): s
 }
 
 /** A rule's statements (and comment) on one line; anonymous chains span lines at `indent`. */
-export function printRule(r: NftRule, indent = ''): string {
-  const parts = r.stmts.map((s) => printStmt(s, indent));
+export function printRule(r: NftRule, indent = '', family?: NftFamily): string {
+  const parts = r.stmts.map((s) => printStmt(s, indent, family));
   if (r.comment !== undefined) parts.push(`comment ${quote(r.comment)}`);
   return parts.join(' ');
 }

@@ -4,6 +4,8 @@
 import type { NftChain, NftExpr, NftObject, NftRuleset, NftSet, NftTable } from './model.ts';
 import { chainName, limitArgs, printElement, printExpr, printRule, quote, quotaArgs } from './print-stmt.ts';
 import { formatDuration } from './syntax/vocab.ts';
+import { priorityText } from './priority.ts';
+import { keyTypes } from './eval/types.ts';
 
 export interface PrintOptions {
   /** Append `# handle N` like `nft -a list ruleset` (where handles are known). */
@@ -56,7 +58,7 @@ function printSet(s: NftSet, opts: PrintOptions): string {
   if (s.autoMerge) lines.push('auto-merge');
   if (s.comment !== undefined) lines.push(`comment ${quote(s.comment)}`);
   if (s.elements.length) {
-    const els = s.elements.map((e) => printElement(e, '\t\t\t\t     '));
+    const els = s.elements.map((e) => printElement(e, '\t\t\t\t     ', s.keyTypeof ? s.keyTypeof.map((x) => keyTypes(x)[0] ?? 'unknown') : s.keyType));
     lines.push(`elements = { ${els.join(',\n\t\t\t     ')} }`);
   }
   return `\t${s.kind} ${name(s.name)} {${handle(s.handle, opts)}\n${lines.map((l) => `\t\t${l}\n`).join('')}\t}\n`;
@@ -83,7 +85,8 @@ function printObject(o: NftObject, opts: PrintOptions): string {
       })}`);
       break;
     case 'ct helper':
-      lines.push(`type ${prop(p['type'])} protocol ${prop(p['protocol'])}`);
+      // the helper's name is a string: nft lists it quoted (JSON gives it bare)
+      lines.push(`type ${quote(String(p['type'] ?? '').replace(/^"|"$/g, ''))} protocol ${prop(p['protocol'])}`);
       if (p['l3proto'] !== undefined) lines.push(`l3proto ${prop(p['l3proto'])}`);
       break;
     case 'synproxy':
@@ -102,16 +105,16 @@ function printObject(o: NftObject, opts: PrintOptions): string {
   return `\t${o.type} ${name(o.name)} {${handle(o.handle, opts)}\n${lines.map((l) => `\t\t${l}\n`).join('')}\t}\n`;
 }
 
-function printChain(_t: NftTable, c: NftChain, opts: PrintOptions): string {
+function printChain(t: NftTable, c: NftChain, opts: PrintOptions): string {
   const lines: string[] = [];
   if (c.comment !== undefined) lines.push(`\t\tcomment ${quote(c.comment)}\n`);
   const b = c.base;
   if (b) {
     const dev = b.devices?.length ? (b.devices.length === 1 ? ` device ${quote(b.devices[0]!)}` : ` devices = { ${b.devices.map(quote).join(', ')} }`) : '';
-    // the number unless written symbolically: nft 1.0.6 refuses some names on some hooks
-    const prio = b.priorityText ?? String(b.priority);
+    // Spelled as nft lists it, however it was written: one ruleset, one text.
+    const prio = priorityText(t.family, b.hook, b.priority);
     lines.push(`\t\ttype ${b.type} hook ${b.hook}${dev} priority ${prio}; policy ${b.policy};\n`);
   }
-  for (const r of c.rules) lines.push(`\t\t${printRule(r, '\t\t')}${handle(r.handle, opts)}\n`);
+  for (const r of c.rules) lines.push(`\t\t${printRule(r, '\t\t', t.family)}${handle(r.handle, opts)}\n`);
   return `\tchain ${name(c.name)} {${handle(c.handle, opts)}\n${lines.join('')}\t}\n`;
 }

@@ -29,13 +29,21 @@ export function resolvePriority(family: NftFamily, text: string): { value: numbe
   return { value: base + delta };
 }
 
-/** The symbolic spelling nft prints for a numeric priority (`dstnat - 10`), or the number. */
-export function priorityText(family: NftFamily, value: number): string {
+/** Standard names nft prints only at one hook (nftables src/rule.c std_prio_family_hook_compat). */
+const ONLY_AT: Readonly<Record<string, string>> = { dstnat: 'prerouting', srcnat: 'postrouting', out: 'output' };
+
+/**
+ * The priority as `nft list ruleset` prints it: the standard name within 10 of
+ * the value (`dstnat - 10`), if nft uses that name at this hook, else the
+ * number (checked against nft 1.0.6 for every family and hook).
+ */
+export function priorityText(family: NftFamily, hook: string, value: number): string {
   const table = family === 'bridge' ? BRIDGE_PRIOS : family === 'arp' || family === 'netdev' ? OTHER_PRIOS : IP_PRIOS;
   for (const [name, base] of Object.entries(table)) {
     const d = value - base;
-    if (d === 0) return name;
-    if (Math.abs(d) <= 10) return `${name} ${d < 0 ? '-' : '+'} ${Math.abs(d)}`;
+    if (Math.abs(d) > 10) continue;
+    if (ONLY_AT[name] !== undefined && ONLY_AT[name] !== hook) break;
+    return d === 0 ? name : `${name} ${d < 0 ? '-' : '+'} ${Math.abs(d)}`;
   }
   return String(value);
 }

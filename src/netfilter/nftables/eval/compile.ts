@@ -2,7 +2,7 @@
 // by hook (with priorities), and each table's sets compiled for lookups.
 import type { Family } from '../../pipeline/family.ts';
 import type { Hook } from '../../pipeline/context.ts';
-import type { NftChain, NftExpr, NftRuleset, NftSet, NftStmt, NftTable } from '../model.ts';
+import { isDynamicSet, packetUpdatedSets, type NftChain, type NftExpr, type NftRuleset, type NftSet, type NftStmt, type NftTable } from '../model.ts';
 import { compileSet, type CompiledSet } from './sets.ts';
 import { keyTypes, type NftType } from './types.ts';
 
@@ -52,7 +52,8 @@ function setTypes(s: NftSet): NftType[] {
 }
 
 function compileSets(t: NftTable): NftHookEntry['sets'] {
-  return new Map(t.sets.map((s) => [s.name, { compiled: compileSet(s.elements, setTypes(s)), dynamic: s.flags.includes('dynamic'), isMap: s.kind === 'map' }]));
+  const updated = packetUpdatedSets(t);
+  return new Map(t.sets.map((s) => [s.name, { compiled: compileSet(s.elements, setTypes(s)), dynamic: isDynamicSet(s, updated), isMap: s.kind === 'map' }]));
 }
 
 function usesConntrack(stmts: readonly NftStmt[]): boolean {

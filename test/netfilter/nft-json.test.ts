@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseNftJson } from '../../src/netfilter/nftables/json.ts';
+import { parseNftJson, parseNftJsonSteps } from '../../src/netfilter/nftables/json.ts';
 import { printNftRuleset } from '../../src/netfilter/nftables/printer.ts';
 import type { NftStmt } from '../../src/netfilter/nftables/model.ts';
 import { CORPUS } from '../support/paths.ts';
@@ -195,4 +195,30 @@ test('every JSON dump of the corpus reads without an error', { skip: existsSync(
     assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error'), [], f);
     assert.ok(r.ruleset.tables.length > 0, f);
   }
+});
+
+test('a big nft -j text is read item by item, pausing while it is scanned: the same model, errors at the same place', () => {
+  const items = Array.from({ length: 3000 }, (_, i) => `{"rule": {"family": "ip", "table": "x", "chain": "c", "handle": ${i + 3}, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "192.0.2.${i % 250}"}}, {"comment": "${'pad '.repeat(200)}"}, {"accept": null}]}}`);
+  const text = `{"nftables": [\n{"table": {"family": "ip", "name": "x", "handle": 1}},\n{"chain": {"family": "ip", "table": "x", "name": "c", "handle": 2}},\n${items.join(',\n')}\n]}\n`;
+  assert.ok(text.length > 2 << 20, 'more than two scan slices');
+  let pauses = 0;
+  const steps = parseNftJsonSteps(text);
+  let r = steps.next();
+  for (; !r.done; r = steps.next()) pauses++;
+  const stepped = r.value;
+  assert.ok(pauses >= 2 + Math.floor(3000 / 256), `${pauses} pauses`);
+  // The item-by-item read gives what one JSON.parse of the whole text gives (the fallback, forced by a second key).
+  const whole = parseNftJson(text.replace(/\]\}\n$/, '], "x": 1}\n'));
+  assert.deepEqual(stepped, whole);
+  assert.equal(stepped.ruleset.tables[0]!.chains[0]!.rules.length, 3000);
+  assert.equal(stepped.ruleset.tables[0]!.chains[0]!.rules[2999]!.line, 3003);
+  // A broken item deep in the text: the error is where JSON.parse of the whole text puts it.
+  const broken = text.replace('"handle": 2003,', '"handle": 2003,,');
+  const d = parseNftJson(broken).diagnostics;
+  assert.equal(d.length, 1);
+  assert.equal(d[0]!.code, 'invalid-json');
+  assert.equal(d[0]!.line, 2004);
+  // Two commas between items, or one after the last: not JSON, and said so.
+  assert.equal(parseNftJson(text.replace('},\n{"rule"', '},,\n{"rule"')).diagnostics[0]!.code, 'invalid-json');
+  assert.equal(parseNftJson(text.replace(/\}\n\]\}\n$/, '},\n]}\n')).diagnostics[0]!.code, 'invalid-json');
 });

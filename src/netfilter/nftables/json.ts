@@ -60,25 +60,38 @@ export function parseNftJson(text: string): NftParseResult {
 }
 
 /** Items read between two pauses. */
-const PAUSE_ITEMS = 1024;
+const PAUSE_ITEMS = 256;
 
-/** `parseNftJson`, pausing every so many items read (JSON.parse itself is one step; see steps.ts). */
+/** Characters scanned between two pauses when the text is split into its items. */
+const SCAN_SLICE = 1 << 20;
+
+/** `parseNftJson`, pausing every so many items read and characters scanned (see steps.ts). */
 export function* parseNftJsonSteps(text: string): Steps<NftParseResult> {
   const diagnostics: NftDiagnostic[] = [];
-  let doc: Json;
-  try {
-    doc = JSON.parse(text) as Json;
-  } catch (err) {
-    const { line, column } = jsonErrorPosition(text, err as Error);
-    diagnostics.push({ line, column, severity: 'error', code: 'invalid-json', message: `not JSON: ${(err as Error).message}` });
-    return { ruleset: { tables: [] }, diagnostics };
+  // `nft -j` prints {"nftables": [item, ...]}: split it into items and JSON.parse one item at a
+  // time, so that a 30 MB ruleset is never one 0.3 s step; any other layout, or an error, is
+  // parsed whole (the error's line and column come from that).
+  const split = yield* splitItems(text);
+  let items: readonly Json[] | readonly ItemSpan[];
+  let lines: readonly number[];
+  if (split) {
+    items = split;
+    lines = split.map((span) => span.line);
+  } else {
+    let doc: Json;
+    try {
+      doc = JSON.parse(text) as Json;
+    } catch (err) {
+      return notJson(text, err as Error);
+    }
+    const whole = isObj(doc) && Array.isArray(doc['nftables']) ? (doc['nftables'] as Json[]) : undefined;
+    if (!whole) {
+      diagnostics.push({ line: 1, column: 1, severity: 'error', code: 'not-nftables-json', message: 'expected {"nftables": [...]} as `nft -j list ruleset` prints it' });
+      return { ruleset: { tables: [] }, diagnostics };
+    }
+    items = whole;
+    lines = objectLines(text);
   }
-  const items = isObj(doc) && Array.isArray(doc['nftables']) ? (doc['nftables'] as Json[]) : undefined;
-  if (!items) {
-    diagnostics.push({ line: 1, column: 1, severity: 'error', code: 'not-nftables-json', message: 'expected {"nftables": [...]} as `nft -j list ruleset` prints it' });
-    return { ruleset: { tables: [] }, diagnostics };
-  }
-  const lines = objectLines(text);
   const tables = new Map<string, MutableTable>();
   const tableOf = (o: Obj, at: number): MutableTable | undefined => {
     const family = str(o['family']) as NftFamily | undefined;
@@ -196,8 +209,12 @@ export function* parseNftJsonSteps(text: string): Steps<NftParseResult> {
   };
   for (let at = 0; at < items.length; at++) {
     if (at % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
-    readItem(items[at]!, at);
+    const item = items[at]!;
+    if (!isSpan(item)) readItem(item, at);
+    else if (parsesAlone(text, item)) readItem(item.value as Json, at);
+    else return notJson(text);
   }
+  yield;
   const out: NftTable[] = [...tables.values()].map((t) => ({
     family: t.family,
     name: t.name,
@@ -580,4 +597,96 @@ function bitSetMatch(m: Extract<NftStmt, { kind: 'match' }>, raw: Obj): NftStmt 
   if (!isBitSet(left)) return m;
   const flags = flagsOf(right, raw['right']);
   return flags && (m.op === 'in' || m.op === '==') ? { kind: 'match', op: 'implicit', left, right: flags } : m;
+}
+
+/** The answer for text that is not JSON: one error at the place JSON.parse of the whole text names. */
+function notJson(text: string, error?: Error): NftParseResult {
+  let err = error;
+  if (!err) {
+    try {
+      JSON.parse(text);
+      err = new Error('an item of "nftables" is not valid JSON');
+    } catch (e) {
+      err = e as Error;
+    }
+  }
+  const { line, column } = jsonErrorPosition(text, err);
+  return { ruleset: { tables: [] }, diagnostics: [{ line, column, severity: 'error', code: 'invalid-json', message: `not JSON: ${err.message}` }] };
+}
+
+/** One item of {"nftables": [...]}: where it is in the text, and its value once parsed. */
+interface ItemSpan {
+  readonly span: true;
+  readonly start: number;
+  readonly end: number;
+  readonly line: number;
+  value?: unknown;
+}
+
+const isSpan = (x: unknown): x is ItemSpan => typeof x === 'object' && x !== null && (x as ItemSpan).span === true;
+
+/** JSON.parse of one item (kept on the span); false when it is not valid JSON on its own. */
+function parsesAlone(text: string, span: ItemSpan): boolean {
+  try {
+    span.value = JSON.parse(text.slice(span.start, span.end));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The items of `{"nftables": [{...}, {...}]}`, found by one scan of the text
+ * (strings and nesting followed), pausing every SCAN_SLICE characters; null
+ * when the text is laid out otherwise (the caller then parses it whole).
+ * Hand-written: a streaming JSON library would build the same objects more
+ * slowly, and only this one shape needs splitting.
+ */
+function* splitItems(text: string): Steps<ItemSpan[] | null> {
+  const head = /^\s*\{\s*"nftables"\s*:\s*\[/.exec(text.slice(0, 256));
+  const tail = /\]\s*\}\s*$/.exec(text.slice(-256));
+  if (!head || !tail) return null;
+  const stop = text.length - tail[0].length;
+  const items: ItemSpan[] = [];
+  let line = 1 + (head[0].match(/\n/g)?.length ?? 0);
+  let depth = 0;
+  let inString = false;
+  let start = 0;
+  let startLine = 1;
+  let comma = false;
+  let pause = SCAN_SLICE;
+  for (let i = head[0].length; i < stop; i++) {
+    if (i >= pause) {
+      pause += SCAN_SLICE;
+      yield;
+    }
+    const c = text.charCodeAt(i);
+    if (c === 10) line++;
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (depth === 0) {
+      // between items: whitespace, and exactly one comma between two of them
+      if (c === 123 && (comma || items.length === 0)) {
+        depth = 1;
+        start = i;
+        startLine = line;
+        comma = false;
+      } else if (c === 44 && !comma && items.length > 0) {
+        comma = true;
+      } else if (c !== 32 && c !== 10 && c !== 13 && c !== 9) {
+        return null;
+      }
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 123 || c === 91) depth++;
+    else if (c === 125 || c === 93) {
+      depth--;
+      if (depth === 0) items.push({ span: true, start, end: i + 1, line: startLine });
+    }
+  }
+  return depth === 0 && !inString && !comma ? items : null;
 }

@@ -7,7 +7,7 @@ export interface Config {
   readonly port: number;
   /** Address to bind (HOST, default 127.0.0.1; the container sets 0.0.0.0). */
   readonly host: string;
-  /** SQLite database (DATABASE_URL, default `file:./data/packetpath.db`; the directory is created). */
+  /** The database (DATABASE_URL, default `file:./data/packetpath.db`: SQLite, the directory is created; `postgres://…`: PostgreSQL). */
   readonly databaseUrl: string;
   /** pino level (LOG_LEVEL, default `info`). */
   readonly logLevel: LogLevel;
@@ -23,7 +23,7 @@ export interface Config {
   readonly rulesetCacheRules: number;
   /** Heap limit of each analysis worker in MiB (ANALYSIS_WORKER_MEMORY_MB, default 512); past it the analysis is a 503. */
   readonly analysisWorkerMemoryMb: number;
-  /** SQLite busy timeout in milliseconds (DB_BUSY_TIMEOUT_MS, default 10000). */
+  /** SQLite busy timeout, PostgreSQL write lock timeout, in milliseconds (DB_BUSY_TIMEOUT_MS, default 10000). */
   readonly busyTimeoutMs: number;
   /** Worker threads for heavy analyses (findings, services) (ANALYSIS_WORKERS, default 1). */
   readonly analysisWorkers: number;
@@ -92,7 +92,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
 export const ENV_VARS: readonly { name: string; default: string; description: string }[] = [
   { name: 'PORT', default: '8080', description: 'TCP port to listen on' },
   { name: 'HOST', default: '127.0.0.1', description: 'address to bind (0.0.0.0 in the container)' },
-  { name: 'DATABASE_URL', default: 'file:./data/packetpath.db', description: 'SQLite file (`file:` URL); its directory is created' },
+  { name: 'DATABASE_URL', default: 'file:./data/packetpath.db', description: 'SQLite file (`file:` URL; its directory is created) or PostgreSQL (`postgres://user:pass@host:5432/db`, a socket as `?host=/run/postgresql`)' },
   { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'MAX_UPLOAD_BYTES', default: String(64 * MiB), description: 'largest upload as sent (compressed size for gzip)' },
   { name: 'MAX_DECOMPRESSED_BYTES', default: String(64 * MiB), description: 'largest upload after gzip decoding' },
@@ -100,7 +100,7 @@ export const ENV_VARS: readonly { name: string; default: string; description: st
   { name: 'RULESET_CACHE_SIZE', default: '64', description: 'parsed rulesets kept in memory (LRU by sha256)' },
   { name: 'RULESET_CACHE_RULES', default: '300000', description: 'rules and chains those cached rulesets may hold in all; a 10k-Service node weighs about 235,000 (174k rules, 61k chains)' },
   { name: 'ANALYSIS_WORKER_MEMORY_MB', default: '512', description: 'heap limit of each analysis worker (MiB); an analysis that needs more is a 503 `analysis-too-large`, the server lives on' },
-  { name: 'DB_BUSY_TIMEOUT_MS', default: '10000', description: 'how long a write waits for the SQLite lock' },
+  { name: 'DB_BUSY_TIMEOUT_MS', default: '10000', description: 'how long a write waits for the database\'s write lock (SQLite busy timeout, PostgreSQL lock_timeout)' },
   { name: 'ANALYSIS_WORKERS', default: '1', description: 'worker threads for findings and services (off the event loop)' },
   { name: 'ANALYSIS_QUEUE', default: '16', description: 'analyses waiting for a worker; past that a 503 with Retry-After' },
   { name: 'ANALYSIS_CACHE_SIZE', default: '256', description: 'analysis results kept (LRU by the version\'s sha256)' },
@@ -160,7 +160,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = (env['LOG_LEVEL']?.trim() || DEFAULT_CONFIG.logLevel) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
   const databaseUrl = env['DATABASE_URL']?.trim() || DEFAULT_CONFIG.databaseUrl;
-  if (!databaseUrl.startsWith('file:')) throw new ConfigError(`DATABASE_URL must be a SQLite file URL (file:PATH), not "${databaseUrl}"`);
+  if (!databaseUrl.startsWith('file:') && !/^postgres(ql)?:\/\//i.test(databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL must be a SQLite file URL (file:PATH) or a PostgreSQL URL (postgres://…), not "${databaseUrl}"`);
+  }
   return {
     port: integer(env, 'PORT', DEFAULT_CONFIG.port, 0, 65535),
     host: env['HOST']?.trim() || DEFAULT_CONFIG.host,

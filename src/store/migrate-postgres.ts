@@ -20,7 +20,7 @@ export const POSTGRES_MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta
 /** The advisory lock key of Prisma's migrate commands (schema-engine's `pg_advisory_lock(72707369)`). */
 const PRISMA_MIGRATE_LOCK = 72707369;
 
-const PRISMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+const PRISMA_MIGRATIONS_DDL = `CREATE TABLE "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum"              VARCHAR(64) NOT NULL,
     "finished_at"           TIMESTAMPTZ,
@@ -46,7 +46,9 @@ export async function applyPostgresMigrations(client: pg.ClientBase, migrations:
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [PRISMA_MIGRATE_LOCK]);
-    await client.query(PRISMA_MIGRATIONS_DDL);
+    // Not CREATE TABLE IF NOT EXISTS: a migrated database that is read-only (a standby) still opens.
+    const { rows: table } = await client.query<{ t: string | null }>(`SELECT to_regclass('"_prisma_migrations"')::text AS t`);
+    if (table[0]?.t === null) await client.query(PRISMA_MIGRATIONS_DDL);
     const { rows } = await client.query<AppliedRow>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at');
     const failed = rows.find((r) => r.finished_at === null && r.rolled_back_at === null);
     if (failed) {

@@ -143,6 +143,23 @@ describe('store on PostgreSQL', { skip }, () => {
       assert.equal(await getBlobText(db.prisma, next.sha256), next.canonicalText);
     });
 
+    it("deleting a node (its blobs collected) while another replica uploads the same text to another node loses nothing", async () => {
+      const other = await openDatabase(db.url);
+      try {
+        for (let i = 0; i < 30; i++) {
+          const prepared = prepareDump(counterDump({ variant: `gc-${i}`, packets: i + 1 }));
+          await uploadDumps(db.prisma, { node: `doomed-${i}`, dumps: [prepared] });
+          // The upload sees the blobs exist and does not store them again; the deletion finds them unreferenced.
+          await Promise.all([writeTransaction(db.prisma, (tx) => deleteNode(tx, `doomed-${i}`)), uploadDumps(other.prisma, { node: `kept-${i}`, dumps: [prepared] })]);
+          assert.equal(await getBlobText(db.prisma, prepared.sha256), prepared.canonicalText, `round ${i}`);
+          assert.equal(await getBlobText(db.prisma, prepared.originalSha256), prepared.originalText, `round ${i}`);
+        }
+        for (let i = 0; i < 30; i++) await writeTransaction(db.prisma, (tx) => deleteNode(tx, `kept-${i}`));
+      } finally {
+        await other.close();
+      }
+    });
+
     it('counter updates and node deletion leave no orphan blobs', async () => {
       for (let p = 1; p < 6; p++) await uploadDumps(db.prisma, { node: 'counted', dumps: [prepareDump(counterDump({ packets: p }))] });
       const list = await db.prisma.dump.findMany({ where: { node: { name: 'counted' } } });

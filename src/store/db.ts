@@ -225,11 +225,18 @@ function recoverTransaction(prisma: PrismaClient, mine: OpenTransaction | undefi
   void mine.release();
 }
 
-// PostgreSQL: 53100 disk_full, 25006 read_only_sql_transaction (a standby, default_transaction_read_only),
-// 57P01-57P03 shutdown/cannot connect now, 08xxx connection failures, P1001/P1017 Prisma's "server unreachable/closed".
+// PostgreSQL: 53100 disk_full, 25006 read_only_sql_transaction (a standby, default_transaction_read_only).
 const FULL = /SQLITE_FULL|database or disk is full|\b53100\b|No space left on device/i;
 const UNWRITABLE =
-  /SQLITE_READONLY|attempt to write a readonly database|SQLITE_IOERR|disk I\/O error|SQLITE_CANTOPEN|unable to open database file|\b25006\b|read-only transaction|\b57P0[123]\b|\b08(000|001|003|004|006)\b|\bP1001\b|\bP1017\b|ECONNREFUSED|ECONNRESET|Connection terminated/i;
+  /SQLITE_READONLY|attempt to write a readonly database|SQLITE_IOERR|disk I\/O error|SQLITE_CANTOPEN|unable to open database file|\b25006\b|read-only transaction/i;
+// PostgreSQL unreachable: 57P01-57P03 shutdown/cannot connect now, 08xxx connection failures,
+// Prisma's P1001/P1017 (server unreachable/closed the connection), the socket's errors.
+const UNREACHABLE = /\b57P0[123]\b|\b08(000|001|003|004|006)\b|\bP1001\b|\bP1017\b|ECONNREFUSED|ECONNRESET|ENOENT[^"]*PGSQL|Connection terminated|terminating connection due to administrator command|the database system is (shutting down|starting up)/i;
+
+/** A query failed because the database server cannot be reached (PostgreSQL down or restarting): retry later. */
+export function isUnreachableError(err: unknown): boolean {
+  return UNREACHABLE.test(errorText(err));
+}
 
 function errorText(err: unknown, depth = 0): string {
   if (typeof err !== 'object' || err === null || depth > 5) return '';
@@ -243,6 +250,7 @@ export function storageError(err: unknown): StoreFullError | StoreUnavailableErr
   const text = errorText(err);
   if (FULL.test(text)) return new StoreFullError('the disk holding the database is full; nothing was stored (free space and retry)');
   if (UNWRITABLE.test(text)) return new StoreUnavailableError('the database cannot be written (read-only or an I/O error); nothing was stored');
+  if (UNREACHABLE.test(text)) return new StoreUnavailableError('the database server cannot be reached; nothing was stored (retry shortly)');
   return undefined;
 }
 

@@ -8,6 +8,7 @@ export {
   writeTransaction,
   writeActivityOf,
   isBusyError,
+  isUnreachableError,
   databaseFilePath,
   DatabaseUrlError,
   type Database,

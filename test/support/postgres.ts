@@ -51,6 +51,10 @@ export interface PostgresCluster {
   url(name: string): string;
   /** Creates a fresh, empty database; returns its URL. */
   createDatabase(prefix?: string): Promise<string>;
+  /** Stops the server (an outage), keeping its data. */
+  stop(): void;
+  /** Starts it again after stop(). */
+  start(): void;
 }
 
 let cluster: PostgresCluster | undefined;
@@ -72,8 +76,11 @@ export function postgresCluster(): PostgresCluster {
   const port = 20000 + Math.floor(Math.random() * 40000);
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
   const options = `-k ${dir} -p ${port} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
-  try {
+  const start = (): void => {
     run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  };
+  try {
+    start();
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -102,6 +109,10 @@ export function postgresCluster(): PostgresCluster {
       }
       return url(name);
     },
+    stop() {
+      run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+    },
+    start,
   };
   return cluster;
 }

@@ -73,7 +73,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }).withTypeProvider<TypeBoxTypeProvider>();
   limitConnections(app.server, config, app.log);
 
-  const db = options.db ?? (await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs }));
+  const db = options.db ?? (await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs, poolSize: config.dbPoolSize }));
   try {
     if (db.migrations?.applied.length) app.log.info({ applied: db.migrations.applied }, 'database migrated');
     if (db.migrations?.modified.length) app.log.warn({ modified: db.migrations.modified }, 'applied migrations were edited since');

@@ -43,6 +43,8 @@ export interface OpenOptions {
   readonly migrationsDir?: string;
   /** SQLite busy timeout, PostgreSQL lock timeout of writes, in ms (default 10000). */
   readonly busyTimeoutMs?: number;
+  /** PostgreSQL: connections in the pool at most (default 10). */
+  readonly poolSize?: number;
 }
 
 export class DatabaseUrlError extends Error {

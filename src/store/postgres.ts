@@ -71,7 +71,7 @@ export async function openPostgresDatabase(url: string, options: OpenOptions = {
       await client.end();
     }
   }
-  const adapter = new PrismaPg({ connectionString: url });
+  const adapter = new PrismaPg({ connectionString: url, max: options.poolSize ?? 10 });
   // Generated from prisma/postgres/schema.prisma: the same models, fields and
   // queries as SQLite's client, so it is used through that client's type.
   const prisma = new PostgresPrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS }) as unknown as PrismaClient;

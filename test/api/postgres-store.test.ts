@@ -110,6 +110,23 @@ describe('store on PostgreSQL', { skip }, () => {
     }
   });
 
+  it('a process holds at most DB_POOL_SIZE connections (poolSize), however many queries run at once', async () => {
+    const url = await postgresCluster().createDatabase('pool');
+    const db = await openDatabase(url, { poolSize: 2 });
+    try {
+      const name = new URL(url).pathname.slice(1);
+      const seen = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          db.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT COUNT(*) AS "n" FROM pg_stat_activity, pg_sleep(0.2) WHERE datname = '${name}'`),
+        ),
+      );
+      const most = Math.max(...seen.map((r) => Number(r[0]!.n)));
+      assert.ok(most >= 1 && most <= 2, `${most} connections`);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('the URL is logged without its password', () => {
     assert.equal(redactedUrl('postgres://pp:s3cret@db:5432/pp?sslmode=require'), 'postgres://pp:***@db:5432/pp?sslmode=require');
     assert.equal(redactedUrl('postgresql://pp@/pp?host=/run/postgresql'), 'postgresql://pp@/pp?host=/run/postgresql');

@@ -42,7 +42,7 @@ export async function startApi(options: TestApiOptions = {}): Promise<TestApi> {
       ? await postgresCluster().createDatabase('api')
       : `file:${join(dir, 'test.db')}`;
   const config: Config = { ...DEFAULT_CONFIG, databaseUrl, logLevel: 'silent', port: 0, ...options.config };
-  const db = options.db ?? (await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs }));
+  const db = options.db ?? (await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs, poolSize: config.dbPoolSize }));
   const app = await buildApp({ ...options, config, db, logger: options.logger ?? false });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {

@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { IncomingMessage } from 'node:http';
 import type { HostResult } from './ruleset.ts';
-import { openDatabase, createRulesetCache, ReadCache, sqliteChangeWatch, writeActivityOf, type Database, type RulesetCache } from '../store/index.ts';
+import { openDatabase, createRulesetCache, ReadCache, changeWatchOf, writeActivityOf, type Database, type RulesetCache } from '../store/index.ts';
 import type { Config } from './config.ts';
 import authPlugin from './plugins/auth.ts';
 import analysisPlugin from './plugins/analysis.ts';
@@ -73,7 +73,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }).withTypeProvider<TypeBoxTypeProvider>();
   limitConnections(app.server, config, app.log);
 
-  const db = options.db ?? (await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs }));
+  const db = options.db ?? (await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs, poolSize: config.dbPoolSize }));
   try {
     if (db.migrations?.applied.length) app.log.info({ applied: db.migrations.applied }, 'database migrated');
     if (db.migrations?.modified.length) app.log.warn({ modified: db.migrations.modified }, 'applied migrations were edited since');
@@ -88,7 +88,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(dbPlugin, {
       db,
       rulesetCache: options.rulesetCache ?? createRulesetCache(config.rulesetCacheSize, config.rulesetCacheRules),
-      readCache: options.readCache ?? new ReadCache<HostResult>(sqliteChangeWatch(db.url), { writes: writeActivityOf(db.prisma) }),
+      readCache: options.readCache ?? new ReadCache<HostResult>(changeWatchOf(db), { writes: writeActivityOf(db.prisma) }),
       config,
       closeOnShutdown: options.db === undefined,
     });

@@ -7,7 +7,7 @@ export interface Config {
   readonly port: number;
   /** Address to bind (HOST, default 127.0.0.1; the container sets 0.0.0.0). */
   readonly host: string;
-  /** SQLite database (DATABASE_URL, default `file:./data/packetpath.db`; the directory is created). */
+  /** The database (DATABASE_URL, default `file:./data/packetpath.db`: SQLite, the directory is created; `postgres://…`: PostgreSQL). */
   readonly databaseUrl: string;
   /** pino level (LOG_LEVEL, default `info`). */
   readonly logLevel: LogLevel;
@@ -23,8 +23,10 @@ export interface Config {
   readonly rulesetCacheRules: number;
   /** Heap limit of each analysis worker in MiB (ANALYSIS_WORKER_MEMORY_MB, default 512); past it the analysis is a 503. */
   readonly analysisWorkerMemoryMb: number;
-  /** SQLite busy timeout in milliseconds (DB_BUSY_TIMEOUT_MS, default 10000). */
+  /** SQLite busy timeout, PostgreSQL write lock timeout, in milliseconds (DB_BUSY_TIMEOUT_MS, default 10000). */
   readonly busyTimeoutMs: number;
+  /** PostgreSQL connections per process at most, besides the one listening for changes (DB_POOL_SIZE, default 10; SQLite: unused). */
+  readonly dbPoolSize: number;
   /** Worker threads for heavy analyses (findings, services) (ANALYSIS_WORKERS, default 1). */
   readonly analysisWorkers: number;
   /** Analyses waiting for a worker before a 503 with Retry-After (ANALYSIS_QUEUE, default 16). */
@@ -76,6 +78,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   rulesetCacheRules: 300_000,
   analysisWorkerMemoryMb: 512,
   busyTimeoutMs: 10_000,
+  dbPoolSize: 10,
   analysisWorkers: 1,
   analysisQueue: 16,
   analysisCacheSize: 256,
@@ -92,7 +95,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
 export const ENV_VARS: readonly { name: string; default: string; description: string }[] = [
   { name: 'PORT', default: '8080', description: 'TCP port to listen on' },
   { name: 'HOST', default: '127.0.0.1', description: 'address to bind (0.0.0.0 in the container)' },
-  { name: 'DATABASE_URL', default: 'file:./data/packetpath.db', description: 'SQLite file (`file:` URL); its directory is created' },
+  { name: 'DATABASE_URL', default: 'file:./data/packetpath.db', description: 'SQLite file (`file:` URL; its directory is created) or PostgreSQL (`postgres://user:pass@host:5432/db`, a socket as `?host=/run/postgresql`)' },
   { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'MAX_UPLOAD_BYTES', default: String(64 * MiB), description: 'largest upload as sent (compressed size for gzip)' },
   { name: 'MAX_DECOMPRESSED_BYTES', default: String(64 * MiB), description: 'largest upload after gzip decoding' },
@@ -100,7 +103,8 @@ export const ENV_VARS: readonly { name: string; default: string; description: st
   { name: 'RULESET_CACHE_SIZE', default: '64', description: 'parsed rulesets kept in memory (LRU by sha256)' },
   { name: 'RULESET_CACHE_RULES', default: '300000', description: 'rules and chains those cached rulesets may hold in all; a 10k-Service node weighs about 235,000 (174k rules, 61k chains)' },
   { name: 'ANALYSIS_WORKER_MEMORY_MB', default: '512', description: 'heap limit of each analysis worker (MiB); an analysis that needs more is a 503 `analysis-too-large`, the server lives on' },
-  { name: 'DB_BUSY_TIMEOUT_MS', default: '10000', description: 'how long a write waits for the SQLite lock' },
+  { name: 'DB_BUSY_TIMEOUT_MS', default: '10000', description: 'how long a write waits for the database\'s write lock (SQLite busy timeout, PostgreSQL lock_timeout)' },
+  { name: 'DB_POOL_SIZE', default: '10', description: 'PostgreSQL: connections per process at most, plus one listening for other replicas\' writes (SQLite: unused)' },
   { name: 'ANALYSIS_WORKERS', default: '1', description: 'worker threads for findings and services (off the event loop)' },
   { name: 'ANALYSIS_QUEUE', default: '16', description: 'analyses waiting for a worker; past that a 503 with Retry-After' },
   { name: 'ANALYSIS_CACHE_SIZE', default: '256', description: 'analysis results kept (LRU by the version\'s sha256)' },
@@ -160,7 +164,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = (env['LOG_LEVEL']?.trim() || DEFAULT_CONFIG.logLevel) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
   const databaseUrl = env['DATABASE_URL']?.trim() || DEFAULT_CONFIG.databaseUrl;
-  if (!databaseUrl.startsWith('file:')) throw new ConfigError(`DATABASE_URL must be a SQLite file URL (file:PATH), not "${databaseUrl}"`);
+  if (!databaseUrl.startsWith('file:') && !/^postgres(ql)?:\/\//i.test(databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL must be a SQLite file URL (file:PATH) or a PostgreSQL URL (postgres://…), not "${databaseUrl}"`);
+  }
   return {
     port: integer(env, 'PORT', DEFAULT_CONFIG.port, 0, 65535),
     host: env['HOST']?.trim() || DEFAULT_CONFIG.host,
@@ -173,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rulesetCacheRules: integer(env, 'RULESET_CACHE_RULES', DEFAULT_CONFIG.rulesetCacheRules, 0, 1_000_000_000),
     analysisWorkerMemoryMb: integer(env, 'ANALYSIS_WORKER_MEMORY_MB', DEFAULT_CONFIG.analysisWorkerMemoryMb, 64, 1_000_000),
     busyTimeoutMs: integer(env, 'DB_BUSY_TIMEOUT_MS', DEFAULT_CONFIG.busyTimeoutMs, 0, 3_600_000),
+    dbPoolSize: integer(env, 'DB_POOL_SIZE', DEFAULT_CONFIG.dbPoolSize, 1, 10_000),
     analysisWorkers: integer(env, 'ANALYSIS_WORKERS', DEFAULT_CONFIG.analysisWorkers, 1, 64),
     analysisQueue: integer(env, 'ANALYSIS_QUEUE', DEFAULT_CONFIG.analysisQueue, 1, 10_000),
     analysisCacheSize: integer(env, 'ANALYSIS_CACHE_SIZE', DEFAULT_CONFIG.analysisCacheSize, 0, 100_000),

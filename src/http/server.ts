@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
+import { redactedUrl } from '../store/index.ts';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -57,7 +58,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   try {
     const url = await app.listen({ port: config.port, host: config.host });
-    app.log.info({ url, docs: `${url}/docs`, database: config.databaseUrl }, 'packetpath API listening');
+    app.log.info({ url, docs: `${url}/docs`, database: redactedUrl(config.databaseUrl) }, 'packetpath API listening');
     return { app, url, closed, stop };
   } catch (err) {
     for (const s of signals) process.removeListener(s, onSignal);

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { deflateRawSync, gunzip, gzip, inflateRawSync } from 'node:zlib';
-import { writeConnection, type Client } from './db.ts';
+import { providerOf, writeConnection, type Client } from './db.ts';
 import { decodeText } from './charset.ts';
 import type { DeltaBase, DeltaBaseCache } from './delta-cache.ts';
 export { createDeltaBaseCache, type DeltaBaseCache } from './delta-cache.ts';
@@ -60,7 +60,10 @@ async function exists(tx: Client, sha256: string): Promise<boolean> {
 
 // Blob data goes in and out through raw SQL: Prisma's driver adapter turns
 // every Bytes value into a JS array of numbers and back (≈ 50 ms per MB each
-// way); a Buffer parameter and hex(data) cost a few ms per MB.
+// way); a Buffer parameter and hex(data) cost a few ms per MB. PostgreSQL:
+// a hex text parameter decoded to bytea, encode(data, 'hex') back (pg sends a
+// Buffer as hex text anyway), and ON CONFLICT DO NOTHING, because uploads to
+// different nodes run concurrently there and may store the same new text.
 
 interface NewBlob {
   sha256: string;
@@ -72,8 +75,14 @@ interface NewBlob {
 }
 
 const INSERT_BLOB = 'INSERT INTO "Blob" ("sha256", "size", "encoding", "data", "baseSha256", "countersSha256") VALUES (?, ?, ?, ?, ?, ?)';
+const INSERT_BLOB_PG =
+  'INSERT INTO "Blob" ("sha256", "size", "encoding", "data", "baseSha256", "countersSha256") VALUES ($1, $2, $3, decode($4, \'hex\'), $5, $6) ON CONFLICT ("sha256") DO NOTHING';
 
 async function insertBlob(tx: Client, b: NewBlob): Promise<void> {
+  if (providerOf(tx) === 'postgresql') {
+    await tx.$executeRawUnsafe(INSERT_BLOB_PG, b.sha256, b.size, b.encoding, bufferOf(b.data).toString('hex'), b.baseSha256 ?? null, b.countersSha256 ?? null);
+    return;
+  }
   const args = [b.sha256, b.size, b.encoding, Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength), b.baseSha256 ?? null, b.countersSha256 ?? null] as const;
   const connection = writeConnection(tx);
   if (connection) connection.prepare(INSERT_BLOB).run(...args);
@@ -84,7 +93,9 @@ type BlobRead = { encoding: string; data: Buffer; baseSha256: string | null; cou
 
 async function readBlob(tx: Client, sha256: string): Promise<BlobRead | null> {
   const rows = await tx.$queryRawUnsafe<{ encoding: string; hex: string; baseSha256: string | null; countersSha256: string | null }[]>(
-    'SELECT "encoding", hex("data") AS "hex", "baseSha256", "countersSha256" FROM "Blob" WHERE "sha256" = ?',
+    providerOf(tx) === 'postgresql'
+      ? 'SELECT "encoding", encode("data", \'hex\') AS "hex", "baseSha256", "countersSha256" FROM "Blob" WHERE "sha256" = $1'
+      : 'SELECT "encoding", hex("data") AS "hex", "baseSha256", "countersSha256" FROM "Blob" WHERE "sha256" = ?',
     sha256,
   );
   const r = rows[0];

@@ -1,5 +1,7 @@
-// Opening the SQLite database: migrations, pragmas, the Prisma client.
-// No module-level singletons: every caller owns the `Database` it opened.
+// Opening the SQLite database (migrations, pragmas, the Prisma client), and
+// what both stores share: the `Database` handle, write transactions, error
+// classification. PostgreSQL's opening is in postgres.ts, the choice by URL in
+// open.ts. No module-level singletons: every caller owns the `Database` it opened.
 import { accessSync, constants, mkdirSync, statSync, statfsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -14,9 +16,14 @@ export type Client = PrismaClient | Prisma.TransactionClient;
 export type Tx = Prisma.TransactionClient;
 export { PrismaClient, Prisma };
 
+/** Which database a `Database` (or a client) talks to. */
+export type Provider = 'sqlite' | 'postgresql';
+
 export interface Database {
+  /** PostgreSQL's client has the same models and API; it is typed as SQLite's (see postgres.ts). */
   readonly prisma: PrismaClient;
-  /** The `file:` URL it was opened with. */
+  readonly provider: Provider;
+  /** The URL it was opened with (`file:` or `postgres://`; may hold a password: log `redactedUrl(url)`). */
   readonly url: string;
   /** Split and indexed delta bases of recent uploads (see blobs.ts), for `uploadDumps`. */
   readonly deltaBases: DeltaBaseCache;
@@ -34,8 +41,10 @@ export interface OpenOptions {
   readonly migrate?: boolean;
   /** Directory holding the `<name>/migration.sql` folders (default: this checkout's prisma/migrations). */
   readonly migrationsDir?: string;
-  /** SQLite busy timeout in ms (default 10000). */
+  /** SQLite busy timeout, PostgreSQL lock timeout of writes, in ms (default 10000). */
   readonly busyTimeoutMs?: number;
+  /** PostgreSQL: connections in the pool at most (default 10). */
+  readonly poolSize?: number;
 }
 
 export class DatabaseUrlError extends Error {
@@ -53,13 +62,14 @@ export function databaseFilePath(url: string): string {
 /** Longest an interactive transaction may wait for the connection and run (ms). */
 const TX_MAX_WAIT_MS = 60_000;
 const TX_TIMEOUT_MS = 60_000;
+export const TRANSACTION_OPTIONS = { maxWait: TX_MAX_WAIT_MS, timeout: TX_TIMEOUT_MS } as const;
 
 /**
  * Opens (creating if needed) the SQLite file at `url`: creates its directory,
  * switches it to WAL, applies pending migrations and returns a Prisma client
  * on the better-sqlite3 driver adapter with a busy timeout.
  */
-export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
+export async function openSqliteDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
   const file = databaseFilePath(url);
   mkdirSync(dirname(file), { recursive: true });
   const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
@@ -92,7 +102,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     },
     connectToShadowDb: () => factory.connectToShadowDb(),
   };
-  prisma = new PrismaClient({ adapter, transactionOptions: { maxWait: TX_MAX_WAIT_MS, timeout: TX_TIMEOUT_MS } });
+  prisma = new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS });
   // Per-connection pragmas (the adapter keeps one connection).
   await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await prisma.$queryRawUnsafe(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
@@ -124,6 +134,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   };
   return {
     prisma,
+    provider: 'sqlite',
     url,
     deltaBases: createDeltaBaseCache(),
     migrations,
@@ -216,8 +227,18 @@ function recoverTransaction(prisma: PrismaClient, mine: OpenTransaction | undefi
   void mine.release();
 }
 
-const FULL = /SQLITE_FULL|database or disk is full/i;
-const UNWRITABLE = /SQLITE_READONLY|attempt to write a readonly database|SQLITE_IOERR|disk I\/O error|SQLITE_CANTOPEN|unable to open database file/i;
+// PostgreSQL: 53100 disk_full, 25006 read_only_sql_transaction (a standby, default_transaction_read_only).
+const FULL = /SQLITE_FULL|database or disk is full|\b53100\b|No space left on device/i;
+const UNWRITABLE =
+  /SQLITE_READONLY|attempt to write a readonly database|SQLITE_IOERR|disk I\/O error|SQLITE_CANTOPEN|unable to open database file|\b25006\b|read-only transaction/i;
+// PostgreSQL unreachable: 57P01-57P03 shutdown/cannot connect now, 08xxx connection failures,
+// Prisma's P1001/P1017 (server unreachable/closed the connection), the socket's errors.
+const UNREACHABLE = /\b57P0[123]\b|\b08(000|001|003|004|006)\b|\bP1001\b|\bP1017\b|ECONNREFUSED|ECONNRESET|ENOENT[^"]*PGSQL|Connection terminated|terminating connection due to administrator command|the database system is (shutting down|starting up)/i;
+
+/** A query failed because the database server cannot be reached (PostgreSQL down or restarting): retry later. */
+export function isUnreachableError(err: unknown): boolean {
+  return UNREACHABLE.test(errorText(err));
+}
 
 function errorText(err: unknown, depth = 0): string {
   if (typeof err !== 'object' || err === null || depth > 5) return '';
@@ -231,6 +252,7 @@ export function storageError(err: unknown): StoreFullError | StoreUnavailableErr
   const text = errorText(err);
   if (FULL.test(text)) return new StoreFullError('the disk holding the database is full; nothing was stored (free space and retry)');
   if (UNWRITABLE.test(text)) return new StoreUnavailableError('the database cannot be written (read-only or an I/O error); nothing was stored');
+  if (UNREACHABLE.test(text)) return new StoreUnavailableError('the database server cannot be reached; nothing was stored (retry shortly)');
   return undefined;
 }
 
@@ -263,23 +285,66 @@ function diskFullProblem(file: string, lastWriteFull: boolean): string | undefin
   return undefined;
 }
 
-const BUSY = /SQLITE_BUSY|database is locked|SocketTimeout|timed out/i;
+const BUSY = /SQLITE_BUSY|database is locked|SocketTimeout|timed out|could not serialize access|deadlock detected|lock timeout|canceling statement due to lock timeout/i;
+/** PostgreSQL: serialization_failure, deadlock_detected, lock_not_available; Prisma: timeout, transaction API error, write conflict. */
+const BUSY_CODES = new Set(['SQLITE_BUSY', 'P1008', 'P2028', 'P2034', '40001', '40P01', '55P03']);
 
 /** True for errors that mean "another writer holds the lock; try again". */
 export function isBusyError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
-  const e = err as { code?: unknown; message?: unknown; cause?: unknown };
-  if (e.code === 'SQLITE_BUSY' || e.code === 'P1008' || e.code === 'P2028') return true;
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown; meta?: { code?: unknown } };
+  if (BUSY_CODES.has(String(e.code)) || BUSY_CODES.has(String(e.meta?.code))) return true;
   return (typeof e.message === 'string' && BUSY.test(e.message)) || (e.cause !== undefined && e.cause !== err && isBusyError(e.cause));
 }
 
+export interface WriteOptions {
+  /** Tries on lock errors (default 5). */
+  readonly attempts?: number;
+  /**
+   * What the write changes, when it is confined to one key (an upload: `node:NAME`).
+   * PostgreSQL runs writes with different keys concurrently; writes without
+   * one exclude every other write (as SQLite's one write lock does for all).
+   */
+  readonly lock?: string;
+}
+
 /**
- * Runs `fn` in an interactive transaction that takes SQLite's write lock
- * first (so concurrent writers queue on the busy timeout instead of failing
- * with SQLITE_BUSY on a read-to-write upgrade), retrying on lock errors.
- * Every store write goes through here.
+ * How a provider begins a write transaction (PostgreSQL's: postgres.ts).
+ * Bookkeeping about a client object, like writeActivity.
  */
-export async function writeTransaction<T>(prisma: PrismaClient, fn: (tx: Tx) => Promise<T>, attempts = 5): Promise<T> {
+export interface WriteBegin {
+  (tx: Tx, lock: string | undefined): Promise<void>;
+}
+const writeBegins = new WeakMap<object, WriteBegin>();
+const providers = new WeakMap<object, Provider>();
+
+/** Registers a client opened on another provider (postgres.ts): how its writes begin. */
+export function registerClient(prisma: PrismaClient, provider: Provider, begin: WriteBegin): void {
+  providers.set(prisma, provider);
+  writeBegins.set(prisma, begin);
+}
+
+/** The provider a client or transaction client talks to (raw SQL differs: blobs.ts). */
+export function providerOf(tx: Client): Provider {
+  return providers.get(tx) ?? 'sqlite';
+}
+
+/** SQLite: a write statement that changes nothing still takes the RESERVED lock. */
+const beginSqliteWrite: WriteBegin = async (tx) => {
+  await tx.$executeRawUnsafe('UPDATE "Node" SET "id" = "id" WHERE 0');
+};
+
+/**
+ * Runs `fn` in an interactive transaction that takes the write lock first
+ * (SQLite: the database's, so concurrent writers queue on the busy timeout
+ * instead of failing with SQLITE_BUSY on a read-to-write upgrade; PostgreSQL:
+ * advisory locks, see postgres.ts), retrying on lock errors. Every store
+ * write goes through here.
+ */
+export async function writeTransaction<T>(prisma: PrismaClient, fn: (tx: Tx) => Promise<T>, options: WriteOptions | number = {}): Promise<T> {
+  const { attempts = 5, lock } = typeof options === 'number' ? { attempts: options } : options;
+  const provider = providerOf(prisma);
+  const begin = writeBegins.get(prisma) ?? beginSqliteWrite;
   const activity = writeActivityOf(prisma);
   activity.open++;
   activity.begun++;
@@ -289,8 +354,8 @@ export async function writeTransaction<T>(prisma: PrismaClient, fn: (tx: Tx) => 
       try {
         const result = await prisma.$transaction(async (tx) => {
           mine = openTransactions.get(prisma);
-          // A write statement that changes nothing still takes the RESERVED lock.
-          await tx.$executeRawUnsafe('UPDATE "Node" SET "id" = "id" WHERE 0');
+          providers.set(tx, provider);
+          await begin(tx, lock);
           const connection = clientConnections.get(prisma);
           if (connection) transactionConnections.set(tx, connection);
           return fn(tx);

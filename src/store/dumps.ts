@@ -201,7 +201,8 @@ export async function uploadDumps(prisma: PrismaClient, input: UploadInput): Pro
       results.push(await recordDump(tx, { nodeId, prepared, hostJson: input.hostJson, collectedAt: input.collectedAt, now, deltaBases: input.deltaBases }));
     }
     return results;
-  });
+    // One node's versions: PostgreSQL runs uploads to different nodes concurrently (postgres.ts).
+  }, { lock: `node:${input.node}` });
 }
 
 export interface ListDumpsOptions extends PageRequest {

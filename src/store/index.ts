@@ -1,17 +1,22 @@
-// The store: repository functions over Prisma/SQLite. Every function takes a
+// The store: repository functions over Prisma (SQLite or PostgreSQL). Every function takes a
 // Prisma client or transaction client first; writes that must be atomic run
 // through `writeTransaction` (uploadDumps and removeNode do it themselves).
+export { openDatabase } from './open.ts';
+export { isPostgresUrl, redactedUrl } from './postgres.ts';
 export {
-  openDatabase,
+  openSqliteDatabase,
   writeTransaction,
   writeActivityOf,
   isBusyError,
+  isUnreachableError,
   databaseFilePath,
   DatabaseUrlError,
   type Database,
   type Client,
   type Tx,
   type OpenOptions,
+  type Provider,
+  type WriteOptions,
   type WriteActivity,
 } from './db.ts';
 export { applyMigrations, readMigrations, MIGRATIONS_DIR, MigrationError, type Migration, type MigrationReport } from './migrate.ts';
@@ -61,7 +66,7 @@ export {
   type LoadedRuleset,
 } from './rulesets.ts';
 export { latestDumpId, latestDumpIdIfAny, findDumpHostJson } from './dump-refs.ts';
-export { ReadCache, sqliteChangeWatch, type ChangeWatch } from './read-cache.ts';
+export { ReadCache, sqliteChangeWatch, changeWatchOf, type ChangeWatch } from './read-cache.ts';
 export {
   createToken,
   listTokens,

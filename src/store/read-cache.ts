@@ -7,7 +7,11 @@
 //    another process) clears them: a dedicated read-only SQLite connection
 //    polls `PRAGMA data_version` (a sub-microsecond header read), which
 //    changes whenever another connection has committed (read once per
-//    event-loop turn, and again after any write of this process).
+//    event-loop turn, and again after any write of this process). On
+//    PostgreSQL a dedicated connection LISTENs for the NOTIFY every write
+//    transaction of every replica sends, with a barrier before each turn's
+//    reads so a write that returned on another replica is never missed
+//    (pg-change-watch.ts).
 //  - the *built host files* of dump versions, keyed by dump id and upload
 //    count (a version's host file only changes when it absorbs an upload,
 //    which increments `uploads`; ids are never reused), in a small LRU.
@@ -20,13 +24,25 @@
 // The parsed rulesets themselves live in the RulesetCache (keyed by blob
 // sha256, immutable content).
 import BetterSqlite3 from 'better-sqlite3';
-import { databaseFilePath, type WriteActivity } from './db.ts';
+import { databaseFilePath, type Provider, type WriteActivity } from './db.ts';
+import { postgresChangeWatch } from './pg-change-watch.ts';
 import { LruCache } from './rulesets.ts';
 
 /** Reports a number that changes whenever another connection commits to the database. */
 export interface ChangeWatch {
   version(): number;
+  /**
+   * Resolves once every commit that returned before the call is reflected in
+   * `version()` (when noticing a commit is asynchronous); `version()` is then
+   * read on every lookup (it is cheap).
+   */
+  barrier?(): Promise<void>;
   close(): void;
+}
+
+/** The `ChangeWatch` for an open database. */
+export function changeWatchOf(db: { readonly provider: Provider; readonly url: string }): ChangeWatch {
+  return db.provider === 'postgresql' ? postgresChangeWatch(db.url) : sqliteChangeWatch(db.url);
 }
 
 /** A `ChangeWatch` on the SQLite file of a `file:` URL (its own read-only connection). */
@@ -95,7 +111,7 @@ export class ReadCache<Host = unknown> {
   sync(): number {
     if (!this.#watch) return Number.NaN;
     const w = this.#writes;
-    if (this.#checked && (!w || (w.open === this.#checkedOpen && w.begun === this.#checkedBegun))) return this.#version;
+    if (this.#checked && !this.#watch.barrier && (!w || (w.open === this.#checkedOpen && w.begun === this.#checkedBegun))) return this.#version;
     const v = this.#watch.version();
     if (v !== this.#version) {
       if (this.#volatile.size) this.invalidations++;
@@ -121,6 +137,7 @@ export class ReadCache<Host = unknown> {
    */
   async volatile<T>(key: string, load: () => Promise<T>, keep: (value: T) => boolean = () => true): Promise<T> {
     if (!this.#watch) return load();
+    if (this.#watch.barrier) await this.#watch.barrier();
     const v = this.sync();
     const hit = this.#volatile.get(key);
     if (hit !== undefined) return hit as T;

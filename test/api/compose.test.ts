@@ -25,6 +25,17 @@ describe('container delivery', () => {
     assert.match(full.stdout, /HOST: 0\.0\.0\.0/);
   });
 
+  it('the `postgres` profile: PostgreSQL and API replicas on it (docker-compose --profile postgres config)', { skip: hasCompose ? false : 'docker-compose is not installed' }, () => {
+    const full = spawnSync('docker-compose', ['--profile', 'postgres', 'config'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    assert.equal(full.status, 0, full.stderr);
+    assert.match(full.stdout, /image: postgres:15/);
+    assert.match(full.stdout, /api-postgres:[\s\S]*DATABASE_URL: postgres:\/\/packetpath:packetpath@postgres:5432\/packetpath/);
+    assert.match(full.stdout, /condition: service_healthy/);
+    assert.match(full.stdout, /published: 8081-8083|8081-8083:8080/);
+    // The default profile is still the SQLite service alone.
+    assert.doesNotMatch(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8').split('  postgres:')[0]!, /profiles:/);
+  });
+
   it('the Dockerfile builds from node:20-slim, runs npm ci and the compiled server on a /data volume', () => {
     const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
     assert.match(dockerfile, /^FROM node:20-slim/m);

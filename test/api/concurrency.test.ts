@@ -1,16 +1,18 @@
 // 50 concurrent uploads against two app instances (two SQLite connections)
-// sharing one database file: all stored, none fails with SQLITE_BUSY.
-import { after, before, describe, it } from 'node:test';
+// sharing one database file: all stored, none fails with SQLITE_BUSY. The
+// same on one PostgreSQL database (two Prisma clients, two change watches).
+import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { counterDump, startApi, type TestApi } from '../support/api.ts';
+import { describeEachBackend } from '../support/postgres.ts';
 
 const V1 = '/api/v1';
 
-describe('concurrent uploads', () => {
+describeEachBackend('concurrent uploads', (backend) => {
   let a: TestApi;
   let b: TestApi;
   before(async () => {
-    a = await startApi();
+    a = await startApi({ backend });
     b = await startApi({ shareDatabaseOf: a });
   });
   after(async () => {

@@ -24,7 +24,12 @@ describe('config', () => {
     assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message));
     assert.throws(() => loadConfig({ PORT: '70000' }), /PORT/);
     assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/);
-    assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://db' }), /DATABASE_URL/);
+    assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://db' }), /DATABASE_URL/);
+    assert.throws(() => loadConfig({ DB_POOL_SIZE: '0' }), /DB_POOL_SIZE/);
+    assert.equal(loadConfig({ DB_POOL_SIZE: '3' }).dbPoolSize, 3);
+    assert.equal(loadConfig({}).dbPoolSize, 10);
+    assert.throws(() => loadConfig({ DATABASE_URL: './data/x.db' }), /DATABASE_URL/);
+    for (const url of ['postgres://u:p@db:5432/pp', 'postgresql://u@/pp?host=/run/postgresql']) assert.equal(loadConfig({ DATABASE_URL: url }).databaseUrl, url);
     assert.throws(() => loadConfig({ MAX_UPLOAD_BYTES: '0' }), /MAX_UPLOAD_BYTES/);
   });
 });

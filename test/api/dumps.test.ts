@@ -1,8 +1,9 @@
 // Reading versions: list (paginated), detail, raw, canonical, latest + sha.
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { PROBLEM_TYPE, counterDump, seed, startApi, type TestApi } from '../support/api.ts';
+import { describeEachBackend } from '../support/postgres.ts';
 import { parseDump, renderRuleset } from '../../src/netfilter/index.ts';
 import { loadNodeRuleset, loadRuleset } from '../../src/http/ruleset.ts';
 import { prepareDump } from '../../src/store/index.ts';
@@ -10,12 +11,12 @@ import { prepareDump } from '../../src/store/index.ts';
 const V1 = '/api/v1';
 const sha256 = (t: string): string => createHash('sha256').update(t).digest('hex');
 
-describe('reading dumps', () => {
+describeEachBackend('reading dumps', (backend) => {
   let api: TestApi;
   let seedText: string;
   const ids: number[] = [];
   before(async () => {
-    api = await startApi();
+    api = await startApi({ backend });
     seedText = await seed();
     ids.push((await api.request.post(`${V1}/nodes/reader/dumps`).type('text/plain').send(seedText).expect(201)).body.id);
     for (let i = 1; i <= 6; i++) ids.push((await api.request.post(`${V1}/nodes/reader/dumps`).type('text/plain').send(counterDump({ variant: i })).expect(201)).body.id);

@@ -1,14 +1,16 @@
-// /api/v1/nodes: list (paginated), create (409 on duplicates), get, delete.
-import { after, before, describe, it } from 'node:test';
+// /api/v1/nodes: list (paginated), create (409 on duplicates), get, delete;
+// on SQLite and on PostgreSQL.
+import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROBLEM_TYPE, counterDump, startApi, type TestApi } from '../support/api.ts';
+import { describeEachBackend } from '../support/postgres.ts';
 
 const V1 = '/api/v1';
 
-describe('nodes', () => {
+describeEachBackend('nodes', (backend) => {
   let api: TestApi;
   before(async () => {
-    api = await startApi();
+    api = await startApi({ backend });
   });
   after(async () => api.close());
 

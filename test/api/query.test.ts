@@ -1,20 +1,21 @@
 // Query endpoints: tables, chains (json/save/listing), rule search,
 // services, findings, diff (json/unified/packets=auto) and traces (single
 // node, cluster, what-if, text).
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROBLEM_TYPE, seed, startApi, type TestApi } from '../support/api.ts';
+import { describeEachBackend } from '../support/postgres.ts';
 import { FIXTURES } from '../support/paths.ts';
 
 const V1 = '/api/v1';
 const s004 = (f: string) => readFile(join(FIXTURES, 'seed004', f), 'utf8');
 
-describe('query endpoints', () => {
+describeEachBackend('query endpoints', (backend) => {
   let api: TestApi;
   before(async () => {
-    api = await startApi();
+    api = await startApi({ backend });
     for (const name of ['master', 'node02']) {
       await api.request
         .post(`${V1}/nodes/${name}/dumps`)

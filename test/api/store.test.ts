@@ -92,7 +92,7 @@ describe('store', () => {
 
   it('an in-memory or non-file URL is refused with a clear message', async () => {
     await assert.rejects(openDatabase('file::memory:'), /in-memory/);
-    await assert.rejects(openDatabase('postgres://x'), /file: URL/);
+    await assert.rejects(openDatabase('mysql://x'), /file URL \(file:PATH\) or a PostgreSQL URL/);
   });
 
   describe('blobs', () => {

@@ -76,10 +76,10 @@ interface Doc {
   [k: string]: unknown;
 }
 
-function loadManifests(): Doc[] {
+function loadManifests(dir = DIR): Doc[] {
   const docs: Doc[] = [];
-  for (const file of readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml').sort()) {
-    for (const d of parseAllDocuments(readFileSync(join(DIR, file), 'utf8'))) {
+  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml').sort()) {
+    for (const d of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
       assert.deepEqual(d.errors, [], `${file}: YAML errors`);
       const value = d.toJS() as Doc | null;
       if (value) docs.push({ ...value, file });
@@ -220,5 +220,48 @@ describe('deploy/kubernetes', () => {
     const ds = find('DaemonSet', 'packetpath-agent');
     assert.match(ds.spec.template.spec.containers[0].image, /^packetpath-agent:/);
     assert.match(find('Deployment', 'packetpath-server').spec.template.spec.containers[0].image, /^packetpath:/);
+  });
+});
+
+describe('deploy/kubernetes/postgres (replicas on PostgreSQL)', () => {
+  const dir = join(DIR, 'postgres');
+  const own = loadManifests(dir);
+  const kustomization = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { resources: string[] };
+  const applied = kustomization.resources.flatMap((r) => (r.startsWith('../') ? docs.filter((d) => d.file === r.slice(3)) : own.filter((d) => d.file === r)));
+
+  it('the kustomization lists existing manifests: the namespace, the agent and its own server; no Secret', () => {
+    for (const r of kustomization.resources) assert.ok(applied.some((d) => (r.startsWith('../') ? d.file === r.slice(3) : d.file === r)), `${r} is a manifest`);
+    assert.deepEqual(applied.map((d) => d.kind).sort(), ['DaemonSet', 'Deployment', 'Namespace', 'Service']);
+    assert.deepEqual(applied.filter((d) => d.kind === 'Secret'), []);
+  });
+
+  it('every document is valid and has no unknown field', () => {
+    for (const d of own) {
+      const { file, ...object } = d;
+      const Model = MODELS[`${object.apiVersion}/${object.kind}`];
+      assert.ok(Model, `${file}: no schema for ${object.apiVersion} ${object.kind}`);
+      assert.doesNotThrow(() => new Model(object).validate(), `${file}: ${object.kind} ${object.metadata?.name} is invalid`);
+    }
+    assert.deepEqual(unknownFields(own), []);
+  });
+
+  it('the server: several replicas, rolling updates (no Recreate), no volume, DATABASE_URL from the example Secret', () => {
+    const dep = own.find((d) => d.kind === 'Deployment')!;
+    const pod = dep.spec.template.spec as IPodSpec;
+    assert.ok(dep.spec.replicas > 1);
+    assert.notEqual(dep.spec.strategy?.type, 'Recreate');
+    assert.equal(dep.spec.strategy.rollingUpdate.maxUnavailable, 0);
+    assert.deepEqual(pod.volumes?.filter((v) => v.persistentVolumeClaim), []);
+    const c = pod.containers[0] as IContainer;
+    const url = c.env?.find((e) => e.name === 'DATABASE_URL');
+    const secret = own.find((d) => d.kind === 'Secret')!;
+    assert.equal(secret.file, 'postgres-secret.example.yaml');
+    assert.equal(url?.valueFrom?.secretKeyRef?.name, secret.metadata.name);
+    assert.match((secret['stringData'] as Record<string, string>)[url!.valueFrom!.secretKeyRef!.key]!, /^postgres:\/\//);
+    assert.equal(c.readinessProbe?.httpGet?.path, '/readyz');
+    // The agent finds this server under the same Service name as the SQLite variant's.
+    const svc = own.find((d) => d.kind === 'Service')!;
+    assert.equal(svc.metadata.name, find('Service', 'packetpath-server').metadata.name);
+    assert.ok(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').includes(`create secret generic ${secret.metadata.name}`), 'README says how to create the Secret');
   });
 });

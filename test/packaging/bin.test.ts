@@ -50,6 +50,7 @@ describe('the packetpath bin outside the repository', { timeout: 600_000 }, () =
       const installed = join(prefix, 'lib', 'node_modules', 'packetpath');
       assert.ok(readdirSync(join(installed, 'dist', 'cli')).includes('main.js'));
       assert.ok(readdirSync(join(installed, 'prisma', 'migrations')).length > 0);
+      assert.ok(readdirSync(join(installed, 'prisma', 'postgres', 'migrations')).length > 0);
       assert.ok(!readdirSync(installed).includes('src'));
     });
   });

@@ -9,6 +9,7 @@ import { buildApp, type BuildAppOptions } from '../../src/http/app.ts';
 import { DEFAULT_CONFIG, type Config } from '../../src/http/config.ts';
 import { openDatabase, type Database } from '../../src/store/index.ts';
 import { FIXTURES } from './paths.ts';
+import { postgresCluster, type Backend } from './postgres.ts';
 
 export interface TestApi {
   readonly app: FastifyInstance;
@@ -27,14 +28,21 @@ export interface TestApiOptions extends Omit<Partial<BuildAppOptions>, 'config'>
   readonly config?: Partial<Config>;
   /** Reuse another harness's database file (its directory is then not removed by this one). */
   readonly shareDatabaseOf?: TestApi;
+  /** 'postgresql': a fresh database on the test process's PostgreSQL cluster (support/postgres.ts); default SQLite. */
+  readonly backend?: Backend;
 }
 
-/** Builds and starts an app on a fresh temporary SQLite database. */
+/** Builds and starts an app on a fresh temporary SQLite database (or PostgreSQL one: `backend`). */
 export async function startApi(options: TestApiOptions = {}): Promise<TestApi> {
   const own = options.shareDatabaseOf === undefined;
   const dir = own ? await mkdtemp(join(tmpdir(), 'packetpath-api-')) : options.shareDatabaseOf.dir;
-  const config: Config = { ...DEFAULT_CONFIG, databaseUrl: `file:${join(dir, 'test.db')}`, logLevel: 'silent', port: 0, ...options.config };
-  const db = options.db ?? (await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs }));
+  const databaseUrl = options.shareDatabaseOf
+    ? options.shareDatabaseOf.config.databaseUrl
+    : options.backend === 'postgresql'
+      ? await postgresCluster().createDatabase('api')
+      : `file:${join(dir, 'test.db')}`;
+  const config: Config = { ...DEFAULT_CONFIG, databaseUrl, logLevel: 'silent', port: 0, ...options.config };
+  const db = options.db ?? (await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs, poolSize: config.dbPoolSize }));
   const app = await buildApp({ ...options, config, db, logger: options.logger ?? false });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {

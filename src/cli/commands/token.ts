@@ -25,7 +25,7 @@ export const TOKEN_USAGE = 'token create --scope read|upload|admin [--cluster NA
 
 async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
   const config = loadCliConfig();
-  const db = await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs });
+  const db = await openDatabase(config.databaseUrl, { busyTimeoutMs: config.busyTimeoutMs, poolSize: config.dbPoolSize });
   try {
     return await fn(db);
   } finally {

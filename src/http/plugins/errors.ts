@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { StoreError, isBusyError, type StoreErrorKind } from '../../store/index.ts';
+import { StoreError, isBusyError, isUnreachableError, type StoreErrorKind } from '../../store/index.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -92,6 +92,9 @@ export function mapError(err: unknown): Mapped {
   if (pc === 'P2002') {
     const target = (err as { meta?: { target?: unknown } }).meta?.target;
     return { status: 409, slug: 'conflict', detail: `a record with this ${Array.isArray(target) ? target.join(', ') : 'key'} already exists`, ...none };
+  }
+  if (isUnreachableError(err)) {
+    return { status: 503, slug: 'database-unavailable', detail: 'the database server cannot be reached; retry shortly', extras: {}, headers: { 'retry-after': '5' } };
   }
   if (isBusyError(err)) {
     return { status: 503, slug: 'database-busy', detail: 'the database is busy; retry shortly', extras: {}, headers: { 'retry-after': '1' } };

@@ -10,7 +10,7 @@ import {
   renderRule,
   parseIp,
   searchNftRules,
-  searchRules,
+  searchRulesPage,
   summarizeChains,
   type Counters,
   type NftRuleFilter,
@@ -22,8 +22,10 @@ import { loadNodeRuleset } from '../ruleset.ts';
 import { listNodeServices, nodeFindings } from '../services.ts';
 import { findNftTable, isNftTableName, loadNftVersion, nftRuleJson, nftTableName, printNftChain, summarizeNftChains } from '../nft-reads.ts';
 import { HttpProblem } from '../plugins/errors.ts';
+import { nextCursor, pageOf, pagePosition, type PagePosition } from '../rule-pages.ts';
 import {
   ChainDetailSchema,
+  ChainListQuerySchema,
   ChainListSchema,
   ChainParamsSchema,
   ChainQuerySchema,
@@ -55,14 +57,15 @@ const READ = { scope: 'read' } as const;
 
 const tables: FastifyPluginAsyncTypebox = async (app) => {
   /** Rule search in the node's nft version: by table (`inet firewalld`), chain (trailing `*`: a prefix), comment, target (a verdict or the chain a rule jumps to). */
-  const findNftRules = async (node: string, q: NftRuleFilter & { dump?: number }) => {
+  const findNftRules = async (node: string, q: NftRuleFilter & { dump?: number; limit?: number; cursor?: string; family?: string }, at: PagePosition) => {
     const { ruleset, dump } = await loadNftVersion(app, node, q.dump ?? 'latest');
-    const { dump: _dump, ...filter } = q;
-    const rules = searchNftRules(ruleset, filter).map(({ table, chain, rule }) => {
+    const { dump: _dump, limit: _limit, cursor: _cursor, family: _family, ...filter } = q;
+    const { page, nextCursor } = pageOf(searchNftRules(ruleset, filter), at, dump.id);
+    const rules = page.map(({ table, chain, rule }) => {
       const j = nftRuleJson(rule);
       return { table: nftTableName(table), chain: chain.name, position: rule.position, line: j.line, text: j.text, raw: j.raw, counters: j.counters };
     });
-    return { dump: dump.id, rules };
+    return { dump: dump.id, rules, nextCursor };
   };
 
   // The latest uploaded text of the version: its raw lines and counters (the canonical text has neither).
@@ -113,21 +116,27 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         description:
           "Each chain's policy, rule count, counters, the rules that jump to it and the chains it jumps to. An nft table named the nft way (`inet firewalld`, URL-encoded) reads the node's nft version (the latest, or `?dump=`); its base chains have `type`, `hook` and `priority`.",
         params: TableParamsSchema,
-        querystring: VersionQuerySchema,
-        response: { 200: jsonResponse('The chains', ref(ChainListSchema)), ...problemResponses(400, 404) },
+        querystring: ChainListQuerySchema,
+        response: { 200: jsonResponse('The chains, a page at a time', ref(ChainListSchema)), ...problemResponses(400, 404) },
       },
     },
     async (request) => {
+      const at = pagePosition(request.query);
+      const q = { ...request.query, ...(at.dump !== undefined ? { dump: at.dump } : {}) };
       if (isNftTableName(request.params.table)) {
-        const { ruleset, dump } = await loadNftVersion(app, request.params.node, request.query.dump ?? 'latest');
+        const { ruleset, dump } = await loadNftVersion(app, request.params.node, q.dump ?? 'latest');
         const table = findNftTable(ruleset, request.params.table);
         if (!table) throw new NotFoundError(`dump ${dump.id} has no nft table ${request.params.table}`);
-        return { dump: dump.id, table: nftTableName(table), chains: summarizeNftChains(table) };
+        const all = summarizeNftChains(table);
+        const { page, nextCursor } = pageOf(all, at, dump.id);
+        return { dump: dump.id, table: nftTableName(table), chains: page, total: all.length, nextCursor };
       }
-      const { ruleset, dump } = await load(request.params.node, request.query);
+      const { ruleset, dump } = await load(request.params.node, q);
       const table = findTable(ruleset, request.params.table as TableName);
       if (!table) throw new NotFoundError(`dump ${dump.id} has no ${request.params.table} table`);
-      return { dump: dump.id, table: table.name, chains: summarizeChains(table).map((c) => ({ ...c, referencedBy: [...c.referencedBy], jumpsTo: [...c.jumpsTo], counters: counters(c.counters ?? undefined) })) };
+      const all = summarizeChains(table);
+      const { page, nextCursor } = pageOf(all, at, dump.id);
+      return { dump: dump.id, table: table.name, chains: page.map((c) => ({ ...c, referencedBy: [...c.referencedBy], jumpsTo: [...c.jumpsTo], counters: counters(c.counters ?? undefined) })), total: all.length, nextCursor };
     },
   );
 
@@ -152,8 +161,10 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
+      const at = pagePosition(request.query);
+      const q = { ...request.query, ...(at.dump !== undefined ? { dump: at.dump } : {}) };
       if (isNftTableName(request.params.table)) {
-        const { ruleset, dump } = await loadNftVersion(app, request.params.node, request.query.dump ?? 'latest');
+        const { ruleset, dump } = await loadNftVersion(app, request.params.node, q.dump ?? 'latest');
         const table = findNftTable(ruleset, request.params.table);
         const chain = table?.chains.find((c) => c.name === request.params.chain);
         if (!table || !chain) throw new NotFoundError(`dump ${dump.id} has no chain ${request.params.table}/${request.params.chain}`);
@@ -162,9 +173,10 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         if (format === 'listing') return reply.type(TEXT).send(printNftChain(table, chain));
         const summary = summarizeNftChains(table).find((c) => c.name === chain.name)!;
         // Sent as serialized JSON (the NftChainDetail schema): the route's serializer is the iptables ChainDetail's.
-        return reply.type(JSON_TYPE).send(JSON.stringify({ dump: dump.id, table: nftTableName(table), ...summary, rules: chain.rules.map(nftRuleJson) }));
+        const { page, nextCursor } = pageOf(chain.rules, at, dump.id);
+        return reply.type(JSON_TYPE).send(JSON.stringify({ dump: dump.id, table: nftTableName(table), ...summary, rules: page.map(nftRuleJson), total: chain.rules.length, nextCursor }));
       }
-      const { ruleset, dump } = await load(request.params.node, request.query);
+      const { ruleset, dump } = await load(request.params.node, q);
       const table = findTable(ruleset, request.params.table as TableName);
       const chain = findChain(table, request.params.chain);
       if (!table || !chain) throw new NotFoundError(`dump ${dump.id} has no chain ${request.params.table}/${request.params.chain}`);
@@ -181,7 +193,7 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         counters: counters(chain.counters),
         referencedBy: referencesTo(table, chain.name),
         jumpsTo: [...summary.jumpsTo],
-        rules: chain.rules.map((r) => ruleJson(chain.name, r)),
+        ...((p) => ({ rules: p.page.map((r) => ruleJson(chain.name, r)), total: chain.rules.length, nextCursor: p.nextCursor }))(pageOf(chain.rules, at, dump.id)),
       };
     },
   );
@@ -203,9 +215,11 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const q = request.query;
       if (q.ip !== undefined && !parseIp(q.ip)) throw new HttpProblem(400, 'bad-request', `ip: "${q.ip}" is not an IPv4 or IPv6 address`, { errors: [{ path: '/ip', message: 'not an IP address' }] });
-      if (q.family === 'nft') return findNftRules(request.params.node, q);
-      const { ruleset, dump } = await load(request.params.node, { ...(q.dump !== undefined ? { dump: q.dump } : {}), ...(q.family ? { family: q.family } : {}) });
-      const hits = searchRules(ruleset, {
+      const at = pagePosition(q);
+      const pinned = at.dump ?? q.dump;
+      if (q.family === 'nft') return findNftRules(request.params.node, { ...q, ...(pinned !== undefined ? { dump: pinned } : {}) }, at);
+      const { ruleset, dump } = await load(request.params.node, { ...(pinned !== undefined ? { dump: pinned } : {}), ...(q.family ? { family: q.family } : {}) });
+      const { hits, more } = searchRulesPage(ruleset, {
         ...(q.service ? { service: q.service } : {}),
         ...(q.ip ? { ip: q.ip } : {}),
         ...(q.port !== undefined ? { port: q.port } : {}),
@@ -214,8 +228,8 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         ...(q.chain ? { chain: q.chain } : {}),
         ...(q.comment ? { comment: q.comment } : {}),
         ...(q.table ? { table: q.table as TableName } : {}),
-      });
-      return { dump: dump.id, rules: hits.map((h) => ({ ...h, counters: counters(h.counters ?? undefined) })) };
+      }, at.at, at.limit);
+      return { dump: dump.id, rules: hits.map((h) => ({ ...h, counters: counters(h.counters ?? undefined) })), nextCursor: nextCursor(dump.id, at.at + hits.length, more) };
     },
   );
 

@@ -3,6 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CLUSTER_ENDS, DISPOSITIONS, FINAL_VERDICTS } from '../../netfilter/index.ts';
 import { DumpFamilySchema, FamilySchema, NodeNameSchema, ref, StringEnum } from './common.ts';
+import { NextCursorSchema, RulePageQuerySchema } from '../rule-pages.ts';
 
 export const TableNameSchema = StringEnum(['raw', 'mangle', 'nat', 'filter', 'security'], {
   $id: 'TableName',
@@ -70,7 +71,13 @@ export const ChainSummarySchema = Type.Object(
   { $id: 'ChainSummary', description: 'A chain. For an nft table: `builtin` means a base chain (with `type`, `hook`, `priority` and its `policy` `accept`/`drop`), `counters` is null (nft chains have none).' },
 );
 export const ChainListSchema = Type.Object(
-  { dump: Type.Integer(), table: AnyTableNameSchema, chains: Type.Array(ref(ChainSummarySchema)) },
+  {
+    dump: Type.Integer(),
+    table: AnyTableNameSchema,
+    chains: Type.Array(ref(ChainSummarySchema)),
+    total: Type.Integer({ minimum: 0, description: 'How many there are in all (this page holds at most `limit` of them)' }),
+    nextCursor: NextCursorSchema,
+  },
   { $id: 'ChainList' },
 );
 
@@ -117,6 +124,8 @@ export const NftChainDetailSchema = Type.Object(
     referencedBy: Type.Array(ref(RuleRefSchema)),
     jumpsTo: Type.Array(Type.String()),
     rules: Type.Array(ref(NftRuleSchema)),
+    total: Type.Integer({ minimum: 0, description: 'How many there are in all (this page holds at most `limit` of them)' }),
+    nextCursor: NextCursorSchema,
   },
   { $id: 'NftChainDetail', description: 'A chain of an nft table (`table` named the nft way) with its rules.' },
 );
@@ -132,6 +141,8 @@ export const ChainDetailSchema = Type.Object(
     referencedBy: Type.Array(ref(RuleRefSchema)),
     jumpsTo: Type.Array(Type.String()),
     rules: Type.Array(ref(RuleSchema)),
+    total: Type.Integer({ minimum: 0, description: 'How many there are in all (this page holds at most `limit` of them)' }),
+    nextCursor: NextCursorSchema,
   },
   { $id: 'ChainDetail' },
 );
@@ -140,6 +151,7 @@ export const ChainParamsSchema = Type.Object({ node: NodeNameSchema, table: AnyT
 export const TableParamsSchema = Type.Object({ node: NodeNameSchema, table: AnyTableNameSchema });
 export const ChainQuerySchema = Type.Composite([
   VersionQuerySchema,
+  RulePageQuerySchema,
   Type.Object({
     format: Type.Optional(
       StringEnum(['json', 'save', 'listing'], { description: '`save`: iptables-save lines (nft: the rules in nft syntax); `listing`: exactly what iptables -L -n -v --line-numbers prints (nft: the chain in its table, as `nft list chain` prints it)' }),
@@ -147,8 +159,11 @@ export const ChainQuerySchema = Type.Composite([
   }),
 ]);
 
+export const ChainListQuerySchema = Type.Composite([VersionQuerySchema, RulePageQuerySchema]);
+
 export const RuleSearchQuerySchema = Type.Composite([
   TablesQuerySchema,
+  RulePageQuerySchema,
   Type.Object({
     service: Type.Optional(Type.String({ description: 'kube-proxy Service port `namespace/name[:port]`', examples: ['nginx-test/nginx-service'] })),
     ip: Type.Optional(Type.String({ description: 'Rules whose addresses (or NAT targets) contain this IP', examples: ['10.224.2.16'] })),
@@ -173,7 +188,14 @@ export const RuleHitSchema = Type.Object(
   },
   { $id: 'RuleHit' },
 );
-export const RuleSearchResultSchema = Type.Object({ dump: Type.Integer(), rules: Type.Array(ref(RuleHitSchema)) }, { $id: 'RuleSearchResult' });
+export const RuleSearchResultSchema = Type.Object(
+  {
+    dump: Type.Integer(),
+    rules: Type.Array(ref(RuleHitSchema)),
+    nextCursor: NextCursorSchema,
+  },
+  { $id: 'RuleSearchResult', description: 'Matching rules in dump order, a page at a time (no total: counting every match of a big node would cost what paging saves)' },
+);
 
 export const ServiceEndpointSchema = Type.Object(
   {

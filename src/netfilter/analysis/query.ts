@@ -144,9 +144,35 @@ function serviceMatches(wanted: string, svc: string): boolean {
 }
 
 export function searchRules(ruleset: Ruleset, f: RuleFilter): RuleHit[] {
+  return [...matchingRules(ruleset, f)].map(toHit);
+}
+
+/**
+ * One page of searchRules: `limit` hits after the first `offset`, and whether more follow.
+ * Only the page's rules are rendered (a search over a 700k-line node renders a page, not the node).
+ */
+export function searchRulesPage(ruleset: Ruleset, f: RuleFilter, offset: number, limit: number): { hits: RuleHit[]; more: boolean } {
+  const hits: RuleHit[] = [];
+  let seen = 0;
+  for (const m of matchingRules(ruleset, f)) {
+    if (seen++ < offset) continue;
+    if (hits.length === limit) return { hits, more: true };
+    hits.push(toHit(m));
+  }
+  return { hits, more: false };
+}
+
+interface RuleMatch {
+  readonly table: Table;
+  readonly chain: Chain;
+  readonly rule: Rule;
+}
+
+const toHit = ({ table, chain, rule: r }: RuleMatch): RuleHit => ({ table: table.name, chain: chain.name, position: r.position, line: r.line, text: renderRule(chain.name, r), raw: r.raw, counters: r.counters ?? null });
+
+function* matchingRules(ruleset: Ruleset, f: RuleFilter): Generator<RuleMatch> {
   const ip = f.ip ? parseIp(f.ip) : undefined;
   const serviceChains = f.service ? chainsOfService(ruleset, f.service) : undefined;
-  const hits: RuleHit[] = [];
   for (const t of ruleset.tables) {
     if (f.table && t.name !== f.table) continue;
     for (const c of t.chains) {
@@ -165,11 +191,10 @@ export function searchRules(ruleset: Ruleset, f: RuleFilter): RuleHit[] {
           const touches = serviceChains.has(c.name) || serviceChains.has(targetChain(r.target) ?? '');
           if (!svcInComment && !touches) continue;
         }
-        hits.push({ table: t.name, chain: c.name, position: r.position, line: r.line, text: renderRule(c.name, r), raw: r.raw, counters: r.counters ?? null });
+        yield { table: t, chain: c, rule: r };
       }
     }
   }
-  return hits;
 }
 
 function chainsOfService(ruleset: Ruleset, service: string): Set<string> {

@@ -8,6 +8,7 @@ import { httpIngest, httpTraces, serverMemory } from './http.ts';
 import { storage } from './storage.ts';
 import { heavyRequests } from './heavy.ts';
 import { nftBench } from './nft.ts';
+import { bigNodes } from './big.ts';
 import { fleetBench } from './fleet.ts';
 
 interface Row {
@@ -52,7 +53,7 @@ function restoreTestMs(text: string): number | undefined {
 
 const pct = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft', 'fleet'] as const;
+const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft', 'fleet', 'big'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Runs one section; a failure becomes a row (and a non-zero exit code) instead of losing the table. */
@@ -151,6 +152,9 @@ async function main(): Promise<void> {
   if (sections.has('fleet')) {
     const fleet = { agents: Number(process.env.BENCH_FLEET_AGENTS ?? 1000), services: Number(process.env.BENCH_FLEET_SERVICES ?? 10000), concurrency: Number(process.env.BENCH_FLEET_CONCURRENCY ?? 16) };
     await section('fleet', () => fleetBench(add, fleet));
+  }
+  if (sections.has('big')) {
+    await section('big nodes (2 GiB budget)', () => bigNodes(add, restoreTestMs));
   }
   if (sections.has('memory')) {
     await section('server memory (20k Services)', () => serverMemory(add, { g20k: dump(20000) }));

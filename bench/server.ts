@@ -46,7 +46,9 @@ async function main(): Promise<void> {
   // A loopback bind and a fresh database: the auth plugin (if any) serves everything without a token.
   const { buildApp } = (await shipped('app.js')) as typeof import('../src/http/app.ts');
   const { DEFAULT_CONFIG } = (await shipped('config.js')) as typeof import('../src/http/config.ts');
-  const config: Config = { ...DEFAULT_CONFIG, databaseUrl: `file:${file}`, logLevel: 'silent', host: '127.0.0.1', port: 0 };
+  // argv[3]: JSON of config settings the section needs (e.g. bigger upload limits for a 700k-line node)
+  const overrides = process.argv[3] ? (JSON.parse(process.argv[3]) as Partial<Config>) : {};
+  const config: Config = { ...DEFAULT_CONFIG, databaseUrl: `file:${file}`, logLevel: 'silent', host: '127.0.0.1', port: 0, ...overrides };
   const app = await buildApp({ config, logger: false });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   process.on('message', (m: ParentMessage) => {

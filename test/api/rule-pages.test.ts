@@ -78,7 +78,7 @@ describe('pages of rules and chains', () => {
 
   it('a bad cursor or limit is a 400 problem', async () => {
     const bad = await api.request.get(`${V1}/nodes/big/tables/filter/chains/INPUT`).query({ cursor: 'nope!' }).expect(400);
-    assert.match(bad.headers['content-type'], /application\/problem\+json/);
+    assert.match(bad.headers['content-type'] ?? '', /application\/problem\+json/);
     await api.request.get(`${V1}/nodes/big/rules`).query({ cursor: Buffer.from('{"at":-1,"dump":1}').toString('base64url') }).expect(400);
     await api.request.get(`${V1}/nodes/big/rules`).query({ limit: 0 }).expect(400);
     await api.request.get(`${V1}/nodes/big/rules`).query({ limit: 10_001 }).expect(400);

@@ -51,6 +51,7 @@ import {
   type UploadResult,
 } from '../schemas/index.ts';
 import { HttpProblem } from '../plugins/errors.ts';
+import { createDeltaBaseTexts, rebuildFromDelta, rememberUploadedText } from '../delta-upload.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 const textResponse = (description: string) => ({ description, content: { 'text/plain': { schema: Type.String() } } });
@@ -68,6 +69,8 @@ function matchesEtag(header: string | undefined, sha: string): boolean {
 const UPLOAD_DESCRIPTION = `Stores a node's ruleset. The body is either the dump itself (\`text/plain\`: iptables-save, ip6tables-save, \`iptables -S\` or \`iptables -L -n -v\` output, format and family detected) or JSON \`{dump?, ip6Dump?, nft?, host?, collectedAt?, cluster?, labels?, format?, family?}\`; \`ip6Dump\` is stored as a second (ipv6) version and returned under \`ip6\`. The node is created on first upload.
 
 **nftables.** A node's nft ruleset is a version of family \`nft\`: send it as \`nft\` in the JSON body (\`nft -j list ruleset\` output as a string, kept byte for byte, or as a JSON object; or \`nft list ruleset\` text), or alone as a \`text/plain\` body (JSON or nft text, detected; \`?format=nft-json|nft-text\` forces it). It is returned under \`nft\` (and at the top level when no \`dump\` was sent). Its identity is the sha256 of its canonical printing (\`/canonical?family=nft\`) without live values (counters, quota usage, element expiry, elements of \`dynamic\` sets), so a re-upload that differs only there is a 200 with \`created: false\`. An nft ruleset with an error (anything \`nft -f\` would refuse that packetpath can tell) is a 422 whose \`problems\` give line and column; nothing of the upload is stored.
+
+**Incremental uploads.** Instead of \`dump\` (or \`ip6Dump\`), a JSON body may carry \`delta\` (\`ip6Delta\`): the sha256 of the text this node last uploaded for that family (\`base\`: the latest version's \`originalSha256\`), a line edit \`script\` (\`[from, count]\` copies of base lines and inserted lines), optionally the \`counters\` that changed in copied lines, and the \`sha256\` of the resulting text. The server rebuilds the text, checks its sha256 and stores it exactly as a full upload of that text (same version, canonical text, diagnostics). A \`base\` that is not the node's latest upload (or a node without one) is a **409** \`stale-delta-base\` with \`currentBase\` and \`currentSha256\`: send the whole text. A malformed script is a 422 \`bad-delta\`, a rebuilt text with another sha256 a 422 \`delta-mismatch\`; neither stores anything.
 
 \`Content-Encoding: gzip\` (or deflate) is accepted; the body is limited to MAX_UPLOAD_BYTES as sent and MAX_DECOMPRESSED_BYTES decoded (413 past either).
 
@@ -118,6 +121,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
     text.length <= INLINE_PARSE_CHARS ? Promise.resolve(prepareDump(text, options)) : app.analysis.prepare({ kind: 'prepare', text, options });
   const limits = { maxUploadBytes: app.config.maxUploadBytes, maxDecompressedBytes: app.config.maxDecompressedBytes };
   registerTextUploadParser(app);
+  /** The last uploaded texts, as bases of incremental uploads (64 Mi characters: a few 10k-Service nodes). */
+  const deltaBases = createDeltaBaseTexts(64 * 2 ** 20);
 
   app.post(
     '/nodes/:node/dumps',
@@ -145,14 +150,28 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: jsonResponse('Same canonical text as the latest version: nothing created, counters and lastSeenAt updated', ref(UploadResultSchema)),
           201: jsonResponse('A new version was stored', ref(UploadResultSchema)),
-          ...problemResponses(400, 413, 415, 422, 503, 507),
+          ...problemResponses(400, 409, 413, 415, 422, 503, 507),
         },
       },
     },
     async (request, reply) => {
       const { node } = request.params;
       const query = request.query;
-      const json = uploadJson(request.body, query);
+      let json = uploadJson(request.body, query);
+      if (json.delta !== undefined || json.ip6Delta !== undefined) {
+        // Incremental upload: rebuild the texts, then store them as a full upload of them would be.
+        if ((json.delta !== undefined && json.dump !== undefined) || (json.ip6Delta !== undefined && json.ip6Dump !== undefined)) {
+          throw new HttpProblem(400, 'validation-error', 'send `dump` or `delta` (and `ip6Dump` or `ip6Delta`), not both', { errors: [{ path: json.delta !== undefined && json.dump !== undefined ? '/body/delta' : '/body/ip6Delta', message: 'must not be sent with the full text' }] });
+        }
+        await assertNodeCluster(app, request, node);
+        const family = json.family ?? (query.family === 'nft' ? undefined : query.family) ?? 'ipv4';
+        const { delta, ip6Delta, ...rest } = json;
+        json = {
+          ...rest,
+          ...(delta ? { dump: await rebuildFromDelta(app, deltaBases, node, family, delta, 'delta'), family } : {}),
+          ...(ip6Delta ? { ip6Dump: await rebuildFromDelta(app, deltaBases, node, 'ipv6', ip6Delta, 'ip6Delta') } : {}),
+        };
+      }
       const format = json.format ?? query.format;
       const strict = query.strict === true;
 
@@ -217,6 +236,9 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
       });
       // The upload's parse is the canonical text's parse: the first query need not gunzip and re-parse it.
       for (const p of prepared) if (p.family !== 'nft') primeCanonicalRuleset(app.rulesetCache, p);
+      // What was uploaded is the base of the node's next delta.
+      if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, dump);
+      if (json.ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, json.ip6Dump);
       const first = results[0];
       if (!first) throw new Error('upload recorded nothing');
       const ip6 = results.find((r, i) => i > 0 && r.dump.family === 'ipv6');

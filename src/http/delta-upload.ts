@@ -1,0 +1,68 @@
+// Incremental uploads: `{delta: {base, sha256, script, counters?}}` in place
+// of `dump` (and `ip6Delta` of `ip6Dump`). The text is rebuilt from the node's
+// last uploaded text of that family and then goes through exactly the path of
+// a full upload of it, so the stored version, canonical text, diagnostics and
+// every answer are the same. A base that is not the node's latest upload is a
+// 409 with the current one: the agent then sends the whole text.
+import { LRUCache } from 'lru-cache';
+import type { FastifyInstance } from 'fastify';
+import { applyLineScript, LineScriptError } from '../store/line-script.ts';
+import { getDumpText, latestDump, NotFoundError, sha256Hex, type StoredFamily } from '../store/index.ts';
+import { HttpProblem } from './plugins/errors.ts';
+import type { UploadDelta } from './schemas/index.ts';
+
+/**
+ * Uploaded texts by sha256, as lines: the bases of the next deltas. A fleet's
+ * next round finds its bases here instead of reading and un-deltaing them from
+ * the store (another replica's upload, or an evicted one, is read from there).
+ */
+export type DeltaBaseTexts = LRUCache<string, readonly string[]>;
+
+export function createDeltaBaseTexts(maxChars: number): DeltaBaseTexts {
+  return new LRUCache<string, readonly string[]>({ maxSize: maxChars, sizeCalculation: (lines) => Math.max(1, lines.reduce((n, l) => n + l.length + 1, 0)) });
+}
+
+/** Keeps an uploaded text as a base for the next delta (texts past a quarter of the cache are not kept). */
+export function rememberUploadedText(cache: DeltaBaseTexts, sha256: string, text: string): void {
+  if (cache.has(sha256) || text.length > cache.maxSize / 4) return;
+  cache.set(sha256, text.split('\n'));
+}
+
+/** The text a delta describes, checked against its sha256. Throws 409 (stale base), 422 (script or sha256). */
+export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<string> {
+  let latest: Awaited<ReturnType<typeof latestDump>> = null;
+  try {
+    latest = await latestDump(app.db.prisma, node, family);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  if (!latest || latest.originalSha256 !== delta.base) {
+    const current = latest?.originalSha256 ?? null;
+    throw new HttpProblem(
+      409,
+      'stale-delta-base',
+      latest
+        ? `\`${field}.base\` ${delta.base} is not the text node "${node}" last uploaded for ${family} (${current}): send the whole text`
+        : `node "${node}" has no ${family} version to apply \`${field}\` to: send the whole text`,
+      { field, base: delta.base, currentBase: current, currentSha256: latest?.sha256 ?? null },
+    );
+  }
+  let base = cache.get(delta.base);
+  if (!base) {
+    base = (await getDumpText(app.db.prisma, node, latest.id, 'original')).text.split('\n');
+    cache.set(delta.base, base);
+  }
+  let lines: string[];
+  try {
+    lines = applyLineScript(base, delta);
+  } catch (err) {
+    if (!(err instanceof LineScriptError)) throw err;
+    throw new HttpProblem(422, 'bad-delta', `\`${field}\`: ${err.message}`, { field, errors: [{ path: `/body/${field}${err.path}`, message: err.message }] });
+  }
+  const text = lines.join('\n');
+  const sha256 = sha256Hex(text);
+  if (sha256 !== delta.sha256) {
+    throw new HttpProblem(422, 'delta-mismatch', `\`${field}\`: the rebuilt text has sha256 ${sha256}, not ${delta.sha256}; nothing was stored (send the whole text)`, { field, expected: delta.sha256, got: sha256 });
+  }
+  return text;
+}

@@ -8,6 +8,7 @@ import { httpIngest, httpTraces, serverMemory } from './http.ts';
 import { storage } from './storage.ts';
 import { heavyRequests } from './heavy.ts';
 import { nftBench } from './nft.ts';
+import { deltaBench } from './delta.ts';
 
 interface Row {
   section: string;
@@ -51,7 +52,7 @@ function restoreTestMs(text: string): number | undefined {
 
 const pct = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft'] as const;
+const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft', 'delta'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Runs one section; a failure becomes a row (and a non-zero exit code) instead of losing the table. */
@@ -146,6 +147,9 @@ async function main(): Promise<void> {
   }
   if (sections.has('nft')) {
     await section('nftables (kube-proxy nftables mode)', () => nftBench(add, sizes.filter((n) => n <= 10000)));
+  }
+  if (sections.has('delta')) {
+    await section('incremental upload (10k Services)', () => deltaBench(add, { g1k: dump(1000), restoreMs: (text) => restoreTestMs(text) }));
   }
   if (sections.has('memory')) {
     await section('server memory (20k Services)', () => serverMemory(add, { g20k: dump(20000) }));

@@ -6,8 +6,9 @@
 // 409 with the current one: the agent then sends the whole text.
 import { LRUCache } from 'lru-cache';
 import type { FastifyInstance } from 'fastify';
+import { memoSize, newRuleLineMemo, type Family, type RuleLineMemo } from '../netfilter/index.ts';
 import { applyLineScript, LineScriptError } from '../store/line-script.ts';
-import { getDumpText, latestDump, NotFoundError, sha256Hex, type StoredFamily } from '../store/index.ts';
+import { getDumpText, latestDump, NotFoundError, prepareDumpSteps, runStepsYielding, sha256Hex, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
 import { HttpProblem } from './plugins/errors.ts';
 import type { UploadDelta } from './schemas/index.ts';
 
@@ -22,14 +23,14 @@ export function createDeltaBaseTexts(maxChars: number): DeltaBaseTexts {
   return new LRUCache<string, readonly string[]>({ maxSize: maxChars, sizeCalculation: (lines) => Math.max(1, lines.reduce((n, l) => n + l.length + 1, 0)) });
 }
 
-/** Keeps an uploaded text as a base for the next delta (texts past a quarter of the cache are not kept). */
-export function rememberUploadedText(cache: DeltaBaseTexts, sha256: string, text: string): void {
-  if (cache.has(sha256) || text.length > cache.maxSize / 4) return;
-  cache.set(sha256, text.split('\n'));
+/** Keeps an uploaded text (or its lines, when a delta made them) as a base for the next delta. */
+export function rememberUploadedText(cache: DeltaBaseTexts, sha256: string, text: string, lines?: readonly string[]): void {
+  if (cache.has(sha256) || text.length > cache.maxSize / 2) return;
+  cache.set(sha256, lines ?? text.split('\n'));
 }
 
-/** The text a delta describes, checked against its sha256. Throws 409 (stale base), 422 (script or sha256). */
-export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<string> {
+/** The text a delta describes (and its lines), checked against its sha256. Throws 409 (stale base), 422 (script or sha256). */
+export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<{ text: string; lines: string[] }> {
   let latest: Awaited<ReturnType<typeof latestDump>> = null;
   try {
     latest = await latestDump(app.db.prisma, node, family);
@@ -64,5 +65,31 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
   if (sha256 !== delta.sha256) {
     throw new HttpProblem(422, 'delta-mismatch', `\`${field}\`: the rebuilt text has sha256 ${sha256}, not ${delta.sha256}; nothing was stored (send the whole text)`, { field, expected: delta.sha256, got: sha256 });
   }
-  return text;
+  return { text, lines };
+}
+
+/**
+ * Each node's rule lines as parsed and rendered (RuleLineMemo) by node and
+ * family, bounded by their number of lines: a node's next upload parses and
+ * renders only the lines it has not sent before.
+ */
+export type NodeLineMemos = LRUCache<string, RuleLineMemo>;
+
+export function createNodeLineMemos(maxLines: number): NodeLineMemos {
+  return new LRUCache<string, RuleLineMemo>({ maxSize: maxLines, sizeCalculation: (m) => Math.max(1, memoSize(m)) });
+}
+
+/**
+ * Prepares a dump uploaded as a delta: on the event loop in slices (its parse is
+ * then the one the ruleset cache keeps, so the new version is queryable without
+ * another), with the node's line memo. Gives exactly what prepareDump gives.
+ */
+export async function prepareWithMemo(app: FastifyInstance, memos: NodeLineMemos, node: string, text: string, options: PrepareOptions & { family: Family }): Promise<PreparedDump> {
+  const key = `${node}\u0000${options.family}`;
+  const memo = memos.get(key) ?? newRuleLineMemo(options.family);
+  const prepared = await runStepsYielding(prepareDumpSteps(text, { ...options, lineMemo: memo }), app.rulesetCache.yielding);
+  // Lines the node no longer sends pile up: start over once the memo is well past the dump's size.
+  if (memoSize(memo) > 2 * prepared.stats.rules + 10_000) memos.delete(key);
+  else memos.set(key, memo); // (again: its size grew)
+  return prepared;
 }

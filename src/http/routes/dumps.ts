@@ -51,7 +51,7 @@ import {
   type UploadResult,
 } from '../schemas/index.ts';
 import { HttpProblem } from '../plugins/errors.ts';
-import { createDeltaBaseTexts, rebuildFromDelta, rememberUploadedText } from '../delta-upload.ts';
+import { createDeltaBaseTexts, createNodeLineMemos, prepareWithMemo, rebuildFromDelta, rememberUploadedText } from '../delta-upload.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 const textResponse = (description: string) => ({ description, content: { 'text/plain': { schema: Type.String() } } });
@@ -121,8 +121,10 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
     text.length <= INLINE_PARSE_CHARS ? Promise.resolve(prepareDump(text, options)) : app.analysis.prepare({ kind: 'prepare', text, options });
   const limits = { maxUploadBytes: app.config.maxUploadBytes, maxDecompressedBytes: app.config.maxDecompressedBytes };
   registerTextUploadParser(app);
-  /** The last uploaded texts, as bases of incremental uploads (64 Mi characters: a few 10k-Service nodes). */
-  const deltaBases = createDeltaBaseTexts(64 * 2 ** 20);
+  /** The last uploaded texts, as bases of incremental uploads (128 Mi characters: four 10k-Service nodes). */
+  const deltaBases = createDeltaBaseTexts(128 * 2 ** 20);
+  /** Nodes' rule lines parsed before, for their next delta uploads (about two 10k-Service nodes' worth). */
+  const lineMemos = createNodeLineMemos(2 * app.config.maxDumpLines);
 
   app.post(
     '/nodes/:node/dumps',
@@ -158,7 +160,10 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
       const { node } = request.params;
       const query = request.query;
       let json = uploadJson(request.body, query);
-      if (json.delta !== undefined || json.ip6Delta !== undefined) {
+      const viaDelta = json.delta !== undefined || json.ip6Delta !== undefined;
+      /** The texts deltas made, with their lines (the bases of the next deltas). */
+      let rebuilt: { dump?: { text: string; lines: string[] }; ip6Dump?: { text: string; lines: string[] } } = {};
+      if (viaDelta) {
         // Incremental upload: rebuild the texts, then store them as a full upload of them would be.
         if ((json.delta !== undefined && json.dump !== undefined) || (json.ip6Delta !== undefined && json.ip6Dump !== undefined)) {
           throw new HttpProblem(400, 'validation-error', 'send `dump` or `delta` (and `ip6Dump` or `ip6Delta`), not both', { errors: [{ path: json.delta !== undefined && json.dump !== undefined ? '/body/delta' : '/body/ip6Delta', message: 'must not be sent with the full text' }] });
@@ -166,11 +171,11 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         await assertNodeCluster(app, request, node);
         const family = json.family ?? (query.family === 'nft' ? undefined : query.family) ?? 'ipv4';
         const { delta, ip6Delta, ...rest } = json;
-        json = {
-          ...rest,
-          ...(delta ? { dump: await rebuildFromDelta(app, deltaBases, node, family, delta, 'delta'), family } : {}),
+        rebuilt = {
+          ...(delta ? { dump: await rebuildFromDelta(app, deltaBases, node, family, delta, 'delta') } : {}),
           ...(ip6Delta ? { ip6Dump: await rebuildFromDelta(app, deltaBases, node, 'ipv6', ip6Delta, 'ip6Delta') } : {}),
         };
+        json = { ...rest, ...(rebuilt.dump ? { dump: rebuilt.dump.text, family } : {}), ...(rebuilt.ip6Dump ? { ip6Dump: rebuilt.ip6Dump.text } : {}) };
       }
       const format = json.format ?? query.format;
       const strict = query.strict === true;
@@ -199,7 +204,11 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         const family = json.family ?? (query.family === 'nft' ? undefined : query.family);
         let first: PreparedDump;
         try {
-          first = await prepare(dump, { family, format: iptablesFormat, strict, field: 'dump', originalBytes });
+          // A delta's text is prepared with the node's line memo: only its new lines are parsed.
+          first =
+            viaDelta && family !== undefined
+              ? await prepareWithMemo(app, lineMemos, node, dump, { family, format: iptablesFormat, strict, field: 'dump' })
+              : await prepare(dump, { family, format: iptablesFormat, strict, field: 'dump', originalBytes });
         } catch (err) {
           if (err instanceof DumpParseError && looksLikeNft(dump)) {
             throw new DumpParseError('nothing usable could be read from dump as an iptables dump: it looks like an nftables ruleset: upload it with ?family=nft (or as `nft` in a JSON body)', err.problems, err.field);
@@ -211,7 +220,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
           if (first.family === 'ipv6') {
             throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
           }
-          prepared.push(await prepare(json.ip6Dump, { family: 'ipv6', format: iptablesFormat, strict, field: 'ip6Dump' }));
+          const options = { family: 'ipv6' as const, format: iptablesFormat, strict, field: 'ip6Dump' };
+          prepared.push(viaDelta ? await prepareWithMemo(app, lineMemos, node, json.ip6Dump, options) : await prepare(json.ip6Dump, options));
         }
       }
       if (nft !== undefined) {
@@ -237,8 +247,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
       // The upload's parse is the canonical text's parse: the first query need not gunzip and re-parse it.
       for (const p of prepared) if (p.family !== 'nft') primeCanonicalRuleset(app.rulesetCache, p);
       // What was uploaded is the base of the node's next delta.
-      if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, dump);
-      if (json.ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, json.ip6Dump);
+      if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, dump, rebuilt.dump?.lines);
+      if (json.ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, json.ip6Dump, rebuilt.ip6Dump?.lines);
       const first = results[0];
       if (!first) throw new Error('upload recorded nothing');
       const ip6 = results.find((r, i) => i > 0 && r.dump.family === 'ipv6');

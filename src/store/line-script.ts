@@ -78,29 +78,37 @@ function withCounter(line: string, counter: string): string | null {
 /** How far a mismatch looks around the expected base line before asking the index. */
 const WINDOW = 4;
 
+/** A line without its counter: the key lines are matched by (chain declarations marked, so they never match a rule line). */
+function keyOf(line: string): string {
+  const c0 = line.charCodeAt(0);
+  if (c0 !== 91 && !(c0 === 58 && line.charCodeAt(line.length - 1) === 93)) return line;
+  return splitCounter(line).key;
+}
+
 /** The script turning `base` into `target` (both as text or as lines). */
 export function makeLineScript(base: string | readonly string[], target: string | readonly string[]): LineScript {
   const baseLines = typeof base === 'string' ? base.split('\n') : base;
   const targetLines = typeof target === 'string' ? target.split('\n') : target;
-  const b = baseLines.map(splitCounter);
-  const t = targetLines.map(splitCounter);
+  // Keys only (slices of the lines): counters are read where two matched lines differ.
+  const b = baseLines.map(keyOf);
+  const t = targetLines.map(keyOf);
   let index: Map<string, number> | undefined;
   const lookup = (key: string): number => {
     if (!index) {
       index = new Map();
-      for (let k = 0; k < b.length; k++) if (!index.has(b[k]!.key)) index.set(b[k]!.key, k);
+      for (let k = 0; k < b.length; k++) if (!index.has(b[k]!)) index.set(b[k]!, k);
     }
     return index.get(key) ?? -1;
   };
   let expected = 0;
   /** Where to copy target line i from, or -1 to insert it. */
   const startFor = (i: number): number => {
-    const key = t[i]!.key;
-    if (expected < b.length && b[expected]!.key === key) return expected;
+    const key = t[i]!;
+    if (expected < b.length && b[expected] === key) return expected;
     for (let k = 1; k <= WINDOW && expected + k < b.length; k++) {
-      if (b[expected + k]!.key === key && (i + 1 >= t.length || b[expected + k + 1]?.key === t[i + 1]!.key)) return expected + k;
+      if (b[expected + k] === key && (i + 1 >= t.length || b[expected + k + 1] === t[i + 1])) return expected + k;
     }
-    if (expected < b.length) for (let k = 1; k <= WINDOW && i + k < t.length; k++) if (t[i + k]!.key === b[expected]!.key) return -1;
+    if (expected < b.length) for (let k = 1; k <= WINDOW && i + k < t.length; k++) if (t[i + k] === b[expected]) return -1;
     return lookup(key);
   };
   const script: LineScriptOp[] = [];
@@ -110,25 +118,25 @@ export function makeLineScript(base: string | readonly string[], target: string 
   while (i < t.length) {
     const start = startFor(i);
     // A lone short line found elsewhere (COMMIT, a blank line) is cheaper inline.
-    if (start >= 0 && !(start !== expected && t[i]!.key.length < 8 && b[start + 1]?.key !== t[i + 1]?.key)) {
+    if (start >= 0 && !(start !== expected && t[i]!.length < 8 && b[start + 1] !== t[i + 1])) {
       let n = 1;
-      while (i + n < t.length && start + n < b.length && b[start + n]!.key === t[i + n]!.key) n++;
-      script.push([start + 1, n]);
+      while (i + n < t.length && start + n < b.length && b[start + n] === t[i + n]) n++;
       for (let k = 0; k < n; k++) {
-        const want = t[i + k]!.counter;
-        if (want !== b[start + k]!.counter) {
-          if (want === null || b[start + k]!.counter === null) {
-            // A counter appearing or vanishing is not a counter change: the line itself differs. Split the copy.
-            script[script.length - 1] = [start + 1, k];
-            if (k === 0) script.pop();
-            n = k;
-            break;
-          }
-          counters.push(i + k + 1 - lastOverride, want);
-          lastOverride = i + k + 1;
+        const want = targetLines[i + k]!;
+        const had = baseLines[start + k]!;
+        if (want === had) continue;
+        const wantCounter = splitCounter(want).counter;
+        const hadCounter = splitCounter(had).counter;
+        if (wantCounter === null || hadCounter === null) {
+          // A counter appearing or vanishing is not a counter change: the line itself differs. The copy ends here.
+          n = k;
+          break;
         }
+        counters.push(i + k + 1 - lastOverride, wantCounter);
+        lastOverride = i + k + 1;
       }
       if (n > 0) {
+        script.push([start + 1, n]);
         expected = start + n;
         i += n;
         continue;

@@ -93,7 +93,7 @@ export async function deltaBench(add: AddRow, input: DeltaInput): Promise<void> 
   add(
     SECTION,
     `re-upload, one Service changed + counters of ${fmt(changed.counters)} rules moved: upload → queryable (delta, gzip JSON)`,
-    `${fmt(d.total)} ms (POST ${fmt(d.post)} + first trace ${fmt(d.first)})${ratio !== undefined ? ` = ${ratio.toFixed(2)}× iptables-restore --test (${fmt(restoreMs!)} ms)` : ''}; the same text whole: ${fmt(f.total)} ms (POST ${fmt(f.post)} + first trace ${fmt(f.first)}); the node's first delta after a whole upload (no line memo yet): ${fmt(coldDelta)} ms`,
+    `${fmt(d.total)} ms (POST ${fmt(d.post)} + first trace ${fmt(d.first)})${ratio !== undefined ? ` = ${ratio.toFixed(2)}× iptables-restore --test (${fmt(restoreMs!)} ms)` : ''}; the same text whole: ${fmt(f.total)} ms (POST ${fmt(f.post)} + first trace ${fmt(f.first)}); the node's first delta after a whole upload (lines memoized by the first trace's cold parse only): ${fmt(coldDelta)} ms`,
     ratio !== undefined ? `≤ 0.1× iptables-restore --test — ${verdict(ratio <= 0.1)}` : '≤ 0.1× iptables-restore --test (not run here)',
   );
   const share = d.bytes / fullBytes;

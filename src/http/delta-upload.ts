@@ -6,7 +6,7 @@
 // 409 with the current one: the agent then sends the whole text.
 import { LRUCache } from 'lru-cache';
 import type { FastifyInstance } from 'fastify';
-import { memoSize, newRuleLineMemo, type Family, type RuleLineMemo } from '../netfilter/index.ts';
+import type { Family } from '../netfilter/index.ts';
 import { applyLineScript, LineScriptError } from '../store/line-script.ts';
 import { getDumpText, latestDump, NotFoundError, prepareDumpSteps, runStepsYielding, sha256Hex, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
 import { HttpProblem } from './plugins/errors.ts';
@@ -69,27 +69,11 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
 }
 
 /**
- * Each node's rule lines as parsed and rendered (RuleLineMemo) by node and
- * family, bounded by their number of lines: a node's next upload parses and
- * renders only the lines it has not sent before.
- */
-export type NodeLineMemos = LRUCache<string, RuleLineMemo>;
-
-export function createNodeLineMemos(maxLines: number): NodeLineMemos {
-  return new LRUCache<string, RuleLineMemo>({ maxSize: maxLines, sizeCalculation: (m) => Math.max(1, memoSize(m)) });
-}
-
-/**
  * Prepares a dump uploaded as a delta: on the event loop in slices (its parse is
  * then the one the ruleset cache keeps, so the new version is queryable without
- * another), with the node's line memo. Gives exactly what prepareDump gives.
+ * another), with the cache's line memo of its family, so only the lines not seen
+ * lately are parsed and rendered. Gives exactly what prepareDump gives.
  */
-export async function prepareWithMemo(app: FastifyInstance, memos: NodeLineMemos, node: string, text: string, options: PrepareOptions & { family: Family }): Promise<PreparedDump> {
-  const key = `${node}\u0000${options.family}`;
-  const memo = memos.get(key) ?? newRuleLineMemo(options.family);
-  const prepared = await runStepsYielding(prepareDumpSteps(text, { ...options, lineMemo: memo }), app.rulesetCache.yielding);
-  // Lines the node no longer sends pile up: start over once the memo is well past the dump's size.
-  if (memoSize(memo) > 2 * prepared.stats.rules + 10_000) memos.delete(key);
-  else memos.set(key, memo); // (again: its size grew)
-  return prepared;
+export function prepareWithMemo(app: FastifyInstance, text: string, options: PrepareOptions & { family: Family }): Promise<PreparedDump> {
+  return runStepsYielding(prepareDumpSteps(text, { ...options, lineMemo: app.rulesetCache.lineMemos[options.family] }), app.rulesetCache.yielding);
 }

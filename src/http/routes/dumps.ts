@@ -51,7 +51,7 @@ import {
   type UploadResult,
 } from '../schemas/index.ts';
 import { HttpProblem } from '../plugins/errors.ts';
-import { createDeltaBaseTexts, createNodeLineMemos, prepareWithMemo, rebuildFromDelta, rememberUploadedText } from '../delta-upload.ts';
+import { createDeltaBaseTexts, prepareWithMemo, rebuildFromDelta, rememberUploadedText } from '../delta-upload.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 const textResponse = (description: string) => ({ description, content: { 'text/plain': { schema: Type.String() } } });
@@ -123,8 +123,6 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   registerTextUploadParser(app);
   /** The last uploaded texts, as bases of incremental uploads (128 Mi characters: four 10k-Service nodes). */
   const deltaBases = createDeltaBaseTexts(128 * 2 ** 20);
-  /** Nodes' rule lines parsed before, for their next delta uploads (about two 10k-Service nodes' worth). */
-  const lineMemos = createNodeLineMemos(2 * app.config.maxDumpLines);
 
   app.post(
     '/nodes/:node/dumps',
@@ -207,7 +205,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
           // A delta's text is prepared with the node's line memo: only its new lines are parsed.
           first =
             viaDelta && family !== undefined
-              ? await prepareWithMemo(app, lineMemos, node, dump, { family, format: iptablesFormat, strict, field: 'dump' })
+              ? await prepareWithMemo(app, dump, { family, format: iptablesFormat, strict, field: 'dump' })
               : await prepare(dump, { family, format: iptablesFormat, strict, field: 'dump', originalBytes });
         } catch (err) {
           if (err instanceof DumpParseError && looksLikeNft(dump)) {
@@ -221,7 +219,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
             throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
           }
           const options = { family: 'ipv6' as const, format: iptablesFormat, strict, field: 'ip6Dump' };
-          prepared.push(viaDelta ? await prepareWithMemo(app, lineMemos, node, json.ip6Dump, options) : await prepare(json.ip6Dump, options));
+          prepared.push(viaDelta ? await prepareWithMemo(app, json.ip6Dump, options) : await prepare(json.ip6Dump, options));
         }
       }
       if (nft !== undefined) {

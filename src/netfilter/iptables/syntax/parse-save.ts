@@ -1,6 +1,7 @@
 // Parser for `iptables-save` / `ip6tables-save` output and for `iptables -S`
 // style fragments (`-P`/`-N`/`-A` lines without `*table` headers).
-import type { Counters, Diagnostic, Family, Match, Policy, TableName } from '../model.ts';
+import type { Counters, Diagnostic, Family, Policy, TableName } from '../model.ts';
+import { memoGet, memoKeyOf, memoSet, ownCopy, type RuleLineMemo } from './line-memo.ts';
 import { isBuiltinChain, isTableName, isValidChainName } from '../model.ts';
 import { tokenizeInto, vocabulary, type TokenList } from './lexer.ts';
 import { newSpecMemo, parseRuleSpec, RULE_SPEC_WORDS } from './rule-spec.ts';
@@ -18,53 +19,6 @@ export interface SaveParseContext {
   readonly table?: TableName;
   /** Rule lines read before (see RuleLineMemo): read again from it, and added to it. */
   readonly lineMemo?: RuleLineMemo;
-}
-
-/** What an `-A` line gave (without its counters prefix), in its table, when it gave no diagnostic. */
-interface RuleLineEntry {
-  readonly chain: string;
-  readonly counters: Counters | undefined;
-  readonly matches: RuleDraft['matches'];
-  readonly target: RuleDraft['target'];
-}
-
-/**
- * Parses of `-A` rule lines by their text after the `[packets:bytes]` prefix
- * and their table, for one family. A node's next dump repeats all but a few of
- * its lines (with other counters): a re-upload parses only the lines it has
- * not seen (issue 15). Only lines that parsed without any diagnostic are kept,
- * so a line read from the memo gives exactly what parsing it gives: its chain,
- * matches and target depend on nothing but its text, table and family.
- */
-export interface RuleLineMemo {
-  readonly family: Family;
-  /** By table, then by the line's text after its counters (a slice of the line: hashed without a copy). */
-  readonly lines: Map<string, Map<string, RuleLineEntry>>;
-  /** Their rule specs as rendered (RenderOptions.specMemo). */
-  readonly specs: WeakMap<readonly Match[], string>;
-}
-
-export const newRuleLineMemo = (family: Family): RuleLineMemo => ({ family, lines: new Map(), specs: new WeakMap() });
-
-/** Rule lines in a memo. */
-export const memoSize = (memo: RuleLineMemo): number => {
-  let n = 0;
-  for (const m of memo.lines.values()) n += m.size;
-  return n;
-};
-
-/** The memo key of a rule line: the text after a `[p:b] ` prefix; and the prefix. Undefined for other lines. */
-function memoKeyOf(line: string): { key: string; prefix: string | undefined } | undefined {
-  let from = 0;
-  let prefix: string | undefined;
-  if (line.charCodeAt(0) === 91 /* [ */) {
-    const end = line.indexOf('] ');
-    if (end < 0) return undefined;
-    prefix = line.slice(0, end + 1);
-    from = end + 2;
-  }
-  if (line.charCodeAt(from) !== 45 /* - */ || line.charCodeAt(from + 1) !== 65 /* A */ || line.charCodeAt(from + 2) !== 32) return undefined;
-  return { key: from === 0 ? line : line.slice(from), prefix };
 }
 
 export interface SaveParseOutput {
@@ -162,9 +116,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
   const memo = newSpecMemo();
   const tokens: TokenList = { texts: [], columns: [] };
   const counterMemo = new Map<string, Counters>();
-  const lineMemos = ctx.lineMemo?.family === ctx.family ? ctx.lineMemo.lines : undefined;
-  /** The memo of the current table. */
-  let lineMemo: Map<string, RuleLineEntry> | undefined;
+  const lineMemo = ctx.lineMemo?.family === ctx.family ? ctx.lineMemo : undefined;
   const diag = (line: number, severity: Diagnostic['severity'], code: string, message: string, column?: number): void => {
     diagnostics.push({ line, severity, code, message, ...(column !== undefined ? { column } : {}) });
   };
@@ -198,7 +150,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
     if ((idx & PAUSE_LINES) === PAUSE_LINES) yield;
     const lineNo = idx + 1;
     const original = lines[idx]!;
-    const line = original.charCodeAt(original.length - 1) === 13 ? original.slice(0, -1) : original;
+    let line = original.charCodeAt(original.length - 1) === 13 ? original.slice(0, -1) : original;
     const trimmed = line.trim();
     if (trimmed === '') {
       if (line !== '') diag(lineNo, 'warning', 'whitespace-line', 'line holds only white space (iptables-restore rejects it)', 1);
@@ -238,10 +190,6 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
         tables.push(t);
       }
       current = t;
-      if (lineMemos) {
-        lineMemo = lineMemos.get(name);
-        if (!lineMemo) lineMemos.set(name, (lineMemo = new Map()));
-      }
       continue;
     }
     if (trimmed === 'COMMIT') {
@@ -268,14 +216,17 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
     }
 
     // A rule line read before: its parse from the memo (only lines that gave no diagnostic are there).
-    const memoKey = lineMemo && current && !skipping ? memoKeyOf(line) : undefined;
+    let memoKey = lineMemo && current && !skipping ? memoKeyOf(line) : undefined;
     if (memoKey) {
-      const hit = lineMemo!.get(memoKey.key);
+      const hit = memoGet(lineMemo!, current!.name, memoKey.key);
       const prefixCounters = memoKey.prefix !== undefined ? countersPrefix(memoKey.prefix, counterMemo) : undefined;
       if (hit && (memoKey.prefix === undefined || prefixCounters)) {
         chainFor(hit.chain, lineNo).rules.push(ruleDraft(lineNo, line, prefixCounters ?? hit.counters, hit.matches, hit.target));
         continue;
       }
+      // Read from a copy: what the memo keeps of it must not keep the whole text alive.
+      line = ownCopy(line);
+      memoKey = memoKeyOf(line);
     }
     const diagnosticsBefore = diagnostics.length;
 
@@ -346,7 +297,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
         if (command === 'append' && spec.variants.length === 1) {
           chain.rules.push(ruleDraft(lineNo, line, ruleCounters, spec.variants[0]!, spec.target));
           if (memoKey && diagnostics.length === diagnosticsBefore && (memoKey.prefix === undefined || counters)) {
-            lineMemo!.set(memoKey.key, { chain: chainName!, counters: spec.counters, matches: spec.variants[0]!, target: spec.target });
+            memoSet(lineMemo!, current!.name, memoKey.key, { chain: chainName!, counters: spec.counters, matches: spec.variants[0]!, target: spec.target });
           }
           break;
         }

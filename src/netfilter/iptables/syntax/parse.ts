@@ -2,7 +2,8 @@
 // strictly, and never throws.
 import type { Diagnostic, DumpFormat, Family, Ruleset, TableName } from '../model.ts';
 import { buildRulesetSteps, type TableDraft } from './build.ts';
-import { parseSaveSteps, type RuleLineMemo } from './parse-save.ts';
+import { parseSaveSteps } from './parse-save.ts';
+import type { RuleLineMemo } from './line-memo.ts';
 import { runSteps, type Steps } from '../../steps.ts';
 import { parseListingLines } from './parse-listing.ts';
 

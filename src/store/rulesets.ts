@@ -104,8 +104,8 @@ export type RulesetCache = LruCache<string, ParsedRuleset> & {
   readonly yielding: ParseYielding;
   /**
    * Rule lines parsed before, per family, shared by every node (a cluster's nodes share most of
-   * theirs): cold parses and delta uploads parse only lines not seen lately (as many as the cache's
-   * rule budget, 300,000 without one).
+   * theirs): cold parses and delta uploads parse only lines not seen lately (the memo keeps up to
+   * twice the cache's rule budget, 300,000 without one).
    */
   readonly lineMemos: Readonly<Record<Family, RuleLineMemo>>;
 };

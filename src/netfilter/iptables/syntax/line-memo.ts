@@ -6,10 +6,11 @@
 // share most of theirs. Only lines that parsed without any diagnostic are
 // kept, so a line read from the memo gives exactly what parsing it gives.
 //
-// Bounded by two generations: new and used entries go to the young one; when
-// it is full it becomes the old one (the previous old one is dropped), and an
-// old entry that is used again moves back. So at most `max` entries, and the
-// lines in use survive.
+// Bounded by two generations of at most `max` entries each: new and used
+// entries go to the young one; when it is full it becomes the old one (the
+// previous old one is dropped), and an old entry that is used again moves
+// back. So a node's (or a cluster's) lines in use stay while they fit in one
+// generation, without moving at each parse.
 import type { Counters, Family, Match } from '../model.ts';
 import type { RuleDraft } from './build.ts';
 
@@ -25,7 +26,7 @@ type Generation = Map<string, Map<string, RuleLineEntry>>;
 
 export interface RuleLineMemo {
   readonly family: Family;
-  /** Most entries kept (both generations). */
+  /** Most entries of a generation (the memo holds at most twice as many). */
   readonly max: number;
   young: Generation;
   youngSize: number;
@@ -50,7 +51,7 @@ export function memoSet(memo: RuleLineMemo, table: string, key: string, entry: R
   if (!lines) memo.young.set(table, (lines = new Map()));
   if (lines.has(key)) return;
   lines.set(key, entry);
-  if (++memo.youngSize >= memo.max / 2) {
+  if (++memo.youngSize >= memo.max) {
     memo.old = memo.young;
     memo.young = new Map();
     memo.youngSize = 0;

@@ -29,6 +29,26 @@ export function rememberUploadedText(cache: DeltaBaseTexts, sha256: string, text
   cache.set(sha256, lines ?? text.split('\n'));
 }
 
+/**
+ * A few bytes of script can copy a big base many times over: the text a delta
+ * would make is measured (lines, then characters) before it is made, against
+ * the limits a whole upload has (MAX_DUMP_LINES, MAX_DECOMPRESSED_BYTES): 413.
+ */
+function assertRebuiltSize(base: readonly string[], delta: UploadDelta, maxLines: number, maxChars: number, field: string): void {
+  let lines = 0;
+  for (const op of delta.script) lines += typeof op === 'string' ? 1 : Math.max(0, op[1] ?? 0);
+  // MAX_DUMP_LINES counts newlines; a text of n newlines has n + 1 lines.
+  if (lines > maxLines + 1) {
+    throw new HttpProblem(413, 'too-many-lines', `\`${field}\` makes a text of ${lines} lines, more than ${maxLines} (MAX_DUMP_LINES)`, { limit: maxLines, field });
+  }
+  let chars = 0;
+  for (const op of delta.script) {
+    if (typeof op === 'string') chars += op.length + 1;
+    else for (let k = Math.max(0, (op[0] ?? 1) - 1), end = Math.min(base.length, k + (op[1] ?? 0)); k < end; k++) chars += base[k]!.length + 1;
+    if (chars > maxChars) throw new HttpProblem(413, 'payload-too-large', `\`${field}\` makes a text larger than ${maxChars} bytes (MAX_DECOMPRESSED_BYTES)`, { limit: maxChars, field });
+  }
+}
+
 /** The text a delta describes (and its lines), checked against its sha256. Throws 409 (stale base), 422 (script or sha256). */
 export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<{ text: string; lines: string[] }> {
   let latest: Awaited<ReturnType<typeof latestDump>> = null;
@@ -53,6 +73,7 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
     base = (await getDumpText(app.db.prisma, node, latest.id, 'original')).text.split('\n');
     cache.set(delta.base, base);
   }
+  assertRebuiltSize(base, delta, app.config.maxDumpLines, app.config.maxDecompressedBytes, field);
   let lines: string[];
   try {
     lines = applyLineScript(base, delta);

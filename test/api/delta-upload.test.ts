@@ -162,6 +162,25 @@ describe('incremental uploads (delta)', () => {
     assert.equal((await versions('d-f')).items?.length, 1);
   });
 
+  it('a small script that would make a huge text is a 413 before it is made', async () => {
+    const a = counterDump({ variant: 'big' });
+    await post('d-h', { dump: a }).expect(201);
+    const base = sha256Hex(a);
+    const lines = a.split('\n').length;
+    const manyLines = await post('d-h', { delta: { base, sha256: base, script: Array.from({ length: 60_000 }, () => [1, lines]) } }).expect(413).expect('content-type', PROBLEM_TYPE);
+    assert.equal(manyLines.body.type, '/problems/too-many-lines');
+    const small = await startApi({ config: { maxDecompressedBytes: 4096 } });
+    try {
+      await small.request.post(`${V1}/nodes/d-h/dumps`).send({ dump: a }).expect(201);
+      const chars = await small.request.post(`${V1}/nodes/d-h/dumps`).send({ delta: { base, sha256: base, script: Array.from({ length: 50 }, () => [1, lines]) } }).expect(413);
+      assert.equal(chars.body.type, '/problems/payload-too-large');
+      assert.match(chars.body.detail, /MAX_DECOMPRESSED_BYTES/);
+    } finally {
+      await small.close();
+    }
+    assert.equal((await versions('d-h')).items?.length, 1);
+  });
+
   it('the old forms are untouched: text/plain and {dump} still upload', async () => {
     await api.request.post(`${V1}/nodes/d-g/dumps`).type('text/plain').send(seedText).expect(201);
     await post('d-g', { dump: counterDump() }).expect(201);

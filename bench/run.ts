@@ -10,6 +10,7 @@ import { heavyRequests } from './heavy.ts';
 import { nftBench } from './nft.ts';
 import { bigNodes } from './big.ts';
 import { fleetBench } from './fleet.ts';
+import { deltaBench } from './delta.ts';
 
 interface Row {
   section: string;
@@ -53,7 +54,7 @@ function restoreTestMs(text: string): number | undefined {
 
 const pct = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft', 'fleet', 'big'] as const;
+const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft', 'fleet', 'big', 'delta'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Runs one section; a failure becomes a row (and a non-zero exit code) instead of losing the table. */
@@ -155,6 +156,9 @@ async function main(): Promise<void> {
   }
   if (sections.has('big')) {
     await section('big nodes (2 GiB budget)', () => bigNodes(add, restoreTestMs));
+  }
+  if (sections.has('delta')) {
+    await section('incremental upload (10k Services)', () => deltaBench(add, { g1k: dump(1000), restoreMs: (text) => restoreTestMs(text) }));
   }
   if (sections.has('memory')) {
     await section('server memory (20k Services)', () => serverMemory(add, { g20k: dump(20000) }));

@@ -5,18 +5,26 @@
 // there is one): when the host/cluster/labels fingerprint equals the one of
 // the last upload the server accepted, and the server's latest sha256 of each
 // family equals the snapshot's, nothing but counters changed: the upload is
-// skipped. Otherwise the part is uploaded (gzip JSON).
+// skipped. Otherwise the part is uploaded (gzip JSON): when the server has
+// the text this agent last uploaded for a family (its sha256 is kept in the
+// state, the text under bases/), the dump goes as a delta of it (`delta`:
+// a line edit script, counters that moved apart), else whole; a delta the
+// server refuses (409: another upload came between, or the server lost it;
+// 422: it could not apply it; 400: a server older than deltas) is followed
+// at once by the whole text.
 //
 // Failures: 401/403 stop the agent (exit 3); other 4xx drop the snapshot (the
 // server will never take it; exit 5 with --once); network errors, timeouts,
 // 429 and 5xx are retried with exponential backoff and jitter (honouring
 // Retry-After) while the snapshot stays in the state directory; with --once,
 // after --retries the agent exits 4 and the next run sends it first.
-import { ApiError, type ServerClient } from './client.ts';
+import { createHash } from 'node:crypto';
+import { makeLineScript } from '../store/line-script.ts';
+import { ApiError, type ServerClient, type UploadResponse } from './client.ts';
 import { collect, CollectError, type CollectOptions } from './collect.ts';
 import type { Runner } from './exec.ts';
 import type { Logger } from './log.ts';
-import { buildSnapshot, sameTarget, type Snapshot, type SnapshotTarget, type UploadPart } from './snapshot.ts';
+import { buildSnapshot, sameTarget, type DeltaUploadBody, type Snapshot, type SnapshotTarget, type UploadDelta, type UploadPart } from './snapshot.ts';
 import type { Accepted, AgentState } from './state.ts';
 
 export const EXIT = {
@@ -88,6 +96,17 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
 
 type Delivery = { ok: true; uploaded: number; skipped: number } | { ok: false; error: ApiError };
 
+/** A delta is sent only when its script is at most this fraction of the text (else the whole text is simpler). */
+const DELTA_MAX_FRACTION = 0.5;
+
+const sha256Of = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/**
+ * A delta the server refuses (409 stale base, 422 a script it cannot apply, 400 from a server
+ * older than deltas, any other 4xx) is followed at once by the whole text, which gets its own verdict.
+ */
+const deltaRefused = (err: unknown): err is ApiError => err instanceof ApiError && err.kind === 'rejected';
+
 export class Agent {
   private readonly log: Logger;
   private readonly now: () => Date;
@@ -153,6 +172,63 @@ export class Agent {
     return true;
   }
 
+  /** A delta of `text` against the text last uploaded for the node and family, when the agent has it and the delta is small. */
+  private async deltaOf(node: string, family: string, baseSha: string | undefined, text: string): Promise<UploadDelta | null> {
+    if (!baseSha) return null;
+    const base = await this.deps.state.readBase(node, family, baseSha);
+    if (base === null) return null;
+    const script = makeLineScript(base, text);
+    if (JSON.stringify(script).length > text.length * DELTA_MAX_FRACTION) return null;
+    return { base: baseSha, sha256: sha256Of(text), ...script };
+  }
+
+  /** The part's body with its dumps as deltas where it can. */
+  private async deltaBody(part: UploadPart, accepted: Accepted): Promise<DeltaUploadBody | null> {
+    const texts = accepted[part.node]?.texts;
+    const body = part.body;
+    if (!texts || body.dump === undefined) return null;
+    const delta = await this.deltaOf(part.node, body.family, texts[body.family], body.dump);
+    const ip6Delta = body.ip6Dump !== undefined ? await this.deltaOf(part.node, 'ipv6', texts.ipv6, body.ip6Dump) : null;
+    if (!delta && !ip6Delta) return null;
+    const { dump, ip6Dump, ...rest } = body;
+    return { ...rest, ...(delta ? { delta } : { dump }), ...(ip6Delta ? { ip6Delta } : ip6Dump !== undefined ? { ip6Dump } : {}) };
+  }
+
+  /** Uploads a part: as a delta when it can, the whole text when there is no base or the server refuses the delta. */
+  private async upload(part: UploadPart, accepted: Accepted): Promise<UploadResponse> {
+    const delta = await this.deltaBody(part, accepted);
+    if (delta) {
+      try {
+        const res = await this.deps.client.upload(part.node, delta);
+        this.log.info('uploaded as a delta of the last upload', { node: part.node, sentBytes: res.sentBytes });
+        return res;
+      } catch (err) {
+        if (!deltaRefused(err)) throw err;
+        this.log.warn('the server refused the delta; uploading the whole text', { node: part.node, status: err.status, detail: err.message });
+      }
+    }
+    return this.deps.client.upload(part.node, part.body);
+  }
+
+  /** Keeps the dump texts just uploaded as the bases of the next deltas; their sha256s for accepted.json. */
+  private async keepBases(part: UploadPart): Promise<{ texts?: { ipv4?: string; ipv6?: string } }> {
+    const body = part.body;
+    if (body.dump === undefined) return {};
+    const texts: { ipv4?: string; ipv6?: string } = {};
+    try {
+      await this.deps.state.writeBase(part.node, body.family, body.dump);
+      texts[body.family] = sha256Of(body.dump);
+      if (body.ip6Dump !== undefined) {
+        await this.deps.state.writeBase(part.node, 'ipv6', body.ip6Dump);
+        texts.ipv6 = sha256Of(body.ip6Dump);
+      }
+    } catch (err) {
+      // No base: the next upload is whole, nothing is lost.
+      this.log.warn('could not keep the uploaded text for the next delta', { node: part.node, error: (err as Error).message });
+    }
+    return Object.keys(texts).length ? { texts } : {};
+  }
+
   /** One attempt at delivering every part of a snapshot. */
   async deliver(snapshot: Snapshot): Promise<Delivery> {
     const accepted = await this.deps.state.readAccepted();
@@ -165,7 +241,7 @@ export class Agent {
           this.log.info('unchanged since the last accepted upload (counters only): upload skipped', { node: part.node, sha256: part.sha256, collectedAt: snapshot.collectedAt });
           continue;
         }
-        const res = await this.deps.client.upload(part.node, part.body);
+        const res = await this.upload(part, accepted);
         uploaded++;
         this.log.info(res.created || res.ip6?.created || res.nft?.created ? 'uploaded: new version' : 'uploaded: same ruleset, host/counters updated', {
           node: part.node,
@@ -182,6 +258,7 @@ export class Agent {
           sha256: part.sha256,
           ...(part.ip6Sha256 ? { ip6Sha256: part.ip6Sha256 } : {}),
           ...(part.nftSha256 ? { nftSha256: part.nftSha256 } : {}),
+          ...(await this.keepBases(part)),
           at: this.now().toISOString(),
         };
         await this.deps.state.writeAccepted(accepted);

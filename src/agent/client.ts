@@ -8,7 +8,7 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import { gzipSync } from 'node:zlib';
 import type { Family } from './collect.ts';
-import type { NftOnlyUploadBody, UploadBody } from './snapshot.ts';
+import type { DeltaUploadBody, NftOnlyUploadBody, UploadBody } from './snapshot.ts';
 
 export type ApiErrorKind = 'auth' | 'rejected' | 'retryable';
 
@@ -72,12 +72,14 @@ export interface UploadResponse {
   readonly created: boolean;
   readonly ip6?: { readonly id: number; readonly sha256: string; readonly created: boolean };
   readonly nft?: { readonly id: number; readonly sha256: string; readonly created: boolean };
+  /** Bytes of the request body as sent (gzip). */
+  readonly sentBytes?: number;
 }
 
 export interface ServerClient {
   /** The sha256 of the node's latest version of `family`; null when the node or the family has none. */
   latestSha(node: string, family: Family | 'nft'): Promise<string | null>;
-  upload(node: string, body: UploadBody | NftOnlyUploadBody): Promise<UploadResponse>;
+  upload(node: string, body: UploadBody | NftOnlyUploadBody | DeltaUploadBody): Promise<UploadResponse>;
 }
 
 export interface ClientOptions {
@@ -190,7 +192,7 @@ export function createClient(options: ClientOptions): ServerClient {
       type Stored = { id: number; sha256: string; created: boolean };
       const v = JSON.parse(res.body) as Stored & { ip6?: Stored; nft?: Stored };
       const part = (p: Stored) => ({ id: p.id, sha256: p.sha256, created: p.created });
-      return { status: res.status, ...part(v), ...(v.ip6 ? { ip6: part(v.ip6) } : {}), ...(v.nft ? { nft: part(v.nft) } : {}) };
+      return { status: res.status, ...part(v), ...(v.ip6 ? { ip6: part(v.ip6) } : {}), ...(v.nft ? { nft: part(v.nft) } : {}), sentBytes: gz.length };
     },
   };
 }

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { prepareDump } from '../store/ingest.ts';
 import { prepareNftDump } from '../store/nft-ingest.ts';
 import { legacyCompanionOf } from '../store/companions.ts';
+import type { LineScript } from '../store/line-script.ts';
 import type { Collection, DumpCapture, Family, HostModel } from './collect.ts';
 
 export const LABELS = {
@@ -47,6 +48,17 @@ export interface UploadBody {
   cluster?: string;
   labels: Record<string, string>;
 }
+
+/** A dump as a line edit script against the text last uploaded (`src/store/line-script.ts`). */
+export interface UploadDelta extends LineScript {
+  /** sha256 of the base: the text last uploaded for the node and family. */
+  base: string;
+  /** sha256 of the text the script makes. */
+  sha256: string;
+}
+
+/** An upload body with `delta` (`ip6Delta`) in place of `dump` (`ip6Dump`). */
+export type DeltaUploadBody = Omit<UploadBody, 'dump' | 'ip6Dump'> & { dump?: string; delta?: UploadDelta; ip6Dump?: string; ip6Delta?: UploadDelta };
 
 /** The body of a node with nft tables only. */
 export type NftOnlyUploadBody = Omit<UploadBody, 'dump' | 'ip6Dump' | 'family' | 'nft'> & { nft: string; dump?: undefined; family?: undefined };

@@ -3,10 +3,13 @@
 //    upload is tried, removed once the server has it), so a restart or a
 //    server outage loses nothing;
 //  - accepted.json: per node, the fingerprints of the last upload the server
-//    accepted (host/cluster/labels fingerprint and dump sha256s).
+//    accepted (host/cluster/labels fingerprint and dump sha256s);
+//  - bases/<node>.<family>.txt: the dump text last uploaded for a node and
+//    family, the base of the next incremental upload (its sha256 is in
+//    accepted.json's `texts`; a file that does not match it is not used).
 // Writes are atomic: a temporary file in the same directory, fsync, rename,
 // fsync of the directory.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSnapshot, type Snapshot } from './snapshot.ts';
@@ -16,6 +19,8 @@ export interface AcceptedPart {
   readonly sha256: string;
   readonly ip6Sha256?: string;
   readonly nftSha256?: string;
+  /** sha256 of the dump texts as uploaded, by family: the bases the server has for incremental uploads. */
+  readonly texts?: { readonly ipv4?: string; readonly ipv6?: string };
   /** When the server accepted it. */
   readonly at: string;
 }
@@ -102,5 +107,24 @@ export class AgentState {
 
   writeAccepted(accepted: Accepted): Promise<void> {
     return writeFileAtomic(this.acceptedPath, JSON.stringify(accepted));
+  }
+
+  private basePath(node: string, family: string): string {
+    return join(this.dir, 'bases', `${encodeURIComponent(node)}.${family}.txt`);
+  }
+
+  /** The text last uploaded for `node` and `family` when its sha256 is `sha256`; null otherwise (missing, or not that text). */
+  async readBase(node: string, family: string, sha256: string): Promise<string | null> {
+    try {
+      const text = await readFile(this.basePath(node, family), 'utf8');
+      return createHash('sha256').update(text, 'utf8').digest('hex') === sha256 ? text : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async writeBase(node: string, family: string, text: string): Promise<void> {
+    await mkdir(join(this.dir, 'bases'), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(this.basePath(node, family), text);
   }
 }

@@ -2,8 +2,9 @@
 // counters, render the canonical text, hash it. Pure: no database here.
 import {
   diagnosticToJson,
-  parseDump,
+  parseDumpSteps,
   renderBlocks,
+  runSteps,
   rulesetStats,
   type Chain,
   type Diagnostic,
@@ -11,6 +12,8 @@ import {
   type Family,
   type Rule,
   type Ruleset,
+  type RuleLineMemo,
+  type Steps,
   type Table,
 } from '../netfilter/index.ts';
 import { sha256Hex } from './hash.ts';
@@ -31,6 +34,11 @@ export interface PrepareOptions {
    * `originalSha256`; `text` is their decoding, which is parsed.
    */
   readonly originalBytes?: Uint8Array | undefined;
+  /**
+   * The node's rule lines parsed (and rendered) before: a re-upload parses and
+   * renders only the lines it has not seen; the result is the same.
+   */
+  readonly lineMemo?: RuleLineMemo | undefined;
 }
 
 export interface RulesetStats {
@@ -81,13 +89,21 @@ const ZERO_COUNTERS = Object.freeze({ packets: 0n, bytes: 0n });
  * and rule `raw`s of the canonical text (raw strings are slices of it, as a
  * parse would make them).
  */
-export function canonicalize(ruleset: Ruleset): { text: string; ruleset: Ruleset } {
+export function canonicalize(ruleset: Ruleset, lineMemo?: RuleLineMemo): { text: string; ruleset: Ruleset } {
+  return runSteps(canonicalizeSteps(ruleset, lineMemo));
+}
+
+/** Blocks (a chain's rules, say) between pauses of the steps below. */
+const PAUSE_BLOCKS = 255;
+
+function* canonicalizeSteps(ruleset: Ruleset, lineMemo?: RuleLineMemo): Steps<{ text: string; ruleset: Ruleset }> {
   const texts: string[] = [];
   const tables: Table[] = [];
   let lineNo = 0; // lines before the current block
   let declared = 0; // line of the current table's first chain declaration
   const ruleLines = new Map<Chain, { first: number; raw: readonly string[] }>();
-  for (const block of renderBlocks(ruleset, { counters: false, chainCounters: false })) {
+  for (const block of renderBlocks(ruleset, { counters: false, chainCounters: false, ...(lineMemo ? { specMemo: lineMemo.specs } : {}) })) {
+    if ((texts.length & PAUSE_BLOCKS) === PAUSE_BLOCKS) yield;
     texts.push(block.text);
     switch (block.kind) {
       case 'comment':
@@ -147,12 +163,18 @@ export function stripCounters(ruleset: Ruleset): Ruleset {
  * ruleset has no counters at all.
  */
 export function extractCounters(ruleset: Ruleset): string | null {
+  return runSteps(extractCountersSteps(ruleset));
+}
+
+function* extractCountersSteps(ruleset: Ruleset): Steps<string | null> {
   // Written out directly (not an object tree through JSON.stringify): a 10k-Service dump has 174k rules.
   let any = false;
   const tables: string[] = [];
+  let n = 0;
   for (const t of ruleset.tables) {
     const chains: string[] = [];
     for (const c of t.chains) {
+      if ((++n & PAUSE_BLOCKS) === PAUSE_BLOCKS) yield;
       let policy = 'null';
       if (c.counters) {
         policy = `"${c.counters.packets}:${c.counters.bytes}"`;
@@ -180,11 +202,17 @@ const toProblem = (d: Diagnostic): Problem => diagnosticToJson(d);
  * was read (no table), or, with `strict`, when there is any error diagnostic.
  */
 export function prepareDump(text: string, options: PrepareOptions = {}): PreparedDump {
+  return runSteps(prepareDumpSteps(text, options));
+}
+
+/** `prepareDump`, pausing every few thousand lines, rules and chains (see steps.ts). */
+export function* prepareDumpSteps(text: string, options: PrepareOptions = {}): Steps<PreparedDump> {
   const field = options.field ?? 'dump';
-  const result = parseDump(text, {
+  const result = yield* parseDumpSteps(text, {
     ...(options.family ? { family: options.family } : {}),
     ...(options.format ? { format: options.format } : {}),
     ...(options.strict ? { strict: true } : {}),
+    ...(options.lineMemo ? { lineMemo: options.lineMemo } : {}),
   });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   const listed = (ds: readonly Diagnostic[]): Problem[] => ds.slice(0, MAX_PROBLEMS).map(toProblem);
@@ -198,12 +226,12 @@ export function prepareDump(text: string, options: PrepareOptions = {}): Prepare
   if (options.strict && errors.length) {
     throw new DumpParseError(`${field} has ${errors.length} error(s) in strict mode${more(errors.length)}`, listed(errors), field);
   }
-  let canonical = canonicalize(result.ruleset);
+  let canonical = yield* canonicalizeSteps(result.ruleset, options.lineMemo);
   // Malformed input can render to text that reads back differently (a bad word swallowed as an
   // option's argument, say). Uploading a version's own canonical text must give the same version,
   // so such a text settles on the fixed point of render∘parse (well-formed dumps are one already).
   for (let i = 0; errors.length > 0 && i < 3; i++) {
-    const again = canonicalize(parseDump(canonical.text, { family: result.ruleset.family, format: 'iptables-save' }).ruleset);
+    const again = yield* canonicalizeSteps((yield* parseDumpSteps(canonical.text, { family: result.ruleset.family, format: 'iptables-save' })).ruleset);
     if (again.text === canonical.text) break;
     canonical = again;
   }
@@ -216,7 +244,7 @@ export function prepareDump(text: string, options: PrepareOptions = {}): Prepare
     originalSha256: sha256Hex(options.originalBytes ?? text),
     canonicalText,
     sha256: sha256Hex(canonicalText),
-    countersJson: extractCounters(result.ruleset),
+    countersJson: yield* extractCountersSteps(result.ruleset),
     stats: rulesetStats(result.ruleset),
     diagnostics: result.diagnostics.map(diagnosticToJson),
     ruleset: canonical.ruleset,

@@ -1,7 +1,7 @@
 // Parsed rulesets of stored dumps, cached by content hash so query endpoints
 // (trace, diff, ...) do not re-parse. The cache is an object the app owns
 // (passed to buildApp), never a module-level singleton.
-import { parseDumpSteps, type NftRuleset, type Diagnostic, type Steps, type DumpFormat, type Family, type Ruleset } from '../netfilter/index.ts';
+import { newRuleLineMemo, parseDumpSteps, type NftRuleset, type Diagnostic, type Steps, type DumpFormat, type Family, type Ruleset, type RuleLineMemo } from '../netfilter/index.ts';
 import { getBlobText } from './blobs.ts';
 import type { Client } from './db.ts';
 import type { DumpInfo } from './dumps.ts';
@@ -102,6 +102,12 @@ export type RulesetCache = LruCache<string, ParsedRuleset> & {
   readonly nft: LruCache<string, NftRuleset> & { readonly parsing: Map<string, Promise<NftRuleset>> };
   /** How a cold parse lets other work run: after `sliceMs` of parsing, it waits for `pause()`. */
   readonly yielding: ParseYielding;
+  /**
+   * Rule lines parsed before, per family, shared by every node (a cluster's nodes share most of
+   * theirs): cold parses and delta uploads parse only lines not seen lately (the memo keeps up to
+   * twice the cache's rule budget, 300,000 without one).
+   */
+  readonly lineMemos: Readonly<Record<Family, RuleLineMemo>>;
 };
 
 export interface ParseYielding {
@@ -120,6 +126,7 @@ export const createRulesetCache = (max = 64, maxRules = Infinity, yielding = EVE
   Object.assign(new LruCache<string, ParsedRuleset>(max, { maxWeight: maxRules, weigh: rulesOf }), {
     parsing: new Map<string, Promise<ParsedRuleset>>(),
     yielding,
+    lineMemos: { ipv4: newRuleLineMemo('ipv4', Number.isFinite(maxRules) ? maxRules : 300_000), ipv6: newRuleLineMemo('ipv6', Number.isFinite(maxRules) ? maxRules : 300_000) },
     nft: Object.assign(new LruCache<string, NftRuleset>(max, { maxWeight: maxRules, weigh: nftRulesOf }), { parsing: new Map<string, Promise<NftRuleset>>() }),
   });
 
@@ -219,7 +226,7 @@ export async function loadBlobRuleset(
 ): Promise<ParsedRuleset> {
   return parseOnce(cache, cache.parsing, rulesetCacheKey(source, family, sha256), async () => {
     const text = await blobTextOf(client, sha256);
-    const result = await runStepsYielding(parseDumpSteps(text, { family, format: source === 'canonical' ? 'iptables-save' : format }), cache.yielding);
+    const result = await runStepsYielding(parseDumpSteps(text, { family, format: source === 'canonical' ? 'iptables-save' : format, lineMemo: cache.lineMemos[family] }), cache.yielding);
     return { ruleset: result.ruleset, format: result.format, diagnostics: result.diagnostics };
   });
 }

@@ -318,9 +318,15 @@ class FakeServer implements ServerClient {
     if (f) throw f;
     return this.latest.get(`${node}/${family}`) ?? null;
   }
+  /** Like a server older than incremental uploads: a `delta` body is a 400. */
+  deltasRefused = 0;
   async upload(node: string, body: UploadBody): Promise<UploadResponse> {
     const f = this.failNext.shift();
     if (f) throw f;
+    if ('delta' in body || 'ip6Delta' in body) {
+      this.deltasRefused++;
+      throw new ApiError('rejected', "POST …: 400 body must NOT have additional properties 'delta'", 400);
+    }
     this.uploads.push({ node, body });
     const sha = prepareDump(body.dump, { family: body.family }).sha256;
     const created = this.latest.get(`${node}/${body.family}`) !== sha;
@@ -353,6 +359,8 @@ describe('agent: delivery decisions (fake server)', () => {
       assert.ok(t.lines.some((l) => /upload skipped/.test(l)));
       assert.equal(await t.agent(nodeTable({ 'ip -j -4 route show': { stdout: JSON.stringify([ROUTE4[0]]) } })).run(), EXIT.OK);
       assert.equal(t.server.uploads.length, 2, 'a changed route uploads');
+      assert.equal(t.server.deltasRefused, 1, 'as a delta first: a server without deltas refuses it (400), the whole text follows');
+      assert.ok(t.lines.some((l) => /refused the delta; uploading the whole text/.test(l)));
       // The server lost the node (or another writer changed it): upload again.
       t.server.latest.clear();
       assert.equal(await t.agent(nodeTable({ 'ip -j -4 route show': { stdout: JSON.stringify([ROUTE4[0]]) } })).run(), EXIT.OK);

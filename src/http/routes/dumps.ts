@@ -51,6 +51,7 @@ import {
   type UploadResult,
 } from '../schemas/index.ts';
 import { HttpProblem } from '../plugins/errors.ts';
+import { createDeltaBaseTexts, prepareWithMemo, rebuildFromDelta, rememberUploadedText } from '../delta-upload.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 const textResponse = (description: string) => ({ description, content: { 'text/plain': { schema: Type.String() } } });
@@ -68,6 +69,8 @@ function matchesEtag(header: string | undefined, sha: string): boolean {
 const UPLOAD_DESCRIPTION = `Stores a node's ruleset. The body is either the dump itself (\`text/plain\`: iptables-save, ip6tables-save, \`iptables -S\` or \`iptables -L -n -v\` output, format and family detected) or JSON \`{dump?, ip6Dump?, nft?, host?, collectedAt?, cluster?, labels?, format?, family?}\`; \`ip6Dump\` is stored as a second (ipv6) version and returned under \`ip6\`. The node is created on first upload.
 
 **nftables.** A node's nft ruleset is a version of family \`nft\`: send it as \`nft\` in the JSON body (\`nft -j list ruleset\` output as a string, kept byte for byte, or as a JSON object; or \`nft list ruleset\` text), or alone as a \`text/plain\` body (JSON or nft text, detected; \`?format=nft-json|nft-text\` forces it). It is returned under \`nft\` (and at the top level when no \`dump\` was sent). Its identity is the sha256 of its canonical printing (\`/canonical?family=nft\`) without live values (counters, quota usage, element expiry, elements of \`dynamic\` sets), so a re-upload that differs only there is a 200 with \`created: false\`. An nft ruleset with an error (anything \`nft -f\` would refuse that packetpath can tell) is a 422 whose \`problems\` give line and column; nothing of the upload is stored.
+
+**Incremental uploads.** Instead of \`dump\` (or \`ip6Dump\`), a JSON body may carry \`delta\` (\`ip6Delta\`): the sha256 of the text this node last uploaded for that family (\`base\`: the latest version's \`originalSha256\`), a line edit \`script\` (\`[from, count]\` copies of base lines and inserted lines), optionally the \`counters\` that changed in copied lines, and the \`sha256\` of the resulting text. The server rebuilds the text, checks its sha256 and stores it exactly as a full upload of that text (same version, canonical text, diagnostics). A \`base\` that is not the node's latest upload (or a node without one) is a **409** \`stale-delta-base\` with \`currentBase\` and \`currentSha256\`: send the whole text. A malformed script is a 422 \`bad-delta\`, a rebuilt text with another sha256 a 422 \`delta-mismatch\`, a script making a text past MAX_DUMP_LINES or MAX_DECOMPRESSED_BYTES a 413; none stores anything.
 
 \`Content-Encoding: gzip\` (or deflate) is accepted; the body is limited to MAX_UPLOAD_BYTES as sent and MAX_DECOMPRESSED_BYTES decoded (413 past either).
 
@@ -118,6 +121,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
     text.length <= INLINE_PARSE_CHARS ? Promise.resolve(prepareDump(text, options)) : app.analysis.prepare({ kind: 'prepare', text, options });
   const limits = { maxUploadBytes: app.config.maxUploadBytes, maxDecompressedBytes: app.config.maxDecompressedBytes };
   registerTextUploadParser(app);
+  /** The last uploaded texts, as bases of incremental uploads (128 Mi characters: four 10k-Service nodes). */
+  const deltaBases = createDeltaBaseTexts(128 * 2 ** 20);
 
   app.post(
     '/nodes/:node/dumps',
@@ -145,14 +150,31 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: jsonResponse('Same canonical text as the latest version: nothing created, counters and lastSeenAt updated', ref(UploadResultSchema)),
           201: jsonResponse('A new version was stored', ref(UploadResultSchema)),
-          ...problemResponses(400, 413, 415, 422, 503, 507),
+          ...problemResponses(400, 409, 413, 415, 422, 503, 507),
         },
       },
     },
     async (request, reply) => {
       const { node } = request.params;
       const query = request.query;
-      const json = uploadJson(request.body, query);
+      let json = uploadJson(request.body, query);
+      const viaDelta = json.delta !== undefined || json.ip6Delta !== undefined;
+      /** The texts deltas made, with their lines (the bases of the next deltas). */
+      let rebuilt: { dump?: { text: string; lines: string[] }; ip6Dump?: { text: string; lines: string[] } } = {};
+      if (viaDelta) {
+        // Incremental upload: rebuild the texts, then store them as a full upload of them would be.
+        if ((json.delta !== undefined && json.dump !== undefined) || (json.ip6Delta !== undefined && json.ip6Dump !== undefined)) {
+          throw new HttpProblem(400, 'validation-error', 'send `dump` or `delta` (and `ip6Dump` or `ip6Delta`), not both', { errors: [{ path: json.delta !== undefined && json.dump !== undefined ? '/body/delta' : '/body/ip6Delta', message: 'must not be sent with the full text' }] });
+        }
+        await assertNodeCluster(app, request, node);
+        const family = json.family ?? (query.family === 'nft' ? undefined : query.family) ?? 'ipv4';
+        const { delta, ip6Delta, ...rest } = json;
+        rebuilt = {
+          ...(delta ? { dump: await rebuildFromDelta(app, deltaBases, node, family, delta, 'delta') } : {}),
+          ...(ip6Delta ? { ip6Dump: await rebuildFromDelta(app, deltaBases, node, 'ipv6', ip6Delta, 'ip6Delta') } : {}),
+        };
+        json = { ...rest, ...(rebuilt.dump ? { dump: rebuilt.dump.text, family } : {}), ...(rebuilt.ip6Dump ? { ip6Dump: rebuilt.ip6Dump.text } : {}) };
+      }
       const format = json.format ?? query.format;
       const strict = query.strict === true;
 
@@ -180,7 +202,11 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         const family = json.family ?? (query.family === 'nft' ? undefined : query.family);
         let first: PreparedDump;
         try {
-          first = await prepare(dump, { family, format: iptablesFormat, strict, field: 'dump', originalBytes });
+          // A delta's text is prepared with the node's line memo: only its new lines are parsed.
+          first =
+            viaDelta && family !== undefined
+              ? await prepareWithMemo(app, dump, { family, format: iptablesFormat, strict, field: 'dump' })
+              : await prepare(dump, { family, format: iptablesFormat, strict, field: 'dump', originalBytes });
         } catch (err) {
           if (err instanceof DumpParseError && looksLikeNft(dump)) {
             throw new DumpParseError('nothing usable could be read from dump as an iptables dump: it looks like an nftables ruleset: upload it with ?family=nft (or as `nft` in a JSON body)', err.problems, err.field);
@@ -192,7 +218,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
           if (first.family === 'ipv6') {
             throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
           }
-          prepared.push(await prepare(json.ip6Dump, { family: 'ipv6', format: iptablesFormat, strict, field: 'ip6Dump' }));
+          const options = { family: 'ipv6' as const, format: iptablesFormat, strict, field: 'ip6Dump' };
+          prepared.push(viaDelta ? await prepareWithMemo(app, json.ip6Dump, options) : await prepare(json.ip6Dump, options));
         }
       }
       if (nft !== undefined) {
@@ -217,6 +244,9 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
       });
       // The upload's parse is the canonical text's parse: the first query need not gunzip and re-parse it.
       for (const p of prepared) if (p.family !== 'nft') primeCanonicalRuleset(app.rulesetCache, p);
+      // What was uploaded is the base of the node's next delta.
+      if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, dump, rebuilt.dump?.lines);
+      if (json.ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, json.ip6Dump, rebuilt.ip6Dump?.lines);
       const first = results[0];
       if (!first) throw new Error('upload recorded nothing');
       const ip6 = results.find((r, i) => i > 0 && r.dump.family === 'ipv6');

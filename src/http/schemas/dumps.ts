@@ -136,10 +136,39 @@ export const UploadTextSchema = Type.String({
   examples: [EXAMPLE_DUMP],
 });
 
+export const UploadDeltaSchema = Type.Object(
+  {
+    base: { ...SHA, description: "sha256 of the base text: the text last uploaded for this node and family (the latest version's `originalSha256`)" },
+    sha256: { ...SHA, description: 'sha256 of the text the script makes (UTF-8); checked by the server' },
+    script: Type.Array(
+      Type.Union([
+        Type.String({ description: 'an inserted line (without its newline)' }),
+        Type.Array(Type.Integer({ minimum: 1 }), { minItems: 2, maxItems: 2, description: '[from, count]: copy `count` base lines starting at line `from` (1-based)' }),
+      ]),
+      { description: 'The new text, line by line: copies of base line runs and inserted lines. Base lines no copy names are left out.' },
+    ),
+    counters: Type.Optional(
+      Type.Array(Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[0-9]+:[0-9]+$' })]), {
+        description: 'Counters changed in copied lines, flat pairs `[step, "packets:bytes", ...]`: the first step is a result line number (1-based), each next one the distance from the previous line. The line\'s `[p:b]` (a rule\'s prefix or a chain declaration\'s suffix) is replaced.',
+      }),
+    ),
+  },
+  {
+    $id: 'UploadDelta',
+    additionalProperties: false,
+    description:
+      "A dump as a line edit script against the text this node last uploaded for the family (incremental upload). The server rebuilds the text, checks `sha256`, and stores it exactly as a full upload of that text. A `base` that is not the node's latest upload is a 409 `stale-delta-base` (with `currentBase`): send the full text then.",
+    examples: [{ base: EXAMPLE_SHA, sha256: EXAMPLE_SHA, script: [[1, 6], '-A INPUT -s 192.0.2.0/24 -j ACCEPT', [8, 3]], counters: [4, '12:720'] }],
+  },
+);
+export type UploadDelta = Static<typeof UploadDeltaSchema>;
+
 export const UploadJsonSchema = Type.Object(
   {
     dump: Type.Optional(Type.String({ description: 'The (IPv4) dump text; may be left out when `nft` is given' })),
     ip6Dump: Type.Optional(Type.String({ description: 'The ip6tables dump text, stored as a second (ipv6) version' })),
+    delta: Type.Optional({ ...ref(UploadDeltaSchema), description: 'Instead of `dump`: the dump as a delta of the text last uploaded for this node and `family` (default ipv4)' }),
+    ip6Delta: Type.Optional({ ...ref(UploadDeltaSchema), description: 'Instead of `ip6Dump`: the ip6tables dump as a delta of the text last uploaded for this node\'s ipv6 version' }),
     nft: Type.Optional(
       Type.Union([Type.String(), Type.Object({ nftables: Type.Array(Type.Unknown()) }, { additionalProperties: true })], {
         description:
@@ -227,6 +256,7 @@ export const DUMP_SCHEMAS = [
   DumpSummarySchema,
   DumpSchema,
   DumpListSchema,
+  UploadDeltaSchema,
   UploadJsonSchema,
   UploadedDumpSchema,
   UploadResultSchema,

@@ -10,6 +10,11 @@ export interface RenderOptions {
   readonly header?: string;
   /** Print chain declarations' counters from the model (default), or `[0:0]` for every chain. */
   readonly chainCounters?: boolean;
+  /**
+   * Rendered `matches` arrays (`renderMatches`): rules a RuleLineMemo gave
+   * again share their array, so a re-upload renders only its new rules' matches.
+   */
+  readonly specMemo?: WeakMap<readonly Match[], string>;
 }
 
 /** Options whose argument iptables-save prints through xtables_save_string. */
@@ -97,9 +102,14 @@ export function renderRuleSpec(rule: Pick<Rule, 'matches' | 'target'>): string {
   return (renderMatches(rule.matches) + renderTarget(rule.target)).trimStart();
 }
 
-export function renderRule(chain: string, rule: Rule, counters = false): string {
+export function renderRule(chain: string, rule: Rule, counters = false, specMemo?: RenderOptions['specMemo']): string {
   const prefix = counters ? `[${rule.counters?.packets ?? 0n}:${rule.counters?.bytes ?? 0n}] ` : '';
-  const spec = renderRuleSpec(rule);
+  let matches = specMemo?.get(rule.matches);
+  if (matches === undefined) {
+    matches = renderMatches(rule.matches);
+    specMemo?.set(rule.matches, matches);
+  }
+  const spec = (matches + renderTarget(rule.target)).trimStart();
   return `${prefix}-A ${chain}${spec ? ' ' + spec : ''}`;
 }
 
@@ -143,7 +153,7 @@ export function* renderBlocks(ruleset: Ruleset, options: RenderOptions = {}): Ge
       // Joined per chain: the rendered rule strings die young instead of
       // piling up for the whole text.
       const lines = new Array<string>(chain.rules.length);
-      for (let i = 0; i < lines.length; i++) lines[i] = renderRule(chain.name, chain.rules[i]!, counters);
+      for (let i = 0; i < lines.length; i++) lines[i] = renderRule(chain.name, chain.rules[i]!, counters, options.specMemo);
       yield { kind: 'rules', table, chain, text: lines.join('\n') };
     }
     yield { kind: 'commit', table, text: 'COMMIT' };

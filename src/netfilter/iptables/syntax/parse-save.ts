@@ -1,6 +1,7 @@
 // Parser for `iptables-save` / `ip6tables-save` output and for `iptables -S`
 // style fragments (`-P`/`-N`/`-A` lines without `*table` headers).
 import type { Counters, Diagnostic, Family, Policy, TableName } from '../model.ts';
+import { memoGet, memoKeyOf, memoSet, ownCopy, type RuleLineMemo } from './line-memo.ts';
 import { isBuiltinChain, isTableName, isValidChainName } from '../model.ts';
 import { tokenizeInto, vocabulary, type TokenList } from './lexer.ts';
 import { newSpecMemo, parseRuleSpec, RULE_SPEC_WORDS } from './rule-spec.ts';
@@ -16,6 +17,8 @@ export interface SaveParseContext {
   readonly family: Family;
   /** Table for lines outside `*table` sections (`-t` hint). */
   readonly table?: TableName;
+  /** Rule lines read before (see RuleLineMemo): read again from it, and added to it. */
+  readonly lineMemo?: RuleLineMemo;
 }
 
 export interface SaveParseOutput {
@@ -113,6 +116,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
   const memo = newSpecMemo();
   const tokens: TokenList = { texts: [], columns: [] };
   const counterMemo = new Map<string, Counters>();
+  const lineMemo = ctx.lineMemo?.family === ctx.family ? ctx.lineMemo : undefined;
   const diag = (line: number, severity: Diagnostic['severity'], code: string, message: string, column?: number): void => {
     diagnostics.push({ line, severity, code, message, ...(column !== undefined ? { column } : {}) });
   };
@@ -146,7 +150,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
     if ((idx & PAUSE_LINES) === PAUSE_LINES) yield;
     const lineNo = idx + 1;
     const original = lines[idx]!;
-    const line = original.charCodeAt(original.length - 1) === 13 ? original.slice(0, -1) : original;
+    let line = original.charCodeAt(original.length - 1) === 13 ? original.slice(0, -1) : original;
     const trimmed = line.trim();
     if (trimmed === '') {
       if (line !== '') diag(lineNo, 'warning', 'whitespace-line', 'line holds only white space (iptables-restore rejects it)', 1);
@@ -210,6 +214,21 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       if (m[3] !== undefined) c.counters = m[3] === '0' && m[4] === '0' ? zeroCounters(counterMemo) : { packets: BigInt(m[3]), bytes: BigInt(m[4]!) };
       continue;
     }
+
+    // A rule line read before: its parse from the memo (only lines that gave no diagnostic are there).
+    let memoKey = lineMemo && current && !skipping ? memoKeyOf(line) : undefined;
+    if (memoKey) {
+      const hit = memoGet(lineMemo!, current!.name, memoKey.key);
+      const prefixCounters = memoKey.prefix !== undefined ? countersPrefix(memoKey.prefix, counterMemo) : undefined;
+      if (hit && (memoKey.prefix === undefined || prefixCounters)) {
+        chainFor(hit.chain, lineNo).rules.push(ruleDraft(lineNo, line, prefixCounters ?? hit.counters, hit.matches, hit.target));
+        continue;
+      }
+      // Read from a copy: what the memo keeps of it must not keep the whole text alive.
+      line = ownCopy(line);
+      memoKey = memoKeyOf(line);
+    }
+    const diagnosticsBefore = diagnostics.length;
 
     let text = line;
     const note = line.includes('//') || line.includes('#') ? splitTrailingNote(line) : NO_NOTE;
@@ -277,6 +296,9 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
         const ruleCounters = counters ?? spec.counters;
         if (command === 'append' && spec.variants.length === 1) {
           chain.rules.push(ruleDraft(lineNo, line, ruleCounters, spec.variants[0]!, spec.target));
+          if (memoKey && diagnostics.length === diagnosticsBefore && (memoKey.prefix === undefined || counters)) {
+            memoSet(lineMemo!, current!.name, memoKey.key, { chain: chainName!, counters: spec.counters, matches: spec.variants[0]!, target: spec.target });
+          }
           break;
         }
         const drafts: RuleDraft[] = spec.variants.map((matches) => ruleDraft(lineNo, line, ruleCounters, matches, spec.target));

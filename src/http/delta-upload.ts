@@ -1,0 +1,100 @@
+// Incremental uploads: `{delta: {base, sha256, script, counters?}}` in place
+// of `dump` (and `ip6Delta` of `ip6Dump`). The text is rebuilt from the node's
+// last uploaded text of that family and then goes through exactly the path of
+// a full upload of it, so the stored version, canonical text, diagnostics and
+// every answer are the same. A base that is not the node's latest upload is a
+// 409 with the current one: the agent then sends the whole text.
+import { LRUCache } from 'lru-cache';
+import type { FastifyInstance } from 'fastify';
+import type { Family } from '../netfilter/index.ts';
+import { applyLineScript, LineScriptError } from '../store/line-script.ts';
+import { getDumpText, latestDump, NotFoundError, prepareDumpSteps, runStepsYielding, sha256Hex, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
+import { HttpProblem } from './plugins/errors.ts';
+import type { UploadDelta } from './schemas/index.ts';
+
+/**
+ * Uploaded texts by sha256, as lines: the bases of the next deltas. A fleet's
+ * next round finds its bases here instead of reading and un-deltaing them from
+ * the store (another replica's upload, or an evicted one, is read from there).
+ */
+export type DeltaBaseTexts = LRUCache<string, readonly string[]>;
+
+export function createDeltaBaseTexts(maxChars: number): DeltaBaseTexts {
+  return new LRUCache<string, readonly string[]>({ maxSize: maxChars, sizeCalculation: (lines) => Math.max(1, lines.reduce((n, l) => n + l.length + 1, 0)) });
+}
+
+/** Keeps an uploaded text (or its lines, when a delta made them) as a base for the next delta. */
+export function rememberUploadedText(cache: DeltaBaseTexts, sha256: string, text: string, lines?: readonly string[]): void {
+  if (cache.has(sha256) || text.length > cache.maxSize / 2) return;
+  cache.set(sha256, lines ?? text.split('\n'));
+}
+
+/**
+ * A few bytes of script can copy a big base many times over: the text a delta
+ * would make is measured (lines, then characters) before it is made, against
+ * the limits a whole upload has (MAX_DUMP_LINES, MAX_DECOMPRESSED_BYTES): 413.
+ */
+function assertRebuiltSize(base: readonly string[], delta: UploadDelta, maxLines: number, maxChars: number, field: string): void {
+  let lines = 0;
+  for (const op of delta.script) lines += typeof op === 'string' ? 1 : Math.max(0, op[1] ?? 0);
+  // MAX_DUMP_LINES counts newlines; a text of n newlines has n + 1 lines.
+  if (lines > maxLines + 1) {
+    throw new HttpProblem(413, 'too-many-lines', `\`${field}\` makes a text of ${lines} lines, more than ${maxLines} (MAX_DUMP_LINES)`, { limit: maxLines, field });
+  }
+  let chars = 0;
+  for (const op of delta.script) {
+    if (typeof op === 'string') chars += op.length + 1;
+    else for (let k = Math.max(0, (op[0] ?? 1) - 1), end = Math.min(base.length, k + (op[1] ?? 0)); k < end; k++) chars += base[k]!.length + 1;
+    if (chars > maxChars) throw new HttpProblem(413, 'payload-too-large', `\`${field}\` makes a text larger than ${maxChars} bytes (MAX_DECOMPRESSED_BYTES)`, { limit: maxChars, field });
+  }
+}
+
+/** The text a delta describes (and its lines), checked against its sha256. Throws 409 (stale base), 422 (script or sha256). */
+export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<{ text: string; lines: string[] }> {
+  let latest: Awaited<ReturnType<typeof latestDump>> = null;
+  try {
+    latest = await latestDump(app.db.prisma, node, family);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  if (!latest || latest.originalSha256 !== delta.base) {
+    const current = latest?.originalSha256 ?? null;
+    throw new HttpProblem(
+      409,
+      'stale-delta-base',
+      latest
+        ? `\`${field}.base\` ${delta.base} is not the text node "${node}" last uploaded for ${family} (${current}): send the whole text`
+        : `node "${node}" has no ${family} version to apply \`${field}\` to: send the whole text`,
+      { field, base: delta.base, currentBase: current, currentSha256: latest?.sha256 ?? null },
+    );
+  }
+  let base = cache.get(delta.base);
+  if (!base) {
+    base = (await getDumpText(app.db.prisma, node, latest.id, 'original')).text.split('\n');
+    cache.set(delta.base, base);
+  }
+  assertRebuiltSize(base, delta, app.config.maxDumpLines, app.config.maxDecompressedBytes, field);
+  let lines: string[];
+  try {
+    lines = applyLineScript(base, delta);
+  } catch (err) {
+    if (!(err instanceof LineScriptError)) throw err;
+    throw new HttpProblem(422, 'bad-delta', `\`${field}\`: ${err.message}`, { field, errors: [{ path: `/body/${field}${err.path}`, message: err.message }] });
+  }
+  const text = lines.join('\n');
+  const sha256 = sha256Hex(text);
+  if (sha256 !== delta.sha256) {
+    throw new HttpProblem(422, 'delta-mismatch', `\`${field}\`: the rebuilt text has sha256 ${sha256}, not ${delta.sha256}; nothing was stored (send the whole text)`, { field, expected: delta.sha256, got: sha256 });
+  }
+  return { text, lines };
+}
+
+/**
+ * Prepares a dump uploaded as a delta: on the event loop in slices (its parse is
+ * then the one the ruleset cache keeps, so the new version is queryable without
+ * another), with the cache's line memo of its family, so only the lines not seen
+ * lately are parsed and rendered. Gives exactly what prepareDump gives.
+ */
+export function prepareWithMemo(app: FastifyInstance, text: string, options: PrepareOptions & { family: Family }): Promise<PreparedDump> {
+  return runStepsYielding(prepareDumpSteps(text, { ...options, lineMemo: app.rulesetCache.lineMemos[options.family] }), app.rulesetCache.yielding);
+}

@@ -256,7 +256,7 @@ export function lintRuleset(input: LintInput): Finding[] {
       findings.push({ code: 'undefined-chain', severity: 'error', line: d.line, message: d.message.replace(/; declared as an empty user chain$/, ''), explanation: 'iptables-restore refuses a jump to a chain that does not exist; packetpath treats it as empty.' });
     }
     if (d.code === 'legacy-tables-present') {
-      findings.push({ code: 'legacy-and-nft', severity: 'warning', line: d.line, message: 'both iptables-legacy and iptables-nft tables exist on this node', explanation: 'Rules in the legacy tables also run but are not in this dump; components writing to different backends (an old kube-proxy, Docker, a CNI) disagree about what the node does. Collect both (iptables-legacy-save) or move everything to one backend.' });
+      findings.push({ code: 'legacy-and-nft', severity: 'warning', line: d.line, message: 'both iptables-legacy and iptables-nft tables exist on this node', explanation: 'Rules in the legacy tables also run but are not in this dump; components writing to different backends (an old kube-proxy, Docker, a CNI) disagree about what the node does. Collect both (the agent uploads the legacy tables as the node `<node>.iptables-legacy`, and traces of the node then run them too) or move everything to one backend.' });
     }
   }
   for (const t of input.ruleset.tables) {

@@ -5,7 +5,7 @@
 // of the biggest chain, the first and a warm trace, a one-Service-changed
 // twin uploaded and diffed, each figure with the server's peak RSS against the
 // 2 GiB budget. Uploads go gzip-compressed, with the upload limits raised the
-// way an operator of such nodes sets them (MAX_UPLOAD_BYTES, MAX_DUMP_LINES,
+// way an operator of such nodes sets them (MAX_UPLOAD_BYTES, MAX_DUMP_LINES, RULESET_CACHE_RULES,
 // MAX_DECOMPRESSED_BYTES, ANALYSIS_WORKER_MEMORY_MB).
 import { gzipSync } from 'node:zlib';
 import { generateKubeDump } from '../scripts/kube-dump.ts';
@@ -17,7 +17,7 @@ import { expectStatus, startServer, type ServerProcess } from './server-process.
 const SECTION = 'big nodes (2 GiB budget)';
 const GiB = 2 ** 30;
 const API = '/api/v1';
-const LIMITS = { maxUploadBytes: 512 * 2 ** 20, maxDecompressedBytes: 512 * 2 ** 20, maxDumpLines: 1_000_000, analysisWorkerMemoryMb: 2048 };
+const LIMITS = { maxUploadBytes: 512 * 2 ** 20, maxDecompressedBytes: 512 * 2 ** 20, maxDumpLines: 1_000_000, rulesetCacheRules: 600_000, analysisWorkerMemoryMb: 2048 };
 
 const gzipText = (text: string) => ({ method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, body: gzipSync(text, { level: 1 }) });
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

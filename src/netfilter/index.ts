@@ -14,7 +14,7 @@ export { validatePacket, packetToJson, type Packet, type PacketInput, type CtSta
 export { parseIpsets, type IpSet } from './pipeline/ipset.ts';
 export { parseIp, parseCidr, formatIp, cidrContains, type Ip, type Cidr } from './pipeline/addr.ts';
 export { diffRulesets, diffSequences, formatUnifiedDiff, type RulesetDiff, type ChainDiff, type DiffLine } from './analysis/diff.ts';
-export { summarizeChains, searchRules, searchRulesPage, extractServices, referencesTo, ruleComments, type ChainSummary, type RuleFilter, type RuleHit, type KubeService, type ServiceEndpoint, type RuleRef } from './analysis/query.ts';
+export { summarizeChains, jumpsFrom, searchRules, searchRulesPage, extractServices, referencesTo, ruleComments, type ChainSummary, type RuleFilter, type RuleHit, type KubeService, type ServiceEndpoint, type RuleRef } from './analysis/query.ts';
 export { applyRuleChanges, parseChange, type RuleChange, type ChangeResult } from './analysis/whatif.ts';
 export { traceCluster, addressOwners, CLUSTER_ENDS, type ClusterNode, type ClusterPath, type ClusterHop, type ClusterTraceResult, type ClusterEnd } from './pipeline/cluster.ts';
 export { explainOutcome, type Explanation } from './analysis/explain.ts';

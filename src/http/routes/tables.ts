@@ -11,6 +11,7 @@ import {
   parseIp,
   searchNftRules,
   searchRulesPage,
+  jumpsFrom,
   summarizeChains,
   type Counters,
   type NftRuleFilter,
@@ -183,7 +184,6 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
       const format = request.query.format ?? 'json';
       if (format === 'save') return reply.type(TEXT).send(chain.rules.map((r) => renderRule(chain.name, r)).join('\n') + (chain.rules.length ? '\n' : ''));
       if (format === 'listing') return reply.type(TEXT).send(renderChainListing(table, chain));
-      const summary = summarizeChains(table).find((c) => c.name === chain.name)!;
       return {
         dump: dump.id,
         table: table.name,
@@ -192,7 +192,7 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         policy: chain.policy,
         counters: counters(chain.counters),
         referencedBy: referencesTo(table, chain.name),
-        jumpsTo: [...summary.jumpsTo],
+        jumpsTo: jumpsFrom(chain),
         ...((p) => ({ rules: p.page.map((r) => ruleJson(chain.name, r)), total: chain.rules.length, nextCursor: p.nextCursor }))(pageOf(chain.rules, at, dump.id)),
       };
     },

@@ -17,7 +17,7 @@ import { expectStatus, startServer, type ServerProcess } from './server-process.
 const SECTION = 'big nodes (2 GiB budget)';
 const GiB = 2 ** 30;
 const API = '/api/v1';
-const LIMITS = { maxUploadBytes: 512 * 2 ** 20, maxDecompressedBytes: 512 * 2 ** 20, maxDumpLines: 1_000_000, rulesetCacheRules: 600_000, analysisWorkerMemoryMb: 2048 };
+const LIMITS = { maxUploadBytes: 512 * 2 ** 20, maxDecompressedBytes: 512 * 2 ** 20, maxDumpLines: 1_000_000, rulesetCacheRules: 1_000_000, analysisWorkerMemoryMb: 2048 };
 
 const gzipText = (text: string) => ({ method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, body: gzipSync(text, { level: 1 }) });
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

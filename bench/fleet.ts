@@ -7,7 +7,6 @@
 // time and per-upload p50/p99 (request sent → answer received).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { generateKubeDump } from '../scripts/kube-dump.ts';
 import { openDatabase, prepareDump, uploadDumps } from '../src/store/index.ts';
 import { POSTGRES_MISSING, postgresCluster } from '../test/support/postgres.ts';
 import { fmt, type AddRow } from './common.ts';
+import { freePort } from '../test/support/ports.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -24,16 +24,6 @@ export interface FleetOptions {
   readonly concurrency: number;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Replica {
   readonly url: string;

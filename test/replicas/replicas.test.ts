@@ -11,10 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { REPO_ROOT } from '../support/paths.ts';
 import { POSTGRES_MISSING, postgresCluster, warnPostgresMissing } from '../support/postgres.ts';
+import { freePort } from '../support/ports.ts';
 
 const V1 = '/api/v1';
 const REPLICAS = 3;
@@ -26,16 +26,6 @@ const STEP_VERSION = [0, 1, 1, 2] as const;
 
 if (POSTGRES_MISSING) warnPostgresMissing();
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Version `v` of `node`'s ruleset: FORWARD accepts exactly TCP port 10000+v, so a trace tells which version answered. */
 function agentDump(node: string, v: number, packets: number): string {

@@ -57,9 +57,12 @@ export default fp(
     let cached = 0;
 
     // A worker's heap is capped: an analysis too big for it fails alone (503) instead of the server running
-    // out of memory; idle workers exit soon, giving their heap back.
+    // out of memory; an idle worker exits at once, giving its heap back before the main thread's own
+    // parse of what it just prepared (a 700k-line node: their peaks no longer add up). A new worker
+    // starts in well under the time of any analysis worth a worker.
+    const WORKER_IDLE_MS = 100;
     const poolNow = (): Piscina =>
-      (pool ??= new Piscina({ filename: WORKER, minThreads: 0, maxThreads: analysisWorkers, maxQueue: analysisQueue, idleTimeout: 5_000, resourceLimits: { maxOldGenerationSizeMb: analysisWorkerMemoryMb } }));
+      (pool ??= new Piscina({ filename: WORKER, minThreads: 0, maxThreads: analysisWorkers, maxQueue: analysisQueue, idleTimeout: WORKER_IDLE_MS, resourceLimits: { maxOldGenerationSizeMb: analysisWorkerMemoryMb } }));
     const tooLarge = (err: unknown): never => {
       if ((err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
         throw new HttpProblem(503, 'analysis-too-large', `the analysis needed more than the ${analysisWorkerMemoryMb} MiB a worker may use (ANALYSIS_WORKER_MEMORY_MB)`, { limit: analysisWorkerMemoryMb });

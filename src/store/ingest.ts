@@ -16,6 +16,7 @@ import {
   type Steps,
   type Table,
 } from '../netfilter/index.ts';
+import type { CounterText } from './encoding.ts';
 import { sha256Hex } from './hash.ts';
 import { DumpParseError, type Problem } from './errors.ts';
 
@@ -39,6 +40,8 @@ export interface PrepareOptions {
    * renders only the lines it has not seen; the result is the same.
    */
   readonly lineMemo?: RuleLineMemo | undefined;
+  /** sha256 of the text (or of `originalBytes`) when the caller has it already (a delta's text, checked against it): not hashed again. */
+  readonly originalSha256?: string | undefined;
 }
 
 export interface RulesetStats {
@@ -60,6 +63,14 @@ export interface PreparedDump {
   readonly sha256: string;
   /** Counters as compact JSON (see `extractCounters`), null when the dump had none. */
   readonly countersJson: string | null;
+  /**
+   * The same counters in the text order of `canonicalText` (what
+   * `countersInTextOrder(canonicalText, countersJson)` gives, without reading
+   * the JSON back), when they are known to line up with it: set only for a
+   * dump without error diagnostics whose table names, and chain names in each
+   * table, are distinct and no JSON array index (the store reads the JSON otherwise).
+   */
+  readonly countersInTextOrder?: readonly CounterText[];
   readonly stats: RulesetStats;
   readonly diagnostics: readonly Diagnostic[];
   /**
@@ -102,7 +113,7 @@ function* canonicalizeSteps(ruleset: Ruleset, lineMemo?: RuleLineMemo): Steps<{ 
   let lineNo = 0; // lines before the current block
   let declared = 0; // line of the current table's first chain declaration
   const ruleLines = new Map<Chain, { first: number; raw: readonly string[] }>();
-  for (const block of renderBlocks(ruleset, { counters: false, chainCounters: false, ...(lineMemo ? { specMemo: lineMemo.specs } : {}) })) {
+  for (const block of renderBlocks(ruleset, { counters: false, chainCounters: false, ...(lineMemo ? { specMemo: lineMemo.specs, chainMemo: lineMemo.chains } : {}) })) {
     if ((texts.length & PAUSE_BLOCKS) === PAUSE_BLOCKS) yield;
     texts.push(block.text);
     switch (block.kind) {
@@ -114,7 +125,7 @@ function* canonicalizeSteps(ruleset: Ruleset, lineMemo?: RuleLineMemo): Steps<{ 
         lineNo += 1 + block.table.chains.length;
         break;
       case 'rules':
-        ruleLines.set(block.chain, { first: lineNo + 1, raw: block.text.split('\n') });
+        ruleLines.set(block.chain, { first: lineNo + 1, raw: block.lines ?? block.text.split('\n') });
         lineNo += block.chain.rules.length;
         break;
       case 'commit': {
@@ -167,6 +178,46 @@ export function extractCounters(ruleset: Ruleset): string | null {
 }
 
 function* extractCountersSteps(ruleset: Ruleset): Steps<string | null> {
+  return (yield* countersSteps(ruleset, false)).json;
+}
+
+/** A name JSON.parse would not keep in its place among an object's keys (array indexes come first), or at all. */
+const reorderedKey = (name: string): boolean => /^(?:0|[1-9]\d{0,9})$/.test(name) || name === '__proto__';
+
+/**
+ * Counters JSON and, with `inTextOrder`, the same counters in the canonical
+ * text's order (per table: every chain's policy, then the rules chain by
+ * chain, as renderBlocks prints them), or undefined when names could make
+ * the JSON read back otherwise (see PreparedDump.countersInTextOrder).
+ */
+function* countersSteps(ruleset: Ruleset, inTextOrder: boolean): Steps<{ json: string | null; inTextOrder: CounterText[] | undefined }> {
+  const json = yield* extractCountersJsonSteps(ruleset);
+  if (!inTextOrder || json === null) return { json, inTextOrder: undefined };
+  const tables = new Set<string>();
+  for (const t of ruleset.tables) {
+    if (tables.has(t.name) || reorderedKey(t.name)) return { json, inTextOrder: undefined };
+    tables.add(t.name);
+    const chains = new Set<string>();
+    for (const c of t.chains) {
+      if (chains.has(c.name) || reorderedKey(c.name)) return { json, inTextOrder: undefined };
+      chains.add(c.name);
+    }
+  }
+  yield;
+  const out: CounterText[] = [];
+  const text = (k: { packets: bigint; bytes: bigint } | undefined): CounterText => (k ? `${k.packets}:${k.bytes}` : null);
+  let n = 0;
+  for (const t of ruleset.tables) {
+    for (const c of t.chains) out.push(text(c.counters));
+    for (const c of t.chains) {
+      if ((++n & PAUSE_BLOCKS) === PAUSE_BLOCKS) yield;
+      for (const r of c.rules) out.push(text(r.counters));
+    }
+  }
+  return { json, inTextOrder: out };
+}
+
+function* extractCountersJsonSteps(ruleset: Ruleset): Steps<string | null> {
   // Written out directly (not an object tree through JSON.stringify): a 10k-Service dump has 174k rules.
   let any = false;
   const tables: string[] = [];
@@ -236,15 +287,18 @@ export function* prepareDumpSteps(text: string, options: PrepareOptions = {}): S
     canonical = again;
   }
   const canonicalText = canonical.text;
+  // Counters in text order only when the canonical text is the rendering of this parse (no fixed point was sought).
+  const counters = yield* countersSteps(result.ruleset, errors.length === 0);
   return {
     family: result.ruleset.family,
     format: result.format,
     originalText: text,
     ...(options.originalBytes ? { originalBytes: options.originalBytes } : {}),
-    originalSha256: sha256Hex(options.originalBytes ?? text),
+    originalSha256: options.originalSha256 ?? sha256Hex(options.originalBytes ?? text),
     canonicalText,
     sha256: sha256Hex(canonicalText),
-    countersJson: yield* extractCountersSteps(result.ruleset),
+    countersJson: counters.json,
+    ...(counters.inTextOrder ? { countersInTextOrder: counters.inTextOrder } : {}),
     stats: rulesetStats(result.ruleset),
     diagnostics: result.diagnostics.map(diagnosticToJson),
     ruleset: canonical.ruleset,

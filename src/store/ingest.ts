@@ -191,12 +191,46 @@ const reorderedKey = (name: string): boolean => /^(?:0|[1-9]\d{0,9})$/.test(name
  * the JSON read back otherwise (see PreparedDump.countersInTextOrder).
  */
 function* countersSteps(ruleset: Ruleset, inTextOrder: boolean): Steps<{ json: string | null; inTextOrder: CounterText[] | undefined }> {
-  const json = yield* extractCountersJsonSteps(ruleset);
-  if (!inTextOrder || json === null) return { json, inTextOrder: undefined };
-  const tables = new Set<string>();
+  // Written out directly (not an object tree through JSON.stringify): a 10k-Service dump has 174k rules.
+  // Each counter is spelled once, for the JSON and the text order both.
+  const text = (k: { packets: bigint; bytes: bigint } | undefined): CounterText => (k ? `${k.packets}:${k.bytes}` : null);
+  const quoted = (c: CounterText): string => (c === null ? 'null' : `"${c}"`);
+  let any = false;
+  const tables: string[] = [];
+  const order: CounterText[][] = [];
+  let n = 0;
   for (const t of ruleset.tables) {
-    if (tables.has(t.name) || reorderedKey(t.name)) return { json, inTextOrder: undefined };
-    tables.add(t.name);
+    const chains: string[] = [];
+    const policies: CounterText[] = [];
+    const ruleCounters: CounterText[][] = [];
+    for (const c of t.chains) {
+      if ((++n & PAUSE_BLOCKS) === PAUSE_BLOCKS) yield;
+      const policy = text(c.counters);
+      if (policy !== null) any = true;
+      const counters = new Array<CounterText>(c.rules.length);
+      const rules = new Array<string>(c.rules.length);
+      for (let i = 0; i < c.rules.length; i++) {
+        const k = text(c.rules[i]!.counters);
+        if (k !== null) any = true;
+        counters[i] = k;
+        rules[i] = quoted(k);
+      }
+      policies.push(policy);
+      ruleCounters.push(counters);
+      chains.push(`${JSON.stringify(c.name)}:{"policy":${quoted(policy)},"rules":[${rules.join(',')}]}`);
+    }
+    tables.push(`${JSON.stringify(t.name)}:{${chains.join(',')}}`);
+    if (inTextOrder) {
+      order.push(policies);
+      for (const r of ruleCounters) order.push(r);
+    }
+  }
+  const json = any ? `{${tables.join(',')}}` : null;
+  if (!inTextOrder || json === null) return { json, inTextOrder: undefined };
+  const names = new Set<string>();
+  for (const t of ruleset.tables) {
+    if (names.has(`*${t.name}`) || reorderedKey(t.name)) return { json, inTextOrder: undefined };
+    names.add(`*${t.name}`);
     const chains = new Set<string>();
     for (const c of t.chains) {
       if (chains.has(c.name) || reorderedKey(c.name)) return { json, inTextOrder: undefined };
@@ -204,46 +238,7 @@ function* countersSteps(ruleset: Ruleset, inTextOrder: boolean): Steps<{ json: s
     }
   }
   yield;
-  const out: CounterText[] = [];
-  const text = (k: { packets: bigint; bytes: bigint } | undefined): CounterText => (k ? `${k.packets}:${k.bytes}` : null);
-  let n = 0;
-  for (const t of ruleset.tables) {
-    for (const c of t.chains) out.push(text(c.counters));
-    for (const c of t.chains) {
-      if ((++n & PAUSE_BLOCKS) === PAUSE_BLOCKS) yield;
-      for (const r of c.rules) out.push(text(r.counters));
-    }
-  }
-  return { json, inTextOrder: out };
-}
-
-function* extractCountersJsonSteps(ruleset: Ruleset): Steps<string | null> {
-  // Written out directly (not an object tree through JSON.stringify): a 10k-Service dump has 174k rules.
-  let any = false;
-  const tables: string[] = [];
-  let n = 0;
-  for (const t of ruleset.tables) {
-    const chains: string[] = [];
-    for (const c of t.chains) {
-      if ((++n & PAUSE_BLOCKS) === PAUSE_BLOCKS) yield;
-      let policy = 'null';
-      if (c.counters) {
-        policy = `"${c.counters.packets}:${c.counters.bytes}"`;
-        any = true;
-      }
-      const rules = new Array<string>(c.rules.length);
-      for (let i = 0; i < c.rules.length; i++) {
-        const k = c.rules[i]!.counters;
-        if (k) {
-          rules[i] = `"${k.packets}:${k.bytes}"`;
-          any = true;
-        } else rules[i] = 'null';
-      }
-      chains.push(`${JSON.stringify(c.name)}:{"policy":${policy},"rules":[${rules.join(',')}]}`);
-    }
-    tables.push(`${JSON.stringify(t.name)}:{${chains.join(',')}}`);
-  }
-  return any ? `{${tables.join(',')}}` : null;
+  return { json, inTextOrder: order.flat() };
 }
 
 const toProblem = (d: Diagnostic): Problem => diagnosticToJson(d);

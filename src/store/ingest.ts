@@ -67,8 +67,9 @@ export interface PreparedDump {
    * The same counters in the text order of `canonicalText` (what
    * `countersInTextOrder(canonicalText, countersJson)` gives, without reading
    * the JSON back), when they are known to line up with it: set only for a
-   * dump without error diagnostics whose table names, and chain names in each
-   * table, are distinct and no JSON array index (the store reads the JSON otherwise).
+   * dump without error diagnostics whose tables all have chains, and whose
+   * table names, and chain names in each table, are distinct, without spaces
+   * and no JSON array index (the store reads the JSON otherwise).
    */
   readonly countersInTextOrder?: readonly CounterText[];
   readonly stats: RulesetStats;
@@ -181,8 +182,13 @@ function* extractCountersSteps(ruleset: Ruleset): Steps<string | null> {
   return (yield* countersSteps(ruleset, false)).json;
 }
 
-/** A name JSON.parse would not keep in its place among an object's keys (array indexes come first), or at all. */
-const reorderedKey = (name: string): boolean => /^(?:0|[1-9]\d{0,9})$/.test(name) || name === '__proto__';
+/**
+ * A name the store's reading of the JSON against the canonical text
+ * (encoding.ts countersInTextOrder) would not line up: one JSON.parse puts
+ * elsewhere among an object's keys (array indexes come first) or not at all,
+ * or one a line's first space would cut.
+ */
+const reorderedKey = (name: string): boolean => name === '' || /^(?:0|[1-9]\d{0,9})$/.test(name) || name === '__proto__' || /\s/.test(name);
 
 /**
  * Counters JSON and, with `inTextOrder`, the same counters in the canonical
@@ -229,7 +235,7 @@ function* countersSteps(ruleset: Ruleset, inTextOrder: boolean): Steps<{ json: s
   if (!inTextOrder || json === null) return { json, inTextOrder: undefined };
   const names = new Set<string>();
   for (const t of ruleset.tables) {
-    if (names.has(`*${t.name}`) || reorderedKey(t.name)) return { json, inTextOrder: undefined };
+    if (names.has(`*${t.name}`) || reorderedKey(t.name) || t.chains.length === 0) return { json, inTextOrder: undefined };
     names.add(`*${t.name}`);
     const chains = new Set<string>();
     for (const c of t.chains) {

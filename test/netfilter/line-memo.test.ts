@@ -128,5 +128,8 @@ describe('RuleLineMemo', () => {
       const p = prepareDump(dump(name), { family: 'ipv4' });
       assert.equal(p.countersInTextOrder, undefined, name);
     }
+    // A table without chains after the last counter: the JSON does not line up with the text, so the store keeps it as JSON.
+    const chainless = prepareDump(`${dump('KUBE-X')}*raw\nCOMMIT\n`, { family: 'ipv4' });
+    assert.equal(countersInTextOrder(chainless.canonicalText, chainless.countersJson!) === null, chainless.countersInTextOrder === undefined);
   });
 });

@@ -50,7 +50,7 @@ function assertRebuiltSize(base: readonly string[], delta: UploadDelta, maxLines
 }
 
 /** The text a delta describes (and its lines), checked against its sha256. Throws 409 (stale base), 422 (script or sha256). */
-export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<{ text: string; lines: string[] }> {
+export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<{ text: string; lines: string[]; sha256: string }> {
   let latest: Awaited<ReturnType<typeof latestDump>> = null;
   try {
     latest = await latestDump(app.db.prisma, node, family);
@@ -86,7 +86,7 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
   if (sha256 !== delta.sha256) {
     throw new HttpProblem(422, 'delta-mismatch', `\`${field}\`: the rebuilt text has sha256 ${sha256}, not ${delta.sha256}; nothing was stored (send the whole text)`, { field, expected: delta.sha256, got: sha256 });
   }
-  return { text, lines };
+  return { text, lines, sha256 };
 }
 
 /**

@@ -1,7 +1,7 @@
 export * from './iptables/model.ts';
 export { outlineCanonicalText, outlineRuleset, type RulesetOutline, type ChainOutline } from './iptables/syntax/outline.ts';
 export { runSteps, type Steps } from './steps.ts';
-export { newRuleLineMemo, memoSize, type RuleLineMemo } from './iptables/syntax/line-memo.ts';
+export { newRuleLineMemo, newChainTextMemo, memoSize, type RuleLineMemo, type ChainTextMemo } from './iptables/syntax/line-memo.ts';
 export { parseDump, parseDumpSteps, detectFormat, detectFamily, saveCommandOf, type ParseOptions, type ParseResult } from './iptables/syntax/parse.ts';
 export { renderRuleset, renderBlocks, renderRule, renderRuleSpec, renderMatches, renderTarget, type RenderOptions, type RenderedBlock } from './iptables/printer/render.ts';
 export { tokenizeLine, quoteArg } from './iptables/syntax/lexer.ts';

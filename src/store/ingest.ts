@@ -16,6 +16,7 @@ import {
   type Steps,
   type Table,
 } from '../netfilter/index.ts';
+import type { CounterText } from './encoding.ts';
 import { sha256Hex } from './hash.ts';
 import { DumpParseError, type Problem } from './errors.ts';
 
@@ -39,6 +40,8 @@ export interface PrepareOptions {
    * renders only the lines it has not seen; the result is the same.
    */
   readonly lineMemo?: RuleLineMemo | undefined;
+  /** sha256 of the text (or of `originalBytes`) when the caller has it already (a delta's text, checked against it): not hashed again. */
+  readonly originalSha256?: string | undefined;
 }
 
 export interface RulesetStats {
@@ -60,6 +63,15 @@ export interface PreparedDump {
   readonly sha256: string;
   /** Counters as compact JSON (see `extractCounters`), null when the dump had none. */
   readonly countersJson: string | null;
+  /**
+   * The same counters in the text order of `canonicalText` (what
+   * `countersInTextOrder(canonicalText, countersJson)` gives, without reading
+   * the JSON back), when they are known to line up with it: set only for a
+   * dump without error diagnostics whose tables all have chains, and whose
+   * table names, and chain names in each table, are distinct, without spaces
+   * and no JSON array index (the store reads the JSON otherwise).
+   */
+  readonly countersInTextOrder?: readonly CounterText[];
   readonly stats: RulesetStats;
   readonly diagnostics: readonly Diagnostic[];
   /**
@@ -102,7 +114,7 @@ function* canonicalizeSteps(ruleset: Ruleset, lineMemo?: RuleLineMemo): Steps<{ 
   let lineNo = 0; // lines before the current block
   let declared = 0; // line of the current table's first chain declaration
   const ruleLines = new Map<Chain, { first: number; raw: readonly string[] }>();
-  for (const block of renderBlocks(ruleset, { counters: false, chainCounters: false, ...(lineMemo ? { specMemo: lineMemo.specs } : {}) })) {
+  for (const block of renderBlocks(ruleset, { counters: false, chainCounters: false, ...(lineMemo ? { specMemo: lineMemo.specs, chainMemo: lineMemo.chains } : {}) })) {
     if ((texts.length & PAUSE_BLOCKS) === PAUSE_BLOCKS) yield;
     texts.push(block.text);
     switch (block.kind) {
@@ -114,7 +126,7 @@ function* canonicalizeSteps(ruleset: Ruleset, lineMemo?: RuleLineMemo): Steps<{ 
         lineNo += 1 + block.table.chains.length;
         break;
       case 'rules':
-        ruleLines.set(block.chain, { first: lineNo + 1, raw: block.text.split('\n') });
+        ruleLines.set(block.chain, { first: lineNo + 1, raw: block.lines ?? block.text.split('\n') });
         lineNo += block.chain.rules.length;
         break;
       case 'commit': {
@@ -167,32 +179,72 @@ export function extractCounters(ruleset: Ruleset): string | null {
 }
 
 function* extractCountersSteps(ruleset: Ruleset): Steps<string | null> {
+  return (yield* countersSteps(ruleset, false)).json;
+}
+
+/**
+ * A name the store's reading of the JSON against the canonical text
+ * (encoding.ts countersInTextOrder) would not line up: one JSON.parse puts
+ * elsewhere among an object's keys (array indexes come first) or not at all,
+ * or one a line's first space would cut.
+ */
+const reorderedKey = (name: string): boolean => name === '' || /^(?:0|[1-9]\d{0,9})$/.test(name) || name === '__proto__' || /\s/.test(name);
+
+/**
+ * Counters JSON and, with `inTextOrder`, the same counters in the canonical
+ * text's order (per table: every chain's policy, then the rules chain by
+ * chain, as renderBlocks prints them), or undefined when names could make
+ * the JSON read back otherwise (see PreparedDump.countersInTextOrder).
+ */
+function* countersSteps(ruleset: Ruleset, inTextOrder: boolean): Steps<{ json: string | null; inTextOrder: CounterText[] | undefined }> {
   // Written out directly (not an object tree through JSON.stringify): a 10k-Service dump has 174k rules.
+  // Each counter is spelled once, for the JSON and the text order both.
+  const text = (k: { packets: bigint; bytes: bigint } | undefined): CounterText => (k ? `${k.packets}:${k.bytes}` : null);
+  const quoted = (c: CounterText): string => (c === null ? 'null' : `"${c}"`);
   let any = false;
   const tables: string[] = [];
+  const order: CounterText[][] = [];
   let n = 0;
   for (const t of ruleset.tables) {
     const chains: string[] = [];
+    const policies: CounterText[] = [];
+    const ruleCounters: CounterText[][] = [];
     for (const c of t.chains) {
       if ((++n & PAUSE_BLOCKS) === PAUSE_BLOCKS) yield;
-      let policy = 'null';
-      if (c.counters) {
-        policy = `"${c.counters.packets}:${c.counters.bytes}"`;
-        any = true;
-      }
+      const policy = text(c.counters);
+      if (policy !== null) any = true;
+      const counters = new Array<CounterText>(c.rules.length);
       const rules = new Array<string>(c.rules.length);
       for (let i = 0; i < c.rules.length; i++) {
-        const k = c.rules[i]!.counters;
-        if (k) {
-          rules[i] = `"${k.packets}:${k.bytes}"`;
-          any = true;
-        } else rules[i] = 'null';
+        const k = text(c.rules[i]!.counters);
+        if (k !== null) any = true;
+        counters[i] = k;
+        rules[i] = quoted(k);
       }
-      chains.push(`${JSON.stringify(c.name)}:{"policy":${policy},"rules":[${rules.join(',')}]}`);
+      policies.push(policy);
+      ruleCounters.push(counters);
+      chains.push(`${JSON.stringify(c.name)}:{"policy":${quoted(policy)},"rules":[${rules.join(',')}]}`);
     }
     tables.push(`${JSON.stringify(t.name)}:{${chains.join(',')}}`);
+    if (inTextOrder) {
+      order.push(policies);
+      for (const r of ruleCounters) order.push(r);
+    }
   }
-  return any ? `{${tables.join(',')}}` : null;
+  const json = any ? `{${tables.join(',')}}` : null;
+  if (!inTextOrder || json === null) return { json, inTextOrder: undefined };
+  const names = new Set<string>();
+  for (const t of ruleset.tables) {
+    if (names.has(`*${t.name}`) || reorderedKey(t.name) || t.chains.length === 0) return { json, inTextOrder: undefined };
+    names.add(`*${t.name}`);
+    const chains = new Set<string>();
+    for (const c of t.chains) {
+      if (chains.has(c.name) || reorderedKey(c.name)) return { json, inTextOrder: undefined };
+      chains.add(c.name);
+    }
+  }
+  yield;
+  return { json, inTextOrder: order.flat() };
 }
 
 const toProblem = (d: Diagnostic): Problem => diagnosticToJson(d);
@@ -236,15 +288,18 @@ export function* prepareDumpSteps(text: string, options: PrepareOptions = {}): S
     canonical = again;
   }
   const canonicalText = canonical.text;
+  // Counters in text order only when the canonical text is the rendering of this parse (no fixed point was sought).
+  const counters = yield* countersSteps(result.ruleset, errors.length === 0);
   return {
     family: result.ruleset.family,
     format: result.format,
     originalText: text,
     ...(options.originalBytes ? { originalBytes: options.originalBytes } : {}),
-    originalSha256: sha256Hex(options.originalBytes ?? text),
+    originalSha256: options.originalSha256 ?? sha256Hex(options.originalBytes ?? text),
     canonicalText,
     sha256: sha256Hex(canonicalText),
-    countersJson: yield* extractCountersSteps(result.ruleset),
+    countersJson: counters.json,
+    ...(counters.inTextOrder ? { countersInTextOrder: counters.inTextOrder } : {}),
     stats: rulesetStats(result.ruleset),
     diagnostics: result.diagnostics.map(diagnosticToJson),
     ruleset: canonical.ruleset,

@@ -9,7 +9,7 @@
 //   the counters merged in (usually just the `# Generated`/`# Completed` lines).
 import { putBlob, putBytes, putCountedText, putCounters, putText, type DeltaBaseCache } from './blobs.ts';
 import type { Tx } from './db.ts';
-import { canonicalLayout, countersAreEmpty, countersInTextOrder } from './encoding.ts';
+import { canonicalLayout, countersAreEmpty, countersInTextOrder, type CounterText } from './encoding.ts';
 import type { PreparedVersion } from './nft-ingest.ts';
 
 /** sha256s of canonical texts similar to a new version's: the node's latest of that family, then the cluster's latest. */
@@ -41,11 +41,11 @@ export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedVersion,
   const layout = canonicalLayout(p.canonicalText);
   if (withCanonical) await putText(tx, p.canonicalText, p.sha256, await deltaCandidates(tx, nodeId, p.family), layout.lines, deltaBases);
 
-  let counters: { sha256: string; values: NonNullable<ReturnType<typeof countersInTextOrder>> } | null = null;
+  let counters: { sha256: string; values: readonly CounterText[] } | null = null;
   let countersSha256: string | null = null;
   let countable = true;
   if (p.countersJson !== null) {
-    const values = countersInTextOrder(layout, p.countersJson);
+    const values = ('countersInTextOrder' in p ? p.countersInTextOrder : undefined) ?? countersInTextOrder(layout, p.countersJson);
     if (values === null) {
       // Counters that do not line up with the canonical text (should not happen): kept as JSON, the upload whole.
       countersSha256 = await putBlob(tx, p.countersJson);

@@ -78,6 +78,37 @@ describe('incremental uploads (delta)', () => {
     assert.equal((await versions('d-a')).items?.length, 2);
   });
 
+  it('deltas that change only a target, or a DNAT port, or use a chain named like a number: the same answers as full uploads', async () => {
+    // The canonical text takes unchanged chains from their last rendering and the counters come in text order from the parse:
+    // a chain whose matches are the same but whose target changed is printed again; a numeric chain name keeps its counters as JSON.
+    const dump = (verdict: string, port: number) =>
+      [
+        '*nat',
+        ':PREROUTING ACCEPT [7:420]',
+        ':SVC - [0:0]',
+        ':123 - [0:0]',
+        '[3:180] -A PREROUTING -d 203.0.113.10/32 -p tcp -m tcp --dport 80 -j SVC',
+        `[2:120] -A SVC -p tcp -m tcp -j DNAT --to-destination 198.51.100.7:${port}`,
+        '[1:60] -A 123 -s 192.0.2.0/24 -j RETURN',
+        'COMMIT',
+        '*filter',
+        ':INPUT ACCEPT [5:300]',
+        `[4:240] -A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 22 -j ${verdict}`,
+        '[0:0] -A INPUT -s 198.51.100.0/24 -j DROP',
+        'COMMIT',
+        '',
+      ].join('\n');
+    const steps = [dump('ACCEPT', 8080), dump('DROP', 8080), dump('DROP', 8081), dump('ACCEPT', 8080).replace('[4:240]', '[9:540]')];
+    await post('d-t', { dump: steps[0] }).expect(201);
+    for (let i = 1; i < steps.length; i++) {
+      await post('d-t', { delta: deltaOf(steps[i - 1]!, steps[i]!) }).expect((res) => assert.ok(res.status === 200 || res.status === 201, `step ${i}: ${res.status}`));
+      await post(`f-t${i}`, { dump: steps[i] }).expect(201);
+      const [d, f] = [await answers('d-t', 'ipv4'), await answers(`f-t${i}`, 'ipv4')];
+      assert.deepEqual(d, f, `step ${i}`);
+      assert.equal((d as { raw: string }).raw, steps[i]);
+    }
+  });
+
   it('counters that moved travel apart from the script; counters alone keep the version (200)', async () => {
     const a = counterDump({ packets: 1, variant: 'x' });
     const b = counterDump({ packets: 9, variant: 'x' });

@@ -2,6 +2,7 @@
 // kernel-side `iptables-save` writes it.
 import type { Chain, ExtOption, Match, Rule, Ruleset, Table, Target } from '../model.ts';
 import { quoteArg } from '../syntax/lexer.ts';
+import type { ChainTextMemo, RenderedChain } from '../syntax/line-memo.ts';
 
 export interface RenderOptions {
   /** Print `[packets:bytes]` before rules: always, never, or when the model has rule counters. */
@@ -15,6 +16,12 @@ export interface RenderOptions {
    * again share their array, so a re-upload renders only its new rules' matches.
    */
   readonly specMemo?: WeakMap<readonly Match[], string>;
+  /**
+   * Chains rendered before (without counters only): a chain whose rules have
+   * the same `matches` arrays and equal targets as its last rendering gets
+   * that rendering's text (and lines) without printing a rule.
+   */
+  readonly chainMemo?: ChainTextMemo;
 }
 
 /** Options whose argument iptables-save prints through xtables_save_string. */
@@ -135,7 +142,7 @@ export function hasRuleCounters(ruleset: Ruleset): boolean {
 export type RenderedBlock =
   | { readonly kind: 'comment'; readonly text: string }
   | { readonly kind: 'table'; readonly table: Table; readonly text: string }
-  | { readonly kind: 'rules'; readonly table: Table; readonly chain: Chain; readonly text: string }
+  | { readonly kind: 'rules'; readonly table: Table; readonly chain: Chain; readonly text: string; readonly lines?: readonly string[] }
   | { readonly kind: 'commit'; readonly table: Table; readonly text: string };
 
 /** The `iptables-save` text of a ruleset a block at a time (see `renderRuleset`). */
@@ -150,6 +157,11 @@ export function* renderBlocks(ruleset: Ruleset, options: RenderOptions = {}): Ge
     yield { kind: 'table', table, text: head };
     for (const chain of table.chains) {
       if (chain.rules.length === 0) continue;
+      if (options.chainMemo && !counters) {
+        const rendered = renderChainMemoized(options.chainMemo, table.name, chain, options.specMemo);
+        yield { kind: 'rules', table, chain, text: rendered.text, lines: rendered.lines };
+        continue;
+      }
       // Joined per chain: the rendered rule strings die young instead of
       // piling up for the whole text.
       const lines = new Array<string>(chain.rules.length);
@@ -159,6 +171,45 @@ export function* renderBlocks(ruleset: Ruleset, options: RenderOptions = {}): Ge
     yield { kind: 'commit', table, text: 'COMMIT' };
     if (options.header) yield { kind: 'comment', text: `# Completed by ${options.header}` };
   }
+}
+
+/** Whether two targets render alike: the same kind and the same fields the printer prints (extension options: the same array). */
+function sameTarget(a: Target | null, b: Target | null): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.kind !== b.kind) return false;
+  switch (a.kind) {
+    case 'verdict':
+      return a.verdict === (b as typeof a).verdict;
+    case 'jump':
+    case 'goto':
+      return a.chain === (b as typeof a).chain;
+    case 'extension':
+      return a.name === (b as typeof a).name && a.options === (b as typeof a).options;
+  }
+}
+
+/** A chain's rule lines without counters, from `memo` when its rules render as they did last time (else rendered and kept). */
+function renderChainMemoized(memo: ChainTextMemo, table: string, chain: Chain, specMemo: RenderOptions['specMemo']): RenderedChain {
+  const key = `${table} ${chain.name}`;
+  const last = memo.byChain.get(key);
+  const rules = chain.rules;
+  if (last && last.matches.length === rules.length) {
+    let i = 0;
+    while (i < rules.length && last.matches[i] === rules[i]!.matches && sameTarget(last.targets[i]!, rules[i]!.target)) i++;
+    if (i === rules.length) return last;
+  }
+  const lines = new Array<string>(rules.length);
+  for (let i = 0; i < lines.length; i++) lines[i] = renderRule(chain.name, rules[i]!, false, specMemo);
+  const text = lines.join('\n');
+  const rendered: RenderedChain = { matches: rules.map((r) => r.matches), targets: rules.map((r) => r.target), text, lines: text.split('\n') };
+  if (last) memo.rules -= last.matches.length;
+  memo.rules += rules.length;
+  if (memo.rules > memo.max) {
+    memo.byChain.clear();
+    memo.rules = rules.length;
+  }
+  memo.byChain.set(key, rendered);
+  return rendered;
 }
 
 /** Renders a ruleset as `iptables-save` text. */

@@ -11,7 +11,7 @@
 // previous old one is dropped), and an old entry that is used again moves
 // back. So a node's (or a cluster's) lines in use stay while they fit in one
 // generation, without moving at each parse.
-import type { Counters, Family, Match } from '../model.ts';
+import type { Counters, Family, Match, Target } from '../model.ts';
 import type { RuleDraft } from './build.ts';
 
 export interface RuleLineEntry {
@@ -33,9 +33,34 @@ export interface RuleLineMemo {
   old: Generation;
   /** Rendered `matches` of the entries (RenderOptions.specMemo). */
   readonly specs: WeakMap<readonly Match[], string>;
+  /** Chains' canonical rule lines rendered lately (RenderOptions.chainMemo). */
+  readonly chains: ChainTextMemo;
 }
 
-export const newRuleLineMemo = (family: Family, max = 300_000): RuleLineMemo => ({ family, max, young: new Map(), youngSize: 0, old: new Map(), specs: new WeakMap() });
+/** A chain's rule lines as the canonical printer rendered them, and what it rendered them from. */
+export interface RenderedChain {
+  readonly matches: readonly (readonly Match[])[];
+  readonly targets: readonly (Target | null)[];
+  /** The `-A` lines joined by newlines, and split again (slices of it, as a parse of the text would make them). */
+  readonly text: string;
+  readonly lines: readonly string[];
+}
+
+/**
+ * The last rendering (without counters) of each chain, by table and chain
+ * name: a re-upload repeats most chains rule for rule (their rules share the
+ * memo's `matches` arrays), so their lines are taken as they were printed
+ * instead of printed again. Holds at most `max` rules; cleared past that.
+ */
+export interface ChainTextMemo {
+  readonly max: number;
+  readonly byChain: Map<string, RenderedChain>;
+  rules: number;
+}
+
+export const newChainTextMemo = (max: number): ChainTextMemo => ({ max, byChain: new Map(), rules: 0 });
+
+export const newRuleLineMemo = (family: Family, max = 300_000): RuleLineMemo => ({ family, max, young: new Map(), youngSize: 0, old: new Map(), specs: new WeakMap(), chains: newChainTextMemo(max) });
 
 const sizeOf = (g: Generation): number => {
   let n = 0;

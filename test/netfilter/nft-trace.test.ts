@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseNftJson } from '../../src/netfilter/nftables/json.ts';
-import { buildHost, parseDump, tracePacket, validatePacket, type PacketInput, type Ruleset, type TraceOutcome } from '../../src/netfilter/index.ts';
+import { buildHost, parseDump, parseNftText, traceNode, tracePacket, validatePacket, type PacketInput, type Ruleset, type TraceOutcome } from '../../src/netfilter/index.ts';
 import { FIXTURES } from '../support/paths.ts';
 
 const NFT = parseNftJson(readFileSync(join(FIXTURES, 'nft', 'kube-mini.json'), 'utf8')).ruleset;
@@ -102,4 +102,24 @@ test('what a trace keeps with a ruleset (hook order, tie warnings, compiled lite
   const fresh = parseNftJson(readFileSync(join(FIXTURES, 'nft', 'kube-mini.json'), 'utf8')).ruleset;
   assert.deepEqual(run(NO_IPTABLES, fresh), first);
   assert.equal(first.warnings.some((w) => /share priority/.test(w)), false);
+});
+
+test('a name where an address belongs (ip saddr myhost / 10.0.0.300): a warning, and the trace explores it both ways, each path with one assumption per name', () => {
+  const r = parseNftText(`table ip t {\n\tchain c {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip saddr 10.0.0.300 drop\n\t\tip saddr myhost.example drop\n\t}\n}\n`);
+  assert.deepEqual(r.diagnostics.map((d) => [d.line, d.severity, d.code]), [[4, 'warning', 'address-not-literal'], [5, 'warning', 'address-not-literal']]);
+  assert.match(r.diagnostics[1]!.message, /"myhost\.example", which is not an IPv4 address: nft resolves it as a host name/);
+  const v = validatePacket({ src: '192.0.2.5', dst: '127.0.0.1', protocol: 'tcp', sport: 1, dport: 2, inInterface: 'lo' });
+  assert.ok(v.ok);
+  const t = traceNode({ nftables: r.ruleset }, v.packet, {});
+  assert.deepEqual(t.outcomes.map((o) => o.disposition).sort(), ['DELIVERED_LOCAL', 'DROPPED', 'DROPPED']);
+  for (const o of t.outcomes) {
+    assert.equal(o.probability, null, 'a path through an unknown value has no probability');
+    for (const name of ['10.0.0.300', 'myhost.example']) {
+      const said = o.assumptions.filter((a) => a.includes(`"${name}"`));
+      assert.ok(said.length <= 1, `one assumption per name on a path, not both ways: ${said.join(' | ')}`);
+    }
+  }
+  // The same from nft -j JSON.
+  const j = parseNftJson(JSON.stringify({ nftables: [{ table: { family: 'ip', name: 't', handle: 1 } }, { chain: { family: 'ip', table: 't', name: 'c', handle: 2 } }, { rule: { family: 'ip', table: 't', chain: 'c', handle: 3, expr: [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: 'myhost.example' } }, { drop: null }] } }] }));
+  assert.deepEqual(j.diagnostics.map((d) => d.code), ['address-not-literal']);
 });

@@ -25,6 +25,7 @@ import { parseNftText } from './syntax/parse.ts';
 import { runSteps, type Steps } from '../steps.ts';
 import { BITMASK_TYPES, typeOf } from './eval/types.ts';
 import { isSpan, notJson, objectLines, parsesAlone, splitItems, type ItemSpan } from './json-text.ts';
+import { checkAddressLiterals } from './checks.ts';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -224,7 +225,8 @@ export function* parseNftJsonSteps(text: string): Steps<NftParseResult> {
     objects: t.objects,
     flowtables: t.flowtables,
   }));
-  return { ruleset: { tables: out }, diagnostics };
+  const ruleset = { tables: out };
+  return { ruleset, diagnostics: [...diagnostics, ...checkAddressLiterals(ruleset)] };
 }
 
 function strings(v: Json | undefined): string[] {

@@ -30,9 +30,11 @@ function conntrackActive(host: Host, pipe: Pipeline): boolean {
 /** A value an nft rule needs is not known: one path per option, each running the rule again with its choice fixed. */
 function forkNft(s: PathState, request: ForkRequest, work: PathState[]): void {
   const base = s.probability;
+  // Copies first: each option's path starts from the path as it was, not from the first option's.
+  const paths = request.options.map((_, i) => (i === 0 ? s : clone(s)));
   for (let i = 0; i < request.options.length; i++) {
     const o = request.options[i]!;
-    const t = i === 0 ? s : clone(s);
+    const t = paths[i]!;
     t.choices.set(request.key, i);
     t.probability = base === null || o.p === null ? null : base * o.p;
     if (o.assumption) t.assumptions.push(o.assumption);

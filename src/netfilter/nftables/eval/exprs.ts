@@ -417,6 +417,8 @@ export function matches(ctx: NftCtx, op: NftMatchOp, left: NftExpr, right: NftEx
     holds = lookup(compileOne(right, types), lv) !== undefined;
   } else {
     const r = right.kind === 'flags' ? flagsValue(type, right.values) : load(ctx, right, `${key}.R`, type);
+    // A name where an address belongs: nft resolved it at load time, to addresses no dump shows (checks.ts).
+    if (r === undefined && right.kind === 'literal' && (type === 'ipv4_addr' || type === 'ipv6_addr')) throw new UnknownValue(`the address of the name "${String(right.value).replace(/^"|"$/g, '')}" (resolved by nft when the ruleset was loaded)`, key);
     if (r === undefined || Array.isArray(r)) return false;
     const rv = r as NftValue;
     if ((op === 'in' || op === 'implicit') && BITMASK_TYPES.has(type)) return bitsAny(lv[0]!, valueNumber(rv));

@@ -16,6 +16,7 @@ import { lexNftSteps, type Token } from './lexer.ts';
 import { parseObjectBody, parseSetBody, parseSetElementsBlock } from './decl.ts';
 import { parseAnonChain, parseRule } from './stmt.ts';
 import { runSteps, type Steps } from '../../steps.ts';
+import { checkAddressLiterals } from '../checks.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface ChainB extends Mutable<Omit<NftChain, 'rules'>> {
@@ -52,7 +53,8 @@ export function* parseNftTextSteps(text: string): Steps<NftParseResult> {
     // a bug, not the input's fault: report it instead of throwing
     diags.push({ line: 1, column: 1, severity: 'error', code: 'internal', message: `parser failure: ${(e as Error).message}` });
   }
-  return { ruleset: { tables: [...tables.values()].map(freezeTable) }, diagnostics: diags };
+  const ruleset = { tables: [...tables.values()].map(freezeTable) };
+  return { ruleset, diagnostics: [...diags, ...checkAddressLiterals(ruleset)] };
 }
 
 function freezeTable(t: TableB): NftTable {

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { NftDumpFormat } from '../store/nft-ingest.ts';
 import { loadNftBlob, NotFoundError, type DumpInfo } from '../store/index.ts';
 import type { NftChain, NftRule, NftRuleset, NftStmt, NftTable } from '../netfilter/index.ts';
-import { printNftRule, printNftRuleset } from '../netfilter/index.ts';
+import { jumpTargets, printNftRule, printNftRuleset } from '../netfilter/index.ts';
 import { nodeVersionOf } from './ruleset.ts';
 
 /** `inet firewalld`: an nft table's name in the API. */
@@ -24,20 +24,6 @@ export async function loadNftVersion(app: FastifyInstance, node: string, id: num
 
 export function findNftTable(ruleset: NftRuleset, name: string): NftTable | undefined {
   return ruleset.tables.find((t) => nftTableName(t) === name);
-}
-
-/** Every jump/goto target a rule names: verdicts, verdict maps, anonymous chains. */
-export function jumpTargets(rule: Pick<NftRule, 'stmts'>): string[] {
-  const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) return v.forEach(walk);
-    if (v === null || typeof v !== 'object') return;
-    const o = v as Record<string, unknown>;
-    if (o['kind'] === 'verdict' && (o['verdict'] === 'jump' || o['verdict'] === 'goto') && typeof o['target'] === 'string' && o['chain'] === undefined) out.push(o['target']);
-    for (const k of Object.keys(o)) walk(o[k]);
-  };
-  walk(rule.stmts);
-  return [...new Set(out)];
 }
 
 /** The rule's counter values (its first `counter` statement that has them), null when none. */

@@ -23,7 +23,7 @@ export { lintNode, versionAtLeast, type NodeFinding, type NodeFacts, type NodeLi
 export { semanticDiff, type SemanticDiff, type ProbeDifference } from './analysis/semantic-diff.ts';
 export { renderChainListing } from './iptables/printer/render-listing.ts';
 export { extractNftServices } from './analysis/nft-services.ts';
-export { searchNftRules, type NftRuleFilter, type NftRuleHit } from './analysis/nft-query.ts';
+export { jumpTargets, searchNftRules, type NftRuleFilter, type NftRuleHit } from './analysis/nft-query.ts';
 export { diffNftRulesets, formatNftUnifiedDiff, type NftRulesetDiff, type NftChainDiff, type NftSetDiff } from './analysis/nft-diff.ts';
 export { printRule as printNftRule } from './nftables/print-stmt.ts';
 export { parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRuleset, resolvePriority, packetUpdatedSets, isDynamicSet, type NftRuleset, type NftTable, type NftChain, type NftRule, type NftStmt, type NftExpr, type NftDiagnostic, type NftParseResult } from './nftables/index.ts';

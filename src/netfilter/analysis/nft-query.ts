@@ -133,18 +133,29 @@ function mentionsProto(rule: NftRule, table: NftTable, proto: string): boolean {
   });
 }
 
-function targetsOf(rule: NftRule, table: NftTable): Set<string> {
-  const out = new Set<string>();
-  const add = (v: unknown): void => {
-    const x = v as { kind?: string; verdict?: string; target?: string } | undefined;
-    if (x?.kind === 'verdict' && (x.verdict === 'jump' || x.verdict === 'goto') && x.target) out.add(x.target);
+/** Every jump/goto target a rule names: verdicts, verdict maps, anonymous chains. */
+export function jumpTargets(rule: Pick<NftRule, 'stmts'>): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (v === null || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    if (o['kind'] === 'verdict' && (o['verdict'] === 'jump' || o['verdict'] === 'goto') && typeof o['target'] === 'string' && o['chain'] === undefined) out.push(o['target']);
+    for (const k of Object.keys(o)) walk(o[k]);
   };
+  walk(rule.stmts);
+  return [...new Set(out)];
+}
+
+/** jumpTargets, and the targets of the named verdict maps the rule looks up (kube-proxy's `service-ips`). */
+function targetsOf(rule: NftRule, table: NftTable): Set<string> {
+  const out = new Set(jumpTargets(rule));
   for (const s of rule.stmts) {
-    if (s.kind === 'verdict') add(s);
     if (s.kind !== 'vmap') continue;
-    const d = bare(s.data);
-    const elements: readonly NftElement[] = d.kind === 'set' ? d.elements : findSet(table, d)?.elements ?? [];
-    for (const el of elements) add(el.data);
+    for (const el of findSet(table, bare(s.data))?.elements ?? []) {
+      const d = el.data;
+      if (d?.kind === 'verdict' && (d.verdict === 'jump' || d.verdict === 'goto')) out.add(d.target);
+    }
   }
   return out;
 }

@@ -5,7 +5,7 @@
 // trace pins one by `dumpId`, and the host file stored with them.
 import type { FastifyInstance } from 'fastify';
 import type { Family, NftRuleset, Ruleset } from '../netfilter/index.ts';
-import { findDumpHostJson, latestDumpIdIfAny, legacyCompanionOf, loadDumpRuleset, loadNftRuleset, NotFoundError, type DumpInfo } from '../store/index.ts';
+import { findDumpHostJson, latestDumpIdIfAny, LEGACY_SUFFIX, legacyCompanionOf, loadDumpRuleset, loadNftRuleset, NotFoundError, type DumpInfo } from '../store/index.ts';
 import { dumpInfo, latestDumpId } from './ruleset.ts';
 
 export interface NodeNetfilter {
@@ -72,9 +72,9 @@ export async function nodeDumps(app: FastifyInstance, node: string, family: Fami
 
 /** The latest iptables-legacy dump of `family` of the node's companion, when the node uses both backends. */
 async function latestLegacy(app: FastifyInstance, node: string, family: Family): Promise<DumpInfo | null> {
-  const companion = legacyCompanionOf(node);
   // A companion of a companion is not a thing; and a node named like one has none.
-  if (node.endsWith(companion.slice(node.length))) return null;
+  if (node.endsWith(LEGACY_SUFFIX)) return null;
+  const companion = legacyCompanionOf(node);
   const id = await app.readCache.volatile(`latest-if-any:${family}:${companion}`, () => latestDumpIdIfAny(app.db.prisma, companion, family));
   return id === null ? null : dumpInfo(app, id);
 }

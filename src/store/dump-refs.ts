@@ -6,10 +6,9 @@ import { requireNodeId } from './nodes.ts';
 
 /** The id of a node's latest version of `family`; null when it has none. NotFoundError for an unknown node. */
 export async function latestDumpId(client: Client, node: string, family: StoredFamily): Promise<number | null> {
-  const row = await client.dump.findFirst({ where: { node: { name: node }, family }, orderBy: { id: 'desc' }, select: { id: true } });
-  if (row) return row.id;
-  await requireNodeId(client, node);
-  return null;
+  const id = await latestDumpIdIfAny(client, node, family);
+  if (id === null) await requireNodeId(client, node);
+  return id;
 }
 
 /** A node's newest version of `family`, or null (also when there is no such node). */

@@ -78,20 +78,23 @@ function without(value: unknown, drop: (o: Record<string, unknown>) => readonly 
 
 /** The ruleset without live values (see the file comment). */
 export function stripNftLiveValues(ruleset: NftRuleset): NftRuleset {
-  const tables = ruleset.tables.map(({ comment: _comment, ...t }) => ({
-    ...t,
-    chains: t.chains.map(({ comment: _c, ...c }) => c),
-    // auto-merge only says how nft merges elements it is given: not in nft -j's output, not in the canonical text
-    sets: t.sets.map(({ autoMerge: _merge, ...s }) => (isDynamicSet(s, packetUpdatedSets(t)) ? { ...s, flags: s.flags.includes('dynamic') ? s.flags : ['dynamic', ...s.flags], elements: [] } : s)),
-    objects: t.objects.map((o) => {
-      if (o.type === 'counter') return { ...o, props: {} };
-      if (o.type === 'quota') {
-        const { used: _used, ...props } = o.props;
-        return { ...o, props };
-      }
-      return o;
-    }),
-  }));
+  const tables = ruleset.tables.map(({ comment: _comment, ...t }) => {
+    const updated = packetUpdatedSets(t);
+    return {
+      ...t,
+      chains: t.chains.map(({ comment: _c, ...c }) => c),
+      // auto-merge only says how nft merges elements it is given: not in nft -j's output, not in the canonical text
+      sets: t.sets.map(({ autoMerge: _merge, ...s }) => (isDynamicSet(s, updated) ? { ...s, flags: s.flags.includes('dynamic') ? s.flags : ['dynamic', ...s.flags], elements: [] } : s)),
+      objects: t.objects.map((o) => {
+        if (o.type === 'counter') return { ...o, props: {} };
+        if (o.type === 'quota') {
+          const { used: _used, ...props } = o.props;
+          return { ...o, props };
+        }
+        return o;
+      }),
+    };
+  });
   return without({ tables }, (o) => {
     if (o['kind'] === 'counter' && o['name'] === undefined) return ['packets', 'bytes'];
     if (o['kind'] === 'quota') return ['used'];

@@ -184,6 +184,7 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
       const format = request.query.format ?? 'json';
       if (format === 'save') return reply.type(TEXT).send(chain.rules.map((r) => renderRule(chain.name, r)).join('\n') + (chain.rules.length ? '\n' : ''));
       if (format === 'listing') return reply.type(TEXT).send(renderChainListing(table, chain));
+      const { page, nextCursor } = pageOf(chain.rules, at, dump.id);
       return {
         dump: dump.id,
         table: table.name,
@@ -193,7 +194,9 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         counters: counters(chain.counters),
         referencedBy: referencesTo(table, chain.name),
         jumpsTo: jumpsFrom(chain),
-        ...((p) => ({ rules: p.page.map((r) => ruleJson(chain.name, r)), total: chain.rules.length, nextCursor: p.nextCursor }))(pageOf(chain.rules, at, dump.id)),
+        rules: page.map((r) => ruleJson(chain.name, r)),
+        total: chain.rules.length,
+        nextCursor,
       };
     },
   );

@@ -105,9 +105,6 @@ export function printValue(e: NftExpr, types: readonly (NftType | string)[] | un
       return e.elements.length ? `{ ${e.elements.map((x) => printElement(x, '', types)).join(', ')} }` : '{ }';
     case 'elem':
       return `${printValue(e.value, types)}${elemOptions(e)}`;
-    case 'prefix':
-    case 'range':
-      return printExpr(e);
     default:
       return printExpr(e);
   }

@@ -149,9 +149,7 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
     throw new InputError(`--in ${v.in}: the host file ${v.host} has no such interface (it has ${host.interfaces.map((i) => i.name).join(', ')})`);
   }
   const { parsed: parsedDump, notes } = text !== undefined ? parseForFamily(text, packet.packet.family, file!) : { parsed: { ruleset: { family: packet.packet.family, tables: [] }, diagnostics: [] }, notes: [] };
-  if (text !== undefined && parsedDump.ruleset.tables.length === 0) {
-    throw new InputError(`${file}: no tables could be read (${parsedDump.diagnostics.find((d) => d.severity === 'error')?.message ?? 'empty input'})`);
-  }
+  if (text !== undefined) requireTables(parsedDump, file!);
   const changes = v.change ?? [];
   let ruleset = parsedDump.ruleset;
   if (changes.length) {
@@ -174,10 +172,15 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
   return unmetExpectation(v.expect, result.outcomes.map((o) => ({ verdict: o.verdict, ending: o.disposition })), io);
 }
 
+/** An InputError naming the file and its first error when a dump gave no table. */
+function requireTables(parsed: Pick<ReturnType<typeof parseDump>, 'ruleset' | 'diagnostics'>, file: string): void {
+  if (parsed.ruleset.tables.length === 0) throw new InputError(`${file}: no tables could be read (${parsed.diagnostics.find((d) => d.severity === 'error')?.message ?? 'empty input'})`);
+}
+
 /** An iptables-legacy dump (`--legacy`, `<node>.iptables-legacy.txt`), of the packet's family; an InputError when no table can be read. */
 async function readLegacy(file: string, family: Packet['family'], io: Io): Promise<ReturnType<typeof parseDump>> {
   const parsed = parseDump(await readInput(file, io), { family });
-  if (parsed.ruleset.tables.length === 0) throw new InputError(`${file}: no tables could be read (${parsed.diagnostics.find((d) => d.severity === 'error')?.message ?? 'empty input'})`);
+  requireTables(parsed, file);
   return parsed;
 }
 

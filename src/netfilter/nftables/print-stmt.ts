@@ -92,7 +92,7 @@ function elemOptions(e: { timeout?: number; expires?: number; comment?: string; 
  * by component. One ruleset then prints the same from `nft -j` and from `nft list`.
  */
 /** Types whose names nft lists in quotes (`iifname "eth0"`, `meta iif "lo"`, `meta day "Monday"`, `ct helper "ftp"`). */
-const QUOTED_TYPES: ReadonlySet<string> = new Set(['ifname', 'iface_index', 'string', 'day', 'hour', 'ct_helper']);
+const QUOTED_TYPES: ReadonlySet<string> = new Set(['ifname', 'iface_index', 'string', 'day', 'hour']);
 
 export function printValue(e: NftExpr, types: readonly (NftType | string)[] | undefined): string {
   if (!types) return printExpr(e);

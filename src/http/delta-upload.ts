@@ -7,8 +7,9 @@
 import { LRUCache } from 'lru-cache';
 import type { FastifyInstance } from 'fastify';
 import type { Family } from '../netfilter/index.ts';
-import { applyLineScript, LineScriptError } from '../store/line-script.ts';
-import { getDumpText, latestDump, NotFoundError, prepareDumpSteps, runStepsYielding, sha256Hex, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
+import { applyLineScript, LineScriptError, type LineScriptOp } from '../store/line-script.ts';
+import { getDumpText, latestDump, NotFoundError, prepareDumpSteps, rulesetCacheKey, runStepsYielding, sha256Hex, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
+import { rememberForSpliceSteps, spliceDeltaSteps } from '../store/splice.ts';
 import { HttpProblem } from './plugins/errors.ts';
 import type { UploadDelta } from './schemas/index.ts';
 
@@ -50,7 +51,15 @@ function assertRebuiltSize(base: readonly string[], delta: UploadDelta, maxLines
 }
 
 /** The text a delta describes (and its lines), checked against its sha256. Throws 409 (stale base), 422 (script or sha256). */
-export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<{ text: string; lines: string[]; sha256: string }> {
+/** The text a delta made, its lines and sha256, and the delta itself. */
+export interface RebuiltText {
+  readonly text: string;
+  readonly lines: string[];
+  readonly sha256: string;
+  readonly delta: UploadDelta;
+}
+
+export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<RebuiltText> {
   let latest: Awaited<ReturnType<typeof latestDump>> = null;
   try {
     latest = await latestDump(app.db.prisma, node, family);
@@ -86,15 +95,41 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
   if (sha256 !== delta.sha256) {
     throw new HttpProblem(422, 'delta-mismatch', `\`${field}\`: the rebuilt text has sha256 ${sha256}, not ${delta.sha256}; nothing was stored (send the whole text)`, { field, expected: delta.sha256, got: sha256 });
   }
-  return { text, lines, sha256 };
+  return { text, lines, sha256, delta };
 }
 
 /**
  * Prepares a dump uploaded as a delta: on the event loop in slices (its parse is
  * then the one the ruleset cache keeps, so the new version is queryable without
- * another), with the cache's line memo of its family, so only the lines not seen
- * lately are parsed and rendered. Gives exactly what prepareDump gives.
+ * another). An iptables-save delta of a base kept for it is spliced from the
+ * base's canonical ruleset and text (splice.ts: only the chains it changes are
+ * parsed); else the text is prepared with the cache's line memo of its family,
+ * so only the lines not seen lately are parsed and rendered, and kept as a base
+ * to splice the next delta from. Gives exactly what prepareDump gives.
  */
-export function prepareWithMemo(app: FastifyInstance, text: string, options: PrepareOptions & { family: Family }): Promise<PreparedDump> {
-  return runStepsYielding(prepareDumpSteps(text, { ...options, lineMemo: app.rulesetCache.lineMemos[options.family] }), app.rulesetCache.yielding);
+export async function prepareWithMemo(app: FastifyInstance, text: string, options: PrepareOptions & { family: Family }, rebuilt?: RebuiltText): Promise<PreparedDump> {
+  const cache = app.rulesetCache;
+  const lineMemo = cache.lineMemos[options.family];
+  if (rebuilt && (options.format === undefined || options.format === 'iptables-save') && !options.originalBytes) {
+    const { base, script, counters } = rebuilt.delta;
+    const spliced = await runStepsYielding(
+      spliceDeltaSteps(cache.splices, {
+        base,
+        // Checked by applyLineScript: copies are [from, count] pairs.
+        script: script as readonly LineScriptOp[],
+        counters,
+        text,
+        lines: rebuilt.lines,
+        originalSha256: rebuilt.sha256,
+        family: options.family,
+        lineMemo,
+        canonicalRuleset: (sha256) => cache.peek(rulesetCacheKey('canonical', options.family, sha256))?.ruleset,
+      }),
+      cache.yielding,
+    );
+    if (spliced) return spliced;
+  }
+  const prepared = await runStepsYielding(prepareDumpSteps(text, { ...options, lineMemo }), cache.yielding);
+  if (rebuilt) await runStepsYielding(rememberForSpliceSteps(cache.splices, prepared, rebuilt.lines), cache.yielding);
+  return prepared;
 }

@@ -92,7 +92,7 @@ export interface PreparedDump {
 }
 
 /** Chain counters of the canonical text (`[0:0]`), as its parse models them. */
-const ZERO_COUNTERS = Object.freeze({ packets: 0n, bytes: 0n });
+export const ZERO_COUNTERS = Object.freeze({ packets: 0n, bytes: 0n });
 
 /**
  * The canonical form of a parsed ruleset in one pass: its iptables-save text
@@ -232,19 +232,48 @@ function* countersSteps(ruleset: Ruleset, inTextOrder: boolean): Steps<{ json: s
     }
   }
   const json = any ? `{${tables.join(',')}}` : null;
-  if (!inTextOrder || json === null) return { json, inTextOrder: undefined };
+  if (!inTextOrder || json === null || !countersLineUp(ruleset)) return { json, inTextOrder: undefined };
+  yield;
+  return { json, inTextOrder: order.flat() };
+}
+
+/** Whether a ruleset's counters JSON reads back in its canonical text's order (see PreparedDump.countersInTextOrder). */
+export function countersLineUp(ruleset: Ruleset): boolean {
   const names = new Set<string>();
   for (const t of ruleset.tables) {
-    if (names.has(`*${t.name}`) || reorderedKey(t.name) || t.chains.length === 0) return { json, inTextOrder: undefined };
+    if (names.has(`*${t.name}`) || reorderedKey(t.name) || t.chains.length === 0) return false;
     names.add(`*${t.name}`);
     const chains = new Set<string>();
     for (const c of t.chains) {
-      if (chains.has(c.name) || reorderedKey(c.name)) return { json, inTextOrder: undefined };
+      if (chains.has(c.name) || reorderedKey(c.name)) return false;
       chains.add(c.name);
     }
   }
-  yield;
-  return { json, inTextOrder: order.flat() };
+  return true;
+}
+
+/**
+ * The counters JSON (as `extractCounters` writes it) from the counters in the
+ * canonical text's order of `ruleset` (the canonical one): per table, every
+ * chain's policy, then the rules chain by chain.
+ */
+export function countersJsonFromOrder(ruleset: Ruleset, order: readonly CounterText[]): string {
+  const quoted = (c: CounterText | undefined): string => (c === null || c === undefined ? 'null' : `"${c}"`);
+  const tables: string[] = [];
+  let k = 0;
+  for (const t of ruleset.tables) {
+    const chains: string[] = [];
+    let r = k + t.chains.length;
+    for (let ci = 0; ci < t.chains.length; ci++) {
+      const c = t.chains[ci]!;
+      const rules = new Array<string>(c.rules.length);
+      for (let i = 0; i < rules.length; i++) rules[i] = quoted(order[r++]);
+      chains.push(`${JSON.stringify(c.name)}:{"policy":${quoted(order[k + ci])},"rules":[${rules.join(',')}]}`);
+    }
+    tables.push(`${JSON.stringify(t.name)}:{${chains.join(',')}}`);
+    k = r;
+  }
+  return `{${tables.join(',')}}`;
 }
 
 const toProblem = (d: Diagnostic): Problem => diagnosticToJson(d);

@@ -8,6 +8,7 @@ import type { DumpInfo } from './dumps.ts';
 import { InvalidInputError } from './errors.ts';
 import type { PreparedDump } from './ingest.ts';
 import { parseNftDumpSteps, type NftDumpFormat } from './nft-ingest.ts';
+import { createSpliceCache, type SpliceCache } from './splice.ts';
 
 /** A small least-recently-used map. `max` 0 disables caching. */
 export class LruCache<K, V> {
@@ -65,6 +66,11 @@ export class LruCache<K, V> {
     return this.#weight;
   }
 
+  /** `key`'s value, without counting a hit or miss or making it recent. */
+  peek(key: K): V | undefined {
+    return this.#map.get(key);
+  }
+
   /** Whether `key` is cached (no hit/miss counted, recency unchanged). */
   has(key: K): boolean {
     return this.#map.has(key);
@@ -108,6 +114,8 @@ export type RulesetCache = LruCache<string, ParsedRuleset> & {
    * twice the cache's rule budget, 300,000 without one).
    */
   readonly lineMemos: Readonly<Record<Family, RuleLineMemo>>;
+  /** What delta uploads are spliced from (splice.ts): the layouts of recent uploads and their canonical texts. */
+  readonly splices: SpliceCache;
 };
 
 export interface ParseYielding {
@@ -128,6 +136,7 @@ export const createRulesetCache = (max = 64, maxRules = Infinity, yielding = EVE
     yielding,
     lineMemos: { ipv4: newRuleLineMemo('ipv4', Number.isFinite(maxRules) ? maxRules : 300_000), ipv6: newRuleLineMemo('ipv6', Number.isFinite(maxRules) ? maxRules : 300_000) },
     nft: Object.assign(new LruCache<string, NftRuleset>(max, { maxWeight: maxRules, weigh: nftRulesOf }), { parsing: new Map<string, Promise<NftRuleset>>() }),
+    splices: createSpliceCache(),
   });
 
 const nftRulesOf = (r: NftRuleset): number => r.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length + 1, 0) + t.sets.reduce((m, x) => m + x.elements.length, 0), 0);

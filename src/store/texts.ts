@@ -44,11 +44,13 @@ export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedVersion,
   let counters: { sha256: string; values: readonly CounterText[] } | null = null;
   let countersSha256: string | null = null;
   let countable = true;
-  if (p.countersJson !== null) {
-    const values = ('countersInTextOrder' in p ? p.countersInTextOrder : undefined) ?? countersInTextOrder(layout, p.countersJson);
+  // In text order when the prepared dump has them so (a spliced delta writes its JSON only when asked).
+  const inTextOrder = 'countersInTextOrder' in p ? p.countersInTextOrder : undefined;
+  if (inTextOrder !== undefined || p.countersJson !== null) {
+    const values = inTextOrder ?? countersInTextOrder(layout, p.countersJson!);
     if (values === null) {
       // Counters that do not line up with the canonical text (should not happen): kept as JSON, the upload whole.
-      countersSha256 = await putBlob(tx, p.countersJson);
+      countersSha256 = await putBlob(tx, p.countersJson!);
       countable = false;
     } else if (!countersAreEmpty(layout, values)) {
       countersSha256 = await putCounters(tx, values);

@@ -51,7 +51,7 @@ import {
   type UploadResult,
 } from '../schemas/index.ts';
 import { HttpProblem } from '../plugins/errors.ts';
-import { createDeltaBaseTexts, prepareWithMemo, rebuildFromDelta, rememberUploadedText } from '../delta-upload.ts';
+import { createDeltaBaseTexts, prepareWithMemo, rebuildFromDelta, rememberUploadedText, type RebuiltText } from '../delta-upload.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 const textResponse = (description: string) => ({ description, content: { 'text/plain': { schema: Type.String() } } });
@@ -160,7 +160,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
       let json = uploadJson(request.body, query);
       const viaDelta = json.delta !== undefined || json.ip6Delta !== undefined;
       /** The texts deltas made, with their lines (the bases of the next deltas). */
-      let rebuilt: { dump?: { text: string; lines: string[]; sha256: string }; ip6Dump?: { text: string; lines: string[]; sha256: string } } = {};
+      let rebuilt: { dump?: RebuiltText; ip6Dump?: RebuiltText } = {};
       if (viaDelta) {
         // Incremental upload: rebuild the texts, then store them as a full upload of them would be.
         if ((json.delta !== undefined && json.dump !== undefined) || (json.ip6Delta !== undefined && json.ip6Dump !== undefined)) {
@@ -205,7 +205,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
           // A delta's text is prepared with the node's line memo: only its new lines are parsed.
           first =
             viaDelta && family !== undefined
-              ? await prepareWithMemo(app, dump, { family, format: iptablesFormat, strict, field: 'dump', originalSha256: rebuilt.dump?.sha256 })
+              ? await prepareWithMemo(app, dump, { family, format: iptablesFormat, strict, field: 'dump', originalSha256: rebuilt.dump?.sha256 }, rebuilt.dump)
               : await prepare(dump, { family, format: iptablesFormat, strict, field: 'dump', originalBytes });
         } catch (err) {
           if (err instanceof DumpParseError && looksLikeNft(dump)) {
@@ -219,7 +219,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
             throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
           }
           const options = { family: 'ipv6' as const, format: iptablesFormat, strict, field: 'ip6Dump' };
-          prepared.push(viaDelta ? await prepareWithMemo(app, json.ip6Dump, { ...options, originalSha256: rebuilt.ip6Dump?.sha256 }) : await prepare(json.ip6Dump, options));
+          prepared.push(viaDelta ? await prepareWithMemo(app, json.ip6Dump, { ...options, originalSha256: rebuilt.ip6Dump?.sha256 }, rebuilt.ip6Dump) : await prepare(json.ip6Dump, options));
         }
       }
       if (nft !== undefined) {

@@ -1,0 +1,680 @@
+// The fast path of a delta upload (issue 15): an iptables-save re-upload that
+// copies most of its base's chains whole is prepared from the base version's
+// prepared structures instead of from its 235k lines. Chains whose `-A` lines
+// the script copies whole (counter overrides aside) keep their canonical rules
+// and their rendered block of the canonical text; only the chains with
+// inserted (or lost) lines are parsed, with the line memo, in a small text of
+// their own (their table's header, the declarations they need, their lines),
+// so the parser decides everything about them. The canonical text is the
+// base's with those chains' blocks spliced in, the counters the base's array
+// (in canonical text order) with the script's overrides. The result is what
+// `prepareDump` gives for the whole text; anything out of the ordinary (a
+// declaration, table or COMMIT line changed, a line inserted outside its
+// table's rules, a base with diagnostics, a diagnostic in the small parse, ...)
+// is left to that path.
+//
+// What is kept (bounded LRUs): per canonical text (shared by a fleet's nodes
+// with the same ruleset), its chains' places in the text and its counter
+// slots; per uploaded text (one node's collection), which chain each of its
+// lines belongs to and its counters. The canonical ruleset itself is the
+// ruleset cache's entry (none, no fast path).
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { parseDumpSteps, renderRule, rulesetStats, runSteps, type Chain, type Family, type Rule, type RuleLineMemo, type Ruleset, type Steps, type Table, type TableName } from '../netfilter/index.ts';
+import type { CounterText } from './encoding.ts';
+import { countersJsonFromOrder, countersLineUp, ZERO_COUNTERS, type PreparedDump } from './ingest.ts';
+import type { LineScriptOp } from './line-script.ts';
+
+/** What a line of an uploaded text is. */
+const SKIP = 0; // a comment or an empty line
+const RULE = 1; // `[p:b] -A CHAIN ...`
+const DECL = 2; // `:CHAIN POLICY [p:b]`
+const HEAD = 3; // `*table`
+const COMMIT = 4;
+
+/** A pause every 16k lines read. */
+const PAUSE_LINES = 16383;
+
+interface SpliceTable {
+  readonly name: TableName;
+  /** Global index of its first chain (chains are numbered in canonical order across tables). */
+  readonly first: number;
+  readonly count: number;
+  readonly names: ReadonlyMap<string, number>;
+}
+
+/** A canonical text's layout: shared by every upload with that canonical sha256. */
+export interface SpliceCanonical {
+  readonly sha256: string;
+  readonly family: Family;
+  readonly text: string;
+  /** The text's bytes when it is ASCII (then byte offsets are character offsets): hashed in slices. */
+  readonly bytes: Buffer | null;
+  readonly tables: readonly SpliceTable[];
+  readonly chainTable: Int32Array;
+  readonly ruleCount: Int32Array;
+  /** Where each chain's `-A` lines are in `text` (end: before its last newline); an empty chain: where they would go. */
+  readonly blockStart: Int32Array;
+  readonly blockEnd: Int32Array;
+  /** Each chain's slot of its policy counter and of its first rule's, in the counters' text order. */
+  readonly policySlot: Int32Array;
+  readonly ruleSlot: Int32Array;
+}
+
+/** An uploaded text's layout (one node's collection): per line what it is and whose. */
+export interface SpliceUpload {
+  readonly originalSha256: string;
+  readonly canonical: SpliceCanonical;
+  readonly lineKind: Uint8Array;
+  /** The chain of a RULE or DECL line, the table of a HEAD or COMMIT line. */
+  readonly lineChain: Int32Array;
+  /** Lines of the HEAD, DECL and COMMIT lines, in order. */
+  readonly structure: Int32Array;
+  /** Each chain's first rule line (its rules are contiguous, one rule per line); -1 without rules. */
+  readonly runStart: Int32Array;
+  /** Counters in the canonical text's order; null when the dump had none at all. */
+  readonly counters: readonly CounterText[] | null;
+}
+
+export interface SpliceStats {
+  spliced: number;
+  fallbacks: number;
+  /** Why the last delta was not spliced. */
+  lastFallback: string | null;
+}
+
+export interface SpliceCache {
+  readonly canonical: LRUCache<string, SpliceCanonical>;
+  readonly uploads: LRUCache<string, SpliceUpload>;
+  readonly stats: SpliceStats;
+}
+
+/**
+ * Bounded by characters of canonical text (a 10k-Service node: 25 M, kept with its bytes) and by lines
+ * of uploaded texts (235k per such node, ~40 bytes each with its counters).
+ */
+export function createSpliceCache(maxCanonicalChars = 96 * 2 ** 20, maxUploadLines = 2_000_000): SpliceCache {
+  return {
+    canonical: new LRUCache<string, SpliceCanonical>({ maxSize: maxCanonicalChars, sizeCalculation: (c) => Math.max(1, c.text.length) }),
+    uploads: new LRUCache<string, SpliceUpload>({ maxSize: maxUploadLines, sizeCalculation: (u) => Math.max(1, u.lineKind.length) }),
+    stats: { spliced: 0, fallbacks: 0, lastFallback: null },
+  };
+}
+
+const canonicalKey = (family: Family, sha256: string): string => `${family}:${sha256}`;
+
+const isAscii = (text: string): boolean => Buffer.byteLength(text, 'utf8') === text.length;
+
+/** Length of a chain's declaration in a canonical text (`:NAME POLICY [0:0]`). */
+const declLength = (c: Chain): number => 1 + c.name.length + 1 + (c.builtin ? (c.policy === null ? 1 : c.policy.length) : 1) + 6;
+
+/** Counter slots from rule counts: per table, every chain's policy, then the rules chain by chain. */
+function slotsOf(tables: readonly SpliceTable[], ruleCount: Int32Array): { policySlot: Int32Array; ruleSlot: Int32Array } {
+  const policySlot = new Int32Array(ruleCount.length);
+  const ruleSlot = new Int32Array(ruleCount.length);
+  let n = 0;
+  for (const t of tables) {
+    for (let g = t.first; g < t.first + t.count; g++) policySlot[g] = n++;
+    for (let g = t.first; g < t.first + t.count; g++) {
+      ruleSlot[g] = n;
+      n += ruleCount[g]!;
+    }
+  }
+  return { policySlot, ruleSlot };
+}
+
+/** The layout of a canonical text from its ruleset (as the canonical text reads back); null when they do not line up. */
+function canonicalOf(sha256: string, family: Family, text: string, ruleset: Ruleset): SpliceCanonical | null {
+  if (!countersLineUp(ruleset)) return null;
+  let chains = 0;
+  for (const t of ruleset.tables) chains += t.chains.length;
+  const chainTable = new Int32Array(chains);
+  const ruleCount = new Int32Array(chains);
+  const blockStart = new Int32Array(chains);
+  const blockEnd = new Int32Array(chains);
+  const tables: SpliceTable[] = [];
+  let g = 0;
+  let pos = 0;
+  for (let ti = 0; ti < ruleset.tables.length; ti++) {
+    const t = ruleset.tables[ti]!;
+    const names = new Map<string, number>();
+    const first = g;
+    pos += 1 + t.name.length;
+    for (const c of t.chains) {
+      names.set(c.name, g++);
+      pos += 1 + declLength(c);
+    }
+    pos += 1;
+    g = first;
+    for (const c of t.chains) {
+      chainTable[g] = ti;
+      ruleCount[g] = c.rules.length;
+      blockStart[g] = pos;
+      for (const r of c.rules) pos += r.raw.length + 1;
+      blockEnd[g] = c.rules.length ? pos - 1 : pos;
+      g++;
+    }
+    pos += 'COMMIT\n'.length;
+    tables.push({ name: t.name, first, count: t.chains.length, names });
+  }
+  if (pos !== text.length || pos > 0x7fffffff) return null;
+  return { sha256, family, text, bytes: isAscii(text) ? Buffer.from(text, 'latin1') : null, tables, chainTable, ruleCount, blockStart, blockEnd, ...slotsOf(tables, ruleCount) };
+}
+
+/** The layout of an uploaded text against its canonical one; null unless it is plain iptables-save (see below). */
+function* uploadOf(originalSha256: string, lines: readonly string[], canonical: SpliceCanonical, counters: readonly CounterText[] | null): Steps<SpliceUpload | null> {
+  // Plain: comments and empty lines anywhere; per table (in the canonical order), `*table`, its
+  // chains' declarations once each, then its rules, each chain's in one run of one rule per line, COMMIT.
+  const n = lines.length;
+  const chains = canonical.chainTable.length;
+  const lineKind = new Uint8Array(n);
+  const lineChain = new Int32Array(n);
+  const structure: number[] = [];
+  const runStart = new Int32Array(chains).fill(-1);
+  const lineCount = new Int32Array(chains);
+  const declared = new Uint8Array(chains);
+  let t = -1;
+  let nextTable = 0;
+  let inRules = false;
+  let prev = -1;
+  let prevPrefix = '';
+  for (let i = 0; i < n; i++) {
+    if ((i & PAUSE_LINES) === PAUSE_LINES) yield;
+    const line = lines[i]!;
+    const c0 = line.charCodeAt(0);
+    if (line.length === 0 || c0 === 35 /* # */) {
+      prev = -1;
+      continue;
+    }
+    if (line.includes('\r')) return null;
+    if (c0 === 42 /* * */) {
+      const table = canonical.tables[nextTable];
+      if (t >= 0 || !table || line !== `*${table.name}`) return null;
+      t = nextTable++;
+      inRules = false;
+      lineKind[i] = HEAD;
+      lineChain[i] = t;
+      structure.push(i);
+      prev = -1;
+      continue;
+    }
+    if (t < 0) return null;
+    if (c0 === 58 /* : */) {
+      const sp = line.indexOf(' ');
+      const g = canonical.tables[t]!.names.get(line.slice(1, sp < 0 ? undefined : sp));
+      if (inRules || g === undefined || declared[g]) return null;
+      declared[g] = 1;
+      lineKind[i] = DECL;
+      lineChain[i] = g;
+      structure.push(i);
+      prev = -1;
+      continue;
+    }
+    if (line === 'COMMIT') {
+      lineKind[i] = COMMIT;
+      lineChain[i] = t;
+      structure.push(i);
+      t = -1;
+      prev = -1;
+      continue;
+    }
+    let from = 0;
+    if (c0 === 91 /* [ */) {
+      const end = line.indexOf('] ');
+      if (end < 0) return null;
+      from = end + 2;
+    }
+    let g: number | undefined;
+    if (prev >= 0 && line.startsWith(prevPrefix, from)) g = prev;
+    else {
+      if (!line.startsWith('-A ', from)) return null;
+      const sp = line.indexOf(' ', from + 3);
+      const name = line.slice(from + 3, sp < 0 ? undefined : sp);
+      g = canonical.tables[t]!.names.get(name);
+      if (g === undefined || runStart[g] !== -1) return null;
+      runStart[g] = i;
+      prevPrefix = `-A ${name} `;
+    }
+    inRules = true;
+    lineKind[i] = RULE;
+    lineChain[i] = g;
+    lineCount[g] = lineCount[g]! + 1;
+    prev = g;
+  }
+  if (t >= 0 || nextTable !== canonical.tables.length) return null;
+  for (let g = 0; g < chains; g++) if (!declared[g] || lineCount[g] !== canonical.ruleCount[g]) return null;
+  return { originalSha256, canonical, lineKind, lineChain, structure: Int32Array.from(structure), runStart, counters };
+}
+
+/**
+ * Keeps what the fast path needs of a prepared upload (its uploaded text's lines given), so a delta
+ * of it can be spliced: only a plain iptables-save upload without diagnostics, whose canonical ruleset
+ * is the ruleset cache's. Returns whether it was kept.
+ */
+export function* rememberForSpliceSteps(cache: SpliceCache, p: PreparedDump, lines: readonly string[]): Steps<boolean> {
+  if (!p.ruleset || !p.canonicalExact || p.format !== 'iptables-save' || p.diagnostics.length || p.originalBytes) return false;
+  if (cache.uploads.has(p.originalSha256)) return true;
+  const counters = p.countersInTextOrder ?? null;
+  if (p.countersJson !== null && !counters) return false;
+  const key = canonicalKey(p.family, p.sha256);
+  let canonical = cache.canonical.get(key);
+  if (!canonical) {
+    const made = canonicalOf(p.sha256, p.family, p.canonicalText, p.ruleset);
+    if (!made) return false;
+    cache.canonical.set(key, (canonical = made));
+    yield;
+  }
+  const upload = yield* uploadOf(p.originalSha256, lines, canonical, counters);
+  if (!upload) return false;
+  cache.uploads.set(p.originalSha256, upload);
+  return true;
+}
+
+export interface SpliceInput {
+  readonly base: string;
+  readonly script: readonly LineScriptOp[];
+  readonly counters?: readonly (number | string)[] | undefined;
+  /** The text the script makes (checked against `originalSha256`), and its lines. */
+  readonly text: string;
+  readonly lines: readonly string[];
+  readonly originalSha256: string;
+  readonly family: Family;
+  readonly lineMemo?: RuleLineMemo | undefined;
+  /** The ruleset cache's canonical ruleset of a canonical sha256, if it has it. */
+  readonly canonicalRuleset: (sha256: string) => Ruleset | undefined;
+}
+
+/** Why a delta is not spliced (it then takes the full path). */
+class NotSpliced extends Error {}
+const fallback = (why: string): never => {
+  throw new NotSpliced(why);
+};
+
+/** `packets:bytes` as a parse prints it back (no leading zeros). */
+const normalCounter = (c: string): string => (/(?:^|:)0\d/.test(c) ? c.replace(/(^|:)0+(?=\d)/g, '$1') : c);
+
+const counterText = (k: { packets: bigint; bytes: bigint } | undefined): CounterText => (k ? `${k.packets}:${k.bytes}` : null);
+
+/** Chains a rule line may jump or go to. */
+const TARGET_WORDS = /(?:^|\s)(?:-j|-g|--jump|--goto)\s+(\S+)/g;
+
+/**
+ * The delta's PreparedDump spliced from its base's (what prepareDump gives for the whole text), and
+ * the layouts kept for the next delta; or null (the reason in `cache.stats`) when it takes the full path.
+ */
+export function* spliceDeltaSteps(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump | null> {
+  try {
+    const prepared = yield* splice(cache, input);
+    cache.stats.spliced++;
+    return prepared;
+  } catch (err) {
+    if (!(err instanceof NotSpliced)) throw err;
+    cache.stats.fallbacks++;
+    cache.stats.lastFallback = err.message;
+    return null;
+  }
+}
+
+function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
+  const base = cache.uploads.get(input.base) ?? fallback('the base was not kept');
+  const canon = base.canonical;
+  if (canon.family !== input.family) fallback('another family');
+  const baseRuleset = input.canonicalRuleset(canon.sha256) ?? fallback("the base's canonical ruleset is not cached");
+  const { lines } = input;
+  const n = lines.length;
+  const chains = canon.chainTable.length;
+
+  // Where each line comes from: a base line, or -1 (inserted); and what it is.
+  const src = new Int32Array(n);
+  const kind = new Uint8Array(n);
+  const owner = new Int32Array(n);
+  const insertedName = new Map<number, string>();
+  const comments: string[] = [];
+  let at = 0;
+  for (const op of input.script) {
+    if (typeof op !== 'string') {
+      const from = op[0] - 1;
+      const count = op[1];
+      for (let k = 0; k < count; k++) src[at + k] = from + k;
+      kind.set(base.lineKind.subarray(from, from + count), at);
+      owner.set(base.lineChain.subarray(from, from + count), at);
+      at += count;
+      continue;
+    }
+    src[at] = -1;
+    const c0 = op.charCodeAt(0);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u0008\u000a-\u001f]/.test(op)) fallback('an inserted line holds a control character');
+    if (op.length === 0 || c0 === 35 /* # */) {
+      kind[at] = SKIP;
+      if (op.length) comments.push(op);
+    } else if (op === 'COMMIT' || c0 === 42 /* * */) {
+      // A short line the agent sent rather than copied: it must be the structure line expected there.
+      kind[at] = c0 === 42 ? HEAD : COMMIT;
+      owner[at] = -1;
+      insertedName.set(at, op.slice(1));
+    } else {
+      const from = c0 === 91 /* [ */ ? op.indexOf('] ') + 2 : 0;
+      if (from === 1 || !op.startsWith('-A ', from)) fallback('an inserted line is not a rule or a comment');
+      const sp = op.indexOf(' ', from + 3);
+      kind[at] = RULE;
+      owner[at] = -1;
+      insertedName.set(at, op.slice(from + 3, sp < 0 ? undefined : sp));
+    }
+    at++;
+  }
+  if (at !== n) fallback('the script does not make the lines given');
+  yield;
+
+  // The new text must have its base's structure lines, copied, in order, and rules only between a
+  // table's last declaration and its COMMIT. A chain stays clean when its lines are its base run, whole.
+  const { structure } = base;
+  const structureNew = new Int32Array(structure.length);
+  const newCount = new Int32Array(chains);
+  const newFirst = new Int32Array(chains).fill(-1);
+  const lastLine = new Int32Array(chains).fill(-2);
+  const whole = new Uint8Array(chains).fill(1);
+  const declLine = new Int32Array(chains).fill(-1);
+  let sp = 0;
+  let t = -1;
+  let rulesOpen = false;
+  for (let i = 0; i < n; i++) {
+    const k = kind[i]!;
+    if (k === SKIP) continue;
+    if (k !== RULE) {
+      const expected = structure[sp] ?? fallback('a table or COMMIT line too many');
+      if (src[i]! >= 0 ? src[i] !== expected : base.lineKind[expected] !== k || (k === HEAD && canon.tables[base.lineChain[expected]!]!.name !== insertedName.get(i))) {
+        fallback('a table, declaration or COMMIT line changed');
+      }
+      owner[i] = base.lineChain[expected]!;
+      structureNew[sp++] = i;
+      if (k === HEAD) t = owner[i]!;
+      else if (k === COMMIT) t = -1;
+      else declLine[owner[i]!] = i;
+      rulesOpen = t >= 0 && sp < structure.length && base.lineKind[structure[sp]!] === COMMIT;
+      continue;
+    }
+    if (!rulesOpen) fallback('a rule line outside its table\'s rules');
+    let g = owner[i]!;
+    if (g < 0) {
+      g = canon.tables[t]!.names.get(insertedName.get(i)!) ?? fallback('an inserted rule of an undeclared chain');
+      owner[i] = g;
+    } else if (canon.chainTable[g] !== t) fallback('a rule copied into another table');
+    const origin = src[i]!;
+    if (newCount[g] === 0) {
+      newFirst[g] = i;
+      if (origin < 0 || origin !== base.runStart[g]) whole[g] = 0;
+    } else if (lastLine[g] !== i - 1 || origin < 0 || origin !== src[i - 1]! + 1) whole[g] = 0;
+    newCount[g] = newCount[g]! + 1;
+    lastLine[g] = i;
+  }
+  if (sp !== structure.length) fallback('a table, declaration or COMMIT line is missing');
+  const dirty: number[] = [];
+  let dirtyLines = 0;
+  for (let g = 0; g < chains; g++) {
+    if (whole[g] && newCount[g] === canon.ruleCount[g]) continue;
+    dirty.push(g);
+    dirtyLines += newCount[g]!;
+  }
+  if (dirtyLines > 20_000) fallback('too many changed chains');
+  yield;
+
+  // The changed chains (and the inserted comments), parsed by the parser in a text of their own.
+  const dirtyChains = new Map<number, Rule[]>();
+  if (dirty.length || comments.length) {
+    const mini: string[] = [...comments];
+    const byTable = new Map<number, number[]>();
+    for (const g of dirty) {
+      const ti = canon.chainTable[g]!;
+      let list = byTable.get(ti);
+      if (!list) byTable.set(ti, (list = []));
+      list.push(g);
+    }
+    const dirtySet = new Set(dirty);
+    for (const [ti, list] of byTable) {
+      const table = canon.tables[ti]!;
+      const oldChains = baseRuleset.tables[ti]!.chains;
+      const declare = new Set<number>();
+      for (let ci = 0; ci < table.count; ci++) if (oldChains[ci]!.builtin) declare.add(table.first + ci);
+      const ruleLines: string[] = [];
+      for (const g of list) {
+        declare.add(g);
+        if (newCount[g] === 0) continue;
+        for (let i = newFirst[g]!; i <= lastLine[g]!; i++) {
+          if (kind[i] !== RULE || owner[i] !== g) continue;
+          const line = lines[i]!;
+          ruleLines.push(line);
+          for (const m of line.matchAll(TARGET_WORDS)) {
+            const to = table.names.get(m[1]!);
+            if (to !== undefined) declare.add(to);
+          }
+        }
+      }
+      mini.push(`*${table.name}`);
+      for (const g of [...declare].sort((a, b) => a - b)) mini.push(lines[declLine[g]!]!);
+      mini.push(...ruleLines, 'COMMIT');
+    }
+    const parsed = runSteps(parseDumpSteps(mini.join('\n') + '\n', { family: input.family, format: 'iptables-save', ...(input.lineMemo ? { lineMemo: input.lineMemo } : {}) }));
+    if (parsed.diagnostics.length) fallback(`a changed chain has a diagnostic (${parsed.diagnostics[0]!.code})`);
+    for (const [ti, list] of byTable) {
+      const table = canon.tables[ti]!;
+      const got = parsed.ruleset.tables.find((x) => x.name === table.name) ?? fallback('a changed table did not parse');
+      for (const c of got.chains) {
+        const g = table.names.get(c.name);
+        if (g === undefined || (!dirtySet.has(g) && c.rules.length)) fallback('a changed line went to another chain');
+      }
+      for (const g of list) {
+        const name = baseRuleset.tables[ti]!.chains[g - table.first]!.name;
+        const c = got.chains.find((x) => x.name === name);
+        const rules = (c?.rules ?? []) as Rule[];
+        for (const r of rules) if (r.target?.kind === 'extension' && table.names.has(r.target.name)) fallback('a target named like a chain');
+        dirtyChains.set(g, rules);
+      }
+    }
+  }
+  yield;
+
+  // The canonical ruleset: unchanged chains as they were (new objects only where line numbers moved).
+  const memoSpecs = input.lineMemo?.specs;
+  const blocks = new Map<number, { text: string; lines: string[] }>();
+  const tables: Table[] = [];
+  let line = 0;
+  let changedCount = false;
+  for (let ti = 0; ti < canon.tables.length; ti++) {
+    const table = canon.tables[ti]!;
+    const old = baseRuleset.tables[ti]!;
+    const declared = line + 2;
+    line += 1 + table.count;
+    let same = true;
+    const out: Chain[] = new Array<Chain>(table.count);
+    for (let ci = 0; ci < table.count; ci++) {
+      const g = table.first + ci;
+      const c = old.chains[ci]!;
+      const first = line + 1;
+      const fresh = dirtyChains.get(g);
+      if (fresh) {
+        const texts = fresh.map((r) => renderRule(c.name, r, false, memoSpecs));
+        const text = texts.join('\n');
+        const raw = fresh.length ? text.split('\n') : [];
+        blocks.set(g, { text, lines: raw });
+        const rules = fresh.map((r, i): Rule => ({ position: r.position, line: first + i, raw: raw[i]!, matches: r.matches, target: r.target }));
+        out[ci] = { name: c.name, builtin: c.builtin, policy: c.policy, counters: ZERO_COUNTERS, line: declared + ci, rules };
+        if (fresh.length !== c.rules.length) changedCount = true;
+        same = false;
+        line += fresh.length;
+        continue;
+      }
+      const shift = c.rules.length ? first - c.rules[0]!.line : 0;
+      if (c.line === declared + ci && shift === 0) out[ci] = c;
+      else {
+        out[ci] = { name: c.name, builtin: c.builtin, policy: c.policy, counters: ZERO_COUNTERS, line: declared + ci, rules: c.rules.map((r): Rule => ({ position: r.position, line: r.line + shift, raw: r.raw, matches: r.matches, target: r.target })) };
+        same = false;
+      }
+      line += c.rules.length;
+    }
+    line++;
+    tables.push(same ? old : { name: old.name, chains: out });
+  }
+  const ruleset: Ruleset = { family: input.family, tables };
+  yield;
+
+  // The canonical text: the base's, with the changed chains' blocks spliced in; hashed in slices.
+  const pieces: string[] = [];
+  /** The same pieces as bytes, while every piece is ASCII (the next layout keeps them). */
+  let bytePieces: Buffer[] | null = canon.bytes ? [] : null;
+  const hash = createHash('sha256');
+  let from = 0;
+  const take = (to: number): void => {
+    if (to <= from) return;
+    pieces.push(canon.text.slice(from, to));
+    if (canon.bytes) {
+      const b = canon.bytes.subarray(from, to);
+      hash.update(b);
+      bytePieces?.push(b);
+    } else hash.update(canon.text.slice(from, to));
+  };
+  const insert = (s: string): void => {
+    pieces.push(s);
+    const b = Buffer.from(s, 'utf8');
+    hash.update(b);
+    if (b.length === s.length) bytePieces?.push(b);
+    else bytePieces = null;
+  };
+  for (const g of dirty) {
+    const block = blocks.get(g)!;
+    const s = canon.blockStart[g]!;
+    const e = canon.blockEnd[g]!;
+    const had = canon.ruleCount[g]! > 0;
+    const has = block.lines.length > 0;
+    if (had && has) {
+      take(s);
+      insert(block.text);
+      from = e;
+    } else if (had) {
+      take(s);
+      from = e + 1;
+    } else if (has) {
+      take(s);
+      insert(`${block.text}\n`);
+      from = s;
+    }
+  }
+  take(canon.text.length);
+  const canonicalText = pieces.length === 1 ? pieces[0]! : pieces.join('');
+  const sha256 = hash.digest('hex');
+  yield;
+
+  // Counters in the canonical text's order: the base's, the changed chains' from their parse, the overrides.
+  const ruleCount = canon.ruleCount.slice();
+  for (const [g, rules] of dirtyChains) ruleCount[g] = rules.length;
+  const slots = changedCount ? slotsOf(canon.tables, ruleCount) : { policySlot: canon.policySlot, ruleSlot: canon.ruleSlot };
+  let order: CounterText[] | null = null;
+  if (base.counters || dirtyChains.size) {
+    const old = base.counters;
+    order = new Array<CounterText>(countSlots(canon.tables, ruleCount));
+    for (let g = 0; g < chains; g++) {
+      order[slots.policySlot[g]!] = old ? old[canon.policySlot[g]!]! : null;
+      const fresh = dirtyChains.get(g);
+      const to = slots.ruleSlot[g]!;
+      if (fresh) for (let i = 0; i < fresh.length; i++) order[to + i] = counterText(fresh[i]!.counters);
+      else {
+        const at0 = canon.ruleSlot[g]!;
+        for (let i = 0, m = ruleCount[g]!; i < m; i++) order[to + i] = old ? old[at0 + i]! : null;
+      }
+    }
+    const overrides = input.counters ?? [];
+    let ln = 0;
+    for (let c = 0; c < overrides.length; c += 2) {
+      ln += overrides[c] as number;
+      const i = ln - 1;
+      const g = owner[i]!;
+      const value = normalCounter(overrides[c + 1] as string);
+      if (kind[i] === DECL) order[slots.policySlot[g]!] = value;
+      else if (kind[i] === RULE && !dirtyChains.has(g)) order[slots.ruleSlot[g]! + (src[i]! - base.runStart[g]!)] = value;
+    }
+    if (!order.some((c) => c !== null)) order = null;
+  }
+  yield;
+
+  const stats = rulesetStats(ruleset);
+  let json: string | null | undefined = order ? undefined : null;
+  const prepared = {
+    family: input.family,
+    format: 'iptables-save' as const,
+    originalText: input.text,
+    originalSha256: input.originalSha256,
+    canonicalText,
+    sha256,
+  } as PreparedDump;
+  // The counters JSON is written only when asked for: the store reads the text order.
+  Object.defineProperty(prepared, 'countersJson', { enumerable: true, get: () => (json === undefined ? (json = countersJsonFromOrder(ruleset, order!)) : json) });
+  Object.assign(prepared, { ...(order ? { countersInTextOrder: order } : {}), stats, diagnostics: [], ruleset, canonicalExact: true });
+
+  // Kept for the next delta: the new canonical text's layout (unless known) and this text's.
+  const key = canonicalKey(input.family, sha256);
+  let next: SpliceCanonical | null | undefined = cache.canonical.get(key);
+  if (!next) {
+    next = shiftedCanonical(canon, sha256, canonicalText, bytePieces && Buffer.concat(bytePieces), dirty, blocks, ruleCount, slots);
+    if (next) cache.canonical.set(key, next);
+  }
+  if (next) {
+    let plain = true;
+    const runStart = base.runStart.slice();
+    for (const g of dirty) {
+      const rules = dirtyChains.get(g)!;
+      // One rule per line, in one run.
+      if (rules.length !== newCount[g] || (newCount[g] && lastLine[g]! - newFirst[g]! + 1 !== newCount[g])) plain = false;
+      runStart[g] = newCount[g] ? newFirst[g]! : -1;
+    }
+    if (plain) {
+      for (let g = 0; g < chains; g++) if (!dirtyChains.has(g) && newCount[g]) runStart[g] = newFirst[g]!;
+      cache.uploads.set(input.originalSha256, { originalSha256: input.originalSha256, canonical: next, lineKind: kind, lineChain: owner, structure: structureNew, runStart, counters: order });
+    }
+  }
+  return prepared;
+}
+
+function countSlots(tables: readonly SpliceTable[], ruleCount: Int32Array): number {
+  let n = 0;
+  for (const t of tables) {
+    n += t.count;
+    for (let g = t.first; g < t.first + t.count; g++) n += ruleCount[g]!;
+  }
+  return n;
+}
+
+/** The layout of a spliced canonical text: the base's, blocks moved by what was spliced before them. */
+function shiftedCanonical(
+  canon: SpliceCanonical,
+  sha256: string,
+  text: string,
+  bytes: Buffer | null,
+  dirty: readonly number[],
+  blocks: ReadonlyMap<number, { text: string; lines: readonly string[] }>,
+  ruleCount: Int32Array,
+  slots: { policySlot: Int32Array; ruleSlot: Int32Array },
+): SpliceCanonical | null {
+  if (text.length > 0x7fffffff) return null;
+  const blockStart = new Int32Array(canon.blockStart.length);
+  const blockEnd = new Int32Array(canon.blockEnd.length);
+  let shift = 0;
+  let d = 0;
+  for (let g = 0; g < blockStart.length; g++) {
+    const s = canon.blockStart[g]! + shift;
+    if (dirty[d] !== g) {
+      blockStart[g] = s;
+      blockEnd[g] = canon.blockEnd[g]! + shift;
+      continue;
+    }
+    d++;
+    const block = blocks.get(g)!;
+    const had = canon.ruleCount[g]! > 0;
+    const has = block.lines.length > 0;
+    blockStart[g] = s;
+    blockEnd[g] = has ? s + block.text.length : s;
+    if (had && has) shift += block.text.length - (canon.blockEnd[g]! - canon.blockStart[g]!);
+    else if (had) shift -= canon.blockEnd[g]! - canon.blockStart[g]! + 1;
+    else if (has) shift += block.text.length + 1;
+  }
+  return { sha256, family: canon.family, text, bytes, tables: canon.tables, chainTable: canon.chainTable, ruleCount, blockStart, blockEnd, ...slots };
+}

@@ -130,6 +130,7 @@ export async function prepareWithMemo(app: FastifyInstance, text: string, option
     if (spliced) return spliced;
   }
   const prepared = await runStepsYielding(prepareDumpSteps(text, { ...options, lineMemo }), cache.yielding);
-  if (rebuilt) await runStepsYielding(rememberForSpliceSteps(cache.splices, prepared, rebuilt.lines), cache.yielding);
-  return prepared;
+  if (!rebuilt) return prepared;
+  await runStepsYielding(rememberForSpliceSteps(cache.splices, prepared, rebuilt.lines), cache.yielding);
+  return { ...prepared, originalLines: rebuilt.lines };
 }

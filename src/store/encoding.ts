@@ -168,6 +168,24 @@ export function encodeLineDelta(
     built ??= typeof index === 'function' ? index() : lineIndex(base);
     return built.get(line) ?? -1;
   };
+  return encodeLineDeltaBy({ length: base.length, same: (b, line) => base[b] === line, lookup }, target);
+}
+
+/**
+ * A base text's lines as the delta encoder asks about them: whether base line
+ * `b` is `line`, and the first base line equal to a line (-1: none).
+ * Lets a base that is not materialized as strings (the canonical text with
+ * counters merged in, say) be compared without making its lines.
+ */
+export interface DeltaBaseLines {
+  readonly length: number;
+  readonly same: (b: number, line: string) => boolean;
+  readonly lookup: (line: string) => number;
+}
+
+/** `encodeLineDelta` against a base described by `DeltaBaseLines`: the same payload. */
+export function encodeLineDeltaBy(base: DeltaBaseLines, target: readonly string[]): LineDelta {
+  const { same, lookup } = base;
   const ops = new ByteWriter();
   const literal: string[] = [];
   let literalChars = 0;
@@ -181,13 +199,13 @@ export function encodeLineDelta(
   /** Where to copy `target[i]` from, or -1 to insert it. */
   const startFor = (i: number): number => {
     const line = target[i]!;
-    if (expected < base.length && base[expected] === line) return expected;
+    if (expected < base.length && same(expected, line)) return expected;
     // A few base lines deleted: the line (and the next) a little further on.
     for (let k = 1; k <= WINDOW && expected + k < base.length; k++) {
-      if (base[expected + k] === line && (i + 1 >= target.length || base[expected + k + 1] === target[i + 1])) return expected + k;
+      if (same(expected + k, line) && (i + 1 >= target.length || (expected + k + 1 < base.length && same(expected + k + 1, target[i + 1]!)))) return expected + k;
     }
     // A few lines inserted: the expected base line comes back shortly.
-    if (expected < base.length) for (let k = 1; k <= WINDOW && i + k < target.length; k++) if (target[i + k] === base[expected]) return -1;
+    if (expected < base.length) for (let k = 1; k <= WINDOW && i + k < target.length; k++) if (same(expected, target[i + k]!)) return -1;
     return lookup(line);
   };
   let i = 0;
@@ -196,7 +214,7 @@ export function encodeLineDelta(
     let start = startFor(i);
     if (start >= 0) {
       let n = 1;
-      while (i + n < target.length && start + n < base.length && base[start + n] === target[i + n]) n++;
+      while (i + n < target.length && start + n < base.length && same(start + n, target[i + n]!)) n++;
       // A lone short line copied from elsewhere (COMMIT, a blank line) is cheaper inline.
       if (n === 1 && start !== expected && line.length < 8) start = -1;
       else {
@@ -251,6 +269,39 @@ export function applyLineDelta(base: readonly string[], payload: Uint8Array): st
   }
   if (r.pos !== opsEnd) throw new Error('line delta: malformed op stream');
   return out;
+}
+
+/**
+ * Whether a delta made by `encodeLineDelta` against `base` gives `target`
+ * (checked with the base's `same`, without making the result's lines).
+ */
+export function deltaGives(base: DeltaBaseLines, payload: Uint8Array, target: readonly string[]): boolean {
+  try {
+    const r = new ByteReader(payload);
+    const opsEnd = r.uint() + r.pos;
+    if (opsEnd > payload.length) return false;
+    const literalBytes = payload.subarray(opsEnd);
+    const literal = Buffer.from(literalBytes.buffer, literalBytes.byteOffset, literalBytes.byteLength).toString('utf8').split('\n');
+    let nextLiteral = 0;
+    let expected = 0;
+    let t = 0;
+    while (r.pos < opsEnd) {
+      const head = r.uint();
+      const count = Math.floor(head / 2);
+      if (head % 2 === 0) {
+        const start = expected + unzigzag(r.uint());
+        if (start < 0 || start + count > base.length || t + count > target.length) return false;
+        for (let k = 0; k < count; k++) if (!base.same(start + k, target[t + k]!)) return false;
+        expected = start + count;
+        t += count;
+      } else {
+        for (let k = 0; k < count; k++) if (target[t++] !== literal[nextLiteral++]) return false;
+      }
+    }
+    return r.pos === opsEnd && t === target.length && (nextLiteral === literal.length || (nextLiteral === 0 && literalBytes.length === 0));
+  } catch {
+    return false;
+  }
 }
 
 // ------------------------------------------------------------------- counters
@@ -454,15 +505,26 @@ export function encodeCounters(counters: readonly CounterText[]): Buffer {
       continue;
     }
     const colon = c.indexOf(':');
-    const p = c.slice(0, colon);
-    const b = c.slice(colon + 1);
-    if (p.length < 16) head.uint(Number(p) + 1);
-    else head.big(BigInt(p) + 1n);
-    if (b.length < 16) bytes.uint(Number(b));
-    else bytes.big(BigInt(b));
+    // Digits read in place (a 10k-Service node has 235k counters): no substrings below 16 digits.
+    if (colon < 16) head.uint(decimalOf(c, 0, colon) + 1);
+    else head.big(BigInt(c.slice(0, colon)) + 1n);
+    if (c.length - colon - 1 < 16) bytes.uint(decimalOf(c, colon + 1, c.length));
+    else bytes.big(BigInt(c.slice(colon + 1)));
   }
   head.bytes(bytes.finish());
   return head.finish();
+}
+
+/** The number the decimal digits text[from, to) spell (fewer than 16: exact); anything else as Number() reads it. */
+function decimalOf(text: string, from: number, to: number): number {
+  if (from >= to) return 0;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number(text.slice(from, to));
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 export function decodeCounters(data: Uint8Array): CounterText[] {
@@ -479,6 +541,43 @@ export function decodeCounters(data: Uint8Array): CounterText[] {
   for (let i = 0; i < n; i++) out[i] = packets[i] === null ? null : `${packets[i]}:${r.decimal()}`;
   if (!r.done) throw new Error('counters: trailing bytes');
   return out;
+}
+
+/**
+ * The lines `countedLines(layout, counters)` would make, as a delta base
+ * compared without making them: a rule line is `[c] ` and its
+ * canonical line, a declaration its canonical line up to its last ` [` and
+ * ` [c]` (the index for `lookup` is made from the lines when first asked).
+ */
+export function countedBase(layout: CanonicalLayout, counters: readonly CounterText[] | null): DeltaBaseLines {
+  const { lines, slotLine } = layout;
+  if (counters && slotLine.length !== counters.length) throw new Error(`counters: ${counters.length} stored for ${slotLine.length} slots of the canonical text`);
+  const slotOf = new Int32Array(lines.length).fill(-1);
+  if (counters) for (let i = 0; i < slotLine.length; i++) if (counters[i] !== null && counters[i] !== undefined) slotOf[slotLine[i]!] = i;
+  let index: Map<string, number> | undefined;
+  return {
+    length: lines.length,
+    same(b, want) {
+      const line = lines[b]!;
+      const slot = slotOf[b]!;
+      if (slot < 0) return want === line;
+      const c = counters![slot]!;
+      if (layout.slotKind[slot] === RULE) {
+        // `[c] line`
+        return want.length === c.length + 3 + line.length && want.charCodeAt(0) === 91 && want.startsWith(c, 1) && want.charCodeAt(c.length + 1) === 93 && want.charCodeAt(c.length + 2) === 32 && want.endsWith(line);
+      }
+      // `line up to its last " [" and " [c]"`
+      const cut = line.lastIndexOf(' [');
+      const head = cut < 0 ? line.length : cut;
+      if (want.length !== head + c.length + 3 || !want.endsWith(`[${c}]`) || want.charCodeAt(head) !== 32) return false;
+      for (let k = 0; k < head; k++) if (want.charCodeAt(k) !== line.charCodeAt(k)) return false;
+      return true;
+    },
+    lookup(line) {
+      index ??= lineIndex(countedLines(layout, counters));
+      return index.get(line) ?? -1;
+    },
+  };
 }
 
 /**

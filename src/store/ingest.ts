@@ -61,6 +61,13 @@ export interface PreparedDump {
   readonly canonicalText: string;
   /** sha256 of `canonicalText`: the identity of a version. */
   readonly sha256: string;
+  /**
+   * The lines of `originalText` and of `canonicalText` when the preparer has
+   * them already (a delta's rebuilt lines, a spliced canonical text): the
+   * store then does not split the texts again.
+   */
+  readonly originalLines?: readonly string[];
+  readonly canonicalLines?: readonly string[];
   /** Counters as compact JSON (see `extractCounters`), null when the dump had none. */
   readonly countersJson: string | null;
   /**

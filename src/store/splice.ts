@@ -59,6 +59,8 @@ export interface SpliceCanonical {
   /** Each chain's slot of its policy counter and of its first rule's, in the counters' text order. */
   readonly policySlot: Int32Array;
   readonly ruleSlot: Int32Array;
+  /** The text's lines (split when first needed): a spliced text's lines are these with its new blocks'. */
+  lines?: readonly string[];
 }
 
 /** An uploaded text's layout (one node's collection): per line what it is and whose. */
@@ -564,6 +566,35 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   const sha256 = hash.digest('hex');
   yield;
 
+  // Its lines: the base's, with the changed chains' (the store then need not split 25 MB again).
+  const baseLines = (canon.lines ??= canon.text.split('\n'));
+  let canonicalLines: string[];
+  if (!dirty.length) canonicalLines = baseLines.slice();
+  else {
+    const firstLine = new Int32Array(chains);
+    let ln = 0;
+    for (const table of canon.tables) {
+      ln += 1 + table.count;
+      for (let g = table.first; g < table.first + table.count; g++) {
+        firstLine[g] = ln;
+        ln += canon.ruleCount[g]!;
+      }
+      ln++;
+    }
+    let total = baseLines.length;
+    for (const g of dirty) total += blocks.get(g)!.lines.length - canon.ruleCount[g]!;
+    canonicalLines = new Array<string>(total);
+    let o = 0;
+    let pos = 0;
+    for (const g of dirty) {
+      for (const end = firstLine[g]!; pos < end; ) canonicalLines[o++] = baseLines[pos++]!;
+      for (const l of blocks.get(g)!.lines) canonicalLines[o++] = l;
+      pos += canon.ruleCount[g]!;
+    }
+    while (pos < baseLines.length) canonicalLines[o++] = baseLines[pos++]!;
+  }
+  yield;
+
   // Counters in the canonical text's order: the base's, the changed chains' from their parse, the overrides.
   const ruleCount = canon.ruleCount.slice();
   for (const [g, rules] of dirtyChains) ruleCount[g] = rules.length;
@@ -598,23 +629,32 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
 
   const stats = rulesetStats(ruleset);
   let json: string | null | undefined = order ? undefined : null;
-  const prepared = {
+  const prepared: PreparedDump = {
     family: input.family,
-    format: 'iptables-save' as const,
+    format: 'iptables-save',
     originalText: input.text,
     originalSha256: input.originalSha256,
     canonicalText,
     sha256,
-  } as PreparedDump;
-  // The counters JSON is written only when asked for: the store reads the text order.
-  Object.defineProperty(prepared, 'countersJson', { enumerable: true, get: () => (json === undefined ? (json = countersJsonFromOrder(ruleset, order!)) : json) });
-  Object.assign(prepared, { ...(order ? { countersInTextOrder: order } : {}), stats, diagnostics: [], ruleset, canonicalExact: true });
+    // Written only when asked for: the store reads the text order.
+    get countersJson(): string | null {
+      return json === undefined ? (json = countersJsonFromOrder(ruleset, order!)) : json;
+    },
+    ...(order ? { countersInTextOrder: order } : {}),
+    stats,
+    diagnostics: [],
+    ruleset,
+    canonicalExact: true,
+    originalLines: input.lines,
+    canonicalLines,
+  };
 
   // Kept for the next delta: the new canonical text's layout (unless known) and this text's.
   const key = canonicalKey(input.family, sha256);
   let next: SpliceCanonical | null | undefined = cache.canonical.get(key);
   if (!next) {
     next = shiftedCanonical(canon, sha256, canonicalText, bytePieces && Buffer.concat(bytePieces), dirty, blocks, ruleCount, slots);
+    if (next) next.lines = canonicalLines;
     if (next) cache.canonical.set(key, next);
   }
   if (next) {

@@ -6,13 +6,17 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   applyLineDelta,
+  canonicalLayout,
+  countedBase,
   countedLines,
   countersAreEmpty,
   countersInTextOrder,
   countersJsonOf,
   decodeCounters,
+  deltaGives,
   encodeCounters,
   encodeLineDelta,
+  encodeLineDeltaBy,
   splitLines,
   type CounterText,
 } from '../../src/store/encoding.ts';
@@ -20,6 +24,7 @@ import { prepareDump } from '../../src/store/ingest.ts';
 import { generateKubeDump, mulberry32 } from '../../scripts/kube-dump.ts';
 import { FIXTURES } from '../support/paths.ts';
 import { counterDump } from '../support/api.ts';
+import { arbitraryEdit, shapedEdit } from '../support/edits.ts';
 
 const roundTrip = (base: string, target: string): { text: string; literalChars: number; bytes: number } => {
   const b = splitLines(base);
@@ -140,6 +145,25 @@ describe('counters', () => {
     const list = countersInTextOrder(p.canonicalText, p.countersJson!)!;
     const counted = countedLines(splitLines(p.canonicalText), list).join('\n');
     assert.equal(counted, kube.split('\n').filter((l) => !l.startsWith('#')).join('\n'));
+  });
+
+  it('an uploaded text as a delta of its counted canonical text: the same payload whether the counted lines are made or compared in place', () => {
+    // putCountedText compares in place (countedBase); the blob must be the one encodeLineDelta made of the counted lines.
+    let text = kube;
+    for (let round = 0; round < 24; round++) {
+      const p = prepareDump(text);
+      const list = countersInTextOrder(p.canonicalText, p.countersJson!)!;
+      const layout = canonicalLayout(p.canonicalText);
+      const lines = splitLines(text);
+      const made = encodeLineDelta(countedLines(layout, list), lines);
+      const base = countedBase(layout, list);
+      const inPlace = encodeLineDeltaBy(base, lines);
+      assert.deepEqual(inPlace, made, `round ${round}`);
+      assert.ok(deltaGives(base, inPlace.payload, lines), `round ${round}`);
+      assert.ok(!deltaGives(base, inPlace.payload, [...lines.slice(0, -1), 'other']), `round ${round}: a wrong text is told apart`);
+      // Edits that keep the dump's shape, and others (lines moved, duplicated, deleted), with counters and comments changed.
+      text = round % 3 === 2 ? arbitraryEdit(text, round) : shapedEdit(text, round * 7 + 1);
+    }
   });
 
   it('counters that do not match the canonical text are refused', () => {

@@ -245,9 +245,11 @@ export async function putText(
   candidates: readonly string[],
   lines?: readonly string[],
   cache?: DeltaBaseCache,
+  /** The text's UTF-8 length, when the caller knows it (measuring a spliced text would flatten it). */
+  knownSize?: number,
 ): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
-  const size = Buffer.byteLength(text, 'utf8');
+  const size = knownSize ?? Buffer.byteLength(text, 'utf8');
   if (size >= DELTA_FROM_BYTES) {
     const tried = new Set<string>();
     const target = lines ?? splitLines(text);

@@ -68,6 +68,8 @@ export interface PreparedDump {
    */
   readonly originalLines?: readonly string[];
   readonly canonicalLines?: readonly string[];
+  /** The UTF-8 length of `canonicalText` when known (a spliced text: the store then need not flatten it to measure it). */
+  readonly canonicalSize?: number;
   /** Counters as compact JSON (see `extractCounters`), null when the dump had none. */
   readonly countersJson: string | null;
   /**

@@ -47,9 +47,16 @@ interface SpliceTable {
 export interface SpliceCanonical {
   readonly sha256: string;
   readonly family: Family;
-  readonly text: string;
-  /** The text's bytes when it is ASCII (then byte offsets are character offsets): hashed in slices. */
-  readonly bytes: Buffer | null;
+  /**
+   * The text as pieces (joined: the text) and their offsets: a spliced text is
+   * its base's pieces with its new blocks between them, so no splice copies
+   * 25 MB (compacted past MAX_PIECES).
+   */
+  readonly pieces: readonly string[];
+  readonly pieceStart: Float64Array;
+  readonly length: number;
+  /** The same pieces as bytes when the text is ASCII (byte offsets are character offsets): hashed in slices. */
+  readonly bytePieces: readonly Buffer[] | null;
   readonly tables: readonly SpliceTable[];
   readonly chainTable: Int32Array;
   readonly ruleCount: Int32Array;
@@ -97,7 +104,7 @@ export interface SpliceCache {
  */
 export function createSpliceCache(maxCanonicalChars = 96 * 2 ** 20, maxUploadLines = 2_000_000): SpliceCache {
   return {
-    canonical: new LRUCache<string, SpliceCanonical>({ maxSize: maxCanonicalChars, sizeCalculation: (c) => Math.max(1, c.text.length) }),
+    canonical: new LRUCache<string, SpliceCanonical>({ maxSize: maxCanonicalChars, sizeCalculation: (c) => Math.max(1, c.length) }),
     uploads: new LRUCache<string, SpliceUpload>({ maxSize: maxUploadLines, sizeCalculation: (u) => Math.max(1, u.lineKind.length) }),
     stats: { spliced: 0, fallbacks: 0, lastFallback: null },
   };
@@ -106,6 +113,36 @@ export function createSpliceCache(maxCanonicalChars = 96 * 2 ** 20, maxUploadLin
 const canonicalKey = (family: Family, sha256: string): string => `${family}:${sha256}`;
 
 const isAscii = (text: string): boolean => Buffer.byteLength(text, 'utf8') === text.length;
+
+/** Pieces of a canonical text at most; past that they are joined again. */
+const MAX_PIECES = 64;
+
+/** Offsets of pieces. */
+function offsetsOf(pieces: readonly string[]): Float64Array {
+  const at = new Float64Array(pieces.length + 1);
+  for (let i = 0; i < pieces.length; i++) at[i + 1] = at[i]! + pieces[i]!.length;
+  return at;
+}
+
+/** The text of pieces as one (cons) string: joined without copying them. */
+const ropeText = (pieces: readonly string[]): string => (pieces.length === 1 ? pieces[0]! : pieces.reduce((a, b) => a + b, ''));
+
+/** Calls `piece(k, from, to)` for the parts of the pieces between offsets `from` and `to` of their text. */
+function eachPiece(canon: SpliceCanonical, from: number, to: number, piece: (k: number, a: number, b: number) => void): void {
+  const at = canon.pieceStart;
+  let lo = 0;
+  let hi = canon.pieces.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (at[mid]! <= from) lo = mid;
+    else hi = mid - 1;
+  }
+  for (let k = lo; k < canon.pieces.length && at[k]! < to; k++) {
+    const a = Math.max(from, at[k]!) - at[k]!;
+    const b = Math.min(to, at[k + 1]!) - at[k]!;
+    if (b > a) piece(k, a, b);
+  }
+}
 
 /** Length of a chain's declaration in a canonical text (`:NAME POLICY [0:0]`). */
 const declLength = (c: Chain): number => 1 + c.name.length + 1 + (c.builtin ? (c.policy === null ? 1 : c.policy.length) : 1) + 6;
@@ -160,7 +197,8 @@ function canonicalOf(sha256: string, family: Family, text: string, ruleset: Rule
     tables.push({ name: t.name, first, count: t.chains.length, names });
   }
   if (pos !== text.length || pos > 0x7fffffff) return null;
-  return { sha256, family, text, bytes: isAscii(text) ? Buffer.from(text, 'latin1') : null, tables, chainTable, ruleCount, blockStart, blockEnd, ...slotsOf(tables, ruleCount) };
+  const pieces = [text];
+  return { sha256, family, pieces, pieceStart: offsetsOf(pieces), length: text.length, bytePieces: isAscii(text) ? [Buffer.from(text, 'latin1')] : null, tables, chainTable, ruleCount, blockStart, blockEnd, ...slotsOf(tables, ruleCount) };
 }
 
 /** The layout of an uploaded text against its canonical one; null unless it is plain iptables-save (see below). */
@@ -521,19 +559,22 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   yield;
 
   // The canonical text: the base's, with the changed chains' blocks spliced in; hashed in slices.
-  const pieces: string[] = [];
+  let pieces: string[] = [];
   /** The same pieces as bytes, while every piece is ASCII (the next layout keeps them). */
-  let bytePieces: Buffer[] | null = canon.bytes ? [] : null;
+  let bytePieces: Buffer[] | null = canon.bytePieces ? [] : null;
   const hash = createHash('sha256');
   let from = 0;
   const take = (to: number): void => {
     if (to <= from) return;
-    pieces.push(canon.text.slice(from, to));
-    if (canon.bytes) {
-      const b = canon.bytes.subarray(from, to);
-      hash.update(b);
-      bytePieces?.push(b);
-    } else hash.update(canon.text.slice(from, to));
+    eachPiece(canon, from, to, (k, a, b) => {
+      const text = canon.pieces[k]!;
+      pieces.push(a === 0 && b === text.length ? text : text.slice(a, b));
+      if (canon.bytePieces) {
+        const bytes = canon.bytePieces[k]!.subarray(a, b);
+        hash.update(bytes);
+        bytePieces?.push(bytes);
+      } else hash.update(text.slice(a, b));
+    });
   };
   const insert = (s: string): void => {
     pieces.push(s);
@@ -561,13 +602,18 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
       from = s;
     }
   }
-  take(canon.text.length);
-  const canonicalText = pieces.length === 1 ? pieces[0]! : pieces.join('');
+  take(canon.length);
+  if (pieces.length > MAX_PIECES) {
+    pieces = [pieces.join('')];
+    bytePieces &&= [Buffer.concat(bytePieces)];
+  }
+  const canonicalText = ropeText(pieces);
+  const canonicalSize = canon.length + sizeChange(canon, dirty, blocks);
   const sha256 = hash.digest('hex');
   yield;
 
   // Its lines: the base's, with the changed chains' (the store then need not split 25 MB again).
-  const baseLines = (canon.lines ??= canon.text.split('\n'));
+  const baseLines = (canon.lines ??= canon.pieces.join('').split('\n'));
   let canonicalLines: string[];
   if (!dirty.length) canonicalLines = baseLines.slice();
   else {
@@ -647,13 +693,14 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
     canonicalExact: true,
     originalLines: input.lines,
     canonicalLines,
+    ...(bytePieces ? { canonicalSize } : {}),
   };
 
   // Kept for the next delta: the new canonical text's layout (unless known) and this text's.
   const key = canonicalKey(input.family, sha256);
   let next: SpliceCanonical | null | undefined = cache.canonical.get(key);
   if (!next) {
-    next = shiftedCanonical(canon, sha256, canonicalText, bytePieces && Buffer.concat(bytePieces), dirty, blocks, ruleCount, slots);
+    next = shiftedCanonical(canon, sha256, pieces, canonicalSize, bytePieces, dirty, blocks, ruleCount, slots);
     if (next) next.lines = canonicalLines;
     if (next) cache.canonical.set(key, next);
   }
@@ -683,18 +730,32 @@ function countSlots(tables: readonly SpliceTable[], ruleCount: Int32Array): numb
   return n;
 }
 
+/** How many characters splicing the changed chains' blocks adds to a canonical text. */
+function sizeChange(canon: SpliceCanonical, dirty: readonly number[], blocks: ReadonlyMap<number, { text: string; lines: readonly string[] }>): number {
+  let n = 0;
+  for (const g of dirty) {
+    const block = blocks.get(g)!;
+    const had = canon.ruleCount[g]! > 0;
+    const has = block.lines.length > 0;
+    if (had) n -= canon.blockEnd[g]! - canon.blockStart[g]! + (has ? 0 : 1);
+    if (has) n += block.text.length + (had ? 0 : 1);
+  }
+  return n;
+}
+
 /** The layout of a spliced canonical text: the base's, blocks moved by what was spliced before them. */
 function shiftedCanonical(
   canon: SpliceCanonical,
   sha256: string,
-  text: string,
-  bytes: Buffer | null,
+  pieces: readonly string[],
+  length: number,
+  bytePieces: readonly Buffer[] | null,
   dirty: readonly number[],
   blocks: ReadonlyMap<number, { text: string; lines: readonly string[] }>,
   ruleCount: Int32Array,
   slots: { policySlot: Int32Array; ruleSlot: Int32Array },
 ): SpliceCanonical | null {
-  if (text.length > 0x7fffffff) return null;
+  if (length > 0x7fffffff) return null;
   const blockStart = new Int32Array(canon.blockStart.length);
   const blockEnd = new Int32Array(canon.blockEnd.length);
   let shift = 0;
@@ -716,5 +777,5 @@ function shiftedCanonical(
     else if (had) shift -= canon.blockEnd[g]! - canon.blockStart[g]! + 1;
     else if (has) shift += block.text.length + 1;
   }
-  return { sha256, family: canon.family, text, bytes, tables: canon.tables, chainTable: canon.chainTable, ruleCount, blockStart, blockEnd, ...slots };
+  return { sha256, family: canon.family, pieces, pieceStart: offsetsOf(pieces), length, bytePieces, tables: canon.tables, chainTable: canon.chainTable, ruleCount, blockStart, blockEnd, ...slots };
 }

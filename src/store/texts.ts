@@ -39,7 +39,7 @@ export interface StoredTexts {
  */
 export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedVersion, withCanonical: boolean, deltaBases?: DeltaBaseCache): Promise<StoredTexts> {
   const layout = canonicalLayout(('canonicalLines' in p ? p.canonicalLines : undefined) ?? p.canonicalText);
-  if (withCanonical) await putText(tx, p.canonicalText, p.sha256, await deltaCandidates(tx, nodeId, p.family), layout.lines, deltaBases);
+  if (withCanonical) await putText(tx, p.canonicalText, p.sha256, await deltaCandidates(tx, nodeId, p.family), layout.lines, deltaBases, 'canonicalSize' in p ? p.canonicalSize : undefined);
 
   let counters: { sha256: string; values: readonly CounterText[] } | null = null;
   let countersSha256: string | null = null;

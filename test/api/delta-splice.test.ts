@@ -31,7 +31,7 @@ function fields(p: PreparedDump): Record<string, unknown> {
     diagnostics: p.diagnostics,
     canonicalExact: p.canonicalExact,
     keys: Object.keys(p)
-      .filter((k) => k !== 'originalLines' && k !== 'canonicalLines')
+      .filter((k) => k !== 'originalLines' && k !== 'canonicalLines' && k !== 'canonicalSize')
       .sort(),
   };
 }
@@ -85,6 +85,7 @@ function round(c: Chainable, edited: string, label: string): boolean {
   // The lines it hands the store are its texts'.
   assert.equal(spliced.originalLines?.join('\n'), edited, label);
   assert.equal(spliced.canonicalLines?.join('\n'), full.canonicalText, label);
+  if (spliced.canonicalSize !== undefined) assert.equal(spliced.canonicalSize, Buffer.byteLength(full.canonicalText), label);
   assert.deepEqual(spliced.ruleset, full.ruleset, `${label}: ruleset`);
   c.base = spliced;
   c.text = edited;

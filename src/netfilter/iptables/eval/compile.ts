@@ -44,15 +44,20 @@ const CONNTRACK_TARGETS = new Set(['DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'NE
  * Without it, nat chains are never consulted (they only see tracked packets).
  */
 export function usesConntrack(ruleset: Ruleset): boolean {
-  for (const t of ruleset.tables) {
-    for (const c of t.chains) {
-      for (const r of c.rules) {
-        if (r.target?.kind === 'extension' && CONNTRACK_TARGETS.has(r.target.name)) return true;
-        if (r.matches.some((m) => m.kind === 'module' && CONNTRACK_MATCHES.has(m.module))) return true;
-      }
-    }
-  }
+  for (const t of ruleset.tables) for (const c of t.chains) if (chainUsesConntrack(c)) return true;
   return false;
+}
+
+/** Per chain object, for the same reason as compiledChains below: a delta's ruleset shares most of its chains. */
+const conntrackChains = new WeakMap<Chain, boolean>();
+
+function chainUsesConntrack(c: Chain): boolean {
+  let uses = conntrackChains.get(c);
+  if (uses === undefined) {
+    uses = c.rules.some((r) => (r.target?.kind === 'extension' && CONNTRACK_TARGETS.has(r.target.name)) || r.matches.some((m) => m.kind === 'module' && CONNTRACK_MATCHES.has(m.module)));
+    conntrackChains.set(c, uses);
+  }
+  return uses;
 }
 
 const cache = new WeakMap<Ruleset, CompiledRuleset>();
@@ -160,9 +165,21 @@ function compileRule(chain: string, rule: Rule, family: Ruleset['family']): Comp
   };
 }
 
+/**
+ * Compiled chains by chain object. A compiled chain depends on nothing but its
+ * chain, table, family and backend, and a delta upload's ruleset shares its
+ * unchanged chains with its base's (store/splice.ts): the first trace of the
+ * new version then compiles only the chains that changed.
+ */
+const compiledChains = new WeakMap<Chain, { readonly family: Ruleset['family']; readonly compiled: CompiledChain }>();
+
 function compileChain(table: TableName, c: Chain, family: Ruleset['family'], backend: 'legacy' | undefined): CompiledChain {
+  const hit = compiledChains.get(c);
+  if (hit && hit.family === family && hit.compiled.table === table && hit.compiled.backend === backend) return hit.compiled;
   const candidates = buildIndex(c.rules);
-  return { table, chain: c, rules: c.rules.map((r) => compileRule(c.name, r, family)), ...(candidates ? { candidates } : {}), ...(backend ? { backend } : {}) };
+  const compiled: CompiledChain = { table, chain: c, rules: c.rules.map((r) => compileRule(c.name, r, family)), ...(candidates ? { candidates } : {}), ...(backend ? { backend } : {}) };
+  compiledChains.set(c, { family, compiled });
+  return compiled;
 }
 
 /**

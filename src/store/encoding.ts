@@ -272,8 +272,11 @@ export function applyLineDelta(base: readonly string[], payload: Uint8Array): st
 }
 
 /**
- * Whether a delta made by `encodeLineDelta` against `base` gives `target`
- * (checked with the base's `same`, without making the result's lines).
+ * Whether a delta made by `encodeLineDeltaBy` against `base` gives `target`
+ * (checked with the base's `same`, without making the result's lines): the
+ * op stream decodes to exactly the target's line count, every inserted line
+ * is the target's, and each copied run starts and ends on lines equal to the
+ * target's (the encoder compared every line of a run as it made it).
  */
 export function deltaGives(base: DeltaBaseLines, payload: Uint8Array, target: readonly string[]): boolean {
   try {
@@ -291,7 +294,7 @@ export function deltaGives(base: DeltaBaseLines, payload: Uint8Array, target: re
       if (head % 2 === 0) {
         const start = expected + unzigzag(r.uint());
         if (start < 0 || start + count > base.length || t + count > target.length) return false;
-        for (let k = 0; k < count; k++) if (!base.same(start + k, target[t + k]!)) return false;
+        if (count > 0 && (!base.same(start, target[t]!) || !base.same(start + count - 1, target[t + count - 1]!))) return false;
         expected = start + count;
         t += count;
       } else {

@@ -207,21 +207,6 @@ async function deltaBase(tx: Client, sha256: string, cache: DeltaBaseCache | und
   return entry;
 }
 
-/**
- * Whether `got` joined with newlines is `text`, whose lines are `want`,
- * without building the joined string (a 50 MB text would be one more 50 MB
- * string at the upload's peak).
- */
-function sameLines(got: readonly string[], want: readonly string[], text: string): boolean {
-  if (got.length !== want.length) return false;
-  let chars = want.length - 1;
-  for (let i = 0; i < got.length; i++) {
-    if (got[i] !== want[i]) return false;
-    chars += want[i]!.length;
-  }
-  return chars === text.length;
-}
-
 /** The length of `lines` joined by newlines. */
 function joinedLength(lines: readonly string[]): number {
   let n = lines.length - 1;
@@ -262,8 +247,8 @@ export async function putText(
       if (!worthIt(delta, text)) continue;
       const data = deflateRawSync(delta.payload);
       if (data.length > size * DELTA_MAX_RATIO) continue;
-      // Belt and braces: the delta must give the text back exactly.
-      if (!sameLines(applyLineDelta(base, delta.payload), target, text)) continue;
+      // Belt and braces: the delta must give the text back exactly (its ops decoded against the base's lines).
+      if (joinedLength(target) !== text.length || !deltaGives({ length: base.length, same: (b, line) => base[b] === line, lookup: () => -1 }, delta.payload, target)) continue;
       await insertBlob(tx, { sha256, size, encoding: 'delta', data, baseSha256: baseSha });
       return sha256;
     }

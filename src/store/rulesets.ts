@@ -8,7 +8,7 @@ import type { DumpInfo } from './dumps.ts';
 import { InvalidInputError } from './errors.ts';
 import type { PreparedDump } from './ingest.ts';
 import { parseNftDumpSteps, type NftDumpFormat } from './nft-ingest.ts';
-import { createSpliceCache, type SpliceCache } from './splice.ts';
+import { createSpliceCache, type SpliceCache } from './splice-layout.ts';
 
 /** A small least-recently-used map. `max` 0 disables caching. */
 export class LruCache<K, V> {

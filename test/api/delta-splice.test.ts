@@ -12,6 +12,7 @@ import { newRuleLineMemo, runSteps, type Family, type Ruleset } from '../../src/
 import { prepareDump, sha256Hex, type PreparedDump } from '../../src/store/index.ts';
 import { applyLineScript, makeLineScript } from '../../src/store/line-script.ts';
 import { createSpliceCache, rememberForSpliceSteps, spliceDeltaSteps, type SpliceCache } from '../../src/store/splice.ts';
+import { compileRuleset } from '../../src/netfilter/iptables/eval/compile.ts';
 import { seed } from '../support/api.ts';
 import { arbitraryEdit, shapedEdit } from '../support/edits.ts';
 import { CORPUS, corpusAvailable } from '../support/paths.ts';
@@ -129,6 +130,22 @@ describe('delta splice (the fast path of delta uploads)', () => {
     }
     t.diagnostic(`${kept} of ${texts.length} dumps kept as bases; ${spliced} deltas spliced`);
     assert.ok(kept >= 2 && spliced >= 10, `${kept} bases, ${spliced} spliced`);
+  });
+
+  it('a spliced ruleset shares its unchanged chains with its base, and so their compiled form (the first trace compiles only what changed)', () => {
+    const g = generateKubeDump({ services: 40, seed: 6, counters: true });
+    const c = start(g.text, 'ipv4')!;
+    const before = c.base.ruleset!;
+    const compiledBefore = compileRuleset(before).tables.get('nat')!.get('KUBE-SERVICES')!;
+    // One endpoint's DNAT port changes: one KUBE-SEP chain.
+    const edited = c.text.replace(/(-j DNAT --to-destination \S+:)(\d+)/, (_m, head: string, port: string) => `${head}${Number(port) + 1}`);
+    assert.ok(round(c, edited, 'one DNAT port'));
+    const after = c.base.ruleset!;
+    const nat = (r: Ruleset) => r.tables.find((t) => t.name === 'nat')!.chains;
+    const changed = nat(after).filter((ch, i) => ch !== nat(before)[i]);
+    assert.equal(changed.length, 1, 'only the changed chain is new');
+    assert.match(changed[0]!.name, /^KUBE-SEP-/);
+    assert.equal(compileRuleset(after).tables.get('nat')!.get('KUBE-SERVICES'), compiledBefore);
   });
 
   it('declines what it must not splice: a declaration or table line changed, a rule moved into another table, an unknown base', () => {

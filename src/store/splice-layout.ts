@@ -1,0 +1,353 @@
+// What the splice fast path of delta uploads (splice.ts) keeps and reads:
+// the layout of a canonical text (where each chain's block is, its counter
+// slots; shared by every upload with that canonical sha256, so a fleet's
+// nodes with one ruleset share it) and of an uploaded text (which chain each
+// line belongs to, its counters; per node). Bounded LRUs.
+import { LRUCache } from 'lru-cache';
+import type { Chain, Family, Ruleset, Steps, TableName } from '../netfilter/index.ts';
+import type { CounterText } from './encoding.ts';
+import { countersLineUp, type PreparedDump } from './ingest.ts';
+
+/** What a line of an uploaded text is. */
+export const SKIP = 0; // a comment or an empty line
+export const RULE = 1; // `[p:b] -A CHAIN ...`
+export const DECL = 2; // `:CHAIN POLICY [p:b]`
+export const HEAD = 3; // `*table`
+export const COMMIT = 4;
+
+/** A pause every 16k lines read. */
+const PAUSE_LINES = 16383;
+
+export interface SpliceTable {
+  readonly name: TableName;
+  /** Global index of its first chain (chains are numbered in canonical order across tables). */
+  readonly first: number;
+  readonly count: number;
+  readonly names: ReadonlyMap<string, number>;
+}
+
+/** A canonical text's layout: shared by every upload with that canonical sha256. */
+export interface SpliceCanonical {
+  readonly sha256: string;
+  readonly family: Family;
+  /**
+   * The text as pieces (joined: the text) and their offsets: a spliced text is
+   * its base's pieces with its new blocks between them, so no splice copies
+   * 25 MB (compacted past MAX_PIECES).
+   */
+  readonly pieces: readonly string[];
+  readonly pieceStart: Float64Array;
+  readonly length: number;
+  /** The same pieces as bytes when the text is ASCII (byte offsets are character offsets): hashed in slices. */
+  readonly bytePieces: readonly Buffer[] | null;
+  readonly tables: readonly SpliceTable[];
+  readonly chainTable: Int32Array;
+  readonly ruleCount: Int32Array;
+  /** Where each chain's `-A` lines are in `text` (end: before its last newline); an empty chain: where they would go. */
+  readonly blockStart: Int32Array;
+  readonly blockEnd: Int32Array;
+  /** Each chain's slot of its policy counter and of its first rule's, in the counters' text order. */
+  readonly policySlot: Int32Array;
+  readonly ruleSlot: Int32Array;
+  /** The text's lines (split when first needed): a spliced text's lines are these with its new blocks'. */
+  lines?: readonly string[];
+}
+
+/** An uploaded text's layout (one node's collection): per line what it is and whose. */
+export interface SpliceUpload {
+  readonly originalSha256: string;
+  readonly canonical: SpliceCanonical;
+  readonly lineKind: Uint8Array;
+  /** The chain of a RULE or DECL line, the table of a HEAD or COMMIT line. */
+  readonly lineChain: Int32Array;
+  /** Lines of the HEAD, DECL and COMMIT lines, in order. */
+  readonly structure: Int32Array;
+  /** Each chain's first rule line (its rules are contiguous, one rule per line); -1 without rules. */
+  readonly runStart: Int32Array;
+  /** Counters in the canonical text's order; null when the dump had none at all. */
+  readonly counters: readonly CounterText[] | null;
+}
+
+export interface SpliceStats {
+  spliced: number;
+  fallbacks: number;
+  /** Why the last delta was not spliced. */
+  lastFallback: string | null;
+}
+
+export interface SpliceCache {
+  readonly canonical: LRUCache<string, SpliceCanonical>;
+  readonly uploads: LRUCache<string, SpliceUpload>;
+  readonly stats: SpliceStats;
+}
+
+/**
+ * Bounded by characters of canonical text (a 10k-Service node: 25 M, kept with its bytes) and by lines
+ * of uploaded texts (235k per such node, ~40 bytes each with its counters).
+ */
+export function createSpliceCache(maxCanonicalChars = 96 * 2 ** 20, maxUploadLines = 2_000_000): SpliceCache {
+  return {
+    canonical: new LRUCache<string, SpliceCanonical>({ maxSize: maxCanonicalChars, sizeCalculation: (c) => Math.max(1, c.length) }),
+    uploads: new LRUCache<string, SpliceUpload>({ maxSize: maxUploadLines, sizeCalculation: (u) => Math.max(1, u.lineKind.length) }),
+    stats: { spliced: 0, fallbacks: 0, lastFallback: null },
+  };
+}
+
+export const canonicalKey = (family: Family, sha256: string): string => `${family}:${sha256}`;
+
+const isAscii = (text: string): boolean => Buffer.byteLength(text, 'utf8') === text.length;
+
+/** Pieces of a canonical text at most; past that they are joined again. */
+export const MAX_PIECES = 64;
+
+/** Offsets of pieces. */
+export function offsetsOf(pieces: readonly string[]): Float64Array {
+  const at = new Float64Array(pieces.length + 1);
+  for (let i = 0; i < pieces.length; i++) at[i + 1] = at[i]! + pieces[i]!.length;
+  return at;
+}
+
+/** The text of pieces as one (cons) string: joined without copying them. */
+export const ropeText = (pieces: readonly string[]): string => (pieces.length === 1 ? pieces[0]! : pieces.reduce((a, b) => a + b, ''));
+
+/** Calls `piece(k, from, to)` for the parts of the pieces between offsets `from` and `to` of their text. */
+export function eachPiece(canon: SpliceCanonical, from: number, to: number, piece: (k: number, a: number, b: number) => void): void {
+  const at = canon.pieceStart;
+  let lo = 0;
+  let hi = canon.pieces.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (at[mid]! <= from) lo = mid;
+    else hi = mid - 1;
+  }
+  for (let k = lo; k < canon.pieces.length && at[k]! < to; k++) {
+    const a = Math.max(from, at[k]!) - at[k]!;
+    const b = Math.min(to, at[k + 1]!) - at[k]!;
+    if (b > a) piece(k, a, b);
+  }
+}
+
+/** Length of a chain's declaration in a canonical text (`:NAME POLICY [0:0]`). */
+const declLength = (c: Chain): number => 1 + c.name.length + 1 + (c.builtin ? (c.policy === null ? 1 : c.policy.length) : 1) + 6;
+
+/** Counter slots from rule counts: per table, every chain's policy, then the rules chain by chain. */
+export function slotsOf(tables: readonly SpliceTable[], ruleCount: Int32Array): { policySlot: Int32Array; ruleSlot: Int32Array } {
+  const policySlot = new Int32Array(ruleCount.length);
+  const ruleSlot = new Int32Array(ruleCount.length);
+  let n = 0;
+  for (const t of tables) {
+    for (let g = t.first; g < t.first + t.count; g++) policySlot[g] = n++;
+    for (let g = t.first; g < t.first + t.count; g++) {
+      ruleSlot[g] = n;
+      n += ruleCount[g]!;
+    }
+  }
+  return { policySlot, ruleSlot };
+}
+
+/** The layout of a canonical text from its ruleset (as the canonical text reads back); null when they do not line up. */
+function canonicalOf(sha256: string, family: Family, text: string, ruleset: Ruleset): SpliceCanonical | null {
+  if (!countersLineUp(ruleset)) return null;
+  let chains = 0;
+  for (const t of ruleset.tables) chains += t.chains.length;
+  const chainTable = new Int32Array(chains);
+  const ruleCount = new Int32Array(chains);
+  const blockStart = new Int32Array(chains);
+  const blockEnd = new Int32Array(chains);
+  const tables: SpliceTable[] = [];
+  let g = 0;
+  let pos = 0;
+  for (let ti = 0; ti < ruleset.tables.length; ti++) {
+    const t = ruleset.tables[ti]!;
+    const names = new Map<string, number>();
+    const first = g;
+    pos += 1 + t.name.length;
+    for (const c of t.chains) {
+      names.set(c.name, g++);
+      pos += 1 + declLength(c);
+    }
+    pos += 1;
+    g = first;
+    for (const c of t.chains) {
+      chainTable[g] = ti;
+      ruleCount[g] = c.rules.length;
+      blockStart[g] = pos;
+      for (const r of c.rules) pos += r.raw.length + 1;
+      blockEnd[g] = c.rules.length ? pos - 1 : pos;
+      g++;
+    }
+    pos += 'COMMIT\n'.length;
+    tables.push({ name: t.name, first, count: t.chains.length, names });
+  }
+  if (pos !== text.length || pos > 0x7fffffff) return null;
+  const pieces = [text];
+  return { sha256, family, pieces, pieceStart: offsetsOf(pieces), length: text.length, bytePieces: isAscii(text) ? [Buffer.from(text, 'latin1')] : null, tables, chainTable, ruleCount, blockStart, blockEnd, ...slotsOf(tables, ruleCount) };
+}
+
+/** The layout of an uploaded text against its canonical one; null unless it is plain iptables-save (see below). */
+function* uploadOf(originalSha256: string, lines: readonly string[], canonical: SpliceCanonical, counters: readonly CounterText[] | null): Steps<SpliceUpload | null> {
+  // Plain: comments and empty lines anywhere; per table (in the canonical order), `*table`, its
+  // chains' declarations once each, then its rules, each chain's in one run of one rule per line, COMMIT.
+  const n = lines.length;
+  const chains = canonical.chainTable.length;
+  const lineKind = new Uint8Array(n);
+  const lineChain = new Int32Array(n);
+  const structure: number[] = [];
+  const runStart = new Int32Array(chains).fill(-1);
+  const lineCount = new Int32Array(chains);
+  const declared = new Uint8Array(chains);
+  let t = -1;
+  let nextTable = 0;
+  let inRules = false;
+  let prev = -1;
+  let prevPrefix = '';
+  for (let i = 0; i < n; i++) {
+    if ((i & PAUSE_LINES) === PAUSE_LINES) yield;
+    const line = lines[i]!;
+    const c0 = line.charCodeAt(0);
+    if (line.length === 0 || c0 === 35 /* # */) {
+      prev = -1;
+      continue;
+    }
+    if (line.includes('\r')) return null;
+    if (c0 === 42 /* * */) {
+      const table = canonical.tables[nextTable];
+      if (t >= 0 || !table || line !== `*${table.name}`) return null;
+      t = nextTable++;
+      inRules = false;
+      lineKind[i] = HEAD;
+      lineChain[i] = t;
+      structure.push(i);
+      prev = -1;
+      continue;
+    }
+    if (t < 0) return null;
+    if (c0 === 58 /* : */) {
+      const sp = line.indexOf(' ');
+      const g = canonical.tables[t]!.names.get(line.slice(1, sp < 0 ? undefined : sp));
+      if (inRules || g === undefined || declared[g]) return null;
+      declared[g] = 1;
+      lineKind[i] = DECL;
+      lineChain[i] = g;
+      structure.push(i);
+      prev = -1;
+      continue;
+    }
+    if (line === 'COMMIT') {
+      lineKind[i] = COMMIT;
+      lineChain[i] = t;
+      structure.push(i);
+      t = -1;
+      prev = -1;
+      continue;
+    }
+    let from = 0;
+    if (c0 === 91 /* [ */) {
+      const end = line.indexOf('] ');
+      if (end < 0) return null;
+      from = end + 2;
+    }
+    let g: number | undefined;
+    if (prev >= 0 && line.startsWith(prevPrefix, from)) g = prev;
+    else {
+      if (!line.startsWith('-A ', from)) return null;
+      const sp = line.indexOf(' ', from + 3);
+      const name = line.slice(from + 3, sp < 0 ? undefined : sp);
+      g = canonical.tables[t]!.names.get(name);
+      if (g === undefined || runStart[g] !== -1) return null;
+      runStart[g] = i;
+      prevPrefix = `-A ${name} `;
+    }
+    inRules = true;
+    lineKind[i] = RULE;
+    lineChain[i] = g;
+    lineCount[g] = lineCount[g]! + 1;
+    prev = g;
+  }
+  if (t >= 0 || nextTable !== canonical.tables.length) return null;
+  for (let g = 0; g < chains; g++) if (!declared[g] || lineCount[g] !== canonical.ruleCount[g]) return null;
+  return { originalSha256, canonical, lineKind, lineChain, structure: Int32Array.from(structure), runStart, counters };
+}
+
+/**
+ * Keeps what the fast path needs of a prepared upload (its uploaded text's lines given), so a delta
+ * of it can be spliced: only a plain iptables-save upload without diagnostics, whose canonical ruleset
+ * is the ruleset cache's. Returns whether it was kept.
+ */
+export function* rememberForSpliceSteps(cache: SpliceCache, p: PreparedDump, lines: readonly string[]): Steps<boolean> {
+  if (!p.ruleset || !p.canonicalExact || p.format !== 'iptables-save' || p.diagnostics.length || p.originalBytes) return false;
+  if (cache.uploads.has(p.originalSha256)) return true;
+  const counters = p.countersInTextOrder ?? null;
+  if (p.countersJson !== null && !counters) return false;
+  const key = canonicalKey(p.family, p.sha256);
+  let canonical = cache.canonical.get(key);
+  if (!canonical) {
+    const made = canonicalOf(p.sha256, p.family, p.canonicalText, p.ruleset);
+    if (!made) return false;
+    cache.canonical.set(key, (canonical = made));
+    yield;
+  }
+  const upload = yield* uploadOf(p.originalSha256, lines, canonical, counters);
+  if (!upload) return false;
+  cache.uploads.set(p.originalSha256, upload);
+  return true;
+}
+
+export function countSlots(tables: readonly SpliceTable[], ruleCount: Int32Array): number {
+  let n = 0;
+  for (const t of tables) {
+    n += t.count;
+    for (let g = t.first; g < t.first + t.count; g++) n += ruleCount[g]!;
+  }
+  return n;
+}
+
+/** How many characters splicing the changed chains' blocks adds to a canonical text. */
+export function sizeChange(canon: SpliceCanonical, dirty: readonly number[], blocks: ReadonlyMap<number, { text: string; lines: readonly string[] }>): number {
+  let n = 0;
+  for (const g of dirty) {
+    const block = blocks.get(g)!;
+    const had = canon.ruleCount[g]! > 0;
+    const has = block.lines.length > 0;
+    if (had) n -= canon.blockEnd[g]! - canon.blockStart[g]! + (has ? 0 : 1);
+    if (has) n += block.text.length + (had ? 0 : 1);
+  }
+  return n;
+}
+
+/** The layout of a spliced canonical text: the base's, blocks moved by what was spliced before them. */
+export function shiftedCanonical(
+  canon: SpliceCanonical,
+  sha256: string,
+  pieces: readonly string[],
+  length: number,
+  bytePieces: readonly Buffer[] | null,
+  dirty: readonly number[],
+  blocks: ReadonlyMap<number, { text: string; lines: readonly string[] }>,
+  ruleCount: Int32Array,
+  slots: { policySlot: Int32Array; ruleSlot: Int32Array },
+): SpliceCanonical | null {
+  if (length > 0x7fffffff) return null;
+  const blockStart = new Int32Array(canon.blockStart.length);
+  const blockEnd = new Int32Array(canon.blockEnd.length);
+  let shift = 0;
+  let d = 0;
+  for (let g = 0; g < blockStart.length; g++) {
+    const s = canon.blockStart[g]! + shift;
+    if (dirty[d] !== g) {
+      blockStart[g] = s;
+      blockEnd[g] = canon.blockEnd[g]! + shift;
+      continue;
+    }
+    d++;
+    const block = blocks.get(g)!;
+    const had = canon.ruleCount[g]! > 0;
+    const has = block.lines.length > 0;
+    blockStart[g] = s;
+    blockEnd[g] = has ? s + block.text.length : s;
+    if (had && has) shift += block.text.length - (canon.blockEnd[g]! - canon.blockStart[g]!);
+    else if (had) shift -= canon.blockEnd[g]! - canon.blockStart[g]! + 1;
+    else if (has) shift += block.text.length + 1;
+  }
+  return { sha256, family: canon.family, pieces, pieceStart: offsetsOf(pieces), length, bytePieces, tables: canon.tables, chainTable: canon.chainTable, ruleCount, blockStart, blockEnd, ...slots };
+}

@@ -209,7 +209,6 @@ function* uploadOf(originalSha256: string, lines: readonly string[], canonical: 
       prev = -1;
       continue;
     }
-    if (line.includes('\r')) return null;
     if (c0 === 42 /* * */) {
       const table = canonical.tables[nextTable];
       if (t >= 0 || !table || line !== `*${table.name}`) return null;
@@ -275,7 +274,8 @@ function* uploadOf(originalSha256: string, lines: readonly string[], canonical: 
  * is the ruleset cache's. Returns whether it was kept.
  */
 export function* rememberForSpliceSteps(cache: SpliceCache, p: PreparedDump, lines: readonly string[]): Steps<boolean> {
-  if (!p.ruleset || !p.canonicalExact || p.format !== 'iptables-save' || p.diagnostics.length || p.originalBytes) return false;
+  // Lines are split on '\n' only; a CR would be read as part of a line here and as white space by the parser.
+  if (!p.ruleset || !p.canonicalExact || p.format !== 'iptables-save' || p.diagnostics.length || p.originalBytes || p.originalText.includes('\r')) return false;
   if (cache.uploads.has(p.originalSha256)) return true;
   const counters = p.countersInTextOrder ?? null;
   if (p.countersJson !== null && !counters) return false;

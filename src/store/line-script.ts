@@ -152,14 +152,17 @@ export function makeLineScript(base: string | readonly string[], target: string 
 export function applyLineScript(base: readonly string[], delta: { script?: unknown; counters?: unknown }): string[] {
   const { script, counters } = delta;
   if (!Array.isArray(script)) throw new LineScriptError('`script` must be an array of [from, count] copies and inserted lines (strings)', '/script');
-  const out: string[] = [];
-  const copied: boolean[] = [];
+  // Sized up front (a 10k-Service node's script makes 235k lines from a few items).
+  let total = 0;
+  for (const op of script) total += typeof op === 'string' ? 1 : Array.isArray(op) && Number.isSafeInteger(op[1]) && op[1] > 0 ? (op[1] as number) : 0;
+  const out = new Array<string>(total);
+  const copied = new Uint8Array(total);
+  let n = 0;
   for (let s = 0; s < script.length; s++) {
     const op: unknown = script[s];
     if (typeof op === 'string') {
       if (op.includes('\n')) throw new LineScriptError(`script item ${s}: an inserted line must not contain a newline (send one string per line)`, `/script/${s}`);
-      out.push(op);
-      copied.push(false);
+      out[n++] = op;
       continue;
     }
     if (!Array.isArray(op) || op.length !== 2 || !Number.isSafeInteger(op[0]) || !Number.isSafeInteger(op[1])) {
@@ -169,8 +172,8 @@ export function applyLineScript(base: readonly string[], delta: { script?: unkno
     if (from < 1 || count < 1) throw new LineScriptError(`script item ${s}: [${from}, ${count}] needs from ≥ 1 and count ≥ 1`, `/script/${s}`);
     if (from + count - 1 > base.length) throw new LineScriptError(`script item ${s}: copies base lines ${from}–${from + count - 1}, but the base has ${base.length} lines`, `/script/${s}`);
     for (let k = from - 1; k < from - 1 + count; k++) {
-      out.push(base[k]!);
-      copied.push(true);
+      copied[n] = 1;
+      out[n++] = base[k]!;
     }
   }
   if (counters !== undefined) {

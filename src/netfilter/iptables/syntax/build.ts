@@ -3,7 +3,8 @@
 // way iptables-save prints them.
 import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset, Table, TableName, Target } from '../model.ts';
 import { BUILTIN_CHAINS, isValidChainName } from '../model.ts';
-import { classifyTarget, resolveTarget, VERDICTS, type PendingTarget } from './rule-spec.ts';
+import { resolveTarget, VERDICTS, type PendingTarget } from './rule-spec.ts';
+import { targetSpec } from './extensions.ts';
 import { runSteps, type Steps } from '../../steps.ts';
 
 /**
@@ -27,6 +28,8 @@ export interface ChainDraft {
   line?: number;
   declared: boolean;
   rules: RuleDraft[];
+  /** The shared target of the rules that jump here, once buildTable resolved one. */
+  jump?: Target;
 }
 
 export interface TableDraft {
@@ -101,25 +104,32 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
     if (bad.length) chain.rules = chain.rules.filter((r) => !bad.includes(r));
   }
   const exists = (n: string): boolean => draft.chains.has(n);
-  // Declare chains that rules jump to but the dump never declared.
-  for (const chain of [...draft.chains.values()]) {
-    for (const r of chain.rules) {
-      if (!r.target) continue;
-      const how = classifyTarget(r.target, exists);
-      if (how === 'jump-undeclared' || how === 'goto-undeclared') {
-        diagnostics.push({
-          line: r.line,
-          severity: 'warning',
-          code: 'undeclared-chain',
-          message: `chain "${r.target.name}" (table ${name}) is used but never declared; declared as an empty user chain`,
-        });
-        const c = draftChain(draft, r.target.name);
-        c.policy = null;
-      }
-    }
-  }
   // Option-less targets (verdicts, jumps, gotos) are readonly and shared by the rules of this table.
-  const shared: SharedTargets = { verdict: new Map(), goto: new Map(), jump: new Map() };
+  const shared: SharedTargets = { verdict: new Map(), goto: new Map() };
+  // Resolve every rule's target, declaring chains that rules jump to but the dump never declared.
+  // Each rule costs one chain lookup; the targets are kept for buildChain unless a declaration
+  // made here changes how an earlier rule's target resolves (then buildChain resolves them again).
+  const resolved = new Map<ChainDraft, (Target | null)[]>();
+  const before = draft.chains.size;
+  for (const chain of [...draft.chains.values()]) {
+    const targets: (Target | null)[] = new Array(chain.rules.length);
+    for (let k = 0; k < chain.rules.length; k++) {
+      const r = chain.rules[k]!;
+      const target = r.target ? sharedTarget(draft, shared, r.target, exists) : null;
+      targets[k] = target ?? null;
+      if (target || !r.target) continue;
+      diagnostics.push({
+        line: r.line,
+        severity: 'warning',
+        code: 'undeclared-chain',
+        message: `chain "${r.target.name}" (table ${name}) is used but never declared; declared as an empty user chain`,
+      });
+      const c = draftChain(draft, r.target.name);
+      c.policy = null;
+    }
+    resolved.set(chain, targets);
+  }
+  if (draft.chains.size !== before) resolved.clear();
   const chains: Chain[] = [];
   let built = 0;
   for (const c of inSaveOrder(name, [...draft.chains.values()])) {
@@ -128,11 +138,11 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
       yield;
     }
     built += c.rules.length;
-    chains.push(buildChain(c));
+    chains.push(buildChain(c, resolved.get(c)));
   }
   return { name, chains };
 
-  function buildChain(c: ChainDraft): Chain {
+  function buildChain(c: ChainDraft, targets: readonly (Target | null)[] | undefined): Chain {
     const builtin = builtins.includes(c.name);
     let policy = c.policy;
     if (builtin && (policy === undefined || policy === null)) {
@@ -150,7 +160,7 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
       diagnostics.push({ line: c.line ?? draft.line, severity: 'error', code: 'policy-on-user-chain', message: `user chain ${c.name} cannot have a policy (${policy})` });
     }
     const rules: Rule[] = c.rules.map((r, idx): Rule => {
-      const target = r.target ? sharedTarget(draft, shared, r.target, exists) : null;
+      const target = targets ? targets[idx]! : r.target ? (sharedTarget(draft, shared, r.target, exists) ?? resolveTarget(r.target, exists).target) : null;
       if (target?.kind === 'extension' && !target.known) {
         diagnostics.push({ line: r.line, severity: 'warning', code: 'unknown-target', message: `unknown target "${target.name}": kept verbatim; a trace stops there` });
       }
@@ -170,23 +180,26 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
 interface SharedTargets {
   readonly verdict: Map<string, Target>;
   readonly goto: Map<string, Target>;
-  /** Jumps by the chain they go to (identity keys: no string hashing per rule). */
-  readonly jump: Map<ChainDraft, Target>;
 }
 
 /**
- * The resolved target (as resolveTarget gives it); option-less ones come from
- * or go into `shared`. Called once every undeclared chain has been declared.
+ * The resolved target (as resolveTarget gives it once every chain is
+ * declared), or undefined for a jump to a chain that is not declared (yet).
+ * Option-less targets come from or go into `shared`; jumps to a chain from
+ * its draft (one lookup by name per rule).
  */
-function sharedTarget(draft: TableDraft, shared: SharedTargets, pending: PendingTarget, exists: (name: string) => boolean): Target {
+function sharedTarget(draft: TableDraft, shared: SharedTargets, pending: PendingTarget, exists: (name: string) => boolean): Target | undefined {
   const { name } = pending;
-  if (pending.goto) return share(shared.goto, name, pending, exists);
-  if ((VERDICTS as readonly string[]).includes(name) && pending.options.length === 0) return share(shared.verdict, name, pending, exists);
   const chain = draft.chains.get(name);
-  return chain ? share(shared.jump, chain, pending, exists) : resolveTarget(pending, exists).target;
+  if (pending.goto) return chain ? share(shared.goto, name, pending, exists) : undefined;
+  if (pending.options.length === 0 && (VERDICTS as readonly string[]).includes(name)) return share(shared.verdict, name, pending, exists);
+  if (chain) return (chain.jump ??= resolveTarget(pending, exists).target);
+  // What resolveTarget gives for a name that is no chain: an extension, or a jump to an undeclared chain.
+  if (targetSpec(name)) return { kind: 'extension', name, options: pending.options, known: true };
+  return pending.options.length === 0 ? undefined : { kind: 'extension', name, options: pending.options, known: false };
 }
 
-function share<K>(map: Map<K, Target>, key: K, pending: PendingTarget, exists: (name: string) => boolean): Target {
+function share(map: Map<string, Target>, key: string, pending: PendingTarget, exists: (name: string) => boolean): Target {
   let target = map.get(key);
   if (!target) {
     target = resolveTarget(pending, exists).target;

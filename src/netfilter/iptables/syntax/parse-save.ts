@@ -7,6 +7,7 @@ import { tokenizeInto, vocabulary, type TokenList } from './lexer.ts';
 import { newSpecMemo, parseRuleSpec, RULE_SPEC_WORDS } from './rule-spec.ts';
 import { draftChain, newTableDraft, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
 import { inferTables } from './infer-table.ts';
+import { newFastRuleState, readFastRule } from './fast-rule.ts';
 import { renderMatches, renderOptions } from '../printer/render.ts';
 import { runSteps, type Steps } from '../../steps.ts';
 
@@ -19,6 +20,8 @@ export interface SaveParseContext {
   readonly table?: TableName;
   /** Rule lines read before (see RuleLineMemo): read again from it, and added to it. */
   readonly lineMemo?: RuleLineMemo;
+  /** Read every rule with the general path (tests compare the fast path with it). */
+  readonly generalOnly?: boolean;
 }
 
 export interface SaveParseOutput {
@@ -117,6 +120,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
   const tokens: TokenList = { texts: [], columns: [] };
   const counterMemo = new Map<string, Counters>();
   const lineMemo = ctx.lineMemo?.family === ctx.family ? ctx.lineMemo : undefined;
+  const fastState = ctx.generalOnly ? undefined : newFastRuleState(memo, ctx.family);
   const diag = (line: number, severity: Diagnostic['severity'], code: string, message: string, column?: number): void => {
     diagnostics.push({ line, severity, code, message, ...(column !== undefined ? { column } : {}) });
   };
@@ -235,6 +239,22 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
     if (note.note !== undefined && /^\s*(\[\d+:\d+\]\s*)?-/.test(line)) {
       diag(lineNo, 'warning', note.kind === '//' ? 'trailing-note' : 'trailing-comment', `trailing note "${note.kind} ${note.note}" ignored`, note.text.length + 2);
       text = note.text;
+    }
+    if (fastState && current && note.note === undefined) {
+      const from = line.charCodeAt(0) === 91 /* [ */ ? line.indexOf(' ') + 1 : 0;
+      const counters = from > 0 ? countersPrefix(line.slice(0, from - 1), counterMemo) : undefined;
+      const fast = from === 0 || counters ? readFastRule(line, from, fastState, current.name) : undefined;
+      const { chainStart, chainEnd } = fast ?? fastState.out;
+      const sameChain = fast && last?.table === current && last.name.length === chainEnd - chainStart && line.startsWith(last.name, chainStart);
+      const chainName = sameChain ? last!.name : fast ? line.slice(chainStart, chainEnd) : '';
+      const target = fast?.target;
+      if (fast && (sameChain || isValidChainName(chainName))) {
+        chainFor(chainName, lineNo).rules.push(ruleDraft(lineNo, line, counters, fast.matches, target ?? null));
+        if (memoKey && (memoKey.prefix === undefined || counters)) {
+          memoSet(lineMemo!, current.name, memoKey.key, { chain: chainName, counters: undefined, matches: fast.matches, target: target ?? null });
+        }
+        continue;
+      }
     }
     const error = tokenizeInto(text, tokens, WORDS);
     if (error) {

@@ -43,7 +43,7 @@ interface OpenTarget {
   column: number;
 }
 
-interface AddressList {
+export interface AddressList {
   negated: boolean;
   cidrs: string[];
 }
@@ -139,7 +139,7 @@ function problem(s: SpecState, column: number, severity: SpecProblem['severity']
 }
 
 /** The shared empty list SpecState's lists start with; frozen, so that only added() extends it. */
-const NONE: never[] = Object.freeze([]) as unknown as never[];
+export const NONE: never[] = Object.freeze([]) as unknown as never[];
 
 /**
  * `list` with `item` appended. Most lists hold one or two items: the first
@@ -274,7 +274,7 @@ function readBuiltin(s: SpecState, tok: number, builtin: string): boolean {
   return true;
 }
 
-function protocolMatch(memo: SpecMemo | undefined, negated: boolean, protocol: string): Match {
+export function protocolMatch(memo: SpecMemo | undefined, negated: boolean, protocol: string): Match {
   if (!memo) return { kind: 'protocol', negated, protocol };
   const shared = memo.protocols[negated ? 1 : 0];
   let m = shared.get(protocol);
@@ -509,11 +509,11 @@ function finishSpec(s: SpecState): RuleSpec {
 
   for (const e of exts) {
     if (!e.spec) continue;
-    const needsProto = NEEDS_PROTOCOL[e.name];
-    if (needsProto && e.options.length > 0 && protocol !== needsProto) {
+    const needsProto = protocolNeeded(e.name, e.options.length, protocol);
+    if (needsProto) {
       problem(s, e.column, 'error', 'protocol-mismatch', `match "${e.name}" needs "-p ${needsProto}"${protocol ? `, not "-p ${protocol}"` : ''}`);
     }
-    if (e.name === 'multiport' && !MULTIPORT_PROTOCOLS.includes(protocol ?? '')) {
+    if (wrongMultiportProtocol(e.name, protocol)) {
       problem(s, e.column, 'error', 'protocol-mismatch', 'multiport needs "-p tcp", "-p udp", "-p udplite", "-p sctp" or "-p dccp"');
     }
   }
@@ -521,6 +521,42 @@ function finishSpec(s: SpecState): RuleSpec {
   const pending = s.target ? finishTarget(s, s.target) : null;
   const variants = expandVariants(s.source, s.dest, s.header, moduleMatches);
   return s.counters ? { variants, target: pending, counters: s.counters, problems: s.problems } : { variants, target: pending, problems: s.problems };
+}
+
+/** The protocol a known match module with `options` options needs and does not have after `-p protocol`. */
+export function protocolNeeded(module: string, options: number, protocol: string | undefined): string | undefined {
+  const needsProto = NEEDS_PROTOCOL[module];
+  return needsProto && options > 0 && protocol !== needsProto ? needsProto : undefined;
+}
+
+export const wrongMultiportProtocol = (module: string, protocol: string | undefined): boolean => module === 'multiport' && !MULTIPORT_PROTOCOLS.includes(protocol ?? '');
+
+/** A state for finishing one extension outside parseRuleSpec (the save parser's fast path). */
+function outsideState(memo: SpecMemo, family: Family, protocol: string | undefined): SpecState {
+  return {
+    tokens: NO_TOKENS, family, memo, problems: NONE, header: NONE, exts: NONE, i: 0,
+    source: undefined, dest: undefined, protocol, target: undefined, counters: undefined, negate: false, negateColumn: 0,
+  };
+}
+
+const NO_TOKENS: TokenList = { texts: [], columns: [] };
+
+/**
+ * The match parseRuleSpec makes of a known module `spec` read with these
+ * options (as readExtensionOption builds them: canonical names, known), shared
+ * through `memo` as it shares them; undefined when finishing it finds a problem.
+ */
+export function finishedModule(memo: SpecMemo, family: Family, spec: ExtensionSpec, options: ExtOption[]): Match | undefined {
+  const s = outsideState(memo, family, undefined);
+  const m = finishModule(s, { spec, name: spec.name, options, column: 0, implicit: false });
+  return s.problems.length === 0 ? m : undefined;
+}
+
+/** The pending target parseRuleSpec makes of `-j name` with these options after `-p protocol`; undefined on a problem. */
+export function finishedTarget(memo: SpecMemo, family: Family, protocol: string | undefined, name: string, spec: ExtensionSpec | undefined, options: ExtOption[]): PendingTarget | undefined {
+  const s = outsideState(memo, family, protocol);
+  const t = finishTarget(s, { name, goto: false, spec, options, column: 0 });
+  return s.problems.length === 0 ? t : undefined;
 }
 
 /** -s/-d lists expand into one rule per combination, sources outermost. */
@@ -546,7 +582,7 @@ function ownCopy(rest: Match[], header: readonly Match[], variants: number): Mat
 }
 
 /** The -s/-d match for one address; none for an address that matches everything. */
-function addressMatch(kind: 'source' | 'destination', list: AddressList, cidr: string): Match | undefined {
+export function addressMatch(kind: 'source' | 'destination', list: AddressList, cidr: string): Match | undefined {
   return cidr.endsWith('/0') && !list.negated ? undefined : { kind, negated: list.negated, cidr };
 }
 

@@ -160,3 +160,12 @@ test('rules read by the fast path share their repeated matches', () => {
   assert.equal(rules[1]!.matches[3], rules[3]!.matches[3]); // -m tcp
   assert.equal(rules[0]!.target, rules[2]!.target); // -j KUBE-MARK-MASQ
 });
+
+test('a chain declared for an undeclared jump turns an earlier unknown extension of its name into that jump', () => {
+  // The model builder resolves targets in the drafts before it declares such chains, then resolves those again.
+  const r = parseDump('*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\n-A X -j FOO --bar 1\n-A INPUT -j FOO\n-A X -j BAZ --q\nCOMMIT\n');
+  const targets = Object.fromEntries(r.ruleset.tables[0]!.chains.map((c) => [c.name, c.rules.map((x) => x.target)]));
+  assert.deepEqual(targets.X, [{ kind: 'jump', chain: 'FOO' }, { kind: 'extension', name: 'BAZ', options: [{ name: 'q', negated: false, args: [], known: false }], known: false }]);
+  assert.equal(targets.X![0], targets.INPUT![0]);
+  assert.deepEqual(r.diagnostics.map((d) => `${d.code}:${d.line}`), ['assumed-policy:1', 'assumed-policy:1', 'undeclared-chain:5', 'unknown-target:6']);
+});

@@ -99,25 +99,27 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
       draft.chains.delete(chainName);
       continue;
     }
-    const bad = chain.rules.filter((r) => r.target && !isValidChainName(r.target.name));
+    let bad: RuleDraft[] | undefined;
+    for (const r of chain.rules) if (r.target && !isValidChainName(r.target.name)) (bad ??= []).push(r);
+    if (!bad) continue;
     for (const r of bad) diagnostics.push({ line: r.line, severity: 'error', code: 'bad-chain-name', message: `invalid target or chain name "${r.target!.name}"; the rule is dropped` });
-    if (bad.length) chain.rules = chain.rules.filter((r) => !bad.includes(r));
+    chain.rules = chain.rules.filter((r) => !bad.includes(r));
   }
   const exists = (n: string): boolean => draft.chains.has(n);
   // Option-less targets (verdicts, jumps, gotos) are readonly and shared by the rules of this table.
   const shared: SharedTargets = { verdict: new Map(), goto: new Map() };
-  // Resolve every rule's target, declaring chains that rules jump to but the dump never declared.
-  // Each rule costs one chain lookup; the targets are kept for buildChain unless a declaration
-  // made here changes how an earlier rule's target resolves (then buildChain resolves them again).
-  const resolved = new Map<ChainDraft, (Target | null)[]>();
-  const before = draft.chains.size;
+  // Resolve every rule's target in its draft (one chain lookup per rule), declaring chains that
+  // rules jump to but the dump never declared. Such a declaration can only turn an unknown
+  // extension of that name into a jump: buildChain resolves those again.
+  const declaredBefore = draft.chains.size;
   for (const chain of [...draft.chains.values()]) {
-    const targets: (Target | null)[] = new Array(chain.rules.length);
-    for (let k = 0; k < chain.rules.length; k++) {
-      const r = chain.rules[k]!;
-      const target = r.target ? sharedTarget(draft, shared, r.target, exists) : null;
-      targets[k] = target ?? null;
-      if (target || !r.target) continue;
+    for (const r of chain.rules) {
+      if (!r.target) continue;
+      const target = sharedTarget(draft, shared, r.target, exists);
+      if (target) {
+        (r as unknown as { target: Target }).target = target;
+        continue;
+      }
       diagnostics.push({
         line: r.line,
         severity: 'warning',
@@ -127,9 +129,8 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
       const c = draftChain(draft, r.target.name);
       c.policy = null;
     }
-    resolved.set(chain, targets);
   }
-  if (draft.chains.size !== before) resolved.clear();
+  const declaredHere = draft.chains.size !== declaredBefore;
   const chains: Chain[] = [];
   let built = 0;
   for (const c of inSaveOrder(name, [...draft.chains.values()])) {
@@ -138,11 +139,21 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
       yield;
     }
     built += c.rules.length;
-    chains.push(buildChain(c, resolved.get(c)));
+    chains.push(buildChain(c));
   }
   return { name, chains };
 
-  function buildChain(c: ChainDraft, targets: readonly (Target | null)[] | undefined): Chain {
+  /** A rule's target once every chain is declared, from what the first pass left in its draft. */
+  function finalTarget(t: PendingTarget | Target | null): Target | null {
+    if (!t) return null;
+    if (t.kind === 'named') return sharedTarget(draft, shared, t, exists) ?? resolveTarget(t, exists).target;
+    if (declaredHere && t.kind === 'extension' && !t.known && draft.chains.has(t.name)) {
+      return sharedTarget(draft, shared, { kind: 'named', name: t.name, goto: false, options: t.options }, exists)!;
+    }
+    return t;
+  }
+
+  function buildChain(c: ChainDraft): Chain {
     const builtin = builtins.includes(c.name);
     let policy = c.policy;
     if (builtin && (policy === undefined || policy === null)) {
@@ -160,7 +171,7 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
       diagnostics.push({ line: c.line ?? draft.line, severity: 'error', code: 'policy-on-user-chain', message: `user chain ${c.name} cannot have a policy (${policy})` });
     }
     const rules: Rule[] = c.rules.map((r, idx): Rule => {
-      const target = targets ? targets[idx]! : r.target ? (sharedTarget(draft, shared, r.target, exists) ?? resolveTarget(r.target, exists).target) : null;
+      const target = finalTarget(r.target as PendingTarget | Target | null);
       if (target?.kind === 'extension' && !target.known) {
         diagnostics.push({ line: r.line, severity: 'warning', code: 'unknown-target', message: `unknown target "${target.name}": kept verbatim; a trace stops there` });
       }

@@ -32,14 +32,28 @@ export interface FastRuleState {
   readonly modules: Map<string, Match>;
   /** Option-less jumps by a small hash of the name: consecutive rules often jump to the same chain. */
   readonly jumps: (PendingTarget | undefined)[];
+  /** Modules read lately, by a small hash of their text: the text, and its match. */
+  readonly recentTexts: (string | undefined)[];
+  readonly recentMatches: (Match | undefined)[];
+  readonly scan: Scan;
+  readonly found: (Match | undefined)[];
   readonly out: FastRule;
 }
 
 export function newFastRuleState(memo: SpecMemo, family: Family): FastRuleState {
-  return { memo, family, modules: new Map(), jumps: new Array(JUMP_SLOTS).fill(undefined), out: { chainStart: 0, chainEnd: 0, matches: NONE, target: null } };
+  return {
+    memo, family, modules: new Map(), jumps: new Array(JUMP_SLOTS).fill(undefined),
+    recentTexts: new Array(RECENT_SLOTS).fill(undefined), recentMatches: new Array(RECENT_SLOTS).fill(undefined),
+    scan: { options: [], starts: [], ends: [], count: 0, values: 0 },
+    found: [undefined, undefined, undefined],
+    out: { chainStart: 0, chainEnd: 0, matches: NONE, target: null },
+  };
 }
 
 const JUMP_SLOTS = 64;
+/** Room for -s, -d and -p in front of the modules in FastRuleState.found. */
+const HEADER = 3;
+const RECENT_SLOTS = 1024;
 
 interface FastOption {
   /** `--name` as written (the canonical name or an alias). */
@@ -72,27 +86,43 @@ function tokenEnd(line: string, p: number): number {
   return e < 0 ? line.length : e;
 }
 
-/** Reads the option value at `p` (a quoted value without escapes, or a plain word) into `into`; returns where it ends, or -1. */
-function readValue(line: string, p: number, into: string[]): number {
+/** The options readOptions found: their specs and their values' [start, end) in the line (reused; no slices). */
+interface Scan {
+  readonly options: FastOption[];
+  readonly starts: number[];
+  readonly ends: number[];
+  count: number;
+  values: number;
+}
+
+/**
+ * Finds the option value at `p` (a quoted value without escapes, or a plain
+ * word; not `!`) and records it in `scan`; returns where it ends, or -1.
+ */
+function readValue(line: string, p: number, scan: Scan): number {
   const n = line.length;
   if (p >= n) return -1;
+  let start = p;
+  let end: number;
+  let next: number;
   if (line.charCodeAt(p) === 34 /* " */) {
     const close = line.indexOf('"', p + 1);
     if (close < 0 || (close + 1 < n && line.charCodeAt(close + 1) !== 32)) return -1;
     const backslash = line.indexOf('\\', p + 1);
     if (backslash >= 0 && backslash < close) return -1;
-    const v = line.slice(p + 1, close);
-    if (v === '!') return -1;
-    into.push(v);
-    return close + 1;
+    start = p + 1;
+    end = close;
+    next = close + 1;
+  } else {
+    end = tokenEnd(line, p);
+    const quote = line.indexOf('"', p);
+    if (quote >= 0 && quote < end) return -1;
+    next = end;
   }
-  const e = tokenEnd(line, p);
-  const quote = line.indexOf('"', p);
-  if (quote >= 0 && quote < e) return -1;
-  const v = line.slice(p, e);
-  if (v === '!') return -1;
-  into.push(v);
-  return e;
+  if (end - start === 1 && line.charCodeAt(start) === 33 /* ! */) return -1;
+  scan.starts[scan.values] = start;
+  scan.ends[scan.values++] = end;
+  return next;
 }
 
 /** The option of `options` spelled at line[p, e), if any. */
@@ -102,26 +132,40 @@ function optionAt(options: readonly FastOption[], line: string, p: number, e: nu
 }
 
 /**
- * Reads the options of an extension that follow at `p` (`--name value...`, none negated).
+ * Reads the options of an extension that follow at `p` (`--name value...`, none negated) into `scan`.
  * Returns the position after them, or -1 when one is not the extension's or lacks a value.
  */
-function readOptions(line: string, p: number, known: readonly FastOption[], out: ExtOption[], first: FastOption[]): number {
+function readOptions(line: string, p: number, known: readonly FastOption[], scan: Scan): number {
   const n = line.length;
+  scan.count = 0;
+  scan.values = 0;
   while (p < n && line.charCodeAt(p) === 45 && line.charCodeAt(p + 1) === 45) {
     const e = tokenEnd(line, p);
     const o = optionAt(known, line, p, e);
     if (!o) return -1;
-    const args: string[] = [];
+    scan.options[scan.count++] = o;
     p = e + 1;
     for (let k = 0; k < o.spec.arity; k++) {
-      const end = readValue(line, p, args);
+      const end = readValue(line, p, scan);
       if (end < 0) return -1;
       p = end + 1;
     }
-    if (out.length === 0) first.push(o);
-    out.push({ name: o.spec.name, negated: false, args, known: true });
   }
   return p;
+}
+
+/** The options in `scan` as readExtensionOption makes them (canonical names, known, not negated). */
+function extOptions(line: string, scan: Scan): ExtOption[] {
+  const out: ExtOption[] = [];
+  let v = 0;
+  for (let k = 0; k < scan.count; k++) {
+    const spec = scan.options[k]!.spec;
+    const arg = (): string => line.slice(scan.starts[v]!, scan.ends[v++]!);
+    // Literals, as readExtensionOption's lists: packed, at their exact size.
+    const args = spec.arity === 0 ? [] : spec.arity === 1 ? [arg()] : [arg(), arg()];
+    out.push({ name: spec.name, negated: false, args, known: true });
+  }
+  return out;
 }
 
 /**
@@ -143,7 +187,10 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
   let dest: AddressList | undefined;
   let protocol: string | undefined;
   let proto: Match | undefined;
-  let modules: Match[] = NONE;
+  // Matches are collected in a reused list, modules from HEADER on and -s, -d, -p before them, and
+  // copied out at their exact size (an array grown by push keeps spare slots for good).
+  const found = state.found;
+  let moduleCount = 0;
   let target: PendingTarget | null = null;
   let negate = false;
   let p = chainEnd + 1;
@@ -195,14 +242,12 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
       }
       const known = spec && FAST_OPTIONS.get(spec);
       if (!spec || !known || (spec.family && spec.family !== family)) return undefined;
-      const options: ExtOption[] = [];
-      const first: FastOption[] = [];
-      const end = readOptions(line, e + 1, known, options, first);
+      const end = readOptions(line, e + 1, known, state.scan);
       if (end < 0) return undefined;
-      if (protocolNeeded(spec.name, options.length, protocol) || wrongMultiportProtocol(spec.name, protocol)) return undefined;
-      const m = moduleMatch(state, spec, options, first[0], line, p, end - 1);
+      if (protocolNeeded(spec.name, state.scan.count, protocol) || wrongMultiportProtocol(spec.name, protocol)) return undefined;
+      const m = moduleMatch(state, spec, line, p, end - 1);
       if (!m) return undefined;
-      modules = modules.length === 0 ? [m] : (modules.push(m), modules);
+      found[HEADER + moduleCount++] = m;
       p = end;
       continue;
     }
@@ -211,12 +256,12 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
       if (e === v) return undefined;
       const cached = jumpSlot(line, v, e);
       const hit = state.jumps[cached];
-      if (hit && hit.name.length === e - v && line.startsWith(hit.name, v) && (e === n || line.charCodeAt(e + 1) !== 45 || line.charCodeAt(e + 2) !== 45)) {
+      const name = line.slice(v, e);
+      if (hit && hit.name === name && (e === n || line.charCodeAt(e + 1) !== 45 || line.charCodeAt(e + 2) !== 45)) {
         target = hit;
         p = e + 1;
         continue;
       }
-      const name = line.slice(v, e);
       if (!isValidChainName(name)) return undefined;
       const spec = targetSpec(name);
       if (!spec) {
@@ -228,10 +273,9 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
       }
       const known = FAST_OPTIONS.get(spec);
       if (!known || (spec.family && spec.family !== family)) return undefined;
-      const options: ExtOption[] = [];
-      const end = readOptions(line, e + 1, known, options, []);
+      const end = readOptions(line, e + 1, known, state.scan);
       if (end < 0) return undefined;
-      const t = finishedTarget(memo, family, protocol, spec.name, spec, options.length ? options : NONE);
+      const t = finishedTarget(memo, family, protocol, spec.name, spec, state.scan.count ? extOptions(line, state.scan) : NONE);
       if (!t) return undefined;
       target = t;
       p = end;
@@ -242,17 +286,11 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
   if (negate || (target && isBuiltinChain(table, target.name))) return undefined;
   const sm = source ? addressMatch('source', source, source.cidrs[0]!) : undefined;
   const dm = dest ? addressMatch('destination', dest, dest.cidrs[0]!) : undefined;
-  const count = (sm ? 1 : 0) + (dm ? 1 : 0) + (proto ? 1 : 0) + modules.length;
-  let matches: Match[];
-  if (count === modules.length && modules !== NONE) matches = modules;
-  else {
-    matches = new Array(count);
-    let k = 0;
-    if (sm) matches[k++] = sm;
-    if (dm) matches[k++] = dm;
-    if (proto) matches[k++] = proto;
-    for (const m of modules) matches[k++] = m;
-  }
+  let start = HEADER;
+  if (proto) found[--start] = proto;
+  if (dm) found[--start] = dm;
+  if (sm) found[--start] = sm;
+  const matches = found.slice(start, HEADER + moduleCount) as Match[];
   const out = state.out;
   out.chainStart = chainStart;
   out.chainEnd = chainEnd;
@@ -263,22 +301,39 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
 
 const jumpSlot = (line: string, from: number, to: number): number => ((to - from) * 31 + line.charCodeAt(to - 1) * 7 + line.charCodeAt(to - 2)) & (JUMP_SLOTS - 1);
 
-/** The module match for `options` read from line[from, to), shared as parseRuleSpec shares it. */
-function moduleMatch(state: FastRuleState, spec: ExtensionSpec, options: ExtOption[], first: FastOption | undefined, line: string, from: number, to: number): Match | undefined {
-  const { memo, family } = state;
-  if (options.length === 0) {
-    const seen = memo.bare.get(spec)?.get('');
-    return seen ?? finishedModule(memo, family, spec, options);
+const recentSlot = (line: string, from: number, to: number): number => {
+  const len = to - from;
+  const mid = from + (len >> 1);
+  return (len * 31 + line.charCodeAt(to - 2) * 7 + line.charCodeAt(to - 4) * 131 + line.charCodeAt(mid) * 17 + line.charCodeAt(mid + 2) * 3) & (RECENT_SLOTS - 1);
+};
+
+/**
+ * The module match for the options in state.scan, read from line[from, to);
+ * shared as parseRuleSpec shares it. The same text always gives the same
+ * match: recent ones are found by their text without slicing it.
+ */
+function moduleMatch(state: FastRuleState, spec: ExtensionSpec, line: string, from: number, to: number): Match | undefined {
+  const { memo, family, scan, recentTexts, recentMatches } = state;
+  const slot = recentSlot(line, from, to);
+  // Slicing and === is cheaper than startsWith with a string cut from another line.
+  const text = line.slice(from, to);
+  if (recentTexts[slot] === text) return recentMatches[slot];
+  let m: Match | undefined;
+  if (scan.count === 0) {
+    m = memo.bare.get(spec)?.get('') ?? finishedModule(memo, family, spec, []);
+  } else if (scan.count === 1 && scan.values === 1) {
+    const arg = line.slice(scan.starts[0]!, scan.ends[0]!);
+    m = memo.single[0].get(scan.options[0]!.memoKey)?.get(arg) ?? finishedModule(memo, family, spec, extOptions(line, scan));
+  } else {
+    m = state.modules.get(text);
+    if (!m) {
+      m = finishedModule(memo, family, spec, extOptions(line, scan));
+      if (m) state.modules.set(text, m);
+    }
   }
-  if (options.length === 1 && options[0]!.args.length === 1) {
-    const seen = memo.single[0].get(first!.memoKey)?.get(options[0]!.args[0]!);
-    return seen ?? finishedModule(memo, family, spec, options);
-  }
-  const key = line.slice(from, to);
-  let m = state.modules.get(key);
-  if (!m) {
-    m = finishedModule(memo, family, spec, options);
-    if (m) state.modules.set(key, m);
+  if (m) {
+    recentTexts[slot] = text;
+    recentMatches[slot] = m;
   }
   return m;
 }

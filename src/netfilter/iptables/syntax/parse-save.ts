@@ -63,6 +63,21 @@ function bigIntOf(text: string, from: number, to: number): bigint {
   return BigInt(n);
 }
 
+/**
+ * What the declaration regex gives for the `:NAME - [0:0]` lines of user
+ * chains (tens of thousands in a kube-proxy dump), without running it; null
+ * for any other line, which the regex then reads.
+ */
+function plainDeclaration(line: string): [string, string, string, string, string] | null {
+  const end = line.length - 8;
+  if (end < 2 || !line.endsWith(' - [0:0]')) return null;
+  for (let i = 1; i < end; i++) {
+    const c = line.charCodeAt(i);
+    if (c <= 32 || c === 160 || c > 126) return null;
+  }
+  return [line, line.slice(1, end), '-', '0', '0'];
+}
+
 function zeroCounters(memo: Map<string, Counters>): Counters {
   return countersPrefix('[0:0]', memo)!;
 }
@@ -203,7 +218,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       continue;
     }
     if (trimmed.startsWith(':')) {
-      const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?\s*$/.exec(trimmed);
+      const m = plainDeclaration(trimmed) ?? /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?\s*$/.exec(trimmed);
       if (!m) {
         diag(lineNo, 'error', 'bad-chain-declaration', `malformed chain declaration "${trimmed}"`, 1);
         continue;
@@ -244,9 +259,8 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       const from = line.charCodeAt(0) === 91 /* [ */ ? line.indexOf(' ') + 1 : 0;
       const counters = from > 0 ? countersPrefix(line.slice(0, from - 1), counterMemo) : undefined;
       const fast = from === 0 || counters ? readFastRule(line, from, fastState, current.name) : undefined;
-      const { chainStart, chainEnd } = fast ?? fastState.out;
-      const sameChain = fast && last?.table === current && last.name.length === chainEnd - chainStart && line.startsWith(last.name, chainStart);
-      const chainName = sameChain ? last!.name : fast ? line.slice(chainStart, chainEnd) : '';
+      const chainName = fast ? line.slice(fast.chainStart, fast.chainEnd) : '';
+      const sameChain = fast && last?.table === current && last.name === chainName;
       const target = fast?.target;
       if (fast && (sameChain || isValidChainName(chainName))) {
         chainFor(chainName, lineNo).rules.push(ruleDraft(lineNo, line, counters, fast.matches, target ?? null));

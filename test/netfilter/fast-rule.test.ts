@@ -169,3 +169,13 @@ test('a chain declared for an undeclared jump turns an earlier unknown extension
   assert.equal(targets.X![0], targets.INPUT![0]);
   assert.deepEqual(r.diagnostics.map((d) => `${d.code}:${d.line}`), ['assumed-policy:1', 'assumed-policy:1', 'undeclared-chain:5', 'unknown-target:6']);
 });
+
+test('chains flushed, deleted or renamed between rule lines: the fast path appends where the general path does', () => {
+  const texts = [
+    ['*filter', ':INPUT ACCEPT [0:0]', ':X - [0:0]', '-A X -s 10.0.0.1 -j ACCEPT', '-F X', '-X X', '-A X -s 10.0.0.2 -j ACCEPT', '-A X -s 10.0.0.3 -j ACCEPT', 'COMMIT', ''],
+    ['*filter', ':INPUT ACCEPT [0:0]', ':X - [0:0]', '-A X -s 10.0.0.1 -j ACCEPT', '-E X Y', '-A X -s 10.0.0.2 -j ACCEPT', '-A Y -s 10.0.0.3 -j ACCEPT', 'COMMIT', ''],
+    ['*filter', ':X - [0:0]', '-A X -j ACCEPT', 'COMMIT', '*nat', ':X - [0:0]', '-A X -j ACCEPT', 'COMMIT', '*filter', '-A X -j DROP', 'COMMIT', ''],
+    ['*filter', ':XY - [0:0]', ':X - [0:0]', '-A XY -j ACCEPT', '-A X -j ACCEPT', '-A XY -j DROP', '-A X -j DROP', 'COMMIT', ''],
+  ].map((l) => l.join('\n'));
+  for (const text of texts) assert.equal(parsed(text, 'ipv4', false), parsed(text, 'ipv4', true), text);
+});

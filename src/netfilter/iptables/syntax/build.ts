@@ -93,6 +93,8 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
   }
   // Names iptables refuses (from any input form: a save file, -S or a listing) are errors and their
   // chains and rules are dropped, so the canonical text never holds them and reads back the same.
+  // The target last found valid: rules that jump to the same chain often share it.
+  let valid: PendingTarget | undefined;
   for (const [chainName, chain] of draft.chains) {
     if (!isValidChainName(chainName)) {
       diagnostics.push({ line: chain.line ?? draft.line, severity: 'error', code: 'bad-chain-name', message: `invalid chain name "${chainName}" (iptables: Invalid chain name); the chain is dropped` });
@@ -100,7 +102,12 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
       continue;
     }
     let bad: RuleDraft[] | undefined;
-    for (const r of chain.rules) if (r.target && !isValidChainName(r.target.name)) (bad ??= []).push(r);
+    for (const r of chain.rules) {
+      const t = r.target;
+      if (!t || t === valid) continue;
+      if (isValidChainName(t.name)) valid = t;
+      else (bad ??= []).push(r);
+    }
     if (!bad) continue;
     for (const r of bad) diagnostics.push({ line: r.line, severity: 'error', code: 'bad-chain-name', message: `invalid target or chain name "${r.target!.name}"; the rule is dropped` });
     chain.rules = chain.rules.filter((r) => !bad.includes(r));

@@ -323,7 +323,7 @@ function moduleMatch(state: FastRuleState, spec: ExtensionSpec, line: string, fr
     m = memo.bare.get(spec)?.get('') ?? finishedModule(memo, family, spec, []);
   } else if (scan.count === 1 && scan.values === 1) {
     const arg = line.slice(scan.starts[0]!, scan.ends[0]!);
-    m = memo.single[0].get(scan.options[0]!.memoKey)?.get(arg) ?? finishedModule(memo, family, spec, extOptions(line, scan));
+    m = memo.single[0].get(scan.options[0]!.memoKey)?.get(arg) ?? finishedModule(memo, family, spec, extOptions(line, scan), true);
   } else {
     m = state.modules.get(text);
     if (!m) {

@@ -86,6 +86,26 @@ function ruleDraft(line: number, raw: string, counters: Counters | undefined, ma
   return counters ? { position: 0, line, raw, counters, matches, target } : { position: 0, line, raw, matches, target };
 }
 
+/** Whether line[from, to) is the same text as the as long run of `other` at `at`. */
+function sameText(line: string, from: number, to: number, other: string, at: number): boolean {
+  if (other.charCodeAt(at + to - from) !== 32 && at + to - from !== other.length) return false;
+  if (at > 0 && other.charCodeAt(at - 1) !== 32) return false;
+  for (let i = from; i < to; i++) if (line.charCodeAt(i) !== other.charCodeAt(at++)) return false;
+  return true;
+}
+
+/**
+ * Appends a rule to its chain. Most chains of a kube-proxy dump hold one to
+ * five rules: a push would give each list 16 spare slots, copied by every
+ * garbage collection until the model is built, so short lists are copied at
+ * their exact size instead.
+ */
+function appendRule(chain: ChainDraft, draft: RuleDraft): void {
+  const rules = chain.rules;
+  if (rules.length >= 8) rules.push(draft);
+  else chain.rules = rules.length === 0 ? [draft] : [...rules, draft];
+}
+
 const NO_NOTE: { text: string; note?: string; kind?: '//' | '#' } = { text: '' };
 
 /** Strips a trailing `// note` or ` # note` outside quotes; returns the note, if any. */
@@ -140,6 +160,8 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
     diagnostics.push({ line, severity, code, message, ...(column !== undefined ? { column } : {}) });
   };
 
+  // The last rule the fast path read: its line and where its chain's name is in it.
+  let lastFast: { table: TableDraft; chain: ChainDraft; line: string; chainStart: number } | undefined;
   // Dumps list a chain's rules together: remember the last chain looked up.
   let last: { table: TableDraft | undefined; name: string; chain: ChainDraft } | undefined;
   const chainFor = (name: string, line: number): ChainDraft => {
@@ -240,7 +262,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       const hit = memoGet(lineMemo!, current!.name, memoKey.key);
       const prefixCounters = memoKey.prefix !== undefined ? countersPrefix(memoKey.prefix, counterMemo) : undefined;
       if (hit && (memoKey.prefix === undefined || prefixCounters)) {
-        chainFor(hit.chain, lineNo).rules.push(ruleDraft(lineNo, line, prefixCounters ?? hit.counters, hit.matches, hit.target));
+        appendRule(chainFor(hit.chain, lineNo), ruleDraft(lineNo, line, prefixCounters ?? hit.counters, hit.matches, hit.target));
         continue;
       }
       // Read from a copy: what the memo keeps of it must not keep the whole text alive.
@@ -259,11 +281,14 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       const from = line.charCodeAt(0) === 91 /* [ */ ? line.indexOf(' ') + 1 : 0;
       const counters = from > 0 ? countersPrefix(line.slice(0, from - 1), counterMemo) : undefined;
       const fast = from === 0 || counters ? readFastRule(line, from, fastState, current.name) : undefined;
-      const chainName = fast ? line.slice(fast.chainStart, fast.chainEnd) : '';
-      const sameChain = fast && last?.table === current && last.name === chainName;
+      // The chain of the previous fast line, compared in place (=== on two slices of a big text is slow).
+      const sameChain = fast && lastFast?.table === current && sameText(line, fast.chainStart, fast.chainEnd, lastFast.line, lastFast.chainStart);
+      const chainName = sameChain ? lastFast!.chain.name : fast ? line.slice(fast.chainStart, fast.chainEnd) : '';
       const target = fast?.target;
       if (fast && (sameChain || isValidChainName(chainName))) {
-        chainFor(chainName, lineNo).rules.push(ruleDraft(lineNo, line, counters, fast.matches, target ?? null));
+        const chain = sameChain ? lastFast!.chain : chainFor(chainName, lineNo);
+        appendRule(chain, ruleDraft(lineNo, line, counters, fast.matches, target ?? null));
+        lastFast = { table: current, chain, line, chainStart: fast.chainStart };
         if (memoKey && (memoKey.prefix === undefined || counters)) {
           memoSet(lineMemo!, current.name, memoKey.key, { chain: chainName, counters: undefined, matches: fast.matches, target: target ?? null });
         }
@@ -329,7 +354,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
         const chain = chainFor(chainName!, lineNo);
         const ruleCounters = counters ?? spec.counters;
         if (command === 'append' && spec.variants.length === 1) {
-          chain.rules.push(ruleDraft(lineNo, line, ruleCounters, spec.variants[0]!, spec.target));
+          appendRule(chain, ruleDraft(lineNo, line, ruleCounters, spec.variants[0]!, spec.target));
           if (memoKey && diagnostics.length === diagnosticsBefore && (memoKey.prefix === undefined || counters)) {
             memoSet(lineMemo!, current!.name, memoKey.key, { chain: chainName!, counters: spec.counters, matches: spec.variants[0]!, target: spec.target });
           }
@@ -394,6 +419,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       }
       case 'delete-chain': {
         last = undefined;
+        lastFast = undefined;
         const map = current ? current.chains : fragment;
         if (!chainName) {
           for (const [n, c] of map) if (c.policy === null) map.delete(n);
@@ -411,6 +437,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       }
       case 'rename': {
         last = undefined;
+        lastFast = undefined;
         const map = current ? current.chains : fragment;
         const c = map.get(chainName!);
         const to = texts[2];

@@ -431,13 +431,13 @@ function printOrder(spec: ExtensionSpec, o: ExtOption): number {
   return o.known && idx >= 0 ? idx : spec.options.length;
 }
 
-function finishModule(s: SpecState, e: OpenExt): Match {
+function finishModule(s: SpecState, e: OpenExt, unseen = false): Match {
   const memo = s.memo;
   if (!memo) return newModule(s, e);
   const shared = sharedModules(memo, e);
   const key = shared ? (e.options.length ? e.options[0]!.args[0]! : '') : moduleKey(e);
   const map = shared ?? memo.matches;
-  const seen = map.get(key);
+  const seen = unseen ? undefined : map.get(key);
   if (seen) return seen;
   const before = s.problems.length;
   const m = newModule(s, e);
@@ -544,11 +544,12 @@ const NO_TOKENS: TokenList = { texts: [], columns: [] };
 /**
  * The match parseRuleSpec makes of a known module `spec` read with these
  * options (as readExtensionOption builds them: canonical names, known), shared
- * through `memo` as it shares them; undefined when finishing it finds a problem.
+ * through `memo` as it shares them (`unseen`: the caller found none there);
+ * undefined when finishing it finds a problem.
  */
-export function finishedModule(memo: SpecMemo, family: Family, spec: ExtensionSpec, options: ExtOption[]): Match | undefined {
+export function finishedModule(memo: SpecMemo, family: Family, spec: ExtensionSpec, options: ExtOption[], unseen = false): Match | undefined {
   const s = outsideState(memo, family, undefined);
-  const m = finishModule(s, { spec, name: spec.name, options, column: 0, implicit: false });
+  const m = finishModule(s, { spec, name: spec.name, options, column: 0, implicit: false }, unseen);
   return s.problems.length === 0 ? m : undefined;
 }
 

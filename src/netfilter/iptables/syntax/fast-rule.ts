@@ -36,6 +36,11 @@ export interface FastRuleState {
   readonly recentTexts: (string | undefined)[];
   readonly recentMatches: (Match | undefined)[];
   readonly scan: Scan;
+  /**
+   * Modules with one one-argument option (`-m comment --comment x`), by a hash of the argument
+   * computed here: a Map keyed by strings cut from a big text hashes them slowly.
+   */
+  readonly singles: Map<number, Single>;
   readonly found: (Match | undefined)[];
   readonly out: FastRule;
 }
@@ -45,9 +50,17 @@ export function newFastRuleState(memo: SpecMemo, family: Family): FastRuleState 
     memo, family, modules: new Map(), jumps: new Array(JUMP_SLOTS).fill(undefined),
     recentTexts: new Array(RECENT_SLOTS).fill(undefined), recentMatches: new Array(RECENT_SLOTS).fill(undefined),
     scan: { options: [], starts: [], ends: [], count: 0, values: 0 },
+    singles: new Map(),
     found: [undefined, undefined, undefined],
     out: { chainStart: 0, chainEnd: 0, matches: NONE, target: null },
   };
+}
+
+interface Single {
+  readonly option: OptionSpec;
+  readonly arg: string;
+  readonly match: Match;
+  readonly next: Single | undefined;
 }
 
 const JUMP_SLOTS = 64;
@@ -322,8 +335,19 @@ function moduleMatch(state: FastRuleState, spec: ExtensionSpec, line: string, fr
   if (scan.count === 0) {
     m = memo.bare.get(spec)?.get('') ?? finishedModule(memo, family, spec, []);
   } else if (scan.count === 1 && scan.values === 1) {
-    const arg = line.slice(scan.starts[0]!, scan.ends[0]!);
-    m = memo.single[0].get(scan.options[0]!.memoKey)?.get(arg) ?? finishedModule(memo, family, spec, extOptions(line, scan), true);
+    const start = scan.starts[0]!;
+    const end = scan.ends[0]!;
+    const option = scan.options[0]!.memoKey;
+    let h = end - start;
+    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + line.charCodeAt(i)) | 0;
+    const arg = line.slice(start, end);
+    let e = state.singles.get(h);
+    while (e && !(e.option === option && e.arg === arg)) e = e.next;
+    m = e?.match;
+    if (!m) {
+      m = finishedModule(undefined, family, spec, extOptions(line, scan));
+      if (m) state.singles.set(h, { option, arg, match: m, next: state.singles.get(h) });
+    }
   } else {
     m = state.modules.get(text);
     if (!m) {

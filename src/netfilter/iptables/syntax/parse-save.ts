@@ -160,6 +160,19 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
     diagnostics.push({ line, severity, code, message, ...(column !== undefined ? { column } : {}) });
   };
 
+  // Chains in the order `:NAME` lines declared them; iptables-save lists their rules in the same
+  // order, so the chain of a new block of rules is most likely the next one (no lookup by name).
+  const declared: ChainDraft[] = [];
+  let nextChain = 0;
+  const nextDeclared = (name: string): ChainDraft | undefined => {
+    for (let k = nextChain; k < declared.length && k < nextChain + 4; k++) {
+      const c = declared[k]!;
+      if (c.name !== name || current?.chains.get(c.name) !== c) continue;
+      nextChain = k + 1;
+      return c;
+    }
+    return undefined;
+  };
   // The last rule the fast path read: its line and where its chain's name is in it.
   let lastFast: { table: TableDraft; chain: ChainDraft; line: string; chainStart: number } | undefined;
   // Dumps list a chain's rules together: remember the last chain looked up.
@@ -247,6 +260,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       }
       if (!current) diag(lineNo, 'warning', 'declaration-outside-table', 'chain declaration outside a *table section');
       const c = chainFor(m[1]!, lineNo);
+      if (current && !c.declared) declared.push(c);
       c.declared = true;
       c.line = lineNo;
       const p = m[2]!;
@@ -286,7 +300,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       const chainName = sameChain ? lastFast!.chain.name : fast ? line.slice(fast.chainStart, fast.chainEnd) : '';
       const target = fast?.target;
       if (fast && (sameChain || isValidChainName(chainName))) {
-        const chain = sameChain ? lastFast!.chain : chainFor(chainName, lineNo);
+        const chain = sameChain ? lastFast!.chain : nextDeclared(chainName) ?? chainFor(chainName, lineNo);
         appendRule(chain, ruleDraft(lineNo, line, counters, fast.matches, target ?? null));
         lastFast = { table: current, chain, line, chainStart: fast.chainStart };
         if (memoKey && (memoKey.prefix === undefined || counters)) {

@@ -532,7 +532,7 @@ export function protocolNeeded(module: string, options: number, protocol: string
 export const wrongMultiportProtocol = (module: string, protocol: string | undefined): boolean => module === 'multiport' && !MULTIPORT_PROTOCOLS.includes(protocol ?? '');
 
 /** A state for finishing one extension outside parseRuleSpec (the save parser's fast path). */
-function outsideState(memo: SpecMemo, family: Family, protocol: string | undefined): SpecState {
+function outsideState(memo: SpecMemo | undefined, family: Family, protocol: string | undefined): SpecState {
   return {
     tokens: NO_TOKENS, family, memo, problems: NONE, header: NONE, exts: NONE, i: 0,
     source: undefined, dest: undefined, protocol, target: undefined, counters: undefined, negate: false, negateColumn: 0,
@@ -547,7 +547,7 @@ const NO_TOKENS: TokenList = { texts: [], columns: [] };
  * through `memo` as it shares them (`unseen`: the caller found none there);
  * undefined when finishing it finds a problem.
  */
-export function finishedModule(memo: SpecMemo, family: Family, spec: ExtensionSpec, options: ExtOption[], unseen = false): Match | undefined {
+export function finishedModule(memo: SpecMemo | undefined, family: Family, spec: ExtensionSpec, options: ExtOption[], unseen = false): Match | undefined {
   const s = outsideState(memo, family, undefined);
   const m = finishModule(s, { spec, name: spec.name, options, column: 0, implicit: false }, unseen);
   return s.problems.length === 0 ? m : undefined;

@@ -1,9 +1,9 @@
 // Turns chain drafts (from any of the parsers) into the readonly model:
 // resolves target names, declares chains a paste forgot, orders chains the
 // way iptables-save prints them.
-import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset, Table, TableName, Target } from '../model.ts';
+import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset, Table, TableName, Target, Verdict } from '../model.ts';
 import { BUILTIN_CHAINS, isValidChainName } from '../model.ts';
-import { resolveTarget, VERDICTS, type PendingTarget } from './rule-spec.ts';
+import { VERDICTS, type PendingTarget } from './rule-spec.ts';
 import { targetSpec } from './extensions.ts';
 import { runSteps, type Steps } from '../../steps.ts';
 
@@ -235,4 +235,41 @@ export function* buildRulesetSteps(family: Family, tables: readonly TableDraft[]
   const built: Table[] = [];
   for (const t of tables) built.push(yield* buildTableSteps(t, diagnostics));
   return { family, tables: built };
+}
+
+/** How a pending target resolves once the table's chains are known. */
+export type TargetResolution = 'goto' | 'goto-undeclared' | 'verdict' | 'jump' | 'jump-undeclared' | 'extension' | 'unknown-extension';
+
+export function classifyTarget(pending: PendingTarget, chainExists: (name: string) => boolean): TargetResolution {
+  const { name } = pending;
+  if (pending.goto) return chainExists(name) ? 'goto' : 'goto-undeclared';
+  if ((VERDICTS as readonly string[]).includes(name) && pending.options.length === 0) return 'verdict';
+  if (chainExists(name)) return 'jump';
+  if (targetSpec(name)) return 'extension';
+  // Without options an unknown name is most likely a chain the paste never declared.
+  return pending.options.length === 0 ? 'jump-undeclared' : 'unknown-extension';
+}
+
+/** Resolves a target name once the table's chains are known. */
+export function resolveTarget(
+  pending: PendingTarget,
+  chainExists: (name: string) => boolean,
+): { target: Target; undeclared?: string } {
+  const { name } = pending;
+  switch (classifyTarget(pending, chainExists)) {
+    case 'goto':
+      return { target: { kind: 'goto', chain: name } };
+    case 'goto-undeclared':
+      return { target: { kind: 'goto', chain: name }, undeclared: name };
+    case 'verdict':
+      return { target: { kind: 'verdict', verdict: name as Verdict } };
+    case 'jump':
+      return { target: { kind: 'jump', chain: name } };
+    case 'jump-undeclared':
+      return { target: { kind: 'jump', chain: name }, undeclared: name };
+    case 'extension':
+      return { target: { kind: 'extension', name, options: pending.options, known: true } };
+    case 'unknown-extension':
+      return { target: { kind: 'extension', name, options: pending.options, known: false } };
+  }
 }

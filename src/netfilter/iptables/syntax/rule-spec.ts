@@ -1,6 +1,6 @@
 // Parses the arguments of one rule (everything after `-A CHAIN`) into typed
 // matches and a target, the way iptables' command parser reads them.
-import type { Counters, ExtOption, Family, Match, Target, Verdict } from '../model.ts';
+import type { Counters, ExtOption, Family, Match, Verdict } from '../model.ts';
 import type { TokenList } from './lexer.ts';
 import { findOption, IMPLICIT_PROTOCOL_MODULES, MATCHES, matchSpec, optionPosition, TARGETS, targetSpec, type ExtensionSpec, type OptionSpec } from './extensions.ts';
 import { canonicalProtocol, PROTOCOL_NUMBERS } from '../../pipeline/names.ts';
@@ -585,41 +585,4 @@ function ownCopy(rest: Match[], header: readonly Match[], variants: number): Mat
 /** The -s/-d match for one address; none for an address that matches everything. */
 export function addressMatch(kind: 'source' | 'destination', list: AddressList, cidr: string): Match | undefined {
   return cidr.endsWith('/0') && !list.negated ? undefined : { kind, negated: list.negated, cidr };
-}
-
-/** How a pending target resolves once the table's chains are known. */
-export type TargetResolution = 'goto' | 'goto-undeclared' | 'verdict' | 'jump' | 'jump-undeclared' | 'extension' | 'unknown-extension';
-
-export function classifyTarget(pending: PendingTarget, chainExists: (name: string) => boolean): TargetResolution {
-  const { name } = pending;
-  if (pending.goto) return chainExists(name) ? 'goto' : 'goto-undeclared';
-  if ((VERDICTS as readonly string[]).includes(name) && pending.options.length === 0) return 'verdict';
-  if (chainExists(name)) return 'jump';
-  if (targetSpec(name)) return 'extension';
-  // Without options an unknown name is most likely a chain the paste never declared.
-  return pending.options.length === 0 ? 'jump-undeclared' : 'unknown-extension';
-}
-
-/** Resolves a target name once the table's chains are known. */
-export function resolveTarget(
-  pending: PendingTarget,
-  chainExists: (name: string) => boolean,
-): { target: Target; undeclared?: string } {
-  const { name } = pending;
-  switch (classifyTarget(pending, chainExists)) {
-    case 'goto':
-      return { target: { kind: 'goto', chain: name } };
-    case 'goto-undeclared':
-      return { target: { kind: 'goto', chain: name }, undeclared: name };
-    case 'verdict':
-      return { target: { kind: 'verdict', verdict: name as Verdict } };
-    case 'jump':
-      return { target: { kind: 'jump', chain: name } };
-    case 'jump-undeclared':
-      return { target: { kind: 'jump', chain: name }, undeclared: name };
-    case 'extension':
-      return { target: { kind: 'extension', name, options: pending.options, known: true } };
-    case 'unknown-extension':
-      return { target: { kind: 'extension', name, options: pending.options, known: false } };
-  }
 }

@@ -176,6 +176,9 @@ test('chains flushed, deleted or renamed between rule lines: the fast path appen
     ['*filter', ':INPUT ACCEPT [0:0]', ':X - [0:0]', '-A X -s 10.0.0.1 -j ACCEPT', '-E X Y', '-A X -s 10.0.0.2 -j ACCEPT', '-A Y -s 10.0.0.3 -j ACCEPT', 'COMMIT', ''],
     ['*filter', ':X - [0:0]', '-A X -j ACCEPT', 'COMMIT', '*nat', ':X - [0:0]', '-A X -j ACCEPT', 'COMMIT', '*filter', '-A X -j DROP', 'COMMIT', ''],
     ['*filter', ':XY - [0:0]', ':X - [0:0]', '-A XY -j ACCEPT', '-A X -j ACCEPT', '-A XY -j DROP', '-A X -j DROP', 'COMMIT', ''],
+    ['*filter', ':X - [0:0]', ':Y - [0:0]', '-X X', '-A X -j ACCEPT', '-A Y -j ACCEPT', 'COMMIT', ''],
+    ['*filter', ':X - [0:0]', ':Z - [0:0]', '-E X Y', '-A X -j ACCEPT', '-A Y -j ACCEPT', '-A Z -j ACCEPT', 'COMMIT', ''],
+    ['*filter', ':X - [0:0]', 'COMMIT', '*nat', ':X - [0:0]', '-A X -j ACCEPT', 'COMMIT', '*filter', '-A X -j DROP', 'COMMIT', ''],
   ].map((l) => l.join('\n'));
   for (const text of texts) assert.equal(parsed(text, 'ipv4', false), parsed(text, 'ipv4', true), text);
 });

@@ -162,12 +162,14 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
 
   // Chains in the order `:NAME` lines declared them; iptables-save lists their rules in the same
   // order, so the chain of a new block of rules is most likely the next one (no lookup by name).
+  // (Deleting or renaming a chain stops this: nextChain goes past the end.)
   const declared: ChainDraft[] = [];
+  const declaredIn: TableDraft[] = [];
   let nextChain = 0;
   const nextDeclared = (name: string): ChainDraft | undefined => {
     for (let k = nextChain; k < declared.length && k < nextChain + 4; k++) {
       const c = declared[k]!;
-      if (c.name !== name || current?.chains.get(c.name) !== c) continue;
+      if (declaredIn[k] !== current || c.name.length !== name.length || c.name !== name) continue;
       nextChain = k + 1;
       return c;
     }
@@ -260,7 +262,10 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       }
       if (!current) diag(lineNo, 'warning', 'declaration-outside-table', 'chain declaration outside a *table section');
       const c = chainFor(m[1]!, lineNo);
-      if (current && !c.declared) declared.push(c);
+      if (current && !c.declared) {
+        declared.push(c);
+        declaredIn.push(current);
+      }
       c.declared = true;
       c.line = lineNo;
       const p = m[2]!;
@@ -434,6 +439,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       case 'delete-chain': {
         last = undefined;
         lastFast = undefined;
+        nextChain = Infinity;
         const map = current ? current.chains : fragment;
         if (!chainName) {
           for (const [n, c] of map) if (c.policy === null) map.delete(n);
@@ -452,6 +458,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       case 'rename': {
         last = undefined;
         lastFast = undefined;
+        nextChain = Infinity;
         const map = current ? current.chains : fragment;
         const c = map.get(chainName!);
         const to = texts[2];

@@ -86,14 +86,6 @@ function ruleDraft(line: number, raw: string, counters: Counters | undefined, ma
   return counters ? { position: 0, line, raw, counters, matches, target } : { position: 0, line, raw, matches, target };
 }
 
-/** Whether line[from, to) is the same text as the as long run of `other` at `at`. */
-function sameText(line: string, from: number, to: number, other: string, at: number): boolean {
-  if (other.charCodeAt(at + to - from) !== 32 && at + to - from !== other.length) return false;
-  if (at > 0 && other.charCodeAt(at - 1) !== 32) return false;
-  for (let i = from; i < to; i++) if (line.charCodeAt(i) !== other.charCodeAt(at++)) return false;
-  return true;
-}
-
 /**
  * Appends a rule to its chain. Most chains of a kube-proxy dump hold one to
  * five rules: a push would give each list 16 spare slots, copied by every
@@ -175,8 +167,8 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
     }
     return undefined;
   };
-  // The last rule the fast path read: its line and where its chain's name is in it.
-  let lastFast: { table: TableDraft; chain: ChainDraft; line: string; chainStart: number } | undefined;
+  // The last rule the fast path read: its chain, and that chain's name as the line spelled it.
+  let lastFast: { table: TableDraft; chain: ChainDraft; text: string } | undefined;
   // Dumps list a chain's rules together: remember the last chain looked up.
   let last: { table: TableDraft | undefined; name: string; chain: ChainDraft } | undefined;
   const chainFor = (name: string, line: number): ChainDraft => {
@@ -300,14 +292,15 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       const from = line.charCodeAt(0) === 91 /* [ */ ? line.indexOf(' ') + 1 : 0;
       const counters = from > 0 ? countersPrefix(line.slice(0, from - 1), counterMemo) : undefined;
       const fast = from === 0 || counters ? readFastRule(line, from, fastState, current.name) : undefined;
-      // The chain of the previous fast line, compared in place (=== on two slices of a big text is slow).
-      const sameChain = fast && lastFast?.table === current && sameText(line, fast.chainStart, fast.chainEnd, lastFast.line, lastFast.chainStart);
-      const chainName = sameChain ? lastFast!.chain.name : fast ? line.slice(fast.chainStart, fast.chainEnd) : '';
+      // The chain of the previous fast line, compared with that line's slice of the name (close by in memory).
+      const chainText = fast ? line.slice(fast.chainStart, fast.chainEnd) : '';
+      const sameChain = fast && lastFast?.table === current && lastFast.text === chainText;
+      const chainName = sameChain ? lastFast!.chain.name : chainText;
       const target = fast?.target;
       if (fast && (sameChain || isValidChainName(chainName))) {
         const chain = sameChain ? lastFast!.chain : nextDeclared(chainName) ?? chainFor(chainName, lineNo);
         appendRule(chain, ruleDraft(lineNo, line, counters, fast.matches, target ?? null));
-        lastFast = { table: current, chain, line, chainStart: fast.chainStart };
+        lastFast = { table: current, chain, text: chainText };
         if (memoKey && (memoKey.prefix === undefined || counters)) {
           memoSet(lineMemo!, current.name, memoKey.key, { chain: chainName, counters: undefined, matches: fast.matches, target: target ?? null });
         }

@@ -119,10 +119,25 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
   // rules jump to but the dump never declared. Such a declaration can only turn an unknown
   // extension of that name into a jump: buildChain resolves those again.
   const declaredBefore = draft.chains.size;
+  // Rules share pending targets (the parsers share option-less ones): the last two resolved.
+  let pending1: PendingTarget | undefined;
+  let target1: Target | undefined;
+  let pending2: PendingTarget | undefined;
+  let target2: Target | undefined;
   for (const chain of [...draft.chains.values()]) {
     for (const r of chain.rules) {
       if (!r.target) continue;
-      const target = sharedTarget(draft, shared, r.target, exists);
+      let target = r.target === pending1 ? target1 : r.target === pending2 ? target2 : undefined;
+      if (!target) {
+        target = sharedTarget(draft, shared, r.target, exists);
+        // Option-less targets resolve the same once resolved (declaring more chains changes nothing).
+        if (target && r.target.options.length === 0 && r.target !== pending1) {
+          pending2 = pending1;
+          target2 = target1;
+          pending1 = r.target;
+          target1 = target;
+        }
+      }
       if (target) {
         (r as unknown as { target: Target }).target = target;
         continue;

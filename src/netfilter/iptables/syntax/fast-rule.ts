@@ -4,9 +4,11 @@
 // or per-option objects for shared matches. Hand-written for speed (issue 15:
 // a cold parse of a 10k-Service dump). It takes a line only when it is sure
 // what parseRuleSpec would make of it, with no diagnostic, and gives exactly
-// that (the same values and, through the same memo, the same shared objects);
-// anything else (unusual spacing, tabs, escapes, other options, negated
-// module options, problems) returns undefined and the general path reads it.
+// that (equal values, built by the same finishing code; repeated matches and
+// targets shared as the general path shares them); anything else (unusual
+// spacing, tabs, escapes, other options, negated module options, problems)
+// returns undefined and the general path reads it. test/netfilter/fast-rule.test.ts
+// compares the two paths.
 import type { ExtOption, Family, Match, TableName } from '../model.ts';
 import { isBuiltinChain, isValidChainName } from '../model.ts';
 import { MATCHES, matchSpec, TARGETS, targetSpec, type ExtensionSpec, type OptionSpec, findOption } from './extensions.ts';
@@ -17,7 +19,7 @@ import { ipv4Cidr } from './values.ts';
 
 /** What the fast path read of one `-A` line. */
 export interface FastRule {
-  /** The chain name is line[chainStart, chainEnd) (not sliced: the caller usually knows it already). */
+  /** The chain name is line[chainStart, chainEnd). */
   chainStart: number;
   chainEnd: number;
   matches: readonly Match[];

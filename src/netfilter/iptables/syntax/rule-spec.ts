@@ -484,7 +484,13 @@ function moduleKey(e: OpenExt): string {
 }
 
 function natPort(v: string, family: Family): boolean {
-  return family === 'ipv6' ? /^\[.*\]:\d/.test(v) : /:\d/.test(v);
+  if (family === 'ipv6') return /^\[.*\]:\d/.test(v);
+  // /:\d/ without a regex: one DNAT per endpoint of a kube-proxy dump asks.
+  for (let i = v.indexOf(':'); i >= 0; i = v.indexOf(':', i + 1)) {
+    const c = v.charCodeAt(i + 1);
+    if (c >= 48 && c <= 57) return true;
+  }
+  return false;
 }
 
 function finishTarget(s: SpecState, target: OpenTarget): PendingTarget {

@@ -199,14 +199,11 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
       }
       return finishRule(r, idx + 1, target);
     });
-    return {
-      name: c.name,
-      builtin,
-      policy: builtin ? (policy as Policy | 'UNKNOWN') : null,
-      ...(c.counters ? { counters: c.counters } : {}),
-      ...(c.line !== undefined ? { line: c.line } : {}),
-      rules,
-    };
+    // Four literals rather than spreads of optional parts (one Chain per chain: 60k on a 10k-Service node).
+    const out = builtin ? (policy as Policy | 'UNKNOWN') : null;
+    const { counters, line } = c;
+    if (counters) return line !== undefined ? { name: c.name, builtin, policy: out, counters, line, rules } : { name: c.name, builtin, policy: out, counters, rules };
+    return line !== undefined ? { name: c.name, builtin, policy: out, line, rules } : { name: c.name, builtin, policy: out, rules };
   }
 }
 

@@ -300,7 +300,8 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       if (fast && (sameChain || isValidChainName(chainName))) {
         const chain = sameChain ? lastFast!.chain : nextDeclared(chainName) ?? chainFor(chainName, lineNo);
         appendRule(chain, ruleDraft(lineNo, line, counters, fast.matches, target ?? null));
-        lastFast = { table: current, chain, text: chainText };
+        if (sameChain) lastFast!.text = chainText;
+        else lastFast = { table: current, chain, text: chainText };
         if (memoKey && (memoKey.prefix === undefined || counters)) {
           memoSet(lineMemo!, current.name, memoKey.key, { chain: chainName, counters: undefined, matches: fast.matches, target: target ?? null });
         }

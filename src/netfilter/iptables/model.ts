@@ -127,7 +127,16 @@ export function findChain(table: Table | undefined, name: string): Chain | undef
 }
 
 /** What iptables accepts as a chain or target name: not empty, no blanks or quotes, not starting with `-` or `!`. */
-export const isValidChainName = (name: string): boolean => name !== '' && !/[\s"']/.test(name) && name[0] !== '-' && name[0] !== '!';
+export const isValidChainName = (name: string): boolean => name !== '' && name[0] !== '-' && name[0] !== '!' && (plainAscii(name) || !/[\s"']/.test(name));
+
+/** Only printable ASCII without quotes (what chain names are): no need for the regex. Parsers check every rule's target. */
+function plainAscii(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c <= 32 || c >= 127 || c === 34 || c === 39) return false;
+  }
+  return true;
+}
 
 export function isBuiltinChain(table: TableName, chain: string): boolean {
   return BUILTIN_CHAINS[table].includes(chain);

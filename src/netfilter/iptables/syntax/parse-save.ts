@@ -7,6 +7,7 @@ import { tokenizeInto, vocabulary, type TokenList } from './lexer.ts';
 import { newSpecMemo, parseRuleSpec, RULE_SPEC_WORDS } from './rule-spec.ts';
 import { draftChain, newTableDraft, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
 import { inferTables } from './infer-table.ts';
+import { newFastRuleState, readFastRule } from './fast-rule.ts';
 import { renderMatches, renderOptions } from '../printer/render.ts';
 import { runSteps, type Steps } from '../../steps.ts';
 
@@ -19,6 +20,8 @@ export interface SaveParseContext {
   readonly table?: TableName;
   /** Rule lines read before (see RuleLineMemo): read again from it, and added to it. */
   readonly lineMemo?: RuleLineMemo;
+  /** Read every rule with the general path (tests compare the fast path with it). */
+  readonly generalOnly?: boolean;
 }
 
 export interface SaveParseOutput {
@@ -60,12 +63,39 @@ function bigIntOf(text: string, from: number, to: number): bigint {
   return BigInt(n);
 }
 
+/**
+ * What the declaration regex gives for the `:NAME - [0:0]` lines of user
+ * chains (tens of thousands in a kube-proxy dump), without running it; null
+ * for any other line, which the regex then reads.
+ */
+function plainDeclaration(line: string): [string, string, string, string, string] | null {
+  const end = line.length - 8;
+  if (end < 2 || !line.endsWith(' - [0:0]')) return null;
+  for (let i = 1; i < end; i++) {
+    const c = line.charCodeAt(i);
+    if (c <= 32 || c === 160 || c > 126) return null;
+  }
+  return [line, line.slice(1, end), '-', '0', '0'];
+}
+
 function zeroCounters(memo: Map<string, Counters>): Counters {
   return countersPrefix('[0:0]', memo)!;
 }
 
 function ruleDraft(line: number, raw: string, counters: Counters | undefined, matches: RuleDraft['matches'], target: RuleDraft['target']): RuleDraft {
   return counters ? { position: 0, line, raw, counters, matches, target } : { position: 0, line, raw, matches, target };
+}
+
+/**
+ * Appends a rule to its chain. Most chains of a kube-proxy dump hold one to
+ * five rules: a push would give each list 16 spare slots, copied by every
+ * garbage collection until the model is built, so short lists are copied at
+ * their exact size instead.
+ */
+function appendRule(chain: ChainDraft, draft: RuleDraft): void {
+  const rules = chain.rules;
+  if (rules.length >= 8) rules.push(draft);
+  else chain.rules = rules.length === 0 ? [draft] : [...rules, draft];
 }
 
 const NO_NOTE: { text: string; note?: string; kind?: '//' | '#' } = { text: '' };
@@ -117,10 +147,28 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
   const tokens: TokenList = { texts: [], columns: [] };
   const counterMemo = new Map<string, Counters>();
   const lineMemo = ctx.lineMemo?.family === ctx.family ? ctx.lineMemo : undefined;
+  const fastState = ctx.generalOnly ? undefined : newFastRuleState(memo, ctx.family);
   const diag = (line: number, severity: Diagnostic['severity'], code: string, message: string, column?: number): void => {
     diagnostics.push({ line, severity, code, message, ...(column !== undefined ? { column } : {}) });
   };
 
+  // Chains in the order `:NAME` lines declared them; iptables-save lists their rules in the same
+  // order, so the chain of a new block of rules is most likely the next one (no lookup by name).
+  // (Deleting or renaming a chain stops this: nextChain goes past the end.)
+  const declared: ChainDraft[] = [];
+  const declaredIn: TableDraft[] = [];
+  let nextChain = 0;
+  const nextDeclared = (name: string): ChainDraft | undefined => {
+    for (let k = nextChain; k < declared.length && k < nextChain + 4; k++) {
+      const c = declared[k]!;
+      if (declaredIn[k] !== current || c.name.length !== name.length || c.name !== name) continue;
+      nextChain = k + 1;
+      return c;
+    }
+    return undefined;
+  };
+  // The last rule the fast path read: its chain, and that chain's name as the line spelled it.
+  let lastFast: { table: TableDraft; chain: ChainDraft; text: string } | undefined;
   // Dumps list a chain's rules together: remember the last chain looked up.
   let last: { table: TableDraft | undefined; name: string; chain: ChainDraft } | undefined;
   const chainFor = (name: string, line: number): ChainDraft => {
@@ -199,13 +247,17 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       continue;
     }
     if (trimmed.startsWith(':')) {
-      const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?\s*$/.exec(trimmed);
+      const m = plainDeclaration(trimmed) ?? /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?\s*$/.exec(trimmed);
       if (!m) {
         diag(lineNo, 'error', 'bad-chain-declaration', `malformed chain declaration "${trimmed}"`, 1);
         continue;
       }
       if (!current) diag(lineNo, 'warning', 'declaration-outside-table', 'chain declaration outside a *table section');
       const c = chainFor(m[1]!, lineNo);
+      if (current && !c.declared) {
+        declared.push(c);
+        declaredIn.push(current);
+      }
       c.declared = true;
       c.line = lineNo;
       const p = m[2]!;
@@ -221,7 +273,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       const hit = memoGet(lineMemo!, current!.name, memoKey.key);
       const prefixCounters = memoKey.prefix !== undefined ? countersPrefix(memoKey.prefix, counterMemo) : undefined;
       if (hit && (memoKey.prefix === undefined || prefixCounters)) {
-        chainFor(hit.chain, lineNo).rules.push(ruleDraft(lineNo, line, prefixCounters ?? hit.counters, hit.matches, hit.target));
+        appendRule(chainFor(hit.chain, lineNo), ruleDraft(lineNo, line, prefixCounters ?? hit.counters, hit.matches, hit.target));
         continue;
       }
       // Read from a copy: what the memo keeps of it must not keep the whole text alive.
@@ -235,6 +287,26 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
     if (note.note !== undefined && /^\s*(\[\d+:\d+\]\s*)?-/.test(line)) {
       diag(lineNo, 'warning', note.kind === '//' ? 'trailing-note' : 'trailing-comment', `trailing note "${note.kind} ${note.note}" ignored`, note.text.length + 2);
       text = note.text;
+    }
+    if (fastState && current && note.note === undefined) {
+      const from = line.charCodeAt(0) === 91 /* [ */ ? line.indexOf(' ') + 1 : 0;
+      const counters = from > 0 ? countersPrefix(line.slice(0, from - 1), counterMemo) : undefined;
+      const fast = from === 0 || counters ? readFastRule(line, from, fastState, current.name) : undefined;
+      // The chain of the previous fast line, compared with that line's slice of the name (close by in memory).
+      const chainText = fast ? line.slice(fast.chainStart, fast.chainEnd) : '';
+      const sameChain = fast && lastFast?.table === current && lastFast.text === chainText;
+      const chainName = sameChain ? lastFast!.chain.name : chainText;
+      const target = fast?.target;
+      if (fast && (sameChain || isValidChainName(chainName))) {
+        const chain = sameChain ? lastFast!.chain : nextDeclared(chainName) ?? chainFor(chainName, lineNo);
+        appendRule(chain, ruleDraft(lineNo, line, counters, fast.matches, target ?? null));
+        if (sameChain) lastFast!.text = chainText;
+        else lastFast = { table: current, chain, text: chainText };
+        if (memoKey && (memoKey.prefix === undefined || counters)) {
+          memoSet(lineMemo!, current.name, memoKey.key, { chain: chainName, counters: undefined, matches: fast.matches, target: target ?? null });
+        }
+        continue;
+      }
     }
     const error = tokenizeInto(text, tokens, WORDS);
     if (error) {
@@ -295,7 +367,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
         const chain = chainFor(chainName!, lineNo);
         const ruleCounters = counters ?? spec.counters;
         if (command === 'append' && spec.variants.length === 1) {
-          chain.rules.push(ruleDraft(lineNo, line, ruleCounters, spec.variants[0]!, spec.target));
+          appendRule(chain, ruleDraft(lineNo, line, ruleCounters, spec.variants[0]!, spec.target));
           if (memoKey && diagnostics.length === diagnosticsBefore && (memoKey.prefix === undefined || counters)) {
             memoSet(lineMemo!, current!.name, memoKey.key, { chain: chainName!, counters: spec.counters, matches: spec.variants[0]!, target: spec.target });
           }
@@ -360,6 +432,8 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       }
       case 'delete-chain': {
         last = undefined;
+        lastFast = undefined;
+        nextChain = Infinity;
         const map = current ? current.chains : fragment;
         if (!chainName) {
           for (const [n, c] of map) if (c.policy === null) map.delete(n);
@@ -377,6 +451,8 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       }
       case 'rename': {
         last = undefined;
+        lastFast = undefined;
+        nextChain = Infinity;
         const map = current ? current.chains : fragment;
         const c = map.get(chainName!);
         const to = texts[2];

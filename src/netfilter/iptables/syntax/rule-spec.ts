@@ -1,6 +1,6 @@
 // Parses the arguments of one rule (everything after `-A CHAIN`) into typed
 // matches and a target, the way iptables' command parser reads them.
-import type { Counters, ExtOption, Family, Match, Target, Verdict } from '../model.ts';
+import type { Counters, ExtOption, Family, Match, Verdict } from '../model.ts';
 import type { TokenList } from './lexer.ts';
 import { findOption, IMPLICIT_PROTOCOL_MODULES, MATCHES, matchSpec, optionPosition, TARGETS, targetSpec, type ExtensionSpec, type OptionSpec } from './extensions.ts';
 import { canonicalProtocol, PROTOCOL_NUMBERS } from '../../pipeline/names.ts';
@@ -43,7 +43,7 @@ interface OpenTarget {
   column: number;
 }
 
-interface AddressList {
+export interface AddressList {
   negated: boolean;
   cidrs: string[];
 }
@@ -139,7 +139,7 @@ function problem(s: SpecState, column: number, severity: SpecProblem['severity']
 }
 
 /** The shared empty list SpecState's lists start with; frozen, so that only added() extends it. */
-const NONE: never[] = Object.freeze([]) as unknown as never[];
+export const NONE: never[] = Object.freeze([]) as unknown as never[];
 
 /**
  * `list` with `item` appended. Most lists hold one or two items: the first
@@ -274,7 +274,7 @@ function readBuiltin(s: SpecState, tok: number, builtin: string): boolean {
   return true;
 }
 
-function protocolMatch(memo: SpecMemo | undefined, negated: boolean, protocol: string): Match {
+export function protocolMatch(memo: SpecMemo | undefined, negated: boolean, protocol: string): Match {
   if (!memo) return { kind: 'protocol', negated, protocol };
   const shared = memo.protocols[negated ? 1 : 0];
   let m = shared.get(protocol);
@@ -431,13 +431,13 @@ function printOrder(spec: ExtensionSpec, o: ExtOption): number {
   return o.known && idx >= 0 ? idx : spec.options.length;
 }
 
-function finishModule(s: SpecState, e: OpenExt): Match {
+function finishModule(s: SpecState, e: OpenExt, unseen = false): Match {
   const memo = s.memo;
   if (!memo) return newModule(s, e);
   const shared = sharedModules(memo, e);
   const key = shared ? (e.options.length ? e.options[0]!.args[0]! : '') : moduleKey(e);
   const map = shared ?? memo.matches;
-  const seen = map.get(key);
+  const seen = unseen ? undefined : map.get(key);
   if (seen) return seen;
   const before = s.problems.length;
   const m = newModule(s, e);
@@ -484,7 +484,13 @@ function moduleKey(e: OpenExt): string {
 }
 
 function natPort(v: string, family: Family): boolean {
-  return family === 'ipv6' ? /^\[.*\]:\d/.test(v) : /:\d/.test(v);
+  if (family === 'ipv6') return /^\[.*\]:\d/.test(v);
+  // /:\d/ without a regex: one DNAT per endpoint of a kube-proxy dump asks.
+  for (let i = v.indexOf(':'); i >= 0; i = v.indexOf(':', i + 1)) {
+    const c = v.charCodeAt(i + 1);
+    if (c >= 48 && c <= 57) return true;
+  }
+  return false;
 }
 
 function finishTarget(s: SpecState, target: OpenTarget): PendingTarget {
@@ -509,11 +515,11 @@ function finishSpec(s: SpecState): RuleSpec {
 
   for (const e of exts) {
     if (!e.spec) continue;
-    const needsProto = NEEDS_PROTOCOL[e.name];
-    if (needsProto && e.options.length > 0 && protocol !== needsProto) {
+    const needsProto = protocolNeeded(e.name, e.options.length, protocol);
+    if (needsProto) {
       problem(s, e.column, 'error', 'protocol-mismatch', `match "${e.name}" needs "-p ${needsProto}"${protocol ? `, not "-p ${protocol}"` : ''}`);
     }
-    if (e.name === 'multiport' && !MULTIPORT_PROTOCOLS.includes(protocol ?? '')) {
+    if (wrongMultiportProtocol(e.name, protocol)) {
       problem(s, e.column, 'error', 'protocol-mismatch', 'multiport needs "-p tcp", "-p udp", "-p udplite", "-p sctp" or "-p dccp"');
     }
   }
@@ -521,6 +527,43 @@ function finishSpec(s: SpecState): RuleSpec {
   const pending = s.target ? finishTarget(s, s.target) : null;
   const variants = expandVariants(s.source, s.dest, s.header, moduleMatches);
   return s.counters ? { variants, target: pending, counters: s.counters, problems: s.problems } : { variants, target: pending, problems: s.problems };
+}
+
+/** The protocol a known match module with `options` options needs and does not have after `-p protocol`. */
+export function protocolNeeded(module: string, options: number, protocol: string | undefined): string | undefined {
+  const needsProto = NEEDS_PROTOCOL[module];
+  return needsProto && options > 0 && protocol !== needsProto ? needsProto : undefined;
+}
+
+export const wrongMultiportProtocol = (module: string, protocol: string | undefined): boolean => module === 'multiport' && !MULTIPORT_PROTOCOLS.includes(protocol ?? '');
+
+/** A state for finishing one extension outside parseRuleSpec (the save parser's fast path). */
+function outsideState(memo: SpecMemo | undefined, family: Family, protocol: string | undefined): SpecState {
+  return {
+    tokens: NO_TOKENS, family, memo, problems: NONE, header: NONE, exts: NONE, i: 0,
+    source: undefined, dest: undefined, protocol, target: undefined, counters: undefined, negate: false, negateColumn: 0,
+  };
+}
+
+const NO_TOKENS: TokenList = { texts: [], columns: [] };
+
+/**
+ * The match parseRuleSpec makes of a known module `spec` read with these
+ * options (as readExtensionOption builds them: canonical names, known), shared
+ * through `memo` as it shares them (`unseen`: the caller found none there);
+ * undefined when finishing it finds a problem.
+ */
+export function finishedModule(memo: SpecMemo | undefined, family: Family, spec: ExtensionSpec, options: ExtOption[], unseen = false): Match | undefined {
+  const s = outsideState(memo, family, undefined);
+  const m = finishModule(s, { spec, name: spec.name, options, column: 0, implicit: false }, unseen);
+  return s.problems.length === 0 ? m : undefined;
+}
+
+/** The pending target parseRuleSpec makes of `-j name` with these options after `-p protocol`; undefined on a problem. */
+export function finishedTarget(memo: SpecMemo, family: Family, protocol: string | undefined, name: string, spec: ExtensionSpec | undefined, options: ExtOption[]): PendingTarget | undefined {
+  const s = outsideState(memo, family, protocol);
+  const t = finishTarget(s, { name, goto: false, spec, options, column: 0 });
+  return s.problems.length === 0 ? t : undefined;
 }
 
 /** -s/-d lists expand into one rule per combination, sources outermost. */
@@ -546,43 +589,6 @@ function ownCopy(rest: Match[], header: readonly Match[], variants: number): Mat
 }
 
 /** The -s/-d match for one address; none for an address that matches everything. */
-function addressMatch(kind: 'source' | 'destination', list: AddressList, cidr: string): Match | undefined {
+export function addressMatch(kind: 'source' | 'destination', list: AddressList, cidr: string): Match | undefined {
   return cidr.endsWith('/0') && !list.negated ? undefined : { kind, negated: list.negated, cidr };
-}
-
-/** How a pending target resolves once the table's chains are known. */
-export type TargetResolution = 'goto' | 'goto-undeclared' | 'verdict' | 'jump' | 'jump-undeclared' | 'extension' | 'unknown-extension';
-
-export function classifyTarget(pending: PendingTarget, chainExists: (name: string) => boolean): TargetResolution {
-  const { name } = pending;
-  if (pending.goto) return chainExists(name) ? 'goto' : 'goto-undeclared';
-  if ((VERDICTS as readonly string[]).includes(name) && pending.options.length === 0) return 'verdict';
-  if (chainExists(name)) return 'jump';
-  if (targetSpec(name)) return 'extension';
-  // Without options an unknown name is most likely a chain the paste never declared.
-  return pending.options.length === 0 ? 'jump-undeclared' : 'unknown-extension';
-}
-
-/** Resolves a target name once the table's chains are known. */
-export function resolveTarget(
-  pending: PendingTarget,
-  chainExists: (name: string) => boolean,
-): { target: Target; undeclared?: string } {
-  const { name } = pending;
-  switch (classifyTarget(pending, chainExists)) {
-    case 'goto':
-      return { target: { kind: 'goto', chain: name } };
-    case 'goto-undeclared':
-      return { target: { kind: 'goto', chain: name }, undeclared: name };
-    case 'verdict':
-      return { target: { kind: 'verdict', verdict: name as Verdict } };
-    case 'jump':
-      return { target: { kind: 'jump', chain: name } };
-    case 'jump-undeclared':
-      return { target: { kind: 'jump', chain: name }, undeclared: name };
-    case 'extension':
-      return { target: { kind: 'extension', name, options: pending.options, known: true } };
-    case 'unknown-extension':
-      return { target: { kind: 'extension', name, options: pending.options, known: false } };
-  }
 }

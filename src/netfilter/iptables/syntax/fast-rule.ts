@@ -1,0 +1,365 @@
+// The save parser's fast path for the rule lines kube-proxy writes by the
+// hundred thousand (`-A KUBE-SEP-X -s 10.244.1.2/32 -m comment --comment "..."
+// -j KUBE-MARK-MASQ`): read straight from the line, without tokens, spec state
+// or per-option objects for shared matches. Hand-written for speed (issue 15:
+// a cold parse of a 10k-Service dump). It takes a line only when it is sure
+// what parseRuleSpec would make of it, with no diagnostic, and gives exactly
+// that (equal values, built by the same finishing code; repeated matches and
+// targets shared as the general path shares them); anything else (unusual
+// spacing, tabs, escapes, other options, negated module options, problems)
+// returns undefined and the general path reads it. test/netfilter/fast-rule.test.ts
+// compares the two paths.
+import type { ExtOption, Family, Match, TableName } from '../model.ts';
+import { isBuiltinChain, isValidChainName } from '../model.ts';
+import { MATCHES, matchSpec, TARGETS, targetSpec, type ExtensionSpec, type OptionSpec, findOption } from './extensions.ts';
+import { addressMatch, finishedModule, finishedTarget, NONE, protocolMatch, protocolNeeded, wrongMultiportProtocol, type AddressList, type PendingTarget, type SpecMemo } from './rule-spec.ts';
+import { MAX_PARAM_LENGTH } from './lexer.ts';
+import { canonicalProtocol } from '../../pipeline/names.ts';
+import { ipv4Cidr } from './values.ts';
+
+/** What the fast path read of one `-A` line. */
+export interface FastRule {
+  /** The chain name is line[chainStart, chainEnd). */
+  chainStart: number;
+  chainEnd: number;
+  matches: readonly Match[];
+  target: PendingTarget | null;
+}
+
+/** Per-parse state of the fast path. */
+export interface FastRuleState {
+  readonly memo: SpecMemo;
+  readonly family: Family;
+  /** Modules with several options (`-m statistic --mode random --probability 0.5`) by their text. */
+  readonly modules: Map<string, Match>;
+  /** Option-less jumps by a small hash of the name: consecutive rules often jump to the same chain. */
+  readonly jumps: (PendingTarget | undefined)[];
+  /** Modules read lately, by a small hash of their text: the text, and its match. */
+  readonly recentTexts: (string | undefined)[];
+  readonly recentMatches: (Match | undefined)[];
+  readonly scan: Scan;
+  /**
+   * Modules with one one-argument option (`-m comment --comment x`), by a hash of the argument
+   * computed here: a Map keyed by strings cut from a big text hashes them slowly.
+   */
+  readonly singles: Map<number, Single>;
+  readonly found: (Match | undefined)[];
+  readonly out: FastRule;
+}
+
+export function newFastRuleState(memo: SpecMemo, family: Family): FastRuleState {
+  return {
+    memo, family, modules: new Map(), jumps: new Array(JUMP_SLOTS).fill(undefined),
+    recentTexts: new Array(RECENT_SLOTS).fill(undefined), recentMatches: new Array(RECENT_SLOTS).fill(undefined),
+    scan: { options: [], starts: [], ends: [], count: 0, values: 0 },
+    singles: new Map(),
+    found: [undefined, undefined, undefined],
+    out: { chainStart: 0, chainEnd: 0, matches: NONE, target: null },
+  };
+}
+
+interface Single {
+  readonly option: OptionSpec;
+  readonly arg: string;
+  readonly match: Match;
+  readonly next: Single | undefined;
+}
+
+const JUMP_SLOTS = 64;
+/** Room for -s, -d and -p in front of the modules in FastRuleState.found. */
+const HEADER = 3;
+const RECENT_SLOTS = 1024;
+
+interface FastOption {
+  /** `--name` as written (the canonical name or an alias). */
+  readonly token: string;
+  readonly spec: OptionSpec;
+  /** The option spec the memo keys a one-option module on (findOption of the canonical name). */
+  readonly memoKey: OptionSpec;
+}
+
+/** Each known extension's option spellings, in findOption's order (the first option with a name wins). */
+const FAST_OPTIONS: ReadonlyMap<ExtensionSpec, readonly FastOption[]> = new Map(
+  [...Object.values(MATCHES), ...Object.values(TARGETS)].map((spec) => {
+    const out: FastOption[] = [];
+    for (const os of spec.options) {
+      for (const n of [os.name, ...(os.aliases ?? [])]) {
+        if (out.some((x) => x.token === '--' + n)) continue;
+        out.push({ token: '--' + n, spec: os, memoKey: findOption(spec, os.name)! });
+      }
+    }
+    return [spec, out];
+  }),
+);
+
+/** Match modules checked by their text before slicing a name. */
+const COMMON_MODULES: readonly ExtensionSpec[] = ['comment', 'tcp', 'udp', 'statistic'].map((n) => MATCHES[n]!);
+
+/** Index of the space that ends the token at `p`, or the line's length. */
+function tokenEnd(line: string, p: number): number {
+  const e = line.indexOf(' ', p);
+  return e < 0 ? line.length : e;
+}
+
+/** The options readOptions found: their specs and their values' [start, end) in the line (reused; no slices). */
+interface Scan {
+  readonly options: FastOption[];
+  readonly starts: number[];
+  readonly ends: number[];
+  count: number;
+  values: number;
+}
+
+/**
+ * Finds the option value at `p` (a quoted value without escapes, or a plain
+ * word; not `!`) and records it in `scan`; returns where it ends, or -1.
+ */
+function readValue(line: string, p: number, scan: Scan): number {
+  const n = line.length;
+  if (p >= n) return -1;
+  let start = p;
+  let end: number;
+  let next: number;
+  if (line.charCodeAt(p) === 34 /* " */) {
+    const close = line.indexOf('"', p + 1);
+    if (close < 0 || (close + 1 < n && line.charCodeAt(close + 1) !== 32)) return -1;
+    const backslash = line.indexOf('\\', p + 1);
+    if (backslash >= 0 && backslash < close) return -1;
+    start = p + 1;
+    end = close;
+    next = close + 1;
+  } else {
+    end = tokenEnd(line, p);
+    const quote = line.indexOf('"', p);
+    if (quote >= 0 && quote < end) return -1;
+    next = end;
+  }
+  if (end - start === 1 && line.charCodeAt(start) === 33 /* ! */) return -1;
+  scan.starts[scan.values] = start;
+  scan.ends[scan.values++] = end;
+  return next;
+}
+
+/** The option of `options` spelled at line[p, e), if any. */
+function optionAt(options: readonly FastOption[], line: string, p: number, e: number): FastOption | undefined {
+  for (const o of options) if (o.token.length === e - p && line.startsWith(o.token, p)) return o;
+  return undefined;
+}
+
+/**
+ * Reads the options of an extension that follow at `p` (`--name value...`, none negated) into `scan`.
+ * Returns the position after them, or -1 when one is not the extension's or lacks a value.
+ */
+function readOptions(line: string, p: number, known: readonly FastOption[], scan: Scan): number {
+  const n = line.length;
+  scan.count = 0;
+  scan.values = 0;
+  while (p < n && line.charCodeAt(p) === 45 && line.charCodeAt(p + 1) === 45) {
+    const e = tokenEnd(line, p);
+    const o = optionAt(known, line, p, e);
+    if (!o) return -1;
+    scan.options[scan.count++] = o;
+    p = e + 1;
+    for (let k = 0; k < o.spec.arity; k++) {
+      const end = readValue(line, p, scan);
+      if (end < 0) return -1;
+      p = end + 1;
+    }
+  }
+  return p;
+}
+
+/** The options in `scan` as readExtensionOption makes them (canonical names, known, not negated). */
+function extOptions(line: string, scan: Scan): ExtOption[] {
+  const out: ExtOption[] = [];
+  let v = 0;
+  for (let k = 0; k < scan.count; k++) {
+    const spec = scan.options[k]!.spec;
+    const arg = (): string => line.slice(scan.starts[v]!, scan.ends[v++]!);
+    // Literals, as readExtensionOption's lists: packed, at their exact size.
+    const args = spec.arity === 0 ? [] : spec.arity === 1 ? [arg()] : [arg(), arg()];
+    out.push({ name: spec.name, negated: false, args, known: true });
+  }
+  return out;
+}
+
+/**
+ * Reads `-A CHAIN rule-spec` at `from` (after any `[p:b] ` prefix) of a line
+ * without a trailing note, in `table`. The result is state.out, overwritten by
+ * the next call. The caller checks the chain's name and any counters prefix.
+ */
+export function readFastRule(line: string, from: number, state: FastRuleState, table: TableName): FastRule | undefined {
+  const n = line.length;
+  if (n >= MAX_PARAM_LENGTH || line.charCodeAt(n - 1) === 32 || line.indexOf('  ', from) >= 0 || line.indexOf('\t', from) >= 0 || line.indexOf('\r', from) >= 0 || line.indexOf('\n', from) >= 0) return undefined;
+  if (line.charCodeAt(from) !== 45 || line.charCodeAt(from + 1) !== 65 /* A */ || line.charCodeAt(from + 2) !== 32) return undefined;
+  const { memo, family } = state;
+  const chainStart = from + 3;
+  const chainEnd = tokenEnd(line, chainStart);
+  if (chainEnd === chainStart) return undefined;
+  const quote = line.indexOf('"', chainStart);
+  if (quote >= 0 && quote < chainEnd) return undefined;
+  let source: AddressList | undefined;
+  let dest: AddressList | undefined;
+  let protocol: string | undefined;
+  let proto: Match | undefined;
+  // Matches are collected in a reused list, modules from HEADER on and -s, -d, -p before them, and
+  // copied out at their exact size (an array grown by push keeps spare slots for good).
+  const found = state.found;
+  let moduleCount = 0;
+  let target: PendingTarget | null = null;
+  let negate = false;
+  let p = chainEnd + 1;
+  while (p < n) {
+    const c0 = line.charCodeAt(p);
+    const c1 = line.charCodeAt(p + 1);
+    if (c0 === 33 /* ! */ && c1 === 32) {
+      if (negate) return undefined;
+      negate = true;
+      p += 2;
+      continue;
+    }
+    if (c0 !== 45 || line.charCodeAt(p + 2) !== 32 || target) return undefined;
+    const v = p + 3;
+    if (c1 === 115 /* s */ || c1 === 100 /* d */) {
+      if ((c1 === 115 ? source : dest) || family !== 'ipv4') return undefined;
+      const e = tokenEnd(line, v);
+      const text = line.slice(v, e);
+      const cidr = text.includes(',') || text.includes('"') ? undefined : ipv4Cidr(text);
+      if (cidr === undefined) return undefined;
+      const list: AddressList = { negated: negate, cidrs: [cidr] };
+      if (c1 === 115) source = list;
+      else dest = list;
+      negate = false;
+      p = e + 1;
+      continue;
+    }
+    if (c1 === 112 /* p */) {
+      if (protocol !== undefined) return undefined;
+      const e = tokenEnd(line, v);
+      const text = line.slice(v, e);
+      const canonical = text.includes('"') || text === '!' ? undefined : canonicalProtocol(text);
+      if (canonical === undefined) return undefined;
+      protocol = canonical;
+      if (canonical !== 'all' || negate) proto = protocolMatch(memo, negate, canonical);
+      negate = false;
+      p = e + 1;
+      continue;
+    }
+    if (negate) return undefined;
+    if (c1 === 109 /* m */) {
+      const e = tokenEnd(line, v);
+      let spec: ExtensionSpec | undefined;
+      for (const m of COMMON_MODULES) if (m.name.length === e - v && line.startsWith(m.name, v)) spec = m;
+      if (!spec) {
+        const name = line.slice(v, e);
+        if (name.includes('"')) return undefined;
+        spec = matchSpec(name.toLowerCase());
+      }
+      const known = spec && FAST_OPTIONS.get(spec);
+      if (!spec || !known || (spec.family && spec.family !== family)) return undefined;
+      const end = readOptions(line, e + 1, known, state.scan);
+      if (end < 0) return undefined;
+      if (protocolNeeded(spec.name, state.scan.count, protocol) || wrongMultiportProtocol(spec.name, protocol)) return undefined;
+      const m = moduleMatch(state, spec, line, p, end - 1);
+      if (!m) return undefined;
+      found[HEADER + moduleCount++] = m;
+      p = end;
+      continue;
+    }
+    if (c1 === 106 /* j */) {
+      const e = tokenEnd(line, v);
+      if (e === v) return undefined;
+      const cached = jumpSlot(line, v, e);
+      const hit = state.jumps[cached];
+      const name = line.slice(v, e);
+      if (hit && hit.name === name && (e === n || line.charCodeAt(e + 1) !== 45 || line.charCodeAt(e + 2) !== 45)) {
+        target = hit;
+        p = e + 1;
+        continue;
+      }
+      if (!isValidChainName(name)) return undefined;
+      const spec = targetSpec(name);
+      if (!spec) {
+        if (e < n && line.charCodeAt(e + 1) === 45 && line.charCodeAt(e + 2) === 45) return undefined;
+        target = { kind: 'named', name, goto: false, options: NONE };
+        state.jumps[cached] = target;
+        p = e + 1;
+        continue;
+      }
+      const known = FAST_OPTIONS.get(spec);
+      if (!known || (spec.family && spec.family !== family)) return undefined;
+      const end = readOptions(line, e + 1, known, state.scan);
+      if (end < 0) return undefined;
+      const t = finishedTarget(memo, family, protocol, spec.name, spec, state.scan.count ? extOptions(line, state.scan) : NONE);
+      if (!t) return undefined;
+      target = t;
+      p = end;
+      continue;
+    }
+    return undefined;
+  }
+  if (negate || (target && isBuiltinChain(table, target.name))) return undefined;
+  const sm = source ? addressMatch('source', source, source.cidrs[0]!) : undefined;
+  const dm = dest ? addressMatch('destination', dest, dest.cidrs[0]!) : undefined;
+  let start = HEADER;
+  if (proto) found[--start] = proto;
+  if (dm) found[--start] = dm;
+  if (sm) found[--start] = sm;
+  const matches = found.slice(start, HEADER + moduleCount) as Match[];
+  const out = state.out;
+  out.chainStart = chainStart;
+  out.chainEnd = chainEnd;
+  out.matches = matches;
+  out.target = target;
+  return out;
+}
+
+const jumpSlot = (line: string, from: number, to: number): number => ((to - from) * 31 + line.charCodeAt(to - 1) * 7 + line.charCodeAt(to - 2)) & (JUMP_SLOTS - 1);
+
+const recentSlot = (line: string, from: number, to: number): number => {
+  const len = to - from;
+  const mid = from + (len >> 1);
+  return (len * 31 + line.charCodeAt(to - 2) * 7 + line.charCodeAt(to - 4) * 131 + line.charCodeAt(mid) * 17 + line.charCodeAt(mid + 2) * 3) & (RECENT_SLOTS - 1);
+};
+
+/**
+ * The module match for the options in state.scan, read from line[from, to);
+ * shared as parseRuleSpec shares it. The same text always gives the same
+ * match: recent ones are found by their text without slicing it.
+ */
+function moduleMatch(state: FastRuleState, spec: ExtensionSpec, line: string, from: number, to: number): Match | undefined {
+  const { memo, family, scan, recentTexts, recentMatches } = state;
+  const slot = recentSlot(line, from, to);
+  // Slicing and === is cheaper than startsWith with a string cut from another line.
+  const text = line.slice(from, to);
+  if (recentTexts[slot] === text) return recentMatches[slot];
+  let m: Match | undefined;
+  if (scan.count === 0) {
+    m = memo.bare.get(spec)?.get('') ?? finishedModule(memo, family, spec, []);
+  } else if (scan.count === 1 && scan.values === 1) {
+    const start = scan.starts[0]!;
+    const end = scan.ends[0]!;
+    const option = scan.options[0]!.memoKey;
+    let h = end - start;
+    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + line.charCodeAt(i)) | 0;
+    const arg = line.slice(start, end);
+    let e = state.singles.get(h);
+    while (e && !(e.option === option && e.arg === arg)) e = e.next;
+    m = e?.match;
+    if (!m) {
+      m = finishedModule(undefined, family, spec, extOptions(line, scan));
+      if (m) state.singles.set(h, { option, arg, match: m, next: state.singles.get(h) });
+    }
+  } else {
+    m = state.modules.get(text);
+    if (!m) {
+      m = finishedModule(memo, family, spec, extOptions(line, scan));
+      if (m) state.modules.set(text, m);
+    }
+  }
+  if (m) {
+    recentTexts[slot] = text;
+    recentMatches[slot] = m;
+  }
+  return m;
+}

@@ -1,0 +1,184 @@
+// The save parser's fast path (fast-rule.ts) must give exactly what the
+// general path gives: the same model, the same diagnostics, the same shared
+// objects' values; and it must leave every line it is not sure of to the
+// general path.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseSaveLines } from '../../src/netfilter/iptables/syntax/parse-save.ts';
+import { buildRuleset } from '../../src/netfilter/iptables/syntax/build.ts';
+import { newSpecMemo } from '../../src/netfilter/iptables/syntax/rule-spec.ts';
+import { newFastRuleState, readFastRule } from '../../src/netfilter/iptables/syntax/fast-rule.ts';
+import { newRuleLineMemo } from '../../src/netfilter/iptables/syntax/line-memo.ts';
+import { parseDump, type Family } from '../../src/netfilter/index.ts';
+import { generateKubeDump } from '../../scripts/kube-dump.ts';
+import { CORPUS, corpusAvailable } from '../support/paths.ts';
+
+/** The whole parse (drafts built into the model, diagnostics) as JSON, keys in order, bigints spelled out. */
+function parsed(text: string, family: Family, generalOnly: boolean, lineMemo?: ReturnType<typeof newRuleLineMemo>): string {
+  const out = parseSaveLines(text.split('\n'), { family, generalOnly, ...(lineMemo ? { lineMemo } : {}) });
+  const diagnostics = [...out.diagnostics];
+  const ruleset = buildRuleset(family, out.tables, diagnostics);
+  return JSON.stringify({ ruleset, diagnostics }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+}
+
+const dump = (rules: readonly string[], table = 'nat'): string =>
+  [`*${table}`, ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]',
+    ':KUBE-SEP-A - [0:0]', ':KUBE-SVC-B - [0:0]', ':KUBE-MARK-MASQ - [0:0]', ':KUBE-SERVICES - [0:0]', ...rules, 'COMMIT', ''].join('\n');
+
+// [rule line, whether the fast path reads it]. Every line must give the same result either way.
+const LINES: [string, boolean][] = [
+  // the shapes of a kube-proxy dump
+  ['-A KUBE-SEP-A -s 10.244.3.223/32 -m comment --comment "monitoring/event-backend:postgres" -j KUBE-MARK-MASQ', true],
+  ['-A KUBE-SEP-A -p tcp -m comment --comment "monitoring/event-backend:postgres" -m tcp -j DNAT --to-destination 10.244.3.223:5432', true],
+  ['-A KUBE-SEP-A -p udp -m comment --comment "x/y:dns" -m udp -j DNAT --to-destination 10.244.3.223:53', true],
+  ['-A KUBE-SVC-B -m comment --comment "a/b:http -> 10.244.1.195:9100" -m statistic --mode random --probability 0.25000000000 -j KUBE-SEP-A', true],
+  ['-A KUBE-SVC-B -m comment --comment "a/b -> 10.244.3.182:5432" -j KUBE-SEP-A', true],
+  ['-A KUBE-SVC-B ! -s 10.244.0.0/16 -d 10.111.87.169/32 -p tcp -m comment --comment "team-b/ledger-sync:http cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ', true],
+  ['-A KUBE-SERVICES -d 10.100.124.90/32 -p tcp -m comment --comment "logging/event-sync:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-B', true],
+  ['-A KUBE-SERVICES -d 10.0.0.1/32 -p tcp -m comment --comment "a/b has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable', true],
+  ['-A KUBE-SERVICES -p tcp -m comment --comment "a/b" -m addrtype --dst-type LOCAL -m tcp --dport 30001 -j REJECT --reject-with icmp-port-unreachable', true],
+  ['-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports" -m addrtype --dst-type LOCAL -j KUBE-SVC-B', true],
+  ['-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES', true],
+  ['-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j MASQUERADE --random-fully', true],
+  ['-A KUBE-SVC-B -j MARK --set-xmark 0x4000/0x0', true],
+  ['-A KUBE-SVC-B -j RETURN', true],
+  ['-A KUBE-SVC-B', true],
+  ['[12:345] -A KUBE-SVC-B -s 10.0.0.1 -j KUBE-MARK-MASQ', true],
+  ['[0:0] -A KUBE-SVC-B -s 10.0.0.1 -j KUBE-MARK-MASQ', true],
+  // values the fast path normalizes exactly as the general path
+  ['-A KUBE-SVC-B -s 10.0.0.1 -d 10.1.2.3/8 -j ACCEPT', true],
+  ['-A KUBE-SVC-B -s 0.0.0.0/0 -j ACCEPT', true],
+  ['-A KUBE-SVC-B ! -d 0.0.0.0/0 -j ACCEPT', true],
+  ['-A KUBE-SVC-B -p TCP -m TCP --destination-port 0080 -j ACCEPT', true],
+  ['-A KUBE-SVC-B ! -p udp -j ACCEPT', true],
+  ['-A KUBE-SVC-B -p all -j ACCEPT', true],
+  ['-A KUBE-SVC-B ! -p all -j ACCEPT', true],
+  ['-A KUBE-SVC-B -p 6 -m tcp --dport http -j ACCEPT', true],
+  ['-A KUBE-SVC-B -m statistic --probability 0.5 --mode random -j ACCEPT', true],
+  ['-A KUBE-SVC-B -p tcp -m tcp --tcp-flags SYN,ACK SYN -j ACCEPT', true],
+  ['-A KUBE-SVC-B -m comment --comment plain-word -j ACCEPT', true],
+  ['-A KUBE-SVC-B -m comment --comment "" -j ACCEPT', true],
+  ['-A KUBE-SVC-B -m comment --comment "# not a note // either" -j ACCEPT', true],
+  ["-A KUBE-SVC-B -m comment --comment 'single quotes are plain' -j ACCEPT", false],
+  ['-A KUBE-SVC-B -m comment --comment "-j DROP" -j ACCEPT', true],
+  ['-A KUBE-SVC-B -m comment --comment "a" --comment "b" -j ACCEPT', true],
+  ['-A KUBE-SVC-B -j DNAT --to-destination 10.0.0.1', true],
+  // left to the general path
+  ['-A KUBE-SVC-B  -s 10.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -s 10.0.0.1 -j ACCEPT ', false],
+  ['-A KUBE-SVC-B\t-s 10.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment "a \\" b" -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment "a"b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment a"b c" -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment "unterminated -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment "!" -j ACCEPT', false],
+  ['-A KUBE-SVC-B -s 10.0.0.1 -j ACCEPT # trailing note', false],
+  ['-A KUBE-SVC-B -s 10.0.0.1 -j ACCEPT // trailing note', false],
+  ['-A KUBE-SVC-B -s ! 10.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -s 10.0.0.1,10.0.0.2 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -s 010.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -s 10.0.0.1 -s 10.0.0.2 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -s 10.0.0.256 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p tcp -p udp -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p nosuch -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m tcp --dport 80 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p udp -m tcp --dport 80 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p tcp --dport 80 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p tcp -m tcp ! --dport 80 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p tcp -m tcp --dport ! 80 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p tcp -m tcp --dport 99999 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p tcp -m comment --comment x --dport 80 -m tcp -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m mark ! --mark 0x4000/0x4000 -j RETURN', false],
+  ['-A KUBE-SVC-B ! -m comment --comment x -j ACCEPT', false],
+  ['-A KUBE-SVC-B ! ! -s 10.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -s 10.0.0.1 !', false],
+  ['-A KUBE-SVC-B -m nosuch --x 1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m icmp6 --icmpv6-type 1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m statistic --mode random --probability 1.5 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m multiport --dports 1,2 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -j KUBE-SEP-A --foo', false],
+  ['-A KUBE-SVC-B -j DNAT --to-destination 10.0.0.1:80', false],
+  ['-A KUBE-SVC-B -j ACCEPT -j DROP', false],
+  ['-A KUBE-SVC-B -j ACCEPT -m comment --comment x', false],
+  ['-A KUBE-SVC-B -j PREROUTING', false],
+  ['-A KUBE-SVC-B -j "a b"', false],
+  ["-A KUBE-SVC-B -j a'b", false],
+  ['-A KUBE-SVC-B -j UNDECLARED', true],
+  ['-A KUBE-SVC-B -g KUBE-SEP-A', false],
+  ['-A KUBE-SVC-B -i eth0 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -c 5 6 -j ACCEPT', false],
+  ['-A "KUBE-SVC-B" -j ACCEPT', false],
+  ['-A -x -j ACCEPT', true], // read, but the parser checks the chain's name and leaves the line to the general path
+  ['-A', false],
+  ['--append KUBE-SVC-B -j ACCEPT', false],
+  ['-I KUBE-SVC-B 1 -j ACCEPT', false],
+  ['[1:x] -A KUBE-SVC-B -j ACCEPT', true], // read, but the parser checks the counters and leaves the line to the general path
+  [`-A KUBE-SVC-B -m comment --comment "${'y'.repeat(1100)}" -j ACCEPT`, false],
+];
+
+test('the fast path reads the lines it should, and every line gives the general path\'s model and diagnostics', () => {
+  const state = newFastRuleState(newSpecMemo(), 'ipv4');
+  for (const [line, fast] of LINES) {
+    const from = line.startsWith('[') ? line.indexOf(' ') + 1 : 0;
+    const noted = / (#|\/\/) trailing note$/.test(line);
+    assert.equal(!noted && readFastRule(line, from, state, 'nat') !== undefined, fast, `fast path for: ${line}`);
+    for (const table of ['nat', 'filter']) {
+      const text = dump([line, line], table);
+      assert.equal(parsed(text, 'ipv4', false), parsed(text, 'ipv4', true), `${table}: ${line}`);
+      assert.equal(parsed(text, 'ipv6', false), parsed(text, 'ipv6', true), `ipv6 ${table}: ${line}`);
+    }
+  }
+});
+
+test('all the lines in one dump, and with a line memo, give the general path\'s result', () => {
+  const text = dump(LINES.map(([l]) => l));
+  assert.equal(parsed(text, 'ipv4', false), parsed(text, 'ipv4', true));
+  const memo = newRuleLineMemo('ipv4');
+  const first = parsed(text, 'ipv4', false, memo);
+  assert.equal(first, parsed(text, 'ipv4', true));
+  assert.equal(parsed(text, 'ipv4', false, memo), first);
+});
+
+test('a generated kube-proxy dump and the corpus give the general path\'s result', () => {
+  const texts = [generateKubeDump({ services: 200, seed: 5 }).text];
+  if (corpusAvailable()) {
+    for (const dir of ['iptables-save', 'iptables-S']) for (const f of readdirSync(join(CORPUS, dir))) texts.push(readFileSync(join(CORPUS, dir, f), 'utf8'));
+  }
+  for (const text of texts) {
+    for (const family of ['ipv4', 'ipv6'] as const) assert.equal(parsed(text, family, false), parsed(text, family, true));
+  }
+});
+
+test('rules read by the fast path share their repeated matches', () => {
+  const r = parseDump(dump(LINES.slice(0, 2).map(([l]) => l).concat(LINES.slice(0, 2).map(([l]) => l.replace('KUBE-SEP-A', 'KUBE-SVC-B'))))).ruleset;
+  const rules = r.tables[0]!.chains.flatMap((c) => c.rules);
+  assert.equal(rules.length, 4);
+  assert.equal(rules[0]!.matches[1], rules[1]!.matches[1]); // the comment, within a chain
+  assert.equal(rules[0]!.matches[1], rules[2]!.matches[1]); // and across chains
+  assert.equal(rules[1]!.matches[3], rules[3]!.matches[3]); // -m tcp
+  assert.equal(rules[0]!.target, rules[2]!.target); // -j KUBE-MARK-MASQ
+});
+
+test('a chain declared for an undeclared jump turns an earlier unknown extension of its name into that jump', () => {
+  // The model builder resolves targets in the drafts before it declares such chains, then resolves those again.
+  const r = parseDump('*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\n-A X -j FOO --bar 1\n-A INPUT -j FOO\n-A X -j BAZ --q\nCOMMIT\n');
+  const targets = Object.fromEntries(r.ruleset.tables[0]!.chains.map((c) => [c.name, c.rules.map((x) => x.target)]));
+  assert.deepEqual(targets.X, [{ kind: 'jump', chain: 'FOO' }, { kind: 'extension', name: 'BAZ', options: [{ name: 'q', negated: false, args: [], known: false }], known: false }]);
+  assert.equal(targets.X![0], targets.INPUT![0]);
+  assert.deepEqual(r.diagnostics.map((d) => `${d.code}:${d.line}`), ['assumed-policy:1', 'assumed-policy:1', 'undeclared-chain:5', 'unknown-target:6']);
+});
+
+test('chains flushed, deleted or renamed between rule lines: the fast path appends where the general path does', () => {
+  const texts = [
+    ['*filter', ':INPUT ACCEPT [0:0]', ':X - [0:0]', '-A X -s 10.0.0.1 -j ACCEPT', '-F X', '-X X', '-A X -s 10.0.0.2 -j ACCEPT', '-A X -s 10.0.0.3 -j ACCEPT', 'COMMIT', ''],
+    ['*filter', ':INPUT ACCEPT [0:0]', ':X - [0:0]', '-A X -s 10.0.0.1 -j ACCEPT', '-E X Y', '-A X -s 10.0.0.2 -j ACCEPT', '-A Y -s 10.0.0.3 -j ACCEPT', 'COMMIT', ''],
+    ['*filter', ':X - [0:0]', '-A X -j ACCEPT', 'COMMIT', '*nat', ':X - [0:0]', '-A X -j ACCEPT', 'COMMIT', '*filter', '-A X -j DROP', 'COMMIT', ''],
+    ['*filter', ':XY - [0:0]', ':X - [0:0]', '-A XY -j ACCEPT', '-A X -j ACCEPT', '-A XY -j DROP', '-A X -j DROP', 'COMMIT', ''],
+    ['*filter', ':X - [0:0]', ':Y - [0:0]', '-X X', '-A X -j ACCEPT', '-A Y -j ACCEPT', 'COMMIT', ''],
+    ['*filter', ':X - [0:0]', ':Z - [0:0]', '-E X Y', '-A X -j ACCEPT', '-A Y -j ACCEPT', '-A Z -j ACCEPT', 'COMMIT', ''],
+    ['*filter', ':X - [0:0]', 'COMMIT', '*nat', ':X - [0:0]', '-A X -j ACCEPT', 'COMMIT', '*filter', '-A X -j DROP', 'COMMIT', ''],
+  ].map((l) => l.join('\n'));
+  for (const text of texts) assert.equal(parsed(text, 'ipv4', false), parsed(text, 'ipv4', true), text);
+});

@@ -16,9 +16,9 @@
 // drops the flag), and the comments of tables and chains and sets' auto-merge,
 // which that JSON does not carry, are left out of the canonical text (the
 // uploaded text keeps them).
-import { parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRuleset, packetUpdatedSets, isDynamicSet, type NftDiagnostic, type NftRuleset } from '../netfilter/index.ts';
+import { parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRulesetSteps, packetUpdatedSets, isDynamicSet, runSteps, type NftDiagnostic, type NftRuleset, type NftTable, type Steps } from '../netfilter/index.ts';
 import { DumpParseError, type Problem } from './errors.ts';
-import { sha256Hex } from './hash.ts';
+import { sha256HexSteps } from './hash.ts';
 import type { PreparedDump, RulesetStats } from './ingest.ts';
 
 /** A prepared nft ruleset: what PreparedDump is for an iptables dump. */
@@ -26,6 +26,12 @@ export interface PreparedNftDump extends Omit<PreparedDump, 'family' | 'format' 
   readonly family: 'nft';
   readonly format: NftDumpFormat;
   readonly canonicalExact: false;
+  /**
+   * The parse of the uploaded text (`parseNftDump(originalText, format)`): what the read routes
+   * (`loadNftBlob` of `originalSha256`) would parse again, so the upload's parse can be theirs.
+   * Absent when the stored bytes are not the UTF-8 of `originalText` (`originalBytes`).
+   */
+  readonly uploadedRuleset?: NftRuleset;
 }
 
 /** What an upload records: an iptables dump of one family, or an nft ruleset. */
@@ -66,7 +72,7 @@ export function parseNftDumpSteps(text: string, format: NftDumpFormat = detectNf
 }
 
 /** A deep copy of `value` without the keys `drop(obj)` names. */
-function without(value: unknown, drop: (o: Record<string, unknown>) => readonly string[] | null): unknown {
+function without(value: unknown, drop: Drop): unknown {
   if (Array.isArray(value)) return value.map((v) => without(v, drop));
   if (value === null || typeof value !== 'object') return value;
   const o = value as Record<string, unknown>;
@@ -76,13 +82,60 @@ function without(value: unknown, drop: (o: Record<string, unknown>) => readonly 
   return out;
 }
 
+type Drop = (o: Record<string, unknown>) => readonly string[] | null;
+
+/** Array items copied between two pauses. */
+const PAUSE_ITEMS = 256;
+
+/**
+ * `without` as steps: the top `depth` levels (a table's chains, their rules; its sets, their
+ * elements) copied item by item with pauses, anything deeper at once. The same copy.
+ */
+function* withoutSteps(value: unknown, drop: Drop, depth: number): Steps<unknown> {
+  if (depth === 0 || value === null || typeof value !== 'object') return without(value, drop);
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+      out[i] = yield* withoutSteps(value[i], drop, depth - 1);
+    }
+    return out;
+  }
+  const o = value as Record<string, unknown>;
+  const skip = drop(o);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) if (!skip?.includes(k)) out[k] = yield* withoutSteps(o[k], drop, depth - 1);
+  return out;
+}
+
+const dropLiveValues: Drop = (o) => {
+  if (o['kind'] === 'counter' && o['name'] === undefined) return ['packets', 'bytes'];
+  if (o['kind'] === 'quota') return ['used'];
+  // Set elements (declared or anonymous): the countdown and the element counters.
+  if ('key' in o && ('expires' in o || 'counter' in o)) return ['expires', 'counter'];
+  return null;
+};
+
 /** The ruleset without live values (see the file comment). */
 export function stripNftLiveValues(ruleset: NftRuleset): NftRuleset {
-  const tables = ruleset.tables.map(({ comment: _comment, ...t }) => {
+  return runSteps(stripNftLiveValuesSteps(ruleset));
+}
+
+/** `stripNftLiveValues`, pausing every few hundred chains, rules and set elements. */
+export function* stripNftLiveValuesSteps(ruleset: NftRuleset): Steps<NftRuleset> {
+  const tables: NftTable[] = [];
+  for (const { comment: _comment, ...t } of ruleset.tables) {
     const updated = packetUpdatedSets(t);
-    return {
+    yield;
+    const chains = new Array<NftTable['chains'][number]>(t.chains.length);
+    for (let i = 0; i < t.chains.length; i++) {
+      if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+      const { comment: _c, ...c } = t.chains[i]!;
+      chains[i] = c;
+    }
+    tables.push({
       ...t,
-      chains: t.chains.map(({ comment: _c, ...c }) => c),
+      chains,
       // auto-merge only says how nft merges elements it is given: not in nft -j's output, not in the canonical text
       sets: t.sets.map(({ autoMerge: _merge, ...s }) => (isDynamicSet(s, updated) ? { ...s, flags: s.flags.includes('dynamic') ? s.flags : ['dynamic', ...s.flags], elements: [] } : s)),
       objects: t.objects.map((o) => {
@@ -93,15 +146,10 @@ export function stripNftLiveValues(ruleset: NftRuleset): NftRuleset {
         }
         return o;
       }),
-    };
-  });
-  return without({ tables }, (o) => {
-    if (o['kind'] === 'counter' && o['name'] === undefined) return ['packets', 'bytes'];
-    if (o['kind'] === 'quota') return ['used'];
-    // Set elements (declared or anonymous): the countdown and the element counters.
-    if ('key' in o && ('expires' in o || 'counter' in o)) return ['expires', 'counter'];
-    return null;
-  }) as NftRuleset;
+    });
+  }
+  // {tables} → tables → table → chains/sets → chain/set → rules/elements → rule/element: pauses down to there.
+  return (yield* withoutSteps({ tables }, dropLiveValues, 6)) as NftRuleset;
 }
 
 export function nftStats(ruleset: NftRuleset): RulesetStats {
@@ -137,9 +185,14 @@ export interface PrepareNftOptions {
  * An empty ruleset (a node without nft tables) is a valid version.
  */
 export function prepareNftDump(text: string, options: PrepareNftOptions = {}): PreparedNftDump {
+  return runSteps(prepareNftDumpSteps(text, options));
+}
+
+/** `prepareNftDump` as steps that pause (parse, stripping, printing and hashing alike), for a server's event loop (`runStepsYielding`). */
+export function* prepareNftDumpSteps(text: string, options: PrepareNftOptions = {}): Steps<PreparedNftDump> {
   const field = options.field ?? 'nft';
   const format = options.format ?? detectNftFormat(text);
-  const result = parseNftDump(text, format);
+  const result = yield* parseNftDumpSteps(text, format);
   const errors = result.diagnostics.filter((d) => d.severity === 'error' || options.strict);
   if (errors.length) {
     const more = errors.length > MAX_PROBLEMS ? ` (first ${MAX_PROBLEMS} of ${errors.length} listed)` : '';
@@ -150,15 +203,15 @@ export function prepareNftDump(text: string, options: PrepareNftOptions = {}): P
       field,
     );
   }
-  const canonicalText = printNftRuleset(stripNftLiveValues(result.ruleset));
+  const canonicalText = yield* printNftRulesetSteps(yield* stripNftLiveValuesSteps(result.ruleset));
   return {
     family: 'nft',
     format,
     originalText: text,
-    ...(options.originalBytes ? { originalBytes: options.originalBytes } : {}),
-    originalSha256: sha256Hex(options.originalBytes ?? text),
+    ...(options.originalBytes ? { originalBytes: options.originalBytes } : { uploadedRuleset: result.ruleset }),
+    originalSha256: yield* sha256HexSteps(options.originalBytes ?? text),
     canonicalText,
-    sha256: sha256Hex(canonicalText),
+    sha256: yield* sha256HexSteps(canonicalText),
     countersJson: null,
     stats: nftStats(result.ruleset),
     diagnostics: result.diagnostics.map(toProblem),

@@ -60,6 +60,7 @@ export {
   loadBlobRuleset,
   rulesetCacheKey,
   primeCanonicalRuleset,
+  primeUploadedRuleset,
   primeUploadedNftRuleset,
   type RulesetCache,
   type RulesetSource,

@@ -82,6 +82,11 @@ export interface PreparedDump {
    */
   readonly ruleset?: Ruleset;
   /**
+   * The parse of the uploaded text itself (counters, its own lines and `raw`s): what the
+   * read routes' parse of it (`original`) gives when it has no diagnostic. Absent like `ruleset`.
+   */
+  readonly uploadedRuleset?: Ruleset;
+  /**
    * True when `ruleset` is exactly what parsing `canonicalText` gives (with no
    * diagnostics), so it can stand in for that parse (the ruleset cache):
    * iptables-save and `iptables -S` input that parsed without any
@@ -303,6 +308,7 @@ export function* prepareDumpSteps(text: string, options: PrepareOptions = {}): S
     stats: rulesetStats(result.ruleset),
     diagnostics: result.diagnostics.map(diagnosticToJson),
     ruleset: canonical.ruleset,
+    uploadedRuleset: result.ruleset,
     canonicalExact: (result.format === 'iptables-save' || result.format === 'iptables-S') && result.diagnostics.length === 0,
   };
 }

@@ -22,7 +22,7 @@ import { sha256HexSteps } from './hash.ts';
 import type { PreparedDump, RulesetStats } from './ingest.ts';
 
 /** A prepared nft ruleset: what PreparedDump is for an iptables dump. */
-export interface PreparedNftDump extends Omit<PreparedDump, 'family' | 'format' | 'ruleset' | 'canonicalExact'> {
+export interface PreparedNftDump extends Omit<PreparedDump, 'family' | 'format' | 'ruleset' | 'uploadedRuleset' | 'canonicalExact'> {
   readonly family: 'nft';
   readonly format: NftDumpFormat;
   readonly canonicalExact: false;

@@ -216,6 +216,20 @@ export function primeCanonicalRuleset(cache: RulesetCache, prepared: PreparedDum
 }
 
 /**
+ * Puts an upload's parse of its uploaded text in the cache as that text's parse (`original`: the
+ * chain and rule reads, with counters), when it is exactly that: no diagnostic (a strict upload's
+ * would differ in severity), and the stored text is the one parsed (not other `originalBytes`).
+ * Its rules share their matches with the canonical ruleset's. Not over an entry already there.
+ */
+export function primeUploadedRuleset(cache: RulesetCache, prepared: PreparedDump): boolean {
+  if (!prepared.uploadedRuleset || prepared.diagnostics.length > 0 || prepared.originalBytes || cache.max <= 0) return false;
+  const key = rulesetCacheKey('original', prepared.family, prepared.originalSha256);
+  if (cache.has(key)) return false;
+  cache.set(key, { ruleset: prepared.uploadedRuleset, format: prepared.format, diagnostics: [] });
+  return cache.has(key);
+}
+
+/**
  * Puts an nft upload's parse of its uploaded text in the cache under that text's sha256 (what
  * `loadNftBlob` of the version's `originalSha256` parses: the read routes' ruleset), so the first
  * read after the upload parses nothing. Not over an entry already there. Returns whether it was added.

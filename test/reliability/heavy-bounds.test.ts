@@ -44,6 +44,12 @@ describe('analysis workers with a small heap', () => {
     assert.equal(api.app.analysis.stats().ran, ran, 'no worker parsed it');
     const key = rulesetCacheKey('canonical', 'ipv4', r.body.sha256);
     assert.equal(api.app.rulesetCache.has(key), true, 'the upload left its parse in the ruleset cache');
+    // And its parse of the uploaded text (counters, its lines): what the chain and rule reads parse.
+    const read = `${V1}/nodes/big/tables/nat/chains/KUBE-SERVICES?limit=100`;
+    assert.equal(api.app.rulesetCache.has(rulesetCacheKey('original', 'ipv4', inline.originalSha256)), true, 'and the parse of the uploaded text');
+    const readMisses = api.app.rulesetCache.misses;
+    const page = await api.request.get(read).expect(200);
+    assert.equal(api.app.rulesetCache.misses, readMisses, 'the first chain read parsed nothing');
     const svc = g.services.find((s) => s.endpoints.length > 0)!;
     const trace = { node: 'big', packet: { src: '203.0.113.9', dst: svc.clusterIP, protocol: svc.protocol, sport: 40000, dport: svc.port, inInterface: 'eth0' } };
     const misses = api.app.rulesetCache.misses;
@@ -54,6 +60,7 @@ describe('analysis workers with a small heap', () => {
     const parsed = await api.request.post(`${V1}/trace`).send(trace).expect(200);
     assert.equal(api.app.rulesetCache.misses, misses + 1, 'this one parsed the stored text');
     assert.deepEqual(first.body, parsed.body);
+    assert.deepEqual((await api.request.get(read).expect(200)).body, page.body, 'the same page from a parse of the stored text');
   });
 
   it('a big upload that cannot be read is a 422 with line and column', async () => {

@@ -1,7 +1,7 @@
 // /api/v1/nodes/{node}/dumps: upload and read ruleset versions.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { buildHost, detectFamily, printNftRuleset, renderRuleset } from '../../netfilter/index.ts';
+import { buildHost, printNftRuleset, renderRuleset } from '../../netfilter/index.ts';
 import {
   findDump,
   decodeText,
@@ -20,6 +20,7 @@ import {
   prepareNftDump,
   prepareNftDumpSteps,
   primeCanonicalRuleset,
+  primeUploadedRuleset,
   primeUploadedNftRuleset,
   runStepsYielding,
   sha256HexSteps,
@@ -117,7 +118,8 @@ function assertNftSize(text: string, limit: number, field: string): void {
 
 /**
  * An upload is parsed once, here: its parse becomes the ruleset cache's entry
- * for the version (iptables: the canonical text's parse, `primeCanonicalRuleset`;
+ * for the version (iptables: the canonical text's parse for traces and diffs,
+ * `primeCanonicalRuleset`, and the uploaded text's for reads, `primeUploadedRuleset`;
  * nft: the uploaded text's, `primeUploadedNftRuleset`), so the first read or
  * trace parses nothing. One over this size is parsed on the event loop in slices
  * (`runStepsYielding`), hashed too, when its turn comes (`admitUpload`: parsing
@@ -130,10 +132,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   const prepare = (text: string, options: PrepareOptions & { field: string }): Promise<PreparedDump> => {
     if (text.length <= INLINE_PARSE_CHARS) return Promise.resolve(prepareDump(text, options));
     return app.analysis.admitUpload(async () => {
-      // With the family's line memo, as a cold read parses: lines other nodes (or this node's last upload) had are not parsed again.
-      const family = options.family ?? detectFamily(text);
       const originalSha256 = await runStepsYielding(sha256HexSteps(options.originalBytes ?? text), yielding);
-      return runStepsYielding(prepareDumpSteps(text, { ...options, family, originalSha256, lineMemo: app.rulesetCache.lineMemos[family] }), yielding);
+      return runStepsYielding(prepareDumpSteps(text, { ...options, originalSha256 }), yielding);
     });
   };
   const prepareNft = (text: string, options: PrepareNftOptions & { field: string }): Promise<PreparedNftDump> =>
@@ -261,8 +261,13 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         deltaBases: app.db.deltaBases,
       });
       // The upload's parse is the stored text's parse: the first query need not gunzip and re-parse it.
-      for (const p of prepared) if (p.family === 'nft') primeUploadedNftRuleset(app.rulesetCache, p);
-      else primeCanonicalRuleset(app.rulesetCache, p);
+      for (const p of prepared) {
+        if (p.family === 'nft') primeUploadedNftRuleset(app.rulesetCache, p);
+        else {
+          primeUploadedRuleset(app.rulesetCache, p);
+          primeCanonicalRuleset(app.rulesetCache, p);
+        }
+      }
       // What was uploaded is the base of the node's next delta.
       if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, dump, rebuilt.dump?.lines);
       if (json.ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, json.ip6Dump, rebuilt.ip6Dump?.lines);

@@ -5,7 +5,10 @@ import type { Token } from './lexer.ts';
 
 export interface Cursor {
   readonly src: string;
+  /** The tokens lexed so far (`lex` adds more as they are peeked at); those before `released` are dropped. */
   readonly toks: Token[];
+  readonly lex: (out: Token[], want: number) => boolean;
+  released: number;
   i: number;
   /** Exclusive upper bound of what may be consumed (a rule's extent); tokens past it read as eof. */
   limit: number;
@@ -27,8 +30,17 @@ export class NftSyntaxError {
   ) {}
 }
 
-export function makeCursor(src: string, toks: Token[], diags: NftDiagnostic[]): Cursor {
-  return { src, toks, i: 0, limit: Number.MAX_SAFE_INTEGER, defines: new Map(), diags };
+export function makeCursor(src: string, lex: (out: Token[], want: number) => boolean, diags: NftDiagnostic[]): Cursor {
+  return { src, toks: [], lex, released: 0, i: 0, limit: Number.MAX_SAFE_INTEGER, defines: new Map(), diags };
+}
+
+/** What a dropped token's place holds: nothing reads it (no construct looks back past its own start). */
+const RELEASED: Token = Object.freeze({ t: 'eof', v: '', line: 0, col: 0, start: 0, end: 0, sp: true });
+
+/** Drops the tokens before the current one: call where a construct starts that never looks back past itself (a table item, a top-level command). */
+export function releaseConsumed(c: Cursor): void {
+  for (let k = c.released; k < c.i; k++) c.toks[k] = RELEASED;
+  c.released = Math.max(c.released, c.i);
 }
 
 function eofAt(c: Cursor, at: number): Token {
@@ -54,6 +66,7 @@ function expand(c: Cursor, at: number): void {
 
 export function peek(c: Cursor, k = 0): Token {
   const at = c.i + k;
+  if (at >= c.toks.length) c.lex(c.toks, at);
   if (at >= c.limit || at >= c.toks.length) return eofAt(c, at);
   expand(c, at);
   if (at >= c.limit) return eofAt(c, at);

@@ -71,41 +71,71 @@ export function parseNftDumpSteps(text: string, format: NftDumpFormat = detectNf
   return format === 'nft-json' ? parseNftJsonSteps(text) : parseNftTextSteps(text);
 }
 
-/** A deep copy of `value` without the keys `drop(obj)` names. */
-function without(value: unknown, drop: Drop): unknown {
-  if (Array.isArray(value)) return value.map((v) => without(v, drop));
-  if (value === null || typeof value !== 'object') return value;
-  const o = value as Record<string, unknown>;
-  const skip = drop(o);
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) if (!skip?.includes(k)) out[k] = without(o[k], drop);
-  return out;
-}
-
 type Drop = (o: Record<string, unknown>) => readonly string[] | null;
 
-/** Array items copied between two pauses. */
+/** Array items visited between two pauses. */
 const PAUSE_ITEMS = 256;
 
 /**
- * `without` as steps: the top `depth` levels (a table's chains, their rules; its sets, their
- * elements) copied item by item with pauses, anything deeper at once. The same copy.
+ * `value` without the keys `drop(obj)` names, anywhere in it: a copy of what contains such a
+ * key, the very objects elsewhere (the model is readonly: a ruleset without live values shares
+ * everything else with the one it came from, instead of doubling it for a moment). The top
+ * `depth` levels (a table's chains, their rules; its sets, their elements) are visited item by
+ * item with pauses, anything deeper at once.
  */
 function* withoutSteps(value: unknown, drop: Drop, depth: number): Steps<unknown> {
-  if (depth === 0 || value === null || typeof value !== 'object') return without(value, drop);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth === 0) return withoutNow(value, drop);
   if (Array.isArray(value)) {
-    const out = new Array<unknown>(value.length);
+    let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
-      out[i] = yield* withoutSteps(value[i], drop, depth - 1);
+      const v = yield* withoutSteps(value[i], drop, depth - 1);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
     }
-    return out;
+    return out ?? value;
   }
   const o = value as Record<string, unknown>;
   const skip = drop(o);
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) if (!skip?.includes(k)) out[k] = yield* withoutSteps(o[k], drop, depth - 1);
-  return out;
+  let changed = false;
+  const kept: [string, unknown][] = [];
+  for (const k of Object.keys(o)) {
+    if (skip?.includes(k)) {
+      changed = true;
+      continue;
+    }
+    const v = yield* withoutSteps(o[k], drop, depth - 1);
+    if (v !== o[k]) changed = true;
+    kept.push([k, v]);
+  }
+  return changed ? Object.fromEntries(kept) : o;
+}
+
+/** `withoutSteps` at depth 0, as plain recursion (no generator per node). */
+function withoutNow(value: unknown, drop: Drop): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = withoutNow(value[i], drop);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
+  }
+  const o = value as Record<string, unknown>;
+  const skip = drop(o);
+  let changed = false;
+  const kept: [string, unknown][] = [];
+  for (const k of Object.keys(o)) {
+    if (skip?.includes(k)) {
+      changed = true;
+      continue;
+    }
+    const v = withoutNow(o[k], drop);
+    if (v !== o[k]) changed = true;
+    kept.push([k, v]);
+  }
+  return changed ? Object.fromEntries(kept) : o;
 }
 
 const dropLiveValues: Drop = (o) => {

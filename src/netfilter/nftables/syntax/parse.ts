@@ -9,7 +9,7 @@ import {
 import { resolvePriority } from '../priority.ts';
 import {
   type Cursor, NftSyntaxError, describe, error, expectName, expectPunct, fail, isPunct, isWord, makeCursor, next, peek, releaseConsumed,
-  skipNewlines, skipSeparators, warn,
+  skipNewlines, skipSeparators, tokAt, warn,
 } from './cursor.ts';
 import { type ExprCtx } from './expr.ts';
 import { nftTokenizer, type Token } from './lexer.ts';
@@ -418,7 +418,7 @@ function parseBaseSpec(c: Cursor, tb: TableB, ch: ChainB): void {
   next(c);
   const type = next(c);
   if (!['filter', 'nat', 'route'].includes(type.v)) fail(type, `expected a chain type (filter, nat, route), found ${describe(type)}`);
-  if (!isWord(next(c), 'hook')) fail(c.toks[c.i - 1]!, "expected 'hook'");
+  if (!isWord(next(c), 'hook')) fail(tokAt(c, c.i - 1), "expected 'hook'");
   const hook = next(c);
   if (!HOOKS.has(hook.v)) fail(hook, `expected a hook (prerouting, input, forward, output, postrouting, ingress, egress), found ${describe(hook)}`);
   let devices: string[] | undefined;

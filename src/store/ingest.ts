@@ -17,7 +17,7 @@ import {
   type Table,
 } from '../netfilter/index.ts';
 import type { CounterText } from './encoding.ts';
-import { sha256Hex } from './hash.ts';
+import { sha256HexSteps } from './hash.ts';
 import { DumpParseError, type Problem } from './errors.ts';
 
 export interface PrepareOptions {
@@ -300,9 +300,9 @@ export function* prepareDumpSteps(text: string, options: PrepareOptions = {}): S
     format: result.format,
     originalText: text,
     ...(options.originalBytes ? { originalBytes: options.originalBytes } : {}),
-    originalSha256: options.originalSha256 ?? sha256Hex(options.originalBytes ?? text),
+    originalSha256: options.originalSha256 ?? (yield* sha256HexSteps(options.originalBytes ?? text)),
     canonicalText,
-    sha256: sha256Hex(canonicalText),
+    sha256: yield* sha256HexSteps(canonicalText),
     countersJson: counters.json,
     ...(counters.inTextOrder ? { countersInTextOrder: counters.inTextOrder } : {}),
     stats: rulesetStats(result.ruleset),

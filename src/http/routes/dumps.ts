@@ -23,7 +23,6 @@ import {
   primeUploadedRuleset,
   primeUploadedNftRuleset,
   runStepsYielding,
-  sha256HexSteps,
   uploadDumps,
   type PreparedDump,
   type PreparedNftDump,
@@ -120,8 +119,8 @@ function assertNftSize(text: string, limit: number, field: string): void {
  * An upload is parsed once, here: its parse becomes the ruleset cache's entry
  * for the version (iptables: the canonical text's parse for traces and diffs,
  * `primeCanonicalRuleset`, and the uploaded text's for reads, `primeUploadedRuleset`;
- * nft: the uploaded text's, `primeUploadedNftRuleset`), so the first read or
- * trace parses nothing. One over this size is parsed on the event loop in slices
+ * nft: the uploaded text's, `primeUploadedNftRuleset`), so the first read (and
+ * an iptables node's first trace) parses nothing. One over this size is parsed on the event loop in slices
  * (`runStepsYielding`), hashed too, when its turn comes (`admitUpload`: parsing
  * costs ~2 KB of heap per line at its peak); a smaller one at once.
  */
@@ -131,10 +130,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   const { yielding } = app.rulesetCache;
   const prepare = (text: string, options: PrepareOptions & { field: string }): Promise<PreparedDump> => {
     if (text.length <= INLINE_PARSE_CHARS) return Promise.resolve(prepareDump(text, options));
-    return app.analysis.admitUpload(async () => {
-      const originalSha256 = await runStepsYielding(sha256HexSteps(options.originalBytes ?? text), yielding);
-      return runStepsYielding(prepareDumpSteps(text, { ...options, originalSha256 }), yielding);
-    });
+    return app.analysis.admitUpload(() => runStepsYielding(prepareDumpSteps(text, options), yielding));
   };
   const prepareNft = (text: string, options: PrepareNftOptions & { field: string }): Promise<PreparedNftDump> =>
     text.length <= INLINE_PARSE_CHARS ? Promise.resolve(prepareNftDump(text, options)) : app.analysis.admitUpload(() => runStepsYielding(prepareNftDumpSteps(text, options), yielding));

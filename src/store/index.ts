@@ -24,10 +24,10 @@ export { StoreError, StoreUnavailableError, ForbiddenError, NotFoundError, Inval
 export { DEFAULT_LIMIT, MAX_LIMIT, clampLimit, encodeCursor, decodeCursor, type Page, type PageRequest } from './cursor.ts';
 export { putBlob, getBlobText, decodeBlob, deleteUnreferencedBlobs, blobStorageBytes } from './blobs.ts';
 export { decodeText } from './charset.ts';
-export { sha256Hex } from './hash.ts';
+export { sha256Hex, sha256HexSteps } from './hash.ts';
 export { LEGACY_SUFFIX, legacyCompanionOf } from './companions.ts';
 export { prepareDump, prepareDumpSteps, stripCounters, extractCounters, type PreparedDump, type PrepareOptions, type RulesetStats } from './ingest.ts';
-export { prepareNftDump, looksLikeNft, detectNftFormat, parseNftDump, parseNftDumpSteps, stripNftLiveValues, isNftFormat, NFT_FORMATS, type NftDumpFormat, type PreparedNftDump, type PreparedVersion } from './nft-ingest.ts';
+export { prepareNftDump, prepareNftDumpSteps, looksLikeNft, detectNftFormat, parseNftDump, parseNftDumpSteps, stripNftLiveValues, isNftFormat, NFT_FORMATS, type NftDumpFormat, type PreparedNftDump, type PrepareNftOptions, type PreparedVersion } from './nft-ingest.ts';
 export { createNode, findNode, getNode, listNodes, deleteNode, upsertNode, requireNodeId, type NodeInfo, type NodeMeta, type Labels, type ListNodesOptions } from './nodes.ts';
 export {
   createDump,
@@ -60,6 +60,8 @@ export {
   loadBlobRuleset,
   rulesetCacheKey,
   primeCanonicalRuleset,
+  primeUploadedRuleset,
+  primeUploadedNftRuleset,
   type RulesetCache,
   type RulesetSource,
   type ParsedRuleset,

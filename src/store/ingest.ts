@@ -17,7 +17,7 @@ import {
   type Table,
 } from '../netfilter/index.ts';
 import type { CounterText } from './encoding.ts';
-import { sha256Hex } from './hash.ts';
+import { sha256HexSteps } from './hash.ts';
 import { DumpParseError, type Problem } from './errors.ts';
 
 export interface PrepareOptions {
@@ -90,6 +90,11 @@ export interface PreparedDump {
    * worker thread (the object graph is not worth sending back).
    */
   readonly ruleset?: Ruleset;
+  /**
+   * The parse of the uploaded text itself (counters, its own lines and `raw`s): what the
+   * read routes' parse of it (`original`) gives when it has no diagnostic. Absent like `ruleset`.
+   */
+  readonly uploadedRuleset?: Ruleset;
   /**
    * True when `ruleset` is exactly what parsing `canonicalText` gives (with no
    * diagnostics), so it can stand in for that parse (the ruleset cache):
@@ -333,14 +338,15 @@ export function* prepareDumpSteps(text: string, options: PrepareOptions = {}): S
     format: result.format,
     originalText: text,
     ...(options.originalBytes ? { originalBytes: options.originalBytes } : {}),
-    originalSha256: options.originalSha256 ?? sha256Hex(options.originalBytes ?? text),
+    originalSha256: options.originalSha256 ?? (yield* sha256HexSteps(options.originalBytes ?? text)),
     canonicalText,
-    sha256: sha256Hex(canonicalText),
+    sha256: yield* sha256HexSteps(canonicalText),
     countersJson: counters.json,
     ...(counters.inTextOrder ? { countersInTextOrder: counters.inTextOrder } : {}),
     stats: rulesetStats(result.ruleset),
     diagnostics: result.diagnostics.map(diagnosticToJson),
     ruleset: canonical.ruleset,
+    uploadedRuleset: result.ruleset,
     canonicalExact: (result.format === 'iptables-save' || result.format === 'iptables-S') && result.diagnostics.length === 0,
   };
 }

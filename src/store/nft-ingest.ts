@@ -16,16 +16,22 @@
 // drops the flag), and the comments of tables and chains and sets' auto-merge,
 // which that JSON does not carry, are left out of the canonical text (the
 // uploaded text keeps them).
-import { parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRuleset, packetUpdatedSets, isDynamicSet, type NftDiagnostic, type NftRuleset } from '../netfilter/index.ts';
+import { parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRulesetSteps, packetUpdatedSets, isDynamicSet, runSteps, type NftDiagnostic, type NftRuleset, type NftTable, type Steps } from '../netfilter/index.ts';
 import { DumpParseError, type Problem } from './errors.ts';
-import { sha256Hex } from './hash.ts';
+import { sha256HexSteps } from './hash.ts';
 import type { PreparedDump, RulesetStats } from './ingest.ts';
 
 /** A prepared nft ruleset: what PreparedDump is for an iptables dump. */
-export interface PreparedNftDump extends Omit<PreparedDump, 'family' | 'format' | 'ruleset' | 'canonicalExact'> {
+export interface PreparedNftDump extends Omit<PreparedDump, 'family' | 'format' | 'ruleset' | 'uploadedRuleset' | 'canonicalExact'> {
   readonly family: 'nft';
   readonly format: NftDumpFormat;
   readonly canonicalExact: false;
+  /**
+   * The parse of the uploaded text (`parseNftDump(originalText, format)`): what the read routes
+   * (`loadNftBlob` of `originalSha256`) would parse again, so the upload's parse can be theirs.
+   * Absent when the stored bytes are not the UTF-8 of `originalText` (`originalBytes`).
+   */
+  readonly uploadedRuleset?: NftRuleset;
 }
 
 /** What an upload records: an iptables dump of one family, or an nft ruleset. */
@@ -65,24 +71,101 @@ export function parseNftDumpSteps(text: string, format: NftDumpFormat = detectNf
   return format === 'nft-json' ? parseNftJsonSteps(text) : parseNftTextSteps(text);
 }
 
-/** A deep copy of `value` without the keys `drop(obj)` names. */
-function without(value: unknown, drop: (o: Record<string, unknown>) => readonly string[] | null): unknown {
-  if (Array.isArray(value)) return value.map((v) => without(v, drop));
+type Drop = (o: Record<string, unknown>) => readonly string[] | null;
+
+/** Array items visited between two pauses. */
+const PAUSE_ITEMS = 256;
+
+/**
+ * `value` without the keys `drop(obj)` names, anywhere in it: a copy of what contains such a
+ * key, the very objects elsewhere (the model is readonly: a ruleset without live values shares
+ * everything else with the one it came from, instead of doubling it for a moment). The top
+ * `depth` levels (a table's chains, their rules; its sets, their elements) are visited item by
+ * item with pauses, anything deeper at once.
+ */
+function* withoutSteps(value: unknown, drop: Drop, depth: number): Steps<unknown> {
   if (value === null || typeof value !== 'object') return value;
+  if (depth === 0) return withoutNow(value, drop);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+      const v = yield* withoutSteps(value[i], drop, depth - 1);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
+  }
   const o = value as Record<string, unknown>;
   const skip = drop(o);
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) if (!skip?.includes(k)) out[k] = without(o[k], drop);
-  return out;
+  let changed = false;
+  const kept: [string, unknown][] = [];
+  for (const k of Object.keys(o)) {
+    if (skip?.includes(k)) {
+      changed = true;
+      continue;
+    }
+    const v = yield* withoutSteps(o[k], drop, depth - 1);
+    if (v !== o[k]) changed = true;
+    kept.push([k, v]);
+  }
+  return changed ? Object.fromEntries(kept) : o;
 }
+
+/** `withoutSteps` at depth 0, as plain recursion (no generator per node). */
+function withoutNow(value: unknown, drop: Drop): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = withoutNow(value[i], drop);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
+  }
+  const o = value as Record<string, unknown>;
+  const skip = drop(o);
+  let changed = false;
+  const kept: [string, unknown][] = [];
+  for (const k of Object.keys(o)) {
+    if (skip?.includes(k)) {
+      changed = true;
+      continue;
+    }
+    const v = withoutNow(o[k], drop);
+    if (v !== o[k]) changed = true;
+    kept.push([k, v]);
+  }
+  return changed ? Object.fromEntries(kept) : o;
+}
+
+const dropLiveValues: Drop = (o) => {
+  if (o['kind'] === 'counter' && o['name'] === undefined) return ['packets', 'bytes'];
+  if (o['kind'] === 'quota') return ['used'];
+  // Set elements (declared or anonymous): the countdown and the element counters.
+  if ('key' in o && ('expires' in o || 'counter' in o)) return ['expires', 'counter'];
+  return null;
+};
 
 /** The ruleset without live values (see the file comment). */
 export function stripNftLiveValues(ruleset: NftRuleset): NftRuleset {
-  const tables = ruleset.tables.map(({ comment: _comment, ...t }) => {
+  return runSteps(stripNftLiveValuesSteps(ruleset));
+}
+
+/** `stripNftLiveValues`, pausing every few hundred chains, rules and set elements. */
+export function* stripNftLiveValuesSteps(ruleset: NftRuleset): Steps<NftRuleset> {
+  const tables: NftTable[] = [];
+  for (const { comment: _comment, ...t } of ruleset.tables) {
     const updated = packetUpdatedSets(t);
-    return {
+    yield;
+    const chains = new Array<NftTable['chains'][number]>(t.chains.length);
+    for (let i = 0; i < t.chains.length; i++) {
+      if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+      const { comment: _c, ...c } = t.chains[i]!;
+      chains[i] = c;
+    }
+    tables.push({
       ...t,
-      chains: t.chains.map(({ comment: _c, ...c }) => c),
+      chains,
       // auto-merge only says how nft merges elements it is given: not in nft -j's output, not in the canonical text
       sets: t.sets.map(({ autoMerge: _merge, ...s }) => (isDynamicSet(s, updated) ? { ...s, flags: s.flags.includes('dynamic') ? s.flags : ['dynamic', ...s.flags], elements: [] } : s)),
       objects: t.objects.map((o) => {
@@ -93,15 +176,10 @@ export function stripNftLiveValues(ruleset: NftRuleset): NftRuleset {
         }
         return o;
       }),
-    };
-  });
-  return without({ tables }, (o) => {
-    if (o['kind'] === 'counter' && o['name'] === undefined) return ['packets', 'bytes'];
-    if (o['kind'] === 'quota') return ['used'];
-    // Set elements (declared or anonymous): the countdown and the element counters.
-    if ('key' in o && ('expires' in o || 'counter' in o)) return ['expires', 'counter'];
-    return null;
-  }) as NftRuleset;
+    });
+  }
+  // {tables} → tables → table → chains/sets → chain/set → rules/elements → rule/element: pauses down to there.
+  return (yield* withoutSteps({ tables }, dropLiveValues, 6)) as NftRuleset;
 }
 
 export function nftStats(ruleset: NftRuleset): RulesetStats {
@@ -137,9 +215,14 @@ export interface PrepareNftOptions {
  * An empty ruleset (a node without nft tables) is a valid version.
  */
 export function prepareNftDump(text: string, options: PrepareNftOptions = {}): PreparedNftDump {
+  return runSteps(prepareNftDumpSteps(text, options));
+}
+
+/** `prepareNftDump` as steps that pause (parse, stripping, printing and hashing alike), for a server's event loop (`runStepsYielding`). */
+export function* prepareNftDumpSteps(text: string, options: PrepareNftOptions = {}): Steps<PreparedNftDump> {
   const field = options.field ?? 'nft';
   const format = options.format ?? detectNftFormat(text);
-  const result = parseNftDump(text, format);
+  const result = yield* parseNftDumpSteps(text, format);
   const errors = result.diagnostics.filter((d) => d.severity === 'error' || options.strict);
   if (errors.length) {
     const more = errors.length > MAX_PROBLEMS ? ` (first ${MAX_PROBLEMS} of ${errors.length} listed)` : '';
@@ -150,15 +233,15 @@ export function prepareNftDump(text: string, options: PrepareNftOptions = {}): P
       field,
     );
   }
-  const canonicalText = printNftRuleset(stripNftLiveValues(result.ruleset));
+  const canonicalText = yield* printNftRulesetSteps(yield* stripNftLiveValuesSteps(result.ruleset));
   return {
     family: 'nft',
     format,
     originalText: text,
-    ...(options.originalBytes ? { originalBytes: options.originalBytes } : {}),
-    originalSha256: sha256Hex(options.originalBytes ?? text),
+    ...(options.originalBytes ? { originalBytes: options.originalBytes } : { uploadedRuleset: result.ruleset }),
+    originalSha256: yield* sha256HexSteps(options.originalBytes ?? text),
     canonicalText,
-    sha256: sha256Hex(canonicalText),
+    sha256: yield* sha256HexSteps(canonicalText),
     countersJson: null,
     stats: nftStats(result.ruleset),
     diagnostics: result.diagnostics.map(toProblem),

@@ -7,7 +7,7 @@ import type { Client } from './db.ts';
 import type { DumpInfo } from './dumps.ts';
 import { InvalidInputError } from './errors.ts';
 import type { PreparedDump } from './ingest.ts';
-import { parseNftDumpSteps, type NftDumpFormat } from './nft-ingest.ts';
+import { parseNftDumpSteps, type NftDumpFormat, type PreparedNftDump } from './nft-ingest.ts';
 import { createSpliceCache, type SpliceCache } from './splice-layout.ts';
 
 /** A small least-recently-used map. `max` 0 disables caching. */
@@ -222,6 +222,31 @@ export function primeCanonicalRuleset(cache: RulesetCache, prepared: PreparedDum
   if (cache.has(key)) return false;
   cache.set(key, { ruleset: prepared.ruleset, format: 'iptables-save', diagnostics: [] });
   return true;
+}
+
+/**
+ * Puts an upload's parse of its uploaded text in the cache as that text's parse (`original`: the
+ * chain and rule reads, with counters), when it is exactly that: no diagnostic (a strict upload's
+ * would differ in severity), and the stored text is the one parsed (not other `originalBytes`).
+ * Its rules share their matches with the canonical ruleset's. Not over an entry already there.
+ */
+export function primeUploadedRuleset(cache: RulesetCache, prepared: PreparedDump): boolean {
+  if (!prepared.uploadedRuleset || prepared.diagnostics.length > 0 || prepared.originalBytes || cache.max <= 0) return false;
+  const key = rulesetCacheKey('original', prepared.family, prepared.originalSha256);
+  if (cache.has(key)) return false;
+  cache.set(key, { ruleset: prepared.uploadedRuleset, format: prepared.format, diagnostics: [] });
+  return cache.has(key);
+}
+
+/**
+ * Puts an nft upload's parse of its uploaded text in the cache under that text's sha256 (what
+ * `loadNftBlob` of the version's `originalSha256` parses: the read routes' ruleset), so the first
+ * read after the upload parses nothing. Not over an entry already there. Returns whether it was added.
+ */
+export function primeUploadedNftRuleset(cache: RulesetCache, prepared: PreparedNftDump): boolean {
+  if (!prepared.uploadedRuleset || cache.nft.max <= 0 || cache.nft.has(prepared.originalSha256)) return false;
+  cache.nft.set(prepared.originalSha256, prepared.uploadedRuleset);
+  return cache.nft.has(prepared.originalSha256);
 }
 
 /** Parses (or takes from the cache) the ruleset of a text blob. */

@@ -1,11 +1,13 @@
 // Memory bounds for heavy requests: the parsed-ruleset cache by weight, the
 // analysis worker's capped heap (an analysis too big for it is a 503, the
-// server lives on), and big uploads parsed in the worker with the same result
-// (and the same line-numbered 422) as inline.
+// server lives on), and big uploads parsed once, on the event loop in slices,
+// with the same result (and the same line-numbered 422) as inline, their parse
+// the cache's entry for reads and traces.
 import { after, before, describe, it, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
-import { createRulesetCache, prepareDump, prepareNftDump } from '../../src/store/index.ts';
+import { createRulesetCache, prepareDump, prepareNftDump, rulesetCacheKey } from '../../src/store/index.ts';
 import { generateKubeNft } from '../../scripts/kube-nft.ts';
 import { parseDump } from '../../src/netfilter/index.ts';
 import { PROBLEM_TYPE, startApi, type TestApi } from '../support/api.ts';
@@ -33,14 +35,35 @@ describe('analysis workers with a small heap', () => {
   });
   after(() => api?.close());
 
-  it('a big upload is parsed in the worker: the same version as an inline parse', async () => {
+  it('a big upload is parsed once, not in a worker: the same version as an inline parse, its parse the cache entry the first trace uses', async () => {
     assert.ok(g.text.length > 1 << 20, 'over the inline limit');
+    const ran = api.app.analysis.stats().ran;
     const r = await api.request.post(`${V1}/nodes/big/dumps`).set('content-type', 'text/plain').send(g.text).expect(201);
-    assert.equal(r.body.sha256, prepareDump(g.text).sha256);
-    assert.ok(api.app.analysis.stats().ran >= 1, 'ran in a worker');
+    const inline = prepareDump(g.text);
+    assert.equal(r.body.sha256, inline.sha256);
+    assert.equal(api.app.analysis.stats().ran, ran, 'no worker parsed it');
+    const key = rulesetCacheKey('canonical', 'ipv4', r.body.sha256);
+    assert.equal(api.app.rulesetCache.has(key), true, 'the upload left its parse in the ruleset cache');
+    // And its parse of the uploaded text (counters, its lines): what the chain and rule reads parse.
+    const read = `${V1}/nodes/big/tables/nat/chains/KUBE-SERVICES?limit=100`;
+    assert.equal(api.app.rulesetCache.has(rulesetCacheKey('original', 'ipv4', inline.originalSha256)), true, 'and the parse of the uploaded text');
+    const readMisses = api.app.rulesetCache.misses;
+    const page = await api.request.get(read).expect(200);
+    assert.equal(api.app.rulesetCache.misses, readMisses, 'the first chain read parsed nothing');
+    const svc = g.services.find((s) => s.endpoints.length > 0)!;
+    const trace = { node: 'big', packet: { src: '203.0.113.9', dst: svc.clusterIP, protocol: svc.protocol, sport: 40000, dport: svc.port, inInterface: 'eth0' } };
+    const misses = api.app.rulesetCache.misses;
+    const first = await api.request.post(`${V1}/trace`).send(trace).expect(200);
+    assert.equal(api.app.rulesetCache.misses, misses, 'the first trace parsed nothing');
+    // The same answer as from a parse of the stored canonical text.
+    api.app.rulesetCache.clear();
+    const parsed = await api.request.post(`${V1}/trace`).send(trace).expect(200);
+    assert.equal(api.app.rulesetCache.misses, misses + 1, 'this one parsed the stored text');
+    assert.deepEqual(first.body, parsed.body);
+    assert.deepEqual((await api.request.get(read).expect(200)).body, page.body, 'the same page from a parse of the stored text');
   });
 
-  it('a big upload that cannot be read is a 422 with line and column, from the worker', async () => {
+  it('a big upload that cannot be read is a 422 with line and column', async () => {
     const broken = `*filter\n:INPUT ACCEPT [0:0]\n${'#'.repeat(1 << 20)}\n-A INPUT --bogus\nCOMMIT\n`;
     const r = await api.request.post(`${V1}/nodes/broken/dumps?strict=true`).set('content-type', 'text/plain').send(broken).expect(422);
     assert.match(r.headers['content-type'] ?? '', PROBLEM_TYPE);
@@ -90,17 +113,35 @@ describe('big nft uploads', () => {
   });
   after(() => api?.close());
 
-  it('an nft ruleset over 1 MiB is parsed in a worker: the same version as an inline parse; a broken one is a 422 with line and column', async () => {
+  it('an nft ruleset over 1 MiB is parsed once, not in a worker: the same version as an inline parse; a broken one is a 422 with line and column', async () => {
     const kube = generateKubeNft({ services: 1000, endpoints: 5 });
     assert.ok(kube.text.length > 1 << 20, `${kube.text.length} chars: over the inline limit`);
     const ran = api.app.analysis.stats().ran;
     const r = await api.request.post(`${V1}/nodes/kp/dumps?family=nft`).set('content-type', 'text/plain').send(kube.text).expect(201);
-    assert.equal(api.app.analysis.stats().ran, ran + 1, 'ran in a worker');
+    assert.equal(api.app.analysis.stats().ran, ran, 'no worker parsed it');
     assert.equal(r.body.sha256, prepareNftDump(kube.text).sha256);
     const broken = kube.text.replace(/\n}\n$/, '\n');
     const bad = await api.request.post(`${V1}/nodes/kp2/dumps?family=nft`).set('content-type', 'text/plain').send(broken).expect(422);
     assert.match(bad.headers['content-type'] ?? '', PROBLEM_TYPE);
     assert.ok(bad.body.problems[0].line > 1000 && bad.body.problems[0].column >= 1, JSON.stringify(bad.body.problems[0]));
     await api.request.get(`${V1}/nodes/kp2`).expect(404);
+  });
+
+  it("a big nft -j upload's parse is the cache entry its reads use: the first read parses nothing, with the answers of a parse of the stored text", async () => {
+    const kube = generateKubeNft({ services: 1000, endpoints: 5 });
+    assert.ok(kube.json.length > 1 << 20, `${kube.json.length} chars: over the inline limit`);
+    const r = await api.request.post(`${V1}/nodes/kpj/dumps`).set('content-type', 'text/plain').set('content-encoding', 'gzip').send(gzipSync(kube.json)).expect(201);
+    const inline = prepareNftDump(kube.json);
+    assert.equal(r.body.sha256, inline.sha256);
+    assert.equal(api.app.rulesetCache.nft.has(inline.originalSha256), true, 'the upload left its parse in the ruleset cache');
+    const table = encodeURIComponent('ip kube-proxy');
+    const reads = [`${V1}/nodes/kpj/tables/${table}/chains?limit=50`, `${V1}/nodes/kpj/tables/${table}/chains/services`, `${V1}/nodes/kpj/rules?family=nft&ip=${kube.probe.ip}`];
+    const misses = api.app.rulesetCache.nft.misses;
+    const first = await Promise.all(reads.map((u) => api.request.get(u).expect(200)));
+    assert.equal(api.app.rulesetCache.nft.misses, misses, 'the first reads parsed nothing');
+    api.app.rulesetCache.nft.clear();
+    const parsed = await Promise.all(reads.map((u) => api.request.get(u).expect(200)));
+    assert.ok(api.app.rulesetCache.nft.misses > misses, 'these parsed the stored text');
+    assert.deepEqual(first.map((a) => a.body), parsed.map((a) => a.body));
   });
 });

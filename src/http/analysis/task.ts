@@ -1,8 +1,5 @@
 // What the analysis worker is sent and answers (plain data: it crosses threads by structured clone).
 import type { ClusterPath, DumpFormat, Family, Finding, Host, KubeService, Packet, TraceOutcome } from '../../netfilter/index.ts';
-import type { PreparedDump } from '../../store/ingest.ts';
-import type { PrepareNftOptions, PreparedNftDump } from '../../store/nft-ingest.ts';
-import type { Problem } from '../../store/errors.ts';
 
 export type AnalysisKind = 'findings' | 'services';
 
@@ -49,25 +46,6 @@ export interface AnalysisTask {
  */
 export type DiffAnswer = Uint8Array;
 
-/** An upload's dump parsed and canonicalized (prepareDump) in a worker. */
-export interface PrepareTask {
-  readonly kind: 'prepare';
-  readonly text: string;
-  readonly options: { readonly family?: Family | undefined; readonly format?: DumpFormat | undefined; readonly strict?: boolean | undefined; readonly field: string; readonly originalBytes?: Uint8Array | undefined };
-}
-
-/** An uploaded nft ruleset parsed and canonicalized (prepareNftDump) in a worker. */
-export interface PrepareNftTask {
-  readonly kind: 'prepare-nft';
-  readonly text: string;
-  readonly options: PrepareNftOptions & { readonly field: string };
-}
-
-/** What prepareDump gave, without the parsed ruleset (and without `originalText` when it is the task's text); or the DumpParseError it threw, as data (classes do not cross threads). */
-export type PrepareAnswer =
-  | { readonly kind: 'prepared'; readonly prepared: Omit<PreparedDump, 'ruleset' | 'originalText'> & { readonly originalText?: string } }
-  | { readonly kind: 'unprocessable'; readonly message: string; readonly problems: readonly Problem[]; readonly field: string };
-
 /** A what-if trace of one node: its canonical text with the changes applied, traced before and after. */
 export interface WhatIfTask {
   readonly kind: 'whatif';
@@ -105,8 +83,3 @@ export type WhatIfAnswer =
 export type AnalysisResult =
   | { readonly kind: 'findings'; readonly findings: Finding[]; readonly threadId: number }
   | { readonly kind: 'services'; readonly services: (Omit<KubeService, 'externalIPs' | 'loadBalancerIPs' | 'endpoints' | 'masqueradeRules' | 'noEndpointRules'> & Record<string, unknown>)[]; readonly threadId: number };
-
-/** What prepareNftDump gave, or its DumpParseError as data. */
-export type PrepareNftAnswer =
-  | { readonly kind: 'prepared'; readonly prepared: Omit<PreparedNftDump, 'originalText'> & { readonly originalText?: string } }
-  | { readonly kind: 'unprocessable'; readonly message: string; readonly problems: readonly Problem[]; readonly field: string };

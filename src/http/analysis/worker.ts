@@ -4,10 +4,7 @@
 import { threadId } from 'node:worker_threads';
 import { move } from 'piscina';
 import { applyRuleChanges, buildHost, diffNftRulesets, diffRulesets, extractNftServices, extractServices, formatNftUnifiedDiff, formatUnifiedDiff, lintNode, lintRuleset, outlineCanonicalText, parseDump, parseNftJson, parseNftText, semanticDiff, traceCluster, tracePacket, type ClusterNode, type DumpFormat, type Finding, type Host, type NodeFacts, type Ruleset, type RulesetOutline } from '../../netfilter/index.ts';
-import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffSide, DiffTask, PrepareAnswer, PrepareNftAnswer, PrepareNftTask, PrepareTask, WhatIfAnswer, WhatIfTask } from './task.ts';
-import { prepareDump } from '../../store/ingest.ts';
-import { prepareNftDump } from '../../store/nft-ingest.ts';
-import { DumpParseError } from '../../store/errors.ts';
+import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffSide, DiffTask, WhatIfAnswer, WhatIfTask } from './task.ts';
 
 const hostOf = (json: string | null): Host | undefined => {
   const h = json === null ? undefined : buildHost(JSON.parse(json) as unknown);
@@ -64,29 +61,6 @@ function diff(task: DiffTask): DiffAnswer {
   return move(Buffer.from(JSON.stringify(answer))) as DiffAnswer;
 }
 
-/**
- * An upload prepared here, as data for the thread that sent it: without the uploaded text when it
- * is the original (not copied back), or the DumpParseError that `prepare` threw.
- */
-function prepared<P extends { readonly originalText: string }>(text: string, prepare: () => P) {
-  try {
-    const { originalText, ...rest } = prepare();
-    return { kind: 'prepared' as const, prepared: originalText === text ? rest : { ...rest, originalText } };
-  } catch (err) {
-    if (err instanceof DumpParseError) return { kind: 'unprocessable' as const, message: err.message, problems: err.problems, field: err.field };
-    throw err;
-  }
-}
-
-const prepareNft = (task: PrepareNftTask): PrepareNftAnswer => prepared(task.text, () => prepareNftDump(task.text, task.options));
-
-function prepare(task: PrepareTask): PrepareAnswer {
-  const answer = prepared(task.text, () => prepareDump(task.text, task.options));
-  if (answer.kind === 'unprocessable') return answer;
-  const { ruleset: _parsed, ...rest } = answer.prepared;
-  return { kind: 'prepared', prepared: rest };
-}
-
 function whatIf(task: WhatIfTask): WhatIfAnswer {
   const ruleset = parseDump(task.text, { family: task.family, format: 'iptables-save' }).ruleset;
   const changed = applyRuleChanges(ruleset, task.changes);
@@ -121,12 +95,10 @@ function clusterWhatIf(task: ClusterWhatIfTask): ClusterWhatIfAnswer {
   return { kind: 'cluster-whatif', paths: [...after.paths], before: [...before.paths], warnings: [...after.warnings] };
 }
 
-export default function analyze(task: AnalysisTask | DiffTask | PrepareTask | PrepareNftTask | WhatIfTask | ClusterWhatIfTask): AnalysisResult | DiffAnswer | PrepareAnswer | PrepareNftAnswer | WhatIfAnswer | ClusterWhatIfAnswer {
+export default function analyze(task: AnalysisTask | DiffTask | WhatIfTask | ClusterWhatIfTask): AnalysisResult | DiffAnswer | WhatIfAnswer | ClusterWhatIfAnswer {
   if (task.kind === 'diff') return diff(task);
   if (task.kind === 'whatif') return whatIf(task);
   if (task.kind === 'cluster-whatif') return clusterWhatIf(task);
-  if (task.kind === 'prepare') return prepare(task);
-  if (task.kind === 'prepare-nft') return prepareNft(task);
   if (task.kind === 'services' && (task.format === 'nft-text' || task.format === 'nft-json')) {
     // kube-proxy's nftables mode: its `ip`/`ip6 kube-proxy` table, the Services of the task's family.
     const nftServices = extractNftServices((task.format === 'nft-json' ? parseNftJson(task.text) : parseNftText(task.text)).ruleset).filter((x) => x.clusterIP === null || x.clusterIP.includes(':') === (task.family === 'ipv6'));

@@ -7,9 +7,7 @@ import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
 import { Piscina } from 'piscina';
 import { sha256Hex } from '../../store/index.ts';
-import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, PrepareAnswer, PrepareNftAnswer, PrepareNftTask, PrepareTask, WhatIfAnswer, WhatIfTask } from '../analysis/task.ts';
-import { DumpParseError, type PreparedDump, type PreparedNftDump } from '../../store/index.ts';
-import type { Problem } from '../../store/errors.ts';
+import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, WhatIfAnswer, WhatIfTask } from '../analysis/task.ts';
 import { HttpProblem } from './errors.ts';
 
 export interface AnalysisService {
@@ -20,10 +18,12 @@ export interface AnalysisService {
    * is admitted, so diffs waiting their turn hold no texts.
    */
   diff(load: () => Promise<DiffTask>): Promise<DiffAnswer>;
-  /** An upload's dump prepared (parsed, canonicalized) in a worker; DumpParseError as prepareDump throws it. */
-  prepare(task: PrepareTask): Promise<Omit<PreparedDump, 'ruleset'>>;
-  /** An uploaded nft ruleset prepared in a worker; DumpParseError as prepareNftDump throws it. */
-  prepareNft(task: PrepareNftTask): Promise<PreparedNftDump>;
+  /**
+   * A big upload's preparation (its parse, on the event loop in slices), run when its turn comes:
+   * at most ANALYSIS_WORKERS at once (each holds its parse, ~2 KB per line), at most ANALYSIS_QUEUE
+   * waiting (past that a 503 with Retry-After).
+   */
+  admitUpload<T>(prepare: () => Promise<T>): Promise<T>;
   /** A what-if trace in a worker (not cached). */
   whatIf(task: WhatIfTask): Promise<WhatIfAnswer>;
   /** A what-if trace across a cluster in a worker (not cached); `load` runs once admitted. */
@@ -41,12 +41,6 @@ declare module 'fastify' {
 // Under tsx the sources are .ts; compiled, .js: the worker is the sibling of this module's own kind.
 const WORKER = new URL(`../analysis/worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
 
-/** A worker's prepared upload with its uploaded text back in place, or its DumpParseError thrown again. */
-function preparedOf<P extends object>(answer: { kind: 'prepared'; prepared: P & { readonly originalText?: string } } | { kind: 'unprocessable'; message: string; problems: readonly Problem[]; field: string }, text: string): P & { originalText: string } {
-  if (answer.kind === 'unprocessable') throw new DumpParseError(answer.message, answer.problems, answer.field);
-  return { ...answer.prepared, originalText: answer.prepared.originalText ?? text };
-}
-
 export default fp(
   async (app) => {
     const { analysisWorkers, analysisQueue, analysisCacheSize, analysisWorkerMemoryMb } = app.config;
@@ -58,8 +52,8 @@ export default fp(
 
     // A worker's heap is capped: an analysis too big for it fails alone (503) instead of the server running
     // out of memory; an idle worker exits at once, giving its heap back before the main thread's own
-    // parse of what it just prepared (a 700k-line node: their peaks no longer add up). A new worker
-    // starts in well under the time of any analysis worth a worker.
+    // work (a 700k-line node's diff: their peaks do not add up). A new worker starts in well under the
+    // time of any analysis worth a worker.
     const WORKER_IDLE_MS = 100;
     const poolNow = (): Piscina =>
       (pool ??= new Piscina({ filename: WORKER, minThreads: 0, maxThreads: analysisWorkers, maxQueue: analysisQueue, idleTimeout: WORKER_IDLE_MS, resourceLimits: { maxOldGenerationSizeMb: analysisWorkerMemoryMb } }));
@@ -70,8 +64,9 @@ export default fp(
       throw err;
     };
     // Per kind of work, how many may run at once: the memory-heavy ones (a diff holds four parsed
-    // rulesets, a what-if two) one at a time whatever ANALYSIS_WORKERS says; the rest wait their turn
-    // in a queue of at most ANALYSIS_QUEUE, past which a 503 with Retry-After.
+    // rulesets, a what-if two) one at a time whatever ANALYSIS_WORKERS says, big uploads' parses (on
+    // the event loop) as many as there are workers; the rest wait their turn in a queue of at most
+    // ANALYSIS_QUEUE, past which a 503 with Retry-After.
     const KIND_LIMITS: Readonly<Record<'diff' | 'whatif' | 'prepare', number>> = { diff: 1, whatif: 1, prepare: Math.max(1, analysisWorkers) };
     const active = { diff: 0, whatif: 0, prepare: 0 };
     const waiting: Record<'diff' | 'whatif' | 'prepare', (() => void)[]> = { diff: [], whatif: [], prepare: [] };
@@ -97,7 +92,7 @@ export default fp(
     };
 
     /** One uncached task in the pool: refused past the queue, a worker out of memory reported as such. */
-    const runInPool = async <T>(task: DiffTask | WhatIfTask | ClusterWhatIfTask | PrepareTask | PrepareNftTask): Promise<T> => {
+    const runInPool = async <T>(task: DiffTask | WhatIfTask | ClusterWhatIfTask): Promise<T> => {
       const p = poolNow();
       refuseWhenFull(p);
       const answer = (await p.run(task).catch(tooLarge)) as T;
@@ -109,8 +104,7 @@ export default fp(
       diff: (load) => admit('diff', async () => runInPool<DiffAnswer>(await load())),
       whatIf: (task) => admit('whatif', () => runInPool<WhatIfAnswer>(task)),
       clusterWhatIf: (load) => admit('whatif', async () => runInPool<ClusterWhatIfAnswer>(await load())),
-      prepare: (task) => admit('prepare', async () => preparedOf(await runInPool<PrepareAnswer>(task), task.text)),
-      prepareNft: (task) => admit('prepare', async () => preparedOf(await runInPool<PrepareNftAnswer>(task), task.text)),
+      admitUpload: (prepare) => admit('prepare', prepare),
       run(task, textSha256) {
         const key = [task.kind, textSha256, task.family, task.format, task.hostJson === null ? '-' : sha256Hex(task.hostJson), task.nftText === undefined ? '-' : sha256Hex(task.nftText)].join(':');
         const hit = results?.get(key);

@@ -16,10 +16,17 @@ import {
   looksLikeNft,
   parseNftDump,
   prepareDump,
+  prepareDumpSteps,
   prepareNftDump,
+  prepareNftDumpSteps,
   primeCanonicalRuleset,
+  primeUploadedRuleset,
+  primeUploadedNftRuleset,
+  runStepsYielding,
   uploadDumps,
   type PreparedDump,
+  type PreparedNftDump,
+  type PrepareNftOptions,
   type NftDumpFormat,
   type PreparedVersion,
   type PrepareOptions,
@@ -109,16 +116,24 @@ function assertNftSize(text: string, limit: number, field: string): void {
 }
 
 /**
- * Parsing costs ~2 KB of heap per line at its peak, and that heap stays with the
- * process that parsed: big dumps are parsed in an analysis worker (whose heap
- * is capped and given back when it idles), small ones here, where a worker's
- * round trip would cost more than the parse.
+ * An upload is parsed once, here: its parse becomes the ruleset cache's entry
+ * for the version (iptables: the canonical text's parse for traces and diffs,
+ * `primeCanonicalRuleset`, and the uploaded text's for reads, `primeUploadedRuleset`;
+ * nft: the uploaded text's, `primeUploadedNftRuleset`), so the first read (and
+ * an iptables node's first trace) parses nothing. One over this size is parsed on the event loop in slices
+ * (`runStepsYielding`), hashed too, when its turn comes (`admitUpload`: parsing
+ * costs ~2 KB of heap per line at its peak); a smaller one at once.
  */
 const INLINE_PARSE_CHARS = 1 << 20;
 
 const dumps: FastifyPluginAsyncTypebox = async (app) => {
-  const prepare = (text: string, options: PrepareOptions & { field: string }): Promise<PreparedDump> =>
-    text.length <= INLINE_PARSE_CHARS ? Promise.resolve(prepareDump(text, options)) : app.analysis.prepare({ kind: 'prepare', text, options });
+  const { yielding } = app.rulesetCache;
+  const prepare = (text: string, options: PrepareOptions & { field: string }): Promise<PreparedDump> => {
+    if (text.length <= INLINE_PARSE_CHARS) return Promise.resolve(prepareDump(text, options));
+    return app.analysis.admitUpload(() => runStepsYielding(prepareDumpSteps(text, options), yielding));
+  };
+  const prepareNft = (text: string, options: PrepareNftOptions & { field: string }): Promise<PreparedNftDump> =>
+    text.length <= INLINE_PARSE_CHARS ? Promise.resolve(prepareNftDump(text, options)) : app.analysis.admitUpload(() => runStepsYielding(prepareNftDumpSteps(text, options), yielding));
   const limits = { maxUploadBytes: app.config.maxUploadBytes, maxDecompressedBytes: app.config.maxDecompressedBytes };
   registerTextUploadParser(app);
   /** The last uploaded texts, as bases of incremental uploads (128 Mi characters: four 10k-Service nodes). */
@@ -227,8 +242,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         assertNftSize(nft, app.config.maxDumpLines, field);
         const nftFormat = typeof json.nft === 'object' ? 'nft-json' : isNftFormat(format) ? format : undefined;
         const options = { format: nftFormat, field, strict, ...(dump === undefined ? { originalBytes } : {}) };
-        // Like iptables dumps: a big ruleset (kube-proxy at 10k Services) is parsed in a worker.
-        prepared.push(nft.length <= INLINE_PARSE_CHARS ? prepareNftDump(nft, options) : await app.analysis.prepareNft({ kind: 'prepare-nft', text: nft, options }));
+        prepared.push(await prepareNft(nft, options));
       }
 
       const { cluster, requireCluster } = writeCluster(request, json.cluster ?? query.cluster);
@@ -242,8 +256,14 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         collectedAt: json.collectedAt ? new Date(json.collectedAt) : undefined,
         deltaBases: app.db.deltaBases,
       });
-      // The upload's parse is the canonical text's parse: the first query need not gunzip and re-parse it.
-      for (const p of prepared) if (p.family !== 'nft') primeCanonicalRuleset(app.rulesetCache, p);
+      // The upload's parse is the stored text's parse: the first query need not gunzip and re-parse it.
+      for (const p of prepared) {
+        if (p.family === 'nft') primeUploadedNftRuleset(app.rulesetCache, p);
+        else {
+          primeUploadedRuleset(app.rulesetCache, p);
+          primeCanonicalRuleset(app.rulesetCache, p);
+        }
+      }
       // What was uploaded is the base of the node's next delta.
       if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, dump, rebuilt.dump?.lines);
       if (json.ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, json.ip6Dump, rebuilt.ip6Dump?.lines);

@@ -2,5 +2,5 @@
 export * from './model.ts';
 export { parseNftJson, parseNftJsonSteps } from './json.ts';
 export { parseNftText, parseNftTextSteps } from './syntax/parse.ts';
-export { printNftRuleset, type PrintOptions } from './printer.ts';
+export { printNftRuleset, printNftRulesetSteps, type PrintOptions } from './printer.ts';
 export { resolvePriority, standardPriority, priorityText } from './priority.ts';

@@ -6,6 +6,7 @@ import { chainName, limitArgs, printElement, printExpr, printRule, quote, quotaA
 import { formatDuration } from './syntax/vocab.ts';
 import { priorityText } from './priority.ts';
 import { keyTypes } from './eval/types.ts';
+import { runSteps, type Steps } from '../steps.ts';
 
 export interface PrintOptions {
   /** Append `# handle N` like `nft -a list ruleset` (where handles are known). */
@@ -13,7 +14,17 @@ export interface PrintOptions {
 }
 
 export function printNftRuleset(ruleset: NftRuleset, opts: PrintOptions = {}): string {
-  return ruleset.tables.map((t) => printTable(t, opts)).join('');
+  return runSteps(printNftRulesetSteps(ruleset, opts));
+}
+
+/** Chains, sets' elements (and such) printed between two pauses. */
+const PAUSE_EVERY = 256;
+
+/** `printNftRuleset`, pausing every few hundred chains and set elements (a 44k-Service kube-proxy table prints in over a second). */
+export function* printNftRulesetSteps(ruleset: NftRuleset, opts: PrintOptions = {}): Steps<string> {
+  const tables: string[] = [];
+  for (const t of ruleset.tables) tables.push(yield* printTableSteps(t, opts));
+  return tables.join('');
 }
 
 function handle(h: number | undefined, opts: PrintOptions): string {
@@ -24,19 +35,22 @@ function name(n: string): string {
   return chainName(n);
 }
 
-function printTable(t: NftTable, opts: PrintOptions): string {
+function* printTableSteps(t: NftTable, opts: PrintOptions): Steps<string> {
   const blocks: string[] = [];
   const head: string[] = [];
   if (t.comment !== undefined) head.push(`\tcomment ${quote(t.comment)}\n`);
   if (t.flags?.length) head.push(`\tflags ${t.flags.join(',')}\n`);
   if (head.length) blocks.push(head.join(''));
-  for (const s of t.sets) blocks.push(printSet(s, opts));
+  for (const s of t.sets) blocks.push(yield* printSetSteps(s, opts));
   for (const o of t.objects) blocks.push(printObject(o, opts));
   for (const f of t.flowtables) {
     const devs = f.devices.length ? `\t\tdevices = { ${f.devices.map(quote).join(', ')} }\n` : '';
     blocks.push(`\tflowtable ${name(f.name)} {${handle(f.handle, opts)}\n\t\thook ${f.hook} priority ${f.priority}\n${devs}\t}\n`);
   }
-  for (const c of t.chains) blocks.push(printChain(t, c, opts));
+  for (let i = 0; i < t.chains.length; i++) {
+    if (i % PAUSE_EVERY === PAUSE_EVERY - 1) yield;
+    blocks.push(printChain(t, t.chains[i]!, opts));
+  }
   return `table ${t.family} ${name(t.name)} {${handle(t.handle, opts)}\n${blocks.join('\n')}}\n`;
 }
 
@@ -44,7 +58,7 @@ function typeofText(exprs: readonly NftExpr[]): string {
   return exprs.map(printExpr).join(' . ');
 }
 
-function printSet(s: NftSet, opts: PrintOptions): string {
+function* printSetSteps(s: NftSet, opts: PrintOptions): Steps<string> {
   const lines: string[] = [];
   const key = s.keyTypeof ? `typeof ${typeofText(s.keyTypeof)}` : `type ${s.keyType.join(' . ')}`;
   const data = s.dataTypeof ? typeofText(s.dataTypeof) : s.dataType ? s.dataType.join(' . ') : undefined;
@@ -58,7 +72,12 @@ function printSet(s: NftSet, opts: PrintOptions): string {
   if (s.autoMerge) lines.push('auto-merge');
   if (s.comment !== undefined) lines.push(`comment ${quote(s.comment)}`);
   if (s.elements.length) {
-    const els = s.elements.map((e) => printElement(e, '\t\t\t\t     ', s.keyTypeof ? s.keyTypeof.map((x) => keyTypes(x)[0] ?? 'unknown') : s.keyType));
+    const types = s.keyTypeof ? s.keyTypeof.map((x) => keyTypes(x)[0] ?? 'unknown') : s.keyType;
+    const els: string[] = [];
+    for (let i = 0; i < s.elements.length; i++) {
+      if (i % PAUSE_EVERY === PAUSE_EVERY - 1) yield;
+      els.push(printElement(s.elements[i]!, '\t\t\t\t     ', types));
+    }
     lines.push(`elements = { ${els.join(',\n\t\t\t     ')} }`);
   }
   return `\t${s.kind} ${name(s.name)} {${handle(s.handle, opts)}\n${lines.map((l) => `\t\t${l}\n`).join('')}\t}\n`;

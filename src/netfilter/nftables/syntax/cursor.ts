@@ -5,7 +5,11 @@ import type { Token } from './lexer.ts';
 
 export interface Cursor {
   readonly src: string;
+  /** The tokens from index `base` on that are lexed so far (`lex` adds more as they are peeked at; `releaseConsumed` drops those before the current one). */
   readonly toks: Token[];
+  base: number;
+  readonly lex: (out: Token[], want: number) => boolean;
+  /** Index of the current token (counting the dropped ones). */
   i: number;
   /** Exclusive upper bound of what may be consumed (a rule's extent); tokens past it read as eof. */
   limit: number;
@@ -27,37 +31,48 @@ export class NftSyntaxError {
   ) {}
 }
 
-export function makeCursor(src: string, toks: Token[], diags: NftDiagnostic[]): Cursor {
-  return { src, toks, i: 0, limit: Number.MAX_SAFE_INTEGER, defines: new Map(), diags };
+export function makeCursor(src: string, lex: (out: Token[], want: number) => boolean, diags: NftDiagnostic[]): Cursor {
+  return { src, toks: [], base: 0, lex, i: 0, limit: Number.MAX_SAFE_INTEGER, defines: new Map(), diags };
 }
 
+/** Drops the tokens before the current one: call where a construct starts that never looks back past itself (a table item, a top-level command). */
+export function releaseConsumed(c: Cursor): void {
+  if (c.i <= c.base) return;
+  c.toks.splice(0, Math.min(c.i - c.base, c.toks.length));
+  c.base = c.i;
+}
+
+/** The token at index `at` (lexed, not dropped). */
+export const tokAt = (c: Cursor, at: number): Token => c.toks[at - c.base]!;
+
 function eofAt(c: Cursor, at: number): Token {
-  const last = c.toks[Math.min(at, c.toks.length - 1)]!;
+  const last = c.toks[Math.min(at - c.base, c.toks.length - 1)]!;
   return { t: 'eof', v: '', line: last.line, col: last.col, start: last.start, end: last.start, sp: true };
 }
 
 /** Replaces a `$name` token by the tokens of its definition (positions of the use site). */
 function expand(c: Cursor, at: number): void {
-  for (let guard = 0; guard < 64 && c.toks[at]?.t === 'var'; guard++) {
-    const v = c.toks[at]!;
+  for (let guard = 0; guard < 64 && c.toks[at - c.base]?.t === 'var'; guard++) {
+    const v = c.toks[at - c.base]!;
     const def = c.defines.get(v.v);
     if (!def) {
       c.diags.push({ line: v.line, column: v.col, severity: 'error', code: 'undefined-variable', message: `$${v.v} is not defined` });
-      c.toks[at] = { ...v, t: 'word', v: `$${v.v}` };
+      c.toks[at - c.base] = { ...v, t: 'word', v: `$${v.v}` };
       return;
     }
     const repl = def.map((d, k) => ({ ...d, line: v.line, col: v.col, start: v.start, end: v.end, sp: k === 0 ? v.sp : d.sp }));
-    c.toks.splice(at, 1, ...repl);
+    c.toks.splice(at - c.base, 1, ...repl);
     if (c.limit !== Number.MAX_SAFE_INTEGER && at < c.limit) c.limit += repl.length - 1;
   }
 }
 
 export function peek(c: Cursor, k = 0): Token {
   const at = c.i + k;
-  if (at >= c.limit || at >= c.toks.length) return eofAt(c, at);
+  if (at - c.base >= c.toks.length) c.lex(c.toks, at - c.base);
+  if (at >= c.limit || at - c.base >= c.toks.length) return eofAt(c, at);
   expand(c, at);
   if (at >= c.limit) return eofAt(c, at);
-  return c.toks[at]!;
+  return c.toks[at - c.base]!;
 }
 
 export function next(c: Cursor): Token {
@@ -123,7 +138,7 @@ export function skipSeparators(c: Cursor): void {
 /** Source text of tokens [from, to). */
 export function sourceOf(c: Cursor, from: number, to: number): string {
   if (to <= from) return '';
-  return c.src.slice(c.toks[from]!.start, c.toks[to - 1]!.end);
+  return c.src.slice(tokAt(c, from).start, tokAt(c, to - 1).end);
 }
 
 export function warn(c: Cursor, t: Token, code: string, message: string): void {

@@ -2,7 +2,7 @@
 // numgen, hashes...), constants, prefixes, ranges, binops, concatenations,
 // anonymous sets and maps.
 import type { NftChain, NftElement, NftExpr, NftVerdict } from '../model.ts';
-import { type Cursor, describe, expectPunct, fail, failBroken, isPunct, isWord, next, peek, skipNewlines } from './cursor.ts';
+import { type Cursor, describe, expectPunct, fail, failBroken, isPunct, isWord, next, peek, skipNewlines, tokAt } from './cursor.ts';
 import type { Token } from './lexer.ts';
 import { BARE_META, CT_DIRS, CT_KEYS, EXTHDR_FIELDS, PAYLOAD_FIELDS, STMT_WORDS, parseDuration } from './vocab.ts';
 
@@ -236,7 +236,7 @@ function parseWordExpr(ctx: ExprCtx, t: Token): NftExpr {
     next(c);
     const mode = next(c);
     if (mode.v !== 'random' && mode.v !== 'inc') fail(mode, `numgen: expected random or inc, found ${describe(mode)}`);
-    if (!isWord(next(c), 'mod')) fail(c.toks[c.i - 1]!, "numgen: expected 'mod'");
+    if (!isWord(next(c), 'mod')) fail(tokAt(c, c.i - 1), "numgen: expected 'mod'");
     const mod = numberAfter(ctx, 'mod');
     let offset = 0;
     if (isWord(peek(c), 'offset')) {
@@ -248,7 +248,7 @@ function parseWordExpr(ctx: ExprCtx, t: Token): NftExpr {
   if (w === 'jhash' || w === 'symhash') {
     next(c);
     const expr = w === 'jhash' ? parseConcat(ctx, {}) : undefined;
-    if (!isWord(next(c), 'mod')) fail(c.toks[c.i - 1]!, `${w}: expected 'mod'`);
+    if (!isWord(next(c), 'mod')) fail(tokAt(c, c.i - 1), `${w}: expected 'mod'`);
     const mod = numberAfter(ctx, 'mod');
     let seed: number | undefined;
     let offset = 0;
@@ -277,7 +277,7 @@ function parseWordExpr(ctx: ExprCtx, t: Token): NftExpr {
     next(c);
     next(c);
     if (n1.v === 'cgroupv2') {
-      if (!isWord(next(c), 'level')) fail(c.toks[c.i - 1]!, "socket cgroupv2: expected 'level'");
+      if (!isWord(next(c), 'level')) fail(tokAt(c, c.i - 1), "socket cgroupv2: expected 'level'");
       return { kind: 'socket', key: `cgroupv2 level ${numberAfter(ctx, 'level')}` };
     }
     return { kind: 'socket', key: n1.v };
@@ -385,7 +385,7 @@ export function parseElementOptions(
       if (isWord(peek(c), 'packets')) {
         next(c);
         packets = numberAfter(ctx, 'packets');
-        if (!isWord(next(c), 'bytes')) fail(c.toks[c.i - 1]!, "counter: expected 'bytes'");
+        if (!isWord(next(c), 'bytes')) fail(tokAt(c, c.i - 1), "counter: expected 'bytes'");
         bytes = numberAfter(ctx, 'bytes');
       }
       el.counter = { packets, bytes };

@@ -8,11 +8,11 @@ import {
 } from '../model.ts';
 import { resolvePriority } from '../priority.ts';
 import {
-  type Cursor, NftSyntaxError, describe, error, expectName, expectPunct, fail, isPunct, isWord, makeCursor, next, peek,
-  skipNewlines, skipSeparators, warn,
+  type Cursor, NftSyntaxError, describe, error, expectName, expectPunct, fail, isPunct, isWord, makeCursor, next, peek, releaseConsumed,
+  skipNewlines, skipSeparators, tokAt, warn,
 } from './cursor.ts';
 import { type ExprCtx } from './expr.ts';
-import { lexNftSteps, type Token } from './lexer.ts';
+import { nftTokenizer, type Token } from './lexer.ts';
 import { parseObjectBody, parseSetBody, parseSetElementsBlock } from './decl.ts';
 import { parseAnonChain, parseRule } from './stmt.ts';
 import { runSteps, type Steps } from '../../steps.ts';
@@ -44,9 +44,12 @@ export function parseNftText(text: string): NftParseResult {
 /** `parseNftText`, pausing every so many characters lexed and table items parsed (see steps.ts). */
 export function* parseNftTextSteps(text: string): Steps<NftParseResult> {
   const diags: NftDiagnostic[] = [];
+  const lexDiags: NftDiagnostic[] = [];
   const tables = new Map<string, TableB>();
   try {
-    const c = makeCursor(text, yield* lexNftSteps(text, diags), diags);
+    // Tokens are lexed as the parse reaches them (and dropped once read): a 60 MB ruleset's are never all held at once.
+    // The lexer's own diagnostics come first, as when it lexed the whole text before the parse.
+    const c = makeCursor(text, nftTokenizer(text, lexDiags), diags);
     const st: State = { ctx: { c, anonChain: parseAnonChain }, tables };
     yield* parseTop(st);
   } catch (e) {
@@ -54,7 +57,7 @@ export function* parseNftTextSteps(text: string): Steps<NftParseResult> {
     diags.push({ line: 1, column: 1, severity: 'error', code: 'internal', message: `parser failure: ${(e as Error).message}` });
   }
   const ruleset = { tables: [...tables.values()].map(freezeTable) };
-  return { ruleset, diagnostics: [...diags, ...checkAddressLiterals(ruleset)] };
+  return { ruleset, diagnostics: [...lexDiags, ...diags, ...checkAddressLiterals(ruleset)] };
 }
 
 function freezeTable(t: TableB): NftTable {
@@ -99,6 +102,7 @@ function* parseTop(st: State): Steps<void> {
   for (let items = 1; ; items++) {
     if (items % PAUSE_ITEMS === 0) yield;
     skipSeparators(c);
+    releaseConsumed(c);
     const t = peek(c);
     if (t.t === 'eof') return;
     const before = c.i;
@@ -201,8 +205,8 @@ function* parseTableBlock(st: State): Steps<void> {
   yield* parseTableBody(st, tb, nameTok);
 }
 
-/** A pause every this many table items (chains, sets, maps...) parsed. */
-const PAUSE_ITEMS = 512;
+/** A pause every this many table items (chains, sets, maps...) lexed and parsed. */
+const PAUSE_ITEMS = 64;
 
 /** Declarations up to and including the table's `}`. */
 function* parseTableBody(st: State, tb: TableB, open: Token): Steps<void> {
@@ -219,6 +223,7 @@ function* parseTableBody(st: State, tb: TableB, open: Token): Steps<void> {
       next(c);
       return;
     }
+    releaseConsumed(c);
     const before = c.i;
     try {
       parseTableItem(st, tb, t);
@@ -413,7 +418,7 @@ function parseBaseSpec(c: Cursor, tb: TableB, ch: ChainB): void {
   next(c);
   const type = next(c);
   if (!['filter', 'nat', 'route'].includes(type.v)) fail(type, `expected a chain type (filter, nat, route), found ${describe(type)}`);
-  if (!isWord(next(c), 'hook')) fail(c.toks[c.i - 1]!, "expected 'hook'");
+  if (!isWord(next(c), 'hook')) fail(tokAt(c, c.i - 1), "expected 'hook'");
   const hook = next(c);
   if (!HOOKS.has(hook.v)) fail(hook, `expected a hook (prerouting, input, forward, output, postrouting, ingress, egress), found ${describe(hook)}`);
   let devices: string[] | undefined;

@@ -2,7 +2,7 @@
 // quota, NAT, reject, set updates... Anything else is kept verbatim as an
 // `unknown` statement with a warning, never dropped.
 import type { NftChain, NftExpr, NftMatchOp, NftRule, NftStmt } from '../model.ts';
-import { type Cursor, NftSyntaxError, describe, error, expectPunct, fail, failBroken, isPunct, isWord, next, peek, skipNewlines, skipSeparators, sourceOf, warn } from './cursor.ts';
+import { type Cursor, NftSyntaxError, describe, error, expectPunct, fail, failBroken, isPunct, isWord, next, peek, skipNewlines, skipSeparators, sourceOf, tokAt, warn } from './cursor.ts';
 import { type ExprCtx, literalWord, parseElementOptions, parseExpr, parsePrimary, parseVerdict } from './expr.ts';
 import type { Token } from './lexer.ts';
 import { STMT_WORDS, byteUnit } from './vocab.ts';
@@ -78,7 +78,7 @@ export function parseRule(ctx: ExprCtx, position: number): NftRule {
   }
   c.limit = outer;
   const raw = sourceOf(c, start, end);
-  if (handle === undefined && end > start) warnTrailingComment(c, c.toks[end - 1]!);
+  if (handle === undefined && end > start) warnTrailingComment(c, tokAt(c, end - 1));
   if (handle !== undefined) c.i = end + 1;
   return { position, line: first.line, ...(handle !== undefined ? { handle } : {}), stmts, ...(comment !== undefined ? { comment } : {}), raw };
 }
@@ -248,7 +248,7 @@ export function parseCounterArgs(c: Cursor): Extract<NftStmt, { kind: 'counter' 
   if (isWord(peek(c), 'packets')) {
     next(c);
     const packets = num(c, 'packets');
-    if (!isWord(next(c), 'bytes')) fail(c.toks[c.i - 1]!, "counter: expected 'bytes'");
+    if (!isWord(next(c), 'bytes')) fail(tokAt(c, c.i - 1), "counter: expected 'bytes'");
     return { kind: 'counter', packets, bytes: num(c, 'bytes') };
   }
   return { kind: 'counter' };
@@ -286,7 +286,7 @@ export function parseLimitArgs(c: Cursor): Extract<NftStmt, { kind: 'limit' }> {
     next(c);
     return { kind: 'limit', rate: 0, per: 'second', over: false, name: objectName(c, 'limit') };
   }
-  if (!isWord(next(c), 'rate')) fail(c.toks[c.i - 1]!, "limit: expected 'rate'");
+  if (!isWord(next(c), 'rate')) fail(tokAt(c, c.i - 1), "limit: expected 'rate'");
   let over = false;
   if (isWord(peek(c), 'over', 'until')) over = next(c).v === 'over';
   const r = next(c);
@@ -353,7 +353,7 @@ function parseReject(c: Cursor): NftStmt {
   next(c);
   const k = next(c);
   if (k.v === 'tcp') {
-    if (!isWord(next(c), 'reset')) fail(c.toks[c.i - 1]!, "reject with tcp: expected 'reset'");
+    if (!isWord(next(c), 'reset')) fail(tokAt(c, c.i - 1), "reject with tcp: expected 'reset'");
     return { kind: 'reject', type: 'tcp reset' };
   }
   if (k.v !== 'icmp' && k.v !== 'icmpv6' && k.v !== 'icmpx') fail(k, `reject with: expected tcp, icmp, icmpv6 or icmpx, found ${describe(k)}`);
@@ -529,7 +529,7 @@ function parseDupFwd(ctx: ExprCtx): NftStmt {
   const c = ctx.c;
   const kind = next(c).v as 'dup' | 'fwd';
   if (isWord(peek(c), 'ip', 'ip6')) fail(peek(c), `${kind} with an address family is not supported by packetpath`);
-  if (!isWord(next(c), 'to')) fail(c.toks[c.i - 1]!, `${kind}: expected 'to'`);
+  if (!isWord(next(c), 'to')) fail(tokAt(c, c.i - 1), `${kind}: expected 'to'`);
   const first = parsePrimary(ctx, {});
   if (isWord(peek(c), 'device')) {
     next(c);

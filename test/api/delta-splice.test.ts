@@ -31,8 +31,10 @@ function fields(p: PreparedDump): Record<string, unknown> {
     stats: p.stats,
     diagnostics: p.diagnostics,
     canonicalExact: p.canonicalExact,
+    // uploadedRuleset is optional (it only spares the first chain read a parse of the uploaded
+    // text); a splice builds the canonical ruleset only, so the full path's has no counterpart.
     keys: Object.keys(p)
-      .filter((k) => k !== 'originalLines' && k !== 'canonicalLines' && k !== 'canonicalSize')
+      .filter((k) => k !== 'originalLines' && k !== 'canonicalLines' && k !== 'canonicalSize' && k !== 'uploadedRuleset')
       .sort(),
   };
 }

@@ -1,29 +1,55 @@
 // Fleet simulation (ISSUE-15): every node of a cluster re-uploads after one
-// Service change, against one server on SQLite, one replica on PostgreSQL and
-// three replicas on one PostgreSQL. The servers run as `npm start` runs them
-// (the start script); the nodes' previous versions are stored first, through
-// the store (not timed); then every agent uploads the changed dump over HTTP,
-// at most `concurrency` at once, spread over the replicas. Figures: total wall
-// time and per-upload p50/p99 (request sent → answer received).
+// Service change, as the agent does (a delta of its last upload, gzip JSON,
+// through the agent's own client; a 409 stale base is followed by the whole
+// text, counted apart), against one server on SQLite, one replica on
+// PostgreSQL and three replicas on one PostgreSQL. The servers run as
+// `npm start` runs them, on a copy of one seeded database per backend.
+//
+// Seeding (not timed, reported): node i's previous collection is node 0's
+// dump (the generator's, with counters) with every non-zero counter moved by
+// a per-node amount (`nodeCounters`), so every node has its own uploaded text
+// and counters blob while the nodes share one canonical ruleset. Node 0's
+// text is prepared by prepareDump; node i's PreparedDump is node 0's with the
+// same counter map applied to its counters (JSON and text order), checked
+// field by field against a real prepareDump for two nodes, and stored with
+// uploadDumps (the upload route's store call). One SQLite file and one
+// PostgreSQL database are seeded and copied for the targets (file copy,
+// CREATE DATABASE … TEMPLATE). Each agent's delta (makeLineScript, the
+// agent's builder, against the text it last uploaded) is made while seeding:
+// that is the agent's work, on its own node.
+//
+// Timed: all agents upload, at most `concurrency` at once, round-robin over
+// the replicas. Figures: wall time, uploads/s, per-upload p50/p99 (first try
+// → answer, 503 retries included), CPU seconds of the server processes and
+// of PostgreSQL (from /proc) per upload, load average during the run, the
+// servers' peak RSS; and, in-process, what reading one node's delta base from
+// the store costs (getDumpText against delta-base.ts's shared whole lines).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import pg from 'pg';
 import { generateKubeDump } from '../scripts/kube-dump.ts';
-import { openDatabase, prepareDump, uploadDumps } from '../src/store/index.ts';
+import { ApiError, createClient, parseServer } from '../src/agent/client.ts';
+import type { DeltaUploadBody, UploadBody } from '../src/agent/snapshot.ts';
+import { createDeltaBaseCache } from '../src/store/delta-cache.ts';
+import { uploadedLines } from '../src/store/delta-base.ts';
+import { makeLineScript } from '../src/store/line-script.ts';
+import { getBlobText, latestDump, openDatabase, prepareDump, sha256Hex, uploadDumps, type Database, type PreparedDump } from '../src/store/index.ts';
 import { POSTGRES_MISSING, postgresCluster } from '../test/support/postgres.ts';
 import { fmt, type AddRow } from './common.ts';
 import { freePort } from '../test/support/ports.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLK_TCK = 100;
 
 export interface FleetOptions {
   readonly agents: number;
   readonly services: number;
   readonly concurrency: number;
 }
-
 
 interface Replica {
   readonly url: string;
@@ -59,54 +85,295 @@ async function stop(r: Replica): Promise<void> {
   });
 }
 
-/** The dump with one Service's endpoint moved: every occurrence of its first DNAT destination address replaced. */
-function oneServiceChanged(text: string): string {
+// ---- /proc: CPU seconds of process trees, peak RSS, load ----
+
+function procTable(): Map<number, { ppid: number; ticks: number; childTicks: number }> {
+  const out = new Map<number, { ppid: number; ticks: number; childTicks: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields after the name: state ppid ... utime(14) stime(15) cutime(16) cstime(17), 1-based from pid.
+      out.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), childTicks: Number(f[13]) + Number(f[14]) });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU seconds of the processes under `roots` (themselves included) and of their reaped children. */
+function treeCpuSeconds(roots: readonly number[]): number {
+  const table = procTable();
+  const inTree = new Set(roots);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, p] of table) if (!inTree.has(pid) && inTree.has(p.ppid)) (inTree.add(pid), (grew = true));
+  }
+  let ticks = 0;
+  for (const pid of inTree) {
+    const p = table.get(pid);
+    if (p) ticks += p.ticks + p.childTicks;
+  }
+  return ticks / CLK_TCK;
+}
+
+/** Peak RSS (VmHWM) of the processes under `root`, MiB: the largest one (the server's node process). */
+function peakRssMiB(root: number): number {
+  const table = procTable();
+  const tree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, p] of table) if (!tree.has(pid) && tree.has(p.ppid)) (tree.add(pid), (grew = true));
+  }
+  let peak = 0;
+  for (const pid of tree) {
+    try {
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      peak = Math.max(peak, kb / 1024);
+    } catch {
+      // exited
+    }
+  }
+  return peak;
+}
+
+function postmasterPid(): number | undefined {
+  const file = join(postgresCluster().dir, 'data', 'postmaster.pid');
+  return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : undefined;
+}
+
+// ---- the nodes' texts ----
+
+/** Node i's counters: every non-zero `p:b` moved by a per-node amount (node 0's unchanged). */
+function nodeCounter(i: number): (p: string, b: string) => string {
+  return (p, b) => (p === '0' && b === '0' ? `${p}:${b}` : `${Number(p) + 3 * i}:${Number(b) + 180 * i}`);
+}
+
+/** Node i's text: node 0's with node i's counters (rule prefixes and chain policies). */
+function nodeText(template: string, i: number): string {
+  if (i === 0) return template;
+  const c = nodeCounter(i);
+  return template.replace(/^\[(\d+):(\d+)\] /gm, (_m, p: string, b: string) => `[${c(p, b)}] `).replace(/^(:\S+ \S+) \[(\d+):(\d+)\]$/gm, (_m, head: string, p: string, b: string) => `${head} [${c(p, b)}]`);
+}
+
+/** Node i's PreparedDump, from node 0's: the same counter map on its counters (the canonical text is the same). */
+function nodePrepared(p0: Omit<PreparedDump, 'ruleset'>, text: string, i: number): Omit<PreparedDump, 'ruleset'> {
+  const c = nodeCounter(i);
+  return {
+    ...p0,
+    originalText: text,
+    originalSha256: sha256Hex(text),
+    countersJson: p0.countersJson?.replace(/"(\d+):(\d+)"/g, (_m, p: string, b: string) => `"${c(p, b)}"`) ?? null,
+    ...(p0.countersInTextOrder
+      ? {
+          countersInTextOrder: p0.countersInTextOrder.map((v) => {
+            if (v === null) return v;
+            const [p, b] = v.split(':') as [string, string];
+            return c(p, b);
+          }),
+        }
+      : {}),
+  };
+}
+
+/** The node's next collection: one Service's endpoint moved (the same on every node), 1% of the rules' counters moved, a new timestamp. */
+function nextCollection(text: string, busyRules: number): string {
   const ip = /--to-destination (\d+\.\d+\.\d+\.\d+):/.exec(text)?.[1];
   if (!ip) throw new Error('no DNAT rule in the generated dump');
-  return text.replace(new RegExp(`\\b${ip.replace(/\./g, '\\.')}(?=[/:])`, 'g'), '198.51.100.77');
+  let rule = 0;
+  let moved = 0;
+  return text
+    .replace(new RegExp(`\\b${ip.replace(/\./g, '\\.')}(?=[/:])`, 'g'), '198.51.100.77')
+    .replace(/^\[(\d+):(\d+)\] /gm, (m, p: string, b: string) => (++rule % 100 === 0 && moved++ < busyRules ? `[${Number(p) + 3}:${Number(b) + 180}] ` : m))
+    .replace(/^(# (?:Generated|Completed) by .* on ).*$/gm, '$1Thu Jan  1 00:05:00 2026');
 }
 
 const pct = (xs: readonly number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** One target: seed every node's previous version, start the replicas, time the fleet's re-uploads. */
-async function runFleet(databaseUrl: string, replicas: number, base: string, changed: string, o: FleetOptions): Promise<{ wallMs: number; latencies: number[]; failures: number[]; retries: number }> {
-  const db = await openDatabase(databaseUrl);
-  try {
-    const prepared = prepareDump(base);
-    for (let i = 0; i < o.agents; i++) await uploadDumps(db.prisma, { node: `node-${i}`, dumps: [prepared], cluster: 'fleet' });
-  } finally {
-    await db.close();
+interface Seeded {
+  sqliteFile: string;
+  pgSeed?: string;
+  /** Each agent's upload: its delta body, and the whole body it falls back to (made on demand). */
+  bodies: DeltaUploadBody[];
+  wholeBody: (i: number) => UploadBody;
+  expectedSha: (i: number) => string;
+  seedSeconds: number;
+  scriptSeconds: number;
+  deltaBytes: number;
+  textBytes: number;
+}
+
+const STRIP_RULESET = ({ ruleset: _r, ...rest }: PreparedDump): Omit<PreparedDump, 'ruleset'> => rest;
+
+/** The derived PreparedDump must be what prepareDump gives for node i's text. */
+function checkDerived(template: string, p0: Omit<PreparedDump, 'ruleset'>, i: number): void {
+  const text = nodeText(template, i);
+  const real = STRIP_RULESET(prepareDump(text));
+  const derived = nodePrepared(p0, text, i);
+  for (const k of ['originalText', 'originalSha256', 'canonicalText', 'sha256', 'countersJson', 'countersInTextOrder', 'stats', 'diagnostics', 'format', 'family', 'canonicalExact'] as const) {
+    if (!isDeepStrictEqual(real[k], derived[k])) throw new Error(`fleet seeding: node ${i}'s derived ${k} is not prepareDump's`);
   }
+}
+
+async function seed(dir: string, o: FleetOptions, add: AddRow, section: string): Promise<Seeded> {
+  const t0 = performance.now();
+  const g = generateKubeDump({ services: o.services, seed: 1, counters: true });
+  const template = g.text;
+  const p0 = STRIP_RULESET(prepareDump(template));
+  checkDerived(template, p0, 1);
+  checkDerived(template, p0, o.agents - 1);
+  const busy = Math.max(1, Math.round(p0.stats.rules / 100));
+  const sqliteFile = join(dir, 'seed.db');
+  const dbs: Database[] = [await openDatabase(`file:${sqliteFile}`)];
+  let pgSeed: string | undefined;
+  if (!POSTGRES_MISSING) {
+    pgSeed = await postgresCluster().createDatabase('fleet_seed');
+    dbs.push(await openDatabase(pgSeed));
+  }
+  const bodies: DeltaUploadBody[] = [];
+  const meta = { family: 'ipv4' as const, format: 'iptables-save' as const, collectedAt: '2026-01-01T00:05:00.000Z', cluster: 'fleet', labels: {} };
+  let scriptMs = 0;
+  let deltaBytes = 0;
+  try {
+    for (let i = 0; i < o.agents; i++) {
+      const text = nodeText(template, i);
+      const prepared = nodePrepared(p0, text, i);
+      for (const db of dbs) await uploadDumps(db.prisma, { node: `node-${i}`, dumps: [prepared], cluster: 'fleet', hostJson: JSON.stringify(g.host), deltaBases: db.deltaBases });
+      const t = performance.now();
+      const next = nextCollection(text, busy);
+      const delta = { base: prepared.originalSha256, sha256: sha256Hex(next), ...makeLineScript(text, next) };
+      scriptMs += performance.now() - t;
+      const json = JSON.stringify({ ...meta, host: g.host, delta });
+      deltaBytes += Buffer.byteLength(json);
+      // Parsed back: the script's inserted lines are slices of the 29 MB text, which they would keep alive.
+      bodies.push(JSON.parse(json) as DeltaUploadBody);
+      if (i % 100 === 99) process.stderr.write(`    seeded ${i + 1} nodes\n`);
+    }
+    // What one node's delta base costs read from the store: the whole text (getDumpText's way) against delta-base.ts.
+    for (const db of dbs) {
+      const whole: number[] = [];
+      const shared: number[] = [];
+      const cache = createDeltaBaseCache();
+      for (let k = 0; k < Math.min(12, o.agents); k++) {
+        const node = `node-${Math.floor((k * o.agents) / 12)}`;
+        const sha = (await latestDump(db.prisma, node, 'ipv4'))!.originalSha256;
+        let t = performance.now();
+        const a = (await getBlobText(db.prisma, sha))!.split('\n');
+        whole.push(performance.now() - t);
+        t = performance.now();
+        const b = await uploadedLines(db.prisma, sha, cache);
+        if (k > 0) shared.push(performance.now() - t);
+        if (!isDeepStrictEqual(a, b)) throw new Error(`fleet: ${node}'s base read two ways differs`);
+      }
+      add(section, `a node's delta base read from the store (${db.provider}, in-process, median of ${whole.length})`, `whole text (getDumpText + split): ${fmt(median(whole))} ms; over the shared whole lines (delta-base.ts, after the first): ${fmt(median(shared))} ms`);
+    }
+  } finally {
+    for (const db of dbs) await db.close();
+  }
+  return {
+    sqliteFile,
+    ...(pgSeed ? { pgSeed } : {}),
+    bodies,
+    wholeBody: (i) => ({ ...meta, host: g.host as unknown as UploadBody['host'], dump: nextCollection(nodeText(template, i), busy) }),
+    expectedSha: (i) => (bodies[i]!.delta as { sha256: string }).sha256,
+    seedSeconds: (performance.now() - t0) / 1000,
+    scriptSeconds: scriptMs / 1000,
+    deltaBytes,
+    textBytes: Buffer.byteLength(template),
+  };
+}
+
+/** A copy of the seeded PostgreSQL database. */
+async function copyPg(seedUrl: string, name: string): Promise<string> {
+  const cluster = postgresCluster();
+  const client = new pg.Client({ connectionString: cluster.url('postgres') });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name}" TEMPLATE "${new URL(seedUrl).pathname.slice(1)}"`);
+  } finally {
+    await client.end();
+  }
+  return cluster.url(name);
+}
+
+interface FleetRun {
+  wallMs: number;
+  latencies: number[];
+  failures: string[];
+  retries: number;
+  fallbacks: number;
+  serverCpu: number;
+  pgCpu: number | undefined;
+  load: number[];
+  peakRss: number[];
+}
+
+/** One target: start the replicas, time the fleet's re-uploads. */
+async function runFleet(databaseUrl: string, replicas: number, s: Seeded, o: FleetOptions, postgres: boolean): Promise<FleetRun> {
   const servers: Replica[] = [];
   try {
     for (let i = 0; i < replicas; i++) servers.push(await startReplica(databaseUrl));
+    const clients = servers.map((r) => createClient({ server: parseServer(r.url), token: () => '', timeoutMs: 600_000, userAgent: 'packetpath-fleet-bench' }));
     const latencies: number[] = [];
-    const failures: number[] = [];
+    const failures: string[] = [];
     let retries = 0;
+    let fallbacks = 0;
     let next = 0;
+    const pgPid = postgres ? postmasterPid() : undefined;
+    const serverPids = servers.map((r) => r.child.pid!);
+    const cpu0 = treeCpuSeconds(serverPids);
+    const pg0 = pgPid !== undefined ? treeCpuSeconds([pgPid]) : 0;
+    const load: number[] = [loadavg()[0]!];
+    const sampler = setInterval(() => load.push(loadavg()[0]!), 5000);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: Math.min(o.concurrency, o.agents) }, async () => {
         for (let i = next++; i < o.agents; i = next++) {
-          const server = servers[i % servers.length]!;
-          // Like the agent: a 503 with Retry-After (the server's parse queue is full) is retried after it; the latency counts from the first try.
+          const client = clients[i % clients.length]!;
+          const node = `node-${i}`;
           const t = performance.now();
+          // As the agent: a delta; refused (409 and the like) → the whole text; a 503 is retried after Retry-After.
+          let body: DeltaUploadBody | UploadBody = s.bodies[i]!;
           for (let attempt = 1; ; attempt++) {
-            const res = await fetch(`${server.url}/api/v1/nodes/node-${i}/dumps`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: changed });
-            await res.arrayBuffer();
-            if (res.status === 503 && attempt < 50) {
-              retries++;
-              await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000 * (0.5 + Math.random() / 2)));
-              continue;
+            try {
+              const res = await client.upload(node, body);
+              if (res.sha256 === undefined) failures.push(`${node}: no sha256`);
+              break;
+            } catch (err) {
+              if (err instanceof ApiError && err.kind === 'rejected' && 'delta' in body) {
+                fallbacks++;
+                body = s.wholeBody(i);
+                continue;
+              }
+              if (err instanceof ApiError && err.kind === 'retryable' && attempt < 50) {
+                retries++;
+                await new Promise((r) => setTimeout(r, (err.retryAfterMs ?? 1000) * (0.5 + Math.random() / 2)));
+                continue;
+              }
+              failures.push(`${node}: ${(err as Error).message.slice(0, 120)}`);
+              break;
             }
-            if (res.status !== 201) failures.push(res.status);
-            break;
           }
           latencies.push(performance.now() - t);
         }
       }),
     );
-    return { wallMs: performance.now() - started, latencies: latencies.sort((a, b) => a - b), failures, retries };
+    const wallMs = performance.now() - started;
+    clearInterval(sampler);
+    load.push(loadavg()[0]!);
+    const serverCpu = treeCpuSeconds(serverPids) - cpu0;
+    const pgCpu = pgPid !== undefined ? treeCpuSeconds([pgPid]) - pg0 : undefined;
+    const peakRss = serverPids.map(peakRssMiB);
+    // Spot checks: the nodes' latest uploads are the texts the agents made.
+    for (const i of [0, Math.floor(o.agents / 2), o.agents - 1]) {
+      const res = await fetch(`${servers[0]!.url}/api/v1/nodes/node-${i}/dumps/latest`);
+      const latest = (await res.json()) as { originalSha256?: string };
+      if (latest.originalSha256 !== s.expectedSha(i)) failures.push(`node-${i}: latest upload is ${latest.originalSha256}, not the agent's text`);
+    }
+    return { wallMs, latencies: latencies.sort((a, b) => a - b), failures, retries, fallbacks, serverCpu, pgCpu, load, peakRss };
   } finally {
     await Promise.all(servers.map(stop));
   }
@@ -114,25 +381,44 @@ async function runFleet(databaseUrl: string, replicas: number, base: string, cha
 
 export async function fleetBench(add: AddRow, o: FleetOptions): Promise<void> {
   const section = `fleet (${fmt(o.agents)} agents, ${fmt(o.services)} Services)`;
-  const g = generateKubeDump({ services: o.services, seed: 1 });
-  const changed = oneServiceChanged(g.text);
-  const targets: { name: string; replicas: number; url: () => Promise<string> }[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'packetpath-fleet-'));
-  targets.push({ name: 'SQLite, 1 server', replicas: 1, url: async () => `file:${join(dir, 'fleet.db')}` });
-  if (POSTGRES_MISSING) add(section, 'PostgreSQL', `skipped: ${POSTGRES_MISSING}`);
-  else {
-    targets.push({ name: 'PostgreSQL, 1 replica', replicas: 1, url: () => postgresCluster().createDatabase('fleet1') });
-    targets.push({ name: 'PostgreSQL, 3 replicas', replicas: 3, url: () => postgresCluster().createDatabase('fleet3') });
-  }
   try {
+    process.stderr.write('  seeding...\n');
+    const s = await seed(dir, o, add, section);
+    add(
+      section,
+      'seeding (not timed below)',
+      `${fmt(s.seedSeconds, 1)} s for ${fmt(o.agents)} nodes on ${s.pgSeed ? 'SQLite and PostgreSQL' : 'SQLite'}, of which ${fmt(s.scriptSeconds, 1)} s the agents' deltas (makeLineScript); text ${fmt(s.textBytes)} B per node, delta body ${fmt(s.deltaBytes / o.agents)} B per agent before gzip`,
+    );
+    const targets: { name: string; replicas: number; url: () => Promise<string>; postgres: boolean }[] = [];
+    targets.push({
+      name: 'SQLite, 1 server',
+      replicas: 1,
+      postgres: false,
+      url: async () => {
+        const file = join(dir, `run-${Date.now()}.db`);
+        copyFileSync(s.sqliteFile, file);
+        return `file:${file}`;
+      },
+    });
+    if (!s.pgSeed) add(section, 'PostgreSQL', `skipped: ${POSTGRES_MISSING}`);
+    else {
+      const seedUrl = s.pgSeed;
+      targets.push({ name: 'PostgreSQL, 1 replica', replicas: 1, postgres: true, url: () => copyPg(seedUrl, `fleet1_${Date.now()}`) });
+      targets.push({ name: 'PostgreSQL, 3 replicas', replicas: 3, postgres: true, url: () => copyPg(seedUrl, `fleet3_${Date.now()}`) });
+    }
+    const only = process.env['BENCH_FLEET_TARGETS']?.split(',').map((x) => x.trim());
     for (const t of targets) {
+      if (only && !only.some((x) => t.name.toLowerCase().startsWith(x.toLowerCase()))) continue;
       process.stderr.write(`  ${t.name}...\n`);
-      const r = await runFleet(await t.url(), t.replicas, g.text, changed, o);
+      const r = await runFleet(await t.url(), t.replicas, s, o, t.postgres);
+      const per = (x: number): string => `${fmt((x * 1000) / o.agents)} ms`;
       add(
         section,
         t.name,
-        `${(r.wallMs / 1000).toFixed(1)} s total, ${fmt(o.agents / (r.wallMs / 1000), 1)} uploads/s, p50 ${fmt(pct(r.latencies, 50))} ms, p99 ${fmt(pct(r.latencies, 99))} ms, ${r.retries} retries after 503${r.failures.length ? `, FAILED: ${r.failures.join(' ')}` : ''}`,
+        `${(r.wallMs / 1000).toFixed(1)} s total, ${fmt(o.agents / (r.wallMs / 1000), 1)} uploads/s, p50 ${fmt(pct(r.latencies, 50))} ms, p99 ${fmt(pct(r.latencies, 99))} ms; CPU per upload: servers ${per(r.serverCpu)}${r.pgCpu !== undefined ? `, PostgreSQL ${per(r.pgCpu)}` : ''} (${fmt(r.serverCpu + (r.pgCpu ?? 0), 1)} CPU s in ${(r.wallMs / 1000).toFixed(1)} s = ${((r.serverCpu + (r.pgCpu ?? 0)) / (r.wallMs / 1000)).toFixed(2)} cores); load average ${fmt(Math.min(...r.load), 1)}–${fmt(Math.max(...r.load), 1)}; peak RSS ${r.peakRss.map((x) => `${fmt(x)} MiB`).join(', ')}; ${r.fallbacks} whole-text fallbacks after a refused delta, ${r.retries} retries after 503${r.failures.length ? `; FAILED ${r.failures.length}: ${r.failures.slice(0, 3).join(' | ')}` : ''}`,
       );
+      if (r.failures.length) process.exitCode = 1;
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

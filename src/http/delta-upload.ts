@@ -8,7 +8,8 @@ import { LRUCache } from 'lru-cache';
 import type { FastifyInstance } from 'fastify';
 import type { Family } from '../netfilter/index.ts';
 import { applyLineScript, LineScriptError, type LineScriptOp } from '../store/line-script.ts';
-import { getDumpText, latestDump, NotFoundError, prepareDumpSteps, rulesetCacheKey, runStepsYielding, sha256Hex, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
+import { uploadedLines } from '../store/delta-base.ts';
+import { latestDump, NotFoundError, prepareDumpSteps, rulesetCacheKey, runStepsYielding, sha256Hex, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
 import { rememberForSpliceSteps, spliceDeltaSteps } from '../store/splice.ts';
 import { HttpProblem } from './plugins/errors.ts';
 import type { UploadDelta } from './schemas/index.ts';
@@ -79,7 +80,8 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
   }
   let base = cache.get(delta.base);
   if (!base) {
-    base = (await getDumpText(app.db.prisma, node, latest.id, 'original')).text.split('\n');
+    // Not kept in memory (a fleet's bases do not fit): from the store, over the cluster's shared whole text.
+    base = await uploadedLines(app.db.prisma, latest.originalSha256, app.db.deltaBases);
     cache.set(delta.base, base);
   }
   assertRebuiltSize(base, delta, app.config.maxDumpLines, app.config.maxDecompressedBytes, field);

@@ -94,7 +94,8 @@ async function insertBlob(tx: Client, b: NewBlob): Promise<void> {
 
 type BlobRead = { encoding: string; data: Buffer; baseSha256: string | null; countersSha256: string | null };
 
-async function readBlob(tx: Client, sha256: string): Promise<BlobRead | null> {
+/** A blob's row as stored (delta-base.ts resolves texts from it too). */
+export async function readBlob(tx: Client, sha256: string): Promise<BlobRead | null> {
   const rows = await tx.$queryRawUnsafe<{ encoding: string; hex: string; baseSha256: string | null; countersSha256: string | null }[]>(
     providerOf(tx) === 'postgresql'
       ? 'SELECT "encoding", encode("data", \'hex\') AS "hex", "baseSha256", "countersSha256" FROM "Blob" WHERE "sha256" = $1'

@@ -1,11 +1,18 @@
 // The delta-base cache an open database owns (see blobs.ts). Its own module so
 // db.ts can create one without importing blobs.ts, which imports db.ts.
+import { LRUCache } from 'lru-cache';
 
 export interface DeltaBase {
   readonly sha256: string;
   readonly lines: readonly string[];
   readonly index: () => Map<string, number>;
 }
+
+/**
+ * Characters of whole texts kept as lines for `wholeLines`: two 10k-Service
+ * canonical texts (25 MB each), e.g. a cluster's ipv4 and ipv6 bases.
+ */
+const WHOLE_LINES_MAX_CHARS = 64 * 2 ** 20;
 
 /**
  * The last delta base used, split and indexed: uploads of a fleet are deltas
@@ -15,5 +22,14 @@ export interface DeltaBase {
  */
 export interface DeltaBaseCache {
   last: DeltaBase | null;
+  /**
+   * Lines of whole texts that other blobs are deltas of (a cluster's shared
+   * canonical text), by sha256: every node's uploaded text is read from them
+   * plus its own small blobs (delta-base.ts). Content-addressed, never stale.
+   */
+  readonly wholeLines: LRUCache<string, readonly string[]>;
 }
-export const createDeltaBaseCache = (): DeltaBaseCache => ({ last: null });
+export const createDeltaBaseCache = (): DeltaBaseCache => ({
+  last: null,
+  wholeLines: new LRUCache<string, readonly string[]>({ maxSize: WHOLE_LINES_MAX_CHARS, sizeCalculation: (lines) => Math.max(1, lines.reduce((n, l) => n + l.length + 1, 0)) }),
+});

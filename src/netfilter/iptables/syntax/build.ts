@@ -84,6 +84,8 @@ export function buildTable(draft: TableDraft, diagnostics: Diagnostic[]): Table 
 
 /** A pause every this many rules built. */
 const PAUSE_RULES = 2048;
+/** Targets resolved between pauses (a mask: every 8,192). */
+const RESOLVE_PAUSE = 8191;
 
 function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<Table> {
   const { name } = draft;
@@ -124,8 +126,11 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
   let target1: Target | undefined;
   let pending2: PendingTarget | undefined;
   let target2: Target | undefined;
+  let resolved = 0;
   for (const chain of [...draft.chains.values()]) {
     for (const r of chain.rules) {
+      // A pause now and then: this pass alone is ~0.1 s for a 10k-Service nat table.
+      if ((++resolved & RESOLVE_PAUSE) === 0) yield;
       if (!r.target) continue;
       let target = r.target === pending1 ? target1 : r.target === pending2 ? target2 : undefined;
       if (!target) {

@@ -286,3 +286,38 @@ describe('incremental uploads (delta)', () => {
     assert.ok(n >= 1);
   });
 });
+
+describe('delta uploads are admitted like big whole uploads', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await startApi({ config: { analysisWorkers: 1, analysisQueue: 1 } });
+  });
+  after(async () => api.close());
+
+  it('while the one slot is taken, one delta waits for it and the next is a 503 with Retry-After that stores nothing; a retry succeeds', async () => {
+    const texts = ['a', 'b'].map((_, i) => generateKubeDump({ services: 200, seed: 40 + i }).text);
+    await Promise.all(['a', 'b'].map((node, i) => api.request.post(`${V1}/nodes/${node}/dumps`).set('content-type', 'text/plain').send(texts[i]!).expect(201)));
+    const edited = texts.map((t, i) => shapedEdit(t, 7 + i));
+    const deltaBody = (i: number) => ({ delta: deltaOf(texts[i]!, edited[i]!) });
+    // Something else holds the only slot (a big upload being parsed, say) until `release`.
+    let release!: () => void;
+    const holding = api.app.analysis.admitUpload(() => new Promise<void>((resolve) => (release = resolve)));
+    const waiting = api.request.post(`${V1}/nodes/a/dumps`).send(deltaBody(0)).then((r) => r);
+    // Give the first delta time to reach the queue before the second arrives.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const refused = await api.request.post(`${V1}/nodes/b/dumps`).send(deltaBody(1));
+    assert.equal(refused.status, 503, JSON.stringify(refused.body));
+    assert.match(refused.headers['content-type'] ?? '', PROBLEM_TYPE);
+    assert.equal(refused.body.type, '/problems/analysis-busy');
+    assert.ok(Number(refused.headers['retry-after']) > 0);
+    assert.equal((await api.request.get(`${V1}/nodes/b/dumps`).expect(200)).body.items.length, 1, 'the refused delta stored nothing');
+    release();
+    await holding;
+    assert.equal((await waiting).status, 201);
+    await api.request.post(`${V1}/nodes/b/dumps`).send(deltaBody(1)).expect(201);
+    for (const [node, i] of [['a', 0], ['b', 1]] as const) {
+      const raw = await api.request.get(`${V1}/nodes/${node}/dumps/latest/raw`).buffer(true);
+      assert.equal(raw.text, edited[i]);
+    }
+  });
+});

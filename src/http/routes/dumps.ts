@@ -128,12 +128,17 @@ const INLINE_PARSE_CHARS = 1 << 20;
 
 const dumps: FastifyPluginAsyncTypebox = async (app) => {
   const { yielding } = app.rulesetCache;
-  const prepare = (text: string, options: PrepareOptions & { field: string }): Promise<PreparedDump> => {
+  /** `admitted`: the request holds its admission already (a delta upload): not admitted again. */
+  const prepare = (text: string, options: PrepareOptions & { field: string }, admitted: boolean): Promise<PreparedDump> => {
     if (text.length <= INLINE_PARSE_CHARS) return Promise.resolve(prepareDump(text, options));
-    return app.analysis.admitUpload(() => runStepsYielding(prepareDumpSteps(text, options), yielding));
+    const run = (): Promise<PreparedDump> => runStepsYielding(prepareDumpSteps(text, options), yielding);
+    return admitted ? run() : app.analysis.admitUpload(run);
   };
-  const prepareNft = (text: string, options: PrepareNftOptions & { field: string }): Promise<PreparedNftDump> =>
-    text.length <= INLINE_PARSE_CHARS ? Promise.resolve(prepareNftDump(text, options)) : app.analysis.admitUpload(() => runStepsYielding(prepareNftDumpSteps(text, options), yielding));
+  const prepareNft = (text: string, options: PrepareNftOptions & { field: string }, admitted: boolean): Promise<PreparedNftDump> => {
+    if (text.length <= INLINE_PARSE_CHARS) return Promise.resolve(prepareNftDump(text, options));
+    const run = (): Promise<PreparedNftDump> => runStepsYielding(prepareNftDumpSteps(text, options), yielding);
+    return admitted ? run() : app.analysis.admitUpload(run);
+  };
   const limits = { maxUploadBytes: app.config.maxUploadBytes, maxDecompressedBytes: app.config.maxDecompressedBytes };
   registerTextUploadParser(app);
   /** The last uploaded texts, as bases of incremental uploads (128 Mi characters: four 10k-Service nodes). */
@@ -172,109 +177,116 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { node } = request.params;
       const query = request.query;
-      let json = uploadJson(request.body, query);
-      const viaDelta = json.delta !== undefined || json.ip6Delta !== undefined;
-      /** The texts deltas made, with their lines (the bases of the next deltas). */
-      let rebuilt: { dump?: RebuiltText; ip6Dump?: RebuiltText } = {};
-      if (viaDelta) {
-        // Incremental upload: rebuild the texts, then store them as a full upload of them would be.
-        if ((json.delta !== undefined && json.dump !== undefined) || (json.ip6Delta !== undefined && json.ip6Dump !== undefined)) {
-          throw new HttpProblem(400, 'validation-error', 'send `dump` or `delta` (and `ip6Dump` or `ip6Delta`), not both', { errors: [{ path: json.delta !== undefined && json.dump !== undefined ? '/body/delta' : '/body/ip6Delta', message: 'must not be sent with the full text' }] });
-        }
-        await assertNodeCluster(app, request, node);
-        const family = json.family ?? (query.family === 'nft' ? undefined : query.family) ?? 'ipv4';
-        const { delta, ip6Delta, ...rest } = json;
-        rebuilt = {
-          ...(delta ? { dump: await rebuildFromDelta(app, deltaBases, node, family, delta, 'delta') } : {}),
-          ...(ip6Delta ? { ip6Dump: await rebuildFromDelta(app, deltaBases, node, 'ipv6', ip6Delta, 'ip6Delta') } : {}),
-        };
-        json = { ...rest, ...(rebuilt.dump ? { dump: rebuilt.dump.text, family } : {}), ...(rebuilt.ip6Dump ? { ip6Dump: rebuilt.ip6Dump.text } : {}) };
-      }
-      const format = json.format ?? query.format;
-      const strict = query.strict === true;
-
-      let hostJson: string | undefined;
-      if (json.host !== undefined) {
-        const host = buildHost(json.host);
-        if (!host.ok) throw new InvalidInputError(`the host file is invalid: ${host.errors.join('; ')}`, host.errors.map((message) => ({ path: '/body/host', message })));
-        hostJson = JSON.stringify(json.host);
-      }
-      // `{dump, format: "nft-text"}`: the dump is the nft ruleset.
-      const nftInDump = json.nft === undefined && json.dump !== undefined && isNftFormat(format);
-      const dump = nftInDump ? undefined : json.dump;
-      const nft = nftInDump ? json.dump : typeof json.nft === 'object' ? JSON.stringify(json.nft) : json.nft;
-      if (dump === undefined && (nft === undefined || json.ip6Dump !== undefined)) {
-        throw new HttpProblem(400, 'validation-error', "body must have required property 'dump' (or, for an nftables ruleset alone, 'nft')", { errors: [{ path: '/body/dump', message: "must have required property 'dump' (or send only 'nft')" }] });
-      }
-      if (nft !== undefined && dump !== undefined && isNftFormat(format)) throw new InvalidInputError(`format ${format} names an nft ruleset, but \`dump\` holds the iptables one: leave \`format\` out`, [{ path: '/body/format', message: 'is an nft format' }]);
-      const originalBytes = typeof request.body === 'string' ? request.uploadBytes ?? undefined : undefined;
-      const iptablesFormat = isNftFormat(format) ? undefined : format;
-
-      const prepared: PreparedVersion[] = [];
-      if (dump !== undefined) {
-        assertLineLimit(dump, app.config.maxDumpLines, 'dump');
-        if (json.ip6Dump !== undefined) assertLineLimit(json.ip6Dump, app.config.maxDumpLines, 'ip6Dump');
-        const family = json.family ?? (query.family === 'nft' ? undefined : query.family);
-        let first: PreparedDump;
-        try {
-          // A delta's text is prepared with the node's line memo: only its new lines are parsed.
-          first =
-            viaDelta && family !== undefined
-              ? await prepareWithMemo(app, dump, { family, format: iptablesFormat, strict, field: 'dump', originalSha256: rebuilt.dump?.sha256 }, rebuilt.dump)
-              : await prepare(dump, { family, format: iptablesFormat, strict, field: 'dump', originalBytes });
-        } catch (err) {
-          if (err instanceof DumpParseError && looksLikeNft(dump)) {
-            throw new DumpParseError('nothing usable could be read from dump as an iptables dump: it looks like an nftables ruleset: upload it with ?family=nft (or as `nft` in a JSON body)', err.problems, err.field);
+      const sent = uploadJson(request.body, query);
+      const viaDelta = sent.delta !== undefined || sent.ip6Delta !== undefined;
+      // A delta upload holds the text it rebuilds and its parse: it is admitted as a big whole
+      // upload is (at most ANALYSIS_WORKERS at once, ANALYSIS_QUEUE waiting, then a 503), once for
+      // both, so a fleet's round of deltas cannot hold one ~200 MB parse per request in flight.
+      const store = async () => {
+        let json = sent;
+        /** The texts deltas made, with their lines (the bases of the next deltas). */
+        let rebuilt: { dump?: RebuiltText; ip6Dump?: RebuiltText } = {};
+        if (viaDelta) {
+          // Incremental upload: rebuild the texts, then store them as a full upload of them would be.
+          if ((json.delta !== undefined && json.dump !== undefined) || (json.ip6Delta !== undefined && json.ip6Dump !== undefined)) {
+            throw new HttpProblem(400, 'validation-error', 'send `dump` or `delta` (and `ip6Dump` or `ip6Delta`), not both', { errors: [{ path: json.delta !== undefined && json.dump !== undefined ? '/body/delta' : '/body/ip6Delta', message: 'must not be sent with the full text' }] });
           }
-          throw err;
+          await assertNodeCluster(app, request, node);
+          const family = json.family ?? (query.family === 'nft' ? undefined : query.family) ?? 'ipv4';
+          const { delta, ip6Delta, ...rest } = json;
+          rebuilt = {
+            ...(delta ? { dump: await rebuildFromDelta(app, deltaBases, node, family, delta, 'delta') } : {}),
+            ...(ip6Delta ? { ip6Dump: await rebuildFromDelta(app, deltaBases, node, 'ipv6', ip6Delta, 'ip6Delta') } : {}),
+          };
+          json = { ...rest, ...(rebuilt.dump ? { dump: rebuilt.dump.text, family } : {}), ...(rebuilt.ip6Dump ? { ip6Dump: rebuilt.ip6Dump.text } : {}) };
         }
-        prepared.push(first);
-        if (json.ip6Dump !== undefined) {
-          if (first.family === 'ipv6') {
-            throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
-          }
-          const options = { family: 'ipv6' as const, format: iptablesFormat, strict, field: 'ip6Dump' };
-          prepared.push(viaDelta ? await prepareWithMemo(app, json.ip6Dump, { ...options, originalSha256: rebuilt.ip6Dump?.sha256 }, rebuilt.ip6Dump) : await prepare(json.ip6Dump, options));
-        }
-      }
-      if (nft !== undefined) {
-        const field = typeof request.body === 'string' || nftInDump ? 'dump' : 'nft';
-        assertNftSize(nft, app.config.maxDumpLines, field);
-        const nftFormat = typeof json.nft === 'object' ? 'nft-json' : isNftFormat(format) ? format : undefined;
-        const options = { format: nftFormat, field, strict, ...(dump === undefined ? { originalBytes } : {}) };
-        prepared.push(await prepareNft(nft, options));
-      }
+        const format = json.format ?? query.format;
+        const strict = query.strict === true;
 
-      const { cluster, requireCluster } = writeCluster(request, json.cluster ?? query.cluster);
-      const results = await uploadDumps(app.db.prisma, {
-        node,
-        dumps: prepared,
-        cluster,
-        requireCluster,
-        labels: json.labels,
-        hostJson,
-        collectedAt: json.collectedAt ? new Date(json.collectedAt) : undefined,
-        deltaBases: app.db.deltaBases,
-      });
-      // The upload's parse is the stored text's parse: the first query need not gunzip and re-parse it.
-      for (const p of prepared) {
-        if (p.family === 'nft') primeUploadedNftRuleset(app.rulesetCache, p);
-        else {
-          primeUploadedRuleset(app.rulesetCache, p);
-          primeCanonicalRuleset(app.rulesetCache, p);
+        let hostJson: string | undefined;
+        if (json.host !== undefined) {
+          const host = buildHost(json.host);
+          if (!host.ok) throw new InvalidInputError(`the host file is invalid: ${host.errors.join('; ')}`, host.errors.map((message) => ({ path: '/body/host', message })));
+          hostJson = JSON.stringify(json.host);
         }
-      }
-      // What was uploaded is the base of the node's next delta.
-      if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, dump, rebuilt.dump?.lines);
-      if (json.ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, json.ip6Dump, rebuilt.ip6Dump?.lines);
-      const first = results[0];
-      if (!first) throw new Error('upload recorded nothing');
-      const ip6 = results.find((r, i) => i > 0 && r.dump.family === 'ipv6');
-      const nftResult = results.find((r) => r.dump.family === 'nft');
-      const body: UploadResult = { ...toUploaded(first), ...(ip6 ? { ip6: toUploaded(ip6) } : {}), ...(nftResult ? { nft: toUploaded(nftResult) } : {}) };
-      const created = results.some((r) => r.created);
-      reply.header('location', `/api/v1/nodes/${encodeURIComponent(node)}/dumps/${first.dump.id}`);
-      return reply.code(created ? 201 : 200).send(body);
+        // `{dump, format: "nft-text"}`: the dump is the nft ruleset.
+        const nftInDump = json.nft === undefined && json.dump !== undefined && isNftFormat(format);
+        const dump = nftInDump ? undefined : json.dump;
+        const nft = nftInDump ? json.dump : typeof json.nft === 'object' ? JSON.stringify(json.nft) : json.nft;
+        if (dump === undefined && (nft === undefined || json.ip6Dump !== undefined)) {
+          throw new HttpProblem(400, 'validation-error', "body must have required property 'dump' (or, for an nftables ruleset alone, 'nft')", { errors: [{ path: '/body/dump', message: "must have required property 'dump' (or send only 'nft')" }] });
+        }
+        if (nft !== undefined && dump !== undefined && isNftFormat(format)) throw new InvalidInputError(`format ${format} names an nft ruleset, but \`dump\` holds the iptables one: leave \`format\` out`, [{ path: '/body/format', message: 'is an nft format' }]);
+        const originalBytes = typeof request.body === 'string' ? request.uploadBytes ?? undefined : undefined;
+        const iptablesFormat = isNftFormat(format) ? undefined : format;
+
+        const prepared: PreparedVersion[] = [];
+        if (dump !== undefined) {
+          assertLineLimit(dump, app.config.maxDumpLines, 'dump');
+          if (json.ip6Dump !== undefined) assertLineLimit(json.ip6Dump, app.config.maxDumpLines, 'ip6Dump');
+          const family = json.family ?? (query.family === 'nft' ? undefined : query.family);
+          let first: PreparedDump;
+          try {
+            // A delta's text is prepared with the node's line memo: only its new lines are parsed.
+            first =
+              viaDelta && family !== undefined
+                ? await prepareWithMemo(app, dump, { family, format: iptablesFormat, strict, field: 'dump', originalSha256: rebuilt.dump?.sha256 }, rebuilt.dump)
+                : await prepare(dump, { family, format: iptablesFormat, strict, field: 'dump', originalBytes }, viaDelta);
+          } catch (err) {
+            if (err instanceof DumpParseError && looksLikeNft(dump)) {
+              throw new DumpParseError('nothing usable could be read from dump as an iptables dump: it looks like an nftables ruleset: upload it with ?family=nft (or as `nft` in a JSON body)', err.problems, err.field);
+            }
+            throw err;
+          }
+          prepared.push(first);
+          if (json.ip6Dump !== undefined) {
+            if (first.family === 'ipv6') {
+              throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
+            }
+            const options = { family: 'ipv6' as const, format: iptablesFormat, strict, field: 'ip6Dump' };
+            prepared.push(viaDelta ? await prepareWithMemo(app, json.ip6Dump, { ...options, originalSha256: rebuilt.ip6Dump?.sha256 }, rebuilt.ip6Dump) : await prepare(json.ip6Dump, options, viaDelta));
+          }
+        }
+        if (nft !== undefined) {
+          const field = typeof request.body === 'string' || nftInDump ? 'dump' : 'nft';
+          assertNftSize(nft, app.config.maxDumpLines, field);
+          const nftFormat = typeof json.nft === 'object' ? 'nft-json' : isNftFormat(format) ? format : undefined;
+          const options = { format: nftFormat, field, strict, ...(dump === undefined ? { originalBytes } : {}) };
+          prepared.push(await prepareNft(nft, options, viaDelta));
+        }
+
+        const { cluster, requireCluster } = writeCluster(request, json.cluster ?? query.cluster);
+        const results = await uploadDumps(app.db.prisma, {
+          node,
+          dumps: prepared,
+          cluster,
+          requireCluster,
+          labels: json.labels,
+          hostJson,
+          collectedAt: json.collectedAt ? new Date(json.collectedAt) : undefined,
+          deltaBases: app.db.deltaBases,
+        });
+        // The upload's parse is the stored text's parse: the first query need not gunzip and re-parse it.
+        for (const p of prepared) {
+          if (p.family === 'nft') primeUploadedNftRuleset(app.rulesetCache, p);
+          else {
+            primeUploadedRuleset(app.rulesetCache, p);
+            primeCanonicalRuleset(app.rulesetCache, p);
+          }
+        }
+        // What was uploaded is the base of the node's next delta.
+        if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, dump, rebuilt.dump?.lines);
+        if (json.ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, json.ip6Dump, rebuilt.ip6Dump?.lines);
+        const first = results[0];
+        if (!first) throw new Error('upload recorded nothing');
+        const ip6 = results.find((r, i) => i > 0 && r.dump.family === 'ipv6');
+        const nftResult = results.find((r) => r.dump.family === 'nft');
+        const body: UploadResult = { ...toUploaded(first), ...(ip6 ? { ip6: toUploaded(ip6) } : {}), ...(nftResult ? { nft: toUploaded(nftResult) } : {}) };
+        const created = results.some((r) => r.created);
+        reply.header('location', `/api/v1/nodes/${encodeURIComponent(node)}/dumps/${first.dump.id}`);
+        return reply.code(created ? 201 : 200).send(body);
+      };
+      return viaDelta ? app.analysis.admitUpload(store) : store();
     },
   );
 

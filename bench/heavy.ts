@@ -57,7 +57,7 @@ export async function heavyRequests(add: AddRow, input: { g10k: KubeDump; other1
     upload = await pollWhile(s, uploadNode(s, 'n10k', input.g10k));
     findings = await pollWhile(s, expectStatus('findings', [200], `${s.url}${API}/nodes/n10k/findings`, {}));
   });
-  add(SECTION, `upload of the 10k node (${fmt(upload.result.ms)} ms, parsed in a worker)`, healthzFigure(upload.polls), `p99 < 100 ms — ${verdict(percentile(upload.polls, 99) < 100)}`);
+  add(SECTION, `upload of the 10k node (${fmt(upload.result.ms)} ms, parsed on the event loop in slices)`, healthzFigure(upload.polls), `p99 < 100 ms — ${verdict(percentile(upload.polls, 99) < 100)}`);
   add(SECTION, `findings of the 10k node (${fmt(findings.result.ms)} ms)`, `${healthzFigure(findings.polls)}; peak RSS ${mib(findingsPeak)} (was: /healthz blocked 28 s on 5k)`, `p99 < 100 ms — ${verdict(percentile(findings.polls, 99) < 100)}`);
 
   let diffMs = 0;

@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { deflateRawSync, gunzip, gzip, inflateRawSync } from 'node:zlib';
+import type { LRUCache } from 'lru-cache';
 import { providerOf, writeConnection, type Client } from './db.ts';
 import { decodeText } from './charset.ts';
 import type { DeltaBase, DeltaBaseCache } from './delta-cache.ts';
@@ -94,8 +95,7 @@ async function insertBlob(tx: Client, b: NewBlob): Promise<void> {
 
 type BlobRead = { encoding: string; data: Buffer; baseSha256: string | null; countersSha256: string | null };
 
-/** A blob's row as stored (delta-base.ts resolves texts from it too). */
-export async function readBlob(tx: Client, sha256: string): Promise<BlobRead | null> {
+async function readBlob(tx: Client, sha256: string): Promise<BlobRead | null> {
   const rows = await tx.$queryRawUnsafe<{ encoding: string; hex: string; baseSha256: string | null; countersSha256: string | null }[]>(
     providerOf(tx) === 'postgresql'
       ? 'SELECT "encoding", encode("data", \'hex\') AS "hex", "baseSha256", "countersSha256" FROM "Blob" WHERE "sha256" = $1'
@@ -149,35 +149,43 @@ export async function getBlobBytes(tx: Client, sha256: string): Promise<Buffer |
   return text === null ? null : Buffer.from(text, 'utf8');
 }
 
-async function textLines(tx: Client, sha256: string, depth: number): Promise<string[]> {
-  const text = await textOf(tx, sha256, depth);
-  if (text === null) throw new Error(`blob ${sha256} (a delta base) is missing`);
-  return splitLines(text);
-}
-
 async function textOf(tx: Client, sha256: string, depth: number): Promise<string | null> {
   if (depth > MAX_DEPTH) throw new Error(`blob ${sha256}: deltas nested deeper than ${MAX_DEPTH}`);
   const blob = await readBlob(tx, sha256);
   if (!blob) return null;
-  switch (blob.encoding) {
-    case 'identity':
-    case 'gzip':
-      return await decodeBlob(blob);
-    case 'delta': {
-      if (!blob.baseSha256) throw new Error(`blob ${sha256}: delta without a base`);
-      const base = await textLines(tx, blob.baseSha256, depth + 1);
-      return applyLineDelta(base, inflateRawSync(blob.data)).join('\n');
-    }
-    case 'counted-delta': {
-      if (!blob.baseSha256) throw new Error(`blob ${sha256}: delta without a base`);
-      const canonical = await textLines(tx, blob.baseSha256, depth + 1);
-      const counters = blob.countersSha256 ? await getCounters(tx, blob.countersSha256) : null;
-      if (blob.countersSha256 && !counters) throw new Error(`blob ${sha256}: counters ${blob.countersSha256} are missing`);
-      return applyLineDelta(countedLines(canonical, counters), inflateRawSync(blob.data)).join('\n');
-    }
-    default:
-      throw new Error(`blob ${sha256}: encoding "${blob.encoding}" is not a text`);
-  }
+  if (blob.encoding === 'identity' || blob.encoding === 'gzip') return await decodeBlob(blob);
+  return (await deltaLines(tx, sha256, blob, depth)).join('\n');
+}
+
+/**
+ * The lines of blob `sha256` (whole, `delta` or `counted-delta`, resolved):
+ * exactly `getBlobText(tx, sha256).split('\n')`; null when there is no such
+ * blob. With `wholeLines` (a fleet's delta bases, delta-base.ts), whole texts
+ * reached as the base of a delta come from (and go to) it; the blob asked for
+ * itself is not kept there.
+ */
+export async function blobLines(tx: Client, sha256: string, wholeLines?: LRUCache<string, readonly string[]>, depth = 0): Promise<readonly string[] | null> {
+  if (depth > MAX_DEPTH) throw new Error(`blob ${sha256}: deltas nested deeper than ${MAX_DEPTH}`);
+  const kept = depth > 0 ? wholeLines?.get(sha256) : undefined;
+  if (kept) return kept;
+  const blob = await readBlob(tx, sha256);
+  if (!blob) return null;
+  if (blob.encoding !== 'identity' && blob.encoding !== 'gzip') return deltaLines(tx, sha256, blob, depth, wholeLines);
+  const lines = splitLines(await decodeBlob(blob));
+  if (depth > 0) wholeLines?.set(sha256, lines);
+  return lines;
+}
+
+/** The lines a `delta` or `counted-delta` blob resolves to (its base's lines, read at `depth + 1`, with the delta applied). */
+async function deltaLines(tx: Client, sha256: string, blob: BlobRead, depth: number, wholeLines?: LRUCache<string, readonly string[]>): Promise<string[]> {
+  if (blob.encoding !== 'delta' && blob.encoding !== 'counted-delta') throw new Error(`blob ${sha256}: encoding "${blob.encoding}" is not a text`);
+  if (!blob.baseSha256) throw new Error(`blob ${sha256}: delta without a base`);
+  const base = await blobLines(tx, blob.baseSha256, wholeLines, depth + 1);
+  if (base === null) throw new Error(`blob ${blob.baseSha256} (a delta base) is missing`);
+  if (blob.encoding === 'delta') return applyLineDelta(base, inflateRawSync(blob.data));
+  const counters = blob.countersSha256 ? await getCounters(tx, blob.countersSha256) : null;
+  if (blob.countersSha256 && !counters) throw new Error(`blob ${sha256}: counters ${blob.countersSha256} are missing`);
+  return applyLineDelta(countedLines(base, counters), inflateRawSync(blob.data));
 }
 
 /** The text of a blob (whole or a delta, resolved), or null when there is none with that sha256. */

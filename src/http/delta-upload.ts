@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Family } from '../netfilter/index.ts';
 import { applyLineScript, LineScriptError, type LineScriptOp } from '../store/line-script.ts';
 import { uploadedLines } from '../store/delta-base.ts';
+import { joinedLength } from '../store/encoding.ts';
 import { latestDump, NotFoundError, prepareDumpSteps, rulesetCacheKey, runStepsYielding, sha256Hex, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
 import { rememberForSpliceSteps, spliceDeltaSteps } from '../store/splice.ts';
 import { HttpProblem } from './plugins/errors.ts';
@@ -22,7 +23,7 @@ import type { UploadDelta } from './schemas/index.ts';
 export type DeltaBaseTexts = LRUCache<string, readonly string[]>;
 
 export function createDeltaBaseTexts(maxChars: number): DeltaBaseTexts {
-  return new LRUCache<string, readonly string[]>({ maxSize: maxChars, sizeCalculation: (lines) => Math.max(1, lines.reduce((n, l) => n + l.length + 1, 0)) });
+  return new LRUCache<string, readonly string[]>({ maxSize: maxChars, sizeCalculation: (lines) => Math.max(1, joinedLength(lines) + 1) });
 }
 
 /** Keeps an uploaded text (or its lines, when a delta made them) as a base for the next delta. */
@@ -51,7 +52,6 @@ function assertRebuiltSize(base: readonly string[], delta: UploadDelta, maxLines
   }
 }
 
-/** The text a delta describes (and its lines), checked against its sha256. Throws 409 (stale base), 422 (script or sha256). */
 /** The text a delta made, its lines and sha256, and the delta itself. */
 export interface RebuiltText {
   readonly text: string;
@@ -60,6 +60,7 @@ export interface RebuiltText {
   readonly delta: UploadDelta;
 }
 
+/** The text a delta describes (and its lines), checked against its sha256. Throws 409 (stale base), 422 (script or sha256). */
 export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<RebuiltText> {
   let latest: Awaited<ReturnType<typeof latestDump>> = null;
   try {

@@ -34,6 +34,7 @@ import {
   encodeCounters,
   encodeLineDelta,
   encodeLineDeltaBy,
+  joinedLength,
   lineIndex,
   splitLines,
   type CounterText,
@@ -214,13 +215,6 @@ async function deltaBase(tx: Client, sha256: string, cache: DeltaBaseCache | und
   const entry = { sha256, lines, index: () => (index ??= lineIndex(lines)) };
   if (cache) cache.last = text.length <= BASE_CACHE_MAX_CHARS ? entry : null;
   return entry;
-}
-
-/** The length of `lines` joined by newlines. */
-function joinedLength(lines: readonly string[]): number {
-  let n = lines.length - 1;
-  for (const l of lines) n += l.length;
-  return n;
 }
 
 const worthIt = (delta: { literalChars: number }, text: string): boolean => delta.literalChars <= text.length * DELTA_MAX_LITERAL;

@@ -1,6 +1,7 @@
 // The delta-base cache an open database owns (see blobs.ts). Its own module so
 // db.ts can create one without importing blobs.ts, which imports db.ts.
 import { LRUCache } from 'lru-cache';
+import { joinedLength } from './encoding.ts';
 
 export interface DeltaBase {
   readonly sha256: string;
@@ -31,5 +32,5 @@ export interface DeltaBaseCache {
 }
 export const createDeltaBaseCache = (): DeltaBaseCache => ({
   last: null,
-  wholeLines: new LRUCache<string, readonly string[]>({ maxSize: WHOLE_LINES_MAX_CHARS, sizeCalculation: (lines) => Math.max(1, lines.reduce((n, l) => n + l.length + 1, 0)) }),
+  wholeLines: new LRUCache<string, readonly string[]>({ maxSize: WHOLE_LINES_MAX_CHARS, sizeCalculation: (lines) => Math.max(1, joinedLength(lines) + 1) }),
 });

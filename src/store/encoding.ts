@@ -127,6 +127,13 @@ const unzigzag = (n: number): number => (n % 2 === 0 ? n / 2 : -(n + 1) / 2);
 /** The lines of a text: `splitLines(t).join('\n') === t`. */
 export const splitLines = (text: string): string[] => text.split('\n');
 
+/** The length of `lines` joined by newlines (the text they were split from), without joining them. */
+export function joinedLength(lines: readonly string[]): number {
+  let n = lines.length - 1;
+  for (const l of lines) n += l.length;
+  return n;
+}
+
 /** First position of each line in `lines`. */
 export function lineIndex(lines: readonly string[]): Map<string, number> {
   const index = new Map<string, number>();

@@ -196,6 +196,12 @@ function* extractCountersSteps(ruleset: Ruleset): Steps<string | null> {
   return (yield* countersSteps(ruleset, false)).json;
 }
 
+/** A counter as the counters JSON and text order spell it (`packets:bytes`), null for none. */
+export const counterText = (k: { packets: bigint; bytes: bigint } | undefined): CounterText => (k ? `${k.packets}:${k.bytes}` : null);
+
+/** A counter as a JSON value of the counters JSON. */
+const quoted = (c: CounterText | undefined): string => (c === null || c === undefined ? 'null' : `"${c}"`);
+
 /**
  * A name the store's reading of the JSON against the canonical text
  * (encoding.ts countersInTextOrder) would not line up: one JSON.parse puts
@@ -213,8 +219,6 @@ const reorderedKey = (name: string): boolean => name === '' || /^(?:0|[1-9]\d{0,
 function* countersSteps(ruleset: Ruleset, inTextOrder: boolean): Steps<{ json: string | null; inTextOrder: CounterText[] | undefined }> {
   // Written out directly (not an object tree through JSON.stringify): a 10k-Service dump has 174k rules.
   // Each counter is spelled once, for the JSON and the text order both.
-  const text = (k: { packets: bigint; bytes: bigint } | undefined): CounterText => (k ? `${k.packets}:${k.bytes}` : null);
-  const quoted = (c: CounterText): string => (c === null ? 'null' : `"${c}"`);
   let any = false;
   const tables: string[] = [];
   const order: CounterText[][] = [];
@@ -225,12 +229,12 @@ function* countersSteps(ruleset: Ruleset, inTextOrder: boolean): Steps<{ json: s
     const ruleCounters: CounterText[][] = [];
     for (const c of t.chains) {
       if ((++n & PAUSE_BLOCKS) === PAUSE_BLOCKS) yield;
-      const policy = text(c.counters);
+      const policy = counterText(c.counters);
       if (policy !== null) any = true;
       const counters = new Array<CounterText>(c.rules.length);
       const rules = new Array<string>(c.rules.length);
       for (let i = 0; i < c.rules.length; i++) {
-        const k = text(c.rules[i]!.counters);
+        const k = counterText(c.rules[i]!.counters);
         if (k !== null) any = true;
         counters[i] = k;
         rules[i] = quoted(k);
@@ -272,7 +276,6 @@ export function countersLineUp(ruleset: Ruleset): boolean {
  * chain's policy, then the rules chain by chain.
  */
 export function countersJsonFromOrder(ruleset: Ruleset, order: readonly CounterText[]): string {
-  const quoted = (c: CounterText | undefined): string => (c === null || c === undefined ? 'null' : `"${c}"`);
   const tables: string[] = [];
   let k = 0;
   for (const t of ruleset.tables) {

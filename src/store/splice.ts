@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { parseDumpSteps, renderRule, rulesetStats, runSteps, type Chain, type Family, type Rule, type RuleLineMemo, type Ruleset, type Steps, type Table } from '../netfilter/index.ts';
 import type { CounterText } from './encoding.ts';
-import { countersJsonFromOrder, ZERO_COUNTERS, type PreparedDump } from './ingest.ts';
+import { counterText, countersJsonFromOrder, ZERO_COUNTERS, type PreparedDump } from './ingest.ts';
 import type { LineScriptOp } from './line-script.ts';
 import { canonicalKey, COMMIT, countSlots, DECL, eachPiece, HEAD, MAX_PIECES, ropeText, RULE, shiftedCanonical, sizeChange, SKIP, slotsOf, type SpliceCache, type SpliceCanonical } from './splice-layout.ts';
 export { createSpliceCache, rememberForSpliceSteps, type SpliceCache } from './splice-layout.ts';
@@ -45,8 +45,6 @@ const fallback = (why: string): never => {
 
 /** `packets:bytes` as a parse prints it back (no leading zeros). */
 const normalCounter = (c: string): string => (/(?:^|:)0\d/.test(c) ? c.replace(/(^|:)0+(?=\d)/g, '$1') : c);
-
-const counterText = (k: { packets: bigint; bytes: bigint } | undefined): CounterText => (k ? `${k.packets}:${k.bytes}` : null);
 
 /** Chains a rule line may jump or go to. */
 const TARGET_WORDS = /(?:^|\s)(?:-j|-g|--jump|--goto)\s+(\S+)/g;

@@ -106,7 +106,13 @@ export interface PreparedDump {
 }
 
 /** Chain counters of the canonical text (`[0:0]`), as its parse models them. */
-export const ZERO_COUNTERS = Object.freeze({ packets: 0n, bytes: 0n });
+const ZERO_COUNTERS = Object.freeze({ packets: 0n, bytes: 0n });
+
+/** A rule of the canonical ruleset: `r` read back from the canonical text, at `line`, its text `raw`. */
+export const canonicalRule = (r: Rule, line: number, raw: string): Rule => ({ position: r.position, line, raw, matches: r.matches, target: r.target });
+
+/** A chain of the canonical ruleset: `c` declared at `line` with counters `[0:0]`, holding `rules`. */
+export const canonicalChain = (c: Chain, line: number, rules: Rule[]): Chain => ({ name: c.name, builtin: c.builtin, policy: c.policy, counters: ZERO_COUNTERS, line, rules });
 
 /**
  * The canonical form of a parsed ruleset in one pass: its iptables-save text
@@ -146,8 +152,7 @@ function* canonicalizeSteps(ruleset: Ruleset, lineMemo?: RuleLineMemo): Steps<{ 
       case 'commit': {
         const chains = block.table.chains.map((c, ci): Chain => {
           const at = ruleLines.get(c);
-          const rules = c.rules.map((r, i): Rule => ({ position: r.position, line: at!.first + i, raw: at!.raw[i]!, matches: r.matches, target: r.target }));
-          return { name: c.name, builtin: c.builtin, policy: c.policy, counters: ZERO_COUNTERS, line: declared + ci, rules };
+          return canonicalChain(c, declared + ci, c.rules.map((r, i) => canonicalRule(r, at!.first + i, at!.raw[i]!)));
         });
         tables.push({ name: block.table.name, chains });
         ruleLines.clear();

@@ -16,9 +16,9 @@
 // What is kept for it is in splice-layout.ts; the canonical ruleset itself is
 // the ruleset cache's entry (none, no fast path).
 import { createHash } from 'node:crypto';
-import { parseDumpSteps, renderRule, rulesetStats, runSteps, type Chain, type Family, type Rule, type RuleLineMemo, type Ruleset, type Steps, type Table } from '../netfilter/index.ts';
+import { parseDumpSteps, renderRule, rulesetStats, type Chain, type Family, type Rule, type RuleLineMemo, type Ruleset, type Steps, type Table } from '../netfilter/index.ts';
 import type { CounterText } from './encoding.ts';
-import { counterText, countersJsonFromOrder, ZERO_COUNTERS, type PreparedDump } from './ingest.ts';
+import { canonicalChain, canonicalRule, counterText, countersJsonFromOrder, type PreparedDump } from './ingest.ts';
 import type { LineScriptOp } from './line-script.ts';
 import { canonicalKey, COMMIT, countSlots, DECL, eachPiece, HEAD, MAX_PIECES, ropeText, RULE, shiftedCanonical, sizeChange, SKIP, slotsOf, type SpliceCache, type SpliceCanonical } from './splice-layout.ts';
 export { createSpliceCache, rememberForSpliceSteps, type SpliceCache } from './splice-layout.ts';
@@ -205,7 +205,7 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
       for (const g of [...declare].sort((a, b) => a - b)) mini.push(lines[declLine[g]!]!);
       mini.push(...ruleLines, 'COMMIT');
     }
-    const parsed = runSteps(parseDumpSteps(mini.join('\n') + '\n', { family: input.family, format: 'iptables-save', ...(input.lineMemo ? { lineMemo: input.lineMemo } : {}) }));
+    const parsed = yield* parseDumpSteps(mini.join('\n') + '\n', { family: input.family, format: 'iptables-save', ...(input.lineMemo ? { lineMemo: input.lineMemo } : {}) });
     if (parsed.diagnostics.length) fallback(`a changed chain has a diagnostic (${parsed.diagnostics[0]!.code})`);
     for (const [ti, list] of byTable) {
       const table = canon.tables[ti]!;
@@ -248,8 +248,7 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
         const text = texts.join('\n');
         const raw = fresh.length ? text.split('\n') : [];
         blocks.set(g, { text, lines: raw });
-        const rules = fresh.map((r, i): Rule => ({ position: r.position, line: first + i, raw: raw[i]!, matches: r.matches, target: r.target }));
-        out[ci] = { name: c.name, builtin: c.builtin, policy: c.policy, counters: ZERO_COUNTERS, line: declared + ci, rules };
+        out[ci] = canonicalChain(c, declared + ci, fresh.map((r, i) => canonicalRule(r, first + i, raw[i]!)));
         if (fresh.length !== c.rules.length) changedCount = true;
         same = false;
         line += fresh.length;
@@ -258,7 +257,7 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
       const shift = c.rules.length ? first - c.rules[0]!.line : 0;
       if (c.line === declared + ci && shift === 0) out[ci] = c;
       else {
-        out[ci] = { name: c.name, builtin: c.builtin, policy: c.policy, counters: ZERO_COUNTERS, line: declared + ci, rules: c.rules.map((r): Rule => ({ position: r.position, line: r.line + shift, raw: r.raw, matches: r.matches, target: r.target })) };
+        out[ci] = canonicalChain(c, declared + ci, c.rules.map((r) => canonicalRule(r, r.line + shift, r.raw)));
         same = false;
       }
       line += c.rules.length;

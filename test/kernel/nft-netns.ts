@@ -1,6 +1,6 @@
 // nft in throw-away namespaces: every call is `unshare --net --mount nft ...`,
 // never the namespace the tests run in.
-import { spawn } from 'node:child_process';
+import { inPrivateNs } from './private-ns.ts';
 
 export interface NftRun {
   readonly ok: boolean;
@@ -8,30 +8,9 @@ export interface NftRun {
   readonly stderr: string;
 }
 
-function run(args: string[], input: string, timeoutMs = 30_000): Promise<NftRun> {
-  return new Promise((resolve) => {
-    const child = spawn('unshare', ['--net', '--mount', '--', ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }, timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin.on('error', () => undefined);
-    child.on('error', (e) => (stderr += e.message));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ ok: code === 0, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
+async function run(args: string[], input: string, timeoutMs = 30_000): Promise<NftRun> {
+  const r = await inPrivateNs(args, input, timeoutMs);
+  return { ok: r.code === 0, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Loads `text` with `nft -f -` into a fresh namespace and returns `nft [-j] [-a] list ruleset` there. */

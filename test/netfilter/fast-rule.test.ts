@@ -65,6 +65,15 @@ const LINES: [string, boolean][] = [
   ['-A KUBE-SVC-B -m comment --comment "-j DROP" -j ACCEPT', true],
   ['-A KUBE-SVC-B -m comment --comment "a" --comment "b" -j ACCEPT', true],
   ['-A KUBE-SVC-B -j DNAT --to-destination 10.0.0.1', true],
+  // shared addresses and targets with options: the same text in another role, with another protocol or negated
+  ['-A KUBE-SVC-B -s 10.0.0.9/32 -j ACCEPT', true],
+  ['-A KUBE-SVC-B ! -s 10.0.0.9/32 -j ACCEPT', true],
+  ['-A KUBE-SVC-B -d 10.0.0.9/32 -j ACCEPT', true],
+  ['-A KUBE-SVC-B -s 10.0.0.9 -d 10.0.0.9/32 -j ACCEPT', true],
+  ['-A KUBE-SVC-B -s 0.0.0.0/0 -d 0.0.0.0/0 -j ACCEPT', true],
+  ['-A KUBE-SVC-B -p tcp -j DNAT --to-destination 10.0.0.1:80', true],
+  ['-A KUBE-SVC-B -p udp -j DNAT --to-destination 10.0.0.1:80', true],
+  ['-A KUBE-SVC-B -p icmp -j DNAT --to-destination 10.0.0.1:80', false],
   // left to the general path
   ['-A KUBE-SVC-B  -s 10.0.0.1 -j ACCEPT', false],
   ['-A KUBE-SVC-B -s 10.0.0.1 -j ACCEPT ', false],
@@ -159,6 +168,26 @@ test('rules read by the fast path share their repeated matches', () => {
   assert.equal(rules[0]!.matches[1], rules[2]!.matches[1]); // and across chains
   assert.equal(rules[1]!.matches[3], rules[3]!.matches[3]); // -m tcp
   assert.equal(rules[0]!.target, rules[2]!.target); // -j KUBE-MARK-MASQ
+});
+
+test('rules read by the fast path share their repeated addresses and targets with options', () => {
+  const lines = [
+    '-A KUBE-SEP-A -s 10.244.3.223/32 -m comment --comment "a/b:http" -j KUBE-MARK-MASQ',
+    '-A KUBE-SEP-A -p tcp -m comment --comment "a/b:http" -m tcp -j DNAT --to-destination 10.244.3.223:80',
+    '-A KUBE-SVC-B -s 10.244.3.223/32 -m comment --comment "c/d:http" -j KUBE-MARK-MASQ',
+    '-A KUBE-SVC-B -p tcp -m comment --comment "c/d:http" -m tcp -j DNAT --to-destination 10.244.3.223:80',
+    '-A KUBE-SVC-B -p udp -m comment --comment "c/d:dns" -m udp -j DNAT --to-destination 10.244.3.223:80',
+    '-A KUBE-SERVICES ! -s 10.244.3.223/32 -d 10.244.3.223/32 -j KUBE-SVC-B',
+  ];
+  const r = parseDump(dump(lines)).ruleset;
+  const rule = (chain: string, i: number) => r.tables[0]!.chains.find((c) => c.name === chain)!.rules[i]!;
+  assert.equal(rule('KUBE-SEP-A', 0).matches[0], rule('KUBE-SVC-B', 0).matches[0]); // -s, across chains
+  assert.equal(rule('KUBE-SEP-A', 1).target, rule('KUBE-SVC-B', 1).target); // the same DNAT after -p tcp: one Target
+  assert.notEqual(rule('KUBE-SVC-B', 1).target, rule('KUBE-SVC-B', 2).target); // after -p udp: its own
+  assert.deepEqual(rule('KUBE-SVC-B', 1).target, rule('KUBE-SVC-B', 2).target); // with the same value
+  const [notSource, dest] = rule('KUBE-SERVICES', 0).matches;
+  assert.deepEqual(notSource, { kind: 'source', negated: true, cidr: '10.244.3.223/32' });
+  assert.deepEqual(dest, { kind: 'destination', negated: false, cidr: '10.244.3.223/32' });
 });
 
 test('a chain declared for an undeclared jump turns an earlier unknown extension of its name into that jump', () => {

@@ -116,7 +116,7 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
   }
   const exists = (n: string): boolean => draft.chains.has(n);
   // Option-less targets (verdicts, jumps, gotos) are readonly and shared by the rules of this table.
-  const shared: SharedTargets = { verdict: new Map(), goto: new Map() };
+  const shared: SharedTargets = { verdict: new Map(), goto: new Map(), withOptions: new Map() };
   // Resolve every rule's target in its draft (one chain lookup per rule), declaring chains that
   // rules jump to but the dump never declared. Such a declaration can only turn an unknown
   // extension of that name into a jump: buildChain resolves those again.
@@ -133,6 +133,7 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
       if ((++resolved & RESOLVE_PAUSE) === 0) yield;
       if (!r.target) continue;
       let target = r.target === pending1 ? target1 : r.target === pending2 ? target2 : undefined;
+      if (!target && r.target.options.length > 0) target = shared.withOptions.get(r.target);
       if (!target) {
         target = sharedTarget(draft, shared, r.target, exists);
         // Option-less targets resolve the same once resolved (declaring more chains changes nothing).
@@ -142,6 +143,10 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
           pending1 = r.target;
           target1 = target;
         }
+        // So do targets with options (no declaration here gives a chain an extension's name or
+        // takes one away); the parsers share them between rules (`-j DNAT --to-destination` of
+        // the endpoints of a Service), so they share one Target.
+        if (target && r.target.options.length > 0) shared.withOptions.set(r.target, target);
       }
       if (target) {
         (r as unknown as { target: Target }).target = target;
@@ -215,6 +220,8 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
 interface SharedTargets {
   readonly verdict: Map<string, Target>;
   readonly goto: Map<string, Target>;
+  /** Resolved targets of pending targets with options, by the pending target. */
+  readonly withOptions: Map<PendingTarget, Target>;
 }
 
 /**

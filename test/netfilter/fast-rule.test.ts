@@ -211,3 +211,29 @@ test('chains flushed, deleted or renamed between rule lines: the fast path appen
   ].map((l) => l.join('\n'));
   for (const text of texts) assert.equal(parsed(text, 'ipv4', false), parsed(text, 'ipv4', true), text);
 });
+
+test('declared chains start with the shared empty rule list; commands that change a list in place give it its own', () => {
+  const text = [
+    '*filter', ':INPUT ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', ':C - [0:0]', ':D - [0:0]', ':E - [0:0]',
+    '-I A 1 -j ACCEPT', // insert into a chain without rules
+    '-A B -s 10.0.0.1,10.0.0.2 -j DROP', // two rules from one line
+    '-A C -j ACCEPT', '-F C', '-A C -j DROP', // flushed, then appended
+    '-D D 1', // delete from a chain without rules: an error, nothing changes
+    'COMMIT', '',
+  ].join('\n');
+  const r = parseDump(text);
+  const rules = Object.fromEntries(r.ruleset.tables[0]!.chains.map((c) => [c.name, c.rules.map((x) => x.raw)]));
+  assert.deepEqual(rules, { INPUT: [], FORWARD: [], OUTPUT: [], A: ['-I A 1 -j ACCEPT'], B: ['-A B -s 10.0.0.1,10.0.0.2 -j DROP', '-A B -s 10.0.0.1,10.0.0.2 -j DROP'], C: ['-A C -j DROP'], D: [], E: [] });
+  assert.deepEqual(r.ruleset.tables[0]!.chains.find((c) => c.name === 'B')!.rules.map((x) => x.matches[0]), [
+    { kind: 'source', negated: false, cidr: '10.0.0.1/32' }, { kind: 'source', negated: false, cidr: '10.0.0.2/32' },
+  ]);
+  assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code}:${d.line}`), ['bad-rule-position:13']);
+  // chains without rules share one frozen empty list; the others have their own, at their exact length
+  const chains = r.ruleset.tables[0]!.chains;
+  const d = chains.find((c) => c.name === 'D')!.rules;
+  assert.ok(Object.isFrozen(d) && chains.find((c) => c.name === 'E')!.rules === d);
+  assert.ok(!Object.isFrozen(chains.find((c) => c.name === 'A')!.rules));
+  // a fragment (-S style, no table header) merged into a table's chain without rules
+  const merged = parseDump('*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\nCOMMIT\n-A X -j ACCEPT\n');
+  assert.deepEqual(merged.ruleset.tables[0]!.chains.find((c) => c.name === 'X')!.rules.map((x) => x.raw), ['-A X -j ACCEPT']);
+});

@@ -39,10 +39,12 @@ export interface FastRuleState {
   readonly recentMatches: (Match | undefined)[];
   readonly scan: Scan;
   /**
-   * Modules with one one-argument option (`-m comment --comment x`), by a hash of the argument
-   * computed here: a Map keyed by strings cut from a big text hashes them slowly.
+   * Modules with one one-argument option (`-m comment --comment x`), by a hash of the option and
+   * the argument computed here: a Map keyed by strings cut from a big text hashes them slowly.
+   * The match itself is the entry (70k comments of a 10k-Service dump: no entry objects, no kept
+   * slices, alive until the end of the parse); one whose text collides goes through the memo.
    */
-  readonly singles: Map<number, Single>;
+  readonly singles: Map<number, Match>;
   /** `-s`/`-d` matches by a hash of the address text computed here (kube-proxy repeats pod and cluster IPs). */
   readonly addresses: Map<number, SharedAddress>;
   /** Targets with options (`-j DNAT --to-destination ip:port`) by a hash of their text computed here. */
@@ -62,13 +64,6 @@ export function newFastRuleState(memo: SpecMemo, family: Family): FastRuleState 
     found: [undefined, undefined, undefined],
     out: { chainStart: 0, chainEnd: 0, matches: NONE, target: null },
   };
-}
-
-interface Single {
-  readonly option: OptionSpec;
-  readonly arg: string;
-  readonly match: Match;
-  readonly next: Single | undefined;
 }
 
 interface SharedAddress {
@@ -108,7 +103,16 @@ interface FastOption {
   readonly spec: OptionSpec;
   /** The option spec the memo keys a one-option module on (findOption of the canonical name). */
   readonly memoKey: OptionSpec;
+  /** A number for memoKey (FastRuleState.singles hashes it with the argument). */
+  readonly memoId: number;
 }
+
+const MEMO_IDS = new Map<OptionSpec, number>();
+const memoIdOf = (os: OptionSpec): number => {
+  let id = MEMO_IDS.get(os);
+  if (id === undefined) MEMO_IDS.set(os, (id = MEMO_IDS.size));
+  return id;
+};
 
 /** Each known extension's option spellings, in findOption's order (the first option with a name wins). */
 const FAST_OPTIONS: ReadonlyMap<ExtensionSpec, readonly FastOption[]> = new Map(
@@ -117,7 +121,8 @@ const FAST_OPTIONS: ReadonlyMap<ExtensionSpec, readonly FastOption[]> = new Map(
     for (const os of spec.options) {
       for (const n of [os.name, ...(os.aliases ?? [])]) {
         if (out.some((x) => x.token === '--' + n)) continue;
-        out.push({ token: '--' + n, spec: os, memoKey: findOption(spec, os.name)! });
+        const memoKey = findOption(spec, os.name)!;
+        out.push({ token: '--' + n, spec: os, memoKey, memoId: memoIdOf(memoKey) });
       }
     }
     return [spec, out];
@@ -388,6 +393,13 @@ const recentSlot = (line: string, from: number, to: number): number => {
   return (len * 31 + line.charCodeAt(to - 2) * 7 + line.charCodeAt(to - 4) * 131 + line.charCodeAt(mid) * 17 + line.charCodeAt(mid + 2) * 3) & (RECENT_SLOTS - 1);
 };
 
+/** True when `m` is what module `spec` with only `option` (not negated) and argument `arg` gives. */
+function isSingle(m: Match, spec: ExtensionSpec, option: OptionSpec, arg: string): boolean {
+  if (m.kind !== 'module' || m.module !== spec.name || m.options.length !== 1) return false;
+  const o = m.options[0]!;
+  return o.name === option.name && !o.negated && o.args.length === 1 && o.args[0] === arg;
+}
+
 /**
  * The module match for the options in state.scan, read from line[from, to);
  * shared as parseRuleSpec shares it. The same text always gives the same
@@ -405,15 +417,15 @@ function moduleMatch(state: FastRuleState, spec: ExtensionSpec, line: string, fr
   } else if (scan.count === 1 && scan.values === 1) {
     const start = scan.starts[0]!;
     const end = scan.ends[0]!;
-    const option = scan.options[0]!.memoKey;
-    const h = textHash(line, start, end);
-    const arg = line.slice(start, end);
-    let e = state.singles.get(h);
-    while (e && !(e.option === option && e.arg === arg)) e = e.next;
-    m = e?.match;
-    if (!m) {
+    const option = scan.options[0]!;
+    const h = (Math.imul(textHash(line, start, end), 31) + option.memoId) | 0;
+    m = state.singles.get(h);
+    if (m === undefined) {
       m = finishedModule(undefined, family, spec, extOptions(line, scan));
-      if (m) state.singles.set(h, { option, arg, match: m, next: state.singles.get(h) });
+      if (m) state.singles.set(h, m);
+    } else if (!isSingle(m, spec, option.memoKey, line.slice(start, end))) {
+      // Another text with this hash (or a value that finishing rewrote, `--dport http`).
+      m = finishedModule(memo, family, spec, extOptions(line, scan));
     }
   } else {
     m = state.modules.get(text);

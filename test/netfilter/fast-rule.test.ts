@@ -65,6 +65,15 @@ const LINES: [string, boolean][] = [
   ['-A KUBE-SVC-B -m comment --comment "-j DROP" -j ACCEPT', true],
   ['-A KUBE-SVC-B -m comment --comment "a" --comment "b" -j ACCEPT', true],
   ['-A KUBE-SVC-B -j DNAT --to-destination 10.0.0.1', true],
+  // shared addresses and targets with options: the same text in another role, with another protocol or negated
+  ['-A KUBE-SVC-B -s 10.0.0.9/32 -j ACCEPT', true],
+  ['-A KUBE-SVC-B ! -s 10.0.0.9/32 -j ACCEPT', true],
+  ['-A KUBE-SVC-B -d 10.0.0.9/32 -j ACCEPT', true],
+  ['-A KUBE-SVC-B -s 10.0.0.9 -d 10.0.0.9/32 -j ACCEPT', true],
+  ['-A KUBE-SVC-B -s 0.0.0.0/0 -d 0.0.0.0/0 -j ACCEPT', true],
+  ['-A KUBE-SVC-B -p tcp -j DNAT --to-destination 10.0.0.1:80', true],
+  ['-A KUBE-SVC-B -p udp -j DNAT --to-destination 10.0.0.1:80', true],
+  ['-A KUBE-SVC-B -p icmp -j DNAT --to-destination 10.0.0.1:80', false],
   // left to the general path
   ['-A KUBE-SVC-B  -s 10.0.0.1 -j ACCEPT', false],
   ['-A KUBE-SVC-B -s 10.0.0.1 -j ACCEPT ', false],
@@ -161,6 +170,26 @@ test('rules read by the fast path share their repeated matches', () => {
   assert.equal(rules[0]!.target, rules[2]!.target); // -j KUBE-MARK-MASQ
 });
 
+test('rules read by the fast path share their repeated addresses and targets with options', () => {
+  const lines = [
+    '-A KUBE-SEP-A -s 10.244.3.223/32 -m comment --comment "a/b:http" -j KUBE-MARK-MASQ',
+    '-A KUBE-SEP-A -p tcp -m comment --comment "a/b:http" -m tcp -j DNAT --to-destination 10.244.3.223:80',
+    '-A KUBE-SVC-B -s 10.244.3.223/32 -m comment --comment "c/d:http" -j KUBE-MARK-MASQ',
+    '-A KUBE-SVC-B -p tcp -m comment --comment "c/d:http" -m tcp -j DNAT --to-destination 10.244.3.223:80',
+    '-A KUBE-SVC-B -p udp -m comment --comment "c/d:dns" -m udp -j DNAT --to-destination 10.244.3.223:80',
+    '-A KUBE-SERVICES ! -s 10.244.3.223/32 -d 10.244.3.223/32 -j KUBE-SVC-B',
+  ];
+  const r = parseDump(dump(lines)).ruleset;
+  const rule = (chain: string, i: number) => r.tables[0]!.chains.find((c) => c.name === chain)!.rules[i]!;
+  assert.equal(rule('KUBE-SEP-A', 0).matches[0], rule('KUBE-SVC-B', 0).matches[0]); // -s, across chains
+  assert.equal(rule('KUBE-SEP-A', 1).target, rule('KUBE-SVC-B', 1).target); // the same DNAT after -p tcp: one Target
+  assert.notEqual(rule('KUBE-SVC-B', 1).target, rule('KUBE-SVC-B', 2).target); // after -p udp: its own
+  assert.deepEqual(rule('KUBE-SVC-B', 1).target, rule('KUBE-SVC-B', 2).target); // with the same value
+  const [notSource, dest] = rule('KUBE-SERVICES', 0).matches;
+  assert.deepEqual(notSource, { kind: 'source', negated: true, cidr: '10.244.3.223/32' });
+  assert.deepEqual(dest, { kind: 'destination', negated: false, cidr: '10.244.3.223/32' });
+});
+
 test('a chain declared for an undeclared jump turns an earlier unknown extension of its name into that jump', () => {
   // The model builder resolves targets in the drafts before it declares such chains, then resolves those again.
   const r = parseDump('*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\n-A X -j FOO --bar 1\n-A INPUT -j FOO\n-A X -j BAZ --q\nCOMMIT\n');
@@ -181,4 +210,30 @@ test('chains flushed, deleted or renamed between rule lines: the fast path appen
     ['*filter', ':X - [0:0]', 'COMMIT', '*nat', ':X - [0:0]', '-A X -j ACCEPT', 'COMMIT', '*filter', '-A X -j DROP', 'COMMIT', ''],
   ].map((l) => l.join('\n'));
   for (const text of texts) assert.equal(parsed(text, 'ipv4', false), parsed(text, 'ipv4', true), text);
+});
+
+test('declared chains start with the shared empty rule list; commands that change a list in place give it its own', () => {
+  const text = [
+    '*filter', ':INPUT ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', ':C - [0:0]', ':D - [0:0]', ':E - [0:0]',
+    '-I A 1 -j ACCEPT', // insert into a chain without rules
+    '-A B -s 10.0.0.1,10.0.0.2 -j DROP', // two rules from one line
+    '-A C -j ACCEPT', '-F C', '-A C -j DROP', // flushed, then appended
+    '-D D 1', // delete from a chain without rules: an error, nothing changes
+    'COMMIT', '',
+  ].join('\n');
+  const r = parseDump(text);
+  const rules = Object.fromEntries(r.ruleset.tables[0]!.chains.map((c) => [c.name, c.rules.map((x) => x.raw)]));
+  assert.deepEqual(rules, { INPUT: [], FORWARD: [], OUTPUT: [], A: ['-I A 1 -j ACCEPT'], B: ['-A B -s 10.0.0.1,10.0.0.2 -j DROP', '-A B -s 10.0.0.1,10.0.0.2 -j DROP'], C: ['-A C -j DROP'], D: [], E: [] });
+  assert.deepEqual(r.ruleset.tables[0]!.chains.find((c) => c.name === 'B')!.rules.map((x) => x.matches[0]), [
+    { kind: 'source', negated: false, cidr: '10.0.0.1/32' }, { kind: 'source', negated: false, cidr: '10.0.0.2/32' },
+  ]);
+  assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code}:${d.line}`), ['bad-rule-position:13']);
+  // chains without rules share one frozen empty list; the others have their own, at their exact length
+  const chains = r.ruleset.tables[0]!.chains;
+  const d = chains.find((c) => c.name === 'D')!.rules;
+  assert.ok(Object.isFrozen(d) && chains.find((c) => c.name === 'E')!.rules === d);
+  assert.ok(!Object.isFrozen(chains.find((c) => c.name === 'A')!.rules));
+  // a fragment (-S style, no table header) merged into a table's chain without rules
+  const merged = parseDump('*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\nCOMMIT\n-A X -j ACCEPT\n');
+  assert.deepEqual(merged.ruleset.tables[0]!.chains.find((c) => c.name === 'X')!.rules.map((x) => x.raw), ['-A X -j ACCEPT']);
 });

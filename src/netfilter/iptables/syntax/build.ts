@@ -3,7 +3,7 @@
 // way iptables-save prints them.
 import type { Chain, Counters, Diagnostic, Family, Match, Policy, Rule, Ruleset, Table, TableName, Target, Verdict } from '../model.ts';
 import { BUILTIN_CHAINS, isValidChainName } from '../model.ts';
-import { VERDICTS, type PendingTarget } from './rule-spec.ts';
+import { NONE, VERDICTS, type PendingTarget } from './rule-spec.ts';
 import { targetSpec } from './extensions.ts';
 import { runSteps, type Steps } from '../../steps.ts';
 
@@ -42,10 +42,24 @@ export function newTableDraft(name: TableName, line: number): TableDraft {
   return { name, chains: new Map(), line };
 }
 
+/**
+ * The rule list of a chain without rules: shared and frozen. A kube-proxy dump
+ * declares its 60k chains before their rules, so an own empty list per chain
+ * would be garbage copied by every young GC until its rules come.
+ * Change a draft's list in place only through mutableRules.
+ */
+export const NO_RULES: RuleDraft[] = NONE as RuleDraft[];
+
+/** The draft's rule list, to change in place (an own one for the shared empty list). */
+export function mutableRules(chain: ChainDraft): RuleDraft[] {
+  if (chain.rules === NO_RULES) chain.rules = [];
+  return chain.rules;
+}
+
 export function draftChain(table: TableDraft, name: string, line?: number): ChainDraft {
   let c = table.chains.get(name);
   if (!c) {
-    c = line !== undefined ? { name, policy: undefined, declared: false, rules: [], line } : { name, policy: undefined, declared: false, rules: [] };
+    c = line !== undefined ? { name, policy: undefined, declared: false, rules: NO_RULES, line } : { name, policy: undefined, declared: false, rules: NO_RULES };
     table.chains.set(name, c);
   }
   return c;
@@ -116,7 +130,7 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
   }
   const exists = (n: string): boolean => draft.chains.has(n);
   // Option-less targets (verdicts, jumps, gotos) are readonly and shared by the rules of this table.
-  const shared: SharedTargets = { verdict: new Map(), goto: new Map() };
+  const shared: SharedTargets = { verdict: new Map(), goto: new Map(), withOptions: new Map() };
   // Resolve every rule's target in its draft (one chain lookup per rule), declaring chains that
   // rules jump to but the dump never declared. Such a declaration can only turn an unknown
   // extension of that name into a jump: buildChain resolves those again.
@@ -133,6 +147,7 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
       if ((++resolved & RESOLVE_PAUSE) === 0) yield;
       if (!r.target) continue;
       let target = r.target === pending1 ? target1 : r.target === pending2 ? target2 : undefined;
+      if (!target && r.target.options.length > 0) target = shared.withOptions.get(r.target);
       if (!target) {
         target = sharedTarget(draft, shared, r.target, exists);
         // Option-less targets resolve the same once resolved (declaring more chains changes nothing).
@@ -142,6 +157,10 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
           pending1 = r.target;
           target1 = target;
         }
+        // So do targets with options (no declaration here gives a chain an extension's name or
+        // takes one away); the parsers share them between rules (`-j DNAT --to-destination` of
+        // the endpoints of a Service), so they share one Target.
+        if (target && r.target.options.length > 0) shared.withOptions.set(r.target, target);
       }
       if (target) {
         (r as unknown as { target: Target }).target = target;
@@ -197,13 +216,19 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
     if (!builtin && policy !== null && policy !== undefined) {
       diagnostics.push({ line: c.line ?? draft.line, severity: 'error', code: 'policy-on-user-chain', message: `user chain ${c.name} cannot have a policy (${policy})` });
     }
-    const rules: Rule[] = c.rules.map((r, idx): Rule => {
+    // The draft's list becomes the chain's when it has no spare room: the save parser makes lists
+    // of up to 8 rules at their exact size (see appendRule), others may have grown by push.
+    const drafts = c.rules;
+    const n = drafts.length;
+    const rules: Rule[] = n === 0 ? NONE : n <= 8 ? (drafts as unknown as Rule[]) : new Array<Rule>(n);
+    for (let idx = 0; idx < n; idx++) {
+      const r = drafts[idx]!;
       const target = finalTarget(r.target as PendingTarget | Target | null);
       if (target?.kind === 'extension' && !target.known) {
         diagnostics.push({ line: r.line, severity: 'warning', code: 'unknown-target', message: `unknown target "${target.name}": kept verbatim; a trace stops there` });
       }
-      return finishRule(r, idx + 1, target);
-    });
+      rules[idx] = finishRule(r, idx + 1, target);
+    }
     // Four literals rather than spreads of optional parts (one Chain per chain: 60k on a 10k-Service node).
     const out = builtin ? (policy as Policy | 'UNKNOWN') : null;
     const { counters, line } = c;
@@ -215,6 +240,8 @@ function* buildTableSteps(draft: TableDraft, diagnostics: Diagnostic[]): Steps<T
 interface SharedTargets {
   readonly verdict: Map<string, Target>;
   readonly goto: Map<string, Target>;
+  /** Resolved targets of pending targets with options, by the pending target. */
+  readonly withOptions: Map<PendingTarget, Target>;
 }
 
 /**

@@ -12,7 +12,7 @@
 import type { ExtOption, Family, Match, TableName } from '../model.ts';
 import { isBuiltinChain, isValidChainName } from '../model.ts';
 import { MATCHES, matchSpec, TARGETS, targetSpec, type ExtensionSpec, type OptionSpec, findOption } from './extensions.ts';
-import { addressMatch, finishedModule, finishedTarget, NONE, protocolMatch, protocolNeeded, wrongMultiportProtocol, type AddressList, type PendingTarget, type SpecMemo } from './rule-spec.ts';
+import { addressMatch, finishedModule, finishedTarget, NONE, protocolMatch, protocolNeeded, wrongMultiportProtocol, type PendingTarget, type SpecMemo } from './rule-spec.ts';
 import { MAX_PARAM_LENGTH } from './lexer.ts';
 import { canonicalProtocol } from '../../pipeline/names.ts';
 import { ipv4Cidr } from './values.ts';
@@ -39,10 +39,16 @@ export interface FastRuleState {
   readonly recentMatches: (Match | undefined)[];
   readonly scan: Scan;
   /**
-   * Modules with one one-argument option (`-m comment --comment x`), by a hash of the argument
-   * computed here: a Map keyed by strings cut from a big text hashes them slowly.
+   * Modules with one one-argument option (`-m comment --comment x`), by a hash of the option and
+   * the argument computed here: a Map keyed by strings cut from a big text hashes them slowly.
+   * The match itself is the entry (70k comments of a 10k-Service dump: no entry objects, no kept
+   * slices, alive until the end of the parse); one whose text collides goes through the memo.
    */
-  readonly singles: Map<number, Single>;
+  readonly singles: Map<number, Match>;
+  /** `-s`/`-d` matches by a hash of the address text computed here (kube-proxy repeats pod and cluster IPs). */
+  readonly addresses: Map<number, SharedAddress>;
+  /** Targets with options (`-j DNAT --to-destination ip:port`) by a hash of their text computed here. */
+  readonly targets: Map<number, SharedTarget>;
   readonly found: (Match | undefined)[];
   readonly out: FastRule;
 }
@@ -53,16 +59,37 @@ export function newFastRuleState(memo: SpecMemo, family: Family): FastRuleState 
     recentTexts: new Array(RECENT_SLOTS).fill(undefined), recentMatches: new Array(RECENT_SLOTS).fill(undefined),
     scan: { options: [], starts: [], ends: [], count: 0, values: 0 },
     singles: new Map(),
+    addresses: new Map(),
+    targets: new Map(),
     found: [undefined, undefined, undefined],
     out: { chainStart: 0, chainEnd: 0, matches: NONE, target: null },
   };
 }
 
-interface Single {
-  readonly option: OptionSpec;
-  readonly arg: string;
-  readonly match: Match;
-  readonly next: Single | undefined;
+interface SharedAddress {
+  readonly source: boolean;
+  readonly negated: boolean;
+  /** The address as written. */
+  readonly text: string;
+  /** null for an address that matches everything (no match). */
+  readonly match: Match | null;
+  readonly next: SharedAddress | undefined;
+}
+
+interface SharedTarget {
+  /** `NAME --option value...` as written. */
+  readonly text: string;
+  /** The `-p` before it (NAT targets with ports need one). */
+  readonly protocol: string | undefined;
+  readonly target: PendingTarget;
+  readonly next: SharedTarget | undefined;
+}
+
+/** A hash of line[from, to), computed in JS (see FastRuleState.singles). */
+function textHash(line: string, from: number, to: number): number {
+  let h = to - from;
+  for (let i = from; i < to; i++) h = (Math.imul(h, 31) + line.charCodeAt(i)) | 0;
+  return h;
 }
 
 const JUMP_SLOTS = 64;
@@ -76,7 +103,16 @@ interface FastOption {
   readonly spec: OptionSpec;
   /** The option spec the memo keys a one-option module on (findOption of the canonical name). */
   readonly memoKey: OptionSpec;
+  /** A number for memoKey (FastRuleState.singles hashes it with the argument). */
+  readonly memoId: number;
 }
+
+const MEMO_IDS = new Map<OptionSpec, number>();
+const memoIdOf = (os: OptionSpec): number => {
+  let id = MEMO_IDS.get(os);
+  if (id === undefined) MEMO_IDS.set(os, (id = MEMO_IDS.size));
+  return id;
+};
 
 /** Each known extension's option spellings, in findOption's order (the first option with a name wins). */
 const FAST_OPTIONS: ReadonlyMap<ExtensionSpec, readonly FastOption[]> = new Map(
@@ -85,7 +121,8 @@ const FAST_OPTIONS: ReadonlyMap<ExtensionSpec, readonly FastOption[]> = new Map(
     for (const os of spec.options) {
       for (const n of [os.name, ...(os.aliases ?? [])]) {
         if (out.some((x) => x.token === '--' + n)) continue;
-        out.push({ token: '--' + n, spec: os, memoKey: findOption(spec, os.name)! });
+        const memoKey = findOption(spec, os.name)!;
+        out.push({ token: '--' + n, spec: os, memoKey, memoId: memoIdOf(memoKey) });
       }
     }
     return [spec, out];
@@ -172,12 +209,16 @@ function readOptions(line: string, p: number, known: readonly FastOption[], scan
 /** The options in `scan` as readExtensionOption makes them (canonical names, known, not negated). */
 function extOptions(line: string, scan: Scan): ExtOption[] {
   const out: ExtOption[] = [];
+  const { starts, ends } = scan;
   let v = 0;
   for (let k = 0; k < scan.count; k++) {
     const spec = scan.options[k]!.spec;
-    const arg = (): string => line.slice(scan.starts[v]!, scan.ends[v++]!);
     // Literals, as readExtensionOption's lists: packed, at their exact size.
-    const args = spec.arity === 0 ? [] : spec.arity === 1 ? [arg()] : [arg(), arg()];
+    let args: string[];
+    if (spec.arity === 0) args = [];
+    else if (spec.arity === 1) args = [line.slice(starts[v]!, ends[v]!)];
+    else args = [line.slice(starts[v]!, ends[v]!), line.slice(starts[v + 1]!, ends[v + 1]!)];
+    v += spec.arity;
     out.push({ name: spec.name, negated: false, args, known: true });
   }
   return out;
@@ -198,8 +239,9 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
   if (chainEnd === chainStart) return undefined;
   const quote = line.indexOf('"', chainStart);
   if (quote >= 0 && quote < chainEnd) return undefined;
-  let source: AddressList | undefined;
-  let dest: AddressList | undefined;
+  // The -s / -d matches (null: one that matches everything), undefined when the line has none.
+  let source: Match | null | undefined;
+  let dest: Match | null | undefined;
   let protocol: string | undefined;
   let proto: Match | undefined;
   // Matches are collected in a reused list, modules from HEADER on and -s, -d, -p before them, and
@@ -221,14 +263,12 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
     if (c0 !== 45 || line.charCodeAt(p + 2) !== 32 || target) return undefined;
     const v = p + 3;
     if (c1 === 115 /* s */ || c1 === 100 /* d */) {
-      if ((c1 === 115 ? source : dest) || family !== 'ipv4') return undefined;
+      if ((c1 === 115 ? source : dest) !== undefined || family !== 'ipv4') return undefined;
       const e = tokenEnd(line, v);
-      const text = line.slice(v, e);
-      const cidr = text.includes(',') || text.includes('"') ? undefined : ipv4Cidr(text);
-      if (cidr === undefined) return undefined;
-      const list: AddressList = { negated: negate, cidrs: [cidr] };
-      if (c1 === 115) source = list;
-      else dest = list;
+      const m = sharedAddress(state, line, v, e, c1 === 115, negate);
+      if (m === undefined) return undefined;
+      if (c1 === 115) source = m;
+      else dest = m;
       negate = false;
       p = e + 1;
       continue;
@@ -290,7 +330,7 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
       if (!known || (spec.family && spec.family !== family)) return undefined;
       const end = readOptions(line, e + 1, known, state.scan);
       if (end < 0) return undefined;
-      const t = finishedTarget(memo, family, protocol, spec.name, spec, state.scan.count ? extOptions(line, state.scan) : NONE);
+      const t = state.scan.count ? sharedTarget(state, spec, line, v, end - 1, protocol) : finishedTarget(memo, family, protocol, spec.name, spec, NONE);
       if (!t) return undefined;
       target = t;
       p = end;
@@ -299,19 +339,50 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
     return undefined;
   }
   if (negate || (target && isBuiltinChain(table, target.name))) return undefined;
-  const sm = source ? addressMatch('source', source, source.cidrs[0]!) : undefined;
-  const dm = dest ? addressMatch('destination', dest, dest.cidrs[0]!) : undefined;
   let start = HEADER;
   if (proto) found[--start] = proto;
-  if (dm) found[--start] = dm;
-  if (sm) found[--start] = sm;
-  const matches = found.slice(start, HEADER + moduleCount) as Match[];
+  if (dest) found[--start] = dest;
+  if (source) found[--start] = source;
+  // A rule without matches (`-A X -j KUBE-SEP-...`) shares the frozen empty list.
+  const matches = start === HEADER + moduleCount ? NONE : (found.slice(start, HEADER + moduleCount) as Match[]);
   const out = state.out;
   out.chainStart = chainStart;
   out.chainEnd = chainEnd;
   out.matches = matches;
   out.target = target;
   return out;
+}
+
+/**
+ * The match of `-s`/`-d` line[from, to) (null for one that matches
+ * everything), shared by every rule with the same address; undefined when the
+ * general path should read it. Equal to what parseRuleSpec makes of it.
+ */
+function sharedAddress(state: FastRuleState, line: string, from: number, to: number, source: boolean, negated: boolean): Match | null | undefined {
+  const h = (textHash(line, from, to) << 2) | (source ? 2 : 0) | (negated ? 1 : 0);
+  const text = line.slice(from, to);
+  const first = state.addresses.get(h);
+  for (let e = first; e; e = e.next) if (e.text === text && e.source === source && e.negated === negated) return e.match;
+  const cidr = text.includes(',') || text.includes('"') ? undefined : ipv4Cidr(text);
+  if (cidr === undefined) return undefined;
+  const match = addressMatch(source ? 'source' : 'destination', { negated, cidrs: [cidr] }, cidr) ?? null;
+  state.addresses.set(h, { source, negated, text, match, next: first });
+  return match;
+}
+
+/**
+ * The pending target of `-j NAME --option value...` at line[from, to) (its
+ * options in state.scan) after `-p protocol`, shared by every rule with the
+ * same target text and protocol; undefined on a problem.
+ */
+function sharedTarget(state: FastRuleState, spec: ExtensionSpec, line: string, from: number, to: number, protocol: string | undefined): PendingTarget | undefined {
+  const h = textHash(line, from, to);
+  const text = line.slice(from, to);
+  const first = state.targets.get(h);
+  for (let e = first; e; e = e.next) if (e.text === text && e.protocol === protocol) return e.target;
+  const target = finishedTarget(state.memo, state.family, protocol, spec.name, spec, extOptions(line, state.scan));
+  if (target) state.targets.set(h, { text, protocol, target, next: first });
+  return target;
 }
 
 const jumpSlot = (line: string, from: number, to: number): number => ((to - from) * 31 + line.charCodeAt(to - 1) * 7 + line.charCodeAt(to - 2)) & (JUMP_SLOTS - 1);
@@ -321,6 +392,13 @@ const recentSlot = (line: string, from: number, to: number): number => {
   const mid = from + (len >> 1);
   return (len * 31 + line.charCodeAt(to - 2) * 7 + line.charCodeAt(to - 4) * 131 + line.charCodeAt(mid) * 17 + line.charCodeAt(mid + 2) * 3) & (RECENT_SLOTS - 1);
 };
+
+/** True when `m` is what module `spec` with only `option` (not negated) and argument `arg` gives. */
+function isSingle(m: Match, spec: ExtensionSpec, option: OptionSpec, arg: string): boolean {
+  if (m.kind !== 'module' || m.module !== spec.name || m.options.length !== 1) return false;
+  const o = m.options[0]!;
+  return o.name === option.name && !o.negated && o.args.length === 1 && o.args[0] === arg;
+}
 
 /**
  * The module match for the options in state.scan, read from line[from, to);
@@ -339,16 +417,15 @@ function moduleMatch(state: FastRuleState, spec: ExtensionSpec, line: string, fr
   } else if (scan.count === 1 && scan.values === 1) {
     const start = scan.starts[0]!;
     const end = scan.ends[0]!;
-    const option = scan.options[0]!.memoKey;
-    let h = end - start;
-    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + line.charCodeAt(i)) | 0;
-    const arg = line.slice(start, end);
-    let e = state.singles.get(h);
-    while (e && !(e.option === option && e.arg === arg)) e = e.next;
-    m = e?.match;
-    if (!m) {
+    const option = scan.options[0]!;
+    const h = (Math.imul(textHash(line, start, end), 31) + option.memoId) | 0;
+    m = state.singles.get(h);
+    if (m === undefined) {
       m = finishedModule(undefined, family, spec, extOptions(line, scan));
-      if (m) state.singles.set(h, { option, arg, match: m, next: state.singles.get(h) });
+      if (m) state.singles.set(h, m);
+    } else if (!isSingle(m, spec, option.memoKey, line.slice(start, end))) {
+      // Another text with this hash (or a value that finishing rewrote, `--dport http`).
+      m = finishedModule(memo, family, spec, extOptions(line, scan));
     }
   } else {
     m = state.modules.get(text);

@@ -5,7 +5,7 @@ import { memoGet, memoKeyOf, memoSet, ownCopy, type RuleLineMemo } from './line-
 import { isBuiltinChain, isTableName, isValidChainName } from '../model.ts';
 import { tokenizeInto, vocabulary, type TokenList } from './lexer.ts';
 import { newSpecMemo, parseRuleSpec, RULE_SPEC_WORDS } from './rule-spec.ts';
-import { draftChain, newTableDraft, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
+import { draftChain, mutableRules, newTableDraft, NO_RULES, type ChainDraft, type RuleDraft, type TableDraft } from './build.ts';
 import { inferTables } from './infer-table.ts';
 import { newFastRuleState, readFastRule } from './fast-rule.ts';
 import { renderMatches, renderOptions } from '../printer/render.ts';
@@ -90,12 +90,13 @@ function ruleDraft(line: number, raw: string, counters: Counters | undefined, ma
  * Appends a rule to its chain. Most chains of a kube-proxy dump hold one to
  * five rules: a push would give each list 16 spare slots, copied by every
  * garbage collection until the model is built, so short lists are copied at
- * their exact size instead.
+ * their exact size instead (concat; a spread `[...rules, draft]` makes 19
+ * slots), and become the chains' lists in the model (buildTable).
  */
 function appendRule(chain: ChainDraft, draft: RuleDraft): void {
   const rules = chain.rules;
   if (rules.length >= 8) rules.push(draft);
-  else chain.rules = rules.length === 0 ? [draft] : [...rules, draft];
+  else chain.rules = rules.length === 0 ? [draft] : rules.concat([draft]);
 }
 
 const NO_NOTE: { text: string; note?: string; kind?: '//' | '#' } = { text: '' };
@@ -180,7 +181,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
   const fragmentChain = (name: string, line: number): ChainDraft => {
     let c = fragment.get(name);
     if (!c) {
-      c = { name, policy: undefined, declared: false, rules: [], line };
+      c = { name, policy: undefined, declared: false, rules: NO_RULES, line };
       fragment.set(name, c);
     }
     return c;
@@ -374,13 +375,14 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
           break;
         }
         const drafts: RuleDraft[] = spec.variants.map((matches) => ruleDraft(lineNo, line, ruleCounters, matches, spec.target));
-        if (command === 'append') chain.rules.push(...drafts);
+        const rules = mutableRules(chain);
+        if (command === 'append') rules.push(...drafts);
         else {
           const at = Math.max(0, (position ?? 1) - 1);
-          if (at > chain.rules.length) {
-            diag(lineNo, 'error', 'bad-rule-position', `index of insertion too big (${position} > ${chain.rules.length + 1})`);
+          if (at > rules.length) {
+            diag(lineNo, 'error', 'bad-rule-position', `index of insertion too big (${position} > ${rules.length + 1})`);
           }
-          chain.rules.splice(Math.min(at, chain.rules.length), 0, ...drafts);
+          rules.splice(Math.min(at, rules.length), 0, ...drafts);
         }
         break;
       }
@@ -394,7 +396,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
         if (rest.length === 1 && /^\d+$/.test(rest[0]!)) {
           const n = Number(rest[0]!);
           if (n < 1 || n > chain.rules.length) diag(lineNo, 'error', 'bad-rule-position', `chain ${chainName} has no rule ${n}`);
-          else chain.rules.splice(n - 1, 1);
+          else mutableRules(chain).splice(n - 1, 1);
           break;
         }
         const spec = parseRuleSpec(tokens, ctx.family, undefined, 2);
@@ -402,7 +404,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
         const key = draftKey(spec.variants[0] ?? [], spec.target);
         const at = chain.rules.findIndex((r) => draftKey(r.matches, r.target) === key);
         if (at < 0) diag(lineNo, 'error', 'no-such-rule', `no rule in ${chainName} matches "${rest.join(' ')}"`);
-        else chain.rules.splice(at, 1);
+        else mutableRules(chain).splice(at, 1);
         break;
       }
       case 'new': {
@@ -427,7 +429,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       }
       case 'flush': {
         const target = current ? [...current.chains.values()] : [...fragment.values()];
-        for (const c of target) if (!chainName || c.name === chainName) c.rules = [];
+        for (const c of target) if (!chainName || c.name === chainName) c.rules = NO_RULES;
         break;
       }
       case 'delete-chain': {
@@ -503,7 +505,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       }
       const existing = t.chains.get(c.name);
       if (existing) {
-        existing.rules.push(...c.rules);
+        mutableRules(existing).push(...c.rules);
         if (c.policy !== undefined) existing.policy = c.policy;
       } else t.chains.set(c.name, c);
     }

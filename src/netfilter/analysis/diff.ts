@@ -260,13 +260,15 @@ export function* diffRulesetsSteps(leftRuleset: Ruleset | RulesetOutline, rightR
     const rt = rightTables.get(tn);
     const lc = new Map<string, ChainOutline>((lt?.chains ?? []).map((c) => [c.name, c]));
     const rc = new Map<string, ChainOutline>((rt?.chains ?? []).map((c) => [c.name, c]));
-    const names = [...new Set([...lc.keys(), ...rc.keys()])].sort((a, b) => {
-      const bi = BUILTIN_CHAINS[tn];
-      const ia = bi.indexOf(a);
-      const ib = bi.indexOf(b);
-      if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
-      return a < b ? -1 : a > b ? 1 : 0;
-    });
+    yield;
+    // Built-in chains first, in their hook order, then the others by name (code units). Not one
+    // sort with a comparator looking names up: 120k chain names of two kube-proxy nodes took
+    // ~100 ms at once of the event loop.
+    const all = new Set([...lc.keys(), ...rc.keys()]);
+    const builtins = BUILTIN_CHAINS[tn].filter((n) => all.has(n));
+    for (const n of builtins) all.delete(n);
+    yield;
+    const names = [...builtins, ...[...all].sort()];
     for (const name of names) {
       const l = lc.get(name);
       const r = rc.get(name);

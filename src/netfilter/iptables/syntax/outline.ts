@@ -65,8 +65,8 @@ export function outlineCanonicalText(text: string): RulesetOutline | undefined {
   return runSteps(outlineCanonicalTextSteps(text));
 }
 
-/** Lines between pauses of outlineCanonicalTextSteps (a mask: every 16,384). */
-const PAUSE_LINES = 16_383;
+/** Lines between pauses of outlineCanonicalTextSteps (a mask: every 4,096). */
+const PAUSE_LINES = 4095;
 
 /** outlineCanonicalText in steps (a 10k-Service node's text: 235k lines, ~50 ms). */
 export function* outlineCanonicalTextSteps(text: string): Steps<RulesetOutline | undefined> {

@@ -21,7 +21,7 @@ export interface AnalysisService {
   /**
    * A plain diff on the event loop (http/diff-here.ts), admitted like a worker's (one diff at a
    * time, at most ANALYSIS_QUEUE waiting, past that a 503 with Retry-After) and counted in `ran`;
-   * it holds its turn until `run` settles.
+   * it holds its turn until `run` settles (the diff computed, not yet written).
    */
   admitDiff<T>(run: () => Promise<T>): Promise<T>;
   /**

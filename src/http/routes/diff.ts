@@ -1,7 +1,5 @@
 // /api/v1/diff: two nodes (or two versions) compared rule by rule, and
 // optionally by probe packets.
-import type { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -70,18 +68,11 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
       const unified = q.format === 'unified';
       const type = unified ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8';
       if (!probes && family !== 'nft') {
-        // On the event loop in slices, over the cached parses (diff-here.ts); the answer streamed as
-        // the client reads it, the diff's turn held until it is written.
-        const stream = await new Promise<Readable>((resolve, reject) => {
-          app.analysis
-            .admitDiff(async () => {
-              const d = await diffHere(app, { label: label(l), version: l.version }, { label: label(r), version: r.version });
-              const answer = piecesStream(unified ? unifiedPieces(d, label(l), label(r)) : diffJsonPieces(d, sides), app.rulesetCache.yielding);
-              resolve(answer);
-              await finished(answer).catch(() => undefined);
-            })
-            .catch(reject);
-        });
+        // On the event loop in slices, over the cached parses (diff-here.ts). The diff's turn ends
+        // once it is computed (as a worker's did): a client reading slowly holds its own answer, not
+        // everyone's turn; the answer is written as the client reads it.
+        const d = await app.analysis.admitDiff(() => diffHere(app, { label: label(l), version: l.version }, { label: label(r), version: r.version }));
+        const stream = piecesStream(unified ? unifiedPieces(d, label(l), label(r)) : diffJsonPieces(d, sides), app.rulesetCache.yielding);
         // (The type provider types send() after the 200 schemas; a stream goes out unserialized.)
         return reply.type(type).send(stream as unknown as string);
       }

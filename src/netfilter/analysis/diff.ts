@@ -74,7 +74,8 @@ export function* diffSequencesSteps(a: readonly string[], b: readonly string[], 
   while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf++;
   const A = a.slice(pre, a.length - suf);
   const B = b.slice(pre, b.length - suf);
-  const middle = (yield* myers(A, B, maxEdits)) ?? (yield* patience(A, B, maxEdits));
+  // One side empty (a chain on one side only): every line added or removed, what Myers gives, without its trace.
+  const middle = !A.length || !B.length ? [...Array<DiffOp>(A.length).fill('-'), ...Array<DiffOp>(B.length).fill('+')] : ((yield* myers(A, B, maxEdits)) ?? (yield* patience(A, B, maxEdits)));
   return [...Array<DiffOp>(pre).fill(' '), ...middle, ...Array<DiffOp>(suf).fill(' ')];
 }
 

@@ -1,5 +1,5 @@
 export * from './iptables/model.ts';
-export { outlineCanonicalText, outlineRuleset, type RulesetOutline, type ChainOutline } from './iptables/syntax/outline.ts';
+export { outlineCanonicalText, outlineCanonicalTextSteps, outlineRuleset, outlineRulesetSteps, type RulesetOutline, type ChainOutline } from './iptables/syntax/outline.ts';
 export { runSteps, type Steps } from './steps.ts';
 export { newRuleLineMemo, newChainTextMemo, memoSize, type RuleLineMemo, type ChainTextMemo } from './iptables/syntax/line-memo.ts';
 export { parseDump, parseDumpSteps, detectFormat, detectFamily, saveCommandOf, type ParseOptions, type ParseResult } from './iptables/syntax/parse.ts';
@@ -13,7 +13,7 @@ export { buildHost, assumedHost, lookupRoute, addressType, type Host, type HostF
 export { validatePacket, packetToJson, type Packet, type PacketInput, type CtState } from './pipeline/packet.ts';
 export { parseIpsets, type IpSet } from './pipeline/ipset.ts';
 export { parseIp, parseCidr, formatIp, cidrContains, type Ip, type Cidr } from './pipeline/addr.ts';
-export { diffRulesets, diffSequences, formatUnifiedDiff, type RulesetDiff, type ChainDiff, type DiffLine } from './analysis/diff.ts';
+export { diffRulesets, diffRulesetsSteps, diffSequences, formatUnifiedDiff, unifiedDiffLines, type RulesetDiff, type ChainDiff, type DiffLine } from './analysis/diff.ts';
 export { summarizeChains, jumpsFrom, searchRules, searchRulesPage, extractServices, referencesTo, ruleComments, type ChainSummary, type RuleFilter, type RuleHit, type KubeService, type ServiceEndpoint, type RuleRef } from './analysis/query.ts';
 export { applyRuleChanges, parseChange, type RuleChange, type ChangeResult } from './analysis/whatif.ts';
 export { traceCluster, addressOwners, CLUSTER_ENDS, type ClusterNode, type ClusterPath, type ClusterHop, type ClusterTraceResult, type ClusterEnd } from './pipeline/cluster.ts';

@@ -63,6 +63,7 @@ export {
   primeUploadedRuleset,
   primeUploadedNftRuleset,
   type RulesetCache,
+  type ParseYielding,
   type RulesetSource,
   type ParsedRuleset,
   type LoadedRuleset,

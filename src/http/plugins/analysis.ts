@@ -19,6 +19,12 @@ export interface AnalysisService {
    */
   diff(load: () => Promise<DiffTask>): Promise<DiffAnswer>;
   /**
+   * A plain diff on the event loop (http/diff-here.ts), admitted like a worker's (one diff at a
+   * time, at most ANALYSIS_QUEUE waiting, past that a 503 with Retry-After) and counted in `ran`;
+   * it holds its turn until `run` settles (the diff computed, not yet written).
+   */
+  admitDiff<T>(run: () => Promise<T>): Promise<T>;
+  /**
    * A big upload's preparation (its parse, on the event loop in slices), run when its turn comes:
    * at most ANALYSIS_WORKERS at once (each holds its parse, ~2 KB per line), at most ANALYSIS_QUEUE
    * waiting (past that a 503 with Retry-After).
@@ -28,7 +34,7 @@ export interface AnalysisService {
   whatIf(task: WhatIfTask): Promise<WhatIfAnswer>;
   /** A what-if trace across a cluster in a worker (not cached); `load` runs once admitted. */
   clusterWhatIf(load: () => Promise<ClusterWhatIfTask>): Promise<ClusterWhatIfAnswer>;
-  /** Runs in workers and answers from the cache so far (for tests and metrics). */
+  /** Analyses run (in workers, and plain diffs on the event loop) and answered from the cache so far (for tests and metrics). */
   stats(): { readonly ran: number; readonly cached: number };
 }
 
@@ -63,8 +69,8 @@ export default fp(
       }
       throw err;
     };
-    // Per kind of work, how many may run at once: the memory-heavy ones (a diff holds four parsed
-    // rulesets, a what-if two) one at a time whatever ANALYSIS_WORKERS says, big uploads' parses (on
+    // Per kind of work, how many may run at once: the memory-heavy ones (a diff its two outlines and
+    // its answer, a what-if two parsed rulesets) one at a time whatever ANALYSIS_WORKERS says, big uploads' parses (on
     // the event loop) as many as there are workers; the rest wait their turn in a queue of at most
     // ANALYSIS_QUEUE, past which a 503 with Retry-After.
     const KIND_LIMITS: Readonly<Record<'diff' | 'whatif' | 'prepare', number>> = { diff: 1, whatif: 1, prepare: Math.max(1, analysisWorkers) };
@@ -104,6 +110,11 @@ export default fp(
       diff: (load) => admit('diff', async () => runInPool<DiffAnswer>(await load())),
       whatIf: (task) => admit('whatif', () => runInPool<WhatIfAnswer>(task)),
       clusterWhatIf: (load) => admit('whatif', async () => runInPool<ClusterWhatIfAnswer>(await load())),
+      admitDiff: (run) =>
+        admit('diff', () => {
+          ran++;
+          return run();
+        }),
       admitUpload: (prepare) => admit('prepare', prepare),
       run(task, textSha256) {
         const key = [task.kind, textSha256, task.family, task.format, task.hostJson === null ? '-' : sha256Hex(task.hostJson), task.nftText === undefined ? '-' : sha256Hex(task.nftText)].join(':');

@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Family } from '../../netfilter/index.ts';
 import { NotFoundError, type DumpInfo, type StoredFamily } from '../../store/index.ts';
+import { diffHere, diffJsonPieces, piecesStream, unifiedPieces } from '../diff-here.ts';
 import { dumpInfo, versionText } from '../ruleset.ts';
 import { hostJsonOf, latestVersion } from '../node-netfilter.ts';
 import { DiffQuerySchema, DiffResultSchema, problemResponses, ref } from '../schemas/index.ts';
@@ -62,25 +63,36 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
         return { node, version, iptables, nft };
       };
       const [l, r] = await Promise.all([sideOf(q.left, q.leftDump), sideOf(q.right, q.rightDump)]);
+      const label = (s: typeof l): string => `${s.node} (${s.version ? `dump ${s.version.id}` : `no ${family} version`})`;
+      const sides = { left: { node: q.left, dump: l.version?.id ?? null }, right: { node: q.right, dump: r.version?.id ?? null } };
+      const unified = q.format === 'unified';
+      const type = unified ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8';
+      if (!probes && family !== 'nft') {
+        // On the event loop in slices, over the cached parses (diff-here.ts). The diff's turn ends
+        // once it is computed (as a worker's did): a client reading slowly holds its own answer, not
+        // everyone's turn; the answer is written as the client reads it.
+        const d = await app.analysis.admitDiff(() => diffHere(app, { label: label(l), version: l.version }, { label: label(r), version: r.version }));
+        const stream = piecesStream(unified ? unifiedPieces(d, label(l), label(r)) : diffJsonPieces(d, sides), app.rulesetCache.yielding);
+        // (The type provider types send() after the 200 schemas; a stream goes out unserialized.)
+        return reply.type(type).send(stream as unknown as string);
+      }
       const text = async (d: DumpInfo | null): Promise<string> => (d ? versionText(app, d.sha256) : '');
       const side = async (s: typeof l) => {
         return {
-          label: `${s.node} (${s.version ? `dump ${s.version.id}` : `no ${family} version`})`,
+          label: label(s),
           text: await text(s.version),
           hostJson: probes ? await hostJsonOf(app, s.iptables, s.nft, s.version) : null,
           ...(probes && family === 'nft' ? { probeIptables: await text(s.iptables) } : {}),
           ...(probes && s.nft ? { probeNft: await text(s.nft) } : {}),
         };
       };
-      // Off the event loop: two 10k-Service nodes take seconds to parse and compare.
-      const sides = { left: { node: q.left, dump: l.version?.id ?? null }, right: { node: q.right, dump: r.version?.id ?? null } };
-      const unified = q.format === 'unified';
+      // Probes and nft rulesets: in a worker (whole models parsed and traced, not in slices).
       const answer = await app.analysis.diff(async () => ({ kind: 'diff', family, left: await side(l), right: await side(r), unified, probes, sides }));
       // Written by the worker (JSON as the DiffResult schema describes it: test/api/analysis.test.ts
       // checks it against the schema's serializer); sent as is.
       // (The type provider types send() after the 200 schemas; a Buffer goes out unserialized.)
       const bytes = Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength) as unknown as string;
-      return reply.type(unified ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8').send(bytes);
+      return reply.type(type).send(bytes);
     },
   );
 };

@@ -3,7 +3,8 @@
 // (Myers), so an inserted rule shows as one addition, not a shifted chain.
 import type { Ruleset, TableName } from '../iptables/model.ts';
 import { BUILTIN_CHAINS } from '../iptables/model.ts';
-import { outlineRuleset, type ChainOutline, type RulesetOutline } from '../iptables/syntax/outline.ts';
+import { outlineRulesetSteps, type ChainOutline, type RulesetOutline } from '../iptables/syntax/outline.ts';
+import { runSteps, type Steps } from '../steps.ts';
 
 export type DiffOp = ' ' | '-' | '+';
 
@@ -58,6 +59,14 @@ export const MAX_MINIMAL_EDITS = 2000;
  * 2d+1 live diagonals) while the distance is at most `maxEdits`, else anchored on unique lines.
  */
 export function diffSequences(a: readonly string[], b: readonly string[], maxEdits = MAX_MINIMAL_EDITS): DiffOp[] {
+  return runSteps(diffSequencesSteps(a, b, maxEdits));
+}
+
+/** Diagonal steps (x advances and comparisons) between pauses of the diff's steps. */
+const PAUSE_WORK = 1 << 16;
+
+/** diffSequences in steps: two unrelated 20k-rule chains take Myers up to its bound, a long stretch. */
+export function* diffSequencesSteps(a: readonly string[], b: readonly string[], maxEdits = MAX_MINIMAL_EDITS): Steps<DiffOp[]> {
   // Trim the common prefix and suffix first: most chains differ in a few rules.
   let pre = 0;
   while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
@@ -65,12 +74,13 @@ export function diffSequences(a: readonly string[], b: readonly string[], maxEdi
   while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf++;
   const A = a.slice(pre, a.length - suf);
   const B = b.slice(pre, b.length - suf);
-  const middle = myers(A, B, maxEdits) ?? patience(A, B, maxEdits);
+  // One side empty (a chain on one side only): every line added or removed, what Myers gives, without its trace.
+  const middle = !A.length || !B.length ? [...Array<DiffOp>(A.length).fill('-'), ...Array<DiffOp>(B.length).fill('+')] : ((yield* myers(A, B, maxEdits)) ?? (yield* patience(A, B, maxEdits)));
   return [...Array<DiffOp>(pre).fill(' '), ...middle, ...Array<DiffOp>(suf).fill(' ')];
 }
 
 /** Myers' shortest edit script, or undefined when it is longer than `maxEdits`. */
-function myers(A: readonly string[], B: readonly string[], maxEdits: number): DiffOp[] | undefined {
+function* myers(A: readonly string[], B: readonly string[], maxEdits: number): Steps<DiffOp[] | undefined> {
   const n = A.length;
   const m = B.length;
   const max = Math.min(n + m, maxEdits);
@@ -79,15 +89,23 @@ function myers(A: readonly string[], B: readonly string[], maxEdits: number): Di
   // trace[d] holds V's diagonals -d..d as they were before step d (index k + d).
   const trace: Int32Array[] = [];
   let found = n === 0 && m === 0;
+  let work = 0;
   for (let d = 0; d <= max && !found; d++) {
+    if (work >= PAUSE_WORK) {
+      work = 0;
+      yield;
+    }
     trace.push(v.slice(offset - d, offset + d + 1));
+    work += d + 1;
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
       let y = x - k;
+      const x0 = x;
       while (x < n && y < m && A[x] === B[y]) {
         x++;
         y++;
       }
+      work += x - x0;
       v[offset + k] = x;
       if (x >= n && y >= m) {
         found = true;
@@ -134,7 +152,7 @@ function myers(A: readonly string[], B: readonly string[], maxEdits: number): Di
  * the same order on both sides is kept, and the stretches between anchors are diffed again
  * (minimal when short, else all removed then all added). Linear memory.
  */
-function patience(A: readonly string[], B: readonly string[], maxEdits: number): DiffOp[] {
+function* patience(A: readonly string[], B: readonly string[], maxEdits: number): Steps<DiffOp[]> {
   const count = new Map<string, { a: number; b: number; ia: number; ib: number }>();
   A.forEach((line, i) => {
     const c = count.get(line);
@@ -155,22 +173,23 @@ function patience(A: readonly string[], B: readonly string[], maxEdits: number):
   const out: DiffOp[] = [];
   let i = 0;
   let j = 0;
-  const gap = (toA: number, toB: number): void => {
+  yield;
+  const gap = function* (toA: number, toB: number): Steps<void> {
     const ga = A.slice(i, toA);
     const gb = B.slice(j, toB);
-    const ops = myers(ga, gb, maxEdits);
+    const ops = yield* myers(ga, gb, maxEdits);
     if (ops) out.push(...ops);
     else out.push(...Array<DiffOp>(ga.length).fill('-'), ...Array<DiffOp>(gb.length).fill('+'));
     i = toA;
     j = toB;
   };
   for (const [ia, ib] of anchors) {
-    gap(ia, ib);
+    yield* gap(ia, ib);
     out.push(' ');
     i++;
     j++;
   }
-  gap(A.length, B.length);
+  yield* gap(A.length, B.length);
   return out;
 }
 
@@ -221,9 +240,17 @@ export function withContext(a: readonly string[], b: readonly string[], ops: rea
 
 /** The differences of two rulesets, parsed or outlined (`outlineCanonicalText`: no parse needed). */
 export function diffRulesets(leftRuleset: Ruleset | RulesetOutline, rightRuleset: Ruleset | RulesetOutline, options: DiffOptions = {}): RulesetDiff {
+  return runSteps(diffRulesetsSteps(leftRuleset, rightRuleset, options));
+}
+
+/**
+ * diffRulesets in steps, pausing between chains and within long ones, so a server can compute the
+ * diff of two 10k-Service nodes on its event loop (issue 17) over outlines it already has.
+ */
+export function* diffRulesetsSteps(leftRuleset: Ruleset | RulesetOutline, rightRuleset: Ruleset | RulesetOutline, options: DiffOptions = {}): Steps<RulesetDiff> {
   const context = options.context ?? 3;
-  const left = 'kind' in leftRuleset ? leftRuleset : outlineRuleset(leftRuleset);
-  const right = 'kind' in rightRuleset ? rightRuleset : outlineRuleset(rightRuleset);
+  const left = 'kind' in leftRuleset ? leftRuleset : yield* outlineRulesetSteps(leftRuleset, 'render');
+  const right = 'kind' in rightRuleset ? rightRuleset : yield* outlineRulesetSteps(rightRuleset, 'render');
   const chains: ChainDiff[] = [];
   const leftTables = new Map(left.tables.map((t) => [t.name, t]));
   const rightTables = new Map(right.tables.map((t) => [t.name, t]));
@@ -234,13 +261,15 @@ export function diffRulesets(leftRuleset: Ruleset | RulesetOutline, rightRuleset
     const rt = rightTables.get(tn);
     const lc = new Map<string, ChainOutline>((lt?.chains ?? []).map((c) => [c.name, c]));
     const rc = new Map<string, ChainOutline>((rt?.chains ?? []).map((c) => [c.name, c]));
-    const names = [...new Set([...lc.keys(), ...rc.keys()])].sort((a, b) => {
-      const bi = BUILTIN_CHAINS[tn];
-      const ia = bi.indexOf(a);
-      const ib = bi.indexOf(b);
-      if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
-      return a < b ? -1 : a > b ? 1 : 0;
-    });
+    yield;
+    // Built-in chains first, in their hook order, then the others by name (code units). Not one
+    // sort with a comparator looking names up: 120k chain names of two kube-proxy nodes took
+    // ~100 ms at once of the event loop.
+    const all = new Set([...lc.keys(), ...rc.keys()]);
+    const builtins = BUILTIN_CHAINS[tn].filter((n) => all.has(n));
+    for (const n of builtins) all.delete(n);
+    yield;
+    const names = [...builtins, ...[...all].sort()];
     for (const name of names) {
       const l = lc.get(name);
       const r = rc.get(name);
@@ -250,7 +279,8 @@ export function diffRulesets(leftRuleset: Ruleset | RulesetOutline, rightRuleset
       const policyR = r?.builtin ? r.policy : null;
       const policyDiffers = !!l && !!r && l.builtin && policyL !== policyR;
       if (policyDiffers) policiesDiffer++;
-      const ops = diffSequences(a, b);
+      yield;
+      const ops = yield* diffSequencesSteps(a, b);
       const changedRules = ops.some((o) => o !== ' ');
       if (l && r && !changedRules && !policyDiffers) continue;
       const { lines, added, removed } = withContext(a, b, ops, context);
@@ -290,19 +320,24 @@ export function diffRulesets(leftRuleset: Ruleset | RulesetOutline, rightRuleset
 
 /** A unified-diff rendering, one hunk per chain. */
 export function formatUnifiedDiff(d: RulesetDiff, leftName: string, rightName: string): string {
-  const out = [`--- ${leftName}`, `+++ ${rightName}`];
-  for (const t of d.tablesOnlyLeft) out.push(`# table ${t} only in ${leftName}`);
-  for (const t of d.tablesOnlyRight) out.push(`# table ${t} only in ${rightName}`);
+  return [...unifiedDiffLines(d, leftName, rightName)].join('\n') + '\n';
+}
+
+/** The lines of formatUnifiedDiff (each without its newline), one at a time: a server writes them in slices. */
+export function* unifiedDiffLines(d: RulesetDiff, leftName: string, rightName: string): Generator<string, void, void> {
+  yield `--- ${leftName}`;
+  yield `+++ ${rightName}`;
+  for (const t of d.tablesOnlyLeft) yield `# table ${t} only in ${leftName}`;
+  for (const t of d.tablesOnlyRight) yield `# table ${t} only in ${rightName}`;
   for (const c of d.chains) {
     const where = c.status === 'onlyLeft' ? ` (only in ${leftName})` : c.status === 'onlyRight' ? ` (only in ${rightName})` : '';
-    out.push(`@@ ${c.table} ${c.chain}${where} @@`);
-    if (c.status === 'onlyLeft') out.push(`-:${c.chain} ${c.policy?.left ?? '-'}`);
-    else if (c.status === 'onlyRight') out.push(`+:${c.chain} ${c.policy?.right ?? '-'}`);
+    yield `@@ ${c.table} ${c.chain}${where} @@`;
+    if (c.status === 'onlyLeft') yield `-:${c.chain} ${c.policy?.left ?? '-'}`;
+    else if (c.status === 'onlyRight') yield `+:${c.chain} ${c.policy?.right ?? '-'}`;
     else if (c.policy) {
-      out.push(`-:${c.chain} ${c.policy.left ?? '-'}`);
-      out.push(`+:${c.chain} ${c.policy.right ?? '-'}`);
+      yield `-:${c.chain} ${c.policy.left ?? '-'}`;
+      yield `+:${c.chain} ${c.policy.right ?? '-'}`;
     }
-    for (const l of c.lines) out.push(`${l.op}${l.text}`);
+    for (const l of c.lines) yield `${l.op}${l.text}`;
   }
-  return out.join('\n') + '\n';
 }

@@ -5,6 +5,7 @@
 // kept a worker's heap over the server's memory budget (issue 17).
 import { BUILTIN_CHAINS, type Policy, type Ruleset, type TableName } from '../model.ts';
 import { renderRule } from '../printer/render.ts';
+import { runSteps, type Steps } from '../../steps.ts';
 
 export interface ChainOutline {
   readonly name: string;
@@ -22,13 +23,35 @@ export interface RulesetOutline {
 
 /** The outline of a parsed ruleset (its rules rendered as canonical lines). */
 export function outlineRuleset(ruleset: Ruleset): RulesetOutline {
-  return {
-    kind: 'outline',
-    tables: ruleset.tables.map((t) => ({
-      name: t.name,
-      chains: t.chains.map((c) => ({ name: c.name, builtin: c.builtin, policy: c.policy, lines: c.rules.map((r) => renderRule(c.name, r)) })),
-    })),
-  };
+  return runSteps(outlineRulesetSteps(ruleset, 'render'));
+}
+
+/** Rules and chains between pauses of outlineRulesetSteps (a mask: every 1,024). */
+const PAUSE_RULES = 1023;
+
+/**
+ * The outline of a parsed ruleset in steps. `lines`: `render` renders each rule; `raw` takes its
+ * `raw` text, which for a parse of a canonical text without diagnostics (the ruleset cache's
+ * canonical entries) is that text's `-A` line, the rendering itself (canonical text is a fixed
+ * point of parse and render), and costs no new string.
+ */
+export function* outlineRulesetSteps(ruleset: Ruleset, lines: 'render' | 'raw'): Steps<RulesetOutline> {
+  const tables: { name: TableName; chains: ChainOutline[] }[] = [];
+  let n = 0;
+  for (const t of ruleset.tables) {
+    const chains: ChainOutline[] = [];
+    for (const c of t.chains) {
+      const out = new Array<string>(c.rules.length);
+      for (let i = 0; i < out.length; i++) {
+        if ((++n & PAUSE_RULES) === 0) yield;
+        out[i] = lines === 'raw' ? c.rules[i]!.raw : renderRule(c.name, c.rules[i]!);
+      }
+      if ((++n & PAUSE_RULES) === 0) yield;
+      chains.push({ name: c.name, builtin: c.builtin, policy: c.policy, lines: out });
+    }
+    tables.push({ name: t.name, chains });
+  }
+  return { kind: 'outline', tables };
 }
 
 const TABLES = new Set<string>(Object.keys(BUILTIN_CHAINS));
@@ -39,12 +62,22 @@ const TABLES = new Set<string>(Object.keys(BUILTIN_CHAINS));
  * caller parses it instead.
  */
 export function outlineCanonicalText(text: string): RulesetOutline | undefined {
+  return runSteps(outlineCanonicalTextSteps(text));
+}
+
+/** Lines between pauses of outlineCanonicalTextSteps (a mask: every 4,096). */
+const PAUSE_LINES = 4095;
+
+/** outlineCanonicalText in steps (a 10k-Service node's text: 235k lines, ~50 ms). */
+export function* outlineCanonicalTextSteps(text: string): Steps<RulesetOutline | undefined> {
+  let n = 0;
   const tables: { name: TableName; chains: ChainOutline[] }[] = [];
   let table: { name: TableName; chains: ChainOutline[]; byName: Map<string, { lines: string[] }> } | undefined;
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
+    if ((++n & PAUSE_LINES) === 0) yield;
     const line = text.slice(start, end);
     start = end + 1;
     if (line.startsWith('-A ')) {

@@ -19,7 +19,7 @@ export const isNftTableName = (name: string): boolean => NFT_TABLE_NAME.test(nam
 export async function loadNftVersion(app: FastifyInstance, node: string, id: number | 'latest'): Promise<{ dump: DumpInfo; ruleset: NftRuleset }> {
   const dump = await nodeVersionOf(app, node, id, 'nft');
   if (dump.family !== 'nft') throw new NotFoundError(`dump ${dump.id} of node "${node}" is an iptables (${dump.family}) dump, not an nft ruleset`);
-  return { dump, ruleset: await loadNftBlob(app.db.prisma, app.rulesetCache, dump.originalSha256, dump.format as NftDumpFormat) };
+  return { dump, ruleset: await loadNftBlob(app.db.prisma, app.rulesetCache, dump.originalSha256, dump.format as NftDumpFormat, dump.sha256) };
 }
 
 export function findNftTable(ruleset: NftRuleset, name: string): NftTable | undefined {

@@ -17,6 +17,7 @@ import { parseObjectBody, parseSetBody, parseSetElementsBlock } from './decl.ts'
 import { parseAnonChain, parseRule } from './stmt.ts';
 import { runSteps, type Steps } from '../../steps.ts';
 import { checkAddressLiterals } from '../checks.ts';
+import { shareRule, shareSetElements, type NftDonor } from '../share.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface ChainB extends Mutable<Omit<NftChain, 'rules'>> {
@@ -31,18 +32,25 @@ interface TableB extends Mutable<Omit<NftTable, 'chains' | 'sets' | 'objects' | 
 interface State {
   readonly ctx: ExprCtx;
   readonly tables: Map<string, TableB>;
+  /** The same ruleset's other parse, whose equal objects this one keeps (share.ts). */
+  readonly donor: NftDonor | undefined;
 }
 
 const VERBS = new Set(['add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'list', 'reset']);
 const OBJECT_KINDS = new Set(['counter', 'quota', 'limit', 'synproxy', 'secmark']);
 const HOOKS = new Set(['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress']);
 
-export function parseNftText(text: string): NftParseResult {
-  return runSteps(parseNftTextSteps(text));
+export function parseNftText(text: string, options: NftParseOptions = {}): NftParseResult {
+  return runSteps(parseNftTextSteps(text, options));
+}
+
+export interface NftParseOptions {
+  /** Another parse of the same ruleset (e.g. of its other text): objects equal to its are its (share.ts). */
+  readonly donor?: NftDonor | undefined;
 }
 
 /** `parseNftText`, pausing every so many characters lexed and table items parsed (see steps.ts). */
-export function* parseNftTextSteps(text: string): Steps<NftParseResult> {
+export function* parseNftTextSteps(text: string, options: NftParseOptions = {}): Steps<NftParseResult> {
   const diags: NftDiagnostic[] = [];
   const lexDiags: NftDiagnostic[] = [];
   const tables = new Map<string, TableB>();
@@ -50,21 +58,23 @@ export function* parseNftTextSteps(text: string): Steps<NftParseResult> {
     // Tokens are lexed as the parse reaches them (and dropped once read): a 60 MB ruleset's are never all held at once.
     // The lexer's own diagnostics come first, as when it lexed the whole text before the parse.
     const c = makeCursor(text, nftTokenizer(text, lexDiags), diags);
-    const st: State = { ctx: { c, anonChain: parseAnonChain }, tables };
+    const st: State = { ctx: { c, anonChain: parseAnonChain }, tables, donor: options.donor };
     yield* parseTop(st);
   } catch (e) {
     // a bug, not the input's fault: report it instead of throwing
     diags.push({ line: 1, column: 1, severity: 'error', code: 'internal', message: `parser failure: ${(e as Error).message}` });
   }
-  const ruleset = { tables: [...tables.values()].map(freezeTable) };
+  const ruleset = { tables: [...tables.values()].map((t) => freezeTable(t, options.donor)) };
   return { ruleset, diagnostics: [...lexDiags, ...diags, ...checkAddressLiterals(ruleset)] };
 }
 
-function freezeTable(t: TableB): NftTable {
+function freezeTable(t: TableB, donor: NftDonor | undefined): NftTable {
+  const key = tableKey(t);
   return {
     ...t,
-    chains: [...t.chains.values()].map((ch) => ({ ...ch, rules: ch.rules.map((r, i) => ({ ...r, position: i + 1 })) })),
-    sets: [...t.sets.values()],
+    // Rules parsed in place already have their position (a copy of each would double them for a moment).
+    chains: [...t.chains.values()].map((ch) => ({ ...ch, rules: ch.rules.map((r, i) => (r.position === i + 1 ? r : { ...r, position: i + 1 })) })),
+    sets: [...t.sets.values()].map((s) => shareSetElements(s, donor, key)),
     objects: t.objects,
     flowtables: t.flowtables,
   };
@@ -159,6 +169,8 @@ function readFamily(c: Cursor): NftFamily {
   }
   return 'ip';
 }
+
+const tableKey = (t: Pick<TableB, 'family' | 'name'>): string => `${t.family} ${t.name}`;
 
 function getTable(st: State, family: NftFamily, name: string, tok: Token, create: boolean): TableB {
   const key = `${family} ${name}`;
@@ -400,7 +412,7 @@ function parseChainBody(st: State, tb: TableB, ch: ChainB, rules: boolean): void
         warn(c, t, 'chain-flags', 'chain flags are not modelled (hardware offload does not change evaluation)');
         resync(c);
       } else if (!rules) fail(t, `expected a chain option, found ${describe(t)}`);
-      else ch.rules.push(parseRule(st.ctx, ch.rules.length + 1));
+      else ch.rules.push(shareRule(parseRule(st.ctx, ch.rules.length + 1), st.donor, tableKey(tb), ch.name, ch.rules.length));
     } catch (e) {
       recover(c, e, before);
     }
@@ -506,7 +518,7 @@ function parseCommand(st: State): void {
       return;
     }
     case 'rule':
-      parseRuleCommand(st, getChain(tb, name, nt, false), verb);
+      parseRuleCommand(st, tb, getChain(tb, name, nt, false), verb);
       return;
     case 'set':
     case 'map': {
@@ -545,7 +557,7 @@ function parseCommand(st: State): void {
   }
 }
 
-function parseRuleCommand(st: State, ch: ChainB, verb: Token): void {
+function parseRuleCommand(st: State, tb: TableB, ch: ChainB, verb: Token): void {
   const c = st.ctx.c;
   let anchor: number | undefined;
   if (isWord(peek(c), 'position', 'handle', 'index')) {
@@ -559,7 +571,7 @@ function parseRuleCommand(st: State, ch: ChainB, verb: Token): void {
     ch.rules = ch.rules.filter((r) => r.handle !== anchor);
     return;
   }
-  const rule = parseRule(st.ctx, ch.rules.length + 1);
+  const rule = shareRule(parseRule(st.ctx, ch.rules.length + 1), st.donor, tableKey(tb), ch.name, ch.rules.length);
   const at = anchor === undefined ? -1 : ch.rules.findIndex((r) => r.handle === anchor);
   if (verb.v === 'insert') ch.rules.splice(at < 0 ? 0 : at, 0, rule);
   else if (verb.v === 'replace' && at >= 0) ch.rules[at] = rule;

@@ -1,0 +1,101 @@
+// One node's nft ruleset is parsed twice: its uploaded text (the read routes:
+// handles, counters, the upload's lines) and its canonical text (traces: the
+// canonical lines and spelling). Both models are mostly the same objects
+// (payload and meta expressions, literals, verdicts, sets, the rules' raw
+// text); a parse given the other parse as a *donor* keeps the donor's object
+// wherever its own is deep-equal to it, so the two cached models share those
+// instead of holding a 44k-Service ruleset twice. The model is readonly
+// data: a shared object is indistinguishable from an equal copy.
+import type { NftRule, NftRuleset, NftSet } from './model.ts';
+
+/** Where a parse finds the donor's counterpart of what it just built, by table, chain and position. */
+export interface NftDonor {
+  /** The donor's rule at 0-based `index` of chain `chain` in table `family name`. */
+  rule(table: string, chain: string, index: number): NftRule | undefined;
+  set(table: string, name: string): NftSet | undefined;
+}
+
+/** A donor over `ruleset` (lookups by name are built on first use, one table at a time). */
+export function nftDonor(ruleset: NftRuleset): NftDonor {
+  const tables = new Map(ruleset.tables.map((t) => [`${t.family} ${t.name}`, t]));
+  const chains = new Map<string, Map<string, readonly NftRule[]>>();
+  return {
+    rule(table, chain, index) {
+      let byName = chains.get(table);
+      if (!byName) {
+        byName = new Map((tables.get(table)?.chains ?? []).map((c) => [c.name, c.rules]));
+        chains.set(table, byName);
+      }
+      return byName.get(chain)?.[index];
+    },
+    set: (table, name) => tables.get(table)?.sets.find((s) => s.name === name),
+  };
+}
+
+const isPlain = (v: object): boolean => {
+  const p = Object.getPrototypeOf(v) as unknown;
+  return p === Object.prototype || p === Array.prototype;
+};
+
+/**
+ * `mine` with every part that is deep-equal to the same part of `donor` (same
+ * keys in the same order, same values) replaced by the donor's; the donor
+ * itself when all of it is. `mine` must be freshly built (not yet shared by
+ * anything): it is changed in place, each part only ever replaced by an
+ * equal one.
+ */
+export function shareWith<T>(mine: T, donor: unknown): T {
+  return shareValue(mine, donor) as T;
+}
+
+function shareValue(a: unknown, b: unknown): unknown {
+  if (Object.is(a, b)) return b;
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null || !isPlain(a) || !isPlain(b)) return a;
+  if (Array.isArray(a) !== Array.isArray(b)) return a;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    let same = a.length === other.length;
+    const n = Math.min(a.length, other.length);
+    for (let i = 0; i < n; i++) {
+      const v = shareValue(a[i], other[i]);
+      if (v !== a[i]) a[i] = v;
+      if (v !== other[i]) same = false;
+    }
+    return same ? b : a;
+  }
+  const o = a as Record<string, unknown>;
+  const d = b as Record<string, unknown>;
+  const keys = Object.keys(o);
+  const donorKeys = Object.keys(d);
+  let same = keys.length === donorKeys.length;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (donorKeys[i] !== k) same = false;
+    if (!Object.hasOwn(d, k)) {
+      same = false;
+      continue;
+    }
+    const v = shareValue(o[k], d[k]);
+    if (v !== o[k]) o[k] = v;
+    if (v !== d[k]) same = false;
+  }
+  return same ? b : a;
+}
+
+/** A freshly parsed rule sharing its statements and raw text with the donor's rule at the same place (the rule object stays its own: lines and handles differ). */
+export function shareRule<R extends NftRule>(rule: R, donor: NftDonor | undefined, table: string, chain: string, index: number): R {
+  const d = donor?.rule(table, chain, index);
+  if (!d) return rule;
+  const r = rule as { -readonly [K in keyof NftRule]: NftRule[K] };
+  r.stmts = shareWith(r.stmts, d.stmts);
+  if (r.raw === d.raw) r.raw = d.raw;
+  return rule;
+}
+
+/** A freshly parsed set's elements shared with the donor's set of that name. */
+export function shareSetElements<S extends NftSet>(set: S, donor: NftDonor | undefined, table: string): S {
+  const d = donor?.set(table, set.name);
+  if (!d) return set;
+  (set as { elements: NftSet['elements'] }).elements = shareWith(set.elements, d.elements);
+  return set;
+}

@@ -108,6 +108,8 @@ export function* parseNftJsonSteps(text: string, options: NftParseOptions = {}):
     lines = objectLines(text);
   }
   const tables = new Map<string, MutableTable>();
+  // Every chain's name once: jumps and gotos to it hold that string, not one parsed copy each.
+  const chainNames = new Map<string, string>();
   const tableOf = (o: Obj, at: number): MutableTable | undefined => {
     const family = str(o['family']) as NftFamily | undefined;
     const name = str(o['table']) ?? (o === undefined ? undefined : undefined);
@@ -159,6 +161,7 @@ export function* parseNftJsonSteps(text: string, options: NftParseOptions = {}):
         if (str(o['comment'])) chain.comment = str(o['comment'])!;
         const existing = t.chains.get(name);
         t.chains.set(name, { chain, rules: existing?.rules ?? [] });
+        chainNames.set(name, name);
         return;
       }
       case 'rule': {
@@ -173,6 +176,7 @@ export function* parseNftJsonSteps(text: string, options: NftParseOptions = {}):
         }
         const exprs = Array.isArray(o['expr']) ? (o['expr'] as Json[]) : [];
         const stmts = exprs.map((s) => readStmt(s, warn));
+        internTargets(stmts, chainNames);
         const comment = str(o['comment']);
         entry.rules.push(shareRule({
           position: entry.rules.length + 1,
@@ -237,13 +241,24 @@ export function* parseNftJsonSteps(text: string, options: NftParseOptions = {}):
     ...(t.handle !== undefined ? { handle: t.handle } : {}),
     ...(t.flags ? { flags: t.flags } : {}),
     ...(t.comment !== undefined ? { comment: t.comment } : {}),
-    chains: [...t.chains.values()].map((c): NftChain => withKey(c.chain, 'rules', c.rules)),
+    chains: [...t.chains.values()].map((c): NftChain => withKey(c.chain, 'rules', c.rules.slice())),
     sets: t.sets.map((set) => shareSetElements(set, options.donor, `${t.family} ${t.name}`)),
     objects: t.objects,
     flowtables: t.flowtables,
   }));
   const ruleset = { tables: out };
   return { ruleset, diagnostics: [...diagnostics, ...checkAddressLiterals(ruleset)] };
+}
+
+/** Jump and goto targets (of rules and of verdict maps' elements) as the chain names' own strings. */
+function internTargets(stmts: readonly NftStmt[], names: ReadonlyMap<string, string>): void {
+  const intern = (v: NftStmt | NftExpr | NftVerdict | undefined): void => {
+    if (v?.kind === 'verdict' && 'target' in v) (v as { target: string }).target = names.get(v.target) ?? v.target;
+  };
+  for (const s of stmts) {
+    intern(s);
+    if (s.kind === 'vmap' && s.data.kind === 'set') for (const e of s.data.elements) intern(e.data);
+  }
 }
 
 function strings(v: Json | undefined): string[] {

@@ -6,28 +6,32 @@
 // wherever its own is deep-equal to it, so the two cached models share those
 // instead of holding a 44k-Service ruleset twice. The model is readonly
 // data: a shared object is indistinguishable from an equal copy.
-import type { NftRule, NftRuleset, NftSet } from './model.ts';
+import type { NftChain, NftRule, NftRuleset, NftSet } from './model.ts';
 
 /** Where a parse finds the donor's counterpart of what it just built, by table, chain and position. */
 export interface NftDonor {
   /** The donor's rule at 0-based `index` of chain `chain` in table `family name`. */
   rule(table: string, chain: string, index: number): NftRule | undefined;
+  /** The donor's chain of that name (its name string, instead of a copy or a slice of a whole text). */
+  chain(table: string, chain: string): NftChain | undefined;
   set(table: string, name: string): NftSet | undefined;
 }
 
 /** A donor over `ruleset` (lookups by name are built on first use, one table at a time). */
 export function nftDonor(ruleset: NftRuleset): NftDonor {
   const tables = new Map(ruleset.tables.map((t) => [`${t.family} ${t.name}`, t]));
-  const chains = new Map<string, Map<string, readonly NftRule[]>>();
+  const chains = new Map<string, Map<string, NftChain>>();
+  const chainOf = (table: string, chain: string): NftChain | undefined => {
+    let byName = chains.get(table);
+    if (!byName) {
+      byName = new Map((tables.get(table)?.chains ?? []).map((c) => [c.name, c]));
+      chains.set(table, byName);
+    }
+    return byName.get(chain);
+  };
   return {
-    rule(table, chain, index) {
-      let byName = chains.get(table);
-      if (!byName) {
-        byName = new Map((tables.get(table)?.chains ?? []).map((c) => [c.name, c.rules]));
-        chains.set(table, byName);
-      }
-      return byName.get(chain)?.[index];
-    },
+    rule: (table, chain, index) => chainOf(table, chain)?.rules[index],
+    chain: chainOf,
     set: (table, name) => tables.get(table)?.sets.find((s) => s.name === name),
   };
 }

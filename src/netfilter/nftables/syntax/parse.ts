@@ -73,7 +73,12 @@ function freezeTable(t: TableB, donor: NftDonor | undefined): NftTable {
   return {
     ...t,
     // Rules parsed in place already have their position (a copy of each would double them for a moment).
-    chains: [...t.chains.values()].map((ch) => ({ ...ch, rules: ch.rules.map((r, i) => (r.position === i + 1 ? r : { ...r, position: i + 1 })) })),
+    chains: [...t.chains.values()].map((ch) => ({
+      ...ch,
+      // The donor's name string: a name sliced from the text would keep the whole text alive.
+      name: donor?.chain(key, ch.name)?.name ?? ch.name,
+      rules: ch.rules.map((r, i) => (r.position === i + 1 ? r : { ...r, position: i + 1 })),
+    })),
     sets: [...t.sets.values()].map((s) => shareSetElements(s, donor, key)),
     objects: t.objects,
     flowtables: t.flowtables,

@@ -26,7 +26,7 @@ import { runSteps, type Steps } from '../steps.ts';
 import { BITMASK_TYPES, typeOf } from './eval/types.ts';
 import { isSpan, notJson, objectLines, parsesAlone, splitItems, type ItemSpan } from './json-text.ts';
 import { checkAddressLiterals } from './checks.ts';
-import { shareRule, shareSetElements } from './share.ts';
+import { leafInterner, shareRule, shareSetElements } from './share.ts';
 import type { NftParseOptions } from './syntax/parse.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -110,6 +110,7 @@ export function* parseNftJsonSteps(text: string, options: NftParseOptions = {}):
   const tables = new Map<string, MutableTable>();
   // Every chain's name once: jumps and gotos to it hold that string, not one parsed copy each.
   const chainNames = new Map<string, string>();
+  const intern = leafInterner();
   const tableOf = (o: Obj, at: number): MutableTable | undefined => {
     const family = str(o['family']) as NftFamily | undefined;
     const name = str(o['table']) ?? (o === undefined ? undefined : undefined);
@@ -177,6 +178,7 @@ export function* parseNftJsonSteps(text: string, options: NftParseOptions = {}):
         const exprs = Array.isArray(o['expr']) ? (o['expr'] as Json[]) : [];
         const stmts = exprs.map((s) => readStmt(s, warn));
         internTargets(stmts, chainNames);
+        intern(stmts);
         const comment = str(o['comment']);
         entry.rules.push(shareRule({
           position: entry.rules.length + 1,
@@ -242,7 +244,7 @@ export function* parseNftJsonSteps(text: string, options: NftParseOptions = {}):
     ...(t.flags ? { flags: t.flags } : {}),
     ...(t.comment !== undefined ? { comment: t.comment } : {}),
     chains: [...t.chains.values()].map((c): NftChain => withKey(c.chain, 'rules', c.rules.slice())),
-    sets: t.sets.map((set) => shareSetElements(set, options.donor, `${t.family} ${t.name}`)),
+    sets: t.sets.map((set) => shareSetElements(intern(set), options.donor, `${t.family} ${t.name}`)),
     objects: t.objects,
     flowtables: t.flowtables,
   }));

@@ -63,7 +63,7 @@ function shareValue(a: unknown, b: unknown): unknown {
     for (let i = 0; i < n; i++) {
       const v = shareValue(a[i], other[i]);
       if (v !== a[i]) a[i] = v;
-      if (v !== other[i]) same = false;
+      if (!Object.is(v, other[i])) same = false;
     }
     return same ? b : a;
   }
@@ -81,7 +81,7 @@ function shareValue(a: unknown, b: unknown): unknown {
     }
     const v = shareValue(o[k], d[k]);
     if (v !== o[k]) o[k] = v;
-    if (v !== d[k]) same = false;
+    if (!Object.is(v, d[k])) same = false;
   }
   return same ? b : a;
 }
@@ -102,4 +102,56 @@ export function shareSetElements<S extends NftSet>(set: S, donor: NftDonor | und
   if (!d) return set;
   (set as { elements: NftSet['elements'] }).elements = shareWith(set.elements, d.elements);
   return set;
+}
+
+/** The key of a leaf expression that repeats across rules (a literal, a header field, a meta key, a verdict), or undefined. */
+function leafKey(o: Record<string, unknown>, keys: readonly string[]): string | undefined {
+  switch (o['kind']) {
+    case 'literal':
+      return keys.length === 2 && keys[1] === 'value' && ['string', 'number', 'boolean', 'bigint'].includes(typeof o['value']) ? `l${typeof o['value']}:${Object.is(o['value'], -0) ? '-0' : String(o['value'])}` : undefined;
+    case 'payload':
+      return keys.length === 3 && keys[1] === 'protocol' && keys[2] === 'field' && typeof o['protocol'] === 'string' && typeof o['field'] === 'string' ? `p${o['protocol']}:${o['field']}` : undefined;
+    case 'meta':
+      return keys.length === 2 && keys[1] === 'key' && typeof o['key'] === 'string' ? `m${o['key']}` : undefined;
+    case 'verdict':
+      if (keys.length === 2 && keys[1] === 'verdict') return `v${String(o['verdict'])}`;
+      return keys.length === 3 && keys[1] === 'verdict' && keys[2] === 'target' && typeof o['target'] === 'string' ? `v${String(o['verdict'])}:${o['target']}` : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * One parse's interner of leaf expressions: equal literals, header fields, meta keys and verdicts
+ * become one object each (a 44k-Service ruleset repeats `ip daddr`, `tcp`, its endpoints'
+ * addresses and `jump mark-for-masquerade` hundreds of thousands of times). Returns `value`, its
+ * freshly built parts changed in place (each leaf only replaced by an equal one).
+ */
+export function leafInterner(): <T>(value: T) => T {
+  const leaves = new Map<string, object>();
+  const visit = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null || !isPlain(v)) return v;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const x = visit(v[i]);
+        if (x !== v[i]) v[i] = x;
+      }
+      return v;
+    }
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    const key = keys[0] === 'kind' ? leafKey(o, keys) : undefined;
+    if (key !== undefined) {
+      const hit = leaves.get(key);
+      if (hit) return hit;
+      leaves.set(key, o);
+      return o;
+    }
+    for (const k of keys) {
+      const x = visit(o[k]);
+      if (x !== o[k]) o[k] = x;
+    }
+    return o;
+  };
+  return <T>(value: T): T => visit(value) as T;
 }

@@ -78,7 +78,15 @@ export async function bigNodes(add: AddRow, restoreTestMs: (text: string) => num
     const rss = await peak(s2);
     add(SECTION, `${nwhat}: upload (gzip), then the first trace`, `upload ${fmt(up.ms)} ms, first trace ${fmt(first.ms)} ms`);
     add(SECTION, `${nwhat}: first page of the kube-proxy table's chains (1,000 of ${fmt(total)})`, `${fmt(page.ms)} ms`);
-    add(SECTION, `${nwhat}: server peak RSS`, mib(rss), `< 2 GiB — ${verdict(rss < 2 * GiB)}`);
+    add(SECTION, `${nwhat}: server peak RSS (upload, trace, page)`, mib(rss), `< 2 GiB — ${verdict(rss < 2 * GiB)}`);
+    // Then its one-Service-changed twin (one endpoint's port) as another node, and the nft diff of the two (an analysis worker).
+    const twin = n.json.replace(/("port": ?)8080\b/, (_m, a: string) => `${a}8081`);
+    const up2 = await expectStatus('nft upload twin', [201], `${s2.url}${API}/nodes/kp44k2/dumps`, gzipText(twin), 900_000);
+    const diff = await expectStatus('nft diff', [200, 503], `${s2.url}${API}/diff?left=kp44k&right=kp44k2&family=nft`, {}, 900_000);
+    const summary = diff.status === 200 ? (JSON.parse(diff.body) as { summary: { rulesAdded: number; rulesRemoved: number } }).summary : undefined;
+    const rss2 = await peak(s2);
+    add(SECTION, `${nwhat}: its one-Service-changed twin uploaded, then diffed (family=nft)`, `upload ${fmt(up2.ms)} ms; diff ${summary ? `${fmt(diff.ms)} ms (${summary.rulesAdded} added, ${summary.rulesRemoved} removed)` : `${diff.status} after ${fmt(diff.ms)} ms`}`);
+    add(SECTION, `${nwhat}: server peak RSS over all of the above`, mib(rss2), `< 2 GiB — ${verdict(rss2 < 2 * GiB)}`);
   } finally {
     await s2.stop();
   }

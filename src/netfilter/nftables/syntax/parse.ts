@@ -17,7 +17,7 @@ import { parseObjectBody, parseSetBody, parseSetElementsBlock } from './decl.ts'
 import { parseAnonChain, parseRule } from './stmt.ts';
 import { runSteps, type Steps } from '../../steps.ts';
 import { checkAddressLiterals } from '../checks.ts';
-import { shareRule, shareSetElements, type NftDonor } from '../share.ts';
+import { leafInterner, shareRule, shareSetElements, type NftDonor } from '../share.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface ChainB extends Mutable<Omit<NftChain, 'rules'>> {
@@ -34,6 +34,14 @@ interface State {
   readonly tables: Map<string, TableB>;
   /** The same ruleset's other parse, whose equal objects this one keeps (share.ts). */
   readonly donor: NftDonor | undefined;
+  /** This parse's equal leaves (literals, header fields, meta keys, verdicts) as one object each. */
+  readonly intern: <T>(value: T) => T;
+}
+
+/** A rule just parsed into `ch` of `tb`: its leaves interned, its parts equal to the donor's rule there the donor's. */
+function keep(st: State, tb: TableB, ch: ChainB, rule: NftRule): NftRule {
+  st.intern(rule.stmts);
+  return shareRule(rule, st.donor, tableKey(tb), ch.name, ch.rules.length);
 }
 
 const VERBS = new Set(['add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'list', 'reset']);
@@ -54,21 +62,22 @@ export function* parseNftTextSteps(text: string, options: NftParseOptions = {}):
   const diags: NftDiagnostic[] = [];
   const lexDiags: NftDiagnostic[] = [];
   const tables = new Map<string, TableB>();
+  const intern = leafInterner();
   try {
     // Tokens are lexed as the parse reaches them (and dropped once read): a 60 MB ruleset's are never all held at once.
     // The lexer's own diagnostics come first, as when it lexed the whole text before the parse.
     const c = makeCursor(text, nftTokenizer(text, lexDiags), diags);
-    const st: State = { ctx: { c, anonChain: parseAnonChain }, tables, donor: options.donor };
+    const st: State = { ctx: { c, anonChain: parseAnonChain }, tables, donor: options.donor, intern };
     yield* parseTop(st);
   } catch (e) {
     // a bug, not the input's fault: report it instead of throwing
     diags.push({ line: 1, column: 1, severity: 'error', code: 'internal', message: `parser failure: ${(e as Error).message}` });
   }
-  const ruleset = { tables: [...tables.values()].map((t) => freezeTable(t, options.donor)) };
+  const ruleset = { tables: [...tables.values()].map((t) => freezeTable(t, options.donor, intern)) };
   return { ruleset, diagnostics: [...lexDiags, ...diags, ...checkAddressLiterals(ruleset)] };
 }
 
-function freezeTable(t: TableB, donor: NftDonor | undefined): NftTable {
+function freezeTable(t: TableB, donor: NftDonor | undefined, intern: State['intern']): NftTable {
   const key = tableKey(t);
   return {
     ...t,
@@ -79,7 +88,7 @@ function freezeTable(t: TableB, donor: NftDonor | undefined): NftTable {
       name: donor?.chain(key, ch.name)?.name ?? ch.name,
       rules: ch.rules.map((r, i) => (r.position === i + 1 ? r : { ...r, position: i + 1 })),
     })),
-    sets: [...t.sets.values()].map((s) => shareSetElements(s, donor, key)),
+    sets: [...t.sets.values()].map((s) => shareSetElements(intern(s), donor, key)),
     objects: t.objects,
     flowtables: t.flowtables,
   };
@@ -417,7 +426,7 @@ function parseChainBody(st: State, tb: TableB, ch: ChainB, rules: boolean): void
         warn(c, t, 'chain-flags', 'chain flags are not modelled (hardware offload does not change evaluation)');
         resync(c);
       } else if (!rules) fail(t, `expected a chain option, found ${describe(t)}`);
-      else ch.rules.push(shareRule(parseRule(st.ctx, ch.rules.length + 1), st.donor, tableKey(tb), ch.name, ch.rules.length));
+      else ch.rules.push(keep(st, tb, ch, parseRule(st.ctx, ch.rules.length + 1)));
     } catch (e) {
       recover(c, e, before);
     }
@@ -576,7 +585,7 @@ function parseRuleCommand(st: State, tb: TableB, ch: ChainB, verb: Token): void 
     ch.rules = ch.rules.filter((r) => r.handle !== anchor);
     return;
   }
-  const rule = shareRule(parseRule(st.ctx, ch.rules.length + 1), st.donor, tableKey(tb), ch.name, ch.rules.length);
+  const rule = keep(st, tb, ch, parseRule(st.ctx, ch.rules.length + 1));
   const at = anchor === undefined ? -1 : ch.rules.findIndex((r) => r.handle === anchor);
   if (verb.v === 'insert') ch.rules.splice(at < 0 ? 0 : at, 0, rule);
   else if (verb.v === 'replace' && at >= 0) ch.rules[at] = rule;

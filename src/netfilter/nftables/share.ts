@@ -110,7 +110,7 @@ function leafKey(o: Record<string, unknown>, keys: readonly string[]): string | 
     case 'literal':
       return keys.length === 2 && keys[1] === 'value' && ['string', 'number', 'boolean', 'bigint'].includes(typeof o['value']) ? `l${typeof o['value']}:${Object.is(o['value'], -0) ? '-0' : String(o['value'])}` : undefined;
     case 'payload':
-      return keys.length === 3 && keys[1] === 'protocol' && keys[2] === 'field' && typeof o['protocol'] === 'string' && typeof o['field'] === 'string' ? `p${o['protocol']}:${o['field']}` : undefined;
+      return keys.length === 3 && keys[1] === 'protocol' && keys[2] === 'field' && typeof o['protocol'] === 'string' && typeof o['field'] === 'string' ? `p${o['protocol']}\u0000${o['field']}` : undefined;
     case 'meta':
       return keys.length === 2 && keys[1] === 'key' && typeof o['key'] === 'string' ? `m${o['key']}` : undefined;
     case 'verdict':

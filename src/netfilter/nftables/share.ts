@@ -104,18 +104,37 @@ export function shareSetElements<S extends NftSet>(set: S, donor: NftDonor | und
   return set;
 }
 
-/** The key of a leaf expression that repeats across rules (a literal, a header field, a meta key, a verdict), or undefined. */
-function leafKey(o: Record<string, unknown>, keys: readonly string[]): string | undefined {
+/** Two-level maps of interned leaves: no key string is built per leaf (a parse meets millions). */
+class Leaves {
+  readonly #maps = new Map<unknown, Map<unknown, object>>();
+  /** The object kept for (`a`, `b`), or `o` kept as it. */
+  get(a: unknown, b: unknown, o: object): object {
+    let m = this.#maps.get(a);
+    if (!m) this.#maps.set(a, (m = new Map()));
+    const hit = m.get(b);
+    if (hit) return hit;
+    m.set(b, o);
+    return o;
+  }
+}
+
+const LITERAL_TYPES = new Set(['string', 'number', 'boolean', 'bigint']);
+
+/** The leaf kept for `o` when it is one that repeats across rules (a literal, a header field, a meta key, a verdict), else `o`. */
+function internLeaf(leaves: Leaves, o: Record<string, unknown>, keys: readonly string[]): object | undefined {
   switch (o['kind']) {
-    case 'literal':
-      return keys.length === 2 && keys[1] === 'value' && ['string', 'number', 'boolean', 'bigint'].includes(typeof o['value']) ? `l${typeof o['value']}:${Object.is(o['value'], -0) ? '-0' : String(o['value'])}` : undefined;
+    case 'literal': {
+      const v = o['value'];
+      // By type and value (80 and '80' are different leaves; Map keys tell 0 from -0 only through Object.is: kept apart by the tag).
+      return keys.length === 2 && keys[1] === 'value' && LITERAL_TYPES.has(typeof v) ? leaves.get(Object.is(v, -0) ? 'literal -0' : `literal ${typeof v}`, v, o) : undefined;
+    }
     case 'payload':
-      return keys.length === 3 && keys[1] === 'protocol' && keys[2] === 'field' && typeof o['protocol'] === 'string' && typeof o['field'] === 'string' ? `p${o['protocol']}\u0000${o['field']}` : undefined;
+      return keys.length === 3 && keys[1] === 'protocol' && keys[2] === 'field' && typeof o['protocol'] === 'string' && typeof o['field'] === 'string' ? leaves.get(`payload ${o['protocol']}`, o['field'], o) : undefined;
     case 'meta':
-      return keys.length === 2 && keys[1] === 'key' && typeof o['key'] === 'string' ? `m${o['key']}` : undefined;
+      return keys.length === 2 && keys[1] === 'key' && typeof o['key'] === 'string' ? leaves.get('meta', o['key'], o) : undefined;
     case 'verdict':
-      if (keys.length === 2 && keys[1] === 'verdict') return `v${String(o['verdict'])}`;
-      return keys.length === 3 && keys[1] === 'verdict' && keys[2] === 'target' && typeof o['target'] === 'string' ? `v${String(o['verdict'])}:${o['target']}` : undefined;
+      if (keys.length === 2 && keys[1] === 'verdict') return leaves.get('verdict', o['verdict'], o);
+      return keys.length === 3 && keys[1] === 'verdict' && keys[2] === 'target' && typeof o['target'] === 'string' ? leaves.get(`verdict ${String(o['verdict'])}`, o['target'], o) : undefined;
     default:
       return undefined;
   }
@@ -128,7 +147,7 @@ function leafKey(o: Record<string, unknown>, keys: readonly string[]): string | 
  * freshly built parts changed in place (each leaf only replaced by an equal one).
  */
 export function leafInterner(): <T>(value: T) => T {
-  const leaves = new Map<string, object>();
+  const leaves = new Leaves();
   const visit = (v: unknown): unknown => {
     if (typeof v !== 'object' || v === null || !isPlain(v)) return v;
     if (Array.isArray(v)) {
@@ -140,13 +159,8 @@ export function leafInterner(): <T>(value: T) => T {
     }
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
-    const key = keys[0] === 'kind' ? leafKey(o, keys) : undefined;
-    if (key !== undefined) {
-      const hit = leaves.get(key);
-      if (hit) return hit;
-      leaves.set(key, o);
-      return o;
-    }
+    const leaf = keys[0] === 'kind' ? internLeaf(leaves, o, keys) : undefined;
+    if (leaf !== undefined) return leaf;
     for (const k of keys) {
       const x = visit(o[k]);
       if (x !== o[k]) o[k] = x;

@@ -40,7 +40,8 @@ interface State {
 
 /** A rule just parsed into `ch` of `tb`: its leaves interned, its parts equal to the donor's rule there the donor's. */
 function keep(st: State, tb: TableB, ch: ChainB, rule: NftRule): NftRule {
-  st.intern(rule.stmts);
+  // With a donor (interned by its own parse) sharing does the interning's work, and more.
+  if (!st.donor) return st.intern(rule);
   return shareRule(rule, st.donor, tableKey(tb), ch.name, ch.rules.length);
 }
 
@@ -88,7 +89,7 @@ function freezeTable(t: TableB, donor: NftDonor | undefined, intern: State['inte
       name: donor?.chain(key, ch.name)?.name ?? ch.name,
       rules: ch.rules.map((r, i) => (r.position === i + 1 ? r : { ...r, position: i + 1 })),
     })),
-    sets: [...t.sets.values()].map((s) => shareSetElements(intern(s), donor, key)),
+    sets: [...t.sets.values()].map((s) => (donor ? shareSetElements(s, donor, key) : intern(s))),
     objects: t.objects,
     flowtables: t.flowtables,
   };

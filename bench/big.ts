@@ -34,7 +34,13 @@ function oneServiceChanged(text: string): string {
   return text.replace(/(--to-destination \d+\.\d+\.\d+\.\d+:)(\d+)/, (_m, a: string, p: string) => `${a}${Number(p) + 1}`);
 }
 
-export async function bigNodes(add: AddRow, restoreTestMs: (text: string) => number | undefined): Promise<void> {
+/** `nodes`: which of the two big nodes to run (`BENCH_BIG_NODES=iptables,nft`, both by default). */
+export async function bigNodes(add: AddRow, restoreTestMs: (text: string) => number | undefined, nodes: ReadonlySet<string> = new Set(['iptables', 'nft'])): Promise<void> {
+  if (nodes.has('iptables')) await bigIptablesNode(add, restoreTestMs);
+  if (nodes.has('nft')) await bigNftNode(add);
+}
+
+async function bigIptablesNode(add: AddRow, restoreTestMs: (text: string) => number | undefined): Promise<void> {
   const g = generateKubeDump({ services: 30_000, seed: 7, maxEndpoints: 9 });
   const lines = g.text.split('\n').length;
   const what = `${fmt(lines)}-line dump (30k Services, ${mib(g.text.length)})`;
@@ -65,7 +71,9 @@ export async function bigNodes(add: AddRow, restoreTestMs: (text: string) => num
   } finally {
     await s.stop();
   }
+}
 
+async function bigNftNode(add: AddRow): Promise<void> {
   const n = generateKubeNft({ services: 44_000, endpoints: 5 });
   const nwhat = `44k-Service nft ruleset (nft -j, ${mib(n.json.length)})`;
   const s2 = await startServer(LIMITS);

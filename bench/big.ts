@@ -34,7 +34,13 @@ function oneServiceChanged(text: string): string {
   return text.replace(/(--to-destination \d+\.\d+\.\d+\.\d+:)(\d+)/, (_m, a: string, p: string) => `${a}${Number(p) + 1}`);
 }
 
-export async function bigNodes(add: AddRow, restoreTestMs: (text: string) => number | undefined): Promise<void> {
+/** `nodes`: which of the two big nodes to run (`BENCH_BIG_NODES=iptables,nft`, both by default). */
+export async function bigNodes(add: AddRow, restoreTestMs: (text: string) => number | undefined, nodes: ReadonlySet<string> = new Set(['iptables', 'nft'])): Promise<void> {
+  if (nodes.has('iptables')) await bigIptablesNode(add, restoreTestMs);
+  if (nodes.has('nft')) await bigNftNode(add);
+}
+
+async function bigIptablesNode(add: AddRow, restoreTestMs: (text: string) => number | undefined): Promise<void> {
   const g = generateKubeDump({ services: 30_000, seed: 7, maxEndpoints: 9 });
   const lines = g.text.split('\n').length;
   const what = `${fmt(lines)}-line dump (30k Services, ${mib(g.text.length)})`;
@@ -65,7 +71,9 @@ export async function bigNodes(add: AddRow, restoreTestMs: (text: string) => num
   } finally {
     await s.stop();
   }
+}
 
+async function bigNftNode(add: AddRow): Promise<void> {
   const n = generateKubeNft({ services: 44_000, endpoints: 5 });
   const nwhat = `44k-Service nft ruleset (nft -j, ${mib(n.json.length)})`;
   const s2 = await startServer(LIMITS);
@@ -78,7 +86,15 @@ export async function bigNodes(add: AddRow, restoreTestMs: (text: string) => num
     const rss = await peak(s2);
     add(SECTION, `${nwhat}: upload (gzip), then the first trace`, `upload ${fmt(up.ms)} ms, first trace ${fmt(first.ms)} ms`);
     add(SECTION, `${nwhat}: first page of the kube-proxy table's chains (1,000 of ${fmt(total)})`, `${fmt(page.ms)} ms`);
-    add(SECTION, `${nwhat}: server peak RSS`, mib(rss), `< 2 GiB — ${verdict(rss < 2 * GiB)}`);
+    add(SECTION, `${nwhat}: server peak RSS (upload, trace, page)`, mib(rss), `< 2 GiB — ${verdict(rss < 2 * GiB)}`);
+    // Then its one-Service-changed twin (one endpoint's port) as another node, and the nft diff of the two (an analysis worker).
+    const twin = n.json.replace(/("port": ?)8080\b/, (_m, a: string) => `${a}8081`);
+    const up2 = await expectStatus('nft upload twin', [201], `${s2.url}${API}/nodes/kp44k2/dumps`, gzipText(twin), 900_000);
+    const diff = await expectStatus('nft diff', [200, 503], `${s2.url}${API}/diff?left=kp44k&right=kp44k2&family=nft`, {}, 900_000);
+    const summary = diff.status === 200 ? (JSON.parse(diff.body) as { summary: { rulesAdded: number; rulesRemoved: number } }).summary : undefined;
+    const rss2 = await peak(s2);
+    add(SECTION, `${nwhat}: its one-Service-changed twin uploaded, then diffed (family=nft)`, `upload ${fmt(up2.ms)} ms; diff ${summary ? `${fmt(diff.ms)} ms (${summary.rulesAdded} added, ${summary.rulesRemoved} removed)` : `${diff.status} after ${fmt(diff.ms)} ms`}`);
+    add(SECTION, `${nwhat}: server peak RSS over all of the above`, mib(rss2), `< 2 GiB — ${verdict(rss2 < 2 * GiB)}`);
   } finally {
     await s2.stop();
   }

@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     await section('fleet', () => fleetBench(add, fleet));
   }
   if (sections.has('big')) {
-    await section('big nodes (2 GiB budget)', () => bigNodes(add, restoreTestMs));
+    await section('big nodes (2 GiB budget)', () => bigNodes(add, restoreTestMs, new Set((process.env.BENCH_BIG_NODES ?? 'iptables,nft').split(',').map((x) => x.trim()))));
   }
   if (sections.has('delta')) {
     await section('incremental upload (10k Services)', () => deltaBench(add, { g1k: dump(1000), restoreMs: (text) => restoreTestMs(text) }));

@@ -19,7 +19,7 @@ export const isNftTableName = (name: string): boolean => NFT_TABLE_NAME.test(nam
 export async function loadNftVersion(app: FastifyInstance, node: string, id: number | 'latest'): Promise<{ dump: DumpInfo; ruleset: NftRuleset }> {
   const dump = await nodeVersionOf(app, node, id, 'nft');
   if (dump.family !== 'nft') throw new NotFoundError(`dump ${dump.id} of node "${node}" is an iptables (${dump.family}) dump, not an nft ruleset`);
-  return { dump, ruleset: await loadNftBlob(app.db.prisma, app.rulesetCache, dump.originalSha256, dump.format as NftDumpFormat) };
+  return { dump, ruleset: await loadNftBlob(app.db.prisma, app.rulesetCache, dump.originalSha256, dump.format as NftDumpFormat, dump.sha256) };
 }
 
 export function findNftTable(ruleset: NftRuleset, name: string): NftTable | undefined {
@@ -32,8 +32,14 @@ export function ruleCounters(rule: Pick<NftRule, 'stmts'>): { packets: number; b
   return c ? { packets: c.packets ?? 0, bytes: c.bytes ?? 0 } : null;
 }
 
-export function summarizeNftChains(table: NftTable) {
+/**
+ * The summaries of `chains` (by default all) of the table: who jumps to each (from anywhere in the
+ * table) and where each jumps. A page asks for its own chains only: a 44k-Service table's 264k
+ * summaries and its whole jump index would be built for 1,000 of them.
+ */
+export function summarizeNftChains(table: NftTable, chains: readonly NftChain[] = table.chains) {
   const name = nftTableName(table);
+  const wanted = chains === table.chains ? undefined : new Set(chains.map((c) => c.name));
   const referencedBy = new Map<string, { table: string; chain: string; position: number }[]>();
   const jumps = new Map<string, string[]>();
   for (const c of table.chains) {
@@ -41,14 +47,15 @@ export function summarizeNftChains(table: NftTable) {
     for (const r of c.rules) {
       for (const target of jumpTargets(r)) {
         to.add(target);
+        if (wanted && !wanted.has(target)) continue;
         const list = referencedBy.get(target) ?? [];
         list.push({ table: name, chain: c.name, position: r.position });
         referencedBy.set(target, list);
       }
     }
-    jumps.set(c.name, [...to]);
+    if (!wanted || wanted.has(c.name)) jumps.set(c.name, [...to]);
   }
-  return table.chains.map((c) => ({
+  return chains.map((c) => ({
     name: c.name,
     builtin: c.base !== undefined,
     policy: c.base?.policy ?? null,

@@ -16,7 +16,7 @@
 // drops the flag), and the comments of tables and chains and sets' auto-merge,
 // which that JSON does not carry, are left out of the canonical text (the
 // uploaded text keeps them).
-import { parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRulesetSteps, packetUpdatedSets, isDynamicSet, runSteps, type NftDiagnostic, type NftRuleset, type NftTable, type Steps } from '../netfilter/index.ts';
+import { nftDonor, parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRulesetSteps, packetUpdatedSets, isDynamicSet, runSteps, type NftDiagnostic, type NftRuleset, type NftTable, type Steps } from '../netfilter/index.ts';
 import { DumpParseError, type Problem } from './errors.ts';
 import { sha256HexSteps } from './hash.ts';
 import type { PreparedDump, RulesetStats } from './ingest.ts';
@@ -66,9 +66,14 @@ export function parseNftDump(text: string, format: NftDumpFormat = detectNftForm
   return format === 'nft-json' ? parseNftJson(text) : parseNftText(text);
 }
 
-/** `parseNftDump` as steps that pause (for a server's event loop: `runStepsYielding`). */
-export function parseNftDumpSteps(text: string, format: NftDumpFormat = detectNftFormat(text)) {
-  return format === 'nft-json' ? parseNftJsonSteps(text) : parseNftTextSteps(text);
+/**
+ * `parseNftDump` as steps that pause (for a server's event loop: `runStepsYielding`). `donor`:
+ * another parse of the same ruleset (its other text), whose objects this parse keeps wherever its
+ * own are equal to them (share.ts), so the two share them when both are cached.
+ */
+export function parseNftDumpSteps(text: string, format: NftDumpFormat = detectNftFormat(text), donor?: NftRuleset) {
+  const options = { donor: donor ? nftDonor(donor) : undefined };
+  return format === 'nft-json' ? parseNftJsonSteps(text, options) : parseNftTextSteps(text, options);
 }
 
 type Drop = (o: Record<string, unknown>) => readonly string[] | null;

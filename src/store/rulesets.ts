@@ -148,17 +148,20 @@ const nftRulesOf = (r: NftRuleset): number => r.tables.reduce((n, t) => n + t.ch
  */
 export async function loadNftRuleset(client: Client, cache: RulesetCache, dump: DumpInfo): Promise<NftRuleset> {
   if (dump.family !== 'nft') throw new Error(`dump ${dump.id} is not an nft ruleset`);
-  return loadNftBlob(client, cache, dump.sha256, 'nft-text');
+  return loadNftBlob(client, cache, dump.sha256, 'nft-text', dump.originalSha256);
 }
 
 /**
  * The parsed nft ruleset of a stored text (a version's canonical text, or its uploaded one, which
- * keeps handles and counters), by sha256 in the same cache: same bytes, same parse.
+ * keeps handles and counters), by sha256 in the same cache: same bytes, same parse. `otherSha256`:
+ * the version's other text, whose parse, when cached (an upload's parse is), this one shares every
+ * equal object with: a node's reads and traces then hold one model's worth, not two.
  */
-export async function loadNftBlob(client: Client, cache: RulesetCache, sha256: string, format: NftDumpFormat): Promise<NftRuleset> {
+export async function loadNftBlob(client: Client, cache: RulesetCache, sha256: string, format: NftDumpFormat, otherSha256?: string): Promise<NftRuleset> {
   return parseOnce(cache.nft, cache.nft.parsing, sha256, async () => {
     const text = await blobTextOf(client, sha256);
-    return (await runStepsYielding(parseNftDumpSteps(text, format), cache.yielding)).ruleset;
+    const donor = otherSha256 === undefined || otherSha256 === sha256 ? undefined : cache.nft.peek(otherSha256);
+    return (await runStepsYielding(parseNftDumpSteps(text, format, donor), cache.yielding)).ruleset;
   });
 }
 

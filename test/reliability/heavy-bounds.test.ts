@@ -7,7 +7,7 @@ import { after, before, describe, it, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
-import { createRulesetCache, prepareDump, prepareNftDump, rulesetCacheKey } from '../../src/store/index.ts';
+import { createRulesetCache, parseNftDump, prepareDump, prepareNftDump, rulesetCacheKey } from '../../src/store/index.ts';
 import { generateKubeNft } from '../../scripts/kube-nft.ts';
 import { parseDump } from '../../src/netfilter/index.ts';
 import { PROBLEM_TYPE, startApi, type TestApi } from '../support/api.ts';
@@ -143,5 +143,56 @@ describe('big nft uploads', () => {
     const parsed = await Promise.all(reads.map((u) => api.request.get(u).expect(200)));
     assert.ok(api.app.rulesetCache.nft.misses > misses, 'these parsed the stored text');
     assert.deepEqual(first.map((a) => a.body), parsed.map((a) => a.body));
+  });
+
+  it("an nft node's two cached parses (reads: the uploaded text; traces: the canonical text) share their equal objects, in either order, with the answers and models of parses alone", async () => {
+    const kube = generateKubeNft({ services: 300, endpoints: 5 });
+    const inline = prepareNftDump(kube.json);
+    const r = await api.request.post(`${V1}/nodes/kps/dumps`).set('content-type', 'text/plain').send(kube.json).expect(201);
+    assert.equal(r.body.sha256, inline.sha256);
+    const cache = api.app.rulesetCache.nft;
+    const packet = { src: '192.0.2.10', dst: kube.probe.ip, protocol: 'tcp', sport: 40000, dport: kube.probe.port, inInterface: 'eth0' };
+    const table = encodeURIComponent('ip kube-proxy');
+    const reads = [`${V1}/nodes/kps/tables/${table}/chains?limit=50`, `${V1}/nodes/kps/tables/${table}/chains/services`, `${V1}/nodes/kps/rules?family=nft&ip=${kube.probe.ip}`];
+    const answers = async () => [(await api.request.post(`${V1}/trace`).send({ node: 'kps', packet }).expect(200)).body, ...(await Promise.all(reads.map((u) => api.request.get(u).expect(200)))).map((a) => a.body)];
+    const readsFirst = async () => {
+      const bodies = (await Promise.all(reads.map((u) => api.request.get(u).expect(200)))).map((a) => a.body);
+      return [(await api.request.post(`${V1}/trace`).send({ node: 'kps', packet }).expect(200)).body, ...bodies];
+    };
+    // Every object of a model, counted once.
+    const objects = (root: unknown, into = new Set<unknown>()): Set<unknown> => {
+      const stack = [root];
+      while (stack.length) {
+        const v = stack.pop();
+        if (v === null || typeof v !== 'object' || into.has(v)) continue;
+        into.add(v);
+        stack.push(...Object.values(v as object));
+      }
+      return into;
+    };
+    const shared = () => {
+      const uploaded = cache.peek(inline.originalSha256);
+      const canonical = cache.peek(r.body.sha256);
+      assert.ok(uploaded && canonical, 'both parses are cached');
+      assert.deepEqual(canonical, parseNftDump(inline.canonicalText, 'nft-text').ruleset, 'the canonical parse is what a parse alone gives');
+      assert.deepEqual(uploaded, parseNftDump(kube.json, 'nft-json').ruleset, 'the uploaded parse is what a parse alone gives');
+      const alone = objects(parseNftDump(inline.canonicalText, 'nft-text').ruleset).size;
+      const one = objects(uploaded).size;
+      // Alone, the canonical parse adds all of its objects; sharing, only its rules and the statements spelled otherwise (`implicit` for `==`).
+      return (objects(canonical, objects(uploaded)).size - one) / alone;
+    };
+    // The upload's parse is cached; the first trace parses the canonical text once, sharing with it.
+    const misses = cache.misses;
+    const upFirst = await answers();
+    assert.equal(cache.misses - misses, 1, 'the first trace parsed once (the canonical text), the reads nothing');
+    const ratio = shared();
+    assert.ok(ratio < 0.65, `the canonical parse adds ${ratio.toFixed(2)} of the objects it holds alone`);
+    // After a restart (cache cleared): a trace first, then the reads, whose parse shares with the trace's.
+    cache.clear();
+    assert.deepEqual(await answers(), upFirst);
+    assert.ok(shared() < 0.65);
+    cache.clear();
+    assert.deepEqual(await readsFirst(), upFirst);
+    assert.ok(shared() < 0.65);
   });
 });

@@ -128,9 +128,8 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         const { ruleset, dump } = await loadNftVersion(app, request.params.node, q.dump ?? 'latest');
         const table = findNftTable(ruleset, request.params.table);
         if (!table) throw new NotFoundError(`dump ${dump.id} has no nft table ${request.params.table}`);
-        const all = summarizeNftChains(table);
-        const { page, nextCursor } = pageOf(all, at, dump.id);
-        return { dump: dump.id, table: nftTableName(table), chains: page, total: all.length, nextCursor };
+        const { page, nextCursor } = pageOf(table.chains, at, dump.id);
+        return { dump: dump.id, table: nftTableName(table), chains: summarizeNftChains(table, page), total: table.chains.length, nextCursor };
       }
       const { ruleset, dump } = await load(request.params.node, q);
       const table = findTable(ruleset, request.params.table as TableName);
@@ -172,7 +171,7 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         const format = request.query.format ?? 'json';
         if (format === 'save') return reply.type(TEXT).send(chain.rules.map((r) => nftRuleJson(r).text).join('\n') + (chain.rules.length ? '\n' : ''));
         if (format === 'listing') return reply.type(TEXT).send(printNftChain(table, chain));
-        const summary = summarizeNftChains(table).find((c) => c.name === chain.name)!;
+        const summary = summarizeNftChains(table, [chain])[0]!;
         // Sent as serialized JSON (the NftChainDetail schema): the route's serializer is the iptables ChainDetail's.
         const { page, nextCursor } = pageOf(chain.rules, at, dump.id);
         return reply.type(JSON_TYPE).send(JSON.stringify({ dump: dump.id, table: nftTableName(table), ...summary, rules: page.map(nftRuleJson), total: chain.rules.length, nextCursor }));

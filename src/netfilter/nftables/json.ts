@@ -26,6 +26,10 @@ import { runSteps, type Steps } from '../steps.ts';
 import { BITMASK_TYPES, typeOf } from './eval/types.ts';
 import { isSpan, notJson, objectLines, parsesAlone, splitItems, type ItemSpan } from './json-text.ts';
 import { checkAddressLiterals } from './checks.ts';
+import { leafInterner, shareRule, shareSetElements } from './share.ts';
+import type { NftParseOptions } from './syntax/parse.ts';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -57,15 +61,27 @@ interface MutableTable {
 }
 
 /** Parses libnftables JSON text. */
-export function parseNftJson(text: string): NftParseResult {
-  return runSteps(parseNftJsonSteps(text));
+export function parseNftJson(text: string, options: NftParseOptions = {}): NftParseResult {
+  return runSteps(parseNftJsonSteps(text, options));
+}
+
+/**
+ * `{ ...o, [key]: value }` built key by key: objects built alike share one hidden class, where V8
+ * gives each such spread its own (~400 bytes apiece: a 44k-Service ruleset's chains and map
+ * elements held over 100 MB of them).
+ */
+function withKey<T extends object, K extends string, V>(o: T, key: K, value: V): T & { readonly [k in K]: V } {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) out[k] = o[k as keyof T];
+  out[key] = value;
+  return out as T & { readonly [k in K]: V };
 }
 
 /** Items read between two pauses. */
 const PAUSE_ITEMS = 256;
 
 /** `parseNftJson`, pausing every so many items read and characters scanned (see steps.ts). */
-export function* parseNftJsonSteps(text: string): Steps<NftParseResult> {
+export function* parseNftJsonSteps(text: string, options: NftParseOptions = {}): Steps<NftParseResult> {
   const diagnostics: NftDiagnostic[] = [];
   // `nft -j` prints {"nftables": [item, ...]}: split it into items and JSON.parse one item at a
   // time, so that a 30 MB ruleset is never one 0.3 s step; any other layout, or an error, is
@@ -92,6 +108,9 @@ export function* parseNftJsonSteps(text: string): Steps<NftParseResult> {
     lines = objectLines(text);
   }
   const tables = new Map<string, MutableTable>();
+  // Every chain's name once: jumps and gotos to it hold that string, not one parsed copy each.
+  const chainNames = new Map<string, string>();
+  const intern = leafInterner();
   const tableOf = (o: Obj, at: number): MutableTable | undefined => {
     const family = str(o['family']) as NftFamily | undefined;
     const name = str(o['table']) ?? (o === undefined ? undefined : undefined);
@@ -136,15 +155,14 @@ export function* parseNftJsonSteps(text: string): Steps<NftParseResult> {
         const name = str(o['name']);
         if (!t || !name) return;
         const base = baseChainOf(o, t.family, warn);
-        const chain: Omit<NftChain, 'rules'> = {
-          name,
-          line,
-          ...(num(o['handle']) !== undefined ? { handle: num(o['handle'])! } : {}),
-          ...(base ? { base } : {}),
-          ...(str(o['comment']) ? { comment: str(o['comment'])! } : {}),
-        };
+        // Key by key, not from spreads (see withKey).
+        const chain: Mutable<Omit<NftChain, 'rules'>> = { name, line };
+        if (num(o['handle']) !== undefined) chain.handle = num(o['handle'])!;
+        if (base) chain.base = base;
+        if (str(o['comment'])) chain.comment = str(o['comment'])!;
         const existing = t.chains.get(name);
         t.chains.set(name, { chain, rules: existing?.rules ?? [] });
+        chainNames.set(name, name);
         return;
       }
       case 'rule': {
@@ -159,8 +177,10 @@ export function* parseNftJsonSteps(text: string): Steps<NftParseResult> {
         }
         const exprs = Array.isArray(o['expr']) ? (o['expr'] as Json[]) : [];
         const stmts = exprs.map((s) => readStmt(s, warn));
+        internTargets(stmts, chainNames);
+        intern(stmts);
         const comment = str(o['comment']);
-        entry.rules.push({
+        entry.rules.push(shareRule({
           position: entry.rules.length + 1,
           stmts,
           line,
@@ -168,7 +188,7 @@ export function* parseNftJsonSteps(text: string): Steps<NftParseResult> {
           raw: printRule({ position: 0, stmts, raw: '', ...(comment !== undefined ? { comment } : {}) }),
           ...(num(o['handle']) !== undefined ? { handle: num(o['handle'])! } : {}),
           ...(str(o['comment']) ? { comment: str(o['comment'])! } : {}),
-        });
+        }, options.donor, `${t.family} ${t.name}`, chainName, entry.rules.length));
         return;
       }
       case 'set':
@@ -223,13 +243,24 @@ export function* parseNftJsonSteps(text: string): Steps<NftParseResult> {
     ...(t.handle !== undefined ? { handle: t.handle } : {}),
     ...(t.flags ? { flags: t.flags } : {}),
     ...(t.comment !== undefined ? { comment: t.comment } : {}),
-    chains: [...t.chains.values()].map((c) => ({ ...c.chain, rules: c.rules })),
-    sets: t.sets,
+    chains: [...t.chains.values()].map((c): NftChain => withKey(c.chain, 'rules', c.rules.slice())),
+    sets: t.sets.map((set) => shareSetElements(intern(set), options.donor, `${t.family} ${t.name}`)),
     objects: t.objects,
     flowtables: t.flowtables,
   }));
   const ruleset = { tables: out };
   return { ruleset, diagnostics: [...diagnostics, ...checkAddressLiterals(ruleset)] };
+}
+
+/** Jump and goto targets (of rules and of verdict maps' elements) as the chain names' own strings. */
+function internTargets(stmts: readonly NftStmt[], names: ReadonlyMap<string, string>): void {
+  const intern = (v: NftStmt | NftExpr | NftVerdict | undefined): void => {
+    if (v?.kind === 'verdict' && 'target' in v) (v as { target: string }).target = names.get(v.target) ?? v.target;
+  };
+  for (const s of stmts) {
+    intern(s);
+    if (s.kind === 'vmap' && s.data.kind === 'set') for (const e of s.data.elements) intern(e.data);
+  }
 }
 
 function strings(v: Json | undefined): string[] {
@@ -296,7 +327,7 @@ function readElement(e: Json, isMap: boolean, warn: (code: string, message: stri
   // Map elements are [key, data]; set elements are the key (perhaps wrapped in {"elem": {...}}).
   if (isMap && Array.isArray(e) && e.length === 2) {
     const key = readElement(e[0]!, false, warn);
-    return { ...key, data: readData(e[1]!, warn) };
+    return withKey(key, 'data', readData(e[1]!, warn));
   }
   if (isObj(e) && isObj(e['elem'])) {
     const el = e['elem'];

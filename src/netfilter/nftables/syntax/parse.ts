@@ -17,6 +17,7 @@ import { parseObjectBody, parseSetBody, parseSetElementsBlock } from './decl.ts'
 import { parseAnonChain, parseRule } from './stmt.ts';
 import { runSteps, type Steps } from '../../steps.ts';
 import { checkAddressLiterals } from '../checks.ts';
+import { leafInterner, shareRule, shareSetElements, type NftDonor } from '../share.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface ChainB extends Mutable<Omit<NftChain, 'rules'>> {
@@ -31,40 +32,64 @@ interface TableB extends Mutable<Omit<NftTable, 'chains' | 'sets' | 'objects' | 
 interface State {
   readonly ctx: ExprCtx;
   readonly tables: Map<string, TableB>;
+  /** The same ruleset's other parse, whose equal objects this one keeps (share.ts). */
+  readonly donor: NftDonor | undefined;
+  /** This parse's equal leaves (literals, header fields, meta keys, verdicts) as one object each. */
+  readonly intern: <T>(value: T) => T;
+}
+
+/** A rule just parsed into `ch` of `tb`: its leaves interned, its parts equal to the donor's rule there the donor's. */
+function keep(st: State, tb: TableB, ch: ChainB, rule: NftRule): NftRule {
+  // With a donor (interned by its own parse) sharing does the interning's work, and more.
+  if (!st.donor) return st.intern(rule);
+  return shareRule(rule, st.donor, tableKey(tb), ch.name, ch.rules.length);
 }
 
 const VERBS = new Set(['add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'list', 'reset']);
 const OBJECT_KINDS = new Set(['counter', 'quota', 'limit', 'synproxy', 'secmark']);
 const HOOKS = new Set(['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress']);
 
-export function parseNftText(text: string): NftParseResult {
-  return runSteps(parseNftTextSteps(text));
+export function parseNftText(text: string, options: NftParseOptions = {}): NftParseResult {
+  return runSteps(parseNftTextSteps(text, options));
+}
+
+export interface NftParseOptions {
+  /** Another parse of the same ruleset (e.g. of its other text): objects equal to its are its (share.ts). */
+  readonly donor?: NftDonor | undefined;
 }
 
 /** `parseNftText`, pausing every so many characters lexed and table items parsed (see steps.ts). */
-export function* parseNftTextSteps(text: string): Steps<NftParseResult> {
+export function* parseNftTextSteps(text: string, options: NftParseOptions = {}): Steps<NftParseResult> {
   const diags: NftDiagnostic[] = [];
   const lexDiags: NftDiagnostic[] = [];
   const tables = new Map<string, TableB>();
+  const intern = leafInterner();
   try {
     // Tokens are lexed as the parse reaches them (and dropped once read): a 60 MB ruleset's are never all held at once.
     // The lexer's own diagnostics come first, as when it lexed the whole text before the parse.
     const c = makeCursor(text, nftTokenizer(text, lexDiags), diags);
-    const st: State = { ctx: { c, anonChain: parseAnonChain }, tables };
+    const st: State = { ctx: { c, anonChain: parseAnonChain }, tables, donor: options.donor, intern };
     yield* parseTop(st);
   } catch (e) {
     // a bug, not the input's fault: report it instead of throwing
     diags.push({ line: 1, column: 1, severity: 'error', code: 'internal', message: `parser failure: ${(e as Error).message}` });
   }
-  const ruleset = { tables: [...tables.values()].map(freezeTable) };
+  const ruleset = { tables: [...tables.values()].map((t) => freezeTable(t, options.donor, intern)) };
   return { ruleset, diagnostics: [...lexDiags, ...diags, ...checkAddressLiterals(ruleset)] };
 }
 
-function freezeTable(t: TableB): NftTable {
+function freezeTable(t: TableB, donor: NftDonor | undefined, intern: State['intern']): NftTable {
+  const key = tableKey(t);
   return {
     ...t,
-    chains: [...t.chains.values()].map((ch) => ({ ...ch, rules: ch.rules.map((r, i) => ({ ...r, position: i + 1 })) })),
-    sets: [...t.sets.values()],
+    // Rules parsed in place already have their position (a copy of each would double them for a moment).
+    chains: [...t.chains.values()].map((ch) => ({
+      ...ch,
+      // The donor's name string: a name sliced from the text would keep the whole text alive.
+      name: donor?.chain(key, ch.name)?.name ?? ch.name,
+      rules: ch.rules.map((r, i) => (r.position === i + 1 ? r : { ...r, position: i + 1 })),
+    })),
+    sets: [...t.sets.values()].map((s) => (donor ? shareSetElements(s, donor, key) : intern(s))),
     objects: t.objects,
     flowtables: t.flowtables,
   };
@@ -159,6 +184,8 @@ function readFamily(c: Cursor): NftFamily {
   }
   return 'ip';
 }
+
+const tableKey = (t: Pick<TableB, 'family' | 'name'>): string => `${t.family} ${t.name}`;
 
 function getTable(st: State, family: NftFamily, name: string, tok: Token, create: boolean): TableB {
   const key = `${family} ${name}`;
@@ -400,7 +427,7 @@ function parseChainBody(st: State, tb: TableB, ch: ChainB, rules: boolean): void
         warn(c, t, 'chain-flags', 'chain flags are not modelled (hardware offload does not change evaluation)');
         resync(c);
       } else if (!rules) fail(t, `expected a chain option, found ${describe(t)}`);
-      else ch.rules.push(parseRule(st.ctx, ch.rules.length + 1));
+      else ch.rules.push(keep(st, tb, ch, parseRule(st.ctx, ch.rules.length + 1)));
     } catch (e) {
       recover(c, e, before);
     }
@@ -506,7 +533,7 @@ function parseCommand(st: State): void {
       return;
     }
     case 'rule':
-      parseRuleCommand(st, getChain(tb, name, nt, false), verb);
+      parseRuleCommand(st, tb, getChain(tb, name, nt, false), verb);
       return;
     case 'set':
     case 'map': {
@@ -545,7 +572,7 @@ function parseCommand(st: State): void {
   }
 }
 
-function parseRuleCommand(st: State, ch: ChainB, verb: Token): void {
+function parseRuleCommand(st: State, tb: TableB, ch: ChainB, verb: Token): void {
   const c = st.ctx.c;
   let anchor: number | undefined;
   if (isWord(peek(c), 'position', 'handle', 'index')) {
@@ -559,7 +586,7 @@ function parseRuleCommand(st: State, ch: ChainB, verb: Token): void {
     ch.rules = ch.rules.filter((r) => r.handle !== anchor);
     return;
   }
-  const rule = parseRule(st.ctx, ch.rules.length + 1);
+  const rule = keep(st, tb, ch, parseRule(st.ctx, ch.rules.length + 1));
   const at = anchor === undefined ? -1 : ch.rules.findIndex((r) => r.handle === anchor);
   if (verb.v === 'insert') ch.rules.splice(at < 0 ? 0 : at, 0, rule);
   else if (verb.v === 'replace' && at >= 0) ch.rules[at] = rule;

@@ -35,9 +35,11 @@ import {
   encodeLineDelta,
   encodeLineDeltaBy,
   joinedLength,
+  lineDeltaSources,
   lineIndex,
   splitLines,
   type CounterText,
+  type TextHints,
 } from './encoding.ts';
 
 /** Texts at least this long are stored gzip-compressed. */
@@ -217,6 +219,38 @@ async function deltaBase(tx: Client, sha256: string, cache: DeltaBaseCache | und
   return entry;
 }
 
+/** Hinted lines (`lines[i]`: a line of a text) mapped through that text's delta sources (its line → its base's), when it is a delta. */
+function knownLines(lines: Int32Array, sources: Int32Array | null): Int32Array {
+  if (!sources) return lines;
+  const out = new Int32Array(lines.length);
+  for (let i = 0; i < lines.length; i++) {
+    const b = lines[i]!;
+    out[i] = b >= 0 && b < sources.length ? sources[b]! : -1;
+  }
+  return out;
+}
+
+/**
+ * `hints.originalFrom` as lines of the new counted canonical text: an uploaded line copied from a
+ * base upload line that the base's counted delta (`c0`) copied from base canonical line c is the
+ * counted line of c's new place, unless that line's counter moved.
+ */
+function knownCounted(hints: TextHints, c0: Int32Array): Int32Array {
+  const { canonicalFrom, countersMoved, originalFrom } = hints;
+  let max = -1;
+  for (let i = 0; i < canonicalFrom.length; i++) if (canonicalFrom[i]! > max) max = canonicalFrom[i]!;
+  const moved = new Int32Array(max + 1).fill(-1);
+  for (let i = 0; i < canonicalFrom.length; i++) if (canonicalFrom[i]! >= 0) moved[canonicalFrom[i]!] = i;
+  const out = new Int32Array(originalFrom.length);
+  for (let i = 0; i < out.length; i++) {
+    const j = originalFrom[i]!;
+    const c = j >= 0 && j < c0.length ? c0[j]! : -1;
+    const to = c >= 0 && c < moved.length ? moved[c]! : -1;
+    out[i] = to >= 0 && !countersMoved[to] ? to : -1;
+  }
+  return out;
+}
+
 const worthIt = (delta: { literalChars: number }, text: string): boolean => delta.literalChars <= text.length * DELTA_MAX_LITERAL;
 
 /**
@@ -235,6 +269,8 @@ export async function putText(
   cache?: DeltaBaseCache,
   /** The text's UTF-8 length, when the caller knows it (measuring a spliced text would flatten it). */
   knownSize?: number,
+  /** Per line of the text, the line of the text of blob `from` it is, or -1 (a spliced delta's: TextHints). */
+  hints?: { readonly from: string; readonly lines: Int32Array },
 ): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
   const size = knownSize ?? Buffer.byteLength(text, 'utf8');
@@ -242,11 +278,14 @@ export async function putText(
     const tried = new Set<string>();
     const target = lines ?? splitLines(text);
     for (const candidate of candidates) {
-      const baseSha = await deltaBaseOf(tx, candidate);
+      // The hinted candidate's blob is read whole (its delta's ops map the hints onto its base).
+      const hinted = hints?.from === candidate ? await readBlob(tx, candidate) : null;
+      const baseSha = hinted ? (hinted.encoding === 'delta' ? hinted.baseSha256 : hinted.encoding === 'identity' || hinted.encoding === 'gzip' ? candidate : null) : await deltaBaseOf(tx, candidate);
       if (!baseSha || tried.has(baseSha)) continue;
       tried.add(baseSha);
       const { lines: base, index } = await deltaBase(tx, baseSha, cache);
-      const delta = encodeLineDelta(base, target, index);
+      const known = hinted ? knownLines(hints!.lines, hinted.encoding === 'delta' ? lineDeltaSources(inflateRawSync(hinted.data), base.length) : null) : undefined;
+      const delta = encodeLineDelta(base, target, index, known);
       if (!worthIt(delta, text)) continue;
       const data = deflateRawSync(delta.payload);
       if (data.length > size * DELTA_MAX_RATIO) continue;
@@ -272,13 +311,20 @@ export async function putCountedText(
   canonical: { sha256: string; layout: CanonicalLayout },
   counters: { sha256: string; values: readonly CounterText[] } | null,
   textLines?: readonly string[],
+  hints?: TextHints,
 ): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
   const size = Buffer.byteLength(text, 'utf8');
   const lines = textLines ?? splitLines(text);
   // The counted lines are compared in place, not made: 235k new strings for a 10k-Service node.
   const base = countedBase(canonical.layout, counters?.values ?? null);
-  const delta = encodeLineDeltaBy(base, lines);
+  let known: Int32Array | undefined;
+  if (hints && hints.originalFrom.length === lines.length) {
+    // The base upload's counted delta says which base canonical line each of its lines is.
+    const was = await readBlob(tx, hints.baseOriginal);
+    if (was?.encoding === 'counted-delta' && was.baseSha256 === hints.baseCanonical) known = knownCounted(hints, lineDeltaSources(inflateRawSync(was.data), 0x7fffffff));
+  }
+  const delta = encodeLineDeltaBy(base, lines, known);
   if (worthIt(delta, text)) {
     const data = deflateRawSync(delta.payload);
     if (data.length <= Math.max(64, size * DELTA_MAX_RATIO) && joinedLength(lines) === text.length && deltaGives(base, delta.payload, lines)) {

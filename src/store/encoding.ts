@@ -154,6 +154,24 @@ export interface LineDelta {
 const WINDOW = 4;
 
 /**
+ * What a spliced delta upload (splice.ts) knows of its two texts' lines, so
+ * the store's line deltas compare only the lines it does not know
+ * (`encodeLineDeltaBy`'s `known`; the stored bytes are the same as without).
+ */
+export interface TextHints {
+  /** sha256 of the base version's canonical text. */
+  readonly baseCanonical: string;
+  /** Per line of the new canonical text: the base canonical line it is (a chain copied whole), or -1. */
+  readonly canonicalFrom: Int32Array;
+  /** Per line of the new canonical text: 1 when its counter is not the one its `canonicalFrom` line had (the script's overrides). */
+  readonly countersMoved: Uint8Array;
+  /** sha256 of the base upload (the text the script was applied to). */
+  readonly baseOriginal: string;
+  /** Per line of the uploaded text: the base upload line it copies as it was (its counter too), or -1. */
+  readonly originalFrom: Int32Array;
+}
+
+/**
  * `target` as a delta of `base`. Payload: varint length of the op stream, the
  * ops, then the inserted lines joined by '\n'. An op is a varint `count*2+kind`:
  * kind 0 copies `count` base lines starting at (zigzag varint) offset from
@@ -169,13 +187,14 @@ export function encodeLineDelta(
   base: readonly string[],
   target: readonly string[],
   index?: Map<string, number> | (() => Map<string, number>),
+  known?: Int32Array,
 ): LineDelta {
   let built: Map<string, number> | undefined = index instanceof Map ? index : undefined;
   const lookup = (line: string): number => {
     built ??= typeof index === 'function' ? index() : lineIndex(base);
     return built.get(line) ?? -1;
   };
-  return encodeLineDeltaBy({ length: base.length, same: (b, line) => base[b] === line, lookup }, target);
+  return encodeLineDeltaBy({ length: base.length, same: (b, line) => base[b] === line, lookup }, target, known);
 }
 
 /**
@@ -190,9 +209,19 @@ export interface DeltaBaseLines {
   readonly lookup: (line: string) => number;
 }
 
-/** `encodeLineDelta` against a base described by `DeltaBaseLines`: the same payload. */
-export function encodeLineDeltaBy(base: DeltaBaseLines, target: readonly string[]): LineDelta {
-  const { same, lookup } = base;
+/**
+ * `encodeLineDelta` against a base described by `DeltaBaseLines`: the same payload.
+ *
+ * `known` (optional, one entry per target line): `known[i] = b ≥ 0` says that
+ * target line i is base line b (a delta upload knows this of every line it
+ * copied: splice.ts), so that comparison is answered without looking at the
+ * lines; any other is made as usual. The payload is the same as without it
+ * (a comparison it answers would have said the same), so a re-upload's deltas
+ * cost a pass over typed arrays instead of 235k string comparisons.
+ */
+export function encodeLineDeltaBy(base: DeltaBaseLines, target: readonly string[], known?: Int32Array): LineDelta {
+  const { lookup } = base;
+  const same = known ? (b: number, i: number): boolean => known[i] === b || base.same(b, target[i]!) : (b: number, i: number): boolean => base.same(b, target[i]!);
   const ops = new ByteWriter();
   const literal: string[] = [];
   let literalChars = 0;
@@ -206,13 +235,13 @@ export function encodeLineDeltaBy(base: DeltaBaseLines, target: readonly string[
   /** Where to copy `target[i]` from, or -1 to insert it. */
   const startFor = (i: number): number => {
     const line = target[i]!;
-    if (expected < base.length && same(expected, line)) return expected;
+    if (expected < base.length && same(expected, i)) return expected;
     // A few base lines deleted: the line (and the next) a little further on.
     for (let k = 1; k <= WINDOW && expected + k < base.length; k++) {
-      if (same(expected + k, line) && (i + 1 >= target.length || (expected + k + 1 < base.length && same(expected + k + 1, target[i + 1]!)))) return expected + k;
+      if (same(expected + k, i) && (i + 1 >= target.length || (expected + k + 1 < base.length && same(expected + k + 1, i + 1)))) return expected + k;
     }
     // A few lines inserted: the expected base line comes back shortly.
-    if (expected < base.length) for (let k = 1; k <= WINDOW && i + k < target.length; k++) if (same(expected, target[i + k]!)) return -1;
+    if (expected < base.length) for (let k = 1; k <= WINDOW && i + k < target.length; k++) if (same(expected, i + k)) return -1;
     return lookup(line);
   };
   let i = 0;
@@ -221,7 +250,7 @@ export function encodeLineDeltaBy(base: DeltaBaseLines, target: readonly string[
     let start = startFor(i);
     if (start >= 0) {
       let n = 1;
-      while (i + n < target.length && start + n < base.length && same(start + n, target[i + n]!)) n++;
+      while (i + n < target.length && start + n < base.length && same(start + n, i + n)) n++;
       // A lone short line copied from elsewhere (COMMIT, a blank line) is cheaper inline.
       if (n === 1 && start !== expected && line.length < 8) start = -1;
       else {
@@ -275,6 +304,43 @@ export function applyLineDelta(base: readonly string[], payload: Uint8Array): st
     }
   }
   if (r.pos !== opsEnd) throw new Error('line delta: malformed op stream');
+  return out;
+}
+
+/**
+ * Where each line of a delta's target comes from: its base line (0-based), or
+ * -1 for an inserted line. Reads only the op stream (a few bytes for a
+ * fleet's deltas); `baseLength` bounds the copies. Throws on a malformed one.
+ */
+export function lineDeltaSources(payload: Uint8Array, baseLength: number): Int32Array {
+  const r = new ByteReader(payload);
+  const opsEnd = r.uint() + r.pos;
+  if (opsEnd > payload.length) throw new Error('line delta: truncated op stream');
+  const ops: number[] = [];
+  let total = 0;
+  let expected = 0;
+  while (r.pos < opsEnd) {
+    const head = r.uint();
+    const count = Math.floor(head / 2);
+    let start = -1;
+    if (head % 2 === 0) {
+      start = expected + unzigzag(r.uint());
+      if (start < 0 || start + count > baseLength) throw new Error('line delta: copy outside the base');
+      expected = start + count;
+    }
+    ops.push(start, count);
+    total += count;
+  }
+  if (r.pos !== opsEnd) throw new Error('line delta: malformed op stream');
+  const out = new Int32Array(total);
+  let t = 0;
+  for (let k = 0; k < ops.length; k += 2) {
+    const start = ops[k]!;
+    const count = ops[k + 1]!;
+    if (start < 0) out.fill(-1, t, t + count);
+    else for (let j = 0; j < count; j++) out[t + j] = start + j;
+    t += count;
+  }
   return out;
 }
 

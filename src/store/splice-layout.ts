@@ -5,7 +5,7 @@
 // line belongs to, its counters; per node). Bounded LRUs.
 import { LRUCache } from 'lru-cache';
 import type { Chain, Family, Ruleset, Steps, TableName } from '../netfilter/index.ts';
-import type { CounterText } from './encoding.ts';
+import type { CanonicalLayout, CounterText } from './encoding.ts';
 import { countersLineUp, type PreparedDump } from './ingest.ts';
 
 /** What a line of an uploaded text is. */
@@ -291,6 +291,43 @@ export function* rememberForSpliceSteps(cache: SpliceCache, p: PreparedDump, lin
   if (!upload) return false;
   cache.uploads.set(p.originalSha256, upload);
   return true;
+}
+
+/** Each chain's declaration line and first rule line (0-based) in the canonical text of these tables and rule counts. */
+export function chainLines(tables: readonly SpliceTable[], ruleCount: Int32Array): { declLine: Int32Array; ruleLine: Int32Array } {
+  const declLine = new Int32Array(ruleCount.length);
+  const ruleLine = new Int32Array(ruleCount.length);
+  let ln = 0;
+  for (const t of tables) {
+    for (let g = t.first; g < t.first + t.count; g++) declLine[g] = ln + 1 + g - t.first;
+    ln += 1 + t.count;
+    for (let g = t.first; g < t.first + t.count; g++) {
+      ruleLine[g] = ln;
+      ln += ruleCount[g]!;
+    }
+    ln++;
+  }
+  return { declLine, ruleLine };
+}
+
+/** `canonicalLayout(lines)` of a canonical text of these tables, rule counts and counter slots, without reading its lines. */
+export function layoutOf(
+  tables: readonly SpliceTable[],
+  ruleCount: Int32Array,
+  slots: { policySlot: Int32Array; ruleSlot: Int32Array },
+  lines: readonly string[],
+): CanonicalLayout {
+  const n = countSlots(tables, ruleCount);
+  const slotLine = new Int32Array(n);
+  const slotKind = new Uint8Array(n);
+  const { declLine, ruleLine } = chainLines(tables, ruleCount);
+  for (let g = 0; g < ruleCount.length; g++) {
+    slotLine[slots.policySlot[g]!] = declLine[g]!;
+    const at = slots.ruleSlot[g]!;
+    for (let r = 0, m = ruleCount[g]!, l = ruleLine[g]!; r < m; r++) slotLine[at + r] = l + r;
+    slotKind.fill(1, at, at + ruleCount[g]!);
+  }
+  return { lines, slotLine, slotKind };
 }
 
 export function countSlots(tables: readonly SpliceTable[], ruleCount: Int32Array): number {

@@ -20,7 +20,7 @@ import { parseDumpSteps, renderRule, rulesetStats, type Chain, type Family, type
 import type { CounterText } from './encoding.ts';
 import { canonicalChain, canonicalRule, counterText, countersJsonFromOrder, type PreparedDump } from './ingest.ts';
 import type { LineScriptOp } from './line-script.ts';
-import { canonicalKey, COMMIT, countSlots, DECL, eachPiece, HEAD, MAX_PIECES, ropeText, RULE, shiftedCanonical, sizeChange, SKIP, slotsOf, type SpliceCache, type SpliceCanonical } from './splice-layout.ts';
+import { canonicalKey, chainLines, COMMIT, countSlots, layoutOf, DECL, eachPiece, HEAD, MAX_PIECES, ropeText, RULE, shiftedCanonical, sizeChange, SKIP, slotsOf, type SpliceCache, type SpliceCanonical } from './splice-layout.ts';
 export { createSpliceCache, rememberForSpliceSteps, type SpliceCache } from './splice-layout.ts';
 
 export interface SpliceInput {
@@ -322,32 +322,29 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   const sha256 = hash.digest('hex');
   yield;
 
-  // Its lines: the base's, with the changed chains' (the store then need not split 25 MB again).
+  // Its lines: the base's, with the changed chains' (the store then need not split 25 MB again), and
+  // where each comes from in the base's (-1: a changed chain's): the store's deltas need not compare them.
   const baseLines = (canon.lines ??= canon.pieces.join('').split('\n'));
   let canonicalLines: string[];
-  if (!dirty.length) canonicalLines = baseLines.slice();
-  else {
-    const firstLine = new Int32Array(chains);
-    let ln = 0;
-    for (const table of canon.tables) {
-      ln += 1 + table.count;
-      for (let g = table.first; g < table.first + table.count; g++) {
-        firstLine[g] = ln;
-        ln += canon.ruleCount[g]!;
-      }
-      ln++;
-    }
+  let canonicalFrom: Int32Array;
+  if (!dirty.length) {
+    canonicalLines = baseLines.slice();
+    canonicalFrom = new Int32Array(baseLines.length);
+    for (let i = 0; i < baseLines.length; i++) canonicalFrom[i] = i;
+  } else {
+    const firstLine = chainLines(canon.tables, canon.ruleCount).ruleLine;
     let total = baseLines.length;
     for (const g of dirty) total += blocks.get(g)!.lines.length - canon.ruleCount[g]!;
     canonicalLines = new Array<string>(total);
+    canonicalFrom = new Int32Array(total);
     let o = 0;
     let pos = 0;
     for (const g of dirty) {
-      for (const end = firstLine[g]!; pos < end; ) canonicalLines[o++] = baseLines[pos++]!;
-      for (const l of blocks.get(g)!.lines) canonicalLines[o++] = l;
+      for (const end = firstLine[g]!; pos < end; o++) canonicalFrom[o] = pos, canonicalLines[o] = baseLines[pos++]!;
+      for (const l of blocks.get(g)!.lines) canonicalFrom[o] = -1, canonicalLines[o++] = l;
       pos += canon.ruleCount[g]!;
     }
-    while (pos < baseLines.length) canonicalLines[o++] = baseLines[pos++]!;
+    for (; pos < baseLines.length; o++) canonicalFrom[o] = pos, canonicalLines[o] = baseLines[pos++]!;
   }
   yield;
 
@@ -381,6 +378,22 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
     }
     if (!order.some((c) => c !== null)) order = null;
   }
+  // Lines whose counter the script moved: the uploaded one is not copied as it was, nor the counted canonical one.
+  const canonicalAt = chainLines(canon.tables, ruleCount);
+  const countersMoved = new Uint8Array(canonicalLines.length);
+  const originalFrom = src.slice();
+  if (input.counters) {
+    const overrides = input.counters;
+    let ln = 0;
+    for (let c = 0; c < overrides.length; c += 2) {
+      ln += overrides[c] as number;
+      const i = ln - 1;
+      const g = owner[i]!;
+      originalFrom[i] = -1;
+      if (kind[i] === DECL) countersMoved[canonicalAt.declLine[g]!] = 1;
+      else if (kind[i] === RULE && !dirtyChains.has(g)) countersMoved[canonicalAt.ruleLine[g]! + (src[i]! - base.runStart[g]!)] = 1;
+    }
+  }
   yield;
 
   const stats = rulesetStats(ruleset);
@@ -404,6 +417,8 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
     originalLines: input.lines,
     canonicalLines,
     ...(bytePieces ? { canonicalSize } : {}),
+    canonicalLayout: layoutOf(canon.tables, ruleCount, slots, canonicalLines),
+    textHints: { baseCanonical: canon.sha256, canonicalFrom, countersMoved, baseOriginal: input.base, originalFrom },
   };
 
   // Kept for the next delta: the new canonical text's layout (unless known) and this text's.

@@ -12,6 +12,9 @@
 //                    canonical text, whole or `delta`) with the counters of
 //                    `countersSha256` merged in
 //   counters         deflate-raw varint counters (encoding.ts), not a text
+//   counters-delta   deflate-raw counters as a delta of the `counters` blob
+//                    `baseSha256` (splice-deltas.ts): the counters that moved
+//                    since it (a spliced delta upload's; one level)
 // A blob referenced by another blob (`baseOf`, `mergedInto`) or by a dump is
 // never deleted; `deleteUnreferencedBlobs` follows the references down.
 import { createHash } from 'node:crypto';
@@ -22,6 +25,7 @@ import { providerOf, writeConnection, type Client } from './db.ts';
 import { decodeText } from './charset.ts';
 import type { DeltaBase, DeltaBaseCache } from './delta-cache.ts';
 export { createDeltaBaseCache, type DeltaBaseCache } from './delta-cache.ts';
+import { applyCountersDelta, countersDeltaSources, encodeCountersDelta, lineDeltaSources, type TextHints } from './splice-deltas.ts';
 import { sha256Hex } from './hash.ts';
 import {
   applyLineDelta,
@@ -35,11 +39,9 @@ import {
   encodeLineDelta,
   encodeLineDeltaBy,
   joinedLength,
-  lineDeltaSources,
   lineIndex,
   splitLines,
   type CounterText,
-  type TextHints,
 } from './encoding.ts';
 
 /** Texts at least this long are stored gzip-compressed. */
@@ -335,8 +337,46 @@ export async function putCountedText(
   return putBlob(tx, text, sha256);
 }
 
-/** Stores counters (in a canonical text's order) unless stored; returns the blob's sha256. */
-export async function putCounters(tx: Client, counters: readonly CounterText[]): Promise<string> {
+/**
+ * A `counters-delta` is written only while at most this fraction of its slots differ from its
+ * whole `counters` base; past that the counters are stored whole again (the next deltas' base).
+ */
+const COUNTERS_DELTA_MAX_LITERAL = 1 / 8;
+
+/**
+ * Stores counters (in a canonical text's order) unless stored; returns the blob's sha256. With
+ * `copied` (a spliced delta's: the previous counters blob of the node, and per slot the slot of it
+ * each counter is, or -1), as a `counters-delta` of the whole counters that blob is or is a delta
+ * of, when few enough moved since them: a re-upload then writes the counters that moved, not 235k.
+ */
+export async function putCounters(tx: Client, counters: readonly CounterText[], copied?: { readonly base: string; readonly from: Int32Array }): Promise<string> {
+  if (copied && copied.from.length === counters.length) {
+    const was = await readBlob(tx, copied.base);
+    let whole: string | null = null;
+    let from: Int32Array | null = null;
+    if (was?.encoding === 'counters') {
+      whole = copied.base;
+      from = copied.from;
+    } else if (was?.encoding === 'counters-delta' && was.baseSha256) {
+      // Through the previous delta to its whole base.
+      whole = was.baseSha256;
+      const before = countersDeltaSources(inflateRawSync(was.data), 0x7fffffff).from;
+      from = new Int32Array(copied.from.length);
+      for (let s = 0; s < from.length; s++) {
+        const f = copied.from[s]!;
+        from[s] = f >= 0 && f < before.length ? before[f]! : -1;
+      }
+    }
+    let literal = 0;
+    if (from) for (let s = 0; s < from.length; s++) if (from[s]! < 0) literal++;
+    if (whole && from && literal <= from.length * COUNTERS_DELTA_MAX_LITERAL) {
+      const payload = encodeCountersDelta(from, counters);
+      const sha256 = createHash('sha256').update(`counters-delta:${whole}:`).update(payload).digest('hex');
+      if (await exists(tx, sha256)) return sha256;
+      await insertBlob(tx, { sha256, size: payload.length, encoding: 'counters-delta', data: deflateRawSync(payload), baseSha256: whole });
+      return sha256;
+    }
+  }
   const encoded = encodeCounters(counters);
   const sha256 = createHash('sha256').update('counters:').update(encoded).digest('hex');
   if (await exists(tx, sha256)) return sha256;
@@ -347,6 +387,12 @@ export async function putCounters(tx: Client, counters: readonly CounterText[]):
 /** The counters of a `counters` blob in text order; null when there is no such blob or it holds JSON (older rows). */
 export async function getCounters(tx: Client, sha256: string): Promise<CounterText[] | null> {
   const blob = await readBlob(tx, sha256);
+  if (blob?.encoding === 'counters-delta') {
+    // One level: its base is whole counters.
+    const base = blob.baseSha256 ? await readBlob(tx, blob.baseSha256) : null;
+    if (base?.encoding !== 'counters') throw new Error(`blob ${sha256}: counters delta without whole counters as its base`);
+    return applyCountersDelta(decodeCounters(inflateRawSync(base.data)), inflateRawSync(blob.data));
+  }
   if (!blob || blob.encoding !== 'counters') return null;
   return decodeCounters(inflateRawSync(blob.data));
 }
@@ -359,10 +405,11 @@ export async function getCountersJson(tx: Client, countersSha256: string, canoni
   const blob = await readBlob(tx, countersSha256);
   if (!blob) return null;
   // Rows written before the counters encoding hold the JSON text.
-  if (blob.encoding !== 'counters') return JSON.parse(await decodeBlob(blob)) as Record<string, unknown>;
+  if (blob.encoding !== 'counters' && blob.encoding !== 'counters-delta') return JSON.parse(await decodeBlob(blob)) as Record<string, unknown>;
   const canonical = await getBlobText(tx, canonicalSha256);
   if (canonical === null) throw new Error(`blob ${canonicalSha256} is missing`);
-  return countersJsonOf(canonical, decodeCounters(inflateRawSync(blob.data)));
+  const values = blob.encoding === 'counters' ? decodeCounters(inflateRawSync(blob.data)) : await getCounters(tx, countersSha256);
+  return countersJsonOf(canonical, values!);
 }
 
 /** Blobs nothing references: no dump, and no other blob as its base or merged counters. */

@@ -18,7 +18,7 @@
 //   comment lines differ).
 
 /** Bytes written by a growable buffer of varints. */
-class ByteWriter {
+export class ByteWriter {
   #buf = Buffer.allocUnsafe(256);
   #len = 0;
 
@@ -65,7 +65,7 @@ class ByteWriter {
   }
 }
 
-class ByteReader {
+export class ByteReader {
   pos = 0;
   constructor(readonly buf: Uint8Array) {}
 
@@ -119,8 +119,8 @@ class ByteReader {
   }
 }
 
-const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
-const unzigzag = (n: number): number => (n % 2 === 0 ? n / 2 : -(n + 1) / 2);
+export const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
+export const unzigzag = (n: number): number => (n % 2 === 0 ? n / 2 : -(n + 1) / 2);
 
 // ---------------------------------------------------------------- line deltas
 
@@ -152,24 +152,6 @@ export interface LineDelta {
 
 /** How far a mismatch looks around the expected base line before asking the index. */
 const WINDOW = 4;
-
-/**
- * What a spliced delta upload (splice.ts) knows of its two texts' lines, so
- * the store's line deltas compare only the lines it does not know
- * (`encodeLineDeltaBy`'s `known`; the stored bytes are the same as without).
- */
-export interface TextHints {
-  /** sha256 of the base version's canonical text. */
-  readonly baseCanonical: string;
-  /** Per line of the new canonical text: the base canonical line it is (a chain copied whole), or -1. */
-  readonly canonicalFrom: Int32Array;
-  /** Per line of the new canonical text: 1 when its counter is not the one its `canonicalFrom` line had (the script's overrides). */
-  readonly countersMoved: Uint8Array;
-  /** sha256 of the base upload (the text the script was applied to). */
-  readonly baseOriginal: string;
-  /** Per line of the uploaded text: the base upload line it copies as it was (its counter too), or -1. */
-  readonly originalFrom: Int32Array;
-}
 
 /**
  * `target` as a delta of `base`. Payload: varint length of the op stream, the
@@ -304,43 +286,6 @@ export function applyLineDelta(base: readonly string[], payload: Uint8Array): st
     }
   }
   if (r.pos !== opsEnd) throw new Error('line delta: malformed op stream');
-  return out;
-}
-
-/**
- * Where each line of a delta's target comes from: its base line (0-based), or
- * -1 for an inserted line. Reads only the op stream (a few bytes for a
- * fleet's deltas); `baseLength` bounds the copies. Throws on a malformed one.
- */
-export function lineDeltaSources(payload: Uint8Array, baseLength: number): Int32Array {
-  const r = new ByteReader(payload);
-  const opsEnd = r.uint() + r.pos;
-  if (opsEnd > payload.length) throw new Error('line delta: truncated op stream');
-  const ops: number[] = [];
-  let total = 0;
-  let expected = 0;
-  while (r.pos < opsEnd) {
-    const head = r.uint();
-    const count = Math.floor(head / 2);
-    let start = -1;
-    if (head % 2 === 0) {
-      start = expected + unzigzag(r.uint());
-      if (start < 0 || start + count > baseLength) throw new Error('line delta: copy outside the base');
-      expected = start + count;
-    }
-    ops.push(start, count);
-    total += count;
-  }
-  if (r.pos !== opsEnd) throw new Error('line delta: malformed op stream');
-  const out = new Int32Array(total);
-  let t = 0;
-  for (let k = 0; k < ops.length; k += 2) {
-    const start = ops[k]!;
-    const count = ops[k + 1]!;
-    if (start < 0) out.fill(-1, t, t + count);
-    else for (let j = 0; j < count; j++) out[t + j] = start + j;
-    t += count;
-  }
   return out;
 }
 

@@ -382,6 +382,16 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   const canonicalAt = chainLines(canon.tables, ruleCount);
   const countersMoved = new Uint8Array(canonicalLines.length);
   const originalFrom = src.slice();
+  // Each counter slot's slot in the base's counters (-1: a changed chain's, or moved).
+  const countersFrom = new Int32Array(order ? order.length : 0);
+  if (order) {
+    for (let g = 0; g < chains; g++) {
+      countersFrom[slots.policySlot[g]!] = canon.policySlot[g]!;
+      const to = slots.ruleSlot[g]!;
+      if (dirtyChains.has(g)) countersFrom.fill(-1, to, to + ruleCount[g]!);
+      else for (let i = 0, at0 = canon.ruleSlot[g]!, m = ruleCount[g]!; i < m; i++) countersFrom[to + i] = at0 + i;
+    }
+  }
   if (input.counters) {
     const overrides = input.counters;
     let ln = 0;
@@ -390,8 +400,13 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
       const i = ln - 1;
       const g = owner[i]!;
       originalFrom[i] = -1;
-      if (kind[i] === DECL) countersMoved[canonicalAt.declLine[g]!] = 1;
-      else if (kind[i] === RULE && !dirtyChains.has(g)) countersMoved[canonicalAt.ruleLine[g]! + (src[i]! - base.runStart[g]!)] = 1;
+      if (kind[i] === DECL) {
+        countersMoved[canonicalAt.declLine[g]!] = 1;
+        if (order) countersFrom[slots.policySlot[g]!] = -1;
+      } else if (kind[i] === RULE && !dirtyChains.has(g)) {
+        countersMoved[canonicalAt.ruleLine[g]! + (src[i]! - base.runStart[g]!)] = 1;
+        if (order) countersFrom[slots.ruleSlot[g]! + (src[i]! - base.runStart[g]!)] = -1;
+      }
     }
   }
   yield;
@@ -418,7 +433,7 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
     canonicalLines,
     ...(bytePieces ? { canonicalSize } : {}),
     canonicalLayout: layoutOf(canon.tables, ruleCount, slots, canonicalLines),
-    textHints: { baseCanonical: canon.sha256, canonicalFrom, countersMoved, baseOriginal: input.base, originalFrom },
+    textHints: { baseCanonical: canon.sha256, canonicalFrom, countersMoved, baseOriginal: input.base, originalFrom, countersFrom },
   };
 
   // Kept for the next delta: the new canonical text's layout (unless known) and this text's.

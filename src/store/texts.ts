@@ -58,7 +58,10 @@ export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedVersion,
       countersSha256 = await putBlob(tx, p.countersJson!);
       countable = false;
     } else if (!countersAreEmpty(layout, values)) {
-      countersSha256 = await putCounters(tx, values);
+      // A spliced delta's counters, as a delta of the node's previous ones when those are its base's.
+      const previous = hints ? await tx.dump.findFirst({ where: { nodeId, family: p.family }, orderBy: { id: 'desc' }, select: { originalSha256: true, countersSha256: true } }) : null;
+      const copied = hints && previous?.countersSha256 && previous.originalSha256 === hints.baseOriginal ? { base: previous.countersSha256, from: hints.countersFrom } : undefined;
+      countersSha256 = await putCounters(tx, values, copied);
       counters = { sha256: countersSha256, values };
     }
   }

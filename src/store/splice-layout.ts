@@ -3,6 +3,7 @@
 // slots; shared by every upload with that canonical sha256, so a fleet's
 // nodes with one ruleset share it) and of an uploaded text (which chain each
 // line belongs to, its counters; per node). Bounded LRUs.
+import type { Hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Chain, Family, Ruleset, Steps, TableName } from '../netfilter/index.ts';
 import type { CanonicalLayout, CounterText } from './encoding.ts';
@@ -51,7 +52,21 @@ export interface SpliceCanonical {
   readonly ruleSlot: Int32Array;
   /** The text's lines (split when first needed): a spliced text's lines are these with its new blocks'. */
   lines?: readonly string[];
+  /**
+   * The sha256 state after every CHECKPOINT_BYTES of the text (an ASCII one; made by the splice that
+   * made it): a splice of it hashes only from the last checkpoint before its first changed chain.
+   */
+  checkpoints?: readonly HashCheckpoint[];
 }
+
+/** A copy of a sha256 after the first `at` bytes of a text. */
+export interface HashCheckpoint {
+  readonly at: number;
+  readonly hash: Hash;
+}
+
+/** Bytes between hash checkpoints of a canonical text by default (about a dozen for a 10k-Service node). */
+const CHECKPOINT_BYTES = 2 * 2 ** 20;
 
 /** An uploaded text's layout (one node's collection): per line what it is and whose. */
 export interface SpliceUpload {
@@ -79,14 +94,17 @@ export interface SpliceCache {
   readonly canonical: LRUCache<string, SpliceCanonical>;
   readonly uploads: LRUCache<string, SpliceUpload>;
   readonly stats: SpliceStats;
+  /** Bytes between a canonical text's hash checkpoints (SpliceCanonical.checkpoints). */
+  readonly checkpointBytes: number;
 }
 
 /**
  * Bounded by characters of canonical text (a 10k-Service node: 25 M, kept with its bytes) and by lines
  * of uploaded texts (235k per such node, ~40 bytes each with its counters).
  */
-export function createSpliceCache(maxCanonicalChars = 96 * 2 ** 20, maxUploadLines = 2_000_000): SpliceCache {
+export function createSpliceCache(maxCanonicalChars = 96 * 2 ** 20, maxUploadLines = 2_000_000, checkpointBytes = CHECKPOINT_BYTES): SpliceCache {
   return {
+    checkpointBytes,
     canonical: new LRUCache<string, SpliceCanonical>({ maxSize: maxCanonicalChars, sizeCalculation: (c) => Math.max(1, c.length) }),
     uploads: new LRUCache<string, SpliceUpload>({ maxSize: maxUploadLines, sizeCalculation: (u) => Math.max(1, u.lineKind.length) }),
     stats: { spliced: 0, fallbacks: 0, lastFallback: null },

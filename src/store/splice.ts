@@ -20,7 +20,7 @@ import { parseDumpSteps, renderRule, rulesetStats, type Chain, type Family, type
 import type { CounterText } from './encoding.ts';
 import { canonicalChain, canonicalRule, counterText, countersJsonFromOrder, type PreparedDump } from './ingest.ts';
 import type { LineScriptOp } from './line-script.ts';
-import { canonicalKey, chainLines, COMMIT, countSlots, layoutOf, DECL, eachPiece, HEAD, MAX_PIECES, ropeText, RULE, shiftedCanonical, sizeChange, SKIP, slotsOf, type SpliceCache, type SpliceCanonical } from './splice-layout.ts';
+import { canonicalKey, chainLines, COMMIT, countSlots, layoutOf, DECL, eachPiece, HEAD, MAX_PIECES, ropeText, RULE, shiftedCanonical, sizeChange, SKIP, slotsOf, type HashCheckpoint, type SpliceCache, type SpliceCanonical } from './splice-layout.ts';
 export { createSpliceCache, rememberForSpliceSteps, type SpliceCache } from './splice-layout.ts';
 
 export interface SpliceInput {
@@ -273,7 +273,28 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   let pieces: string[] = [];
   /** The same pieces as bytes, while every piece is ASCII (the next layout keeps them). */
   let bytePieces: Buffer[] | null = canon.bytePieces ? [] : null;
-  const hash = createHash('sha256');
+  // The text up to its first changed chain is the base's: its hash resumes from the base's last
+  // checkpoint before it (a copy of the hash's state), and the new text keeps checkpoints of its own.
+  const firstChange = dirty.length ? canon.blockStart[dirty[0]!]! : canon.length;
+  let resume: HashCheckpoint | undefined;
+  if (canon.bytePieces) for (const c of canon.checkpoints ?? []) if (c.at <= firstChange) resume = c;
+  const hash = resume ? resume.hash.copy() : createHash('sha256');
+  const skip = resume?.at ?? 0;
+  const checkpoints: HashCheckpoint[] = resume ? canon.checkpoints!.filter((c) => c.at <= skip) : [];
+  let hashed = 0;
+  const step = cache.checkpointBytes;
+  /** Hashes the next bytes of the new text (those past `skip`), keeping a checkpoint every `step` bytes. */
+  const feed = (bytes: Buffer): void => {
+    for (let o = Math.max(0, skip - hashed); o < bytes.length; ) {
+      const at = hashed + o;
+      const next = (Math.floor(at / step) + 1) * step;
+      const n = Math.min(bytes.length - o, next - at);
+      hash.update(bytes.subarray(o, o + n));
+      o += n;
+      if (at + n === next) checkpoints.push({ at: next, hash: hash.copy() });
+    }
+    hashed += bytes.length;
+  };
   let from = 0;
   const take = (to: number): void => {
     if (to <= from) return;
@@ -282,7 +303,7 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
       pieces.push(a === 0 && b === text.length ? text : text.slice(a, b));
       if (canon.bytePieces) {
         const bytes = canon.bytePieces[k]!.subarray(a, b);
-        hash.update(bytes);
+        feed(bytes);
         bytePieces?.push(bytes);
       } else hash.update(text.slice(a, b));
     });
@@ -290,7 +311,8 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   const insert = (s: string): void => {
     pieces.push(s);
     const b = Buffer.from(s, 'utf8');
-    hash.update(b);
+    if (canon.bytePieces) feed(b);
+    else hash.update(b);
     if (b.length === s.length) bytePieces?.push(b);
     else bytePieces = null;
   };
@@ -447,6 +469,8 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   if (!next) {
     next = shiftedCanonical(canon, sha256, pieces, canonicalSize, bytePieces, dirty, blocks, ruleCount, slots);
     if (next) next.lines = canonicalLines;
+    // Byte offsets are the layout's offsets only in an ASCII text.
+    if (next && bytePieces) next.checkpoints = checkpoints;
     if (next) cache.canonical.set(key, next);
   }
   if (next) {

@@ -51,7 +51,8 @@ interface Chainable {
 function start(text: string, family: Family): Chainable | null {
   const memo = newRuleLineMemo(family);
   const base = prepareDump(text, { family, lineMemo: memo });
-  const cache = createSpliceCache();
+  // Hash checkpoints every 4 KiB: a splice resumes the canonical text's sha256 from one (checked against the full path's).
+  const cache = createSpliceCache(undefined, undefined, 4096);
   if (!runSteps(rememberForSpliceSteps(cache, base, text.split('\n')))) return null;
   return { cache, rulesets: new Map([[base.sha256, base.ruleset!]]), memo, base, text };
 }
@@ -95,6 +96,9 @@ function round(c: Chainable, edited: string, label: string): boolean {
   const layout = canonicalLayout(full.canonicalText);
   assert.deepEqual([Array.from(spliced.canonicalLayout!.slotLine), Array.from(spliced.canonicalLayout!.slotKind)], [Array.from(layout.slotLine), Array.from(layout.slotKind)], `${label}: layout`);
   checkHints(c, spliced, lines, label);
+  // The next splice resumes the hash from checkpoints of this text: each is the sha256 state after its first `at` bytes.
+  const next = c.cache.canonical.get(`${family}:${spliced.sha256}`);
+  for (const cp of next?.checkpoints ?? []) assert.equal(cp.hash.copy().digest('hex'), sha256Hex(Buffer.from(full.canonicalText).subarray(0, cp.at)), `${label}: checkpoint at ${cp.at}`);
   c.base = spliced;
   c.text = edited;
   c.rulesets.set(spliced.sha256, spliced.ruleset!);

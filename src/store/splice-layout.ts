@@ -302,6 +302,8 @@ export function* rememberForSpliceSteps(cache: SpliceCache, p: PreparedDump, lin
   if (!canonical) {
     const made = canonicalOf(p.sha256, p.family, p.canonicalText, p.ruleset);
     if (!made) return false;
+    // Its lines when the preparer split them (the store reads the same): the first splice need not.
+    if (p.canonicalLines) made.lines = p.canonicalLines;
     cache.canonical.set(key, (canonical = made));
     yield;
   }

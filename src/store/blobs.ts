@@ -308,19 +308,16 @@ export async function putText(
  */
 export async function putCountedText(
   tx: Client,
-  /** The text, or how to get it (with `knownSize`, and lines that are exactly its: read only if stored whole). */
-  text: string | (() => string),
+  text: string,
   sha256: string,
   canonical: { sha256: string; layout: CanonicalLayout },
   counters: { sha256: string; values: readonly CounterText[] } | null,
   textLines?: readonly string[],
   hints?: TextHints,
-  knownSize?: number,
 ): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
-  const textOf = (): string => (typeof text === 'string' ? text : text());
-  const size = knownSize ?? Buffer.byteLength(textOf(), 'utf8');
-  const lines = textLines ?? splitLines(textOf());
+  const size = Buffer.byteLength(text, 'utf8');
+  const lines = textLines ?? splitLines(text);
   // The counted lines are compared in place, not made: 235k new strings for a 10k-Service node.
   const base = countedBase(canonical.layout, counters?.values ?? null);
   let known: Int32Array | undefined;
@@ -330,14 +327,14 @@ export async function putCountedText(
     if (was?.encoding === 'counted-delta' && was.baseSha256 === hints.baseCanonical) known = knownCounted(hints, lineDeltaSources(inflateRawSync(was.data), 0x7fffffff));
   }
   const delta = encodeLineDeltaBy(base, lines, known);
-  if (delta.literalChars <= (typeof text === 'string' ? text.length : joinedLength(lines)) * DELTA_MAX_LITERAL) {
+  if (worthIt(delta, text)) {
     const data = deflateRawSync(delta.payload);
-    if (data.length <= Math.max(64, size * DELTA_MAX_RATIO) && (typeof text !== 'string' || joinedLength(lines) === text.length) && deltaGives(base, delta.payload, lines)) {
+    if (data.length <= Math.max(64, size * DELTA_MAX_RATIO) && joinedLength(lines) === text.length && deltaGives(base, delta.payload, lines)) {
       await insertBlob(tx, { sha256, size, encoding: 'counted-delta', data, baseSha256: canonical.sha256, countersSha256: counters?.sha256 ?? null });
       return sha256;
     }
   }
-  return putBlob(tx, textOf(), sha256);
+  return putBlob(tx, text, sha256);
 }
 
 /**

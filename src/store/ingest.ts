@@ -71,8 +71,6 @@ export interface PreparedDump {
   readonly canonicalLines?: readonly string[];
   /** The UTF-8 length of `canonicalText` when known (a spliced text: the store then need not flatten it to measure it). */
   readonly canonicalSize?: number;
-  /** The UTF-8 length of `originalText` when known (a delta's rebuilt text: the store then need not join it to measure it). */
-  readonly originalSize?: number;
   /** `canonicalLayout(canonicalLines)` when the preparer has it (a spliced text: from its chains' sizes, no pass over its lines). */
   readonly canonicalLayout?: CanonicalLayout;
   /** What a spliced delta knows of its texts' lines against its base version's (the store's line deltas then compare only the rest). */

@@ -27,9 +27,8 @@ export interface SpliceInput {
   readonly base: string;
   readonly script: readonly LineScriptOp[];
   readonly counters?: readonly (number | string)[] | undefined;
-  /** The text the script makes (checked against `originalSha256`; or how to join it, when first needed), its UTF-8 size if known, and its lines. */
-  readonly text: string | (() => string);
-  readonly size?: number | undefined;
+  /** The text the script makes (checked against `originalSha256`), and its lines. */
+  readonly text: string;
   readonly lines: readonly string[];
   readonly originalSha256: string;
   readonly family: Family;
@@ -439,11 +438,7 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   const prepared: PreparedDump = {
     family: input.family,
     format: 'iptables-save',
-    // A getter: the store needs the uploaded text only if its counted delta does not pay.
-    get originalText(): string {
-      return typeof input.text === 'string' ? input.text : input.text();
-    },
-    ...(input.size !== undefined ? { originalSize: input.size } : {}),
+    originalText: input.text,
     originalSha256: input.originalSha256,
     canonicalText,
     sha256,

@@ -70,9 +70,7 @@ export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedVersion,
     // Not UTF-8: kept byte for byte, whole (deltas are of texts).
     await putBytes(tx, p.originalBytes, p.originalSha256);
   } else if (countable && p.format === 'iptables-save') {
-    // The text as a getter when its size is known: a spliced delta's is joined only if stored whole.
-    const size = 'originalSize' in p ? p.originalSize : undefined;
-    await putCountedText(tx, size === undefined ? p.originalText : () => p.originalText, p.originalSha256, { sha256: p.sha256, layout }, counters, 'originalLines' in p ? p.originalLines : undefined, hints, size);
+    await putCountedText(tx, p.originalText, p.originalSha256, { sha256: p.sha256, layout }, counters, 'originalLines' in p ? p.originalLines : undefined, hints);
   } else if (p.format === 'nft-text') {
     // `nft list ruleset` is the canonical printing plus counters and handles: a line delta of it.
     await putText(tx, p.originalText, p.originalSha256, [p.sha256], undefined, deltaBases);

@@ -198,7 +198,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
             ...(delta ? { dump: await rebuildFromDelta(app, deltaBases, node, family, delta, 'delta') } : {}),
             ...(ip6Delta ? { ip6Dump: await rebuildFromDelta(app, deltaBases, node, 'ipv6', ip6Delta, 'ip6Delta') } : {}),
           };
-          json = { ...rest, ...(rebuilt.dump ? { family } : {}), ...(rebuilt.ip6Dump ? { ip6Dump: rebuilt.ip6Dump.text } : {}) };
+          json = { ...rest, ...(rebuilt.dump ? { dump: rebuilt.dump.text, family } : {}), ...(rebuilt.ip6Dump ? { ip6Dump: rebuilt.ip6Dump.text } : {}) };
         }
         const format = json.format ?? query.format;
         const strict = query.strict === true;
@@ -210,14 +210,9 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
           hostJson = JSON.stringify(json.host);
         }
         // `{dump, format: "nft-text"}`: the dump is the nft ruleset.
-        // The dump's text, read when needed: a delta's is joined from its lines only if something reads it
-        // (a spliced one is stored from its lines and bytes).
-        const { dump: sentDump } = json;
-        const rebuiltDump = rebuilt.dump;
-        const dumpText = rebuiltDump ? (): string => rebuiltDump.text : sentDump !== undefined ? (): string => sentDump : undefined;
-        const nftInDump = json.nft === undefined && dumpText !== undefined && isNftFormat(format);
-        const dump = nftInDump ? undefined : dumpText;
-        const nft = nftInDump ? dumpText!() : typeof json.nft === 'object' ? JSON.stringify(json.nft) : json.nft;
+        const nftInDump = json.nft === undefined && json.dump !== undefined && isNftFormat(format);
+        const dump = nftInDump ? undefined : json.dump;
+        const nft = nftInDump ? json.dump : typeof json.nft === 'object' ? JSON.stringify(json.nft) : json.nft;
         if (dump === undefined && (nft === undefined || json.ip6Dump !== undefined)) {
           throw new HttpProblem(400, 'validation-error', "body must have required property 'dump' (or, for an nftables ruleset alone, 'nft')", { errors: [{ path: '/body/dump', message: "must have required property 'dump' (or send only 'nft')" }] });
         }
@@ -227,8 +222,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
 
         const prepared: PreparedVersion[] = [];
         if (dump !== undefined) {
-          // A delta's text was measured before it was made (413 too).
-          if (!rebuiltDump) assertLineLimit(dump(), app.config.maxDumpLines, 'dump');
+          // A delta's text was measured before it was made (413 too): not counted again.
+          if (!rebuilt.dump) assertLineLimit(dump, app.config.maxDumpLines, 'dump');
           if (json.ip6Dump !== undefined) assertLineLimit(json.ip6Dump, app.config.maxDumpLines, 'ip6Dump');
           const family = json.family ?? (query.family === 'nft' ? undefined : query.family);
           let first: PreparedDump;
@@ -237,9 +232,9 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
             first =
               viaDelta && family !== undefined
                 ? await prepareWithMemo(app, dump, { family, format: iptablesFormat, strict, field: 'dump', originalSha256: rebuilt.dump?.sha256 }, rebuilt.dump)
-                : await prepare(dump(), { family, format: iptablesFormat, strict, field: 'dump', originalBytes }, viaDelta);
+                : await prepare(dump, { family, format: iptablesFormat, strict, field: 'dump', originalBytes }, viaDelta);
           } catch (err) {
-            if (err instanceof DumpParseError && looksLikeNft(dump())) {
+            if (err instanceof DumpParseError && looksLikeNft(dump)) {
               throw new DumpParseError('nothing usable could be read from dump as an iptables dump: it looks like an nftables ruleset: upload it with ?family=nft (or as `nft` in a JSON body)', err.problems, err.field);
             }
             throw err;
@@ -281,8 +276,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
           }
         }
         // What was uploaded is the base of the node's next delta.
-        if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, rebuiltDump ?? dump());
-        if (json.ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, rebuilt.ip6Dump ?? json.ip6Dump);
+        if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, dump, rebuilt.dump?.lines);
+        if (json.ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, json.ip6Dump, rebuilt.ip6Dump?.lines);
         const first = results[0];
         if (!first) throw new Error('upload recorded nothing');
         const ip6 = results.find((r, i) => i > 0 && r.dump.family === 'ipv6');

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Family } from '../netfilter/index.ts';
 import { applyLineScript, LineScriptError, type LineScriptOp } from '../store/line-script.ts';
 import { uploadedLines } from '../store/delta-base.ts';
-import { joinedLength } from '../store/encoding.ts';
+import { joinedLength, splitLines } from '../store/encoding.ts';
 import { latestDump, NotFoundError, prepareDumpSteps, rulesetCacheKey, runStepsYielding, sha256Hex, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
 import { rememberForSpliceSteps, spliceDeltaSteps } from '../store/splice.ts';
 import { HttpProblem } from './plugins/errors.ts';
@@ -134,6 +134,8 @@ export async function prepareWithMemo(app: FastifyInstance, text: string, option
   }
   const prepared = await runStepsYielding(prepareDumpSteps(text, { ...options, lineMemo }), cache.yielding);
   if (!rebuilt) return prepared;
-  await runStepsYielding(rememberForSpliceSteps(cache.splices, prepared, rebuilt.lines), cache.yielding);
-  return { ...prepared, originalLines: rebuilt.lines };
+  // The canonical text split once, for the store and the next delta's splice (its base's lines).
+  const withLines: PreparedDump = { ...prepared, originalLines: rebuilt.lines, canonicalLines: splitLines(prepared.canonicalText) };
+  await runStepsYielding(rememberForSpliceSteps(cache.splices, withLines, rebuilt.lines), cache.yielding);
+  return withLines;
 }

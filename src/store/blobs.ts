@@ -12,6 +12,9 @@
 //                    canonical text, whole or `delta`) with the counters of
 //                    `countersSha256` merged in
 //   counters         deflate-raw varint counters (encoding.ts), not a text
+//   counters-delta   deflate-raw counters as a delta of the `counters` blob
+//                    `baseSha256` (splice-deltas.ts): the counters that moved
+//                    since it (a spliced delta upload's; one level)
 // A blob referenced by another blob (`baseOf`, `mergedInto`) or by a dump is
 // never deleted; `deleteUnreferencedBlobs` follows the references down.
 import { createHash } from 'node:crypto';
@@ -22,6 +25,7 @@ import { providerOf, writeConnection, type Client } from './db.ts';
 import { decodeText } from './charset.ts';
 import type { DeltaBase, DeltaBaseCache } from './delta-cache.ts';
 export { createDeltaBaseCache, type DeltaBaseCache } from './delta-cache.ts';
+import { applyCountersDelta, countersDeltaSources, encodeCountersDelta, lineDeltaSources, type TextHints } from './splice-deltas.ts';
 import { sha256Hex } from './hash.ts';
 import {
   applyLineDelta,
@@ -217,6 +221,38 @@ async function deltaBase(tx: Client, sha256: string, cache: DeltaBaseCache | und
   return entry;
 }
 
+/** Hinted lines (`lines[i]`: a line of a text) mapped through that text's delta sources (its line → its base's), when it is a delta. */
+function knownLines(lines: Int32Array, sources: Int32Array | null): Int32Array {
+  if (!sources) return lines;
+  const out = new Int32Array(lines.length);
+  for (let i = 0; i < lines.length; i++) {
+    const b = lines[i]!;
+    out[i] = b >= 0 && b < sources.length ? sources[b]! : -1;
+  }
+  return out;
+}
+
+/**
+ * `hints.originalFrom` as lines of the new counted canonical text: an uploaded line copied from a
+ * base upload line that the base's counted delta (`c0`) copied from base canonical line c is the
+ * counted line of c's new place, unless that line's counter moved.
+ */
+function knownCounted(hints: TextHints, c0: Int32Array): Int32Array {
+  const { canonicalFrom, countersMoved, originalFrom } = hints;
+  let max = -1;
+  for (let i = 0; i < canonicalFrom.length; i++) if (canonicalFrom[i]! > max) max = canonicalFrom[i]!;
+  const moved = new Int32Array(max + 1).fill(-1);
+  for (let i = 0; i < canonicalFrom.length; i++) if (canonicalFrom[i]! >= 0) moved[canonicalFrom[i]!] = i;
+  const out = new Int32Array(originalFrom.length);
+  for (let i = 0; i < out.length; i++) {
+    const j = originalFrom[i]!;
+    const c = j >= 0 && j < c0.length ? c0[j]! : -1;
+    const to = c >= 0 && c < moved.length ? moved[c]! : -1;
+    out[i] = to >= 0 && !countersMoved[to] ? to : -1;
+  }
+  return out;
+}
+
 const worthIt = (delta: { literalChars: number }, text: string): boolean => delta.literalChars <= text.length * DELTA_MAX_LITERAL;
 
 /**
@@ -235,6 +271,8 @@ export async function putText(
   cache?: DeltaBaseCache,
   /** The text's UTF-8 length, when the caller knows it (measuring a spliced text would flatten it). */
   knownSize?: number,
+  /** Per line of the text, the line of the text of blob `from` it is, or -1 (a spliced delta's: TextHints). */
+  hints?: { readonly from: string; readonly lines: Int32Array },
 ): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
   const size = knownSize ?? Buffer.byteLength(text, 'utf8');
@@ -242,11 +280,14 @@ export async function putText(
     const tried = new Set<string>();
     const target = lines ?? splitLines(text);
     for (const candidate of candidates) {
-      const baseSha = await deltaBaseOf(tx, candidate);
+      // The hinted candidate's blob is read whole (its delta's ops map the hints onto its base).
+      const hinted = hints?.from === candidate ? await readBlob(tx, candidate) : null;
+      const baseSha = hinted ? (hinted.encoding === 'delta' ? hinted.baseSha256 : hinted.encoding === 'identity' || hinted.encoding === 'gzip' ? candidate : null) : await deltaBaseOf(tx, candidate);
       if (!baseSha || tried.has(baseSha)) continue;
       tried.add(baseSha);
       const { lines: base, index } = await deltaBase(tx, baseSha, cache);
-      const delta = encodeLineDelta(base, target, index);
+      const known = hinted ? knownLines(hints!.lines, hinted.encoding === 'delta' ? lineDeltaSources(inflateRawSync(hinted.data), base.length) : null) : undefined;
+      const delta = encodeLineDelta(base, target, index, known);
       if (!worthIt(delta, text)) continue;
       const data = deflateRawSync(delta.payload);
       if (data.length > size * DELTA_MAX_RATIO) continue;
@@ -272,13 +313,20 @@ export async function putCountedText(
   canonical: { sha256: string; layout: CanonicalLayout },
   counters: { sha256: string; values: readonly CounterText[] } | null,
   textLines?: readonly string[],
+  hints?: TextHints,
 ): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
   const size = Buffer.byteLength(text, 'utf8');
   const lines = textLines ?? splitLines(text);
   // The counted lines are compared in place, not made: 235k new strings for a 10k-Service node.
   const base = countedBase(canonical.layout, counters?.values ?? null);
-  const delta = encodeLineDeltaBy(base, lines);
+  let known: Int32Array | undefined;
+  if (hints && hints.originalFrom.length === lines.length) {
+    // The base upload's counted delta says which base canonical line each of its lines is.
+    const was = await readBlob(tx, hints.baseOriginal);
+    if (was?.encoding === 'counted-delta' && was.baseSha256 === hints.baseCanonical) known = knownCounted(hints, lineDeltaSources(inflateRawSync(was.data), 0x7fffffff));
+  }
+  const delta = encodeLineDeltaBy(base, lines, known);
   if (worthIt(delta, text)) {
     const data = deflateRawSync(delta.payload);
     if (data.length <= Math.max(64, size * DELTA_MAX_RATIO) && joinedLength(lines) === text.length && deltaGives(base, delta.payload, lines)) {
@@ -289,8 +337,46 @@ export async function putCountedText(
   return putBlob(tx, text, sha256);
 }
 
-/** Stores counters (in a canonical text's order) unless stored; returns the blob's sha256. */
-export async function putCounters(tx: Client, counters: readonly CounterText[]): Promise<string> {
+/**
+ * A `counters-delta` is written only while at most this fraction of its slots differ from its
+ * whole `counters` base; past that the counters are stored whole again (the next deltas' base).
+ */
+const COUNTERS_DELTA_MAX_LITERAL = 1 / 8;
+
+/**
+ * Stores counters (in a canonical text's order) unless stored; returns the blob's sha256. With
+ * `copied` (a spliced delta's: the previous counters blob of the node, and per slot the slot of it
+ * each counter is, or -1), as a `counters-delta` of the whole counters that blob is or is a delta
+ * of, when few enough moved since them: a re-upload then writes the counters that moved, not 235k.
+ */
+export async function putCounters(tx: Client, counters: readonly CounterText[], copied?: { readonly base: string; readonly from: Int32Array }): Promise<string> {
+  if (copied && copied.from.length === counters.length) {
+    const was = await readBlob(tx, copied.base);
+    let whole: string | null = null;
+    let from: Int32Array | null = null;
+    if (was?.encoding === 'counters') {
+      whole = copied.base;
+      from = copied.from;
+    } else if (was?.encoding === 'counters-delta' && was.baseSha256) {
+      // Through the previous delta to its whole base.
+      whole = was.baseSha256;
+      const before = countersDeltaSources(inflateRawSync(was.data), 0x7fffffff).from;
+      from = new Int32Array(copied.from.length);
+      for (let s = 0; s < from.length; s++) {
+        const f = copied.from[s]!;
+        from[s] = f >= 0 && f < before.length ? before[f]! : -1;
+      }
+    }
+    let literal = 0;
+    if (from) for (let s = 0; s < from.length; s++) if (from[s]! < 0) literal++;
+    if (whole && from && literal <= from.length * COUNTERS_DELTA_MAX_LITERAL) {
+      const payload = encodeCountersDelta(from, counters);
+      const sha256 = createHash('sha256').update(`counters-delta:${whole}:`).update(payload).digest('hex');
+      if (await exists(tx, sha256)) return sha256;
+      await insertBlob(tx, { sha256, size: payload.length, encoding: 'counters-delta', data: deflateRawSync(payload), baseSha256: whole });
+      return sha256;
+    }
+  }
   const encoded = encodeCounters(counters);
   const sha256 = createHash('sha256').update('counters:').update(encoded).digest('hex');
   if (await exists(tx, sha256)) return sha256;
@@ -301,6 +387,12 @@ export async function putCounters(tx: Client, counters: readonly CounterText[]):
 /** The counters of a `counters` blob in text order; null when there is no such blob or it holds JSON (older rows). */
 export async function getCounters(tx: Client, sha256: string): Promise<CounterText[] | null> {
   const blob = await readBlob(tx, sha256);
+  if (blob?.encoding === 'counters-delta') {
+    // One level: its base is whole counters.
+    const base = blob.baseSha256 ? await readBlob(tx, blob.baseSha256) : null;
+    if (base?.encoding !== 'counters') throw new Error(`blob ${sha256}: counters delta without whole counters as its base`);
+    return applyCountersDelta(decodeCounters(inflateRawSync(base.data)), inflateRawSync(blob.data));
+  }
   if (!blob || blob.encoding !== 'counters') return null;
   return decodeCounters(inflateRawSync(blob.data));
 }
@@ -313,10 +405,11 @@ export async function getCountersJson(tx: Client, countersSha256: string, canoni
   const blob = await readBlob(tx, countersSha256);
   if (!blob) return null;
   // Rows written before the counters encoding hold the JSON text.
-  if (blob.encoding !== 'counters') return JSON.parse(await decodeBlob(blob)) as Record<string, unknown>;
+  if (blob.encoding !== 'counters' && blob.encoding !== 'counters-delta') return JSON.parse(await decodeBlob(blob)) as Record<string, unknown>;
   const canonical = await getBlobText(tx, canonicalSha256);
   if (canonical === null) throw new Error(`blob ${canonicalSha256} is missing`);
-  return countersJsonOf(canonical, decodeCounters(inflateRawSync(blob.data)));
+  const values = blob.encoding === 'counters' ? decodeCounters(inflateRawSync(blob.data)) : await getCounters(tx, countersSha256);
+  return countersJsonOf(canonical, values!);
 }
 
 /** Blobs nothing references: no dump, and no other blob as its base or merged counters. */

@@ -18,7 +18,7 @@
 //   comment lines differ).
 
 /** Bytes written by a growable buffer of varints. */
-class ByteWriter {
+export class ByteWriter {
   #buf = Buffer.allocUnsafe(256);
   #len = 0;
 
@@ -65,7 +65,7 @@ class ByteWriter {
   }
 }
 
-class ByteReader {
+export class ByteReader {
   pos = 0;
   constructor(readonly buf: Uint8Array) {}
 
@@ -119,8 +119,8 @@ class ByteReader {
   }
 }
 
-const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
-const unzigzag = (n: number): number => (n % 2 === 0 ? n / 2 : -(n + 1) / 2);
+export const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
+export const unzigzag = (n: number): number => (n % 2 === 0 ? n / 2 : -(n + 1) / 2);
 
 // ---------------------------------------------------------------- line deltas
 
@@ -169,13 +169,14 @@ export function encodeLineDelta(
   base: readonly string[],
   target: readonly string[],
   index?: Map<string, number> | (() => Map<string, number>),
+  known?: Int32Array,
 ): LineDelta {
   let built: Map<string, number> | undefined = index instanceof Map ? index : undefined;
   const lookup = (line: string): number => {
     built ??= typeof index === 'function' ? index() : lineIndex(base);
     return built.get(line) ?? -1;
   };
-  return encodeLineDeltaBy({ length: base.length, same: (b, line) => base[b] === line, lookup }, target);
+  return encodeLineDeltaBy({ length: base.length, same: (b, line) => base[b] === line, lookup }, target, known);
 }
 
 /**
@@ -190,9 +191,19 @@ export interface DeltaBaseLines {
   readonly lookup: (line: string) => number;
 }
 
-/** `encodeLineDelta` against a base described by `DeltaBaseLines`: the same payload. */
-export function encodeLineDeltaBy(base: DeltaBaseLines, target: readonly string[]): LineDelta {
-  const { same, lookup } = base;
+/**
+ * `encodeLineDelta` against a base described by `DeltaBaseLines`: the same payload.
+ *
+ * `known` (optional, one entry per target line): `known[i] = b ≥ 0` says that
+ * target line i is base line b (a delta upload knows this of every line it
+ * copied: splice.ts), so that comparison is answered without looking at the
+ * lines; any other is made as usual. The payload is the same as without it
+ * (a comparison it answers would have said the same), so a re-upload's deltas
+ * cost a pass over typed arrays instead of 235k string comparisons.
+ */
+export function encodeLineDeltaBy(base: DeltaBaseLines, target: readonly string[], known?: Int32Array): LineDelta {
+  const { lookup } = base;
+  const same = known ? (b: number, i: number): boolean => known[i] === b || base.same(b, target[i]!) : (b: number, i: number): boolean => base.same(b, target[i]!);
   const ops = new ByteWriter();
   const literal: string[] = [];
   let literalChars = 0;
@@ -206,13 +217,13 @@ export function encodeLineDeltaBy(base: DeltaBaseLines, target: readonly string[
   /** Where to copy `target[i]` from, or -1 to insert it. */
   const startFor = (i: number): number => {
     const line = target[i]!;
-    if (expected < base.length && same(expected, line)) return expected;
+    if (expected < base.length && same(expected, i)) return expected;
     // A few base lines deleted: the line (and the next) a little further on.
     for (let k = 1; k <= WINDOW && expected + k < base.length; k++) {
-      if (same(expected + k, line) && (i + 1 >= target.length || (expected + k + 1 < base.length && same(expected + k + 1, target[i + 1]!)))) return expected + k;
+      if (same(expected + k, i) && (i + 1 >= target.length || (expected + k + 1 < base.length && same(expected + k + 1, i + 1)))) return expected + k;
     }
     // A few lines inserted: the expected base line comes back shortly.
-    if (expected < base.length) for (let k = 1; k <= WINDOW && i + k < target.length; k++) if (same(expected, target[i + k]!)) return -1;
+    if (expected < base.length) for (let k = 1; k <= WINDOW && i + k < target.length; k++) if (same(expected, i + k)) return -1;
     return lookup(line);
   };
   let i = 0;
@@ -221,7 +232,7 @@ export function encodeLineDeltaBy(base: DeltaBaseLines, target: readonly string[
     let start = startFor(i);
     if (start >= 0) {
       let n = 1;
-      while (i + n < target.length && start + n < base.length && same(start + n, target[i + n]!)) n++;
+      while (i + n < target.length && start + n < base.length && same(start + n, i + n)) n++;
       // A lone short line copied from elsewhere (COMMIT, a blank line) is cheaper inline.
       if (n === 1 && start !== expected && line.length < 8) start = -1;
       else {

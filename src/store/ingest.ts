@@ -16,7 +16,8 @@ import {
   type Steps,
   type Table,
 } from '../netfilter/index.ts';
-import type { CounterText } from './encoding.ts';
+import type { CanonicalLayout, CounterText } from './encoding.ts';
+import type { TextHints } from './splice-deltas.ts';
 import { sha256HexSteps } from './hash.ts';
 import { DumpParseError, type Problem } from './errors.ts';
 
@@ -70,6 +71,10 @@ export interface PreparedDump {
   readonly canonicalLines?: readonly string[];
   /** The UTF-8 length of `canonicalText` when known (a spliced text: the store then need not flatten it to measure it). */
   readonly canonicalSize?: number;
+  /** `canonicalLayout(canonicalLines)` when the preparer has it (a spliced text: from its chains' sizes, no pass over its lines). */
+  readonly canonicalLayout?: CanonicalLayout;
+  /** What a spliced delta knows of its texts' lines against its base version's (the store's line deltas then compare only the rest). */
+  readonly textHints?: TextHints;
   /** Counters as compact JSON (see `extractCounters`), null when the dump had none. */
   readonly countersJson: string | null;
   /**

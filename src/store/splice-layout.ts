@@ -3,9 +3,10 @@
 // slots; shared by every upload with that canonical sha256, so a fleet's
 // nodes with one ruleset share it) and of an uploaded text (which chain each
 // line belongs to, its counters; per node). Bounded LRUs.
+import type { Hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Chain, Family, Ruleset, Steps, TableName } from '../netfilter/index.ts';
-import type { CounterText } from './encoding.ts';
+import type { CanonicalLayout, CounterText } from './encoding.ts';
 import { countersLineUp, type PreparedDump } from './ingest.ts';
 
 /** What a line of an uploaded text is. */
@@ -51,7 +52,21 @@ export interface SpliceCanonical {
   readonly ruleSlot: Int32Array;
   /** The text's lines (split when first needed): a spliced text's lines are these with its new blocks'. */
   lines?: readonly string[];
+  /**
+   * The sha256 state after every CHECKPOINT_BYTES of the text (an ASCII one; made by the splice that
+   * made it): a splice of it hashes only from the last checkpoint before its first changed chain.
+   */
+  checkpoints?: readonly HashCheckpoint[];
 }
+
+/** A copy of a sha256 after the first `at` bytes of a text. */
+export interface HashCheckpoint {
+  readonly at: number;
+  readonly hash: Hash;
+}
+
+/** Bytes between hash checkpoints of a canonical text by default (about a dozen for a 10k-Service node). */
+const CHECKPOINT_BYTES = 2 * 2 ** 20;
 
 /** An uploaded text's layout (one node's collection): per line what it is and whose. */
 export interface SpliceUpload {
@@ -79,14 +94,17 @@ export interface SpliceCache {
   readonly canonical: LRUCache<string, SpliceCanonical>;
   readonly uploads: LRUCache<string, SpliceUpload>;
   readonly stats: SpliceStats;
+  /** Bytes between a canonical text's hash checkpoints (SpliceCanonical.checkpoints). */
+  readonly checkpointBytes: number;
 }
 
 /**
  * Bounded by characters of canonical text (a 10k-Service node: 25 M, kept with its bytes) and by lines
  * of uploaded texts (235k per such node, ~40 bytes each with its counters).
  */
-export function createSpliceCache(maxCanonicalChars = 96 * 2 ** 20, maxUploadLines = 2_000_000): SpliceCache {
+export function createSpliceCache(maxCanonicalChars = 96 * 2 ** 20, maxUploadLines = 2_000_000, checkpointBytes = CHECKPOINT_BYTES): SpliceCache {
   return {
+    checkpointBytes,
     canonical: new LRUCache<string, SpliceCanonical>({ maxSize: maxCanonicalChars, sizeCalculation: (c) => Math.max(1, c.length) }),
     uploads: new LRUCache<string, SpliceUpload>({ maxSize: maxUploadLines, sizeCalculation: (u) => Math.max(1, u.lineKind.length) }),
     stats: { spliced: 0, fallbacks: 0, lastFallback: null },
@@ -284,6 +302,8 @@ export function* rememberForSpliceSteps(cache: SpliceCache, p: PreparedDump, lin
   if (!canonical) {
     const made = canonicalOf(p.sha256, p.family, p.canonicalText, p.ruleset);
     if (!made) return false;
+    // Its lines when the preparer split them (the store reads the same): the first splice need not.
+    if (p.canonicalLines) made.lines = p.canonicalLines;
     cache.canonical.set(key, (canonical = made));
     yield;
   }
@@ -291,6 +311,43 @@ export function* rememberForSpliceSteps(cache: SpliceCache, p: PreparedDump, lin
   if (!upload) return false;
   cache.uploads.set(p.originalSha256, upload);
   return true;
+}
+
+/** Each chain's declaration line and first rule line (0-based) in the canonical text of these tables and rule counts. */
+export function chainLines(tables: readonly SpliceTable[], ruleCount: Int32Array): { declLine: Int32Array; ruleLine: Int32Array } {
+  const declLine = new Int32Array(ruleCount.length);
+  const ruleLine = new Int32Array(ruleCount.length);
+  let ln = 0;
+  for (const t of tables) {
+    for (let g = t.first; g < t.first + t.count; g++) declLine[g] = ln + 1 + g - t.first;
+    ln += 1 + t.count;
+    for (let g = t.first; g < t.first + t.count; g++) {
+      ruleLine[g] = ln;
+      ln += ruleCount[g]!;
+    }
+    ln++;
+  }
+  return { declLine, ruleLine };
+}
+
+/** `canonicalLayout(lines)` of a canonical text of these tables, rule counts and counter slots, without reading its lines. */
+export function layoutOf(
+  tables: readonly SpliceTable[],
+  ruleCount: Int32Array,
+  slots: { policySlot: Int32Array; ruleSlot: Int32Array },
+  lines: readonly string[],
+): CanonicalLayout {
+  const n = countSlots(tables, ruleCount);
+  const slotLine = new Int32Array(n);
+  const slotKind = new Uint8Array(n);
+  const { declLine, ruleLine } = chainLines(tables, ruleCount);
+  for (let g = 0; g < ruleCount.length; g++) {
+    slotLine[slots.policySlot[g]!] = declLine[g]!;
+    const at = slots.ruleSlot[g]!;
+    for (let r = 0, m = ruleCount[g]!, l = ruleLine[g]!; r < m; r++) slotLine[at + r] = l + r;
+    slotKind.fill(1, at, at + ruleCount[g]!);
+  }
+  return { lines, slotLine, slotKind };
 }
 
 export function countSlots(tables: readonly SpliceTable[], ruleCount: Int32Array): number {

@@ -20,7 +20,7 @@ import { parseDumpSteps, renderRule, rulesetStats, type Chain, type Family, type
 import type { CounterText } from './encoding.ts';
 import { canonicalChain, canonicalRule, counterText, countersJsonFromOrder, type PreparedDump } from './ingest.ts';
 import type { LineScriptOp } from './line-script.ts';
-import { canonicalKey, COMMIT, countSlots, DECL, eachPiece, HEAD, MAX_PIECES, ropeText, RULE, shiftedCanonical, sizeChange, SKIP, slotsOf, type SpliceCache, type SpliceCanonical } from './splice-layout.ts';
+import { canonicalKey, chainLines, COMMIT, countSlots, layoutOf, DECL, eachPiece, HEAD, MAX_PIECES, ropeText, RULE, shiftedCanonical, sizeChange, SKIP, slotsOf, type HashCheckpoint, type SpliceCache, type SpliceCanonical } from './splice-layout.ts';
 export { createSpliceCache, rememberForSpliceSteps, type SpliceCache } from './splice-layout.ts';
 
 export interface SpliceInput {
@@ -272,7 +272,28 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   let pieces: string[] = [];
   /** The same pieces as bytes, while every piece is ASCII (the next layout keeps them). */
   let bytePieces: Buffer[] | null = canon.bytePieces ? [] : null;
-  const hash = createHash('sha256');
+  // The text up to its first changed chain is the base's: its hash resumes from the base's last
+  // checkpoint before it (a copy of the hash's state), and the new text keeps checkpoints of its own.
+  const firstChange = dirty.length ? canon.blockStart[dirty[0]!]! : canon.length;
+  let resume: HashCheckpoint | undefined;
+  if (canon.bytePieces) for (const c of canon.checkpoints ?? []) if (c.at <= firstChange) resume = c;
+  const hash = resume ? resume.hash.copy() : createHash('sha256');
+  const skip = resume?.at ?? 0;
+  const checkpoints: HashCheckpoint[] = resume ? canon.checkpoints!.filter((c) => c.at <= skip) : [];
+  let hashed = 0;
+  const step = cache.checkpointBytes;
+  /** Hashes the next bytes of the new text (those past `skip`), keeping a checkpoint every `step` bytes. */
+  const feed = (bytes: Buffer): void => {
+    for (let o = Math.max(0, skip - hashed); o < bytes.length; ) {
+      const at = hashed + o;
+      const next = (Math.floor(at / step) + 1) * step;
+      const n = Math.min(bytes.length - o, next - at);
+      hash.update(bytes.subarray(o, o + n));
+      o += n;
+      if (at + n === next) checkpoints.push({ at: next, hash: hash.copy() });
+    }
+    hashed += bytes.length;
+  };
   let from = 0;
   const take = (to: number): void => {
     if (to <= from) return;
@@ -281,7 +302,7 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
       pieces.push(a === 0 && b === text.length ? text : text.slice(a, b));
       if (canon.bytePieces) {
         const bytes = canon.bytePieces[k]!.subarray(a, b);
-        hash.update(bytes);
+        feed(bytes);
         bytePieces?.push(bytes);
       } else hash.update(text.slice(a, b));
     });
@@ -289,7 +310,8 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   const insert = (s: string): void => {
     pieces.push(s);
     const b = Buffer.from(s, 'utf8');
-    hash.update(b);
+    if (canon.bytePieces) feed(b);
+    else hash.update(b);
     if (b.length === s.length) bytePieces?.push(b);
     else bytePieces = null;
   };
@@ -322,32 +344,29 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   const sha256 = hash.digest('hex');
   yield;
 
-  // Its lines: the base's, with the changed chains' (the store then need not split 25 MB again).
+  // Its lines: the base's, with the changed chains' (the store then need not split 25 MB again), and
+  // where each comes from in the base's (-1: a changed chain's): the store's deltas need not compare them.
   const baseLines = (canon.lines ??= canon.pieces.join('').split('\n'));
   let canonicalLines: string[];
-  if (!dirty.length) canonicalLines = baseLines.slice();
-  else {
-    const firstLine = new Int32Array(chains);
-    let ln = 0;
-    for (const table of canon.tables) {
-      ln += 1 + table.count;
-      for (let g = table.first; g < table.first + table.count; g++) {
-        firstLine[g] = ln;
-        ln += canon.ruleCount[g]!;
-      }
-      ln++;
-    }
+  let canonicalFrom: Int32Array;
+  if (!dirty.length) {
+    canonicalLines = baseLines.slice();
+    canonicalFrom = new Int32Array(baseLines.length);
+    for (let i = 0; i < baseLines.length; i++) canonicalFrom[i] = i;
+  } else {
+    const firstLine = chainLines(canon.tables, canon.ruleCount).ruleLine;
     let total = baseLines.length;
     for (const g of dirty) total += blocks.get(g)!.lines.length - canon.ruleCount[g]!;
     canonicalLines = new Array<string>(total);
+    canonicalFrom = new Int32Array(total);
     let o = 0;
     let pos = 0;
     for (const g of dirty) {
-      for (const end = firstLine[g]!; pos < end; ) canonicalLines[o++] = baseLines[pos++]!;
-      for (const l of blocks.get(g)!.lines) canonicalLines[o++] = l;
+      for (const end = firstLine[g]!; pos < end; o++) canonicalFrom[o] = pos, canonicalLines[o] = baseLines[pos++]!;
+      for (const l of blocks.get(g)!.lines) canonicalFrom[o] = -1, canonicalLines[o++] = l;
       pos += canon.ruleCount[g]!;
     }
-    while (pos < baseLines.length) canonicalLines[o++] = baseLines[pos++]!;
+    for (; pos < baseLines.length; o++) canonicalFrom[o] = pos, canonicalLines[o] = baseLines[pos++]!;
   }
   yield;
 
@@ -381,6 +400,37 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
     }
     if (!order.some((c) => c !== null)) order = null;
   }
+  // Lines whose counter the script moved: the uploaded one is not copied as it was, nor the counted canonical one.
+  const canonicalAt = chainLines(canon.tables, ruleCount);
+  const countersMoved = new Uint8Array(canonicalLines.length);
+  const originalFrom = src.slice();
+  // Each counter slot's slot in the base's counters (-1: a changed chain's, or moved).
+  const countersFrom = new Int32Array(order ? order.length : 0);
+  if (order) {
+    for (let g = 0; g < chains; g++) {
+      countersFrom[slots.policySlot[g]!] = canon.policySlot[g]!;
+      const to = slots.ruleSlot[g]!;
+      if (dirtyChains.has(g)) countersFrom.fill(-1, to, to + ruleCount[g]!);
+      else for (let i = 0, at0 = canon.ruleSlot[g]!, m = ruleCount[g]!; i < m; i++) countersFrom[to + i] = at0 + i;
+    }
+  }
+  if (input.counters) {
+    const overrides = input.counters;
+    let ln = 0;
+    for (let c = 0; c < overrides.length; c += 2) {
+      ln += overrides[c] as number;
+      const i = ln - 1;
+      const g = owner[i]!;
+      originalFrom[i] = -1;
+      if (kind[i] === DECL) {
+        countersMoved[canonicalAt.declLine[g]!] = 1;
+        if (order) countersFrom[slots.policySlot[g]!] = -1;
+      } else if (kind[i] === RULE && !dirtyChains.has(g)) {
+        countersMoved[canonicalAt.ruleLine[g]! + (src[i]! - base.runStart[g]!)] = 1;
+        if (order) countersFrom[slots.ruleSlot[g]! + (src[i]! - base.runStart[g]!)] = -1;
+      }
+    }
+  }
   yield;
 
   const stats = rulesetStats(ruleset);
@@ -404,6 +454,8 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
     originalLines: input.lines,
     canonicalLines,
     ...(bytePieces ? { canonicalSize } : {}),
+    canonicalLayout: layoutOf(canon.tables, ruleCount, slots, canonicalLines),
+    textHints: { baseCanonical: canon.sha256, canonicalFrom, countersMoved, baseOriginal: input.base, originalFrom, countersFrom },
   };
 
   // Kept for the next delta: the new canonical text's layout (unless known) and this text's.
@@ -412,6 +464,8 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   if (!next) {
     next = shiftedCanonical(canon, sha256, pieces, canonicalSize, bytePieces, dirty, blocks, ruleCount, slots);
     if (next) next.lines = canonicalLines;
+    // Byte offsets are the layout's offsets only in an ASCII text.
+    if (next && bytePieces) next.checkpoints = checkpoints;
     if (next) cache.canonical.set(key, next);
   }
   if (next) {

@@ -38,8 +38,13 @@ export interface StoredTexts {
  * creating or updating the Dump row, in the same transaction.
  */
 export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedVersion, withCanonical: boolean, deltaBases?: DeltaBaseCache): Promise<StoredTexts> {
-  const layout = canonicalLayout(('canonicalLines' in p ? p.canonicalLines : undefined) ?? p.canonicalText);
-  if (withCanonical) await putText(tx, p.canonicalText, p.sha256, await deltaCandidates(tx, nodeId, p.family), layout.lines, deltaBases, 'canonicalSize' in p ? p.canonicalSize : undefined);
+  const layout = ('canonicalLayout' in p ? p.canonicalLayout : undefined) ?? canonicalLayout(('canonicalLines' in p ? p.canonicalLines : undefined) ?? p.canonicalText);
+  // A spliced delta knows which lines it copied from its base version's texts (TextHints).
+  const hints = 'textHints' in p ? p.textHints : undefined;
+  if (withCanonical) {
+    const candidates = await deltaCandidates(tx, nodeId, p.family);
+    await putText(tx, p.canonicalText, p.sha256, candidates, layout.lines, deltaBases, 'canonicalSize' in p ? p.canonicalSize : undefined, hints && { from: hints.baseCanonical, lines: hints.canonicalFrom });
+  }
 
   let counters: { sha256: string; values: readonly CounterText[] } | null = null;
   let countersSha256: string | null = null;
@@ -53,7 +58,10 @@ export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedVersion,
       countersSha256 = await putBlob(tx, p.countersJson!);
       countable = false;
     } else if (!countersAreEmpty(layout, values)) {
-      countersSha256 = await putCounters(tx, values);
+      // A spliced delta's counters, as a delta of the node's previous ones when those are its base's.
+      const previous = hints ? await tx.dump.findFirst({ where: { nodeId, family: p.family }, orderBy: { id: 'desc' }, select: { originalSha256: true, countersSha256: true } }) : null;
+      const copied = hints && previous?.countersSha256 && previous.originalSha256 === hints.baseOriginal ? { base: previous.countersSha256, from: hints.countersFrom } : undefined;
+      countersSha256 = await putCounters(tx, values, copied);
       counters = { sha256: countersSha256, values };
     }
   }
@@ -62,7 +70,7 @@ export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedVersion,
     // Not UTF-8: kept byte for byte, whole (deltas are of texts).
     await putBytes(tx, p.originalBytes, p.originalSha256);
   } else if (countable && p.format === 'iptables-save') {
-    await putCountedText(tx, p.originalText, p.originalSha256, { sha256: p.sha256, layout }, counters, 'originalLines' in p ? p.originalLines : undefined);
+    await putCountedText(tx, p.originalText, p.originalSha256, { sha256: p.sha256, layout }, counters, 'originalLines' in p ? p.originalLines : undefined, hints);
   } else if (p.format === 'nft-text') {
     // `nft list ruleset` is the canonical printing plus counters and handles: a line delta of it.
     await putText(tx, p.originalText, p.originalSha256, [p.sha256], undefined, deltaBases);

@@ -11,6 +11,7 @@ import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { newRuleLineMemo, runSteps, type Family, type Ruleset } from '../../src/netfilter/index.ts';
 import { prepareDump, sha256Hex, type PreparedDump } from '../../src/store/index.ts';
 import { applyLineScript, makeLineScript } from '../../src/store/line-script.ts';
+import { canonicalLayout, countedLines } from '../../src/store/encoding.ts';
 import { createSpliceCache, rememberForSpliceSteps, spliceDeltaSteps, type SpliceCache } from '../../src/store/splice.ts';
 import { compileRuleset } from '../../src/netfilter/iptables/eval/compile.ts';
 import { seed } from '../support/api.ts';
@@ -34,7 +35,7 @@ function fields(p: PreparedDump): Record<string, unknown> {
     // uploadedRuleset is optional (it only spares the first chain read a parse of the uploaded
     // text); a splice builds the canonical ruleset only, so the full path's has no counterpart.
     keys: Object.keys(p)
-      .filter((k) => k !== 'originalLines' && k !== 'canonicalLines' && k !== 'canonicalSize' && k !== 'uploadedRuleset')
+      .filter((k) => !['originalLines', 'canonicalLines', 'canonicalSize', 'canonicalLayout', 'textHints', 'uploadedRuleset'].includes(k))
       .sort(),
   };
 }
@@ -50,7 +51,8 @@ interface Chainable {
 function start(text: string, family: Family): Chainable | null {
   const memo = newRuleLineMemo(family);
   const base = prepareDump(text, { family, lineMemo: memo });
-  const cache = createSpliceCache();
+  // Hash checkpoints every 4 KiB: a splice resumes the canonical text's sha256 from one (checked against the full path's).
+  const cache = createSpliceCache(undefined, undefined, 4096);
   if (!runSteps(rememberForSpliceSteps(cache, base, text.split('\n')))) return null;
   return { cache, rulesets: new Map([[base.sha256, base.ruleset!]]), memo, base, text };
 }
@@ -90,10 +92,45 @@ function round(c: Chainable, edited: string, label: string): boolean {
   assert.equal(spliced.canonicalLines?.join('\n'), full.canonicalText, label);
   if (spliced.canonicalSize !== undefined) assert.equal(spliced.canonicalSize, Buffer.byteLength(full.canonicalText), label);
   assert.deepEqual(spliced.ruleset, full.ruleset, `${label}: ruleset`);
+  // The layout it hands the store is the canonical text's, and every line its hints claim is so.
+  const layout = canonicalLayout(full.canonicalText);
+  assert.deepEqual([Array.from(spliced.canonicalLayout!.slotLine), Array.from(spliced.canonicalLayout!.slotKind)], [Array.from(layout.slotLine), Array.from(layout.slotKind)], `${label}: layout`);
+  checkHints(c, spliced, lines, label);
+  // The next splice resumes the hash from checkpoints of this text: each is the sha256 state after its first `at` bytes.
+  const next = c.cache.canonical.get(`${family}:${spliced.sha256}`);
+  for (const cp of next?.checkpoints ?? []) assert.equal(cp.hash.copy().digest('hex'), sha256Hex(Buffer.from(full.canonicalText).subarray(0, cp.at)), `${label}: checkpoint at ${cp.at}`);
   c.base = spliced;
   c.text = edited;
   c.rulesets.set(spliced.sha256, spliced.ruleset!);
   return true;
+}
+
+/**
+ * The spliced dump's TextHints hold: a canonical line said to come from a base canonical line is
+ * that line (and its counted line too unless its counter moved), an uploaded line said to copy a
+ * base upload line is that line.
+ */
+function checkHints(c: Chainable, spliced: PreparedDump, lines: readonly string[], label: string): void {
+  const h = spliced.textHints!;
+  assert.equal(h.baseCanonical, c.base.sha256, label);
+  assert.equal(h.baseOriginal, c.base.originalSha256, label);
+  const baseCanonical = c.base.canonicalText.split('\n');
+  const canonical = spliced.canonicalText.split('\n');
+  const counted = countedLines(canonical, spliced.countersInTextOrder ?? null);
+  const baseCounted = countedLines(baseCanonical, c.base.countersInTextOrder ?? null);
+  assert.equal(h.canonicalFrom.length, canonical.length, label);
+  let hinted = 0;
+  for (let i = 0; i < canonical.length; i++) {
+    const b = h.canonicalFrom[i]!;
+    if (b < 0) continue;
+    hinted++;
+    assert.equal(canonical[i], baseCanonical[b], `${label}: canonical line ${i + 1}`);
+    if (!h.countersMoved[i]) assert.equal(counted[i], baseCounted[b], `${label}: counted line ${i + 1}`);
+  }
+  // (A small dump's edit may change most of its lines; a big one's, a few chains.)
+  if (canonical.length > 1000) assert.ok(hinted > canonical.length / 2, `${label}: most canonical lines are hinted`);
+  const baseLines = c.text.split('\n');
+  for (let i = 0; i < lines.length; i++) if (h.originalFrom[i]! >= 0) assert.equal(lines[i], baseLines[h.originalFrom[i]!], `${label}: uploaded line ${i + 1}`);
 }
 
 describe('delta splice (the fast path of delta uploads)', () => {

@@ -280,6 +280,12 @@ export async function fleetBench(add: AddRow, o: FleetOptions): Promise<void> {
       `${fmt(s.seedSeconds, 1)} s for ${fmt(o.agents)} nodes on ${s.pgSeed ? 'SQLite and PostgreSQL' : 'SQLite'} (bench/fleet-seed.ts: derived from node 0's upload, checked against real uploads); text ${fmt(s.textBytes)} B per node, delta body ${fmt(s.deltaBytes / o.agents)} B per agent before gzip`,
     );
     for (const url of [`file:${sqliteFile}`, ...(s.pgSeed ? [s.pgSeed] : [])]) await baseReadCost(url, o, add, section);
+    // BENCH_FLEET_START_AT (a time, e.g. 2026-12-06T03:10:00Z): the timed part waits for it (seeding on a busy machine ahead of a quieter hour).
+    const startAt = Date.parse(process.env['BENCH_FLEET_START_AT'] ?? '');
+    if (startAt > Date.now()) {
+      process.stderr.write(`  waiting until ${new Date(startAt).toISOString()}...\n`);
+      await new Promise((r) => setTimeout(r, startAt - Date.now()));
+    }
     const targets: { name: string; replicas: number; url: () => Promise<string>; postgres: boolean }[] = [];
     targets.push({
       name: 'SQLite, 1 server',

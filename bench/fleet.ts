@@ -5,18 +5,15 @@
 // PostgreSQL and three replicas on one PostgreSQL. The servers run as
 // `npm start` runs them, on a copy of one seeded database per backend.
 //
-// Seeding (not timed, reported): node i's previous collection is node 0's
-// dump (the generator's, with counters) with every non-zero counter moved by
-// a per-node amount (`nodeCounters`), so every node has its own uploaded text
-// and counters blob while the nodes share one canonical ruleset. Node 0's
-// text is prepared by prepareDump; node i's PreparedDump is node 0's with the
-// same counter map applied to its counters (JSON and text order), checked
-// field by field against a real prepareDump for two nodes, and stored with
-// uploadDumps (the upload route's store call). One SQLite file and one
-// PostgreSQL database are seeded and copied for the targets (file copy,
-// CREATE DATABASE … TEMPLATE). Each agent's delta (makeLineScript, the
-// agent's builder, against the text it last uploaded) is made while seeding:
-// that is the agent's work, on its own node.
+// Seeding (not timed, reported; bench/fleet-seed.ts): node i's previous
+// collection is node 0's dump (the generator's, with counters) with every
+// non-zero counter moved by a per-node amount, so every node has its own
+// uploaded text and counters blob while the nodes share one canonical
+// ruleset. Node 0 is uploaded with uploadDumps; node i's texts, stored blobs
+// and agent's delta are derived from node 0's, and checked against the
+// obvious way (prepareDump, uploadDumps, makeLineScript) for two nodes. One
+// SQLite file and one PostgreSQL database are seeded and copied for the
+// targets (file copy, CREATE DATABASE … TEMPLATE).
 //
 // Timed: all agents upload, at most `concurrency` at once, round-robin over
 // the replicas. Figures: wall time, uploads/s, per-upload p50/p99 (first try
@@ -31,13 +28,12 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
-import { generateKubeDump } from '../scripts/kube-dump.ts';
 import { ApiError, createClient, parseServer } from '../src/agent/client.ts';
 import type { DeltaUploadBody, UploadBody } from '../src/agent/snapshot.ts';
 import { createDeltaBaseCache } from '../src/store/delta-cache.ts';
 import { uploadedLines } from '../src/store/delta-base.ts';
-import { makeLineScript } from '../src/store/line-script.ts';
-import { getBlobText, latestDump, openDatabase, prepareDump, sha256Hex, uploadDumps, type Database, type PreparedDump } from '../src/store/index.ts';
+import { getBlobText, latestDump, openDatabase } from '../src/store/index.ts';
+import { seedFleet, type FleetSeed } from './fleet-seed.ts';
 import { POSTGRES_MISSING, postgresCluster } from '../test/support/postgres.ts';
 import { fmt, type AddRow } from './common.ts';
 import { freePort } from '../test/support/ports.ts';
@@ -144,146 +140,31 @@ function postmasterPid(): number | undefined {
   return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : undefined;
 }
 
-// ---- the nodes' texts ----
-
-/** Node i's counters: every non-zero `p:b` moved by a per-node amount (node 0's unchanged). */
-function nodeCounter(i: number): (p: string, b: string) => string {
-  return (p, b) => (p === '0' && b === '0' ? `${p}:${b}` : `${Number(p) + 3 * i}:${Number(b) + 180 * i}`);
-}
-
-/** Node i's text: node 0's with node i's counters (rule prefixes and chain policies). */
-function nodeText(template: string, i: number): string {
-  if (i === 0) return template;
-  const c = nodeCounter(i);
-  return template.replace(/^\[(\d+):(\d+)\] /gm, (_m, p: string, b: string) => `[${c(p, b)}] `).replace(/^(:\S+ \S+) \[(\d+):(\d+)\]$/gm, (_m, head: string, p: string, b: string) => `${head} [${c(p, b)}]`);
-}
-
-/** Node i's PreparedDump, from node 0's: the same counter map on its counters (the canonical text is the same). */
-function nodePrepared(p0: Omit<PreparedDump, 'ruleset'>, text: string, i: number): Omit<PreparedDump, 'ruleset'> {
-  const c = nodeCounter(i);
-  return {
-    ...p0,
-    originalText: text,
-    originalSha256: sha256Hex(text),
-    countersJson: p0.countersJson?.replace(/"(\d+):(\d+)"/g, (_m, p: string, b: string) => `"${c(p, b)}"`) ?? null,
-    ...(p0.countersInTextOrder
-      ? {
-          countersInTextOrder: p0.countersInTextOrder.map((v) => {
-            if (v === null) return v;
-            const [p, b] = v.split(':') as [string, string];
-            return c(p, b);
-          }),
-        }
-      : {}),
-  };
-}
-
-/** The node's next collection: one Service's endpoint moved (the same on every node), 1% of the rules' counters moved, a new timestamp. */
-function nextCollection(text: string, busyRules: number): string {
-  const ip = /--to-destination (\d+\.\d+\.\d+\.\d+):/.exec(text)?.[1];
-  if (!ip) throw new Error('no DNAT rule in the generated dump');
-  let rule = 0;
-  let moved = 0;
-  return text
-    .replace(new RegExp(`\\b${ip.replace(/\./g, '\\.')}(?=[/:])`, 'g'), '198.51.100.77')
-    .replace(/^\[(\d+):(\d+)\] /gm, (m, p: string, b: string) => (++rule % 100 === 0 && moved++ < busyRules ? `[${Number(p) + 3}:${Number(b) + 180}] ` : m))
-    .replace(/^(# (?:Generated|Completed) by .* on ).*$/gm, '$1Thu Jan  1 00:05:00 2026');
-}
-
 const pct = (xs: readonly number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-interface Seeded {
-  sqliteFile: string;
-  pgSeed?: string;
-  /** Each agent's upload: its delta body, and the whole body it falls back to (made on demand). */
-  bodies: DeltaUploadBody[];
-  wholeBody: (i: number) => UploadBody;
-  expectedSha: (i: number) => string;
-  seedSeconds: number;
-  scriptSeconds: number;
-  deltaBytes: number;
-  textBytes: number;
-}
-
-const STRIP_RULESET = ({ ruleset: _r, ...rest }: PreparedDump): Omit<PreparedDump, 'ruleset'> => rest;
-
-/** The derived PreparedDump must be what prepareDump gives for node i's text. */
-function checkDerived(template: string, p0: Omit<PreparedDump, 'ruleset'>, i: number): void {
-  const text = nodeText(template, i);
-  const real = STRIP_RULESET(prepareDump(text));
-  const derived = nodePrepared(p0, text, i);
-  for (const k of ['originalText', 'originalSha256', 'canonicalText', 'sha256', 'countersJson', 'countersInTextOrder', 'stats', 'diagnostics', 'format', 'family', 'canonicalExact'] as const) {
-    if (!isDeepStrictEqual(real[k], derived[k])) throw new Error(`fleet seeding: node ${i}'s derived ${k} is not prepareDump's`);
-  }
-}
-
-async function seed(dir: string, o: FleetOptions, add: AddRow, section: string): Promise<Seeded> {
-  const t0 = performance.now();
-  const g = generateKubeDump({ services: o.services, seed: 1, counters: true });
-  const template = g.text;
-  const p0 = STRIP_RULESET(prepareDump(template));
-  checkDerived(template, p0, 1);
-  checkDerived(template, p0, o.agents - 1);
-  const busy = Math.max(1, Math.round(p0.stats.rules / 100));
-  const sqliteFile = join(dir, 'seed.db');
-  const dbs: Database[] = [await openDatabase(`file:${sqliteFile}`)];
-  let pgSeed: string | undefined;
-  if (!POSTGRES_MISSING) {
-    pgSeed = await postgresCluster().createDatabase('fleet_seed');
-    dbs.push(await openDatabase(pgSeed));
-  }
-  const bodies: DeltaUploadBody[] = [];
-  const meta = { family: 'ipv4' as const, format: 'iptables-save' as const, collectedAt: '2026-01-01T00:05:00.000Z', cluster: 'fleet', labels: {} };
-  let scriptMs = 0;
-  let deltaBytes = 0;
+/** What one node's delta base costs read from the store, in-process: the whole text (getDumpText's way) against delta-base.ts. */
+async function baseReadCost(databaseUrl: string, o: FleetOptions, add: AddRow, section: string): Promise<void> {
+  const db = await openDatabase(databaseUrl);
   try {
-    for (let i = 0; i < o.agents; i++) {
-      const text = nodeText(template, i);
-      const prepared = nodePrepared(p0, text, i);
-      for (const db of dbs) await uploadDumps(db.prisma, { node: `node-${i}`, dumps: [prepared], cluster: 'fleet', hostJson: JSON.stringify(g.host), deltaBases: db.deltaBases });
-      const t = performance.now();
-      const next = nextCollection(text, busy);
-      const delta = { base: prepared.originalSha256, sha256: sha256Hex(next), ...makeLineScript(text, next) };
-      scriptMs += performance.now() - t;
-      const json = JSON.stringify({ ...meta, host: g.host, delta });
-      deltaBytes += Buffer.byteLength(json);
-      // Parsed back: the script's inserted lines are slices of the 29 MB text, which they would keep alive.
-      bodies.push(JSON.parse(json) as DeltaUploadBody);
-      if (i % 100 === 99) process.stderr.write(`    seeded ${i + 1} nodes\n`);
+    const whole: number[] = [];
+    const shared: number[] = [];
+    const cache = createDeltaBaseCache();
+    for (let k = 0; k < Math.min(12, o.agents); k++) {
+      const node = `node-${Math.floor((k * o.agents) / 12)}`;
+      const sha = (await latestDump(db.prisma, node, 'ipv4'))!.originalSha256;
+      let t = performance.now();
+      const a = (await getBlobText(db.prisma, sha))!.split('\n');
+      whole.push(performance.now() - t);
+      t = performance.now();
+      const b = await uploadedLines(db.prisma, sha, cache);
+      if (k > 0) shared.push(performance.now() - t);
+      if (!isDeepStrictEqual(a, b)) throw new Error(`fleet: ${node}'s base read two ways differs`);
     }
-    // What one node's delta base costs read from the store: the whole text (getDumpText's way) against delta-base.ts.
-    for (const db of dbs) {
-      const whole: number[] = [];
-      const shared: number[] = [];
-      const cache = createDeltaBaseCache();
-      for (let k = 0; k < Math.min(12, o.agents); k++) {
-        const node = `node-${Math.floor((k * o.agents) / 12)}`;
-        const sha = (await latestDump(db.prisma, node, 'ipv4'))!.originalSha256;
-        let t = performance.now();
-        const a = (await getBlobText(db.prisma, sha))!.split('\n');
-        whole.push(performance.now() - t);
-        t = performance.now();
-        const b = await uploadedLines(db.prisma, sha, cache);
-        if (k > 0) shared.push(performance.now() - t);
-        if (!isDeepStrictEqual(a, b)) throw new Error(`fleet: ${node}'s base read two ways differs`);
-      }
-      add(section, `a node's delta base read from the store (${db.provider}, in-process, median of ${whole.length})`, `whole text (getDumpText + split): ${fmt(median(whole))} ms; over the shared whole lines (delta-base.ts, after the first): ${fmt(median(shared))} ms`);
-    }
+    add(section, `a node's delta base read from the store (${db.provider}, in-process, median of ${whole.length})`, `whole text (getDumpText + split): ${fmt(median(whole))} ms; over the shared whole lines (delta-base.ts, after the first): ${fmt(median(shared))} ms`);
   } finally {
-    for (const db of dbs) await db.close();
+    await db.close();
   }
-  return {
-    sqliteFile,
-    ...(pgSeed ? { pgSeed } : {}),
-    bodies,
-    wholeBody: (i) => ({ ...meta, host: g.host as unknown as UploadBody['host'], dump: nextCollection(nodeText(template, i), busy) }),
-    expectedSha: (i) => (bodies[i]!.delta as { sha256: string }).sha256,
-    seedSeconds: (performance.now() - t0) / 1000,
-    scriptSeconds: scriptMs / 1000,
-    deltaBytes,
-    textBytes: Buffer.byteLength(template),
-  };
 }
 
 /** A copy of the seeded PostgreSQL database. */
@@ -312,7 +193,7 @@ interface FleetRun {
 }
 
 /** One target: start the replicas, time the fleet's re-uploads. */
-async function runFleet(databaseUrl: string, replicas: number, s: Seeded, o: FleetOptions, postgres: boolean): Promise<FleetRun> {
+async function runFleet(databaseUrl: string, replicas: number, s: FleetSeed, o: FleetOptions, postgres: boolean): Promise<FleetRun> {
   const servers: Replica[] = [];
   try {
     for (let i = 0; i < replicas; i++) servers.push(await startReplica(databaseUrl));
@@ -384,12 +265,27 @@ export async function fleetBench(add: AddRow, o: FleetOptions): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'packetpath-fleet-'));
   try {
     process.stderr.write('  seeding...\n');
-    const s = await seed(dir, o, add, section);
+    const sqliteFile = join(dir, 'seed.db');
+    const s = await seedFleet({
+      agents: o.agents,
+      services: o.services,
+      sqliteFile,
+      ...(POSTGRES_MISSING ? {} : { pgSeed: await postgresCluster().createDatabase('fleet_seed') }),
+      checkFile: join(dir, 'check.db'),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
     add(
       section,
       'seeding (not timed below)',
-      `${fmt(s.seedSeconds, 1)} s for ${fmt(o.agents)} nodes on ${s.pgSeed ? 'SQLite and PostgreSQL' : 'SQLite'}, of which ${fmt(s.scriptSeconds, 1)} s the agents' deltas (makeLineScript); text ${fmt(s.textBytes)} B per node, delta body ${fmt(s.deltaBytes / o.agents)} B per agent before gzip`,
+      `${fmt(s.seedSeconds, 1)} s for ${fmt(o.agents)} nodes on ${s.pgSeed ? 'SQLite and PostgreSQL' : 'SQLite'} (bench/fleet-seed.ts: derived from node 0's upload, checked against real uploads); text ${fmt(s.textBytes)} B per node, delta body ${fmt(s.deltaBytes / o.agents)} B per agent before gzip`,
     );
+    for (const url of [`file:${sqliteFile}`, ...(s.pgSeed ? [s.pgSeed] : [])]) await baseReadCost(url, o, add, section);
+    // BENCH_FLEET_START_AT (a time, e.g. 2026-12-06T03:10:00Z): the timed part waits for it (seeding on a busy machine ahead of a quieter hour).
+    const startAt = Date.parse(process.env['BENCH_FLEET_START_AT'] ?? '');
+    if (startAt > Date.now()) {
+      process.stderr.write(`  waiting until ${new Date(startAt).toISOString()}...\n`);
+      await new Promise((r) => setTimeout(r, startAt - Date.now()));
+    }
     const targets: { name: string; replicas: number; url: () => Promise<string>; postgres: boolean }[] = [];
     targets.push({
       name: 'SQLite, 1 server',

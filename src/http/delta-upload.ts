@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Family } from '../netfilter/index.ts';
 import { applyLineScript, LineScriptError, type LineScriptOp } from '../store/line-script.ts';
 import { uploadedLines } from '../store/delta-base.ts';
+import { rememberStoredBase, storedBaseRuleset } from '../store/splice-base.ts';
 import { joinedLength, splitLines } from '../store/encoding.ts';
 import { latestDump, NotFoundError, prepareDumpSteps, rulesetCacheKey, runStepsYielding, sha256Hex, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
 import { rememberForSpliceSteps, spliceDeltaSteps } from '../store/splice.ts';
@@ -98,6 +99,8 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
   if (sha256 !== delta.sha256) {
     throw new HttpProblem(422, 'delta-mismatch', `\`${field}\`: the rebuilt text has sha256 ${sha256}, not ${delta.sha256}; nothing was stored (send the whole text)`, { field, expected: delta.sha256, got: sha256 });
   }
+  // A base whose splice layouts this server does not keep (a fleet's): made from its lines and its own blobs.
+  await rememberStoredBase(app.db.prisma, app.rulesetCache, app.db.deltaBases, latest, base);
   return { text, lines, sha256, delta };
 }
 
@@ -126,7 +129,7 @@ export async function prepareWithMemo(app: FastifyInstance, text: string, option
         originalSha256: rebuilt.sha256,
         family: options.family,
         lineMemo,
-        canonicalRuleset: (sha256) => cache.peek(rulesetCacheKey('canonical', options.family, sha256))?.ruleset,
+        canonicalRuleset: (sha256) => cache.peek(rulesetCacheKey('canonical', options.family, sha256))?.ruleset ?? storedBaseRuleset(app.db.deltaBases, options.family, sha256),
       }),
       cache.yielding,
     );

@@ -1,6 +1,7 @@
 // The delta-base cache an open database owns (see blobs.ts). Its own module so
 // db.ts can create one without importing blobs.ts, which imports db.ts.
 import { LRUCache } from 'lru-cache';
+import type { Family, Ruleset } from '../netfilter/index.ts';
 import { joinedLength } from './encoding.ts';
 
 export interface DeltaBase {
@@ -29,8 +30,16 @@ export interface DeltaBaseCache {
    * plus its own small blobs (delta-base.ts). Content-addressed, never stale.
    */
   readonly wholeLines: LRUCache<string, readonly string[]>;
+  /**
+   * The canonical ruleset the last delta base read from the store was spliced from (splice-base.ts),
+   * kept beside the ruleset cache: a fleet's nodes share it as their base while the cache's budget
+   * (RULESET_CACHE_RULES, one 10k-Service node by default) goes to the new version every upload
+   * primes, which mostly shares its chains with it. Without it every node re-parsed the base.
+   */
+  baseRuleset: { readonly family: Family; readonly sha256: string; readonly ruleset: Ruleset } | null;
 }
 export const createDeltaBaseCache = (): DeltaBaseCache => ({
   last: null,
+  baseRuleset: null,
   wholeLines: new LRUCache<string, readonly string[]>({ maxSize: WHOLE_LINES_MAX_CHARS, sizeCalculation: (lines) => Math.max(1, joinedLength(lines) + 1) }),
 });

@@ -408,3 +408,63 @@ export function shiftedCanonical(
   }
   return { sha256, family: canon.family, pieces, pieceStart: offsetsOf(pieces), length, bytePieces, tables: canon.tables, chainTable: canon.chainTable, ruleCount, blockStart, blockEnd, ...slots };
 }
+
+// ---- Layouts of a stored upload (splice-base.ts): a fleet's node whose layout is not in memory.
+
+/**
+ * Keeps the layouts of an upload read back from the store, as `rememberForSpliceSteps` keeps a
+ * prepared one's: its canonical text and that text's parse (`canonicalExact`: a plain iptables-save
+ * upload without diagnostics), its uploaded text's lines, and its counters in the canonical text's
+ * order (null: none at all). The canonical layout is shared by sha256 (a cluster's nodes make it
+ * once). Returns whether it was kept.
+ */
+export function* rememberStoredSteps(
+  cache: SpliceCache,
+  /** The canonical text is needed only when its layout is not kept (`hasCanonical`). */
+  canonical: { readonly family: Family; readonly sha256: string; readonly text: string | null; readonly ruleset: Ruleset },
+  originalSha256: string,
+  lines: readonly string[],
+  /** From the version's counters blob; null when it has none (see `declaredCounters`). */
+  counters: readonly CounterText[] | null,
+): Steps<boolean> {
+  if (cache.uploads.has(originalSha256)) return true;
+  const key = canonicalKey(canonical.family, canonical.sha256);
+  let layout = cache.canonical.get(key);
+  if (!layout) {
+    if (canonical.text === null) return false;
+    const made = canonicalOf(canonical.sha256, canonical.family, canonical.text, canonical.ruleset);
+    if (!made) return false;
+    cache.canonical.set(key, (layout = made));
+    yield;
+  }
+  if (counters && counters.length !== countSlots(layout.tables, layout.ruleCount)) return false;
+  const upload = yield* uploadOf(originalSha256, lines, layout, counters);
+  if (!upload) return false;
+  const kept = counters ? upload : declaredCounters(upload, lines);
+  if (!kept) return false;
+  cache.uploads.set(originalSha256, kept);
+  return true;
+}
+
+/**
+ * The counters of an upload whose version kept no counters blob (they say nothing: no rule
+ * counter, every policy counter absent or `0:0`) as its parse reads them: `0:0` for a declaration
+ * with `[p:b]` (the parser's pattern), none otherwise; null for the upload (every counter none)
+ * when no declaration has one. Undefined when a declaration's counter is not zero (not such a version).
+ */
+function declaredCounters(upload: SpliceUpload, lines: readonly string[]): SpliceUpload | undefined {
+  const { canonical } = upload;
+  let order: CounterText[] | null = null;
+  for (const i of upload.structure) {
+    if (upload.lineKind[i] !== DECL) continue;
+    const m = /\s\[(\d+):(\d+)\]\s*$/.exec(lines[i]!);
+    if (!m) continue;
+    if (!/^0+$/.test(m[1]!) || !/^0+$/.test(m[2]!)) return undefined;
+    order ??= new Array<CounterText>(countSlots(canonical.tables, canonical.ruleCount)).fill(null);
+    order[canonical.policySlot[upload.lineChain[i]!]!] = '0:0';
+  }
+  return order ? { ...upload, counters: order } : upload;
+}
+
+/** Whether the layout of a canonical text is kept (else `rememberStoredSteps` needs the text). */
+export const hasCanonical = (cache: SpliceCache, family: Family, sha256: string): boolean => cache.canonical.has(canonicalKey(family, sha256));

@@ -1,7 +1,9 @@
 // Delta bases read from the store (src/store/delta-base.ts): a node's last
 // upload, as lines, over the whole canonical text its cluster shares (kept in
 // `Database.deltaBases.wholeLines`) plus the node's own small blobs. What a
-// replica does when the base is not among the texts it keeps in memory.
+// replica does when the base is not among the texts it keeps in memory; and
+// the splice fast path over such a base (src/store/splice-base.ts): its
+// layouts made from the store, what it stores and answers is the full path's.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
@@ -9,8 +11,9 @@ import { createDeltaBaseCache } from '../../src/store/delta-cache.ts';
 import { uploadedLines } from '../../src/store/delta-base.ts';
 import { makeLineScript } from '../../src/store/line-script.ts';
 import { getBlobText, prepareDump, sha256Hex } from '../../src/store/index.ts';
+import { getCounters } from '../../src/store/blobs.ts';
 import { describeEachBackend } from '../support/postgres.ts';
-import { startApi, type TestApi } from '../support/api.ts';
+import { PROBLEM_TYPE, startApi, type TestApi } from '../support/api.ts';
 
 const V1 = '/api/v1';
 
@@ -89,4 +92,108 @@ describeEachBackend('delta bases from the store', (backend) => {
     assert.equal(next.body.sha256, expected.sha256);
     assert.equal(next.body.created, true);
   });
+
+  it('a delta whose base no replica keeps in memory is spliced from the store: it stores and answers what the full path does', async () => {
+    // Database A: the base uploaded whole by one server, each delta by a fresh replica (nothing of
+    // the base in its memory). Database B: the same texts uploaded whole (the full path).
+    const full = await startApi({ backend });
+    const replicas: TestApi[] = [];
+    try {
+      const counted = generateKubeDump({ services: 45, seed: 5, counters: true });
+      // Without rule counters: no counters blob is stored, the policies' `[0:0]` still count.
+      const plain = generateKubeDump({ services: 35, seed: 6, counters: false });
+      const served = counted.services.filter((x) => x.endpoints.length > 0);
+      const svc = served[1]!;
+      // Round r moves an endpoint of the r-th Service with endpoints, and some counters.
+      const moved = (text: string, round: number): string => {
+        const ip = served[round]!.endpoints[0]!.ip;
+        let rule = 0;
+        return text
+          .replaceAll(`${ip}:`, `198.51.100.${10 + round}:`)
+          .replaceAll(`${ip}/32`, `198.51.100.${10 + round}/32`)
+          .replace(/^\[(\d+):(\d+)\] /gm, (m, p: string, b: string) => (++rule % 9 === round ? `[${Number(p) + 5}:${Number(b) + 300}] ` : m));
+      };
+      // A rule with counters added to a chain of the counter-less dump, and one removed.
+      const added = (text: string): string =>
+        text.replace(/^(-A KUBE-SERVICES .*)$/m, '[7:420] -A KUBE-SERVICES -d 203.0.113.9/32 -p tcp -m tcp --dport 8443 -j ACCEPT\n$1').replace(/^-A KUBE-SVC-\S+ .*\n/m, '');
+      const cases: { node: string; texts: string[]; packet?: object }[] = [
+        { node: 'sp-counted', texts: [counted.text, moved(counted.text, 1), moved(moved(counted.text, 1), 2)], packet: { src: '10.244.0.77', dst: svc.clusterIP, protocol: svc.protocol, sport: 40000, dport: svc.port, inInterface: 'cni0' } },
+        { node: 'sp-plain', texts: [plain.text, added(plain.text)] },
+      ];
+      for (const c of cases) {
+        await post(first, c.node, { dump: c.texts[0], cluster: 'splice' }).expect(201);
+        await post(full, c.node, { dump: c.texts[0], cluster: 'splice' }).expect(201);
+        for (let r = 1; r < c.texts.length; r++) {
+          const replica = await startApi({ shareDatabaseOf: first });
+          replicas.push(replica);
+          const stats = replica.app.rulesetCache.splices.stats;
+          const delta = { base: sha256Hex(c.texts[r - 1]!), sha256: sha256Hex(c.texts[r]!), ...makeLineScript(c.texts[r - 1]!, c.texts[r]!) };
+          const viaDelta = await post(replica, c.node, { delta, cluster: 'splice' }).expect(201);
+          assert.equal(stats.spliced, 1, `${c.node} round ${r}: spliced (${stats.lastFallback})`);
+          const viaFull = await post(full, c.node, { dump: c.texts[r], cluster: 'splice' }).expect(201);
+          const { id: _a, ...d } = viaDelta.body;
+          const { id: _b, ...f } = viaFull.body;
+          assert.deepEqual(d, f, `${c.node} round ${r}`);
+          assert.deepEqual(await stored(replica, c.node), await stored(full, c.node), `${c.node} round ${r}: what is stored`);
+          assert.deepEqual(await answers(replica, c.node, c.packet), await answers(full, c.node, c.packet), `${c.node} round ${r}: answers`);
+        }
+      }
+      // A stale base (the node's upload before its latest) is still a 409 with the current one; nothing stored.
+      const c = cases[0]!;
+      const replica = await startApi({ shareDatabaseOf: first });
+      replicas.push(replica);
+      const before = await stored(replica, c.node);
+      const stale = { base: sha256Hex(c.texts[1]!), sha256: sha256Hex(c.texts[0]!), ...makeLineScript(c.texts[1]!, c.texts[0]!) };
+      const res = await post(replica, c.node, { delta: stale }).expect(409).expect('content-type', PROBLEM_TYPE);
+      assert.equal(res.body.currentBase, sha256Hex(c.texts[2]!));
+      assert.deepEqual(await stored(replica, c.node), before);
+      assert.equal(replica.app.rulesetCache.splices.stats.spliced + replica.app.rulesetCache.splices.stats.fallbacks, 0);
+    } finally {
+      for (const r of replicas) await r.close();
+      await full.close();
+    }
+  });
+
+  /** A node's latest version as stored: its row and its blobs, decoded (texts and counters) with their encodings and references. */
+  async function stored(api: TestApi, node: string): Promise<unknown> {
+    const prisma = api.app.db.prisma;
+    const row = await prisma.dump.findFirst({
+      where: { node: { name: node } },
+      orderBy: { id: 'desc' },
+      select: { family: true, format: true, sha256: true, originalSha256: true, countersSha256: true, diagnosticsJson: true, statsJson: true, hostJson: true, uploads: true },
+    });
+    assert.ok(row);
+    // Counters by value: a spliced delta stores them as a `counters-delta` of the node's last whole
+    // counters (test/api/delta-store.test.ts), a whole upload whole, so their blobs' ids differ.
+    const blob = async (sha: string | null) => {
+      if (!sha) return null;
+      const b = await prisma.blob.findUnique({ where: { sha256: sha }, select: { size: true, encoding: true, baseSha256: true, countersSha256: true } });
+      assert.ok(b);
+      const { countersSha256, ...rest } = b;
+      return { ...rest, counted: countersSha256 !== null, content: await getBlobText(prisma, sha) };
+    };
+    const { countersSha256, ...rowRest } = row;
+    return {
+      row: { ...rowRest, counted: countersSha256 !== null },
+      canonical: await blob(row.sha256),
+      original: await blob(row.originalSha256),
+      counters: countersSha256 ? await getCounters(prisma, countersSha256) : null,
+    };
+  }
+
+  /** What the API says about a node's latest version (ids and times left out), and a trace. */
+  async function answers(api: TestApi, node: string, packet?: object): Promise<unknown> {
+    const V = `${V1}/nodes/${node}/dumps/latest`;
+    const { id: _id, receivedAt: _r, lastSeenAt: _l, collectedAt: _c, ...latest } = (await api.request.get(V).expect(200)).body as Record<string, unknown>;
+    const raw = (await api.request.get(`${V}/raw`).buffer(true).expect(200)).text;
+    const canonical = (await api.request.get(`${V}/canonical`).expect(200)).text;
+    const counted = (await api.request.get(`${V}/canonical?counters=true`).expect(200)).text;
+    const { dump: _d, nextCursor: _n, ...rules } = (await api.request.get(`${V1}/nodes/${node}/rules`).expect(200)).body as Record<string, unknown>;
+    let trace: unknown = null;
+    if (packet) {
+      const { dump: _t, ...rest } = (await api.request.post(`${V1}/trace`).send({ node, packet }).expect(200)).body as Record<string, unknown>;
+      trace = rest;
+    }
+    return { latest, raw, canonical, counted, rules, trace };
+  }
 });

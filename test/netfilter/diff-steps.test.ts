@@ -4,12 +4,10 @@
 // the canonical text itself (what the diff compared before).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { diffRulesets, diffRulesetsSteps, formatUnifiedDiff, outlineCanonicalText, outlineCanonicalTextSteps, outlineRuleset, outlineRulesetSteps, parseDump, runSteps, unifiedDiffLines, type Steps } from '../../src/netfilter/index.ts';
 import { prepareDump } from '../../src/store/ingest.ts';
-import { CORPUS, corpusAvailable, FIXTURES } from '../support/paths.ts';
+import { seedAndCorpusDumps } from '../support/paths.ts';
 
 /** Runs `steps` to the end, counting its pauses. */
 function counted<T>(steps: Steps<T>): { value: T; pauses: number } {
@@ -22,12 +20,7 @@ function counted<T>(steps: Steps<T>): { value: T; pauses: number } {
 }
 
 test('outlineRulesetSteps(raw) of a canonical parse is the canonical text\'s outline (seeds, corpus: the upload\'s own ruleset and a parse of the stored text)', (t) => {
-  const texts = ['seeds', 'seed004'].flatMap((dir) => readdirSync(join(FIXTURES, dir)).filter((f) => f.endsWith('.txt')).map((f): [string, string] => [`${dir}/${f}`, readFileSync(join(FIXTURES, dir, f), 'utf8')]));
-  if (corpusAvailable()) {
-    for (const dir of readdirSync(CORPUS, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name.startsWith('iptables'))) {
-      for (const f of readdirSync(join(CORPUS, dir.name))) texts.push([`${dir.name}/${f}`, readFileSync(join(CORPUS, dir.name, f), 'utf8')]);
-    }
-  } else t.diagnostic('corpus not found: seeds only');
+  const texts = seedAndCorpusDumps((m) => t.diagnostic(m));
   texts.push(['kube 300', generateKubeDump({ services: 300, seed: 7 }).text]);
   let compared = 0;
   for (const [name, text] of texts) {

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { diffRulesets, diffSequences, formatUnifiedDiff, outlineCanonicalText, outlineRuleset, parseDump } from '../../src/netfilter/index.ts';
 import { prepareDump } from '../../src/store/ingest.ts';
-import { CORPUS, corpusAvailable, FIXTURES } from '../support/paths.ts';
+import { seedAndCorpusDumps } from '../support/paths.ts';
 
 const ruleset = (text: string) => parseDump(text).ruleset;
 
@@ -146,16 +144,7 @@ test('diffSequences past the minimal-edit bound: still an exact edit script, anc
 });
 
 test('outlineCanonicalText: the outline a parse gives, for every stored canonical text (seeds, corpus); undefined for other texts', (t) => {
-  const texts = ['seeds', 'seed004'].flatMap((dir) =>
-    readdirSync(join(FIXTURES, dir))
-      .filter((f) => f.endsWith('.txt'))
-      .map((f): [string, string] => [`${dir}/${f}`, readFileSync(join(FIXTURES, dir, f), 'utf8')]),
-  );
-  if (corpusAvailable()) {
-    for (const dir of readdirSync(CORPUS, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name.startsWith('iptables'))) {
-      for (const f of readdirSync(join(CORPUS, dir.name))) texts.push([`${dir.name}/${f}`, readFileSync(join(CORPUS, dir.name, f), 'utf8')]);
-    }
-  } else t.diagnostic('corpus not found: seeds only');
+  const texts = seedAndCorpusDumps((m) => t.diagnostic(m));
   let outlined = 0;
   for (const [name, text] of texts) {
     let prepared;

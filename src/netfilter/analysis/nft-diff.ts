@@ -6,7 +6,8 @@
 // expiry) never count as differences.
 import type { NftChain, NftElement, NftRuleset, NftSet, NftTable } from '../nftables/model.ts';
 import { printElement, printRule } from '../nftables/print-stmt.ts';
-import { diffSequences, withContext, type DiffLine } from './diff.ts';
+import { runSteps, type Steps } from '../steps.ts';
+import { diffSequencesSteps, withContext, type DiffLine } from './diff.ts';
 
 export interface NftChainDiff {
   /** `family name`, as nft names a table (`inet filter`). */
@@ -76,13 +77,54 @@ function declarationText(s: NftSet | undefined): string | null {
   return parts.join('; ');
 }
 
-function diffMembers(left: readonly string[], right: readonly string[]): { added: string[]; removed: string[] } {
-  const l = new Set(left);
-  const r = new Set(right);
-  return { added: right.filter((x) => !l.has(x)), removed: left.filter((x) => !r.has(x)) };
+/** Items (rules printed, elements printed, members looked up) between pauses of the steps below. */
+const PAUSE_ITEMS = 1024;
+
+/** `xs.map(f)`, pausing every PAUSE_ITEMS items. */
+function* mapSteps<T>(xs: readonly T[], f: (x: T) => string): Steps<string[]> {
+  const out = new Array<string>(xs.length);
+  for (let i = 0; i < xs.length; i++) {
+    if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+    out[i] = f(xs[i]!);
+  }
+  return out;
+}
+
+/** Members of `right` not in `left`, in `right`'s order, pausing now and then. */
+function* notInSteps(right: readonly string[], left: ReadonlySet<string>): Steps<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < right.length; i++) {
+    if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+    if (!left.has(right[i]!)) out.push(right[i]!);
+  }
+  return out;
+}
+
+function* setOfSteps(xs: readonly string[]): Steps<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < xs.length; i++) {
+    if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+    out.add(xs[i]!);
+  }
+  return out;
+}
+
+function* diffMembersSteps(left: readonly string[], right: readonly string[]): Steps<{ added: string[]; removed: string[] }> {
+  const l = yield* setOfSteps(left);
+  const r = yield* setOfSteps(right);
+  return { added: yield* notInSteps(right, l), removed: yield* notInSteps(left, r) };
 }
 
 export function diffNftRulesets(left: NftRuleset, right: NftRuleset, options: { readonly context?: number } = {}): NftRulesetDiff {
+  return runSteps(diffNftRulesetsSteps(left, right, options));
+}
+
+/**
+ * diffNftRulesets in steps that pause (for a server's event loop: `runStepsYielding`) every chain
+ * and every ~1,000 rules or members: a 44k-Service kube-proxy table has ~264k chains and maps of
+ * ~100k elements. Pure: it reads the two models (cached parses may be shared) and copies nothing of them.
+ */
+export function* diffNftRulesetsSteps(left: NftRuleset, right: NftRuleset, options: { readonly context?: number } = {}): Steps<NftRulesetDiff> {
   const context = options.context ?? 3;
   const lt = new Map(left.tables.map((t) => [tableName(t), t]));
   const rt = new Map(right.tables.map((t) => [tableName(t), t]));
@@ -92,19 +134,31 @@ export function diffNftRulesets(left: NftRuleset, right: NftRuleset, options: { 
     const l = lt.get(name);
     const r = rt.get(name);
     const lc = new Map((l?.chains ?? []).map((c) => [c.name, c]));
+    yield;
     const rc = new Map((r?.chains ?? []).map((c) => [c.name, c]));
-    for (const chain of [...new Set([...lc.keys(), ...rc.keys()])]) {
-      const a = (lc.get(chain)?.rules ?? []).map(ruleText);
-      const b = (rc.get(chain)?.rules ?? []).map(ruleText);
-      const [baseL, baseR] = [baseText(lc.get(chain)), baseText(rc.get(chain))];
-      const ops = diffSequences(a, b);
-      const onOneSide = !lc.has(chain) || !rc.has(chain);
+    yield;
+    const names = [...new Set([...lc.keys(), ...rc.keys()])];
+    yield;
+    let printed = 0;
+    for (const chain of names) {
+      const [cl, cr] = [lc.get(chain), rc.get(chain)];
+      const [nl, nr] = [cl?.rules.length ?? 0, cr?.rules.length ?? 0];
+      const a = nl > PAUSE_ITEMS ? yield* mapSteps(cl!.rules, ruleText) : (cl?.rules ?? []).map(ruleText);
+      const b = nr > PAUSE_ITEMS ? yield* mapSteps(cr!.rules, ruleText) : (cr?.rules ?? []).map(ruleText);
+      printed += nl + nr + 1;
+      if (printed >= PAUSE_ITEMS) {
+        printed = 0;
+        yield;
+      }
+      const [baseL, baseR] = [baseText(cl), baseText(cr)];
+      const ops = yield* diffSequencesSteps(a, b);
+      const onOneSide = !cl || !cr;
       if (!onOneSide && baseL === baseR && ops.every((o) => o === ' ')) continue;
       const { lines, added, removed } = withContext(a, b, ops, context);
       chains.push({
         table: name,
         chain,
-        status: !lc.has(chain) ? 'onlyRight' : !rc.has(chain) ? 'onlyLeft' : 'changed',
+        status: !cl ? 'onlyRight' : !cr ? 'onlyLeft' : 'changed',
         ...(baseL !== baseR || (onOneSide && (baseL ?? baseR) !== null) ? { base: { left: baseL, right: baseR } } : {}),
         added,
         removed,
@@ -115,7 +169,10 @@ export function diffNftRulesets(left: NftRuleset, right: NftRuleset, options: { 
     const rs = new Map((r?.sets ?? []).map((s) => [s.name, s]));
     for (const set of [...new Set([...ls.keys(), ...rs.keys()])]) {
       const [sl, sr] = [ls.get(set), rs.get(set)];
-      const { added, removed } = diffMembers((sl?.elements ?? []).map(elementText), (sr?.elements ?? []).map(elementText));
+      yield;
+      const el = yield* mapSteps(sl?.elements ?? [], elementText);
+      const er = yield* mapSteps(sr?.elements ?? [], elementText);
+      const { added, removed } = yield* diffMembersSteps(el, er);
       const [dl, dr] = [declarationText(sl), declarationText(sr)];
       if (sl && sr && dl === dr && added.length === 0 && removed.length === 0) continue;
       sets.push({
@@ -129,6 +186,7 @@ export function diffNftRulesets(left: NftRuleset, right: NftRuleset, options: { 
       });
     }
   }
+  yield;
   const tablesOnlyLeft = [...lt.keys()].filter((t) => !rt.has(t));
   const tablesOnlyRight = [...rt.keys()].filter((t) => !lt.has(t));
   const sum = (xs: readonly { added: number | readonly string[] }[]) => xs.reduce((n, x) => n + (typeof x.added === 'number' ? x.added : x.added.length), 0);
@@ -154,22 +212,27 @@ export function diffNftRulesets(left: NftRuleset, right: NftRuleset, options: { 
 
 /** A unified-diff rendering: one hunk per chain, then each set's members. */
 export function formatNftUnifiedDiff(d: NftRulesetDiff, leftName: string, rightName: string): string {
-  const out = [`--- ${leftName}`, `+++ ${rightName}`];
-  for (const t of d.tablesOnlyLeft) out.push(`# table ${t} only in ${leftName}`);
-  for (const t of d.tablesOnlyRight) out.push(`# table ${t} only in ${rightName}`);
+  return [...nftUnifiedDiffLines(d, leftName, rightName)].join('\n') + '\n';
+}
+
+/** formatNftUnifiedDiff's lines (without their newlines), one by one. */
+export function* nftUnifiedDiffLines(d: NftRulesetDiff, leftName: string, rightName: string): Generator<string, void, void> {
+  yield `--- ${leftName}`;
+  yield `+++ ${rightName}`;
+  for (const t of d.tablesOnlyLeft) yield `# table ${t} only in ${leftName}`;
+  for (const t of d.tablesOnlyRight) yield `# table ${t} only in ${rightName}`;
   for (const c of d.chains) {
     const where = c.status === 'onlyLeft' ? ` (only in ${leftName})` : c.status === 'onlyRight' ? ` (only in ${rightName})` : '';
-    out.push(`@@ ${c.table} chain ${c.chain}${where} @@`);
-    if (c.base?.left) out.push(`-${c.base.left}`);
-    if (c.base?.right) out.push(`+${c.base.right}`);
-    for (const l of c.lines) out.push(`${l.op}${l.text}`);
+    yield `@@ ${c.table} chain ${c.chain}${where} @@`;
+    if (c.base?.left) yield `-${c.base.left}`;
+    if (c.base?.right) yield `+${c.base.right}`;
+    for (const l of c.lines) yield `${l.op}${l.text}`;
   }
   for (const s of d.sets) {
-    out.push(`@@ ${s.table} ${s.kind} ${s.set}${s.status === 'onlyLeft' ? ` (only in ${leftName})` : s.status === 'onlyRight' ? ` (only in ${rightName})` : ''} @@`);
-    if (s.declaration?.left) out.push(`-${s.declaration.left}`);
-    if (s.declaration?.right) out.push(`+${s.declaration.right}`);
-    for (const e of s.removed) out.push(`-element ${e}`);
-    for (const e of s.added) out.push(`+element ${e}`);
+    yield `@@ ${s.table} ${s.kind} ${s.set}${s.status === 'onlyLeft' ? ` (only in ${leftName})` : s.status === 'onlyRight' ? ` (only in ${rightName})` : ''} @@`;
+    if (s.declaration?.left) yield `-${s.declaration.left}`;
+    if (s.declaration?.right) yield `+${s.declaration.right}`;
+    for (const e of s.removed) yield `-element ${e}`;
+    for (const e of s.added) yield `+element ${e}`;
   }
-  return out.join('\n') + '\n';
 }

@@ -109,6 +109,15 @@ function* setOfSteps(xs: readonly string[]): Steps<Set<string>> {
   return out;
 }
 
+function* byNameSteps<T extends { readonly name: string }>(xs: readonly T[]): Steps<Map<string, T>> {
+  const out = new Map<string, T>();
+  for (let i = 0; i < xs.length; i++) {
+    if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+    out.set(xs[i]!.name, xs[i]!);
+  }
+  return out;
+}
+
 function* diffMembersSteps(left: readonly string[], right: readonly string[]): Steps<{ added: string[]; removed: string[] }> {
   const l = yield* setOfSteps(left);
   const r = yield* setOfSteps(right);
@@ -133,11 +142,15 @@ export function* diffNftRulesetsSteps(left: NftRuleset, right: NftRuleset, optio
   for (const name of [...new Set([...lt.keys(), ...rt.keys()])]) {
     const l = lt.get(name);
     const r = rt.get(name);
-    const lc = new Map((l?.chains ?? []).map((c) => [c.name, c]));
-    yield;
-    const rc = new Map((r?.chains ?? []).map((c) => [c.name, c]));
-    yield;
-    const names = [...new Set([...lc.keys(), ...rc.keys()])];
+    // By name (the last of a name wins, at the place of its first), and the names of both in
+    // order: what `new Map(...)` and `new Set([...lc.keys(), ...rc.keys()])` give, built in steps.
+    const lc = yield* byNameSteps(l?.chains ?? []);
+    const rc = yield* byNameSteps(r?.chains ?? []);
+    const names = [...lc.keys()];
+    for (const [i, chain] of [...rc.keys()].entries()) {
+      if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+      if (!lc.has(chain)) names.push(chain);
+    }
     yield;
     let printed = 0;
     for (const chain of names) {

@@ -57,6 +57,9 @@ const tableName = (t: NftTable): string => `${t.family} ${t.name}`;
 /** A rule as nft prints it, without live counter values. */
 const ruleText = (r: NftChain['rules'][number]): string => printRule(r).replace(/\bcounter packets \d+ bytes \d+/g, 'counter');
 
+/** Two rules that print the same because they are made of the same statement objects (the model is readonly). */
+const samePrint = (a: NftChain['rules'][number], b: NftChain['rules'][number]): boolean => a === b || (a.stmts === b.stmts && a.comment === b.comment);
+
 /** An element as nft prints it, without its counter and expiry (they move on their own). */
 const elementText = (e: NftElement): string => printElement({ ...e, counter: undefined, expires: undefined } as NftElement);
 
@@ -156,6 +159,16 @@ export function* diffNftRulesetsSteps(left: NftRuleset, right: NftRuleset, optio
     for (const chain of names) {
       const [cl, cr] = [lc.get(chain), rc.get(chain)];
       const [nl, nr] = [cl?.rules.length ?? 0, cr?.rules.length ?? 0];
+      // Rules that are the same statements (a parse shares them with its donor's: share.ts) print the
+      // same: a chain of such rules with the same declaration is unchanged, and nothing is printed.
+      if (cl && cr && nl === nr && baseText(cl) === baseText(cr) && cl.rules.every((x, i) => samePrint(x, cr.rules[i]!))) {
+        printed += 1 + (nl >> 4);
+        if (printed >= PAUSE_ITEMS) {
+          printed = 0;
+          yield;
+        }
+        continue;
+      }
       const a = nl > PAUSE_ITEMS ? yield* mapSteps(cl!.rules, ruleText) : (cl?.rules ?? []).map(ruleText);
       const b = nr > PAUSE_ITEMS ? yield* mapSteps(cr!.rules, ruleText) : (cr?.rules ?? []).map(ruleText);
       printed += nl + nr + 1;
@@ -183,6 +196,8 @@ export function* diffNftRulesetsSteps(left: NftRuleset, right: NftRuleset, optio
     for (const set of [...new Set([...ls.keys(), ...rs.keys()])]) {
       const [sl, sr] = [ls.get(set), rs.get(set)];
       yield;
+      // The same elements (shared with a donor's set) and declaration: unchanged, nothing printed.
+      if (sl && sr && sl.elements === sr.elements && declarationText(sl) === declarationText(sr)) continue;
       const el = yield* mapSteps(sl?.elements ?? [], elementText);
       const er = yield* mapSteps(sr?.elements ?? [], elementText);
       const { added, removed } = yield* diffMembersSteps(el, er);

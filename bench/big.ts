@@ -87,7 +87,7 @@ async function bigNftNode(add: AddRow): Promise<void> {
     add(SECTION, `${nwhat}: upload (gzip), then the first trace`, `upload ${fmt(up.ms)} ms, first trace ${fmt(first.ms)} ms`);
     add(SECTION, `${nwhat}: first page of the kube-proxy table's chains (1,000 of ${fmt(total)})`, `${fmt(page.ms)} ms`);
     add(SECTION, `${nwhat}: server peak RSS (upload, trace, page)`, mib(rss), `< 2 GiB — ${verdict(rss < 2 * GiB)}`);
-    // Then its one-Service-changed twin (one endpoint's port) as another node, and the nft diff of the two (an analysis worker).
+    // Then its one-Service-changed twin (one endpoint's port) as another node, and the nft diff of the two (on the event loop, over the cached parses).
     const twin = n.json.replace(/("port": ?)8080\b/, (_m, a: string) => `${a}8081`);
     const up2 = await expectStatus('nft upload twin', [201], `${s2.url}${API}/nodes/kp44k2/dumps`, gzipText(twin), 900_000);
     const diff = await expectStatus('nft diff', [200, 503], `${s2.url}${API}/diff?left=kp44k&right=kp44k2&family=nft`, {}, 900_000);

@@ -12,8 +12,8 @@
 //   store) is parsed, through the cache, as a trace would.
 // The answer is written chunk by chunk as the client reads it (a diff of two
 // unrelated 10k nodes is ~70 MB of JSON), with the same bytes the worker wrote.
-// Probes (`packets=auto`: whole models traced) and nft diffs still run in the
-// analysis worker.
+// nft diffs run the same way over the cached nft parses (nft-diff-here.ts).
+// Probes (`packets=auto`: whole models traced) still run in the analysis worker.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { diffRulesetsSteps, outlineCanonicalTextSteps, outlineRulesetSteps, unifiedDiffLines, type RulesetDiff, type RulesetOutline } from '../netfilter/index.ts';

@@ -24,6 +24,6 @@ export { semanticDiff, type SemanticDiff, type ProbeDifference } from './analysi
 export { renderChainListing } from './iptables/printer/render-listing.ts';
 export { extractNftServices } from './analysis/nft-services.ts';
 export { jumpTargets, searchNftRules, type NftRuleFilter, type NftRuleHit } from './analysis/nft-query.ts';
-export { diffNftRulesets, formatNftUnifiedDiff, type NftRulesetDiff, type NftChainDiff, type NftSetDiff } from './analysis/nft-diff.ts';
+export { diffNftRulesets, diffNftRulesetsSteps, formatNftUnifiedDiff, nftUnifiedDiffLines, type NftRulesetDiff, type NftChainDiff, type NftSetDiff } from './analysis/nft-diff.ts';
 export { printRule as printNftRule } from './nftables/print-stmt.ts';
 export { nftDonor, parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRuleset, printNftRulesetSteps, resolvePriority, packetUpdatedSets, isDynamicSet, type NftRuleset, type NftTable, type NftChain, type NftRule, type NftStmt, type NftExpr, type NftDiagnostic, type NftParseResult } from './nftables/index.ts';

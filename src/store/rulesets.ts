@@ -146,9 +146,9 @@ const nftRulesOf = (r: NftRuleset): number => r.tables.reduce((n, t) => n + t.ch
  * wrote, without live values), cached by its sha256; one parse however many requests ask, run in
  * slices like an iptables one.
  */
-export async function loadNftRuleset(client: Client, cache: RulesetCache, dump: DumpInfo): Promise<NftRuleset> {
+export async function loadNftRuleset(client: Client, cache: RulesetCache, dump: DumpInfo, donor?: NftRuleset): Promise<NftRuleset> {
   if (dump.family !== 'nft') throw new Error(`dump ${dump.id} is not an nft ruleset`);
-  return loadNftBlob(client, cache, dump.sha256, 'nft-text', dump.originalSha256);
+  return loadNftBlob(client, cache, dump.sha256, 'nft-text', dump.originalSha256, donor);
 }
 
 /**
@@ -156,11 +156,13 @@ export async function loadNftRuleset(client: Client, cache: RulesetCache, dump: 
  * keeps handles and counters), by sha256 in the same cache: same bytes, same parse. `otherSha256`:
  * the version's other text, whose parse, when cached (an upload's parse is), this one shares every
  * equal object with: a node's reads and traces then hold one model's worth, not two.
+ * `preferredDonor`: another parse to share with instead (a diff's other side, the same kind of text
+ * of a twin node: it shares nearly everything).
  */
-export async function loadNftBlob(client: Client, cache: RulesetCache, sha256: string, format: NftDumpFormat, otherSha256?: string): Promise<NftRuleset> {
+export async function loadNftBlob(client: Client, cache: RulesetCache, sha256: string, format: NftDumpFormat, otherSha256?: string, preferredDonor?: NftRuleset): Promise<NftRuleset> {
   return parseOnce(cache.nft, cache.nft.parsing, sha256, async () => {
     const text = await blobTextOf(client, sha256);
-    const donor = otherSha256 === undefined || otherSha256 === sha256 ? undefined : cache.nft.peek(otherSha256);
+    const donor = preferredDonor ?? (otherSha256 === undefined || otherSha256 === sha256 ? undefined : cache.nft.peek(otherSha256));
     return (await runStepsYielding(parseNftDumpSteps(text, format, donor), cache.yielding)).ruleset;
   });
 }

@@ -2,7 +2,7 @@
 // members (a Service more is one element more, not a changed giant line).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diffNftRulesets, formatNftUnifiedDiff, parseNftJson, parseNftText } from '../../src/netfilter/index.ts';
+import { diffNftRulesets, formatNftUnifiedDiff, nftDonor, parseNftJson, parseNftText, parseNftTextSteps, runSteps } from '../../src/netfilter/index.ts';
 import { generateKubeNft } from '../../scripts/kube-nft.ts';
 
 const nft = (text: string) => {
@@ -86,4 +86,21 @@ test('kube-proxy nftables mode: a Service more is map elements and chains more, 
   assert.ok(d.summary.chainsOnlyRight >= 2, 'the new Service and endpoint chains');
   assert.ok(d.sets.length >= 1 && d.sets.every((s) => s.status === 'changed' && s.removed.length === 0 && s.added.length >= 1), JSON.stringify(d.sets.map((s) => [s.set, s.added.length, s.removed.length])));
   assert.ok(d.sets.some((s) => s.set === 'service-ips' && s.added.length === 1), 'one element in service-ips');
+});
+
+test('a diff over parses sharing statements (one parsed with the other as donor) is the diff of the parses alone', () => {
+  const kube = generateKubeNft({ services: 150, endpoints: 3 });
+  const grown = generateKubeNft({ services: 151, endpoints: 3 }).text;
+  const moved = kube.text.replace(/(dnat to 10\.\d+\.\d+\.\d+:)(\d+)/, (_m, h: string, p: string) => `${h}${Number(p) + 1}`);
+  const withPolicy = kube.text.replace(/policy accept;/, 'policy drop;');
+  const a = nft(kube.text);
+  for (const text of [kube.text, grown, moved, withPolicy]) {
+    const shared = runSteps(parseNftTextSteps(text, { donor: nftDonor(a) })).ruleset;
+    const alone = nft(text);
+    // Unchanged chains are then skipped without printing their rules: the same answer either way.
+    assert.deepEqual(diffNftRulesets(a, shared), diffNftRulesets(a, alone));
+    assert.deepEqual(diffNftRulesets(shared, a), diffNftRulesets(alone, a));
+    assert.equal(formatNftUnifiedDiff(diffNftRulesets(a, shared), 'a', 'b'), formatNftUnifiedDiff(diffNftRulesets(a, alone), 'a', 'b'));
+  }
+  assert.equal(diffNftRulesets(a, runSteps(parseNftTextSteps(moved, { donor: nftDonor(a) })).ruleset).summary.rulesAdded, 1);
 });

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Family } from '../../netfilter/index.ts';
 import { NotFoundError, type DumpInfo, type StoredFamily } from '../../store/index.ts';
 import { diffHere, diffJsonPieces, piecesStream, unifiedPieces } from '../diff-here.ts';
+import { diffNftHere, nftDiffJsonPieces, nftUnifiedPieces } from '../nft-diff-here.ts';
 import { dumpInfo, versionText } from '../ruleset.ts';
 import { hostJsonOf, latestVersion } from '../node-netfilter.ts';
 import { DiffQuerySchema, DiffResultSchema, problemResponses, ref } from '../schemas/index.ts';
@@ -76,6 +77,12 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
         // (The type provider types send() after the 200 schemas; a stream goes out unserialized.)
         return reply.type(type).send(stream as unknown as string);
       }
+      if (!probes) {
+        // nft rulesets: likewise, over the cached canonical nft parses (nft-diff-here.ts).
+        const d = await app.analysis.admitDiff(() => diffNftHere(app, l.version, r.version));
+        const stream = piecesStream(unified ? nftUnifiedPieces(d, label(l), label(r)) : nftDiffJsonPieces(d, sides), app.rulesetCache.yielding);
+        return reply.type(type).send(stream as unknown as string);
+      }
       const text = async (d: DumpInfo | null): Promise<string> => (d ? versionText(app, d.sha256) : '');
       const side = async (s: typeof l) => {
         return {
@@ -86,7 +93,7 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
           ...(probes && s.nft ? { probeNft: await text(s.nft) } : {}),
         };
       };
-      // Probes and nft rulesets: in a worker (whole models parsed and traced, not in slices).
+      // Probes: in a worker (whole models parsed and traced, not in slices).
       const answer = await app.analysis.diff(async () => ({ kind: 'diff', family, left: await side(l), right: await side(r), unified, probes, sides }));
       // Written by the worker (JSON as the DiffResult schema describes it: test/api/analysis.test.ts
       // checks it against the schema's serializer); sent as is.

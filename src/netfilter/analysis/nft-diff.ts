@@ -6,7 +6,8 @@
 // expiry) never count as differences.
 import type { NftChain, NftElement, NftRuleset, NftSet, NftTable } from '../nftables/model.ts';
 import { printElement, printRule } from '../nftables/print-stmt.ts';
-import { diffSequences, withContext, type DiffLine } from './diff.ts';
+import { runSteps, type Steps } from '../steps.ts';
+import { diffSequencesSteps, withContext, type DiffLine } from './diff.ts';
 
 export interface NftChainDiff {
   /** `family name`, as nft names a table (`inet filter`). */
@@ -56,6 +57,9 @@ const tableName = (t: NftTable): string => `${t.family} ${t.name}`;
 /** A rule as nft prints it, without live counter values. */
 const ruleText = (r: NftChain['rules'][number]): string => printRule(r).replace(/\bcounter packets \d+ bytes \d+/g, 'counter');
 
+/** Two rules that print the same because they are made of the same statement objects (the model is readonly). */
+const samePrint = (a: NftChain['rules'][number], b: NftChain['rules'][number]): boolean => a === b || (a.stmts === b.stmts && a.comment === b.comment);
+
 /** An element as nft prints it, without its counter and expiry (they move on their own). */
 const elementText = (e: NftElement): string => printElement({ ...e, counter: undefined, expires: undefined } as NftElement);
 
@@ -76,13 +80,63 @@ function declarationText(s: NftSet | undefined): string | null {
   return parts.join('; ');
 }
 
-function diffMembers(left: readonly string[], right: readonly string[]): { added: string[]; removed: string[] } {
-  const l = new Set(left);
-  const r = new Set(right);
-  return { added: right.filter((x) => !l.has(x)), removed: left.filter((x) => !r.has(x)) };
+/** Items (rules printed, elements printed, members looked up) between pauses of the steps below. */
+const PAUSE_ITEMS = 1024;
+
+/** `xs.map(f)`, pausing every PAUSE_ITEMS items. */
+function* mapSteps<T>(xs: readonly T[], f: (x: T) => string): Steps<string[]> {
+  const out = new Array<string>(xs.length);
+  for (let i = 0; i < xs.length; i++) {
+    if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+    out[i] = f(xs[i]!);
+  }
+  return out;
+}
+
+/** Members of `right` not in `left`, in `right`'s order, pausing now and then. */
+function* notInSteps(right: readonly string[], left: ReadonlySet<string>): Steps<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < right.length; i++) {
+    if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+    if (!left.has(right[i]!)) out.push(right[i]!);
+  }
+  return out;
+}
+
+function* setOfSteps(xs: readonly string[]): Steps<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < xs.length; i++) {
+    if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+    out.add(xs[i]!);
+  }
+  return out;
+}
+
+function* byNameSteps<T extends { readonly name: string }>(xs: readonly T[]): Steps<Map<string, T>> {
+  const out = new Map<string, T>();
+  for (let i = 0; i < xs.length; i++) {
+    if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+    out.set(xs[i]!.name, xs[i]!);
+  }
+  return out;
+}
+
+function* diffMembersSteps(left: readonly string[], right: readonly string[]): Steps<{ added: string[]; removed: string[] }> {
+  const l = yield* setOfSteps(left);
+  const r = yield* setOfSteps(right);
+  return { added: yield* notInSteps(right, l), removed: yield* notInSteps(left, r) };
 }
 
 export function diffNftRulesets(left: NftRuleset, right: NftRuleset, options: { readonly context?: number } = {}): NftRulesetDiff {
+  return runSteps(diffNftRulesetsSteps(left, right, options));
+}
+
+/**
+ * diffNftRulesets in steps that pause (for a server's event loop: `runStepsYielding`) every chain
+ * and every ~1,000 rules or members: a 44k-Service kube-proxy table has ~264k chains and maps of
+ * ~100k elements. Pure: it reads the two models (cached parses may be shared) and copies nothing of them.
+ */
+export function* diffNftRulesetsSteps(left: NftRuleset, right: NftRuleset, options: { readonly context?: number } = {}): Steps<NftRulesetDiff> {
   const context = options.context ?? 3;
   const lt = new Map(left.tables.map((t) => [tableName(t), t]));
   const rt = new Map(right.tables.map((t) => [tableName(t), t]));
@@ -91,20 +145,46 @@ export function diffNftRulesets(left: NftRuleset, right: NftRuleset, options: { 
   for (const name of [...new Set([...lt.keys(), ...rt.keys()])]) {
     const l = lt.get(name);
     const r = rt.get(name);
-    const lc = new Map((l?.chains ?? []).map((c) => [c.name, c]));
-    const rc = new Map((r?.chains ?? []).map((c) => [c.name, c]));
-    for (const chain of [...new Set([...lc.keys(), ...rc.keys()])]) {
-      const a = (lc.get(chain)?.rules ?? []).map(ruleText);
-      const b = (rc.get(chain)?.rules ?? []).map(ruleText);
-      const [baseL, baseR] = [baseText(lc.get(chain)), baseText(rc.get(chain))];
-      const ops = diffSequences(a, b);
-      const onOneSide = !lc.has(chain) || !rc.has(chain);
+    // By name (the last of a name wins, at the place of its first), and the names of both in
+    // order: what `new Map(...)` and `new Set([...lc.keys(), ...rc.keys()])` give, built in steps.
+    const lc = yield* byNameSteps(l?.chains ?? []);
+    const rc = yield* byNameSteps(r?.chains ?? []);
+    const names = [...lc.keys()];
+    for (const [i, chain] of [...rc.keys()].entries()) {
+      if (i % PAUSE_ITEMS === PAUSE_ITEMS - 1) yield;
+      if (!lc.has(chain)) names.push(chain);
+    }
+    yield;
+    let printed = 0;
+    for (const chain of names) {
+      const [cl, cr] = [lc.get(chain), rc.get(chain)];
+      const [nl, nr] = [cl?.rules.length ?? 0, cr?.rules.length ?? 0];
+      // Rules that are the same statements (a parse shares them with its donor's: share.ts) print the
+      // same: a chain of such rules with the same declaration is unchanged, and nothing is printed.
+      if (cl && cr && nl === nr && baseText(cl) === baseText(cr) && cl.rules.every((x, i) => samePrint(x, cr.rules[i]!))) {
+        printed += 1 + (nl >> 4);
+        if (printed >= PAUSE_ITEMS) {
+          printed = 0;
+          yield;
+        }
+        continue;
+      }
+      const a = nl > PAUSE_ITEMS ? yield* mapSteps(cl!.rules, ruleText) : (cl?.rules ?? []).map(ruleText);
+      const b = nr > PAUSE_ITEMS ? yield* mapSteps(cr!.rules, ruleText) : (cr?.rules ?? []).map(ruleText);
+      printed += nl + nr + 1;
+      if (printed >= PAUSE_ITEMS) {
+        printed = 0;
+        yield;
+      }
+      const [baseL, baseR] = [baseText(cl), baseText(cr)];
+      const ops = yield* diffSequencesSteps(a, b);
+      const onOneSide = !cl || !cr;
       if (!onOneSide && baseL === baseR && ops.every((o) => o === ' ')) continue;
       const { lines, added, removed } = withContext(a, b, ops, context);
       chains.push({
         table: name,
         chain,
-        status: !lc.has(chain) ? 'onlyRight' : !rc.has(chain) ? 'onlyLeft' : 'changed',
+        status: !cl ? 'onlyRight' : !cr ? 'onlyLeft' : 'changed',
         ...(baseL !== baseR || (onOneSide && (baseL ?? baseR) !== null) ? { base: { left: baseL, right: baseR } } : {}),
         added,
         removed,
@@ -115,7 +195,12 @@ export function diffNftRulesets(left: NftRuleset, right: NftRuleset, options: { 
     const rs = new Map((r?.sets ?? []).map((s) => [s.name, s]));
     for (const set of [...new Set([...ls.keys(), ...rs.keys()])]) {
       const [sl, sr] = [ls.get(set), rs.get(set)];
-      const { added, removed } = diffMembers((sl?.elements ?? []).map(elementText), (sr?.elements ?? []).map(elementText));
+      yield;
+      // The same elements (shared with a donor's set) and declaration: unchanged, nothing printed.
+      if (sl && sr && sl.elements === sr.elements && declarationText(sl) === declarationText(sr)) continue;
+      const el = yield* mapSteps(sl?.elements ?? [], elementText);
+      const er = yield* mapSteps(sr?.elements ?? [], elementText);
+      const { added, removed } = yield* diffMembersSteps(el, er);
       const [dl, dr] = [declarationText(sl), declarationText(sr)];
       if (sl && sr && dl === dr && added.length === 0 && removed.length === 0) continue;
       sets.push({
@@ -129,6 +214,7 @@ export function diffNftRulesets(left: NftRuleset, right: NftRuleset, options: { 
       });
     }
   }
+  yield;
   const tablesOnlyLeft = [...lt.keys()].filter((t) => !rt.has(t));
   const tablesOnlyRight = [...rt.keys()].filter((t) => !lt.has(t));
   const sum = (xs: readonly { added: number | readonly string[] }[]) => xs.reduce((n, x) => n + (typeof x.added === 'number' ? x.added : x.added.length), 0);
@@ -154,22 +240,27 @@ export function diffNftRulesets(left: NftRuleset, right: NftRuleset, options: { 
 
 /** A unified-diff rendering: one hunk per chain, then each set's members. */
 export function formatNftUnifiedDiff(d: NftRulesetDiff, leftName: string, rightName: string): string {
-  const out = [`--- ${leftName}`, `+++ ${rightName}`];
-  for (const t of d.tablesOnlyLeft) out.push(`# table ${t} only in ${leftName}`);
-  for (const t of d.tablesOnlyRight) out.push(`# table ${t} only in ${rightName}`);
+  return [...nftUnifiedDiffLines(d, leftName, rightName)].join('\n') + '\n';
+}
+
+/** formatNftUnifiedDiff's lines (without their newlines), one by one. */
+export function* nftUnifiedDiffLines(d: NftRulesetDiff, leftName: string, rightName: string): Generator<string, void, void> {
+  yield `--- ${leftName}`;
+  yield `+++ ${rightName}`;
+  for (const t of d.tablesOnlyLeft) yield `# table ${t} only in ${leftName}`;
+  for (const t of d.tablesOnlyRight) yield `# table ${t} only in ${rightName}`;
   for (const c of d.chains) {
     const where = c.status === 'onlyLeft' ? ` (only in ${leftName})` : c.status === 'onlyRight' ? ` (only in ${rightName})` : '';
-    out.push(`@@ ${c.table} chain ${c.chain}${where} @@`);
-    if (c.base?.left) out.push(`-${c.base.left}`);
-    if (c.base?.right) out.push(`+${c.base.right}`);
-    for (const l of c.lines) out.push(`${l.op}${l.text}`);
+    yield `@@ ${c.table} chain ${c.chain}${where} @@`;
+    if (c.base?.left) yield `-${c.base.left}`;
+    if (c.base?.right) yield `+${c.base.right}`;
+    for (const l of c.lines) yield `${l.op}${l.text}`;
   }
   for (const s of d.sets) {
-    out.push(`@@ ${s.table} ${s.kind} ${s.set}${s.status === 'onlyLeft' ? ` (only in ${leftName})` : s.status === 'onlyRight' ? ` (only in ${rightName})` : ''} @@`);
-    if (s.declaration?.left) out.push(`-${s.declaration.left}`);
-    if (s.declaration?.right) out.push(`+${s.declaration.right}`);
-    for (const e of s.removed) out.push(`-element ${e}`);
-    for (const e of s.added) out.push(`+element ${e}`);
+    yield `@@ ${s.table} ${s.kind} ${s.set}${s.status === 'onlyLeft' ? ` (only in ${leftName})` : s.status === 'onlyRight' ? ` (only in ${rightName})` : ''} @@`;
+    if (s.declaration?.left) yield `-${s.declaration.left}`;
+    if (s.declaration?.right) yield `+${s.declaration.right}`;
+    for (const e of s.removed) yield `-element ${e}`;
+    for (const e of s.added) yield `+element ${e}`;
   }
-  return out.join('\n') + '\n';
 }

@@ -16,7 +16,7 @@
 // Probes (`packets=auto`: whole models traced) still run in the analysis worker.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { diffRulesetsSteps, outlineCanonicalTextSteps, outlineRulesetSteps, unifiedDiffLines, type RulesetDiff, type RulesetOutline } from '../netfilter/index.ts';
+import { diffRulesetsSteps, outlineCanonicalTextSteps, outlineRulesetSteps, type RulesetDiff, type RulesetOutline } from '../netfilter/index.ts';
 import { loadDumpRuleset, rulesetCacheKey, runStepsYielding, type DumpInfo, type ParseYielding } from '../store/index.ts';
 import { versionText } from './ruleset.ts';
 
@@ -80,10 +80,10 @@ export function* diffJsonPieces(d: RulesetDiff, sides: DiffSides): Generator<str
   yield ']}';
 }
 
-/** formatUnifiedDiff's text in pieces (each line and its newline), pausing now and then (undefined). */
-export function* unifiedPieces(d: RulesetDiff, leftName: string, rightName: string): Generator<string | undefined, void, void> {
+/** A unified diff's lines (unifiedDiffLines, nftUnifiedDiffLines) in pieces, each with its newline, pausing now and then (undefined). */
+export function* linePieces(lines: Iterable<string>): Generator<string | undefined, void, void> {
   let n = 0;
-  for (const line of unifiedDiffLines(d, leftName, rightName)) {
+  for (const line of lines) {
     if ((++n & PAUSE_PIECES) === 0) yield undefined;
     yield `${line}\n`;
   }

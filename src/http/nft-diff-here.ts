@@ -16,7 +16,7 @@
 // The answer is written chunk by chunk as the client reads it, the same bytes
 // the worker wrote. Probes (`packets=auto`) still run in the worker.
 import type { FastifyInstance } from 'fastify';
-import { diffNftRulesetsSteps, nftUnifiedDiffLines, parseNftText, type NftRuleset } from '../netfilter/index.ts';
+import { diffNftRulesetsSteps, parseNftText, type NftRuleset } from '../netfilter/index.ts';
 import type { NftRulesetDiff } from '../netfilter/index.ts';
 import { loadNftRuleset, runStepsYielding, type DumpInfo } from '../store/index.ts';
 import type { DiffSides } from './diff-here.ts';
@@ -85,11 +85,3 @@ export function* nftDiffJsonPieces(d: NftRulesetDiff, sides: DiffSides): Generat
   yield ']}';
 }
 
-/** formatNftUnifiedDiff's text in pieces (each line and its newline), pausing now and then (undefined). */
-export function* nftUnifiedPieces(d: NftRulesetDiff, leftName: string, rightName: string): Generator<string | undefined, void, void> {
-  let n = 0;
-  for (const line of nftUnifiedDiffLines(d, leftName, rightName)) {
-    if ((++n & PAUSE_PIECES) === 0) yield undefined;
-    yield `${line}\n`;
-  }
-}

@@ -3,10 +3,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Family } from '../../netfilter/index.ts';
+import { nftUnifiedDiffLines, unifiedDiffLines, type Family } from '../../netfilter/index.ts';
 import { NotFoundError, type DumpInfo, type StoredFamily } from '../../store/index.ts';
-import { diffHere, diffJsonPieces, piecesStream, unifiedPieces } from '../diff-here.ts';
-import { diffNftHere, nftDiffJsonPieces, nftUnifiedPieces } from '../nft-diff-here.ts';
+import { diffHere, diffJsonPieces, linePieces, piecesStream } from '../diff-here.ts';
+import { diffNftHere, nftDiffJsonPieces } from '../nft-diff-here.ts';
 import { dumpInfo, versionText } from '../ruleset.ts';
 import { hostJsonOf, latestVersion } from '../node-netfilter.ts';
 import { DiffQuerySchema, DiffResultSchema, problemResponses, ref } from '../schemas/index.ts';
@@ -73,14 +73,14 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
         // once it is computed (as a worker's did): a client reading slowly holds its own answer, not
         // everyone's turn; the answer is written as the client reads it.
         const d = await app.analysis.admitDiff(() => diffHere(app, { label: label(l), version: l.version }, { label: label(r), version: r.version }));
-        const stream = piecesStream(unified ? unifiedPieces(d, label(l), label(r)) : diffJsonPieces(d, sides), app.rulesetCache.yielding);
+        const stream = piecesStream(unified ? linePieces(unifiedDiffLines(d, label(l), label(r))) : diffJsonPieces(d, sides), app.rulesetCache.yielding);
         // (The type provider types send() after the 200 schemas; a stream goes out unserialized.)
         return reply.type(type).send(stream as unknown as string);
       }
       if (!probes) {
         // nft rulesets: likewise, over the cached canonical nft parses (nft-diff-here.ts).
         const d = await app.analysis.admitDiff(() => diffNftHere(app, l.version, r.version));
-        const stream = piecesStream(unified ? nftUnifiedPieces(d, label(l), label(r)) : nftDiffJsonPieces(d, sides), app.rulesetCache.yielding);
+        const stream = piecesStream(unified ? linePieces(nftUnifiedDiffLines(d, label(l), label(r))) : nftDiffJsonPieces(d, sides), app.rulesetCache.yielding);
         return reply.type(type).send(stream as unknown as string);
       }
       const text = async (d: DumpInfo | null): Promise<string> => (d ? versionText(app, d.sha256) : '');

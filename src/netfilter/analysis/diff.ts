@@ -318,6 +318,18 @@ export function* diffRulesetsSteps(leftRuleset: Ruleset | RulesetOutline, rightR
   };
 }
 
+/** A unified diff's head (iptables and nft): the two names, then the tables on one side only. */
+export function* unifiedHeadLines(d: { readonly tablesOnlyLeft: readonly string[]; readonly tablesOnlyRight: readonly string[] }, leftName: string, rightName: string): Generator<string, void, void> {
+  yield `--- ${leftName}`;
+  yield `+++ ${rightName}`;
+  for (const t of d.tablesOnlyLeft) yield `# table ${t} only in ${leftName}`;
+  for (const t of d.tablesOnlyRight) yield `# table ${t} only in ${rightName}`;
+}
+
+/** A hunk title's note for a chain or set on one side only ('' when on both). */
+export const onlyIn = (status: string, leftName: string, rightName: string): string =>
+  status === 'onlyLeft' ? ` (only in ${leftName})` : status === 'onlyRight' ? ` (only in ${rightName})` : '';
+
 /** A unified-diff rendering, one hunk per chain. */
 export function formatUnifiedDiff(d: RulesetDiff, leftName: string, rightName: string): string {
   return [...unifiedDiffLines(d, leftName, rightName)].join('\n') + '\n';
@@ -325,13 +337,9 @@ export function formatUnifiedDiff(d: RulesetDiff, leftName: string, rightName: s
 
 /** The lines of formatUnifiedDiff (each without its newline), one at a time: a server writes them in slices. */
 export function* unifiedDiffLines(d: RulesetDiff, leftName: string, rightName: string): Generator<string, void, void> {
-  yield `--- ${leftName}`;
-  yield `+++ ${rightName}`;
-  for (const t of d.tablesOnlyLeft) yield `# table ${t} only in ${leftName}`;
-  for (const t of d.tablesOnlyRight) yield `# table ${t} only in ${rightName}`;
+  yield* unifiedHeadLines(d, leftName, rightName);
   for (const c of d.chains) {
-    const where = c.status === 'onlyLeft' ? ` (only in ${leftName})` : c.status === 'onlyRight' ? ` (only in ${rightName})` : '';
-    yield `@@ ${c.table} ${c.chain}${where} @@`;
+    yield `@@ ${c.table} ${c.chain}${onlyIn(c.status, leftName, rightName)} @@`;
     if (c.status === 'onlyLeft') yield `-:${c.chain} ${c.policy?.left ?? '-'}`;
     else if (c.status === 'onlyRight') yield `+:${c.chain} ${c.policy?.right ?? '-'}`;
     else if (c.policy) {

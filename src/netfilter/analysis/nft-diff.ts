@@ -7,7 +7,7 @@
 import type { NftChain, NftElement, NftRuleset, NftSet, NftTable } from '../nftables/model.ts';
 import { printElement, printRule } from '../nftables/print-stmt.ts';
 import { runSteps, type Steps } from '../steps.ts';
-import { diffSequencesSteps, withContext, type DiffLine } from './diff.ts';
+import { diffSequencesSteps, onlyIn, unifiedHeadLines, withContext, type DiffLine } from './diff.ts';
 
 export interface NftChainDiff {
   /** `family name`, as nft names a table (`inet filter`). */
@@ -245,19 +245,15 @@ export function formatNftUnifiedDiff(d: NftRulesetDiff, leftName: string, rightN
 
 /** formatNftUnifiedDiff's lines (without their newlines), one by one. */
 export function* nftUnifiedDiffLines(d: NftRulesetDiff, leftName: string, rightName: string): Generator<string, void, void> {
-  yield `--- ${leftName}`;
-  yield `+++ ${rightName}`;
-  for (const t of d.tablesOnlyLeft) yield `# table ${t} only in ${leftName}`;
-  for (const t of d.tablesOnlyRight) yield `# table ${t} only in ${rightName}`;
+  yield* unifiedHeadLines(d, leftName, rightName);
   for (const c of d.chains) {
-    const where = c.status === 'onlyLeft' ? ` (only in ${leftName})` : c.status === 'onlyRight' ? ` (only in ${rightName})` : '';
-    yield `@@ ${c.table} chain ${c.chain}${where} @@`;
+    yield `@@ ${c.table} chain ${c.chain}${onlyIn(c.status, leftName, rightName)} @@`;
     if (c.base?.left) yield `-${c.base.left}`;
     if (c.base?.right) yield `+${c.base.right}`;
     for (const l of c.lines) yield `${l.op}${l.text}`;
   }
   for (const s of d.sets) {
-    yield `@@ ${s.table} ${s.kind} ${s.set}${s.status === 'onlyLeft' ? ` (only in ${leftName})` : s.status === 'onlyRight' ? ` (only in ${rightName})` : ''} @@`;
+    yield `@@ ${s.table} ${s.kind} ${s.set}${onlyIn(s.status, leftName, rightName)} @@`;
     if (s.declaration?.left) yield `-${s.declaration.left}`;
     if (s.declaration?.right) yield `+${s.declaration.right}`;
     for (const e of s.removed) yield `-element ${e}`;

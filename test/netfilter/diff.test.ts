@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diffRulesets, diffSequences, formatUnifiedDiff, outlineCanonicalText, outlineRuleset, parseDump } from '../../src/netfilter/index.ts';
+import { diffRulesets, diffSequences, formatUnifiedDiff, outlineCanonicalText, parseDump } from '../../src/netfilter/index.ts';
 import { prepareDump } from '../../src/store/ingest.ts';
-import { seedAndCorpusDumps } from '../support/paths.ts';
 
 const ruleset = (text: string) => parseDump(text).ruleset;
 
@@ -143,24 +142,8 @@ test('diffSequences past the minimal-edit bound: still an exact edit script, anc
   assert.equal(ops.filter((o) => o === '+').length, 20_001);
 });
 
-test('outlineCanonicalText: the outline a parse gives, for every stored canonical text (seeds, corpus); undefined for other texts', (t) => {
-  const texts = seedAndCorpusDumps((m) => t.diagnostic(m));
-  let outlined = 0;
-  for (const [name, text] of texts) {
-    let prepared;
-    try {
-      prepared = prepareDump(text);
-    } catch {
-      continue; // refused uploads have no canonical text
-    }
-    const outline = outlineCanonicalText(prepared.canonicalText);
-    assert.ok(outline, `${name}: its canonical text outlines`);
-    const parsed = parseDump(prepared.canonicalText, { family: prepared.family, format: 'iptables-save' }).ruleset;
-    assert.deepEqual(outline, outlineRuleset(parsed), name);
-    outlined++;
-  }
-  t.diagnostic(`${outlined} canonical texts outlined`);
-  assert.ok(outlined >= 10, `${outlined} texts outlined`);
+// The outline of every stored canonical text (seeds, corpus) against a parse of it: test/netfilter/diff-steps.test.ts.
+test('outlineCanonicalText: undefined for texts that are not canonical; a diff of outlines is the diff of parses', () => {
   // Counters, comments, blank lines, rules of undeclared chains: not a canonical text, so the caller parses.
   for (const other of ['*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n', '# x\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n', '*filter\n:INPUT ACCEPT [0:0]\n-A FOO -j DROP\nCOMMIT\n', '*filter\n:INPUT ACCEPT [0:0]\n', '*filter\n:FOO ACCEPT [0:0]\nCOMMIT\n', '*filter\n:INPUT ACCEPT [0:0]\n[1:2] -A INPUT -j DROP\nCOMMIT\n']) {
     assert.equal(outlineCanonicalText(other), undefined, JSON.stringify(other));

@@ -259,33 +259,51 @@ export function encodeLineDeltaBy(base: DeltaBaseLines, target: readonly string[
   return { payload: out.finish(), literalChars, copiedLines };
 }
 
+/**
+ * A line delta's op stream (`encodeLineDelta`'s; a counters delta has the same one), read from `r`
+ * at its length prefix: pairs (start, count) per op, `start` the base index a run is copied from or
+ * -1 for `count` inserted items, and `opsEnd`, where the inserted items begin. Throws `${what}: ...`
+ * when the stream is truncated or malformed or a copy lies outside a base of `baseLength`.
+ */
+export function readDeltaOps(r: ByteReader, payloadLength: number, baseLength: number, what: string): { ops: number[]; opsEnd: number } {
+  const opsEnd = r.uint() + r.pos;
+  if (opsEnd > payloadLength) throw new Error(`${what}: truncated op stream`);
+  const ops: number[] = [];
+  let expected = 0;
+  while (r.pos < opsEnd) {
+    const head = r.uint();
+    const count = Math.floor(head / 2);
+    let start = -1;
+    if (head % 2 === 0) {
+      start = expected + unzigzag(r.uint());
+      if (start < 0 || start + count > baseLength) throw new Error(`${what}: copy outside the base`);
+      expected = start + count;
+    }
+    ops.push(start, count);
+  }
+  if (r.pos !== opsEnd) throw new Error(`${what}: malformed op stream`);
+  return { ops, opsEnd };
+}
+
 /** The target lines of a delta made by `encodeLineDelta` against `base`. */
 export function applyLineDelta(base: readonly string[], payload: Uint8Array): string[] {
-  const r = new ByteReader(payload);
-  const opsLength = r.uint();
-  const opsEnd = r.pos + opsLength;
-  if (opsEnd > payload.length) throw new Error('line delta: truncated op stream');
+  const { ops, opsEnd } = readDeltaOps(new ByteReader(payload), payload.length, base.length, 'line delta');
   const literalBytes = payload.subarray(opsEnd);
   const literal = literalBytes.length ? Buffer.from(literalBytes.buffer, literalBytes.byteOffset, literalBytes.byteLength).toString('utf8') : '';
   let literalLines: string[] | null = null;
   let nextLiteral = 0;
   const out: string[] = [];
-  let expected = 0;
-  while (r.pos < opsEnd) {
-    const head = r.uint();
-    const count = Math.floor(head / 2);
-    if (head % 2 === 0) {
-      const start = expected + unzigzag(r.uint());
-      if (start < 0 || start + count > base.length) throw new Error('line delta: copy outside the base');
-      for (let k = 0; k < count; k++) out.push(base[start + k]!);
-      expected = start + count;
+  for (let k = 0; k < ops.length; k += 2) {
+    const start = ops[k]!;
+    const count = ops[k + 1]!;
+    if (start >= 0) {
+      for (let j = 0; j < count; j++) out.push(base[start + j]!);
     } else {
       literalLines ??= literal.split('\n');
       if (nextLiteral + count > literalLines.length) throw new Error('line delta: too few inserted lines');
-      for (let k = 0; k < count; k++) out.push(literalLines[nextLiteral++]!);
+      for (let j = 0; j < count; j++) out.push(literalLines[nextLiteral++]!);
     }
   }
-  if (r.pos !== opsEnd) throw new Error('line delta: malformed op stream');
   return out;
 }
 
@@ -298,28 +316,23 @@ export function applyLineDelta(base: readonly string[], payload: Uint8Array): st
  */
 export function deltaGives(base: DeltaBaseLines, payload: Uint8Array, target: readonly string[]): boolean {
   try {
-    const r = new ByteReader(payload);
-    const opsEnd = r.uint() + r.pos;
-    if (opsEnd > payload.length) return false;
+    const { ops, opsEnd } = readDeltaOps(new ByteReader(payload), payload.length, base.length, 'line delta');
     const literalBytes = payload.subarray(opsEnd);
     const literal = Buffer.from(literalBytes.buffer, literalBytes.byteOffset, literalBytes.byteLength).toString('utf8').split('\n');
     let nextLiteral = 0;
-    let expected = 0;
     let t = 0;
-    while (r.pos < opsEnd) {
-      const head = r.uint();
-      const count = Math.floor(head / 2);
-      if (head % 2 === 0) {
-        const start = expected + unzigzag(r.uint());
-        if (start < 0 || start + count > base.length || t + count > target.length) return false;
+    for (let k = 0; k < ops.length; k += 2) {
+      const start = ops[k]!;
+      const count = ops[k + 1]!;
+      if (start >= 0) {
+        if (t + count > target.length) return false;
         if (count > 0 && (!base.same(start, target[t]!) || !base.same(start + count - 1, target[t + count - 1]!))) return false;
-        expected = start + count;
         t += count;
       } else {
-        for (let k = 0; k < count; k++) if (target[t++] !== literal[nextLiteral++]) return false;
+        for (let j = 0; j < count; j++) if (target[t++] !== literal[nextLiteral++]) return false;
       }
     }
-    return r.pos === opsEnd && t === target.length && (nextLiteral === literal.length || (nextLiteral === 0 && literalBytes.length === 0));
+    return t === target.length && (nextLiteral === literal.length || (nextLiteral === 0 && literalBytes.length === 0));
   } catch {
     return false;
   }

@@ -3,7 +3,7 @@
 // line delta encoder, encoding.ts, to skip comparisons: same bytes stored) and
 // which counters it copied (a `counters-delta` blob: the counters that moved
 // since a whole `counters` blob, blobs.ts). Pure: no database here.
-import { ByteReader, ByteWriter, decodeCounters, encodeCounters, unzigzag, zigzag, type CounterText } from './encoding.ts';
+import { ByteReader, ByteWriter, decodeCounters, encodeCounters, readDeltaOps, zigzag, type CounterText } from './encoding.ts';
 
 /**
  * What a spliced delta upload (splice.ts) knows of its two texts' lines, so
@@ -31,25 +31,9 @@ export interface TextHints {
  * fleet's deltas); `baseLength` bounds the copies. Throws on a malformed one.
  */
 export function lineDeltaSources(payload: Uint8Array, baseLength: number): Int32Array {
-  const r = new ByteReader(payload);
-  const opsEnd = r.uint() + r.pos;
-  if (opsEnd > payload.length) throw new Error('line delta: truncated op stream');
-  const ops: number[] = [];
+  const { ops } = readDeltaOps(new ByteReader(payload), payload.length, baseLength, 'line delta');
   let total = 0;
-  let expected = 0;
-  while (r.pos < opsEnd) {
-    const head = r.uint();
-    const count = Math.floor(head / 2);
-    let start = -1;
-    if (head % 2 === 0) {
-      start = expected + unzigzag(r.uint());
-      if (start < 0 || start + count > baseLength) throw new Error('line delta: copy outside the base');
-      expected = start + count;
-    }
-    ops.push(start, count);
-    total += count;
-  }
-  if (r.pos !== opsEnd) throw new Error('line delta: malformed op stream');
+  for (let k = 1; k < ops.length; k += 2) total += ops[k]!;
   const out = new Int32Array(total);
   let t = 0;
   for (let k = 0; k < ops.length; k += 2) {
@@ -108,27 +92,22 @@ export function countersDeltaSources(payload: Uint8Array, baseLength: number): {
   const version = r.uint();
   if (version !== COUNTERS_DELTA_VERSION) throw new Error(`counters delta encoding version ${version} is not supported`);
   const from = new Int32Array(r.uint());
-  const opsEnd = r.uint() + r.pos;
-  if (opsEnd > payload.length) throw new Error('counters delta: truncated op stream');
+  const { ops, opsEnd } = readDeltaOps(r, payload.length, baseLength, 'counters delta');
   let s = 0;
-  let expected = 0;
   let literals = 0;
-  while (r.pos < opsEnd) {
-    const head = r.uint();
-    const count = Math.floor(head / 2);
+  for (let k = 0; k < ops.length; k += 2) {
+    const start = ops[k]!;
+    const count = ops[k + 1]!;
     if (s + count > from.length) throw new Error('counters delta: too many slots');
-    if (head % 2 === 1) {
+    if (start < 0) {
       from.fill(-1, s, s + count);
       literals += count;
     } else {
-      const start = expected + unzigzag(r.uint());
-      if (start < 0 || start + count > baseLength) throw new Error('counters delta: copy outside the base');
-      for (let k = 0; k < count; k++) from[s + k] = start + k;
-      expected = start + count;
+      for (let j = 0; j < count; j++) from[s + j] = start + j;
     }
     s += count;
   }
-  if (r.pos !== opsEnd || s !== from.length) throw new Error('counters delta: malformed op stream');
+  if (s !== from.length) throw new Error('counters delta: malformed op stream');
   const literal = decodeCounters(payload.subarray(opsEnd));
   if (literal.length !== literals) throw new Error('counters delta: literal counters do not match the ops');
   return { from, literal };

@@ -13,19 +13,10 @@ export interface CaseHost {
   routeLocalnet?: boolean;
 }
 
-export interface CasePacket {
+/** A case's packet: a kernel PacketSpec whose `from` is an interface of the case's node, or 'local'. */
+export interface CasePacket extends Omit<PacketSpec, 'from'> {
   /** Interface the packet arrives on, or 'local'. */
   from: string;
-  src: string;
-  dst: string;
-  proto: 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'sctp';
-  sport?: number;
-  dport?: number;
-  icmpType?: number;
-  icmpCode?: number;
-  tcpFlags?: string;
-  mark?: number;
-  ttl?: number;
   /** Send this many times (conntrack flushed between) to compare statistic frequencies. */
   repeat?: number;
   note?: string;

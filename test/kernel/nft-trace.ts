@@ -44,17 +44,23 @@
  *  - the trace id is per skb: a packet looped back through `lo` (or an ICMP error) gets a new one.
  */
 
-export interface NftKernelEvent {
+/** What a trace event of either monitor (xtables-monitor, nft monitor trace) says. */
+export interface TraceEventBase {
   node: string;
   traceId: string;
-  family: string;
   table: string;
   chain: string;
   kind: 'rule' | 'policy' | 'return';
-  /** rule events */
+  /** nft rule handle (rule events) */
   handle?: number;
-  /** 1-based position of the rule in its chain (from the kernel's own listing) */
+  /** 1-based position of the rule in its chain (rule events) */
   position?: number;
+  ruleText?: string;
+  verdict: string;
+}
+
+export interface NftKernelEvent extends TraceEventBase {
+  family: string;
   /** the rule as printed, with `counter packets N bytes M` shortened to `counter` */
   ruleText?: string;
   /** accept | drop | continue | return | jump X | goto X | queue | ... (policy events: accept | drop) */

@@ -3,7 +3,7 @@
  * back (events, deliveries, setup info), and the resolution of a topology spec
  * into namespaces, interfaces and MACs. Pure: no process is started here.
  */
-import type { NftChainHandles, NftKernelEvent } from './nft-trace.ts';
+import type { NftChainHandles, NftKernelEvent, TraceEventBase } from './nft-trace.ts';
 
 export const IPV4_RE = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
@@ -117,18 +117,9 @@ export interface PacketSpec {
   ttl?: number;
 }
 
-export interface KernelEvent {
-  node: string;
+export interface KernelEvent extends TraceEventBase {
   /** nfproto of the trace: 2 (IPv4) or 10 (IPv6) */
   nfproto: number;
-  traceId: string;
-  table: string;
-  chain: string;
-  kind: 'rule' | 'policy' | 'return';
-  /** nft rule handle (rule events) */
-  handle?: number;
-  /** 1-based position of the rule in its chain (rule events) */
-  position?: number;
   /** rule as printed by xtables-monitor without the `-4 -t <table> ` prefix, i.e. the iptables-save line */
   ruleText?: string;
   /** the `-j`/`-g` target of ruleText (REJECT, DNAT, MARK, KUBE-SVC-...) */

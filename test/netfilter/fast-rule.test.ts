@@ -237,3 +237,45 @@ test('declared chains start with the shared empty rule list; commands that chang
   const merged = parseDump('*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\nCOMMIT\n-A X -j ACCEPT\n');
   assert.deepEqual(merged.ruleset.tables[0]!.chains.find((c) => c.name === 'X')!.rules.map((x) => x.raw), ['-A X -j ACCEPT']);
 });
+
+test('runs of fast-path rules of one chain, interrupted by lines of the general path, keep the dump\'s order', () => {
+  // The fast path adds a chain's rules in a row to its list at once; any other line adds them first.
+  const G = '-A X -s 10.0.0.9 -j ACCEPT # general path'; // a trailing note: read by the general path
+  const cases: [string[], Record<string, string[]>][] = [
+    [['-A X -s 10.0.0.1 -j ACCEPT', '-A X -s 10.0.0.2 -j ACCEPT', G, '-A X -s 10.0.0.3 -j ACCEPT'], { X: ['.1', '.2', '.9', '.3'] }],
+    [['-A X -s 10.0.0.1 -j ACCEPT', '-I X 1 -s 10.0.0.2 -j ACCEPT', '-A X -s 10.0.0.3 -j ACCEPT'], { X: ['.2', '.1', '.3'] }],
+    [['-A X -s 10.0.0.1 -j ACCEPT', '-A X -s 10.0.0.2 -j ACCEPT', '-D X -s 10.0.0.1 -j ACCEPT', '-A X -s 10.0.0.3 -j ACCEPT'], { X: ['.2', '.3'] }],
+    [['-A X -s 10.0.0.1 -j ACCEPT', '-A X -s 10.0.0.2 -j ACCEPT', '-D X 2', '-A X -s 10.0.0.3 -j ACCEPT'], { X: ['.1', '.3'] }],
+    [['-A X -s 10.0.0.1 -j ACCEPT', '-F X', '-A X -s 10.0.0.3 -j ACCEPT'], { X: ['.3'] }],
+    [['-A X -s 10.0.0.1 -j ACCEPT', '-A Y -s 10.0.0.2 -j X', '-A X -s 10.0.0.3 -j ACCEPT', '-A Y -s 10.0.0.4 -j ACCEPT'], { X: ['.1', '.3'], Y: ['.2', '.4'] }],
+    [['-A Y -s 10.0.0.2 -j X', '-X X', '-A X -s 10.0.0.3 -j ACCEPT'], { X: ['.3'], Y: ['.2'] }], // X is referenced: not deleted
+    [['-A Y -s 10.0.0.2 -j X', '-A Y -s 10.0.0.4 -j X', '-E X Z', '-A Z -s 10.0.0.3 -j ACCEPT'], { Y: ['.2', '.4'], Z: ['.3'] }],
+    [['-A X -s 10.0.0.1 -j ACCEPT', '-A X -s 10.0.0.2 -j ACCEPT', ':Z - [0:0]', ':W ACCEPT [1:2]', '-A X -s 10.0.0.3 -j ACCEPT'], { X: ['.1', '.2', '.3'], W: [], Z: [] }],
+    [Array.from({ length: 12 }, (_v, k) => `-A X -s 10.0.0.${k + 1} -j ACCEPT`).concat([G]), { X: [...Array.from({ length: 12 }, (_v, k) => `.${k + 1}`), '.9'] }],
+  ];
+  for (const [rules, want] of cases) {
+    const text = ['*filter', ':INPUT ACCEPT [0:0]', ':X - [0:0]', ':Y - [0:0]', ...rules, 'COMMIT', ''].join('\n');
+    assert.equal(parsed(text, 'ipv4', false), parsed(text, 'ipv4', true), text);
+    const memo = newRuleLineMemo('ipv4');
+    assert.equal(parsed(text, 'ipv4', false, memo), parsed(text, 'ipv4', true), text);
+    assert.equal(parsed(text, 'ipv4', false, memo), parsed(text, 'ipv4', true), `again from the memo: ${text}`);
+    const chains = parseDump(text).ruleset.tables[0]!.chains;
+    for (const [name, sources] of Object.entries(want)) {
+      const c = chains.find((x) => x.name === name);
+      assert.deepEqual(c?.rules.map((r) => (r.matches[0] as { cidr: string }).cidr.replace(/^10\.0\.0(\.\d+)\/32$/, '$1')), sources, `${name} in ${text}`);
+      assert.deepEqual(c.rules.map((r) => r.position), sources.map((_s, k) => k + 1));
+    }
+  }
+});
+
+test('plain chain declarations read without the regex give what the regex gives', () => {
+  const decls = [':KUBE-SEP-A - [0:0]', ':A - [0:0]', ':A  - [0:0]', ':A - [0:0] ', ':A\u00a0B - [0:0]', ':A - [1:2]', ':A ACCEPT [0:0]', ':A BAD [0:0]', ':A -', ':A', ': - [0:0]', ':-A - [0:0]'];
+  for (const d of decls) {
+    const text = ['*filter', ':INPUT ACCEPT [0:0]', d, 'COMMIT', ''].join('\n');
+    assert.equal(parsed(text, 'ipv4', false), parsed(text, 'ipv4', true), d);
+  }
+  const r = parseDump('*filter\n:INPUT ACCEPT [0:0]\n:KUBE-SEP-A - [0:0]\n:B - [3:4]\nCOMMIT\n');
+  const chains = Object.fromEntries(r.ruleset.tables[0]!.chains.map((c) => [c.name, c]));
+  assert.deepEqual([chains['KUBE-SEP-A']!.policy, chains['KUBE-SEP-A']!.counters, chains['KUBE-SEP-A']!.line], [null, { packets: 0n, bytes: 0n }, 3]);
+  assert.deepEqual([chains.B!.policy, chains.B!.counters, chains.B!.line], [null, { packets: 3n, bytes: 4n }, 4]);
+});

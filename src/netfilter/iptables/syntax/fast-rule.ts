@@ -208,7 +208,8 @@ function readOptions(line: string, p: number, known: readonly FastOption[], scan
 
 /** The options in `scan` as readExtensionOption makes them (canonical names, known, not negated). */
 function extOptions(line: string, scan: Scan): ExtOption[] {
-  const out: ExtOption[] = [];
+  // At its exact size (finishing copies it): a list grown by push starts with 17 slots.
+  const out: ExtOption[] = new Array<ExtOption>(scan.count);
   const { starts, ends } = scan;
   let v = 0;
   for (let k = 0; k < scan.count; k++) {
@@ -219,7 +220,7 @@ function extOptions(line: string, scan: Scan): ExtOption[] {
     else if (spec.arity === 1) args = [line.slice(starts[v]!, ends[v]!)];
     else args = [line.slice(starts[v]!, ends[v]!), line.slice(starts[v + 1]!, ends[v + 1]!)];
     v += spec.arity;
-    out.push({ name: spec.name, negated: false, args, known: true });
+    out[k] = { name: spec.name, negated: false, args, known: true };
   }
   return out;
 }
@@ -276,8 +277,7 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
     if (c1 === 112 /* p */) {
       if (protocol !== undefined) return undefined;
       const e = tokenEnd(line, v);
-      const text = line.slice(v, e);
-      const canonical = text.includes('"') || text === '!' ? undefined : canonicalProtocol(text);
+      const canonical = commonProtocol(line, v, e) ?? otherProtocol(line.slice(v, e));
       if (canonical === undefined) return undefined;
       protocol = canonical;
       if (canonical !== 'all' || negate) proto = protocolMatch(memo, negate, canonical);
@@ -311,12 +311,13 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
       if (e === v) return undefined;
       const cached = jumpSlot(line, v, e);
       const hit = state.jumps[cached];
-      const name = line.slice(v, e);
-      if (hit && hit.name === name && (e === n || line.charCodeAt(e + 1) !== 45 || line.charCodeAt(e + 2) !== 45)) {
+      // The name compared in place: most rules jump to the chain the last rule with this slot did.
+      if (hit && hit.name.length === e - v && line.startsWith(hit.name, v) && (e === n || line.charCodeAt(e + 1) !== 45 || line.charCodeAt(e + 2) !== 45)) {
         target = hit;
         p = e + 1;
         continue;
       }
+      const name = line.slice(v, e);
       if (!isValidChainName(name)) return undefined;
       const spec = targetSpec(name);
       if (!spec) {
@@ -393,46 +394,60 @@ const recentSlot = (line: string, from: number, to: number): number => {
   return (len * 31 + line.charCodeAt(to - 2) * 7 + line.charCodeAt(to - 4) * 131 + line.charCodeAt(mid) * 17 + line.charCodeAt(mid + 2) * 3) & (RECENT_SLOTS - 1);
 };
 
-/** True when `m` is what module `spec` with only `option` (not negated) and argument `arg` gives. */
-function isSingle(m: Match, spec: ExtensionSpec, option: OptionSpec, arg: string): boolean {
+/** True when `m` is what module `spec` with only `option` (not negated) and argument line[from, to) gives. */
+function isSingle(m: Match, spec: ExtensionSpec, option: OptionSpec, line: string, from: number, to: number): boolean {
   if (m.kind !== 'module' || m.module !== spec.name || m.options.length !== 1) return false;
   const o = m.options[0]!;
-  return o.name === option.name && !o.negated && o.args.length === 1 && o.args[0] === arg;
+  if (o.name !== option.name || o.negated || o.args.length !== 1) return false;
+  const arg = o.args[0]!;
+  return arg.length === to - from && line.startsWith(arg, from);
+}
+
+/** The canonical name of the `-p` value line[from, to) when it is plain `tcp` or `udp` (no slice). */
+function commonProtocol(line: string, from: number, to: number): string | undefined {
+  if (to - from !== 3) return undefined;
+  return line.startsWith('tcp', from) ? 'tcp' : line.startsWith('udp', from) ? 'udp' : undefined;
+}
+
+/** canonicalProtocol of a `-p` value the fast path takes (not quoted, not `!`). */
+function otherProtocol(text: string): string | undefined {
+  return text.includes('"') || text === '!' ? undefined : canonicalProtocol(text);
 }
 
 /**
  * The module match for the options in state.scan, read from line[from, to);
  * shared as parseRuleSpec shares it. The same text always gives the same
- * match: recent ones are found by their text without slicing it.
+ * match. Modules without options and with one one-argument option (comments,
+ * ports: nearly all) are found without slicing their text; those with several
+ * options by their text, recent ones without a lookup.
  */
 function moduleMatch(state: FastRuleState, spec: ExtensionSpec, line: string, from: number, to: number): Match | undefined {
-  const { memo, family, scan, recentTexts, recentMatches } = state;
-  const slot = recentSlot(line, from, to);
-  // Slicing and === is cheaper than startsWith with a string cut from another line.
-  const text = line.slice(from, to);
-  if (recentTexts[slot] === text) return recentMatches[slot];
-  let m: Match | undefined;
-  if (scan.count === 0) {
-    m = memo.bare.get(spec)?.get('') ?? finishedModule(memo, family, spec, []);
-  } else if (scan.count === 1 && scan.values === 1) {
+  const { memo, family, scan } = state;
+  if (scan.count === 0) return memo.bare.get(spec)?.get('') ?? finishedModule(memo, family, spec, []);
+  if (scan.count === 1 && scan.values === 1) {
     const start = scan.starts[0]!;
     const end = scan.ends[0]!;
     const option = scan.options[0]!;
     const h = (Math.imul(textHash(line, start, end), 31) + option.memoId) | 0;
-    m = state.singles.get(h);
+    let m = state.singles.get(h);
     if (m === undefined) {
       m = finishedModule(undefined, family, spec, extOptions(line, scan));
       if (m) state.singles.set(h, m);
-    } else if (!isSingle(m, spec, option.memoKey, line.slice(start, end))) {
+    } else if (!isSingle(m, spec, option.memoKey, line, start, end)) {
       // Another text with this hash (or a value that finishing rewrote, `--dport http`).
       m = finishedModule(memo, family, spec, extOptions(line, scan));
     }
-  } else {
-    m = state.modules.get(text);
-    if (!m) {
-      m = finishedModule(memo, family, spec, extOptions(line, scan));
-      if (m) state.modules.set(text, m);
-    }
+    return m;
+  }
+  const { recentTexts, recentMatches } = state;
+  const slot = recentSlot(line, from, to);
+  // Slicing and === is cheaper than startsWith with a string cut from another line.
+  const text = line.slice(from, to);
+  if (recentTexts[slot] === text) return recentMatches[slot];
+  let m = state.modules.get(text);
+  if (!m) {
+    m = finishedModule(memo, family, spec, extOptions(line, scan));
+    if (m) state.modules.set(text, m);
   }
   if (m) {
     recentTexts[slot] = text;

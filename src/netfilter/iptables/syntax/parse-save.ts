@@ -63,19 +63,22 @@ function bigIntOf(text: string, from: number, to: number): bigint {
   return BigInt(n);
 }
 
+/** What the declaration regex gives for the `:NAME - [0:0]` lines of user chains. */
+const PLAIN_DECLARATION: readonly [string, string | undefined, string, string, string] = ['', undefined, '-', '0', '0'];
+
 /**
- * What the declaration regex gives for the `:NAME - [0:0]` lines of user
- * chains (tens of thousands in a kube-proxy dump), without running it; null
- * for any other line, which the regex then reads.
+ * The name of a `:NAME - [0:0]` line (tens of thousands of user chains in a
+ * kube-proxy dump), read without the declaration regex; undefined for any
+ * other line, which the regex then reads.
  */
-function plainDeclaration(line: string): [string, string, string, string, string] | null {
+function plainDeclarationName(line: string): string | undefined {
   const end = line.length - 8;
-  if (end < 2 || !line.endsWith(' - [0:0]')) return null;
+  if (end < 2 || !line.endsWith(' - [0:0]')) return undefined;
   for (let i = 1; i < end; i++) {
     const c = line.charCodeAt(i);
-    if (c <= 32 || c === 160 || c > 126) return null;
+    if (c <= 32 || c === 160 || c > 126) return undefined;
   }
-  return [line, line.slice(1, end), '-', '0', '0'];
+  return line.slice(1, end);
 }
 
 function zeroCounters(memo: Map<string, Counters>): Counters {
@@ -97,6 +100,29 @@ function appendRule(chain: ChainDraft, draft: RuleDraft): void {
   const rules = chain.rules;
   if (rules.length >= 8) rules.push(draft);
   else chain.rules = rules.length === 0 ? [draft] : rules.concat([draft]);
+}
+
+/** Rules read in a row for one chain, not yet in its list. */
+interface RuleRun {
+  chain: ChainDraft | undefined;
+  readonly rules: RuleDraft[];
+}
+
+/**
+ * Adds a run's rules to its chain's list, at its exact size: iptables-save lists a chain's rules
+ * in a row, so each list is made once (appendRule copies a short list per rule).
+ */
+function flushRun(run: RuleRun): void {
+  const { chain, rules } = run;
+  if (!chain) return;
+  chain.rules = chain.rules.length === 0 ? rules.slice() : chain.rules.concat(rules);
+  rules.length = 0;
+  run.chain = undefined;
+}
+
+/** True when line[from, to) spells `name` (no slice). */
+function spells(line: string, from: number, to: number, name: string): boolean {
+  return name.length === to - from && line.startsWith(name, from);
 }
 
 const NO_NOTE: { text: string; note?: string; kind?: '//' | '#' } = { text: '' };
@@ -168,8 +194,12 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
     }
     return undefined;
   };
-  // The last rule the fast path read: its chain, and that chain's name as the line spelled it.
-  let lastFast: { table: TableDraft; chain: ChainDraft; text: string } | undefined;
+  // The table and chain of the last rule the fast path read (two variables: no object per new chain).
+  let lastFastTable: TableDraft | undefined;
+  let lastFastChain: ChainDraft | undefined;
+  // The fast path's rules of one chain in a row, added to it at once (see flushRun); any other
+  // line that may read or change rules adds them first.
+  const run: RuleRun = { chain: undefined, rules: [] };
   // Dumps list a chain's rules together: remember the last chain looked up.
   let last: { table: TableDraft | undefined; name: string; chain: ChainDraft } | undefined;
   const chainFor = (name: string, line: number): ChainDraft => {
@@ -248,13 +278,16 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       continue;
     }
     if (trimmed.startsWith(':')) {
-      const m = plainDeclaration(trimmed) ?? /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?\s*$/.exec(trimmed);
+      // A plain line's parts are the shared PLAIN_DECLARATION's, but for the name (no array per line).
+      const plainName = plainDeclarationName(trimmed);
+      const m = plainName !== undefined ? PLAIN_DECLARATION : /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?\s*$/.exec(trimmed);
       if (!m) {
         diag(lineNo, 'error', 'bad-chain-declaration', `malformed chain declaration "${trimmed}"`, 1);
         continue;
       }
       if (!current) diag(lineNo, 'warning', 'declaration-outside-table', 'chain declaration outside a *table section');
-      const c = chainFor(m[1]!, lineNo);
+      const name = plainName ?? m[1]!;
+      const c = chainFor(name, lineNo);
       if (current && !c.declared) {
         declared.push(c);
         declaredIn.push(current);
@@ -263,7 +296,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       c.line = lineNo;
       const p = m[2]!;
       c.policy = p === '-' ? null : p === 'ACCEPT' || p === 'DROP' ? p : 'UNKNOWN';
-      if (p !== '-' && p !== 'ACCEPT' && p !== 'DROP') diag(lineNo, 'error', 'bad-policy', `bad policy "${p}" for chain ${m[1]}`);
+      if (p !== '-' && p !== 'ACCEPT' && p !== 'DROP') diag(lineNo, 'error', 'bad-policy', `bad policy "${p}" for chain ${name}`);
       if (m[3] !== undefined) c.counters = m[3] === '0' && m[4] === '0' ? zeroCounters(counterMemo) : { packets: BigInt(m[3]), bytes: BigInt(m[4]!) };
       continue;
     }
@@ -274,6 +307,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       const hit = memoGet(lineMemo!, current!.name, memoKey.key);
       const prefixCounters = memoKey.prefix !== undefined ? countersPrefix(memoKey.prefix, counterMemo) : undefined;
       if (hit && (memoKey.prefix === undefined || prefixCounters)) {
+        flushRun(run);
         appendRule(chainFor(hit.chain, lineNo), ruleDraft(lineNo, line, prefixCounters ?? hit.counters, hit.matches, hit.target));
         continue;
       }
@@ -294,21 +328,24 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       const counters = from > 0 ? countersPrefix(line.slice(0, from - 1), counterMemo) : undefined;
       const fast = from === 0 || counters ? readFastRule(line, from, fastState, current.name) : undefined;
       // The chain of the previous fast line, compared with that line's slice of the name (close by in memory).
-      const chainText = fast ? line.slice(fast.chainStart, fast.chainEnd) : '';
-      const sameChain = fast && lastFast?.table === current && lastFast.text === chainText;
-      const chainName = sameChain ? lastFast!.chain.name : chainText;
+      // The chain of the previous fast line, compared in place (no slice of the name per rule).
+      const sameChain = fast !== undefined && lastFastTable === current && spells(line, fast.chainStart, fast.chainEnd, lastFastChain!.name);
+      const chainName = sameChain ? lastFastChain!.name : fast ? line.slice(fast.chainStart, fast.chainEnd) : '';
       const target = fast?.target;
       if (fast && (sameChain || isValidChainName(chainName))) {
-        const chain = sameChain ? lastFast!.chain : nextDeclared(chainName) ?? chainFor(chainName, lineNo);
-        appendRule(chain, ruleDraft(lineNo, line, counters, fast.matches, target ?? null));
-        if (sameChain) lastFast!.text = chainText;
-        else lastFast = { table: current, chain, text: chainText };
+        const chain = sameChain ? lastFastChain! : nextDeclared(chainName) ?? chainFor(chainName, lineNo);
+        if (chain !== run.chain) flushRun(run);
+        run.chain = chain;
+        run.rules.push(ruleDraft(lineNo, line, counters, fast.matches, target ?? null));
+        lastFastTable = current;
+        lastFastChain = chain;
         if (memoKey && (memoKey.prefix === undefined || counters)) {
           memoSet(lineMemo!, current.name, memoKey.key, { chain: chainName, counters: undefined, matches: fast.matches, target: target ?? null });
         }
         continue;
       }
     }
+    flushRun(run);
     const error = tokenizeInto(text, tokens, WORDS);
     if (error) {
       diag(lineNo, 'error', 'bad-quote', error.message, error.column);
@@ -374,7 +411,8 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
           }
           break;
         }
-        const drafts: RuleDraft[] = spec.variants.map((matches) => ruleDraft(lineNo, line, ruleCounters, matches, spec.target));
+        const drafts: RuleDraft[] = [];
+        for (const matches of spec.variants) drafts.push(ruleDraft(lineNo, line, ruleCounters, matches, spec.target));
         const rules = mutableRules(chain);
         if (command === 'append') rules.push(...drafts);
         else {
@@ -434,7 +472,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       }
       case 'delete-chain': {
         last = undefined;
-        lastFast = undefined;
+        lastFastTable = undefined;
         nextChain = Infinity;
         const map = current ? current.chains : fragment;
         if (!chainName) {
@@ -446,14 +484,14 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
         if (!doomed) diag(lineNo, 'error', 'no-such-chain', `no chain named ${chainName}`);
         else if (table && isBuiltinChain(table, chainName)) diag(lineNo, 'error', 'builtin-chain', `cannot delete the built-in chain ${chainName}`);
         else if (doomed.rules.length > 0) diag(lineNo, 'error', 'chain-not-empty', `cannot delete chain ${chainName}: it has ${doomed.rules.length} rule(s); flush it with -F first (iptables: CHAIN_DEL failed (Device or resource busy))`);
-        else if ([...map.values()].some((c) => c.rules.some((r) => r.target?.name === chainName))) {
+        else if (anyJumpTo(map, chainName)) {
           diag(lineNo, 'error', 'chain-referenced', `cannot delete chain ${chainName}: a rule jumps to it (iptables: CHAIN_DEL failed (Device or resource busy))`);
         } else map.delete(chainName);
         break;
       }
       case 'rename': {
         last = undefined;
-        lastFast = undefined;
+        lastFastTable = undefined;
         nextChain = Infinity;
         const map = current ? current.chains : fragment;
         const c = map.get(chainName!);
@@ -472,15 +510,14 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
         }
         map.delete(chainName!);
         map.set(to, { ...c, name: to });
-        for (const other of map.values()) {
-          other.rules = other.rules.map((r): RuleDraft => (r.target && r.target.name === chainName ? { ...r, target: { ...r.target, name: to } } : r));
-        }
+        for (const other of map.values()) other.rules = renamedTargets(other.rules, chainName!, to);
         break;
       }
       case 'zero':
         break;
     }
   }
+  flushRun(run);
   if (current) {
     diag(lines.length, 'warning', 'missing-commit', `table ${current.name} (line ${current.line}) is not closed with COMMIT`);
   }
@@ -511,6 +548,20 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
     }
   }
   return { tables, diagnostics, sawTableHeader };
+}
+
+// The loop's helpers below take their values as arguments: a closure in the loop body over one of
+// its variables (the line, its number, the chain name) makes V8 allocate a context per line.
+
+/** True when a rule of any chain in `map` jumps or goes to `name`. */
+function anyJumpTo(map: ReadonlyMap<string, ChainDraft>, name: string): boolean {
+  for (const c of map.values()) for (const r of c.rules) if (r.target?.name === name) return true;
+  return false;
+}
+
+/** `rules` with the targets named `from` renamed to `to`. */
+function renamedTargets(rules: readonly RuleDraft[], from: string, to: string): RuleDraft[] {
+  return rules.map((r): RuleDraft => (r.target && r.target.name === from ? { ...r, target: { ...r.target, name: to } } : r));
 }
 
 const COMMANDS: Readonly<Record<string, string>> = {

@@ -11,8 +11,9 @@ import { applyLineScript, LineScriptError, type LineScriptOp } from '../store/li
 import { uploadedLines } from '../store/delta-base.ts';
 import { rememberStoredBase, storedBaseRuleset } from '../store/splice-base.ts';
 import { joinedLength, splitLines } from '../store/encoding.ts';
-import { latestDump, NotFoundError, prepareDumpSteps, rulesetCacheKey, runStepsYielding, sha256Hex, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
-import { rememberForSpliceSteps, spliceDeltaSteps } from '../store/splice.ts';
+import { latestDump, NotFoundError, prepareDumpSteps, rulesetCacheKey, runStepsYielding, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
+import { sha256HexOffLoop } from '../store/hash-off-loop.ts';
+import { rememberForSpliceSteps, spliceDeltaSteps, type SpliceUpload } from '../store/splice.ts';
 import { HttpProblem } from './plugins/errors.ts';
 import type { UploadDelta } from './schemas/index.ts';
 
@@ -57,11 +58,20 @@ function assertRebuiltSize(base: readonly string[], delta: UploadDelta, maxLines
 export interface RebuiltText {
   readonly text: string;
   readonly lines: string[];
+  /** The sha256 the delta names: the text's once `verified` has resolved. */
   readonly sha256: string;
   readonly delta: UploadDelta;
+  /**
+   * Resolves once the text's sha256 is known to be `sha256`; rejects with the 422 when it is not.
+   * Nothing may be stored or kept under `sha256` before it resolves.
+   */
+  readonly verified: Promise<void>;
 }
 
-/** The text a delta describes (and its lines), checked against its sha256. Throws 409 (stale base), 422 (script or sha256). */
+/**
+ * The text a delta describes (and its lines). Throws 409 (stale base), 422 (script); its sha256 is
+ * checked off the event loop while the caller prepares it (`verified`: a 422 when it differs).
+ */
 export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<RebuiltText> {
   let latest: Awaited<ReturnType<typeof latestDump>> = null;
   try {
@@ -95,13 +105,17 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
     throw new HttpProblem(422, 'bad-delta', `\`${field}\`: ${err.message}`, { field, errors: [{ path: `/body/${field}${err.path}`, message: err.message }] });
   }
   const text = lines.join('\n');
-  const sha256 = sha256Hex(text);
-  if (sha256 !== delta.sha256) {
-    throw new HttpProblem(422, 'delta-mismatch', `\`${field}\`: the rebuilt text has sha256 ${sha256}, not ${delta.sha256}; nothing was stored (send the whole text)`, { field, expected: delta.sha256, got: sha256 });
-  }
+  // Hashed by a worker thread while the text is prepared (a splice does not need it).
+  const verified = sha256HexOffLoop(text).then((sha256) => {
+    if (sha256 !== delta.sha256) {
+      throw new HttpProblem(422, 'delta-mismatch', `\`${field}\`: the rebuilt text has sha256 ${sha256}, not ${delta.sha256}; nothing was stored (send the whole text)`, { field, expected: delta.sha256, got: sha256 });
+    }
+  });
+  // Awaited by whoever stores the text; a request that fails before that must not leave it unhandled.
+  verified.catch(() => undefined);
   // A base whose splice layouts this server does not keep (a fleet's): made from its lines and its own blobs.
   await rememberStoredBase(app.db.prisma, app.rulesetCache, app.db.deltaBases, latest, base);
-  return { text, lines, sha256, delta };
+  return { text, lines, sha256: delta.sha256, delta, verified };
 }
 
 /**
@@ -114,10 +128,21 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
  * to splice the next delta from. Gives exactly what prepareDump gives.
  */
 export async function prepareWithMemo(app: FastifyInstance, text: string, options: PrepareOptions & { family: Family }, rebuilt?: RebuiltText): Promise<PreparedDump> {
+  try {
+    return await prepareVerified(app, text, options, rebuilt);
+  } catch (err) {
+    // A text that is not the one the agent meant: that is the answer, not what its parse found.
+    await rebuilt?.verified;
+    throw err;
+  }
+}
+
+async function prepareVerified(app: FastifyInstance, text: string, options: PrepareOptions & { family: Family }, rebuilt?: RebuiltText): Promise<PreparedDump> {
   const cache = app.rulesetCache;
   const lineMemo = cache.lineMemos[options.family];
   if (rebuilt && (options.format === undefined || options.format === 'iptables-save') && !options.originalBytes) {
     const { base, script, counters } = rebuilt.delta;
+    let upload: SpliceUpload | undefined;
     const spliced = await runStepsYielding(
       spliceDeltaSteps(cache.splices, {
         base,
@@ -130,13 +155,20 @@ export async function prepareWithMemo(app: FastifyInstance, text: string, option
         family: options.family,
         lineMemo,
         canonicalRuleset: (sha256) => cache.peek(rulesetCacheKey('canonical', options.family, sha256))?.ruleset ?? storedBaseRuleset(app.db.deltaBases, options.family, sha256),
+        // Kept under the sha256 the delta names only once the text is known to have it.
+        keepUpload: (u) => {
+          upload = u;
+        },
       }),
       cache.yielding,
     );
+    await rebuilt.verified;
+    if (upload) cache.splices.uploads.set(upload.originalSha256, upload);
     if (spliced) return spliced;
   }
   const prepared = await runStepsYielding(prepareDumpSteps(text, { ...options, lineMemo }), cache.yielding);
   if (!rebuilt) return prepared;
+  await rebuilt.verified;
   // The canonical text split once, for the store and the next delta's splice (its base's lines).
   const withLines: PreparedDump = { ...prepared, originalLines: rebuilt.lines, canonicalLines: splitLines(prepared.canonicalText) };
   await runStepsYielding(rememberForSpliceSteps(cache.splices, withLines, rebuilt.lines), cache.yielding);

@@ -20,8 +20,8 @@ import { parseDumpSteps, renderRule, rulesetStats, type Chain, type Family, type
 import type { CounterText } from './encoding.ts';
 import { canonicalChain, canonicalRule, counterText, countersJsonFromOrder, type PreparedDump } from './ingest.ts';
 import type { LineScriptOp } from './line-script.ts';
-import { canonicalKey, chainLines, COMMIT, countSlots, layoutOf, DECL, eachPiece, HEAD, MAX_PIECES, ropeText, RULE, shiftedCanonical, sizeChange, SKIP, slotsOf, type HashCheckpoint, type SpliceCache, type SpliceCanonical } from './splice-layout.ts';
-export { createSpliceCache, rememberForSpliceSteps, type SpliceCache } from './splice-layout.ts';
+import { canonicalKey, chainLines, COMMIT, countSlots, layoutOf, DECL, eachPiece, HEAD, MAX_PIECES, ropeText, RULE, shiftedCanonical, sizeChange, SKIP, slotsOf, type HashCheckpoint, type SpliceCache, type SpliceCanonical, type SpliceUpload } from './splice-layout.ts';
+export { createSpliceCache, rememberForSpliceSteps, type SpliceCache, type SpliceUpload } from './splice-layout.ts';
 
 export interface SpliceInput {
   readonly base: string;
@@ -35,6 +35,11 @@ export interface SpliceInput {
   readonly lineMemo?: RuleLineMemo | undefined;
   /** The ruleset cache's canonical ruleset of a canonical sha256, if it has it. */
   readonly canonicalRuleset: (sha256: string) => Ruleset | undefined;
+  /**
+   * Given, it gets the uploaded text's layout (the next delta's base) instead of `cache.uploads`:
+   * `originalSha256` is then the one the delta names, kept by the caller once the text's hash says so.
+   */
+  readonly keepUpload?: ((upload: SpliceUpload) => void) | undefined;
 }
 
 /** Why a delta is not spliced (it then takes the full path). */
@@ -479,7 +484,9 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
     }
     if (plain) {
       for (let g = 0; g < chains; g++) if (!dirtyChains.has(g) && newCount[g]) runStart[g] = newFirst[g]!;
-      cache.uploads.set(input.originalSha256, { originalSha256: input.originalSha256, canonical: next, lineKind: kind, lineChain: owner, structure: structureNew, runStart, counters: order });
+      const upload: SpliceUpload = { originalSha256: input.originalSha256, canonical: next, lineKind: kind, lineChain: owner, structure: structureNew, runStart, counters: order };
+      if (input.keepUpload) input.keepUpload(upload);
+      else cache.uploads.set(input.originalSha256, upload);
     }
   }
   return prepared;

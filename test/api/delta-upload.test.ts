@@ -282,6 +282,31 @@ describe('incremental uploads (delta)', () => {
     }
   });
 
+  it('a delta whose sha256 names another text: 422, and nothing is kept under that sha256 (its hash is checked while the text is spliced)', async () => {
+    const g = generateKubeDump({ services: 120, seed: 11, counters: true });
+    const e1 = shapedEdit(g.text, 2001);
+    const e2 = shapedEdit(e1, 2002);
+    const e3 = shapedEdit(e1, 2003);
+    const e4 = shapedEdit(e3, 2004);
+    assert.notEqual(e2, e3);
+    for (const node of ['d-w', 'f-w']) await post(node, { dump: g.text, host: g.host }).expect(201);
+    await post('d-w', { delta: deltaOf(g.text, e1) }).expect(201);
+    await post('f-w', { dump: e1 }).expect(201);
+    const stats = api.app.rulesetCache.splices.stats;
+    const spliced = stats.spliced;
+    // The script makes e2 but the delta says e3: the splice runs while the hash is checked, and is dropped.
+    const lie = await post('d-w', { delta: { ...deltaOf(e1, e2), sha256: sha256Hex(e3) } }).expect(422).expect('content-type', PROBLEM_TYPE);
+    assert.equal(lie.body.type, '/problems/delta-mismatch');
+    assert.equal(lie.body.got, sha256Hex(e2));
+    assert.equal(stats.spliced, spliced + 1, `spliced before the 422 (${stats.lastFallback})`);
+    assert.equal(api.app.rulesetCache.splices.uploads.has(sha256Hex(e3)), false);
+    // e3 itself, whole; then a delta of it: spliced from e3 (not from the e2 the lie made), as the full upload answers.
+    for (const node of ['d-w', 'f-w']) await post(node, { dump: e3 }).expect(201);
+    await post('d-w', { delta: deltaOf(e3, e4) }).expect(201);
+    await post('f-w', { dump: e4 }).expect(201);
+    assert.deepEqual(await answers('d-w', 'ipv4'), await answers('f-w', 'ipv4'));
+  });
+
   it('random edits of the seeds and the corpus: the delta upload answers as the full upload does', async (t) => {
     const texts: [string, string][] = [['seed000', seedText]];
     if (corpusAvailable()) {

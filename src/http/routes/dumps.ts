@@ -256,6 +256,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
           prepared.push(await prepareNft(nft, options, viaDelta));
         }
 
+        // A delta's text is stored only once its sha256 is the one the agent sent (hashed off the event loop).
+        await Promise.all([rebuilt.dump?.verified, rebuilt.ip6Dump?.verified]);
         const { cluster, requireCluster } = writeCluster(request, json.cluster ?? query.cluster);
         const results = await uploadDumps(app.db.prisma, {
           node,

@@ -12,7 +12,7 @@ import { uploadedLines } from '../store/delta-base.ts';
 import { rememberStoredBase, storedBaseRuleset } from '../store/splice-base.ts';
 import { joinedLength, splitLines } from '../store/encoding.ts';
 import { latestDump, NotFoundError, prepareDumpSteps, rulesetCacheKey, runStepsYielding, type PreparedDump, type PrepareOptions, type StoredFamily } from '../store/index.ts';
-import { sha256HexOffLoop } from '../store/hash-off-loop.ts';
+import type { TextHasher } from '../store/hash-off-loop.ts';
 import { rememberForSpliceSteps, spliceDeltaSteps, type SpliceUpload } from '../store/splice.ts';
 import { HttpProblem } from './plugins/errors.ts';
 import type { UploadDelta } from './schemas/index.ts';
@@ -72,7 +72,7 @@ export interface RebuiltText {
  * The text a delta describes (and its lines). Throws 409 (stale base), 422 (script); its sha256 is
  * checked off the event loop while the caller prepares it (`verified`: a 422 when it differs).
  */
-export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<RebuiltText> {
+export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTexts, hasher: TextHasher, node: string, family: StoredFamily, delta: UploadDelta, field: string): Promise<RebuiltText> {
   let latest: Awaited<ReturnType<typeof latestDump>> = null;
   try {
     latest = await latestDump(app.db.prisma, node, family);
@@ -106,7 +106,7 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
   }
   const text = lines.join('\n');
   // Hashed by a worker thread while the text is prepared (a splice does not need it).
-  const verified = sha256HexOffLoop(text).then((sha256) => {
+  const verified = hasher.sha256(text).then((sha256) => {
     if (sha256 !== delta.sha256) {
       throw new HttpProblem(422, 'delta-mismatch', `\`${field}\`: the rebuilt text has sha256 ${sha256}, not ${delta.sha256}; nothing was stored (send the whole text)`, { field, expected: delta.sha256, got: sha256 });
     }

@@ -58,6 +58,7 @@ import {
   type UploadResult,
 } from '../schemas/index.ts';
 import { HttpProblem } from '../plugins/errors.ts';
+import { createTextHasher } from '../../store/hash-off-loop.ts';
 import { createDeltaBaseTexts, prepareWithMemo, rebuildFromDelta, rememberUploadedText, type RebuiltText } from '../delta-upload.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -143,6 +144,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   registerTextUploadParser(app);
   /** The last uploaded texts, as bases of incremental uploads (128 Mi characters: four 10k-Service nodes). */
   const deltaBases = createDeltaBaseTexts(128 * 2 ** 20);
+  const hasher = createTextHasher();
+  app.addHook('onClose', () => hasher.close());
 
   app.post(
     '/nodes/:node/dumps',
@@ -195,8 +198,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
           const family = json.family ?? (query.family === 'nft' ? undefined : query.family) ?? 'ipv4';
           const { delta, ip6Delta, ...rest } = json;
           rebuilt = {
-            ...(delta ? { dump: await rebuildFromDelta(app, deltaBases, node, family, delta, 'delta') } : {}),
-            ...(ip6Delta ? { ip6Dump: await rebuildFromDelta(app, deltaBases, node, 'ipv6', ip6Delta, 'ip6Delta') } : {}),
+            ...(delta ? { dump: await rebuildFromDelta(app, deltaBases, hasher, node, family, delta, 'delta') } : {}),
+            ...(ip6Delta ? { ip6Dump: await rebuildFromDelta(app, deltaBases, hasher, node, 'ipv6', ip6Delta, 'ip6Delta') } : {}),
           };
           json = { ...rest, ...(rebuilt.dump ? { dump: rebuilt.dump.text, family } : {}), ...(rebuilt.ip6Dump ? { ip6Dump: rebuilt.ip6Dump.text } : {}) };
         }

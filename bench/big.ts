@@ -80,7 +80,10 @@ async function bigNftNode(add: AddRow): Promise<void> {
   try {
     // The peak so far after each step (VmHWM only grows): where the budget goes.
     const steps: string[] = [];
-    const step = async (name: string) => steps.push(`${name} ${mib(await peak(s2))}`);
+    const step = async (name: string) => {
+      steps.push(`${name} ${mib(await peak(s2))}`);
+      if (process.env['BENCH_PEAK_LOG']) process.stderr.write(`[step ${new Date().toISOString()}] ${steps.at(-1)}\n`);
+    };
     const up = await expectStatus('nft upload', [201], `${s2.url}${API}/nodes/kp44k/dumps`, gzipText(n.json), 900_000);
     await step('upload');
     const packet = { src: '192.0.2.10', dst: n.probe.ip, protocol: 'tcp', sport: 40000, dport: n.probe.port, inInterface: 'eth0' };

@@ -19,7 +19,9 @@ const GiB = 2 ** 30;
 const API = '/api/v1';
 // RULESET_CACHE_RULES: a node's reads (its uploaded text's parse, with counters) and its traces (its
 // canonical text's) are two entries of ~690k (iptables) or ~880k (nft) each, both kept from the upload's one parse.
-const LIMITS = { maxUploadBytes: 512 * 2 ** 20, maxDecompressedBytes: 512 * 2 ** 20, maxDumpLines: 1_000_000, rulesetCacheRules: 2_000_000, analysisWorkerMemoryMb: 2048 };
+// HEAP_GROWING_PERCENT 30: V8 collects when the heap has grown 30% past what survived its last full
+// GC, instead of up to 4× (src/http/heap.ts).
+const LIMITS = { maxUploadBytes: 512 * 2 ** 20, maxDecompressedBytes: 512 * 2 ** 20, maxDumpLines: 1_000_000, rulesetCacheRules: 2_000_000, analysisWorkerMemoryMb: 2048, heapGrowingPercent: 30 };
 
 const gzipText = (text: string) => ({ method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, body: gzipSync(text, { level: 1 }) });
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

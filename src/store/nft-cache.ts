@@ -6,7 +6,7 @@
 // rules, a 44k-Service node's reads and traces (two parses) filled RULESET_CACHE_RULES 2M nearly
 // alone, and a second node's upload evicted the first's parses (issue 15, item 4). When a donor
 // leaves the cache, what was made with it is weighed again, whole.
-import { nftDonor, type NftRuleset } from '../netfilter/index.ts';
+import { runSteps, type NftChain, type NftRule, type NftRuleset, type Steps } from '../netfilter/index.ts';
 import { LruCache } from './lru-cache.ts';
 
 /**
@@ -19,32 +19,41 @@ export const SHARED_RULE_WEIGHT = 0.35;
 /** Parsed nft rulesets (a node's `nft` versions' texts) by sha256, and their parses under way. */
 export type NftRulesetCache = LruCache<string, NftRuleset> & {
   readonly parsing: Map<string, Promise<NftRuleset>>;
-  /** Keeps `value` under `key`; `donor`: the parse it was made with, weighed against while both are cached. */
-  keep(key: string, value: NftRuleset, donor?: NftRuleset): void;
+  /**
+   * Keeps `value` under `key`; `donor`: the parse it was made with, weighed against while both are
+   * cached; `added`: `nftRulesAddedSteps(value, donor)`, when the caller ran it in slices (else run here).
+   */
+  keep(key: string, value: NftRuleset, donor?: NftRuleset, added?: number): void;
 };
 
 /** A parse's weight alone: its chains, rules and set elements. */
 export const nftRulesOf = (r: NftRuleset): number => r.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length + 1, 0) + t.sets.reduce((m, x) => m + x.elements.length, 0), 0);
 
-/** `r`'s weight beside `donor`: rules whose statements are the donor's weigh SHARED_RULE_WEIGHT, set elements that are the donor's nothing. */
-export function nftRulesAdded(r: NftRuleset, donor: NftRuleset): number {
-  const d = nftDonor(donor);
+/** Chains weighed between two pauses of `nftRulesAddedSteps`. */
+const PAUSE_CHAINS = 512;
+
+/**
+ * `r`'s weight beside `donor`: rules whose statements are the donor's weigh SHARED_RULE_WEIGHT, set
+ * elements that are the donor's nothing. In steps that pause (a 44k-Service parse has 880k rules:
+ * the parse that made `r` weighs it in its own slices). Chains are matched by position first (two
+ * parses of one ruleset, or of a cluster's nodes, list them in the same order), by name where that fails.
+ */
+export function* nftRulesAddedSteps(r: NftRuleset, donor: NftRuleset): Steps<number> {
   let n = 0;
   for (const t of r.tables) {
-    const table = `${t.family} ${t.name}`;
-    for (const c of t.chains) {
-      n += d.chain(table, c.name) ? SHARED_RULE_WEIGHT : 1;
-      for (let i = 0; i < c.rules.length; i++) {
-        const { stmts } = c.rules[i]!;
-        const theirs = d.rule(table, c.name, i)?.stmts;
-        if (theirs === stmts) n += SHARED_RULE_WEIGHT;
-        else if (!theirs || stmts.length === 0) n += 1;
-        // Statements are shared one by one (a match spelled otherwise keeps the donor's expressions too).
-        else n += SHARED_RULE_WEIGHT + ((1 - SHARED_RULE_WEIGHT) * stmts.filter((st, j) => st !== theirs[j]).length) / stmts.length;
-      }
+    const dt = donor.tables.find((x) => x.family === t.family && x.name === t.name);
+    let byName: Map<string, NftChain> | undefined;
+    for (let ci = 0; ci < t.chains.length; ci++) {
+      if (ci % PAUSE_CHAINS === PAUSE_CHAINS - 1) yield;
+      const c = t.chains[ci]!;
+      let dc = dt?.chains[ci];
+      if (dt && dc?.name !== c.name) dc = (byName ??= new Map(dt.chains.map((x) => [x.name, x]))).get(c.name);
+      n += dc ? SHARED_RULE_WEIGHT : 1;
+      for (let i = 0; i < c.rules.length; i++) n += ruleAdded(c.rules[i]!.stmts, dc?.rules[i]?.stmts);
     }
     for (const s of t.sets) {
-      const ds = d.set(table, s.name)?.elements;
+      yield;
+      const ds = dt?.sets.find((x) => x.name === s.name)?.elements;
       if (ds === s.elements) continue;
       for (let i = 0; i < s.elements.length; i++) if (ds?.[i] !== s.elements[i]) n += 1;
     }
@@ -52,21 +61,32 @@ export function nftRulesAdded(r: NftRuleset, donor: NftRuleset): number {
   return n;
 }
 
+/** A rule's weight beside the donor's rule at its place (`theirs`: its statements, if any). */
+function ruleAdded(stmts: NftRule['stmts'], theirs: NftRule['stmts'] | undefined): number {
+  if (theirs === stmts) return SHARED_RULE_WEIGHT;
+  if (!theirs || stmts.length === 0) return 1;
+  // Statements are shared one by one (a match spelled otherwise keeps the donor's expressions too).
+  let own = 0;
+  for (let j = 0; j < stmts.length; j++) if (stmts[j] !== theirs[j]) own++;
+  return SHARED_RULE_WEIGHT + ((1 - SHARED_RULE_WEIGHT) * own) / stmts.length;
+}
+
+/** `nftRulesAddedSteps` at once. */
+export const nftRulesAdded = (r: NftRuleset, donor: NftRuleset): number => runSteps(nftRulesAddedSteps(r, donor));
+
 /** At most `max` parses and `maxRules` of weight (see above). */
 export function createNftRulesetCache(max: number, maxRules: number): NftRulesetCache {
   // The donor a value was made with, by key and weakly (a cached parse must not keep an evicted donor's own objects alive).
-  const donors = new WeakMap<NftRuleset, { readonly key: string; readonly ref: WeakRef<NftRuleset> }>();
-  const donorCached = (value: NftRuleset): NftRuleset | undefined => {
+  const donors = new WeakMap<NftRuleset, { readonly key: string; readonly ref: WeakRef<NftRuleset>; readonly added: number }>();
+  /** `value`'s weight beside its donor while that is cached, else undefined. */
+  const addedToCachedDonor = (value: NftRuleset): number | undefined => {
     const d = donors.get(value);
     const donor = d && lru.peek(d.key);
-    return donor !== undefined && donor === d?.ref.deref() && donor !== value ? donor : undefined;
+    return donor !== undefined && donor === d?.ref.deref() && donor !== value ? d.added : undefined;
   };
   const lru: LruCache<string, NftRuleset> = new LruCache<string, NftRuleset>(max, {
     maxWeight: maxRules,
-    weigh: (value) => {
-      const donor = donorCached(value);
-      return donor ? nftRulesAdded(value, donor) : nftRulesOf(value);
-    },
+    weigh: (value) => addedToCachedDonor(value) ?? nftRulesOf(value),
     // What was weighed against the dropped parse holds its shared objects alone now.
     onDrop: (_key, dropped) => {
       for (const k of [...lru.keys()]) if (donors.get(lru.peek(k)!)?.ref.deref() === dropped) lru.reweigh(k);
@@ -74,9 +94,9 @@ export function createNftRulesetCache(max: number, maxRules: number): NftRuleset
   });
   return Object.assign(lru, {
     parsing: new Map<string, Promise<NftRuleset>>(),
-    keep: (key: string, value: NftRuleset, donor?: NftRuleset) => {
+    keep: (key: string, value: NftRuleset, donor?: NftRuleset, added?: number) => {
       const donorKey = donor && donor !== value ? [...lru.keys()].find((k) => lru.peek(k) === donor) : undefined;
-      if (donor && donorKey !== undefined) donors.set(value, { key: donorKey, ref: new WeakRef(donor) });
+      if (donor && donorKey !== undefined) donors.set(value, { key: donorKey, ref: new WeakRef(donor), added: added ?? nftRulesAdded(value, donor) });
       lru.set(key, value);
     },
   });

@@ -18,6 +18,7 @@
 // uploaded text keeps them).
 import { nftDonor, parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRulesetSteps, packetUpdatedSets, isDynamicSet, runSteps, type NftDiagnostic, type NftRuleset, type NftTable, type Steps } from '../netfilter/index.ts';
 import { DumpParseError, type Problem } from './errors.ts';
+import { nftRulesAddedSteps } from './nft-cache.ts';
 import { sha256HexSteps } from './hash.ts';
 import type { PreparedDump, RulesetStats } from './ingest.ts';
 
@@ -32,8 +33,9 @@ export interface PreparedNftDump extends Omit<PreparedDump, 'family' | 'format' 
    * Absent when the stored bytes are not the UTF-8 of `originalText` (`originalBytes`).
    */
   readonly uploadedRuleset?: NftRuleset;
-  /** The parse `uploadedRuleset` shares its equal objects with (`PrepareNftOptions.donor`). */
+  /** The parse `uploadedRuleset` shares its equal objects with (`PrepareNftOptions.donor`), and its weight beside it (nft-cache.ts). */
   readonly donor?: NftRuleset;
+  readonly addedToDonor?: number;
 }
 
 /** What an upload records: an iptables dump of one family, or an nft ruleset. */
@@ -250,7 +252,7 @@ export function* prepareNftDumpSteps(text: string, options: PrepareNftOptions = 
     family: 'nft',
     format,
     originalText: text,
-    ...(options.originalBytes ? { originalBytes: options.originalBytes } : { uploadedRuleset: result.ruleset, ...(options.donor ? { donor: options.donor } : {}) }),
+    ...(options.originalBytes ? { originalBytes: options.originalBytes } : { uploadedRuleset: result.ruleset, ...(options.donor ? { donor: options.donor, addedToDonor: yield* nftRulesAddedSteps(result.ruleset, options.donor) } : {}) }),
     originalSha256: yield* sha256HexSteps(options.originalBytes ?? text),
     canonicalText,
     sha256: yield* sha256HexSteps(canonicalText),

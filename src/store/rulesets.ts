@@ -10,7 +10,7 @@ import type { PreparedDump } from './ingest.ts';
 import { parseNftDumpSteps, type NftDumpFormat, type PreparedNftDump } from './nft-ingest.ts';
 import { createSpliceCache, type SpliceCache } from './splice-layout.ts';
 import { LruCache } from './lru-cache.ts';
-import { createNftRulesetCache, type NftRulesetCache } from './nft-cache.ts';
+import { createNftRulesetCache, nftRulesAddedSteps, type NftRulesetCache } from './nft-cache.ts';
 
 export { LruCache };
 
@@ -86,6 +86,7 @@ export async function loadNftRuleset(client: Client, cache: RulesetCache, dump: 
  */
 export async function loadNftBlob(client: Client, cache: RulesetCache, sha256: string, format: NftDumpFormat, otherSha256?: string, preferredDonor?: NftRuleset): Promise<NftRuleset> {
   let donor: NftRuleset | undefined;
+  let added: number | undefined;
   return parseOnce(
     cache.nft,
     cache.nft.parsing,
@@ -93,9 +94,12 @@ export async function loadNftBlob(client: Client, cache: RulesetCache, sha256: s
     async () => {
       const text = await blobTextOf(client, sha256);
       donor = preferredDonor ?? (otherSha256 === undefined || otherSha256 === sha256 ? undefined : cache.nft.peek(otherSha256));
-      return (await runStepsYielding(parseNftDumpSteps(text, format, donor), cache.yielding)).ruleset;
+      const { ruleset } = await runStepsYielding(parseNftDumpSteps(text, format, donor), cache.yielding);
+      // Its weight in the cache (what it adds to the donor), weighed in slices too.
+      if (donor) added = await runStepsYielding(nftRulesAddedSteps(ruleset, donor), cache.yielding);
+      return ruleset;
     },
-    (key, value) => cache.nft.keep(key, value, donor),
+    (key, value) => cache.nft.keep(key, value, donor, added),
   );
 }
 
@@ -182,7 +186,7 @@ export function primeUploadedRuleset(cache: RulesetCache, prepared: PreparedDump
  */
 export function primeUploadedNftRuleset(cache: RulesetCache, prepared: PreparedNftDump): boolean {
   if (!prepared.uploadedRuleset || cache.nft.max <= 0 || cache.nft.has(prepared.originalSha256)) return false;
-  cache.nft.keep(prepared.originalSha256, prepared.uploadedRuleset, prepared.donor);
+  cache.nft.keep(prepared.originalSha256, prepared.uploadedRuleset, prepared.donor, prepared.addedToDonor);
   return cache.nft.has(prepared.originalSha256);
 }
 

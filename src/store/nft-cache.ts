@@ -10,9 +10,10 @@ import { runSteps, type NftChain, type NftRule, type NftRuleset, type Steps } fr
 import { LruCache } from './lru-cache.ts';
 
 /**
- * A rule whose statements are its donor's: its own object, line, handle and slot in its chain's
- * list, against ~1-2 KB for one that holds its statements (measured on kube-proxy's rules:
- * test/reliability/heavy-bounds.test.ts bounds what a shared parse adds).
+ * A rule (or chain) whose statements are its donor's: its own object, line, handle and slot in its
+ * chain's list. Measured on a 2,000-Service kube-proxy ruleset (heap after forced GCs): over its
+ * donor a canonical parse adds 0.58 of a whole parse, a twin's upload 0.30, a twin's canonical
+ * parse 0.23; these weights give 0.49, 0.32 and 0.32 (BENCHMARKS.md, "Big nodes").
  */
 export const SHARED_RULE_WEIGHT = 0.35;
 

@@ -66,6 +66,17 @@ async function main(): Promise<void> {
   });
   process.on('disconnect', () => process.exit(0));
   send({ type: 'ready', url });
+  // BENCH_PEAK_LOG=1: a line on stderr at each new peak of RSS (what held it: V8 heap, external, array buffers), to find where a peak comes from.
+  if (process.env['BENCH_PEAK_LOG']) {
+    let top = 0;
+    setInterval(() => {
+      const u = process.memoryUsage();
+      if (u.rss < top + 32 * 2 ** 20) return;
+      top = u.rss;
+      const m = (n: number) => `${(n / 2 ** 20).toFixed(0)}`;
+      process.stderr.write(`[peak ${new Date().toISOString()}] rss ${m(u.rss)} heapTotal ${m(u.heapTotal)} heapUsed ${m(u.heapUsed)} external ${m(u.external)} arrayBuffers ${m(u.arrayBuffers)} MiB\n`);
+    }, 20).unref();
+  }
 }
 
 main().catch((err: unknown) => {

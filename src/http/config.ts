@@ -23,6 +23,8 @@ export interface Config {
   readonly rulesetCacheRules: number;
   /** Heap limit of each analysis worker in MiB (ANALYSIS_WORKER_MEMORY_MB, default 512); past it the analysis is a 503. */
   readonly analysisWorkerMemoryMb: number;
+  /** How far V8 lets the heap grow past what survived its last full GC, in percent (HEAP_GROWING_PERCENT, default 0: V8's own, 1.1-4×). heap.ts. */
+  readonly heapGrowingPercent: number;
   /** SQLite busy timeout, PostgreSQL write lock timeout, in milliseconds (DB_BUSY_TIMEOUT_MS, default 10000). */
   readonly busyTimeoutMs: number;
   /** PostgreSQL connections per process at most, besides the one listening for changes (DB_POOL_SIZE, default 10; SQLite: unused). */
@@ -77,6 +79,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   rulesetCacheSize: 64,
   rulesetCacheRules: 300_000,
   analysisWorkerMemoryMb: 512,
+  heapGrowingPercent: 0,
   busyTimeoutMs: 10_000,
   dbPoolSize: 10,
   analysisWorkers: 1,
@@ -102,6 +105,7 @@ export const ENV_VARS: readonly { name: string; default: string; description: st
   { name: 'MAX_DUMP_LINES', default: '500000', description: 'most lines in one uploaded dump (about 2 KB of server memory per line at peak)' },
   { name: 'RULESET_CACHE_SIZE', default: '64', description: 'parsed rulesets kept in memory (LRU by sha256)' },
   { name: 'RULESET_CACHE_RULES', default: '300000', description: 'rules and chains those cached rulesets may hold in all; a 10k-Service node weighs about 235,000 (174k rules, 61k chains)' },
+  { name: 'HEAP_GROWING_PERCENT', default: '0', description: 'how far the server lets its heap grow past what survived its last full GC (V8 `--heap-growing-percent`); 0: V8 decides (1.1-4×). Big nodes: 30 (README "Big nodes")' },
   { name: 'ANALYSIS_WORKER_MEMORY_MB', default: '512', description: 'heap limit of each analysis worker (MiB); an analysis that needs more is a 503 `analysis-too-large`, the server lives on' },
   { name: 'DB_BUSY_TIMEOUT_MS', default: '10000', description: 'how long a write waits for the database\'s write lock (SQLite busy timeout, PostgreSQL lock_timeout)' },
   { name: 'DB_POOL_SIZE', default: '10', description: 'PostgreSQL: connections per process at most, plus one listening for other replicas\' writes (SQLite: unused)' },
@@ -178,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rulesetCacheSize: integer(env, 'RULESET_CACHE_SIZE', DEFAULT_CONFIG.rulesetCacheSize, 0, 100_000),
     rulesetCacheRules: integer(env, 'RULESET_CACHE_RULES', DEFAULT_CONFIG.rulesetCacheRules, 0, 1_000_000_000),
     analysisWorkerMemoryMb: integer(env, 'ANALYSIS_WORKER_MEMORY_MB', DEFAULT_CONFIG.analysisWorkerMemoryMb, 64, 1_000_000),
+    heapGrowingPercent: integer(env, 'HEAP_GROWING_PERCENT', DEFAULT_CONFIG.heapGrowingPercent, 0, 1000),
     busyTimeoutMs: integer(env, 'DB_BUSY_TIMEOUT_MS', DEFAULT_CONFIG.busyTimeoutMs, 0, 3_600_000),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', DEFAULT_CONFIG.dbPoolSize, 1, 10_000),
     analysisWorkers: integer(env, 'ANALYSIS_WORKERS', DEFAULT_CONFIG.analysisWorkers, 1, 64),

@@ -18,6 +18,7 @@
 // uploaded text keeps them).
 import { nftDonor, parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRulesetSteps, packetUpdatedSets, isDynamicSet, runSteps, type NftDiagnostic, type NftRuleset, type NftTable, type Steps } from '../netfilter/index.ts';
 import { DumpParseError, type Problem } from './errors.ts';
+import { nftRulesAddedSteps } from './nft-cache.ts';
 import { sha256HexSteps } from './hash.ts';
 import type { PreparedDump, RulesetStats } from './ingest.ts';
 
@@ -32,6 +33,9 @@ export interface PreparedNftDump extends Omit<PreparedDump, 'family' | 'format' 
    * Absent when the stored bytes are not the UTF-8 of `originalText` (`originalBytes`).
    */
   readonly uploadedRuleset?: NftRuleset;
+  /** The parse `uploadedRuleset` shares its equal objects with (`PrepareNftOptions.donor`), and its weight beside it (nft-cache.ts). */
+  readonly donor?: NftRuleset;
+  readonly addedToDonor?: number;
 }
 
 /** What an upload records: an iptables dump of one family, or an nft ruleset. */
@@ -210,6 +214,11 @@ export interface PrepareNftOptions {
   readonly strict?: boolean | undefined;
   /** The bytes as sent, when they are not the UTF-8 of `text` (see PrepareOptions). */
   readonly originalBytes?: Uint8Array | undefined;
+  /**
+   * A cached parse to share equal objects with (share.ts): another node's of the same cluster
+   * shares nearly all (the answer is the same whatever the donor; an unrelated one shares nothing).
+   */
+  readonly donor?: NftRuleset | undefined;
 }
 
 /**
@@ -227,7 +236,7 @@ export function prepareNftDump(text: string, options: PrepareNftOptions = {}): P
 export function* prepareNftDumpSteps(text: string, options: PrepareNftOptions = {}): Steps<PreparedNftDump> {
   const field = options.field ?? 'nft';
   const format = options.format ?? detectNftFormat(text);
-  const result = yield* parseNftDumpSteps(text, format);
+  const result = yield* parseNftDumpSteps(text, format, options.donor);
   const errors = result.diagnostics.filter((d) => d.severity === 'error' || options.strict);
   if (errors.length) {
     const more = errors.length > MAX_PROBLEMS ? ` (first ${MAX_PROBLEMS} of ${errors.length} listed)` : '';
@@ -243,7 +252,7 @@ export function* prepareNftDumpSteps(text: string, options: PrepareNftOptions = 
     family: 'nft',
     format,
     originalText: text,
-    ...(options.originalBytes ? { originalBytes: options.originalBytes } : { uploadedRuleset: result.ruleset }),
+    ...(options.originalBytes ? { originalBytes: options.originalBytes } : { uploadedRuleset: result.ruleset, ...(options.donor ? { donor: options.donor, addedToDonor: yield* nftRulesAddedSteps(result.ruleset, options.donor) } : {}) }),
     originalSha256: yield* sha256HexSteps(options.originalBytes ?? text),
     canonicalText,
     sha256: yield* sha256HexSteps(canonicalText),

@@ -9,83 +9,10 @@ import { InvalidInputError } from './errors.ts';
 import type { PreparedDump } from './ingest.ts';
 import { parseNftDumpSteps, type NftDumpFormat, type PreparedNftDump } from './nft-ingest.ts';
 import { createSpliceCache, type SpliceCache } from './splice-layout.ts';
+import { LruCache } from './lru-cache.ts';
+import { createNftRulesetCache, nftRulesAddedSteps, type NftRulesetCache } from './nft-cache.ts';
 
-/** A small least-recently-used map. `max` 0 disables caching. */
-export class LruCache<K, V> {
-  readonly #map = new Map<K, V>();
-  readonly #weights = new Map<K, number>();
-  #weight = 0;
-  hits = 0;
-  misses = 0;
-  /**
-   * At most `max` entries and, with `maxWeight`, at most that much weight in
-   * all (an entry heavier than that alone is not kept). Hand-written rather
-   * than lru-cache: the hit/miss counters are part of the read path's tests.
-   */
-  constructor(
-    readonly max: number,
-    readonly options: { readonly maxWeight?: number; readonly weigh?: (value: V) => number } = {},
-  ) {}
-
-  get(key: K): V | undefined {
-    const value = this.#map.get(key);
-    if (value === undefined) {
-      this.misses++;
-      return undefined;
-    }
-    this.hits++;
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    return value;
-  }
-
-  set(key: K, value: V): void {
-    if (this.max <= 0) return;
-    const w = this.options.weigh ? this.options.weigh(value) : 0;
-    const limit = this.options.maxWeight ?? Infinity;
-    this.#drop(key);
-    if (w > limit) return;
-    this.#map.set(key, value);
-    this.#weights.set(key, w);
-    this.#weight += w;
-    while (this.#map.size > this.max || this.#weight > limit) {
-      const oldest = this.#map.keys().next();
-      if (oldest.done) break;
-      this.#drop(oldest.value);
-    }
-  }
-
-  #drop(key: K): void {
-    if (!this.#map.delete(key)) return;
-    this.#weight -= this.#weights.get(key) ?? 0;
-    this.#weights.delete(key);
-  }
-
-  /** The weight of what is kept (rules, for the ruleset cache). */
-  get weight(): number {
-    return this.#weight;
-  }
-
-  /** `key`'s value, without counting a hit or miss or making it recent. */
-  peek(key: K): V | undefined {
-    return this.#map.get(key);
-  }
-
-  /** Whether `key` is cached (no hit/miss counted, recency unchanged). */
-  has(key: K): boolean {
-    return this.#map.has(key);
-  }
-
-  get size(): number {
-    return this.#map.size;
-  }
-
-  clear(): void {
-    this.#map.clear();
-    this.#weights.clear();
-    this.#weight = 0;
-  }
-}
+export { LruCache };
 
 /**
  * Which text to parse: `canonical` (counters stripped, normalized; rule
@@ -105,7 +32,7 @@ export interface ParsedRuleset {
 export type RulesetCache = LruCache<string, ParsedRuleset> & {
   readonly parsing: Map<string, Promise<ParsedRuleset>>;
   /** Parsed nft rulesets (a node's `nft` versions) by canonical sha256, and their parses under way. */
-  readonly nft: LruCache<string, NftRuleset> & { readonly parsing: Map<string, Promise<NftRuleset>> };
+  readonly nft: NftRulesetCache;
   /** How a cold parse lets other work run: after `sliceMs` of parsing, it waits for `pause()`. */
   readonly yielding: ParseYielding;
   /**
@@ -135,11 +62,9 @@ export const createRulesetCache = (max = 64, maxRules = Infinity, yielding = EVE
     parsing: new Map<string, Promise<ParsedRuleset>>(),
     yielding,
     lineMemos: { ipv4: newRuleLineMemo('ipv4', Number.isFinite(maxRules) ? maxRules : 300_000), ipv6: newRuleLineMemo('ipv6', Number.isFinite(maxRules) ? maxRules : 300_000) },
-    nft: Object.assign(new LruCache<string, NftRuleset>(max, { maxWeight: maxRules, weigh: nftRulesOf }), { parsing: new Map<string, Promise<NftRuleset>>() }),
+    nft: createNftRulesetCache(max, maxRules),
     splices: createSpliceCache(),
   });
-
-const nftRulesOf = (r: NftRuleset): number => r.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length + 1, 0) + t.sets.reduce((m, x) => m + x.elements.length, 0), 0);
 
 /**
  * The parsed nft ruleset of a node's `nft` version, from its canonical text (what printNftRuleset
@@ -160,11 +85,22 @@ export async function loadNftRuleset(client: Client, cache: RulesetCache, dump: 
  * of a twin node: it shares nearly everything).
  */
 export async function loadNftBlob(client: Client, cache: RulesetCache, sha256: string, format: NftDumpFormat, otherSha256?: string, preferredDonor?: NftRuleset): Promise<NftRuleset> {
-  return parseOnce(cache.nft, cache.nft.parsing, sha256, async () => {
-    const text = await blobTextOf(client, sha256);
-    const donor = preferredDonor ?? (otherSha256 === undefined || otherSha256 === sha256 ? undefined : cache.nft.peek(otherSha256));
-    return (await runStepsYielding(parseNftDumpSteps(text, format, donor), cache.yielding)).ruleset;
-  });
+  let donor: NftRuleset | undefined;
+  let added: number | undefined;
+  return parseOnce(
+    cache.nft,
+    cache.nft.parsing,
+    sha256,
+    async () => {
+      const text = await blobTextOf(client, sha256);
+      donor = preferredDonor ?? (otherSha256 === undefined || otherSha256 === sha256 ? undefined : cache.nft.peek(otherSha256));
+      const { ruleset } = await runStepsYielding(parseNftDumpSteps(text, format, donor), cache.yielding);
+      // Its weight in the cache (what it adds to the donor), weighed in slices too.
+      if (donor) added = await runStepsYielding(nftRulesAddedSteps(ruleset, donor), cache.yielding);
+      return ruleset;
+    },
+    (key, value) => cache.nft.keep(key, value, donor, added),
+  );
 }
 
 /** A stored text by sha256, which must exist (a version's blob). */
@@ -175,14 +111,14 @@ async function blobTextOf(client: Client, sha256: string): Promise<string> {
 }
 
 /** `key`'s value from `cache`, else from the parse under way for it, else from a new `parse` (kept once done). */
-function parseOnce<V>(cache: LruCache<string, V>, parsing: Map<string, Promise<V>>, key: string, parse: () => Promise<V>): Promise<V> {
+function parseOnce<V>(cache: LruCache<string, V>, parsing: Map<string, Promise<V>>, key: string, parse: () => Promise<V>, keep = (k: string, value: V) => cache.set(k, value)): Promise<V> {
   const hit = cache.get(key);
   if (hit) return Promise.resolve(hit);
   const pending = parsing.get(key);
   if (pending) return pending;
   const job = parse()
     .then((value) => {
-      cache.set(key, value);
+      keep(key, value);
       return value;
     })
     .finally(() => parsing.delete(key));
@@ -250,7 +186,7 @@ export function primeUploadedRuleset(cache: RulesetCache, prepared: PreparedDump
  */
 export function primeUploadedNftRuleset(cache: RulesetCache, prepared: PreparedNftDump): boolean {
   if (!prepared.uploadedRuleset || cache.nft.max <= 0 || cache.nft.has(prepared.originalSha256)) return false;
-  cache.nft.set(prepared.originalSha256, prepared.uploadedRuleset);
+  cache.nft.keep(prepared.originalSha256, prepared.uploadedRuleset, prepared.donor, prepared.addedToDonor);
   return cache.nft.has(prepared.originalSha256);
 }
 

@@ -1,7 +1,9 @@
 // src/http/config.ts: defaults and validation of the environment.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../../src/http/config.ts';
+import { heapGrowingFlag } from '../../src/http/heap.ts';
 
 describe('config', () => {
   it('defaults', () => {
@@ -64,5 +66,21 @@ describe('config: HTTP server settings', () => {
     assert.deepEqual([c.headersTimeoutMs, c.requestTimeoutMs, c.keepAliveTimeoutMs, c.maxConnections], [5000, 0, 1000, 0]);
     assert.throws(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '0' }), /HTTP_HEADERS_TIMEOUT_MS/);
     assert.throws(() => loadConfig({ HTTP_MAX_CONNECTIONS: 'many' }), /HTTP_MAX_CONNECTIONS/);
+  });
+});
+
+describe('config: HEAP_GROWING_PERCENT', () => {
+  it("off by default (V8's own growth), read as a percent 0-1000, and given to V8 as --heap-growing-percent", () => {
+    assert.equal(loadConfig({}).heapGrowingPercent, 0);
+    assert.equal(heapGrowingFlag(loadConfig({}).heapGrowingPercent), null);
+    const c = loadConfig({ HEAP_GROWING_PERCENT: '30' });
+    assert.equal(c.heapGrowingPercent, 30);
+    assert.equal(heapGrowingFlag(c.heapGrowingPercent), '--heap-growing-percent=30');
+    for (const bad of ['-1', '1001', 'lots']) assert.throws(() => loadConfig({ HEAP_GROWING_PERCENT: bad }), (err: unknown) => err instanceof ConfigError && /HEAP_GROWING_PERCENT/.test(err.message));
+  });
+  it('a V8 flag that exists in this Node (an unknown one would be ignored silently)', () => {
+    const r = spawnSync(process.execPath, ['--heap-growing-percent=30', '-e', 'process.exit(0)'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /bad option|unrecognized/i);
   });
 });

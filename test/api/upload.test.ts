@@ -3,7 +3,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
+import { INFLATE_CHUNK_BYTES, inflating } from '../../src/http/upload.ts';
 import { PROBLEM_TYPE, counterDump, seed, startApi, type TestApi } from '../support/api.ts';
 
 const V1 = '/api/v1';
@@ -193,6 +194,19 @@ describe('uploading dumps', () => {
     });
     assert.equal(json.status, 201);
     assert.equal(((await json.json()) as { sha256: string }).sha256, res.body.sha256);
+  });
+
+  it('decodes a gzip or deflate body into buffers bigger than glibc\'s largest mmap threshold (each its own mapping, given back when freed), byte for byte', async () => {
+    const text = Array.from({ length: 40_000 }, (_, i) => `-A KUBE-SEP-${i} -p tcp -m tcp -j DNAT --to-destination 10.0.${i >> 8}.${i & 255}:8080`).join('\n');
+    for (const [encoding, body] of [['gzip', gzipSync(text)], ['deflate', deflateSync(text)]] as const) {
+      const chunks: Buffer[] = [];
+      const stream = inflating(encoding);
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      await new Promise<void>((resolve, reject) => stream.on('end', resolve).on('error', reject).end(body));
+      assert.equal(Buffer.concat(chunks).toString('utf8'), text, encoding);
+      for (const c of chunks) assert.ok(c.buffer.byteLength > 32 * 2 ** 20, `${encoding}: a chunk in a ${c.buffer.byteLength}-byte buffer`);
+    }
+    assert.equal(INFLATE_CHUNK_BYTES > 32 * 2 ** 20, true);
   });
 
   it('a corrupt gzip body is a 400, an unknown encoding a 415, an unknown content type a 415', async () => {

@@ -79,3 +79,25 @@ test('leafInterner: equal literals, header fields, meta keys and verdicts become
   assert.equal(nested.left, again.left);
   assert.equal(nested.right, again.right);
 });
+
+test("a parse given an unrelated ruleset's parse as donor (an upload's donor is whichever parse was used last) is the parse alone, and as interned", () => {
+  const objects = (root: unknown, into = new Set<unknown>()): Set<unknown> => {
+    const stack = [root];
+    while (stack.length) {
+      const v = stack.pop();
+      if (v === null || typeof v !== 'object' || into.has(v)) continue;
+      into.add(v);
+      stack.push(...Object.values(v as object));
+    }
+    return into;
+  };
+  const other = parseNftDump(readFileSync(join(CORPUS, 'nft', 'openwrt-fw4-default-ruleset-flowtable-helpers.txt'), 'utf8'), 'nft-text').ruleset;
+  for (const { name, text, format } of [{ name: 'kube-proxy nft', text: kube.text, format: 'nft-text' as const }, { name: 'kube-proxy nft -j', text: kube.json, format: 'nft-json' as const }]) {
+    const alone = parseNftDump(text, format).ruleset;
+    const withOther = runSteps(parseNftDumpSteps(text, format, other)).ruleset;
+    assert.deepEqual(withOther, alone, name);
+    // Its own objects: as few as alone (its leaves interned though the donor had none of its rules).
+    const own = objects(withOther).size - (objects(withOther).size + objects(other).size - objects(withOther, objects(other)).size);
+    assert.ok(own <= objects(alone).size, `${name}: ${own} objects of its own, ${objects(alone).size} alone`);
+  }
+});

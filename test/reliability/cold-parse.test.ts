@@ -10,6 +10,8 @@ import { dumpInfo } from '../../src/http/ruleset.ts';
 import { createRulesetCache, loadNftRuleset } from '../../src/store/index.ts';
 import { loadNodeRuleset } from '../../src/http/ruleset.ts';
 import { startApi } from '../support/api.ts';
+import { nftRulesAddedSteps } from '../../src/store/nft-cache.ts';
+import { prepareNftDump } from '../../src/store/nft-ingest.ts';
 
 const canonicalOf = (r: Parameters<typeof renderRuleset>[0]): string => renderRuleset(r, { counters: false });
 const g = generateKubeDump({ services: 1500, seed: 31 });
@@ -117,7 +119,13 @@ test('a cold parse of a stored nft ruleset also runs in slices, once for concurr
     let pauses = 0;
     while (!steps.next().done) pauses++;
     assert.ok(pauses >= 5, `${pauses} pauses`);
-    assert.equal(counted.count - before, pauses, 'one pause per step of the one parse');
+    // Then its weight in the cache beside its donor, the upload's parse (nft-cache.ts), in steps too.
+    const donor = api.app.rulesetCache.nft.peek(prepareNftDump(kube.json).originalSha256);
+    assert.ok(donor, "the upload's parse is cached: the donor");
+    const weighing = nftRulesAddedSteps(a, donor);
+    let weighPauses = 0;
+    while (!weighing.next().done) weighPauses++;
+    assert.equal(counted.count - before, pauses + weighPauses, 'one pause per step of the one parse and of its weighing');
     assert.deepEqual(a, parseNftText(canonical).ruleset);
   } finally {
     await api.close();

@@ -135,9 +135,12 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
     const run = (): Promise<PreparedDump> => runStepsYielding(prepareDumpSteps(text, options), yielding);
     return admitted ? run() : app.analysis.admitUpload(run);
   };
+  // An nft upload shares what equals the most recently used cached nft parse (share.ts): a fleet's
+  // nodes upload nearly the same ruleset, so its parse then adds little (nft-cache.ts weighs it so).
+  const withDonor = (options: PrepareNftOptions & { field: string }) => ({ ...options, donor: app.rulesetCache.nft.newest() });
   const prepareNft = (text: string, options: PrepareNftOptions & { field: string }, admitted: boolean): Promise<PreparedNftDump> => {
-    if (text.length <= INLINE_PARSE_CHARS) return Promise.resolve(prepareNftDump(text, options));
-    const run = (): Promise<PreparedNftDump> => runStepsYielding(prepareNftDumpSteps(text, options), yielding);
+    if (text.length <= INLINE_PARSE_CHARS) return Promise.resolve(prepareNftDump(text, withDonor(options)));
+    const run = (): Promise<PreparedNftDump> => runStepsYielding(prepareNftDumpSteps(text, withDonor(options)), yielding);
     return admitted ? run() : app.analysis.admitUpload(run);
   };
   const limits = { maxUploadBytes: app.config.maxUploadBytes, maxDecompressedBytes: app.config.maxDecompressedBytes };

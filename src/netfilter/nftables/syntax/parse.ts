@@ -40,9 +40,12 @@ interface State {
 
 /** A rule just parsed into `ch` of `tb`: its leaves interned, its parts equal to the donor's rule there the donor's. */
 function keep(st: State, tb: TableB, ch: ChainB, rule: NftRule): NftRule {
-  // With a donor (interned by its own parse) sharing does the interning's work, and more.
+  // With a donor (interned by its own parse) sharing does the interning's work, and more, where
+  // the donor has this rule: where it has not (another ruleset's parse: an upload's donor is
+  // whichever was used last), the rule is interned as without one.
   if (!st.donor) return st.intern(rule);
-  return shareRule(rule, st.donor, tableKey(tb), ch.name, ch.rules.length);
+  const shared = shareRule(rule, st.donor, tableKey(tb), ch.name, ch.rules.length);
+  return shared.stmts === st.donor.rule(tableKey(tb), ch.name, ch.rules.length)?.stmts ? shared : st.intern(shared);
 }
 
 const VERBS = new Set(['add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'list', 'reset']);
@@ -89,7 +92,7 @@ function freezeTable(t: TableB, donor: NftDonor | undefined, intern: State['inte
       name: donor?.chain(key, ch.name)?.name ?? ch.name,
       rules: ch.rules.map((r, i) => (r.position === i + 1 ? r : { ...r, position: i + 1 })),
     })),
-    sets: [...t.sets.values()].map((s) => (donor ? shareSetElements(s, donor, key) : intern(s))),
+    sets: [...t.sets.values()].map((s) => (donor?.set(key, s.name) ? shareSetElements(s, donor, key) : intern(s))),
     objects: t.objects,
     flowtables: t.flowtables,
   };

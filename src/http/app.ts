@@ -13,7 +13,6 @@ import errorsPlugin from './plugins/errors.ts';
 import requestGuardsPlugin from './plugins/request-guards.ts';
 import { serializeRequest } from './credentials.ts';
 import { limitConnections, transportOptions } from './transport.ts';
-import { applyHeapGrowing } from './heap.ts';
 import schemasPlugin from './plugins/schemas.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 import healthRoutes from './routes/health.ts';
@@ -84,8 +83,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       reply.header('x-request-id', request.id);
     });
 
-    // Process-wide: the last app built sets it (a server builds one).
-    applyHeapGrowing(config.heapGrowingPercent);
     await app.register(errorsPlugin);
     await app.register(requestGuardsPlugin);
     await app.register(dbPlugin, {

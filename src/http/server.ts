@@ -2,6 +2,7 @@
 // SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the database).
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { applyHeapGrowing } from './heap.ts';
 import type { Config } from './config.ts';
 import { redactedUrl } from '../store/index.ts';
 
@@ -22,6 +23,8 @@ export interface StartOptions {
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  // Process-wide, so set by the process that listens, not by every app built (tests build many).
+  applyHeapGrowing(config.heapGrowingPercent);
   const app = await buildApp({ config });
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));

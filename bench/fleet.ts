@@ -239,6 +239,7 @@ async function runFleet(databaseUrl: string, replicas: number, s: FleetSeed, o: 
             }
           }
           latencies.push(performance.now() - t);
+          if (latencies.length % 100 === 0) process.stderr.write(`    ${latencies.length} uploads, ${((performance.now() - started) / 1000).toFixed(0)} s (${new Date().toISOString()})\n`);
         }
       }),
     );
@@ -306,7 +307,7 @@ export async function fleetBench(add: AddRow, o: FleetOptions): Promise<void> {
     const only = process.env['BENCH_FLEET_TARGETS']?.split(',').map((x) => x.trim());
     for (const t of targets) {
       if (only && !only.some((x) => t.name.toLowerCase().startsWith(x.toLowerCase()))) continue;
-      process.stderr.write(`  ${t.name}...\n`);
+      process.stderr.write(`  ${t.name}... (${new Date().toISOString()}, load ${loadavg()[0]!.toFixed(1)})\n`);
       const r = await runFleet(await t.url(), t.replicas, s, o, t.postgres);
       const per = (x: number): string => `${fmt((x * 1000) / o.agents)} ms`;
       add(

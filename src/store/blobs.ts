@@ -29,6 +29,7 @@ import { applyCountersDelta, countersDeltaSources, encodeCountersDelta, lineDelt
 import { sha256Hex } from './hash.ts';
 import {
   applyLineDelta,
+  canonicalLayout,
   countedBase,
   countedLines,
   type CanonicalLayout,
@@ -162,35 +163,45 @@ async function textOf(tx: Client, sha256: string, depth: number): Promise<string
   return (await deltaLines(tx, sha256, blob, depth)).join('\n');
 }
 
+/** What `blobLines` may keep between reads (a fleet's delta bases: `DeltaBaseCache`). */
+export type BlobLinesCache = Pick<DeltaBaseCache, 'wholeLines'> & Partial<Pick<DeltaBaseCache, 'counters' | 'layouts'>>;
+
 /**
  * The lines of blob `sha256` (whole, `delta` or `counted-delta`, resolved):
  * exactly `getBlobText(tx, sha256).split('\n')`; null when there is no such
- * blob. With `wholeLines` (a fleet's delta bases, delta-base.ts), whole texts
- * reached as the base of a delta come from (and go to) it; the blob asked for
- * itself is not kept there.
+ * blob. With a cache (a fleet's delta bases, delta-base.ts), whole texts
+ * reached as the base of a delta come from (and go to) `wholeLines`, the
+ * blob asked for itself is not kept there; decoded counters and the counter
+ * layout of kept whole lines are kept too.
  */
-export async function blobLines(tx: Client, sha256: string, wholeLines?: LRUCache<string, readonly string[]>, depth = 0): Promise<readonly string[] | null> {
+export async function blobLines(tx: Client, sha256: string, cache?: BlobLinesCache, depth = 0): Promise<readonly string[] | null> {
   if (depth > MAX_DEPTH) throw new Error(`blob ${sha256}: deltas nested deeper than ${MAX_DEPTH}`);
-  const kept = depth > 0 ? wholeLines?.get(sha256) : undefined;
+  const kept = depth > 0 ? cache?.wholeLines.get(sha256) : undefined;
   if (kept) return kept;
   const blob = await readBlob(tx, sha256);
   if (!blob) return null;
-  if (blob.encoding !== 'identity' && blob.encoding !== 'gzip') return deltaLines(tx, sha256, blob, depth, wholeLines);
+  if (blob.encoding !== 'identity' && blob.encoding !== 'gzip') return deltaLines(tx, sha256, blob, depth, cache);
   const lines = splitLines(await decodeBlob(blob));
-  if (depth > 0) wholeLines?.set(sha256, lines);
+  if (depth > 0) cache?.wholeLines.set(sha256, lines);
   return lines;
 }
 
 /** The lines a `delta` or `counted-delta` blob resolves to (its base's lines, read at `depth + 1`, with the delta applied). */
-async function deltaLines(tx: Client, sha256: string, blob: BlobRead, depth: number, wholeLines?: LRUCache<string, readonly string[]>): Promise<string[]> {
+async function deltaLines(tx: Client, sha256: string, blob: BlobRead, depth: number, cache?: BlobLinesCache): Promise<string[]> {
   if (blob.encoding !== 'delta' && blob.encoding !== 'counted-delta') throw new Error(`blob ${sha256}: encoding "${blob.encoding}" is not a text`);
   if (!blob.baseSha256) throw new Error(`blob ${sha256}: delta without a base`);
-  const base = await blobLines(tx, blob.baseSha256, wholeLines, depth + 1);
+  const base = await blobLines(tx, blob.baseSha256, cache, depth + 1);
   if (base === null) throw new Error(`blob ${blob.baseSha256} (a delta base) is missing`);
   if (blob.encoding === 'delta') return applyLineDelta(base, inflateRawSync(blob.data));
-  const counters = blob.countersSha256 ? await getCounters(tx, blob.countersSha256) : null;
+  const counters = blob.countersSha256 ? await getCounters(tx, blob.countersSha256, cache?.counters) : null;
   if (blob.countersSha256 && !counters) throw new Error(`blob ${sha256}: counters ${blob.countersSha256} are missing`);
-  return applyLineDelta(countedLines(base, counters), inflateRawSync(blob.data));
+  // The counter layout of the base's lines: kept with them when they are kept (a cluster's shared canonical text).
+  let layout = cache?.layouts?.get(base);
+  if (!layout) {
+    layout = canonicalLayout(base);
+    if (cache?.wholeLines.peek(blob.baseSha256) === base) cache.layouts?.set(base, layout);
+  }
+  return applyLineDelta(countedLines(layout, counters), inflateRawSync(blob.data));
 }
 
 /** The text of a blob (whole or a delta, resolved), or null when there is none with that sha256. */
@@ -384,17 +395,25 @@ export async function putCounters(tx: Client, counters: readonly CounterText[], 
   return sha256;
 }
 
-/** The counters of a `counters` blob in text order; null when there is no such blob or it holds JSON (older rows). */
-export async function getCounters(tx: Client, sha256: string): Promise<CounterText[] | null> {
+/**
+ * The counters of a `counters` blob in text order; null when there is no such blob or it holds JSON
+ * (older rows). With `kept` (a few decoded blobs by sha256), read from and kept there: not to be changed.
+ */
+export async function getCounters(tx: Client, sha256: string): Promise<CounterText[] | null>;
+export async function getCounters(tx: Client, sha256: string, kept: LRUCache<string, readonly CounterText[]> | undefined): Promise<readonly CounterText[] | null>;
+export async function getCounters(tx: Client, sha256: string, kept?: LRUCache<string, readonly CounterText[]>): Promise<readonly CounterText[] | null> {
+  const hit = kept?.get(sha256);
+  if (hit) return hit;
   const blob = await readBlob(tx, sha256);
+  let values: CounterText[] | null = null;
   if (blob?.encoding === 'counters-delta') {
     // One level: its base is whole counters.
     const base = blob.baseSha256 ? await readBlob(tx, blob.baseSha256) : null;
     if (base?.encoding !== 'counters') throw new Error(`blob ${sha256}: counters delta without whole counters as its base`);
-    return applyCountersDelta(decodeCounters(inflateRawSync(base.data)), inflateRawSync(blob.data));
-  }
-  if (!blob || blob.encoding !== 'counters') return null;
-  return decodeCounters(inflateRawSync(blob.data));
+    values = applyCountersDelta(decodeCounters(inflateRawSync(base.data)), inflateRawSync(blob.data));
+  } else if (blob?.encoding === 'counters') values = decodeCounters(inflateRawSync(blob.data));
+  if (values) kept?.set(sha256, values);
+  return values;
 }
 
 /**

@@ -16,7 +16,7 @@ import type { DeltaBaseCache } from './delta-cache.ts';
 
 /** The lines of the text a node uploaded (its version's `originalSha256`): the base of its next delta. Throws when the blob is missing. */
 export async function uploadedLines(tx: Client, originalSha256: string, cache: DeltaBaseCache): Promise<readonly string[]> {
-  const lines = await blobLines(tx, originalSha256, cache.wholeLines);
+  const lines = await blobLines(tx, originalSha256, cache);
   if (lines === null) throw new Error(`blob ${originalSha256} (the node's last upload) is missing`);
   return lines;
 }

@@ -2,7 +2,8 @@
 // db.ts can create one without importing blobs.ts, which imports db.ts.
 import { LRUCache } from 'lru-cache';
 import type { Family, Ruleset } from '../netfilter/index.ts';
-import { joinedLength } from './encoding.ts';
+import { joinedLength, type CanonicalLayout, type CounterText } from './encoding.ts';
+import type { UploadShape } from './splice-layout.ts';
 
 export interface DeltaBase {
   readonly sha256: string;
@@ -37,9 +38,28 @@ export interface DeltaBaseCache {
    * primes, which mostly shares its chains with it. Without it every node re-parsed the base.
    */
   baseRuleset: { readonly family: Family; readonly sha256: string; readonly ruleset: Ruleset } | null;
+  /**
+   * Counters blobs decoded, by sha256 (a few): a stored delta base's counters are read twice, for its
+   * lines (its counted delta) and for its splice layout (splice-base.ts). Content-addressed.
+   */
+  readonly counters: LRUCache<string, readonly CounterText[]>;
+  /**
+   * The counter layout of whole lines kept in `wholeLines` (a counted delta's base), by the lines
+   * themselves: a fleet's nodes read their uploaded texts over the same canonical lines.
+   */
+  readonly layouts: WeakMap<readonly string[], CanonicalLayout>;
+  /**
+   * Line layouts of stored uploads (splice-base.ts), by what their lines are made of (a counted
+   * delta's canonical base, its line delta, whether it has counters): uploads made of the same differ
+   * in their counters only, which no line's kind or chain depends on, so a cluster's nodes share one.
+   */
+  readonly uploadShapes: LRUCache<string, UploadShape>;
 }
 export const createDeltaBaseCache = (): DeltaBaseCache => ({
   last: null,
   baseRuleset: null,
+  counters: new LRUCache<string, readonly CounterText[]>({ max: 2 }),
+  layouts: new WeakMap(),
+  uploadShapes: new LRUCache<string, UploadShape>({ max: 4 }),
   wholeLines: new LRUCache<string, readonly string[]>({ maxSize: WHOLE_LINES_MAX_CHARS, sizeCalculation: (lines) => Math.max(1, joinedLength(lines) + 1) }),
 });

@@ -75,6 +75,12 @@ export class ByteReader {
 
   /** An unsigned LEB128 as a decimal string (exact beyond 2^53). */
   decimal(): string {
+    const n = this.exact();
+    return typeof n === 'number' ? String(n) : n;
+  }
+
+  /** An unsigned LEB128: a number when below 2^49 (exact), else its decimal string. */
+  exact(): number | string {
     let n = 0;
     let scale = 1;
     const start = this.pos;
@@ -84,7 +90,7 @@ export class ByteReader {
       if (scale < 2 ** 46) {
         n += (b & 0x7f) * scale;
         scale *= 0x80;
-        if (!(b & 0x80)) return String(n);
+        if (!(b & 0x80)) return n;
       } else {
         // Long varint: redo it with bigints.
         this.pos = start;
@@ -566,13 +572,14 @@ export function decodeCounters(data: Uint8Array): CounterText[] {
   const version = r.uint();
   if (version !== COUNTERS_VERSION) throw new Error(`counters encoding version ${version} is not supported`);
   const n = r.uint();
-  const packets: (string | null)[] = new Array<string | null>(n);
-  for (let i = 0; i < n; i++) {
-    const p = r.decimal();
-    packets[i] = p === '0' ? null : p.length < 16 ? String(Number(p) - 1) : (BigInt(p) - 1n).toString();
-  }
+  // Packets + 1 (0: none) as numbers while exact: one string per counter, made once both halves are read.
+  const packets: (number | string)[] = new Array<number | string>(n);
+  for (let i = 0; i < n; i++) packets[i] = r.exact();
   const out: CounterText[] = new Array<CounterText>(n);
-  for (let i = 0; i < n; i++) out[i] = packets[i] === null ? null : `${packets[i]}:${r.decimal()}`;
+  for (let i = 0; i < n; i++) {
+    const p = packets[i]!;
+    out[i] = p === 0 || p === '0' ? null : `${typeof p === 'number' ? p - 1 : (BigInt(p) - 1n).toString()}:${r.exact()}`;
+  }
   if (!r.done) throw new Error('counters: trailing bytes');
   return out;
 }

@@ -11,6 +11,7 @@
 //   (read for the script anyway, delta-base.ts), and its counters in the
 //   canonical text's order, from its own small counters blob.
 // What the splice then makes is what the full path makes (test/api/delta-base.test.ts).
+import { createHash } from 'node:crypto';
 import { parseDumpSteps, type Family, type Ruleset } from '../netfilter/index.ts';
 import { blobLines, getCounters } from './blobs.ts';
 import type { Client } from './db.ts';
@@ -31,19 +32,37 @@ export async function rememberStoredBase(tx: Client, cache: RulesetCache, bases:
   const splices = cache.splices;
   if (splices.uploads.has(dump.originalSha256)) return true;
   if (dump.family === 'nft' || dump.format !== 'iptables-save' || dump.diagnostics.length > 0) return false;
-  // Lines are split on '\n' only; a CR would be read as part of a line by the splice and as white space by the parser.
-  for (const line of lines) if (line.includes('\r')) return false;
+  const shapeKey = await uploadShapeKey(tx, dump);
+  // Lines are split on '\n' only; a CR would be read as part of a line by the splice and as white space by the
+  // parser. Known shape: its lines were checked (a counter holds none).
+  if (shapeKey === null || !bases.uploadShapes.has(shapeKey)) for (const line of lines) if (line.includes('\r')) return false;
   const row = await tx.dump.findUnique({ where: { id: dump.id }, select: { countersSha256: true } });
   if (!row) return false;
-  let counters: CounterText[] | null = null;
+  let counters: readonly CounterText[] | null = null;
   if (row.countersSha256) {
     // Null: counters kept as JSON (rows from before the counters encoding): not in text order.
-    counters = await getCounters(tx, row.countersSha256);
+    // Decoded when its lines were read (its counted delta's counters): kept in `bases.counters`.
+    counters = await getCounters(tx, row.countersSha256, bases.counters);
     if (!counters) return false;
   }
   const canonical = await canonicalRuleset(tx, cache, bases, dump.family, dump.sha256, !hasCanonical(splices, dump.family, dump.sha256));
   if (!canonical) return false;
-  return runStepsYielding(rememberStoredSteps(splices, { family: dump.family, sha256: dump.sha256, ...canonical }, dump.originalSha256, lines, counters), cache.yielding);
+  const shape = shapeKey === null ? undefined : { key: shapeKey, shapes: bases.uploadShapes };
+  return runStepsYielding(rememberStoredSteps(splices, { family: dump.family, sha256: dump.sha256, ...canonical }, dump.originalSha256, lines, counters, shape), cache.yielding);
+}
+
+/**
+ * What an uploaded text's lines are made of but for their counters, when it is stored as a counted
+ * delta: its canonical base, its line delta (by sha256) and whether counters are merged in. Texts
+ * with the same key have the same lines but for the `[p:b]` of their rules and declarations
+ * (encoding.ts `countedLines`), so the same splice line layout (splice-layout.ts `uploadOf`: no
+ * line's kind or chain depends on its counter). Null for any other encoding.
+ */
+async function uploadShapeKey(tx: Client, dump: DumpInfo): Promise<string | null> {
+  const blob = await tx.blob.findUnique({ where: { sha256: dump.originalSha256 }, select: { encoding: true, baseSha256: true, countersSha256: true, data: true } });
+  if (blob?.encoding !== 'counted-delta' || !blob.baseSha256) return null;
+  const delta = createHash('sha256').update(blob.data).digest('hex');
+  return `${dump.family}:${dump.sha256}:${blob.baseSha256}:${blob.countersSha256 ? 'counted' : 'bare'}:${delta}`;
 }
 
 /** The canonical ruleset of a stored delta base (`DeltaBaseCache.baseRuleset`), for the splice when the ruleset cache let it go. */
@@ -61,7 +80,7 @@ async function canonicalRuleset(tx: Client, cache: RulesetCache, bases: DeltaBas
   const key = rulesetCacheKey('canonical', family, sha256);
   let text: string | null = null;
   const read = async (): Promise<string> => {
-    const lines = await blobLines(tx, sha256, bases.wholeLines);
+    const lines = await blobLines(tx, sha256, bases);
     if (lines === null) throw new Error(`blob ${sha256} (a canonical text) is missing`);
     return lines.join('\n');
   };

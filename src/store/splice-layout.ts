@@ -3,7 +3,7 @@
 // slots; shared by every upload with that canonical sha256, so a fleet's
 // nodes with one ruleset share it) and of an uploaded text (which chain each
 // line belongs to, its counters; per node). Bounded LRUs.
-import type { Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Chain, Family, Ruleset, Steps, TableName } from '../netfilter/index.ts';
 import type { CanonicalLayout, CounterText } from './encoding.ts';
@@ -426,6 +426,11 @@ export function* rememberStoredSteps(
   lines: readonly string[],
   /** From the version's counters blob; null when it has none (see `declaredCounters`). */
   counters: readonly CounterText[] | null,
+  /**
+   * Line layouts of uploads made of the same lines but for their counters (`DeltaBaseCache.uploadShapes`),
+   * and this upload's key there: a cluster's nodes share one, made once.
+   */
+  shape?: { readonly key: string; readonly shapes: LRUCache<string, UploadShape> },
 ): Steps<boolean> {
   if (cache.uploads.has(originalSha256)) return true;
   const key = canonicalKey(canonical.family, canonical.sha256);
@@ -434,16 +439,42 @@ export function* rememberStoredSteps(
     if (canonical.text === null) return false;
     const made = canonicalOf(canonical.sha256, canonical.family, canonical.text, canonical.ruleset);
     if (!made) return false;
-    cache.canonical.set(key, (layout = made));
     yield;
+    // Shared by the cluster's nodes: their splices hash only from the last checkpoint before their first change.
+    if (made.bytePieces) made.checkpoints = yield* checkpointsOf(made.bytePieces[0]!, cache.checkpointBytes);
+    cache.canonical.set(key, (layout = made));
   }
   if (counters && counters.length !== countSlots(layout.tables, layout.ruleCount)) return false;
-  const upload = yield* uploadOf(originalSha256, lines, layout, counters);
+  const known = shape?.shapes.get(shape.key);
+  let upload: SpliceUpload | null;
+  if (known && known.canonical === layout && known.lineKind.length === lines.length) upload = { ...known, originalSha256, counters };
+  else {
+    upload = yield* uploadOf(originalSha256, lines, layout, counters);
+    if (upload && shape) {
+      const { originalSha256: _o, counters: _c, ...same } = upload;
+      shape.shapes.set(shape.key, same);
+    }
+  }
   if (!upload) return false;
   const kept = counters ? upload : declaredCounters(upload, lines);
   if (!kept) return false;
   cache.uploads.set(originalSha256, kept);
   return true;
+}
+
+/** What uploads whose lines differ in their counters only share of their layout. */
+export type UploadShape = Omit<SpliceUpload, 'originalSha256' | 'counters'>;
+
+/** Hash checkpoints of a whole text's bytes (as a splice keeps them for the text it makes), a pause after each. */
+function* checkpointsOf(bytes: Buffer, step: number): Steps<HashCheckpoint[]> {
+  const hash = createHash('sha256');
+  const out: HashCheckpoint[] = [];
+  for (let at = step; at <= bytes.length; at += step) {
+    hash.update(bytes.subarray(at - step, at));
+    out.push({ at, hash: hash.copy() });
+    yield;
+  }
+  return out;
 }
 
 /**

@@ -12,6 +12,7 @@ import { uploadedLines } from '../../src/store/delta-base.ts';
 import { makeLineScript } from '../../src/store/line-script.ts';
 import { getBlobText, prepareDump, sha256Hex } from '../../src/store/index.ts';
 import { getCounters } from '../../src/store/blobs.ts';
+import { canonicalKey, createSpliceCache, type SpliceCache } from '../../src/store/splice-layout.ts';
 import { describeEachBackend } from '../support/postgres.ts';
 import { PROBLEM_TYPE, startApi, type TestApi } from '../support/api.ts';
 
@@ -152,6 +153,70 @@ describeEachBackend('delta bases from the store', (backend) => {
       for (const r of replicas) await r.close();
       await full.close();
     }
+  });
+
+  it('one replica splicing a fleet’s nodes from the store makes their shared layouts once: the canonical one with hash checkpoints, one line layout; each node stores and answers what the full path does', async () => {
+    const full = await startApi({ backend });
+    const replica = await startApi({ shareDatabaseOf: first });
+    try {
+      // A small checkpoint step, so a 45-Service canonical text has hash checkpoints (10k Services: 2 MiB).
+      const splices = createSpliceCache(undefined, undefined, 4096);
+      (replica.app.rulesetCache as { splices: SpliceCache }).splices = splices;
+      const g = generateKubeDump({ services: 45, seed: 7, counters: true });
+      const served = g.services.filter((x) => x.endpoints.length > 0);
+      // Node k: every non-zero counter moved by k (as bench/fleet-seed.ts); its next collection: one
+      // endpoint moved (the same on every node) and some counters.
+      const nodeTextOf = (k: number): string => g.text.replace(/\[(\d+):(\d+)\]/g, (m, p: string, b: string) => (p === '0' && b === '0' ? m : `[${Number(p) + 3 * k}:${Number(b) + 180 * k}]`));
+      const ip = served[2]!.endpoints[0]!.ip;
+      const next = (text: string): string => {
+        let rule = 0;
+        return text.replaceAll(`${ip}:`, '198.51.100.40:').replaceAll(`${ip}/32`, '198.51.100.40/32').replace(/^\[(\d+):(\d+)\] /gm, (m, p: string, b: string) => (++rule % 11 === 0 ? `[${Number(p) + 1}:${Number(b) + 60}] ` : m));
+      };
+      const svc = served[2]!;
+      const packet = { src: '10.244.0.77', dst: svc.clusterIP, protocol: svc.protocol, sport: 40000, dport: svc.port, inInterface: 'cni0' };
+      const nodes = [0, 1, 2];
+      for (const k of nodes) {
+        await post(first, `fl-${k}`, { dump: nodeTextOf(k), cluster: 'fleet' }).expect(201);
+        await post(full, `fl-${k}`, { dump: nodeTextOf(k), cluster: 'fleet' }).expect(201);
+      }
+      // Their uploaded texts are the same counted delta of one canonical text, each with its own counters.
+      const blobs = await Promise.all(nodes.map((k) => first.app.db.prisma.blob.findUnique({ where: { sha256: sha256Hex(nodeTextOf(k)) } })));
+      assert.ok(blobs.every((b) => b?.encoding === 'counted-delta' && b.baseSha256 === blobs[0]!.baseSha256 && Buffer.from(b.data).equals(Buffer.from(blobs[0]!.data))));
+      assert.equal(new Set(blobs.map((b) => b!.countersSha256)).size, nodes.length);
+      for (const k of nodes) {
+        const delta = { base: sha256Hex(nodeTextOf(k)), sha256: sha256Hex(next(nodeTextOf(k))), ...makeLineScript(nodeTextOf(k), next(nodeTextOf(k))) };
+        const viaDelta = await post(replica, `fl-${k}`, { delta, cluster: 'fleet' }).expect(201);
+        assert.equal(splices.stats.spliced, k + 1, `fl-${k}: spliced (${splices.stats.lastFallback})`);
+        const viaFull = await post(full, `fl-${k}`, { dump: next(nodeTextOf(k)), cluster: 'fleet' }).expect(201);
+        const { id: _a, ...d } = viaDelta.body;
+        const { id: _b, ...f } = viaFull.body;
+        assert.deepEqual(d, f, `fl-${k}`);
+        assert.deepEqual(await stored(replica, `fl-${k}`), await stored(full, `fl-${k}`), `fl-${k}: what is stored`);
+        assert.deepEqual(await answers(replica, `fl-${k}`, packet), await answers(full, `fl-${k}`, packet), `fl-${k}: answers`);
+      }
+      // The canonical layout, made once from the store, has hash checkpoints; the nodes' line layouts are one, their counters their own.
+      const canonical = splices.canonical.get(canonicalKey('ipv4', blobs[0]!.baseSha256!));
+      assert.ok(canonical?.checkpoints && canonical.checkpoints.length > 0, 'the stored canonical layout has hash checkpoints');
+      const layouts = nodes.map((k) => splices.uploads.get(sha256Hex(nodeTextOf(k))));
+      assert.ok(layouts.every((u) => u !== undefined && u.lineKind === layouts[0]!.lineKind && u.lineChain === layouts[0]!.lineChain && u.runStart === layouts[0]!.runStart));
+      assert.deepEqual(layouts.map((u) => u!.counters), await Promise.all(blobs.map((b) => getCounters(first.app.db.prisma, b!.countersSha256!))));
+      assert.equal(replica.app.db.deltaBases.uploadShapes.size, 1);
+    } finally {
+      await replica.close();
+      await full.close();
+    }
+  });
+
+  it('decoded counters are kept by sha256: a second read does not read the blob again', async () => {
+    await post(first, 'kc-0', { dump: nodeText(5, 0, 30), cluster: 'kept-counters' }).expect(201);
+    const { countersSha256 } = (await first.app.db.prisma.dump.findFirst({ where: { node: { name: 'kc-0' } }, select: { countersSha256: true } }))!;
+    assert.ok(countersSha256);
+    const cache = createDeltaBaseCache();
+    const want = await getCounters(first.app.db.prisma, countersSha256);
+    assert.deepEqual(await getCounters(first.app.db.prisma, countersSha256, cache.counters), want);
+    await garble(first, countersSha256);
+    assert.equal(await getCounters(first.app.db.prisma, countersSha256), null, 'the blob is garbled');
+    assert.deepEqual(await getCounters(first.app.db.prisma, countersSha256, cache.counters), want);
   });
 
   /** A node's latest version as stored: its row and its blobs, decoded (texts and counters) with their encodings and references. */

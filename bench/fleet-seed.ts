@@ -26,7 +26,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
 import { generateKubeDump } from '../scripts/kube-dump.ts';
 import type { DeltaUploadBody, UploadBody } from '../src/agent/snapshot.ts';
-import { encodeCounters, type CounterText } from '../src/store/encoding.ts';
+import { encodeCounters, type CounterText } from '../src/store/counters-codec.ts';
 import { makeLineScript, type LineScriptOp } from '../src/store/line-script.ts';
 import { latestDump, openDatabase, prepareDump, sha256Hex, uploadDumps, type Database, type PreparedDump } from '../src/store/index.ts';
 

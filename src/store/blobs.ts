@@ -27,23 +27,8 @@ import type { DeltaBase, DeltaBaseCache } from './delta-cache.ts';
 export { createDeltaBaseCache, type DeltaBaseCache } from './delta-cache.ts';
 import { applyCountersDelta, countersDeltaSources, encodeCountersDelta, lineDeltaSources, type TextHints } from './splice-deltas.ts';
 import { sha256Hex } from './hash.ts';
-import {
-  applyLineDelta,
-  canonicalLayout,
-  countedBase,
-  countedLines,
-  type CanonicalLayout,
-  countersJsonOf,
-  decodeCounters,
-  deltaGives,
-  encodeCounters,
-  encodeLineDelta,
-  encodeLineDeltaBy,
-  joinedLength,
-  lineIndex,
-  splitLines,
-  type CounterText,
-} from './encoding.ts';
+import { applyLineDelta, deltaGives, encodeLineDelta, encodeLineDeltaBy, joinedLength, lineIndex, splitLines } from './encoding.ts';
+import { canonicalLayout, countedBase, countedLines, type CanonicalLayout, countersJsonOf, decodeCounters, encodeCounters, type CounterText } from './counters-codec.ts';
 
 /** Texts at least this long are stored gzip-compressed. */
 const COMPRESS_FROM_BYTES = 1024;

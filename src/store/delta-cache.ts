@@ -2,7 +2,8 @@
 // db.ts can create one without importing blobs.ts, which imports db.ts.
 import { LRUCache } from 'lru-cache';
 import type { Family, Ruleset } from '../netfilter/index.ts';
-import { joinedLength, type CanonicalLayout, type CounterText } from './encoding.ts';
+import { joinedLength } from './encoding.ts';
+import { type CanonicalLayout, type CounterText } from './counters-codec.ts';
 import type { UploadShape } from './splice-layout.ts';
 
 export interface DeltaBase {

@@ -16,7 +16,7 @@ import {
   type Steps,
   type Table,
 } from '../netfilter/index.ts';
-import type { CanonicalLayout, CounterText } from './encoding.ts';
+import type { CanonicalLayout, CounterText } from './counters-codec.ts';
 import type { TextHints } from './splice-deltas.ts';
 import { sha256HexSteps } from './hash.ts';
 import { DumpParseError, type Problem } from './errors.ts';

@@ -17,7 +17,7 @@ import { blobLines, getCounters } from './blobs.ts';
 import type { Client } from './db.ts';
 import type { DeltaBaseCache } from './delta-cache.ts';
 import type { DumpInfo } from './dumps.ts';
-import type { CounterText } from './encoding.ts';
+import type { CounterText } from './counters-codec.ts';
 import { rulesetCacheKey, runStepsYielding, type ParsedRuleset, type RulesetCache } from './rulesets.ts';
 import { hasCanonical, rememberStoredSteps } from './splice-layout.ts';
 

@@ -3,7 +3,8 @@
 // line delta encoder, encoding.ts, to skip comparisons: same bytes stored) and
 // which counters it copied (a `counters-delta` blob: the counters that moved
 // since a whole `counters` blob, blobs.ts). Pure: no database here.
-import { ByteReader, ByteWriter, decodeCounters, encodeCounters, readDeltaOps, zigzag, type CounterText } from './encoding.ts';
+import { ByteReader, ByteWriter, readDeltaOps, zigzag } from './encoding.ts';
+import { decodeCounters, encodeCounters, type CounterText } from './counters-codec.ts';
 
 /**
  * What a spliced delta upload (splice.ts) knows of its two texts' lines, so

@@ -6,7 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Chain, Family, Ruleset, Steps, TableName } from '../netfilter/index.ts';
-import type { CanonicalLayout, CounterText } from './encoding.ts';
+import type { CanonicalLayout, CounterText } from './counters-codec.ts';
 import { countersLineUp, type PreparedDump } from './ingest.ts';
 
 /** What a line of an uploaded text is. */

@@ -17,7 +17,7 @@
 // the ruleset cache's entry (none, no fast path).
 import { createHash } from 'node:crypto';
 import { parseDumpSteps, renderRule, rulesetStats, type Chain, type Family, type Rule, type RuleLineMemo, type Ruleset, type Steps, type Table } from '../netfilter/index.ts';
-import type { CounterText } from './encoding.ts';
+import type { CounterText } from './counters-codec.ts';
 import { canonicalChain, canonicalRule, counterText, countersJsonFromOrder, type PreparedDump } from './ingest.ts';
 import type { LineScriptOp } from './line-script.ts';
 import { canonicalKey, chainLines, COMMIT, countSlots, layoutOf, DECL, eachPiece, HEAD, MAX_PIECES, ropeText, RULE, shiftedCanonical, sizeChange, SKIP, slotsOf, type HashCheckpoint, type SpliceCache, type SpliceCanonical, type SpliceUpload } from './splice-layout.ts';

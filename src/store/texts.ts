@@ -9,7 +9,7 @@
 //   the counters merged in (usually just the `# Generated`/`# Completed` lines).
 import { putBlob, putBytes, putCountedText, putCounters, putText, type DeltaBaseCache } from './blobs.ts';
 import type { Tx } from './db.ts';
-import { canonicalLayout, countersAreEmpty, countersInTextOrder, type CounterText } from './encoding.ts';
+import { canonicalLayout, countersAreEmpty, countersInTextOrder, type CounterText } from './counters-codec.ts';
 import type { PreparedVersion } from './nft-ingest.ts';
 
 /** sha256s of canonical texts similar to a new version's: the node's latest of that family, then the cluster's latest. */

@@ -11,7 +11,7 @@ import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { newRuleLineMemo, runSteps, type Family, type Ruleset } from '../../src/netfilter/index.ts';
 import { prepareDump, sha256Hex, type PreparedDump } from '../../src/store/index.ts';
 import { applyLineScript, makeLineScript } from '../../src/store/line-script.ts';
-import { canonicalLayout, countedLines } from '../../src/store/encoding.ts';
+import { canonicalLayout, countedLines } from '../../src/store/counters-codec.ts';
 import { createSpliceCache, rememberForSpliceSteps, spliceDeltaSteps, type SpliceCache } from '../../src/store/splice.ts';
 import { compileRuleset } from '../../src/netfilter/iptables/eval/compile.ts';
 import { seed } from '../support/api.ts';

@@ -13,7 +13,7 @@ import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { makeLineScript } from '../../src/store/line-script.ts';
 import { sha256Hex } from '../../src/store/index.ts';
 import { getCounters } from '../../src/store/blobs.ts';
-import type { CounterText } from '../../src/store/encoding.ts';
+import type { CounterText } from '../../src/store/counters-codec.ts';
 import { applyCountersDelta, countersDeltaSources, encodeCountersDelta } from '../../src/store/splice-deltas.ts';
 import { startApi, type TestApi } from '../support/api.ts';
 import { arbitraryEdit, shapedEdit } from '../support/edits.ts';

@@ -4,22 +4,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  applyLineDelta,
-  canonicalLayout,
-  countedBase,
-  countedLines,
-  countersAreEmpty,
-  countersInTextOrder,
-  countersJsonOf,
-  decodeCounters,
-  deltaGives,
-  encodeCounters,
-  encodeLineDelta,
-  encodeLineDeltaBy,
-  splitLines,
-  type CounterText,
-} from '../../src/store/encoding.ts';
+import { applyLineDelta, deltaGives, encodeLineDelta, encodeLineDeltaBy, splitLines } from '../../src/store/encoding.ts';
+import { canonicalLayout, countedBase, countedLines, countersAreEmpty, countersInTextOrder, countersJsonOf, decodeCounters, encodeCounters, type CounterText } from '../../src/store/counters-codec.ts';
 import { prepareDump } from '../../src/store/ingest.ts';
 import { generateKubeDump, mulberry32 } from '../../scripts/kube-dump.ts';
 import { FIXTURES } from '../support/paths.ts';

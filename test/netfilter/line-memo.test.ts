@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memoSize, newChainTextMemo, newRuleLineMemo, parseDump, renderBlocks, renderRuleset, type Match, type Ruleset, type Target } from '../../src/netfilter/index.ts';
 import { prepareDump } from '../../src/store/index.ts';
-import { countersInTextOrder } from '../../src/store/encoding.ts';
+import { countersInTextOrder } from '../../src/store/counters-codec.ts';
 import { CORPUS, FIXTURES, corpusAvailable } from '../support/paths.ts';
 
 function edits(text: string, seedValue: number): string {

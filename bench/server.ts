@@ -49,6 +49,9 @@ async function main(): Promise<void> {
   // argv[3]: JSON of config settings the section needs (e.g. bigger upload limits for a 700k-line node)
   const overrides = process.argv[3] ? (JSON.parse(process.argv[3]) as Partial<Config>) : {};
   const config: Config = { ...DEFAULT_CONFIG, databaseUrl: `file:${file}`, logLevel: 'silent', host: '127.0.0.1', port: 0, ...overrides };
+  // As startServer does (server.ts): process-wide V8 settings are the listening process's.
+  const { applyHeapGrowing } = (await shipped('heap.js')) as typeof import('../src/http/heap.ts');
+  applyHeapGrowing(config.heapGrowingPercent);
   const app = await buildApp({ config, logger: false });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   process.on('message', (m: ParentMessage) => {

@@ -8,30 +8,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKubeNft } from '../../scripts/kube-nft.ts';
-import { runSteps, type NftRuleset } from '../../src/netfilter/index.ts';
+import { runSteps } from '../../src/netfilter/index.ts';
 import { createNftRulesetCache, nftRulesAdded, nftRulesOf } from '../../src/store/nft-cache.ts';
 import { parseNftDump, parseNftDumpSteps, prepareNftDump } from '../../src/store/nft-ingest.ts';
 import { createRulesetCache } from '../../src/store/rulesets.ts';
 import { startApi, type TestApi } from '../support/api.ts';
+import { sharedStmtLists } from '../support/sharing.ts';
 
 const V1 = '/api/v1';
 
-/** Rules of `r` whose statement lists are the very objects of `donor`'s at the same place. */
-function sharedStmtLists(r: NftRuleset, donor: NftRuleset): { shared: number; rules: number } {
-  let shared = 0;
-  let rules = 0;
-  for (const t of r.tables) {
-    const d = donor.tables.find((x) => x.family === t.family && x.name === t.name);
-    for (const c of t.chains) {
-      const dc = d?.chains.find((x) => x.name === c.name);
-      for (const [ri, rule] of c.rules.entries()) {
-        rules++;
-        if (rule.stmts === dc?.rules[ri]?.stmts) shared++;
-      }
-    }
-  }
-  return { shared, rules };
-}
 
 describe('nft parses weighed by what they add to their donor', () => {
   const kube = generateKubeNft({ services: 200, endpoints: 3 });

@@ -14,6 +14,7 @@ import type { DiffTask } from '../../src/http/analysis/task.ts';
 import type { NftRuleset } from '../../src/netfilter/index.ts';
 import { createRulesetCache, EVENT_LOOP_TURNS } from '../../src/store/rulesets.ts';
 import { startApi, type TestApi } from '../support/api.ts';
+import { sharedStmtLists } from '../support/sharing.ts';
 
 const V1 = '/api/v1';
 const CORPUS = join(import.meta.dirname, '..', '..', '..', 'shared', 'corpus', 'nft');
@@ -36,22 +37,6 @@ function workerAnswer(left: Stored, right: Stored, unified: boolean): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
-/** Statement lists of `r`'s rules that are the very objects of `donor`'s rules at the same place (table, chain by name, index). */
-function sharedStmtLists(r: NftRuleset, donor: NftRuleset): { shared: number; rules: number } {
-  let shared = 0;
-  let rules = 0;
-  for (const t of r.tables) {
-    const d = donor.tables.find((x) => x.family === t.family && x.name === t.name);
-    for (const c of t.chains) {
-      const dc = d?.chains.find((x) => x.name === c.name);
-      for (const [ri, rule] of c.rules.entries()) {
-        rules++;
-        if (rule.stmts === dc?.rules[ri]?.stmts) shared++;
-      }
-    }
-  }
-  return { shared, rules };
-}
 
 describe('nft diffs on the event loop', () => {
   let api: TestApi;

@@ -12,6 +12,7 @@ import { runSteps } from '../../src/netfilter/index.ts';
 import { parseNftDumpSteps } from '../../src/store/nft-ingest.ts';
 import { generateKubeNft } from '../../scripts/kube-nft.ts';
 import { CORPUS } from '../support/paths.ts';
+import { reachableObjects } from '../support/sharing.ts';
 
 const files = (dir: string, format: NftDumpFormat): { name: string; text: string; format: NftDumpFormat }[] =>
   existsSync(join(CORPUS, dir)) ? readdirSync(join(CORPUS, dir)).filter((f) => !f.startsWith('.') && !f.endsWith('.md')).map((f) => ({ name: `${dir}/${f}`, text: readFileSync(join(CORPUS, dir, f), 'utf8'), format })) : [];
@@ -81,16 +82,7 @@ test('leafInterner: equal literals, header fields, meta keys and verdicts become
 });
 
 test("a parse given an unrelated ruleset's parse as donor (an upload's donor is whichever parse was used last) is the parse alone, and as interned", () => {
-  const objects = (root: unknown, into = new Set<unknown>()): Set<unknown> => {
-    const stack = [root];
-    while (stack.length) {
-      const v = stack.pop();
-      if (v === null || typeof v !== 'object' || into.has(v)) continue;
-      into.add(v);
-      stack.push(...Object.values(v as object));
-    }
-    return into;
-  };
+  const objects = reachableObjects;
   const other = parseNftDump(readFileSync(join(CORPUS, 'nft', 'openwrt-fw4-default-ruleset-flowtable-helpers.txt'), 'utf8'), 'nft-text').ruleset;
   for (const { name, text, format } of [{ name: 'kube-proxy nft', text: kube.text, format: 'nft-text' as const }, { name: 'kube-proxy nft -j', text: kube.json, format: 'nft-json' as const }]) {
     const alone = parseNftDump(text, format).ruleset;

@@ -11,6 +11,7 @@ import { createRulesetCache, parseNftDump, prepareDump, prepareNftDump, rulesetC
 import { generateKubeNft } from '../../scripts/kube-nft.ts';
 import { parseDump } from '../../src/netfilter/index.ts';
 import { PROBLEM_TYPE, startApi, type TestApi } from '../support/api.ts';
+import { reachableObjects } from '../support/sharing.ts';
 
 const V1 = '/api/v1';
 
@@ -159,17 +160,7 @@ describe('big nft uploads', () => {
       const bodies = (await Promise.all(reads.map((u) => api.request.get(u).expect(200)))).map((a) => a.body);
       return [(await api.request.post(`${V1}/trace`).send({ node: 'kps', packet }).expect(200)).body, ...bodies];
     };
-    // Every object of a model, counted once.
-    const objects = (root: unknown, into = new Set<unknown>()): Set<unknown> => {
-      const stack = [root];
-      while (stack.length) {
-        const v = stack.pop();
-        if (v === null || typeof v !== 'object' || into.has(v)) continue;
-        into.add(v);
-        stack.push(...Object.values(v as object));
-      }
-      return into;
-    };
+    const objects = reachableObjects;
     const shared = () => {
       const uploaded = cache.peek(inline.originalSha256);
       const canonical = cache.peek(r.body.sha256);

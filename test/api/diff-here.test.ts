@@ -5,9 +5,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
-import analyze from '../../src/http/analysis/worker.ts';
 import type { DiffTask } from '../../src/http/analysis/task.ts';
-import { createRulesetCache, EVENT_LOOP_TURNS } from '../../src/store/rulesets.ts';
+import { createRulesetCache } from '../../src/store/rulesets.ts';
+import { pauseEveryStep, workerDiffText, type CountedPauses } from '../support/event-loop.ts';
 import { startApi, seed, type TestApi } from '../support/api.ts';
 
 const V1 = '/api/v1';
@@ -16,15 +16,12 @@ const V1 = '/api/v1';
 function workerAnswer(left: { node: string; text: string; dump: number }, right: { node: string; text: string; dump: number }, unified: boolean): string {
   const side = (s: typeof left) => ({ label: `${s.node} (dump ${s.dump})`, text: s.text, hostJson: null });
   const task: DiffTask = { kind: 'diff', family: 'ipv4', left: side(left), right: side(right), unified, probes: false, sides: { left: { node: left.node, dump: left.dump }, right: { node: right.node, dump: right.dump } } };
-  // The worker moves its bytes to the main thread (piscina's move(): the view is under this symbol).
-  const moved = analyze(task) as unknown as Record<symbol, Uint8Array>;
-  const bytes = moved[Symbol.for('Piscina.valueOf')]!;
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  return workerDiffText(task);
 }
 
 describe('diffs on the event loop', () => {
   let api: TestApi;
-  const pauses: { count: number; onPause?: () => void } = { count: 0 };
+  const pauses: CountedPauses = { count: 0 };
   const stored: Record<string, { node: string; text: string; dump: number }> = {};
   const put = async (node: string, text: string): Promise<void> => {
     const r = await api.request.post(`${V1}/nodes/${node}/dumps`).set('content-type', 'text/plain').send(text).expect(201);
@@ -33,15 +30,7 @@ describe('diffs on the event loop', () => {
   };
   before(async () => {
     // Every step of a sliced computation pauses (slice 0 ms), and the pauses are counted.
-    const yielding = {
-      sliceMs: 0,
-      pause: () => {
-        pauses.count++;
-        pauses.onPause?.();
-        return EVENT_LOOP_TURNS.pause();
-      },
-    };
-    api = await startApi({ rulesetCache: createRulesetCache(64, 2_000_000, yielding) });
+    api = await startApi({ rulesetCache: createRulesetCache(64, 2_000_000, pauseEveryStep(pauses)) });
     const base = generateKubeDump({ services: 600, seed: 31 });
     await put('a', base.text);
     // The same cluster one Service later, and an unrelated node.

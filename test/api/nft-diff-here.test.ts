@@ -9,10 +9,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { generateKubeNft } from '../../scripts/kube-nft.ts';
-import analyze from '../../src/http/analysis/worker.ts';
 import type { DiffTask } from '../../src/http/analysis/task.ts';
 import type { NftRuleset } from '../../src/netfilter/index.ts';
-import { createRulesetCache, EVENT_LOOP_TURNS } from '../../src/store/rulesets.ts';
+import { createRulesetCache } from '../../src/store/rulesets.ts';
+import { pauseEveryStep, workerDiffText, type CountedPauses } from '../support/event-loop.ts';
 import { startApi, type TestApi } from '../support/api.ts';
 import { sharedStmtLists } from '../support/sharing.ts';
 
@@ -31,16 +31,12 @@ interface Stored {
 function workerAnswer(left: Stored, right: Stored, unified: boolean): string {
   const side = (s: Stored) => ({ label: `${s.node} (${s.dump === null ? 'no nft version' : `dump ${s.dump}`})`, text: s.text ?? '', hostJson: null });
   const task: DiffTask = { kind: 'diff', family: 'nft', left: side(left), right: side(right), unified, probes: false, sides: { left: { node: left.node, dump: left.dump }, right: { node: right.node, dump: right.dump } } };
-  // The worker moves its bytes to the main thread (piscina's move(): the view is under this symbol).
-  const moved = analyze(task) as unknown as Record<symbol, Uint8Array>;
-  const bytes = moved[Symbol.for('Piscina.valueOf')]!;
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  return workerDiffText(task);
 }
-
 
 describe('nft diffs on the event loop', () => {
   let api: TestApi;
-  const pauses: { count: number; onPause?: () => void } = { count: 0 };
+  const pauses: CountedPauses = { count: 0 };
   const stored: Record<string, Stored> = {};
   const put = async (node: string, text: string): Promise<void> => {
     const r = await api.request.post(`${V1}/nodes/${node}/dumps`).type('text/plain').send(text).expect(201);
@@ -57,15 +53,7 @@ describe('nft diffs on the event loop', () => {
 
   before(async () => {
     // Every step of a sliced computation pauses (slice 0 ms), and the pauses are counted.
-    const yielding = {
-      sliceMs: 0,
-      pause: () => {
-        pauses.count++;
-        pauses.onPause?.();
-        return EVENT_LOOP_TURNS.pause();
-      },
-    };
-    api = await startApi({ rulesetCache: createRulesetCache(64, 2_000_000, yielding) });
+    api = await startApi({ rulesetCache: createRulesetCache(64, 2_000_000, pauseEveryStep(pauses)) });
     // A kube-proxy node (nft -j), the same cluster one Service later, its twin with one endpoint's
     // port changed (nft text), and two corpus rulesets of other kinds.
     await put('a', kube.json);

@@ -12,24 +12,10 @@ import { loadNodeRuleset } from '../../src/http/ruleset.ts';
 import { startApi } from '../support/api.ts';
 import { nftRulesAddedSteps } from '../../src/store/nft-cache.ts';
 import { prepareNftDump } from '../../src/store/nft-ingest.ts';
+import { pauseEveryStep, type CountedPauses } from '../support/event-loop.ts';
 
 const canonicalOf = (r: Parameters<typeof renderRuleset>[0]): string => renderRuleset(r, { counters: false });
 const g = generateKubeDump({ services: 1500, seed: 31 });
-
-/** A pause for the ruleset cache that counts its calls and gives the event loop one turn each. */
-function countedPauses(): { pause: () => Promise<void>; readonly count: number } {
-  let count = 0;
-  return {
-    pause: () =>
-      new Promise<void>((resolve) => {
-        count++;
-        setImmediate(() => resolve());
-      }),
-    get count() {
-      return count;
-    },
-  };
-}
 
 function runStepsOf(text: string): ReturnType<typeof parseDump> {
   const steps = parseDumpSteps(text);
@@ -73,9 +59,9 @@ test('parseDumpSteps also pauses while splitting the text into lines and while r
 
 test('a cold parse of a stored version lets the event loop run, and concurrent requests share it', async () => {
   // A pause at every step of the parse (sliceMs 0), counted, each a turn of the event loop.
-  const pauses = countedPauses();
+  const pauses: CountedPauses = { count: 0 };
   let turns = 0;
-  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, { sliceMs: 0, pause: pauses.pause }) });
+  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, pauseEveryStep(pauses)) });
   try {
     await api.request.post('/api/v1/nodes/big/dumps').set('content-type', 'text/plain').send(g.text).expect(201);
     // The upload's parse is the cache's entry: dropped, as a restart or an eviction would.
@@ -105,8 +91,8 @@ test('a cold parse of a stored version lets the event loop run, and concurrent r
 });
 
 test('a cold parse of a stored nft ruleset also runs in slices, once for concurrent requests', async () => {
-  const counted = countedPauses();
-  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, { sliceMs: 0, pause: counted.pause }) });
+  const counted: CountedPauses = { count: 0 };
+  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, pauseEveryStep(counted)) });
   try {
     const kube = generateKubeNft({ services: 300, endpoints: 5 });
     const up = await api.request.post('/api/v1/nodes/kp/dumps').set('content-type', 'text/plain').send(kube.json).expect(201);
@@ -133,8 +119,8 @@ test('a cold parse of a stored nft ruleset also runs in slices, once for concurr
 });
 
 test("the first read of an nft version's tables parses its uploaded nft -j JSON in slices", async () => {
-  const counted = countedPauses();
-  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, { sliceMs: 0, pause: counted.pause }) });
+  const counted: CountedPauses = { count: 0 };
+  const api = await startApi({ rulesetCache: createRulesetCache(64, Infinity, pauseEveryStep(counted)) });
   try {
     const kube = generateKubeNft({ services: 300, endpoints: 5 });
     await api.request.post('/api/v1/nodes/kp/dumps').set('content-type', 'text/plain').send(kube.json).expect(201);

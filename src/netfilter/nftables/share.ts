@@ -89,7 +89,11 @@ function shareValue(a: unknown, b: unknown): unknown {
 /** A freshly parsed rule sharing its statements and raw text with the donor's rule at the same place (the rule object stays its own: lines and handles differ). */
 export function shareRule<R extends NftRule>(rule: R, donor: NftDonor | undefined, table: string, chain: string, index: number): R {
   const d = donor?.rule(table, chain, index);
-  if (!d) return rule;
+  return d ? shareRuleWith(rule, d) : rule;
+}
+
+/** `shareRule` with the donor's rule at that place already found. */
+export function shareRuleWith<R extends NftRule>(rule: R, d: NftRule): R {
   const r = rule as { -readonly [K in keyof NftRule]: NftRule[K] };
   r.stmts = shareWith(r.stmts, d.stmts);
   if (r.raw === d.raw) r.raw = d.raw;

@@ -17,7 +17,7 @@ import { parseObjectBody, parseSetBody, parseSetElementsBlock } from './decl.ts'
 import { parseAnonChain, parseRule } from './stmt.ts';
 import { runSteps, type Steps } from '../../steps.ts';
 import { checkAddressLiterals } from '../checks.ts';
-import { leafInterner, shareRule, shareSetElements, type NftDonor } from '../share.ts';
+import { leafInterner, shareRuleWith, shareSetElements, type NftDonor } from '../share.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface ChainB extends Mutable<Omit<NftChain, 'rules'>> {
@@ -43,9 +43,10 @@ function keep(st: State, tb: TableB, ch: ChainB, rule: NftRule): NftRule {
   // With a donor (interned by its own parse) sharing does the interning's work, and more, where
   // the donor has this rule: where it has not (another ruleset's parse: an upload's donor is
   // whichever was used last), the rule is interned as without one.
-  if (!st.donor) return st.intern(rule);
-  const shared = shareRule(rule, st.donor, tableKey(tb), ch.name, ch.rules.length);
-  return shared.stmts === st.donor.rule(tableKey(tb), ch.name, ch.rules.length)?.stmts ? shared : st.intern(shared);
+  const d = st.donor?.rule(tableKey(tb), ch.name, ch.rules.length);
+  if (!d) return st.intern(rule);
+  const shared = shareRuleWith(rule, d);
+  return shared.stmts === d.stmts ? shared : st.intern(shared);
 }
 
 const VERBS = new Set(['add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'list', 'reset']);

@@ -66,18 +66,28 @@ const PAUSE_PIECES = 1023;
 export function* diffJsonPieces(d: RulesetDiff, sides: DiffSides): Generator<string | undefined, void, void> {
   const head = JSON.stringify({ ...sides, summary: d.summary, tablesOnlyLeft: d.tablesOnlyLeft, tablesOnlyRight: d.tablesOnlyRight, chains: [] });
   yield head.slice(0, -2);
-  let n = 0;
+  const count: PieceCount = { n: 0 };
   for (const [ci, c] of d.chains.entries()) {
     const chain = JSON.stringify({ ...c, lines: [] });
     yield `${ci ? ',' : ''}${chain.slice(0, -2)}`;
-    for (const [li, line] of c.lines.entries()) {
-      if ((++n & PAUSE_PIECES) === 0) yield undefined;
-      yield `${li ? ',' : ''}${JSON.stringify(line)}`;
-    }
+    yield* jsonItems(c.lines, count);
     yield ']}';
-    if ((++n & PAUSE_PIECES) === 0) yield undefined;
+    if ((++count.n & PAUSE_PIECES) === 0) yield undefined;
   }
   yield ']}';
+}
+
+/** Records written so far by one answer's writer: it pauses after every PAUSE_PIECES + 1 of them. */
+export interface PieceCount {
+  n: number;
+}
+
+/** The members of a JSON array, each as JSON.stringify writes it, comma first but for the first, pausing now and then (undefined). */
+export function* jsonItems(items: readonly unknown[], count: PieceCount): Generator<string | undefined, void, void> {
+  for (let i = 0; i < items.length; i++) {
+    if ((++count.n & PAUSE_PIECES) === 0) yield undefined;
+    yield `${i ? ',' : ''}${JSON.stringify(items[i])}`;
+  }
 }
 
 /** A unified diff's lines (unifiedDiffLines, nftUnifiedDiffLines) in pieces, each with its newline, pausing now and then (undefined). */

@@ -19,7 +19,7 @@ import type { FastifyInstance } from 'fastify';
 import { diffNftRulesetsSteps, parseNftText, type NftRuleset } from '../netfilter/index.ts';
 import type { NftRulesetDiff } from '../netfilter/index.ts';
 import { loadNftRuleset, runStepsYielding, type DumpInfo } from '../store/index.ts';
-import type { DiffSides } from './diff-here.ts';
+import { jsonItems, type DiffSides, type PieceCount } from './diff-here.ts';
 
 /** What a side without an nft version compares as: what the worker parsed from an empty text. */
 const EMPTY: NftRuleset = parseNftText('').ruleset;
@@ -48,9 +48,6 @@ export async function diffNftHere(app: FastifyInstance, left: DumpInfo | null, r
   return runStepsYielding(diffNftRulesetsSteps(l, r), app.rulesetCache.yielding);
 }
 
-/** Records (chains, set members, lines) between pauses of the writers below. */
-const PAUSE_PIECES = 1023;
-
 /**
  * The nft DiffResult JSON in pieces: exactly the worker's `JSON.stringify({ ...sides, family: 'nft',
  * summary, tablesOnlyLeft, tablesOnlyRight, chains, sets })`, pausing now and then (undefined).
@@ -61,25 +58,16 @@ export function* nftDiffJsonPieces(d: NftRulesetDiff, sides: DiffSides): Generat
   // `..."chains":[],"sets":[]}`: the chains go between the first brackets, the sets between the last.
   const tail = '],"sets":[]}';
   yield head.slice(0, -tail.length);
-  let n = 0;
-  for (const [ci, c] of d.chains.entries()) {
-    if ((++n & PAUSE_PIECES) === 0) yield undefined;
-    yield `${ci ? ',' : ''}${JSON.stringify(c)}`;
-  }
+  const count: PieceCount = { n: 0 };
+  yield* jsonItems(d.chains, count);
   yield '],"sets":[';
   for (const [si, s] of d.sets.entries()) {
     // A set's members may be a whole map's (a set on one side only): written member by member.
     const set = JSON.stringify({ ...s, added: [], removed: [] });
     yield `${si ? ',' : ''}${set.slice(0, -'[],"removed":[]}'.length)}[`;
-    for (const [i, e] of s.added.entries()) {
-      if ((++n & PAUSE_PIECES) === 0) yield undefined;
-      yield `${i ? ',' : ''}${JSON.stringify(e)}`;
-    }
+    yield* jsonItems(s.added, count);
     yield '],"removed":[';
-    for (const [i, e] of s.removed.entries()) {
-      if ((++n & PAUSE_PIECES) === 0) yield undefined;
-      yield `${i ? ',' : ''}${JSON.stringify(e)}`;
-    }
+    yield* jsonItems(s.removed, count);
     yield ']}';
   }
   yield ']}';

@@ -16,8 +16,8 @@ import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { CORPUS, corpusAvailable } from '../support/paths.ts';
 
 /** The whole parse (drafts built into the model, diagnostics) as JSON, keys in order, bigints spelled out. */
-function parsed(text: string, family: Family, generalOnly: boolean, lineMemo?: ReturnType<typeof newRuleLineMemo>): string {
-  const out = parseSaveLines(text.split('\n'), { family, generalOnly, ...(lineMemo ? { lineMemo } : {}) });
+function parsed(text: string, family: Family, generalOnly: boolean, lineMemo?: ReturnType<typeof newRuleLineMemo>, noBlanks = false): string {
+  const out = parseSaveLines(text.split('\n'), { family, generalOnly, noBlanks, ...(lineMemo ? { lineMemo } : {}) });
   const diagnostics = [...out.diagnostics];
   const ruleset = buildRuleset(family, out.tables, diagnostics);
   return JSON.stringify({ ruleset, diagnostics }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
@@ -78,6 +78,30 @@ const LINES: [string, boolean][] = [
   ['-A KUBE-SVC-B  -s 10.0.0.1 -j ACCEPT', false],
   ['-A KUBE-SVC-B -s 10.0.0.1 -j ACCEPT ', false],
   ['-A KUBE-SVC-B\t-s 10.0.0.1 -j ACCEPT', false],
+  // spaces in a row, wherever a word starts (the fast path finds them where it reads the word)
+  ['-A  KUBE-SVC-B -j ACCEPT', false],
+  ['[1:2]  -A KUBE-SVC-B -j ACCEPT', false],
+  ['-A KUBE-SVC-B  -j ACCEPT', false],
+  ['-A KUBE-SVC-B -s  10.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -s 10.0.0.1  -j ACCEPT', false],
+  ['-A KUBE-SVC-B -d  10.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p  tcp -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p tcp  -m tcp --dport 80 -j ACCEPT', false],
+  ['-A KUBE-SVC-B !  -s 10.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m  comment --comment x -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment  --comment x -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment  x -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment x  -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment "x"  -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m statistic --mode random  --probability 0.5 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p tcp -m tcp --dport  80 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -j  ACCEPT', false],
+  ['-A KUBE-SVC-B -j MARK  --set-xmark 0x4000/0x0', false],
+  ['-A KUBE-SVC-B -j MARK --set-xmark  0x4000/0x0', false],
+  ['-A KUBE-SVC-B -p tcp -j DNAT --to-destination  10.0.0.1:80', false],
+  ['-A KUBE-SVC-B -j KUBE-SEP-A  -j KUBE-SEP-A', false],
+  ['-A KUBE-SVC-B -m comment --comment "two  spaces inside quotes" -j ACCEPT', true],
+  ['-A KUBE-SVC-B -m comment --comment "a\ttab inside quotes" -j ACCEPT', false],
   ['-A KUBE-SVC-B -m comment --comment "a \\" b" -j ACCEPT', false],
   ['-A KUBE-SVC-B -m comment --comment "a"b -j ACCEPT', false],
   ['-A KUBE-SVC-B -m comment --comment a"b c" -j ACCEPT', false],
@@ -129,15 +153,33 @@ const LINES: [string, boolean][] = [
 
 test('the fast path reads the lines it should, and every line gives the general path\'s model and diagnostics', () => {
   const state = newFastRuleState(newSpecMemo(), 'ipv4');
+  // As parseDump reads a text without tabs: the fast path does not look for blanks other than spaces.
+  const unchecked = newFastRuleState(newSpecMemo(), 'ipv4', false);
   for (const [line, fast] of LINES) {
     const from = line.startsWith('[') ? line.indexOf(' ') + 1 : 0;
     const noted = / (#|\/\/) trailing note$/.test(line);
+    const blanks = /[\t\r\n]/.test(line);
     assert.equal(!noted && readFastRule(line, from, state, 'nat') !== undefined, fast, `fast path for: ${line}`);
+    if (!blanks) assert.equal(!noted && readFastRule(line, from, unchecked, 'nat') !== undefined, fast, `fast path without the blanks check for: ${line}`);
     for (const table of ['nat', 'filter']) {
       const text = dump([line, line], table);
-      assert.equal(parsed(text, 'ipv4', false), parsed(text, 'ipv4', true), `${table}: ${line}`);
+      const general = parsed(text, 'ipv4', true);
+      assert.equal(parsed(text, 'ipv4', false), general, `${table}: ${line}`);
+      if (!blanks) assert.equal(parsed(text, 'ipv4', false, undefined, true), general, `no blanks, ${table}: ${line}`);
       assert.equal(parsed(text, 'ipv6', false), parsed(text, 'ipv6', true), `ipv6 ${table}: ${line}`);
     }
+  }
+});
+
+test('parseDump gives the general path\'s model for texts with and without tabs, with LF and CRLF line ends', () => {
+  const model = (text: string): string => JSON.stringify(parseDump(text, { family: 'ipv4' }).ruleset, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  const general = (text: string): string => JSON.stringify(JSON.parse(parsed(text, 'ipv4', true)).ruleset);
+  const withTabs = dump(LINES.map(([l]) => l));
+  const withoutTabs = dump(LINES.map(([l]) => l).filter((l) => !l.includes('\t')));
+  assert.ok(withTabs.includes('\t') && !withoutTabs.includes('\t'));
+  for (const text of [withTabs, withoutTabs]) {
+    assert.equal(model(text), general(text));
+    assert.equal(model(text.replaceAll('\n', '\r\n')), general(text));
   }
 });
 

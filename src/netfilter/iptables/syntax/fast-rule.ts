@@ -12,7 +12,7 @@
 import type { ExtOption, Family, Match, TableName } from '../model.ts';
 import { isBuiltinChain, isValidChainName } from '../model.ts';
 import { MATCHES, matchSpec, TARGETS, targetSpec, type ExtensionSpec, type OptionSpec, findOption } from './extensions.ts';
-import { addressMatch, finishedModule, finishedTarget, NONE, protocolMatch, protocolNeeded, wrongMultiportProtocol, type PendingTarget, type SpecMemo } from './rule-spec.ts';
+import { addressMatch, finishedModule, finishedSingle, finishedTarget, NONE, protocolMatch, protocolNeeded, wrongMultiportProtocol, type PendingTarget, type SpecMemo } from './rule-spec.ts';
 import { MAX_PARAM_LENGTH } from './lexer.ts';
 import { canonicalProtocol } from '../../pipeline/names.ts';
 import { ipv4Cidr } from './values.ts';
@@ -30,6 +30,12 @@ export interface FastRule {
 export interface FastRuleState {
   readonly memo: SpecMemo;
   readonly family: Family;
+  /**
+   * Whether a line may hold a tab, CR or LF (which the general path's tokenizer splits on):
+   * false when the caller knows none does (parseDump checks the whole text once instead of
+   * scanning every line for them).
+   */
+  readonly blanks: boolean;
   /** Modules with several options (`-m statistic --mode random --probability 0.5`) by their text. */
   readonly modules: Map<string, Match>;
   /** Option-less jumps by a small hash of the name: consecutive rules often jump to the same chain. */
@@ -53,9 +59,9 @@ export interface FastRuleState {
   readonly out: FastRule;
 }
 
-export function newFastRuleState(memo: SpecMemo, family: Family): FastRuleState {
+export function newFastRuleState(memo: SpecMemo, family: Family, blanks = true): FastRuleState {
   return {
-    memo, family, modules: new Map(), jumps: new Array(JUMP_SLOTS).fill(undefined),
+    memo, family, blanks, modules: new Map(), jumps: new Array(JUMP_SLOTS).fill(undefined),
     recentTexts: new Array(RECENT_SLOTS).fill(undefined), recentMatches: new Array(RECENT_SLOTS).fill(undefined),
     scan: { options: [], starts: [], ends: [], count: 0, values: 0 },
     singles: new Map(),
@@ -132,6 +138,11 @@ const FAST_OPTIONS: ReadonlyMap<ExtensionSpec, readonly FastOption[]> = new Map(
 /** Match modules checked by their text before slicing a name. */
 const COMMON_MODULES: readonly ExtensionSpec[] = ['comment', 'tcp', 'udp', 'statistic'].map((n) => MATCHES[n]!);
 
+/** True when line[from...] holds a tab, CR or LF. */
+function hasBlanks(line: string, from: number): boolean {
+  return line.indexOf('\t', from) >= 0 || line.indexOf('\r', from) >= 0 || line.indexOf('\n', from) >= 0;
+}
+
 /** Index of the space that ends the token at `p`, or the line's length. */
 function tokenEnd(line: string, p: number): number {
   const e = line.indexOf(' ', p);
@@ -167,6 +178,8 @@ function readValue(line: string, p: number, scan: Scan): number {
     next = close + 1;
   } else {
     end = tokenEnd(line, p);
+    // An empty word: two spaces in a row (the general path skips them).
+    if (end === p) return -1;
     const quote = line.indexOf('"', p);
     if (quote >= 0 && quote < end) return -1;
     next = end;
@@ -232,7 +245,9 @@ function extOptions(line: string, scan: Scan): ExtOption[] {
  */
 export function readFastRule(line: string, from: number, state: FastRuleState, table: TableName): FastRule | undefined {
   const n = line.length;
-  if (n >= MAX_PARAM_LENGTH || line.charCodeAt(n - 1) === 32 || line.indexOf('  ', from) >= 0 || line.indexOf('\t', from) >= 0 || line.indexOf('\r', from) >= 0 || line.indexOf('\n', from) >= 0) return undefined;
+  // Spaces in a row are found where a word is read (an empty word, or a word that starts with a
+  // space), not by a scan of every line; so are other blanks when the caller checked the text.
+  if (n >= MAX_PARAM_LENGTH || line.charCodeAt(n - 1) === 32 || (state.blanks && hasBlanks(line, from))) return undefined;
   if (line.charCodeAt(from) !== 45 || line.charCodeAt(from + 1) !== 65 /* A */ || line.charCodeAt(from + 2) !== 32) return undefined;
   const { memo, family } = state;
   const chainStart = from + 3;
@@ -266,6 +281,7 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
     if (c1 === 115 /* s */ || c1 === 100 /* d */) {
       if ((c1 === 115 ? source : dest) !== undefined || family !== 'ipv4') return undefined;
       const e = tokenEnd(line, v);
+      if (e === v) return undefined;
       const m = sharedAddress(state, line, v, e, c1 === 115, negate);
       if (m === undefined) return undefined;
       if (c1 === 115) source = m;
@@ -277,6 +293,7 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
     if (c1 === 112 /* p */) {
       if (protocol !== undefined) return undefined;
       const e = tokenEnd(line, v);
+      if (e === v) return undefined;
       const canonical = commonProtocol(line, v, e) ?? otherProtocol(line.slice(v, e));
       if (canonical === undefined) return undefined;
       protocol = canonical;
@@ -288,6 +305,7 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
     if (negate) return undefined;
     if (c1 === 109 /* m */) {
       const e = tokenEnd(line, v);
+      if (e === v) return undefined;
       let spec: ExtensionSpec | undefined;
       for (const m of COMMON_MODULES) if (m.name.length === e - v && line.startsWith(m.name, v)) spec = m;
       if (!spec) {
@@ -431,7 +449,7 @@ function moduleMatch(state: FastRuleState, spec: ExtensionSpec, line: string, fr
     const h = (Math.imul(textHash(line, start, end), 31) + option.memoId) | 0;
     let m = state.singles.get(h);
     if (m === undefined) {
-      m = finishedModule(undefined, family, spec, extOptions(line, scan));
+      m = finishedSingle(family, spec, option.memoKey, line.slice(start, end));
       if (m) state.singles.set(h, m);
     } else if (!isSingle(m, spec, option.memoKey, line, start, end)) {
       // Another text with this hash (or a value that finishing rewrote, `--dport http`).

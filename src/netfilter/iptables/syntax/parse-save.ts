@@ -22,6 +22,8 @@ export interface SaveParseContext {
   readonly lineMemo?: RuleLineMemo;
   /** Read every rule with the general path (tests compare the fast path with it). */
   readonly generalOnly?: boolean;
+  /** No line holds a tab, CR or LF once a final CR is dropped (the caller checked the whole text): the fast path does not look for them. */
+  readonly noBlanks?: boolean;
 }
 
 export interface SaveParseOutput {
@@ -102,10 +104,12 @@ function appendRule(chain: ChainDraft, draft: RuleDraft): void {
   else chain.rules = rules.length === 0 ? [draft] : rules.concat([draft]);
 }
 
-/** Rules read in a row for one chain, not yet in its list. */
+/** Rules read in a row for one chain, not yet in its list: rules[0, count). */
 interface RuleRun {
   chain: ChainDraft | undefined;
+  /** Reused for every run, never emptied: an emptied array drops its room and grows again (17 slots) for the next run. */
   readonly rules: RuleDraft[];
+  count: number;
 }
 
 /**
@@ -113,10 +117,11 @@ interface RuleRun {
  * in a row, so each list is made once (appendRule copies a short list per rule).
  */
 function flushRun(run: RuleRun): void {
-  const { chain, rules } = run;
+  const { chain, rules, count } = run;
   if (!chain) return;
-  chain.rules = chain.rules.length === 0 ? rules.slice() : chain.rules.concat(rules);
-  rules.length = 0;
+  const added = rules.slice(0, count);
+  chain.rules = chain.rules.length === 0 ? added : chain.rules.concat(added);
+  run.count = 0;
   run.chain = undefined;
 }
 
@@ -174,7 +179,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
   const tokens: TokenList = { texts: [], columns: [] };
   const counterMemo = new Map<string, Counters>();
   const lineMemo = ctx.lineMemo?.family === ctx.family ? ctx.lineMemo : undefined;
-  const fastState = ctx.generalOnly ? undefined : newFastRuleState(memo, ctx.family);
+  const fastState = ctx.generalOnly ? undefined : newFastRuleState(memo, ctx.family, !ctx.noBlanks);
   const diag = (line: number, severity: Diagnostic['severity'], code: string, message: string, column?: number): void => {
     diagnostics.push({ line, severity, code, message, ...(column !== undefined ? { column } : {}) });
   };
@@ -199,7 +204,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
   let lastFastChain: ChainDraft | undefined;
   // The fast path's rules of one chain in a row, added to it at once (see flushRun); any other
   // line that may read or change rules adds them first.
-  const run: RuleRun = { chain: undefined, rules: [] };
+  const run: RuleRun = { chain: undefined, rules: [], count: 0 };
   // Dumps list a chain's rules together: remember the last chain looked up.
   let last: { table: TableDraft | undefined; name: string; chain: ChainDraft } | undefined;
   const chainFor = (name: string, line: number): ChainDraft => {
@@ -336,7 +341,7 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
         const chain = sameChain ? lastFastChain! : nextDeclared(chainName) ?? chainFor(chainName, lineNo);
         if (chain !== run.chain) flushRun(run);
         run.chain = chain;
-        run.rules.push(ruleDraft(lineNo, line, counters, fast.matches, target ?? null));
+        run.rules[run.count++] = ruleDraft(lineNo, line, counters, fast.matches, target ?? null);
         lastFastTable = current;
         lastFastChain = chain;
         if (memoKey && (memoKey.prefix === undefined || counters)) {

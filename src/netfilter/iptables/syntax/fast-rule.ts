@@ -45,16 +45,17 @@ export interface FastRuleState {
   readonly recentMatches: (Match | undefined)[];
   readonly scan: Scan;
   /**
-   * Modules with one one-argument option (`-m comment --comment x`), by a hash of the option and
-   * the argument computed here: a Map keyed by strings cut from a big text hashes them slowly.
-   * The match itself is the entry (70k comments of a 10k-Service dump: no entry objects, no kept
-   * slices, alive until the end of the parse); one whose text collides goes through the memo.
+   * Modules with one one-argument option (`-m comment --comment x`) by the option (its
+   * FastOption.memoId) and the argument as written. The key is the slice that becomes the
+   * match's argument (70k comments of a 10k-Service dump: nothing kept beside the model).
+   * Keyed by the text, not by a hash computed in JS: V8 hashes a slice natively and compares
+   * keys with memcmp, where a loop of charCodeAt or startsWith on a slice costs ~5 ns a character.
    */
-  readonly singles: Map<number, Match>;
-  /** `-s`/`-d` matches by a hash of the address text computed here (kube-proxy repeats pod and cluster IPs). */
-  readonly addresses: Map<number, SharedAddress>;
-  /** Targets with options (`-j DNAT --to-destination ip:port`) by a hash of their text computed here. */
-  readonly targets: Map<number, SharedTarget>;
+  readonly singles: (Map<string, Match> | undefined)[];
+  /** `-s`/`-d` matches by the address text (kube-proxy repeats pod and cluster IPs). */
+  readonly addresses: Map<string, SharedAddress>;
+  /** Targets with options (`-j DNAT --to-destination ip:port`) by their text. */
+  readonly targets: Map<string, SharedTarget>;
   readonly found: (Match | undefined)[];
   readonly out: FastRule;
 }
@@ -64,7 +65,7 @@ export function newFastRuleState(memo: SpecMemo, family: Family, blanks = true):
     memo, family, blanks, modules: new Map(), jumps: new Array(JUMP_SLOTS).fill(undefined),
     recentTexts: new Array(RECENT_SLOTS).fill(undefined), recentMatches: new Array(RECENT_SLOTS).fill(undefined),
     scan: { options: [], starts: [], ends: [], count: 0, values: 0 },
-    singles: new Map(),
+    singles: new Array(MEMO_IDS.size).fill(undefined),
     addresses: new Map(),
     targets: new Map(),
     found: [undefined, undefined, undefined],
@@ -72,30 +73,21 @@ export function newFastRuleState(memo: SpecMemo, family: Family, blanks = true):
   };
 }
 
+/** One role of an address text: the entries of one text are a list. */
 interface SharedAddress {
   readonly source: boolean;
   readonly negated: boolean;
-  /** The address as written. */
-  readonly text: string;
   /** null for an address that matches everything (no match). */
   readonly match: Match | null;
   readonly next: SharedAddress | undefined;
 }
 
+/** A target text after one protocol: the entries of one text are a list. */
 interface SharedTarget {
-  /** `NAME --option value...` as written. */
-  readonly text: string;
   /** The `-p` before it (NAT targets with ports need one). */
   readonly protocol: string | undefined;
   readonly target: PendingTarget;
   readonly next: SharedTarget | undefined;
-}
-
-/** A hash of line[from, to), computed in JS (see FastRuleState.singles). */
-function textHash(line: string, from: number, to: number): number {
-  let h = to - from;
-  for (let i = from; i < to; i++) h = (Math.imul(h, 31) + line.charCodeAt(i)) | 0;
-  return h;
 }
 
 const JUMP_SLOTS = 64;
@@ -109,7 +101,7 @@ interface FastOption {
   readonly spec: OptionSpec;
   /** The option spec the memo keys a one-option module on (findOption of the canonical name). */
   readonly memoKey: OptionSpec;
-  /** A number for memoKey (FastRuleState.singles hashes it with the argument). */
+  /** A number for memoKey (the index of its map in FastRuleState.singles). */
   readonly memoId: number;
 }
 
@@ -192,7 +184,9 @@ function readValue(line: string, p: number, scan: Scan): number {
 
 /** The option of `options` spelled at line[p, e), if any. */
 function optionAt(options: readonly FastOption[], line: string, p: number, e: number): FastOption | undefined {
-  for (const o of options) if (o.token.length === e - p && line.startsWith(o.token, p)) return o;
+  // One slice compared with ===, not startsWith per option (see FastRuleState.singles).
+  const token = line.slice(p, e);
+  for (let k = 0; k < options.length; k++) if (options[k]!.token === token) return options[k];
   return undefined;
 }
 
@@ -307,9 +301,9 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
       const e = tokenEnd(line, v);
       if (e === v) return undefined;
       let spec: ExtensionSpec | undefined;
-      for (const m of COMMON_MODULES) if (m.name.length === e - v && line.startsWith(m.name, v)) spec = m;
+      const name = line.slice(v, e);
+      for (let k = 0; k < COMMON_MODULES.length; k++) if (COMMON_MODULES[k]!.name === name) spec = COMMON_MODULES[k];
       if (!spec) {
-        const name = line.slice(v, e);
         if (name.includes('"')) return undefined;
         spec = matchSpec(name.toLowerCase());
       }
@@ -329,13 +323,13 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
       if (e === v) return undefined;
       const cached = jumpSlot(line, v, e);
       const hit = state.jumps[cached];
-      // The name compared in place: most rules jump to the chain the last rule with this slot did.
-      if (hit && hit.name.length === e - v && line.startsWith(hit.name, v) && (e === n || line.charCodeAt(e + 1) !== 45 || line.charCodeAt(e + 2) !== 45)) {
+      const name = line.slice(v, e);
+      // Most rules jump to the chain the last rule with this slot did.
+      if (hit && hit.name === name && (e === n || line.charCodeAt(e + 1) !== 45 || line.charCodeAt(e + 2) !== 45)) {
         target = hit;
         p = e + 1;
         continue;
       }
-      const name = line.slice(v, e);
       if (!isValidChainName(name)) return undefined;
       const spec = targetSpec(name);
       if (!spec) {
@@ -378,14 +372,13 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
  * general path should read it. Equal to what parseRuleSpec makes of it.
  */
 function sharedAddress(state: FastRuleState, line: string, from: number, to: number, source: boolean, negated: boolean): Match | null | undefined {
-  const h = (textHash(line, from, to) << 2) | (source ? 2 : 0) | (negated ? 1 : 0);
   const text = line.slice(from, to);
-  const first = state.addresses.get(h);
-  for (let e = first; e; e = e.next) if (e.text === text && e.source === source && e.negated === negated) return e.match;
+  const first = state.addresses.get(text);
+  for (let e = first; e; e = e.next) if (e.source === source && e.negated === negated) return e.match;
   const cidr = text.includes(',') || text.includes('"') ? undefined : ipv4Cidr(text);
   if (cidr === undefined) return undefined;
   const match = addressMatch(source ? 'source' : 'destination', { negated, cidrs: [cidr] }, cidr) ?? null;
-  state.addresses.set(h, { source, negated, text, match, next: first });
+  state.addresses.set(text, { source, negated, match, next: first });
   return match;
 }
 
@@ -395,12 +388,11 @@ function sharedAddress(state: FastRuleState, line: string, from: number, to: num
  * same target text and protocol; undefined on a problem.
  */
 function sharedTarget(state: FastRuleState, spec: ExtensionSpec, line: string, from: number, to: number, protocol: string | undefined): PendingTarget | undefined {
-  const h = textHash(line, from, to);
   const text = line.slice(from, to);
-  const first = state.targets.get(h);
-  for (let e = first; e; e = e.next) if (e.text === text && e.protocol === protocol) return e.target;
+  const first = state.targets.get(text);
+  for (let e = first; e; e = e.next) if (e.protocol === protocol) return e.target;
   const target = finishedTarget(state.memo, state.family, protocol, spec.name, spec, extOptions(line, state.scan));
-  if (target) state.targets.set(h, { text, protocol, target, next: first });
+  if (target) state.targets.set(text, { protocol, target, next: first });
   return target;
 }
 
@@ -412,19 +404,12 @@ const recentSlot = (line: string, from: number, to: number): number => {
   return (len * 31 + line.charCodeAt(to - 2) * 7 + line.charCodeAt(to - 4) * 131 + line.charCodeAt(mid) * 17 + line.charCodeAt(mid + 2) * 3) & (RECENT_SLOTS - 1);
 };
 
-/** True when `m` is what module `spec` with only `option` (not negated) and argument line[from, to) gives. */
-function isSingle(m: Match, spec: ExtensionSpec, option: OptionSpec, line: string, from: number, to: number): boolean {
-  if (m.kind !== 'module' || m.module !== spec.name || m.options.length !== 1) return false;
-  const o = m.options[0]!;
-  if (o.name !== option.name || o.negated || o.args.length !== 1) return false;
-  const arg = o.args[0]!;
-  return arg.length === to - from && line.startsWith(arg, from);
-}
-
 /** The canonical name of the `-p` value line[from, to) when it is plain `tcp` or `udp` (no slice). */
 function commonProtocol(line: string, from: number, to: number): string | undefined {
-  if (to - from !== 3) return undefined;
-  return line.startsWith('tcp', from) ? 'tcp' : line.startsWith('udp', from) ? 'udp' : undefined;
+  if (to - from !== 3 || line.charCodeAt(from + 2) !== 112 /* p */) return undefined;
+  const c0 = line.charCodeAt(from);
+  const c1 = line.charCodeAt(from + 1);
+  return c0 === 116 /* t */ && c1 === 99 /* c */ ? 'tcp' : c0 === 117 /* u */ && c1 === 100 /* d */ ? 'udp' : undefined;
 }
 
 /** canonicalProtocol of a `-p` value the fast path takes (not quoted, not `!`). */
@@ -435,25 +420,21 @@ function otherProtocol(text: string): string | undefined {
 /**
  * The module match for the options in state.scan, read from line[from, to);
  * shared as parseRuleSpec shares it. The same text always gives the same
- * match. Modules without options and with one one-argument option (comments,
- * ports: nearly all) are found without slicing their text; those with several
- * options by their text, recent ones without a lookup.
+ * match. Modules without options are found without slicing their text, those
+ * with one one-argument option (comments, ports: nearly all) by the argument;
+ * those with several options by their text, recent ones without a lookup.
  */
 function moduleMatch(state: FastRuleState, spec: ExtensionSpec, line: string, from: number, to: number): Match | undefined {
   const { memo, family, scan } = state;
   if (scan.count === 0) return memo.bare.get(spec)?.get('') ?? finishedModule(memo, family, spec, []);
   if (scan.count === 1 && scan.values === 1) {
-    const start = scan.starts[0]!;
-    const end = scan.ends[0]!;
     const option = scan.options[0]!;
-    const h = (Math.imul(textHash(line, start, end), 31) + option.memoId) | 0;
-    let m = state.singles.get(h);
+    const arg = line.slice(scan.starts[0]!, scan.ends[0]!);
+    const byArg = (state.singles[option.memoId] ??= new Map());
+    let m = byArg.get(arg);
     if (m === undefined) {
-      m = finishedSingle(family, spec, option.memoKey, line.slice(start, end));
-      if (m) state.singles.set(h, m);
-    } else if (!isSingle(m, spec, option.memoKey, line, start, end)) {
-      // Another text with this hash (or a value that finishing rewrote, `--dport http`).
-      m = finishedModule(memo, family, spec, extOptions(line, scan));
+      m = finishedSingle(family, spec, option.memoKey, arg);
+      if (m) byArg.set(arg, m);
     }
     return m;
   }

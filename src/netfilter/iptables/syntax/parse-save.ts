@@ -125,11 +125,6 @@ function flushRun(run: RuleRun): void {
   run.chain = undefined;
 }
 
-/** True when line[from, to) spells `name` (no slice). */
-function spells(line: string, from: number, to: number, name: string): boolean {
-  return name.length === to - from && line.startsWith(name, from);
-}
-
 const NO_NOTE: { text: string; note?: string; kind?: '//' | '#' } = { text: '' };
 
 /** Strips a trailing `// note` or ` # note` outside quotes; returns the note, if any. */
@@ -332,10 +327,10 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       const from = line.charCodeAt(0) === 91 /* [ */ ? line.indexOf(' ') + 1 : 0;
       const counters = from > 0 ? countersPrefix(line.slice(0, from - 1), counterMemo) : undefined;
       const fast = from === 0 || counters ? readFastRule(line, from, fastState, current.name) : undefined;
-      // The chain of the previous fast line, compared with that line's slice of the name (close by in memory).
-      // The chain of the previous fast line, compared in place (no slice of the name per rule).
-      const sameChain = fast !== undefined && lastFastTable === current && spells(line, fast.chainStart, fast.chainEnd, lastFastChain!.name);
-      const chainName = sameChain ? lastFastChain!.name : fast ? line.slice(fast.chainStart, fast.chainEnd) : '';
+      // The chain of the previous fast line: a slice compared with === (startsWith on a slice costs ~5 ns a character).
+      const sliced = fast ? line.slice(fast.chainStart, fast.chainEnd) : '';
+      const sameChain = fast !== undefined && lastFastTable === current && sliced === lastFastChain!.name;
+      const chainName = sameChain ? lastFastChain!.name : sliced;
       const target = fast?.target;
       if (fast && (sameChain || isValidChainName(chainName))) {
         const chain = sameChain ? lastFastChain! : nextDeclared(chainName) ?? chainFor(chainName, lineNo);

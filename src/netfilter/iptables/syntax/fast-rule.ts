@@ -127,12 +127,27 @@ const FAST_OPTIONS: ReadonlyMap<ExtensionSpec, readonly FastOption[]> = new Map(
   }),
 );
 
-/** Match modules checked by their text before slicing a name. */
-const COMMON_MODULES: readonly ExtensionSpec[] = ['comment', 'tcp', 'udp', 'statistic'].map((n) => MATCHES[n]!);
+/** Match modules kube-proxy writes, by their name's first character (one compare before a lookup). */
+const COMMON_MODULES: readonly (ExtensionSpec | undefined)[] = (() => {
+  const byFirst: (ExtensionSpec | undefined)[] = new Array(128).fill(undefined);
+  for (const n of ['comment', 'tcp', 'udp', 'statistic']) byFirst[n.charCodeAt(0)] = MATCHES[n]!;
+  return byFirst;
+})();
 
 /** True when line[from...] holds a tab, CR or LF. */
 function hasBlanks(line: string, from: number): boolean {
   return line.indexOf('\t', from) >= 0 || line.indexOf('\r', from) >= 0 || line.indexOf('\n', from) >= 0;
+}
+
+/**
+ * True when a trailing note (` # note`, ` // note`: splitTrailingNote) starts at `p`, the start of
+ * a word outside quotes: the only place one can start in a line the fast path reads (single
+ * spaces between words, quotes only around whole values). The fast path leaves such lines to
+ * the general path, so the save parser need not scan every line for `#` and `//` first.
+ */
+function noteAt(line: string, p: number): boolean {
+  const c = line.charCodeAt(p);
+  return c === 35 /* # */ || (c === 47 /* / */ && line.charCodeAt(p + 1) === 47);
 }
 
 /** Index of the space that ends the token at `p`, or the line's length. */
@@ -171,7 +186,7 @@ function readValue(line: string, p: number, scan: Scan): number {
   } else {
     end = tokenEnd(line, p);
     // An empty word: two spaces in a row (the general path skips them).
-    if (end === p) return -1;
+    if (end === p || noteAt(line, p)) return -1;
     const quote = line.indexOf('"', p);
     if (quote >= 0 && quote < end) return -1;
     next = end;
@@ -246,7 +261,7 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
   const { memo, family } = state;
   const chainStart = from + 3;
   const chainEnd = tokenEnd(line, chainStart);
-  if (chainEnd === chainStart) return undefined;
+  if (chainEnd === chainStart || noteAt(line, chainStart)) return undefined;
   const quote = line.indexOf('"', chainStart);
   if (quote >= 0 && quote < chainEnd) return undefined;
   // The -s / -d matches (null: one that matches everything), undefined when the line has none.
@@ -272,10 +287,11 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
     }
     if (c0 !== 45 || line.charCodeAt(p + 2) !== 32 || target) return undefined;
     const v = p + 3;
+    // A value that starts a note (`-j # note`) or is empty (two spaces in a row).
+    if (v >= n || line.charCodeAt(v) === 32 || noteAt(line, v)) return undefined;
     if (c1 === 115 /* s */ || c1 === 100 /* d */) {
       if ((c1 === 115 ? source : dest) !== undefined || family !== 'ipv4') return undefined;
       const e = tokenEnd(line, v);
-      if (e === v) return undefined;
       const m = sharedAddress(state, line, v, e, c1 === 115, negate);
       if (m === undefined) return undefined;
       if (c1 === 115) source = m;
@@ -287,7 +303,6 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
     if (c1 === 112 /* p */) {
       if (protocol !== undefined) return undefined;
       const e = tokenEnd(line, v);
-      if (e === v) return undefined;
       const canonical = commonProtocol(line, v, e) ?? otherProtocol(line.slice(v, e));
       if (canonical === undefined) return undefined;
       protocol = canonical;
@@ -299,10 +314,9 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
     if (negate) return undefined;
     if (c1 === 109 /* m */) {
       const e = tokenEnd(line, v);
-      if (e === v) return undefined;
-      let spec: ExtensionSpec | undefined;
       const name = line.slice(v, e);
-      for (let k = 0; k < COMMON_MODULES.length; k++) if (COMMON_MODULES[k]!.name === name) spec = COMMON_MODULES[k];
+      let spec = COMMON_MODULES[line.charCodeAt(v) & 127];
+      if (spec && spec.name !== name) spec = undefined;
       if (!spec) {
         if (name.includes('"')) return undefined;
         spec = matchSpec(name.toLowerCase());

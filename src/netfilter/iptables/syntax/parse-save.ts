@@ -317,13 +317,8 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
     }
     const diagnosticsBefore = diagnostics.length;
 
-    let text = line;
-    const note = line.includes('//') || line.includes('#') ? splitTrailingNote(line) : NO_NOTE;
-    if (note.note !== undefined && /^\s*(\[\d+:\d+\]\s*)?-/.test(line)) {
-      diag(lineNo, 'warning', note.kind === '//' ? 'trailing-note' : 'trailing-comment', `trailing note "${note.kind} ${note.note}" ignored`, note.text.length + 2);
-      text = note.text;
-    }
-    if (fastState && current && note.note === undefined) {
+    // The fast path takes no line with a trailing note (see noteAt): the general path looks for one.
+    if (fastState && current) {
       const from = line.charCodeAt(0) === 91 /* [ */ ? line.indexOf(' ') + 1 : 0;
       const counters = from > 0 ? countersPrefix(line.slice(0, from - 1), counterMemo) : undefined;
       const fast = from === 0 || counters ? readFastRule(line, from, fastState, current.name) : undefined;
@@ -346,6 +341,12 @@ export function* parseSaveSteps(lines: readonly string[], ctx: SaveParseContext)
       }
     }
     flushRun(run);
+    let text = line;
+    const note = line.includes('//') || line.includes('#') ? splitTrailingNote(line) : NO_NOTE;
+    if (note.note !== undefined && /^\s*(\[\d+:\d+\]\s*)?-/.test(line)) {
+      diag(lineNo, 'warning', note.kind === '//' ? 'trailing-note' : 'trailing-comment', `trailing note "${note.kind} ${note.note}" ignored`, note.text.length + 2);
+      text = note.text;
+    }
     const error = tokenizeInto(text, tokens, WORDS);
     if (error) {
       diag(lineNo, 'error', 'bad-quote', error.message, error.column);

@@ -10,8 +10,10 @@ import { parseSaveLines } from '../../src/netfilter/iptables/syntax/parse-save.t
 import { buildRuleset } from '../../src/netfilter/iptables/syntax/build.ts';
 import { newSpecMemo } from '../../src/netfilter/iptables/syntax/rule-spec.ts';
 import { newFastRuleState, readFastRule } from '../../src/netfilter/iptables/syntax/fast-rule.ts';
+import { MATCHES, matchSpec, TARGETS, targetSpec } from '../../src/netfilter/iptables/syntax/extensions.ts';
 import { newRuleLineMemo } from '../../src/netfilter/iptables/syntax/line-memo.ts';
 import { parseDump, type Family } from '../../src/netfilter/index.ts';
+import { isValidChainName } from '../../src/netfilter/iptables/model.ts';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { CORPUS, corpusAvailable } from '../support/paths.ts';
 
@@ -341,4 +343,25 @@ test('plain chain declarations read without the regex give what the regex gives'
   const chains = Object.fromEntries(r.ruleset.tables[0]!.chains.map((c) => [c.name, c]));
   assert.deepEqual([chains['KUBE-SEP-A']!.policy, chains['KUBE-SEP-A']!.counters, chains['KUBE-SEP-A']!.line], [null, { packets: 0n, bytes: 0n }, 3]);
   assert.deepEqual([chains.B!.policy, chains.B!.counters, chains.B!.line], [null, { packets: 3n, bytes: 4n }, 4]);
+});
+
+test('matchSpec and targetSpec give what a lookup of every name gives (names no extension starts with skip the lookup)', () => {
+  const inherited = Object.getOwnPropertyNames(Object.prototype);
+  const names = [...Object.keys(MATCHES), ...Object.keys(TARGETS), ...inherited, 'KUBE-SEP-ABC', 'KUBE-MARK-MASQ', 'kube', 'Dnat', 'dnat', 'é', 'ÉTAT', '', ' ', '-j', '0', 'z'];
+  for (const name of names) {
+    const lookup = (table: typeof MATCHES): unknown => (Object.hasOwn(table, name) ? table[name] : inherited.includes(name) ? table[name] : undefined);
+    assert.equal(matchSpec(name), lookup(MATCHES), `match ${name}`);
+    assert.equal(targetSpec(name), lookup(TARGETS), `target ${name}`);
+  }
+});
+
+test('isValidChainName: what iptables accepts as a chain or target name, for every character up to U+3000', () => {
+  // The rule written out: not empty, not starting with - or !, no blank (as \s) and no quote.
+  const accepted = (name: string): boolean => name !== '' && name[0] !== '-' && name[0] !== '!' && !/[\s"']/.test(name);
+  for (const name of ['KUBE-SEP-ABC', 'a', '-a', '!a', 'a!', 'a-', '', ' ', 'a b', 'a"b', "a'b", 'a\tb', 'a\u00a0b', 'aé', 'a\u2028', 'a\u007f', 'a~']) {
+    assert.equal(isValidChainName(name), accepted(name), JSON.stringify(name));
+  }
+  for (let c = 0; c < 0x3000; c++) {
+    for (const name of ['A' + String.fromCharCode(c), String.fromCharCode(c) + 'B']) assert.equal(isValidChainName(name), accepted(name), JSON.stringify(name));
+  }
 });

@@ -12,10 +12,10 @@
 import type { ExtOption, Family, Match, TableName } from '../model.ts';
 import { isBuiltinChain, isValidChainName } from '../model.ts';
 import { MATCHES, matchSpec, TARGETS, targetSpec, type ExtensionSpec, type OptionSpec, findOption } from './extensions.ts';
-import { addressMatch, finishedModule, finishedSingle, finishedTarget, NONE, protocolMatch, protocolNeeded, wrongMultiportProtocol, type PendingTarget, type SpecMemo } from './rule-spec.ts';
+import { addressMatch, finishedModule, finishedTarget, NONE, protocolMatch, protocolNeeded, wrongMultiportProtocol, type PendingTarget, type SpecMemo } from './rule-spec.ts';
 import { MAX_PARAM_LENGTH } from './lexer.ts';
 import { canonicalProtocol } from '../../pipeline/names.ts';
-import { ipv4Cidr } from './values.ts';
+import { anyString, ipv4Cidr } from './values.ts';
 
 /** What the fast path read of one `-A` line. */
 export interface FastRule {
@@ -417,6 +417,25 @@ const recentSlot = (line: string, from: number, to: number): number => {
   const mid = from + (len >> 1);
   return (len * 31 + line.charCodeAt(to - 2) * 7 + line.charCodeAt(to - 4) * 131 + line.charCodeAt(mid) * 17 + line.charCodeAt(mid + 2) * 3) & (RECENT_SLOTS - 1);
 };
+
+/**
+ * finishedModule of a known module `spec` with one known one-argument option
+ * (`option`, as findOption gives it for its canonical name) and its argument,
+ * not shared through a memo: the same match, built directly (no finishing
+ * state, no option list to normalize and drop). The save parser's fast path
+ * makes tens of thousands (a comment per Service port and endpoint).
+ */
+function finishedSingle(family: Family, spec: ExtensionSpec, option: OptionSpec, arg: string): Match | undefined {
+  if (spec.canonicalize) return finishedModule(undefined, family, spec, [{ name: option.name, negated: false, args: [arg], known: true }]);
+  const normalize = option.values?.[0];
+  let value = arg;
+  if (normalize !== undefined && normalize !== anyString) {
+    const r = normalize(arg, family);
+    if (!r.ok) return undefined;
+    if (r.value !== arg) value = r.value;
+  }
+  return { kind: 'module', module: spec.name, options: [{ name: option.name, negated: false, args: [value], known: true }], known: true };
+}
 
 /** The canonical name of the `-p` value line[from, to) when it is plain `tcp` or `udp` (no slice). */
 function commonProtocol(line: string, from: number, to: number): string | undefined {

@@ -4,7 +4,7 @@ import type { Counters, ExtOption, Family, Match, Verdict } from '../model.ts';
 import type { TokenList } from './lexer.ts';
 import { findOption, IMPLICIT_PROTOCOL_MODULES, MATCHES, matchSpec, optionPosition, TARGETS, targetSpec, type ExtensionSpec, type OptionSpec } from './extensions.ts';
 import { canonicalProtocol, PROTOCOL_NUMBERS } from '../../pipeline/names.ts';
-import { anyString, cidr, ipv4Cidr, type Normalizer } from './values.ts';
+import { cidr, ipv4Cidr, type Normalizer } from './values.ts';
 
 export interface SpecProblem {
   readonly column: number;
@@ -557,25 +557,6 @@ export function finishedModule(memo: SpecMemo | undefined, family: Family, spec:
   const s = outsideState(memo, family, undefined);
   const m = finishModule(s, { spec, name: spec.name, options, column: 0, implicit: false }, unseen);
   return s.problems.length === 0 ? m : undefined;
-}
-
-/**
- * finishedModule of a known module `spec` with one known one-argument option
- * (`option`, as findOption gives it for its canonical name) and its argument,
- * not shared through a memo: the same match, built directly (no finishing
- * state, no option list to normalize and drop). The save parser's fast path
- * makes tens of thousands (a comment per Service port and endpoint).
- */
-export function finishedSingle(family: Family, spec: ExtensionSpec, option: OptionSpec, arg: string): Match | undefined {
-  if (spec.canonicalize) return finishedModule(undefined, family, spec, [{ name: option.name, negated: false, args: [arg], known: true }]);
-  const normalize = option.values?.[0];
-  let value = arg;
-  if (normalize !== undefined && normalize !== anyString) {
-    const r = normalize(arg, family);
-    if (!r.ok) return undefined;
-    if (r.value !== arg) value = r.value;
-  }
-  return { kind: 'module', module: spec.name, options: [{ name: option.name, negated: false, args: [value], known: true }], known: true };
 }
 
 /** The pending target parseRuleSpec makes of `-j name` with these options after `-p protocol`; undefined on a problem. */

@@ -365,3 +365,16 @@ test('isValidChainName: what iptables accepts as a chain or target name, for eve
     for (const name of ['A' + String.fromCharCode(c), String.fromCharCode(c) + 'B']) assert.equal(isValidChainName(name), accepted(name), JSON.stringify(name));
   }
 });
+
+test('a declaration with any character in its name gives what the declaration regex gives', () => {
+  const chars = [...Array.from({ length: 0x200 }, (_, c) => c), 0x2028, 0x3000, 0xfeff].map((c) => String.fromCharCode(c)).filter((ch) => ch !== '\n' && ch !== '\r');
+  for (const ch of chars) {
+    const decl = `:A${ch}B - [0:0]`;
+    const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?\s*$/.exec(decl.trim());
+    const r = parseDump(['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', decl, 'COMMIT', ''].join('\n'));
+    const names = r.ruleset.tables[0]!.chains.map((c) => c.name).filter((n) => !['INPUT', 'FORWARD', 'OUTPUT'].includes(n));
+    const want = m && m[2] === '-' && isValidChainName(m[1]!) ? [m[1]!] : [];
+    assert.deepEqual(names, want, JSON.stringify(decl));
+    assert.equal(r.diagnostics.some((d) => d.code === 'bad-chain-declaration'), !m, JSON.stringify(decl));
+  }
+});

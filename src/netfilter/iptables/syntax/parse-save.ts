@@ -76,12 +76,13 @@ const PLAIN_DECLARATION: readonly [string, string | undefined, string, string, s
 function plainDeclarationName(line: string): string | undefined {
   const end = line.length - 8;
   if (end < 2 || !line.endsWith(' - [0:0]')) return undefined;
-  for (let i = 1; i < end; i++) {
-    const c = line.charCodeAt(i);
-    if (c <= 32 || c === 160 || c > 126) return undefined;
-  }
-  return line.slice(1, end);
+  // One regex search over the name, not a loop of charCodeAt (~5 ns a character on a slice of the dump).
+  const name = line.slice(1, end);
+  return NOT_PRINTABLE.test(name) ? undefined : name;
 }
+
+/** A character other than printable ASCII (no space): a declaration with one goes to the regex. */
+const NOT_PRINTABLE = /[^!-~]/;
 
 function zeroCounters(memo: Map<string, Counters>): Counters {
   return countersPrefix('[0:0]', memo)!;

@@ -132,6 +132,15 @@ const LINES: [string, boolean][] = [
   ['-A KUBE-SVC-B -m comment --comment x#y -j ACCEPT', true],
   ['-A KUBE-SVC-B -m comment --comment a//b -j ACCEPT', true],
   ['-A KUBE-SVC-B -m comment --comment "a # b // c" -j ACCEPT', true],
+  // white space other than a space before # or // inside a word starts a note too
+  ['-A KUBE-SVC-B -m comment --comment a\u00a0#b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment a\v//b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment a\f#b', false],
+  ['-A KUBE-SVC-B -m comment --comment a\u3000//b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment a\u2028#b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment a\ufeff#b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment a\u00a0b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment "a\u00a0#b" -j ACCEPT', false],
   ['-A KUBE-SVC-B -j KUBE-SEP-A#', true],
   ['-A KUBE-SVC-B -s ! 10.0.0.1 -j ACCEPT', false],
   ['-A KUBE-SVC-B -s 10.0.0.1,10.0.0.2 -j ACCEPT', false],
@@ -181,7 +190,7 @@ test('the fast path reads the lines it should, and every line gives the general 
   const unchecked = newFastRuleState(newSpecMemo(), 'ipv4', false);
   for (const [line, fast] of LINES) {
     const from = line.startsWith('[') ? line.indexOf(' ') + 1 : 0;
-    const blanks = /[\t\r\n]/.test(line);
+    const blanks = /[^\S ]/.test(line);
     assert.equal(readFastRule(line, from, state, 'nat') !== undefined, fast, `fast path for: ${line}`);
     if (!blanks) assert.equal(readFastRule(line, from, unchecked, 'nat') !== undefined, fast, `fast path without the blanks check for: ${line}`);
     for (const table of ['nat', 'filter']) {
@@ -194,13 +203,16 @@ test('the fast path reads the lines it should, and every line gives the general 
   }
 });
 
-test('parseDump gives the general path\'s model for texts with and without tabs, with LF and CRLF line ends', () => {
+test('parseDump gives the general path\'s model for texts with and without white space other than spaces, with LF and CRLF line ends', () => {
   const model = (text: string): string => JSON.stringify(parseDump(text, { family: 'ipv4' }).ruleset, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
   const general = (text: string): string => JSON.stringify(JSON.parse(parsed(text, 'ipv4', true)).ruleset);
-  const withTabs = dump(LINES.map(([l]) => l));
-  const withoutTabs = dump(LINES.map(([l]) => l).filter((l) => !l.includes('\t')));
-  assert.ok(withTabs.includes('\t') && !withoutTabs.includes('\t'));
-  for (const text of [withTabs, withoutTabs]) {
+  const plain = LINES.map(([l]) => l).filter((l) => !/[^\S ]/.test(l));
+  const texts = [dump(LINES.map(([l]) => l)), dump(plain)];
+  // one line with one kind of white space each, the rest plain: parseDump must look at every line
+  for (const ws of ['\t', '\v', '\f', '\u00a0', '\u1680', '\u2000', '\u200a', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff']) {
+    texts.push(dump([...plain, `-A KUBE-SVC-B -m comment --comment a${ws}#b -j ACCEPT`, `-A KUBE-SVC-B -m comment --comment a${ws}//b`]));
+  }
+  for (const text of texts) {
     assert.equal(model(text), general(text));
     assert.equal(model(text.replaceAll('\n', '\r\n')), general(text));
   }

@@ -31,9 +31,10 @@ export interface FastRuleState {
   readonly memo: SpecMemo;
   readonly family: Family;
   /**
-   * Whether a line may hold a tab, CR or LF (which the general path's tokenizer splits on):
-   * false when the caller knows none does (parseDump checks the whole text once instead of
-   * scanning every line for them).
+   * Whether a line may hold white space other than spaces: tabs, CR and LF (which the general
+   * path's tokenizer splits on), and any other before which a `#` or `//` inside a word starts
+   * a trailing note (splitTrailingNote). False when the caller knows no line does (parseDump
+   * checks the whole text once instead of every line).
    */
   readonly blanks: boolean;
   /** Modules with several options (`-m statistic --mode random --probability 0.5`) by their text. */
@@ -134,16 +135,15 @@ const COMMON_MODULES: readonly (ExtensionSpec | undefined)[] = (() => {
   return byFirst;
 })();
 
-/** True when line[from...] holds a tab, CR or LF. */
-function hasBlanks(line: string, from: number): boolean {
-  return line.indexOf('\t', from) >= 0 || line.indexOf('\r', from) >= 0 || line.indexOf('\n', from) >= 0;
-}
+/** White space other than the space (what `\s` matches but for it). */
+const BLANKS = /[^\S ]/;
 
 /**
  * True when a trailing note (` # note`, ` // note`: splitTrailingNote) starts at `p`, the start of
  * a word outside quotes: the only place one can start in a line the fast path reads (single
- * spaces between words, quotes only around whole values). The fast path leaves such lines to
- * the general path, so the save parser need not scan every line for `#` and `//` first.
+ * spaces between words, quotes only around whole values, no other white space: see
+ * FastRuleState.blanks). The fast path leaves such lines to the general path, so the save
+ * parser need not scan every line for `#` and `//` first.
  */
 function noteAt(line: string, p: number): boolean {
   const c = line.charCodeAt(p);
@@ -256,7 +256,7 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
   const n = line.length;
   // Spaces in a row are found where a word is read (an empty word, or a word that starts with a
   // space), not by a scan of every line; so are other blanks when the caller checked the text.
-  if (n >= MAX_PARAM_LENGTH || line.charCodeAt(n - 1) === 32 || (state.blanks && hasBlanks(line, from))) return undefined;
+  if (n >= MAX_PARAM_LENGTH || line.charCodeAt(n - 1) === 32 || (state.blanks && BLANKS.test(line))) return undefined;
   if (line.charCodeAt(from) !== 45 || line.charCodeAt(from + 1) !== 65 /* A */ || line.charCodeAt(from + 2) !== 32) return undefined;
   const { memo, family } = state;
   const chainStart = from + 3;

@@ -22,7 +22,7 @@ export interface SaveParseContext {
   readonly lineMemo?: RuleLineMemo;
   /** Read every rule with the general path (tests compare the fast path with it). */
   readonly generalOnly?: boolean;
-  /** No line holds a tab, CR or LF once a final CR is dropped (the caller checked the whole text): the fast path does not look for them. */
+  /** No line holds white space other than spaces once a final CR is dropped (the caller checked the whole text): the fast path does not look for it. */
   readonly noBlanks?: boolean;
 }
 

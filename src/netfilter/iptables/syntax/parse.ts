@@ -91,8 +91,7 @@ export function* parseDumpSteps(text: string, options: ParseOptions = {}): Steps
     } else {
       format = detected;
       if (format !== 'iptables-L' && text.includes(HEADER_WORDS)) keepFamily(text, lines, family, diagnostics);
-      // Lines split at every CR and LF hold none once a final CR is dropped; a tab, the fast path looks for per line.
-      const noBlanks = !text.includes('\t');
+      const noBlanks = !otherBlanks(text);
       const ctx = { family, noBlanks, ...(options.table ? { table: options.table } : {}), ...(options.lineMemo ? { lineMemo: options.lineMemo } : {}) };
       const out = format === 'iptables-L' ? parseListingLines(lines, ctx) : yield* parseSaveSteps(lines, ctx);
       diagnostics.push(...out.diagnostics);
@@ -149,6 +148,18 @@ function keepFamily(text: string, lines: string[], family: Family, diagnostics: 
     lines.fill('', s.from, s.to);
     diagnostics.push({ line: s.from + 1, severity: 'warning', code: 'other-family', message: `lines ${s.from + 1}-${s.to} are ${saveCommandOf(s.family)} output (${s.family}); this ${family} ruleset leaves them out` });
   }
+}
+
+/** White space that is neither a space nor a line break, beyond Latin-1 (found at once in a one-byte text). */
+const WIDE_BLANKS = /[\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+
+/**
+ * Whether the text holds white space other than spaces and line breaks (a tab, or one before
+ * which a `#` or `//` starts a trailing note): when it holds none, no line does once split at
+ * every LF and CR and a final CR is dropped, and the save parser's fast path need not look.
+ */
+function otherBlanks(text: string): boolean {
+  return text.includes('\t') || text.includes('\v') || text.includes('\f') || text.includes('\u00a0') || WIDE_BLANKS.test(text);
 }
 
 function familyMismatch(other: Family, family: Family, diagnostics: Diagnostic[]): void {

@@ -10,14 +10,16 @@ import { parseSaveLines } from '../../src/netfilter/iptables/syntax/parse-save.t
 import { buildRuleset } from '../../src/netfilter/iptables/syntax/build.ts';
 import { newSpecMemo } from '../../src/netfilter/iptables/syntax/rule-spec.ts';
 import { newFastRuleState, readFastRule } from '../../src/netfilter/iptables/syntax/fast-rule.ts';
+import { MATCHES, matchSpec, TARGETS, targetSpec } from '../../src/netfilter/iptables/syntax/extensions.ts';
 import { newRuleLineMemo } from '../../src/netfilter/iptables/syntax/line-memo.ts';
 import { parseDump, type Family } from '../../src/netfilter/index.ts';
+import { isValidChainName } from '../../src/netfilter/iptables/model.ts';
 import { generateKubeDump } from '../../scripts/kube-dump.ts';
 import { CORPUS, corpusAvailable } from '../support/paths.ts';
 
 /** The whole parse (drafts built into the model, diagnostics) as JSON, keys in order, bigints spelled out. */
-function parsed(text: string, family: Family, generalOnly: boolean, lineMemo?: ReturnType<typeof newRuleLineMemo>): string {
-  const out = parseSaveLines(text.split('\n'), { family, generalOnly, ...(lineMemo ? { lineMemo } : {}) });
+function parsed(text: string, family: Family, generalOnly: boolean, lineMemo?: ReturnType<typeof newRuleLineMemo>, noBlanks = false): string {
+  const out = parseSaveLines(text.split('\n'), { family, generalOnly, noBlanks, ...(lineMemo ? { lineMemo } : {}) });
   const diagnostics = [...out.diagnostics];
   const ruleset = buildRuleset(family, out.tables, diagnostics);
   return JSON.stringify({ ruleset, diagnostics }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
@@ -78,6 +80,30 @@ const LINES: [string, boolean][] = [
   ['-A KUBE-SVC-B  -s 10.0.0.1 -j ACCEPT', false],
   ['-A KUBE-SVC-B -s 10.0.0.1 -j ACCEPT ', false],
   ['-A KUBE-SVC-B\t-s 10.0.0.1 -j ACCEPT', false],
+  // spaces in a row, wherever a word starts (the fast path finds them where it reads the word)
+  ['-A  KUBE-SVC-B -j ACCEPT', false],
+  ['[1:2]  -A KUBE-SVC-B -j ACCEPT', false],
+  ['-A KUBE-SVC-B  -j ACCEPT', false],
+  ['-A KUBE-SVC-B -s  10.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -s 10.0.0.1  -j ACCEPT', false],
+  ['-A KUBE-SVC-B -d  10.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p  tcp -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p tcp  -m tcp --dport 80 -j ACCEPT', false],
+  ['-A KUBE-SVC-B !  -s 10.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m  comment --comment x -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment  --comment x -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment  x -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment x  -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment "x"  -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m statistic --mode random  --probability 0.5 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p tcp -m tcp --dport  80 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -j  ACCEPT', false],
+  ['-A KUBE-SVC-B -j MARK  --set-xmark 0x4000/0x0', false],
+  ['-A KUBE-SVC-B -j MARK --set-xmark  0x4000/0x0', false],
+  ['-A KUBE-SVC-B -p tcp -j DNAT --to-destination  10.0.0.1:80', false],
+  ['-A KUBE-SVC-B -j KUBE-SEP-A  -j KUBE-SEP-A', false],
+  ['-A KUBE-SVC-B -m comment --comment "two  spaces inside quotes" -j ACCEPT', true],
+  ['-A KUBE-SVC-B -m comment --comment "a\ttab inside quotes" -j ACCEPT', false],
   ['-A KUBE-SVC-B -m comment --comment "a \\" b" -j ACCEPT', false],
   ['-A KUBE-SVC-B -m comment --comment "a"b -j ACCEPT', false],
   ['-A KUBE-SVC-B -m comment --comment a"b c" -j ACCEPT', false],
@@ -85,6 +111,37 @@ const LINES: [string, boolean][] = [
   ['-A KUBE-SVC-B -m comment --comment "!" -j ACCEPT', false],
   ['-A KUBE-SVC-B -s 10.0.0.1 -j ACCEPT # trailing note', false],
   ['-A KUBE-SVC-B -s 10.0.0.1 -j ACCEPT // trailing note', false],
+  // a note starts at any word outside quotes (the fast path finds it there, not by a scan of each line)
+  ['-A KUBE-SVC-B -j ACCEPT #', false],
+  ['-A KUBE-SVC-B -j ACCEPT //', false],
+  ['-A KUBE-SVC-B -j #x', false],
+  ['-A KUBE-SVC-B -j //x', false],
+  ['-A #x -j ACCEPT', false],
+  ['-A //x -j ACCEPT', false],
+  ['-A KUBE-SVC-B -s #10.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -d //10.0.0.1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -p #tcp -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m #comment --comment x -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment #x -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment //x -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment x #y -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m statistic --mode random --probability #1 -j ACCEPT', false],
+  ['-A KUBE-SVC-B -j MARK --set-xmark #0x4000/0x0', false],
+  ['-A KUBE-SVC-B -p tcp -j DNAT --to-destination //10.0.0.1:80', false],
+  ['[1:2] # -A KUBE-SVC-B -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment x#y -j ACCEPT', true],
+  ['-A KUBE-SVC-B -m comment --comment a//b -j ACCEPT', true],
+  ['-A KUBE-SVC-B -m comment --comment "a # b // c" -j ACCEPT', true],
+  // white space other than a space before # or // inside a word starts a note too
+  ['-A KUBE-SVC-B -m comment --comment a\u00a0#b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment a\v//b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment a\f#b', false],
+  ['-A KUBE-SVC-B -m comment --comment a\u3000//b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment a\u2028#b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment a\ufeff#b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment a\u00a0b -j ACCEPT', false],
+  ['-A KUBE-SVC-B -m comment --comment "a\u00a0#b" -j ACCEPT', false],
+  ['-A KUBE-SVC-B -j KUBE-SEP-A#', true],
   ['-A KUBE-SVC-B -s ! 10.0.0.1 -j ACCEPT', false],
   ['-A KUBE-SVC-B -s 10.0.0.1,10.0.0.2 -j ACCEPT', false],
   ['-A KUBE-SVC-B -s 010.0.0.1 -j ACCEPT', false],
@@ -129,15 +186,35 @@ const LINES: [string, boolean][] = [
 
 test('the fast path reads the lines it should, and every line gives the general path\'s model and diagnostics', () => {
   const state = newFastRuleState(newSpecMemo(), 'ipv4');
+  // As parseDump reads a text without tabs: the fast path does not look for blanks other than spaces.
+  const unchecked = newFastRuleState(newSpecMemo(), 'ipv4', false);
   for (const [line, fast] of LINES) {
     const from = line.startsWith('[') ? line.indexOf(' ') + 1 : 0;
-    const noted = / (#|\/\/) trailing note$/.test(line);
-    assert.equal(!noted && readFastRule(line, from, state, 'nat') !== undefined, fast, `fast path for: ${line}`);
+    const blanks = /[^\S ]/.test(line);
+    assert.equal(readFastRule(line, from, state, 'nat') !== undefined, fast, `fast path for: ${line}`);
+    if (!blanks) assert.equal(readFastRule(line, from, unchecked, 'nat') !== undefined, fast, `fast path without the blanks check for: ${line}`);
     for (const table of ['nat', 'filter']) {
       const text = dump([line, line], table);
-      assert.equal(parsed(text, 'ipv4', false), parsed(text, 'ipv4', true), `${table}: ${line}`);
+      const general = parsed(text, 'ipv4', true);
+      assert.equal(parsed(text, 'ipv4', false), general, `${table}: ${line}`);
+      if (!blanks) assert.equal(parsed(text, 'ipv4', false, undefined, true), general, `no blanks, ${table}: ${line}`);
       assert.equal(parsed(text, 'ipv6', false), parsed(text, 'ipv6', true), `ipv6 ${table}: ${line}`);
     }
+  }
+});
+
+test('parseDump gives the general path\'s model for texts with and without white space other than spaces, with LF and CRLF line ends', () => {
+  const model = (text: string): string => JSON.stringify(parseDump(text, { family: 'ipv4' }).ruleset, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  const general = (text: string): string => JSON.stringify(JSON.parse(parsed(text, 'ipv4', true)).ruleset);
+  const plain = LINES.map(([l]) => l).filter((l) => !/[^\S ]/.test(l));
+  const texts = [dump(LINES.map(([l]) => l)), dump(plain)];
+  // one line with one kind of white space each, the rest plain: parseDump must look at every line
+  for (const ws of ['\t', '\v', '\f', '\u00a0', '\u1680', '\u2000', '\u200a', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff']) {
+    texts.push(dump([...plain, `-A KUBE-SVC-B -m comment --comment a${ws}#b -j ACCEPT`, `-A KUBE-SVC-B -m comment --comment a${ws}//b`]));
+  }
+  for (const text of texts) {
+    assert.equal(model(text), general(text));
+    assert.equal(model(text.replaceAll('\n', '\r\n')), general(text));
   }
 });
 
@@ -278,4 +355,38 @@ test('plain chain declarations read without the regex give what the regex gives'
   const chains = Object.fromEntries(r.ruleset.tables[0]!.chains.map((c) => [c.name, c]));
   assert.deepEqual([chains['KUBE-SEP-A']!.policy, chains['KUBE-SEP-A']!.counters, chains['KUBE-SEP-A']!.line], [null, { packets: 0n, bytes: 0n }, 3]);
   assert.deepEqual([chains.B!.policy, chains.B!.counters, chains.B!.line], [null, { packets: 3n, bytes: 4n }, 4]);
+});
+
+test('matchSpec and targetSpec give what a lookup of every name gives (names no extension starts with skip the lookup)', () => {
+  const inherited = Object.getOwnPropertyNames(Object.prototype);
+  const names = [...Object.keys(MATCHES), ...Object.keys(TARGETS), ...inherited, 'KUBE-SEP-ABC', 'KUBE-MARK-MASQ', 'kube', 'Dnat', 'dnat', 'é', 'ÉTAT', '', ' ', '-j', '0', 'z'];
+  for (const name of names) {
+    const lookup = (table: typeof MATCHES): unknown => (Object.hasOwn(table, name) ? table[name] : inherited.includes(name) ? table[name] : undefined);
+    assert.equal(matchSpec(name), lookup(MATCHES), `match ${name}`);
+    assert.equal(targetSpec(name), lookup(TARGETS), `target ${name}`);
+  }
+});
+
+test('isValidChainName: what iptables accepts as a chain or target name, for every character up to U+3000', () => {
+  // The rule written out: not empty, not starting with - or !, no blank (as \s) and no quote.
+  const accepted = (name: string): boolean => name !== '' && name[0] !== '-' && name[0] !== '!' && !/[\s"']/.test(name);
+  for (const name of ['KUBE-SEP-ABC', 'a', '-a', '!a', 'a!', 'a-', '', ' ', 'a b', 'a"b', "a'b", 'a\tb', 'a\u00a0b', 'aé', 'a\u2028', 'a\u007f', 'a~']) {
+    assert.equal(isValidChainName(name), accepted(name), JSON.stringify(name));
+  }
+  for (let c = 0; c < 0x3000; c++) {
+    for (const name of ['A' + String.fromCharCode(c), String.fromCharCode(c) + 'B']) assert.equal(isValidChainName(name), accepted(name), JSON.stringify(name));
+  }
+});
+
+test('a declaration with any character in its name gives what the declaration regex gives', () => {
+  const chars = [...Array.from({ length: 0x200 }, (_, c) => c), 0x2028, 0x3000, 0xfeff].map((c) => String.fromCharCode(c)).filter((ch) => ch !== '\n' && ch !== '\r');
+  for (const ch of chars) {
+    const decl = `:A${ch}B - [0:0]`;
+    const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?\s*$/.exec(decl.trim());
+    const r = parseDump(['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', decl, 'COMMIT', ''].join('\n'));
+    const names = r.ruleset.tables[0]!.chains.map((c) => c.name).filter((n) => !['INPUT', 'FORWARD', 'OUTPUT'].includes(n));
+    const want = m && m[2] === '-' && isValidChainName(m[1]!) ? [m[1]!] : [];
+    assert.deepEqual(names, want, JSON.stringify(decl));
+    assert.equal(r.diagnostics.some((d) => d.code === 'bad-chain-declaration'), !m, JSON.stringify(decl));
+  }
 });

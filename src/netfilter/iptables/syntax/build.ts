@@ -273,7 +273,8 @@ function sharedTarget(draft: TableDraft, shared: SharedTargets, pending: Pending
   const chain = draft.chains.get(name);
   if (pending.goto) return chain ? share(shared.goto, name, pending, exists) : undefined;
   if (pending.options.length === 0 && (VERDICTS as readonly string[]).includes(name)) return share(shared.verdict, name, pending, exists);
-  if (chain) return (chain.jump ??= resolveTarget(pending, exists).target);
+  // What resolveTarget gives for a declared chain (neither a goto nor a verdict), without looking the name up again.
+  if (chain) return (chain.jump ??= { kind: 'jump', chain: name });
   // What resolveTarget gives for a name that is no chain: an extension, or a jump to an undeclared chain.
   if (targetSpec(name)) return { kind: 'extension', name, options: pending.options, known: true };
   return pending.options.length === 0 ? undefined : { kind: 'extension', name, options: pending.options, known: false };

@@ -269,9 +269,33 @@ const INHERITED: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object
  * Map: a property lookup with a freshly sliced string key is slow.
  */
 export function matchSpec(name: string): ExtensionSpec | undefined {
+  if (!mayName(MATCH_FIRSTS, name)) return undefined;
   return MATCH_MAP.get(name) ?? (INHERITED.has(name) ? MATCHES[name] : undefined);
 }
 
 export function targetSpec(name: string): ExtensionSpec | undefined {
+  if (!mayName(TARGET_FIRSTS, name)) return undefined;
   return TARGET_MAP.get(name) ?? (INHERITED.has(name) ? TARGETS[name] : undefined);
 }
+
+/**
+ * Whether the first character of any name in `names` (or an inherited one) is `name`'s: a jump
+ * to one of a kube-proxy dump's 60k chains (`KUBE-SEP-...`) is no extension, and is known
+ * without a Map lookup, which hashes the freshly sliced name in the runtime.
+ */
+function firstCharacters(names: Iterable<string>): readonly boolean[] {
+  const out: boolean[] = new Array(128).fill(false);
+  for (const n of [...names, ...INHERITED]) {
+    const c = n.charCodeAt(0);
+    if (c < 128) out[c] = true;
+  }
+  return out;
+}
+
+const MATCH_FIRSTS = firstCharacters(MATCH_MAP.keys());
+const TARGET_FIRSTS = firstCharacters(TARGET_MAP.keys());
+
+const mayName = (firsts: readonly boolean[], name: string): boolean => {
+  const c = name.charCodeAt(0);
+  return !(c < 128) || firsts[c]!;
+};

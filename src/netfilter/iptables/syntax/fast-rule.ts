@@ -15,7 +15,7 @@ import { MATCHES, matchSpec, TARGETS, targetSpec, type ExtensionSpec, type Optio
 import { addressMatch, finishedModule, finishedTarget, NONE, protocolMatch, protocolNeeded, wrongMultiportProtocol, type PendingTarget, type SpecMemo } from './rule-spec.ts';
 import { MAX_PARAM_LENGTH } from './lexer.ts';
 import { canonicalProtocol } from '../../pipeline/names.ts';
-import { ipv4Cidr } from './values.ts';
+import { anyString, ipv4Cidr } from './values.ts';
 
 /** What the fast path read of one `-A` line. */
 export interface FastRule {
@@ -30,6 +30,13 @@ export interface FastRule {
 export interface FastRuleState {
   readonly memo: SpecMemo;
   readonly family: Family;
+  /**
+   * Whether a line may hold white space other than spaces: tabs, CR and LF (which the general
+   * path's tokenizer splits on), and any other before which a `#` or `//` inside a word starts
+   * a trailing note (splitTrailingNote). False when the caller knows no line does (parseDump
+   * checks the whole text once instead of every line).
+   */
+  readonly blanks: boolean;
   /** Modules with several options (`-m statistic --mode random --probability 0.5`) by their text. */
   readonly modules: Map<string, Match>;
   /** Option-less jumps by a small hash of the name: consecutive rules often jump to the same chain. */
@@ -39,26 +46,27 @@ export interface FastRuleState {
   readonly recentMatches: (Match | undefined)[];
   readonly scan: Scan;
   /**
-   * Modules with one one-argument option (`-m comment --comment x`), by a hash of the option and
-   * the argument computed here: a Map keyed by strings cut from a big text hashes them slowly.
-   * The match itself is the entry (70k comments of a 10k-Service dump: no entry objects, no kept
-   * slices, alive until the end of the parse); one whose text collides goes through the memo.
+   * Modules with one one-argument option (`-m comment --comment x`) by the option (its
+   * FastOption.memoId) and the argument as written. The key is the slice that becomes the
+   * match's argument (70k comments of a 10k-Service dump: nothing kept beside the model).
+   * Keyed by the text, not by a hash computed in JS: V8 hashes a slice natively and compares
+   * keys with memcmp, where a loop of charCodeAt or startsWith on a slice costs ~5 ns a character.
    */
-  readonly singles: Map<number, Match>;
-  /** `-s`/`-d` matches by a hash of the address text computed here (kube-proxy repeats pod and cluster IPs). */
-  readonly addresses: Map<number, SharedAddress>;
-  /** Targets with options (`-j DNAT --to-destination ip:port`) by a hash of their text computed here. */
-  readonly targets: Map<number, SharedTarget>;
+  readonly singles: (Map<string, Match> | undefined)[];
+  /** `-s`/`-d` matches by the address text (kube-proxy repeats pod and cluster IPs). */
+  readonly addresses: Map<string, SharedAddress>;
+  /** Targets with options (`-j DNAT --to-destination ip:port`) by their text. */
+  readonly targets: Map<string, SharedTarget>;
   readonly found: (Match | undefined)[];
   readonly out: FastRule;
 }
 
-export function newFastRuleState(memo: SpecMemo, family: Family): FastRuleState {
+export function newFastRuleState(memo: SpecMemo, family: Family, blanks = true): FastRuleState {
   return {
-    memo, family, modules: new Map(), jumps: new Array(JUMP_SLOTS).fill(undefined),
+    memo, family, blanks, modules: new Map(), jumps: new Array(JUMP_SLOTS).fill(undefined),
     recentTexts: new Array(RECENT_SLOTS).fill(undefined), recentMatches: new Array(RECENT_SLOTS).fill(undefined),
     scan: { options: [], starts: [], ends: [], count: 0, values: 0 },
-    singles: new Map(),
+    singles: new Array(MEMO_IDS.size).fill(undefined),
     addresses: new Map(),
     targets: new Map(),
     found: [undefined, undefined, undefined],
@@ -66,30 +74,21 @@ export function newFastRuleState(memo: SpecMemo, family: Family): FastRuleState 
   };
 }
 
+/** One role of an address text: the entries of one text are a list. */
 interface SharedAddress {
   readonly source: boolean;
   readonly negated: boolean;
-  /** The address as written. */
-  readonly text: string;
   /** null for an address that matches everything (no match). */
   readonly match: Match | null;
   readonly next: SharedAddress | undefined;
 }
 
+/** A target text after one protocol: the entries of one text are a list. */
 interface SharedTarget {
-  /** `NAME --option value...` as written. */
-  readonly text: string;
   /** The `-p` before it (NAT targets with ports need one). */
   readonly protocol: string | undefined;
   readonly target: PendingTarget;
   readonly next: SharedTarget | undefined;
-}
-
-/** A hash of line[from, to), computed in JS (see FastRuleState.singles). */
-function textHash(line: string, from: number, to: number): number {
-  let h = to - from;
-  for (let i = from; i < to; i++) h = (Math.imul(h, 31) + line.charCodeAt(i)) | 0;
-  return h;
 }
 
 const JUMP_SLOTS = 64;
@@ -103,7 +102,7 @@ interface FastOption {
   readonly spec: OptionSpec;
   /** The option spec the memo keys a one-option module on (findOption of the canonical name). */
   readonly memoKey: OptionSpec;
-  /** A number for memoKey (FastRuleState.singles hashes it with the argument). */
+  /** A number for memoKey (the index of its map in FastRuleState.singles). */
   readonly memoId: number;
 }
 
@@ -129,8 +128,27 @@ const FAST_OPTIONS: ReadonlyMap<ExtensionSpec, readonly FastOption[]> = new Map(
   }),
 );
 
-/** Match modules checked by their text before slicing a name. */
-const COMMON_MODULES: readonly ExtensionSpec[] = ['comment', 'tcp', 'udp', 'statistic'].map((n) => MATCHES[n]!);
+/** Match modules kube-proxy writes, by their name's first character (one compare before a lookup). */
+const COMMON_MODULES: readonly (ExtensionSpec | undefined)[] = (() => {
+  const byFirst: (ExtensionSpec | undefined)[] = new Array(128).fill(undefined);
+  for (const n of ['comment', 'tcp', 'udp', 'statistic']) byFirst[n.charCodeAt(0)] = MATCHES[n]!;
+  return byFirst;
+})();
+
+/** White space other than the space (what `\s` matches but for it). */
+const BLANKS = /[^\S ]/;
+
+/**
+ * True when a trailing note (` # note`, ` // note`: splitTrailingNote) starts at `p`, the start of
+ * a word outside quotes: the only place one can start in a line the fast path reads (single
+ * spaces between words, quotes only around whole values, no other white space: see
+ * FastRuleState.blanks). The fast path leaves such lines to the general path, so the save
+ * parser need not scan every line for `#` and `//` first.
+ */
+function noteAt(line: string, p: number): boolean {
+  const c = line.charCodeAt(p);
+  return c === 35 /* # */ || (c === 47 /* / */ && line.charCodeAt(p + 1) === 47);
+}
 
 /** Index of the space that ends the token at `p`, or the line's length. */
 function tokenEnd(line: string, p: number): number {
@@ -167,6 +185,8 @@ function readValue(line: string, p: number, scan: Scan): number {
     next = close + 1;
   } else {
     end = tokenEnd(line, p);
+    // An empty word: two spaces in a row (the general path skips them).
+    if (end === p || noteAt(line, p)) return -1;
     const quote = line.indexOf('"', p);
     if (quote >= 0 && quote < end) return -1;
     next = end;
@@ -179,7 +199,9 @@ function readValue(line: string, p: number, scan: Scan): number {
 
 /** The option of `options` spelled at line[p, e), if any. */
 function optionAt(options: readonly FastOption[], line: string, p: number, e: number): FastOption | undefined {
-  for (const o of options) if (o.token.length === e - p && line.startsWith(o.token, p)) return o;
+  // One slice compared with ===, not startsWith per option (see FastRuleState.singles).
+  const token = line.slice(p, e);
+  for (let k = 0; k < options.length; k++) if (options[k]!.token === token) return options[k];
   return undefined;
 }
 
@@ -232,12 +254,14 @@ function extOptions(line: string, scan: Scan): ExtOption[] {
  */
 export function readFastRule(line: string, from: number, state: FastRuleState, table: TableName): FastRule | undefined {
   const n = line.length;
-  if (n >= MAX_PARAM_LENGTH || line.charCodeAt(n - 1) === 32 || line.indexOf('  ', from) >= 0 || line.indexOf('\t', from) >= 0 || line.indexOf('\r', from) >= 0 || line.indexOf('\n', from) >= 0) return undefined;
+  // Spaces in a row are found where a word is read (an empty word, or a word that starts with a
+  // space), not by a scan of every line; so are other blanks when the caller checked the text.
+  if (n >= MAX_PARAM_LENGTH || line.charCodeAt(n - 1) === 32 || (state.blanks && BLANKS.test(line))) return undefined;
   if (line.charCodeAt(from) !== 45 || line.charCodeAt(from + 1) !== 65 /* A */ || line.charCodeAt(from + 2) !== 32) return undefined;
   const { memo, family } = state;
   const chainStart = from + 3;
   const chainEnd = tokenEnd(line, chainStart);
-  if (chainEnd === chainStart) return undefined;
+  if (chainEnd === chainStart || noteAt(line, chainStart)) return undefined;
   const quote = line.indexOf('"', chainStart);
   if (quote >= 0 && quote < chainEnd) return undefined;
   // The -s / -d matches (null: one that matches everything), undefined when the line has none.
@@ -263,6 +287,8 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
     }
     if (c0 !== 45 || line.charCodeAt(p + 2) !== 32 || target) return undefined;
     const v = p + 3;
+    // A value that starts a note (`-j # note`) or is empty (two spaces in a row).
+    if (v >= n || line.charCodeAt(v) === 32 || noteAt(line, v)) return undefined;
     if (c1 === 115 /* s */ || c1 === 100 /* d */) {
       if ((c1 === 115 ? source : dest) !== undefined || family !== 'ipv4') return undefined;
       const e = tokenEnd(line, v);
@@ -288,10 +314,10 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
     if (negate) return undefined;
     if (c1 === 109 /* m */) {
       const e = tokenEnd(line, v);
-      let spec: ExtensionSpec | undefined;
-      for (const m of COMMON_MODULES) if (m.name.length === e - v && line.startsWith(m.name, v)) spec = m;
+      const name = line.slice(v, e);
+      let spec = COMMON_MODULES[line.charCodeAt(v) & 127];
+      if (spec && spec.name !== name) spec = undefined;
       if (!spec) {
-        const name = line.slice(v, e);
         if (name.includes('"')) return undefined;
         spec = matchSpec(name.toLowerCase());
       }
@@ -311,13 +337,13 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
       if (e === v) return undefined;
       const cached = jumpSlot(line, v, e);
       const hit = state.jumps[cached];
-      // The name compared in place: most rules jump to the chain the last rule with this slot did.
-      if (hit && hit.name.length === e - v && line.startsWith(hit.name, v) && (e === n || line.charCodeAt(e + 1) !== 45 || line.charCodeAt(e + 2) !== 45)) {
+      const name = line.slice(v, e);
+      // Most rules jump to the chain the last rule with this slot did.
+      if (hit && hit.name === name && (e === n || line.charCodeAt(e + 1) !== 45 || line.charCodeAt(e + 2) !== 45)) {
         target = hit;
         p = e + 1;
         continue;
       }
-      const name = line.slice(v, e);
       if (!isValidChainName(name)) return undefined;
       const spec = targetSpec(name);
       if (!spec) {
@@ -360,14 +386,13 @@ export function readFastRule(line: string, from: number, state: FastRuleState, t
  * general path should read it. Equal to what parseRuleSpec makes of it.
  */
 function sharedAddress(state: FastRuleState, line: string, from: number, to: number, source: boolean, negated: boolean): Match | null | undefined {
-  const h = (textHash(line, from, to) << 2) | (source ? 2 : 0) | (negated ? 1 : 0);
   const text = line.slice(from, to);
-  const first = state.addresses.get(h);
-  for (let e = first; e; e = e.next) if (e.text === text && e.source === source && e.negated === negated) return e.match;
+  const first = state.addresses.get(text);
+  for (let e = first; e; e = e.next) if (e.source === source && e.negated === negated) return e.match;
   const cidr = text.includes(',') || text.includes('"') ? undefined : ipv4Cidr(text);
   if (cidr === undefined) return undefined;
   const match = addressMatch(source ? 'source' : 'destination', { negated, cidrs: [cidr] }, cidr) ?? null;
-  state.addresses.set(h, { source, negated, text, match, next: first });
+  state.addresses.set(text, { source, negated, match, next: first });
   return match;
 }
 
@@ -377,12 +402,11 @@ function sharedAddress(state: FastRuleState, line: string, from: number, to: num
  * same target text and protocol; undefined on a problem.
  */
 function sharedTarget(state: FastRuleState, spec: ExtensionSpec, line: string, from: number, to: number, protocol: string | undefined): PendingTarget | undefined {
-  const h = textHash(line, from, to);
   const text = line.slice(from, to);
-  const first = state.targets.get(h);
-  for (let e = first; e; e = e.next) if (e.text === text && e.protocol === protocol) return e.target;
+  const first = state.targets.get(text);
+  for (let e = first; e; e = e.next) if (e.protocol === protocol) return e.target;
   const target = finishedTarget(state.memo, state.family, protocol, spec.name, spec, extOptions(line, state.scan));
-  if (target) state.targets.set(h, { text, protocol, target, next: first });
+  if (target) state.targets.set(text, { protocol, target, next: first });
   return target;
 }
 
@@ -394,19 +418,31 @@ const recentSlot = (line: string, from: number, to: number): number => {
   return (len * 31 + line.charCodeAt(to - 2) * 7 + line.charCodeAt(to - 4) * 131 + line.charCodeAt(mid) * 17 + line.charCodeAt(mid + 2) * 3) & (RECENT_SLOTS - 1);
 };
 
-/** True when `m` is what module `spec` with only `option` (not negated) and argument line[from, to) gives. */
-function isSingle(m: Match, spec: ExtensionSpec, option: OptionSpec, line: string, from: number, to: number): boolean {
-  if (m.kind !== 'module' || m.module !== spec.name || m.options.length !== 1) return false;
-  const o = m.options[0]!;
-  if (o.name !== option.name || o.negated || o.args.length !== 1) return false;
-  const arg = o.args[0]!;
-  return arg.length === to - from && line.startsWith(arg, from);
+/**
+ * finishedModule of a known module `spec` with one known one-argument option
+ * (`option`, as findOption gives it for its canonical name) and its argument,
+ * not shared through a memo: the same match, built directly (no finishing
+ * state, no option list to normalize and drop). The save parser's fast path
+ * makes tens of thousands (a comment per Service port and endpoint).
+ */
+function finishedSingle(family: Family, spec: ExtensionSpec, option: OptionSpec, arg: string): Match | undefined {
+  if (spec.canonicalize) return finishedModule(undefined, family, spec, [{ name: option.name, negated: false, args: [arg], known: true }]);
+  const normalize = option.values?.[0];
+  let value = arg;
+  if (normalize !== undefined && normalize !== anyString) {
+    const r = normalize(arg, family);
+    if (!r.ok) return undefined;
+    if (r.value !== arg) value = r.value;
+  }
+  return { kind: 'module', module: spec.name, options: [{ name: option.name, negated: false, args: [value], known: true }], known: true };
 }
 
 /** The canonical name of the `-p` value line[from, to) when it is plain `tcp` or `udp` (no slice). */
 function commonProtocol(line: string, from: number, to: number): string | undefined {
-  if (to - from !== 3) return undefined;
-  return line.startsWith('tcp', from) ? 'tcp' : line.startsWith('udp', from) ? 'udp' : undefined;
+  if (to - from !== 3 || line.charCodeAt(from + 2) !== 112 /* p */) return undefined;
+  const c0 = line.charCodeAt(from);
+  const c1 = line.charCodeAt(from + 1);
+  return c0 === 116 /* t */ && c1 === 99 /* c */ ? 'tcp' : c0 === 117 /* u */ && c1 === 100 /* d */ ? 'udp' : undefined;
 }
 
 /** canonicalProtocol of a `-p` value the fast path takes (not quoted, not `!`). */
@@ -417,25 +453,21 @@ function otherProtocol(text: string): string | undefined {
 /**
  * The module match for the options in state.scan, read from line[from, to);
  * shared as parseRuleSpec shares it. The same text always gives the same
- * match. Modules without options and with one one-argument option (comments,
- * ports: nearly all) are found without slicing their text; those with several
- * options by their text, recent ones without a lookup.
+ * match. Modules without options are found without slicing their text, those
+ * with one one-argument option (comments, ports: nearly all) by the argument;
+ * those with several options by their text, recent ones without a lookup.
  */
 function moduleMatch(state: FastRuleState, spec: ExtensionSpec, line: string, from: number, to: number): Match | undefined {
   const { memo, family, scan } = state;
   if (scan.count === 0) return memo.bare.get(spec)?.get('') ?? finishedModule(memo, family, spec, []);
   if (scan.count === 1 && scan.values === 1) {
-    const start = scan.starts[0]!;
-    const end = scan.ends[0]!;
     const option = scan.options[0]!;
-    const h = (Math.imul(textHash(line, start, end), 31) + option.memoId) | 0;
-    let m = state.singles.get(h);
+    const arg = line.slice(scan.starts[0]!, scan.ends[0]!);
+    const byArg = (state.singles[option.memoId] ??= new Map());
+    let m = byArg.get(arg);
     if (m === undefined) {
-      m = finishedModule(undefined, family, spec, extOptions(line, scan));
-      if (m) state.singles.set(h, m);
-    } else if (!isSingle(m, spec, option.memoKey, line, start, end)) {
-      // Another text with this hash (or a value that finishing rewrote, `--dport http`).
-      m = finishedModule(memo, family, spec, extOptions(line, scan));
+      m = finishedSingle(family, spec, option.memoKey, arg);
+      if (m) byArg.set(arg, m);
     }
     return m;
   }

@@ -9,20 +9,118 @@
 // idle and load the whole core; this one is a few lines of plain JS, started
 // once per server (the dumps plugin owns it and ends it with the app), unref'd
 // while idle. Any failure of the worker falls back to hashing here.
+//
+// The worker also keeps the bytes of the texts it hashed lately (by the sha256
+// it computed, up to `keepBytes`), so the next delta of such a text is sent
+// to it as a line edit (copied line runs of the kept text, the other lines as
+// they are: `LineEdit`, line-script.ts) instead of as 30 MB of new UTF-8: it
+// makes the new text's bytes from the kept ones, hashes them and keeps them in
+// turn, and the event loop neither joins the 235k lines nor copies the text.
 import { Worker } from 'node:worker_threads';
 import { sha256Hex } from './hash.ts';
+import type { LineEdit } from './line-script.ts';
 
 /** A scratch buffer at most this big is kept for the next text; bigger ones are made and dropped. */
 const KEEP_SCRATCH_BYTES = 64 << 20;
+/** The worker keeps the bytes of the texts it hashed lately, up to this many in all (two 10k-Service texts and more). */
+const KEEP_TEXT_BYTES = 96 << 20;
 
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-parentPort.on('message', ({ id, buffer, length }) => {
+// Texts hashed lately, by their sha256: { bytes, starts }, starts[i] the byte offset of line i and
+// starts[lines] = bytes.length + 1 (as if the text ended in a newline). Oldest first.
+const kept = new Map();
+let keptBytes = 0;
+function keep(hex, bytes, starts) {
+  if (bytes.length > workerData.keepBytes / 2) return;
+  const had = kept.get(hex);
+  if (had) keptBytes -= had.bytes.length;
+  kept.delete(hex);
+  kept.set(hex, { bytes, starts });
+  keptBytes += bytes.length;
+  for (const [k, v] of kept) {
+    if (keptBytes <= workerData.keepBytes) break;
+    kept.delete(k);
+    keptBytes -= v.bytes.length;
+  }
+}
+function startsOf(bytes) {
+  let n = 1;
+  for (let p = bytes.indexOf(10); p >= 0; p = bytes.indexOf(10, p + 1)) n++;
+  const starts = new Float64Array(n + 1);
+  let i = 1;
+  for (let p = bytes.indexOf(10); p >= 0; p = bytes.indexOf(10, p + 1)) starts[i++] = p + 1;
+  starts[n] = bytes.length + 1;
+  return starts;
+}
+// The text an edit makes of a kept text: ops are pairs (from, count), from >= 0 copies count lines
+// of the kept text, -1 takes the next count lines of the literal text.
+function edited(base, ops, literal) {
+  const lit = Buffer.from(literal, 'utf8');
+  const litStarts = startsOf(lit);
+  let lines = 0;
+  let size = 0;
+  for (let k = 1; k < ops.length; k += 2) lines += ops[k];
+  if (!lines) throw new Error('an edit of no lines');
+  for (let k = 0; k < ops.length; k += 2) {
+    const from = ops[k];
+    const count = ops[k + 1];
+    if (from >= 0 && (from + count >= base.starts.length)) throw new Error('edit copies past the kept text');
+    size += from >= 0 ? base.starts[from + count] - base.starts[from] : 0;
+  }
+  let next = 0;
+  for (let k = 0; k < ops.length; k += 2) if (ops[k] < 0) {
+    if (next + ops[k + 1] >= litStarts.length) throw new Error('edit takes more literal lines than sent');
+    size += litStarts[next + ops[k + 1]] - litStarts[next];
+    next += ops[k + 1];
+  }
+  // Every line was written with its newline; the text has none after its last line.
+  const out = Buffer.allocUnsafe(size);
+  const starts = new Float64Array(lines + 1);
+  let o = 0;
+  let l = 0;
+  next = 0;
+  const put = (src, srcStarts, from, count) => {
+    const a = srcStarts[from];
+    const b = srcStarts[from + count];
+    for (let j = 0; j < count; j++) starts[l++] = o + srcStarts[from + j] - a;
+    if (b > src.length) {
+      src.copy(out, o, a, src.length);
+      out[o + src.length - a] = 10;
+    } else src.copy(out, o, a, b);
+    o += b - a;
+  };
+  for (let k = 0; k < ops.length; k += 2) {
+    if (ops[k] >= 0) put(base.bytes, base.starts, ops[k], ops[k + 1]);
+    else {
+      put(lit, litStarts, next, ops[k + 1]);
+      next += ops[k + 1];
+    }
+  }
+  starts[lines] = size;
+  return { bytes: out.subarray(0, size - 1), starts };
+}
+parentPort.on('message', (m) => {
   try {
-    parentPort.postMessage({ id, hex: createHash('sha256').update(new Uint8Array(buffer, 0, length)).digest('hex') });
+    let bytes;
+    let starts;
+    if (m.edit) {
+      const base = kept.get(m.base);
+      if (!base) return parentPort.postMessage({ id: m.id, missing: true });
+      kept.delete(m.base);
+      kept.set(m.base, base);
+      ({ bytes, starts } = edited(base, m.edit.ops, m.edit.literal));
+    } else bytes = new Uint8Array(m.buffer, 0, m.length);
+    const hex = createHash('sha256').update(bytes).digest('hex');
+    if (m.keep) {
+      // A shared scratch buffer is the event loop's again once answered: the kept bytes are a copy.
+      if (!m.edit) bytes = Buffer.from(bytes);
+      keep(hex, bytes, starts || startsOf(bytes));
+    }
+    parentPort.postMessage({ id: m.id, hex, size: bytes.length });
   } catch (err) {
-    parentPort.postMessage({ id, error: String(err) });
+    parentPort.postMessage({ id: m.id, error: String(err) });
   }
 });
 `;
@@ -30,7 +128,17 @@ parentPort.on('message', ({ id, buffer, length }) => {
 interface Reply {
   readonly id: number;
   readonly hex?: string;
+  /** The text's length in UTF-8 bytes. */
+  readonly size?: number;
+  /** The edit's base text is not kept (any more). */
+  readonly missing?: true;
   readonly error?: string;
+}
+
+/** A text's sha256 and its length in UTF-8 bytes. */
+export interface TextDigest {
+  readonly sha256: string;
+  readonly size: number;
 }
 
 export interface TextHasher {
@@ -39,28 +147,35 @@ export interface TextHasher {
    * the text's bytes (a few ms for 30 MB).
    */
   sha256(text: string): Promise<string>;
+  /** The same, with the text's UTF-8 length; `keep`: the worker keeps its bytes as the base of `digestEdit`s. */
+  digest(text: string, keep?: boolean): Promise<TextDigest>;
+  /**
+   * The digest of the text `edit` makes of the text whose sha256 is `base`, when the worker kept
+   * that text's bytes (then it keeps the new text's); null when it did not: hash the text itself.
+   */
+  digestEdit(base: string, edit: LineEdit): Promise<TextDigest | null>;
   /** Ends the worker (a later `sha256` starts another). */
   close(): Promise<void>;
 }
 
 /** A hasher with its own worker thread (started at its first text) and its own scratch buffer. */
-export function createTextHasher(): TextHasher {
+export function createTextHasher(options: { keepBytes?: number } = {}): TextHasher {
   let worker: Worker | null = null;
   let nextId = 0;
-  const pending = new Map<number, { resolve: (hex: string) => void; reject: (err: Error) => void }>();
+  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (err: Error) => void }>();
   /** One free scratch buffer (shared with the worker), reused by the next text that fits. */
   let spare: SharedArrayBuffer | null = null;
 
   function hashWorker(): Worker {
     if (worker) return worker;
-    const w = new Worker(WORKER_SOURCE, { eval: true });
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { keepBytes: options.keepBytes ?? KEEP_TEXT_BYTES } });
     w.on('message', (m: Reply) => {
       const job = pending.get(m.id);
       if (!job) return;
       pending.delete(m.id);
       if (!pending.size) w.unref();
-      if (m.hex !== undefined) job.resolve(m.hex);
-      else job.reject(new Error(m.error ?? 'hash worker failed'));
+      if (m.error === undefined) job.resolve(m);
+      else job.reject(new Error(m.error));
     });
     const fail = (err: Error): void => {
       if (worker === w) worker = null;
@@ -70,6 +185,18 @@ export function createTextHasher(): TextHasher {
     w.on('error', fail);
     w.on('exit', () => fail(new Error('hash worker exited')));
     return (worker = w);
+  }
+
+  /** Sends one job to the worker; its reply. */
+  function ask(message: object, transfer?: ArrayBuffer[]): Promise<Reply> {
+    const w = hashWorker();
+    const id = nextId++;
+    return new Promise<Reply>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      // Kept alive while it hashes, not while it waits for work.
+      w.ref();
+      w.postMessage({ id, ...message }, transfer);
+    });
   }
 
   /** `text`'s UTF-8 in a shared buffer (the spare one when it fits) and its length in bytes. */
@@ -89,23 +216,30 @@ export function createTextHasher(): TextHasher {
     if (buffer.byteLength <= KEEP_SCRATCH_BYTES && (!spare || spare.byteLength < buffer.byteLength)) spare = buffer;
   }
 
+  async function digest(text: string, keep = false): Promise<TextDigest> {
+    const { buffer, length } = utf8Shared(text);
+    try {
+      const reply = await ask({ buffer, length, keep });
+      return { sha256: reply.hex!, size: length };
+    } catch {
+      // The worker could not hash it: here, from the bytes already made.
+      return { sha256: sha256Hex(new Uint8Array(buffer, 0, length)), size: length };
+    } finally {
+      release(buffer);
+    }
+  }
+
   return {
-    async sha256(text) {
-      const { buffer, length } = utf8Shared(text);
+    sha256: async (text) => (await digest(text)).sha256,
+    digest,
+    async digestEdit(base, edit) {
+      const ops = Int32Array.from(edit.ops);
       try {
-        const w = hashWorker();
-        const id = nextId++;
-        return await new Promise<string>((resolve, reject) => {
-          pending.set(id, { resolve, reject });
-          // Kept alive while it hashes, not while it waits for work.
-          w.ref();
-          w.postMessage({ id, buffer, length });
-        });
+        const reply = await ask({ base, keep: true, edit: { ops, literal: edit.literal.join('\n') } }, [ops.buffer as ArrayBuffer]);
+        return reply.missing ? null : { sha256: reply.hex!, size: reply.size! };
       } catch {
-        // The worker could not hash it: here, from the bytes already made.
-        return sha256Hex(new Uint8Array(buffer, 0, length));
-      } finally {
-        release(buffer);
+        // The worker failed (or ended): the caller hashes the text itself.
+        return null;
       }
     },
     async close() {

@@ -148,8 +148,24 @@ export function makeLineScript(base: string | readonly string[], target: string 
   return counters.length ? { script, counters } : { script };
 }
 
+/**
+ * The text a script makes of its base as runs of the base's lines and the other lines as they are
+ * (inserted, or copied with another counter): what the hash worker makes the new text's bytes from
+ * (hash-off-loop.ts). `ops` are pairs: (from, count) copies `count` base lines from line `from`
+ * (0-based), (-1, count) takes the next `count` lines of `literal`.
+ */
+export interface LineEdit {
+  readonly ops: readonly number[];
+  readonly literal: readonly string[];
+}
+
 /** The lines a script makes of `base`. Throws LineScriptError on a malformed script. */
 export function applyLineScript(base: readonly string[], delta: { script?: unknown; counters?: unknown }): string[] {
+  return applyLineScriptEdit(base, delta).lines;
+}
+
+/** The lines a script makes of `base`, and the same as a `LineEdit`. Throws LineScriptError on a malformed script. */
+export function applyLineScriptEdit(base: readonly string[], delta: { script?: unknown; counters?: unknown }): { lines: string[]; edit: LineEdit } {
   const { script, counters } = delta;
   if (!Array.isArray(script)) throw new LineScriptError('`script` must be an array of [from, count] copies and inserted lines (strings)', '/script');
   // Sized up front (a 10k-Service node's script makes 235k lines from a few items).
@@ -189,7 +205,45 @@ export function applyLineScript(base: readonly string[], delta: { script?: unkno
       const replaced = copied[line - 1] ? withCounter(out[line - 1]!, value) : null;
       if (replaced === null) throw new LineScriptError(`counters item ${c}: result line ${line} is not a copied line with a counter`, `/counters/${c}`);
       out[line - 1] = replaced;
+      copied[line - 1] = 0;
     }
   }
-  return out;
+  return { lines: out, edit: editOf(script as readonly LineScriptOp[], copied, out) };
+}
+
+/** A checked script's lines as a LineEdit: `copied[i]` is 1 for a result line copied as it was. */
+function editOf(script: readonly LineScriptOp[], copied: Uint8Array, out: readonly string[]): LineEdit {
+  const ops: number[] = [];
+  const literal: string[] = [];
+  const take = (i: number): void => {
+    if (ops.length && ops[ops.length - 2] === -1) ops[ops.length - 1]!++;
+    else ops.push(-1, 1);
+    literal.push(out[i]!);
+  };
+  let n = 0;
+  for (const op of script) {
+    if (typeof op === 'string') {
+      take(n++);
+      continue;
+    }
+    let from = op[0] - 1;
+    const end = n + op[1];
+    while (n < end) {
+      let run = 0;
+      while (n + run < end && copied[n + run]) run++;
+      if (run) {
+        // Runs of one copy are contiguous in the base: extend the last op when it ends where this starts.
+        const last = ops.length - 2;
+        if (last >= 0 && ops[last]! >= 0 && ops[last]! + ops[last + 1]! === from) ops[last + 1]! += run;
+        else ops.push(from, run);
+        from += run;
+        n += run;
+      }
+      if (n < end) {
+        take(n++);
+        from++;
+      }
+    }
+  }
+  return { ops, literal };
 }

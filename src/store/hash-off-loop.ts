@@ -113,12 +113,11 @@ parentPort.on('message', (m) => {
       ({ bytes, starts } = edited(base, m.edit.ops, m.edit.literal));
     } else bytes = new Uint8Array(m.buffer, 0, m.length);
     const hex = createHash('sha256').update(bytes).digest('hex');
-    if (m.keep) {
-      // A shared scratch buffer is the event loop's again once answered: the kept bytes are a copy.
-      if (!m.edit) bytes = Buffer.from(bytes);
-      keep(hex, bytes, starts || startsOf(bytes));
-    }
+    // A shared scratch buffer is the event loop's again once answered: the kept bytes are a copy.
+    if (m.keep && !m.edit) bytes = Buffer.from(bytes);
     parentPort.postMessage({ id: m.id, hex, size: bytes.length });
+    // Kept after the answer: finding its lines is not on the request's path.
+    if (m.keep) keep(hex, bytes, starts || startsOf(bytes));
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: String(err) });
   }

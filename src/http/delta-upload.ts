@@ -25,7 +25,7 @@ import type { UploadDelta } from './schemas/index.ts';
 export type DeltaBaseTexts = LRUCache<string, readonly string[]>;
 
 export function createDeltaBaseTexts(maxChars: number): DeltaBaseTexts {
-  return new LRUCache<string, readonly string[]>({ maxSize: maxChars, sizeCalculation: (lines) => Math.max(1, lineStarts(lines)[lines.length]!) });
+  return new LRUCache<string, readonly string[]>({ maxSize: maxChars, sizeCalculation: (lines) => Math.max(1, lengths.get(lines) ?? joinedLength(lines) + 1) });
 }
 
 /**
@@ -33,34 +33,55 @@ export function createDeltaBaseTexts(maxChars: number): DeltaBaseTexts {
  * length + 1. Made once per base (a pass over its lines) or from its base's by a delta's edit
  * (typed arrays only), so the size of the text a script makes is known per script item.
  */
-const starts = new WeakMap<readonly string[], Float64Array>();
+const starts = new WeakMap<readonly string[], Float64Array | (() => Float64Array)>();
+/** The length + 1 of the text of lines a delta made (the base cache's size of them). */
+const lengths = new WeakMap<readonly string[], number>();
 
 function lineStarts(lines: readonly string[]): Float64Array {
-  let out = starts.get(lines);
-  if (out) return out;
-  out = new Float64Array(lines.length + 1);
-  for (let i = 0; i < lines.length; i++) out[i + 1] = out[i]! + lines[i]!.length + 1;
+  const kept = starts.get(lines);
+  if (kept instanceof Float64Array) return kept;
+  let out: Float64Array;
+  if (kept) out = kept();
+  else {
+    out = new Float64Array(lines.length + 1);
+    for (let i = 0; i < lines.length; i++) out[i + 1] = out[i]! + lines[i]!.length + 1;
+  }
   starts.set(lines, out);
   return out;
 }
 
-/** The line starts of the lines `edit` made of `base` (whose line starts are `from`). */
-function editedStarts(from: Float64Array, edit: LineEdit, lines: readonly string[]): Float64Array {
-  const out = new Float64Array(lines.length + 1);
-  let l = 0;
-  let next = 0;
+/**
+ * The length of the text `edit` made of `base` (per edit op); the line starts of its `lines` are
+ * made from the base's when first asked for (the next delta's size check).
+ */
+function editedLength(base: readonly string[], edit: LineEdit, lines: readonly string[]): number {
+  const from = lineStarts(base);
   const { ops, literal } = edit;
+  let length = 0;
+  let next = 0;
   for (let k = 0; k < ops.length; k += 2) {
     const b = ops[k]!;
     const count = ops[k + 1]!;
-    if (b >= 0) {
-      const shift = out[l]! - from[b]!;
-      for (let j = 1; j <= count; j++) out[l + j] = from[b + j]! + shift;
-    } else for (let j = 1; j <= count; j++) out[l + j] = out[l + j - 1]! + literal[next++]!.length + 1;
-    l += count;
+    if (b >= 0) length += from[b + count]! - from[b]!;
+    else for (let j = 0; j < count; j++) length += literal[next++]!.length + 1;
   }
-  starts.set(lines, out);
-  return out;
+  starts.set(lines, () => {
+    const out = new Float64Array(lines.length + 1);
+    let l = 0;
+    let lit = 0;
+    for (let k = 0; k < ops.length; k += 2) {
+      const b = ops[k]!;
+      const count = ops[k + 1]!;
+      if (b >= 0) {
+        const shift = out[l]! - from[b]!;
+        for (let j = 1; j <= count; j++) out[l + j] = from[b + j]! + shift;
+      } else for (let j = 1; j <= count; j++) out[l + j] = out[l + j - 1]! + literal[lit++]!.length + 1;
+      l += count;
+    }
+    return out;
+  });
+  lengths.set(lines, length);
+  return length - 1;
 }
 
 /** Keeps an uploaded text (its lines, when a delta made it) as a base for the next delta. */
@@ -151,7 +172,7 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
     throw new HttpProblem(422, 'bad-delta', `\`${field}\`: ${err.message}`, { field, errors: [{ path: `/body/${field}${err.path}`, message: err.message }] });
   }
   const { lines, edit } = made;
-  const length = editedStarts(lineStarts(base), edit, lines)[lines.length]! - 1;
+  const length = editedLength(base, edit, lines);
   let text: string | undefined;
   const joined = (): string => (text ??= lines.join('\n'));
   // Hashed by a worker thread while the text is prepared (a splice does not need it): made there of

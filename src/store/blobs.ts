@@ -355,9 +355,11 @@ export async function putCounters(tx: Client, counters: readonly CounterText[], 
     const was = await readBlob(tx, copied.base);
     let whole: string | null = null;
     let from: Int32Array | null = null;
+    let literal = 0;
     if (was?.encoding === 'counters') {
       whole = copied.base;
       from = copied.from;
+      for (let s = 0; s < from.length; s++) if (from[s]! < 0) literal++;
     } else if (was?.encoding === 'counters-delta' && was.baseSha256) {
       // Through the previous delta to its whole base.
       whole = was.baseSha256;
@@ -365,11 +367,11 @@ export async function putCounters(tx: Client, counters: readonly CounterText[], 
       from = new Int32Array(copied.from.length);
       for (let s = 0; s < from.length; s++) {
         const f = copied.from[s]!;
-        from[s] = f >= 0 && f < before.length ? before[f]! : -1;
+        const b = f >= 0 && f < before.length ? before[f]! : -1;
+        from[s] = b;
+        if (b < 0) literal++;
       }
     }
-    let literal = 0;
-    if (from) for (let s = 0; s < from.length; s++) if (from[s]! < 0) literal++;
     if (whole && from && literal <= from.length * COUNTERS_DELTA_MAX_LITERAL) {
       const payload = encodeCountersDelta(from, counters);
       const sha256 = createHash('sha256').update(`counters-delta:${whole}:`).update(payload).digest('hex');

@@ -87,6 +87,93 @@ export function encodeCountersDelta(from: Int32Array, counters: readonly Counter
   return out.finish();
 }
 
+/**
+ * `encodeCountersDelta` of counters whose slot s is slot `copied[s]` (-1: none) of counters that
+ * are themselves the counters delta `previous` of F (or F itself, `previous` null): the same
+ * payload, made in one pass over the slots (the previous delta's ops are read as runs, not
+ * expanded per slot). Null when more than `maxLiteral` slots would be literal.
+ */
+export function encodeCountersDeltaThrough(copied: Int32Array, previous: Uint8Array | null, counters: readonly CounterText[], maxLiteral: number): Buffer | null {
+  // The previous delta's runs: slot `at[k]` on are `count` slots of F from `start[k]` (-1: literal).
+  let runs = 0;
+  let start: number[] = [];
+  let at: number[] = [];
+  let size = 0x7fffffff;
+  if (previous) {
+    const r = new ByteReader(previous);
+    if (r.uint() !== COUNTERS_DELTA_VERSION) throw new Error('counters delta encoding version is not supported');
+    size = r.uint();
+    const { ops } = readDeltaOps(r, previous.length, 0x7fffffff, 'counters delta');
+    runs = ops.length / 2;
+    start = new Array<number>(runs);
+    at = new Array<number>(runs + 1);
+    at[0] = 0;
+    for (let k = 0; k < runs; k++) {
+      start[k] = ops[2 * k]!;
+      at[k + 1] = at[k]! + ops[2 * k + 1]!;
+    }
+    size = Math.min(size, at[runs]!);
+  }
+  let run = 0;
+  /** The slot of F slot f of the previous counters is, or -1. */
+  const source = (f: number): number => {
+    if (f < 0 || f >= size) return -1;
+    if (!previous) return f;
+    if (f < at[run]! || f >= at[run + 1]!) {
+      if (f >= at[run + 1]! && f < at[run + 2]!) run++;
+      else {
+        let lo = 0;
+        let hi = runs - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (at[mid]! <= f) lo = mid;
+          else hi = mid - 1;
+        }
+        run = lo;
+      }
+    }
+    const s0 = start[run]!;
+    return s0 < 0 ? -1 : s0 + f - at[run]!;
+  };
+  const ops = new ByteWriter();
+  const literal: CounterText[] = [];
+  let expected = 0;
+  let s = 0;
+  let b = copied.length ? source(copied[0]!) : 0;
+  while (s < copied.length) {
+    let n = 1;
+    let next = s + 1 < copied.length ? source(copied[s + 1]!) : 0;
+    if (b < 0) {
+      literal.push(counters[s]!);
+      while (s + n < copied.length && next < 0) {
+        literal.push(counters[s + n]!);
+        n++;
+        next = s + n < copied.length ? source(copied[s + n]!) : 0;
+      }
+      if (literal.length > maxLiteral) return null;
+      ops.uint(n * 2 + 1);
+    } else {
+      while (s + n < copied.length && next === b + n) {
+        n++;
+        next = s + n < copied.length ? source(copied[s + n]!) : 0;
+      }
+      ops.uint(n * 2);
+      ops.uint(zigzag(b - expected));
+      expected = b + n;
+    }
+    s += n;
+    b = next;
+  }
+  const opBytes = ops.finish();
+  const out = new ByteWriter();
+  out.byte(COUNTERS_DELTA_VERSION);
+  out.uint(copied.length);
+  out.uint(opBytes.length);
+  out.bytes(opBytes);
+  out.bytes(encodeCounters(literal));
+  return out.finish();
+}
+
 /** A counters delta's slots: per slot, the slot of F it copies, or -1; and its literal counters in order. */
 export function countersDeltaSources(payload: Uint8Array, baseLength: number): { from: Int32Array; literal: CounterText[] } {
   const r = new ByteReader(payload);

@@ -158,6 +158,8 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
     );
   }
   let base = cache.get(delta.base);
+  // A base this server kept in memory is the node's last upload here: its next delta is likely here too.
+  const likelyBase = base !== undefined;
   if (!base) {
     // Not kept in memory (a fleet's bases do not fit): from the store, over the cluster's shared whole text.
     base = await uploadedLines(app.db.prisma, latest.originalSha256, app.db.deltaBases);
@@ -176,10 +178,11 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
   let text: string | undefined;
   const joined = (): string => (text ??= lines.join('\n'));
   // Hashed by a worker thread while the text is prepared (a splice does not need it): made there of
-  // the base's bytes when the worker kept them (the node's last delta), else sent whole.
+  // the base's bytes when the worker kept them (the node's last delta), else sent whole, and kept
+  // for the next delta unless bases come from the store (a fleet's: they would not stay).
   const verified = hasher
     .digestEdit(delta.base, edit)
-    .then((d) => d ?? hasher.digest(joined(), true))
+    .then((d) => d ?? hasher.digest(joined(), likelyBase))
     .then(({ sha256, size }) => {
       if (sha256 !== delta.sha256) {
         throw new HttpProblem(422, 'delta-mismatch', `\`${field}\`: the rebuilt text has sha256 ${sha256}, not ${delta.sha256}; nothing was stored (send the whole text)`, { field, expected: delta.sha256, got: sha256 });

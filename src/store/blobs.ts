@@ -25,7 +25,7 @@ import { providerOf, writeConnection, type Client } from './db.ts';
 import { decodeText } from './charset.ts';
 import type { DeltaBase, DeltaBaseCache } from './delta-cache.ts';
 export { createDeltaBaseCache, type DeltaBaseCache } from './delta-cache.ts';
-import { applyCountersDelta, encodeCountersDeltaThrough, lineDeltaSources, type TextHints } from './splice-deltas.ts';
+import { applyCountersDelta, countersDeltaSources, encodeCountersDelta, lineDeltaSources, type TextHints } from './splice-deltas.ts';
 import { sha256Hex } from './hash.ts';
 import { applyLineDelta, deltaGives, encodeLineDelta, encodeLineDeltaBy, joinedLength, lineIndex, splitLines } from './encoding.ts';
 import { canonicalLayout, countedBase, countedLines, type CanonicalLayout, countersJsonOf, decodeCounters, encodeCounters, type CounterText } from './counters-codec.ts';
@@ -353,10 +353,27 @@ const COUNTERS_DELTA_MAX_LITERAL = 1 / 8;
 export async function putCounters(tx: Client, counters: readonly CounterText[], copied?: { readonly base: string; readonly from: Int32Array }): Promise<string> {
   if (copied && copied.from.length === counters.length) {
     const was = await readBlob(tx, copied.base);
-    // Through the previous delta (one level) to its whole base, in one pass over the slots.
-    const whole = was?.encoding === 'counters' ? copied.base : was?.encoding === 'counters-delta' ? was.baseSha256 : null;
-    const payload = whole ? encodeCountersDeltaThrough(copied.from, was!.encoding === 'counters-delta' ? inflateRawSync(was!.data) : null, counters, Math.floor(counters.length * COUNTERS_DELTA_MAX_LITERAL)) : null;
-    if (whole && payload) {
+    let whole: string | null = null;
+    let from: Int32Array | null = null;
+    let literal = 0;
+    if (was?.encoding === 'counters') {
+      whole = copied.base;
+      from = copied.from;
+      for (let s = 0; s < from.length; s++) if (from[s]! < 0) literal++;
+    } else if (was?.encoding === 'counters-delta' && was.baseSha256) {
+      // Through the previous delta to its whole base.
+      whole = was.baseSha256;
+      const before = countersDeltaSources(inflateRawSync(was.data), 0x7fffffff).from;
+      from = new Int32Array(copied.from.length);
+      for (let s = 0; s < from.length; s++) {
+        const f = copied.from[s]!;
+        const b = f >= 0 && f < before.length ? before[f]! : -1;
+        from[s] = b;
+        if (b < 0) literal++;
+      }
+    }
+    if (whole && from && literal <= from.length * COUNTERS_DELTA_MAX_LITERAL) {
+      const payload = encodeCountersDelta(from, counters);
       const sha256 = createHash('sha256').update(`counters-delta:${whole}:`).update(payload).digest('hex');
       if (await exists(tx, sha256)) return sha256;
       await insertBlob(tx, { sha256, size: payload.length, encoding: 'counters-delta', data: deflateRawSync(payload), baseSha256: whole });

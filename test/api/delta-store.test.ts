@@ -14,7 +14,7 @@ import { makeLineScript } from '../../src/store/line-script.ts';
 import { sha256Hex } from '../../src/store/index.ts';
 import { getCounters } from '../../src/store/blobs.ts';
 import type { CounterText } from '../../src/store/counters-codec.ts';
-import { applyCountersDelta, countersDeltaSources, encodeCountersDelta, encodeCountersDeltaThrough } from '../../src/store/splice-deltas.ts';
+import { applyCountersDelta, countersDeltaSources, encodeCountersDelta } from '../../src/store/splice-deltas.ts';
 import { startApi, type TestApi } from '../support/api.ts';
 import { arbitraryEdit, shapedEdit } from '../support/edits.ts';
 
@@ -73,41 +73,6 @@ describe('counters deltas (splice-deltas.ts)', () => {
       assert.deepEqual(Array.from(countersDeltaSources(payload, base.length).from), Array.from(from));
     }
     assert.throws(() => applyCountersDelta(base.slice(0, 10), encodeCountersDelta(Int32Array.of(50), ['1:2'])), /outside the base/);
-  });
-
-  it('a counters delta made through the previous one in one pass is the payload of the composed sources, byte for byte', () => {
-    let seed = 7;
-    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    const base: CounterText[] = Array.from({ length: 500 }, (_, i) => `${i}:${i * 60}`);
-    /** Per slot, a slot of an array of `size` slots (runs, jumps, -1s), and counters as such a delta says. */
-    const sources = (n: number, size: number): Int32Array => {
-      const from = new Int32Array(n);
-      let at = Math.floor(rnd() * size);
-      for (let s = 0; s < n; s++) {
-        const k = rnd();
-        if (k < 0.1) at = Math.floor(rnd() * size);
-        from[s] = k > 0.85 || at >= size ? -1 : at++;
-      }
-      return from;
-    };
-    for (let round = 0; round < 60; round++) {
-      const n = round === 0 ? 0 : 1 + Math.floor(rnd() * 450);
-      // The previous counters: whole (F itself) or a delta of F with its own sources.
-      const viaDelta = round % 3 !== 0;
-      const before = viaDelta ? sources(1 + Math.floor(rnd() * 450), base.length) : null;
-      const previous = before ? encodeCountersDelta(before, Array.from(before, (f) => (f >= 0 ? base[f]! : '9:9'))) : null;
-      const copied = sources(n, before ? before.length + 3 : base.length);
-      const counters: CounterText[] = Array.from(copied, (_, s) => (rnd() < 0.2 ? null : `${s}:1`));
-      const composed = new Int32Array(n);
-      for (let s = 0; s < n; s++) {
-        const f = copied[s]!;
-        composed[s] = f < 0 ? -1 : before ? (f < before.length ? before[f]! : -1) : f;
-      }
-      const literal = composed.filter((f) => f < 0).length;
-      const want = encodeCountersDelta(composed, counters);
-      assert.deepEqual(encodeCountersDeltaThrough(copied, previous, counters, literal), want, `round ${round}`);
-      if (literal > 0) assert.equal(encodeCountersDeltaThrough(copied, previous, counters, literal - 1), null, `round ${round}: one literal too many`);
-    }
   });
 });
 

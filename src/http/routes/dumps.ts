@@ -205,7 +205,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
             ...(ip6Delta ? { ip6Dump: await rebuildFromDelta(app, deltaBases, hasher, node, 'ipv6', ip6Delta, 'ip6Delta') } : {}),
           };
           // A delta's text stays lines until something needs it whole (a splice and its store do not).
-          json = { ...rest, ...(rebuilt.dump ? { family } : {}), ...(rebuilt.ip6Dump ? { ip6Dump: rebuilt.ip6Dump.text } : {}) };
+          json = { ...rest, ...(rebuilt.dump ? { family } : {}) };
         }
         const format = json.format ?? query.format;
         const strict = query.strict === true;
@@ -221,7 +221,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         const nftInDump = json.nft === undefined && sentDump !== undefined && isNftFormat(format);
         const dump = nftInDump ? undefined : sentDump;
         const nft = nftInDump ? textOf(sentDump!) : typeof json.nft === 'object' ? JSON.stringify(json.nft) : json.nft;
-        if (dump === undefined && (nft === undefined || json.ip6Dump !== undefined)) {
+        const ip6Dump = rebuilt.ip6Dump ?? json.ip6Dump;
+        if (dump === undefined && (nft === undefined || ip6Dump !== undefined)) {
           throw new HttpProblem(400, 'validation-error', "body must have required property 'dump' (or, for an nftables ruleset alone, 'nft')", { errors: [{ path: '/body/dump', message: "must have required property 'dump' (or send only 'nft')" }] });
         }
         if (nft !== undefined && dump !== undefined && isNftFormat(format)) throw new InvalidInputError(`format ${format} names an nft ruleset, but \`dump\` holds the iptables one: leave \`format\` out`, [{ path: '/body/format', message: 'is an nft format' }]);
@@ -232,7 +233,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         if (dump !== undefined) {
           // A delta's text was measured before it was made (413 too): not counted again.
           if (typeof dump === 'string') assertLineLimit(dump, app.config.maxDumpLines, 'dump');
-          if (json.ip6Dump !== undefined) assertLineLimit(json.ip6Dump, app.config.maxDumpLines, 'ip6Dump');
+          if (typeof ip6Dump === 'string') assertLineLimit(ip6Dump, app.config.maxDumpLines, 'ip6Dump');
           const family = json.family ?? (query.family === 'nft' ? undefined : query.family);
           let first: PreparedDump;
           try {
@@ -248,12 +249,12 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
             throw err;
           }
           prepared.push(first);
-          if (json.ip6Dump !== undefined) {
+          if (ip6Dump !== undefined) {
             if (first.family === 'ipv6') {
               throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
             }
             const options = { family: 'ipv6' as const, format: iptablesFormat, strict, field: 'ip6Dump' };
-            prepared.push(viaDelta ? await prepareWithMemo(app, rebuilt.ip6Dump ?? json.ip6Dump, { ...options, originalSha256: rebuilt.ip6Dump?.sha256 }) : await prepare(json.ip6Dump, options, viaDelta));
+            prepared.push(viaDelta ? await prepareWithMemo(app, ip6Dump, { ...options, originalSha256: rebuilt.ip6Dump?.sha256 }) : await prepare(textOf(ip6Dump), options, viaDelta));
           }
         }
         if (nft !== undefined) {
@@ -287,7 +288,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         }
         // What was uploaded is the base of the node's next delta.
         if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, dump);
-        if (json.ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, rebuilt.ip6Dump ?? json.ip6Dump);
+        if (ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, ip6Dump);
         const first = results[0];
         if (!first) throw new Error('upload recorded nothing');
         const ip6 = results.find((r, i) => i > 0 && r.dump.family === 'ipv6');

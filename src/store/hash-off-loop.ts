@@ -56,66 +56,92 @@ function startsOf(bytes) {
 }
 // The text an edit makes of a kept text: ops are pairs (from, count), from >= 0 copies count lines
 // of the kept text, -1 takes the next count lines of the literal text.
-function edited(base, ops, literal) {
+// The text an edit makes of a kept text, as pieces of the kept text's bytes and of the literal
+// lines' (nothing copied yet): ops are pairs (from, count), from >= 0 copies count lines of the
+// kept text, -1 takes the next count lines of the literal text. A piece [buf, a, b, starts, from,
+// count]: bytes a..b of buf, b one past its end when its last line is the buffer's last (then
+// a newline follows). Every piece ends in a newline; the text has none after its last line.
+function editPieces(base, ops, literal) {
   const lit = Buffer.from(literal, 'utf8');
   const litStarts = startsOf(lit);
+  const pieces = [];
   let lines = 0;
   let size = 0;
-  for (let k = 1; k < ops.length; k += 2) lines += ops[k];
-  if (!lines) throw new Error('an edit of no lines');
+  let next = 0;
   for (let k = 0; k < ops.length; k += 2) {
     const from = ops[k];
     const count = ops[k + 1];
-    if (from >= 0 && (from + count >= base.starts.length)) throw new Error('edit copies past the kept text');
-    size += from >= 0 ? base.starts[from + count] - base.starts[from] : 0;
+    if (!(count > 0)) throw new Error('an empty edit op');
+    lines += count;
+    let piece;
+    if (from >= 0) {
+      if (from + count >= base.starts.length) throw new Error('edit copies past the kept text');
+      piece = [base.bytes, base.starts[from], base.starts[from + count], base.starts, from, count];
+    } else {
+      if (next + count >= litStarts.length) throw new Error('edit takes more literal lines than sent');
+      piece = [lit, litStarts[next], litStarts[next + count], litStarts, next, count];
+      next += count;
+    }
+    size += piece[2] - piece[1];
+    pieces.push(piece);
   }
-  let next = 0;
-  for (let k = 0; k < ops.length; k += 2) if (ops[k] < 0) {
-    if (next + ops[k + 1] >= litStarts.length) throw new Error('edit takes more literal lines than sent');
-    size += litStarts[next + ops[k + 1]] - litStarts[next];
-    next += ops[k + 1];
+  if (!lines) throw new Error('an edit of no lines');
+  return { pieces, lines, size: size - 1 };
+}
+const NEWLINE = Buffer.from([10]);
+// The sha256 of the text of edit pieces, hashed from them in place.
+function hashPieces({ pieces }) {
+  const hash = createHash('sha256');
+  for (let k = 0; k < pieces.length; k++) {
+    const [buf, a, b] = pieces[k];
+    const end = k === pieces.length - 1 ? b - 1 : b;
+    if (end > buf.length) {
+      hash.update(buf.subarray(a, buf.length));
+      hash.update(NEWLINE);
+    } else hash.update(buf.subarray(a, end));
   }
-  // Every line was written with its newline; the text has none after its last line.
-  const out = Buffer.allocUnsafe(size);
+  return hash.digest('hex');
+}
+// The bytes of the text of edit pieces and its line starts.
+function joinPieces({ pieces, lines, size }) {
+  const out = Buffer.allocUnsafe(size + 1);
   const starts = new Float64Array(lines + 1);
   let o = 0;
   let l = 0;
-  next = 0;
-  const put = (src, srcStarts, from, count) => {
-    const a = srcStarts[from];
-    const b = srcStarts[from + count];
+  for (const [src, a, b, srcStarts, from, count] of pieces) {
     for (let j = 0; j < count; j++) starts[l++] = o + srcStarts[from + j] - a;
     if (b > src.length) {
       src.copy(out, o, a, src.length);
       out[o + src.length - a] = 10;
     } else src.copy(out, o, a, b);
     o += b - a;
-  };
-  for (let k = 0; k < ops.length; k += 2) {
-    if (ops[k] >= 0) put(base.bytes, base.starts, ops[k], ops[k + 1]);
-    else {
-      put(lit, litStarts, next, ops[k + 1]);
-      next += ops[k + 1];
-    }
   }
-  starts[lines] = size;
-  return { bytes: out.subarray(0, size - 1), starts };
+  starts[lines] = size + 1;
+  return { bytes: out.subarray(0, size), starts };
 }
 parentPort.on('message', (m) => {
   try {
     let bytes;
     let starts;
+    let hex;
+    let edit;
     if (m.edit) {
       const base = kept.get(m.base);
       if (!base) return parentPort.postMessage({ id: m.id, missing: true });
       kept.delete(m.base);
       kept.set(m.base, base);
-      ({ bytes, starts } = edited(base, m.edit.ops, m.edit.literal));
-    } else bytes = new Uint8Array(m.buffer, 0, m.length);
-    const hex = createHash('sha256').update(bytes).digest('hex');
-    // A shared scratch buffer is the event loop's again once answered: the kept bytes are a copy.
-    if (m.keep && !m.edit) bytes = Buffer.from(bytes);
-    parentPort.postMessage({ id: m.id, hex, size: bytes.length });
+      // Hashed from the kept bytes in place; the new text's own bytes are made after the answer.
+      edit = editPieces(base, m.edit.ops, m.edit.literal);
+      hex = hashPieces(edit);
+      parentPort.postMessage({ id: m.id, hex, size: edit.size });
+      if (m.keep) ({ bytes, starts } = joinPieces(edit));
+    } else {
+      bytes = new Uint8Array(m.buffer, 0, m.length);
+      hex = createHash('sha256').update(bytes).digest('hex');
+      // A shared scratch buffer is the event loop's again once answered: the kept bytes are a copy.
+      if (m.keep) bytes = Buffer.from(bytes);
+      parentPort.postMessage({ id: m.id, hex, size: m.length });
+    }
     // Kept after the answer: finding its lines is not on the request's path.
     if (m.keep) keep(hex, bytes, starts || startsOf(bytes));
   } catch (err) {

@@ -7,7 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import type { FastifyInstance } from 'fastify';
 import type { Family } from '../netfilter/index.ts';
-import { applyLineScript, LineScriptError, type LineScriptOp } from '../store/line-script.ts';
+import { applyLineScriptEdit, LineScriptError, type LineEdit, type LineScriptOp } from '../store/line-script.ts';
 import { uploadedLines } from '../store/delta-base.ts';
 import { rememberStoredBase, storedBaseRuleset } from '../store/splice-base.ts';
 import { joinedLength, splitLines } from '../store/encoding.ts';
@@ -25,14 +25,73 @@ import type { UploadDelta } from './schemas/index.ts';
 export type DeltaBaseTexts = LRUCache<string, readonly string[]>;
 
 export function createDeltaBaseTexts(maxChars: number): DeltaBaseTexts {
-  return new LRUCache<string, readonly string[]>({ maxSize: maxChars, sizeCalculation: (lines) => Math.max(1, joinedLength(lines) + 1) });
+  return new LRUCache<string, readonly string[]>({ maxSize: maxChars, sizeCalculation: (lines) => Math.max(1, lengths.get(lines) ?? joinedLength(lines) + 1) });
 }
 
-/** Keeps an uploaded text (or its lines, when a delta made them) as a base for the next delta. */
-export function rememberUploadedText(cache: DeltaBaseTexts, sha256: string, text: string, lines?: readonly string[]): void {
-  if (cache.has(sha256) || text.length > cache.maxSize / 2) return;
-  cache.set(sha256, lines ?? text.split('\n'));
+/**
+ * Per lines of a text: where each line starts in the text (UTF-16 units) and, last, the text's
+ * length + 1. Made once per base (a pass over its lines) or from its base's by a delta's edit
+ * (typed arrays only), so the size of the text a script makes is known per script item.
+ */
+const starts = new WeakMap<readonly string[], Float64Array | (() => Float64Array)>();
+/** The length + 1 of the text of lines a delta made (the base cache's size of them). */
+const lengths = new WeakMap<readonly string[], number>();
+
+function lineStarts(lines: readonly string[]): Float64Array {
+  const kept = starts.get(lines);
+  if (kept instanceof Float64Array) return kept;
+  let out: Float64Array;
+  if (kept) out = kept();
+  else {
+    out = new Float64Array(lines.length + 1);
+    for (let i = 0; i < lines.length; i++) out[i + 1] = out[i]! + lines[i]!.length + 1;
+  }
+  starts.set(lines, out);
+  return out;
 }
+
+/**
+ * The length of the text `edit` made of `base` (per edit op); the line starts of its `lines` are
+ * made from the base's when first asked for (the next delta's size check).
+ */
+function editedLength(base: readonly string[], edit: LineEdit, lines: readonly string[]): number {
+  const from = lineStarts(base);
+  const { ops, literal } = edit;
+  let length = 0;
+  let next = 0;
+  for (let k = 0; k < ops.length; k += 2) {
+    const b = ops[k]!;
+    const count = ops[k + 1]!;
+    if (b >= 0) length += from[b + count]! - from[b]!;
+    else for (let j = 0; j < count; j++) length += literal[next++]!.length + 1;
+  }
+  starts.set(lines, () => {
+    const out = new Float64Array(lines.length + 1);
+    let l = 0;
+    let lit = 0;
+    for (let k = 0; k < ops.length; k += 2) {
+      const b = ops[k]!;
+      const count = ops[k + 1]!;
+      if (b >= 0) {
+        const shift = out[l]! - from[b]!;
+        for (let j = 1; j <= count; j++) out[l + j] = from[b + j]! + shift;
+      } else for (let j = 1; j <= count; j++) out[l + j] = out[l + j - 1]! + literal[lit++]!.length + 1;
+      l += count;
+    }
+    return out;
+  });
+  lengths.set(lines, length);
+  return length - 1;
+}
+
+/** Keeps an uploaded text (its lines, when a delta made it) as a base for the next delta. */
+export function rememberUploadedText(cache: DeltaBaseTexts, sha256: string, text: string | RebuiltText): void {
+  if (cache.has(sha256) || text.length > cache.maxSize / 2) return;
+  cache.set(sha256, typeof text === 'string' ? text.split('\n') : text.lines);
+}
+
+/** An upload's text: a delta's joined (once) here. */
+export const textOf = (text: string | RebuiltText): string => (typeof text === 'string' ? text : text.text);
 
 /**
  * A few bytes of script can copy a big base many times over: the text a delta
@@ -47,25 +106,33 @@ function assertRebuiltSize(base: readonly string[], delta: UploadDelta, maxLines
     throw new HttpProblem(413, 'too-many-lines', `\`${field}\` makes a text of ${lines} lines, more than ${maxLines} (MAX_DUMP_LINES)`, { limit: maxLines, field });
   }
   let chars = 0;
+  const at = lineStarts(base);
   for (const op of delta.script) {
     if (typeof op === 'string') chars += op.length + 1;
-    else for (let k = Math.max(0, (op[0] ?? 1) - 1), end = Math.min(base.length, k + (op[1] ?? 0)); k < end; k++) chars += base[k]!.length + 1;
+    else {
+      const k = Math.max(0, (op[0] ?? 1) - 1);
+      const end = Math.min(base.length, k + Math.max(0, op[1] ?? 0));
+      if (end > k) chars += at[end]! - at[k]!;
+    }
     if (chars > maxChars) throw new HttpProblem(413, 'payload-too-large', `\`${field}\` makes a text larger than ${maxChars} bytes (MAX_DECOMPRESSED_BYTES)`, { limit: maxChars, field });
   }
 }
 
 /** The text a delta made, its lines and sha256, and the delta itself. */
 export interface RebuiltText {
+  /** Its lines joined: made when first read (a spliced delta never needs it whole, nor does its store). */
   readonly text: string;
   readonly lines: string[];
+  /** The text's length (UTF-16 units), known without joining it. */
+  readonly length: number;
   /** The sha256 the delta names: the text's once `verified` has resolved. */
   readonly sha256: string;
   readonly delta: UploadDelta;
   /**
-   * Resolves once the text's sha256 is known to be `sha256`; rejects with the 422 when it is not.
-   * Nothing may be stored or kept under `sha256` before it resolves.
+   * Resolves (to the text's length in UTF-8 bytes) once the text's sha256 is known to be `sha256`;
+   * rejects with the 422 when it is not. Nothing may be stored or kept under `sha256` before it resolves.
    */
-  readonly verified: Promise<void>;
+  readonly verified: Promise<number>;
 }
 
 /**
@@ -91,31 +158,51 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
     );
   }
   let base = cache.get(delta.base);
+  // A base this server kept in memory is the node's last upload here: its next delta is likely here too.
+  const likelyBase = base !== undefined;
   if (!base) {
     // Not kept in memory (a fleet's bases do not fit): from the store, over the cluster's shared whole text.
     base = await uploadedLines(app.db.prisma, latest.originalSha256, app.db.deltaBases);
     cache.set(delta.base, base);
   }
   assertRebuiltSize(base, delta, app.config.maxDumpLines, app.config.maxDecompressedBytes, field);
-  let lines: string[];
+  let made: { lines: string[]; edit: LineEdit };
   try {
-    lines = applyLineScript(base, delta);
+    made = applyLineScriptEdit(base, delta);
   } catch (err) {
     if (!(err instanceof LineScriptError)) throw err;
     throw new HttpProblem(422, 'bad-delta', `\`${field}\`: ${err.message}`, { field, errors: [{ path: `/body/${field}${err.path}`, message: err.message }] });
   }
-  const text = lines.join('\n');
-  // Hashed by a worker thread while the text is prepared (a splice does not need it).
-  const verified = hasher.sha256(text).then((sha256) => {
-    if (sha256 !== delta.sha256) {
-      throw new HttpProblem(422, 'delta-mismatch', `\`${field}\`: the rebuilt text has sha256 ${sha256}, not ${delta.sha256}; nothing was stored (send the whole text)`, { field, expected: delta.sha256, got: sha256 });
-    }
-  });
+  const { lines, edit } = made;
+  const length = editedLength(base, edit, lines);
+  let text: string | undefined;
+  const joined = (): string => (text ??= lines.join('\n'));
+  // Hashed by a worker thread while the text is prepared (a splice does not need it): made there of
+  // the base's bytes when the worker kept them (the node's last delta), else sent whole, and kept
+  // for the next delta unless bases come from the store (a fleet's: they would not stay).
+  const verified = hasher
+    .digestEdit(delta.base, edit)
+    .then((d) => d ?? hasher.digest(joined(), likelyBase))
+    .then(({ sha256, size }) => {
+      if (sha256 !== delta.sha256) {
+        throw new HttpProblem(422, 'delta-mismatch', `\`${field}\`: the rebuilt text has sha256 ${sha256}, not ${delta.sha256}; nothing was stored (send the whole text)`, { field, expected: delta.sha256, got: sha256 });
+      }
+      return size;
+    });
   // Awaited by whoever stores the text; a request that fails before that must not leave it unhandled.
   verified.catch(() => undefined);
   // A base whose splice layouts this server does not keep (a fleet's): made from its lines and its own blobs.
   await rememberStoredBase(app.db.prisma, app.rulesetCache, app.db.deltaBases, latest, base);
-  return { text, lines, sha256: delta.sha256, delta, verified };
+  return {
+    get text() {
+      return joined();
+    },
+    lines,
+    length,
+    sha256: delta.sha256,
+    delta,
+    verified,
+  };
 }
 
 /**
@@ -127,9 +214,10 @@ export async function rebuildFromDelta(app: FastifyInstance, cache: DeltaBaseTex
  * so only the lines not seen lately are parsed and rendered, and kept as a base
  * to splice the next delta from. Gives exactly what prepareDump gives.
  */
-export async function prepareWithMemo(app: FastifyInstance, text: string, options: PrepareOptions & { family: Family }, rebuilt?: RebuiltText): Promise<PreparedDump> {
+export async function prepareWithMemo(app: FastifyInstance, sent: string | RebuiltText, options: PrepareOptions & { family: Family }): Promise<PreparedDump> {
+  const rebuilt = typeof sent === 'string' ? undefined : sent;
   try {
-    return await prepareVerified(app, text, options, rebuilt);
+    return await prepareVerified(app, sent, options, rebuilt);
   } catch (err) {
     // A text that is not the one the agent meant: that is the answer, not what its parse found.
     await rebuilt?.verified;
@@ -137,7 +225,7 @@ export async function prepareWithMemo(app: FastifyInstance, text: string, option
   }
 }
 
-async function prepareVerified(app: FastifyInstance, text: string, options: PrepareOptions & { family: Family }, rebuilt?: RebuiltText): Promise<PreparedDump> {
+async function prepareVerified(app: FastifyInstance, sent: string | RebuiltText, options: PrepareOptions & { family: Family }, rebuilt?: RebuiltText): Promise<PreparedDump> {
   const cache = app.rulesetCache;
   const lineMemo = cache.lineMemos[options.family];
   if (rebuilt && (options.format === undefined || options.format === 'iptables-save') && !options.originalBytes) {
@@ -149,7 +237,10 @@ async function prepareVerified(app: FastifyInstance, text: string, options: Prep
         // Checked by applyLineScript: copies are [from, count] pairs.
         script: script as readonly LineScriptOp[],
         counters,
-        text,
+        // Joined only if read (a spliced PreparedDump's originalText is read only by a store that falls back to a whole blob).
+        get text() {
+          return rebuilt.text;
+        },
         lines: rebuilt.lines,
         originalSha256: rebuilt.sha256,
         family: options.family,
@@ -162,10 +253,11 @@ async function prepareVerified(app: FastifyInstance, text: string, options: Prep
       }),
       cache.yielding,
     );
-    await rebuilt.verified;
+    const size = await rebuilt.verified;
     if (upload) cache.splices.uploads.set(upload.originalSha256, upload);
-    if (spliced) return spliced;
+    if (spliced) return withOriginalSize(spliced, size, rebuilt.length);
   }
+  const text = textOf(sent);
   const prepared = await runStepsYielding(prepareDumpSteps(text, { ...options, lineMemo }), cache.yielding);
   if (!rebuilt) return prepared;
   await rebuilt.verified;
@@ -173,4 +265,12 @@ async function prepareVerified(app: FastifyInstance, text: string, options: Prep
   const withLines: PreparedDump = { ...prepared, originalLines: rebuilt.lines, canonicalLines: splitLines(prepared.canonicalText) };
   await runStepsYielding(rememberForSpliceSteps(cache.splices, withLines, rebuilt.lines), cache.yielding);
   return withLines;
+}
+
+/**
+ * `prepared` with the sizes of its uploaded text (UTF-8 bytes, UTF-16 units): its getters (the text
+ * a delta joins only when read, the counters JSON) stay getters.
+ */
+function withOriginalSize(prepared: PreparedDump, originalSize: number, originalLength: number): PreparedDump {
+  return Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(prepared), originalSize: { value: originalSize, enumerable: true }, originalLength: { value: originalLength, enumerable: true } }) as PreparedDump;
 }

@@ -249,7 +249,7 @@ function knownCounted(hints: TextHints, c0: Int32Array): Int32Array {
   return out;
 }
 
-const worthIt = (delta: { literalChars: number }, text: string): boolean => delta.literalChars <= text.length * DELTA_MAX_LITERAL;
+const worthIt = (delta: { literalChars: number }, length: number): boolean => delta.literalChars <= length * DELTA_MAX_LITERAL;
 
 /**
  * Stores a text (normally a canonical one) unless it exists: as a `delta` of
@@ -284,7 +284,7 @@ export async function putText(
       const { lines: base, index } = await deltaBase(tx, baseSha, cache);
       const known = hinted ? knownLines(hints!.lines, hinted.encoding === 'delta' ? lineDeltaSources(inflateRawSync(hinted.data), base.length) : null) : undefined;
       const delta = encodeLineDelta(base, target, index, known);
-      if (!worthIt(delta, text)) continue;
+      if (!worthIt(delta, text.length)) continue;
       const data = deflateRawSync(delta.payload);
       if (data.length > size * DELTA_MAX_RATIO) continue;
       // Belt and braces: the delta must give the text back exactly (its ops decoded against the base's lines).
@@ -304,16 +304,21 @@ export async function putText(
  */
 export async function putCountedText(
   tx: Client,
-  text: string,
+  /** The text, or a function giving it (read only to split it or to store it whole). */
+  sent: string | (() => string),
   sha256: string,
   canonical: { sha256: string; layout: CanonicalLayout },
   counters: { sha256: string; values: readonly CounterText[] } | null,
   textLines?: readonly string[],
   hints?: TextHints,
+  /** The text's UTF-8 and UTF-16 lengths, when `textLines` are known to be its lines (a delta's). */
+  sizes?: { readonly size: number; readonly length: number },
 ): Promise<string> {
   if (await exists(tx, sha256)) return sha256;
-  const size = Buffer.byteLength(text, 'utf8');
-  const lines = textLines ?? splitLines(text);
+  const text = typeof sent === 'string' ? (): string => sent : sent;
+  const size = sizes?.size ?? Buffer.byteLength(text(), 'utf8');
+  const length = sizes?.length ?? text().length;
+  const lines = textLines ?? splitLines(text());
   // The counted lines are compared in place, not made: 235k new strings for a 10k-Service node.
   const base = countedBase(canonical.layout, counters?.values ?? null);
   let known: Int32Array | undefined;
@@ -323,14 +328,14 @@ export async function putCountedText(
     if (was?.encoding === 'counted-delta' && was.baseSha256 === hints.baseCanonical) known = knownCounted(hints, lineDeltaSources(inflateRawSync(was.data), 0x7fffffff));
   }
   const delta = encodeLineDeltaBy(base, lines, known);
-  if (worthIt(delta, text)) {
+  if (worthIt(delta, length)) {
     const data = deflateRawSync(delta.payload);
-    if (data.length <= Math.max(64, size * DELTA_MAX_RATIO) && joinedLength(lines) === text.length && deltaGives(base, delta.payload, lines)) {
+    if (data.length <= Math.max(64, size * DELTA_MAX_RATIO) && (sizes !== undefined || joinedLength(lines) === length) && deltaGives(base, delta.payload, lines)) {
       await insertBlob(tx, { sha256, size, encoding: 'counted-delta', data, baseSha256: canonical.sha256, countersSha256: counters?.sha256 ?? null });
       return sha256;
     }
   }
-  return putBlob(tx, text, sha256);
+  return putBlob(tx, text(), sha256);
 }
 
 /**
@@ -350,9 +355,11 @@ export async function putCounters(tx: Client, counters: readonly CounterText[], 
     const was = await readBlob(tx, copied.base);
     let whole: string | null = null;
     let from: Int32Array | null = null;
+    let literal = 0;
     if (was?.encoding === 'counters') {
       whole = copied.base;
       from = copied.from;
+      for (let s = 0; s < from.length; s++) if (from[s]! < 0) literal++;
     } else if (was?.encoding === 'counters-delta' && was.baseSha256) {
       // Through the previous delta to its whole base.
       whole = was.baseSha256;
@@ -360,11 +367,11 @@ export async function putCounters(tx: Client, counters: readonly CounterText[], 
       from = new Int32Array(copied.from.length);
       for (let s = 0; s < from.length; s++) {
         const f = copied.from[s]!;
-        from[s] = f >= 0 && f < before.length ? before[f]! : -1;
+        const b = f >= 0 && f < before.length ? before[f]! : -1;
+        from[s] = b;
+        if (b < 0) literal++;
       }
     }
-    let literal = 0;
-    if (from) for (let s = 0; s < from.length; s++) if (from[s]! < 0) literal++;
     if (whole && from && literal <= from.length * COUNTERS_DELTA_MAX_LITERAL) {
       const payload = encodeCountersDelta(from, counters);
       const sha256 = createHash('sha256').update(`counters-delta:${whole}:`).update(payload).digest('hex');

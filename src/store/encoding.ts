@@ -231,7 +231,12 @@ export function encodeLineDeltaBy(base: DeltaBaseLines, target: readonly string[
     let start = startFor(i);
     if (start >= 0) {
       let n = 1;
-      while (i + n < target.length && start + n < base.length && same(start + n, i + n)) n++;
+      for (;;) {
+        // Known lines first, in a plain loop over the typed array (a re-upload's copies are runs of them).
+        if (known) while (i + n < target.length && start + n < base.length && known[i + n] === start + n) n++;
+        if (i + n < target.length && start + n < base.length && base.same(start + n, target[i + n]!)) n++;
+        else break;
+      }
       // A lone short line copied from elsewhere (COMMIT, a blank line) is cheaper inline.
       if (n === 1 && start !== expected && line.length < 8) start = -1;
       else {

@@ -68,6 +68,12 @@ export interface PreparedDump {
    * store then does not split the texts again.
    */
   readonly originalLines?: readonly string[];
+  /**
+   * The uploaded text's length in UTF-8 bytes and in UTF-16 units, when known without reading
+   * `originalText` (a delta's text is joined from `originalLines` only when read).
+   */
+  readonly originalSize?: number;
+  readonly originalLength?: number;
   readonly canonicalLines?: readonly string[];
   /** The UTF-8 length of `canonicalText` when known (a spliced text: the store then need not flatten it to measure it). */
   readonly canonicalSize?: number;

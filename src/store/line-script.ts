@@ -148,21 +148,41 @@ export function makeLineScript(base: string | readonly string[], target: string 
   return counters.length ? { script, counters } : { script };
 }
 
+/**
+ * The text a script makes of its base as runs of the base's lines and the other lines as they are
+ * (inserted, or copied with another counter): what the hash worker makes the new text's bytes from
+ * (hash-off-loop.ts). `ops` are pairs: (from, count) copies `count` base lines from line `from`
+ * (0-based), (-1, count) takes the next `count` lines of `literal`.
+ */
+export interface LineEdit {
+  readonly ops: readonly number[];
+  readonly literal: readonly string[];
+}
+
 /** The lines a script makes of `base`. Throws LineScriptError on a malformed script. */
 export function applyLineScript(base: readonly string[], delta: { script?: unknown; counters?: unknown }): string[] {
+  return applyLineScriptEdit(base, delta).lines;
+}
+
+/** The lines a script makes of `base`, and the same as a `LineEdit`. Throws LineScriptError on a malformed script. */
+export function applyLineScriptEdit(base: readonly string[], delta: { script?: unknown; counters?: unknown }): { lines: string[]; edit: LineEdit } {
   const { script, counters } = delta;
   if (!Array.isArray(script)) throw new LineScriptError('`script` must be an array of [from, count] copies and inserted lines (strings)', '/script');
   // Sized up front (a 10k-Service node's script makes 235k lines from a few items).
   let total = 0;
   for (const op of script) total += typeof op === 'string' ? 1 : Array.isArray(op) && Number.isSafeInteger(op[1]) && op[1] > 0 ? (op[1] as number) : 0;
-  const out = new Array<string>(total);
   const copied = new Uint8Array(total);
+  // Copies as slices of the base, joined by one concat: native copies, no loop per line here.
+  const pieces: string[][] = [];
+  let inserted: string[] | null = null;
   let n = 0;
   for (let s = 0; s < script.length; s++) {
     const op: unknown = script[s];
     if (typeof op === 'string') {
       if (op.includes('\n')) throw new LineScriptError(`script item ${s}: an inserted line must not contain a newline (send one string per line)`, `/script/${s}`);
-      out[n++] = op;
+      if (!inserted) pieces.push((inserted = []));
+      inserted.push(op);
+      n++;
       continue;
     }
     if (!Array.isArray(op) || op.length !== 2 || !Number.isSafeInteger(op[0]) || !Number.isSafeInteger(op[1])) {
@@ -171,11 +191,15 @@ export function applyLineScript(base: readonly string[], delta: { script?: unkno
     const [from, count] = op as [number, number];
     if (from < 1 || count < 1) throw new LineScriptError(`script item ${s}: [${from}, ${count}] needs from ≥ 1 and count ≥ 1`, `/script/${s}`);
     if (from + count - 1 > base.length) throw new LineScriptError(`script item ${s}: copies base lines ${from}–${from + count - 1}, but the base has ${base.length} lines`, `/script/${s}`);
-    for (let k = from - 1; k < from - 1 + count; k++) {
-      copied[n] = 1;
-      out[n++] = base[k]!;
-    }
+    pieces.push(base.slice(from - 1, from - 1 + count));
+    inserted = null;
+    copied.fill(1, n, n + count);
+    n += count;
   }
+  let out: string[] = [];
+  for (let k = 0; k < pieces.length; k += CONCAT_ARGS) out = out.concat(...pieces.slice(k, k + CONCAT_ARGS));
+  /** Result lines (0-based, ascending) copied with another counter. */
+  const overridden: number[] = [];
   if (counters !== undefined) {
     if (!Array.isArray(counters) || counters.length % 2 !== 0) throw new LineScriptError('`counters` must be a flat array of pairs [line step, "packets:bytes", ...]', '/counters');
     let line = 0;
@@ -189,7 +213,52 @@ export function applyLineScript(base: readonly string[], delta: { script?: unkno
       const replaced = copied[line - 1] ? withCounter(out[line - 1]!, value) : null;
       if (replaced === null) throw new LineScriptError(`counters item ${c}: result line ${line} is not a copied line with a counter`, `/counters/${c}`);
       out[line - 1] = replaced;
+      overridden.push(line - 1);
     }
   }
-  return out;
+  return { lines: out, edit: editOf(script as readonly LineScriptOp[], overridden, out) };
+}
+
+/** Arrays joined per concat call (its arguments go on the stack). */
+const CONCAT_ARGS = 4096;
+
+/** A checked script's lines as a LineEdit: `overridden`, its copied lines with another counter (ascending). */
+function editOf(script: readonly LineScriptOp[], overridden: readonly number[], out: readonly string[]): LineEdit {
+  const ops: number[] = [];
+  const literal: string[] = [];
+  const take = (i: number): void => {
+    if (ops.length && ops[ops.length - 2] === -1) ops[ops.length - 1]!++;
+    else ops.push(-1, 1);
+    literal.push(out[i]!);
+  };
+  const copy = (from: number, count: number): void => {
+    // Runs of one copy are contiguous in the base: the last op grows when it ends where this starts.
+    const last = ops.length - 2;
+    if (last >= 0 && ops[last]! >= 0 && ops[last]! + ops[last + 1]! === from) ops[last + 1]! += count;
+    else ops.push(from, count);
+  };
+  let n = 0;
+  let o = 0;
+  for (const op of script) {
+    if (typeof op === 'string') {
+      take(n++);
+      continue;
+    }
+    let from = op[0] - 1;
+    const end = n + op[1];
+    while (n < end) {
+      const next = o < overridden.length ? Math.min(overridden[o]!, end) : end;
+      if (next > n) {
+        copy(from, next - n);
+        from += next - n;
+        n = next;
+      }
+      if (n < end) {
+        take(n++);
+        from++;
+        o++;
+      }
+    }
+  }
+  return { ops, literal };
 }

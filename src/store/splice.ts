@@ -443,7 +443,10 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   const prepared: PreparedDump = {
     family: input.family,
     format: 'iptables-save',
-    originalText: input.text,
+    // Read only if needed: a delta's text is joined from its lines when read.
+    get originalText(): string {
+      return input.text;
+    },
     originalSha256: input.originalSha256,
     canonicalText,
     sha256,

@@ -70,7 +70,9 @@ export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedVersion,
     // Not UTF-8: kept byte for byte, whole (deltas are of texts).
     await putBytes(tx, p.originalBytes, p.originalSha256);
   } else if (countable && p.format === 'iptables-save') {
-    await putCountedText(tx, p.originalText, p.originalSha256, { sha256: p.sha256, layout }, counters, 'originalLines' in p ? p.originalLines : undefined, hints);
+    // A delta's text is read (joined) only when it is stored whole.
+    const sizes = 'originalSize' in p && p.originalSize !== undefined && p.originalLength !== undefined ? { size: p.originalSize, length: p.originalLength } : undefined;
+    await putCountedText(tx, () => p.originalText, p.originalSha256, { sha256: p.sha256, layout }, counters, 'originalLines' in p ? p.originalLines : undefined, hints, sizes);
   } else if (p.format === 'nft-text') {
     // `nft list ruleset` is the canonical printing plus counters and handles: a line delta of it.
     await putText(tx, p.originalText, p.originalSha256, [p.sha256], undefined, deltaBases);

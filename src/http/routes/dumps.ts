@@ -59,7 +59,7 @@ import {
 } from '../schemas/index.ts';
 import { HttpProblem } from '../plugins/errors.ts';
 import { createTextHasher } from '../../store/hash-off-loop.ts';
-import { createDeltaBaseTexts, prepareWithMemo, rebuildFromDelta, rememberUploadedText, type RebuiltText } from '../delta-upload.ts';
+import { createDeltaBaseTexts, prepareWithMemo, rebuildFromDelta, rememberUploadedText, textOf, type RebuiltText } from '../delta-upload.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 const textResponse = (description: string) => ({ description, content: { 'text/plain': { schema: Type.String() } } });
@@ -204,7 +204,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
             ...(delta ? { dump: await rebuildFromDelta(app, deltaBases, hasher, node, family, delta, 'delta') } : {}),
             ...(ip6Delta ? { ip6Dump: await rebuildFromDelta(app, deltaBases, hasher, node, 'ipv6', ip6Delta, 'ip6Delta') } : {}),
           };
-          json = { ...rest, ...(rebuilt.dump ? { dump: rebuilt.dump.text, family } : {}), ...(rebuilt.ip6Dump ? { ip6Dump: rebuilt.ip6Dump.text } : {}) };
+          // A delta's text stays lines until something needs it whole (a splice and its store do not).
+          json = { ...rest, ...(rebuilt.dump ? { family } : {}) };
         }
         const format = json.format ?? query.format;
         const strict = query.strict === true;
@@ -216,10 +217,12 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
           hostJson = JSON.stringify(json.host);
         }
         // `{dump, format: "nft-text"}`: the dump is the nft ruleset.
-        const nftInDump = json.nft === undefined && json.dump !== undefined && isNftFormat(format);
-        const dump = nftInDump ? undefined : json.dump;
-        const nft = nftInDump ? json.dump : typeof json.nft === 'object' ? JSON.stringify(json.nft) : json.nft;
-        if (dump === undefined && (nft === undefined || json.ip6Dump !== undefined)) {
+        const sentDump = rebuilt.dump ?? json.dump;
+        const nftInDump = json.nft === undefined && sentDump !== undefined && isNftFormat(format);
+        const dump = nftInDump ? undefined : sentDump;
+        const nft = nftInDump ? textOf(sentDump!) : typeof json.nft === 'object' ? JSON.stringify(json.nft) : json.nft;
+        const ip6Dump = rebuilt.ip6Dump ?? json.ip6Dump;
+        if (dump === undefined && (nft === undefined || ip6Dump !== undefined)) {
           throw new HttpProblem(400, 'validation-error', "body must have required property 'dump' (or, for an nftables ruleset alone, 'nft')", { errors: [{ path: '/body/dump', message: "must have required property 'dump' (or send only 'nft')" }] });
         }
         if (nft !== undefined && dump !== undefined && isNftFormat(format)) throw new InvalidInputError(`format ${format} names an nft ruleset, but \`dump\` holds the iptables one: leave \`format\` out`, [{ path: '/body/format', message: 'is an nft format' }]);
@@ -229,29 +232,29 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
         const prepared: PreparedVersion[] = [];
         if (dump !== undefined) {
           // A delta's text was measured before it was made (413 too): not counted again.
-          if (!rebuilt.dump) assertLineLimit(dump, app.config.maxDumpLines, 'dump');
-          if (json.ip6Dump !== undefined) assertLineLimit(json.ip6Dump, app.config.maxDumpLines, 'ip6Dump');
+          if (typeof dump === 'string') assertLineLimit(dump, app.config.maxDumpLines, 'dump');
+          if (typeof ip6Dump === 'string') assertLineLimit(ip6Dump, app.config.maxDumpLines, 'ip6Dump');
           const family = json.family ?? (query.family === 'nft' ? undefined : query.family);
           let first: PreparedDump;
           try {
             // A delta's text is prepared with the node's line memo: only its new lines are parsed.
             first =
               viaDelta && family !== undefined
-                ? await prepareWithMemo(app, dump, { family, format: iptablesFormat, strict, field: 'dump', originalSha256: rebuilt.dump?.sha256 }, rebuilt.dump)
-                : await prepare(dump, { family, format: iptablesFormat, strict, field: 'dump', originalBytes }, viaDelta);
+                ? await prepareWithMemo(app, dump, { family, format: iptablesFormat, strict, field: 'dump', originalSha256: rebuilt.dump?.sha256 })
+                : await prepare(textOf(dump), { family, format: iptablesFormat, strict, field: 'dump', originalBytes }, viaDelta);
           } catch (err) {
-            if (err instanceof DumpParseError && looksLikeNft(dump)) {
+            if (err instanceof DumpParseError && looksLikeNft(textOf(dump))) {
               throw new DumpParseError('nothing usable could be read from dump as an iptables dump: it looks like an nftables ruleset: upload it with ?family=nft (or as `nft` in a JSON body)', err.problems, err.field);
             }
             throw err;
           }
           prepared.push(first);
-          if (json.ip6Dump !== undefined) {
+          if (ip6Dump !== undefined) {
             if (first.family === 'ipv6') {
               throw new InvalidInputError('`dump` is an IPv6 dump but `ip6Dump` was given too: send the IPv4 dump as `dump`', [{ path: '/body/dump', message: 'is IPv6' }]);
             }
             const options = { family: 'ipv6' as const, format: iptablesFormat, strict, field: 'ip6Dump' };
-            prepared.push(viaDelta ? await prepareWithMemo(app, json.ip6Dump, { ...options, originalSha256: rebuilt.ip6Dump?.sha256 }, rebuilt.ip6Dump) : await prepare(json.ip6Dump, options, viaDelta));
+            prepared.push(viaDelta ? await prepareWithMemo(app, ip6Dump, { ...options, originalSha256: rebuilt.ip6Dump?.sha256 }) : await prepare(textOf(ip6Dump), options, viaDelta));
           }
         }
         if (nft !== undefined) {
@@ -284,8 +287,8 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
           }
         }
         // What was uploaded is the base of the node's next delta.
-        if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, dump, rebuilt.dump?.lines);
-        if (json.ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, json.ip6Dump, rebuilt.ip6Dump?.lines);
+        if (dump !== undefined && prepared[0]?.format === 'iptables-save' && !originalBytes) rememberUploadedText(deltaBases, prepared[0].originalSha256, dump);
+        if (ip6Dump !== undefined && prepared[1]?.family === 'ipv6' && prepared[1].format === 'iptables-save') rememberUploadedText(deltaBases, prepared[1].originalSha256, ip6Dump);
         const first = results[0];
         if (!first) throw new Error('upload recorded nothing');
         const ip6 = results.find((r, i) => i > 0 && r.dump.family === 'ipv6');

@@ -131,7 +131,7 @@ export function createSpliceCache(maxCanonicalChars = 96 * 2 ** 20, maxUploadLin
 /** `[0, 1, ..., n - 1, ...]`: `a.set(identity(c, n).subarray(from, to), at)` writes `from, from + 1, ...` at `at`. */
 export function identity(cache: SpliceCache, n: number): Int32Array {
   if (cache.iota.length < n) {
-    const iota = new Int32Array(Math.max(n, 2 * cache.iota.length));
+    const iota = new Int32Array(Math.max(n + (n >> 3), 2 * cache.iota.length));
     for (let i = 0; i < iota.length; i++) iota[i] = i;
     cache.iota = iota;
   }
@@ -387,7 +387,8 @@ export function layoutOf(
   lines: readonly string[],
   iota: Int32Array,
 ): CanonicalLayout {
-  const n = countSlots(tables, ruleCount);
+  const last = tables.at(-1);
+  const n = last && last.count ? slots.ruleSlot[last.first + last.count - 1]! + ruleCount[last.first + last.count - 1]! : countSlots(tables, ruleCount);
   const slotLine = new Int32Array(n);
   const slotKind = new Uint8Array(n);
   for (let ti = 0; ti < tables.length; ti++) {

@@ -227,9 +227,13 @@ export function mapScript(base: SpliceUpload, script: readonly LineScriptOp[], n
   let unshifted = true;
   for (let k = 0; k < copies; k++) if (copyAt[k] !== copyFrom[k]) unshifted = false;
   const shiftOf = (l: number): number => {
-    if (copies === 0) return 0;
-    const k = byFrom[copyBefore(l)]!;
-    return copyAt[k]! - copyFrom[k]!;
+    // The copy holding l (one only, for a line of an unchanged chain): the last starting at or before
+    // it, unless copies overlap (one inside another).
+    for (let j = copies ? copyBefore(l) : -1; j >= 0; j--) {
+      const k = byFrom[j]!;
+      if (copyFrom[k]! + copyCount[k]! > l) return copyAt[k]! - copyFrom[k]!;
+    }
+    return 0;
   };
   return { src, kind, owner, structure: structureNew, comments, dirty, changed, newCount, newFirst, lastLine, shiftOf, unshifted };
 }

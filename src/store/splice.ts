@@ -273,6 +273,17 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   if (!dirty.length) {
     canonicalLines = baseLines;
     canonicalFrom.set(iota.subarray(0, total));
+  } else if (!changedCount) {
+    // Every changed chain kept its number of rules: one copy, its blocks written over.
+    const out = baseLines.slice();
+    canonicalFrom.set(iota.subarray(0, total));
+    for (const g of dirty) {
+      const block = blocks.get(g)!.lines;
+      const at = baseAt.ruleLine[g]!;
+      for (let k = 0; k < block.length; k++) out[at + k] = block[k]!;
+      canonicalFrom.fill(-1, at, at + block.length);
+    }
+    canonicalLines = out;
   } else {
     const parts: (readonly string[])[] = [];
     let o = 0;
@@ -309,7 +320,17 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   // Each counter slot's slot in the base's counters (-1: a changed chain's, or moved).
   let countersFrom = new Int32Array(0);
   let order: CounterText[] | null = null;
-  if (base.counters || dirtyChains.size) {
+  if ((base.counters || dirtyChains.size) && !changedCount) {
+    // The base's slots: one copy, the changed chains' written over.
+    order = base.counters ? base.counters.slice() : new Array<CounterText>(slotCount).fill(null);
+    countersFrom = new Int32Array(slotCount);
+    countersFrom.set(iota.subarray(0, slotCount));
+    for (const [g, fresh] of dirtyChains) {
+      const at = canon.ruleSlot[g]!;
+      for (let k = 0; k < fresh.length; k++) order[at + k] = counterText(fresh[k]!.counters);
+      countersFrom.fill(-1, at, at + fresh.length);
+    }
+  } else if (base.counters || dirtyChains.size) {
     const old = base.counters;
     const baseSlots = chains + rulesOf(canon);
     const parts: (readonly CounterText[])[] = [];

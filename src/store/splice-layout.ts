@@ -102,6 +102,8 @@ export interface SpliceStats {
   fallbacks: number;
   /** Why the last delta was not spliced. */
   lastFallback: string | null;
+  /** Splices whose canonical text an earlier splice made (its sha256 known, not hashed again). */
+  knownTexts: number;
 }
 
 export interface SpliceCache {
@@ -112,6 +114,11 @@ export interface SpliceCache {
   readonly checkpointBytes: number;
   /** 0, 1, 2, ... (grown by `identity`): runs of line numbers are copied from it, not counted out. */
   iota: Int32Array;
+  /**
+   * The sha256 of the canonical text a splice made, by `spliceKey` (its base canonical text and its
+   * changed chains' blocks): a fleet's nodes making one change make one text, hashed once.
+   */
+  readonly made: LRUCache<string, string>;
 }
 
 /**
@@ -123,8 +130,9 @@ export function createSpliceCache(maxCanonicalChars = 96 * 2 ** 20, maxUploadLin
     checkpointBytes,
     canonical: new LRUCache<string, SpliceCanonical>({ maxSize: maxCanonicalChars, sizeCalculation: (c) => Math.max(1, c.length) }),
     uploads: new LRUCache<string, SpliceUpload>({ maxSize: maxUploadLines, sizeCalculation: (u) => Math.max(1, u.lineKind.length) }),
-    stats: { spliced: 0, fallbacks: 0, lastFallback: null },
+    stats: { spliced: 0, fallbacks: 0, lastFallback: null, knownTexts: 0 },
     iota: new Int32Array(0),
+    made: new LRUCache<string, string>({ max: 4096 }),
   };
 }
 

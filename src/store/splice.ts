@@ -187,7 +187,11 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   const ruleset: Ruleset = { family: input.family, tables };
   yield;
 
-  // The canonical text: the base's, with the changed chains' blocks spliced in; hashed in slices.
+  // The canonical text: the base's, with the changed chains' blocks spliced in; hashed in slices,
+  // unless an earlier splice made it (another node of a fleet making the same change) and its layout is kept.
+  const madeKey = spliceKey(canon.sha256, dirty, blocks);
+  const made = dirty.length ? cache.made.get(madeKey) : canon.sha256;
+  const known = made !== undefined && cache.canonical.has(canonicalKey(input.family, made)) ? made : undefined;
   let pieces: string[] = [];
   /** The same pieces as bytes, while every piece is ASCII (the next layout keeps them). */
   let bytePieces: Buffer[] | null = canon.bytePieces ? [] : null;
@@ -221,15 +225,17 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
       pieces.push(a === 0 && b === text.length ? text : text.slice(a, b));
       if (canon.bytePieces) {
         const bytes = canon.bytePieces[k]!.subarray(a, b);
-        feed(bytes);
+        if (!known) feed(bytes);
         bytePieces?.push(bytes);
-      } else hash.update(text.slice(a, b));
+      } else if (!known) hash.update(text.slice(a, b));
     });
   };
   const insert = (s: string): void => {
     pieces.push(s);
     const b = Buffer.from(s, 'utf8');
-    if (canon.bytePieces) feed(b);
+    if (known) {
+      // (Measured only.)
+    } else if (canon.bytePieces) feed(b);
     else hash.update(b);
     if (b.length === s.length) bytePieces?.push(b);
     else bytePieces = null;
@@ -260,7 +266,9 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   }
   const canonicalText = ropeText(pieces);
   const canonicalSize = canon.length + sizeChange(canon, dirty, blocks);
-  const sha256 = hash.digest('hex');
+  const sha256 = known ?? hash.digest('hex');
+  if (known) cache.stats.knownTexts++;
+  else cache.made.set(madeKey, sha256);
   yield;
 
   // Its lines: the base's, with the changed chains' (the store then need not split 25 MB again), and
@@ -434,6 +442,13 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
     }
   }
   return prepared;
+}
+
+/** What a spliced canonical text is made of: its base's sha256 and its changed chains' new blocks. */
+function spliceKey(base: string, dirty: readonly number[], blocks: ReadonlyMap<number, { text: string }>): string {
+  const h = createHash('sha256').update(base);
+  for (const g of dirty) h.update(`\u0000${g}\u0000${blocks.get(g)!.text.length}\u0000`).update(blocks.get(g)!.text);
+  return h.digest('hex');
 }
 
 /** Arrays joined (copied whole: `concat` of arrays of one kind is a block copy). */

@@ -215,4 +215,23 @@ describe('delta splice: scripts of every shape', () => {
       }
     });
   }
+
+  it('the same change on a second node: its canonical text is the first node’s, known and not hashed again', () => {
+    const a = start(DUMP, 'ipv4')!;
+    // Another node of the cluster: the same rules, its own counters.
+    const b = start(DUMP.replace('[6:360]', '[60:3600]').replace(':INPUT ACCEPT [100:10000]', ':INPUT ACCEPT [7:700]'), 'ipv4', a)!;
+    assert.equal(b.base.sha256, a.base.sha256, 'one canonical text');
+    const change = (text: string) => text.replace('-A ALLOW -s 198.51.100.0/24 -j ACCEPT', '-A ALLOW -s 198.51.100.0/25 -j ACCEPT');
+    assert.ok(round(a, change(a.text), 'node a'));
+    assert.equal(a.cache.stats.knownTexts, 0);
+    assert.ok(round(b, change(b.text), 'node b'));
+    assert.equal(b.base.sha256, a.base.sha256);
+    assert.equal(a.cache.stats.knownTexts, 1, 'node b’s canonical text was known');
+    // Counters only: the canonical text is the base's.
+    assert.ok(round(b, b.text.replace('[60:3600]', '[61:3660]'), 'node b, counters'));
+    assert.equal(a.cache.stats.knownTexts, 2);
+    // Another change is hashed.
+    assert.ok(round(b, b.text.replace('-A ALLOW -j RETURN', '-A ALLOW -j DROP'), 'node b, its own change'));
+    assert.equal(a.cache.stats.knownTexts, 2);
+  });
 });

@@ -38,13 +38,16 @@ export interface Chainable {
   text: string;
 }
 
-export function start(text: string, family: Family): Chainable | null {
-  const memo = newRuleLineMemo(family);
+/** A base kept for splicing `text`'s deltas; with `beside`, kept in its cache (another node of one server). */
+export function start(text: string, family: Family, beside?: Chainable): Chainable | null {
+  const memo = beside?.memo ?? newRuleLineMemo(family);
   const base = prepareDump(text, { family, lineMemo: memo });
   // Hash checkpoints every 4 KiB: a splice resumes the canonical text's sha256 from one (checked against the full path's).
-  const cache = createSpliceCache(undefined, undefined, 4096);
+  const cache = beside?.cache ?? createSpliceCache(undefined, undefined, 4096);
   if (!runSteps(rememberForSpliceSteps(cache, base, text.split('\n')))) return null;
-  return { cache, rulesets: new Map([[base.sha256, base.ruleset!]]), memo, base, text };
+  const rulesets = beside?.rulesets ?? new Map<string, Ruleset>();
+  rulesets.set(base.sha256, base.ruleset!);
+  return { cache, rulesets, memo, base, text };
 }
 
 /**

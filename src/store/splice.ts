@@ -74,8 +74,8 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   const { lines } = input;
   const n = lines.length;
   const chains = canon.chainTable.length;
-  const baseLines = (canon.lines ??= canon.pieces.join('').split('\n'));
-  const iota = identity(cache, Math.max(n, base.lineKind.length, baseLines.length));
+  // Line numbers of both texts, and of the base canonical text's (a line per counter slot, two per table, the last empty one).
+  let iota = identity(cache, Math.max(n, base.lineKind.length, chains + rulesOf(canon) + 2 * canon.tables.length + 1));
 
   // Where each line comes from, what it is, and which chains are not copied whole (op by op).
   const map = mapScript(base, input.script, n, iota);
@@ -274,8 +274,10 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   // Its lines: the base's, with the changed chains' (the store then need not split 25 MB again), and
   // where each comes from in the base's (-1: a changed chain's): the store's deltas need not compare them.
   // Runs of lines and of line numbers are copied whole.
+  const baseLines = (canon.lines ??= canon.pieces.join('').split('\n'));
   let total = baseLines.length;
   for (const g of dirty) total += blocks.get(g)!.lines.length - canon.ruleCount[g]!;
+  iota = identity(cache, Math.max(total, baseLines.length));
   const canonicalFrom = new Int32Array(total);
   let canonicalLines: readonly string[];
   if (!dirty.length) {
@@ -328,6 +330,7 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   // Each counter slot's slot in the base's counters (-1: a changed chain's, or moved).
   let countersFrom = new Int32Array(0);
   let order: CounterText[] | null = null;
+  iota = identity(cache, Math.max(slotCount, chains + rulesOf(canon)));
   if ((base.counters || dirtyChains.size) && !changedCount) {
     // The base's slots: one copy, the changed chains' written over.
     order = base.counters ? base.counters.slice() : new Array<CounterText>(slotCount).fill(null);

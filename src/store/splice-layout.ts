@@ -25,6 +25,8 @@ export interface SpliceTable {
   readonly first: number;
   readonly count: number;
   readonly names: ReadonlyMap<string, number>;
+  /** Its built-in chains (global indexes): a changed chain's small parse declares them. */
+  readonly builtins: readonly number[];
 }
 
 /** A canonical text's layout: shared by every upload with that canonical sha256. */
@@ -57,6 +59,16 @@ export interface SpliceCanonical {
    * made it): a splice of it hashes only from the last checkpoint before its first changed chain.
    */
   checkpoints?: readonly HashCheckpoint[];
+  /** Each chain's declaration and first rule line (`chainLines`), made when first needed. */
+  at?: ChainLines;
+  /** Rules in all (made when first needed). */
+  rules?: number;
+}
+
+/** Each chain's declaration line and first rule line (0-based) in a canonical text. */
+export interface ChainLines {
+  readonly declLine: Int32Array;
+  readonly ruleLine: Int32Array;
 }
 
 /** A copy of a sha256 after the first `at` bytes of a text. */
@@ -77,6 +89,8 @@ export interface SpliceUpload {
   readonly lineChain: Int32Array;
   /** Lines of the HEAD, DECL and COMMIT lines, in order. */
   readonly structure: Int32Array;
+  /** Each chain's declaration: its index in `structure`. */
+  readonly declAt: Int32Array;
   /** Each chain's first rule line (its rules are contiguous, one rule per line); -1 without rules. */
   readonly runStart: Int32Array;
   /** Counters in the canonical text's order; null when the dump had none at all. */
@@ -88,6 +102,8 @@ export interface SpliceStats {
   fallbacks: number;
   /** Why the last delta was not spliced. */
   lastFallback: string | null;
+  /** Splices whose canonical text an earlier splice made (its sha256 known, not hashed again). */
+  knownTexts: number;
 }
 
 export interface SpliceCache {
@@ -96,6 +112,13 @@ export interface SpliceCache {
   readonly stats: SpliceStats;
   /** Bytes between a canonical text's hash checkpoints (SpliceCanonical.checkpoints). */
   readonly checkpointBytes: number;
+  /** 0, 1, 2, ... (grown by `identity`): runs of line numbers are copied from it, not counted out. */
+  iota: Int32Array;
+  /**
+   * The sha256 of the canonical text a splice made, by `spliceKey` (its base canonical text and its
+   * changed chains' blocks): a fleet's nodes making one change make one text, hashed once.
+   */
+  readonly made: LRUCache<string, string>;
 }
 
 /**
@@ -107,8 +130,20 @@ export function createSpliceCache(maxCanonicalChars = 96 * 2 ** 20, maxUploadLin
     checkpointBytes,
     canonical: new LRUCache<string, SpliceCanonical>({ maxSize: maxCanonicalChars, sizeCalculation: (c) => Math.max(1, c.length) }),
     uploads: new LRUCache<string, SpliceUpload>({ maxSize: maxUploadLines, sizeCalculation: (u) => Math.max(1, u.lineKind.length) }),
-    stats: { spliced: 0, fallbacks: 0, lastFallback: null },
+    stats: { spliced: 0, fallbacks: 0, lastFallback: null, knownTexts: 0 },
+    iota: new Int32Array(0),
+    made: new LRUCache<string, string>({ max: 4096 }),
   };
+}
+
+/** `[0, 1, ..., n - 1, ...]`: `a.set(identity(c, n).subarray(from, to), at)` writes `from, from + 1, ...` at `at`. */
+export function identity(cache: SpliceCache, n: number): Int32Array {
+  if (cache.iota.length < n) {
+    const iota = new Int32Array(Math.max(n + (n >> 3), 2 * cache.iota.length));
+    for (let i = 0; i < iota.length; i++) iota[i] = i;
+    cache.iota = iota;
+  }
+  return cache.iota;
 }
 
 export const canonicalKey = (family: Family, sha256: string): string => `${family}:${sha256}`;
@@ -178,9 +213,11 @@ function canonicalOf(sha256: string, family: Family, text: string, ruleset: Rule
   for (let ti = 0; ti < ruleset.tables.length; ti++) {
     const t = ruleset.tables[ti]!;
     const names = new Map<string, number>();
+    const builtins: number[] = [];
     const first = g;
     pos += 1 + t.name.length;
     for (const c of t.chains) {
+      if (c.builtin) builtins.push(g);
       names.set(c.name, g++);
       pos += 1 + declLength(c);
     }
@@ -195,7 +232,7 @@ function canonicalOf(sha256: string, family: Family, text: string, ruleset: Rule
       g++;
     }
     pos += 'COMMIT\n'.length;
-    tables.push({ name: t.name, first, count: t.chains.length, names });
+    tables.push({ name: t.name, first, count: t.chains.length, names, builtins });
   }
   if (pos !== text.length || pos > 0x7fffffff) return null;
   const pieces = [text];
@@ -214,6 +251,7 @@ function* uploadOf(originalSha256: string, lines: readonly string[], canonical: 
   const runStart = new Int32Array(chains).fill(-1);
   const lineCount = new Int32Array(chains);
   const declared = new Uint8Array(chains);
+  const declAt = new Int32Array(chains);
   let t = -1;
   let nextTable = 0;
   let inRules = false;
@@ -246,6 +284,7 @@ function* uploadOf(originalSha256: string, lines: readonly string[], canonical: 
       declared[g] = 1;
       lineKind[i] = DECL;
       lineChain[i] = g;
+      declAt[g] = structure.length;
       structure.push(i);
       prev = -1;
       continue;
@@ -283,7 +322,7 @@ function* uploadOf(originalSha256: string, lines: readonly string[], canonical: 
   }
   if (t >= 0 || nextTable !== canonical.tables.length) return null;
   for (let g = 0; g < chains; g++) if (!declared[g] || lineCount[g] !== canonical.ruleCount[g]) return null;
-  return { originalSha256, canonical, lineKind, lineChain, structure: Int32Array.from(structure), runStart, counters };
+  return { originalSha256, canonical, lineKind, lineChain, structure: Int32Array.from(structure), declAt, runStart, counters };
 }
 
 /**
@@ -314,7 +353,7 @@ export function* rememberForSpliceSteps(cache: SpliceCache, p: PreparedDump, lin
 }
 
 /** Each chain's declaration line and first rule line (0-based) in the canonical text of these tables and rule counts. */
-export function chainLines(tables: readonly SpliceTable[], ruleCount: Int32Array): { declLine: Int32Array; ruleLine: Int32Array } {
+export function chainLines(tables: readonly SpliceTable[], ruleCount: Int32Array): ChainLines {
   const declLine = new Int32Array(ruleCount.length);
   const ruleLine = new Int32Array(ruleCount.length);
   let ln = 0;
@@ -330,22 +369,44 @@ export function chainLines(tables: readonly SpliceTable[], ruleCount: Int32Array
   return { declLine, ruleLine };
 }
 
-/** `canonicalLayout(lines)` of a canonical text of these tables, rule counts and counter slots, without reading its lines. */
+/** `chainLines` of a canonical text, kept with its layout. */
+export const chainLinesOf = (canon: SpliceCanonical): ChainLines => (canon.at ??= chainLines(canon.tables, canon.ruleCount));
+
+/** How many rules a canonical text has, kept with its layout. */
+export function rulesOf(canon: SpliceCanonical): number {
+  if (canon.rules === undefined) {
+    let n = 0;
+    for (let g = 0; g < canon.ruleCount.length; g++) n += canon.ruleCount[g]!;
+    canon.rules = n;
+  }
+  return canon.rules;
+}
+
+/**
+ * `canonicalLayout(lines)` of a canonical text of these tables, rule counts and counter slots, without
+ * reading its lines. A table is its header, a line per counter slot (its chains' declarations, then
+ * its rules) and COMMIT, so the slots of table `ti` are on lines slot + 2 × ti + 1: copied from
+ * `iota` (`identity`, at least `countSlots + 2 × tables + 1` long), not counted out per slot.
+ */
 export function layoutOf(
   tables: readonly SpliceTable[],
   ruleCount: Int32Array,
   slots: { policySlot: Int32Array; ruleSlot: Int32Array },
   lines: readonly string[],
+  iota: Int32Array,
 ): CanonicalLayout {
-  const n = countSlots(tables, ruleCount);
+  const last = tables.at(-1);
+  const n = last && last.count ? slots.ruleSlot[last.first + last.count - 1]! + ruleCount[last.first + last.count - 1]! : countSlots(tables, ruleCount);
   const slotLine = new Int32Array(n);
   const slotKind = new Uint8Array(n);
-  const { declLine, ruleLine } = chainLines(tables, ruleCount);
-  for (let g = 0; g < ruleCount.length; g++) {
-    slotLine[slots.policySlot[g]!] = declLine[g]!;
-    const at = slots.ruleSlot[g]!;
-    for (let r = 0, m = ruleCount[g]!, l = ruleLine[g]!; r < m; r++) slotLine[at + r] = l + r;
-    slotKind.fill(1, at, at + ruleCount[g]!);
+  for (let ti = 0; ti < tables.length; ti++) {
+    const t = tables[ti]!;
+    if (t.count === 0) continue;
+    const start = slots.policySlot[t.first]!;
+    const last = t.first + t.count - 1;
+    const end = slots.ruleSlot[last]! + ruleCount[last]!;
+    slotLine.set(iota.subarray(start + 2 * ti + 1, end + 2 * ti + 1), start);
+    slotKind.fill(1, start + t.count, end);
   }
   return { lines, slotLine, slotKind };
 }
@@ -372,7 +433,10 @@ export function sizeChange(canon: SpliceCanonical, dirty: readonly number[], blo
   return n;
 }
 
-/** The layout of a spliced canonical text: the base's, blocks moved by what was spliced before them. */
+/**
+ * The layout of a spliced canonical text: the base's, blocks moved by what was spliced before them
+ * (`dirty` ascending; only the chains after a block that changed size are moved one by one).
+ */
 export function shiftedCanonical(
   canon: SpliceCanonical,
   sha256: string,
@@ -383,21 +447,25 @@ export function shiftedCanonical(
   blocks: ReadonlyMap<number, { text: string; lines: readonly string[] }>,
   ruleCount: Int32Array,
   slots: { policySlot: Int32Array; ruleSlot: Int32Array },
+  sameCounts: boolean,
 ): SpliceCanonical | null {
   if (length > 0x7fffffff) return null;
-  const blockStart = new Int32Array(canon.blockStart.length);
-  const blockEnd = new Int32Array(canon.blockEnd.length);
+  const blockStart = canon.blockStart.slice();
+  const blockEnd = canon.blockEnd.slice();
   let shift = 0;
-  let d = 0;
-  for (let g = 0; g < blockStart.length; g++) {
-    const s = canon.blockStart[g]! + shift;
-    if (dirty[d] !== g) {
-      blockStart[g] = s;
-      blockEnd[g] = canon.blockEnd[g]! + shift;
-      continue;
+  const move = (from: number, to: number): void => {
+    if (!shift) return;
+    for (let g = from; g < to; g++) {
+      blockStart[g] = blockStart[g]! + shift;
+      blockEnd[g] = blockEnd[g]! + shift;
     }
-    d++;
+  };
+  let next = 0;
+  for (const g of dirty) {
+    move(next, g);
+    next = g + 1;
     const block = blocks.get(g)!;
+    const s = canon.blockStart[g]! + shift;
     const had = canon.ruleCount[g]! > 0;
     const has = block.lines.length > 0;
     blockStart[g] = s;
@@ -406,7 +474,24 @@ export function shiftedCanonical(
     else if (had) shift -= canon.blockEnd[g]! - canon.blockStart[g]! + 1;
     else if (has) shift += block.text.length + 1;
   }
-  return { sha256, family: canon.family, pieces, pieceStart: offsetsOf(pieces), length, bytePieces, tables: canon.tables, chainTable: canon.chainTable, ruleCount, blockStart, blockEnd, ...slots };
+  move(next, blockStart.length);
+  return {
+    sha256,
+    family: canon.family,
+    pieces,
+    pieceStart: offsetsOf(pieces),
+    length,
+    bytePieces,
+    tables: canon.tables,
+    chainTable: canon.chainTable,
+    ruleCount,
+    blockStart,
+    blockEnd,
+    ...slots,
+    // Its lines are where its base's are when no chain changed its number of rules.
+    ...(sameCounts && canon.at ? { at: canon.at } : {}),
+    ...(sameCounts && canon.rules !== undefined ? { rules: canon.rules } : {}),
+  };
 }
 
 // ---- Layouts of a stored upload (splice-base.ts): a fleet's node whose layout is not in memory.

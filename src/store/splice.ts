@@ -16,11 +16,12 @@
 // What is kept for it is in splice-layout.ts; the canonical ruleset itself is
 // the ruleset cache's entry (none, no fast path).
 import { createHash } from 'node:crypto';
-import { parseDumpSteps, renderRule, rulesetStats, type Chain, type Family, type Rule, type RuleLineMemo, type Ruleset, type Steps, type Table } from '../netfilter/index.ts';
+import { parseDumpSteps, renderRule, type Chain, type Family, type Rule, type RuleLineMemo, type Ruleset, type Steps, type Table } from '../netfilter/index.ts';
 import type { CounterText } from './counters-codec.ts';
 import { canonicalChain, canonicalRule, counterText, countersJsonFromOrder, type PreparedDump } from './ingest.ts';
 import type { LineScriptOp } from './line-script.ts';
-import { canonicalKey, chainLines, COMMIT, countSlots, layoutOf, DECL, eachPiece, HEAD, MAX_PIECES, ropeText, RULE, shiftedCanonical, sizeChange, SKIP, slotsOf, type HashCheckpoint, type SpliceCache, type SpliceCanonical, type SpliceUpload } from './splice-layout.ts';
+import { canonicalKey, chainLines, chainLinesOf, DECL, eachPiece, identity, layoutOf, MAX_PIECES, ropeText, RULE, rulesOf, shiftedCanonical, sizeChange, slotsOf, type HashCheckpoint, type SpliceCache, type SpliceCanonical, type SpliceUpload } from './splice-layout.ts';
+import { fallback, mapScript, NotSpliced } from './splice-script.ts';
 export { createSpliceCache, rememberForSpliceSteps, type SpliceCache, type SpliceUpload } from './splice-layout.ts';
 
 export interface SpliceInput {
@@ -41,12 +42,6 @@ export interface SpliceInput {
    */
   readonly keepUpload?: ((upload: SpliceUpload) => void) | undefined;
 }
-
-/** Why a delta is not spliced (it then takes the full path). */
-class NotSpliced extends Error {}
-const fallback = (why: string): never => {
-  throw new NotSpliced(why);
-};
 
 /** `packets:bytes` as a parse prints it back (no leading zeros). */
 const normalCounter = (c: string): string => (/(?:^|:)0\d/.test(c) ? c.replace(/(^|:)0+(?=\d)/g, '$1') : c);
@@ -79,106 +74,21 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   const { lines } = input;
   const n = lines.length;
   const chains = canon.chainTable.length;
+  // Line numbers of both texts, and of the base canonical text's (a line per counter slot, two per table, the last empty one).
+  let iota = identity(cache, Math.max(n, base.lineKind.length, chains + rulesOf(canon) + 2 * canon.tables.length + 1));
 
-  // Where each line comes from: a base line, or -1 (inserted); and what it is.
-  const src = new Int32Array(n);
-  const kind = new Uint8Array(n);
-  const owner = new Int32Array(n);
-  const insertedName = new Map<number, string>();
-  const comments: string[] = [];
-  let at = 0;
-  for (const op of input.script) {
-    if (typeof op !== 'string') {
-      const from = op[0] - 1;
-      const count = op[1];
-      for (let k = 0; k < count; k++) src[at + k] = from + k;
-      kind.set(base.lineKind.subarray(from, from + count), at);
-      owner.set(base.lineChain.subarray(from, from + count), at);
-      at += count;
-      continue;
-    }
-    src[at] = -1;
-    const c0 = op.charCodeAt(0);
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u0008\u000a-\u001f]/.test(op)) fallback('an inserted line holds a control character');
-    if (op.length === 0 || c0 === 35 /* # */) {
-      kind[at] = SKIP;
-      if (op.length) comments.push(op);
-    } else if (op === 'COMMIT' || c0 === 42 /* * */) {
-      // A short line the agent sent rather than copied: it must be the structure line expected there.
-      kind[at] = c0 === 42 ? HEAD : COMMIT;
-      owner[at] = -1;
-      insertedName.set(at, op.slice(1));
-    } else {
-      const from = c0 === 91 /* [ */ ? op.indexOf('] ') + 2 : 0;
-      if (from === 1 || !op.startsWith('-A ', from)) fallback('an inserted line is not a rule or a comment');
-      const sp = op.indexOf(' ', from + 3);
-      kind[at] = RULE;
-      owner[at] = -1;
-      insertedName.set(at, op.slice(from + 3, sp < 0 ? undefined : sp));
-    }
-    at++;
-  }
-  if (at !== n) fallback('the script does not make the lines given');
-  yield;
-
-  // The new text must have its base's structure lines, copied, in order, and rules only between a
-  // table's last declaration and its COMMIT. A chain stays clean when its lines are its base run, whole.
-  const { structure } = base;
-  const structureNew = new Int32Array(structure.length);
-  const newCount = new Int32Array(chains);
-  const newFirst = new Int32Array(chains).fill(-1);
-  const lastLine = new Int32Array(chains).fill(-2);
-  const whole = new Uint8Array(chains).fill(1);
-  const declLine = new Int32Array(chains).fill(-1);
-  let sp = 0;
-  let t = -1;
-  let rulesOpen = false;
-  for (let i = 0; i < n; i++) {
-    const k = kind[i]!;
-    if (k === SKIP) continue;
-    if (k !== RULE) {
-      const expected = structure[sp] ?? fallback('a table or COMMIT line too many');
-      if (src[i]! >= 0 ? src[i] !== expected : base.lineKind[expected] !== k || (k === HEAD && canon.tables[base.lineChain[expected]!]!.name !== insertedName.get(i))) {
-        fallback('a table, declaration or COMMIT line changed');
-      }
-      owner[i] = base.lineChain[expected]!;
-      structureNew[sp++] = i;
-      if (k === HEAD) t = owner[i]!;
-      else if (k === COMMIT) t = -1;
-      else declLine[owner[i]!] = i;
-      rulesOpen = t >= 0 && sp < structure.length && base.lineKind[structure[sp]!] === COMMIT;
-      continue;
-    }
-    if (!rulesOpen) fallback('a rule line outside its table\'s rules');
-    let g = owner[i]!;
-    if (g < 0) {
-      g = canon.tables[t]!.names.get(insertedName.get(i)!) ?? fallback('an inserted rule of an undeclared chain');
-      owner[i] = g;
-    } else if (canon.chainTable[g] !== t) fallback('a rule copied into another table');
-    const origin = src[i]!;
-    if (newCount[g] === 0) {
-      newFirst[g] = i;
-      if (origin < 0 || origin !== base.runStart[g]) whole[g] = 0;
-    } else if (lastLine[g] !== i - 1 || origin < 0 || origin !== src[i - 1]! + 1) whole[g] = 0;
-    newCount[g] = newCount[g]! + 1;
-    lastLine[g] = i;
-  }
-  if (sp !== structure.length) fallback('a table, declaration or COMMIT line is missing');
-  const dirty: number[] = [];
+  // Where each line comes from, what it is, and which chains are not copied whole (op by op).
+  const map = mapScript(base, input.script, n, iota);
+  const { src, kind, owner, dirty, changed, newCount, newFirst, lastLine } = map;
   let dirtyLines = 0;
-  for (let g = 0; g < chains; g++) {
-    if (whole[g] && newCount[g] === canon.ruleCount[g]) continue;
-    dirty.push(g);
-    dirtyLines += newCount[g]!;
-  }
+  for (const g of dirty) dirtyLines += newCount[g]!;
   if (dirtyLines > 20_000) fallback('too many changed chains');
   yield;
 
   // The changed chains (and the inserted comments), parsed by the parser in a text of their own.
   const dirtyChains = new Map<number, Rule[]>();
-  if (dirty.length || comments.length) {
-    const mini: string[] = [...comments];
+  if (dirty.length || map.comments.length) {
+    const mini: string[] = [...map.comments];
     const byTable = new Map<number, number[]>();
     for (const g of dirty) {
       const ti = canon.chainTable[g]!;
@@ -186,12 +96,10 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
       if (!list) byTable.set(ti, (list = []));
       list.push(g);
     }
-    const dirtySet = new Set(dirty);
+    const declLine = (g: number): string => lines[map.structure[base.declAt[g]!]!]!;
     for (const [ti, list] of byTable) {
       const table = canon.tables[ti]!;
-      const oldChains = baseRuleset.tables[ti]!.chains;
-      const declare = new Set<number>();
-      for (let ci = 0; ci < table.count; ci++) if (oldChains[ci]!.builtin) declare.add(table.first + ci);
+      const declare = new Set<number>(table.builtins);
       const ruleLines: string[] = [];
       for (const g of list) {
         declare.add(g);
@@ -207,7 +115,7 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
         }
       }
       mini.push(`*${table.name}`);
-      for (const g of [...declare].sort((a, b) => a - b)) mini.push(lines[declLine[g]!]!);
+      for (const g of [...declare].sort((a, b) => a - b)) mini.push(declLine(g));
       mini.push(...ruleLines, 'COMMIT');
     }
     const parsed = yield* parseDumpSteps(mini.join('\n') + '\n', { family: input.family, format: 'iptables-save', ...(input.lineMemo ? { lineMemo: input.lineMemo } : {}) });
@@ -217,7 +125,7 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
       const got = parsed.ruleset.tables.find((x) => x.name === table.name) ?? fallback('a changed table did not parse');
       for (const c of got.chains) {
         const g = table.names.get(c.name);
-        if (g === undefined || (!dirtySet.has(g) && c.rules.length)) fallback('a changed line went to another chain');
+        if (g === undefined || (!changed[g] && c.rules.length)) fallback('a changed line went to another chain');
       }
       for (const g of list) {
         const name = baseRuleset.tables[ti]!.chains[g - table.first]!.name;
@@ -231,49 +139,59 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   yield;
 
   // The canonical ruleset: unchanged chains as they were (new objects only where line numbers moved).
+  // Tables and chains before the first changed one, and between changed ones while no line moved, are not visited.
   const memoSpecs = input.lineMemo?.specs;
+  const baseAt = chainLinesOf(canon);
   const blocks = new Map<number, { text: string; lines: string[] }>();
   const tables: Table[] = [];
-  let line = 0;
+  /** Lines the changed chains so far added. */
+  let shift = 0;
+  let d = 0;
   let changedCount = false;
   for (let ti = 0; ti < canon.tables.length; ti++) {
     const table = canon.tables[ti]!;
     const old = baseRuleset.tables[ti]!;
-    const declared = line + 2;
-    line += 1 + table.count;
-    let same = true;
-    const out: Chain[] = new Array<Chain>(table.count);
-    for (let ci = 0; ci < table.count; ci++) {
-      const g = table.first + ci;
+    const end = table.first + table.count;
+    if (table.count === 0 || (shift === 0 && (d === dirty.length || dirty[d]! >= end))) {
+      tables.push(old);
+      continue;
+    }
+    const declShift = shift;
+    const declared = baseAt.declLine[table.first]! + 1 + declShift;
+    const out = old.chains.slice() as Chain[];
+    for (let g = table.first; g < end; g++) {
+      if (shift === 0 && declShift === 0) {
+        if (d === dirty.length || dirty[d]! >= end) break;
+        g = dirty[d]!;
+      }
+      const ci = g - table.first;
       const c = old.chains[ci]!;
-      const first = line + 1;
-      const fresh = dirtyChains.get(g);
-      if (fresh) {
+      const first = baseAt.ruleLine[g]! + 1 + shift;
+      if (changed[g]) {
+        d++;
+        const fresh = dirtyChains.get(g)!;
         const texts = fresh.map((r) => renderRule(c.name, r, false, memoSpecs));
         const text = texts.join('\n');
         const raw = fresh.length ? text.split('\n') : [];
         blocks.set(g, { text, lines: raw });
         out[ci] = canonicalChain(c, declared + ci, fresh.map((r, i) => canonicalRule(r, first + i, raw[i]!)));
         if (fresh.length !== c.rules.length) changedCount = true;
-        same = false;
-        line += fresh.length;
+        shift += fresh.length - c.rules.length;
         continue;
       }
-      const shift = c.rules.length ? first - c.rules[0]!.line : 0;
-      if (c.line === declared + ci && shift === 0) out[ci] = c;
-      else {
-        out[ci] = canonicalChain(c, declared + ci, c.rules.map((r) => canonicalRule(r, r.line + shift, r.raw)));
-        same = false;
-      }
-      line += c.rules.length;
+      const moved = c.rules.length ? first - c.rules[0]!.line : 0;
+      if (c.line !== declared + ci || moved !== 0) out[ci] = canonicalChain(c, declared + ci, c.rules.map((r) => canonicalRule(r, r.line + moved, r.raw)));
     }
-    line++;
-    tables.push(same ? old : { name: old.name, chains: out });
+    tables.push({ name: old.name, chains: out });
   }
   const ruleset: Ruleset = { family: input.family, tables };
   yield;
 
-  // The canonical text: the base's, with the changed chains' blocks spliced in; hashed in slices.
+  // The canonical text: the base's, with the changed chains' blocks spliced in; hashed in slices,
+  // unless an earlier splice made it (another node of a fleet making the same change) and its layout is kept.
+  const madeKey = spliceKey(canon.sha256, dirty, blocks);
+  const made = dirty.length ? cache.made.get(madeKey) : canon.sha256;
+  const known = made !== undefined && cache.canonical.has(canonicalKey(input.family, made)) ? made : undefined;
   let pieces: string[] = [];
   /** The same pieces as bytes, while every piece is ASCII (the next layout keeps them). */
   let bytePieces: Buffer[] | null = canon.bytePieces ? [] : null;
@@ -307,15 +225,17 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
       pieces.push(a === 0 && b === text.length ? text : text.slice(a, b));
       if (canon.bytePieces) {
         const bytes = canon.bytePieces[k]!.subarray(a, b);
-        feed(bytes);
+        if (!known) feed(bytes);
         bytePieces?.push(bytes);
-      } else hash.update(text.slice(a, b));
+      } else if (!known) hash.update(text.slice(a, b));
     });
   };
   const insert = (s: string): void => {
     pieces.push(s);
     const b = Buffer.from(s, 'utf8');
-    if (canon.bytePieces) feed(b);
+    if (known) {
+      // (Measured only.)
+    } else if (canon.bytePieces) feed(b);
     else hash.update(b);
     if (b.length === s.length) bytePieces?.push(b);
     else bytePieces = null;
@@ -346,99 +266,131 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   }
   const canonicalText = ropeText(pieces);
   const canonicalSize = canon.length + sizeChange(canon, dirty, blocks);
-  const sha256 = hash.digest('hex');
+  const sha256 = known ?? hash.digest('hex');
+  if (known) cache.stats.knownTexts++;
+  else cache.made.set(madeKey, sha256);
   yield;
 
   // Its lines: the base's, with the changed chains' (the store then need not split 25 MB again), and
   // where each comes from in the base's (-1: a changed chain's): the store's deltas need not compare them.
+  // Runs of lines and of line numbers are copied whole.
   const baseLines = (canon.lines ??= canon.pieces.join('').split('\n'));
-  let canonicalLines: string[];
-  let canonicalFrom: Int32Array;
+  let total = baseLines.length;
+  for (const g of dirty) total += blocks.get(g)!.lines.length - canon.ruleCount[g]!;
+  iota = identity(cache, Math.max(total, baseLines.length));
+  const canonicalFrom = new Int32Array(total);
+  let canonicalLines: readonly string[];
   if (!dirty.length) {
-    canonicalLines = baseLines.slice();
-    canonicalFrom = new Int32Array(baseLines.length);
-    for (let i = 0; i < baseLines.length; i++) canonicalFrom[i] = i;
+    canonicalLines = baseLines;
+    canonicalFrom.set(iota.subarray(0, total));
+  } else if (!changedCount) {
+    // Every changed chain kept its number of rules: one copy, its blocks written over.
+    const out = baseLines.slice();
+    canonicalFrom.set(iota.subarray(0, total));
+    for (const g of dirty) {
+      const block = blocks.get(g)!.lines;
+      const at = baseAt.ruleLine[g]!;
+      for (let k = 0; k < block.length; k++) out[at + k] = block[k]!;
+      canonicalFrom.fill(-1, at, at + block.length);
+    }
+    canonicalLines = out;
   } else {
-    const firstLine = chainLines(canon.tables, canon.ruleCount).ruleLine;
-    let total = baseLines.length;
-    for (const g of dirty) total += blocks.get(g)!.lines.length - canon.ruleCount[g]!;
-    canonicalLines = new Array<string>(total);
-    canonicalFrom = new Int32Array(total);
+    const parts: (readonly string[])[] = [];
     let o = 0;
     let pos = 0;
     for (const g of dirty) {
-      for (const end = firstLine[g]!; pos < end; o++) canonicalFrom[o] = pos, canonicalLines[o] = baseLines[pos++]!;
-      for (const l of blocks.get(g)!.lines) canonicalFrom[o] = -1, canonicalLines[o++] = l;
-      pos += canon.ruleCount[g]!;
+      const end = baseAt.ruleLine[g]!;
+      parts.push(baseLines.slice(pos, end));
+      canonicalFrom.set(iota.subarray(pos, end), o);
+      o += end - pos;
+      const block = blocks.get(g)!.lines;
+      parts.push(block);
+      canonicalFrom.fill(-1, o, o + block.length);
+      o += block.length;
+      pos = end + canon.ruleCount[g]!;
     }
-    for (; pos < baseLines.length; o++) canonicalFrom[o] = pos, canonicalLines[o] = baseLines[pos++]!;
+    parts.push(baseLines.slice(pos));
+    canonicalFrom.set(iota.subarray(pos, baseLines.length), o);
+    canonicalLines = concatAll(parts);
   }
   yield;
 
-  // Counters in the canonical text's order: the base's, the changed chains' from their parse, the overrides.
-  const ruleCount = canon.ruleCount.slice();
-  for (const [g, rules] of dirtyChains) ruleCount[g] = rules.length;
+  // Counters in the canonical text's order: runs of the base's, the changed chains' from their parse, the overrides.
+  let ruleCount = canon.ruleCount;
+  let rules = rulesOf(canon);
+  if (changedCount) {
+    ruleCount = ruleCount.slice();
+    for (const [g, fresh] of dirtyChains) {
+      rules += fresh.length - ruleCount[g]!;
+      ruleCount[g] = fresh.length;
+    }
+  }
+  const slotCount = chains + rules;
   const slots = changedCount ? slotsOf(canon.tables, ruleCount) : { policySlot: canon.policySlot, ruleSlot: canon.ruleSlot };
+  // Each counter slot's slot in the base's counters (-1: a changed chain's, or moved).
+  let countersFrom = new Int32Array(0);
   let order: CounterText[] | null = null;
-  if (base.counters || dirtyChains.size) {
+  iota = identity(cache, Math.max(slotCount, chains + rulesOf(canon)));
+  if ((base.counters || dirtyChains.size) && !changedCount) {
+    // The base's slots: one copy, the changed chains' written over.
+    order = base.counters ? base.counters.slice() : new Array<CounterText>(slotCount).fill(null);
+    countersFrom = new Int32Array(slotCount);
+    countersFrom.set(iota.subarray(0, slotCount));
+    for (const [g, fresh] of dirtyChains) {
+      const at = canon.ruleSlot[g]!;
+      for (let k = 0; k < fresh.length; k++) order[at + k] = counterText(fresh[k]!.counters);
+      countersFrom.fill(-1, at, at + fresh.length);
+    }
+  } else if (base.counters || dirtyChains.size) {
     const old = base.counters;
-    order = new Array<CounterText>(countSlots(canon.tables, ruleCount));
-    for (let g = 0; g < chains; g++) {
-      order[slots.policySlot[g]!] = old ? old[canon.policySlot[g]!]! : null;
-      const fresh = dirtyChains.get(g);
-      const to = slots.ruleSlot[g]!;
-      if (fresh) for (let i = 0; i < fresh.length; i++) order[to + i] = counterText(fresh[i]!.counters);
-      else {
-        const at0 = canon.ruleSlot[g]!;
-        for (let i = 0, m = ruleCount[g]!; i < m; i++) order[to + i] = old ? old[at0 + i]! : null;
-      }
+    const baseSlots = chains + rulesOf(canon);
+    const parts: (readonly CounterText[])[] = [];
+    countersFrom = new Int32Array(slotCount);
+    let o = 0;
+    let pos = 0;
+    const copy = (to: number): void => {
+      parts.push(old ? old.slice(pos, to) : new Array<CounterText>(to - pos).fill(null));
+      countersFrom.set(iota.subarray(pos, to), o);
+      o += to - pos;
+    };
+    for (const g of dirty) {
+      copy(canon.ruleSlot[g]!);
+      const fresh = dirtyChains.get(g)!;
+      parts.push(fresh.map((r) => counterText(r.counters)));
+      countersFrom.fill(-1, o, o + fresh.length);
+      o += fresh.length;
+      pos = canon.ruleSlot[g]! + canon.ruleCount[g]!;
     }
-    const overrides = input.counters ?? [];
-    let ln = 0;
-    for (let c = 0; c < overrides.length; c += 2) {
-      ln += overrides[c] as number;
-      const i = ln - 1;
-      const g = owner[i]!;
-      const value = normalCounter(overrides[c + 1] as string);
-      if (kind[i] === DECL) order[slots.policySlot[g]!] = value;
-      else if (kind[i] === RULE && !dirtyChains.has(g)) order[slots.ruleSlot[g]! + (src[i]! - base.runStart[g]!)] = value;
-    }
-    if (!order.some((c) => c !== null)) order = null;
+    copy(baseSlots);
+    order = concatAll(parts);
   }
   // Lines whose counter the script moved: the uploaded one is not copied as it was, nor the counted canonical one.
-  const canonicalAt = chainLines(canon.tables, ruleCount);
-  const countersMoved = new Uint8Array(canonicalLines.length);
+  const canonicalAt = changedCount ? chainLines(canon.tables, ruleCount) : baseAt;
+  const countersMoved = new Uint8Array(total);
   const originalFrom = src.slice();
-  // Each counter slot's slot in the base's counters (-1: a changed chain's, or moved).
-  const countersFrom = new Int32Array(order ? order.length : 0);
-  if (order) {
-    for (let g = 0; g < chains; g++) {
-      countersFrom[slots.policySlot[g]!] = canon.policySlot[g]!;
-      const to = slots.ruleSlot[g]!;
-      if (dirtyChains.has(g)) countersFrom.fill(-1, to, to + ruleCount[g]!);
-      else for (let i = 0, at0 = canon.ruleSlot[g]!, m = ruleCount[g]!; i < m; i++) countersFrom[to + i] = at0 + i;
+  const overrides = input.counters ?? [];
+  let ln = 0;
+  for (let c = 0; c < overrides.length; c += 2) {
+    ln += overrides[c] as number;
+    const i = ln - 1;
+    const g = owner[i]!;
+    const value = normalCounter(overrides[c + 1] as string);
+    originalFrom[i] = -1;
+    if (kind[i] === DECL) {
+      countersMoved[canonicalAt.declLine[g]!] = 1;
+      if (order) (order[slots.policySlot[g]!] = value), (countersFrom[slots.policySlot[g]!] = -1);
+    } else if (kind[i] === RULE && !changed[g]) {
+      const r = src[i]! - base.runStart[g]!;
+      countersMoved[canonicalAt.ruleLine[g]! + r] = 1;
+      if (order) (order[slots.ruleSlot[g]! + r] = value), (countersFrom[slots.ruleSlot[g]! + r] = -1);
     }
   }
-  if (input.counters) {
-    const overrides = input.counters;
-    let ln = 0;
-    for (let c = 0; c < overrides.length; c += 2) {
-      ln += overrides[c] as number;
-      const i = ln - 1;
-      const g = owner[i]!;
-      originalFrom[i] = -1;
-      if (kind[i] === DECL) {
-        countersMoved[canonicalAt.declLine[g]!] = 1;
-        if (order) countersFrom[slots.policySlot[g]!] = -1;
-      } else if (kind[i] === RULE && !dirtyChains.has(g)) {
-        countersMoved[canonicalAt.ruleLine[g]! + (src[i]! - base.runStart[g]!)] = 1;
-        if (order) countersFrom[slots.ruleSlot[g]! + (src[i]! - base.runStart[g]!)] = -1;
-      }
-    }
+  if (order && !order.some((c) => c !== null)) {
+    order = null;
+    countersFrom = new Int32Array(0);
   }
   yield;
 
-  const stats = rulesetStats(ruleset);
   let json: string | null | undefined = order ? undefined : null;
   const prepared: PreparedDump = {
     family: input.family,
@@ -455,14 +407,14 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
       return json === undefined ? (json = countersJsonFromOrder(ruleset, order!)) : json;
     },
     ...(order ? { countersInTextOrder: order } : {}),
-    stats,
+    stats: { tables: canon.tables.length, chains, rules },
     diagnostics: [],
     ruleset,
     canonicalExact: true,
     originalLines: input.lines,
     canonicalLines,
     ...(bytePieces ? { canonicalSize } : {}),
-    canonicalLayout: layoutOf(canon.tables, ruleCount, slots, canonicalLines),
+    canonicalLayout: layoutOf(canon.tables, ruleCount, slots, canonicalLines, identity(cache, slotCount + 2 * canon.tables.length + 1)),
     textHints: { baseCanonical: canon.sha256, canonicalFrom, countersMoved, baseOriginal: input.base, originalFrom, countersFrom },
   };
 
@@ -470,27 +422,46 @@ function* splice(cache: SpliceCache, input: SpliceInput): Steps<PreparedDump> {
   const key = canonicalKey(input.family, sha256);
   let next: SpliceCanonical | null | undefined = cache.canonical.get(key);
   if (!next) {
-    next = shiftedCanonical(canon, sha256, pieces, canonicalSize, bytePieces, dirty, blocks, ruleCount, slots);
-    if (next) next.lines = canonicalLines;
-    // Byte offsets are the layout's offsets only in an ASCII text.
-    if (next && bytePieces) next.checkpoints = checkpoints;
-    if (next) cache.canonical.set(key, next);
+    next = shiftedCanonical(canon, sha256, pieces, canonicalSize, bytePieces, dirty, blocks, ruleCount, slots, !changedCount);
+    if (next) {
+      next.lines = canonicalLines;
+      next.rules = rules;
+      if (changedCount) next.at = canonicalAt;
+      // Byte offsets are the layout's offsets only in an ASCII text.
+      if (bytePieces) next.checkpoints = checkpoints;
+      cache.canonical.set(key, next);
+    }
   }
   if (next) {
-    let plain = true;
     const runStart = base.runStart.slice();
+    if (!map.unshifted) for (let g = 0; g < chains; g++) if (!changed[g] && runStart[g]! >= 0) runStart[g] = runStart[g]! + map.shiftOf(runStart[g]!);
+    let plain = true;
     for (const g of dirty) {
-      const rules = dirtyChains.get(g)!;
       // One rule per line, in one run.
-      if (rules.length !== newCount[g] || (newCount[g] && lastLine[g]! - newFirst[g]! + 1 !== newCount[g])) plain = false;
+      if (dirtyChains.get(g)!.length !== newCount[g] || (newCount[g] && lastLine[g]! - newFirst[g]! + 1 !== newCount[g])) plain = false;
       runStart[g] = newCount[g] ? newFirst[g]! : -1;
     }
     if (plain) {
-      for (let g = 0; g < chains; g++) if (!dirtyChains.has(g) && newCount[g]) runStart[g] = newFirst[g]!;
-      const upload: SpliceUpload = { originalSha256: input.originalSha256, canonical: next, lineKind: kind, lineChain: owner, structure: structureNew, runStart, counters: order };
+      const upload: SpliceUpload = { originalSha256: input.originalSha256, canonical: next, lineKind: kind, lineChain: owner, structure: map.structure, declAt: base.declAt, runStart, counters: order };
       if (input.keepUpload) input.keepUpload(upload);
       else cache.uploads.set(input.originalSha256, upload);
     }
   }
   return prepared;
+}
+
+/** What a spliced canonical text is made of: its base's sha256 and its changed chains' new blocks. */
+function spliceKey(base: string, dirty: readonly number[], blocks: ReadonlyMap<number, { text: string }>): string {
+  const h = createHash('sha256').update(base);
+  for (const g of dirty) h.update(`\u0000${g}\u0000${blocks.get(g)!.text.length}\u0000`).update(blocks.get(g)!.text);
+  return h.digest('hex');
+}
+
+/** Arrays joined (copied whole: `concat` of arrays of one kind is a block copy). */
+function concatAll<T>(parts: readonly (readonly T[])[]): T[] {
+  if (parts.length === 1) return parts[0]!.slice();
+  // Past a few thousand arguments, in slices.
+  let out: T[] = [];
+  for (let k = 0; k < parts.length; k += 4096) out = out.concat(...parts.slice(k, k + 4096));
+  return out;
 }

@@ -38,7 +38,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export async function startServer(config: Record<string, unknown> = {}): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'packetpath-bench-'));
   // process.execArgv carries tsx's loader flags, so the child runs TypeScript too.
-  const child = fork(SERVER, [join(dir, 'bench.db'), ...(Object.keys(config).length ? [JSON.stringify(config)] : [])], { execArgv: [...process.execArgv, '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(SERVER, [join(dir, 'bench.db'), ...(Object.keys(config).length ? [JSON.stringify(config)] : [])], { execArgv: [...process.execArgv, '--expose-gc', ...(process.env.BENCH_SERVER_FLAGS ? process.env.BENCH_SERVER_FLAGS.split(' ') : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   live.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const cleanup = (): void => {

@@ -95,8 +95,24 @@ type BodyStream = Readable & { receivedEncodedLength?: number };
  */
 export const INFLATE_CHUNK_BYTES = 32 * 2 ** 20 + 2 ** 16;
 
-/** The stream that decodes a body of this Content-Encoding (gzip, x-gzip or deflate), in INFLATE_CHUNK_BYTES buffers. */
-export const inflating = (encoding: string): Transform => (encoding === 'deflate' ? createInflate({ chunkSize: INFLATE_CHUNK_BYTES }) : createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }));
+/**
+ * A body whose Content-Length says it is at most this big decodes in SMALL_INFLATE_CHUNK_BYTES
+ * buffers: V8 counts every buffer zlib allocates as external memory whether its pages are
+ * written or not, so a 10 KB delta decoded into a 32 MiB buffer pushed the server into a major
+ * GC every other re-upload (+150–250 ms each, issue 15). What such a body decodes to (a few MB
+ * of a kube-proxy dump at gzip's ratio) does not leave the heap's pages resident.
+ */
+export const SMALL_BODY_BYTES = 2 ** 20;
+export const SMALL_INFLATE_CHUNK_BYTES = 2 ** 16;
+
+/**
+ * The stream that decodes a body of this Content-Encoding (gzip, x-gzip or deflate): in
+ * INFLATE_CHUNK_BYTES buffers, or smaller ones when `encodedLength` (its Content-Length) is at most SMALL_BODY_BYTES.
+ */
+export function inflating(encoding: string, encodedLength?: number): Transform {
+  const chunkSize = encodedLength !== undefined && encodedLength <= SMALL_BODY_BYTES ? SMALL_INFLATE_CHUNK_BYTES : INFLATE_CHUNK_BYTES;
+  return encoding === 'deflate' ? createInflate({ chunkSize }) : createGunzip({ chunkSize });
+}
 
 export interface UploadLimits {
   readonly maxUploadBytes: number;
@@ -123,7 +139,7 @@ export function uploadPreParsing(limits: UploadLimits): preParsingAsyncHookHandl
       if (out) out.receivedEncodedLength = n;
     });
     const decoded = new ByteLimit(limits.maxDecompressedBytes, 'decompressed');
-    out = pipeline(payload, raw, inflating(encoding), decoded, () => {}) as BodyStream;
+    out = pipeline(payload, raw, inflating(encoding, Number.isFinite(declared) ? declared : undefined), decoded, () => {}) as BodyStream;
     out.receivedEncodedLength = 0;
     return out;
   };

@@ -391,8 +391,8 @@ test('a declaration with any character in its name gives what the declaration re
   }
 });
 
-// [lines in a row, pairs of [rule, match index] that must share one match object]. The fast path
-// checks the last argument of each one-option module (comment, dport, ...) before its Map.
+// [lines in a row, pairs of [rule, match index] that must share one match object]: one-option
+// modules (comment, dport, ...) repeated in a row, between other options and general-path lines.
 const REPEATS: [string[], [number, number][]][] = [
   [['-A KUBE-SEP-A -m comment --comment "a/b:http" -j KUBE-MARK-MASQ', '-A KUBE-SEP-A -m comment --comment "a/b:http" -j ACCEPT'], [[0, 0], [1, 0]]],
   // a comment, then a port, then the same comment again: each option keeps its own last argument

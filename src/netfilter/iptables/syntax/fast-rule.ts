@@ -57,9 +57,6 @@ export interface FastRuleState {
   readonly addresses: Map<string, SharedAddress>;
   /** Targets with options (`-j DNAT --to-destination ip:port`) by their text. */
   readonly targets: Map<string, SharedTarget>;
-  /** The last argument read of each option in singles, and its match: checked before the Map. */
-  readonly lastArgs: (string | undefined)[];
-  readonly lastMatches: (Match | undefined)[];
   readonly found: (Match | undefined)[];
   readonly out: FastRule;
 }
@@ -72,8 +69,6 @@ export function newFastRuleState(memo: SpecMemo, family: Family, blanks = true):
     singles: new Array(MEMO_IDS.size).fill(undefined),
     addresses: new Map(),
     targets: new Map(),
-    lastArgs: new Array(MEMO_IDS.size).fill(undefined),
-    lastMatches: new Array(MEMO_IDS.size).fill(undefined),
     found: [undefined, undefined, undefined],
     out: { chainStart: 0, chainEnd: 0, matches: NONE, target: null },
   };
@@ -468,19 +463,11 @@ function moduleMatch(state: FastRuleState, spec: ExtensionSpec, line: string, fr
   if (scan.count === 1 && scan.values === 1) {
     const option = scan.options[0]!;
     const arg = line.slice(scan.starts[0]!, scan.ends[0]!);
-    // Runs of rules repeat the comment before (a Service's rules, an endpoint's two): === on
-    // strings of another length is one compare, and the Map would hash the fresh slice.
-    const id = option.memoId;
-    if (state.lastArgs[id] === arg) return state.lastMatches[id];
-    const byArg = (state.singles[id] ??= new Map());
+    const byArg = (state.singles[option.memoId] ??= new Map());
     let m = byArg.get(arg);
     if (m === undefined) {
       m = finishedSingle(family, spec, option.memoKey, arg);
       if (m) byArg.set(arg, m);
-    }
-    if (m) {
-      state.lastArgs[id] = arg;
-      state.lastMatches[id] = m;
     }
     return m;
   }

@@ -390,3 +390,35 @@ test('a declaration with any character in its name gives what the declaration re
     assert.equal(r.diagnostics.some((d) => d.code === 'bad-chain-declaration'), !m, JSON.stringify(decl));
   }
 });
+
+// [lines in a row, pairs of [rule, match index] that must share one match object]: one-option
+// modules (comment, dport, ...) repeated in a row, between other options and general-path lines.
+const REPEATS: [string[], [number, number][]][] = [
+  [['-A KUBE-SEP-A -m comment --comment "a/b:http" -j KUBE-MARK-MASQ', '-A KUBE-SEP-A -m comment --comment "a/b:http" -j ACCEPT'], [[0, 0], [1, 0]]],
+  // a comment, then a port, then the same comment again: each option keeps its own last argument
+  [['-A KUBE-SEP-A -p tcp -m comment --comment "a/b:http" -m tcp --dport 80 -j ACCEPT', '-A KUBE-SEP-A -p tcp -m comment --comment "a/b:http" -m tcp --dport 80 -j DROP'], [[0, 1], [1, 1], [0, 2], [1, 2]]],
+  // the same text as another option's argument, and the same length with other characters
+  [['-A KUBE-SEP-A -p tcp -m comment --comment 80 -m tcp --dport 80 -j ACCEPT', '-A KUBE-SEP-A -p tcp -m comment --comment 81 -m tcp --dport 81 -j ACCEPT'], []],
+  [['-A KUBE-SEP-A -p tcp -m tcp --dport 80 -j ACCEPT', '-A KUBE-SEP-A -p tcp -m tcp --sport 80 -j ACCEPT', '-A KUBE-SEP-A -p tcp -m tcp --dport 80 -j ACCEPT'], [[0, 1], [2, 1]]],
+  // an argument the module refuses is not remembered: the next line reads it again
+  [['-A KUBE-SEP-A -p tcp -m tcp --dport 99999 -j ACCEPT', '-A KUBE-SEP-A -p tcp -m tcp --dport 99999 -j ACCEPT', '-A KUBE-SEP-A -p tcp -m tcp --dport 8080 -j ACCEPT'], []],
+  // across chains and tables' lines in a row, with the general path's lines between
+  [['-A KUBE-SEP-A -m comment --comment "x y" -j ACCEPT', '-A KUBE-SVC-B -m comment --comment "x y" -m foo -j ACCEPT', '-A KUBE-SVC-B -m comment --comment "x y" -j ACCEPT'], [[0, 0], [2, 0]]],
+  [['-A KUBE-SEP-A -m comment --comment "x y" -j ACCEPT', '-A KUBE-SEP-A -m comment --comment "x z" -j ACCEPT', '-A KUBE-SEP-A -m comment --comment "x y" -j ACCEPT'], [[0, 0], [2, 0]]],
+];
+
+test('one-option modules repeated in a row give the general path\'s model, shared as it shares them', () => {
+  for (const [lines, shared] of REPEATS) {
+    for (const table of ['nat', 'filter']) {
+      const text = dump(lines, table);
+      assert.equal(parsed(text, 'ipv4', false), parsed(text, 'ipv4', true), `${table}: ${lines.join(' | ')}`);
+      assert.equal(parsed(text, 'ipv4', false, undefined, true), parsed(text, 'ipv4', true), `no blanks, ${table}: ${lines.join(' | ')}`);
+    }
+    const r = parseDump(dump(lines)).ruleset;
+    const rules = r.tables[0]!.chains.flatMap((c) => c.rules).sort((a, b) => a.line - b.line);
+    for (let k = 0; k + 1 < shared.length; k += 2) {
+      const [[ra, ma], [rb, mb]] = [shared[k]!, shared[k + 1]!];
+      assert.equal(rules[ra]!.matches[ma], rules[rb]!.matches[mb], `${lines.join(' | ')}: rule ${ra} match ${ma} and rule ${rb} match ${mb}`);
+    }
+  }
+});

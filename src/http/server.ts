@@ -2,7 +2,7 @@
 // SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the database).
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
-import { applyHeapGrowing } from './heap.ts';
+import { applyHeapGrowing, heapGrowingFlag } from './heap.ts';
 import type { Config } from './config.ts';
 import { redactedUrl } from '../store/index.ts';
 
@@ -26,6 +26,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // Process-wide, so set by the process that listens, not by every app built (tests build many).
   applyHeapGrowing(config.heapGrowingPercent);
   const app = await buildApp({ config });
+  // V8 has no reader for the flag: the log says it was set (operators of big nodes look for it).
+  const heapFlag = heapGrowingFlag(config.heapGrowingPercent);
+  if (heapFlag) app.log.info({ heapGrowingPercent: config.heapGrowingPercent }, `V8 ${heapFlag} set (HEAP_GROWING_PERCENT)`);
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let stopping: Promise<void> | undefined;

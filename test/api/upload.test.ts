@@ -35,6 +35,15 @@ function postChunked(url: string, path: string, headers: Record<string, string>,
   });
 }
 
+
+/** The buffers `inflating(encoding, declared)` decodes `body` into. */
+async function inflatedChunks(encoding: 'gzip' | 'deflate', body: Buffer, declared: number | undefined): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  const stream = inflating(encoding, declared);
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  await new Promise<void>((resolve, reject) => stream.on('end', resolve).on('error', reject).end(body));
+  return chunks;
+}
 describe('uploading dumps', () => {
   let api: TestApi;
   let seedText: string;
@@ -199,13 +208,9 @@ describe('uploading dumps', () => {
   it('decodes a gzip or deflate body into buffers bigger than glibc\'s largest mmap threshold (each its own mapping, given back when freed), byte for byte', async () => {
     const text = Array.from({ length: 40_000 }, (_, i) => `-A KUBE-SEP-${i} -p tcp -m tcp -j DNAT --to-destination 10.0.${i >> 8}.${i & 255}:8080`).join('\n');
     for (const [encoding, body] of [['gzip', gzipSync(text)], ['deflate', deflateSync(text)]] as const) {
-      const chunks: Buffer[] = [];
       // Its length unknown (chunked), or past SMALL_BODY_BYTES.
       for (const declared of [undefined, SMALL_BODY_BYTES + 1]) {
-        const chunks: Buffer[] = [];
-        const stream = inflating(encoding, declared);
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        await new Promise<void>((resolve, reject) => stream.on('end', resolve).on('error', reject).end(body));
+        const chunks = await inflatedChunks(encoding, body, declared);
         assert.equal(Buffer.concat(chunks).toString('utf8'), text, encoding);
         for (const c of chunks) assert.ok(c.buffer.byteLength > 32 * 2 ** 20, `${encoding}: a chunk in a ${c.buffer.byteLength}-byte buffer`);
       }
@@ -217,10 +222,7 @@ describe('uploading dumps', () => {
     const text = Array.from({ length: 40_000 }, (_, i) => `-A KUBE-SEP-${i} -p tcp -m tcp -j DNAT --to-destination 10.0.${i >> 8}.${i & 255}:8080`).join('\n');
     for (const [encoding, body] of [['gzip', gzipSync(text)], ['deflate', deflateSync(text)]] as const) {
       assert.ok(body.length <= SMALL_BODY_BYTES);
-      const chunks: Buffer[] = [];
-      const stream = inflating(encoding, body.length);
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      await new Promise<void>((resolve, reject) => stream.on('end', resolve).on('error', reject).end(body));
+      const chunks = await inflatedChunks(encoding, body, body.length);
       assert.equal(Buffer.concat(chunks).toString('utf8'), text, encoding);
       assert.ok(chunks.length > 1, `${encoding}: ${chunks.length} chunks`);
       for (const c of chunks) assert.ok(c.buffer.byteLength <= 2 * SMALL_INFLATE_CHUNK_BYTES, `${encoding}: a chunk in a ${c.buffer.byteLength}-byte buffer`);

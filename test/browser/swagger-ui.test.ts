@@ -7,25 +7,16 @@
 // pre-filled `Content-Encoding: gzip` (a 400 for a text body).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { FIXTURES, REPO_ROOT } from '../support/paths.ts';
+import { startBinServer, type BinServer } from '../support/bin-server.ts';
+import { FIXTURES } from '../support/paths.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 // Under CI a missing browser is a failure (.ci/run installs it), not a skip.
 const skip = existsSync(CHROMIUM) || process.env['CI'] ? false : `no ${CHROMIUM} (apt-get install chromium)`;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((ok) => srv.close(ok));
-  return port === 8080 ? freePort() : port;
-}
 
 /** Expands an operation and presses "Try it out". */
 async function tryItOut(page: Page, operation: string): Promise<ReturnType<Page['locator']>> {
@@ -44,28 +35,13 @@ async function execute(op: ReturnType<Page['locator']>): Promise<{ status: strin
 
 describe('Swagger UI "Try it out" in Chromium, server on a non-default port', { skip, timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'pp-swagger-'));
-  let server: ChildProcess;
+  let server: BinServer | undefined;
   let base = '';
   let browser: Browser;
-  let log = '';
 
   before(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'packetpath.mjs'), 'serve', '--port', String(port), '--host', '127.0.0.1'], {
-      cwd: dir, // the installed bin runs from anywhere
-      env: { ...process.env, DATABASE_URL: `file:${join(dir, 'ui.db')}`, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group: stopped whole, whatever the bin starts
-    });
-    server.stdout!.on('data', (c: Buffer) => (log += c.toString()));
-    server.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (i > 300 || server.exitCode !== null) throw new Error(`the server did not start: ${log}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    server = await startBinServer(dir, { DATABASE_URL: `file:${join(dir, 'ui.db')}`, LOG_LEVEL: 'warn' });
+    base = server.base;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -73,7 +49,7 @@ describe('Swagger UI "Try it out" in Chromium, server on a non-default port', { 
   });
   after(async () => {
     await browser?.close();
-    if (server?.pid) process.kill(-server.pid, 'SIGTERM');
+    await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,39 +3,21 @@
 // started from another directory, as an operator of a big node runs it.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../support/paths.ts';
-import { freePort } from '../support/ports.ts';
+import { startBinServer } from '../support/bin-server.ts';
 
 /** Starts `packetpath serve` with `env`, waits until it is ready, stops it; its log. */
 async function serveLog(env: Record<string, string>): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'pp-heap-'));
-  const port = await freePort();
-  const server = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'packetpath.mjs'), 'serve', '--port', String(port), '--host', '127.0.0.1'], {
-    cwd: dir,
-    env: { ...process.env, DATABASE_URL: `file:${join(dir, 'heap.db')}`, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let log = '';
-  server.stdout!.on('data', (c: Buffer) => (log += c.toString()));
-  server.stderr!.on('data', (c: Buffer) => (log += c.toString()));
   try {
-    for (let i = 0; ; i++) {
-      if (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)) break;
-      if (i > 300 || server.exitCode !== null) throw new Error(`the server did not start: ${log}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const server = await startBinServer(dir, { DATABASE_URL: `file:${join(dir, 'heap.db')}`, LOG_LEVEL: 'info', ...env });
+    await server.stop();
+    return server.log();
   } finally {
-    const exited = new Promise((r) => server.once('exit', r));
-    if (server.pid && server.exitCode === null) process.kill(-server.pid, 'SIGTERM');
-    await exited;
     rmSync(dir, { recursive: true, force: true });
   }
-  return log;
 }
 
 describe('packetpath serve: HEAP_GROWING_PERCENT', { timeout: 120_000 }, () => {

@@ -43,9 +43,9 @@ async function eachLimited(items, width, work) {
  * @param {readonly Finding[]} findings
  */
 export function severityBadges(findings) {
-  return SEVERITIES.map((s) => {
+  return SEVERITIES.map((s, i) => {
     const n = findings.filter((f) => f.severity === s).length;
-    return h('span', { class: `badge sev-${s}${n ? '' : ' zero'}`, title: `${n} ${s}` }, `${n} ${s}`);
+    return [i ? ' ' : '', h('span', { class: `badge sev-${s}${n ? '' : ' zero'}`, title: `${n} ${s}` }, `${n} ${s}`)];
   });
 }
 

@@ -63,6 +63,12 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
     return page;
   }
 
+  /** A fresh page on /ui/ with the read token pasted in. */
+  async function signedIn(): Promise<Page> {
+    const page = await signedIn();
+    return page;
+  }
+
   it('serves /ui as /ui/ with a strict Content-Security-Policy and no inline script', async () => {
     const res = await fetch(`${base}/ui`, { redirect: 'manual' });
     assert.equal(res.status, 301);
@@ -92,9 +98,7 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
   });
 
   it('lists both nodes of cluster lab with their last upload and findings by severity', async () => {
-    const page = await openPage();
-    await page.goto(`${base}/ui/`);
-    await useToken(page, readToken);
+    const page = await signedIn();
     for (const node of ['master', 'node02']) {
       const row = page.locator(`table.nodes tr[data-node="${node}"]`);
       await row.locator('.findings').waitFor();
@@ -112,9 +116,7 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
   });
 
   it("shows node02's filter chains with FORWARD's policy DROP, and its rules", async () => {
-    const page = await openPage();
-    await page.goto(`${base}/ui/`);
-    await useToken(page, readToken);
+    const page = await signedIn();
     await page.locator('table.nodes').getByRole('link', { name: 'node02', exact: true }).click();
     await page.getByRole('link', { name: 'filter', exact: true }).click();
     const forward = page.locator('table.chains tr[data-chain="FORWARD"]');
@@ -129,9 +131,7 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
   });
 
   it('traces the seed 004 packet across lab from master: dropped by node02 filter FORWARD policy DROP, with the fix', async () => {
-    const page = await openPage();
-    await page.goto(`${base}/ui/`);
-    await useToken(page, readToken);
+    const page = await signedIn();
     await traceSeed004(page);
 
     const dropped = page.locator('article.path[data-end="DROPPED"][data-end-node="node02"]');
@@ -153,9 +153,7 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
   });
 
   it("what-if: the fix on node02 sent as changes turns the drop around, before and after shown", async () => {
-    const page = await openPage();
-    await page.goto(`${base}/ui/`);
-    await useToken(page, readToken);
+    const page = await signedIn();
     await traceSeed004(page, { node: 'node02', commands: SEED004_FIX });
     const whatIf = page.locator('.whatif-result');
     assert.match(await whatIf.locator('h3').innerText(), /the changes alter the outcome/);
@@ -166,9 +164,7 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
   });
 
   it('a refused trace shows the API’s reason', async () => {
-    const page = await openPage();
-    await page.goto(`${base}/ui/`);
-    await useToken(page, readToken);
+    const page = await signedIn();
     await page.getByRole('link', { name: 'Trace', exact: true }).click();
     await page.getByLabel('Source', { exact: true }).fill('192.0.2.100');
     await page.getByLabel('Destination', { exact: true }).fill('not-an-address');
@@ -178,9 +174,7 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
   });
 
   it('diffs master and node02: the rules only node02 has in filter FORWARD', async () => {
-    const page = await openPage();
-    await page.goto(`${base}/ui/`);
-    await useToken(page, readToken);
+    const page = await signedIn();
     await page.getByRole('link', { name: 'Diff', exact: true }).click();
     await page.getByLabel('Left').selectOption('master');
     await page.getByLabel('Right').selectOption('node02');
@@ -194,9 +188,7 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
   });
 
   it('shows a rule comment holding markup as text, never as markup', async () => {
-    const page = await openPage();
-    await page.goto(`${base}/ui/`);
-    await useToken(page, readToken);
+    const page = await signedIn();
     await page.goto(`${base}/ui/#/node/evil/filter/INPUT`);
     const rule = page.locator('table.rules tr[data-position="1"] code.rule');
     await rule.waitFor();

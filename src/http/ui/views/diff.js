@@ -6,7 +6,8 @@ import { h, hrefOf, replace } from '../dom.js';
 /** @typedef {import('../types').DiffResult} DiffResult */
 /** @typedef {import('../types').ChainDiff} ChainDiff */
 
-const STATUS_TEXT = /** @type {Record<string, string>} */ ({ onlyLeft: 'only left', onlyRight: 'only right', changed: 'changed' });
+/** Changed chains first: they are what a reader looks for. */
+const STATUS_ORDER = /** @type {Record<string, number>} */ ({ changed: 0, onlyRight: 1, onlyLeft: 2 });
 
 /** @type {import('../app.js').View} */
 export async function showDiff(section, [left = '', right = '']) {
@@ -42,12 +43,12 @@ export async function showDiff(section, [left = '', right = '']) {
       { class: 'diff-summary' },
       s['identical']
         ? h('strong', {}, 'Identical rulesets.')
-        : `${s['chainsChanged'] ?? 0} chains changed, ${s['chainsOnlyLeft'] ?? 0} only in ${left}, ${s['chainsOnlyRight'] ?? 0} only in ${right}; ` +
-            `${s['rulesAdded'] ?? 0} rules added, ${s['rulesRemoved'] ?? 0} removed; ${s['policiesDiffer'] ?? 0} policies differ.`,
+        : `Chains: ${s['chainsChanged'] ?? 0} changed, ${s['chainsOnlyLeft'] ?? 0} only in ${left}, ${s['chainsOnlyRight'] ?? 0} only in ${right}. ` +
+            `Rules: ${s['rulesAdded'] ?? 0} added, ${s['rulesRemoved'] ?? 0} removed. Policies that differ: ${s['policiesDiffer'] ?? 0}.`,
     ),
     diff.tablesOnlyLeft?.length ? h('p', {}, `Tables only in ${left}: ${diff.tablesOnlyLeft.join(', ')}`) : null,
     diff.tablesOnlyRight?.length ? h('p', {}, `Tables only in ${right}: ${diff.tablesOnlyRight.join(', ')}`) : null,
-    diff.chains.map((c) => chainDiffView(c, left, right)),
+    [...diff.chains].sort((a, b) => (STATUS_ORDER[a.status] ?? 3) - (STATUS_ORDER[b.status] ?? 3)).map((c) => chainDiffView(c, left, right)),
   );
 }
 
@@ -57,11 +58,12 @@ export async function showDiff(section, [left = '', right = '']) {
  * @param {string} right
  */
 function chainDiffView(c, left, right) {
-  const policy = c.policy && c.policy.left !== c.policy.right ? ` · policy ${c.policy.left ?? '—'} → ${c.policy.right ?? '—'}` : '';
+  const policy = c.policy?.left && c.policy.right && c.policy.left !== c.policy.right ? ` · policy ${c.policy.left} → ${c.policy.right}` : '';
+  const status = c.status === 'onlyLeft' ? `only in ${left}` : c.status === 'onlyRight' ? `only in ${right}` : c.status;
   return h(
     'details',
     { class: `chain-diff status-${c.status}`, 'data-chain': `${c.table} ${c.chain}`, open: c.status === 'changed' },
-    h('summary', {}, h('strong', {}, `${c.table} ${c.chain}`), ` — ${STATUS_TEXT[c.status] ?? c.status} (+${c.added} −${c.removed})${policy}`),
+    h('summary', {}, h('strong', {}, `${c.table} ${c.chain}`), ` — ${status} (+${c.added} −${c.removed})${policy}`),
     h(
       'pre',
       { class: 'diff-lines', 'aria-label': `${left} → ${right}` },

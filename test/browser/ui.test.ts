@@ -65,7 +65,9 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
 
   /** A fresh page on /ui/ with the read token pasted in. */
   async function signedIn(): Promise<Page> {
-    const page = await signedIn();
+    const page = await openPage();
+    await page.goto(`${base}/ui/`);
+    await useToken(page, readToken);
     return page;
   }
 
@@ -149,6 +151,30 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
     assert.match(await hop.locator('.near-misses').innerText(), /filter FORWARD rule 12 would ACCEPT, but the source 10\.224\.0\.0 is not in 10\.244\.0\.0\/16/);
     // The other path leaves the cluster from master.
     assert.equal(await page.locator('article.path[data-end="LEFT_CLUSTER"][data-end-node="master"]').count(), 1);
+
+    // The address now holds the form: reloading it (a bookmark) runs the same trace.
+    assert.match(page.url(), /\/ui\/#\/trace\/cluster\/lab\?from=master&in=eth0&src=192\.0\.2\.100&dst=10\.108\.94\.160&proto=tcp&sport=51000&dport=80$/);
+    await page.reload();
+    await page.locator('article.path[data-end="DROPPED"][data-end-node="node02"] .hop[data-node="node02"] .fix').waitFor();
+    assert.equal(await page.getByLabel('Source', { exact: true }).inputValue(), '192.0.2.100');
+    await page.context().close();
+  });
+
+  it('traces on one node: node02 drops the forwarded packet at its FORWARD policy', async () => {
+    const page = await signedIn();
+    await page.getByRole('link', { name: 'Trace', exact: true }).click();
+    await page.getByLabel('Trace', { exact: true }).selectOption('node');
+    await page.getByLabel('Node', { exact: true }).selectOption('node02');
+    await page.getByLabel('In interface').fill('flannel.1');
+    await page.getByLabel('Source', { exact: true }).fill('10.224.0.0');
+    await page.getByLabel('Destination', { exact: true }).fill('10.224.2.16');
+    await page.getByLabel('Source port').fill('51000');
+    await page.getByLabel('Destination port').fill('80');
+    await page.getByRole('button', { name: 'Trace', exact: true }).click();
+    const outcome = page.locator('article.path[data-end="DROPPED"]');
+    await outcome.waitFor();
+    assert.equal(await page.locator('article.path').count(), 1);
+    assert.match(await outcome.locator('table.events tr.decided').innerText(), /FORWARD\s+filter\s+FORWARD\s+policy/);
     await page.context().close();
   });
 

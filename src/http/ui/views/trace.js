@@ -5,8 +5,8 @@
 // as an image so nothing in it runs), each path and hop as a list beside it,
 // and the before/after of the changes.
 import { allNodes, call } from '../api.js';
-import { h, replace } from '../dom.js';
-import { showError } from '../status.js';
+import { h, hrefOf, replace } from '../dom.js';
+import { clearStatus, showError } from '../status.js';
 import { dispositionBadge, outcomeView, percent } from './outcome.js';
 
 /** @typedef {import('../types').NodeInfo} NodeInfo */
@@ -23,10 +23,11 @@ function field(label, control) {
 
 /**
  * @param {string} id
- * @param {string} [placeholder]
+ * @param {string} placeholder
+ * @param {string | null} value
  */
-function input(id, placeholder = '') {
-  return h('input', { id, name: id, placeholder, spellcheck: 'false', autocomplete: 'off' });
+function input(id, placeholder, value) {
+  return h('input', { id, name: id, placeholder, spellcheck: 'false', autocomplete: 'off', value: value ?? undefined });
 }
 
 /**
@@ -81,14 +82,15 @@ export async function showTrace(section, [mode = 'cluster', target = ''], query)
   const clusterSel = select('trace-cluster', clusters, mode === 'cluster' ? target : undefined);
   const fromSel = select('trace-from', [], undefined);
   const changesNode = select('trace-changes-node', [], undefined);
-  const iface = input('trace-in', 'eth0');
-  const local = h('input', { id: 'trace-local', type: 'checkbox' });
-  const src = input('trace-src', '192.0.2.100');
-  const dst = input('trace-dst', '10.96.0.10');
-  const proto = select('trace-proto', ['tcp', 'udp', 'icmp', 'sctp', 'icmpv6'], 'tcp');
-  const sport = input('trace-sport', 'any');
-  const dport = input('trace-dport', '80');
+  const iface = input('trace-in', 'eth0', query.get('in'));
+  const local = h('input', { id: 'trace-local', type: 'checkbox', checked: query.get('local') === '1' });
+  const src = input('trace-src', '192.0.2.100', query.get('src'));
+  const dst = input('trace-dst', '10.96.0.10', query.get('dst'));
+  const proto = select('trace-proto', ['tcp', 'udp', 'icmp', 'sctp', 'icmpv6'], query.get('proto') ?? 'tcp');
+  const sport = input('trace-sport', 'any', query.get('sport'));
+  const dport = input('trace-dport', '80', query.get('dport'));
   const changes = h('textarea', { id: 'trace-changes', rows: 3, spellcheck: 'false', placeholder: '-I FORWARD 1 -i flannel.1 -j ACCEPT' });
+  changes.value = query.get('changes') ?? '';
   const result = h('div', { class: 'trace-result', 'aria-live': 'polite' });
 
   /** The cluster's nodes as choices for "from" and for where the changes apply. */
@@ -96,7 +98,7 @@ export async function showTrace(section, [mode = 'cluster', target = ''], query)
     const members = nodes.filter((n) => n.cluster === clusterSel.value).map((n) => n.name);
     const keep = fromSel.value || (mode === 'cluster' ? query.get('from') ?? '' : '');
     replace(fromSel, members.map((m) => h('option', { value: m, selected: m === keep }, m)));
-    const keepChanges = changesNode.value;
+    const keepChanges = changesNode.value || (query.get('on') ?? '');
     replace(changesNode, members.map((m) => h('option', { value: m, selected: m === keepChanges }, m)));
   };
   const clusterFields = h('div', { class: 'fields' }, field('Cluster', clusterSel), field('From node', fromSel));
@@ -135,8 +137,9 @@ export async function showTrace(section, [mode = 'cluster', target = ''], query)
     ),
     h('button', { type: 'submit' }, 'Trace'),
   );
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
+  const submit = () => {
+    const cluster = modeSel.value === 'cluster';
+    const lines = changes.value.split('\n').map((l) => l.trim()).filter(Boolean);
     /** @type {Record<string, unknown>} */
     let body;
     try {
@@ -148,17 +151,40 @@ export async function showTrace(section, [mode = 'cluster', target = ''], query)
         iface: iface.value.trim(),
         local: local.checked,
         packet: { src: src.value.trim(), dst: dst.value.trim(), protocol: proto.value, sport: sport.value.trim(), dport: dport.value.trim() },
-        changes: changes.value.split('\n').map((l) => l.trim()).filter(Boolean),
+        changes: lines,
         changesNode: changesNode.value,
       });
     } catch (err) {
       showError(err);
       return;
     }
+    // The form in the address (without a new history entry or a re-render): a trace can be bookmarked and shared.
+    const shown = new URLSearchParams();
+    for (const [k, v] of /** @type {[string, string][]} */ ([
+      ['from', cluster ? fromSel.value : ''],
+      ['in', iface.value.trim()],
+      ['local', local.checked ? '1' : ''],
+      ['src', src.value.trim()],
+      ['dst', dst.value.trim()],
+      ['proto', proto.value],
+      ['sport', sport.value.trim()],
+      ['dport', dport.value.trim()],
+      ['on', cluster && lines.length ? changesNode.value : ''],
+      ['changes', lines.join('\n')],
+    ]))
+      if (v) shown.set(k, v);
+    history.replaceState(null, '', `${hrefOf(['trace', modeSel.value, cluster ? clusterSel.value : nodeSel.value])}?${shown}`);
     void runTrace(body, result);
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    submit();
   });
 
   replace(section, h('h1', {}, 'Trace a packet'), form, result);
+  if (query.get('changes')) /** @type {HTMLDetailsElement} */ (form.querySelector('details.whatif')).open = true;
+  // A bookmarked trace runs at once.
+  if (query.get('dst')) submit();
 }
 
 /**
@@ -166,20 +192,25 @@ export async function showTrace(section, [mode = 'cluster', target = ''], query)
  * @param {HTMLElement} result
  */
 async function runTrace(body, result) {
+  // A later submit wins: an earlier answer arriving after it is dropped.
+  const run = String(Number(result.dataset['run'] ?? 0) + 1);
+  result.dataset['run'] = run;
   replace(result, h('p', { class: 'muted' }, 'Tracing…'));
   const drawing = h('figure', { class: 'drawing', hidden: true });
+  // Asked at the same time; the list does not wait for it.
+  void showDrawing(body, drawing);
   /** @type {TraceResponse} */
   let answer;
   try {
-    const [json] = await Promise.all([call('POST', '/trace', body), showDrawing(body, drawing)]);
-    answer = json;
+    answer = await call('POST', '/trace', body);
   } catch (err) {
+    if (result.dataset['run'] !== run) return;
     replace(result);
     showError(err);
     return;
   }
-  const status = document.getElementById('status');
-  if (status) status.replaceChildren(), (status.className = '');
+  if (result.dataset['run'] !== run) return;
+  clearStatus();
   replace(
     result,
     h('h2', {}, 'Answer'),

@@ -29,7 +29,7 @@ export interface ChainSummary {
 export interface Rule { position: number; line?: number; text: string; counters?: Counters | null }
 export interface ChainDetail extends Omit<ChainSummary, 'rules'> { rules: Rule[]; total?: number; nextCursor?: string | null }
 
-export interface TraceEvent { table?: string; chain?: string; kind: string; rule?: number | null; text?: string; verdict?: string; hook?: string; line?: number }
+export interface TraceEvent { table?: string; chain?: string; language?: string; family?: string; backend?: string; kind: string; rule?: number | null; text?: string; verdict?: string; hook?: string; line?: number }
 export interface NearMiss { table?: string; chain?: string; rule?: number; text?: string; target?: string; failed?: string }
 export interface Explanation { summary: string; decidedBy?: string; changes?: string[]; nearMisses?: string[]; origin?: string; fix?: string[] }
 export interface TraceOutcome {

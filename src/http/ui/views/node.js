@@ -50,11 +50,10 @@ async function showNodeSummary(section, name) {
   replace(section, breadcrumb([name], ''), h('h1', {}, name), h('p', { class: 'muted' }, 'Loading…'));
   /** @type {NodeInfo} */
   const node = await get(nodePath(name));
-  const families = /** @type {const} */ (['ipv4', 'ipv6']).filter((f) => node.latest[f]);
-  /** @type {[string | undefined, import('../types').TableList][]} */
-  const tableLists = await Promise.all(
-    (families.length ? families : [undefined]).map(async (f) => /** @type {[string | undefined, any]} */ ([f, await get(`${nodePath(name)}/tables`, { family: f })])),
-  );
+  // Each family's tables; nft tables are named with their family (`ip kube-proxy`), so their links need no ?family.
+  const families = /** @type {const} */ (['ipv4', 'ipv6', 'nft']).filter((f) => node.latest[f]);
+  /** @type {[string, import('../types').TableList][]} */
+  const tableLists = await Promise.all(families.map(async (f) => /** @type {[string, any]} */ ([f, await get(`${nodePath(name)}/tables`, { family: f })])));
   /** @type {{ findings: import('../types').Finding[] }} */
   const findings = await get(`${nodePath(name)}/findings`);
   const versions = /** @type {const} */ (['ipv4', 'ipv6', 'nft']).flatMap((f) => {
@@ -85,9 +84,9 @@ async function showNodeSummary(section, name) {
       d.stats.rules,
     ]),
     tableLists.map(([f, list]) => [
-      h('h2', {}, `Tables${f ? ` (${f})` : ''}`),
+      h('h2', {}, `Tables (${f})`),
       table(['Table', 'Chains', 'Rules'], list.tables, (t) => [
-        h('a', { href: hrefOf(['node', name, t.name]) + (f && f !== 'ipv4' ? `?family=${f}` : '') }, t.name),
+        h('a', { href: hrefOf(['node', name, t.name]) + (f === 'ipv6' ? `?family=${f}` : '') }, t.name),
         t.chains,
         t.rules,
       ]),

@@ -25,6 +25,15 @@ function eventRule(e) {
 }
 
 /**
+ * A table as its tool names it: nft's with their family (`ip kube-proxy`), iptables-legacy's marked.
+ * @param {TraceEvent} e
+ */
+function tableName(e) {
+  if (e.language === 'nftables') return `${e.family ?? ''} ${e.table ?? ''}`.trim();
+  return e.backend === 'legacy' ? `${e.table ?? ''} (legacy)` : (e.table ?? '');
+}
+
+/**
  * @param {TraceOutcome} o
  * @param {boolean} [final] the path's last hop (its rules are shown open; earlier hops' folded)
  */
@@ -37,7 +46,7 @@ export function outcomeView(o, final = true) {
     events.map((e, i) => ({ e, i })),
     ({ e, i }) => [
       e.hook ?? '',
-      e.table ?? '',
+      tableName(e),
       e.chain ?? '',
       e.kind === 'policy' ? 'policy' : (e.rule ?? ''),
       eventRule(e),

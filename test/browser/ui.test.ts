@@ -151,6 +151,19 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
     assert.match(await hop.locator('.near-misses').innerText(), /filter FORWARD rule 12 would ACCEPT, but the source 10\.224\.0\.0 is not in 10\.244\.0\.0\/16/);
     // The other path leaves the cluster from master.
     assert.equal(await page.locator('article.path[data-end="LEFT_CLUSTER"][data-end-node="master"]').count(), 1);
+    // The drawing beside the list: shown (an image, as the API drew it) exactly when the API draws traces.
+    const drawn = await fetch(`${base}/api/v1/trace/drawing?format=svg`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${readToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ cluster: 'lab', from: { node: 'master', interface: 'eth0' }, packet: { src: '192.0.2.100', dst: '10.108.94.160', protocol: 'tcp', sport: 51000, dport: 80 } }),
+    });
+    const figure = page.locator('figure.drawing');
+    if (drawn.ok) {
+      await figure.locator('img').waitFor();
+      assert.match((await figure.locator('img').getAttribute('src')) ?? '', /^data:image\/svg\+xml/);
+    } else {
+      assert.equal(await figure.isVisible(), false, `no drawing (the API answered ${drawn.status})`);
+    }
 
     // The address now holds the form: reloading it (a bookmark) runs the same trace.
     assert.match(page.url(), /\/ui\/#\/trace\/cluster\/lab\?from=master&in=eth0&src=192\.0\.2\.100&dst=10\.108\.94\.160&proto=tcp&sport=51000&dport=80$/);
@@ -175,6 +188,10 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
     await outcome.waitFor();
     assert.equal(await page.locator('article.path').count(), 1);
     assert.match(await outcome.locator('table.events tr.decided').innerText(), /FORWARD\s+filter\s+FORWARD\s+policy/);
+    // The deciding chain links to its rules on the node.
+    await outcome.locator('table.events tr.decided').getByRole('link', { name: 'FORWARD' }).click();
+    await page.locator('table.rules').waitFor();
+    assert.match(page.url(), /#\/node\/node02\/filter\/FORWARD$/);
     await page.context().close();
   });
 

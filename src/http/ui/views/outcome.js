@@ -3,7 +3,7 @@
 // the explanation and suggested fix, the near misses, and every rule the
 // packet met in order with the deciding one (the last event, as the API's
 // `explanation.decidedBy` says) highlighted.
-import { h, table } from '../dom.js';
+import { h, hrefOf, table } from '../dom.js';
 
 /** @typedef {import('../types').TraceOutcome} TraceOutcome */
 /** @typedef {import('../types').TraceEvent} TraceEvent */
@@ -34,10 +34,21 @@ function tableName(e) {
 }
 
 /**
+ * The chain, linked to its page on the node (not for iptables-legacy: those tables live on the node's companion).
+ * @param {TraceEvent} e
+ * @param {string | undefined} node
+ */
+function chainCell(e, node) {
+  if (!node || !e.chain || !e.table || e.backend === 'legacy') return e.chain ?? '';
+  return h('a', { href: hrefOf(['node', node, tableName(e), e.chain]) }, e.chain);
+}
+
+/**
  * @param {TraceOutcome} o
+ * @param {string | undefined} node whose rules these are (links to its chains)
  * @param {boolean} [final] the path's last hop (its rules are shown open; earlier hops' folded)
  */
-export function outcomeView(o, final = true) {
+export function outcomeView(o, node, final = true) {
   const x = o.explanation;
   const events = o.events ?? [];
   const decided = events.length - 1;
@@ -47,7 +58,7 @@ export function outcomeView(o, final = true) {
     ({ e, i }) => [
       e.hook ?? '',
       tableName(e),
-      e.chain ?? '',
+      chainCell(e, node),
       e.kind === 'policy' ? 'policy' : (e.rule ?? ''),
       eventRule(e),
       [h('span', { class: 'verdict' }, e.verdict ?? ''), i === decided ? h('strong', { class: 'decides' }, ' ◀ decides') : null],

@@ -216,7 +216,7 @@ async function runTrace(body, result) {
     h('h2', {}, 'Answer'),
     answer.warnings.length ? h('ul', { class: 'warnings' }, answer.warnings.map((w) => h('li', {}, w))) : null,
     answer.whatIf ? whatIfView(answer.whatIf) : null,
-    h('div', { class: 'answer' }, drawing, h('div', { class: 'paths' }, answer.paths ? answer.paths.map(pathView) : (answer.outcomes ?? []).map(nodeOutcomeView))),
+    h('div', { class: 'answer' }, drawing, h('div', { class: 'paths' }, answer.paths ? answer.paths.map(pathView) : (answer.outcomes ?? []).map((o, i, all) => nodeOutcomeView(answer.node, o, i, all)))),
   );
 }
 
@@ -253,19 +253,20 @@ function pathView(p, i, all) {
         'section',
         { class: 'hop', 'data-node': hop.node },
         h('h4', { class: 'hop-title' }, hop.node, hop.inInterface ? ` (in on ${hop.inInterface})` : ''),
-        outcomeView(hop.outcome, j === p.hops.length - 1),
+        outcomeView(hop.outcome, hop.node, j === p.hops.length - 1),
       ),
     ),
   );
 }
 
 /**
+ * @param {string | undefined} node
  * @param {import('../types').TraceOutcome} o
  * @param {number} i
  * @param {readonly unknown[]} all
  */
-function nodeOutcomeView(o, i, all) {
-  return h('article', { class: 'path', 'data-end': o.disposition }, h('h3', {}, `Outcome ${i + 1} of ${all.length} (${percent(o.probability)})`), outcomeView(o));
+function nodeOutcomeView(node, o, i, all) {
+  return h('article', { class: 'path', 'data-end': o.disposition }, h('h3', {}, `Outcome ${i + 1} of ${all.length} (${percent(o.probability)})`), outcomeView(o, node));
 }
 
 /** @param {import('../types').WhatIf} w */

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startBinServer, type BinServer } from '../support/bin-server.ts';
-import { CHROMIUM, chromiumAvailable, launchChromium, traceSeed004, useToken } from '../support/dashboard.ts';
+import { CHROMIUM, chromiumAvailable, launchChromium, submitTrace, traceSeed004, useToken } from '../support/dashboard.ts';
 import { SEED004_FIX, createTokenWithApi, createTokenWithCli, uploadSeed004, uploadText } from '../support/seed004-server.ts';
 
 // Under CI a missing browser is a failure (.ci/run installs it), not a skip.
@@ -175,15 +175,7 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
 
   it('traces on one node: node02 drops the forwarded packet at its FORWARD policy', async () => {
     const page = await signedIn();
-    await page.getByRole('link', { name: 'Trace', exact: true }).click();
-    await page.getByLabel('Trace', { exact: true }).selectOption('node');
-    await page.getByLabel('Node', { exact: true }).selectOption('node02');
-    await page.getByLabel('In interface').fill('flannel.1');
-    await page.getByLabel('Source', { exact: true }).fill('10.224.0.0');
-    await page.getByLabel('Destination', { exact: true }).fill('10.224.2.16');
-    await page.getByLabel('Source port').fill('51000');
-    await page.getByLabel('Destination port').fill('80');
-    await page.getByRole('button', { name: 'Trace', exact: true }).click();
+    await submitTrace(page, { node: 'node02', in: 'flannel.1', src: '10.224.0.0', dst: '10.224.2.16', sport: '51000', dport: '80' });
     const outcome = page.locator('article.path[data-end="DROPPED"]');
     await outcome.waitFor();
     assert.equal(await page.locator('article.path').count(), 1);
@@ -208,10 +200,7 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
 
   it('a refused trace shows the API’s reason', async () => {
     const page = await signedIn();
-    await page.getByRole('link', { name: 'Trace', exact: true }).click();
-    await page.getByLabel('Source', { exact: true }).fill('192.0.2.100');
-    await page.getByLabel('Destination', { exact: true }).fill('not-an-address');
-    await page.getByRole('button', { name: 'Trace', exact: true }).click();
+    await submitTrace(page, { cluster: 'lab', src: '192.0.2.100', dst: 'not-an-address' });
     await page.locator('#status').getByText('is not an IP address').waitFor();
     await page.context().close();
   });

@@ -20,23 +20,47 @@ export async function useToken(page: Page, token: string): Promise<void> {
   await page.getByRole('button', { name: 'Use token' }).click();
 }
 
-/** On the trace view: the seed 004 packet across cluster "lab" from master; what-if `changes` on `changesOn` when given. */
-export async function traceSeed004(page: Page, changes?: { node: string; commands: string }): Promise<void> {
+/** What to put in the trace form; fields left out keep what the form shows. */
+export interface TraceForm {
+  readonly cluster?: string;
+  readonly from?: string;
+  readonly node?: string;
+  readonly in?: string;
+  readonly src?: string;
+  readonly dst?: string;
+  readonly protocol?: string;
+  readonly sport?: string;
+  readonly dport?: string;
+  /** What-if commands (one per line) and, for a cluster trace, the node they apply on. */
+  readonly changes?: { readonly node?: string; readonly commands: string };
+}
+
+/** Opens the trace view from the menu, fills the form (a cluster trace with `cluster`, else one node) and presses Trace. */
+export async function submitTrace(page: Page, form: TraceForm): Promise<void> {
   await page.getByRole('link', { name: 'Trace', exact: true }).click();
-  await page.getByLabel('Trace', { exact: true }).selectOption('cluster');
-  await page.getByLabel('Cluster').selectOption('lab');
-  await page.getByLabel('From node').selectOption('master');
-  await page.getByLabel('In interface').fill(SEED004_PACKET.interface);
-  await page.getByLabel('Source', { exact: true }).fill(SEED004_PACKET.src);
-  await page.getByLabel('Destination', { exact: true }).fill(SEED004_PACKET.dst);
-  await page.getByLabel('Protocol').selectOption(SEED004_PACKET.protocol);
-  await page.getByLabel('Source port').fill(SEED004_PACKET.sport);
-  await page.getByLabel('Destination port').fill(SEED004_PACKET.dport);
-  if (changes) {
+  const select = async (label: string, value: string | undefined) => void (value !== undefined && (await page.getByLabel(label, { exact: true }).selectOption(value)));
+  const fill = async (label: string, value: string | undefined) => void (value !== undefined && (await page.getByLabel(label, { exact: true }).fill(value)));
+  await select('Trace', form.cluster !== undefined ? 'cluster' : 'node');
+  await select('Cluster', form.cluster);
+  await select('From node', form.from);
+  await select('Node', form.node);
+  await fill('In interface', form.in);
+  await fill('Source', form.src);
+  await fill('Destination', form.dst);
+  await select('Protocol', form.protocol);
+  await fill('Source port', form.sport);
+  await fill('Destination port', form.dport);
+  if (form.changes) {
     await page.getByText('What if…').click();
-    await page.getByLabel('Apply on node').selectOption(changes.node);
-    await page.getByLabel('Changes, one command per line').fill(changes.commands);
+    await select('Apply on node', form.changes.node);
+    await fill('Changes, one command per line', form.changes.commands);
   }
   await page.getByRole('button', { name: 'Trace', exact: true }).click();
+}
+
+/** The seed 004 packet across cluster "lab" from master (with what-if `changes` when given), until the answer shows. */
+export async function traceSeed004(page: Page, changes?: { node: string; commands: string }): Promise<void> {
+  const p = SEED004_PACKET;
+  await submitTrace(page, { cluster: 'lab', from: 'master', in: p.interface, src: p.src, dst: p.dst, protocol: p.protocol, sport: p.sport, dport: p.dport, ...(changes ? { changes } : {}) });
   await page.locator('.trace-result h2', { hasText: 'Answer' }).waitFor({ timeout: 30_000 });
 }

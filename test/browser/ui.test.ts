@@ -110,6 +110,12 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
       assert.match(text, /\d+ error\s+\d+ warning\s+\d+ info/);
     }
     assert.match(await page.locator('tr[data-cluster="lab"]').innerText(), /master, node02/);
+    // The filter narrows the list by node or cluster name.
+    await page.getByLabel('Filter').fill('NODE0');
+    assert.equal(await page.locator('table.nodes tr[data-node="master"]').isVisible(), false);
+    assert.equal(await page.locator('table.nodes tr[data-node="node02"]').isVisible(), true);
+    await page.getByLabel('Filter').fill('lab');
+    assert.equal(await page.locator('table.nodes tr[data-node="master"]').isVisible(), true);
     // The token is kept: a reload lists the nodes again.
     await page.reload();
     await page.locator('table.nodes tr[data-node="node02"]').waitFor();

@@ -24,18 +24,40 @@ function rulesOf(node) {
 }
 
 /**
- * Runs `work` over `items`, at most `width` at a time.
- * @template T
- * @param {readonly T[]} items
+ * Calls `load` for each element once it scrolls into view, at most `width` at a time, until `alive()`
+ * is false (the view was left): a fleet of thousands of nodes costs only the findings someone looks at.
+ * @param {Iterable<HTMLElement>} elements
  * @param {number} width
- * @param {(item: T) => Promise<void>} work
+ * @param {() => boolean} alive
+ * @param {(el: HTMLElement) => Promise<void>} load
  */
-async function eachLimited(items, width, work) {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await work(/** @type {T} */ (items[next++]));
+function loadWhenSeen(elements, width, alive, load) {
+  /** @type {HTMLElement[]} */
+  const queue = [];
+  let running = 0;
+  const pump = () => {
+    if (!alive()) {
+      observer.disconnect();
+      queue.length = 0;
+      return;
+    }
+    while (running < width && queue.length) {
+      running++;
+      void load(/** @type {HTMLElement} */ (queue.shift())).finally(() => {
+        running--;
+        pump();
+      });
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+  const observer = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting) continue;
+      observer.unobserve(e.target);
+      queue.push(/** @type {HTMLElement} */ (e.target));
+    }
+    pump();
+  });
+  for (const el of elements) observer.observe(el);
 }
 
 /**
@@ -61,14 +83,14 @@ export async function showNodes(section) {
   const clusters = new Map();
   for (const n of nodes) if (n.cluster) clusters.set(n.cluster, [...(clusters.get(n.cluster) ?? []), n]);
 
-  /** @type {Map<string, HTMLElement>} */
+  /** Each node's findings cell, filled once it is seen. @type {Map<HTMLElement, string>} */
   const findingCells = new Map();
   const nodeTable = table(
     ['Node', 'Cluster', 'Last upload', 'Versions', 'Rules', 'Findings', ''],
     nodes,
     (n) => {
       const cell = h('span', { class: 'muted' }, '…');
-      findingCells.set(n.name, cell);
+      findingCells.set(cell, n.name);
       return [
         link(['node', n.name], n.name),
         n.cluster ? link(['trace', 'cluster', n.cluster], n.cluster) : h('span', { class: 'muted' }, '—'),
@@ -79,7 +101,7 @@ export async function showNodes(section) {
         h('a', { href: hrefOf(['trace', 'node', n.name]) }, 'trace'),
       ];
     },
-    (n) => ({ 'data-node': n.name }),
+    (n) => ({ 'data-node': n.name, 'data-search': `${n.name} ${n.cluster ?? ''}`.toLowerCase() }),
   );
   nodeTable.classList.add('nodes');
 
@@ -91,20 +113,29 @@ export async function showNodes(section) {
           h('h2', {}, 'Clusters'),
           table(['Cluster', 'Nodes', ''], [...clusters], ([name, members]) => [
             name,
-            members.map((m, i) => [i ? ', ' : '', link(['node', m.name], m.name)]),
+            // A big cluster: its size and the first names (the filter below finds the rest).
+            [members.length > 12 ? `${members.length} nodes: ` : '', members.slice(0, 12).map((m, i) => [i ? ', ' : '', link(['node', m.name], m.name)]), members.length > 12 ? ', …' : ''],
             h('a', { href: hrefOf(['trace', 'cluster', name]) }, 'trace across it'),
           ], ([name]) => ({ 'data-cluster': name })),
         ]
       : null,
     h('h2', {}, `Nodes (${nodes.length})`),
+    h('div', { class: 'filter' }, h('label', { for: 'nodes-filter' }, 'Filter '), h('input', { id: 'nodes-filter', type: 'search', placeholder: 'node or cluster name', autocomplete: 'off' })),
     nodeTable,
   );
 
-  await eachLimited(nodes, 4, async (n) => {
-    const cell = /** @type {HTMLElement} */ (findingCells.get(n.name));
+  const filter = /** @type {HTMLInputElement} */ (section.querySelector('#nodes-filter'));
+  filter.addEventListener('input', () => {
+    const words = filter.value.trim().toLowerCase();
+    for (const row of nodeTable.querySelectorAll('tbody tr')) {
+      /** @type {HTMLElement} */ (row).hidden = !!words && !(row.getAttribute('data-search') ?? '').includes(words);
+    }
+  });
+
+  loadWhenSeen(findingCells.keys(), 4, () => section.isConnected, async (cell) => {
     try {
       /** @type {{ findings: Finding[] }} */
-      const answer = await get(`${nodePath(n.name)}/findings`);
+      const answer = await get(`${nodePath(findingCells.get(cell) ?? '')}/findings`);
       replace(cell, severityBadges(answer.findings));
       cell.className = 'findings';
     } catch (err) {

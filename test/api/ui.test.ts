@@ -18,7 +18,7 @@ describe('GET /ui', () => {
 
   it('redirects /ui to /ui/, where the page is, without a token', async () => {
     const res = await api.request.get('/ui').expect(301);
-    assert.equal(res.headers['location'], '/ui/');
+    assert.equal(res.headers['location'], 'ui/');
     const page = await api.request.get('/ui/').expect(200);
     assert.match(page.headers['content-type'] ?? '', /^text\/html/);
     assert.match(page.text, /<script type="module" src="app\.js"><\/script>/);

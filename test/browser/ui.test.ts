@@ -74,7 +74,7 @@ describe('the /ui dashboard in Chromium with a read token, seed 004 uploaded', {
   it('serves /ui as /ui/ with a strict Content-Security-Policy and no inline script', async () => {
     const res = await fetch(`${base}/ui`, { redirect: 'manual' });
     assert.equal(res.status, 301);
-    assert.equal(res.headers.get('location'), '/ui/');
+    assert.equal(res.headers.get('location'), 'ui/');
     const page = await fetch(`${base}/ui/`);
     assert.equal(page.status, 200);
     const csp = page.headers.get('content-security-policy') ?? '';

@@ -40,10 +40,11 @@ const ui: FastifyPluginAsync = async (app) => {
     allowedPath: (path) => /\.(html|js|css)$/.test(path),
   });
   // The page itself. The router ignores trailing slashes, so `/ui` and `/ui/` land here: `/ui` is
-  // sent to `/ui/`, where the page's relative URLs (style.css, ../api/v1) resolve as meant.
+  // sent to `/ui/`, where the page's relative URLs (style.css, ../api/v1) resolve as meant. The
+  // Location is relative too (`ui/` from `/ui`), so a proxy serving packetpath under a prefix keeps it.
   app.get('/ui', { schema: { hide: true } }, async (request, reply) => {
     const path = request.url.split('?')[0] ?? '';
-    if (!path.endsWith('/')) return reply.redirect('/ui/', 301);
+    if (!path.endsWith('/')) return reply.redirect('ui/', 301);
     return reply.sendFile('index.html');
   });
 };

@@ -46,9 +46,11 @@ describe('the packetpath bin outside the repository', { timeout: 600_000 }, () =
     it('the installed `packetpath` runs from any directory', async () => {
       await checkBin(join(prefix, 'bin', 'packetpath'));
     });
-    it('the tarball holds the compiled CLI and the migrations, not the TypeScript sources', async () => {
+    it('the tarball holds the compiled CLI, the dashboard and the migrations, not the TypeScript sources', async () => {
       const installed = join(prefix, 'lib', 'node_modules', 'packetpath');
       assert.ok(readdirSync(join(installed, 'dist', 'cli')).includes('main.js'));
+      // The /ui dashboard's browser files, served from beside the compiled routes.
+      assert.deepEqual(['app.js', 'index.html', 'style.css'].filter((f) => !readdirSync(join(installed, 'dist', 'http', 'ui')).includes(f)), []);
       assert.ok(readdirSync(join(installed, 'prisma', 'migrations')).length > 0);
       assert.ok(readdirSync(join(installed, 'prisma', 'postgres', 'migrations')).length > 0);
       assert.ok(!readdirSync(installed).includes('src'));

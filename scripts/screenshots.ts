@@ -1,0 +1,45 @@
+// The README's pictures of the /ui dashboard (docs/ui-nodes.png,
+// docs/ui-trace.png), taken as its browser test drives it: the built bin
+// started from a temporary directory on a free port, the seed 004 cluster
+// uploaded, Debian's Chromium with a read token. Run by hand after changing
+// the page (or the trace drawing): `npm run screenshots`.
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBinServer } from '../test/support/bin-server.ts';
+import { CHROMIUM, chromiumAvailable, launchChromium, traceSeed004, useToken } from '../test/support/dashboard.ts';
+import { REPO_ROOT } from '../test/support/paths.ts';
+import { createTokenWithApi, createTokenWithCli, uploadSeed004 } from '../test/support/seed004-server.ts';
+
+if (!chromiumAvailable()) {
+  console.error(`screenshots: ${CHROMIUM} is missing (apt-get install chromium)`);
+  process.exit(1);
+}
+const out = join(REPO_ROOT, 'docs');
+mkdirSync(out, { recursive: true });
+const dir = mkdtempSync(join(tmpdir(), 'pp-shots-'));
+const databaseUrl = `file:${join(dir, 'shots.db')}`;
+const server = await startBinServer(dir, { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' });
+const browser = await launchChromium();
+try {
+  // The admin token after the start, as on a fresh install; the server reads tokens from its database.
+  const admin = await createTokenWithCli(dir, databaseUrl, 'admin', 'screenshots');
+  await uploadSeed004(server.base, admin);
+  const read = await createTokenWithApi(server.base, admin, 'read', 'screenshots-read');
+  // Short: a full-page shot is never smaller than the viewport, and the node list is short.
+  const page = await browser.newPage({ viewport: { width: 1360, height: 360 }, deviceScaleFactor: 1 });
+  await page.goto(`${server.base}/ui/`);
+  await useToken(page, read);
+  await page.locator('table.nodes tr[data-node="node02"] .findings').waitFor();
+  await page.screenshot({ path: join(out, 'ui-nodes.png'), fullPage: true });
+
+  await traceSeed004(page);
+  // The path that leaves the cluster folded: the picture is about node02's drop.
+  for (const summary of await page.locator('article.path[data-end="LEFT_CLUSTER"] details.path-rules[open] > summary').all()) await summary.click();
+  await page.screenshot({ path: join(out, 'ui-trace.png'), fullPage: true });
+  console.log(`wrote ${join(out, 'ui-nodes.png')} and ${join(out, 'ui-trace.png')}`);
+} finally {
+  await browser.close();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -16,6 +16,7 @@ import { iptablesForward } from '../support/stories.ts';
 import { FIXTURES } from '../support/paths.ts';
 import { PROBLEM_TYPE, counterDump, startApi, type TestApi } from '../support/api.ts';
 import { parseExposition, samplesOf, valueOf, type Exposition } from '../support/prometheus.ts';
+import { describeEachBackend } from '../support/postgres.ts';
 
 const V1 = '/api/v1';
 const s004 = (f: string) => readFile(join(FIXTURES, 'seed004', f), 'utf8');
@@ -263,5 +264,35 @@ describe('GET /metrics with tokens', () => {
     const created = await api.request.post(`${V1}/tokens`).set('authorization', bearer(t.admin)).send({ scope: 'scrape', name: 'prometheus' }).expect(201);
     assert.equal(created.body.scope, 'scrape');
     await scrape(api, created.body.token);
+  });
+});
+
+describeEachBackend('replicas on one database report the same per-node metrics', (backend) => {
+  let a: TestApi;
+  let b: TestApi;
+  before(async () => {
+    a = await startApi({ backend });
+    b = await startApi({ shareDatabaseOf: a });
+    await a.request.post(`${V1}/nodes/node02/dumps`).send({ dump: iptablesForward('DROP'), ip6Dump: counterDump({ family: 'ipv6' }) }).expect(201);
+    await a.request.post(`${V1}/nodes/node03/dumps`).send({ nft: NFT }).expect(201);
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it("B, which took no upload, reports A's nodes, their upload ages and findings; its own request counters stay its own", async () => {
+    for (const api of [a, b]) {
+      await scrape(api);
+      await api.app.metrics.findingsIdle();
+    }
+    const [ma, mb] = [await scrape(a), await scrape(b)];
+    const series = (m: Exposition, name: string) => samplesOf(m, name).map((s) => JSON.stringify(s.labels)).sort();
+    assert.deepEqual(series(mb, 'packetpath_node_last_upload_age_seconds'), ['{"node":"node02","family":"ipv4"}', '{"node":"node02","family":"ipv6"}', '{"node":"node03","family":"nft"}']);
+    assert.deepEqual(series(mb, 'packetpath_node_last_upload_age_seconds'), series(ma, 'packetpath_node_last_upload_age_seconds'));
+    assert.deepEqual(samplesOf(mb, NODE_FINDINGS), samplesOf(ma, NODE_FINDINGS));
+    assert.equal(samplesOf(mb, NODE_FINDINGS).length, 6);
+    assert.equal(valueOf(ma, 'packetpath_uploads_total', { kind: 'whole', result: 'stored' }), 1);
+    assert.equal(samplesOf(mb, 'packetpath_uploads_total').length, 0);
   });
 });

@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createToken, type LatestVersion } from '../../src/store/index.ts';
+import { createToken, sha256Hex, type LatestVersion } from '../../src/store/index.ts';
+import { makeLineScript } from '../../src/store/line-script.ts';
 import { uploadKind } from '../../src/http/upload.ts';
 import { findingsCollector, findingsJob, NODE_FINDINGS, NODE_FINDINGS_FAILED, NODE_FINDINGS_PENDING } from '../../src/http/metrics/findings.ts';
 import { NODE_POLICY_DROP_BYTES, NODE_POLICY_DROP_PACKETS, policyDropCollector } from '../../src/http/metrics/policy-drops.ts';
@@ -60,6 +61,10 @@ describe('GET /metrics on an open server (loopback, no tokens)', () => {
     await api.request.post(`${V1}/nodes/node02/dumps`).send({ dump: await s004('node02.txt'), host, cluster: 'lab' }).expect(200);
     await api.request.post(`${V1}/nodes/master/dumps`).set('content-type', 'text/plain').send(NFT).expect(201);
     await api.request.post(`${V1}/nodes/bad/dumps`).set('content-type', 'text/plain').send('not a ruleset\n').expect(422);
+    // An agent's incremental upload: a text, then a delta of it (a new version).
+    const [v0, v1] = [counterDump({ variant: 0 }), counterDump({ variant: 1 })];
+    await api.request.post(`${V1}/nodes/agent1/dumps`).set('content-type', 'text/plain').send(v0).expect(201);
+    await api.request.post(`${V1}/nodes/agent1/dumps`).send({ delta: { base: sha256Hex(v0), sha256: sha256Hex(v1), ...makeLineScript(v0, v1) } }).expect(201);
     // One trace, one what-if trace.
     await api.request.post(`${V1}/trace`).send({ node: 'node02', packet: PACKET }).expect(200);
     await api.request.post(`${V1}/trace`).send({ node: 'node02', packet: PACKET, changes: ['-P FORWARD ACCEPT'] }).expect(200);
@@ -72,12 +77,13 @@ describe('GET /metrics on an open server (loopback, no tokens)', () => {
 
   it('counts uploads by kind and result, and their bytes as sent', async () => {
     const m = await scrape(api);
-    assert.equal(valueOf(m, 'packetpath_uploads_total', { kind: 'whole', result: 'stored' }), 1);
+    assert.equal(valueOf(m, 'packetpath_uploads_total', { kind: 'whole', result: 'stored' }), 2);
     assert.equal(valueOf(m, 'packetpath_uploads_total', { kind: 'whole', result: 'unchanged' }), 1);
+    assert.equal(valueOf(m, 'packetpath_uploads_total', { kind: 'delta', result: 'stored' }), 1);
     assert.equal(valueOf(m, 'packetpath_uploads_total', { kind: 'nft', result: 'stored' }), 1);
     assert.equal(valueOf(m, 'packetpath_uploads_total', { kind: 'whole', result: 'rejected' }), 1);
     assert.equal(valueOf(m, 'packetpath_upload_size_bytes_sum', { kind: 'nft' }), Buffer.byteLength(NFT));
-    assert.equal(valueOf(m, 'packetpath_upload_duration_seconds_count', { kind: 'whole' }), 3);
+    assert.equal(valueOf(m, 'packetpath_upload_duration_seconds_count', { kind: 'whole' }), 4);
     assert.equal(m.types.get('packetpath_upload_duration_seconds'), 'histogram');
   });
 
@@ -90,13 +96,13 @@ describe('GET /metrics on an open server (loopback, no tokens)', () => {
 
   it('labels requests by route pattern, never the raw URL', async () => {
     const m = await scrape(api);
-    assert.equal(valueOf(m, 'packetpath_http_requests_total', { method: 'POST', route: '/api/v1/nodes/:node/dumps', status: '201' }), 2);
+    assert.equal(valueOf(m, 'packetpath_http_requests_total', { method: 'POST', route: '/api/v1/nodes/:node/dumps', status: '201' }), 4);
     assert.equal(valueOf(m, 'packetpath_http_requests_total', { method: 'POST', route: '/api/v1/trace', status: '200' }), 2);
     await api.request.get('/no/such/route/node02').expect(404);
     const after404 = await scrape(api);
     assert.equal(valueOf(after404, 'packetpath_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' }), 1);
     const routes = new Set(samplesOf(after404, 'packetpath_http_requests_total').map((s) => s.labels['route']));
-    for (const r of routes) assert.doesNotMatch(r!, /node02|master|\/bad\//, `a raw URL as a label: ${r}`);
+    for (const r of routes) assert.doesNotMatch(r!, /node02|master|agent1|\/bad\//, `a raw URL as a label: ${r}`);
     assert.ok(routes.has('/metrics'));
   });
 
@@ -109,7 +115,7 @@ describe('GET /metrics on an open server (loopback, no tokens)', () => {
   it('gives the age of every node\'s last upload of each family', async () => {
     const m = await scrape(api);
     const ages = samplesOf(m, 'packetpath_node_last_upload_age_seconds');
-    assert.deepEqual(ages.map((s) => `${s.labels['node']}/${s.labels['family']}`).sort(), ['master/nft', 'node02/ipv4']);
+    assert.deepEqual(ages.map((s) => `${s.labels['node']}/${s.labels['family']}`).sort(), ['agent1/ipv4', 'master/nft', 'node02/ipv4']);
     for (const a of ages) assert.ok(a.value >= 0 && Number.isFinite(a.value));
     assert.equal(m.types.get('packetpath_node_last_upload_age_seconds'), 'gauge');
   });
@@ -123,7 +129,7 @@ describe('GET /metrics on an open server (loopback, no tokens)', () => {
     const bySeverity = (s: string) => findingsRoute.filter((f) => f.severity === s).length;
     assert.ok(bySeverity('error') > 0, 'seed 004 node02 has errors (undefined chains of its FORWARD listing)');
     for (const severity of ['error', 'warning', 'info']) assert.equal(valueOf(m, NODE_FINDINGS, { node: 'node02', severity }), bySeverity(severity), severity);
-    assert.deepEqual(new Set(samplesOf(m, NODE_FINDINGS).map((s) => s.labels['node'])), new Set(['master', 'node02']));
+    assert.deepEqual(new Set(samplesOf(m, NODE_FINDINGS).map((s) => s.labels['node'])), new Set(['agent1', 'master', 'node02']));
   });
 
   it('another app in the same process counts its own requests only', async () => {
@@ -156,7 +162,7 @@ describe('GET /metrics on an open server (loopback, no tokens)', () => {
     assert.equal(valueOf(m, NODE_POLICY_DROP_BYTES, { node: 'node02', chain: 'FORWARD' }), 1428);
     assert.equal(samplesOf(m, 'packetpath_test_broken').length, 0);
     assert.equal(valueOf(m, 'packetpath_scrape_collector_errors_total', { collector: 'broken' }), 1);
-    assert.equal(samplesOf(m, 'packetpath_node_last_upload_age_seconds').length, 2);
+    assert.equal(samplesOf(m, 'packetpath_node_last_upload_age_seconds').length, 3);
   });
 });
 

@@ -65,8 +65,10 @@ describe('GET /metrics on an open server (loopback, no tokens)', () => {
     const [v0, v1] = [counterDump({ variant: 0 }), counterDump({ variant: 1 })];
     await api.request.post(`${V1}/nodes/agent1/dumps`).set('content-type', 'text/plain').send(v0).expect(201);
     await api.request.post(`${V1}/nodes/agent1/dumps`).send({ delta: { base: sha256Hex(v0), sha256: sha256Hex(v1), ...makeLineScript(v0, v1) } }).expect(201);
-    // One trace, one what-if trace.
+    // A trace, a what-if trace, a cluster trace (answered as text) and a refused trace.
     await api.request.post(`${V1}/trace`).send({ node: 'node02', packet: PACKET }).expect(200);
+    await api.request.post(`${V1}/trace/text`).send({ cluster: 'lab', from: { node: 'node02', interface: 'flannel.1' }, packet: PACKET }).expect(200);
+    await api.request.post(`${V1}/trace`).send({ node: 'nobody', packet: PACKET }).expect(404);
     await api.request.post(`${V1}/trace`).send({ node: 'node02', packet: PACKET, changes: ['-P FORWARD ACCEPT'] }).expect(200);
     findingsRoute = (await api.request.get(`${V1}/nodes/node02/findings`).expect(200)).body.findings;
   });
@@ -90,14 +92,18 @@ describe('GET /metrics on an open server (loopback, no tokens)', () => {
   it('counts traces by kind and what-if', async () => {
     const m = await scrape(api);
     assert.equal(valueOf(m, 'packetpath_traces_total', { kind: 'single', whatif: 'no', result: 'ok' }), 1);
+    assert.equal(valueOf(m, 'packetpath_http_requests_total', { method: 'POST', route: '/api/v1/trace/text', status: '200' }), 1);
     assert.equal(valueOf(m, 'packetpath_traces_total', { kind: 'single', whatif: 'yes', result: 'ok' }), 1);
-    assert.equal(valueOf(m, 'packetpath_trace_duration_seconds_count', { kind: 'single', whatif: 'no' }), 1);
+    assert.equal(valueOf(m, 'packetpath_traces_total', { kind: 'cluster', whatif: 'no', result: 'ok' }), 1);
+    assert.equal(valueOf(m, 'packetpath_traces_total', { kind: 'single', whatif: 'no', result: 'rejected' }), 1);
+    assert.equal(valueOf(m, 'packetpath_trace_duration_seconds_count', { kind: 'single', whatif: 'no' }), 2);
   });
 
   it('labels requests by route pattern, never the raw URL', async () => {
     const m = await scrape(api);
     assert.equal(valueOf(m, 'packetpath_http_requests_total', { method: 'POST', route: '/api/v1/nodes/:node/dumps', status: '201' }), 4);
     assert.equal(valueOf(m, 'packetpath_http_requests_total', { method: 'POST', route: '/api/v1/trace', status: '200' }), 2);
+    assert.equal(valueOf(m, 'packetpath_http_requests_total', { method: 'POST', route: '/api/v1/trace', status: '404' }), 1);
     await api.request.get('/no/such/route/node02').expect(404);
     const after404 = await scrape(api);
     assert.equal(valueOf(after404, 'packetpath_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' }), 1);

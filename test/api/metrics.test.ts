@@ -236,7 +236,7 @@ describe('findingsCollector: the background queue', () => {
     assert.equal(asked.length, asks, 'a failure is not retried for the same versions');
     assert.deepEqual(failed[NODE_FINDINGS_FAILED], [{ labels: {}, value: 1 }]);
     assert.deepEqual(failed[NODE_FINDINGS_PENDING], [{ labels: {}, value: 0 }]);
-    await c.stop();
+    c.stop();
   });
 });
 
@@ -306,5 +306,16 @@ describeEachBackend('replicas on one database report the same per-node metrics',
     assert.equal(samplesOf(mb, NODE_FINDINGS).length, 6);
     assert.equal(valueOf(ma, 'packetpath_uploads_total', { kind: 'whole', result: 'stored' }), 1);
     assert.equal(samplesOf(mb, 'packetpath_uploads_total').length, 0);
+  });
+});
+
+describe('closing an app while findings are computed in the background', () => {
+  it('closes without waiting for the lint and without an unhandled error', async () => {
+    const api = await startApi();
+    await api.request.post(`${V1}/nodes/node02/dumps`).send({ dump: await s004('node02.txt'), host: JSON.parse(await s004('node02.host.json')) }).expect(201);
+    const m = await scrape(api);
+    assert.equal(valueOf(m, NODE_FINDINGS_PENDING), 1, 'queued, running in the background');
+    await api.close();
+    await api.app.metrics.findingsIdle();
   });
 });

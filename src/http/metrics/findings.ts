@@ -25,8 +25,11 @@ export type ComputeFindings = (node: string, family: Family) => Promise<readonly
 export interface FindingsCollector extends NodeCollector {
   /** Resolves when the background runs queued so far are done (tests; shutdown). */
   idle(): Promise<void>;
-  /** Stops taking new background runs; resolves when the current one is done. */
-  stop(): Promise<void>;
+  /**
+   * Takes no more background runs (the app is closing). The one running is not waited for: it may
+   * be a lint of seconds, and closing the pool and the database ends it; what it then throws is ignored.
+   */
+  stop(): void;
 }
 
 interface Job {
@@ -67,7 +70,7 @@ export function findingsCollector(compute: ComputeFindings, log: FastifyBaseLogg
       counted.set(node, { key: job.key, counts });
       failed.delete(node);
     } catch (err) {
-      if (isBusy(err)) return; // queued again by the next scrape
+      if (stopped || isBusy(err)) return; // closing; or queued again by the next scrape
       failed.set(node, job.key);
       log.warn({ err, node }, 'metrics: could not compute the findings of a node; not retried until its versions change');
     }
@@ -122,9 +125,9 @@ export function findingsCollector(compute: ComputeFindings, log: FastifyBaseLogg
     idle: async () => {
       while (running) await running;
     },
-    async stop() {
+    stop() {
       stopped = true;
-      await running;
+      queue.clear();
     },
   };
 }

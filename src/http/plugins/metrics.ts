@@ -109,7 +109,7 @@ export default fp(
     const findings: FindingsCollector = findingsCollector(async (node, family) => (await nodeFindings(app, node, undefined, family)).findings, app.log);
     addNodeCollector(uploadAgeCollector);
     addNodeCollector(findings);
-    app.addHook('onClose', () => findings.stop());
+    app.addHook('onClose', async () => findings.stop());
 
     const runScrape = async (): Promise<string> => {
       const scrape = { now: new Date(), versions: await latestVersionsOfAllNodes(app.db.prisma), db: app.db.prisma };

@@ -152,7 +152,11 @@ describe('GET /metrics on an open server (loopback, no tokens)', () => {
     api.app.metrics.addNodeCollector(
       policyDropCollector(async () => {
         calls++;
-        return [{ node: 'node02', family: 'ipv4', table: 'filter', chain: 'FORWARD', packets: 17, bytes: 1428 }];
+        // The shape of the counter history's latestPolicyDrops (extra members are ignored).
+        return [
+          { node: 'node02', family: 'ipv4', upload: 9, uploadedAt: new Date(), chains: [{ table: 'filter', chain: 'FORWARD', packets: 17, bytes: 1428 }, { table: 'filter', chain: 'INPUT', packets: 0, bytes: 0 }] },
+          { node: 'master', family: 'ipv6', upload: 4, uploadedAt: new Date(), chains: [] },
+        ];
       }),
     );
     api.app.metrics.addNodeCollector({
@@ -166,6 +170,8 @@ describe('GET /metrics on an open server (loopback, no tokens)', () => {
     assert.equal(calls, 1);
     assert.equal(valueOf(m, NODE_POLICY_DROP_PACKETS, { node: 'node02', family: 'ipv4', table: 'filter', chain: 'FORWARD' }), 17);
     assert.equal(valueOf(m, NODE_POLICY_DROP_BYTES, { node: 'node02', chain: 'FORWARD' }), 1428);
+    assert.equal(valueOf(m, NODE_POLICY_DROP_PACKETS, { node: 'node02', chain: 'INPUT' }), 0);
+    assert.equal(samplesOf(m, NODE_POLICY_DROP_PACKETS).length, 2);
     assert.equal(samplesOf(m, 'packetpath_test_broken').length, 0);
     assert.equal(valueOf(m, 'packetpath_scrape_collector_errors_total', { collector: 'broken' }), 1);
     assert.equal(samplesOf(m, 'packetpath_node_last_upload_age_seconds').length, 3);

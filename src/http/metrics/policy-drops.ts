@@ -10,19 +10,25 @@ import type { NodeCollector } from './node-collector.ts';
 export const NODE_POLICY_DROP_PACKETS = 'packetpath_node_policy_drop_packets';
 export const NODE_POLICY_DROP_BYTES = 'packetpath_node_policy_drop_bytes';
 
-/** One built-in chain with policy DROP (iptables) or drop (nft base chain) of one node, and what its policy counted since the node's previous upload. */
-export interface PolicyDrop {
+/**
+ * A node family's latest counter window (its previous upload to its latest): what each built-in
+ * chain with policy DROP counted by its policy. The shape of the counter history's
+ * `latestPolicyDrops(tx)` answer (branch counters), so it is passed as is.
+ */
+export interface PolicyDropWindow {
   readonly node: string;
-  /** `ipv4`, `ipv6` (iptables) or `nft`. */
+  /** `ipv4`, `ipv6` (iptables; nft base chains too if the history gives them, as `nft`). */
   readonly family: string;
-  /** iptables: `filter`; nft: `<family> <table>`, e.g. `inet filter`. */
-  readonly table: string;
-  readonly chain: string;
-  readonly packets: number;
-  readonly bytes: number;
+  readonly chains: readonly {
+    /** iptables: `filter`; nft: `<family> <table>`, e.g. `inet filter`. */
+    readonly table: string;
+    readonly chain: string;
+    readonly packets: number;
+    readonly bytes: number;
+  }[];
 }
 
-export type LoadPolicyDrops = (db: Client) => Promise<readonly PolicyDrop[]>;
+export type LoadPolicyDrops = (db: Client) => Promise<readonly PolicyDropWindow[]>;
 
 const LABELS = ['node', 'family', 'table', 'chain'] as const;
 
@@ -34,11 +40,10 @@ export function policyDropCollector(load: LoadPolicyDrops): NodeCollector {
       { name: NODE_POLICY_DROP_BYTES, help: "Bytes counted by the built-in chain's DROP policy between the node's previous upload and its latest", labelNames: LABELS },
     ],
     async collect({ db }) {
-      const drops = await load(db);
-      const labels = (d: PolicyDrop) => ({ node: d.node, family: d.family, table: d.table, chain: d.chain });
+      const drops = (await load(db)).flatMap((w) => w.chains.map((c) => ({ labels: { node: w.node, family: w.family, table: c.table, chain: c.chain }, packets: c.packets, bytes: c.bytes })));
       return {
-        [NODE_POLICY_DROP_PACKETS]: drops.map((d) => ({ labels: labels(d), value: d.packets })),
-        [NODE_POLICY_DROP_BYTES]: drops.map((d) => ({ labels: labels(d), value: d.bytes })),
+        [NODE_POLICY_DROP_PACKETS]: drops.map((d) => ({ labels: d.labels, value: d.packets })),
+        [NODE_POLICY_DROP_BYTES]: drops.map((d) => ({ labels: d.labels, value: d.bytes })),
       };
     },
   };

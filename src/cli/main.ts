@@ -18,7 +18,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   trace: { run: runTrace, help: 'trace FILE [--host H] (--in IF | --local) --src IP --dst IP --proto P [--sport N] [--dport N] [--state S] [--mark 0xN] [--json]' },
   serve: { run: async (args, io) => (await import('./commands/serve.ts')).runServe(args, io), help: 'serve [--port N] [--host H]  run the HTTP API (what `npm start` runs); see `serve --help` for its environment' },
   agent: { run: async (args, io) => (await import('./commands/agent.ts')).runAgentCommand(args, io), help: 'agent --server URL --token-file F [--node N] [--cluster C] [--interval 60s] [--once]  collect this node and upload it; see `agent --help`' },
-  token: { run: async (args, io) => (await import('./commands/token.ts')).runToken(args, io), help: 'token create --scope read|upload|admin [--cluster C] [--name N] [--expires 30d] | token list | token revoke ID  API tokens (DATABASE_URL)' },
+  token: { run: async (args, io) => (await import('./commands/token.ts')).runToken(args, io), help: 'token create --scope read|upload|admin|scrape [--cluster C] [--name N] [--expires 30d] | token list | token revoke ID  API tokens (DATABASE_URL)' },
 };
 
 export function usage(): string {

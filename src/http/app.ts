@@ -23,6 +23,8 @@ import tableRoutes from './routes/tables.ts';
 import diffRoutes from './routes/diff.ts';
 import traceRoutes from './routes/trace.ts';
 import uiRoutes from './routes/ui.ts';
+import metricsPlugin from './plugins/metrics.ts';
+import metricsRoutes from './routes/metrics.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -94,11 +96,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       closeOnShutdown: options.db === undefined,
     });
     await app.register(analysisPlugin);
+    // Before every route: its onResponse hook counts each request.
+    await app.register(metricsPlugin);
     await app.register(schemasPlugin);
     // Before swagger and every route: its onRoute hook documents each route's security.
     await app.register(authPlugin);
     await app.register(swaggerPlugin);
     await app.register(healthRoutes);
+    await app.register(metricsRoutes);
     await app.register(nodeRoutes, { prefix: API_PREFIX });
     await app.register(dumpRoutes, { prefix: API_PREFIX });
     await app.register(tokenRoutes, { prefix: API_PREFIX });

@@ -94,8 +94,11 @@ async function nodeTexts(app: FastifyInstance, dumps: { iptables: DumpInfo | nul
   };
 }
 
+/** Whether a trace request follows the packet across a cluster (`cluster`, or `from` without `follow: false`). */
+export const isClusterTrace = (req: Pick<TraceRequest, 'cluster' | 'from' | 'follow'>): boolean => req.cluster !== undefined || (req.from !== undefined && req.follow !== false);
+
 export async function runTrace(app: FastifyInstance, req: TraceRequest): Promise<SingleTrace | ClusterTrace> {
-  if (req.cluster !== undefined || (req.from && req.follow !== false)) return runClusterTrace(app, req);
+  if (isClusterTrace(req)) return runClusterTrace(app, req);
   const packet = packetOf(req, req.from?.interface, req.from?.local);
   const family = packet.packet.family;
   let node: string;

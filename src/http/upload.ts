@@ -8,11 +8,15 @@ import type { preParsingAsyncHookHandler } from 'fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpProblem } from './plugins/errors.ts';
 import { decodeText } from '../store/charset.ts';
+import { isNftFormat, looksLikeNft } from '../store/nft-ingest.ts';
+import type { UploadJson, UploadQuery } from './schemas/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** A text/plain upload's bytes, when they are not UTF-8 (see textUploadParser). */
     uploadBytes: Buffer | null;
+    /** An upload's body size as sent (before any Content-Encoding is decoded), counted as it arrives. */
+    uploadSentBytes: number;
   }
 }
 
@@ -25,6 +29,7 @@ declare module 'fastify' {
  */
 export function registerTextUploadParser(app: FastifyInstance): void {
   app.decorateRequest('uploadBytes', null);
+  app.decorateRequest('uploadSentBytes', 0);
   app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
     const charset = /;\s*charset="?([^";\s]+)"?/i.exec(String(request.headers['content-type'] ?? ''))?.[1]?.toLowerCase();
     if (charset === undefined || charset === 'utf-8' || charset === 'utf8') {
@@ -49,6 +54,30 @@ export function tooLarge(what: 'upload' | 'decompressed', limit: number): HttpPr
   return what === 'upload'
     ? new HttpProblem(413, 'payload-too-large', `the request body is larger than the ${mib(limit)} upload limit (MAX_UPLOAD_BYTES)`, { limit })
     : new HttpProblem(413, 'payload-too-large', `the decompressed request body is larger than the ${mib(limit)} limit (MAX_DECOMPRESSED_BYTES)`, { limit });
+}
+
+/**
+ * The upload as its JSON form: a text/plain body is `dump`, or `nft` when it
+ * is an nftables ruleset: `nft -j` JSON or `nft list ruleset` text (detected:
+ * no iptables format starts with `{`, `table ...` or an nft command), or
+ * anything with `?family=nft` or `?format=nft-*`.
+ */
+export function uploadJson(body: unknown, query: UploadQuery): UploadJson {
+  if (typeof body !== 'string') return body as UploadJson;
+  if (query.family === 'nft' || isNftFormat(query.format) || (query.format === undefined && query.family === undefined && looksLikeNft(body))) return { nft: body };
+  return { dump: body };
+}
+
+/** What kind of upload a request is, for /metrics: a delta, an nft ruleset alone, or a whole iptables text (with or without nft). */
+export type UploadKind = 'whole' | 'delta' | 'nft';
+
+/** The kind of an upload's body (`whole` when it was never read: refused before, or unreadable). */
+export function uploadKind(body: unknown, query: UploadQuery | undefined): UploadKind {
+  if (body === undefined || body === null || (typeof body !== 'string' && typeof body !== 'object')) return 'whole';
+  const json = uploadJson(body, query ?? {});
+  if (json.delta !== undefined || json.ip6Delta !== undefined) return 'delta';
+  const format = json.format ?? query?.format;
+  return json.nft !== undefined && json.dump === undefined && json.ip6Dump === undefined ? 'nft' : json.dump !== undefined && isNftFormat(format) ? 'nft' : 'whole';
 }
 
 /**
@@ -127,8 +156,11 @@ export function uploadPreParsing(limits: UploadLimits): preParsingAsyncHookHandl
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > limits.maxUploadBytes) throw tooLarge('upload', limits.maxUploadBytes);
     const encoding = String(request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    const sent = (n: number): void => {
+      request.uploadSentBytes = n;
+    };
     if (encoding === 'identity' || encoding === '') {
-      const limit = new ByteLimit(limits.maxUploadBytes, 'upload');
+      const limit = new ByteLimit(limits.maxUploadBytes, 'upload', sent);
       return pipeline(payload, limit, () => {}) as BodyStream;
     }
     if (encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate') {
@@ -136,6 +168,7 @@ export function uploadPreParsing(limits: UploadLimits): preParsingAsyncHookHandl
     }
     let out: BodyStream | undefined;
     const raw = new ByteLimit(limits.maxUploadBytes, 'upload', (n) => {
+      sent(n);
       if (out) out.receivedEncodedLength = n;
     });
     const decoded = new ByteLimit(limits.maxDecompressedBytes, 'decompressed');

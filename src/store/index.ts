@@ -69,6 +69,7 @@ export {
   type LoadedRuleset,
 } from './rulesets.ts';
 export { latestDumpId, latestDumpIdIfAny, findDumpHostJson } from './dump-refs.ts';
+export { latestVersionsOfAllNodes, type LatestVersion } from './latest-versions.ts';
 export { ReadCache, sqliteChangeWatch, changeWatchOf, type ChangeWatch } from './read-cache.ts';
 export {
   createToken,

@@ -8,12 +8,13 @@ import type { Client } from './db.ts';
 import { parseDuration } from './duration.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 
-export type TokenScope = 'read' | 'upload' | 'admin';
-export const TOKEN_SCOPES: readonly TokenScope[] = ['read', 'upload', 'admin'];
+/** `scrape`: GET /metrics and nothing else (a Prometheus server's token). */
+export type TokenScope = 'read' | 'upload' | 'admin' | 'scrape';
+export const TOKEN_SCOPES: readonly TokenScope[] = ['read', 'upload', 'admin', 'scrape'];
 
 export const isTokenScope = (s: unknown): s is TokenScope => typeof s === 'string' && (TOKEN_SCOPES as readonly string[]).includes(s);
 
-/** What a token may do: admin implies read and upload. */
+/** What a token may do: admin implies read, upload and scrape. */
 export function scopeAllows(granted: TokenScope, needed: TokenScope): boolean {
   return granted === 'admin' || granted === needed;
 }

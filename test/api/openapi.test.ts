@@ -47,7 +47,7 @@ describe('OpenAPI document', () => {
     assert.equal(validator.version, '3.1');
     assert.equal(generated.info.title, 'packetpath API');
     assert.ok(generated.servers.length >= 1);
-    assert.deepEqual(generated.tags.map((t) => t.name).sort(), ['dumps', 'health', 'nodes', 'tokens']);
+    assert.deepEqual(generated.tags.map((t) => t.name).sort(), ['dumps', 'health', 'metrics', 'nodes', 'tokens']);
   });
 
   it('every operation has an operationId, tags and a summary; errors are problem+json', () => {

@@ -21,7 +21,7 @@ import {
 } from '../../store/index.ts';
 import { InputError, UsageError, type Io } from '../io.ts';
 
-export const TOKEN_USAGE = 'token create --scope read|upload|admin [--cluster NAME] [--name NAME] [--expires 30d] [--json] | token list [--json] | token revoke ID';
+export const TOKEN_USAGE = 'token create --scope read|upload|admin|scrape [--cluster NAME] [--name NAME] [--expires 30d] [--json] | token list [--json] | token revoke ID';
 
 async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
   const config = loadCliConfig();
@@ -56,7 +56,7 @@ export async function runToken(args: string[], io: Io): Promise<number> {
   }
   const v = parsed.values;
   if (!sub || sub === '--help' || sub === '-h' || v.help) {
-    io.stdout(`usage: packetpath ${TOKEN_USAGE}\n\nScopes: read (queries), upload (agents; --cluster limits it to one cluster), admin (deletes, tokens; implies read and upload).\nThe database is DATABASE_URL (default file:./data/packetpath.db).\n`);
+    io.stdout(`usage: packetpath ${TOKEN_USAGE}\n\nScopes: read (queries), upload (agents; --cluster limits it to one cluster), admin (deletes, tokens; implies read, upload and scrape), scrape (GET /metrics only, for Prometheus).\nThe database is DATABASE_URL (default file:./data/packetpath.db).\n`);
     return sub ? 0 : 2;
   }
 

@@ -34,8 +34,11 @@ export interface AnalysisService {
   whatIf(task: WhatIfTask): Promise<WhatIfAnswer>;
   /** A what-if trace across a cluster in a worker (not cached); `load` runs once admitted. */
   clusterWhatIf(load: () => Promise<ClusterWhatIfTask>): Promise<ClusterWhatIfAnswer>;
-  /** Analyses run (in workers, and plain diffs on the event loop) and answered from the cache so far (for tests and metrics). */
-  stats(): { readonly ran: number; readonly cached: number };
+  /**
+   * Analyses run (in workers, and plain diffs on the event loop) and answered from the cache so far,
+   * and how many wait now (for a worker, or their turn) (for tests and metrics).
+   */
+  stats(): { readonly ran: number; readonly cached: number; readonly queued: number };
 }
 
 declare module 'fastify' {
@@ -141,7 +144,7 @@ export default fp(
         running.set(key, job);
         return job;
       },
-      stats: () => ({ ran, cached }),
+      stats: () => ({ ran, cached, queued: (pool?.queueSize ?? 0) + waiting.diff.length + waiting.whatif.length + waiting.prepare.length }),
     };
     app.decorate('analysis', service);
     app.addHook('onClose', async () => {

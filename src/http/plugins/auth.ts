@@ -3,7 +3,7 @@
 // Every route declares who may call it: `config: { scope: 'public' | 'read' |
 // 'upload' | 'admin' }` (or a list: any of them). A route that declares
 // nothing is treated as `admin` (fail safe). Tokens (src/store/tokens.ts)
-// carry one scope; `admin` implies `read` and `upload`; an `upload` token can
+// carry one scope; `admin` implies `read`, `upload` and `scrape` (GET /metrics only); an `upload` token can
 // be limited to one cluster (see `writeCluster` / `assertNodeCluster`).
 //
 // Requests without a token:
@@ -32,7 +32,7 @@ import { HttpProblem } from './errors.ts';
 import { problemResponse } from '../schemas/common.ts';
 
 export type RouteScope = 'public' | TokenScope;
-export const ROUTE_SCOPES: readonly RouteScope[] = ['public', 'read', 'upload', 'admin'];
+export const ROUTE_SCOPES: readonly RouteScope[] = ['public', 'read', 'upload', 'admin', 'scrape'];
 
 export type Principal =
   /** A public route: nobody was identified. */

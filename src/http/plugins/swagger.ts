@@ -11,6 +11,7 @@ export const TAGS = [
   { name: 'dumps', description: 'Uploading and reading ruleset versions' },
   { name: 'health', description: 'Liveness and readiness probes' },
   { name: 'tokens', description: 'API tokens (admin scope)' },
+  { name: 'metrics', description: 'Prometheus metrics (`scrape` scope)' },
 ] as const;
 
 export default fp(
@@ -38,7 +39,7 @@ export default fp(
               bearerFormat: 'ppt_<id>_<secret>',
               description:
                 'An API token (`packetpath token create` or `POST /api/v1/tokens`) sent as `Authorization: Bearer <token>`. ' +
-                'Each operation lists the scope it needs (`read`, `upload` or `admin`; `admin` implies the others); an `upload` token may be limited to one cluster. ' +
+                'Each operation lists the scope it needs (`read`, `upload`, `admin` or `scrape`; `admin` implies the others; `scrape` is for `GET /metrics` only); an `upload` token may be limited to one cluster. ' +
                 'Without any token the server is open only while it is bound to a loopback address and no token was ever created; ' +
                 'with `PACKETPATH_OPEN_READS=true` read operations need no token. ' +
                 'Repeated failed authentications from one address are answered with 429 and `Retry-After`.',

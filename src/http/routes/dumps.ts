@@ -35,7 +35,7 @@ import {
 import { toDump, toDumpSummary, toUploaded } from '../mappers.ts';
 import { assertNodeCluster, writeCluster } from '../plugins/auth.ts';
 import { loadRuleset, requireLatestDumpId } from '../ruleset.ts';
-import { assertLineLimit, registerTextUploadParser, uploadBodyLimit, uploadPreParsing } from '../upload.ts';
+import { assertLineLimit, registerTextUploadParser, uploadBodyLimit, uploadJson, uploadPreParsing } from '../upload.ts';
 import {
   CanonicalQuerySchema,
   DumpListQuerySchema,
@@ -53,8 +53,6 @@ import {
   jsonResponse,
   problemResponses,
   ref,
-  type UploadJson,
-  type UploadQuery,
   type UploadResult,
 } from '../schemas/index.ts';
 import { HttpProblem } from '../plugins/errors.ts';
@@ -89,18 +87,6 @@ Needs an \`upload\` (or \`admin\`) token. A token limited to a cluster writes to
 A dump from which nothing usable can be read (no table) is rejected with 422 and line-numbered \`problems\`; with \`?strict=true\` any error diagnostic is. A bad host file is a 422 with \`errors\`. A rejected upload changes nothing.
 
 A \`text/plain\` body that is not UTF-8 is read in the \`charset\` of its Content-Type (Latin-1 when none is named) and kept byte for byte (\`/raw\`, \`originalSha256\`); an unknown charset is a 415.`;
-
-/**
- * The upload as its JSON form: a text/plain body is `dump`, or `nft` when it
- * is an nftables ruleset: `nft -j` JSON or `nft list ruleset` text (detected:
- * no iptables format starts with `{`, `table ...` or an nft command), or
- * anything with `?family=nft` or `?format=nft-*`.
- */
-function uploadJson(body: unknown, query: UploadQuery): UploadJson {
-  if (typeof body !== 'string') return body as UploadJson;
-  if (query.family === 'nft' || isNftFormat(query.format) || (query.format === undefined && query.family === undefined && looksLikeNft(body))) return { nft: body };
-  return { dump: body };
-}
 
 /**
  * MAX_DUMP_LINES for an nft ruleset: its lines, and its rules (`nft -j`
@@ -153,7 +139,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/nodes/:node/dumps',
     {
-      config: { scope: 'upload' },
+      config: { scope: 'upload', observe: 'upload' },
       bodyLimit: uploadBodyLimit(limits),
       preParsing: uploadPreParsing(limits),
       schema: {

@@ -43,7 +43,7 @@ const trace: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/trace',
     {
-      config: { scope: 'read' },
+      config: { scope: 'read', observe: 'trace' },
       schema: {
         tags: ['trace'],
         operationId: 'tracePacket',
@@ -61,7 +61,7 @@ const trace: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/trace/text',
     {
-      config: { scope: 'read' },
+      config: { scope: 'read', observe: 'trace' },
       schema: {
         tags: ['trace'],
         operationId: 'tracePacketText',

@@ -3,9 +3,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN } from '../../store/duration.ts';
 import { DateTimeSchema, NullableDateTimeSchema, ref, StringEnum } from './common.ts';
 
-export const TokenScopeSchema = StringEnum(['read', 'upload', 'admin'], {
+export const TokenScopeSchema = StringEnum(['read', 'upload', 'admin', 'scrape'], {
   $id: 'TokenScope',
-  description: '`read`: queries, traces, diffs; `upload`: uploads (and the latest-sha check agents make); `admin`: deletes and token management, and everything `read` and `upload` may do.',
+  description: '`read`: queries, traces, diffs; `upload`: uploads (and the latest-sha check agents make); `admin`: deletes and token management, and everything `read` and `upload` may do; `scrape`: `GET /metrics` and nothing else (for a Prometheus server).',
 });
 
 const TOKEN_ID = Type.String({ pattern: '^[0-9a-f]{12}$', description: 'Public token id (12 hex digits)', examples: ['3f9a0c1b2d4e'] });

@@ -32,7 +32,7 @@ const text = (r: { text?: string; body: unknown }): string => r.text ?? String(r
 /** The SVG's boxes: their texts, and the border colour and width of their shape. */
 function boxes(svg: XmlElement): { texts: string[]; stroke?: string; width?: string }[] {
   return [...descendants(svg)]
-    .filter((g) => g.name === 'g' && g.attrs.class === 'node')
+    .filter((g) => g.name === 'g' && g.attrs.class === 'node' && !g.children.some((c) => c.name === 'title' && c.text === '_legend'))
     .map((g) => {
       const shape = [...descendants(g)].find((e) => (e.name === 'polygon' || e.name === 'ellipse' || e.name === 'path') && e.attrs.stroke !== 'none' && e.attrs.stroke !== undefined);
       return { texts: [...descendants(g)].filter((e) => e.name === 'text').map((e) => e.text), ...(shape?.attrs.stroke ? { stroke: shape.attrs.stroke } : {}), ...(shape?.attrs['stroke-width'] ? { width: shape.attrs['stroke-width'] } : {}) };

@@ -322,6 +322,16 @@ function drawLanes(all: readonly Lane[], warnings: readonly string[], options: T
   };
 }
 
+/** The notes of a what-if drawn with its changes applied: the changes, and how the outcomes were before. */
+export function whatIfNotes(changes: readonly string[], before: readonly string[], after: readonly string[]): string[] {
+  const changed = before.join('\n') !== after.join('\n');
+  return [
+    `What-if: drawn with ${changes.length === 1 ? 'the change' : `${changes.length} changes`} applied (hypothetical; the stored rules are unchanged): ${changes.join('; ')}`,
+    changed ? 'Before the changes the outcomes differed:' : 'Before the changes the outcomes were the same.',
+    ...(changed ? before.map((b) => `  before: ${b}`) : []),
+  ];
+}
+
 /** Where a near miss sits on the path: after the last event before it in its chain, else the jump into its chain. */
 function nearMissAnchor(events: readonly TraceEvent[], m: { table: string; chain: string; rule: number }, ids: ReadonlyMap<number, string>): string | undefined {
   let before: number | undefined;

@@ -4,10 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildHost, parseDump, traceCluster, tracePacket, validatePacket, type ClusterNode, type PacketInput } from '../../src/netfilter/index.ts';
+import { buildHost, parseDump, parseNftText, traceCluster, traceNode, tracePacket, validatePacket, type ClusterNode, type PacketInput } from '../../src/netfilter/index.ts';
 import { Tone, type DrawNode, type Drawing } from '../../src/netfilter/analysis/draw/drawing.ts';
 import { drawClusterTrace, drawTrace } from '../../src/netfilter/analysis/draw/trace.ts';
 import { FIXTURES } from '../support/paths.ts';
+import { DOCKER29_NFT, DOCKER_CLIENT, DOCKER_HOST, iptablesForward } from '../support/stories.ts';
 
 const D = join(FIXTURES, 'seed004');
 function seedNode(name: string): ClusterNode {
@@ -163,4 +164,23 @@ test('past the lane cap, the less probable outcomes fold into one "more" box at 
   assert.equal(out[3]!.label, '75%');
   assert.ok(d.notes.some((n) => /^9 less probable outcomes are folded/.test(n)));
   assert.equal(d.notes.filter((n) => /^\d.*%: FORWARDED/.test(n)).length, 3);
+});
+
+test('one netfilter, two owners: the nft base chains framed with family, owner and priority beside iptables\' table, the iptables policy decisive', () => {
+  const h = buildHost(DOCKER_HOST);
+  assert.ok(h.ok);
+  const input = DOCKER_CLIENT as PacketInput;
+  const r = traceNode({ iptables: parseDump(iptablesForward('DROP')).ruleset, nftables: parseNftText(DOCKER29_NFT).ruleset }, packet(input), { host: h.host, explain: true, node: 'docker-host' });
+  const d = drawTrace(r, { node: 'docker-host', packet: input });
+  const frameOf = (head: RegExp) => framesOf(d, d.nodes.find((n) => head.test(n.label[0]!))!);
+  assert.deepEqual(frameOf(/^nat-prerouting-and-output #1/), ['nft ip docker-bridges nat-PREROUTING · Docker (nftables backend) · priority -100', 'PREROUTING', 'docker-host']);
+  assert.deepEqual(frameOf(/^filter-forward-in__docker0 #3/), ['nft ip docker-bridges filter-FORWARD · Docker (nftables backend) · priority 0', 'FORWARD', 'docker-host']);
+  const decisive = d.nodes.filter((n) => n.tone === Tone.Decisive);
+  assert.deepEqual(decisive.map((n) => n.label[0]), ['filter FORWARD policy DROP']);
+  assert.deepEqual(framesOf(d, decisive[0]!), ['filter FORWARD · iptables (nft backend) · priority 0', 'FORWARD', 'docker-host']);
+  // The rule shortened to 56 characters, its comment on its own line; the full text in the tooltip.
+  const dnat = d.nodes.find((n) => /^nat-prerouting-and-output #1/.test(n.label[0]!))!;
+  assert.deepEqual(dnat.label.slice(1), ['iifname != "docker0" tcp dport 8080 counter dnat to 172…', '/* DNAT */', '⇒ dnat to 172.17.0.2:80']);
+  assert.equal(dnat.tone, Tone.Nat);
+  assert.match(dnat.tooltip!, /^nft ip docker-bridges nat-prerouting-and-output rule 1[^\n]*\niifname != "docker0" tcp dport 8080 counter dnat to 172\.17\.0\.2:80 comment "DNAT"\n/);
 });

@@ -5,11 +5,13 @@ import { Shape, Tone, type DrawEdge, type DrawFrame, type DrawNode, type Drawing
 import { frameTree, type FrameTree } from './frames.ts';
 import { TONE_STYLES, needsLegend, usedTones } from './style.ts';
 
-const FONT = 'Helvetica';
-// Boxes hold rule text: a fixed-width font reads like the rules, and Graphviz's
-// width estimate for Courier holds for any monospace font a viewer substitutes
-// (Helvetica's does not: boxes came out narrower than their text on Linux).
-const MONO = 'Courier';
+// One fixed-width font for boxes, frames and arrows: boxes hold rule text, which
+// reads best as the rules are written, and Graphviz's width estimate for
+// Courier holds for whatever monospace font a viewer substitutes (Helvetica's
+// did not: text came out wider than its box or frame on Linux, and was cut).
+// No bold: Graphviz has no metrics for Courier-Bold and would misplace it;
+// the tones' borders and colours carry the emphasis instead.
+const FONT = 'Courier';
 
 const DOT_SHAPES: Readonly<Record<Shape, string>> = {
   [Shape.Box]: 'box',
@@ -63,7 +65,8 @@ function printNode(n: DrawNode, indent: string): string {
     ['fillcolor', dotString(s.fill)],
     ['fontcolor', dotString(s.font)],
     ['penwidth', s.width],
-    ['fontname', s.bold ? dotString(`${MONO}-Bold`) : undefined],
+    // A thick border eats into the box: more room so it does not touch the text.
+    ['margin', s.width >= 3 ? dotString('0.25,0.12') : undefined],
     ['tooltip', dotString(n.tooltip ?? n.label.join('\n'))],
     ['URL', n.link !== undefined ? dotString(n.link) : undefined],
     ['target', n.link !== undefined ? dotString('_top') : undefined],
@@ -95,7 +98,7 @@ function printFrame(f: DrawFrame, tree: FrameTree, depth: number, out: string[])
       ['fontcolor', dotString(s.font)],
       ['penwidth', s.width],
       ['style', dotString(['rounded', ...(s.line === 'solid' ? [] : [s.line])].join(','))],
-      ['fontname', dotString(s.bold ? `${FONT}-Bold` : FONT)],
+      ['fontname', dotString(FONT)],
       ['fontsize', 11],
       ['labeljust', 'l'],
     ])};`,
@@ -122,8 +125,10 @@ function printLegend(drawing: Drawing): string | undefined {
         `<TD ALIGN="LEFT" BORDER="0">${htmlText(s.meaning)}</TD></TR>`,
     );
   }
-  for (const note of drawing.notes) rows.push(`<TR><TD COLSPAN="2" ALIGN="LEFT" BORDER="0">${htmlText(note)}</TD></TR>`);
-  return `  "_legend" [shape=plain, tooltip="legend", label=<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="3" CELLPADDING="3">${rows.join('')}</TABLE>>];`;
+  // The notes in their own rows of an outer table: long notes would otherwise widen the legend's columns.
+  const legend = rows.length ? `<TR><TD ALIGN="LEFT"><TABLE BORDER="0" CELLBORDER="1" CELLSPACING="3" CELLPADDING="3">${rows.join('')}</TABLE></TD></TR>` : '';
+  const notes = drawing.notes.map((note) => `<TR><TD ALIGN="LEFT">${htmlText(note)}</TD></TR>`).join('');
+  return `  "_legend" [shape=plain, tooltip="legend", label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2">${legend}${notes}</TABLE>>];`;
 }
 
 export function printDot(drawing: Drawing): string {
@@ -135,14 +140,14 @@ export function printDot(drawing: Drawing): string {
       ['label', dotString(drawing.title)],
       ['labelloc', 't'],
       ['labeljust', 'l'],
-      ['fontname', dotString(`${FONT}-Bold`)],
+      ['fontname', dotString(FONT)],
       ['fontsize', 14],
       ['tooltip', dotString(drawing.title)],
       ['newrank', 'true'],
       ['compound', 'true'],
     ])};`,
   );
-  out.push(`  node [fontname=${dotString(MONO)}, fontsize=10, margin="0.12,0.06"];`);
+  out.push(`  node [fontname=${dotString(FONT)}, fontsize=10, margin="0.12,0.06"];`);
   out.push(`  edge [fontname=${dotString(FONT)}, fontsize=9, arrowsize=0.8];`);
   printContents('', frameTree(drawing), 1, out);
   for (const e of drawing.edges) out.push(printEdge(e));

@@ -184,3 +184,22 @@ test('one netfilter, two owners: the nft base chains framed with family, owner a
   assert.equal(dnat.tone, Tone.Nat);
   assert.match(dnat.tooltip!, /^nft ip docker-bridges nat-prerouting-and-output rule 1[^\n]*\niifname != "docker0" tcp dport 8080 counter dnat to 172\.17\.0\.2:80 comment "DNAT"\n/);
 });
+
+const SSH_ONLY = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m addrtype --dst-type LOCAL -p tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp -j DROP\nCOMMIT\n';
+
+test('assumptions as dotted notes on the end they led to; routing that decides makes the end itself decisive', () => {
+  // No host file: the trace assumes what is local and how it routes.
+  const assumed = tracePacket(parseDump(SSH_ONLY).ruleset, packet({ src: '192.0.2.9', dst: '192.0.2.1', protocol: 'tcp', sport: 1, dport: 22, inInterface: 'eth0' }), { explain: true });
+  const a = drawTrace(assumed);
+  const notes = a.nodes.filter((n) => n.tone === Tone.Assumed);
+  assert.deepEqual(notes.map((n) => n.tooltip), assumed.outcomes[0]!.assumptions);
+  assert.ok(notes.every((n) => n.label[0] === 'assumed' && n.shape === 'note'));
+  const end = a.nodes.find((n) => n.label[0] === 'FORWARDED')!;
+  assert.deepEqual(a.edges.filter((e) => e.tone === Tone.Assumed).map((e) => [e.from, e.style]), notes.map(() => [end.id, 'dotted']));
+  // No route out: no rule decided, routing did.
+  const h = buildHost({ interfaces: [{ name: 'eth0', addresses: ['192.0.2.1/24'] }], routes: [], forwarding: false });
+  assert.ok(h.ok);
+  const routed = tracePacket(parseDump(SSH_ONLY).ruleset, packet({ src: '192.0.2.9', dst: '198.51.100.1', protocol: 'tcp', sport: 1, dport: 22, inInterface: 'eth0' }), { explain: true, host: h.host });
+  const r = drawTrace(routed, { node: 'n1' });
+  assert.deepEqual(r.nodes.filter((n) => n.tone === Tone.Decisive).map((n) => [n.label[0], n.shape]), [['NO_ROUTE', 'octagon']]);
+});

@@ -12,6 +12,7 @@ import { bigNodes } from './big.ts';
 import { fleetBench } from './fleet.ts';
 import { deltaBench } from './delta.ts';
 import { metricsBench } from './metrics.ts';
+import { drawTraceBench } from './draw-trace.ts';
 
 interface Row {
   section: string;
@@ -55,7 +56,7 @@ function restoreTestMs(text: string): number | undefined {
 
 const pct = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft', 'fleet', 'big', 'delta', 'metrics'] as const;
+const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft', 'fleet', 'big', 'delta', 'metrics', 'draw-trace'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Runs one section; a failure becomes a row (and a non-zero exit code) instead of losing the table. */
@@ -163,6 +164,9 @@ async function main(): Promise<void> {
   }
   if (sections.has('metrics')) {
     await section('metrics (1,000 nodes)', () => metricsBench(add, { nodes: Number(process.env.BENCH_METRICS_NODES ?? 1000) }));
+  }
+  if (sections.has('draw-trace')) {
+    await section('drawn trace (10k Services)', () => drawTraceBench(add, dump(10000)));
   }
   if (sections.has('memory')) {
     await section('server memory (20k Services)', () => serverMemory(add, { g20k: dump(20000) }));

@@ -1,12 +1,16 @@
 import { parseCommandArgs } from '../args.ts';
 import { readInput, InputError, UsageError, type Io } from '../io.ts';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseForFamily } from '../dump-family.ts';
 import { looksLikeNft, parseNftDump } from '../../store/nft-ingest.ts';
+import { drawClusterTrace, drawTrace, whatIfNotes, type PacketLike } from '../../netfilter/analysis/draw/trace.ts';
+import type { Drawing } from '../../netfilter/analysis/draw/drawing.ts';
+import { DRAWING_FORMATS, renderDrawing, type DrawingFormat } from '../../draw/render.ts';
+import { dotToSvg, loadGraphviz } from '../../draw/svg.ts';
 import { applyRuleChanges, assumedHost, buildHost, CLUSTER_ENDS, DISPOSITIONS, FINAL_VERDICTS, formatTraceText, parseDump, summarizeOutcomes, summarizePaths, traceCluster, tracePacket, traceToJson, validatePacket, type ClusterNode, type CtState, type Host, type NftRuleset, type Packet } from '../../netfilter/index.ts';
 
-const USAGE = 'trace [FILE] [--nft NFT] [--legacy LEGACY] [--host HOST.json] (--in IFACE | --local) --src IP --dst IP --proto tcp|udp|sctp|icmp [--sport N] [--dport N] [--state NEW|ESTABLISHED|RELATED|INVALID] [--mark 0xN] [--change CMD ...] [--expect VERDICT] [--json]\n       trace --cluster DIR --from NODE (--in IFACE | --local) --src IP --dst IP --proto P ... [--change NODE:CMD ...] [--expect VERDICT] [--json]';
+const USAGE = 'trace [FILE] [--nft NFT] [--legacy LEGACY] [--host HOST.json] (--in IFACE | --local) --src IP --dst IP --proto tcp|udp|sctp|icmp [--sport N] [--dport N] [--state NEW|ESTABLISHED|RELATED|INVALID] [--mark 0xN] [--change CMD ...] [--expect VERDICT] [--json | --format svg|dot|mermaid]\n       trace --cluster DIR --from NODE (--in IFACE | --local) --src IP --dst IP --proto P ... [--change NODE:CMD ...] [--expect VERDICT] [--json | --format svg|dot|mermaid]';
 
 const FLAGS = {
   host: { type: 'string' },
@@ -31,6 +35,7 @@ const FLAGS = {
   from: { type: 'string' },
   change: { type: 'string', multiple: true },
   expect: { type: 'string' },
+  format: { type: 'string' },
 } as const;
 
 const EXPECTABLE = [...FINAL_VERDICTS, ...DISPOSITIONS, ...CLUSTER_ENDS].filter((x, i, all) => all.indexOf(x) === i);
@@ -116,6 +121,8 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
   if (!v.src || !v.dst || !v.proto) throw new UsageError(`--src, --dst and --proto are required\nusage: ${USAGE}`);
   if (!!v.in === !!v.local) throw new UsageError(`give exactly one of --in IFACE or --local\nusage: ${USAGE}`);
   if (v.expect !== undefined && !EXPECTABLE.includes(v.expect as never)) throw new UsageError(`--expect takes one of ${EXPECTABLE.join(', ')}, not "${v.expect}"`);
+  if (v.format !== undefined && !(DRAWING_FORMATS as readonly string[]).includes(v.format)) throw new UsageError(`--format takes one of ${DRAWING_FORMATS.join(', ')}, not "${v.format}"`);
+  if (v.format !== undefined && v.json) throw new UsageError('give --json or --format, not both');
   const packetInput = {
     src: v.src,
     dst: v.dst,
@@ -132,7 +139,8 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
   };
   const packet = validatePacket(packetInput);
   if (!packet.ok) throw new UsageError(`bad packet: ${packet.errors.join('; ')}`);
-  if (v.cluster) return traceClusterDir(v.cluster, v.from, v.change ?? [], packet.packet, !!v.json, v.expect, io);
+  const draw: DrawAs | undefined = v.format === undefined ? undefined : { format: v.format as DrawingFormat, packet: packetInput };
+  if (v.cluster) return traceClusterDir(v.cluster, v.from, v.change ?? [], packet.packet, !!v.json, v.expect, io, draw);
   let text = file ? await readInput(file, io) : undefined;
   // FILE may itself be the nft ruleset (a node in nftables mode only).
   let nft = v.nft ? { text: await readInput(v.nft, io), file: v.nft } : undefined;
@@ -162,7 +170,10 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
   const warnings = [...result.warnings, ...notes, ...packet.notes, ...parsedDump.diagnostics.filter((d) => d.severity === 'error').map((d) => `dump line ${d.line}: ${d.message}`)];
   const before = changes.length ? summarizeOutcomes(tracePacket(parsedDump.ruleset, packet.packet, options).outcomes) : undefined;
   const after = summarizeOutcomes(result.outcomes);
-  if (v.json) {
+  if (draw) {
+    const notes = before ? whatIfNotes(changes, before, after) : [];
+    await printDrawing(drawTrace({ outcomes: result.outcomes, warnings }, { node: nodeName(file ?? nft?.file ?? 'node'), packet: draw.packet, notes }), draw.format, io);
+  } else if (v.json) {
     const whatIf = before ? { whatIf: { changes, before, after, changed: before.join('\n') !== after.join('\n') } } : {};
     io.stdout(JSON.stringify({ ...traceToJson({ ...result, warnings }), ...whatIf }, null, 2) + '\n');
   } else {
@@ -170,6 +181,20 @@ export async function runTrace(args: string[], io: Io): Promise<number> {
     printWarnings(warnings, io);
   }
   return unmetExpectation(v.expect, result.outcomes.map((o) => ({ verdict: o.verdict, ending: o.disposition })), io);
+}
+
+/** `--format`: the trace drawn instead of written. */
+interface DrawAs {
+  readonly format: DrawingFormat;
+  readonly packet: PacketLike;
+}
+
+/** A node's name from its dump file's name (`node02.txt` → node02). */
+const nodeName = (file: string): string => basename(file).replace(/\.[^.]*$/, '') || 'node';
+
+/** The drawing on stdout; SVG laid out here (a command line has no event loop to keep free). */
+async function printDrawing(drawing: Drawing, format: DrawingFormat, io: Io): Promise<void> {
+  io.stdout(await renderDrawing(drawing, format, async (dot) => dotToSvg(await loadGraphviz(), dot)));
 }
 
 /** An InputError naming the file and its first error when a dump gave no table. */
@@ -188,7 +213,7 @@ async function readLegacy(file: string, family: Packet['family'], io: Io): Promi
  * `trace --cluster DIR`: DIR holds `<node>.txt` (any dump format) and `<node>.host.json` per node;
  * `<node>.nft` / `<node>.nft.json` its nft ruleset, `<node>.iptables-legacy.txt` its iptables-legacy tables.
  */
-async function traceClusterDir(dir: string, from: string | undefined, changes: string[], packet: Packet, json: boolean, expect: string | undefined, io: Io): Promise<number> {
+async function traceClusterDir(dir: string, from: string | undefined, changes: string[], packet: Packet, json: boolean, expect: string | undefined, io: Io, draw?: DrawAs): Promise<number> {
   if (!from) throw new UsageError('--cluster needs --from NODE');
   let files: string[];
   try {
@@ -240,7 +265,10 @@ async function traceClusterDir(dir: string, from: string | undefined, changes: s
   const result = traceCluster(applied, from, packet, { explain: true });
   const before = changes.length ? summarizePaths(traceCluster(nodes, from, packet, { explain: true }).paths) : undefined;
   const after = summarizePaths(result.paths);
-  if (json) {
+  if (draw) {
+    const notes = before ? whatIfNotes(changes, before, after) : [];
+    await printDrawing(drawClusterTrace(result, { packet: draw.packet, notes }), draw.format, io);
+  } else if (json) {
     const whatIf = before ? { whatIf: { changes, before, after, changed: before.join('\n') !== after.join('\n') } } : {};
     io.stdout(JSON.stringify({ paths: result.paths.map((p) => ({ probability: p.probability, end: p.end, endNode: p.endNode, summary: p.summary, hops: p.hops.map((h) => ({ node: h.node, inInterface: h.inInterface, outcome: traceToJson({ outcomes: [h.outcome], warnings: [] }).outcomes[0] })) })), warnings: result.warnings, ...whatIf }, null, 2) + '\n');
   } else {

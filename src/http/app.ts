@@ -22,6 +22,7 @@ import tokenRoutes from './routes/tokens.ts';
 import tableRoutes from './routes/tables.ts';
 import diffRoutes from './routes/diff.ts';
 import traceRoutes from './routes/trace.ts';
+import counterRoutes from './routes/counters.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -104,6 +105,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(tableRoutes, { prefix: API_PREFIX });
     await app.register(diffRoutes, { prefix: API_PREFIX });
     await app.register(traceRoutes, { prefix: API_PREFIX });
+    await app.register(counterRoutes, { prefix: API_PREFIX });
     return app;
   } catch (err) {
     if (options.db === undefined) await db.close();

@@ -42,21 +42,26 @@ export interface RecordSampleInput {
 const INT64_MAX = 2n ** 63n - 1n;
 const clamp = (n: bigint): bigint => (n > INT64_MAX ? INT64_MAX : n);
 
-/** The previous upload's counters: from the cache when it holds what the row says, else decoded from the store. */
-async function previousCounters(tx: Tx, input: RecordSampleInput): Promise<readonly CounterText[] | null> {
+/** The previous upload's counters (and layout, when kept): from the cache when it holds what the row says, else decoded from the store. */
+async function previousCounters(tx: Tx, input: RecordSampleInput): Promise<{ values: readonly CounterText[]; layout?: CanonicalLayout } | null> {
   const prev = input.previous;
   if (!prev) return null;
   const kept = input.deltaBases?.latestCounters.get(`${input.nodeId}:${input.family}`);
-  if (kept && kept.canonicalSha256 === prev.sha256 && kept.countersSha256 === prev.countersSha256) return kept.values;
+  if (kept && kept.canonicalSha256 === prev.sha256 && kept.countersSha256 === prev.countersSha256) return kept;
   if (!prev.countersSha256) return null;
-  return getCounters(tx, prev.countersSha256);
+  const values = await getCounters(tx, prev.countersSha256);
+  return values && { values };
 }
 
 /** The moves of an upload whose canonical text differs from the previous one: rules of the same text in the same chain carry over. */
-async function movesAcrossVersions(tx: Tx, input: RecordSampleInput, previous: readonly CounterText[]): Promise<CounterMove[]> {
-  const lines = await blobLines(tx, input.previous!.sha256, input.deltaBases);
-  if (!lines) return diffCounters([], input.values!);
-  return diffCounters(previous, input.values!, matchSlots(canonicalLayout(lines), input.layout));
+async function movesAcrossVersions(tx: Tx, input: RecordSampleInput, previous: { values: readonly CounterText[]; layout?: CanonicalLayout }): Promise<CounterMove[]> {
+  let layout = previous.layout;
+  if (!layout) {
+    const lines = await blobLines(tx, input.previous!.sha256, input.deltaBases);
+    if (!lines) return diffCounters([], input.values!);
+    layout = canonicalLayout(lines);
+  }
+  return diffCounters(previous.values, input.values!, matchSlots(layout, input.layout));
 }
 
 /**
@@ -67,10 +72,10 @@ async function movesAcrossVersions(tx: Tx, input: RecordSampleInput, previous: r
 export async function recordCounterSample(tx: Tx, input: RecordSampleInput): Promise<void> {
   if (input.keep <= 0 || (input.family !== 'ipv4' && input.family !== 'ipv6')) return;
   const previous = input.values ? await previousCounters(tx, input) : null;
-  const compared = previous !== null && input.values !== null && previous.length > 0;
+  const compared = previous !== null && input.values !== null && previous.values.length > 0;
   let moves: CounterMove[] = [];
   if (compared) {
-    moves = input.previous!.sha256 === input.canonicalSha256 ? diffCounters(previous, input.values!) : await movesAcrossVersions(tx, input, previous);
+    moves = input.previous!.sha256 === input.canonicalSha256 ? diffCounters(previous.values, input.values!) : await movesAcrossVersions(tx, input, previous);
   }
   const bySlot = new Map<number, CounterMove>();
   let packets = 0n;
@@ -110,7 +115,7 @@ export async function recordCounterSample(tx: Tx, input: RecordSampleInput): Pro
   const cut = await tx.counterSample.findFirst({ where: { nodeId: input.nodeId, family: input.family }, orderBy: { id: 'desc' }, skip: input.keep, select: { id: true } });
   if (cut) await tx.counterSample.deleteMany({ where: { nodeId: input.nodeId, family: input.family, id: { lte: cut.id } } });
   if (input.values && input.deltaBases) {
-    input.deltaBases.latestCounters.set(`${input.nodeId}:${input.family}`, { canonicalSha256: input.canonicalSha256, countersSha256: input.countersSha256, values: input.values });
+    input.deltaBases.latestCounters.set(`${input.nodeId}:${input.family}`, { canonicalSha256: input.canonicalSha256, countersSha256: input.countersSha256, values: input.values, layout: input.layout });
   }
 }
 

@@ -62,22 +62,30 @@ export interface DeltaBaseCache {
   readonly latestCounters: LRUCache<string, LatestCounters>;
 }
 
-/** A node family's latest counters in text order, and the canonical text they belong to. */
+/** A node family's latest counters in text order, and the canonical text (its layout) they belong to. */
 export interface LatestCounters {
   readonly canonicalSha256: string;
   /** The stored counters blob (null: none was stored, the counters said nothing). */
   readonly countersSha256: string | null;
   readonly values: readonly CounterText[];
+  /**
+   * The canonical text's layout: a new version's counters are matched to these by line without
+   * reading the text back, and a spliced version shares most line strings with it (compared by identity).
+   */
+  readonly layout: CanonicalLayout;
 }
 
-/** Counters `latestCounters` holds at most (about 40 bytes each): a 10k-Service node has 235k. */
-const LATEST_COUNTERS_MAX = 1_000_000;
+/**
+ * Counters and lines `latestCounters` holds at most: a 10k-Service node has 235k counters and 300k
+ * lines (whose strings its next version mostly shares), so two such nodes or a fleet of small ones.
+ */
+const LATEST_COUNTERS_MAX = 1_200_000;
 export const createDeltaBaseCache = (): DeltaBaseCache => ({
   last: null,
   baseRuleset: null,
   counters: new LRUCache<string, readonly CounterText[]>({ max: 2 }),
   layouts: new WeakMap(),
   uploadShapes: new LRUCache<string, UploadShape>({ max: 4 }),
-  latestCounters: new LRUCache<string, LatestCounters>({ maxSize: LATEST_COUNTERS_MAX, sizeCalculation: (c) => Math.max(1, c.values.length) }),
+  latestCounters: new LRUCache<string, LatestCounters>({ maxSize: LATEST_COUNTERS_MAX, sizeCalculation: (c) => Math.max(1, c.values.length + c.layout.lines.length) }),
   wholeLines: new LRUCache<string, readonly string[]>({ maxSize: WHOLE_LINES_MAX_CHARS, sizeCalculation: (lines) => Math.max(1, joinedLength(lines) + 1) }),
 });

@@ -2,11 +2,13 @@
 // GET /nodes/{node}/counters windows, pruning past COUNTER_HISTORY, resets,
 // rules carried across versions, the trace's hits and the policy drops
 // /metrics reads; on SQLite and PostgreSQL.
-import { after, before, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { latestPolicyDrops } from '../../src/store/index.ts';
+import { canonicalLayout } from '../../src/store/counters-codec.ts';
+import { decodeMoves, diffCounters, encodeMoves, matchSlots } from '../../src/store/counter-moves.ts';
 import { PROBLEM_TYPE, startApi, type TestApi } from '../support/api.ts';
 import { FIXTURES } from '../support/paths.ts';
 import { describeEachBackend } from '../support/postgres.ts';
@@ -39,6 +41,46 @@ function node02(c: Counts): string {
 }
 
 const BASE: Counts = { policy: 0, end: 554, first: 695 };
+
+/** A canonical text of the filter and nat tables with these FORWARD rules (`n` nat rules in KUBE-SERVICES, `-m comment` numbered). */
+function canonical(forward: readonly string[], nat = 0, skipNat: readonly number[] = []): string {
+  const natRules = Array.from({ length: nat }, (_, i) => i).filter((i) => !skipNat.includes(i)).map((i) => `-A KUBE-SERVICES -d 10.96.${i >> 8}.${i & 255}/32 -j KUBE-SVC-${i}`);
+  return ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [0:0]', ...forward.map((f) => `-A FORWARD ${f}`), 'COMMIT', '*nat', ':PREROUTING ACCEPT [0:0]', ':KUBE-SERVICES - [0:0]', ...natRules, 'COMMIT', ''].join('\n');
+}
+
+describe('counter moves', () => {
+  it('a rule of the same text in the same chain and table carries on across versions; new ones do not', () => {
+    const cases: { name: string; before: string; after: string; expected: (number | -1)[] }[] = [
+      { name: 'same text', before: canonical(['-j A', '-j B']), after: canonical(['-j A', '-j B']), expected: [0, 1, 2, 3, 4, 5] },
+      { name: 'a rule inserted', before: canonical(['-j A', '-j B']), after: canonical(['-j A', '-j X', '-j B']), expected: [0, 1, 2, -1, 3, 4, 5] },
+      { name: 'a rule removed', before: canonical(['-j A', '-j B', '-j C']), after: canonical(['-j A', '-j C']), expected: [0, 1, 2, 4, 5, 6] },
+      { name: 'a rule replaced', before: canonical(['-j A', '-j B', '-j C']), after: canonical(['-j A', '-j X', '-j C']), expected: [0, 1, 2, -1, 4, 5, 6] },
+      { name: 'duplicates pair in order', before: canonical(['-j A', '-j A']), after: canonical(['-j A', '-j A', '-j A']), expected: [0, 1, 2, 3, -1, 4, 5] },
+    ];
+    for (const c of cases) assert.deepEqual([...matchSlots(canonicalLayout(c.before), canonicalLayout(c.after))], c.expected, c.name);
+  });
+
+  it('many rules gone in one place: matched by a map of every line, the same answer', () => {
+    const before = canonicalLayout(canonical(['-j A'], 1000));
+    const gone = Array.from({ length: 400 }, (_, i) => 100 + i);
+    const after = canonicalLayout(canonical(['-j A'], 1000, gone));
+    const from = matchSlots(before, after);
+    // Slots: 3 filter (2 policies, 1 rule), then nat's 2 policies and its rules.
+    const kept = Array.from({ length: 1000 }, (_, i) => i).filter((i) => !gone.includes(i));
+    assert.deepEqual([...from], [0, 1, 2, 3, 4, ...kept.map((i) => 5 + i)]);
+  });
+
+  it('deltas: only what moved, a counter that went down is a reset at its new value, bytes round-trip exactly', () => {
+    const moves = diffCounters(['1:10', null, '5:50', '7:70', '2:2'], ['1:10', '3:30', '9:90', '2:20', '18446744073709551615:18446744073709551615'], undefined);
+    assert.deepEqual(moves, [
+      { slot: 1, packets: 3n, bytes: 30n, reset: false },
+      { slot: 2, packets: 4n, bytes: 40n, reset: false },
+      { slot: 3, packets: 2n, bytes: 20n, reset: true },
+      { slot: 4, packets: 18446744073709551613n, bytes: 18446744073709551613n, reset: false },
+    ]);
+    assert.deepEqual(decodeMoves(encodeMoves(moves)), moves);
+  });
+});
 
 describeEachBackend('counters over time', (backend) => {
   let api: TestApi;

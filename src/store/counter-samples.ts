@@ -3,8 +3,8 @@
 // upload's transaction, which also prunes the samples past the node's last
 // `keep`. Windows of samples are read back for GET /nodes/{node}/counters, the
 // trace's hits and /metrics' policy drops.
-import { blobLines, getCounters } from './blobs.ts';
-import { canonicalLayout, type CanonicalLayout, type CounterText } from './counters-codec.ts';
+import { getCounters } from './blobs.ts';
+import type { CanonicalLayout, CounterText } from './counters-codec.ts';
 import { builtinPolicySlots, decodeMoves, diffCounters, encodeMoves, matchSlots, type CounterMove } from './counter-moves.ts';
 import type { Client, Tx } from './db.ts';
 import type { DeltaBaseCache } from './delta-cache.ts';
@@ -53,15 +53,14 @@ async function previousCounters(tx: Tx, input: RecordSampleInput): Promise<{ val
   return values && { values };
 }
 
-/** The moves of an upload whose canonical text differs from the previous one: rules of the same text in the same chain carry over. */
-async function movesAcrossVersions(tx: Tx, input: RecordSampleInput, previous: { values: readonly CounterText[]; layout?: CanonicalLayout }): Promise<CounterMove[]> {
-  let layout = previous.layout;
-  if (!layout) {
-    const lines = await blobLines(tx, input.previous!.sha256, input.deltaBases);
-    if (!lines) return diffCounters([], input.values!);
-    layout = canonicalLayout(lines);
-  }
-  return diffCounters(previous.values, input.values!, matchSlots(layout, input.layout));
+/**
+ * The moves of an upload whose canonical text differs from the previous one: rules of the same
+ * text in the same chain carry over. Null when the previous layout is not in memory (a restart,
+ * another replica took the previous upload): reading a 10k-Service node's text back takes seconds,
+ * too long for an upload, so that one window is left uncompared.
+ */
+function movesAcrossVersions(input: RecordSampleInput, previous: { values: readonly CounterText[]; layout?: CanonicalLayout }): CounterMove[] | null {
+  return previous.layout ? diffCounters(previous.values, input.values!, matchSlots(previous.layout, input.layout)) : null;
 }
 
 /**
@@ -72,11 +71,12 @@ async function movesAcrossVersions(tx: Tx, input: RecordSampleInput, previous: {
 export async function recordCounterSample(tx: Tx, input: RecordSampleInput): Promise<void> {
   if (input.keep <= 0 || (input.family !== 'ipv4' && input.family !== 'ipv6')) return;
   const previous = input.values ? await previousCounters(tx, input) : null;
-  const compared = previous !== null && input.values !== null && previous.values.length > 0;
-  let moves: CounterMove[] = [];
-  if (compared) {
-    moves = input.previous!.sha256 === input.canonicalSha256 ? diffCounters(previous.values, input.values!) : await movesAcrossVersions(tx, input, previous);
+  let moves: CounterMove[] | null = null;
+  if (previous !== null && input.values !== null && previous.values.length > 0) {
+    moves = input.previous!.sha256 === input.canonicalSha256 ? diffCounters(previous.values, input.values) : movesAcrossVersions(input, previous);
   }
+  const compared = moves !== null;
+  moves ??= [];
   const bySlot = new Map<number, CounterMove>();
   let packets = 0n;
   let bytes = 0n;

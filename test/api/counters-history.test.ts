@@ -216,4 +216,23 @@ describeEachBackend('counters over time', (backend) => {
     const all = (await window('?since=1d').expect(200)).body;
     assert.deepEqual([all.window.from.upload, all.window.complete, all.window.uploads], [ids[1], false, 3]);
   });
+
+  it('another replica (the previous counters not in its memory): the same version is compared from the store; a new version’s window is left uncompared, and the next one compares again', async () => {
+    const replica = await startApi({ shareDatabaseOf: api });
+    try {
+      const up = (c: Counts) => replica.request.post(`${V1}/nodes/node02/dumps`).send({ dump: node02(c), host: HOST, cluster: 'lab' });
+      await up({ policy: 9, end: 1, first: 10, extra: 6 }).expect(200);
+      let w = (await window().expect(200)).body;
+      assert.deepEqual([w.window.uncompared, w.policies.find((p: { chain: string }) => p.chain === 'FORWARD').packets], [0, 5]);
+      // A new version on the first server, whose memory holds an older upload of the node: its layout is not used.
+      await upload({ policy: 9, end: 1, first: 10 }).expect(201);
+      w = (await window().expect(200)).body;
+      assert.deepEqual([w.window.uncompared, w.rules.length, w.policies.length], [1, 0, 0]);
+      await upload({ policy: 12, end: 1, first: 11 }).expect(200);
+      w = (await window().expect(200)).body;
+      assert.deepEqual([w.window.uncompared, w.rules.map((r: { rule: number; packets: number }) => [r.rule, r.packets]), w.policies.find((p: { chain: string }) => p.chain === 'FORWARD').packets], [0, [[1, 1]], 3]);
+    } finally {
+      await replica.close();
+    }
+  });
 });

@@ -127,15 +127,11 @@ export function builtinPolicySlots(layout: CanonicalLayout): PolicySlot[] {
 /** A layout's slots as keys: a rule's line, a chain's declaration up to its policy (a chain is the same whatever its policy), and each slot's table. */
 function slotKeys(layout: CanonicalLayout): { key: (slot: number) => string; table: (slot: number) => string } {
   const { lines, slotLine, slotKind } = layout;
-  const tables: string[] = [];
-  const tableOf = new Int32Array(slotLine.length);
-  for (let s = 0; s < slotLine.length; s++) {
-    if (slotKind[s] === 0) {
-      const above = lines[slotLine[s]! - 1];
-      if (above !== undefined && above.charCodeAt(0) === 42 /* * */) tables.push(above.slice(1));
-    }
-    tableOf[s] = tables.length - 1;
-  }
+  // The `*table` lines, in order: a slot's table is the last one above it.
+  const starts: number[] = [];
+  for (let l = 0; l < lines.length; l++) if (lines[l]!.charCodeAt(0) === 42 /* * */) starts.push(l);
+  let lastSlot = -2;
+  let lastTable = '';
   return {
     key(s) {
       const line = lines[slotLine[s]!]!;
@@ -143,7 +139,21 @@ function slotKeys(layout: CanonicalLayout): { key: (slot: number) => string; tab
       const sp = line.indexOf(' ');
       return sp < 0 ? line : line.slice(0, sp);
     },
-    table: (s) => tables[tableOf[s]!] ?? '',
+    table(s) {
+      if (s === lastSlot) return lastTable;
+      const at = slotLine[s]!;
+      let lo = 0;
+      let hi = starts.length - 1;
+      if (hi < 0 || starts[0]! > at) return '';
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid]! <= at) lo = mid;
+        else hi = mid - 1;
+      }
+      lastSlot = s;
+      lastTable = lines[starts[lo]!]!.slice(1);
+      return lastTable;
+    },
   };
 }
 
@@ -227,6 +237,46 @@ function matchRestByKey(p: ReturnType<typeof slotKeys>, n: ReturnType<typeof slo
     const k = used.get(key) ?? 0;
     if (k < list.length) out[j] = list[k]!;
     used.set(key, k + 1);
+  }
+  return out;
+}
+
+/**
+ * `matchSlots` from what a spliced upload knows: `canonicalFrom[line]`, the
+ * line of `previous` each line of `next` copies (its chain copied whole), or
+ * -1. Copied lines keep their slot; only the slots of changed chains are
+ * matched by key, against the previous slots no copied line took (a few
+ * chains), so a 10k-Service node's new version costs a pass over its slots.
+ */
+export function matchSlotsCopied(previous: CanonicalLayout, next: CanonicalLayout, canonicalFrom: Int32Array): Int32Array {
+  const slotAt = new Int32Array(previous.lines.length).fill(-1);
+  for (let s = 0; s < previous.slotLine.length; s++) slotAt[previous.slotLine[s]!] = s;
+  const out = new Int32Array(next.slotLine.length).fill(-1);
+  const taken = new Uint8Array(previous.slotLine.length);
+  const open: number[] = [];
+  for (let s = 0; s < out.length; s++) {
+    const line = canonicalFrom[next.slotLine[s]!] ?? -1;
+    const was = line >= 0 ? slotAt[line]! : -1;
+    if (was >= 0 && !taken[was]) {
+      out[s] = was;
+      taken[was] = 1;
+    } else open.push(s);
+  }
+  if (!open.length) return out;
+  const p = slotKeys(previous);
+  const n = slotKeys(next);
+  const free = new Map<string, number[]>();
+  for (let s = 0; s < taken.length; s++) {
+    if (taken[s]) continue;
+    const key = `${p.table(s)}\n${p.key(s)}`;
+    const list = free.get(key);
+    if (list) list.push(s);
+    else free.set(key, [s]);
+  }
+  for (const s of open) {
+    const list = free.get(`${n.table(s)}\n${n.key(s)}`);
+    const was = list?.shift();
+    if (was !== undefined) out[s] = was;
   }
   return out;
 }

@@ -5,7 +5,7 @@
 // trace's hits and /metrics' policy drops.
 import { getCounters } from './blobs.ts';
 import type { CanonicalLayout, CounterText } from './counters-codec.ts';
-import { builtinPolicySlots, decodeMoves, diffCounters, encodeMoves, matchSlots, type CounterMove } from './counter-moves.ts';
+import { builtinPolicySlots, decodeMoves, diffCounters, encodeMoves, matchSlots, matchSlotsCopied, type CounterMove } from './counter-moves.ts';
 import type { Client, Tx } from './db.ts';
 import type { DeltaBaseCache } from './delta-cache.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
@@ -36,6 +36,8 @@ export interface RecordSampleInput {
   readonly countersSha256: string | null;
   /** Samples kept per node and family (0: none recorded). */
   readonly keep: number;
+  /** A spliced upload's `TextHints`: per line of its canonical text, the line of canonical text `base` it copies, or -1. */
+  readonly copiedFrom?: { readonly base: string; readonly lines: Int32Array } | undefined;
   readonly deltaBases?: DeltaBaseCache | undefined;
 }
 
@@ -60,7 +62,9 @@ async function previousCounters(tx: Tx, input: RecordSampleInput): Promise<{ val
  * too long for an upload, so that one window is left uncompared.
  */
 function movesAcrossVersions(input: RecordSampleInput, previous: { values: readonly CounterText[]; layout?: CanonicalLayout }): CounterMove[] | null {
-  return previous.layout ? diffCounters(previous.values, input.values!, matchSlots(previous.layout, input.layout)) : null;
+  if (!previous.layout) return null;
+  const copied = input.copiedFrom?.base === input.previous!.sha256 ? input.copiedFrom.lines : undefined;
+  return diffCounters(previous.values, input.values!, copied ? matchSlotsCopied(previous.layout, input.layout, copied) : matchSlots(previous.layout, input.layout));
 }
 
 /**

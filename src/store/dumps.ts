@@ -145,6 +145,7 @@ export async function createDump(tx: Tx, input: RecordDumpInput, previous: { sha
 
 /** The upload's counter sample (counters over time), against the node's previous version of the family. */
 function sampleCounters(tx: Tx, input: RecordDumpInput, dumpId: number, previous: { sha256: string; countersSha256: string | null } | null, stored: StoredTexts): Promise<void> {
+  const hints = 'textHints' in input.prepared ? input.prepared.textHints : undefined;
   return recordCounterSample(tx, {
     nodeId: input.nodeId,
     family: input.prepared.family,
@@ -157,6 +158,7 @@ function sampleCounters(tx: Tx, input: RecordDumpInput, dumpId: number, previous
     countersSha256: stored.countersSha256,
     keep: input.counterHistory ?? DEFAULT_COUNTER_HISTORY,
     deltaBases: input.deltaBases,
+    copiedFrom: hints && { base: hints.baseCanonical, lines: hints.canonicalFrom },
   });
 }
 

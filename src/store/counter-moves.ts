@@ -127,9 +127,13 @@ export function builtinPolicySlots(layout: CanonicalLayout): PolicySlot[] {
 /** A layout's slots as keys: a rule's line, a chain's declaration up to its policy (a chain is the same whatever its policy), and each slot's table. */
 function slotKeys(layout: CanonicalLayout): { key: (slot: number) => string; table: (slot: number) => string } {
   const { lines, slotLine, slotKind } = layout;
-  // The `*table` lines, in order: a slot's table is the last one above it.
+  // The `*table` lines, in order: a slot's table is the last one above it. A table's header is right
+  // above its first declaration, where the slots' lines skip one (COMMIT, the header): only there is a line read.
   const starts: number[] = [];
-  for (let l = 0; l < lines.length; l++) if (lines[l]!.charCodeAt(0) === 42 /* * */) starts.push(l);
+  for (let s = 0; s < slotLine.length; s++) {
+    const at = slotLine[s]! - 1;
+    if (slotKind[s] === 0 && (s === 0 || slotLine[s - 1] !== at) && lines[at]?.charCodeAt(0) === 42 /* * */) starts.push(at);
+  }
   let lastSlot = -2;
   let lastTable = '';
   return {

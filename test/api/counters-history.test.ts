@@ -187,6 +187,19 @@ describeEachBackend('counters over time', (backend) => {
     assert.ok(plain.outcomes.every((o: { events: { hits?: unknown }[] }) => o.events.every((e) => e.hits === undefined)), 'no hits unless asked');
   });
 
+  it('a cluster trace marks each hop’s events against that node’s own latest window', async () => {
+    const master = await readFile(join(FIXTURES, 'seed004', 'master.txt'), 'utf8');
+    const masterHost = JSON.parse(await readFile(join(FIXTURES, 'seed004', 'master.host.json'), 'utf8')) as object;
+    await api.request.post(`${V1}/nodes/master/dumps`).send({ dump: master, host: masterHost, cluster: 'lab' }).expect(201);
+    const body = { cluster: 'lab', from: { node: 'master', interface: 'eth0' }, packet: { src: '192.0.2.100', dst: '10.108.94.160', protocol: 'tcp', sport: 51000, dport: 80 }, counters: true };
+    const traced = (await api.request.post(`${V1}/trace`).send(body).expect(200)).body;
+    type Hop = { node: string; outcome: { events: { chain: string; kind: string; hits?: { packets: number } }[] } };
+    const hops = (traced.paths as { hops: Hop[] }[]).flatMap((p) => p.hops);
+    const drop = hops.find((h) => h.node === 'node02')?.outcome.events.find((e) => e.chain === 'FORWARD' && e.kind === 'policy');
+    assert.equal(drop?.hits?.packets, 5, 'node02’s FORWARD policy, from node02’s window');
+    assert.ok(hops.filter((h) => h.node === 'master').every((h) => h.outcome.events.every((e) => e.hits === undefined)), 'master has one upload: nothing to compare');
+  });
+
   it('the policy drops of every node’s latest window, for /metrics', async () => {
     const drops = await latestPolicyDrops(api.app.db.prisma);
     assert.deepEqual(

@@ -94,11 +94,18 @@ interface Acc {
 async function sumSamples(app: FastifyInstance, samples: readonly CounterSampleData[]): Promise<{ rules: Map<string, Acc>; policies: Map<string, Acc & { policy: string }> }> {
   const rules = new Map<string, Acc>();
   const policies = new Map<string, Acc & { policy: string }>();
+  let since = performance.now();
   for (const sample of samples) {
     if (!sample.compared) continue;
-    if (sample.moves.length) {
+    // A long window of a busy node is millions of moves: other requests get their turns.
+    if (performance.now() - since >= EVENT_LOOP_SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
+    const moves = sample.moves();
+    if (moves.length) {
       const read = readerOf((await loadRuleset(app, sample.dump)).ruleset);
-      for (const m of sample.moves) {
+      for (const m of moves) {
         const info = read(m.slot);
         if (!info || info.rule === null) continue;
         const key = `${info.table}\n${info.text}`;
@@ -124,6 +131,9 @@ async function sumSamples(app: FastifyInstance, samples: readonly CounterSampleD
   }
   return { rules, policies };
 }
+
+/** Milliseconds of summing before the event loop gets a turn. */
+const EVENT_LOOP_SLICE_MS = 10;
 
 const byPackets = (a: { packets: bigint; bytes: bigint }, b: { packets: bigint; bytes: bigint }): number => (a.packets === b.packets ? (a.bytes === b.bytes ? 0 : a.bytes > b.bytes ? -1 : 1) : a.packets > b.packets ? -1 : 1);
 
@@ -213,7 +223,7 @@ export async function latestHits(app: FastifyInstance, node: string, family: Fam
   if (!sample || !w.from || sample.dump !== dump || !sample.compared) return out;
   const since = w.from.uploadedAt.toISOString();
   const read = readerOf((await loadRuleset(app, dump)).ruleset);
-  for (const m of sample.moves) {
+  for (const m of sample.moves()) {
     const info = read(m.slot);
     if (info && info.rule !== null && m.packets > 0n) out.set(`${info.table}\n${info.chain}\n${info.rule}`, { packets: Number(m.packets), bytes: Number(m.bytes), since });
   }

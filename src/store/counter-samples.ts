@@ -137,7 +137,8 @@ export interface SampleRef {
 export interface CounterSampleData extends SampleRef {
   /** False: nothing to compare with (first upload, or no counters before or now): it only opens the next window. */
   readonly compared: boolean;
-  readonly moves: readonly CounterMove[];
+  /** Its moves, decoded when asked (a day's window of a busy node holds millions: the caller paces itself). */
+  moves(): CounterMove[];
   readonly policies: readonly PolicyCount[];
 }
 
@@ -203,7 +204,7 @@ export async function counterWindow(tx: Client, node: string, family: string, si
     from: from ? toRef(from) : null,
     to: toRef(to),
     complete,
-    samples: rows.map((r) => ({ ...toRef(r), compared: r.compared, moves: decodeMoves(r.data), policies: JSON.parse(r.policiesJson) as PolicyCount[] })),
+    samples: rows.map((r) => ({ ...toRef(r), compared: r.compared, moves: () => decodeMoves(r.data), policies: JSON.parse(r.policiesJson) as PolicyCount[] })),
   };
 }
 

@@ -25,6 +25,7 @@ import traceRoutes from './routes/trace.ts';
 import uiRoutes from './routes/ui.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import metricsRoutes from './routes/metrics.ts';
+import counterRoutes from './routes/counters.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -110,6 +111,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(tableRoutes, { prefix: API_PREFIX });
     await app.register(diffRoutes, { prefix: API_PREFIX });
     await app.register(traceRoutes, { prefix: API_PREFIX });
+    await app.register(counterRoutes, { prefix: API_PREFIX });
     await app.register(uiRoutes);
     return app;
   } catch (err) {

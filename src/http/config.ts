@@ -58,6 +58,11 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   /** Open connections at most; more are refused (HTTP_MAX_CONNECTIONS, default 1024; 0: no cap). */
   readonly maxConnections: number;
+  /**
+   * Uploads whose counters are kept per node and family, as the counters that moved (COUNTER_HISTORY,
+   * default 1440: a day at the agent's default interval of 60 s; 0: none kept).
+   */
+  readonly counterHistory: number;
 }
 
 /** `false`, `true` (the last proxy hop is the client), a hop count, or trusted proxy addresses/CIDRs. */
@@ -95,6 +100,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   requestTimeoutMs: 120_000,
   keepAliveTimeoutMs: 72_000,
   maxConnections: 1024,
+  counterHistory: 1440,
 });
 
 /** The environment variables the service reads, for `--help` and the README. */
@@ -123,6 +129,7 @@ export const ENV_VARS: readonly { name: string; default: string; description: st
   { name: 'HTTP_REQUEST_TIMEOUT_MS', default: '120000', description: 'time to receive a whole request, body included (408 after; 0: none)' },
   { name: 'HTTP_KEEP_ALIVE_TIMEOUT_MS', default: '72000', description: 'idle keep-alive connections are closed after this' },
   { name: 'HTTP_MAX_CONNECTIONS', default: '1024', description: 'open connections at most; more are refused (0: no cap)' },
+  { name: 'COUNTER_HISTORY', default: '1440', description: 'uploads per node and family whose moved counters are kept (GET /nodes/{node}/counters); 1440 is a day at the agent\'s default 60 s interval; 0: none' },
 ];
 
 export class ConfigError extends Error {
@@ -200,5 +207,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 0, 86_400_000),
     keepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_CONFIG.keepAliveTimeoutMs, 1, 3_600_000),
     maxConnections: integer(env, 'HTTP_MAX_CONNECTIONS', DEFAULT_CONFIG.maxConnections, 0, 1_000_000),
+    counterHistory: integer(env, 'COUNTER_HISTORY', DEFAULT_CONFIG.counterHistory, 0, 1_000_000),
   };
 }

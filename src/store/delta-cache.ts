@@ -55,12 +55,37 @@ export interface DeltaBaseCache {
    * in their counters only, which no line's kind or chain depends on, so a cluster's nodes share one.
    */
   readonly uploadShapes: LRUCache<string, UploadShape>;
+  /**
+   * Each node's latest counters by `nodeId:family` (counter-samples.ts): the next upload's sample is
+   * their difference, without decoding the stored blob. Checked against the stored row's sha256s.
+   */
+  readonly latestCounters: LRUCache<string, LatestCounters>;
 }
+
+/** A node family's latest counters in text order, and the canonical text (its layout) they belong to. */
+export interface LatestCounters {
+  readonly canonicalSha256: string;
+  /** The stored counters blob (null: none was stored, the counters said nothing). */
+  readonly countersSha256: string | null;
+  readonly values: readonly CounterText[];
+  /**
+   * The canonical text's layout: a new version's counters are matched to these by line without
+   * reading the text back, and a spliced version shares most line strings with it (compared by identity).
+   */
+  readonly layout: CanonicalLayout;
+}
+
+/**
+ * Counters and lines `latestCounters` holds at most: a 10k-Service node has 235k counters and 300k
+ * lines (whose strings its next version mostly shares), so two such nodes or a fleet of small ones.
+ */
+const LATEST_COUNTERS_MAX = 1_200_000;
 export const createDeltaBaseCache = (): DeltaBaseCache => ({
   last: null,
   baseRuleset: null,
   counters: new LRUCache<string, readonly CounterText[]>({ max: 2 }),
   layouts: new WeakMap(),
   uploadShapes: new LRUCache<string, UploadShape>({ max: 4 }),
+  latestCounters: new LRUCache<string, LatestCounters>({ maxSize: LATEST_COUNTERS_MAX, sizeCalculation: (c) => Math.max(1, c.values.length + c.layout.lines.length) }),
   wholeLines: new LRUCache<string, readonly string[]>({ maxSize: WHOLE_LINES_MAX_CHARS, sizeCalculation: (lines) => Math.max(1, joinedLength(lines) + 1) }),
 });

@@ -7,7 +7,8 @@ import { ForbiddenError, NotFoundError } from './errors.ts';
 import type { RulesetStats } from './ingest.ts';
 import type { NftDumpFormat, PreparedVersion } from './nft-ingest.ts';
 import { requireNodeId, upsertNode, type NodeMeta } from './node-rows.ts';
-import { storeDumpTexts } from './texts.ts';
+import { recordCounterSample } from './counter-samples.ts';
+import { storeDumpTexts, type StoredTexts } from './texts.ts';
 
 /** A stored version's family: an iptables address family, or `nft` (a node's whole nftables ruleset, every table family). */
 export type StoredFamily = Family | 'nft';
@@ -103,7 +104,12 @@ export interface RecordDumpInput {
   readonly now: Date;
   /** The database's delta-base cache (`Database.deltaBases`), when the caller has one. */
   readonly deltaBases?: DeltaBaseCache | undefined;
+  /** Counter samples kept per node and family (counter-samples.ts; default DEFAULT_COUNTER_HISTORY, 0: none). */
+  readonly counterHistory?: number | undefined;
 }
+
+/** A day of uploads at the agent's default interval (60 s): counter samples kept per node and family. */
+export const DEFAULT_COUNTER_HISTORY = 1440;
 
 export interface RecordResult {
   readonly dump: DumpInfo;
@@ -112,9 +118,10 @@ export interface RecordResult {
 }
 
 /** Inserts a new version (no dedupe). */
-export async function createDump(tx: Tx, input: RecordDumpInput): Promise<DumpInfo> {
+export async function createDump(tx: Tx, input: RecordDumpInput, previous: { sha256: string; countersSha256: string | null } | null = null): Promise<DumpInfo> {
   const p = input.prepared;
-  const { countersSha256 } = await storeDumpTexts(tx, input.nodeId, p, true, input.deltaBases);
+  const stored = await storeDumpTexts(tx, input.nodeId, p, true, input.deltaBases);
+  const { countersSha256 } = stored;
   const row = await tx.dump.create({
     data: {
       nodeId: input.nodeId,
@@ -132,7 +139,27 @@ export async function createDump(tx: Tx, input: RecordDumpInput): Promise<DumpIn
     },
     select: DUMP_SELECT,
   });
+  await sampleCounters(tx, input, row.id, previous, stored);
   return toInfo(row);
+}
+
+/** The upload's counter sample (counters over time), against the node's previous version of the family. */
+function sampleCounters(tx: Tx, input: RecordDumpInput, dumpId: number, previous: { sha256: string; countersSha256: string | null } | null, stored: StoredTexts): Promise<void> {
+  const hints = 'textHints' in input.prepared ? input.prepared.textHints : undefined;
+  return recordCounterSample(tx, {
+    nodeId: input.nodeId,
+    family: input.prepared.family,
+    dumpId,
+    now: input.now,
+    previous,
+    canonicalSha256: input.prepared.sha256,
+    layout: stored.layout,
+    values: stored.counters,
+    countersSha256: stored.countersSha256,
+    keep: input.counterHistory ?? DEFAULT_COUNTER_HISTORY,
+    deltaBases: input.deltaBases,
+    copiedFrom: hints && { base: hints.baseCanonical, lines: hints.canonicalFrom },
+  });
 }
 
 /**
@@ -148,9 +175,10 @@ export async function recordDump(tx: Tx, input: RecordDumpInput): Promise<Record
     orderBy: { id: 'desc' },
     select: { id: true, sha256: true, originalSha256: true, countersSha256: true },
   });
-  if (!latest || latest.sha256 !== p.sha256) return { dump: await createDump(tx, input), created: true };
+  if (!latest || latest.sha256 !== p.sha256) return { dump: await createDump(tx, input, latest), created: true };
 
-  const { countersSha256 } = await storeDumpTexts(tx, input.nodeId, p, false);
+  const stored = await storeDumpTexts(tx, input.nodeId, p, false);
+  const { countersSha256 } = stored;
   const row = await tx.dump.update({
     where: { id: latest.id },
     data: {
@@ -165,6 +193,7 @@ export async function recordDump(tx: Tx, input: RecordDumpInput): Promise<Record
     },
     select: DUMP_SELECT,
   });
+  await sampleCounters(tx, input, latest.id, latest, stored);
   await deleteUnreferencedBlobs(tx, [latest.originalSha256, latest.countersSha256].filter((s) => s !== p.originalSha256 && s !== countersSha256));
   return { dump: toInfo(row), created: false };
 }
@@ -183,6 +212,8 @@ export interface UploadInput extends NodeMeta {
   readonly requireCluster?: string | undefined;
   /** The database's delta-base cache (`Database.deltaBases`), so a fleet's uploads reuse one split base. */
   readonly deltaBases?: DeltaBaseCache | undefined;
+  /** Counter samples kept per node and family (default DEFAULT_COUNTER_HISTORY, 0: none). */
+  readonly counterHistory?: number | undefined;
 }
 
 /** Records an upload (node upserted, each dump recorded) atomically. */
@@ -198,7 +229,7 @@ export async function uploadDumps(prisma: PrismaClient, input: UploadInput): Pro
     const nodeId = await upsertNode(tx, input.node, input, now);
     const results: RecordResult[] = [];
     for (const prepared of input.dumps) {
-      results.push(await recordDump(tx, { nodeId, prepared, hostJson: input.hostJson, collectedAt: input.collectedAt, now, deltaBases: input.deltaBases }));
+      results.push(await recordDump(tx, { nodeId, prepared, hostJson: input.hostJson, collectedAt: input.collectedAt, now, deltaBases: input.deltaBases, counterHistory: input.counterHistory }));
     }
     return results;
     // One node's versions: PostgreSQL runs uploads to different nodes concurrently (postgres.ts).

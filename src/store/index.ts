@@ -31,6 +31,7 @@ export { prepareNftDump, prepareNftDumpSteps, looksLikeNft, detectNftFormat, par
 export { createNode, findNode, getNode, listNodes, deleteNode, upsertNode, requireNodeId, type NodeInfo, type NodeMeta, type Labels, type ListNodesOptions } from './nodes.ts';
 export {
   createDump,
+  DEFAULT_COUNTER_HISTORY,
   recordDump,
   uploadDumps,
   listDumps,
@@ -97,3 +98,17 @@ export {
   type TokenRow,
 } from './tokens.ts';
 export { parseDuration, DURATION_PATTERN } from './duration.ts';
+export {
+  counterWindow,
+  listCounterUploads,
+  latestPolicyDrops,
+  recordCounterSample,
+  type CounterWindow,
+  type CounterSampleData,
+  type CounterUpload,
+  type PolicyCount,
+  type PolicyDrops,
+  type SampleRef,
+  type WindowBound,
+} from './counter-samples.ts';
+export type { CounterMove } from './counter-moves.ts';

@@ -9,7 +9,7 @@
 //   the counters merged in (usually just the `# Generated`/`# Completed` lines).
 import { putBlob, putBytes, putCountedText, putCounters, putText, type DeltaBaseCache } from './blobs.ts';
 import type { Tx } from './db.ts';
-import { canonicalLayout, countersAreEmpty, countersInTextOrder, type CounterText } from './counters-codec.ts';
+import { canonicalLayout, countersAreEmpty, countersInTextOrder, type CanonicalLayout, type CounterText } from './counters-codec.ts';
 import type { PreparedVersion } from './nft-ingest.ts';
 
 /** sha256s of canonical texts similar to a new version's: the node's latest of that family, then the cluster's latest. */
@@ -30,6 +30,10 @@ async function deltaCandidates(tx: Tx, nodeId: number, family: string): Promise<
 export interface StoredTexts {
   /** The counters blob for Dump.countersSha256 (null: the dump had no counters worth keeping). */
   readonly countersSha256: string | null;
+  /** The canonical text's counter layout. */
+  readonly layout: CanonicalLayout;
+  /** The counters in its text order, even when they say nothing (null: none, or they do not line up). */
+  readonly counters: readonly CounterText[] | null;
 }
 
 /**
@@ -49,10 +53,12 @@ export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedVersion,
   let counters: { sha256: string; values: readonly CounterText[] } | null = null;
   let countersSha256: string | null = null;
   let countable = true;
+  let inOrder: readonly CounterText[] | null = null;
   // In text order when the prepared dump has them so (a spliced delta writes its JSON only when asked).
   const inTextOrder = 'countersInTextOrder' in p ? p.countersInTextOrder : undefined;
   if (inTextOrder !== undefined || p.countersJson !== null) {
     const values = inTextOrder ?? countersInTextOrder(layout, p.countersJson!);
+    inOrder = values;
     if (values === null) {
       // Counters that do not line up with the canonical text (should not happen): kept as JSON, the upload whole.
       countersSha256 = await putBlob(tx, p.countersJson!);
@@ -79,5 +85,5 @@ export async function storeDumpTexts(tx: Tx, nodeId: number, p: PreparedVersion,
   } else {
     await putBlob(tx, p.originalText, p.originalSha256);
   }
-  return { countersSha256 };
+  return { countersSha256, layout, counters: inOrder };
 }

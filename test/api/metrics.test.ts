@@ -149,16 +149,14 @@ describe('GET /metrics on an open server (loopback, no tokens)', () => {
 
   it('node collectors added later fill their gauges at each scrape; a failing one is counted and leaves the others', async () => {
     let calls = 0;
-    api.app.metrics.addNodeCollector(
-      policyDropCollector(async () => {
+    api.app.metrics.addNodeCollector({
+      name: 'test-extra',
+      gauges: [{ name: 'packetpath_test_extra', help: 'filled by the test', labelNames: ['node'] }],
+      collect: async () => {
         calls++;
-        // The shape of the counter history's latestPolicyDrops (extra members are ignored).
-        return [
-          { node: 'node02', family: 'ipv4', upload: 9, uploadedAt: new Date(), chains: [{ table: 'filter', chain: 'FORWARD', packets: 17, bytes: 1428 }, { table: 'filter', chain: 'INPUT', packets: 0, bytes: 0 }] },
-          { node: 'master', family: 'ipv6', upload: 4, uploadedAt: new Date(), chains: [] },
-        ];
-      }),
-    );
+        return { packetpath_test_extra: [{ labels: { node: 'node02' }, value: 17 }] };
+      },
+    });
     api.app.metrics.addNodeCollector({
       name: 'broken',
       gauges: [{ name: 'packetpath_test_broken', help: 'never filled', labelNames: ['node'] }],
@@ -168,13 +166,44 @@ describe('GET /metrics on an open server (loopback, no tokens)', () => {
     });
     const m = await scrape(api);
     assert.equal(calls, 1);
-    assert.equal(valueOf(m, NODE_POLICY_DROP_PACKETS, { node: 'node02', family: 'ipv4', table: 'filter', chain: 'FORWARD' }), 17);
-    assert.equal(valueOf(m, NODE_POLICY_DROP_BYTES, { node: 'node02', chain: 'FORWARD' }), 1428);
-    assert.equal(valueOf(m, NODE_POLICY_DROP_PACKETS, { node: 'node02', chain: 'INPUT' }), 0);
-    assert.equal(samplesOf(m, NODE_POLICY_DROP_PACKETS).length, 2);
+    assert.equal(valueOf(m, 'packetpath_test_extra', { node: 'node02' }), 17);
     assert.equal(samplesOf(m, 'packetpath_test_broken').length, 0);
     assert.equal(valueOf(m, 'packetpath_scrape_collector_errors_total', { collector: 'broken' }), 1);
     assert.equal(samplesOf(m, 'packetpath_node_last_upload_age_seconds').length, 3);
+  });
+
+  it('the policy-drop collector turns the counter history\'s answer into one sample per chain', async () => {
+    const collector = policyDropCollector(async () => [
+      { node: 'node02', family: 'ipv4', chains: [{ table: 'filter', chain: 'FORWARD', packets: 17, bytes: 1428 }, { table: 'filter', chain: 'INPUT', packets: 0, bytes: 0 }] },
+      { node: 'master', family: 'ipv6', chains: [] },
+    ]);
+    const samples = await collector.collect({ now: new Date(), versions: [], db: undefined as never });
+    assert.deepEqual(samples[NODE_POLICY_DROP_PACKETS], [
+      { labels: { node: 'node02', family: 'ipv4', table: 'filter', chain: 'FORWARD' }, value: 17 },
+      { labels: { node: 'node02', family: 'ipv4', table: 'filter', chain: 'INPUT' }, value: 0 },
+    ]);
+    assert.deepEqual(samples[NODE_POLICY_DROP_BYTES]?.[0]?.value, 1428);
+  });
+});
+
+describeEachBackend('packetpath_node_policy_drop_packets from the counter history', (backend) => {
+  let api: TestApi;
+  before(async () => {
+    api = await startApi({ backend });
+  });
+  after(async () => api?.close());
+
+  it('reports what node02\'s FORWARD policy DROP counted between its last two uploads', async () => {
+    const text = await s004('node02.txt');
+    const withPolicy = (packets: number) => text.replace('Chain FORWARD (policy DROP 0 packets, 0 bytes)', `Chain FORWARD (policy DROP ${packets} packets, ${packets * 84} bytes)`);
+    assert.notEqual(withPolicy(5), text);
+    await api.request.post(`${V1}/nodes/node02/dumps`).set('content-type', 'text/plain').send(withPolicy(5)).expect(201);
+    // One upload: nothing to compare with yet.
+    assert.equal(samplesOf(await scrape(api), NODE_POLICY_DROP_PACKETS).length, 0);
+    await api.request.post(`${V1}/nodes/node02/dumps`).set('content-type', 'text/plain').send(withPolicy(42)).expect(200);
+    const m = await scrape(api);
+    assert.equal(valueOf(m, NODE_POLICY_DROP_PACKETS, { node: 'node02', family: 'ipv4', table: 'filter', chain: 'FORWARD' }), 37);
+    assert.equal(valueOf(m, NODE_POLICY_DROP_BYTES, { node: 'node02', family: 'ipv4', table: 'filter', chain: 'FORWARD' }), 37 * 84);
   });
 });
 

@@ -8,9 +8,10 @@
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, exponentialBuckets, Gauge, Histogram, Registry } from 'prom-client';
-import { latestVersionsOfAllNodes } from '../../store/index.ts';
+import { latestPolicyDrops, latestVersionsOfAllNodes } from '../../store/index.ts';
 import { findingsCollector, type FindingsCollector } from '../metrics/findings.ts';
 import { uploadAgeCollector, type NodeCollector, type NodeSample } from '../metrics/node-collector.ts';
+import { policyDropCollector } from '../metrics/policy-drops.ts';
 import { nodeFindings } from '../services.ts';
 import { isClusterTrace } from '../traces.ts';
 import { uploadKind } from '../upload.ts';
@@ -109,6 +110,7 @@ export default fp(
     const findings: FindingsCollector = findingsCollector(async (node, family) => (await nodeFindings(app, node, undefined, family)).findings, app.log);
     addNodeCollector(uploadAgeCollector);
     addNodeCollector(findings);
+    addNodeCollector(policyDropCollector(latestPolicyDrops));
     app.addHook('onClose', async () => findings.stop());
 
     const runScrape = async (): Promise<string> => {

@@ -263,6 +263,7 @@ const dumps: FastifyPluginAsyncTypebox = async (app) => {
           hostJson,
           collectedAt: json.collectedAt ? new Date(json.collectedAt) : undefined,
           deltaBases: app.db.deltaBases,
+          counterHistory: app.config.counterHistory,
         });
         // The upload's parse is the stored text's parse: the first query need not gunzip and re-parse it.
         for (const p of prepared) {

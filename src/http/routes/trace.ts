@@ -3,12 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { formatTraceText, traceToJson } from '../../netfilter/index.ts';
 import type { Static } from '@sinclair/typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { latestHits, withHits, type Hits } from '../counters.ts';
+import { dumpInfo, latestDumpId } from '../ruleset.ts';
 import { jsonResponse, problemResponses, ref, StringEnum, TraceRequestSchema, TraceResponseSchema } from '../schemas/index.ts';
 
 /** The core's readonly JSON views are what the schema describes; only mutability differs. */
 const asResponse = (x: unknown) => x as Static<typeof TraceResponseSchema>;
-import { pathToJson, runTrace, summarizeOutcomes, summarizePaths } from '../traces.ts';
+import { pathToJson, runTrace, summarizeOutcomes, summarizePaths, type ClusterTrace, type SingleTrace } from '../traces.ts';
 import { drawTraceAnswer, renderTraceDrawing } from '../trace-drawing.ts';
 import { DRAWING_FORMATS, DrawingFormat, formatFromAccept } from '../../draw/render.ts';
 
@@ -30,10 +32,32 @@ A node is one netfilter: its iptables dump of the packet's family and its nft ru
 
 type TraceBody = Static<typeof TraceRequestSchema>;
 
+/** With `counters: true`, events whose rule counted packets in its node's latest counter window carry `hits`. */
+async function markHitsOf(app: FastifyInstance, body: TraceBody, result: SingleTrace | ClusterTrace): Promise<SingleTrace | ClusterTrace> {
+  if (!body.counters) return result;
+  if (result.kind === 'single') {
+    const dump = await dumpInfo(app, result.dump);
+    if (!dump || dump.family === 'nft') return result;
+    const hits = await latestHits(app, result.node, dump.family, dump.id);
+    return { ...result, outcomes: result.outcomes.map((o) => withHits(o, hits)) };
+  }
+  const family = body.packet.dst.includes(':') ? 'ipv6' : 'ipv4';
+  const byNode = new Map<string, Map<string, Hits>>();
+  for (const p of result.paths) {
+    for (const h of p.hops) {
+      if (byNode.has(h.node)) continue;
+      const id = await latestDumpId(app, h.node, family);
+      byNode.set(h.node, id === null ? new Map() : await latestHits(app, h.node, family, id));
+    }
+  }
+  return { ...result, paths: result.paths.map((p) => ({ ...p, hops: p.hops.map((h) => ({ ...h, outcome: withHits(h.outcome, byNode.get(h.node)!) })) })) };
+}
+
 const trace: FastifyPluginAsyncTypebox = async (app) => {
+  const markHits = (body: TraceBody, result: SingleTrace | ClusterTrace) => markHitsOf(app, body, result);
   /** One trace, as JSON (the TraceResponse schema) or as the readable text. */
   async function answer(body: TraceBody, reply: FastifyReply, as: AnswerAs): Promise<FastifyReply> {
-    const result = await runTrace(app, body);
+    const result = await markHits(body, await runTrace(app, body));
     if (isDrawing(as)) {
       const drawn = await renderTraceDrawing(app, drawTraceAnswer(result, body), as);
       return reply.type(drawn.type).send(drawn.body);

@@ -10,6 +10,7 @@ import {
   SeveritySchema,
   StatsSchema,
 } from './common.ts';
+import { COUNTER_SCHEMAS } from './counters.ts';
 import { DUMP_SCHEMAS } from './dumps.ts';
 import { HEALTH_SCHEMAS } from './health.ts';
 import { NODE_SCHEMAS } from './nodes.ts';
@@ -31,6 +32,7 @@ export const SHARED_SCHEMAS = [
   ...HEALTH_SCHEMAS,
   ...QUERY_SCHEMAS,
   ...TOKEN_SCHEMAS,
+  ...COUNTER_SCHEMAS,
 ] as const;
 
 export * from './common.ts';
@@ -39,3 +41,4 @@ export * from './nodes.ts';
 export * from './health.ts';
 export * from './query.ts';
 export * from './tokens.ts';
+export * from './counters.ts';

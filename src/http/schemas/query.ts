@@ -384,6 +384,12 @@ export const TraceRequestSchema = Type.Object(
     cluster: Type.Optional(Type.String({ description: 'Cluster name: trace across its nodes' })),
     from: Type.Optional(Type.Object({ node: NodeNameSchema, interface: Type.Optional(Type.String()), local: Type.Optional(Type.Boolean()) })),
     follow: Type.Optional(Type.Boolean({ description: 'Follow the packet across the cluster (default true with `cluster`)' })),
+    counters: Type.Optional(
+      Type.Boolean({
+        description:
+          'Mark the rules on the path that real traffic is hitting now: iptables events whose rule or policy counted packets in the node\'s latest counter window (its latest upload against the one before, `GET /nodes/{node}/counters`) get `hits` (default false)',
+      }),
+    ),
   },
   {
     $id: 'TraceRequest',
@@ -410,6 +416,16 @@ export const TraceEventSchema = Type.Object(
     hook: Type.String(),
     line: Type.Optional(Type.Integer()),
     changes: Type.Optional(Type.Array(Type.String())),
+    hits: Type.Optional(
+      Type.Object(
+        {
+          packets: Type.Integer({ description: 'Packets the rule (or policy) counted between the node\'s two latest uploads' }),
+          bytes: Type.Integer(),
+          since: Type.String({ format: 'date-time', description: 'The upload before the latest: where the window starts (it ends at the latest upload)' }),
+        },
+        { description: 'With `counters: true` in the request: real traffic this rule counted lately; absent when it counted none' },
+      ),
+    ),
   },
   { $id: 'TraceEvent' },
 );

@@ -6,6 +6,7 @@
 import type { Table } from '../../iptables/model.ts';
 import { BUILTIN_CHAINS } from '../../iptables/model.ts';
 import type { NftRule, NftSet, NftTable } from '../../nftables/model.ts';
+import type { Steps } from '../../steps.ts';
 
 export interface ChainCall {
   readonly to: string;
@@ -36,53 +37,52 @@ export interface TableFacts {
   readonly chains: readonly ChainFacts[];
 }
 
+/** Chains between pauses of the builders' steps. */
+export const CHAINS_PER_STEP = 2048;
+
 /** An iptables table's chains and jumps (`-j CHAIN` and `-g CHAIN`). */
-export function iptablesTableFacts(table: Table): TableFacts {
+export function* iptablesTableFactsSteps(table: Table): Steps<TableFacts> {
   const order = BUILTIN_CHAINS[table.name];
-  const chains = table.chains.map((c): ChainFacts => {
+  const builtins: ChainFacts[] = [];
+  const others: ChainFacts[] = [];
+  for (let i = 0; i < table.chains.length; i++) {
+    if (i % CHAINS_PER_STEP === CHAINS_PER_STEP - 1) yield;
+    const c = table.chains[i]!;
     const calls: ChainCall[] = [];
     for (const r of c.rules) {
       const t = r.target;
       if (t && (t.kind === 'jump' || t.kind === 'goto')) calls.push({ to: t.chain, goto: t.kind === 'goto', position: r.position });
     }
     const undeclared = !c.builtin && c.line === undefined && c.rules.length === 0;
-    return { name: c.name, rules: c.rules.length, entry: c.builtin, ...(c.builtin && c.policy ? { policy: c.policy } : {}), calls, ...(undeclared ? { undeclared } : {}) };
-  });
-  const rank = (c: ChainFacts): number => (c.entry ? order.indexOf(c.name) : order.length);
-  return { name: table.name, language: 'iptables', chains: stableSort(chains, (a, b) => (a.entry || b.entry ? rank(a) - rank(b) : 0)) };
+    (c.builtin ? builtins : others).push({ name: c.name, rules: c.rules.length, entry: c.builtin, ...(c.builtin && c.policy ? { policy: c.policy } : {}), calls, ...(undeclared ? { undeclared } : {}) });
+  }
+  builtins.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  return { name: table.name, language: 'iptables', chains: [...builtins, ...others] };
 }
 
+const HOOK_ORDER = ['ingress', 'prerouting', 'input', 'forward', 'output', 'postrouting', 'egress'];
+
 /** An nft table's chains and jumps: verdicts, anonymous verdict maps, and the named verdict maps a rule looks up (kube-proxy's `service-ips`). */
-export function nftTableFacts(table: NftTable): TableFacts {
+export function* nftTableFactsSteps(table: NftTable): Steps<TableFacts> {
   const sets = new Map<string, NftSet>(table.sets.map((s) => [s.name, s]));
-  const chains = table.chains.map((c): ChainFacts => {
+  const bases: { facts: ChainFacts; hook: number; priority: number }[] = [];
+  const others: ChainFacts[] = [];
+  for (let i = 0; i < table.chains.length; i++) {
+    if (i % CHAINS_PER_STEP === CHAINS_PER_STEP - 1) yield;
+    const c = table.chains[i]!;
     const calls: ChainCall[] = [];
     for (const r of c.rules) for (const [to, goto] of ruleCalls(r, sets)) calls.push({ to, goto, position: r.position });
     const b = c.base;
-    return {
-      name: c.name,
-      rules: c.rules.length,
-      entry: b !== undefined,
-      ...(b ? { policy: b.policy, base: `type ${b.type} hook ${b.hook} priority ${b.priorityText ?? b.priority}` } : {}),
-      calls,
-    };
-  });
-  // Base chains in the order packets meet them (hook, then priority); the others as listed.
-  const hooks = ['ingress', 'prerouting', 'input', 'forward', 'output', 'postrouting', 'egress'];
-  const byName = new Map(table.chains.map((c) => [c.name, c.base]));
-  const key = (c: ChainFacts): [number, number] => {
-    const b = byName.get(c.name);
-    return b ? [hooks.indexOf(b.hook), b.priority] : [hooks.length, 0];
-  };
-  return {
-    name: `${table.family} ${table.name}`,
-    language: 'nft',
-    chains: stableSort(chains, (a, b) => {
-      const [ha, pa] = key(a);
-      const [hb, pb] = key(b);
-      return ha - hb || pa - pb;
-    }),
-  };
+    if (!b) {
+      others.push({ name: c.name, rules: c.rules.length, entry: false, calls });
+      continue;
+    }
+    const facts = { name: c.name, rules: c.rules.length, entry: true, policy: b.policy, base: `type ${b.type} hook ${b.hook} priority ${b.priorityText ?? b.priority}`, calls };
+    bases.push({ facts, hook: HOOK_ORDER.indexOf(b.hook), priority: b.priority });
+  }
+  // Base chains in the order packets meet them (hook, then priority; sort is stable); the others as listed.
+  bases.sort((a, b) => a.hook - b.hook || a.priority - b.priority);
+  return { name: `${table.family} ${table.name}`, language: 'nft', chains: [...bases.map((x) => x.facts), ...others] };
 }
 
 /** The chains a rule jumps or goes to, each once, with whether by goto (goto wins when both). */
@@ -104,8 +104,4 @@ function ruleCalls(rule: Pick<NftRule, 'stmts'>, sets: ReadonlyMap<string, NftSe
   };
   walk(rule.stmts);
   return out;
-}
-
-function stableSort<T>(xs: readonly T[], cmp: (a: T, b: T) => number): T[] {
-  return xs.map((x, i) => [x, i] as const).sort((a, b) => cmp(a[0], b[0]) || a[1] - b[1]).map(([x]) => x);
 }

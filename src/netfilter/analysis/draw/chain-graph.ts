@@ -5,8 +5,9 @@
 // (chain-groups.ts). The diff drawing (diff-graph.ts) is the same picture of
 // both sides with what changed marked, so both are built here.
 import { Shape, Tone, type DrawEdge, type DrawNode, type Drawing } from './drawing.ts';
-import { iptablesTableFacts, nftTableFacts, type ChainFacts, type TableFacts } from './chain-facts.ts';
-import { groupChains, type ChainGroup, type GroupingOptions } from './chain-groups.ts';
+import { CHAINS_PER_STEP, iptablesTableFactsSteps, nftTableFactsSteps, type ChainFacts, type TableFacts } from './chain-facts.ts';
+import { groupChainsSteps, type ChainGroup, type GroupingOptions } from './chain-groups.ts';
+import { runSteps, type Steps } from '../../steps.ts';
 import type { Table } from '../../iptables/model.ts';
 import type { NftTable } from '../../nftables/model.ts';
 
@@ -29,12 +30,14 @@ export interface ChainChange {
 
 /** The chain graph of an iptables table or an nft table. */
 export function drawChainGraph(table: Table | NftTable, options: ChainGraphOptions = {}): ChainGraph {
-  return drawTableFacts('family' in table ? nftTableFacts(table) : iptablesTableFacts(table), options);
+  return runSteps(drawChainGraphSteps(table, options));
 }
 
-export function drawTableFacts(facts: TableFacts, options: ChainGraphOptions = {}): ChainGraph {
+/** drawChainGraph in steps: a 10k-Service node's 60k chains are read in slices a server can pause between. */
+export function* drawChainGraphSteps(table: Table | NftTable, options: ChainGraphOptions = {}): Steps<ChainGraph> {
+  const facts = 'family' in table ? yield* nftTableFactsSteps(table) : yield* iptablesTableFactsSteps(table);
   const title = options.title ?? `${facts.language === 'nft' ? 'nft table' : 'table'} ${facts.name}`;
-  return buildGraph({ title, sides: [facts], options, links: true });
+  return yield* buildGraphSteps({ title, sides: [facts], options, links: true });
 }
 
 export const formatCount = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
@@ -52,6 +55,9 @@ interface EdgeCount {
   rules: number;
   /** The distinct chains reached, when `to` is a group. */
   readonly targets: Set<string>;
+  /** The last rule counted (a rule jumping to several chains of one box counts once). */
+  lastChain: ChainFacts | undefined;
+  lastPosition: number;
 }
 
 export interface GraphInput {
@@ -65,33 +71,37 @@ export interface GraphInput {
   readonly notes?: readonly string[];
 }
 
-export function buildGraph(input: GraphInput): ChainGraph {
+export function* buildGraphSteps(input: GraphInput): Steps<ChainGraph> {
   const { sides, changes } = input;
-  // A chain's facts from the last side that has it (a diff labels boxes with the right side).
-  const facts = new Map<string, ChainFacts>();
-  for (const side of sides) for (const c of side.chains) facts.set(c.name, c);
-  const grouping = groupChains(sides.flatMap((s) => s.chains), input.options);
+  const grouping = yield* groupChainsSteps(sides, input.options);
+  const { groupOf } = grouping;
+  const ids = new Map<string, string>();
   const boxOf = (name: string): string => {
-    const g = grouping.groupOf.get(name);
-    return g === undefined ? chainBoxId(name) : groupBoxId(g);
+    const key = groupOf.get(name) ?? name;
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = key === name ? chainBoxId(name) : groupBoxId(key)));
+    return id;
   };
 
-  const perSide = sides.map((s) => countEdges(s, boxOf, grouping.groupOf));
-  const nodes: DrawNode[] = [];
-  const drawn = new Set<string>();
-  const groups = new Map<string, ChainGroup>(grouping.groups.map((g) => [g.id, g]));
-  const drawBox = (name: string): void => {
-    const id = boxOf(name);
-    if (drawn.has(id)) return;
-    drawn.add(id);
-    const g = grouping.groupOf.get(name);
-    nodes.push(g !== undefined ? groupBox(groups.get(g)!, facts, changes, input.links) : chainBox(name, facts.get(name), changes?.get(name), input.links));
-  };
-  for (const name of reachOrder(sides)) drawBox(name);
+  // The facts of chains drawn as their own box (a diff labels them with the right side), and each group's rules.
+  const own = new Map<string, ChainFacts>();
+  const groupRules = new Map<string, number>();
+  let n = 0;
+  for (const [i, side] of sides.entries()) {
+    const last = i === sides.length - 1;
+    for (const c of side.chains) {
+      if (++n % CHAINS_PER_STEP === 0) yield;
+      const g = groupOf.get(c.name);
+      if (g === undefined) own.set(c.name, c);
+      else if (last || changes?.get(c.name)?.status === 'removed') groupRules.set(g, (groupRules.get(g) ?? 0) + c.rules);
+    }
+  }
+  const perSide: Map<string, EdgeCount>[] = [];
+  for (const side of sides) perSide.push(yield* countEdges(side, boxOf, groupOf));
 
   const edges: DrawEdge[] = [];
-  const keys = new Set(perSide.flatMap((m) => [...m.keys()]));
-  for (const key of keys) {
+  const next = new Map<string, string[]>();
+  for (const key of new Set(perSide.flatMap((m) => [...m.keys()]))) {
     const [before, after] = perSide.length === 2 ? [perSide[0]!.get(key), perSide[1]!.get(key)] : [undefined, perSide[0]!.get(key)];
     const e = (after ?? before)!;
     const diffed = perSide.length === 2;
@@ -99,63 +109,60 @@ export function buildGraph(input: GraphInput): ChainGraph {
     const rules = before && after && before.rules !== after.rules ? `${formatCount(before.rules)} → ${plural(after.rules, 'rule')}` : plural(e.rules, 'rule');
     const targets = e.targets.size > 1 ? ` → ${plural(e.targets.size, 'chain')}` : '';
     edges.push({ from: e.from, to: e.to, label: `${e.goto ? 'goto, ' : ''}${rules}${targets}`, tone, ...(e.goto ? { style: 'dashed' as const } : {}) });
+    next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+  }
+
+  // Boxes in the order packets meet them: entry chains, then breadth first along the arrows; then the unreached.
+  const groups = new Map<string, ChainGroup>(grouping.groups.map((g) => [g.id, g]));
+  const nodes: DrawNode[] = [];
+  const drawn = new Set<string>();
+  const draw = (start: string): void => {
+    if (drawn.has(start)) return;
+    drawn.add(start);
+    const queue = [start];
+    for (let i = 0; i < queue.length; i++) {
+      const id = queue[i]!;
+      const name = nameOf.get(id)!;
+      const g = id.startsWith('g_') ? groups.get(name) : undefined;
+      nodes.push(g ? groupBox(g, groupRules.get(g.id) ?? 0, changes, input.links) : chainBox(name, own.get(name), changes?.get(name), input.links));
+      for (const to of next.get(id) ?? []) {
+        if (drawn.has(to)) continue;
+        drawn.add(to);
+        queue.push(to);
+      }
+    }
+  };
+  const nameOf = new Map([...ids].map(([name, id]) => [id, name]));
+  for (const side of sides) for (const c of side.chains) if (c.entry) draw(boxOf(c.name));
+  n = 0;
+  for (const side of sides) {
+    for (const c of side.chains) {
+      if (++n % CHAINS_PER_STEP === 0) yield;
+      draw(boxOf(c.name));
+    }
   }
   const notes = [...grouping.notes, ...(input.notes ?? []), 'Arrows: the rules that jump there (dashed: goto).'];
   return { drawing: { title: input.title, direction: 'LR', frames: [], nodes, edges, notes }, unknownExpand: grouping.unknown };
 }
 
-/** Every chain, and every name jumped to, in the order packets would meet them: entry chains, then breadth first; then the unreached. */
-function reachOrder(sides: readonly TableFacts[]): string[] {
-  const calls = new Map<string, string[]>();
-  const all: string[] = [];
-  for (const s of sides) {
-    for (const c of s.chains) {
-      const list = calls.get(c.name);
-      if (list) list.push(...c.calls.map((x) => x.to));
-      else {
-        calls.set(c.name, c.calls.map((x) => x.to));
-        all.push(c.name);
-      }
-    }
-  }
-  const order: string[] = [];
-  const seen = new Set<string>();
-  const visitFrom = (start: string): void => {
-    if (seen.has(start)) return;
-    seen.add(start);
-    const queue = [start];
-    for (let i = 0; i < queue.length; i++) {
-      const n = queue[i]!;
-      order.push(n);
-      for (const to of calls.get(n) ?? []) {
-        if (seen.has(to)) continue;
-        seen.add(to);
-        queue.push(to);
-      }
-    }
-  };
-  for (const s of sides) for (const c of s.chains) if (c.entry) visitFrom(c.name);
-  for (const n of all) visitFrom(n);
-  return order;
-}
-
 /** One side's arrows between boxes: per (from box, to box, goto) the rules making them (each rule once per arrow). */
-function countEdges(side: TableFacts, boxOf: (name: string) => string, groupOf: ReadonlyMap<string, string>): Map<string, EdgeCount> {
+function* countEdges(side: TableFacts, boxOf: (name: string) => string, groupOf: ReadonlyMap<string, string>): Steps<Map<string, EdgeCount>> {
   const out = new Map<string, EdgeCount>();
+  let n = 0;
   for (const c of side.chains) {
+    if (++n % CHAINS_PER_STEP === 0) yield;
     const from = boxOf(c.name);
-    const rulesPer = new Map<string, Set<number>>();
     for (const call of c.calls) {
       const to = boxOf(call.to);
-      const key = `${from}\t${to}\t${call.goto ? 'g' : 'j'}`;
+      const key = `${from}\t${to}${call.goto ? '\tg' : ''}`;
       let e = out.get(key);
-      if (!e) out.set(key, (e = { from, to, goto: call.goto, rules: 0, targets: new Set() }));
+      if (!e) out.set(key, (e = { from, to, goto: call.goto, rules: 0, targets: new Set(), lastChain: undefined, lastPosition: 0 }));
       if (groupOf.has(call.to)) e.targets.add(call.to);
-      const positions = rulesPer.get(key);
-      if (positions) positions.add(call.position);
-      else rulesPer.set(key, new Set([call.position]));
+      if (e.lastChain === c && e.lastPosition === call.position) continue;
+      e.rules++;
+      e.lastChain = c;
+      e.lastPosition = call.position;
     }
-    for (const [key, positions] of rulesPer) out.get(key)!.rules += positions.size;
   }
   return out;
 }
@@ -169,11 +176,9 @@ function chainBox(name: string, c: ChainFacts | undefined, change: ChainChange |
   return { id: chainBoxId(name), label, shape: c.entry ? Shape.Rounded : Shape.Box, tone, ...(links ? { link: `chains/${encodeURIComponent(name)}` } : {}) };
 }
 
-function groupBox(g: ChainGroup, facts: ReadonlyMap<string, ChainFacts>, changes: ReadonlyMap<string, ChainChange> | undefined, links: boolean): DrawNode {
-  let rules = 0;
+function groupBox(g: ChainGroup, rules: number, changes: ReadonlyMap<string, ChainChange> | undefined, links: boolean): DrawNode {
   const counts = { added: 0, removed: 0, changed: 0 };
   for (const n of g.members) {
-    rules += facts.get(n)?.rules ?? 0;
     const ch = changes?.get(n);
     if (ch) counts[ch.status]++;
   }

@@ -6,7 +6,8 @@
 // `expand` draws chosen chains again: a group by its id (`KUBE-SEP-*`), or a
 // chain by name with the grouped chains it leads to (a Service's chain and its
 // endpoints), up to a bound so a picture stays one Graphviz can lay out.
-import type { ChainFacts } from './chain-facts.ts';
+import { CHAINS_PER_STEP, type ChainFacts, type TableFacts } from './chain-facts.ts';
+import type { Steps } from '../../steps.ts';
 
 /** kube-proxy's per-Service and per-endpoint chains, by mode; the captured prefix names the group. */
 const KUBE_GROUPS: readonly RegExp[] = [/^(KUBE-(?:SVC|SVL|EXT|FW|SEP|XLB)-)[A-Z0-9]+$/, /^((?:service|endpoint|external|firewall)-)[A-Z0-9]{8}-\S+$/];
@@ -57,83 +58,102 @@ const sharedPrefix = (name: string): string | undefined => {
 
 const fmt = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
-/** The groups of a table's chains (`chains` may list a name twice: both sides of a diff). */
-export function groupChains(chains: readonly ChainFacts[], options: GroupingOptions = {}): Grouping {
+/** The groups of a table's chains (of one side, or both sides of a diff: a name may be on both). */
+export function* groupChainsSteps(sides: readonly TableFacts[], options: GroupingOptions = {}): Steps<Grouping> {
   const prefixMin = options.prefixGroupMin ?? GROUPING_DEFAULTS.prefixGroupMin;
   const maxExpanded = options.maxExpanded ?? GROUPING_DEFAULTS.maxExpanded;
-  const calls = new Map<string, string[]>();
+  // Each chain's would-be group (its id, one string per group): kube-proxy's kinds always, a shared
+  // prefix when many chains have it. Entry chains never.
+  const candidate = new Map<string, string>();
   const entry = new Set<string>();
-  for (const c of chains) {
-    const list = calls.get(c.name);
-    if (list) list.push(...c.calls.map((x) => x.to));
-    else calls.set(c.name, c.calls.map((x) => x.to));
-    if (c.entry) entry.add(c.name);
-  }
-  const names = [...calls.keys()];
-
-  // Each chain's would-be group: kube-proxy's kinds always, a shared prefix when many chains have it.
-  const candidate = new Map<string, { id: string; kube: boolean }>();
-  const byPrefix = new Map<string, string[]>();
-  for (const n of names) {
-    if (entry.has(n)) continue;
-    const k = kubePrefix(n);
-    if (k) {
-      candidate.set(n, { id: `${k}*`, kube: true });
-      continue;
+  const kubeIds = new Set<string>();
+  const byPrefix = new Map<string, Set<string>>();
+  const ids = new Map<string, string>();
+  const idOf = (prefix: string): string => ids.get(prefix) ?? (ids.set(prefix, `${prefix}*`), `${prefix}*`);
+  let n = 0;
+  for (const side of sides) {
+    for (const c of side.chains) {
+      if (++n % CHAINS_PER_STEP === 0) yield;
+      if (c.entry) entry.add(c.name);
+      if (c.entry || candidate.has(c.name)) continue;
+      const k = kubePrefix(c.name);
+      if (k) {
+        const id = idOf(k);
+        kubeIds.add(id);
+        candidate.set(c.name, id);
+        continue;
+      }
+      const p = sharedPrefix(c.name);
+      if (!p) continue;
+      const set = byPrefix.get(p);
+      if (set) set.add(c.name);
+      else byPrefix.set(p, new Set([c.name]));
     }
-    const p = sharedPrefix(n);
-    if (!p) continue;
-    const list = byPrefix.get(p);
-    if (list) list.push(n);
-    else byPrefix.set(p, [n]);
   }
+  for (const name of entry) candidate.delete(name);
   const notes: string[] = [];
   for (const [p, members] of byPrefix) {
-    if (members.length < prefixMin) continue;
-    for (const n of members) candidate.set(n, { id: `${p}*`, kube: false });
-    notes.push(`${p}*: ${fmt(members.length)} chains sharing a prefix, drawn as one box`);
+    const left = [...members].filter((m) => !entry.has(m));
+    if (left.length < prefixMin) continue;
+    for (const m of left) candidate.set(m, idOf(p));
+    notes.push(`${p}*: ${fmt(left.length)} chains sharing a prefix, drawn as one box`);
   }
+  yield;
 
-  // Expansions: a group's chains, or a chain and the grouped chains it leads to.
-  const groupIds = new Set([...candidate.values()].map((g) => g.id));
+  // Expansions: a group's chains, or a chain and the grouped chains it leads to (on either side).
+  const groupIds = new Set(candidate.values());
   const expanded = new Set<string>();
   const unknown: string[] = [];
   let wanted = 0;
-  const take = (n: string): void => {
-    if (expanded.has(n) || !candidate.has(n)) return;
+  const take = (name: string): void => {
+    if (expanded.has(name) || !candidate.has(name)) return;
     wanted++;
-    if (expanded.size < maxExpanded) expanded.add(n);
+    if (expanded.size < maxExpanded) expanded.add(name);
   };
+  let index: Map<string, ChainFacts[]> | undefined;
   for (const e of options.expand ?? []) {
     if (groupIds.has(e)) {
-      for (const n of names) if (candidate.get(n)?.id === e) take(n);
-    } else if (calls.has(e)) {
-      const queue = [e];
-      const seen = new Set(queue);
-      for (let i = 0; i < queue.length; i++) {
-        const n = queue[i]!;
-        take(n);
-        for (const to of calls.get(n) ?? []) {
+      for (const [name, id] of candidate) if (id === e) take(name);
+      continue;
+    }
+    index ??= indexByName(sides);
+    if (!index.has(e)) {
+      unknown.push(e);
+      continue;
+    }
+    const queue = [e];
+    const seen = new Set(queue);
+    for (let i = 0; i < queue.length; i++) {
+      take(queue[i]!);
+      for (const c of index.get(queue[i]!) ?? []) {
+        for (const { to } of c.calls) {
           if (seen.has(to) || !candidate.has(to)) continue;
           seen.add(to);
           queue.push(to);
         }
       }
-    } else unknown.push(e);
+    }
   }
   if (wanted > expanded.size) notes.push(`expand: ${fmt(expanded.size)} of the ${fmt(wanted)} chains asked for drawn as boxes (at most ${fmt(maxExpanded)}); the rest stay in their groups`);
+  yield;
 
-  const groupOf = new Map<string, string>();
-  const members = new Map<string, { kube: boolean; names: string[] }>();
-  for (const n of names) {
-    const g = candidate.get(n);
-    if (!g || expanded.has(n)) continue;
-    groupOf.set(n, g.id);
-    const m = members.get(g.id);
-    if (m) m.names.push(n);
-    else members.set(g.id, { kube: g.kube, names: [n] });
+  const members = new Map<string, string[]>();
+  for (const [name, id] of candidate) {
+    if (expanded.has(name)) {
+      candidate.delete(name);
+      continue;
+    }
+    const m = members.get(id);
+    if (m) m.push(name);
+    else members.set(id, [name]);
   }
-  const groups = [...members].map(([id, m]) => ({ id, kube: m.kube, members: m.names }));
+  const groups = [...members].map(([id, names]) => ({ id, kube: kubeIds.has(id), members: names }));
   if (groups.some((g) => g.kube)) notes.unshift("kube-proxy's per-Service and per-endpoint chains are drawn as one box per kind; expand a box by its name (KUBE-SEP-*) or a chain with what it leads to by the chain's name");
-  return { groupOf, groups, notes, unknown };
+  return { groupOf: candidate, groups, notes, unknown };
+}
+
+function indexByName(sides: readonly TableFacts[]): Map<string, ChainFacts[]> {
+  const index = new Map<string, ChainFacts[]>();
+  for (const side of sides) for (const c of side.chains) index.set(c.name, [...(index.get(c.name) ?? []), c]);
+  return index;
 }

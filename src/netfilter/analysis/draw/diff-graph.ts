@@ -5,10 +5,11 @@
 // marked too, and each group box saying how many of its chains changed.
 import type { Ruleset, TableName } from '../../iptables/model.ts';
 import type { NftRuleset } from '../../nftables/model.ts';
-import { diffRulesets } from '../diff.ts';
-import { diffNftRulesets } from '../nft-diff.ts';
-import { iptablesTableFacts, nftTableFacts, type TableFacts } from './chain-facts.ts';
-import { buildGraph, formatCount, type ChainChange, type ChainGraph, type ChainGraphOptions } from './chain-graph.ts';
+import { diffRulesetsSteps } from '../diff.ts';
+import { diffNftRulesetsSteps } from '../nft-diff.ts';
+import { runSteps, type Steps } from '../../steps.ts';
+import { iptablesTableFactsSteps, nftTableFactsSteps, type TableFacts } from './chain-facts.ts';
+import { buildGraphSteps, formatCount, type ChainChange, type ChainGraph, type ChainGraphOptions } from './chain-graph.ts';
 
 export interface DiffGraphOptions extends ChainGraphOptions {
   /** What the two sides are called in the title (`node01 (dump 3)`). */
@@ -21,9 +22,14 @@ const STATUS = { onlyLeft: 'removed', onlyRight: 'added', changed: 'changed' } a
 
 /** An iptables table of two rulesets drawn as a diff; undefined when neither has the table. */
 export function drawRulesetDiff(left: Ruleset, right: Ruleset, table: TableName, options: DiffGraphOptions = {}): ChainGraph | undefined {
+  return runSteps(drawRulesetDiffSteps(left, right, table, options));
+}
+
+/** drawRulesetDiff in steps (the diff of two 10k-Service nat tables is long). */
+export function* drawRulesetDiffSteps(left: Ruleset, right: Ruleset, table: TableName, options: DiffGraphOptions = {}): Steps<ChainGraph | undefined> {
   const [l, r] = [left.tables.find((t) => t.name === table), right.tables.find((t) => t.name === table)];
   if (!l && !r) return undefined;
-  const d = diffRulesets({ family: left.family, tables: l ? [l] : [] }, { family: right.family, tables: r ? [r] : [] });
+  const d = yield* diffRulesetsSteps({ family: left.family, tables: l ? [l] : [] }, { family: right.family, tables: r ? [r] : [] });
   const changes = new Map<string, ChainChange>();
   for (const c of d.chains) {
     const status = STATUS[c.status];
@@ -31,15 +37,20 @@ export function drawRulesetDiff(left: Ruleset, right: Ruleset, table: TableName,
     changes.set(c.chain, { status, lines: status === 'changed' ? [...policy, ...ruleLines(c.added, c.removed)] : [status] });
   }
   const empty = (): TableFacts => ({ name: table, language: 'iptables', chains: [] });
-  return drawSides(l ? iptablesTableFacts(l) : empty(), r ? iptablesTableFacts(r) : empty(), changes, options, d.summary.identical ? ['identical'] : []);
+  const [lf, rf] = [l ? yield* iptablesTableFactsSteps(l) : empty(), r ? yield* iptablesTableFactsSteps(r) : empty()];
+  return yield* drawSides(lf, rf, changes, options, d.summary.identical ? ['identical'] : []);
 }
 
 /** An nft table (`ip kube-proxy`) of two rulesets drawn as a diff, its sets' member changes as notes; undefined when neither has the table. */
 export function drawNftRulesetDiff(left: NftRuleset, right: NftRuleset, table: string, options: DiffGraphOptions = {}): ChainGraph | undefined {
+  return runSteps(drawNftRulesetDiffSteps(left, right, table, options));
+}
+
+export function* drawNftRulesetDiffSteps(left: NftRuleset, right: NftRuleset, table: string, options: DiffGraphOptions = {}): Steps<ChainGraph | undefined> {
   const find = (rs: NftRuleset) => rs.tables.find((t) => `${t.family} ${t.name}` === table);
   const [l, r] = [find(left), find(right)];
   if (!l && !r) return undefined;
-  const d = diffNftRulesets({ tables: l ? [l] : [] }, { tables: r ? [r] : [] });
+  const d = yield* diffNftRulesetsSteps({ tables: l ? [l] : [] }, { tables: r ? [r] : [] });
   const changes = new Map<string, ChainChange>();
   for (const c of d.chains) {
     const status = STATUS[c.status];
@@ -48,12 +59,13 @@ export function drawNftRulesetDiff(left: NftRuleset, right: NftRuleset, table: s
   }
   const sets = d.sets.map((s) => `${s.kind} ${s.set}: ${s.status === 'changed' ? `+${formatCount(s.added.length)} −${formatCount(s.removed.length)} elements${s.declaration ? ', declaration changed' : ''}` : STATUS[s.status]}`);
   const empty = (): TableFacts => ({ name: table, language: 'nft', chains: [] });
-  return drawSides(l ? nftTableFacts(l) : empty(), r ? nftTableFacts(r) : empty(), changes, options, [...(d.summary.identical ? ['identical'] : []), ...sets]);
+  const [lf, rf] = [l ? yield* nftTableFactsSteps(l) : empty(), r ? yield* nftTableFactsSteps(r) : empty()];
+  return yield* drawSides(lf, rf, changes, options, [...(d.summary.identical ? ['identical'] : []), ...sets]);
 }
 
-function drawSides(left: TableFacts, right: TableFacts, changes: ReadonlyMap<string, ChainChange>, options: DiffGraphOptions, notes: readonly string[]): ChainGraph {
+function* drawSides(left: TableFacts, right: TableFacts, changes: ReadonlyMap<string, ChainChange>, options: DiffGraphOptions, notes: readonly string[]): Steps<ChainGraph> {
   const name = right.chains.length || !left.chains.length ? right.name : left.name;
   const title = options.title ?? `${right.language === 'nft' ? 'nft table' : 'table'} ${name}: ${options.leftName ?? 'left'} → ${options.rightName ?? 'right'}`;
   const legend = 'Chains and arrows only on the right are marked added, only on the left removed, on both but different changed.';
-  return buildGraph({ title, sides: [left, right], changes, options, links: false, notes: [...notes, legend] });
+  return yield* buildGraphSteps({ title, sides: [left, right], changes, options, links: false, notes: [...notes, legend] });
 }

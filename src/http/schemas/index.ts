@@ -15,6 +15,7 @@ import { HEALTH_SCHEMAS } from './health.ts';
 import { NODE_SCHEMAS } from './nodes.ts';
 import { QUERY_SCHEMAS } from './query.ts';
 import { TOKEN_SCHEMAS } from './tokens.ts';
+import { GRAPH_SCHEMAS } from './graph.ts';
 
 export const SHARED_SCHEMAS = [
   FamilySchema,
@@ -31,6 +32,7 @@ export const SHARED_SCHEMAS = [
   ...HEALTH_SCHEMAS,
   ...QUERY_SCHEMAS,
   ...TOKEN_SCHEMAS,
+  ...GRAPH_SCHEMAS,
 ] as const;
 
 export * from './common.ts';
@@ -39,3 +41,4 @@ export * from './nodes.ts';
 export * from './health.ts';
 export * from './query.ts';
 export * from './tokens.ts';
+export * from './graph.ts';

@@ -83,9 +83,3 @@ export type WhatIfAnswer =
 export type AnalysisResult =
   | { readonly kind: 'findings'; readonly findings: Finding[]; readonly threadId: number }
   | { readonly kind: 'services'; readonly services: (Omit<KubeService, 'externalIPs' | 'loadBalancerIPs' | 'endpoints' | 'masqueradeRules' | 'noEndpointRules'> & Record<string, unknown>)[]; readonly threadId: number };
-
-/** Graphviz dot laid out as SVG (a big picture: layout is seconds of CPU). Answered with the SVG text. */
-export interface SvgTask {
-  readonly kind: 'svg';
-  readonly dot: string;
-}

@@ -4,12 +4,7 @@
 import { threadId } from 'node:worker_threads';
 import { move } from 'piscina';
 import { applyRuleChanges, buildHost, diffNftRulesets, diffRulesets, extractNftServices, extractServices, formatNftUnifiedDiff, formatUnifiedDiff, lintNode, lintRuleset, outlineCanonicalText, parseDump, parseNftJson, parseNftText, semanticDiff, traceCluster, tracePacket, type ClusterNode, type DumpFormat, type Finding, type Host, type NodeFacts, type Ruleset, type RulesetOutline } from '../../netfilter/index.ts';
-import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffSide, DiffTask, SvgTask, WhatIfAnswer, WhatIfTask } from './task.ts';
-import { dotToSvg, loadGraphviz, type Graphviz } from '../../draw/svg.ts';
-
-/** Graphviz, compiled once per worker thread on its first picture. */
-let graphviz: Promise<Graphviz> | undefined;
-const layoutSvg = async (task: SvgTask): Promise<string> => dotToSvg(await (graphviz ??= loadGraphviz()), task.dot);
+import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffSide, DiffTask, WhatIfAnswer, WhatIfTask } from './task.ts';
 
 const hostOf = (json: string | null): Host | undefined => {
   const h = json === null ? undefined : buildHost(JSON.parse(json) as unknown);
@@ -100,8 +95,7 @@ function clusterWhatIf(task: ClusterWhatIfTask): ClusterWhatIfAnswer {
   return { kind: 'cluster-whatif', paths: [...after.paths], before: [...before.paths], warnings: [...after.warnings] };
 }
 
-export default function analyze(task: AnalysisTask | DiffTask | WhatIfTask | ClusterWhatIfTask | SvgTask): AnalysisResult | DiffAnswer | WhatIfAnswer | ClusterWhatIfAnswer | Promise<string> {
-  if (task.kind === 'svg') return layoutSvg(task);
+export default function analyze(task: AnalysisTask | DiffTask | WhatIfTask | ClusterWhatIfTask): AnalysisResult | DiffAnswer | WhatIfAnswer | ClusterWhatIfAnswer {
   if (task.kind === 'diff') return diff(task);
   if (task.kind === 'whatif') return whatIf(task);
   if (task.kind === 'cluster-whatif') return clusterWhatIf(task);

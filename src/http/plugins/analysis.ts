@@ -7,7 +7,7 @@ import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
 import { Piscina } from 'piscina';
 import { sha256Hex } from '../../store/index.ts';
-import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, SvgTask, WhatIfAnswer, WhatIfTask } from '../analysis/task.ts';
+import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, WhatIfAnswer, WhatIfTask } from '../analysis/task.ts';
 import { HttpProblem } from './errors.ts';
 
 export interface AnalysisService {
@@ -34,8 +34,6 @@ export interface AnalysisService {
   whatIf(task: WhatIfTask): Promise<WhatIfAnswer>;
   /** A what-if trace across a cluster in a worker (not cached); `load` runs once admitted. */
   clusterWhatIf(load: () => Promise<ClusterWhatIfTask>): Promise<ClusterWhatIfAnswer>;
-  /** Graphviz dot laid out as SVG in a worker (not cached here: callers cache pictures by what they show). */
-  svg(dot: string): Promise<string>;
   /** Analyses run (in workers, and plain diffs on the event loop) and answered from the cache so far (for tests and metrics). */
   stats(): { readonly ran: number; readonly cached: number };
 }
@@ -100,7 +98,7 @@ export default fp(
     };
 
     /** One uncached task in the pool: refused past the queue, a worker out of memory reported as such. */
-    const runInPool = async <T>(task: DiffTask | WhatIfTask | ClusterWhatIfTask | SvgTask): Promise<T> => {
+    const runInPool = async <T>(task: DiffTask | WhatIfTask | ClusterWhatIfTask): Promise<T> => {
       const p = poolNow();
       refuseWhenFull(p);
       const answer = (await p.run(task).catch(tooLarge)) as T;
@@ -118,7 +116,6 @@ export default fp(
           return run();
         }),
       admitUpload: (prepare) => admit('prepare', prepare),
-      svg: (dot) => runInPool<string>({ kind: 'svg', dot }),
       run(task, textSha256) {
         const key = [task.kind, textSha256, task.family, task.format, task.hostJson === null ? '-' : sha256Hex(task.hostJson), task.nftText === undefined ? '-' : sha256Hex(task.nftText)].join(':');
         const hit = results?.get(key);

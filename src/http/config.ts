@@ -35,6 +35,8 @@ export interface Config {
   readonly analysisQueue: number;
   /** Analysis results kept, keyed by the version's content (ANALYSIS_CACHE_SIZE, default 256). */
   readonly analysisCacheSize: number;
+  /** Drawings laid out as SVG on the event loop up to this many boxes and arrows; bigger ones in an analysis worker (SVG_INLINE_MAX_ELEMENTS, default 40). */
+  readonly svgInlineMaxElements: number;
   /**
    * Serve read routes without a token (PACKETPATH_OPEN_READS, default false).
    * Uploads and admin routes always need one once tokens exist or the server
@@ -85,6 +87,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   analysisWorkers: 1,
   analysisQueue: 16,
   analysisCacheSize: 256,
+  svgInlineMaxElements: 40,
   openReads: false,
   authFailureLimit: 10,
   trustProxy: false,
@@ -112,6 +115,7 @@ export const ENV_VARS: readonly { name: string; default: string; description: st
   { name: 'ANALYSIS_WORKERS', default: '1', description: 'worker threads for findings and services (off the event loop)' },
   { name: 'ANALYSIS_QUEUE', default: '16', description: 'analyses waiting for a worker; past that a 503 with Retry-After' },
   { name: 'ANALYSIS_CACHE_SIZE', default: '256', description: 'analysis results kept (LRU by the version\'s sha256)' },
+  { name: 'SVG_INLINE_MAX_ELEMENTS', default: '40', description: 'drawings (POST /trace/drawing ...) with up to this many boxes and arrows are laid out as SVG on the event loop (~10 ms); bigger ones in an analysis worker' },
   { name: 'PACKETPATH_OPEN_READS', default: 'false', description: 'true: read routes need no token (uploads and admin still do)' },
   { name: 'PACKETPATH_AUTH_FAILURE_LIMIT', default: '10', description: 'failed authentications per client address, and per token id, per minute before 429 (0: no limit)' },
   { name: 'TRUST_PROXY', default: 'false', description: 'believe X-Forwarded-For from: true (any proxy), a hop count, or proxy addresses/CIDRs (comma-separated)' },
@@ -188,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     analysisWorkers: integer(env, 'ANALYSIS_WORKERS', DEFAULT_CONFIG.analysisWorkers, 1, 64),
     analysisQueue: integer(env, 'ANALYSIS_QUEUE', DEFAULT_CONFIG.analysisQueue, 1, 10_000),
     analysisCacheSize: integer(env, 'ANALYSIS_CACHE_SIZE', DEFAULT_CONFIG.analysisCacheSize, 0, 100_000),
+    svgInlineMaxElements: integer(env, 'SVG_INLINE_MAX_ELEMENTS', DEFAULT_CONFIG.svgInlineMaxElements, 0, 1_000_000),
     openReads: boolean(env, 'PACKETPATH_OPEN_READS', DEFAULT_CONFIG.openReads),
     authFailureLimit: integer(env, 'PACKETPATH_AUTH_FAILURE_LIMIT', DEFAULT_CONFIG.authFailureLimit, 0, 1_000_000),
     trustProxy: trustProxy(env, 'TRUST_PROXY', DEFAULT_CONFIG.trustProxy),

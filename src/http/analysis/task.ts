@@ -83,3 +83,9 @@ export type WhatIfAnswer =
 export type AnalysisResult =
   | { readonly kind: 'findings'; readonly findings: Finding[]; readonly threadId: number }
   | { readonly kind: 'services'; readonly services: (Omit<KubeService, 'externalIPs' | 'loadBalancerIPs' | 'endpoints' | 'masqueradeRules' | 'noEndpointRules'> & Record<string, unknown>)[]; readonly threadId: number };
+
+/** A drawing's dot laid out as SVG by Graphviz (big drawings: layout is seconds of CPU). */
+export interface LayoutTask {
+  readonly kind: 'layout';
+  readonly dot: string;
+}

@@ -4,7 +4,8 @@
 import { threadId } from 'node:worker_threads';
 import { move } from 'piscina';
 import { applyRuleChanges, buildHost, diffNftRulesets, diffRulesets, extractNftServices, extractServices, formatNftUnifiedDiff, formatUnifiedDiff, lintNode, lintRuleset, outlineCanonicalText, parseDump, parseNftJson, parseNftText, semanticDiff, traceCluster, tracePacket, type ClusterNode, type DumpFormat, type Finding, type Host, type NodeFacts, type Ruleset, type RulesetOutline } from '../../netfilter/index.ts';
-import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffSide, DiffTask, WhatIfAnswer, WhatIfTask } from './task.ts';
+import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffSide, DiffTask, LayoutTask, WhatIfAnswer, WhatIfTask } from './task.ts';
+import { dotToSvg, loadGraphviz, type Graphviz } from '../../draw/svg.ts';
 
 const hostOf = (json: string | null): Host | undefined => {
   const h = json === null ? undefined : buildHost(JSON.parse(json) as unknown);
@@ -95,7 +96,15 @@ function clusterWhatIf(task: ClusterWhatIfTask): ClusterWhatIfAnswer {
   return { kind: 'cluster-whatif', paths: [...after.paths], before: [...before.paths], warnings: [...after.warnings] };
 }
 
-export default function analyze(task: AnalysisTask | DiffTask | WhatIfTask | ClusterWhatIfTask): AnalysisResult | DiffAnswer | WhatIfAnswer | ClusterWhatIfAnswer {
+// This thread's Graphviz, loaded on its first layout (the WASM compiles once per thread).
+let graphviz: Promise<Graphviz> | undefined;
+
+async function layout(task: LayoutTask): Promise<string> {
+  return dotToSvg(await (graphviz ??= loadGraphviz()), task.dot);
+}
+
+export default function analyze(task: AnalysisTask | DiffTask | WhatIfTask | ClusterWhatIfTask | LayoutTask): AnalysisResult | DiffAnswer | WhatIfAnswer | ClusterWhatIfAnswer | Promise<string> {
+  if (task.kind === 'layout') return layout(task);
   if (task.kind === 'diff') return diff(task);
   if (task.kind === 'whatif') return whatIf(task);
   if (task.kind === 'cluster-whatif') return clusterWhatIf(task);

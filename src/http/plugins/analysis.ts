@@ -7,7 +7,8 @@ import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
 import { Piscina } from 'piscina';
 import { sha256Hex } from '../../store/index.ts';
-import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, WhatIfAnswer, WhatIfTask } from '../analysis/task.ts';
+import type { AnalysisResult, AnalysisTask, ClusterWhatIfAnswer, ClusterWhatIfTask, DiffAnswer, DiffTask, LayoutTask, WhatIfAnswer, WhatIfTask } from '../analysis/task.ts';
+import { dotToSvg, loadGraphviz, type Graphviz } from '../../draw/svg.ts';
 import { HttpProblem } from './errors.ts';
 
 export interface AnalysisService {
@@ -34,6 +35,11 @@ export interface AnalysisService {
   whatIf(task: WhatIfTask): Promise<WhatIfAnswer>;
   /** A what-if trace across a cluster in a worker (not cached); `load` runs once admitted. */
   clusterWhatIf(load: () => Promise<ClusterWhatIfTask>): Promise<ClusterWhatIfAnswer>;
+  /**
+   * A drawing's dot laid out as SVG: on the event loop up to SVG_INLINE_MAX_ELEMENTS boxes and
+   * arrows (`size`), in a worker past that (Graphviz's layout grows faster than linearly).
+   */
+  svg(dot: string, size: number): Promise<string>;
   /** Analyses run (in workers, and plain diffs on the event loop) and answered from the cache so far (for tests and metrics). */
   stats(): { readonly ran: number; readonly cached: number };
 }
@@ -49,7 +55,7 @@ const WORKER = new URL(`../analysis/worker${import.meta.url.endsWith('.ts') ? '.
 
 export default fp(
   async (app) => {
-    const { analysisWorkers, analysisQueue, analysisCacheSize, analysisWorkerMemoryMb } = app.config;
+    const { analysisWorkers, analysisQueue, analysisCacheSize, analysisWorkerMemoryMb, svgInlineMaxElements } = app.config;
     let pool: Piscina | undefined;
     const results = analysisCacheSize > 0 ? new LRUCache<string, AnalysisResult>({ max: analysisCacheSize }) : undefined;
     const running = new Map<string, Promise<AnalysisResult>>();
@@ -98,7 +104,7 @@ export default fp(
     };
 
     /** One uncached task in the pool: refused past the queue, a worker out of memory reported as such. */
-    const runInPool = async <T>(task: DiffTask | WhatIfTask | ClusterWhatIfTask): Promise<T> => {
+    const runInPool = async <T>(task: DiffTask | WhatIfTask | ClusterWhatIfTask | LayoutTask): Promise<T> => {
       const p = poolNow();
       refuseWhenFull(p);
       const answer = (await p.run(task).catch(tooLarge)) as T;
@@ -106,7 +112,12 @@ export default fp(
       return answer;
     };
 
+    // This app's Graphviz for small layouts, loaded on first use (the WASM compiles off the event loop).
+    let graphviz: Promise<Graphviz> | undefined;
+    const layoutHere = async (dot: string): Promise<string> => dotToSvg(await (graphviz ??= loadGraphviz()), dot);
+
     const service: AnalysisService = {
+      svg: (dot, size) => (size <= svgInlineMaxElements ? layoutHere(dot) : runInPool<string>({ kind: 'layout', dot })),
       diff: (load) => admit('diff', async () => runInPool<DiffAnswer>(await load())),
       whatIf: (task) => admit('whatif', () => runInPool<WhatIfAnswer>(task)),
       clusterWhatIf: (load) => admit('whatif', async () => runInPool<ClusterWhatIfAnswer>(await load())),

@@ -9,6 +9,20 @@ import { jsonResponse, problemResponses, ref, StringEnum, TraceRequestSchema, Tr
 /** The core's readonly JSON views are what the schema describes; only mutability differs. */
 const asResponse = (x: unknown) => x as Static<typeof TraceResponseSchema>;
 import { pathToJson, runTrace, summarizeOutcomes, summarizePaths } from '../traces.ts';
+import { drawTraceAnswer, renderTraceDrawing } from '../trace-drawing.ts';
+import { DRAWING_FORMATS, DrawingFormat, formatFromAccept } from '../../draw/render.ts';
+
+const DRAWING_DESCRIPTION = `The trace of \`POST /trace\` (same body: one node or a cluster, what-ifs too) as a picture: per node a frame, in it the hooks in the kernel's order and each base chain that ran (owner, priority), one box per rule or policy that acted (its number, short text and verdict; the full text in the tooltip), forks with their probabilities, the end of every path. The rule or policy that decided the packet's fate has a thick red border, near misses are dashed, assumptions dotted. Outcomes share boxes while their events agree; past 8 paths the less probable ones fold into one "more" box (the notes say so). A what-if is drawn with its changes applied, the notes saying how the outcomes were before. \`format\`: \`svg\` (laid out by Graphviz; big drawings in a worker), \`dot\` (Graphviz source) or \`mermaid\` (a flowchart to paste into docs).`;
+
+/** The three media types of a drawing, for OpenAPI. */
+const drawingContent = {
+  'image/svg+xml': { schema: Type.String({ description: 'SVG laid out by Graphviz' }) },
+  'text/vnd.graphviz': { schema: Type.String({ description: 'Graphviz dot source' }) },
+  'text/vnd.mermaid': { schema: Type.String({ description: 'Mermaid flowchart' }) },
+};
+
+type AnswerAs = 'json' | 'text' | DrawingFormat;
+const isDrawing = (as: AnswerAs): as is DrawingFormat => (DRAWING_FORMATS as readonly string[]).includes(as);
 
 const DESCRIPTION = `Walks a packet through a node's stored ruleset as the kernel would (hooks and table order, routing with the node's host file, jumps, NAT, marks, conntrack state) and returns one outcome per path, with probabilities for \`statistic\` branches, the events the kernel's TRACE would report, assumptions, near misses and an explanation.
 
@@ -18,8 +32,13 @@ type TraceBody = Static<typeof TraceRequestSchema>;
 
 const trace: FastifyPluginAsyncTypebox = async (app) => {
   /** One trace, as JSON (the TraceResponse schema) or as the readable text. */
-  async function answer(body: TraceBody, reply: FastifyReply, text: boolean): Promise<FastifyReply> {
+  async function answer(body: TraceBody, reply: FastifyReply, as: AnswerAs): Promise<FastifyReply> {
     const result = await runTrace(app, body);
+    if (isDrawing(as)) {
+      const drawn = await renderTraceDrawing(app, drawTraceAnswer(result, body), as);
+      return reply.type(drawn.type).send(drawn.body);
+    }
+    const text = as === 'text';
     // No change applied (an empty list): the before is the after, and nothing changed.
     const whatIf = (before: string[] | undefined, after: string[]) =>
       body.changes === undefined ? {} : { whatIf: { changes: body.changes, before: before ?? after, after, changed: before !== undefined && before.join('\n') !== after.join('\n') } };
@@ -49,13 +68,13 @@ const trace: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'tracePacket',
         summary: 'Trace a packet through a node or a cluster',
         description: DESCRIPTION,
-        querystring: Type.Object({ format: Type.Optional(StringEnum(['json', 'text'], { description: '`text` is kept for older clients: it answers as `POST /trace/text` does (text/plain); use that operation instead' })) }),
+        querystring: Type.Object({ format: Type.Optional(StringEnum(['json', 'text', ...DRAWING_FORMATS], { description: '`text` is kept for older clients: it answers as `POST /trace/text` does (text/plain); use that operation instead. `svg`, `dot`, `mermaid` answer as `POST /trace/drawing` does (image/svg+xml, text/vnd.graphviz, text/vnd.mermaid)' })) }),
         body: ref(TraceRequestSchema),
         response: { 200: jsonResponse('The trace', ref(TraceResponseSchema)), ...problemResponses(400, 404, 422) },
       },
     },
     async (request, reply) => {
-      await answer(request.body, reply, request.query.format === 'text');
+      await answer(request.body, reply, request.query.format ?? 'json');
     },
   );
   app.post(
@@ -72,7 +91,26 @@ const trace: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await answer(request.body, reply, true);
+      await answer(request.body, reply, 'text');
+    },
+  );
+  app.post(
+    '/trace/drawing',
+    {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['trace'],
+        operationId: 'tracePacketDrawing',
+        summary: 'Trace a packet, answered as a picture (SVG, dot or Mermaid)',
+        description: DRAWING_DESCRIPTION,
+        querystring: Type.Object({ format: Type.Optional(StringEnum(DRAWING_FORMATS, { description: '`svg`, `dot` or `mermaid`; without it, the first of the three media types the `Accept` header names, else `svg`' })) }),
+        body: ref(TraceRequestSchema),
+        response: { 200: { description: 'The trace drawn', content: drawingContent }, ...problemResponses(400, 404, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      // Without `format`, the Accept header may choose (Swagger UI's media type menu sets it).
+      await answer(request.body, reply, request.query.format ?? formatFromAccept(request.headers.accept) ?? DrawingFormat.Svg);
     },
   );
 };

@@ -105,6 +105,13 @@ function baseChainName(b: BaseChainRun): string {
   return b.language === 'nftables' ? `the nft chain ${b.family} ${b.table} ${b.chain}` : `the ${b.backend === 'legacy' ? 'iptables-legacy' : 'iptables'} ${b.table} ${b.chain} chain`;
 }
 
+/** The near misses worth reading: those that would have turned the outcome around (at most 12). */
+export function nearMissesWorthReading<N extends { readonly target: string }>(o: { readonly disposition: string; readonly nearMisses: readonly N[] }): N[] {
+  const dropped = o.disposition === 'DROPPED' || o.disposition === 'REJECTED';
+  const blocking = (t: string) => t === 'DROP' || t === 'REJECT';
+  return o.nearMisses.filter((n) => (dropped ? !blocking(n.target) && n.target !== 'RETURN' && !n.target.startsWith('jump to KUBE-MARK') : blocking(n.target))).slice(0, 12);
+}
+
 export function explainOutcome(o: OutcomeLike, ctx: ExplainContext, baseChains: readonly BaseChainRun[] = []): Explanation {
   const last = o.events[o.events.length - 1];
   const where = (e: NonNullable<typeof last>) => {
@@ -112,12 +119,7 @@ export function explainOutcome(o: OutcomeLike, ctx: ExplainContext, baseChains: 
     return e.kind === 'policy' ? `the ${chain} policy ${e.verdict}` : `${chain} rule ${e.rule} (${e.text})`;
   };
   const changes = o.events.flatMap((e) => (e.changes ?? []).map((c) => `${c} — ${e.table} ${e.chain} rule ${e.rule}`));
-  // The near misses worth reading are the ones that would have turned the outcome around.
-  const dropped = o.disposition === 'DROPPED' || o.disposition === 'REJECTED';
-  const blocking = (t: string) => t === 'DROP' || t === 'REJECT';
-  const nearMisses = o.nearMisses
-    .filter((n) => (dropped ? !blocking(n.target) && n.target !== 'RETURN' && !n.target.startsWith('jump to KUBE-MARK') : blocking(n.target)))
-    .slice(0, 12)
+  const nearMisses = nearMissesWorthReading(o)
     .map((n) => `${n.table} ${n.chain} rule ${n.rule} would ${n.target}, but ${n.failed}`);
   const node = ctx.node ? `on ${ctx.node} ` : '';
   const p = o.packet as { src?: string; dst?: string; dport?: number; inInterface?: string | null; outInterface?: string | null };

@@ -74,7 +74,7 @@ export function formatTraceText(r: TraceResult | TraceJson): string {
 }
 
 /** Short percentages for one-line summaries ('?' when unknown). */
-const shortPct = (p: number | null): string => (p === null ? '?' : `${+(p * 100).toFixed(2)}%`);
+export const shortPct = (p: number | null): string => (p === null ? '?' : `${+(p * 100).toFixed(2)}%`);
 
 /** One line per outcome: probability, verdict, disposition and reason (what-if before/after). */
 export function summarizeOutcomes(outcomes: readonly TraceOutcome[]): string[] {

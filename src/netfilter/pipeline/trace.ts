@@ -53,7 +53,7 @@ type NftEventSink = Parameters<typeof runNftEntry>[3];
 const PASSING = /^(ACCEPT|accept|CONTINUE|continue|RETURN|return|JUMP:|GOTO:|jump |goto )/;
 
 /** Whether the outcome's last event ended the packet (a drop, reject, queue; not routing after an accept). */
-function endsThePacket(o: TraceOutcome): boolean {
+export function endsThePacket(o: Pick<TraceOutcome, 'events' | 'verdict' | 'disposition'>): boolean {
   const last = o.events[o.events.length - 1];
   return o.verdict !== 'ACCEPT' && o.disposition !== 'NO_ROUTE' && last !== undefined && !PASSING.test(last.verdict);
 }

@@ -6,6 +6,10 @@ import { frameTree, type FrameTree } from './frames.ts';
 import { TONE_STYLES, needsLegend, usedTones } from './style.ts';
 
 const FONT = 'Helvetica';
+// Boxes hold rule text: a fixed-width font reads like the rules, and Graphviz's
+// width estimate for Courier holds for any monospace font a viewer substitutes
+// (Helvetica's does not: boxes came out narrower than their text on Linux).
+const MONO = 'Courier';
 
 const DOT_SHAPES: Readonly<Record<Shape, string>> = {
   [Shape.Box]: 'box',
@@ -59,7 +63,7 @@ function printNode(n: DrawNode, indent: string): string {
     ['fillcolor', dotString(s.fill)],
     ['fontcolor', dotString(s.font)],
     ['penwidth', s.width],
-    ['fontname', s.bold ? dotString(`${FONT}-Bold`) : undefined],
+    ['fontname', s.bold ? dotString(`${MONO}-Bold`) : undefined],
     ['tooltip', dotString(n.tooltip ?? n.label.join('\n'))],
     ['URL', n.link !== undefined ? dotString(n.link) : undefined],
     ['target', n.link !== undefined ? dotString('_top') : undefined],
@@ -91,7 +95,9 @@ function printFrame(f: DrawFrame, tree: FrameTree, depth: number, out: string[])
       ['fontcolor', dotString(s.font)],
       ['penwidth', s.width],
       ['style', dotString(['rounded', ...(s.line === 'solid' ? [] : [s.line])].join(','))],
-      ['fontname', s.bold ? dotString(`${FONT}-Bold`) : undefined],
+      ['fontname', dotString(s.bold ? `${FONT}-Bold` : FONT)],
+      ['fontsize', 11],
+      ['labeljust', 'l'],
     ])};`,
   );
   printContents(f.id, tree, depth + 1, out);
@@ -136,7 +142,7 @@ export function printDot(drawing: Drawing): string {
       ['compound', 'true'],
     ])};`,
   );
-  out.push(`  node [fontname=${dotString(FONT)}, fontsize=10, margin="0.12,0.06"];`);
+  out.push(`  node [fontname=${dotString(MONO)}, fontsize=10, margin="0.12,0.06"];`);
   out.push(`  edge [fontname=${dotString(FONT)}, fontsize=9, arrowsize=0.8];`);
   printContents('', frameTree(drawing), 1, out);
   for (const e of drawing.edges) out.push(printEdge(e));

@@ -100,7 +100,7 @@ describe('chain graphs and drawn diffs', () => {
     const before = api.app.drawings.stats().inWorker;
     const svg = await get(`/nodes/kube-a/tables/nat/graph?expand=${encodeURIComponent('KUBE-SEP-*')}`).expect(200);
     assert.ok(svgBoxes(text(svg)).filter((b) => /KUBE-SEP-[A-Z0-9]{16}/.test(b)).length > 80);
-    assert.equal(api.app.drawings.stats().inWorker, before + 1, 'a picture of over 80 boxes and arrows is laid out in a worker');
+    assert.equal(api.app.drawings.stats().inWorker, before + 1, 'a picture of over SVG_INLINE_MAX_ELEMENTS boxes and arrows is laid out in a worker');
 
     const bad = await get('/nodes/kube-a/tables/nat/graph?expand=KUBE-SVC-NOPE,KUBE-SEP-*').expect(400).expect('content-type', /problem\+json/);
     assert.match(bad.body.detail, /"KUBE-SVC-NOPE"/);

@@ -9,7 +9,6 @@ import { LRUCache } from 'lru-cache';
 import { printDot } from '../../netfilter/analysis/draw/dot.ts';
 import { printMermaid } from '../../netfilter/analysis/draw/mermaid.ts';
 import type { Drawing } from '../../netfilter/analysis/draw/drawing.ts';
-import { dotToSvg, loadGraphviz, type Graphviz } from '../../draw/svg.ts';
 import { GraphFormat } from '../schemas/graph.ts';
 
 export interface DrawingService {
@@ -25,8 +24,6 @@ declare module 'fastify' {
   }
 }
 
-/** Boxes plus arrows up to which Graphviz lays a picture out on the event loop (a few milliseconds); bigger ones go to a worker. */
-export const SMALL_PICTURE = 80;
 const CACHE_BYTES = 32 * 1024 * 1024;
 
 export default fp(
@@ -34,7 +31,6 @@ export default fp(
     const pictures = new LRUCache<string, string>({ maxSize: CACHE_BYTES, sizeCalculation: (s) => Math.max(1, s.length) });
     const drawings = new LRUCache<string, Drawing>({ max: 64 });
     const running = new Map<string, Promise<string>>();
-    let graphviz: Promise<Graphviz> | undefined;
     let built = 0;
     let cached = 0;
     let inWorker = 0;
@@ -48,10 +44,9 @@ export default fp(
       return d;
     };
     const svgOf = async (d: Drawing): Promise<string> => {
-      const dot = printDot(d);
-      if (d.nodes.length + d.edges.length <= SMALL_PICTURE) return dotToSvg(await (graphviz ??= loadGraphviz()), dot);
-      inWorker++;
-      return app.analysis.svg(dot);
+      const size = d.nodes.length + d.edges.length;
+      if (size > app.config.svgInlineMaxElements) inWorker++;
+      return app.analysis.svg(printDot(d), size);
     };
     const print = async (d: Drawing, format: GraphFormat): Promise<string> =>
       format === GraphFormat.Svg ? svgOf(d) : format === GraphFormat.Dot ? printDot(d) : format === GraphFormat.Mermaid ? printMermaid(d) : JSON.stringify(d);

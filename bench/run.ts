@@ -11,6 +11,7 @@ import { nftBench } from './nft.ts';
 import { bigNodes } from './big.ts';
 import { fleetBench } from './fleet.ts';
 import { deltaBench } from './delta.ts';
+import { chainGraphBench } from './chain-graph.ts';
 
 interface Row {
   section: string;
@@ -54,7 +55,7 @@ function restoreTestMs(text: string): number | undefined {
 
 const pct = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft', 'fleet', 'big', 'delta'] as const;
+const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft', 'fleet', 'big', 'delta', 'graph'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Runs one section; a failure becomes a row (and a non-zero exit code) instead of losing the table. */
@@ -159,6 +160,9 @@ async function main(): Promise<void> {
   }
   if (sections.has('delta')) {
     await section('incremental upload (10k Services)', () => deltaBench(add, { g1k: dump(1000), restoreMs: (text) => restoreTestMs(text) }));
+  }
+  if (sections.has('graph')) {
+    await section('chain graph (10k Services)', () => chainGraphBench(add, { g10k: dump(10000), churned: churnEndpoints(dump(10000).text, 0.01) }));
   }
   if (sections.has('memory')) {
     await section('server memory (20k Services)', () => serverMemory(add, { g20k: dump(20000) }));

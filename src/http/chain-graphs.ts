@@ -18,6 +18,8 @@ import {
 import type { Drawing } from '../netfilter/analysis/draw/drawing.ts';
 import { loadNftRuleset, NotFoundError, runStepsYielding, type DumpInfo } from '../store/index.ts';
 import { HttpProblem } from './plugins/errors.ts';
+import { diffHere } from './diff-here.ts';
+import { diffNftHere } from './nft-diff-here.ts';
 import { isNftTableName, loadNftVersion, nftTableName } from './nft-reads.ts';
 import { loadRuleset, nodeVersion, nodeVersionOf } from './ruleset.ts';
 import { GRAPH_MEDIA_TYPES, GraphFormat } from './schemas/graph.ts';
@@ -89,7 +91,7 @@ export async function diffGraph(app: FastifyInstance, family: Family | 'nft', le
     const table = q.table ?? onlyTable(l, r);
     if (!isNftTableName(table)) throw new HttpProblem(400, 'bad-request', `table: "${table}" is not an nft table name (\`family name\`, e.g. \`ip kube-proxy\`)`, { errors: [{ path: '/table', message: 'not an nft table name' }] });
     const key = ['diff', family, left.version?.sha256 ?? '-', right.version?.sha256 ?? '-', left.label, right.label, table, ...expand].join('\n');
-    const body = await app.drawings.render(key, q.format, () => drawn(app, drawNftRulesetDiffSteps(l, r, table, options), table, neither(table)));
+    const body = await app.drawings.render(key, q.format, async () => drawn(app, drawNftRulesetDiffSteps(l, r, table, options, await diffNftHere(app, left.version, right.version)), table, neither(table)));
     return { body, type: GRAPH_MEDIA_TYPES[q.format] };
   }
   const table = q.table ?? 'filter';
@@ -98,7 +100,9 @@ export async function diffGraph(app: FastifyInstance, family: Family | 'nft', le
   const body = await app.drawings.render(key, q.format, async () => {
     const load = async (s: DiffSidePicture): Promise<Ruleset> => (s.version ? (await loadRuleset(app, s.version.id)).ruleset : { family, tables: [] });
     const [l, r] = await Promise.all([load(left), load(right)]);
-    return drawn(app, drawRulesetDiffSteps(l, r, table, options), table, neither(table));
+    // The rules compared over the outlines the JSON diff uses (a cached parse's rule texts are canonical: nothing rendered).
+    const d = await diffHere(app, left, right);
+    return drawn(app, drawRulesetDiffSteps(l, r, table, options, d), table, neither(table));
   });
   return { body, type: GRAPH_MEDIA_TYPES[q.format] };
 }

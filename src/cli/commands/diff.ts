@@ -49,7 +49,7 @@ export async function runDiff(args: string[], io: Io): Promise<number> {
     const d = diffNftRulesets(ra, rb);
     if (drawing) {
       const table = v.table ?? onlyNftTable(ra, rb);
-      return draw(drawNftRulesetDiff(ra, rb, table, { expand, leftName: a, rightName: b }), table, d.summary.identical);
+      return draw(drawNftRulesetDiff(ra, rb, table, { expand, leftName: a, rightName: b }, d), table, d.summary.identical);
     }
     io.stdout(parsed.values.json ? JSON.stringify(d, null, 2) + '\n' : d.summary.identical ? `${a} and ${b} are the same ruleset (live counters aside)\n` : formatNftUnifiedDiff(d, a, b));
     return d.summary.identical ? 0 : 1;
@@ -62,7 +62,7 @@ export async function runDiff(args: string[], io: Io): Promise<number> {
   if (drawing) {
     const table = v.table ?? 'filter';
     if (!isTableName(table)) throw new UsageError(`--table: "${table}" is not an iptables table (raw, mangle, nat, filter, security)`);
-    return draw(drawRulesetDiff(left!.ruleset, right!.ruleset, table, { expand, leftName: a, rightName: b }), table, d.summary.identical);
+    return draw(drawRulesetDiff(left!.ruleset, right!.ruleset, table, { expand, leftName: a, rightName: b }, d), table, d.summary.identical);
   }
   io.stdout(parsed.values.json ? JSON.stringify(d, null, 2) + '\n' : d.summary.identical ? `${a} and ${b} are the same ruleset (in canonical form)\n` : formatUnifiedDiff(d, a, b));
   // Like diff(1) and git diff --exit-code: 0 same, 1 different (2: usage or unreadable input, from main).

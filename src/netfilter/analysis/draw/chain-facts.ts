@@ -53,8 +53,9 @@ export function* iptablesTableFactsSteps(table: Table): Steps<TableFacts> {
       const t = r.target;
       if (t && (t.kind === 'jump' || t.kind === 'goto')) calls.push({ to: t.chain, goto: t.kind === 'goto', position: r.position });
     }
-    const undeclared = !c.builtin && c.line === undefined && c.rules.length === 0;
-    (c.builtin ? builtins : others).push({ name: c.name, rules: c.rules.length, entry: c.builtin, ...(c.builtin && c.policy ? { policy: c.policy } : {}), calls, ...(undeclared ? { undeclared } : {}) });
+    if (c.builtin) builtins.push(c.policy ? { name: c.name, rules: c.rules.length, entry: true, policy: c.policy, calls } : { name: c.name, rules: c.rules.length, entry: true, calls });
+    else if (c.line === undefined && c.rules.length === 0) others.push({ name: c.name, rules: 0, entry: false, calls, undeclared: true });
+    else others.push({ name: c.name, rules: c.rules.length, entry: false, calls });
   }
   builtins.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   return { name: table.name, language: 'iptables', chains: [...builtins, ...others] };

@@ -149,6 +149,10 @@ describe('chain graphs and drawn diffs', () => {
     await get('/diff?left=kube-a&right=kube-b&format=svg&table=bogus').expect(400);
     await get('/diff?left=kube-a&right=kube-b&format=svg&table=raw').expect(404);
     await get('/diff?left=kube-a&right=kube-b&format=svg&packets=auto').expect(400);
+    // A node without an iptables version (nftables mode only) compares as empty: every chain removed.
+    const empty = (await get('/diff?left=kube-a&right=nft-a&format=mermaid&table=nat').expect(200));
+    assert.match(text(empty), /KUBE-SERVICES<br\/>\d+ rules<br\/>removed/);
+    assert.match(text(empty), /no ipv4 version/);
   });
 
   it('drawn nft diff: the only table by default, a Service more as one added chain in its group', async () => {

@@ -143,6 +143,10 @@ describe('chain graphs and drawn diffs', () => {
     assert.match(text(dot), /kube-a \(dump \d+\) → kube-b \(dump \d+\)/);
     const expanded = await get(`/diff?left=kube-a&right=kube-b&format=mermaid&table=nat&expand=${encodeURIComponent('KUBE-SEP-*')}`).expect(200);
     assert.ok(text(expanded).includes(gone), 'the removed endpoint chain drawn as its own box');
+    const changed = await get('/diff?left=kube-a&right=kube-b&format=json&table=nat&expand=changed').expect(400);
+    assert.match(changed.body.detail, /format/, 'json is the diff itself: table and expand only with a picture');
+    const onlyChanged = await get('/diff?left=kube-a&right=kube-b&format=mermaid&table=nat&expand=changed').expect(200);
+    assert.ok(text(onlyChanged).includes(gone));
     const json = await get('/diff?left=kube-a&right=kube-b').expect(200);
     assert.equal(json.body.summary.chainsOnlyLeft, 1);
     await get('/diff?left=kube-a&right=kube-b&table=nat').expect(400);

@@ -256,6 +256,12 @@ test('diff of kube-proxy nodes: group boxes say how many of their chains changed
   const svcGroup = box(d, groupBoxId('KUBE-SVC-*'));
   assert.equal(svcGroup.tone, Tone.Changed);
   assert.match(svcGroup.label.at(-1)!, /^1 added, \d+ changed$/);
+  // expand=changed: the chains that differ as boxes of their own, marked; the groups keep the rest, unmarked.
+  const x = drawRulesetDiff(left, right, 'nat', { expand: ['changed'] })!;
+  assert.deepEqual(x.unknownExpand, []);
+  assert.deepEqual([box(x.drawing, chainBoxId(gone)).tone, box(x.drawing, chainBoxId('KUBE-SVC-NEWNEWNEWNEWNEW0')).tone, box(x.drawing, chainBoxId(svc.name)).tone], [Tone.Removed, Tone.Added, Tone.Changed]);
+  assert.deepEqual([box(x.drawing, groupBoxId('KUBE-SEP-*')).tone, box(x.drawing, groupBoxId('KUBE-SEP-*')).label.length], [Tone.Group, 2]);
+  assert.ok(!x.drawing.nodes.some((n) => n.shape === Shape.Box && n.label[0]!.startsWith('KUBE-SEP-') && n.tone === Tone.Normal), 'only the chains that differ, not the endpoints they lead to');
 });
 
 const NFT_RIGHT = NFT.replace('policy drop;', 'policy accept;').replace('\t\tjump allow\n', '').replace('\tchain allow {\n\t\tiifname "lo" accept\n\t}\n', '');

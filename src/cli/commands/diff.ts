@@ -10,7 +10,7 @@ const FLAGS = {
   json: { type: 'boolean', help: 'the differences as JSON' },
   format: { type: 'string', help: 'draw one table as its chain graph with added, removed and changed chains marked: svg, dot or mermaid' },
   table: PICTURE_FLAGS.table,
-  expand: PICTURE_FLAGS.expand,
+  expand: { type: 'string', help: `${PICTURE_FLAGS.expand.help}; \`changed\`: every chain that differs` },
 } as const;
 
 /** `diff A B`: rule-by-rule comparison in canonical form. */

@@ -43,7 +43,7 @@ export type GraphQuery = Static<typeof GraphQuerySchema>;
 /** The extra parameters of a drawn diff. */
 export const DiffGraphQueryFields = {
   table: Type.Optional(Type.String({ maxLength: 300, description: 'With a picture `format`: the table drawn; iptables `filter` by default, for `family=nft` the nft table (`ip kube-proxy`), by default the only table of both sides', examples: ['nat', 'ip kube-proxy'] })),
-  expand: Type.Optional(ExpandSchema),
+  expand: Type.Optional({ ...ExpandSchema, description: `${ExpandSchema.description} In a diff, \`changed\` stands for every chain that differs (added, removed, changed), drawn alone.`, examples: ['changed', 'KUBE-SEP-*'] }),
 };
 
 const ToneSchema = StringEnum(Object.values(Tone), { $id: 'DrawTone', description: 'What a box, arrow or frame stands for; the printers give each one colour and line style' });

@@ -38,6 +38,8 @@ export interface Grouping {
 
 export interface GroupingOptions {
   readonly expand?: readonly string[];
+  /** Chains drawn as boxes of their own, without what they lead to (a diff's changed chains). */
+  readonly expandOnly?: readonly string[];
   readonly prefixGroupMin?: number;
   readonly maxExpanded?: number;
 }
@@ -134,6 +136,7 @@ export function* groupChainsSteps(sides: readonly TableFacts[], options: Groupin
       }
     }
   }
+  for (const name of options.expandOnly ?? []) take(name);
   if (wanted > expanded.size) notes.push(`expand: ${fmt(expanded.size)} of the ${fmt(wanted)} chains asked for drawn as boxes (at most ${fmt(maxExpanded)}); the rest stay in their groups`);
   yield;
 

@@ -17,6 +17,9 @@ export interface DiffGraphOptions extends ChainGraphOptions {
   readonly rightName?: string;
 }
 
+/** The `expand` entry of a diff that stands for every chain that differs. */
+export const CHANGED = 'changed';
+
 const ruleLines = (added: number, removed: number): string[] => (added || removed ? [`+${formatCount(added)} −${formatCount(removed)} rules`] : []);
 const STATUS = { onlyLeft: 'removed', onlyRight: 'added', changed: 'changed' } as const;
 
@@ -73,5 +76,7 @@ function* drawSides(left: TableFacts, right: TableFacts, changes: ReadonlyMap<st
   const name = right.chains.length || !left.chains.length ? right.name : left.name;
   const title = options.title ?? `${right.language === 'nft' ? 'nft table' : 'table'} ${name}: ${options.leftName ?? 'left'} → ${options.rightName ?? 'right'}`;
   const legend = 'Chains and arrows only on the right are marked added, only on the left removed, on both but different changed.';
-  return yield* buildGraphSteps({ title, sides: [left, right], changes, options, links: false, notes: [...notes, legend] });
+  // `expand=changed`: every chain that differs drawn as its own box (a group then says what is left of it).
+  const changed = options.expand?.includes(CHANGED) ? { expand: options.expand.filter((e) => e !== CHANGED), expandOnly: [...changes.keys()] } : {};
+  return yield* buildGraphSteps({ title, sides: [left, right], changes, options: { ...options, ...changed }, links: false, notes: [...notes, legend] });
 }

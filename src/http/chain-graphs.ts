@@ -50,7 +50,8 @@ async function drawn(app: FastifyInstance, steps: Steps<ChainGraph | undefined>,
 export async function tableGraph(app: FastifyInstance, node: string, table: string, q: { dump?: number; family?: Family | 'nft'; format?: GraphFormat; expand?: string }): Promise<Picture> {
   const format = q.format ?? GraphFormat.Svg;
   const expand = expandList(q.expand);
-  const options = (dump: DumpInfo) => ({ expand, title: `${node}: ${isNftTableName(table) ? 'nft table' : 'table'} ${table} (dump ${dump.id})` });
+  // Links keep the version drawn (a newer upload must not change what a click on this picture shows) and the format.
+  const options = (dump: DumpInfo) => ({ expand, title: `${node}: ${isNftTableName(table) ? 'nft table' : 'table'} ${table} (dump ${dump.id})`, linkQuery: `dump=${dump.id}` });
   if (isNftTableName(table)) {
     const dump = await nodeVersionOf(app, node, q.dump ?? 'latest', 'nft');
     const key = ['graph', dump.sha256, table, ...expand].join('\n');

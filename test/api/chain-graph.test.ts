@@ -72,9 +72,15 @@ describe('chain graphs and drawn diffs', () => {
     assert.ok(!labels(d).some((l) => /^KUBE-SEP-[A-Z0-9]+$/.test(l)));
     const sep = d.nodes.find((n) => n.label[0] === 'KUBE-SEP-*')!;
     assert.match(sep.label[1]!, /^×\d+ chains, \d+ rules$/);
-    assert.equal(sep.link, 'graph?expand=KUBE-SEP-*');
-    assert.match(d.title, /^kube-a: table nat \(dump \d+\)$/);
-    assert.ok(d.nodes.find((n) => n.label[0] === 'KUBE-SERVICES')!.link === 'chains/KUBE-SERVICES');
+    const dump = /^kube-a: table nat \(dump (\d+)\)$/.exec(d.title)?.[1];
+    assert.ok(dump, d.title);
+    // Links keep the version drawn.
+    assert.equal(sep.link, `graph?expand=KUBE-SEP-*&dump=${dump}`);
+    assert.equal(d.nodes.find((n) => n.label[0] === 'KUBE-SERVICES')!.link, `chains/KUBE-SERVICES?dump=${dump}`);
+    // What the link asks for is what it draws.
+    const followed = (await get(`/nodes/kube-a/tables/nat/${sep.link}&format=json`).expect(200)).body as Drawing;
+    assert.ok(!labels(followed).includes('KUBE-SEP-*') && labels(followed).some((l) => /^KUBE-SEP-[A-Z0-9]+$/.test(l)));
+    await get(`/nodes/kube-a/tables/nat/${d.nodes.find((n) => n.label[0] === 'KUBE-SERVICES')!.link}`).expect(200);
   });
 
   it('svg: well-formed, laid out with the group boxes; dot and mermaid as text', async () => {

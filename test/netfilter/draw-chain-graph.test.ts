@@ -119,6 +119,8 @@ test('expand: a group by id, or a Service chain with its endpoints; the rest sta
     assert.deepEqual(g.unknownExpand, c.unknown, c.expand.join());
     for (const n of c.own) box(g.drawing, chainBoxId(n));
     for (const id of c.grouped) box(g.drawing, groupBoxId(id));
+    // A group's link expands it too, keeping what is expanded already.
+    for (const id of c.grouped) assert.equal(box(drawChainGraph(nat, { expand: c.unknown.length ? [] : c.expand, linkQuery: 'dump=7' }).drawing, groupBoxId(id)).link, `graph?expand=${encodeURIComponent([...(c.unknown.length ? [] : c.expand), id].join(','))}&dump=7`);
     if (c.expand[0] === 'KUBE-SEP-*') assert.ok(!g.drawing.nodes.some((n) => n.id === groupBoxId('KUBE-SEP-*')), 'a group whose chains are all drawn is gone');
   }
   // The expanded Service's chain: arrows to each endpoint box, and the Service group counts one chain less.

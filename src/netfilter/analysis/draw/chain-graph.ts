@@ -13,6 +13,8 @@ import type { NftTable } from '../../nftables/model.ts';
 
 export interface ChainGraphOptions extends GroupingOptions {
   readonly title?: string;
+  /** Query parameters every link keeps (`dump=12`: the version drawn), already encoded. */
+  readonly linkQuery?: string;
 }
 
 export interface ChainGraph {
@@ -37,7 +39,7 @@ export function drawChainGraph(table: Table | NftTable, options: ChainGraphOptio
 export function* drawChainGraphSteps(table: Table | NftTable, options: ChainGraphOptions = {}): Steps<ChainGraph> {
   const facts = 'family' in table ? yield* nftTableFactsSteps(table) : yield* iptablesTableFactsSteps(table);
   const title = options.title ?? `${facts.language === 'nft' ? 'nft table' : 'table'} ${facts.name}`;
-  return yield* buildGraphSteps({ title, sides: [facts], options, links: true });
+  return yield* buildGraphSteps({ title, sides: [facts], options, links: { expand: options.expand ?? [], query: options.linkQuery ?? '' } });
 }
 
 export const formatCount = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
@@ -47,6 +49,11 @@ const plural = (n: number, word: string): string => `${formatCount(n)} ${word}${
 const safe = (s: string): string => s.replace(/[^A-Za-z0-9]/g, (ch) => `_${ch.charCodeAt(0).toString(16)}_`);
 export const chainBoxId = (name: string): string => `c_${safe(name)}`;
 export const groupBoxId = (id: string): string => `g_${safe(id)}`;
+
+interface Links {
+  readonly expand: readonly string[];
+  readonly query: string;
+}
 
 interface EdgeCount {
   readonly from: string;
@@ -66,8 +73,11 @@ export interface GraphInput {
   readonly sides: readonly TableFacts[];
   readonly changes?: ReadonlyMap<string, ChainChange>;
   readonly options: GroupingOptions;
-  /** Boxes link to their chain's page and groups to their expansion (not in a diff: two nodes). */
-  readonly links: boolean;
+  /**
+   * Boxes link to their chain's page and groups to the picture with them expanded too (what is
+   * expanded already, and `query`, kept); absent in a diff (two nodes: no one chain page).
+   */
+  readonly links?: Links;
   readonly notes?: readonly string[];
 }
 
@@ -174,16 +184,16 @@ function* countEdges(side: TableFacts, boxOf: (name: string) => string, groupOf:
   return out;
 }
 
-function chainBox(name: string, c: ChainFacts | undefined, change: ChainChange | undefined, links: boolean): DrawNode {
+function chainBox(name: string, c: ChainFacts | undefined, change: ChainChange | undefined, links: Links | undefined): DrawNode {
   if (!c || c.undeclared) return { id: chainBoxId(name), label: [name, 'no such chain', ...(change?.lines ?? [])], shape: Shape.Octagon, tone: change ? changeTone(change.status) : Tone.Assumed, tooltip: `rules jump to ${name}, which the table does not declare` };
   const rules = plural(c.rules, 'rule');
   const label = [name, ...(c.base ? [c.base] : []), c.policy ? `policy ${c.policy} · ${rules}` : rules, ...(change?.lines ?? [])];
   const drops = c.policy === 'DROP' || c.policy === 'drop';
   const tone = change ? changeTone(change.status) : drops ? Tone.Drop : Tone.Normal;
-  return { id: chainBoxId(name), label, shape: c.entry ? Shape.Rounded : Shape.Box, tone, ...(links ? { link: `chains/${encodeURIComponent(name)}` } : {}) };
+  return { id: chainBoxId(name), label, shape: c.entry ? Shape.Rounded : Shape.Box, tone, ...(links ? { link: `chains/${encodeURIComponent(name)}${links.query ? `?${links.query}` : ''}` } : {}) };
 }
 
-function groupBox(g: ChainGroup, rules: number, changes: ReadonlyMap<string, ChainChange> | undefined, links: boolean): DrawNode {
+function groupBox(g: ChainGroup, rules: number, changes: ReadonlyMap<string, ChainChange> | undefined, links: Links | undefined): DrawNode {
   const counts = { added: 0, removed: 0, changed: 0 };
   for (const n of g.members) {
     const ch = changes?.get(n);
@@ -200,7 +210,7 @@ function groupBox(g: ChainGroup, rules: number, changes: ReadonlyMap<string, Cha
     shape: Shape.Stack,
     tone,
     tooltip: shown,
-    ...(links ? { link: `graph?expand=${encodeURIComponent(g.id)}` } : {}),
+    ...(links ? { link: `graph?expand=${encodeURIComponent([...links.expand, g.id].join(','))}${links.query ? `&${links.query}` : ''}` } : {}),
   };
 }
 

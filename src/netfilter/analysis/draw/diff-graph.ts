@@ -78,5 +78,5 @@ function* drawSides(left: TableFacts, right: TableFacts, changes: ReadonlyMap<st
   const legend = 'Chains and arrows only on the right are marked added, only on the left removed, on both but different changed.';
   // `expand=changed`: every chain that differs drawn as its own box (a group then says what is left of it).
   const changed = options.expand?.includes(CHANGED) ? { expand: options.expand.filter((e) => e !== CHANGED), expandOnly: [...changes.keys()] } : {};
-  return yield* buildGraphSteps({ title, sides: [left, right], changes, options: { ...options, ...changed }, links: false, notes: [...notes, legend] });
+  return yield* buildGraphSteps({ title, sides: [left, right], changes, options: { ...options, ...changed }, notes: [...notes, legend] });
 }

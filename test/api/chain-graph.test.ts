@@ -90,7 +90,7 @@ describe('chain graphs and drawn diffs', () => {
     assert.ok(boxes.some((b) => b.includes('PREROUTING') && b.includes('policy ACCEPT')), boxes.join(' | '));
     const dot = await get('/nodes/kube-a/tables/nat/graph?format=dot').expect(200).expect('content-type', /^text\/vnd\.graphviz/);
     assert.match(text(dot), /^digraph /);
-    const mermaid = await get('/nodes/kube-a/tables/nat/graph?format=mermaid').expect(200).expect('content-type', /^text\/plain/);
+    const mermaid = await get('/nodes/kube-a/tables/nat/graph?format=mermaid').expect(200).expect('content-type', /^text\/vnd\.mermaid/);
     assert.match(text(mermaid), /^flowchart LR$/m);
   });
 
@@ -166,7 +166,7 @@ describe('chain graphs and drawn diffs', () => {
   });
 
   it('drawn nft diff: the only table by default, a Service more as one added chain in its group', async () => {
-    const mermaid = await get('/diff?left=nft-a&right=nft-b&family=nft&format=mermaid').expect(200);
+    const mermaid = await get('/diff?left=nft-a&right=nft-b&family=nft&format=mermaid').expect(200).expect('content-type', /^text\/vnd\.mermaid/);
     assert.match(text(mermaid), /service-\*<br\/>×13 chains, 26 rules<br\/>1 added/);
     assert.match(text(mermaid), /map service-ips: \+1 −0 elements/);
     await get('/diff?left=nft-a&right=nft-b&family=nft&format=svg&table=nat').expect(400);

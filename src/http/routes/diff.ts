@@ -49,9 +49,10 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
             description: 'The differences',
             content: {
               'application/json': { schema: ref(DiffResultSchema) },
-              'text/plain': { schema: Type.String({ description: 'The unified diff, or the drawn diff in Mermaid' }) },
+              'text/plain': { schema: Type.String() },
               'image/svg+xml': { schema: Type.String() },
               'text/vnd.graphviz': { schema: Type.String() },
+              'text/vnd.mermaid': { schema: Type.String({ description: 'Mermaid flowchart' }) },
             },
           },
           ...problemResponses(400, 404),

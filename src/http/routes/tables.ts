@@ -221,7 +221,7 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
             content: {
               'image/svg+xml': { schema: Type.String() },
               'text/vnd.graphviz': { schema: Type.String() },
-              'text/plain': { schema: Type.String({ description: 'Mermaid' }) },
+              'text/vnd.mermaid': { schema: Type.String({ description: 'Mermaid flowchart' }) },
               'application/json': { schema: ref(DrawingSchema) },
             },
           },

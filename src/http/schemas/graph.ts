@@ -16,7 +16,7 @@ export enum GraphFormat {
 export const GRAPH_MEDIA_TYPES: Readonly<Record<GraphFormat, string>> = {
   [GraphFormat.Svg]: 'image/svg+xml; charset=utf-8',
   [GraphFormat.Dot]: 'text/vnd.graphviz; charset=utf-8',
-  [GraphFormat.Mermaid]: 'text/plain; charset=utf-8',
+  [GraphFormat.Mermaid]: 'text/vnd.mermaid; charset=utf-8',
   [GraphFormat.Json]: 'application/json; charset=utf-8',
 };
 

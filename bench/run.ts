@@ -13,6 +13,7 @@ import { fleetBench } from './fleet.ts';
 import { deltaBench } from './delta.ts';
 import { metricsBench } from './metrics.ts';
 import { drawTraceBench } from './draw-trace.ts';
+import { chainGraphBench } from './chain-graph.ts';
 
 interface Row {
   section: string;
@@ -56,7 +57,7 @@ function restoreTestMs(text: string): number | undefined {
 
 const pct = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft', 'fleet', 'big', 'delta', 'metrics', 'draw-trace'] as const;
+const SECTIONS = ['core', 'http', 'storage', 'memory', 'heavy', 'nft', 'fleet', 'big', 'delta', 'metrics', 'draw-trace', 'graph'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Runs one section; a failure becomes a row (and a non-zero exit code) instead of losing the table. */
@@ -167,6 +168,9 @@ async function main(): Promise<void> {
   }
   if (sections.has('draw-trace')) {
     await section('drawn trace (10k Services)', () => drawTraceBench(add, dump(10000)));
+  }
+  if (sections.has('graph')) {
+    await section('chain graph (10k Services)', () => chainGraphBench(add, { g10k: dump(10000), churned: churnEndpoints(dump(10000).text, 0.01) }));
   }
   if (sections.has('memory')) {
     await section('server memory (20k Services)', () => serverMemory(add, { g20k: dump(20000) }));

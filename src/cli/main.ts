@@ -7,13 +7,15 @@ import { runParse, runRender } from './commands/parse.ts';
 import { runTrace } from './commands/trace.ts';
 import { runDiff } from './commands/diff.ts';
 import { runLint } from './commands/lint.ts';
+import { runGraph } from './commands/graph.ts';
 
 type Command = (args: string[], io: Io) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   parse: { run: runParse, help: 'parse FILE [--json]        parse a dump (iptables-save, -S or -L listing) and show the model' },
   render: { run: runRender, help: 'render FILE                print the parsed ruleset as canonical iptables-save text' },
-  diff: { run: runDiff, help: 'diff A B [--json]          compare two dumps rule by rule (canonical form, counters ignored)' },
+  diff: { run: runDiff, help: 'diff A B [--json]          compare two dumps rule by rule (canonical form, counters ignored); --format svg|dot|mermaid [--table T] draws one table' },
+  graph: { run: runGraph, help: 'graph FILE [--table T] [--expand X,Y] [--format svg|dot|mermaid|json]  a table\'s chains and jumps drawn, kube-proxy\'s chains grouped' },
   lint: { run: runLint, help: 'lint FILE [--host H] [--json]  findings: undefined chains, loops, dead and duplicate rules, Kubernetes trouble' },
   trace: { run: runTrace, help: 'trace FILE [--host H] (--in IF | --local) --src IP --dst IP --proto P [--sport N] [--dport N] [--state S] [--mark 0xN] [--json]' },
   serve: { run: async (args, io) => (await import('./commands/serve.ts')).runServe(args, io), help: 'serve [--port N] [--host H]  run the HTTP API (what `npm start` runs); see `serve --help` for its environment' },

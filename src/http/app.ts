@@ -8,6 +8,7 @@ import { openDatabase, createRulesetCache, ReadCache, changeWatchOf, writeActivi
 import type { Config } from './config.ts';
 import authPlugin from './plugins/auth.ts';
 import analysisPlugin from './plugins/analysis.ts';
+import drawingsPlugin from './plugins/drawings.ts';
 import dbPlugin from './plugins/db.ts';
 import errorsPlugin from './plugins/errors.ts';
 import requestGuardsPlugin from './plugins/request-guards.ts';
@@ -99,6 +100,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(analysisPlugin);
     // Before every route: its onResponse hook counts each request.
     await app.register(metricsPlugin);
+    await app.register(drawingsPlugin);
     await app.register(schemasPlugin);
     // Before swagger and every route: its onRoute hook documents each route's security.
     await app.register(authPlugin);

@@ -27,3 +27,5 @@ export { jumpTargets, searchNftRules, type NftRuleFilter, type NftRuleHit } from
 export { diffNftRulesets, diffNftRulesetsSteps, formatNftUnifiedDiff, nftUnifiedDiffLines, type NftRulesetDiff, type NftChainDiff, type NftSetDiff } from './analysis/nft-diff.ts';
 export { printRule as printNftRule } from './nftables/print-stmt.ts';
 export { nftDonor, parseNftJson, parseNftJsonSteps, parseNftText, parseNftTextSteps, printNftRuleset, printNftRulesetSteps, resolvePriority, packetUpdatedSets, isDynamicSet, type NftRuleset, type NftTable, type NftChain, type NftRule, type NftStmt, type NftExpr, type NftDiagnostic, type NftParseResult } from './nftables/index.ts';
+export { drawChainGraph, drawChainGraphSteps, type ChainGraph, type ChainGraphOptions } from './analysis/draw/chain-graph.ts';
+export { drawRulesetDiff, drawRulesetDiffSteps, drawNftRulesetDiff, drawNftRulesetDiffSteps, type DiffGraphOptions } from './analysis/draw/diff-graph.ts';

@@ -9,7 +9,9 @@ import { diffHere, diffJsonPieces, linePieces, piecesStream } from '../diff-here
 import { diffNftHere, nftDiffJsonPieces } from '../nft-diff-here.ts';
 import { dumpInfo, versionText } from '../ruleset.ts';
 import { hostJsonOf, latestVersion } from '../node-netfilter.ts';
-import { DiffQuerySchema, DiffResultSchema, problemResponses, ref } from '../schemas/index.ts';
+import { DiffQuerySchema, DiffResultSchema, GraphFormat, problemResponses, ref } from '../schemas/index.ts';
+import { diffGraph } from '../chain-graphs.ts';
+import { HttpProblem } from '../plugins/errors.ts';
 
 /**
  * The version a diff compares: `pinned` (a dump of that node and family) or the latest of `family`;
@@ -40,12 +42,18 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'diffNodes',
         summary: 'Compare two nodes or versions',
         description:
-          'Policies that differ, chains on one side only, and per chain the added and removed rules aligned like a text diff. Rules compare in canonical form, so counters and equivalent spellings do not show. kube-proxy names chains after hashes of the service and endpoint, so the same chain name on two nodes means the same thing. `format=unified` gives a text diff; `packets=auto` also traces probe packets on both nodes and lists those whose outcome differs. `family=nft` compares the nodes\' nft rulesets: tables as `family name`, chains rule by rule with base chain declarations, and sets and maps by members added and removed. Probes run through each node\'s whole netfilter (iptables and nft), so a node in kube-proxy\'s iptables mode and one in nftables mode compare by outcome; a node without a version of the compared family but with the other kind compares as empty (`dump: null`).',
+          'Policies that differ, chains on one side only, and per chain the added and removed rules aligned like a text diff. Rules compare in canonical form, so counters and equivalent spellings do not show. kube-proxy names chains after hashes of the service and endpoint, so the same chain name on two nodes means the same thing. `format=unified` gives a text diff; `packets=auto` also traces probe packets on both nodes and lists those whose outcome differs. `family=nft` compares the nodes\' nft rulesets: tables as `family name`, chains rule by rule with base chain declarations, and sets and maps by members added and removed. Probes run through each node\'s whole netfilter (iptables and nft), so a node in kube-proxy\'s iptables mode and one in nftables mode compare by outcome; a node without a version of the compared family but with the other kind compares as empty (`dump: null`). `format=svg|dot|mermaid` draws one `table` (iptables: `filter` unless named; nft: `ip kube-proxy`, by default the only table of both sides) as its chain graph over both sides, chains and arrows added, removed and changed marked, kube-proxy\'s per-Service chains grouped (each group box says how many of its chains changed) and expandable by `expand`, as on a table\'s graph (cached per pair of versions and options; `packets=auto` is not drawn).',
         querystring: DiffQuerySchema,
         response: {
           200: {
             description: 'The differences',
-            content: { 'application/json': { schema: ref(DiffResultSchema) }, 'text/plain': { schema: Type.String() } },
+            content: {
+              'application/json': { schema: ref(DiffResultSchema) },
+              'text/plain': { schema: Type.String() },
+              'image/svg+xml': { schema: Type.String() },
+              'text/vnd.graphviz': { schema: Type.String() },
+              'text/vnd.mermaid': { schema: Type.String({ description: 'Mermaid flowchart' }) },
+            },
           },
           ...problemResponses(400, 404),
         },
@@ -55,6 +63,7 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
       const q = request.query;
       const family = q.family ?? 'ipv4';
       const probes = q.packets === 'auto';
+      if (probes && (q.format === 'svg' || q.format === 'dot' || q.format === 'mermaid')) throw new HttpProblem(400, 'bad-request', '`packets=auto` is not drawn: ask for `format=json` for the probes', { errors: [{ path: '/packets', message: `not with format=${q.format}` }] });
       const probeFamily: Family = family === 'nft' ? 'ipv4' : family;
       // Each side: the compared version (null when the node has none of that kind but has the other:
       // it compares as empty), and for probes the node's whole netfilter.
@@ -66,6 +75,12 @@ const diff: FastifyPluginAsyncTypebox = async (app) => {
       const [l, r] = await Promise.all([sideOf(q.left, q.leftDump), sideOf(q.right, q.rightDump)]);
       const label = (s: typeof l): string => `${s.node} (${s.version ? `dump ${s.version.id}` : `no ${family} version`})`;
       const sides = { left: { node: q.left, dump: l.version?.id ?? null }, right: { node: q.right, dump: r.version?.id ?? null } };
+      const picture = q.format === 'svg' || q.format === 'dot' || q.format === 'mermaid' ? (q.format as GraphFormat) : undefined;
+      if (picture) {
+        const drawn = await app.analysis.admitDiff(() => diffGraph(app, family, { label: label(l), version: l.version }, { label: label(r), version: r.version }, { format: picture, ...(q.table !== undefined ? { table: q.table } : {}), ...(q.expand !== undefined ? { expand: q.expand } : {}) }));
+        return reply.type(drawn.type).send(drawn.body);
+      }
+      if (q.table !== undefined || q.expand !== undefined) throw new HttpProblem(400, 'bad-request', '`table` and `expand` go with a drawn diff (`format=svg`, `dot` or `mermaid`)', { errors: [{ path: q.table !== undefined ? '/table' : '/expand', message: 'only with a picture format' }] });
       const unified = q.format === 'unified';
       const type = unified ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8';
       if (!probes && family !== 'nft') {

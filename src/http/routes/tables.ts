@@ -23,6 +23,7 @@ import { loadNodeRuleset } from '../ruleset.ts';
 import { listNodeServices, nodeFindings } from '../services.ts';
 import { findNftTable, isNftTableName, loadNftVersion, nftRuleJson, nftTableName, printNftChain, summarizeNftChains } from '../nft-reads.ts';
 import { HttpProblem } from '../plugins/errors.ts';
+import { tableGraph } from '../chain-graphs.ts';
 import { nextCursor, pageOf, pagePosition, type PagePosition } from '../rule-pages.ts';
 import {
   ChainDetailSchema,
@@ -30,7 +31,9 @@ import {
   ChainListSchema,
   ChainParamsSchema,
   ChainQuerySchema,
+  DrawingSchema,
   FindingListSchema,
+  GraphQuerySchema,
   NftChainDetailSchema,
   NodeParamsSchema,
   RuleSearchQuerySchema,
@@ -197,6 +200,39 @@ const tables: FastifyPluginAsyncTypebox = async (app) => {
         total: chain.rules.length,
         nextCursor,
       };
+    },
+  );
+
+  app.get(
+    '/nodes/:node/tables/:table/graph',
+    {
+      config: READ,
+      schema: {
+        tags: ['query'],
+        operationId: 'drawChainGraph',
+        summary: "A table's chain graph, drawn",
+        description:
+          "Who jumps where: a box per chain with its rule count (built-in and nft base chains with their policy, nft's with type, hook and priority), an arrow per chain jumped to labelled with how many rules jump there (dashed: goto). kube-proxy's per-Service chains are drawn as one box per kind with their counts (iptables `KUBE-SVC-*`, `KUBE-SVL-*`, `KUBE-EXT-*`, `KUBE-FW-*`, `KUBE-SEP-*`; nftables mode `service-*`, `endpoint-*`, `external-*`, `firewall-*`), so a 10k-Service node is tens of boxes; other chains too when 20 or more share a prefix (a CNI's per-interface chains). `expand` draws chosen ones as boxes of their own. `format=svg` (default; laid out by Graphviz, a big picture in a worker), `dot`, `mermaid`, or `json` (the Drawing). An nft table named the nft way (`ip kube-proxy`, URL-encoded) reads the node's nft version. Cached per version and options.",
+        params: TableParamsSchema,
+        querystring: GraphQuerySchema,
+        response: {
+          200: {
+            description: 'The picture',
+            content: {
+              'image/svg+xml': { schema: Type.String() },
+              'text/vnd.graphviz': { schema: Type.String() },
+              'text/vnd.mermaid': { schema: Type.String({ description: 'Mermaid flowchart' }) },
+              'application/json': { schema: ref(DrawingSchema) },
+            },
+          },
+          ...problemResponses(400, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const picture = await tableGraph(app, request.params.node, request.params.table, request.query);
+      // Sent as printed (the JSON too: the Drawing schema describes it); the type provider types send() after the 200 schemas.
+      return reply.type(picture.type).send(picture.body as never);
     },
   );
 

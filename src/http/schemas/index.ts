@@ -16,6 +16,7 @@ import { HEALTH_SCHEMAS } from './health.ts';
 import { NODE_SCHEMAS } from './nodes.ts';
 import { QUERY_SCHEMAS } from './query.ts';
 import { TOKEN_SCHEMAS } from './tokens.ts';
+import { GRAPH_SCHEMAS } from './graph.ts';
 
 export const SHARED_SCHEMAS = [
   FamilySchema,
@@ -33,6 +34,7 @@ export const SHARED_SCHEMAS = [
   ...QUERY_SCHEMAS,
   ...TOKEN_SCHEMAS,
   ...COUNTER_SCHEMAS,
+  ...GRAPH_SCHEMAS,
 ] as const;
 
 export * from './common.ts';
@@ -42,3 +44,4 @@ export * from './health.ts';
 export * from './query.ts';
 export * from './tokens.ts';
 export * from './counters.ts';
+export * from './graph.ts';

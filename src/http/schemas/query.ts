@@ -1,6 +1,7 @@
 // Schemas of the query endpoints: tables, chains, rules, services, findings,
 // diffs and traces.
 import { Type, type Static } from '@sinclair/typebox';
+import { DiffGraphQueryFields } from './graph.ts';
 import { CLUSTER_ENDS, DISPOSITIONS, FINAL_VERDICTS } from '../../netfilter/index.ts';
 import { DumpFamilySchema, FamilySchema, NodeNameSchema, ref, StringEnum } from './common.ts';
 import { NextCursorSchema, RulePageQuerySchema } from '../rule-pages.ts';
@@ -268,8 +269,9 @@ export const DiffQuerySchema = Type.Object({
   leftDump: Type.Optional(Type.Integer({ minimum: 1 })),
   rightDump: Type.Optional(Type.Integer({ minimum: 1 })),
   family: Type.Optional(ref(DumpFamilySchema)),
-  format: Type.Optional(StringEnum(['json', 'unified'])),
+  format: Type.Optional(StringEnum(['json', 'unified', 'svg', 'dot', 'mermaid'], { description: '`json` (default), `unified` (a text diff), or one table drawn as its chain graph with added, removed and changed chains marked: `svg`, `dot`, `mermaid`' })),
   packets: Type.Optional(Type.Literal('auto', { description: '`auto`: also trace probe packets built from both rulesets and report those whose outcome differs' })),
+  ...DiffGraphQueryFields,
 });
 
 export const DiffLineSchema = Type.Object({ op: Type.String({ description: '` ` kept, `-` only left, `+` only right' }), text: Type.String(), left: Type.Optional(Type.Integer()), right: Type.Optional(Type.Integer()) }, { $id: 'DiffLine' });

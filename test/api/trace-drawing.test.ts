@@ -162,3 +162,23 @@ describe('POST /trace/drawing: the read scope', () => {
     assert.match(text(r), /filter FORWARD policy DROP/);
   });
 });
+
+describe('POST /trace/drawing with counters: true', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await startApi();
+  });
+  after(async () => api?.close());
+
+  it('marks the rules and policies real traffic counted in the node\'s latest window', async () => {
+    const listing = await s004('node02.txt');
+    const withPolicy = (packets: number) => listing.replace('Chain FORWARD (policy DROP 0 packets, 0 bytes)', `Chain FORWARD (policy DROP ${packets} packets, ${packets * 84} bytes)`);
+    const host = JSON.parse(await s004('node02.host.json'));
+    await api.request.post(`${V1}/nodes/node02/dumps`).send({ dump: withPolicy(5), host }).expect(201);
+    await api.request.post(`${V1}/nodes/node02/dumps`).send({ dump: withPolicy(42), host }).expect(200);
+    const dot = text(await api.request.post(`${V1}/trace/drawing?format=dot`).send({ ...ON_NODE02, counters: true }).expect(200));
+    assert.match(dot, /filter FORWARD policy DROP\\n● traffic now: 37 packets since /);
+    const without = text(await api.request.post(`${V1}/trace/drawing?format=dot`).send(ON_NODE02).expect(200));
+    assert.doesNotMatch(without, /traffic now/);
+  });
+});

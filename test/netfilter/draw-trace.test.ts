@@ -106,6 +106,25 @@ test('seed 004 on node02 alone: the same drop, decisive, with its near misses', 
   assert.deepEqual(d.notes.slice(0, 1), ['100%: DROPPED — policy DROP of filter/FORWARD']);
 });
 
+test('events that real traffic counted lately (hits, from the counter history) say so in their box; a rule that counted nothing does not', () => {
+  const n = seedNode('node02');
+  const input: PacketInput = { src: '10.224.0.0', dst: '10.224.2.16', protocol: 'tcp', sport: 51000, dport: 80, inInterface: 'flannel.1' };
+  const r = tracePacket(n.ruleset, packet(input), { host: n.host, explain: true, node: 'node02' });
+  const since = '2026-12-06T11:00:00.000Z';
+  const marked = {
+    ...r,
+    outcomes: r.outcomes.map((o) => ({
+      ...o,
+      events: o.events.map((e) => (e.kind === 'policy' ? { ...e, hits: { packets: 1234, bytes: 103656, since } } : e.rule === 1 ? { ...e, hits: { packets: 0, bytes: 0, since } } : e)),
+    })),
+  };
+  const d = drawTrace(marked, { node: 'node02', packet: input });
+  const decisive = d.nodes.find((b) => b.tone === Tone.Decisive)!;
+  assert.deepEqual(decisive.label, ['filter FORWARD policy DROP', `● traffic now: 1,234 packets since ${since}`]);
+  const first = d.nodes.find((b) => b.label[0]!.startsWith('FORWARD #1 '))!;
+  assert.ok(!first.label.some((l) => l.includes('traffic now')), first.label.join(' | '));
+});
+
 /** kube-proxy's Service with `n` endpoints, each 1/n by its statistic rules. */
 function kubeService(n: number): string {
   const seps = Array.from({ length: n }, (_, i) => `SEP-${i + 1}`);

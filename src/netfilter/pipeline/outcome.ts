@@ -33,6 +33,11 @@ export interface TraceEvent {
   readonly line?: number;
   /** What the rule changed, e.g. "DNAT to 10.244.1.5:8080". */
   readonly changes?: readonly string[];
+  /**
+   * What real traffic counted on this rule or policy in the node's latest counter window (its
+   * previous upload to its latest); set by a caller that has the node's counter history.
+   */
+  readonly hits?: { readonly packets: number; readonly bytes: number; readonly since: string };
 }
 
 export interface TraceOutcome {

@@ -136,11 +136,12 @@ function baseChainLabel(e: TraceEvent, runs: readonly BaseChainRun[]): string {
 function eventNode(e: TraceEvent, decisive: boolean, frame: string): (id: string) => DrawNode {
   const head = e.kind === 'policy' ? `${e.table} ${e.chain} policy ${e.verdict}` : `${e.chain} #${e.rule}${e.handle !== undefined ? ` (handle ${e.handle})` : ''} → ${e.verdict}`;
   const changes = (e.changes ?? []).map((c) => `⇒ ${shorten(c, WIDTH)}`);
+  const counted = e.hits && e.hits.packets > 0 ? [`● traffic now: ${e.hits.packets.toLocaleString('en-US')} packets since ${e.hits.since}`] : [];
   const where = e.language === 'nftables' ? `nft ${e.family} ${e.table} ${e.chain}` : `${e.backend === 'legacy' ? 'iptables-legacy ' : ''}${e.table} ${e.chain}`;
   const tooltip = e.kind === 'policy' ? `${where} policy ${e.verdict}` : [`${where} rule ${e.rule}${e.line !== undefined ? ` (line ${e.line})` : ''} → ${e.verdict}`, e.text, ...(e.changes ?? [])].join('\n');
   return (id) => ({
     id,
-    label: [head, ...(e.kind === 'rule' ? ruleLines(e.text, e.chain, WIDTH) : []), ...changes],
+    label: [head, ...(e.kind === 'rule' ? ruleLines(e.text, e.chain, WIDTH) : []), ...changes, ...counted],
     shape: Shape.Box,
     tone: decisive ? Tone.Decisive : eventTone(e),
     frame,

@@ -26,21 +26,26 @@ try {
   // The admin token after the start, as on a fresh install; the server reads tokens from its database.
   const admin = await createTokenWithCli(dir, databaseUrl, 'admin', 'screenshots');
   await uploadSeed004(server.base, admin);
-  await uploadText(server.base, admin, 'kube-node', generateKubeDump({ services: 6, seed: 16, maxEndpoints: 3, nodeName: 'kube-node' }).text);
   const read = await createTokenWithApi(server.base, admin, 'read', 'screenshots-read');
   // Short: a full-page shot is never smaller than the viewport, and the node list is short.
   const page = await browser.newPage({ viewport: { width: 1360, height: 360 }, deviceScaleFactor: 1 });
   await page.goto(`${server.base}/ui/`);
   await useToken(page, read);
+  // Findings are asked for as rows scroll into view; the last row may sit just under this short viewport.
+  await page.locator('table.nodes tr[data-node="node02"]').scrollIntoViewIfNeeded();
   await page.locator('table.nodes tr[data-node="node02"] .findings').waitFor();
   await page.screenshot({ path: join(out, 'ui-nodes.png'), fullPage: true });
 
+  // The pictures below are taller than the node list.
+  await page.setViewportSize({ width: 1360, height: 1200 });
   await traceSeed004(page);
   // The path that leaves the cluster folded: the picture is about node02's drop.
   for (const summary of await page.locator('article.path[data-end="LEFT_CLUSTER"] details.path-rules[open] > summary').all()) await summary.click();
   await page.locator('figure.drawing img').waitFor();
   await page.screenshot({ path: join(out, 'ui-trace.png'), fullPage: true });
 
+  // (Uploaded after the node list's picture, which is of seed 004.)
+  await uploadText(server.base, admin, 'kube-node', generateKubeDump({ services: 6, seed: 16, maxEndpoints: 3, nodeName: 'kube-node' }).text);
   // A kube-proxy node's nat table: the per-Service chains grouped, one Service's chain expanded.
   await page.goto(`${server.base}/ui/#/node/kube-node/nat`);
   await page.locator('button.expand-group[data-group="KUBE-SEP-*"]').click();

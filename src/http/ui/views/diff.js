@@ -78,7 +78,7 @@ export async function showDiff(section, [left = '', right = ''], query) {
   const drawing = h('figure', { class: 'drawing diff-drawing' }, h('p', { class: 'muted' }, 'Drawing…'));
   // Asked at the same time as the rules; shown when it comes (its failure said in its place).
   void fetchPicture('GET', '/diff' + queryString({ ...sides, format: 'svg', table: tableName, expand: query.get('expand') === 'changed' ? 'changed' : '' }), `The ${tableName || 'default'} table of ${left} and ${right}, drawn`).then(
-    (img) => replace(drawing, img, h('figcaption', { class: 'muted' }, `${tableName || DEFAULT_TABLE}: added, removed and changed chains marked`)),
+    (img) => replace(drawing, img, h('figcaption', { class: 'muted' }, 'Chains added, removed and changed marked (the table is named at the top). Click the picture for its full size.')),
     (err) => replace(drawing, h('p', { class: 'graph-error' }, h('strong', {}, 'No drawn diff: '), err instanceof Error ? err.message : String(err))),
   );
   /** @type {DiffResult} */

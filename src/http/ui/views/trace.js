@@ -1,9 +1,10 @@
 // @ts-check
 // #/trace[/node/{node} | /cluster/{cluster}]: a packet through one node or
-// across a cluster (POST /api/v1/trace), with what-if `changes`. The answer:
-// the drawn path when the API can draw it (POST /api/v1/trace/drawing, shown
-// as an image so nothing in it runs), each path and hop as a list beside it,
-// and the before/after of the changes.
+// across a cluster (POST /api/v1/trace), with what-if `changes`; the packet's
+// ports or ICMP type, conntrack state and mark. The answer: the drawn path
+// (POST /api/v1/trace/drawing, shown as an image so nothing in it runs; left
+// out if the drawing fails), each path and hop as a list beside it, and the
+// before/after of the changes.
 import { allNodes, call } from '../api.js';
 import { h, hrefOf, replace } from '../dom.js';
 import { clearStatus, showError } from '../status.js';

@@ -31,6 +31,11 @@ export interface TraceForm {
   readonly protocol?: string;
   readonly sport?: string;
   readonly dport?: string;
+  /** Shown for icmp and icmpv6 only (the ports then hidden). */
+  readonly icmpType?: string;
+  /** Conntrack state (the form says NEW unless told). */
+  readonly state?: string;
+  readonly mark?: string;
   /** What-if commands (one per line) and, for a cluster trace, the node they apply on. */
   readonly changes?: { readonly node?: string; readonly commands: string };
 }
@@ -50,6 +55,9 @@ export async function submitTrace(page: Page, form: TraceForm): Promise<void> {
   await select('Protocol', form.protocol);
   await fill('Source port', form.sport);
   await fill('Destination port', form.dport);
+  await fill('ICMP type', form.icmpType);
+  await select('Conntrack state', form.state);
+  await fill('Mark', form.mark);
   if (form.changes) {
     await page.getByText('What if…').click();
     await select('Apply on node', form.changes.node);

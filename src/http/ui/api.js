@@ -59,10 +59,18 @@ export async function call(method, path, body, accept = 'application/json') {
  * @param {Record<string, string | number | undefined>} [query]
  */
 export function get(path, query = {}) {
+  return call('GET', path + queryString(query));
+}
+
+/**
+ * A query string (with its `?`; empty without parameters), the undefined and empty ones left out.
+ * @param {Record<string, string | number | undefined>} query
+ */
+export function queryString(query) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') q.set(k, String(v));
-  const qs = q.toString();
-  return call('GET', qs ? `${path}?${qs}` : path);
+  const s = q.toString();
+  return s ? `?${s}` : '';
 }
 
 /** @param {string} name */

@@ -58,3 +58,6 @@ export interface DiffResult {
   tablesOnlyRight?: string[];
   chains: ChainDiff[];
 }
+
+export interface DrawNode { id: string; label: string[]; tone: string; shape: string; link?: string; tooltip?: string; frame?: string }
+export interface Drawing { title: string; direction: string; nodes: DrawNode[]; edges: { from: string; to: string; tone: string; label?: string }[]; notes: string[] }

@@ -1,9 +1,10 @@
 // @ts-check
 // #/node/{node}: its versions, tables and findings;
-// #/node/{node}/{table}: the table's chains (policy, rules, counters);
+// #/node/{node}/{table}: the table's chain graph (views/graph.js) and chains (policy, rules, counters);
 // #/node/{node}/{table}/{chain}: the chain's rules. `?family=ipv6` picks the family.
 import { get, nodePath } from '../api.js';
 import { h, hrefOf, link, replace, table, when } from '../dom.js';
+import { chainGraphSection } from './graph.js';
 import { severityBadges } from './nodes.js';
 
 /** @typedef {import('../types').NodeInfo} NodeInfo */
@@ -38,7 +39,7 @@ export async function showNode(section, [name = '', tableName, chainName], query
   const family = query.get('family') ?? undefined;
   const suffix = family ? `?family=${encodeURIComponent(family)}` : '';
   if (chainName && tableName) return showChain(section, name, tableName, chainName, family, suffix);
-  if (tableName) return showTable(section, name, tableName, family, suffix);
+  if (tableName) return showTable(section, name, tableName, family, suffix, query);
   return showNodeSummary(section, name);
 }
 
@@ -109,9 +110,12 @@ async function showNodeSummary(section, name) {
  * @param {string} tableName
  * @param {string | undefined} family
  * @param {string} suffix
+ * @param {URLSearchParams} query
  */
-async function showTable(section, name, tableName, family, suffix) {
+async function showTable(section, name, tableName, family, suffix, query) {
   replace(section, breadcrumb([name, tableName], suffix), h('h1', {}, `${name}: ${tableName}`), h('p', { class: 'muted' }, 'Loading…'));
+  // Drawn while the chains are listed (a 10k-Service nat table is many pages of chains, its graph a dozen boxes).
+  const graph = chainGraphSection(name, tableName, family, query);
   /** @type {ChainSummary[]} */
   const chains = [];
   /** @type {string | undefined} */
@@ -135,7 +139,14 @@ async function showTable(section, name, tableName, family, suffix) {
     (c) => ({ 'data-chain': c.name }),
   );
   chainTable.classList.add('chains');
-  replace(section, breadcrumb([name, tableName], suffix), h('h1', {}, `${name}: ${tableName}`), h('p', {}, `${chains.length} chains`), chainTable);
+  replace(
+    section,
+    breadcrumb([name, tableName], suffix),
+    h('h1', {}, `${name}: ${tableName}`),
+    graph,
+    h('h2', {}, `Chains (${chains.length})`),
+    chainTable,
+  );
 }
 
 /**

@@ -1,16 +1,21 @@
 // @ts-check
 // #/trace[/node/{node} | /cluster/{cluster}]: a packet through one node or
-// across a cluster (POST /api/v1/trace), with what-if `changes`. The answer:
-// the drawn path when the API can draw it (POST /api/v1/trace/drawing, shown
-// as an image so nothing in it runs), each path and hop as a list beside it,
-// and the before/after of the changes.
+// across a cluster (POST /api/v1/trace), with what-if `changes`; the packet's
+// ports or ICMP type, conntrack state and mark. The answer: the drawn path
+// (POST /api/v1/trace/drawing, shown as an image so nothing in it runs; left
+// out if the drawing fails), each path and hop as a list beside it, and the
+// before/after of the changes.
 import { allNodes, call } from '../api.js';
 import { h, hrefOf, replace } from '../dom.js';
 import { clearStatus, showError } from '../status.js';
 import { dispositionBadge, outcomeView, percent } from './outcome.js';
+import { fetchPicture } from './picture.js';
 
 /** @typedef {import('../types').NodeInfo} NodeInfo */
 /** @typedef {import('../types').TraceResponse} TraceResponse */
+
+/** Conntrack states as the API takes them (NEW is its default). */
+const CT_STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'];
 
 /**
  * A labelled form control.
@@ -52,6 +57,12 @@ export function traceBody(f) {
     if (k === 'sport' || k === 'dport') {
       if (!/^\d+$/.test(v)) throw new Error(`${k} must be a port number, not "${v}"`);
       packet[k] = Number(v);
+    } else if (k === 'icmpType') {
+      if (!/^\d+$/.test(v)) throw new Error(`the ICMP type must be a number (8 echo request, 0 echo reply), not "${v}"`);
+      packet[k] = Number(v);
+    } else if (k === 'mark') {
+      // Decimal as a number; hex (`0x4000`) as the string the API parses.
+      packet[k] = /^\d+$/.test(v) ? Number(v) : v;
     } else packet[k] = v;
   }
   /** @type {Record<string, unknown>} */
@@ -89,6 +100,19 @@ export async function showTrace(section, [mode = 'cluster', target = ''], query)
   const proto = select('trace-proto', ['tcp', 'udp', 'icmp', 'sctp', 'icmpv6'], query.get('proto') ?? 'tcp');
   const sport = input('trace-sport', 'any', query.get('sport'));
   const dport = input('trace-dport', '80', query.get('dport'));
+  const state = select('trace-state', CT_STATES, query.get('state') ?? 'NEW');
+  const mark = input('trace-mark', '0x4000', query.get('mark'));
+  const icmpType = input('trace-icmp-type', '8', query.get('icmpType'));
+  const icmpField = field('ICMP type', icmpType);
+  // The ICMP type only for ICMP; ports only for the protocols that have them.
+  const portFields = [field('Source port', sport), field('Destination port', dport)];
+  const showProtocol = () => {
+    const icmp = proto.value === 'icmp' || proto.value === 'icmpv6';
+    icmpField.hidden = !icmp;
+    for (const f of portFields) f.hidden = icmp;
+  };
+  proto.addEventListener('change', showProtocol);
+  showProtocol();
   const changes = h('textarea', { id: 'trace-changes', rows: 3, spellcheck: 'false', placeholder: '-I FORWARD 1 -i flannel.1 -j ACCEPT' });
   changes.value = query.get('changes') ?? '';
   const result = h('div', { class: 'trace-result', 'aria-live': 'polite' });
@@ -127,7 +151,8 @@ export async function showTrace(section, [mode = 'cluster', target = ''], query)
       field('In interface', iface),
       h('div', { class: 'field check' }, local, h('label', { for: 'trace-local' }, 'sent by the node itself')),
     ),
-    h('div', { class: 'fields' }, field('Source', src), field('Destination', dst), field('Protocol', proto), field('Source port', sport), field('Destination port', dport)),
+    h('div', { class: 'fields' }, field('Source', src), field('Destination', dst), field('Protocol', proto), portFields, icmpField),
+    h('div', { class: 'fields' }, field('Conntrack state', state), field('Mark', mark)),
     h(
       'details',
       { class: 'whatif' },
@@ -137,11 +162,27 @@ export async function showTrace(section, [mode = 'cluster', target = ''], query)
     ),
     h('button', { type: 'submit' }, 'Trace'),
   );
+  /** What the packet fields say; the fields hidden for the protocol are left out. */
+  const packetFields = () => {
+    const icmp = proto.value === 'icmp' || proto.value === 'icmpv6';
+    return {
+      src: src.value.trim(),
+      dst: dst.value.trim(),
+      protocol: proto.value,
+      sport: icmp ? '' : sport.value.trim(),
+      dport: icmp ? '' : dport.value.trim(),
+      icmpType: icmp ? icmpType.value.trim() : '',
+      // NEW is the API's default: left out, the request stays as short as before.
+      state: state.value === 'NEW' ? '' : state.value,
+      mark: mark.value.trim(),
+    };
+  };
   const submit = () => {
     const cluster = modeSel.value === 'cluster';
     const lines = changes.value.split('\n').map((l) => l.trim()).filter(Boolean);
     /** @type {Record<string, unknown>} */
     let body;
+    const packet = packetFields();
     try {
       body = traceBody({
         mode: modeSel.value,
@@ -150,7 +191,7 @@ export async function showTrace(section, [mode = 'cluster', target = ''], query)
         from: fromSel.value,
         iface: iface.value.trim(),
         local: local.checked,
-        packet: { src: src.value.trim(), dst: dst.value.trim(), protocol: proto.value, sport: sport.value.trim(), dport: dport.value.trim() },
+        packet,
         changes: lines,
         changesNode: changesNode.value,
       });
@@ -167,8 +208,11 @@ export async function showTrace(section, [mode = 'cluster', target = ''], query)
       ['src', src.value.trim()],
       ['dst', dst.value.trim()],
       ['proto', proto.value],
-      ['sport', sport.value.trim()],
-      ['dport', dport.value.trim()],
+      ['sport', packet.sport],
+      ['dport', packet.dport],
+      ['icmpType', packet.icmpType],
+      ['state', packet.state],
+      ['mark', packet.mark],
       ['on', cluster && lines.length ? changesNode.value : ''],
       ['changes', lines.join('\n')],
     ]))
@@ -228,9 +272,7 @@ async function runTrace(body, result) {
  */
 async function showDrawing(body, figure) {
   try {
-    const svg = await call('POST', '/trace/drawing?format=svg', body, 'image/svg+xml');
-    if (typeof svg !== 'string' || !svg.includes('<svg')) return;
-    replace(figure, h('img', { src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`, alt: 'The traced path, drawn' }));
+    replace(figure, await fetchPicture('POST', '/trace/drawing?format=svg', 'The traced path, drawn', body));
     figure.hidden = false;
   } catch {
     // No drawing (an API without it, or it failed): the list says it all.

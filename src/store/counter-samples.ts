@@ -57,13 +57,23 @@ async function previousCounters(tx: Tx, input: RecordSampleInput): Promise<{ val
 
 /**
  * The layout of the previous version's canonical text, read back from the store when it is not in
- * this process's memory (a restart, or the previous upload went to another replica): the lines the
- * upload's own delta base read just left in the cache when they are that text, else its blob.
+ * this process's memory (a restart, or the previous upload went to another replica). The upload
+ * has usually read that text, or the whole text it is a line delta of, already: as its own text's
+ * delta base (`cache.last`) or a delta upload's base (`cache.wholeLines`). Those lines are used
+ * rather than read again: a 10k-Service text read whole costs 0.3-1 s of CPU (BENCHMARKS.md).
  */
 async function storedLayout(tx: Tx, sha256: string, cache: DeltaBaseCache | undefined): Promise<CanonicalLayout | null> {
   const last = cache?.last;
-  const lines = last?.sha256 === sha256 ? last.lines : await blobLines(tx, sha256, cache);
-  return lines && canonicalLayout(lines);
+  let lines = last?.sha256 === sha256 ? last.lines : cache?.wholeLines.get(sha256);
+  if (!lines) {
+    if (cache && last && !cache.wholeLines.has(last.sha256)) {
+      // A line delta of the text the upload just read as its delta base: only the delta is applied.
+      const blob = await tx.blob.findUnique({ where: { sha256 }, select: { baseSha256: true } });
+      if (blob?.baseSha256 === last.sha256) cache.wholeLines.set(last.sha256, last.lines);
+    }
+    lines = (await blobLines(tx, sha256, cache)) ?? undefined;
+  }
+  return lines ? (cache?.layouts.get(lines) ?? canonicalLayout(lines)) : null;
 }
 
 /**

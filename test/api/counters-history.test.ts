@@ -375,6 +375,30 @@ describeEachBackend('counters over time, delta uploads', (backend) => {
     assert.deepEqual(all.chains, [{ table: 'filter', chain: 'FORWARD', rules: 3, packets: 14, bytes: 14 * 60 }]);
   });
 
+  it('identical rules in one chain are told apart by their place among their equals, across versions too', async () => {
+    const dup = (a: number, b: number, top?: number) =>
+      ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]', ...(top !== undefined ? [`[${top}:${top * 60}] -A FORWARD -i lo -j ACCEPT`] : []), `[${a}:${a * 60}] -A FORWARD -p tcp -j ACCEPT`, `[${b}:${b * 60}] -A FORWARD -p tcp -j ACCEPT`, 'COMMIT', ''].join('\n');
+    await api.request.post(`${V1}/nodes/dup/dumps`).send({ dump: dup(10, 20) }).expect(201);
+    await api.request.post(`${V1}/nodes/dup/dumps`).send({ dump: dup(12, 25) }).expect(200);
+    // A new version: a rule inserted above them, their numbers shift.
+    await api.request.post(`${V1}/nodes/dup/dumps`).send({ dump: dup(13, 29, 1) }).expect(201);
+    const rows = (w: { rules: { rule: number; packets: number; text: string }[] }) => w.rules.map((r) => [r.rule, r.packets, r.text]);
+    const latest = (await api.request.get(`${V1}/nodes/dup/counters`).expect(200)).body;
+    assert.deepEqual(rows(latest), [
+      [3, 4, '-A FORWARD -p tcp -j ACCEPT'],
+      [1, 1, '-A FORWARD -i lo -j ACCEPT'],
+      [2, 1, '-A FORWARD -p tcp -j ACCEPT'],
+    ]);
+    const all = (await api.request.get(`${V1}/nodes/dup/counters?since=1h`).expect(200)).body;
+    assert.deepEqual(rows(all), [
+      [3, 9, '-A FORWARD -p tcp -j ACCEPT'],
+      [2, 3, '-A FORWARD -p tcp -j ACCEPT'],
+      [1, 1, '-A FORWARD -i lo -j ACCEPT'],
+    ]);
+    assert.equal(all.rulesMoved, 3);
+    assert.deepEqual(all.chains, [{ table: 'filter', chain: 'FORWARD', rules: 3, packets: 13, bytes: 13 * 60 }]);
+  });
+
   it('a delta upload of a new version to another replica than the previous upload: matched by its copied lines against the stored text', async () => {
     const replica = await startApi({ shareDatabaseOf: api });
     try {

@@ -16,6 +16,24 @@ export interface SlotInfo {
   readonly chain: string;
   readonly rule: number | null;
   readonly text: string;
+  /** A rule's place among the rules of the same text in its chain (0: the first), as versions carry them on (counter-moves.ts `matchSlots`). */
+  readonly nth: number;
+}
+
+/** Per rule of a chain, how many rules of the same text come before it; made when a window first names one of its rules. */
+const nths = new WeakMap<readonly { readonly raw: string }[], Int32Array>();
+function nthOf(rules: readonly { readonly raw: string }[], i: number): number {
+  let out = nths.get(rules);
+  if (!out) {
+    const seen = new Map<string, number>();
+    out = Int32Array.from(rules, (r) => {
+      const k = seen.get(r.raw) ?? 0;
+      seen.set(r.raw, k + 1);
+      return k;
+    });
+    nths.set(rules, out);
+  }
+  return out[i]!;
 }
 
 /**
@@ -38,7 +56,7 @@ function slotReader(ruleset: Ruleset): (slot: number) => SlotInfo | null {
       }
       if (s < table.chains.length) {
         const c = table.chains[s]!;
-        return { table: table.name, chain: c.name, rule: null, text: c.policy ?? '-' };
+        return { table: table.name, chain: c.name, rule: null, text: c.policy ?? '-', nth: 0 };
       }
       const r = s - table.chains.length;
       let lo = 0;
@@ -50,8 +68,8 @@ function slotReader(ruleset: Ruleset): (slot: number) => SlotInfo | null {
         else hi = mid - 1;
       }
       const c = table.chains[lo]!;
-      const rule = c.rules[r - ruleStart[lo]!]!;
-      return { table: table.name, chain: c.name, rule: r - ruleStart[lo]! + 1, text: rule.raw };
+      const i = r - ruleStart[lo]!;
+      return { table: table.name, chain: c.name, rule: i + 1, text: c.rules[i]!.raw, nth: nthOf(c.rules, i) };
     }
     return null;
   };
@@ -90,7 +108,7 @@ interface Acc {
   resets: number;
 }
 
-/** The rules and policies of a window's samples, each rule (table and text) summed across the versions it spans. */
+/** The rules and policies of a window's samples, each rule (table, text, place among its equals) summed across the versions it spans. */
 async function sumSamples(app: FastifyInstance, samples: readonly CounterSampleData[]): Promise<{ rules: Map<string, Acc>; policies: Map<string, Acc & { policy: string }> }> {
   const rules = new Map<string, Acc>();
   const policies = new Map<string, Acc & { policy: string }>();
@@ -108,7 +126,8 @@ async function sumSamples(app: FastifyInstance, samples: readonly CounterSampleD
       for (const m of moves) {
         const info = read(m.slot);
         if (!info || info.rule === null) continue;
-        const key = `${info.table}\n${info.text}`;
+        // Identical rules of a chain apart, by their place among their equals.
+        const key = `${info.table}\n${info.text}\n${info.nth}`;
         const acc = rules.get(key);
         if (acc) {
           acc.info = info;
@@ -126,7 +145,7 @@ async function sumSamples(app: FastifyInstance, samples: readonly CounterSampleD
         acc.packets += BigInt(p.packets);
         acc.bytes += BigInt(p.bytes);
         if (p.reset) acc.resets++;
-      } else policies.set(key, { info: { table: p.table, chain: p.chain, rule: null, text: p.policy }, policy: p.policy, packets: BigInt(p.packets), bytes: BigInt(p.bytes), resets: p.reset ? 1 : 0 });
+      } else policies.set(key, { info: { table: p.table, chain: p.chain, rule: null, text: p.policy, nth: 0 }, policy: p.policy, packets: BigInt(p.packets), bytes: BigInt(p.bytes), resets: p.reset ? 1 : 0 });
     }
   }
   return { rules, policies };

@@ -3,8 +3,8 @@
 // upload's transaction, which also prunes the samples past the node's last
 // `keep`. Windows of samples are read back for GET /nodes/{node}/counters, the
 // trace's hits and /metrics' policy drops.
-import { getCounters } from './blobs.ts';
-import type { CanonicalLayout, CounterText } from './counters-codec.ts';
+import { blobLines, getCounters } from './blobs.ts';
+import { canonicalLayout, type CanonicalLayout, type CounterText } from './counters-codec.ts';
 import { builtinPolicySlots, decodeMoves, diffCounters, encodeMoves, matchSlots, matchSlotsCopied, type CounterMove } from './counter-moves.ts';
 import type { Client, Tx } from './db.ts';
 import type { DeltaBaseCache } from './delta-cache.ts';
@@ -56,15 +56,36 @@ async function previousCounters(tx: Tx, input: RecordSampleInput): Promise<{ val
 }
 
 /**
- * The moves of an upload whose canonical text differs from the previous one: rules of the same
- * text in the same chain carry over. Null when the previous layout is not in memory (a restart,
- * another replica took the previous upload): reading a 10k-Service node's text back takes seconds,
- * too long for an upload, so that one window is left uncompared.
+ * The layout of the previous version's canonical text, read back from the store when it is not in
+ * this process's memory (a restart, or the previous upload went to another replica). The upload
+ * has usually read that text, or the whole text it is a line delta of, already: as its own text's
+ * delta base (`cache.last`) or a delta upload's base (`cache.wholeLines`). Those lines are used
+ * rather than read again: a 10k-Service text read whole costs 0.3-1 s of CPU (BENCHMARKS.md).
  */
-function movesAcrossVersions(input: RecordSampleInput, previous: { values: readonly CounterText[]; layout?: CanonicalLayout }): CounterMove[] | null {
-  if (!previous.layout) return null;
+async function storedLayout(tx: Tx, sha256: string, cache: DeltaBaseCache | undefined): Promise<CanonicalLayout | null> {
+  const last = cache?.last;
+  let lines = last?.sha256 === sha256 ? last.lines : cache?.wholeLines.get(sha256);
+  if (!lines) {
+    if (cache && last && !cache.wholeLines.has(last.sha256)) {
+      // A line delta of the text the upload just read as its delta base: only the delta is applied.
+      const blob = await tx.blob.findUnique({ where: { sha256 }, select: { baseSha256: true } });
+      if (blob?.baseSha256 === last.sha256) cache.wholeLines.set(last.sha256, last.lines);
+    }
+    lines = (await blobLines(tx, sha256, cache)) ?? undefined;
+  }
+  return lines ? (cache?.layouts.get(lines) ?? canonicalLayout(lines)) : null;
+}
+
+/**
+ * The moves of an upload whose canonical text differs from the previous one: rules of the same
+ * text in the same chain carry over. The previous layout comes from memory when kept, else from
+ * the store; null only when the previous text is missing or its counters do not line up with it.
+ */
+async function movesAcrossVersions(tx: Tx, input: RecordSampleInput, previous: { values: readonly CounterText[]; layout?: CanonicalLayout }): Promise<CounterMove[] | null> {
+  const layout = previous.layout ?? (await storedLayout(tx, input.previous!.sha256, input.deltaBases));
+  if (!layout || layout.slotLine.length !== previous.values.length) return null;
   const copied = input.copiedFrom?.base === input.previous!.sha256 ? input.copiedFrom.lines : undefined;
-  return diffCounters(previous.values, input.values!, copied ? matchSlotsCopied(previous.layout, input.layout, copied) : matchSlots(previous.layout, input.layout));
+  return diffCounters(previous.values, input.values!, copied ? matchSlotsCopied(layout, input.layout, copied) : matchSlots(layout, input.layout));
 }
 
 /**
@@ -77,7 +98,7 @@ export async function recordCounterSample(tx: Tx, input: RecordSampleInput): Pro
   const previous = input.values ? await previousCounters(tx, input) : null;
   let moves: CounterMove[] | null = null;
   if (previous !== null && input.values !== null && previous.values.length > 0) {
-    moves = input.previous!.sha256 === input.canonicalSha256 ? diffCounters(previous.values, input.values) : movesAcrossVersions(input, previous);
+    moves = input.previous!.sha256 === input.canonicalSha256 ? diffCounters(previous.values, input.values) : await movesAcrossVersions(tx, input, previous);
   }
   const compared = moves !== null;
   moves ??= [];

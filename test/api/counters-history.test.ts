@@ -244,22 +244,88 @@ describeEachBackend('counters over time', (backend) => {
     assert.deepEqual([all.window.from.upload, all.window.complete, all.window.uploads], [ids[1], false, 3]);
   });
 
-  it('another replica (the previous counters not in its memory): the same version is compared from the store; a new version’s window is left uncompared, and the next one compares again', async () => {
+  it('another replica (the previous counters not in its memory): the same version and a new version are compared from the store', async () => {
     const replica = await startApi({ shareDatabaseOf: api });
     try {
       const up = (c: Counts) => replica.request.post(`${V1}/nodes/node02/dumps`).send({ dump: node02(c), host: HOST, cluster: 'lab' });
       await up({ policy: 9, end: 1, first: 10, extra: 6 }).expect(200);
       let w = (await window().expect(200)).body;
       assert.deepEqual([w.window.uncompared, w.policies.find((p: { chain: string }) => p.chain === 'FORWARD').packets], [0, 5]);
-      // A new version on the first server, whose memory holds an older upload of the node: its layout is not used.
-      await upload({ policy: 9, end: 1, first: 10 }).expect(201);
+      // A new version on the first server, whose memory holds an older upload of the node: read from the store instead.
+      await upload({ policy: 11, end: 2, first: 13 }).expect(201);
       w = (await window().expect(200)).body;
-      assert.deepEqual([w.window.uncompared, w.rules.length, w.policies.length], [1, 0, 0]);
-      await upload({ policy: 12, end: 1, first: 11 }).expect(200);
+      assert.deepEqual(
+        [w.window.uncompared, w.rules.map((r: { chain: string; rule: number; packets: number }) => [r.chain, r.rule, r.packets]), w.policies.find((p: { chain: string }) => p.chain === 'FORWARD').packets],
+        [0, [['FORWARD', 1, 3], ['FORWARD', 14, 1]], 2],
+      );
+      await upload({ policy: 12, end: 2, first: 14 }).expect(200);
       w = (await window().expect(200)).body;
-      assert.deepEqual([w.window.uncompared, w.rules.map((r: { rule: number; packets: number }) => [r.rule, r.packets]), w.policies.find((p: { chain: string }) => p.chain === 'FORWARD').packets], [0, [[1, 1]], 3]);
+      assert.deepEqual([w.window.uncompared, w.rules.map((r: { rule: number; packets: number }) => [r.rule, r.packets]), w.policies.find((p: { chain: string }) => p.chain === 'FORWARD').packets], [0, [[1, 1]], 1]);
     } finally {
       await replica.close();
+    }
+  });
+});
+
+describeEachBackend('counters over time across replicas and restarts', (backend) => {
+  let a: TestApi;
+  before(async () => {
+    a = await startApi({ backend });
+  });
+  after(async () => {
+    await a.close();
+  });
+
+  const upload = (api: TestApi, node: string, c: Counts) => api.request.post(`${V1}/nodes/${node}/dumps`).send({ dump: node02(c), host: HOST, cluster: 'lab' });
+  const rulesOf = (w: { rules: { chain: string; rule: number; packets: number; bytes: number }[] }) => w.rules.map((r) => [r.chain, r.rule, r.packets, r.bytes]);
+  const forwardPolicy = (w: { policies: { chain: string; packets: number }[] }) => w.policies.find((p) => p.chain === 'FORWARD')?.packets;
+
+  it('v1 on one replica, v2 (a rule added, counters grown) on another: the window is compared, carried rules by their deltas, the new rule from its value', async () => {
+    const b = await startApi({ shareDatabaseOf: a });
+    try {
+      await upload(a, 'r1', { policy: 3, end: 10, first: 20 }).expect(201);
+      await upload(b, 'r1', { policy: 8, end: 12, first: 27, extra: 5 }).expect(201);
+      for (const api of [a, b]) {
+        const w = (await api.request.get(`${V1}/nodes/r1/counters`).expect(200)).body;
+        assert.notEqual(w.window.from.dump, w.window.to.dump, 'the window spans two versions');
+        assert.equal(w.window.uncompared, 0);
+        assert.deepEqual(rulesOf(w), [
+          ['FORWARD', 1, 7, 7 * 84],
+          ['KUBE-FORWARD', 4, 5, 5 * 84],
+          ['FORWARD', 14, 2, 2 * 84],
+        ]);
+        assert.equal(forwardPolicy(w), 5);
+      }
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('after a restart (a new process on the same database): a new version is compared against the stored one', async () => {
+    await upload(a, 'r2', { policy: 1, end: 1, first: 1, extra: 1 }).expect(201);
+    // The first server's memory holds r2's upload; a restarted one has nothing.
+    const restarted = await startApi({ shareDatabaseOf: a });
+    try {
+      await upload(restarted, 'r2', { policy: 4, end: 9, first: 1 }).expect(201);
+      const w = (await restarted.request.get(`${V1}/nodes/r2/counters`).expect(200)).body;
+      assert.deepEqual([w.window.uncompared, rulesOf(w), forwardPolicy(w)], [0, [['FORWARD', 14, 8, 8 * 84]], 3]);
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it('a previous upload without counters: nothing to compare with, on any replica', async () => {
+    const b = await startApi({ shareDatabaseOf: a });
+    try {
+      // iptables-save without -c: no rule counters, every policy counter [0:0].
+      const save = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]', '-A FORWARD -i flannel.1 -j ACCEPT', 'COMMIT', ''].join('\n');
+      await a.request.post(`${V1}/nodes/r3/dumps`).send({ dump: save }).expect(201);
+      const counted = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [3:180]', ':OUTPUT ACCEPT [0:0]', '[5:300] -A FORWARD -i flannel.1 -j ACCEPT', '[2:120] -A FORWARD -o docker0 -j DOCKER', 'COMMIT', ''].join('\n');
+      await b.request.post(`${V1}/nodes/r3/dumps`).send({ dump: counted }).expect(201);
+      const w = (await b.request.get(`${V1}/nodes/r3/counters`).expect(200)).body;
+      assert.deepEqual([w.window.uncompared, w.rules.length, w.policies.length], [1, 0, 0]);
+    } finally {
+      await b.close();
     }
   });
 });
@@ -307,5 +373,52 @@ describeEachBackend('counters over time, delta uploads', (backend) => {
     assert.deepEqual(w.policies.find((p: { chain: string }) => p.chain === 'FORWARD'), { table: 'filter', chain: 'FORWARD', policy: 'DROP', packets: 3, bytes: 180 });
     const all = (await api.request.get(`${V1}/nodes/d1/counters?since=1h`).expect(200)).body;
     assert.deepEqual(all.chains, [{ table: 'filter', chain: 'FORWARD', rules: 3, packets: 14, bytes: 14 * 60 }]);
+  });
+
+  it('identical rules in one chain are told apart by their place among their equals, across versions too', async () => {
+    const dup = (a: number, b: number, top?: number) =>
+      ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]', ...(top !== undefined ? [`[${top}:${top * 60}] -A FORWARD -i lo -j ACCEPT`] : []), `[${a}:${a * 60}] -A FORWARD -p tcp -j ACCEPT`, `[${b}:${b * 60}] -A FORWARD -p tcp -j ACCEPT`, 'COMMIT', ''].join('\n');
+    await api.request.post(`${V1}/nodes/dup/dumps`).send({ dump: dup(10, 20) }).expect(201);
+    await api.request.post(`${V1}/nodes/dup/dumps`).send({ dump: dup(12, 25) }).expect(200);
+    // A new version: a rule inserted above them, their numbers shift.
+    await api.request.post(`${V1}/nodes/dup/dumps`).send({ dump: dup(13, 29, 1) }).expect(201);
+    const rows = (w: { rules: { rule: number; packets: number; text: string }[] }) => w.rules.map((r) => [r.rule, r.packets, r.text]);
+    const latest = (await api.request.get(`${V1}/nodes/dup/counters`).expect(200)).body;
+    assert.deepEqual(rows(latest), [
+      [3, 4, '-A FORWARD -p tcp -j ACCEPT'],
+      [1, 1, '-A FORWARD -i lo -j ACCEPT'],
+      [2, 1, '-A FORWARD -p tcp -j ACCEPT'],
+    ]);
+    const all = (await api.request.get(`${V1}/nodes/dup/counters?since=1h`).expect(200)).body;
+    assert.deepEqual(rows(all), [
+      [3, 9, '-A FORWARD -p tcp -j ACCEPT'],
+      [2, 3, '-A FORWARD -p tcp -j ACCEPT'],
+      [1, 1, '-A FORWARD -i lo -j ACCEPT'],
+    ]);
+    assert.equal(all.rulesMoved, 3);
+    assert.deepEqual(all.chains, [{ table: 'filter', chain: 'FORWARD', rules: 3, packets: 13, bytes: 13 * 60 }]);
+  });
+
+  it('a delta upload of a new version to another replica than the previous upload: matched by its copied lines against the stored text', async () => {
+    const replica = await startApi({ shareDatabaseOf: api });
+    try {
+      const [v1, v2] = [save(10, 100, 50), save(13, 106, 52, 4)];
+      await api.request.post(`${V1}/nodes/d2/dumps`).send({ dump: v1 }).expect(201);
+      const delta = { base: sha256Hex(v1), sha256: sha256Hex(v2), ...makeLineScript(v1, v2) };
+      await replica.request.post(`${V1}/nodes/d2/dumps`).send({ delta }).expect(201);
+      const w = (await replica.request.get(`${V1}/nodes/d2/counters`).expect(200)).body;
+      assert.equal(w.window.uncompared, 0);
+      assert.deepEqual(
+        w.rules.map((r: { rule: number; packets: number }) => [r.rule, r.packets]),
+        [
+          [1, 6],
+          [2, 4],
+          [3, 2],
+        ],
+      );
+      assert.equal(w.policies.find((p: { chain: string }) => p.chain === 'FORWARD').packets, 3);
+    } finally {
+      await replica.close();
+    }
   });
 });

@@ -114,7 +114,7 @@ export const nftNotHere = (id: number): InvalidInputError =>
 
 /** A stored text by its sha256 (a version's canonical or uploaded text). */
 export async function versionText(app: FastifyInstance, sha256: string): Promise<string> {
-  const text = await getBlobText(app.db.prisma, sha256);
+  const text = await getBlobText(app.db.prisma, sha256, app.rulesetCache.yielding);
   if (text === null) throw new Error(`blob ${sha256} is missing`);
   return text;
 }

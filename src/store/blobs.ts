@@ -19,16 +19,18 @@
 // never deleted; `deleteUnreferencedBlobs` follows the references down.
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { deflateRawSync, gunzip, gzip, inflateRawSync } from 'node:zlib';
+import { deflateRawSync, gunzip, gzip, inflateRaw, inflateRawSync } from 'node:zlib';
 import type { LRUCache } from 'lru-cache';
 import { providerOf, writeConnection, type Client } from './db.ts';
-import { decodeText } from './charset.ts';
+import { decodeLinesSteps, decodeText, decodeTextSteps } from './charset.ts';
 import type { DeltaBase, DeltaBaseCache } from './delta-cache.ts';
 export { createDeltaBaseCache, type DeltaBaseCache } from './delta-cache.ts';
 import { applyCountersDelta, countersDeltaSources, encodeCountersDelta, lineDeltaSources, type TextHints } from './splice-deltas.ts';
 import { sha256Hex } from './hash.ts';
-import { applyLineDelta, deltaGives, encodeLineDelta, encodeLineDeltaBy, joinedLength, lineIndex, splitLines } from './encoding.ts';
-import { canonicalLayout, countedBase, countedLines, type CanonicalLayout, countersJsonOf, decodeCounters, encodeCounters, type CounterText } from './counters-codec.ts';
+import { applyLineDeltaSteps, deltaGives, encodeLineDelta, encodeLineDeltaBy, joinedLength, joinLinesSteps, lineIndex, splitLines } from './encoding.ts';
+import { canonicalLayoutSteps, countedBase, countedLinesSteps, type CanonicalLayout, countersJsonOf, decodeCounters, decodeCountersSteps, encodeCounters, type CounterText } from './counters-codec.ts';
+import { runSteps, type Steps } from '../netfilter/steps.ts';
+import { EVENT_LOOP_TURNS, runStepsYielding, type ParseYielding } from './yielding.ts';
 
 /** Texts at least this long are stored gzip-compressed. */
 const COMPRESS_FROM_BYTES = 1024;
@@ -136,16 +138,29 @@ export async function getBlobBytes(tx: Client, sha256: string): Promise<Buffer |
   const blob = await readBlob(tx, sha256);
   if (!blob) return null;
   if (blob.encoding === 'identity' || blob.encoding === 'gzip') return blobBytes(blob);
-  const text = await textOf(tx, sha256, 0);
+  const text = await textOf(tx, sha256, 0, EVENT_LOOP_TURNS);
   return text === null ? null : Buffer.from(text, 'utf8');
 }
 
-async function textOf(tx: Client, sha256: string, depth: number): Promise<string | null> {
+/**
+ * How a read runs its CPU work (decoding, splitting, applying deltas, merging counters, joining):
+ * `runStepsYielding` with the server's turns (a 10k-Service text is ~27 MB and 235k lines: a
+ * second of work in one piece), or at once (no `yielding`: a write transaction's reads of bases).
+ */
+type Runner = <T>(steps: Steps<T>) => Promise<T>;
+
+const runnerOf = (yielding: ParseYielding | undefined): Runner =>
+  yielding ? (steps) => runStepsYielding(steps, yielding) : (steps) => Promise.resolve(runSteps(steps));
+
+const inflateRawAsync = promisify(inflateRaw);
+
+async function textOf(tx: Client, sha256: string, depth: number, yielding?: ParseYielding): Promise<string | null> {
   if (depth > MAX_DEPTH) throw new Error(`blob ${sha256}: deltas nested deeper than ${MAX_DEPTH}`);
   const blob = await readBlob(tx, sha256);
   if (!blob) return null;
-  if (blob.encoding === 'identity' || blob.encoding === 'gzip') return await decodeBlob(blob);
-  return (await deltaLines(tx, sha256, blob, depth)).join('\n');
+  const run = runnerOf(yielding);
+  if (blob.encoding === 'identity' || blob.encoding === 'gzip') return run(decodeTextSteps(await blobBytes(blob)));
+  return run(joinLinesSteps(await deltaLines(tx, sha256, blob, depth, undefined, yielding)));
 }
 
 /** What `blobLines` may keep between reads (a fleet's delta bases: `DeltaBaseCache`). */
@@ -159,39 +174,43 @@ export type BlobLinesCache = Pick<DeltaBaseCache, 'wholeLines'> & Partial<Pick<D
  * blob asked for itself is not kept there; decoded counters and the counter
  * layout of kept whole lines are kept too.
  */
-export async function blobLines(tx: Client, sha256: string, cache?: BlobLinesCache, depth = 0): Promise<readonly string[] | null> {
+export async function blobLines(tx: Client, sha256: string, cache?: BlobLinesCache, depth = 0, yielding?: ParseYielding): Promise<readonly string[] | null> {
   if (depth > MAX_DEPTH) throw new Error(`blob ${sha256}: deltas nested deeper than ${MAX_DEPTH}`);
   const kept = depth > 0 ? cache?.wholeLines.get(sha256) : undefined;
   if (kept) return kept;
   const blob = await readBlob(tx, sha256);
   if (!blob) return null;
-  if (blob.encoding !== 'identity' && blob.encoding !== 'gzip') return deltaLines(tx, sha256, blob, depth, cache);
-  const lines = splitLines(await decodeBlob(blob));
+  if (blob.encoding !== 'identity' && blob.encoding !== 'gzip') return deltaLines(tx, sha256, blob, depth, cache, yielding);
+  const lines = await runnerOf(yielding)(decodeLinesSteps(await blobBytes(blob)));
   if (depth > 0) cache?.wholeLines.set(sha256, lines);
   return lines;
 }
 
 /** The lines a `delta` or `counted-delta` blob resolves to (its base's lines, read at `depth + 1`, with the delta applied). */
-async function deltaLines(tx: Client, sha256: string, blob: BlobRead, depth: number, cache?: BlobLinesCache): Promise<string[]> {
+async function deltaLines(tx: Client, sha256: string, blob: BlobRead, depth: number, cache?: BlobLinesCache, yielding?: ParseYielding): Promise<string[]> {
   if (blob.encoding !== 'delta' && blob.encoding !== 'counted-delta') throw new Error(`blob ${sha256}: encoding "${blob.encoding}" is not a text`);
   if (!blob.baseSha256) throw new Error(`blob ${sha256}: delta without a base`);
-  const base = await blobLines(tx, blob.baseSha256, cache, depth + 1);
+  const run = runnerOf(yielding);
+  const base = await blobLines(tx, blob.baseSha256, cache, depth + 1, yielding);
   if (base === null) throw new Error(`blob ${blob.baseSha256} (a delta base) is missing`);
-  if (blob.encoding === 'delta') return applyLineDelta(base, inflateRawSync(blob.data));
-  const counters = blob.countersSha256 ? await getCounters(tx, blob.countersSha256, cache?.counters) : null;
+  if (blob.encoding === 'delta') return run(applyLineDeltaSteps(base, inflateRawSync(blob.data)));
+  const counters = blob.countersSha256 ? await readCounters(tx, blob.countersSha256, cache?.counters, yielding) : null;
   if (blob.countersSha256 && !counters) throw new Error(`blob ${sha256}: counters ${blob.countersSha256} are missing`);
   // The counter layout of the base's lines: kept with them when they are kept (a cluster's shared canonical text).
   let layout = cache?.layouts?.get(base);
   if (!layout) {
-    layout = canonicalLayout(base);
+    layout = await run(canonicalLayoutSteps(base));
     if (cache?.wholeLines.peek(blob.baseSha256) === base) cache.layouts?.set(base, layout);
   }
-  return applyLineDelta(countedLines(layout, counters), inflateRawSync(blob.data));
+  return run(applyLineDeltaSteps(await run(countedLinesSteps(layout, counters)), inflateRawSync(blob.data)));
 }
 
-/** The text of a blob (whole or a delta, resolved), or null when there is none with that sha256. */
-export async function getBlobText(tx: Client, sha256: string): Promise<string | null> {
-  return textOf(tx, sha256, 0);
+/**
+ * The text of a blob (whole or a delta, resolved), or null when there is none with that sha256.
+ * Its decoding and resolving run in steps that give the event loop a turn every `yielding.sliceMs`.
+ */
+export async function getBlobText(tx: Client, sha256: string, yielding: ParseYielding = EVENT_LOOP_TURNS): Promise<string | null> {
+  return textOf(tx, sha256, 0, yielding);
 }
 
 /** The whole text a new delta should be made against, for a candidate blob: itself when whole, its base when a `delta`. */
@@ -394,16 +413,23 @@ export async function putCounters(tx: Client, counters: readonly CounterText[], 
 export async function getCounters(tx: Client, sha256: string): Promise<CounterText[] | null>;
 export async function getCounters(tx: Client, sha256: string, kept: LRUCache<string, readonly CounterText[]> | undefined): Promise<readonly CounterText[] | null>;
 export async function getCounters(tx: Client, sha256: string, kept?: LRUCache<string, readonly CounterText[]>): Promise<readonly CounterText[] | null> {
+  return readCounters(tx, sha256, kept);
+}
+
+/** `getCounters`; with `yielding`, whole counters are inflated off the event loop and decoded in steps. */
+async function readCounters(tx: Client, sha256: string, kept: LRUCache<string, readonly CounterText[]> | undefined, yielding?: ParseYielding): Promise<readonly CounterText[] | null> {
   const hit = kept?.get(sha256);
   if (hit) return hit;
   const blob = await readBlob(tx, sha256);
+  const whole = async (data: Buffer): Promise<CounterText[]> =>
+    yielding ? runStepsYielding(decodeCountersSteps(await inflateRawAsync(data)), yielding) : decodeCounters(inflateRawSync(data));
   let values: CounterText[] | null = null;
   if (blob?.encoding === 'counters-delta') {
     // One level: its base is whole counters.
     const base = blob.baseSha256 ? await readBlob(tx, blob.baseSha256) : null;
     if (base?.encoding !== 'counters') throw new Error(`blob ${sha256}: counters delta without whole counters as its base`);
-    values = applyCountersDelta(decodeCounters(inflateRawSync(base.data)), inflateRawSync(blob.data));
-  } else if (blob?.encoding === 'counters') values = decodeCounters(inflateRawSync(blob.data));
+    values = applyCountersDelta(await whole(base.data), inflateRawSync(blob.data));
+  } else if (blob?.encoding === 'counters') values = await whole(blob.data);
   if (values) kept?.set(sha256, values);
   return values;
 }

@@ -9,7 +9,8 @@
 //   `iptables-save -c` prints it. Uploaded `iptables-save` texts are stored as a
 //   line delta against it (typically only the `# Generated`/`# Completed`
 //   comment lines differ).
-import { ByteReader, ByteWriter, lineIndex, splitLines, type DeltaBaseLines } from './encoding.ts';
+import { runSteps, type Steps } from '../netfilter/steps.ts';
+import { ByteReader, ByteWriter, LINES_PER_STEP, lineIndex, splitLines, type DeltaBaseLines } from './encoding.ts';
 
 /** One counter as `packets:bytes` (decimal, exact), or null for "none". */
 export type CounterText = string | null;
@@ -31,7 +32,11 @@ const POLICY = 0;
 const RULE = 1;
 
 export function canonicalLayout(text: string | readonly string[]): CanonicalLayout {
-  const lines = typeof text === 'string' ? splitLines(text) : text;
+  return runSteps(canonicalLayoutSteps(typeof text === 'string' ? splitLines(text) : text));
+}
+
+/** `canonicalLayout(lines)` in steps that pause every `LINES_PER_STEP` lines (for a server's event loop). */
+export function* canonicalLayoutSteps(lines: readonly string[]): Steps<CanonicalLayout> {
   const slotLine = new Int32Array(lines.length);
   const slotKind = new Uint8Array(lines.length);
   let n = 0;
@@ -45,6 +50,7 @@ export function canonicalLayout(text: string | readonly string[]): CanonicalLayo
       slotLine[n] = i;
       slotKind[n++] = RULE;
     }
+    if (i % LINES_PER_STEP === LINES_PER_STEP - 1) yield;
   }
   return { lines, slotLine: slotLine.subarray(0, n), slotKind: slotKind.subarray(0, n) };
 }
@@ -233,6 +239,11 @@ function decimalOf(text: string, from: number, to: number): number {
 }
 
 export function decodeCounters(data: Uint8Array): CounterText[] {
+  return runSteps(decodeCountersSteps(data));
+}
+
+/** `decodeCounters` in steps that pause every `LINES_PER_STEP` counters (for a server's event loop). */
+export function* decodeCountersSteps(data: Uint8Array): Steps<CounterText[]> {
   const r = new ByteReader(data);
   const version = r.uint();
   if (version !== COUNTERS_VERSION) throw new Error(`counters encoding version ${version} is not supported`);
@@ -240,10 +251,12 @@ export function decodeCounters(data: Uint8Array): CounterText[] {
   // Packets + 1 (0: none) as numbers while exact: one string per counter, made once both halves are read.
   const packets: (number | string)[] = new Array<number | string>(n);
   for (let i = 0; i < n; i++) packets[i] = r.exact();
+  yield;
   const out: CounterText[] = new Array<CounterText>(n);
   for (let i = 0; i < n; i++) {
     const p = packets[i]!;
     out[i] = p === 0 || p === '0' ? null : `${typeof p === 'number' ? p - 1 : (BigInt(p) - 1n).toString()}:${r.exact()}`;
+    if (i % LINES_PER_STEP === LINES_PER_STEP - 1) yield;
   }
   if (!r.done) throw new Error('counters: trailing bytes');
   return out;
@@ -292,12 +305,18 @@ export function countedBase(layout: CanonicalLayout, counters: readonly CounterT
  * leave the line as it is).
  */
 export function countedLines(canonical: readonly string[] | CanonicalLayout, counters: readonly CounterText[] | null): string[] {
-  const layout = Array.isArray(canonical) ? canonicalLayout(canonical as readonly string[]) : (canonical as CanonicalLayout);
+  return runSteps(countedLinesSteps(canonical, counters));
+}
+
+/** `countedLines` in steps that pause every `LINES_PER_STEP` counters (for a server's event loop). */
+export function* countedLinesSteps(canonical: readonly string[] | CanonicalLayout, counters: readonly CounterText[] | null): Steps<string[]> {
+  const layout = Array.isArray(canonical) ? yield* canonicalLayoutSteps(canonical as readonly string[]) : (canonical as CanonicalLayout);
   const out = layout.lines.slice();
   if (!counters) return out;
   const { slotLine, slotKind } = layout;
   if (slotLine.length !== counters.length) throw new Error(`counters: ${counters.length} stored for ${slotLine.length} slots of the canonical text`);
   for (let i = 0; i < slotLine.length; i++) {
+    if (i % LINES_PER_STEP === LINES_PER_STEP - 1) yield;
     const c = counters[i];
     if (c === null || c === undefined) continue;
     const at = slotLine[i]!;

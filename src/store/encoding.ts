@@ -9,6 +9,7 @@
 //   moved blocks cost a copy each (kube-proxy dumps of one cluster differ in a
 //   few lines, scattered through the text).
 // Counters and counted texts are in counters-codec.ts.
+import { runSteps, type Steps } from '../netfilter/steps.ts';
 
 /** Bytes written by a growable buffer of varints. */
 export class ByteWriter {
@@ -291,17 +292,32 @@ export function readDeltaOps(r: ByteReader, payloadLength: number, baseLength: n
 
 /** The target lines of a delta made by `encodeLineDelta` against `base`. */
 export function applyLineDelta(base: readonly string[], payload: Uint8Array): string[] {
+  return runSteps(applyLineDeltaSteps(base, payload));
+}
+
+/** Lines a step makes or walks before it may pause (a 10k-Service text: ~235k lines, 20-300 ms per pass). */
+export const LINES_PER_STEP = 4096;
+
+/** `applyLineDelta` in steps that pause every `LINES_PER_STEP` lines (for a server's event loop). */
+export function* applyLineDeltaSteps(base: readonly string[], payload: Uint8Array): Steps<string[]> {
   const { ops, opsEnd } = readDeltaOps(new ByteReader(payload), payload.length, base.length, 'line delta');
   const literalBytes = payload.subarray(opsEnd);
   const literal = literalBytes.length ? Buffer.from(literalBytes.buffer, literalBytes.byteOffset, literalBytes.byteLength).toString('utf8') : '';
   let literalLines: string[] | null = null;
   let nextLiteral = 0;
   const out: string[] = [];
+  let pauseAt = LINES_PER_STEP;
   for (let k = 0; k < ops.length; k += 2) {
     const start = ops[k]!;
     const count = ops[k + 1]!;
     if (start >= 0) {
-      for (let j = 0; j < count; j++) out.push(base[start + j]!);
+      for (let j = 0; j < count; j++) {
+        out.push(base[start + j]!);
+        if (out.length >= pauseAt) {
+          yield;
+          pauseAt += LINES_PER_STEP;
+        }
+      }
     } else {
       literalLines ??= literal.split('\n');
       if (nextLiteral + count > literalLines.length) throw new Error('line delta: too few inserted lines');
@@ -309,6 +325,20 @@ export function applyLineDelta(base: readonly string[], payload: Uint8Array): st
     }
   }
   return out;
+}
+
+/**
+ * `lines.join('\n')` in steps of `LINES_PER_STEP` lines: the pieces are joined, then
+ * concatenated (V8 keeps the concatenation as a rope until the text is read through).
+ */
+export function* joinLinesSteps(lines: readonly string[]): Steps<string> {
+  if (lines.length <= LINES_PER_STEP) return lines.join('\n');
+  let text = lines.slice(0, LINES_PER_STEP).join('\n');
+  for (let i = LINES_PER_STEP; i < lines.length; i += LINES_PER_STEP) {
+    yield;
+    text += '\n' + lines.slice(i, i + LINES_PER_STEP).join('\n');
+  }
+  return text;
 }
 
 /**

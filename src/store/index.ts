@@ -58,6 +58,7 @@ export {
   loadNftRuleset,
   loadNftBlob,
   runStepsYielding,
+  EVENT_LOOP_TURNS,
   loadBlobRuleset,
   rulesetCacheKey,
   primeCanonicalRuleset,

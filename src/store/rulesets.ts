@@ -1,7 +1,7 @@
 // Parsed rulesets of stored dumps, cached by content hash so query endpoints
 // (trace, diff, ...) do not re-parse. The cache is an object the app owns
 // (passed to buildApp), never a module-level singleton.
-import { newRuleLineMemo, parseDumpSteps, type NftRuleset, type Diagnostic, type Steps, type DumpFormat, type Family, type Ruleset, type RuleLineMemo } from '../netfilter/index.ts';
+import { newRuleLineMemo, parseDumpSteps, type NftRuleset, type Diagnostic, type DumpFormat, type Family, type Ruleset, type RuleLineMemo } from '../netfilter/index.ts';
 import { getBlobText } from './blobs.ts';
 import type { Client } from './db.ts';
 import type { DumpInfo } from './dumps.ts';
@@ -10,6 +10,7 @@ import type { PreparedDump } from './ingest.ts';
 import { parseNftDumpSteps, type NftDumpFormat, type PreparedNftDump } from './nft-ingest.ts';
 import { createSpliceCache, type SpliceCache } from './splice-layout.ts';
 import { LruCache } from './lru-cache.ts';
+import { EVENT_LOOP_TURNS, runStepsYielding, type ParseYielding } from './yielding.ts';
 import { createNftRulesetCache, nftRulesAddedSteps, type NftRulesetCache } from './nft-cache.ts';
 
 export { LruCache };
@@ -45,13 +46,7 @@ export type RulesetCache = LruCache<string, ParsedRuleset> & {
   readonly splices: SpliceCache;
 };
 
-export interface ParseYielding {
-  readonly sliceMs: number;
-  readonly pause: () => Promise<void>;
-}
-
-/** A turn of the event loop after each 10 ms of parsing. */
-export const EVENT_LOOP_TURNS: ParseYielding = { sliceMs: 10, pause: () => new Promise<void>((resolve) => setImmediate(resolve)) };
+export { EVENT_LOOP_TURNS, runStepsYielding, type ParseYielding } from './yielding.ts';
 
 /** A parsed ruleset's weight in the cache: its rules (about 1-2 KB of heap each). */
 const rulesOf = (p: ParsedRuleset): number => p.ruleset.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length + 1, 0), 0);
@@ -124,22 +119,6 @@ function parseOnce<V>(cache: LruCache<string, V>, parsing: Map<string, Promise<V
     .finally(() => parsing.delete(key));
   parsing.set(key, job);
   return job;
-}
-
-/**
- * Runs `steps`, pausing whenever ~`sliceMs` of work went by: a cold parse of a 10k-Service node
- * (a second or more) then delays other requests by a slice, not by the whole parse.
- */
-export async function runStepsYielding<T>(steps: Steps<T>, { sliceMs, pause }: ParseYielding): Promise<T> {
-  let since = performance.now();
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-    if (performance.now() - since >= sliceMs) {
-      await pause();
-      since = performance.now();
-    }
-  }
 }
 
 export interface LoadedRuleset extends ParsedRuleset {

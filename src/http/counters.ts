@@ -5,6 +5,7 @@
 // chains and rules are in the canonical text's slot order.
 import type { FastifyInstance } from 'fastify';
 import type { Family, Ruleset } from '../netfilter/index.ts';
+import { lastAtOrBefore } from '../store/bisect.ts';
 import { counterWindow, InvalidInputError, NotFoundError, parseDuration, type CounterSampleData, type SampleRef, type WindowBound } from '../store/index.ts';
 import { HttpProblem } from './plugins/errors.ts';
 import { loadRuleset } from './ruleset.ts';
@@ -59,14 +60,8 @@ function slotReader(ruleset: Ruleset): (slot: number) => SlotInfo | null {
         return { table: table.name, chain: c.name, rule: null, text: c.policy ?? '-', nth: 0 };
       }
       const r = s - table.chains.length;
-      let lo = 0;
-      let hi = table.chains.length - 1;
       // The last chain whose rules start at or before r.
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (ruleStart[mid]! <= r) lo = mid;
-        else hi = mid - 1;
-      }
+      const lo = lastAtOrBefore(table.chains.length, (k) => ruleStart[k]!, r);
       const c = table.chains[lo]!;
       const i = r - ruleStart[lo]!;
       return { table: table.name, chain: c.name, rule: i + 1, text: c.rules[i]!.raw, nth: nthOf(c.rules, i) };

@@ -6,6 +6,7 @@
 // 10k-Service node (235k counters) differ in the few that traffic moved, and
 // comparing two equal short strings is far cheaper than decoding either.
 import { ByteReader, ByteWriter } from './encoding.ts';
+import { lastAtOrBefore } from './bisect.ts';
 import type { CanonicalLayout, CounterText } from './counters-codec.ts';
 
 /** One counter that moved since the previous upload. */
@@ -146,14 +147,8 @@ function slotKeys(layout: CanonicalLayout): { key: (slot: number) => string; tab
     table(s) {
       if (s === lastSlot) return lastTable;
       const at = slotLine[s]!;
-      let lo = 0;
-      let hi = starts.length - 1;
-      if (hi < 0 || starts[0]! > at) return '';
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (starts[mid]! <= at) lo = mid;
-        else hi = mid - 1;
-      }
+      if (starts.length === 0 || starts[0]! > at) return '';
+      const lo = lastAtOrBefore(starts.length, (k) => starts[k]!, at);
       lastSlot = s;
       lastTable = lines[starts[lo]!]!.slice(1);
       return lastTable;

@@ -7,6 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Chain, Family, Ruleset, Steps, TableName } from '../netfilter/index.ts';
 import type { CanonicalLayout, CounterText } from './counters-codec.ts';
+import { lastAtOrBefore } from './bisect.ts';
 import { countersLineUp, type PreparedDump } from './ingest.ts';
 
 /** What a line of an uploaded text is. */
@@ -166,14 +167,7 @@ export const ropeText = (pieces: readonly string[]): string => (pieces.length ==
 /** Calls `piece(k, from, to)` for the parts of the pieces between offsets `from` and `to` of their text. */
 export function eachPiece(canon: SpliceCanonical, from: number, to: number, piece: (k: number, a: number, b: number) => void): void {
   const at = canon.pieceStart;
-  let lo = 0;
-  let hi = canon.pieces.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (at[mid]! <= from) lo = mid;
-    else hi = mid - 1;
-  }
-  for (let k = lo; k < canon.pieces.length && at[k]! < to; k++) {
+  for (let k = lastAtOrBefore(canon.pieces.length, (i) => at[i]!, from); k < canon.pieces.length && at[k]! < to; k++) {
     const a = Math.max(from, at[k]!) - at[k]!;
     const b = Math.min(to, at[k + 1]!) - at[k]!;
     if (b > a) piece(k, a, b);

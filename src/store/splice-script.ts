@@ -8,6 +8,7 @@
 // chains of inserted rules) are the changed chains, the ones the splice parses.
 import { COMMIT, DECL, HEAD, RULE, SKIP, type SpliceUpload } from './splice-layout.ts';
 import type { LineScriptOp } from './line-script.ts';
+import { lastAtOrBefore } from './bisect.ts';
 
 /** Why a delta is not spliced (it then takes the full path). */
 export class NotSpliced extends Error {}
@@ -198,16 +199,7 @@ export function mapScript(base: SpliceUpload, script: readonly LineScriptOp[], n
 
   // The changed chains' copied rules: where their base runs went.
   /** The last copy (in base order) starting at or before base line `l`. */
-  const copyBefore = (l: number): number => {
-    let lo = 0;
-    let hi = copies - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (copyFrom[byFrom[mid]!]! <= l) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
+  const copyBefore = (l: number): number => lastAtOrBefore(copies, (k) => copyFrom[byFrom[k]!]!, l);
   for (const g of dirty) {
     if (ruleCount[g] === 0) continue;
     const rs = runStart[g]!;

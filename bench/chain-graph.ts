@@ -6,21 +6,9 @@ import type { KubeDump } from '../scripts/kube-dump.ts';
 import { diffRulesets, drawChainGraph, drawRulesetDiff, findTable, outlineRulesetSteps, parseDump, runSteps } from '../src/netfilter/index.ts';
 import { printDot } from '../src/netfilter/analysis/draw/dot.ts';
 import { dotToSvg, loadGraphviz } from '../src/draw/svg.ts';
+import { best, type AddRow } from './common.ts';
 
-type Add = (section: string, figure: string, value: string, target?: string) => void;
-
-function best<T>(n: number, f: () => T): [T, number] {
-  let out: T | undefined;
-  let min = Infinity;
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    out = f();
-    min = Math.min(min, performance.now() - t);
-  }
-  return [out!, min];
-}
-
-export async function chainGraphBench(add: Add, { g10k, churned }: { g10k: KubeDump; churned: string }): Promise<void> {
+export async function chainGraphBench(add: AddRow, { g10k, churned }: { g10k: KubeDump; churned: string }): Promise<void> {
   const S = 'chain graph (10k Services)';
   const ruleset = parseDump(g10k.text).ruleset;
   const nat = findTable(ruleset, 'nat')!;

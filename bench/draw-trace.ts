@@ -8,18 +8,8 @@ import { printDot } from '../src/netfilter/analysis/draw/dot.ts';
 import { printMermaid } from '../src/netfilter/analysis/draw/mermaid.ts';
 import { dotToSvg, loadGraphviz } from '../src/draw/svg.ts';
 import { drawingSize } from '../src/draw/render.ts';
-import { fmt, type AddRow } from './common.ts';
+import { best, fmt, type AddRow } from './common.ts';
 
-function best<T>(runs: number, f: () => T): [T, number] {
-  let out: T | undefined;
-  let min = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    out = f();
-    min = Math.min(min, performance.now() - t);
-  }
-  return [out!, min];
-}
 
 export async function drawTraceBench(add: AddRow, g10k: KubeDump): Promise<void> {
   const section = 'drawn trace (10k Services)';

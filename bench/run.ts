@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus, totalmem, release } from 'node:os';
 import { generateKubeDump, type KubeDump } from '../scripts/kube-dump.ts';
 import { buildHost, diffRulesets, parseDump, renderRuleset, rulesetStats, tracePacket, validatePacket } from '../src/netfilter/index.ts';
-import { tracePackets, verdict } from './common.ts';
+import { best, tracePackets, verdict } from './common.ts';
 import { httpIngest, httpTraces, serverMemory } from './http.ts';
 import { storage } from './storage.ts';
 import { heavyRequests } from './heavy.ts';
@@ -26,23 +26,6 @@ const add = (section: string, figure: string, value: string, target?: string): v
   rows.push({ section, figure, value, ...(target ? { target } : {}) });
   process.stderr.write(`  ${section}: ${figure} = ${value}\n`);
 };
-
-function time<T>(f: () => T): [T, number] {
-  const t = performance.now();
-  const r = f();
-  return [r, performance.now() - t];
-}
-
-function best<T>(n: number, f: () => T): [T, number] {
-  let out: T | undefined;
-  let min = Infinity;
-  for (let i = 0; i < n; i++) {
-    const [r, ms] = time(f);
-    out = r;
-    min = Math.min(min, ms);
-  }
-  return [out!, min];
-}
 
 function restoreTestMs(text: string): number | undefined {
   const runs: number[] = [];
